@@ -1,0 +1,57 @@
+# The two commands: `make run` and `make test`. Each sets up what it needs first.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries
+
+# The virtual environment is refreshed whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) is required"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check --upgrade pip
+	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+# Microsoft's Adaptive Cards SDK, used by the tests to validate every card.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js) is required for the card checks"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# PostgreSQL server binaries for the test database (started by the tests in a temporary directory).
+postgres-binaries:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		echo "installing PostgreSQL server binaries"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+setup: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@mkdir -p var
+	$(VENV)/bin/frontdoor-bot db upgrade
+	$(VENV)/bin/frontdoor-bot serve
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+imports: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
+
+pytest: $(VENV)/.installed node_modules/.installed postgres-binaries
+	$(VENV)/bin/pytest -q -p no:cacheprovider
+
+test: lint typecheck imports pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m tests.bench
+
+clean:
+	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""The Microsoft Teams adapter: aiohttp app, Bot Framework endpoint, handlers and cards."""

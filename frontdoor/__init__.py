@@ -1,0 +1,1 @@
+"""The domain core of the front door bot: standard library only."""

@@ -1,0 +1,196 @@
+"""Ports: what the domain needs from the outside world, as ``Protocol`` classes.
+
+``store`` implements the repositories over SQL; ``tests`` keeps an in-memory fake that passes
+the same contract suite. A use case opens a ``UnitOfWork``, works through its repositories and
+commits once, so a contact change and the deadlines it starts are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from frontdoor.contact import Contact, ContactState
+from frontdoor.records import (
+    AuditEvent,
+    ChannelPurpose,
+    ChannelRegistration,
+    ConversationRecord,
+    Deadline,
+    DirectoryEntry,
+    RotaEntry,
+    StateDocument,
+    StoredAuditEvent,
+)
+from frontdoor.roles import Role
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class StaleVersionError(Exception):
+    """A record was saved from a version that is no longer the current one."""
+
+
+class EtagConflictError(Exception):
+    """A state document was written with an eTag that is no longer current."""
+
+
+class NotFoundError(Exception):
+    """No record with that key."""
+
+
+class ReferenceSequence(Protocol):
+    async def allocate(self, prefix: str, year: int) -> int:
+        """The next number for ``prefix`` in ``year`` (two- or four-digit year as given):
+        1, 2, 3, … with no gaps and no reuse, even under concurrent callers."""
+        ...
+
+
+class ContactRepository(Protocol):
+    async def add(self, contact: Contact) -> None: ...
+
+    async def get(self, contact_id: str) -> Contact | None: ...
+
+    async def get_by_reference(self, reference: str) -> Contact | None: ...
+
+    async def save(self, contact: Contact, expected_version: int) -> Contact:
+        """Save ``contact`` if the stored version is ``expected_version``; return it with the
+        version incremented. Raises ``StaleVersionError`` otherwise."""
+        ...
+
+    async def delete(self, contact_id: str) -> None: ...
+
+    async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]: ...
+
+    async def drafts_of(self, user_id: str) -> list[Contact]: ...
+
+
+class RoleDirectory(Protocol):
+    async def roles_of(self, aad_object_id: str) -> frozenset[Role]: ...
+
+    async def grant(self, aad_object_id: str, role: Role) -> bool:
+        """Grant a role; False when the person already held it."""
+        ...
+
+    async def revoke(self, aad_object_id: str, role: Role) -> bool:
+        """Revoke a role; False when the person did not hold it."""
+        ...
+
+    async def entries(self) -> list[DirectoryEntry]: ...
+
+    async def holders(self, role: Role) -> list[DirectoryEntry]: ...
+
+    async def set_display_name(self, aad_object_id: str, name: str) -> None:
+        """Remember a staff member's Teams display name (for @mentions) if they are listed."""
+        ...
+
+
+class DutyRota(Protocol):
+    async def set(self, entry: RotaEntry) -> None:
+        """Put a person on duty in a role for a day (several people may share a role)."""
+        ...
+
+    async def remove(self, entry: RotaEntry) -> bool: ...
+
+    async def on(self, day: date) -> list[RotaEntry]: ...
+
+
+class ConversationStore(Protocol):
+    async def upsert(self, record: ConversationRecord) -> None:
+        """Insert or update; an update from a live activity clears a dead mark."""
+        ...
+
+    async def get(self, conversation_id: str) -> ConversationRecord | None: ...
+
+    async def personal_chat_of(self, user_id: str) -> ConversationRecord | None: ...
+
+    async def mark_dead(self, conversation_id: str, reason: str) -> None: ...
+
+    async def dead(self) -> list[ConversationRecord]: ...
+
+
+class ChannelRegistry(Protocol):
+    async def register(self, registration: ChannelRegistration) -> ChannelRegistration | None:
+        """Make a conversation the channel for a purpose; returns the registration it replaced."""
+        ...
+
+    async def get(self, purpose: ChannelPurpose) -> ChannelRegistration | None: ...
+
+
+class DeadlineRepository(Protocol):
+    async def add(self, deadline: Deadline) -> Deadline: ...
+
+    async def for_subject(self, subject: str) -> list[Deadline]: ...
+
+    async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]: ...
+
+    async def close(self, subject: str, clock: str, state: str) -> int:
+        """Close the open deadlines of ``subject`` on ``clock``; returns how many."""
+        ...
+
+
+class AuditLog(Protocol):
+    async def append(self, event: AuditEvent) -> StoredAuditEvent: ...
+
+    async def between(self, start: datetime, end: datetime) -> list[StoredAuditEvent]: ...
+
+    async def for_subject(self, subject: str) -> list[StoredAuditEvent]: ...
+
+
+class StateDocuments(Protocol):
+    """Durable storage for the channel adapter's dialog and conversation state."""
+
+    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]: ...
+
+    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
+        """Write a document. ``etag`` None or ``"*"`` writes unconditionally; any other value must
+        match the stored eTag (or there must be no stored document), else ``EtagConflictError``."""
+        ...
+
+    async def delete(self, keys: Sequence[str]) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    contacts: ContactRepository
+    references: ReferenceSequence
+    roles: RoleDirectory
+    rota: DutyRota
+    conversations: ConversationStore
+    channels: ChannelRegistry
+    deadlines: DeadlineRepository
+    audit: AuditLog
+    state: StateDocuments
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back anything not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class Store(Protocol):
+    """A database: opens units of work and answers health checks."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+    async def ping(self) -> bool: ...
+
+    async def close(self) -> None: ...

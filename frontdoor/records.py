@@ -1,0 +1,120 @@
+"""Plain records that cross the ports: audit events, conversations, channels, rota, deadlines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from frontdoor.roles import Role
+
+
+class ConversationKind(StrEnum):
+    PERSONAL = "personal"
+    GROUP_CHAT = "groupChat"
+    CHANNEL = "channel"
+
+
+class ChannelPurpose(StrEnum):
+    DECISIONS = "decisions"
+    DUTY = "duty"
+
+
+class ClockKind(StrEnum):
+    """The clocks of SPEC §4."""
+
+    SCREENING = "screening"
+    CP_DECISION = "cp_decision"
+    COMPLETION_24H = "completion_24h"
+    COMPLETION_48H = "completion_48h"
+    REREFERRAL_RECOMMENDATION = "rereferral_recommendation"
+    PARENT_LETTER = "parent_letter"
+    CHALLENGE = "challenge"
+
+
+class DeadlineState(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Who did what to which record, when. Never carries free text about a child."""
+
+    at: datetime
+    actor_id: str
+    action: str
+    subject: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAuditEvent:
+    seq: int
+    event: AuditEvent
+    prev_hash: str
+    row_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRecord:
+    """A chat or channel the bot can message later.
+
+    ``reference`` is the channel adapter's serialized conversation reference (JSON text),
+    opaque to the domain.
+    """
+
+    conversation_id: str
+    kind: ConversationKind
+    tenant_id: str
+    service_url: str
+    reference: str
+    updated_at: datetime
+    user_id: str | None = None
+    team_id: str | None = None
+    channel_id: str | None = None
+    dead: bool = False
+    dead_reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRegistration:
+    purpose: ChannelPurpose
+    conversation_id: str
+    registered_by: str
+    registered_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryEntry:
+    aad_object_id: str
+    roles: frozenset[Role]
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RotaEntry:
+    day: date
+    role: Role
+    person_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    subject: str
+    clock: ClockKind
+    started_at: datetime
+    due_at: datetime
+    state: DeadlineState = DeadlineState.OPEN
+    assignee_id: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StateDocument:
+    """A bot state document (dialog and conversation state) with its eTag."""
+
+    key: str
+    data: str
+    etag: str

@@ -1,0 +1,114 @@
+"""Roles of SPEC §1 and what each may do.
+
+A user's roles come from the role directory, keyed by the Teams user's Azure AD object id;
+a user not in the directory is a ``professional``. Nothing a user types or a card sends back
+ever grants a role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"
+    SOCIAL_WORKER = "social_worker"
+    CONSULTANT = "consultant"
+    DUTY_MANAGER = "duty_manager"
+    TEAM_MANAGER = "team_manager"
+    PROFESSIONAL = "professional"
+    ADMIN = "admin"
+
+
+class Permission(StrEnum):
+    START_CONTACT = "start_contact"
+    RECORD_HISTORY_CHECKS = "record_history_checks"
+    OFFICER_WORK = "officer_work"
+    SEND_LETTERS = "send_letters"
+    VIEW_CONTACTS = "view_contacts"
+    WORK_ALLOCATED = "work_allocated"
+    THRESHOLD_DECISION = "threshold_decision"
+    ALLOCATE = "allocate"
+    SIGN_OFF = "sign_off"
+    DECIDE_REREFERRAL = "decide_rereferral"
+    HANDOVER = "handover"
+    MANAGE_ROTA = "manage_rota"
+    SEE_STATUS = "see_status"
+    CHALLENGE_THRESHOLD = "challenge_threshold"
+    LOG_CONSULTATION = "log_consultation"
+    SEE_ANY_CONSULTATION = "see_any_consultation"
+    MANAGE_DIRECTORY = "manage_directory"
+    REGISTER_CHANNELS = "register_channels"
+
+
+_FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
+    {Permission.VIEW_CONTACTS, Permission.LOG_CONSULTATION, Permission.SEE_ANY_CONSULTATION}
+)
+
+#: The permission table of SPEC §1. A team manager may do everything a consultant may.
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.OFFICER: _FRONT_DOOR_STAFF
+    | {
+        Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
+        Permission.OFFICER_WORK,
+        Permission.SEND_LETTERS,
+    },
+    Role.SOCIAL_WORKER: _FRONT_DOOR_STAFF | {Permission.WORK_ALLOCATED},
+    Role.CONSULTANT: _FRONT_DOOR_STAFF
+    | {
+        Permission.START_CONTACT,
+        Permission.THRESHOLD_DECISION,
+        Permission.ALLOCATE,
+        Permission.SIGN_OFF,
+        Permission.SEE_STATUS,
+    },
+    Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
+    | {
+        Permission.DECIDE_REREFERRAL,
+        Permission.HANDOVER,
+        Permission.MANAGE_ROTA,
+        Permission.SEE_STATUS,
+    },
+    Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
+    | {
+        Permission.START_CONTACT,
+        Permission.THRESHOLD_DECISION,
+        Permission.ALLOCATE,
+        Permission.SIGN_OFF,
+        Permission.SEE_STATUS,
+        Permission.HANDOVER,
+        Permission.CHALLENGE_THRESHOLD,
+    },
+    Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
+    # Admins manage the directory and channels; no case access by virtue of this role.
+    Role.ADMIN: frozenset({Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}),
+}
+
+
+def effective_roles(stored: Iterable[Role]) -> frozenset[Role]:
+    """The roles a user acts with: those stored, or ``professional`` when none are."""
+    roles = frozenset(stored)
+    return roles if roles else frozenset({Role.PROFESSIONAL})
+
+
+def permissions_of(roles: Iterable[Role]) -> frozenset[Permission]:
+    granted: set[Permission] = set()
+    for role in effective_roles(roles):
+        granted |= PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def may(roles: Iterable[Role], permission: Permission) -> bool:
+    return permission in permissions_of(roles)
+
+
+def parse_role(text: str) -> Role:
+    """Parse a role key as typed by an administrator; raises ``ValueError`` naming the valid keys."""
+    key = text.strip().lower().replace("-", "_").replace(" ", "_")
+    try:
+        return Role(key)
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise ValueError(f"unknown role {text!r}; valid roles: {valid}") from None

@@ -1,0 +1,1 @@
+"""APScheduler wiring: the trigger for work that lives in our tables."""

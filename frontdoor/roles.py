@@ -83,7 +83,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # Admins manage the directory and channels; no case access by virtue of this role.
-    Role.ADMIN: frozenset({Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}),
+    Role.ADMIN: frozenset(
+        {Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}
+    ),
 }
 
 

@@ -1,0 +1,34 @@
+"""The help card: the commands this person may use here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from microsoft_teams.cards import AdaptiveCard, Fact, FactSet, TextBlock
+
+from bot.cards.common import to_dict
+from frontdoor.commands import COMMANDS, Scope
+from frontdoor.roles import Role, may
+
+
+def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dict[str, Any]:
+    held = frozenset(roles)
+    facts = [
+        Fact(title=command.words + (f" {command.usage}" if command.usage else ""), value=command.description)
+        for command in COMMANDS
+        if scope in command.scopes and (command.permission is None or may(held, command.permission))
+    ]
+    body: list[Any] = []
+    if unknown:
+        body.append(TextBlock(text="Sorry, I didn't recognise that. Here is what I can do.", wrap=True))
+    body += [
+        TextBlock(text="Front door bot", size="Large", weight="Bolder", wrap=True),
+        TextBlock(
+            text="Children's services front door: contacts, threshold decisions and their deadlines.",
+            is_subtle=True,
+            wrap=True,
+        ),
+        FactSet(facts=facts),
+    ]
+    return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

@@ -1,0 +1,186 @@
+"""The ``frontdoor-bot`` command line: serve, migrate, and manage the role directory and duty rota.
+
+Changes made here are audited like changes made in Teams, with the actor ``cli:<login name>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+
+from aiohttp import web
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError
+from frontdoor.ports import Store
+from frontdoor.records import AuditEvent, RotaEntry
+from frontdoor.roles import Role, parse_role
+from frontdoor.systemclock import SystemClock
+from store.migrate import upgrade
+from store.sql import SqlStore
+
+log = logging.getLogger("frontdoor.cli")
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _role(text: str) -> Role:
+    try:
+        return parse_role(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frontdoor-bot", description="Children's services front door bot")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("serve", help="run the bot (POST /api/messages, GET /healthz)")
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply every migration")
+
+    roles = commands.add_parser("roles", help="the role directory")
+    role_commands = roles.add_subparsers(dest="roles_command", required=True)
+    for name in ("grant", "revoke"):
+        sub = role_commands.add_parser(name, help=f"{name} a role")
+        sub.add_argument("aad_object_id", help="the person's Azure AD object id")
+        sub.add_argument("role", type=_role, help=", ".join(r.value for r in Role))
+    role_commands.add_parser("list", help="everyone in the directory and their roles")
+
+    duty = commands.add_parser("duty", help="the duty rota")
+    duty_commands = duty.add_subparsers(dest="duty_command", required=True)
+    duty_set = duty_commands.add_parser("set", help="put a person on duty in a role for a day")
+    duty_set.add_argument("day", type=_day, help="YYYY-MM-DD")
+    duty_set.add_argument("role", type=_role)
+    duty_set.add_argument("aad_object_id")
+    duty_show = duty_commands.add_parser("show", help="who is on duty on a day")
+    duty_show.add_argument("day", type=_day, help="YYYY-MM-DD")
+    return parser
+
+
+async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]]) -> int:
+    store = SqlStore(settings.database_url)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+async def _roles_change(store: Store, grant: bool, aad_object_id: str, role: Role) -> int:
+    async with store.unit_of_work() as uow:
+        changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
+        if changed:
+            await uow.audit.append(
+                AuditEvent(
+                    at=SystemClock().now(),
+                    actor_id=_actor(),
+                    action="role.grant" if grant else "role.revoke",
+                    subject=f"person:{aad_object_id}",
+                    detail=role.value,
+                )
+            )
+        await uow.commit()
+    verb = "granted" if grant else "revoked"
+    _out(
+        f"{role.value} {verb}"
+        if changed
+        else f"no change: {role.value} was {'already' if grant else 'not'} held"
+    )
+    return 0
+
+
+async def _roles_list(store: Store) -> int:
+    async with store.unit_of_work() as uow:
+        entries = await uow.roles.entries()
+    for entry in sorted(entries, key=lambda e: e.aad_object_id):
+        _out(f"{entry.aad_object_id}\t{','.join(sorted(r.value for r in entry.roles))}")
+    if not entries:
+        _out("the role directory is empty")
+    return 0
+
+
+async def _duty_set(store: Store, day: date, role: Role, aad_object_id: str) -> int:
+    async with store.unit_of_work() as uow:
+        await uow.rota.set(RotaEntry(day=day, role=role, person_id=aad_object_id))
+        await uow.audit.append(
+            AuditEvent(
+                at=SystemClock().now(),
+                actor_id=_actor(),
+                action="rota.set",
+                subject=f"rota:{day.isoformat()}",
+                detail=f"{role.value}:{aad_object_id}",
+            )
+        )
+        await uow.commit()
+    _out(f"{aad_object_id} is on duty as {role.value} on {day.isoformat()}")
+    return 0
+
+
+async def _duty_show(store: Store, day: date) -> int:
+    async with store.unit_of_work() as uow:
+        entries = await uow.rota.on(day)
+    for entry in sorted(entries, key=lambda e: (e.role.value, e.person_id)):
+        _out(f"{entry.role.value}\t{entry.person_id}")
+    if not entries:
+        _out(f"nobody is on the rota for {day.isoformat()}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        sys.stderr.write(f"frontdoor-bot: {error}\n")
+        return 2
+    configure_logging(settings.log_level)
+
+    if args.command == "serve":
+        from bot.app import create_app  # the web stack is only needed to serve
+
+        log.info("starting", extra={"host": settings.host, "port": settings.port})
+        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        return 0
+    if args.command == "db":
+        upgrade(settings.database_url)
+        _out("database is up to date")
+        return 0
+    if args.command == "roles":
+        if args.roles_command == "list":
+            return asyncio.run(_with_store(settings, _roles_list))
+        grant = args.roles_command == "grant"
+        return asyncio.run(
+            _with_store(settings, lambda store: _roles_change(store, grant, args.aad_object_id, args.role))
+        )
+    if args.duty_command == "set":
+        return asyncio.run(
+            _with_store(settings, lambda store: _duty_set(store, args.day, args.role, args.aad_object_id))
+        )
+    return asyncio.run(_with_store(settings, lambda store: _duty_show(store, args.day)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""Fixtures for end-to-end tests of the real app: aiohttp over HTTP, botbuilder's CloudAdapter,
+a real database (SQLite and PostgreSQL), and the loopback Teams channel."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+from frontdoor.ports import Clock, Store
+from store.sql import SqlStore
+from tests.harness.teams import TeamsChannel
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A migrated, empty database of each kind."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "fresh_postgres_url"
+    url: str = request.getfixturevalue(fixture)
+    return url
+
+
+@dataclass
+class RunningBot:
+    app: web.Application
+    server: TestServer
+    store: Store
+
+    @property
+    def messages_url(self) -> str:
+        return str(self.server.make_url("/api/messages"))
+
+    def url(self, path: str) -> str:
+        return str(self.server.make_url(path))
+
+
+StartBot = Callable[..., Awaitable[RunningBot]]
+
+
+@pytest.fixture
+async def start_bot(database_url: str, teams_channel: TeamsChannel) -> AsyncIterator[StartBot]:
+    """``await start_bot(**settings_overrides)``: serve a new app on the test database over real
+    HTTP and attach the loopback channel to it. Starting another stops the one before, which is
+    how the tests restart the bot."""
+    running: list[RunningBot] = []
+
+    async def start(clock: Clock | None = None, **overrides: Any) -> RunningBot:
+        for previous in running:
+            await previous.server.close()
+        running.clear()
+        settings = dataclasses.replace(Settings.from_env({"DATABASE_URL": database_url}), **overrides)
+        store = SqlStore(database_url)
+        server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")
+        await server.start_server()
+        bot = RunningBot(app=server.app, server=server, store=store)  # type: ignore[arg-type]
+        running.append(bot)
+        teams_channel.attach(bot.messages_url)
+        return bot
+
+    yield start
+    for bot in running:
+        await bot.server.close()

@@ -1,0 +1,90 @@
+"""help and unknown text, in a personal chat, a group chat and a channel, end to end."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.conftest import StartBot
+from tests.harness.teams import TeamsChannel, TeamsUser
+
+OFFICER = TeamsUser("aad-officer-0001", "Officer Testperson")
+
+
+def _facts(card: dict) -> list[str]:
+    return [fact["title"] for item in card["body"] if item["type"] == "FactSet" for fact in item["facts"]]
+
+
+async def test_help_in_a_personal_chat_gets_the_help_card(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    await start_bot()
+    chat = teams_channel.personal(OFFICER)
+    reply = await teams_channel.say(chat, OFFICER, "help")
+    assert reply.status in (200, 201)
+    [card] = reply.cards
+    assert "help" in _facts(card)
+    assert not any("recognise" in item.get("text", "") for item in card["body"])
+
+
+@pytest.mark.parametrize("text", ["what now?", "new contact please", "", "   ", "💥" * 50])
+async def test_unknown_text_gets_the_help_card(start_bot: StartBot, teams_channel: TeamsChannel, text: str) -> None:
+    await start_bot()
+    chat = teams_channel.personal(OFFICER)
+    reply = await teams_channel.say(chat, OFFICER, text)
+    [card] = reply.cards
+    assert "didn't recognise" in card["body"][0]["text"]
+    assert "help" in _facts(card)
+
+
+@pytest.mark.parametrize("text", ["Help", "  HELP ", "help.", "help?"])
+async def test_help_is_recognised_in_any_case_and_punctuation(
+    start_bot: StartBot, teams_channel: TeamsChannel, text: str
+) -> None:
+    await start_bot()
+    reply = await teams_channel.say(teams_channel.personal(OFFICER), OFFICER, text)
+    [card] = reply.cards
+    assert "recognise" not in card["body"][0]["text"]
+
+
+async def test_help_in_a_channel_strips_the_bot_mention(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    await start_bot()
+    channel = teams_channel.channel("team-1", "channel-1", "Decisions", members=[OFFICER])
+    reply = await teams_channel.say(channel, OFFICER, "help")
+    [card] = reply.cards
+    assert "recognise" not in card["body"][0]["text"]
+    assert reply.sent[0].conversation_id.startswith(channel.id)
+
+
+async def test_help_in_a_group_chat(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    await start_bot()
+    other = TeamsUser("aad-other-0002", "Colleague Testperson")
+    group = teams_channel.group_chat(OFFICER, other)
+    reply = await teams_channel.say(group, other, "help")
+    [card] = reply.cards
+    assert "help" in _facts(card)
+
+
+async def test_installing_the_bot_in_a_personal_chat_greets_with_the_help_card(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    await start_bot()
+    installed, _joined = await teams_channel.install(teams_channel.personal(OFFICER), OFFICER)
+    [card] = installed.cards
+    assert "help" in _facts(card)
+
+
+async def test_an_unknown_card_action_is_answered_not_failed(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    await start_bot()
+    chat = teams_channel.personal(OFFICER)
+    await teams_channel.say(chat, OFFICER, "help")
+    response = await teams_channel.execute(chat, OFFICER, "no.such.verb", {"contact": "x"})
+    assert response.status == 200
+    assert response.json["statusCode"] == 200
+    assert "not available" in response.json["value"]
+
+
+async def test_a_stray_card_submission_is_answered(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    await start_bot()
+    chat = teams_channel.personal(OFFICER)
+    await teams_channel.say(chat, OFFICER, "help")
+    reply = await teams_channel.submit(chat, OFFICER, {"step": "gone"})
+    assert reply.status in (200, 201)
+    assert any("no longer active" in text for text in reply.texts)

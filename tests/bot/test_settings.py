@@ -1,0 +1,76 @@
+"""Settings.from_env: defaults, fail-fast errors naming the variable, and the authentication rules."""
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import DEFAULT_DATABASE_URL, AppType, Environment, Settings, SettingsError
+
+
+def test_defaults_are_the_embedded_development_setup() -> None:
+    settings = Settings.from_env({})
+    assert settings.environment is Environment.DEVELOPMENT
+    assert settings.host == "127.0.0.1"
+    assert settings.port == 3978
+    assert settings.database_url == DEFAULT_DATABASE_URL
+    assert not settings.authentication_enabled
+    assert settings.app_type is AppType.SINGLE_TENANT
+    assert settings.tenants == frozenset()
+    assert settings.policy.caseload.cap == 10
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"FRONTDOOR_ENV": "production"}, "MicrosoftAppId"),
+        (
+            {"FRONTDOOR_ENV": "production", "MicrosoftAppId": "app", "MicrosoftAppTenantId": "t"},
+            "MicrosoftAppPassword",
+        ),
+        ({"FRONTDOOR_ENV": "staging"}, "FRONTDOOR_ENV"),
+        ({"FRONTDOOR_HOST": "0.0.0.0"}, "FRONTDOOR_HOST"),
+        ({"FRONTDOOR_PORT": "http"}, "FRONTDOOR_PORT"),
+        ({"FRONTDOOR_PORT": "70000"}, "FRONTDOOR_PORT"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"MicrosoftAppType": "Other"}, "MicrosoftAppType"),
+        ({"MicrosoftAppId": "app", "MicrosoftAppPassword": "s"}, "MicrosoftAppTenantId"),
+        ({"FRONTDOOR_LOG_LEVEL": "LOUD"}, "FRONTDOOR_LOG_LEVEL"),
+        ({"FRONTDOOR_SCHEDULER": "maybe"}, "FRONTDOOR_SCHEDULER"),
+    ],
+)
+def test_bad_settings_stop_start_up_naming_the_variable(env: dict[str, str], variable: str) -> None:
+    with pytest.raises(SettingsError, match=variable):
+        Settings.from_env(env)
+
+
+def test_without_an_app_id_only_loopback_addresses_are_accepted() -> None:
+    assert Settings.from_env({"FRONTDOOR_HOST": "localhost"}).host == "localhost"
+    assert Settings.from_env({"FRONTDOOR_HOST": "::1"}).host == "::1"
+
+
+def test_with_credentials_production_starts_and_may_listen_widely() -> None:
+    settings = Settings.from_env(
+        {
+            "FRONTDOOR_ENV": "production",
+            "MicrosoftAppId": "00000000-0000-0000-0000-000000000001",
+            "MicrosoftAppPassword": "not-a-real-secret",
+            "MicrosoftAppTenantId": "00000000-0000-0000-0000-0000000000aa",
+            "FRONTDOOR_HOST": "0.0.0.0",
+            "FRONTDOOR_TENANTS": " tenant-a, tenant-b ,",
+            "FRONTDOOR_ADMINS": "admin-1",
+            "DATABASE_URL": "postgresql://u:p@db/frontdoor",
+        }
+    )
+    assert settings.authentication_enabled
+    assert settings.tenants == frozenset({"tenant-a", "tenant-b"})
+    assert settings.admins == frozenset({"admin-1"})
+    assert settings.database_url == "postgresql+asyncpg://u:p@db/frontdoor"
+    assert "not-a-real-secret" not in repr(settings)
+
+
+def test_a_bad_policy_file_stops_start_up_naming_the_key(tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[caseload]\ncap = -3\n")
+    with pytest.raises(SettingsError, match="FRONTDOOR_POLICY") as error:
+        Settings.from_env({"FRONTDOOR_POLICY": str(policy)})
+    assert "cap" in str(error.value)

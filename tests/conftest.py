@@ -1,0 +1,3 @@
+"""Shared fixtures: the test PostgreSQL server, the stores and the loopback Teams channel."""
+
+pytest_plugins = ["tests.postgres", "tests.harness.fixtures"]

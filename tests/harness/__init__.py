@@ -1,0 +1,1 @@
+"""Test harness: a loopback Teams channel and Microsoft's Adaptive Cards SDK."""

@@ -162,7 +162,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": f"the body is larger than {MAX_BODY_BYTES} bytes"}, status=413)
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (ValueError, RecursionError):
         return _bad_request("the body is not JSON")
     problem = check_activity(body)
     if problem is not None:

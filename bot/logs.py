@@ -64,11 +64,17 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=True)
 
 
+#: Libraries whose log arguments are schema and revision names, never anything typed in Teams.
+_TRUSTED_ARGUMENTS = ("alembic.",)
+
+
 def _template(record: logging.LogRecord) -> str:
-    # Our own loggers log fixed templates with ``extra`` fields; third-party libraries may
-    # interpolate arguments (a URL, a header), which is why their arguments are dropped.
-    if record.name.startswith("frontdoor") or not record.args:
+    # Our own loggers log fixed templates with ``extra`` fields; other libraries may interpolate
+    # arguments (a URL, a header, a message), which is why their arguments are dropped.
+    if not record.args:
         return str(record.msg)
+    if record.name.startswith(_TRUSTED_ARGUMENTS):
+        return record.getMessage()
     return f"{record.msg} [arguments withheld]"
 
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from botbuilder.core import Storage
 from botbuilder.dialogs import DialogInstance, DialogState
+from botbuilder.dialogs.choices import Choice
+from botbuilder.dialogs.prompts import PromptOptions
 from botbuilder.schema import Activity, ConversationReference
 from msrest.serialization import Model
 
@@ -28,6 +30,14 @@ _TYPE = "$type"
 _MODELS: dict[str, type[Model]] = {"Activity": Activity, "ConversationReference": ConversationReference}
 #: Where a store item keeps its eTag, as botbuilder's own storages do.
 _ETAG = "e_tag"
+#: Plain SDK classes kept in dialog state, rebuilt from their public attributes.
+_PLAIN: dict[str, tuple[type[Any], tuple[str, ...]]] = {
+    "PromptOptions": (
+        PromptOptions,
+        ("prompt", "retry_prompt", "choices", "style", "validations", "number_of_attempts"),
+    ),
+    "Choice": (Choice, ("value", "action", "synonyms")),
+}
 
 
 class StateSerializationError(TypeError):
@@ -48,10 +58,11 @@ def encode(value: Any) -> Any:
         return {_TYPE: "DialogInstance", "id": value.id, "state": encode(value.state)}
     if isinstance(value, datetime):
         return {_TYPE: "datetime", "value": value.isoformat()}
-    if isinstance(value, Model):
-        name = type(value).__name__
-        if name in _MODELS:
-            return {_TYPE: name, "value": value.serialize()}
+    name = type(value).__name__
+    if isinstance(value, Model) and name in _MODELS:
+        return {_TYPE: name, "value": value.serialize()}
+    if name in _PLAIN and type(value) is _PLAIN[name][0]:
+        return {_TYPE: name, **{field: encode(getattr(value, field, None)) for field in _PLAIN[name][1]}}
     raise StateSerializationError(f"bot state holds a value of type {type(value).__name__}")
 
 
@@ -74,6 +85,12 @@ def decode(value: Any) -> Any:
         return datetime.fromisoformat(value["value"])
     if tag in _MODELS:
         return _MODELS[tag]().deserialize(value["value"])
+    if tag in _PLAIN:
+        cls, fields = _PLAIN[tag]
+        rebuilt = cls()
+        for field in fields:
+            setattr(rebuilt, field, decode(value.get(field)))
+        return rebuilt
     raise StateSerializationError(f"unknown tagged type in stored bot state: {tag}")
 
 
@@ -102,13 +119,15 @@ class SqlStorage(Storage):
             raise ValueError("changes are required when writing")
         if not changes:
             return
+        written: dict[str, str] = {}
         async with self._store.unit_of_work() as uow:
             for key, item in changes.items():
-                etag = _etag_of(item)
                 data = json.dumps(encode(_without_etag(item)), separators=(",", ":"))
-                document = await uow.state.write(key, data, etag)
-                item[_ETAG] = document.etag
+                written[key] = (await uow.state.write(key, data, _etag_of(item))).etag
             await uow.commit()
+        # Only once committed do the cached items carry their new eTags.
+        for key, etag in written.items():
+            changes[key][_ETAG] = etag
 
     async def delete(self, keys: Sequence[str]) -> None:
         if not keys:

@@ -14,7 +14,9 @@ def _facts(card: dict) -> list[str]:
     return [fact["title"] for item in card["body"] if item["type"] == "FactSet" for fact in item["facts"]]
 
 
-async def test_help_in_a_personal_chat_gets_the_help_card(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+async def test_help_in_a_personal_chat_gets_the_help_card(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
     await start_bot()
     chat = teams_channel.personal(OFFICER)
     reply = await teams_channel.say(chat, OFFICER, "help")
@@ -25,7 +27,9 @@ async def test_help_in_a_personal_chat_gets_the_help_card(start_bot: StartBot, t
 
 
 @pytest.mark.parametrize("text", ["what now?", "new contact please", "", "   ", "💥" * 50])
-async def test_unknown_text_gets_the_help_card(start_bot: StartBot, teams_channel: TeamsChannel, text: str) -> None:
+async def test_unknown_text_gets_the_help_card(
+    start_bot: StartBot, teams_channel: TeamsChannel, text: str
+) -> None:
     await start_bot()
     chat = teams_channel.personal(OFFICER)
     reply = await teams_channel.say(chat, OFFICER, text)
@@ -44,7 +48,9 @@ async def test_help_is_recognised_in_any_case_and_punctuation(
     assert "recognise" not in card["body"][0]["text"]
 
 
-async def test_help_in_a_channel_strips_the_bot_mention(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+async def test_help_in_a_channel_strips_the_bot_mention(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
     await start_bot()
     channel = teams_channel.channel("team-1", "channel-1", "Decisions", members=[OFFICER])
     reply = await teams_channel.say(channel, OFFICER, "help")
@@ -71,7 +77,9 @@ async def test_installing_the_bot_in_a_personal_chat_greets_with_the_help_card(
     assert "help" in _facts(card)
 
 
-async def test_an_unknown_card_action_is_answered_not_failed(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+async def test_an_unknown_card_action_is_answered_not_failed(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
     await start_bot()
     chat = teams_channel.personal(OFFICER)
     await teams_channel.say(chat, OFFICER, "help")

@@ -1,0 +1,316 @@
+"""The database tables (SQLAlchemy 2 declarative).
+
+Every timestamp column is ``UtcDateTime``: it refuses naive datetimes, stores UTC and reads back
+timezone-aware UTC on SQLite and PostgreSQL alike. Choices (states, sources, roles, clocks) are
+plain strings holding the ``StrEnum`` value, so adding a choice never needs a migration.
+
+The migration in ``store/migrations/versions`` creates exactly these tables; a test compares the
+migrated schema with this metadata on both databases.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Constraint and index names are fixed, so migrations and the metadata name things alike.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Our own ids (uuid4 text).
+ID = 36
+#: Azure AD object ids and Teams user ids.
+PERSON = 255
+#: Enum values, reference numbers and other short codes.
+CODE = 32
+#: What a deadline, alert or audit event is about: a reference, a record id or a key.
+SUBJECT = 255
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    SQLite has no timestamp type: SQLAlchemy stores text without an offset, so values are
+    converted to UTC and stored naive, and UTC is attached again on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"expected a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime refused: store timezone-aware datetimes only")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime()}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
+
+
+class ContactRow(Base):
+    __tablename__ = "contacts"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(CODE), unique=True)
+    state: Mapped[str] = mapped_column(String(CODE), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_by: Mapped[str] = mapped_column(String(PERSON), index=True)
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime | None]
+    source: Mapped[str | None] = mapped_column(String(CODE))
+    contact_type: Mapped[str | None] = mapped_column(String(CODE))
+    assignee_id: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    draft_section: Mapped[str] = mapped_column(String(64))
+    worries: Mapped[str] = mapped_column(Text)
+    working_well: Mapped[str] = mapped_column(Text)
+    needs_to_happen: Mapped[str] = mapped_column(Text)
+    consent: Mapped[str | None] = mapped_column(String(CODE))
+    consent_reason: Mapped[str] = mapped_column(Text)
+    #: sorted lists of ``PresentingNeed`` / ``ImmediateRisk`` values
+    presenting_needs: Mapped[list[str]] = mapped_column(JSON)
+    immediate_risks: Mapped[list[str]] = mapped_column(JSON)
+    history_open_case: Mapped[bool] = mapped_column(Boolean)
+    history_allocated_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    history_closed_within_3_months: Mapped[bool] = mapped_column(Boolean)
+    history_last_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    #: the systems checked, in the order recorded
+    history_systems_checked: Mapped[list[str]] = mapped_column(JSON)
+    history_chronology: Mapped[str] = mapped_column(Text)
+    #: null when no referrer has been recorded yet
+    referrer_type: Mapped[str | None] = mapped_column(String(CODE))
+    referrer_name: Mapped[str] = mapped_column(Text)
+    referrer_agency: Mapped[str] = mapped_column(Text)
+    referrer_role: Mapped[str] = mapped_column(Text)
+    referrer_phone: Mapped[str] = mapped_column(String(64))
+    referrer_email: Mapped[str] = mapped_column(Text)
+    referrer_anonymity_requested: Mapped[bool] = mapped_column(Boolean)
+
+
+class ContactChildRow(Base):
+    __tablename__ = "contact_children"
+    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    expected_date: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(Text)
+    school: Mapped[str] = mapped_column(Text)
+
+
+class ContactParentRow(Base):
+    __tablename__ = "contact_parents"
+    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(Text)
+    relationship: Mapped[str] = mapped_column(Text)
+    address: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str] = mapped_column(String(64))
+
+
+class ContactEventRow(Base):
+    """A contact's history: every decision or change, with who, when and why."""
+
+    __tablename__ = "contact_events"
+    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime]
+    actor_id: Mapped[str] = mapped_column(String(PERSON))
+    action: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(CODE))
+    to_state: Mapped[str | None] = mapped_column(String(CODE))
+    rationale: Mapped[str] = mapped_column(Text)
+
+
+class ConsultationRow(Base):
+    """An anonymous consultation (SPEC §2): never names a child or family member."""
+
+    __tablename__ = "consultations"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    reference: Mapped[str] = mapped_column(String(CODE), unique=True)
+    author_id: Mapped[str] = mapped_column(String(PERSON), index=True)
+    professional_name: Mapped[str] = mapped_column(Text)
+    professional_agency: Mapped[str] = mapped_column(Text)
+    professional_role: Mapped[str] = mapped_column(Text)
+    worry: Mapped[str] = mapped_column(Text)
+    advice: Mapped[str] = mapped_column(Text)
+    advised_by: Mapped[str | None] = mapped_column(String(PERSON))
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    contact_reference: Mapped[str | None] = mapped_column(String(CODE))
+
+
+class RoleDirectoryRow(Base):
+    """One row per person and role; ``display_name`` is repeated on each of a person's rows."""
+
+    __tablename__ = "role_directory"
+
+    aad_object_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
+    role: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    display_name: Mapped[str] = mapped_column(Text)
+
+
+class DutyRotaRow(Base):
+    __tablename__ = "duty_rota"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    role: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
+
+
+class ConversationRefRow(Base):
+    __tablename__ = "conversation_refs"
+
+    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(CODE))
+    tenant_id: Mapped[str] = mapped_column(String(PERSON))
+    service_url: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    team_id: Mapped[str | None] = mapped_column(Text)
+    channel_id: Mapped[str | None] = mapped_column(Text)
+    #: the channel adapter's serialized conversation reference (JSON text)
+    reference: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    dead: Mapped[bool] = mapped_column(Boolean)
+    dead_reason: Mapped[str] = mapped_column(Text)
+
+
+class ChannelRegistrationRow(Base):
+    __tablename__ = "channel_registrations"
+
+    purpose: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(Text)
+    registered_by: Mapped[str] = mapped_column(String(PERSON))
+    registered_at: Mapped[datetime]
+
+
+class DeadlineRow(Base):
+    __tablename__ = "deadlines"
+    __table_args__ = (Index("ix_deadlines_state_due_at", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    subject: Mapped[str] = mapped_column(String(SUBJECT), index=True)
+    clock: Mapped[str] = mapped_column(String(CODE))
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(CODE))
+    assignee_id: Mapped[str | None] = mapped_column(String(PERSON))
+
+
+class AlertOutboxRow(Base):
+    """A message waiting to be sent to Teams (SPEC §7): written in the same transaction as the
+    change that causes it, sent at most once per ``key``, retried with backoff."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (Index("ix_alert_outbox_state_next_attempt_at", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: the deduplication key, e.g. subject, kind and due time
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    subject: Mapped[str] = mapped_column(String(SUBJECT), index=True)
+    clock: Mapped[str | None] = mapped_column(String(CODE))
+    kind: Mapped[str] = mapped_column(String(CODE))
+    conversation_id: Mapped[str | None] = mapped_column(Text)
+    #: JSON text
+    payload: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(CODE))
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime]
+    lease_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    activity_id: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str] = mapped_column(Text)
+
+
+class AuditEventRow(Base):
+    """The append-only, hash-chained audit log (see ``store.chain``)."""
+
+    __tablename__ = "audit_events"
+    # AUTOINCREMENT: a sequence number is never reused on SQLite either.
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_id: Mapped[str] = mapped_column(String(PERSON))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(SUBJECT), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
+
+
+class StateDocumentRow(Base):
+    """The channel adapter's conversation and dialog state, with an eTag for compare-and-set."""
+
+    __tablename__ = "state_documents"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    data: Mapped[str] = mapped_column(Text)
+    etag: Mapped[str] = mapped_column(String(CODE))
+
+
+class ReferenceSequenceRow(Base):
+    __tablename__ = "reference_sequences"
+
+    prefix: Mapped[str] = mapped_column(String(8), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+class ProcessedActivityRow(Base):
+    """Inbound activity ids already handled, so a Teams retry is not acted on twice."""
+
+    __tablename__ = "processed_activities"
+
+    activity_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+metadata = Base.metadata

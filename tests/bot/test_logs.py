@@ -1,0 +1,100 @@
+"""Logs carry ids and references only: a script full of fictional names leaves none in the logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot.logs import JsonFormatter, configure_logging
+from tests.bot.conftest import StartBot
+from tests.harness.teams import TeamsChannel, TeamsUser
+
+SECRETS = [
+    "Testy McTestface",
+    "Zebedee Example",
+    "Wilhelmina Fictionchild",
+    "42 Imaginary Lane",
+    "ZZ99 9ZZ",
+    "worried about bruises",
+]
+
+OFFICER = TeamsUser("aad-officer-0300", "Testy McTestface")
+PARENT = TeamsUser("aad-public-0301", "Zebedee Example")
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    configure_logging("DEBUG", stream)
+    yield stream
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved_handlers:
+        root.addHandler(handler)
+    root.setLevel(saved_level)
+
+
+async def test_no_name_or_free_text_reaches_the_logs(
+    start_bot: StartBot, teams_channel: TeamsChannel, captured_logs: io.StringIO
+) -> None:
+    await start_bot()
+    chat = teams_channel.personal(OFFICER)
+    await teams_channel.install(chat, OFFICER)
+    for text in [
+        "help",
+        "new contact about Wilhelmina Fictionchild at 42 Imaginary Lane ZZ99 9ZZ",
+        "I am worried about bruises on Wilhelmina Fictionchild",
+    ]:
+        await teams_channel.say(chat, OFFICER, text)
+    await teams_channel.submit(
+        chat, OFFICER, {"child_name": "Wilhelmina Fictionchild", "address": "42 Imaginary Lane"}
+    )
+    await teams_channel.execute(
+        chat, OFFICER, "decide", {"note": "worried about bruises", "name": "Zebedee Example"}
+    )
+    group = teams_channel.group_chat(OFFICER, PARENT, name="Zebedee Example and Testy McTestface")
+    await teams_channel.say(group, PARENT, "Wilhelmina Fictionchild lives at 42 Imaginary Lane")
+
+    lines = captured_logs.getvalue().splitlines()
+    assert len(lines) >= 8, "the script should have produced log lines to check"
+    for line in lines:
+        json.loads(line)  # every line is structured
+        for secret in SECRETS:
+            assert secret not in line, f"{secret!r} leaked into a log line"
+
+
+def test_an_exception_is_logged_by_type_and_location_never_its_message() -> None:
+    formatter = JsonFormatter()
+    try:
+        raise ValueError("Wilhelmina Fictionchild, 42 Imaginary Lane")
+    except ValueError as error:
+        record = logging.LogRecord("frontdoor.test", logging.ERROR, __file__, 1, "failed", None, None)
+        record.exc_info = (type(error), error, error.__traceback__)
+    line = json.loads(formatter.format(record))
+    assert line["exception"] == "ValueError"
+    assert line["stack"][0].endswith(".py:" + line["stack"][0].rsplit(":", 1)[1])
+    assert "Fictionchild" not in json.dumps(line)
+
+
+def test_only_allowed_fields_are_written() -> None:
+    record = logging.LogRecord("frontdoor.test", logging.INFO, __file__, 1, "message", None, None)
+    record.reference = "CT-26-000001"
+    record.child_name = "Wilhelmina Fictionchild"
+    line = json.loads(JsonFormatter().format(record))
+    assert line["reference"] == "CT-26-000001"
+    assert "child_name" not in line
+
+
+def test_third_party_arguments_are_withheld() -> None:
+    record = logging.LogRecord(
+        "botbuilder.x", logging.INFO, __file__, 1, "sent %s", ("Zebedee Example",), None
+    )
+    line = JsonFormatter().format(record)
+    assert "Zebedee" not in line
+    assert "arguments withheld" in line

@@ -1,0 +1,416 @@
+"""``InMemoryStore``: the ports of ``frontdoor.ports`` in plain Python, for fast tests.
+
+It passes the same contract suite as the SQL store (``tests/store``). Transactions work like the
+SQL store's on SQLite: reads before a unit of work's first write see the committed data; the first
+write takes the store's writer lock and a private copy of the committed data; ``commit`` publishes
+the copy and releases the lock, ``rollback`` (or leaving the ``async with`` block) drops it. So
+others see changes only after commit, and writers never lose each other's updates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from types import TracebackType
+from typing import Self
+
+from frontdoor.contact import Contact, ContactState
+from frontdoor.ports import (
+    AuditLog,
+    ChannelRegistry,
+    ContactRepository,
+    ConversationStore,
+    DeadlineRepository,
+    DutyRota,
+    EtagConflictError,
+    NotFoundError,
+    ReferenceSequence,
+    RoleDirectory,
+    StaleVersionError,
+    StateDocuments,
+)
+from frontdoor.records import (
+    AuditEvent,
+    ChannelPurpose,
+    ChannelRegistration,
+    ClockKind,
+    ConversationKind,
+    ConversationRecord,
+    Deadline,
+    DeadlineState,
+    DirectoryEntry,
+    RotaEntry,
+    StateDocument,
+    StoredAuditEvent,
+)
+from frontdoor.roles import Role
+from store import chain
+
+#: How long a writer waits for another unit of work's uncommitted writes, in seconds.
+WRITE_LOCK_TIMEOUT = 10.0
+
+
+def _utc(moment: datetime) -> datetime:
+    """The SQL store refuses naive datetimes and returns UTC; so does the fake."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("naive datetime refused: store timezone-aware datetimes only")
+    return moment.astimezone(UTC)
+
+
+def _utc_or_none(moment: datetime | None) -> datetime | None:
+    return None if moment is None else _utc(moment)
+
+
+def _normal_contact(contact: Contact) -> Contact:
+    return replace(
+        contact,
+        created_at=_utc(contact.created_at),
+        received_at=_utc_or_none(contact.received_at),
+        events=tuple(replace(event, at=_utc(event.at)) for event in contact.events),
+    )
+
+
+@dataclass
+class _Data:
+    """Everything the store holds. Values are frozen, so copying the containers copies the data."""
+
+    contacts: dict[str, Contact] = field(default_factory=dict)
+    sequences: dict[tuple[str, int], int] = field(default_factory=dict)
+    roles: dict[str, frozenset[Role]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+    rota: set[RotaEntry] = field(default_factory=set)
+    conversations: dict[str, ConversationRecord] = field(default_factory=dict)
+    channels: dict[ChannelPurpose, ChannelRegistration] = field(default_factory=dict)
+    deadlines: dict[int, Deadline] = field(default_factory=dict)
+    next_deadline_id: int = 1
+    audit: list[StoredAuditEvent] = field(default_factory=list)
+    state: dict[str, StateDocument] = field(default_factory=dict)
+
+    def copy(self) -> _Data:
+        return _Data(
+            contacts=dict(self.contacts),
+            sequences=dict(self.sequences),
+            roles=dict(self.roles),
+            names=dict(self.names),
+            rota=set(self.rota),
+            conversations=dict(self.conversations),
+            channels=dict(self.channels),
+            deadlines=dict(self.deadlines),
+            next_deadline_id=self.next_deadline_id,
+            audit=list(self.audit),
+            state=dict(self.state),
+        )
+
+
+class InMemoryStore:
+    """A ``frontdoor.ports.Store`` in memory."""
+
+    def __init__(self) -> None:
+        self.committed = _Data()
+        self.writer = asyncio.Lock()
+        self.closed = False
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    async def ping(self) -> bool:
+        return not self.closed
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryStore) -> None:
+        self._store = store
+        self._working: _Data | None = None
+        self.contacts: ContactRepository = _Contacts(self)
+        self.references: ReferenceSequence = _References(self)
+        self.roles: RoleDirectory = _Roles(self)
+        self.rota: DutyRota = _Rota(self)
+        self.conversations: ConversationStore = _Conversations(self)
+        self.channels: ChannelRegistry = _Channels(self)
+        self.deadlines: DeadlineRepository = _Deadlines(self)
+        self.audit: AuditLog = _Audit(self)
+        self.state: StateDocuments = _State(self)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.rollback()
+
+    async def commit(self) -> None:
+        if self._working is not None:
+            self._store.committed = self._working
+            self._release()
+
+    async def rollback(self) -> None:
+        if self._working is not None:
+            self._release()
+
+    def _release(self) -> None:
+        self._working = None
+        self._store.writer.release()
+
+    def view(self) -> _Data:
+        """What this unit of work reads: its own copy once it has written, else the committed data."""
+        return self._working if self._working is not None else self._store.committed
+
+    async def write(self) -> _Data:
+        """The data to change, taking the writer lock first."""
+        if self._working is None:
+            async with asyncio.timeout(WRITE_LOCK_TIMEOUT):
+                await self._store.writer.acquire()
+            self._working = self._store.committed.copy()
+        return self._working
+
+
+class _Repository:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+
+class _Contacts(_Repository):
+    async def add(self, contact: Contact) -> None:
+        contact = _normal_contact(contact)
+        data = await self._uow.write()
+        if contact.id in data.contacts:
+            raise ValueError(f"contact {contact.id} exists")
+        if contact.reference is not None and any(
+            c.reference == contact.reference for c in data.contacts.values()
+        ):
+            raise ValueError(f"reference {contact.reference} is taken")
+        data.contacts[contact.id] = contact
+
+    async def get(self, contact_id: str) -> Contact | None:
+        return self._uow.view().contacts.get(contact_id)
+
+    async def get_by_reference(self, reference: str) -> Contact | None:
+        return next((c for c in self._uow.view().contacts.values() if c.reference == reference), None)
+
+    async def save(self, contact: Contact, expected_version: int) -> Contact:
+        contact = _normal_contact(contact)
+        data = await self._uow.write()
+        stored = data.contacts.get(contact.id)
+        if stored is None:
+            raise NotFoundError(f"no contact {contact.id}")
+        if stored.version != expected_version:
+            raise StaleVersionError(f"contact {contact.id} is no longer at version {expected_version}")
+        saved = replace(contact, version=expected_version + 1)
+        data.contacts[contact.id] = saved
+        return saved
+
+    async def delete(self, contact_id: str) -> None:
+        data = await self._uow.write()
+        data.contacts.pop(contact_id, None)
+
+    async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]:
+        wanted = set(states)
+        return _ordered(c for c in self._uow.view().contacts.values() if c.state in wanted)
+
+    async def drafts_of(self, user_id: str) -> list[Contact]:
+        return _ordered(
+            c
+            for c in self._uow.view().contacts.values()
+            if c.state is ContactState.DRAFT and c.created_by == user_id
+        )
+
+
+def _ordered(contacts: Iterable[Contact]) -> list[Contact]:
+    return sorted(contacts, key=lambda c: (c.created_at, c.id))
+
+
+class _References(_Repository):
+    async def allocate(self, prefix: str, year: int) -> int:
+        if not prefix or len(prefix) > 8 or year < 0:
+            raise ValueError(f"bad reference sequence {prefix!r} {year}")
+        data = await self._uow.write()
+        value = data.sequences.get((prefix, year), 0) + 1
+        data.sequences[(prefix, year)] = value
+        return value
+
+
+class _Roles(_Repository):
+    async def roles_of(self, aad_object_id: str) -> frozenset[Role]:
+        return self._uow.view().roles.get(aad_object_id, frozenset())
+
+    async def grant(self, aad_object_id: str, role: Role) -> bool:
+        data = await self._uow.write()
+        held = data.roles.get(aad_object_id, frozenset())
+        if role in held:
+            return False
+        data.roles[aad_object_id] = held | {role}
+        data.names.setdefault(aad_object_id, "")
+        return True
+
+    async def revoke(self, aad_object_id: str, role: Role) -> bool:
+        data = await self._uow.write()
+        held = data.roles.get(aad_object_id, frozenset())
+        if role not in held:
+            return False
+        if held == {role}:
+            del data.roles[aad_object_id]
+            data.names.pop(aad_object_id, None)
+        else:
+            data.roles[aad_object_id] = held - {role}
+        return True
+
+    async def entries(self) -> list[DirectoryEntry]:
+        data = self._uow.view()
+        return [
+            DirectoryEntry(person, data.roles[person], data.names.get(person, ""))
+            for person in sorted(data.roles)
+        ]
+
+    async def holders(self, role: Role) -> list[DirectoryEntry]:
+        return [entry for entry in await self.entries() if role in entry.roles]
+
+    async def set_display_name(self, aad_object_id: str, name: str) -> None:
+        data = await self._uow.write()
+        if aad_object_id in data.roles:
+            data.names[aad_object_id] = name
+
+
+class _Rota(_Repository):
+    async def set(self, entry: RotaEntry) -> None:
+        data = await self._uow.write()
+        data.rota.add(entry)
+
+    async def remove(self, entry: RotaEntry) -> bool:
+        data = await self._uow.write()
+        if entry not in data.rota:
+            return False
+        data.rota.remove(entry)
+        return True
+
+    async def on(self, day: date) -> list[RotaEntry]:
+        entries = [entry for entry in self._uow.view().rota if entry.day == day]
+        return sorted(entries, key=lambda entry: (entry.role.value, entry.person_id))
+
+
+class _Conversations(_Repository):
+    async def upsert(self, record: ConversationRecord) -> None:
+        record = replace(record, updated_at=_utc(record.updated_at))
+        data = await self._uow.write()
+        data.conversations[record.conversation_id] = record
+
+    async def get(self, conversation_id: str) -> ConversationRecord | None:
+        return self._uow.view().conversations.get(conversation_id)
+
+    async def personal_chat_of(self, user_id: str) -> ConversationRecord | None:
+        chats = [
+            record
+            for record in self._uow.view().conversations.values()
+            if record.user_id == user_id and record.kind is ConversationKind.PERSONAL
+        ]
+        chats.sort(key=lambda record: record.updated_at, reverse=True)
+        chats.sort(key=lambda record: record.dead)
+        return chats[0] if chats else None
+
+    async def mark_dead(self, conversation_id: str, reason: str) -> None:
+        data = await self._uow.write()
+        record = data.conversations.get(conversation_id)
+        if record is not None:
+            data.conversations[conversation_id] = replace(record, dead=True, dead_reason=reason)
+
+    async def dead(self) -> list[ConversationRecord]:
+        records = [record for record in self._uow.view().conversations.values() if record.dead]
+        return sorted(records, key=lambda record: record.conversation_id)
+
+
+class _Channels(_Repository):
+    async def register(self, registration: ChannelRegistration) -> ChannelRegistration | None:
+        registration = replace(registration, registered_at=_utc(registration.registered_at))
+        data = await self._uow.write()
+        previous = data.channels.get(registration.purpose)
+        data.channels[registration.purpose] = registration
+        return previous
+
+    async def get(self, purpose: ChannelPurpose) -> ChannelRegistration | None:
+        return self._uow.view().channels.get(purpose)
+
+
+class _Deadlines(_Repository):
+    async def add(self, deadline: Deadline) -> Deadline:
+        deadline = replace(deadline, started_at=_utc(deadline.started_at), due_at=_utc(deadline.due_at))
+        data = await self._uow.write()
+        stored = replace(deadline, id=data.next_deadline_id)
+        data.next_deadline_id += 1
+        data.deadlines[data.next_deadline_id - 1] = stored
+        return stored
+
+    async def for_subject(self, subject: str) -> list[Deadline]:
+        found = [d for d in self._uow.view().deadlines.values() if d.subject == subject]
+        return sorted(found, key=lambda d: (d.due_at, d.id or 0))
+
+    async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]:
+        moment = _utc(moment)
+        found = [
+            d
+            for d in self._uow.view().deadlines.values()
+            if d.state is DeadlineState.OPEN and d.due_at <= moment
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.id or 0))[:limit]
+
+    async def close(self, subject: str, clock: str, state: str) -> int:
+        kind, new_state = ClockKind(clock), DeadlineState(state)
+        data = await self._uow.write()
+        closed = 0
+        for key, deadline in data.deadlines.items():
+            if (
+                deadline.subject == subject
+                and deadline.clock is kind
+                and deadline.state is DeadlineState.OPEN
+            ):
+                data.deadlines[key] = replace(deadline, state=new_state)
+                closed += 1
+        return closed
+
+
+class _Audit(_Repository):
+    async def append(self, event: AuditEvent) -> StoredAuditEvent:
+        event = replace(event, at=_utc(event.at))
+        data = await self._uow.write()
+        prev_hash = data.audit[-1].row_hash if data.audit else chain.GENESIS_HASH
+        seq = data.audit[-1].seq + 1 if data.audit else 1
+        stored = StoredAuditEvent(
+            seq=seq, event=event, prev_hash=prev_hash, row_hash=chain.row_hash(prev_hash, event)
+        )
+        data.audit.append(stored)
+        return stored
+
+    async def between(self, start: datetime, end: datetime) -> list[StoredAuditEvent]:
+        start, end = _utc(start), _utc(end)
+        return [stored for stored in self._uow.view().audit if start <= stored.event.at < end]
+
+    async def for_subject(self, subject: str) -> list[StoredAuditEvent]:
+        return [stored for stored in self._uow.view().audit if stored.event.subject == subject]
+
+
+class _State(_Repository):
+    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]:
+        documents = self._uow.view().state
+        return {key: documents[key] for key in keys if key in documents}
+
+    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
+        documents = (await self._uow.write()).state
+        stored = documents.get(key)
+        if etag not in (None, "*") and stored is not None and stored.etag != etag:
+            raise EtagConflictError(f"state document {key!r} has changed since it was read")
+        document = StateDocument(key=key, data=data, etag=uuid.uuid4().hex)
+        documents[key] = document
+        return document
+
+    async def delete(self, keys: Sequence[str]) -> None:
+        documents = (await self._uow.write()).state
+        for key in keys:
+            documents.pop(key, None)

@@ -1,0 +1,112 @@
+"""What only the SQL store has: cascades, SQLite connection settings, the write lock, URLs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, literal, select
+from sqlalchemy.exc import StatementError
+
+from frontdoor.contact import Contact
+from store.engine import create_engine
+from store.sql import SqlStore
+from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, UtcDateTime
+from tests.store.samples import full_contact
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def sql_url(request: pytest.FixtureRequest) -> str:
+    url: str = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "fresh_postgres_url")
+    return url
+
+
+@pytest.fixture
+async def sql_store(sql_url: str) -> AsyncIterator[SqlStore]:
+    store = SqlStore(sql_url)
+    yield store
+    await store.close()
+
+
+async def _part_rows(sql_store: SqlStore) -> int:
+    async with sql_store.engine.connect() as connection:
+        total = 0
+        for part in (ContactChildRow, ContactParentRow, ContactEventRow):
+            total += (await connection.execute(select(func.count()).select_from(part))).scalar_one()
+        return total
+
+
+async def test_deleting_a_contact_deletes_its_rows_in_the_part_tables(sql_store: SqlStore) -> None:
+    contact: Contact = full_contact()
+    async with sql_store.unit_of_work() as uow:
+        await uow.contacts.add(contact)
+        await uow.commit()
+    assert await _part_rows(sql_store) == len(contact.children) + len(contact.parents) + len(contact.events)
+    async with sql_store.unit_of_work() as uow:
+        await uow.contacts.delete(contact.id)
+        await uow.commit()
+    assert await _part_rows(sql_store) == 0
+
+
+async def test_the_column_type_refuses_naive_datetimes(sql_store: SqlStore) -> None:
+    async with sql_store.engine.connect() as connection:
+        aware = await connection.execute(select(literal(datetime(2026, 1, 1, tzinfo=UTC), UtcDateTime())))
+        assert aware.scalar_one() == datetime(2026, 1, 1, tzinfo=UTC)
+        with pytest.raises(StatementError, match="naive"):
+            await connection.execute(select(literal(datetime(2026, 1, 1), UtcDateTime())))
+
+
+async def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url, busy_timeout=2.5)
+    try:
+        async with engine.connect() as connection:
+            pragmas = {
+                name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar_one()
+                for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            }
+    finally:
+        await engine.dispose()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 2500}
+
+
+async def test_a_second_sqlite_writer_in_the_same_task_times_out_instead_of_hanging(sqlite_url: str) -> None:
+    store = SqlStore(sqlite_url, busy_timeout=0.2)
+    try:
+        async with store.unit_of_work() as first, store.unit_of_work() as second:
+            await first.references.allocate("CT", 26)
+            with pytest.raises(TimeoutError, match="write lock"):
+                await second.references.allocate("CT", 27)
+            await first.commit()
+            assert await second.references.allocate("CT", 27) == 1
+            await second.commit()
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite://",
+        "sqlite+aiosqlite:///:memory:",
+        "sqlite:///var/frontdoor.db",
+        "postgresql+psycopg2://u@localhost/db",
+        "mysql+aiomysql://u@localhost/db",
+    ],
+)
+def test_unsupported_urls_are_refused(url: str) -> None:
+    with pytest.raises(ValueError):
+        SqlStore(url)
+
+
+async def test_ping_is_false_when_the_database_is_unreachable() -> None:
+    store = SqlStore("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        assert await store.ping() is False
+    finally:
+        await store.close()

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import aiohttp
@@ -26,7 +27,8 @@ def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FRONTDOOR_", "Microsoft", "DATABASE_URL"))}
+    ours = ("FRONTDOOR_", "Microsoft", "DATABASE_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path}/var/frontdoor.db"
     return env
 
@@ -56,9 +58,7 @@ async def test_roles_and_duty_commands_change_the_directory_and_are_audited(cli_
             assert await uow.roles.roles_of("aad-cli-0001") == frozenset()
             actions = [stored.event.action for stored in await uow.audit.for_subject("person:aad-cli-0001")]
             assert actions == ["role.grant", "role.revoke"]
-            assert [e.role for e in await uow.rota.on(__import__("datetime").date(2026, 11, 23))] == [
-                Role.CONSULTANT
-            ]
+            assert [e.role for e in await uow.rota.on(date(2026, 11, 23))] == [Role.CONSULTANT]
     finally:
         await store.close()
 
@@ -71,7 +71,9 @@ async def test_roles_and_duty_commands_change_the_directory_and_are_audited(cli_
         (("roles",), "required"),
     ],
 )
-def test_bad_arguments_exit_2_with_a_message(cli_env: dict[str, str], args: tuple[str, ...], message: str) -> None:
+def test_bad_arguments_exit_2_with_a_message(
+    cli_env: dict[str, str], args: tuple[str, ...], message: str
+) -> None:
     result = _run(cli_env, *args)
     assert result.returncode == 2
     assert message in result.stderr
@@ -94,7 +96,9 @@ async def test_serve_answers_help_on_loopback(cli_env: dict[str, str], teams_cha
     assert _run(cli_env, "db", "upgrade").returncode == 0
     port = _free_port()
     env = {**cli_env, "FRONTDOOR_PORT": str(port)}
-    process = subprocess.Popen([EXE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = await asyncio.create_subprocess_exec(
+        EXE, "serve", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
@@ -114,6 +118,6 @@ async def test_serve_answers_help_on_loopback(cli_env: dict[str, str], teams_cha
         assert len(reply.cards) == 1
     finally:
         process.terminate()
-        _, stderr = process.communicate(timeout=20)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
     assert b"authentication is off" in stderr
     assert b"Testy McTestface" not in stderr

@@ -24,10 +24,13 @@ from bot.handler import FrontDoorBot, on_turn_error
 from bot.patches import apply_patches
 from bot.settings import Settings
 from bot.storage import SqlStorage
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
 from frontdoor.systemclock import SystemClock
+from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from store.sql import SqlStore
 
 log = logging.getLogger("frontdoor.app")
@@ -40,6 +43,7 @@ ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", FrontDoorBot)
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
+CALENDAR = web.AppKey("calendar", WorkingCalendar)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,10 +85,17 @@ def create_app(
     app[BOT] = bot
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[CALENDAR] = working_calendar(settings, clock)
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:
+    """Office hours and closures from the policy; bank holidays of England and Wales from the
+    maintained ``holidays`` library, from last year to two years ahead."""
+    return calendar_from(settings.policy, england_and_wales_holidays(holiday_years(clock.now().date())))
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

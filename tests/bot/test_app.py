@@ -8,6 +8,7 @@ import aiohttp
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.patches import apply_patches, patches_applied
+from frontdoor.roles import Role
 from store.sql import SqlStore
 from tests.bot.conftest import StartBot
 from tests.harness.teams import TeamsChannel, TeamsUser
@@ -67,3 +68,33 @@ async def test_with_an_app_id_requests_without_a_token_are_401_not_500(
                 teams_channel.bot_url, json=bogus, headers={"Authorization": header}
             ) as response:
                 assert response.status == 401
+
+
+async def test_frontdoor_admins_are_seeded_at_start_and_audited_once(start_bot: StartBot) -> None:
+    bot = await start_bot(admins=frozenset({"aad-admin-0001", "aad-admin-0002"}))
+    bot = await start_bot(admins=frozenset({"aad-admin-0001", "aad-admin-0002"}))  # a restart
+    async with bot.store.unit_of_work() as uow:
+        assert Role.ADMIN in await uow.roles.roles_of("aad-admin-0001")
+        assert Role.ADMIN in await uow.roles.roles_of("aad-admin-0002")
+        grants = await uow.audit.for_subject("person:aad-admin-0001")
+    assert [stored.event.action for stored in grants] == ["role.grant"]
+    assert grants[0].event.actor_id == "config:FRONTDOOR_ADMINS"
+
+
+def test_the_working_calendar_has_bank_holidays_and_closures() -> None:
+    import dataclasses
+    from datetime import UTC, date, datetime
+
+    from bot.app import working_calendar
+    from bot.settings import Settings
+    from frontdoor.policy import parse_policy
+    from frontdoor.systemclock import SettableClock
+
+    settings = dataclasses.replace(
+        Settings.from_env({}), policy=parse_policy('[calendar]\nclosure_dates = ["2026-12-24"]\n')
+    )
+    calendar = working_calendar(settings, SettableClock(datetime(2026, 11, 23, 9, tzinfo=UTC)))
+    assert not calendar.is_working_day(date(2026, 12, 28))  # Boxing Day (substitute)
+    assert not calendar.is_working_day(date(2027, 12, 27))  # Christmas Day (substitute)
+    assert not calendar.is_working_day(date(2026, 12, 24))  # the service's closure
+    assert calendar.is_working_day(date(2026, 12, 23))

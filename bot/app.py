@@ -22,6 +22,7 @@ from botbuilder.schema import Activity
 
 from bot.handler import FrontDoorBot, on_turn_error
 from bot.patches import apply_patches
+from bot.routing import Router
 from bot.settings import Settings
 from bot.storage import SqlStorage
 from frontdoor.calendar import WorkingCalendar
@@ -72,10 +73,12 @@ def create_app(
     )
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(configuration))
     adapter.on_turn_error = on_turn_error
+    router = Router()
     bot = FrontDoorBot(
         store=store,
         conversation_state=ConversationState(SqlStorage(store)),
         clock=clock,
+        router=router,
         tenants=settings.tenants,
     )
 

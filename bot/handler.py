@@ -22,11 +22,12 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.cards.help import help_card
-from bot.teams import conversation_kind, conversation_record, sender_of, tenant_of
+from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
+from bot.teams import conversation_kind, conversation_record, root_conversation_id, sender_of, tenant_of
 from frontdoor.commands import CommandName, Scope, parse_command
 from frontdoor.ports import Clock, Store
 from frontdoor.records import ConversationKind
-from frontdoor.roles import Role
+from frontdoor.roles import PERMISSIONS, ROLE_TITLES, Permission, Role
 
 log = logging.getLogger("frontdoor.bot")
 
@@ -43,9 +44,11 @@ class FrontDoorBot(ActivityHandler):
         store: Store,
         conversation_state: ConversationState,
         clock: Clock,
+        router: Router,
         tenants: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__()
+        self._router = router
         self._store = store
         self._conversation_state = conversation_state
         self._clock = clock
@@ -74,25 +77,30 @@ class FrontDoorBot(ActivityHandler):
                 await uow.roles.set_display_name(sender.aad_object_id, sender.name)
             await uow.commit()
 
-    async def _roles(self, turn_context: TurnContext) -> frozenset[Role]:
-        sender = sender_of(turn_context.activity)
+    async def _actor(self, turn_context: TurnContext) -> Actor | None:
+        activity: Activity = turn_context.activity
+        sender = sender_of(activity)
         if sender is None:
-            return frozenset()
+            return None
         async with self._store.unit_of_work() as uow:
-            return await uow.roles.roles_of(sender.aad_object_id)
+            roles = await uow.roles.roles_of(sender.aad_object_id)
+        return Actor(
+            aad_object_id=sender.aad_object_id,
+            name=sender.name,
+            roles=roles,
+            scope=_SCOPES[conversation_kind(activity)],
+            conversation_id=root_conversation_id(str(getattr(activity.conversation, "id", "") or "")),
+        )
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity: Activity = turn_context.activity
         TurnContext.remove_recipient_mention(activity)
         scope = _SCOPES[conversation_kind(activity)]
-        roles = await self._roles(turn_context)
-        if activity.value is not None and not (activity.text or "").strip():
-            # A card submission from a card this version of the bot no longer serves.
-            await turn_context.send_activity(
-                "That card is no longer active. Type **help** to see what I can do."
-            )
-            return
+        actor = await self._actor(turn_context)
         text = activity.text if isinstance(activity.text, str) else ""
+        if activity.value is not None and not text.strip():
+            await self._on_submission(turn_context, actor, activity.value)
+            return
         parsed = parse_command(text)
         log.info(
             "message",
@@ -102,32 +110,85 @@ class FrontDoorBot(ActivityHandler):
                 "conversation_kind": scope.value,
             },
         )
-        if parsed is None or parsed.command.name is CommandName.HELP:
-            await self._send_card(turn_context, help_card(roles, scope, unknown=parsed is None))
+        roles = actor.roles if actor else frozenset()
+        if parsed is not None and parsed.command.name is CommandName.HELP:
+            await self._send_card(turn_context, help_card(roles, scope))
+            return
+        handler = self._router.commands.get(parsed.command.name) if parsed else None
+        if parsed is not None and handler is not None and scope in parsed.command.scopes:
+            if actor is None:
+                await turn_context.send_activity(_NO_IDENTITY)
+                return
+            permission = parsed.command.permission
+            if permission is not None and not actor.may(permission):
+                await turn_context.send_activity(refusal(permission))
+                return
+            await handler(turn_context, actor, parsed)
+            return
+        if actor is not None and parsed is None and text.strip():
+            for fallback in self._router.text_fallbacks:
+                if await fallback(turn_context, actor, text):
+                    return
+        await self._send_card(turn_context, help_card(roles, scope, unknown=True))
+
+    async def _on_submission(self, turn_context: TurnContext, actor: Actor | None, value: Any) -> None:
+        action = value.get(ACTION_KEY) if isinstance(value, dict) else None
+        handler = self._router.submissions.get(action) if isinstance(action, str) else None
+        log.info(
+            "card submission",
+            extra={"activity_id": turn_context.activity.id or "", "action": action if handler else "unknown"},
+        )
+        if handler is None or actor is None or action is None:
+            # A card this version of the bot no longer serves, or one from nobody we can identify.
+            await turn_context.send_activity(_STALE_CARD)
+            return
+        await handler(turn_context, actor, CardAction(action, value, turn_context.activity.reply_to_id))
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
+        actor = await self._actor(turn_context)
         scope = _SCOPES[conversation_kind(turn_context.activity)]
-        await self._send_card(turn_context, help_card(await self._roles(turn_context), scope))
+        await self._send_card(turn_context, help_card(actor.roles if actor else frozenset(), scope))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity: Activity = turn_context.activity
-        log.info(
-            "invoke",
-            extra={"activity_id": activity.id or "", "action": activity.name or ""},
-        )
-        if activity.name == "adaptiveCard/action":
-            return InvokeResponse(
-                status=int(HTTPStatus.OK), body=_message_response("This action is not available.")
+        if activity.name != "adaptiveCard/action":
+            log.info(
+                "invoke not handled", extra={"activity_id": activity.id or "", "action": activity.name or ""}
             )
-        return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+            return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+        action = _field(activity.value, "action")
+        verb = _field(action, "verb")
+        data = _field(action, "data")
+        handler = self._router.executions.get(verb) if isinstance(verb, str) else None
+        log.info(
+            "card action",
+            extra={"activity_id": activity.id or "", "verb": verb if handler else "unknown"},
+        )
+        actor = await self._actor(turn_context)
+        if handler is None or actor is None or not isinstance(data, dict | None):
+            reply = InvokeReply(message="This action is not available.")
+        else:
+            reply = await handler(turn_context, actor, CardAction(verb, data or {}, activity.reply_to_id))
+        return InvokeResponse(status=int(HTTPStatus.OK), body=reply.body())
 
     async def _send_card(self, turn_context: TurnContext, card: dict[str, Any]) -> None:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
 
-def _message_response(text: str) -> dict[str, Any]:
-    """An ``Action.Execute`` answer that shows a message instead of a new card."""
-    return {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": text}
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+
+
+_STALE_CARD = "That card is no longer active. Type **help** to see what I can do."
+_NO_IDENTITY = "I can only work with people signed in to Teams in your organisation."
+
+
+def refusal(permission: Permission) -> str:
+    """A polite refusal naming who may do it."""
+    holders: list[Role] = [role for role in Role if permission in PERMISSIONS[role]]
+    names = [ROLE_TITLES[role] for role in holders]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    return f"Sorry, only {listed} can do that. If you think you should be able to, ask an administrator."
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

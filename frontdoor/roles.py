@@ -89,6 +89,18 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
 }
 
 
+#: How each role is named to people, e.g. in "only consultants or team managers can do that".
+ROLE_TITLES: dict[Role, str] = {
+    Role.OFFICER: "First Contact officers",
+    Role.SOCIAL_WORKER: "social workers",
+    Role.CONSULTANT: "consultants",
+    Role.DUTY_MANAGER: "duty managers",
+    Role.TEAM_MANAGER: "team managers",
+    Role.PROFESSIONAL: "partner professionals",
+    Role.ADMIN: "administrators",
+}
+
+
 def effective_roles(stored: Iterable[Role]) -> frozenset[Role]:
     """The roles a user acts with: those stored, or ``professional`` when none are."""
     roles = frozenset(stored)

@@ -1,0 +1,94 @@
+"""How a turn reaches a feature: text commands, card submissions and card actions.
+
+Features (``bot/dialogs/*``) register handlers here; the activity handler looks them up. Card
+submissions (``Action.Submit``) carry ``{"fd": "<action id>", ...}`` in their data and
+``Action.Execute`` actions carry the action id as their verb. The person acting is always the
+activity's sender with the roles the directory gives them: an ``Actor`` is built by the handler,
+never from card data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from frontdoor.commands import CommandName, ParsedCommand, Scope
+from frontdoor.roles import Permission, Role, may
+
+#: The key of a card submission's data that names the action.
+ACTION_KEY = "fd"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    aad_object_id: str
+    name: str
+    roles: frozenset[Role]
+    scope: Scope
+    conversation_id: str
+
+    def may(self, permission: Permission) -> bool:
+        return may(self.roles, permission)
+
+
+@dataclass(frozen=True, slots=True)
+class CardAction:
+    """A card submission or ``Action.Execute``: the action id and the rest of its data."""
+
+    action: str
+    data: Mapping[str, Any]
+    #: the id of the message holding the card, when the channel says
+    card_activity_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvokeReply:
+    """The answer to an ``Action.Execute``: a card to show in place of the old one, or a message."""
+
+    card: Mapping[str, Any] | None = None
+    message: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.card is not None:
+            return {
+                "statusCode": 200,
+                "type": "application/vnd.microsoft.card.adaptive",
+                "value": dict(self.card),
+            }
+        return {
+            "statusCode": 200,
+            "type": "application/vnd.microsoft.activity.message",
+            "value": self.message or "Done.",
+        }
+
+
+CommandHandler = Callable[[TurnContext, Actor, ParsedCommand], Awaitable[None]]
+SubmitHandler = Callable[[TurnContext, Actor, CardAction], Awaitable[None]]
+ExecuteHandler = Callable[[TurnContext, Actor, CardAction], Awaitable[InvokeReply]]
+
+
+@dataclass
+class Router:
+    commands: dict[CommandName, CommandHandler] = field(default_factory=dict)
+    submissions: dict[str, SubmitHandler] = field(default_factory=dict)
+    executions: dict[str, ExecuteHandler] = field(default_factory=dict)
+    #: what to do with plain text (not a command) in a personal chat, e.g. remind about a waiting card
+    text_fallbacks: list[Callable[[TurnContext, Actor, str], Awaitable[bool]]] = field(default_factory=list)
+
+    def command(self, name: CommandName, handler: CommandHandler) -> None:
+        if name in self.commands:
+            raise ValueError(f"command {name} is registered twice")
+        self.commands[name] = handler
+
+    def submission(self, action: str, handler: SubmitHandler) -> None:
+        if action in self.submissions:
+            raise ValueError(f"card action {action} is registered twice")
+        self.submissions[action] = handler
+
+    def execution(self, verb: str, handler: ExecuteHandler) -> None:
+        if verb in self.executions:
+            raise ValueError(f"card verb {verb} is registered twice")
+        self.executions[verb] = handler

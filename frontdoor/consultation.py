@@ -1,0 +1,653 @@
+"""Anonymous professional consultations of SPEC §2: ``PC-YY-NNNNN`` records and their use cases.
+
+A partner-agency professional describes a worry *without identifying the child or family* and gets
+advice; front-door staff may log one on behalf of a caller on the phone. The worry and the advice
+pass the identifying-data guard (``frontdoor.guard``) before saving: a professional must edit what
+it finds; staff may save anyway with a recorded reason, which is audited (the reason is kept on the
+record, never copied into the audit log).
+
+The use cases are plain async functions over a ``ConsultationUnitOfWork``. The caller opens the
+unit of work; a use case that changes something commits it. Expected outcomes (refused, invalid,
+not found) are results, not exceptions, so the Teams adapter can turn each into a reply.
+
+Finding a consultation never tells anyone whether a reference exists for someone else: a missing
+reference and one the actor may not see give the same "not found" result, word for word.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from frontdoor.calendar import LONDON, require_aware
+from frontdoor.contact import Contact
+from frontdoor.errors import InvalidReferenceError
+from frontdoor.guard import Finding, FindingKind, national_phone_digits, redact_preview, scan
+from frontdoor.policy import Policy
+from frontdoor.ports import AuditLog, ReferenceSequence
+from frontdoor.records import AuditEvent
+from frontdoor.references import Reference, ReferenceKind, format_reference, parse_reference, two_digit_year
+from frontdoor.roles import Permission, Role, may
+
+__all__ = [
+    "MANAGER_ROLES",
+    "RETENTION_ACTOR",
+    "Consultation",
+    "ConsultationDraft",
+    "ConsultationField",
+    "ConsultationLinkUnitOfWork",
+    "ConsultationRepository",
+    "ConsultationUnitOfWork",
+    "ContactLookup",
+    "ExportOutcome",
+    "ExportResult",
+    "FieldError",
+    "FieldFindings",
+    "FindOutcome",
+    "FindResult",
+    "LinkOutcome",
+    "LinkResult",
+    "SaveOutcome",
+    "SaveResult",
+    "consultations_csv",
+    "due_for_deletion",
+    "export_consultations",
+    "find_consultation",
+    "link_consultation",
+    "not_found_message",
+    "purge_expired_consultations",
+    "save_consultation",
+    "validate_draft",
+]
+
+#: Longest name, agency or role; these are one-line fields.
+MAX_SHORT_FIELD_CHARS = 200
+#: Longest reason for saving despite the guard's findings: a sentence, not an essay.
+MAX_OVERRIDE_REASON_CHARS = 500
+MAX_PHONE_CHARS = 40
+
+#: Who may export consultations. The role table has no export permission yet; when ``roles`` gains
+#: one, this set should give way to it.
+MANAGER_ROLES: frozenset[Role] = frozenset({Role.TEAM_MANAGER, Role.DUTY_MANAGER})
+
+#: The actor recorded in the audit log for deletions the retention job makes.
+RETENTION_ACTOR = "system:retention"
+
+# Audit actions; the detail never carries free text.
+ACTION_CREATE = "consultation.create"
+ACTION_OVERRIDE = "consultation.override"
+ACTION_LINK = "consultation.link"
+ACTION_EXPORT = "consultation.export"
+ACTION_DELETE = "consultation.delete"
+
+
+class ConsultationField(StrEnum):
+    """The fields of the consultation card, named as on ``ConsultationDraft``."""
+
+    PROFESSIONAL_NAME = "professional_name"
+    AGENCY = "agency"
+    PROFESSIONAL_ROLE = "professional_role"
+    WORRY = "worry"
+    ADVICE = "advice"
+    ON_BEHALF = "on_behalf"
+    CONTACT_PHONE = "contact_phone"
+    OVERRIDE_REASON = "override_reason"
+
+
+_LABELS: dict[ConsultationField, str] = {
+    ConsultationField.PROFESSIONAL_NAME: "The name",
+    ConsultationField.AGENCY: "The agency",
+    ConsultationField.PROFESSIONAL_ROLE: "The role",
+    ConsultationField.WORRY: "The worry",
+    ConsultationField.ADVICE: "The advice",
+    ConsultationField.CONTACT_PHONE: "The phone number",
+    ConsultationField.OVERRIDE_REASON: "The reason",
+}
+
+#: Fields the guard reads. Name, agency and role are the professional's own and meant to identify them.
+GUARDED_FIELDS: tuple[ConsultationField, ...] = (ConsultationField.WORRY, ConsultationField.ADVICE)
+
+
+# -- values --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Consultation:
+    """A saved consultation. ``author_id`` is who logged it (the professional, or the staff member
+    who took the call when ``on_behalf``); ``override_reason`` is empty unless staff saved it
+    despite the guard's findings."""
+
+    id: str
+    reference: str
+    author_id: str
+    on_behalf: bool
+    professional_name: str
+    agency: str
+    professional_role: str
+    worry: str
+    advice: str
+    advised_by: str | None
+    created_at: datetime
+    linked_contact_reference: str | None = None
+    override_reason: str = ""
+    #: the professional's own contact number, if they gave one; the guard never flags it
+    contact_phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConsultationDraft:
+    """What the consultation card sends back, already parsed into plain values."""
+
+    professional_name: str
+    agency: str
+    professional_role: str = ""
+    worry: str = ""
+    advice: str = ""
+    on_behalf: bool = False
+    contact_phone: str = ""
+
+    def text_of(self, field: ConsultationField) -> str:
+        value = getattr(self, field.value)
+        return value if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """A field the author must fix; ``message`` is shown on the card beside it."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFindings:
+    """What the guard found in one field, and the field with each finding replaced by a placeholder
+    (so the card can show *where* without echoing the data again)."""
+
+    field: ConsultationField
+    findings: tuple[Finding, ...]
+    preview: str
+
+    @property
+    def kinds(self) -> tuple[FindingKind, ...]:
+        return tuple(dict.fromkeys(finding.kind for finding in self.findings))
+
+
+class SaveOutcome(StrEnum):
+    SAVED = "saved"
+    INVALID = "invalid"
+    NEEDS_CHANGES = "needs_changes"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class SaveResult:
+    outcome: SaveOutcome
+    consultation: Consultation | None = None
+    errors: tuple[FieldError, ...] = ()
+    findings: tuple[FieldFindings, ...] = ()
+    #: whether the actor may save despite the findings by giving a reason (staff only)
+    can_override: bool = False
+    message: str = ""
+
+
+class FindOutcome(StrEnum):
+    FOUND = "found"
+    NOT_FOUND = "not_found"
+    INVALID_REFERENCE = "invalid_reference"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class FindResult:
+    outcome: FindOutcome
+    consultation: Consultation | None = None
+    message: str = ""
+
+
+class LinkOutcome(StrEnum):
+    LINKED = "linked"
+    ALREADY_LINKED = "already_linked"
+    LINKED_ELSEWHERE = "linked_elsewhere"
+    NOT_FOUND = "not_found"
+    CONTACT_NOT_FOUND = "contact_not_found"
+    INVALID_REFERENCE = "invalid_reference"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkResult:
+    outcome: LinkOutcome
+    consultation: Consultation | None = None
+    message: str = ""
+
+
+class ExportOutcome(StrEnum):
+    EXPORTED = "exported"
+    REFUSED = "refused"
+
+
+@dataclass(frozen=True, slots=True)
+class ExportResult:
+    outcome: ExportOutcome
+    csv_text: str = ""
+    count: int = 0
+    message: str = ""
+
+
+# -- ports ---------------------------------------------------------------------------------------
+
+
+class ConsultationRepository(Protocol):
+    async def add(self, consultation: Consultation) -> None: ...
+
+    async def get_by_reference(self, reference: str) -> Consultation | None: ...
+
+    async def list_between(self, start: datetime, end: datetime) -> list[Consultation]:
+        """Consultations created at or after ``start`` and before ``end``, oldest first."""
+        ...
+
+    async def delete_older_than(self, cutoff: datetime) -> list[str]:
+        """Delete consultations created before ``cutoff``; return their references."""
+        ...
+
+    async def link(self, reference: str, contact_reference: str) -> None:
+        """Record that the consultation ``reference`` became the contact ``contact_reference``."""
+        ...
+
+
+class ContactLookup(Protocol):
+    """The one thing linking needs from the contacts: does this reference exist?"""
+
+    async def get_by_reference(self, reference: str) -> Contact | None: ...
+
+
+# Read-only properties rather than attributes, so the full UnitOfWork (whose attributes are
+# mutable and more specific) satisfies these narrower protocols.
+class ConsultationUnitOfWork(Protocol):
+    @property
+    def consultations(self) -> ConsultationRepository: ...
+
+    @property
+    def references(self) -> ReferenceSequence: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    async def commit(self) -> None: ...
+
+
+class ConsultationLinkUnitOfWork(ConsultationUnitOfWork, Protocol):
+    @property
+    def contacts(self) -> ContactLookup: ...
+
+
+# -- validation ----------------------------------------------------------------------------------
+
+
+def _too_long(field: ConsultationField, text: str, limit: int) -> FieldError | None:
+    if len(text) <= limit:
+        return None
+    return FieldError(field, f"{_LABELS[field]} is {len(text):,} characters; the limit is {limit:,}.")
+
+
+def validate_draft(draft: ConsultationDraft, policy: Policy, *, is_staff: bool) -> list[FieldError]:
+    """What is wrong with ``draft`` before the guard is even asked, one error per field at most."""
+    errors: list[FieldError] = []
+    limit = policy.limits.max_free_text_chars
+    who = "caller's" if draft.on_behalf else "professional's"
+
+    name = draft.professional_name.strip()
+    if not name:
+        errors.append(
+            FieldError(
+                ConsultationField.PROFESSIONAL_NAME,
+                f"Give the {who} name: consultations are never anonymous.",
+            )
+        )
+    elif error := _too_long(ConsultationField.PROFESSIONAL_NAME, name, MAX_SHORT_FIELD_CHARS):
+        errors.append(error)
+
+    agency = draft.agency.strip()
+    if not agency:
+        errors.append(FieldError(ConsultationField.AGENCY, f"Give the {who} agency."))
+    elif error := _too_long(ConsultationField.AGENCY, agency, MAX_SHORT_FIELD_CHARS):
+        errors.append(error)
+
+    if error := _too_long(
+        ConsultationField.PROFESSIONAL_ROLE, draft.professional_role.strip(), MAX_SHORT_FIELD_CHARS
+    ):
+        errors.append(error)
+
+    worry = draft.worry.strip()
+    if not worry:
+        errors.append(FieldError(ConsultationField.WORRY, "Describe the worry."))
+    elif error := _too_long(ConsultationField.WORRY, worry, limit):
+        errors.append(error)
+
+    advice = draft.advice.strip()
+    if advice and not is_staff:
+        errors.append(FieldError(ConsultationField.ADVICE, "Only front-door staff record the advice given."))
+    elif error := _too_long(ConsultationField.ADVICE, advice, limit):
+        errors.append(error)
+
+    if draft.on_behalf and not is_staff:
+        errors.append(
+            FieldError(
+                ConsultationField.ON_BEHALF,
+                "Only front-door staff log a consultation on behalf of someone else.",
+            )
+        )
+
+    phone = draft.contact_phone.strip()
+    if phone:
+        if error := _too_long(ConsultationField.CONTACT_PHONE, phone, MAX_PHONE_CHARS):
+            errors.append(error)
+        elif not 7 <= len(national_phone_digits(phone)) <= 15:
+            errors.append(
+                FieldError(
+                    ConsultationField.CONTACT_PHONE,
+                    "Give a phone number such as 0113 496 0000, or leave it empty.",
+                )
+            )
+    return errors
+
+
+def guard_draft(draft: ConsultationDraft, today: date) -> tuple[FieldFindings, ...]:
+    """What the guard finds in the free-text fields of ``draft``; fields with no findings left out."""
+    allowed = draft.contact_phone.strip() or None
+    found: list[FieldFindings] = []
+    for field in GUARDED_FIELDS:
+        text = draft.text_of(field).strip()
+        findings = scan(text, allowed_phone=allowed, today=today)
+        if findings:
+            found.append(FieldFindings(field, findings, redact_preview(text, findings)))
+    return tuple(found)
+
+
+# -- use cases -----------------------------------------------------------------------------------
+
+
+async def save_consultation(
+    uow: ConsultationUnitOfWork,
+    draft: ConsultationDraft,
+    actor_id: str,
+    roles: Iterable[Role],
+    now: datetime,
+    policy: Policy,
+    override_reason: str | None = None,
+) -> SaveResult:
+    """Validate and guard ``draft``; if it passes (or staff override with a reason), save it under
+    the next ``PC-YY-NNNNN`` reference of the Europe/London year of ``now`` and commit."""
+    held = frozenset(roles)
+    if not may(held, Permission.LOG_CONSULTATION):
+        return SaveResult(SaveOutcome.REFUSED, message="Logging consultations is not part of your role.")
+    is_staff = may(held, Permission.SEE_ANY_CONSULTATION)
+    # The reference year and the date-of-birth window follow the service's calendar: at New Year
+    # London is on GMT, so its year is the UTC year, but a ``now`` given in another zone must not
+    # shift a consultation into the wrong year's sequence.
+    local_now = require_aware(now, "now").astimezone(LONDON)
+
+    errors = validate_draft(draft, policy, is_staff=is_staff)
+    reason = (override_reason or "").strip()
+    if reason and (error := _too_long(ConsultationField.OVERRIDE_REASON, reason, MAX_OVERRIDE_REASON_CHARS)):
+        errors.append(error)
+    findings = guard_draft(draft, local_now.date())
+    can_override = is_staff and bool(findings)
+
+    if errors:
+        return SaveResult(
+            SaveOutcome.INVALID,
+            errors=tuple(errors),
+            findings=findings,
+            can_override=can_override,
+            message="Some fields need changing before this can be saved.",
+        )
+    if findings and not (is_staff and reason):
+        message = "Remove anything that could identify the child or family, then save again."
+        if is_staff:
+            message += " To save it as it is, give a reason; the override is recorded."
+        return SaveResult(
+            SaveOutcome.NEEDS_CHANGES, findings=findings, can_override=can_override, message=message
+        )
+
+    year = two_digit_year(local_now.year)
+    number = await uow.references.allocate(ReferenceKind.CONSULTATION.value, year)
+    reference = format_reference(ReferenceKind.CONSULTATION, year, number)
+    advice = draft.advice.strip()
+    consultation = Consultation(
+        id=uuid.uuid4().hex,
+        reference=reference,
+        author_id=actor_id,
+        on_behalf=draft.on_behalf,
+        professional_name=draft.professional_name.strip(),
+        agency=draft.agency.strip(),
+        professional_role=draft.professional_role.strip(),
+        worry=draft.worry.strip(),
+        advice=advice,
+        advised_by=actor_id if advice else None,
+        created_at=local_now.astimezone(UTC),
+        override_reason=reason if findings else "",
+        contact_phone=draft.contact_phone.strip(),
+    )
+    await uow.consultations.add(consultation)
+    at = consultation.created_at
+    await uow.audit.append(
+        AuditEvent(at, actor_id, ACTION_CREATE, reference, "on_behalf" if draft.on_behalf else "")
+    )
+    if findings:
+        # Which kinds of data were kept, never the data or the reason: those stay on the record.
+        kinds = sorted({kind.value for field in findings for kind in field.kinds})
+        await uow.audit.append(AuditEvent(at, actor_id, ACTION_OVERRIDE, reference, ",".join(kinds)))
+    await uow.commit()
+    return SaveResult(SaveOutcome.SAVED, consultation=consultation, findings=findings)
+
+
+def not_found_message(reference: str) -> str:
+    """The one reply for a reference that does not exist *and* for one the actor may not see."""
+    return f"No consultation {reference} was found."
+
+
+_NOT_A_CONSULTATION = "That is not a consultation reference; they look like PC-26-00012."
+
+
+def _consultation_reference(text: str) -> Reference | None:
+    try:
+        reference = parse_reference(text)
+    except InvalidReferenceError:
+        return None
+    return reference if reference.kind is ReferenceKind.CONSULTATION else None
+
+
+async def find_consultation(
+    uow: ConsultationUnitOfWork, reference_text: str, actor_id: str, roles: Iterable[Role]
+) -> FindResult:
+    """A professional finds their own consultations; front-door staff find any; others are refused.
+    Read-only: nothing is written or committed."""
+    held = frozenset(roles)
+    sees_any = may(held, Permission.SEE_ANY_CONSULTATION)
+    if not sees_any and not may(held, Permission.LOG_CONSULTATION):
+        return FindResult(FindOutcome.REFUSED, message="Finding consultations is not part of your role.")
+    reference = _consultation_reference(reference_text)
+    if reference is None:
+        return FindResult(FindOutcome.INVALID_REFERENCE, message=_NOT_A_CONSULTATION)
+    consultation = await uow.consultations.get_by_reference(str(reference))
+    if consultation is None or not (sees_any or consultation.author_id == actor_id):
+        return FindResult(FindOutcome.NOT_FOUND, message=not_found_message(str(reference)))
+    return FindResult(FindOutcome.FOUND, consultation=consultation)
+
+
+async def link_consultation(
+    uow: ConsultationLinkUnitOfWork,
+    consultation_reference: str,
+    contact_reference: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    now: datetime,
+    *,
+    commit: bool = True,
+) -> LinkResult:
+    """Link a consultation to the contact it became. Front-door staff only (officers during intake
+    or later). Pass ``commit=False`` when linking inside a larger use case that commits itself,
+    such as submitting the contact."""
+    if not may(frozenset(roles), Permission.SEE_ANY_CONSULTATION):
+        return LinkResult(LinkOutcome.REFUSED, message="Linking consultations is for front-door staff.")
+    reference = _consultation_reference(consultation_reference)
+    if reference is None:
+        return LinkResult(LinkOutcome.INVALID_REFERENCE, message=_NOT_A_CONSULTATION)
+    try:
+        contact_ref = parse_reference(contact_reference)
+    except InvalidReferenceError:
+        contact_ref = None
+    if contact_ref is None or contact_ref.kind is not ReferenceKind.CONTACT:
+        return LinkResult(
+            LinkOutcome.INVALID_REFERENCE,
+            message="That is not a contact reference; they look like CT-26-000123.",
+        )
+    consultation = await uow.consultations.get_by_reference(str(reference))
+    if consultation is None:
+        return LinkResult(LinkOutcome.NOT_FOUND, message=not_found_message(str(reference)))
+    if consultation.linked_contact_reference == str(contact_ref):
+        return LinkResult(LinkOutcome.ALREADY_LINKED, consultation=consultation)
+    if consultation.linked_contact_reference is not None:
+        # Re-pointing a link would silently rewrite history; a wrong link is a matter for a manager.
+        return LinkResult(
+            LinkOutcome.LINKED_ELSEWHERE,
+            consultation=consultation,
+            message=f"{consultation.reference} is already linked to {consultation.linked_contact_reference}.",
+        )
+    if await uow.contacts.get_by_reference(str(contact_ref)) is None:
+        return LinkResult(LinkOutcome.CONTACT_NOT_FOUND, message=f"No contact {contact_ref} was found.")
+    await uow.consultations.link(consultation.reference, str(contact_ref))
+    await uow.audit.append(
+        AuditEvent(
+            require_aware(now, "now").astimezone(UTC),
+            actor_id,
+            ACTION_LINK,
+            consultation.reference,
+            str(contact_ref),
+        )
+    )
+    if commit:
+        await uow.commit()
+    linked = replace(consultation, linked_contact_reference=str(contact_ref))
+    return LinkResult(LinkOutcome.LINKED, consultation=linked)
+
+
+# -- export --------------------------------------------------------------------------------------
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "reference",
+    "created (Europe/London)",
+    "professional name",
+    "agency",
+    "role",
+    "logged on behalf",
+    "logged by",
+    "worry",
+    "advice",
+    "advised by",
+    "linked contact",
+    "saved despite warnings",
+    "override reason",
+)
+
+# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
+def consultations_csv(consultations: Iterable[Consultation]) -> str:
+    """The consultations as CSV text for a manager's spreadsheet, one row each."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for c in consultations:
+        local = c.created_at.astimezone(LONDON)
+        writer.writerow(
+            _cell(value)
+            for value in (
+                c.reference,
+                f"{local:%Y-%m-%d %H:%M}",
+                c.professional_name,
+                c.agency,
+                c.professional_role,
+                "yes" if c.on_behalf else "no",
+                c.author_id,
+                c.worry,
+                c.advice,
+                c.advised_by or "",
+                c.linked_contact_reference or "",
+                "yes" if c.override_reason else "no",
+                c.override_reason,
+            )
+        )
+    return buffer.getvalue()
+
+
+async def export_consultations(
+    uow: ConsultationUnitOfWork,
+    actor_id: str,
+    roles: Iterable[Role],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> ExportResult:
+    """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited."""
+    if not frozenset(roles) & MANAGER_ROLES:
+        return ExportResult(ExportOutcome.REFUSED, message="Exporting consultations is for managers.")
+    rows = await uow.consultations.list_between(require_aware(start, "start"), require_aware(end, "end"))
+    await uow.audit.append(
+        AuditEvent(
+            require_aware(now, "now").astimezone(UTC),
+            actor_id,
+            ACTION_EXPORT,
+            "consultations",
+            f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}",
+        )
+    )
+    await uow.commit()
+    return ExportResult(ExportOutcome.EXPORTED, csv_text=consultations_csv(rows), count=len(rows))
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def due_for_deletion(now: datetime, policy: Policy) -> datetime:
+    """The cutoff (UTC): consultations created before it are past retention.
+
+    Calendar months on the Europe/London wall clock: on 31 August 14:00 with 6 months it is
+    28 (or 29) February 14:00 local, whatever the clocks did in between.
+    """
+    local = require_aware(now, "now").astimezone(LONDON)
+    index = local.year * 12 + (local.month - 1) - policy.retention.consultations_months
+    year, month = index // 12, index % 12 + 1
+    day = min(local.day, _days_in_month(year, month))
+    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+
+
+async def purge_expired_consultations(
+    uow: ConsultationUnitOfWork, now: datetime, policy: Policy, *, actor_id: str = RETENTION_ACTOR
+) -> tuple[str, ...]:
+    """Delete the consultations past retention, audit each deletion, commit; the references deleted."""
+    cutoff = due_for_deletion(now, policy)
+    deleted = await uow.consultations.delete_older_than(cutoff)
+    at = require_aware(now, "now").astimezone(UTC)
+    for reference in deleted:
+        await uow.audit.append(AuditEvent(at, actor_id, ACTION_DELETE, reference, "retention"))
+    await uow.commit()
+    return tuple(deleted)

@@ -1,0 +1,533 @@
+"""The officer's intake use cases (SPEC §3 "Intake", §5): start a draft, save it section by section,
+go back, cancel, and submit it into the lifecycle with its clocks.
+
+Each use case takes a fresh ``UnitOfWork``, enters it, and commits at most once, so a contact
+change, the deadlines it starts, its reference number and its audit rows are saved together or not
+at all. A request that must not go ahead (a card from an earlier step, another person's draft, a
+contact that has moved on, invalid answers, a role that may not start contacts) returns a
+``Refusal`` with a message fit to show, and changes nothing. Infrastructure failures are not
+refusals: they propagate, and leaving the unit of work rolls everything back.
+
+Routing on submission, in this order:
+
+1. **Urgent** (any yes on the immediate-risk screen): screening, with the 2-hour child-protection
+   clock from submission as well as the screening clock, and the consultant on duty to @mention.
+   Urgency wins over an open case or a recent closure: a consultant decides at once, and the
+   urgent path skips the history checks anyway.
+2. **Open case** (the history checks say the child's case is open): passed on to the allocated
+   worker and closed here, whatever the contact type, following the contact protocol (1.5: "any
+   significant information received about a child who is an open case ... passed to the child's
+   allocated social worker"). No clock starts: the front door's part ends here.
+3. **Re-referral** (closed within the last 3 months): to the duty manager. The screening clock
+   (1 working day from received-at) starts too, because the duty manager's decision is this
+   contact's disposal decision, and a clock is what makes sure somebody is alerted if it waits.
+4. Otherwise **screening**, with the screening clock.
+
+Audit rows carry ids, section names, references and routes only, never free text. Drafts are
+audited under the contact id (they have no reference yet); submission is audited under the new
+reference, with the contact id in the detail to join the two.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.clocks import due_at
+from frontdoor.contact import Child, Contact, ContactState
+from frontdoor.lifecycle import Action, transition
+from frontdoor.policy import Policy
+from frontdoor.ports import StaleVersionError, UnitOfWork
+from frontdoor.records import AuditEvent, ClockKind, Deadline
+from frontdoor.references import ReferenceKind, format_reference
+from frontdoor.roles import Permission, Role, may
+from frontdoor.script import (
+    DEFAULT_LOCAL_SYSTEMS,
+    SECTION_TITLES,
+    Choice,
+    Section,
+    next_section,
+    previous_section,
+    section_of,
+)
+from frontdoor.validation import (
+    FieldError,
+    apply_section,
+    check_complete,
+    check_received_at,
+    parse_section,
+)
+from frontdoor.views import ChannelSummary, channel_summary
+
+__all__ = [
+    "NON_DRAFT_STATES",
+    "DraftCancelled",
+    "MentionTarget",
+    "Refusal",
+    "RefusalReason",
+    "Route",
+    "SectionSaved",
+    "SubmissionResult",
+    "cancel_draft",
+    "child_key",
+    "go_back",
+    "months_before",
+    "save_section",
+    "start_contact",
+    "submit_contact",
+]
+
+
+class RefusalReason(StrEnum):
+    NOT_PERMITTED = "not_permitted"
+    NOT_FOUND = "not_found"
+    NOT_YOURS = "not_yours"
+    #: submitted or cancelled already
+    MOVED_ON = "moved_on"
+    #: a card from an earlier step: the draft is on another section or version now
+    STALE = "stale"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request was not carried out; nothing was changed. ``message`` is safe to show and log."""
+
+    reason: RefusalReason
+    message: str
+    errors: tuple[FieldError, ...] = ()
+    #: for a stale card: the section the draft is on now, so the current card can be shown again
+    current_section: Section | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SectionSaved:
+    """The draft as saved, and the section it is now on (its next card)."""
+
+    contact: Contact
+    section: Section
+
+
+@dataclass(frozen=True, slots=True)
+class DraftCancelled:
+    contact_id: str
+
+
+class Route(StrEnum):
+    """Where a submitted contact went."""
+
+    SCREENING = "screening"
+    OPEN_CASE = "open_case"
+    REREFERRAL = "rereferral"
+
+
+@dataclass(frozen=True, slots=True)
+class MentionTarget:
+    """A person to @mention: their Azure AD object id and, when known, their Teams display name."""
+
+    person_id: str
+    display_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SubmissionResult:
+    """Everything the Teams layer needs to post after a submission."""
+
+    contact: Contact
+    reference: str
+    route: Route
+    urgent: bool
+    received_at: datetime
+    deadlines: tuple[Deadline, ...]
+    #: consultants to @mention in the decisions channel (urgent contacts only)
+    mention_targets: tuple[MentionTarget, ...]
+    summary: ChannelSummary
+    #: the allocated worker to send the summary to (open case only)
+    worker_to_notify: str | None
+    #: references of earlier contacts about the same child within the repeat window
+    repeat_of: tuple[str, ...]
+
+    @property
+    def repeat(self) -> bool:
+        return bool(self.repeat_of)
+
+    def due(self, clock: ClockKind) -> datetime | None:
+        return next((d.due_at for d in self.deadlines if d.clock is clock), None)
+
+    @property
+    def screening_due(self) -> datetime | None:
+        return self.due(ClockKind.SCREENING)
+
+    @property
+    def cp_due(self) -> datetime | None:
+        return self.due(ClockKind.CP_DECISION)
+
+
+#: Every state a contact can be in once submitted (cancelled drafts are deleted, but a cancelled
+#: state would not be a contact anyone made either).
+NON_DRAFT_STATES: tuple[ContactState, ...] = tuple(
+    state for state in ContactState if state not in (ContactState.DRAFT, ContactState.CANCELLED)
+)
+
+_STARTERS = "First Contact officers, social work consultants and team managers"
+
+
+def _local_date(moment: datetime) -> date:
+    return moment.astimezone(LONDON).date()
+
+
+def _audit(at: datetime, actor_id: str, action: str, subject: str, detail: str = "") -> AuditEvent:
+    return AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject, detail=detail)
+
+
+def _check_draft(
+    contact: Contact | None,
+    actor_id: str,
+    expected_version: int | None,
+    section: Section | None,
+) -> Refusal | Contact:
+    """The draft if this person may act on it from a card for ``section`` at ``expected_version``
+    (None: not from a card, e.g. the typed ``cancel``), else why not."""
+    if contact is None:
+        return Refusal(
+            RefusalReason.NOT_FOUND,
+            "That draft no longer exists: it may have been cancelled. Say 'new contact' to start again.",
+        )
+    if contact.created_by != actor_id:
+        return Refusal(
+            RefusalReason.NOT_YOURS,
+            "That card belongs to a draft someone else started, so nothing was changed.",
+        )
+    if contact.state is not ContactState.DRAFT:
+        done = f" as {contact.reference}" if contact.reference else ""
+        return Refusal(
+            RefusalReason.MOVED_ON,
+            f"That contact has already been submitted{done}, so this card can no longer change it.",
+        )
+    current = section_of(contact)
+    if (section is not None and section is not current) or (
+        expected_version is not None and expected_version != contact.version
+    ):
+        return Refusal(
+            RefusalReason.STALE,
+            "That card is from an earlier step of this draft, so nothing was changed. "
+            f"The draft is at: {SECTION_TITLES[current]}.",
+            current_section=current,
+        )
+    return contact
+
+
+def _stale(contact: Contact) -> Refusal:
+    current = section_of(contact)
+    return Refusal(
+        RefusalReason.STALE,
+        "This draft was changed at the same time from another card, so nothing was changed here. "
+        "Please look at it again.",
+        current_section=current,
+    )
+
+
+# -- start, save, back, cancel -------------------------------------------------------------------
+
+
+async def start_contact(
+    uow: UnitOfWork, actor_id: str, roles: Iterable[Role], now: datetime
+) -> Contact | Refusal:
+    """A new draft on the first section, if ``roles`` may start contacts."""
+    require_aware(now, "now")
+    if not may(roles, Permission.START_CONTACT):
+        return Refusal(
+            RefusalReason.NOT_PERMITTED,
+            f"Sorry, only {_STARTERS} can record a new contact. To talk a situation through without "
+            "naming the child, say 'consultation'.",
+        )
+    contact = Contact(
+        id=str(uuid.uuid4()),
+        created_by=actor_id,
+        created_at=now.astimezone(UTC),
+        draft_section=Section.SOURCE.value,
+    )
+    async with uow:
+        await uow.contacts.add(contact)
+        await uow.audit.append(_audit(now, actor_id, "contact.started", contact.id))
+        await uow.commit()
+    return contact
+
+
+async def save_section(
+    uow: UnitOfWork,
+    contact_id: str,
+    section: Section,
+    values: Mapping[str, object],
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+    policy: Policy,
+    *,
+    advance: bool = True,
+    local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+) -> SectionSaved | Refusal:
+    """Save one card's answers to the draft and, with ``advance``, move it to the next card.
+
+    ``advance=False`` is "Save draft": the answers given are kept (missing required ones allowed)
+    and the draft stays on this card.
+    """
+    require_aware(now, "now")
+    async with uow:
+        checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, section)
+        if isinstance(checked, Refusal):
+            return checked
+        parsed = parse_section(
+            section,
+            values,
+            _local_date(now),
+            now,
+            policy,
+            partial=not advance,
+            local_systems=local_systems,
+        )
+        if isinstance(parsed, list):
+            names = "; ".join(error.message for error in parsed)
+            return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
+        updated = apply_section(checked, parsed)
+        landing = section
+        if advance:
+            # The summary has no next card: saving it keeps the draft there, ready to submit.
+            landing = next_section(section, updated) or section
+        updated = replace(updated, draft_section=landing.value)
+        try:
+            saved = await uow.contacts.save(updated, expected_version)
+        except StaleVersionError:
+            return _stale(checked)
+        action = "contact.section_saved" if advance else "contact.draft_saved"
+        await uow.audit.append(_audit(now, actor_id, action, contact_id, section.value))
+        await uow.commit()
+    return SectionSaved(saved, landing)
+
+
+async def go_back(
+    uow: UnitOfWork,
+    contact_id: str,
+    section: Section,
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+) -> SectionSaved | Refusal:
+    """Move the draft from ``section`` to the card before it. The answers on the card being left are
+    not saved (Save draft does that); those saved before are kept and shown again."""
+    require_aware(now, "now")
+    async with uow:
+        checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, section)
+        if isinstance(checked, Refusal):
+            return checked
+        back = previous_section(section, checked)
+        if back is None:
+            return SectionSaved(checked, section)
+        try:
+            saved = await uow.contacts.save(replace(checked, draft_section=back.value), expected_version)
+        except StaleVersionError:
+            return _stale(checked)
+        await uow.audit.append(_audit(now, actor_id, "contact.section_back", contact_id, back.value))
+        await uow.commit()
+    return SectionSaved(saved, back)
+
+
+async def cancel_draft(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    now: datetime,
+    expected_version: int | None = None,
+) -> DraftCancelled | Refusal:
+    """Delete the draft (SPEC §3: "cancel (draft deleted)"). ``expected_version`` comes from a card's
+    Cancel button; the typed ``cancel`` command has none and cancels whatever step it is on."""
+    require_aware(now, "now")
+    async with uow:
+        checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, None)
+        if isinstance(checked, Refusal):
+            return checked
+        await uow.contacts.delete(contact_id)
+        await uow.audit.append(_audit(now, actor_id, "contact.draft_cancelled", contact_id))
+        await uow.commit()
+    return DraftCancelled(contact_id)
+
+
+# -- submission ----------------------------------------------------------------------------------
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same local wall-clock time ``months`` calendar months earlier (the day clamped to the
+    month's length), in UTC."""
+    local = moment.astimezone(LONDON)
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    days_in_month = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
+    earlier = local.replace(year=year, month=month, day=min(local.day, days_in_month))
+    return earlier.astimezone(UTC)
+
+
+def _normal_name(name: str) -> str:
+    # Case, accents' composition, stray spaces and punctuation are how the same name differs
+    # between two calls; they are not what tells two children apart.
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    kept = "".join(ch if ch.isalnum() else " " for ch in folded)
+    return " ".join(kept.split())
+
+
+def child_key(child: Child) -> tuple[str, date] | None:
+    """What identifies "the same child" for the repeat flag: normalised name and date of birth.
+    None for an unborn baby, whose placeholder name and expected date identify nobody."""
+    if child.date_of_birth is None:
+        return None
+    return (_normal_name(child.name), child.date_of_birth)
+
+
+async def _repeat_of(
+    uow: UnitOfWork, contact: Contact, received_at: datetime, policy: Policy
+) -> tuple[str, ...]:
+    keys = {key for child in contact.children if (key := child_key(child)) is not None}
+    if not keys:
+        return ()
+    since = months_before(received_at, policy.windows.repeat_contact_months)
+    # The port has no query by child; scanning submitted contacts is fine at a front door's volume
+    # and keeps the port small. A store may add an indexed lookup later behind the same function.
+    earlier = await uow.contacts.list_by_state(NON_DRAFT_STATES)
+    found = [
+        other
+        for other in earlier
+        if other.id != contact.id
+        and other.reference
+        and other.received_at is not None
+        and other.received_at >= since
+        and any(child_key(child) in keys for child in other.children)
+    ]
+    found.sort(key=lambda other: (other.received_at or received_at, other.reference or ""))
+    return tuple(other.reference or "" for other in found)
+
+
+async def _consultants_on_duty(uow: UnitOfWork, today: date) -> tuple[MentionTarget, ...]:
+    holders = await uow.roles.holders(Role.CONSULTANT)
+    names = {entry.aad_object_id: entry.display_name for entry in holders}
+    on_duty = [entry.person_id for entry in await uow.rota.on(today) if entry.role is Role.CONSULTANT]
+    # Nobody on the rota: tell every consultant rather than nobody.
+    people = on_duty or [entry.aad_object_id for entry in holders]
+    return tuple(MentionTarget(person, names.get(person, "")) for person in dict.fromkeys(people))
+
+
+def _route(contact: Contact) -> Route:
+    if contact.urgent:
+        return Route.SCREENING
+    if contact.history.open_case:
+        return Route.OPEN_CASE
+    if contact.history.closed_within_3_months:
+        return Route.REREFERRAL
+    return Route.SCREENING
+
+
+_MOVES: dict[Route, tuple[ContactState, Action]] = {
+    Route.SCREENING: (ContactState.AWAITING_SCREENING, Action.SUBMIT),
+    Route.OPEN_CASE: (ContactState.PASSED_ON, Action.OPEN_CASE),
+    Route.REREFERRAL: (ContactState.DUTY_MANAGER_REVIEW, Action.REFER_REREFERRAL),
+}
+
+
+def _clocks(
+    route: Route,
+    urgent: bool,
+    subject: str,
+    received_at: datetime,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> list[Deadline]:
+    if route is Route.OPEN_CASE:
+        return []
+    deadlines: list[Deadline] = []
+    if urgent:
+        # The child-protection clock starts when the contact is flagged, i.e. submitted (SPEC §4).
+        cp_due = due_at(ClockKind.CP_DECISION, now, calendar, policy)
+        deadlines.append(Deadline(subject, ClockKind.CP_DECISION, now.astimezone(UTC), cp_due))
+    screening_due = due_at(ClockKind.SCREENING, received_at, calendar, policy)
+    deadlines.append(Deadline(subject, ClockKind.SCREENING, received_at, screening_due))
+    return deadlines
+
+
+async def submit_contact(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    received_at: datetime | None = None,
+) -> SubmissionResult | Refusal:
+    """Submit the draft from its summary card: reference, received-at, route, clocks, audit, at once.
+
+    Received-at is ``received_at`` if given, else the one entered on the source card, else ``now``;
+    it may be back-dated (``validation.MAX_BACKDATE``) but never in the future.
+    """
+    require_aware(now, "now")
+    async with uow:
+        checked = _check_draft(
+            await uow.contacts.get(contact_id), actor_id, expected_version, Section.SUMMARY
+        )
+        if isinstance(checked, Refusal):
+            return checked
+        received = (received_at or checked.received_at or now).astimezone(UTC)
+        errors = check_complete(checked, _local_date(now)) + check_received_at(received, now)
+        if errors:
+            names = "; ".join(error.message for error in errors)
+            return Refusal(RefusalReason.INVALID, f"Before submitting, please check: {names}", tuple(errors))
+
+        route = _route(checked)
+        repeat_of = await _repeat_of(uow, checked, received, policy)
+        mention_targets = await _consultants_on_duty(uow, _local_date(now)) if checked.urgent else ()
+
+        # The reference year is the year of receipt where the front door is (SPEC §2).
+        year = received.astimezone(LONDON).year % 100
+        number = await uow.references.allocate(ReferenceKind.CONTACT.value, year)
+        reference = format_reference(ReferenceKind.CONTACT, year, number)
+
+        to_state, action = _MOVES[route]
+        moved = transition(checked, to_state, actor_id, now, action)
+        worker = checked.history.allocated_worker_id if route is Route.OPEN_CASE else None
+        submitted = replace(
+            moved,
+            reference=reference,
+            received_at=received,
+            draft_section="",
+            assignee_id=worker,
+        )
+        try:
+            saved = await uow.contacts.save(submitted, expected_version)
+        except StaleVersionError:
+            return _stale(checked)
+        deadlines = [
+            await uow.deadlines.add(deadline)
+            for deadline in _clocks(route, checked.urgent, reference, received, now, calendar, policy)
+        ]
+        urgent = "yes" if checked.urgent else "no"
+        detail = f"route={route.value}; urgent={urgent}; contact={contact_id}"
+        await uow.audit.append(_audit(now, actor_id, "contact.submitted", reference, detail))
+        await uow.commit()
+
+    summary = channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of))
+    return SubmissionResult(
+        contact=saved,
+        reference=reference,
+        route=route,
+        urgent=checked.urgent,
+        received_at=received,
+        deadlines=tuple(deadlines),
+        mention_targets=mention_targets,
+        summary=summary,
+        worker_to_notify=worker,
+        repeat_of=repeat_of,
+    )

@@ -1,0 +1,591 @@
+"""The contact script of SPEC §5 as data: the sections in order, the fields of each, and the skip rules.
+
+The Teams layer builds one Adaptive Card per section from these specs; ``frontdoor.validation``
+parses what a card sends back against the same specs, so a field is checked on the card and on the
+server by one definition. Field ids are the keys of the card's inputs. Repeated groups (children,
+parents) suffix an index: ``child_0_name``, ``child_1_name``; "Add another child" asks for the
+fields of one more index.
+
+Skip logic is deliberately small. The only skip is the urgent path: any yes on the immediate-risk
+screen goes straight from the risk section to the summary and submission, past the history
+checks, because a consultant must be told at once and history can be checked while they decide.
+Everything else is asked every time, so an officer always sees the same script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import TypeVar
+
+from frontdoor.contact import (
+    Consent,
+    Contact,
+    ContactType,
+    ImmediateRisk,
+    PresentingNeed,
+    ReferrerType,
+    Source,
+)
+from frontdoor.policy import Policy
+
+__all__ = [
+    "ANONYMITY_WARNING",
+    "CONSENT_TITLES",
+    "CONTACT_TYPE_TITLES",
+    "DEFAULT_LOCAL_SYSTEMS",
+    "GENDER_CHOICES",
+    "MAX_CHILDREN",
+    "MAX_PARENTS",
+    "NAME_MAX_LENGTH",
+    "NEED_TITLES",
+    "REFERRER_TYPE_TITLES",
+    "RISK_QUESTIONS",
+    "SECTION_TITLES",
+    "SOURCE_TITLES",
+    "TEXT_MAX_LENGTH",
+    "UNBORN_NAME",
+    "YES_NO",
+    "Choice",
+    "FieldKind",
+    "FieldSpec",
+    "Section",
+    "child_fields",
+    "field_section",
+    "fields_for",
+    "is_after",
+    "next_section",
+    "parent_fields",
+    "previous_section",
+    "section_fields",
+    "section_of",
+]
+
+
+class Section(StrEnum):
+    """The cards of the script, in the order they are shown (the enum's order is the script's)."""
+
+    SOURCE = "source"
+    REFERRER = "referrer"
+    CHILDREN = "children"
+    PARENTS = "parents"
+    WORRIES = "worries"
+    RISK = "risk"
+    HISTORY = "history"
+    SUMMARY = "summary"
+
+
+SECTION_TITLES: Mapping[Section, str] = MappingProxyType(
+    {
+        Section.SOURCE: "Source and contact type",
+        Section.REFERRER: "Referrer",
+        Section.CHILDREN: "Children and household",
+        Section.PARENTS: "Parents and consent",
+        Section.WORRIES: "Worries, what is working well, what needs to happen",
+        Section.RISK: "Immediate risk",
+        Section.HISTORY: "History checks",
+        Section.SUMMARY: "Summary",
+    }
+)
+
+_ORDER: tuple[Section, ...] = tuple(Section)
+
+
+class FieldKind(StrEnum):
+    """How a field is entered on the card, and so how its value comes back.
+
+    ``time`` (Input.Time, "HH:MM") and ``person`` (a people picker that returns an Azure AD object
+    id) go beyond the plain kinds because the received-at time and the allocated worker need them.
+    """
+
+    TEXT = "text"
+    MULTILINE = "multiline"
+    CHOICE = "choice"
+    MULTICHOICE = "multichoice"
+    DATE = "date"
+    TIME = "time"
+    TOGGLE = "toggle"
+    PHONE = "phone"
+    EMAIL = "email"
+    POSTCODE = "postcode"
+    PERSON = "person"
+
+
+_E = TypeVar("_E", bound=StrEnum)
+
+#: (value, title): the value is what the card sends back, the title what the officer reads.
+Choice = tuple[str, str]
+
+#: Names, agencies, roles, schools: generous for real names, small enough to refuse pasted essays.
+NAME_MAX_LENGTH = 200
+#: Other one-line text (relationships, addresses on one line).
+TEXT_MAX_LENGTH = 500
+#: More than this many children or parents on one contact is a mistake or an abuse of the card.
+MAX_CHILDREN = 20
+MAX_PARENTS = 10
+#: The name recorded for an unborn child when none is given.
+UNBORN_NAME = "Unborn"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One input on a card.
+
+    ``max_length`` None on a multiline field means the policy's free-text limit
+    (``limits.max_free_text_chars``), so a service can change it without a code change.
+    ``error_message`` is the card's own message for a missing required value; the server's
+    messages come from ``frontdoor.validation`` and also name the field by its ``label``.
+    """
+
+    id: str
+    label: str
+    kind: FieldKind
+    required: bool = False
+    choices: tuple[Choice, ...] = ()
+    max_length: int | None = None
+    help: str = ""
+    error_message: str = ""
+
+    def limit(self, policy: Policy) -> int | None:
+        """The most characters the field takes under ``policy``; None for fields without text."""
+        if self.max_length is not None:
+            return self.max_length
+        if self.kind is FieldKind.MULTILINE:
+            return policy.limits.max_free_text_chars
+        return None
+
+    @property
+    def choice_values(self) -> frozenset[str]:
+        return frozenset(value for value, _ in self.choices)
+
+
+# -- choice titles, shared with the views --------------------------------------------------------
+
+SOURCE_TITLES: Mapping[Source, str] = MappingProxyType(
+    {
+        Source.PHONE: "Phone call",
+        Source.EMAIL: "E-mail",
+        Source.POLICE_FORM: "Police form",
+        Source.NSPCC: "NSPCC",
+        Source.CAFCASS: "CAFCASS",
+        Source.AMBULANCE: "Ambulance service",
+        Source.TRANSFER_IN: "Transfer in from another authority",
+        Source.MEMBER_OF_PUBLIC: "Member of the public",
+        Source.OTHER: "Other",
+    }
+)
+
+CONTACT_TYPE_TITLES: Mapping[ContactType, str] = MappingProxyType(
+    {
+        ContactType.ADVICE: "Advice or information",
+        ContactType.INFORMATION_REQUEST: "Information request (e.g. CAFCASS, Ofsted checks)",
+        ContactType.REFERRAL: "Referral",
+        ContactType.OPEN_CASE_INFORMATION: "Significant information on an open case",
+        ContactType.TRANSFER_IN: "Transfer in",
+    }
+)
+
+REFERRER_TYPE_TITLES: Mapping[ReferrerType, str] = MappingProxyType(
+    {
+        ReferrerType.PROFESSIONAL: "Professional",
+        ReferrerType.MEMBER_OF_PUBLIC: "Member of the public",
+        ReferrerType.FAMILY_MEMBER: "Family member",
+        ReferrerType.CHILD: "The child",
+    }
+)
+
+CONSENT_TITLES: Mapping[Consent, str] = MappingProxyType(
+    {
+        Consent.GIVEN: "Given",
+        Consent.REFUSED: "Refused",
+        Consent.NOT_SOUGHT: "Not sought: seeking it would place the child at risk",
+    }
+)
+
+NEED_TITLES: Mapping[PresentingNeed, str] = MappingProxyType(
+    {
+        PresentingNeed.NEGLECT: "Neglect",
+        PresentingNeed.PHYSICAL_HARM: "Physical harm",
+        PresentingNeed.SEXUAL_HARM: "Sexual harm",
+        PresentingNeed.EMOTIONAL_HARM: "Emotional harm",
+        PresentingNeed.DOMESTIC_ABUSE: "Domestic abuse",
+        PresentingNeed.PARENTAL_MENTAL_HEALTH: "Parental mental health",
+        PresentingNeed.PARENTAL_SUBSTANCE_MISUSE: "Parental substance misuse",
+        PresentingNeed.CHILD_EXPLOITATION: "Child exploitation",
+        PresentingNeed.CHILD_MENTAL_HEALTH: "Child's mental health",
+        PresentingNeed.DISABILITY: "Disability",
+        PresentingNeed.HOMELESSNESS: "Homelessness",
+        PresentingNeed.PRIVATE_FOSTERING: "Private fostering",
+        PresentingNeed.UNACCOMPANIED_ASYLUM_SEEKER: "Unaccompanied asylum seeker",
+        PresentingNeed.OTHER: "Other",
+    }
+)
+
+#: The immediate-risk screen, one yes/no question per ``ImmediateRisk`` (SPEC §3).
+RISK_QUESTIONS: Mapping[ImmediateRisk, str] = MappingProxyType(
+    {
+        ImmediateRisk.INJURY: "Does the child have an injury?",
+        ImmediateRisk.DISCLOSURE: "Has the child disclosed physical or sexual harm?",
+        ImmediateRisk.UNSAFE_ADULT: "Has the child been left with an unsafe adult?",
+        ImmediateRisk.PERSON_POSING_RISK: (
+            "Is the child in contact with a person who poses a risk to children?"
+        ),
+        ImmediateRisk.POLICE_PROTECTION_OR_MEDICAL: (
+            "Is the child under police protection or subject to medical enquiries?"
+        ),
+    }
+)
+
+YES_NO: tuple[Choice, ...] = (("yes", "Yes"), ("no", "No"))
+
+GENDER_CHOICES: tuple[Choice, ...] = (
+    ("female", "Female"),
+    ("male", "Male"),
+    ("other", "Another gender"),
+    ("not_known", "Not known"),
+)
+
+#: The local systems an officer checks (SPEC §2: "from a configurable list"). The policy file has
+#: no key for them yet, so callers pass the service's own list; these are neutral defaults.
+DEFAULT_LOCAL_SYSTEMS: tuple[Choice, ...] = (
+    ("social_care", "Children's social care record"),
+    ("early_help", "Early help record"),
+    ("closures", "Closures in the last 3 months"),
+    ("police", "Police"),
+    ("health", "Health"),
+    ("education", "Education"),
+)
+
+
+def _choices(titles: Mapping[_E, str]) -> tuple[Choice, ...]:
+    return tuple((member.value, title) for member, title in titles.items())
+
+
+# -- the fields of each section ------------------------------------------------------------------
+
+_SOURCE_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "source",
+        "Source",
+        FieldKind.CHOICE,
+        required=True,
+        choices=_choices(SOURCE_TITLES),
+        error_message="Choose how the information reached us",
+    ),
+    FieldSpec(
+        "contact_type",
+        "Contact type",
+        FieldKind.CHOICE,
+        required=True,
+        choices=_choices(CONTACT_TYPE_TITLES),
+        error_message="Choose the contact type",
+    ),
+    FieldSpec(
+        "received_date",
+        "Date received",
+        FieldKind.DATE,
+        help="Leave blank if it is arriving now. You can back-date it to when the call or e-mail came in.",
+    ),
+    FieldSpec(
+        "received_time",
+        "Time received",
+        FieldKind.TIME,
+        help="The clock starts from this time.",
+    ),
+)
+
+ANONYMITY_WARNING = (
+    "Only a member of the public may stay anonymous. Tell them their identity will be protected, "
+    "and that they will not be told the outcome (families can sometimes guess who called)."
+)
+
+_REFERRER_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "referrer_type",
+        "Referrer type",
+        FieldKind.CHOICE,
+        required=True,
+        choices=_choices(REFERRER_TYPE_TITLES),
+        error_message="Choose who is calling",
+    ),
+    FieldSpec(
+        "referrer_name",
+        "Referrer name",
+        FieldKind.TEXT,
+        max_length=NAME_MAX_LENGTH,
+        help="Required for professionals.",
+    ),
+    FieldSpec(
+        "referrer_agency",
+        "Referrer agency",
+        FieldKind.TEXT,
+        max_length=NAME_MAX_LENGTH,
+        help="Required for professionals.",
+    ),
+    FieldSpec("referrer_role", "Referrer role", FieldKind.TEXT, max_length=NAME_MAX_LENGTH),
+    FieldSpec(
+        "referrer_phone",
+        "Referrer phone",
+        FieldKind.PHONE,
+        max_length=32,
+        help="A UK number, e.g. 07700 900123 or 0191 498 0000",
+        error_message="Enter a UK phone number",
+    ),
+    FieldSpec(
+        "referrer_email",
+        "Referrer e-mail",
+        FieldKind.EMAIL,
+        max_length=254,
+        error_message="Enter an e-mail address such as name@example.org",
+    ),
+    FieldSpec(
+        "anonymity_requested",
+        "Anonymity requested",
+        FieldKind.TOGGLE,
+        help=ANONYMITY_WARNING,
+    ),
+)
+
+
+def child_fields(index: int) -> tuple[FieldSpec, ...]:
+    """The fields of the ``index``-th child (0-based; labels count from 1)."""
+    n = index + 1
+    prefix = f"child_{index}_"
+    return (
+        FieldSpec(
+            f"{prefix}name",
+            f"Child {n} name",
+            FieldKind.TEXT,
+            required=True,
+            max_length=NAME_MAX_LENGTH,
+            help=f'For an unborn baby, write "{UNBORN_NAME}" (or leave blank) and give the expected date.',
+            error_message="Enter the child's name",
+        ),
+        FieldSpec(f"{prefix}dob", f"Child {n} date of birth", FieldKind.DATE),
+        FieldSpec(
+            f"{prefix}expected",
+            f"Child {n} expected date",
+            FieldKind.DATE,
+            help="Only for an unborn baby, instead of a date of birth.",
+        ),
+        FieldSpec(f"{prefix}gender", f"Child {n} gender", FieldKind.CHOICE, choices=GENDER_CHOICES),
+        FieldSpec(f"{prefix}address", f"Child {n} address", FieldKind.TEXT, max_length=TEXT_MAX_LENGTH),
+        FieldSpec(
+            f"{prefix}postcode",
+            f"Child {n} postcode",
+            FieldKind.POSTCODE,
+            max_length=10,
+            error_message="Enter a full UK postcode",
+        ),
+        FieldSpec(
+            f"{prefix}school", f"Child {n} school or setting", FieldKind.TEXT, max_length=NAME_MAX_LENGTH
+        ),
+    )
+
+
+def parent_fields(index: int) -> tuple[FieldSpec, ...]:
+    """The fields of the ``index``-th parent or holder of parental responsibility (0-based)."""
+    n = index + 1
+    prefix = f"parent_{index}_"
+    return (
+        FieldSpec(f"{prefix}name", f"Parent {n} name", FieldKind.TEXT, max_length=NAME_MAX_LENGTH),
+        FieldSpec(
+            f"{prefix}relationship",
+            f"Parent {n} relationship to the child",
+            FieldKind.TEXT,
+            max_length=NAME_MAX_LENGTH,
+        ),
+        FieldSpec(f"{prefix}address", f"Parent {n} address", FieldKind.TEXT, max_length=TEXT_MAX_LENGTH),
+        FieldSpec(
+            f"{prefix}postcode",
+            f"Parent {n} postcode",
+            FieldKind.POSTCODE,
+            max_length=10,
+            error_message="Enter a full UK postcode",
+        ),
+        FieldSpec(
+            f"{prefix}phone",
+            f"Parent {n} phone",
+            FieldKind.PHONE,
+            max_length=32,
+            error_message="Enter a UK phone number",
+        ),
+    )
+
+
+_CONSENT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "consent",
+        "Consent",
+        FieldKind.CHOICE,
+        required=True,
+        choices=_choices(CONSENT_TITLES),
+        error_message="Record whether consent was given",
+    ),
+    FieldSpec(
+        "consent_reason",
+        "Why consent was not sought",
+        FieldKind.MULTILINE,
+        help="Required when consent was not sought.",
+    ),
+)
+
+_WORRIES_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "worries",
+        "What are we worried about",
+        FieldKind.MULTILINE,
+        required=True,
+        error_message="Say what we are worried about",
+    ),
+    FieldSpec("working_well", "What is working well", FieldKind.MULTILINE),
+    FieldSpec("needs_to_happen", "What needs to happen", FieldKind.MULTILINE),
+    FieldSpec(
+        "presenting_needs",
+        "Presenting needs",
+        FieldKind.MULTICHOICE,
+        required=True,
+        choices=_choices(NEED_TITLES),
+        error_message="Choose at least one presenting need",
+    ),
+)
+
+#: The risk screen asks for an explicit yes or no to each question rather than a toggle that
+#: defaults to "no": an unanswered question must not pass as a considered "no".
+_RISK_FIELDS: tuple[FieldSpec, ...] = tuple(
+    FieldSpec(
+        f"risk_{risk.value}",
+        question,
+        FieldKind.CHOICE,
+        required=True,
+        choices=YES_NO,
+        help="Any yes makes the contact urgent: the consultant on duty is told at once.",
+        error_message="Answer yes or no",
+    )
+    for risk, question in RISK_QUESTIONS.items()
+)
+
+
+def _history_fields(local_systems: Sequence[Choice]) -> tuple[FieldSpec, ...]:
+    return (
+        FieldSpec(
+            "open_case", "Open case", FieldKind.TOGGLE, help="Is the child's case open to a worker now?"
+        ),
+        FieldSpec(
+            "allocated_worker",
+            "Allocated worker",
+            FieldKind.PERSON,
+            help="Required for an open case: they are sent the summary.",
+        ),
+        FieldSpec("closed_within_3_months", "Closed within the last 3 months", FieldKind.TOGGLE),
+        FieldSpec("last_worker", "Last allocated worker", FieldKind.PERSON),
+        FieldSpec(
+            "systems_checked",
+            "Checks done",
+            FieldKind.MULTICHOICE,
+            required=True,
+            choices=tuple(local_systems),
+            error_message="Choose the systems you checked",
+        ),
+        FieldSpec("chronology", "Chronology summary", FieldKind.MULTILINE),
+    )
+
+
+def fields_for(
+    section: Section,
+    *,
+    children: int = 1,
+    parents: int = 1,
+    local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+) -> tuple[FieldSpec, ...]:
+    """The fields of ``section``'s card, with ``children`` child blocks and ``parents`` parent blocks.
+
+    The parents section always offers at least one parent block (parents may be unknown, so none of
+    its fields is required) followed by the consent questions.
+    """
+    match section:
+        case Section.SOURCE:
+            return _SOURCE_FIELDS
+        case Section.REFERRER:
+            return _REFERRER_FIELDS
+        case Section.CHILDREN:
+            count = min(max(children, 1), MAX_CHILDREN)
+            return tuple(spec for index in range(count) for spec in child_fields(index))
+        case Section.PARENTS:
+            count = min(max(parents, 1), MAX_PARENTS)
+            blocks = tuple(spec for index in range(count) for spec in parent_fields(index))
+            return blocks + _CONSENT_FIELDS
+        case Section.WORRIES:
+            return _WORRIES_FIELDS
+        case Section.RISK:
+            return _RISK_FIELDS
+        case Section.HISTORY:
+            return _history_fields(local_systems)
+        case Section.SUMMARY:
+            return ()
+
+
+def section_fields(
+    section: Section, contact: Contact, local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS
+) -> tuple[FieldSpec, ...]:
+    """The fields of ``section`` for ``contact``'s card: as many child and parent blocks as it holds."""
+    return fields_for(
+        section,
+        children=len(contact.children),
+        parents=len(contact.parents),
+        local_systems=local_systems,
+    )
+
+
+# -- order and skips -----------------------------------------------------------------------------
+
+
+def section_of(contact: Contact) -> Section:
+    """The section a draft is on; a draft that has not recorded one starts at the beginning."""
+    try:
+        return Section(contact.draft_section)
+    except ValueError:
+        return Section.SOURCE
+
+
+def is_after(section: Section, other: Section) -> bool:
+    """Whether ``section`` comes later in the script than ``other``."""
+    return _ORDER.index(section) > _ORDER.index(other)
+
+
+def next_section(section: Section, contact: Contact) -> Section | None:
+    """The card after ``section`` for ``contact`` (with the section's answers applied); None after
+    the summary. An urgent contact goes from the risk screen straight to the summary."""
+    if section is Section.RISK and contact.urgent:
+        return Section.SUMMARY
+    position = _ORDER.index(section)
+    return _ORDER[position + 1] if position + 1 < len(_ORDER) else None
+
+
+def previous_section(section: Section, contact: Contact) -> Section | None:
+    """The card Back returns to; None on the first card. Mirrors ``next_section``'s urgent skip, so
+    Back from the summary of an urgent contact returns to the risk screen it came from."""
+    if section is Section.SUMMARY and contact.urgent:
+        return Section.RISK
+    position = _ORDER.index(section)
+    return _ORDER[position - 1] if position > 0 else None
+
+
+_GROUP_PREFIXES: tuple[tuple[str, Section], ...] = (
+    ("child_", Section.CHILDREN),
+    ("parent_", Section.PARENTS),
+)
+
+
+def field_section(field_id: str, local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS) -> Section | None:
+    """The section whose card holds ``field_id``, so a refusal at submission can send the officer
+    back to the right card; None for an id no section has."""
+    for prefix, section in _GROUP_PREFIXES:
+        if field_id.startswith(prefix):
+            return section
+    for section in Section:
+        if any(spec.id == field_id for spec in fields_for(section, local_systems=local_systems)):
+            return section
+    return None

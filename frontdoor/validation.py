@@ -1,0 +1,832 @@
+"""Server-side checks of the contact script (SPEC §5): what a card sends back, parsed into typed
+answers or refused with messages that name the field as the officer sees it.
+
+Cards send strings: text as typed, dates as ``YYYY-MM-DD``, times as ``HH:MM``, toggles as
+``"true"``/``"false"`` and multi-selects as comma-separated values. ``parse_section`` reads those
+(and the plain Python values a test or another client may send) into a ``ParsedSection``; anything
+missing, malformed, unknown or of the wrong type becomes a ``FieldError``, never an exception.
+Keys that are not fields of the section (the card's action data, ids and versions) are ignored.
+
+``partial=True`` is for "Save draft": required answers may still be missing, but whatever is
+given must be valid. ``check_complete`` re-checks a whole draft before submission, because a
+draft can be edited section by section in any order through Back.
+
+Choices made here, beyond the spec's words:
+
+- Received-at may be back-dated up to ``MAX_BACKDATE`` (14 days): long enough for an e-mail found
+  after a bank-holiday weekend, short enough to catch a wrong year or month.
+- An expected date for an unborn child lies between today and ``UNBORN_HORIZON`` (305 days, about
+  ten months) ahead; a date of birth lies between ``OLDEST_CHILD_YEARS`` (25, the oldest care
+  leaver) years ago and today, which catches a mistyped century.
+- Phone numbers are stored in E.164 (``+447700900123``). Accepted: mobiles (07), geographic
+  numbers (01, 02), non-geographic 03 numbers, and 0800/0808 freephone numbers (helplines such as
+  the NSPCC's), written with spaces, dashes, dots or brackets, with +44, 0044 or +44 (0) in front.
+- An address and its postcode are two inputs on the card but one ``address`` text on the record
+  (the records have no postcode column): the postcode is its last line (see ``join_address``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from typing import TypeVar
+
+from frontdoor.calendar import LONDON
+from frontdoor.contact import (
+    Child,
+    Consent,
+    Contact,
+    ContactType,
+    HistoryChecks,
+    ImmediateRisk,
+    Parent,
+    PresentingNeed,
+    Referrer,
+    ReferrerType,
+    Source,
+)
+from frontdoor.policy import Policy
+from frontdoor.script import (
+    DEFAULT_LOCAL_SYSTEMS,
+    MAX_CHILDREN,
+    MAX_PARENTS,
+    UNBORN_NAME,
+    Choice,
+    FieldKind,
+    FieldSpec,
+    Section,
+    child_fields,
+    fields_for,
+    parent_fields,
+)
+
+__all__ = [
+    "MAX_BACKDATE",
+    "OLDEST_CHILD_YEARS",
+    "UNBORN_HORIZON",
+    "ChildrenAnswers",
+    "FieldError",
+    "HistoryAnswers",
+    "ParentsAnswers",
+    "ParsedSection",
+    "ReferrerAnswers",
+    "RiskAnswers",
+    "SourceAnswers",
+    "SummaryAnswers",
+    "WorriesAnswers",
+    "apply_section",
+    "check_complete",
+    "check_received_at",
+    "join_address",
+    "normalise_email",
+    "normalise_phone",
+    "normalise_postcode",
+    "parse_section",
+    "split_address",
+]
+
+MAX_BACKDATE = timedelta(days=14)
+UNBORN_HORIZON = timedelta(days=305)
+OLDEST_CHILD_YEARS = 25
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """A problem with one field. ``message`` starts with the field's label as the card shows it and
+    never repeats what was typed, so it is safe to show and to log."""
+
+    field_id: str
+    message: str
+
+
+# -- phone numbers, e-mail addresses, postcodes --------------------------------------------------
+
+_PHONE_PUNCTUATION = re.compile(r"[\s\-.()/]")
+# National significant numbers (after the leading 0): 01 and 02 geographic, 03 non-geographic and
+# 07 mobile take ten digits; a few 01 areas take nine; 0800/0808 freephone take nine or ten.
+_UK_NATIONAL = re.compile(r"(?:[1-3]\d{9}|1\d{8}|7\d{9}|80[08]\d{6,7})")
+
+
+def normalise_phone(text: str) -> str | None:
+    """A UK phone number in E.164 (``+441914980000``), or None when ``text`` is not one."""
+    raw = text.strip()
+    # "+44 (0)20 ..." is how numbers are printed on letterheads; the (0) is not dialled from abroad.
+    raw = raw.replace("(0)", "") if raw.startswith(("+44", "0044")) else raw
+    digits = _PHONE_PUNCTUATION.sub("", raw)
+    if digits.startswith("+44"):
+        national = digits[3:]
+    elif digits.startswith("0044"):
+        national = digits[4:]
+    elif digits.startswith("0"):
+        national = digits[1:]
+    else:
+        return None
+    if not national.isascii() or not national.isdigit() or not _UK_NATIONAL.fullmatch(national):
+        return None
+    return f"+44{national}"
+
+
+# Pragmatic, not RFC 5322: one @, no spaces, a dot inside the domain with something either side.
+_EMAIL = re.compile(r"[^@\s]+@(?P<domain>[^@\s.]+(?:\.[^@\s.]+)+)")
+
+
+def normalise_email(text: str) -> str | None:
+    """``text`` as an e-mail address with a lower-case domain, or None when it does not look like one."""
+    candidate = text.strip()
+    if len(candidate) > 254 or not _EMAIL.fullmatch(candidate):
+        return None
+    local, _, domain = candidate.rpartition("@")
+    if local.startswith(".") or local.endswith(".") or ".." in local:
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+# Outward code: A9, A99, A9A, AA9, AA99, AA9A; inward code: 9AA without C, I, K, M, O or V.
+_POSTCODE = re.compile(
+    r"(?P<outward>[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?))"
+    r"(?P<inward>[0-9][ABD-HJLNP-UW-Z]{2})"
+)
+
+
+def normalise_postcode(text: str) -> str | None:
+    """A full UK postcode, upper case with one space (``SW1A 1AA``), or None when ``text`` is not one."""
+    compact = re.sub(r"\s+", "", text).upper()
+    if compact == "GIR0AA":  # the one postcode outside the pattern (Girobank)
+        return "GIR 0AA"
+    match = _POSTCODE.fullmatch(compact)
+    return f"{match['outward']} {match['inward']}" if match else None
+
+
+def join_address(address: str, postcode: str) -> str:
+    """The record's address text: the address, then the normalised postcode on its own last line."""
+    address = address.strip()
+    if not postcode:
+        return address
+    return f"{address}\n{postcode}" if address else postcode
+
+
+def split_address(text: str) -> tuple[str, str]:
+    """``join_address`` reversed: (address, postcode); the postcode is empty when the last line is
+    not a postcode."""
+    head, _, last = text.strip().rpartition("\n")
+    postcode = normalise_postcode(last) if last else None
+    if postcode is not None and last.strip().upper() == postcode:
+        return head.strip(), postcode
+    return text.strip(), ""
+
+
+# -- dates and times -----------------------------------------------------------------------------
+
+_UK_DATE = re.compile(r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})")
+_CLOCK = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?::[0-5]\d)?")
+
+
+def _parse_date(text: str) -> date | None:
+    # Input.Date sends ISO dates; people typing into a text box write 14/03/2026.
+    try:
+        if match := _UK_DATE.fullmatch(text):
+            return date(int(match["year"]), int(match["month"]), int(match["day"]))
+        return date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        return None
+
+
+def _parse_time(text: str) -> time | None:
+    match = _CLOCK.fullmatch(text)
+    return time(int(match["hour"]), int(match["minute"])) if match else None
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def check_received_at(
+    received_at: datetime, now: datetime, field_id: str = "received_date"
+) -> list[FieldError]:
+    """Received-at must not be in the future, nor more than ``MAX_BACKDATE`` ago."""
+    if received_at > now:
+        return [FieldError(field_id, "Date received: must not be in the future")]
+    if received_at < now - MAX_BACKDATE:
+        return [
+            FieldError(
+                field_id,
+                f"Date received: can be back-dated at most {MAX_BACKDATE.days} days; check the date",
+            )
+        ]
+    return []
+
+
+def _child_date_errors(child: Child, index: int, today: date) -> list[FieldError]:
+    n = index + 1
+    errors: list[FieldError] = []
+    if child.date_of_birth is not None:
+        if child.date_of_birth > today:
+            errors.append(
+                FieldError(f"child_{index}_dob", f"Child {n} date of birth: must not be in the future")
+            )
+        elif child.date_of_birth < _years_before(today, OLDEST_CHILD_YEARS):
+            errors.append(
+                FieldError(
+                    f"child_{index}_dob",
+                    f"Child {n} date of birth: is more than {OLDEST_CHILD_YEARS} years ago; check the year",
+                )
+            )
+    if child.expected_date is not None:
+        if child.expected_date < today:
+            errors.append(
+                FieldError(f"child_{index}_expected", f"Child {n} expected date: must not be in the past")
+            )
+        elif child.expected_date > today + UNBORN_HORIZON:
+            errors.append(
+                FieldError(
+                    f"child_{index}_expected",
+                    f"Child {n} expected date: is more than 10 months away; check the date",
+                )
+            )
+    return errors
+
+
+def _child_completeness_errors(child: Child, index: int) -> list[FieldError]:
+    n = index + 1
+    errors: list[FieldError] = []
+    if not child.name.strip():
+        errors.append(
+            FieldError(
+                f"child_{index}_name",
+                f'Child {n} name: enter the child\'s name (or "{UNBORN_NAME}" with an expected date)',
+            )
+        )
+    if child.date_of_birth is not None and child.expected_date is not None:
+        errors.append(
+            FieldError(
+                f"child_{index}_expected",
+                f"Child {n} expected date: give a date of birth or an expected date, not both",
+            )
+        )
+    elif child.date_of_birth is None and child.expected_date is None:
+        if child.name.strip().casefold() == UNBORN_NAME.casefold():
+            errors.append(
+                FieldError(f"child_{index}_expected", f"Child {n} expected date: enter it for an unborn baby")
+            )
+        else:
+            errors.append(
+                FieldError(
+                    f"child_{index}_dob",
+                    f"Child {n} date of birth: enter it (or an expected date for an unborn baby)",
+                )
+            )
+    return errors
+
+
+def _referrer_errors(referrer: Referrer, partial: bool) -> list[FieldError]:
+    errors: list[FieldError] = []
+    # A rule, not a missing answer: checked on "Save draft" too.
+    if referrer.anonymity_requested and referrer.type is not ReferrerType.MEMBER_OF_PUBLIC:
+        errors.append(
+            FieldError(
+                "anonymity_requested",
+                "Anonymity requested: only a member of the public may stay anonymous",
+            )
+        )
+    if not partial and referrer.type is ReferrerType.PROFESSIONAL:
+        if not referrer.name:
+            errors.append(FieldError("referrer_name", "Referrer name: a professional must give their name"))
+        if not referrer.agency:
+            errors.append(
+                FieldError("referrer_agency", "Referrer agency: a professional must give their agency")
+            )
+    return errors
+
+
+# -- parsed answers, one type per section --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourceAnswers:
+    source: Source | None
+    contact_type: ContactType | None
+    #: None: not given, so the contact is received when it is submitted
+    received_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerAnswers:
+    referrer: Referrer | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChildrenAnswers:
+    children: tuple[Child, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParentsAnswers:
+    parents: tuple[Parent, ...]
+    consent: Consent | None
+    consent_reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorriesAnswers:
+    worries: str
+    working_well: str
+    needs_to_happen: str
+    presenting_needs: frozenset[PresentingNeed]
+
+
+@dataclass(frozen=True, slots=True)
+class RiskAnswers:
+    #: the questions answered yes; any makes the contact urgent
+    immediate_risks: frozenset[ImmediateRisk]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAnswers:
+    history: HistoryChecks
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryAnswers:
+    """The summary card asks nothing; it is here so every section parses."""
+
+
+ParsedSection = (
+    SourceAnswers
+    | ReferrerAnswers
+    | ChildrenAnswers
+    | ParentsAnswers
+    | WorriesAnswers
+    | RiskAnswers
+    | HistoryAnswers
+    | SummaryAnswers
+)
+
+
+# -- reading raw card values ---------------------------------------------------------------------
+
+_E = TypeVar("_E", bound=StrEnum)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Teams user ids ("29:1abc…") and Azure AD object ids (GUIDs): no spaces, nothing exotic.
+_PERSON_ID = re.compile(r"[A-Za-z0-9:._@\-]{1,255}")
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0", ""})
+
+
+class _Reader:
+    """Reads one card's values field by field, collecting errors instead of raising."""
+
+    def __init__(self, values: Mapping[str, object], policy: Policy, partial: bool) -> None:
+        self.values = values
+        self.policy = policy
+        self.partial = partial
+        self.errors: list[FieldError] = []
+
+    def error(self, spec: FieldSpec, problem: str) -> None:
+        self.errors.append(FieldError(spec.id, f"{spec.label}: {problem}"))
+
+    def _unreadable(self, spec: FieldSpec) -> None:
+        self.error(spec, "this answer could not be read; please enter it again")
+
+    def _missing(self, spec: FieldSpec) -> None:
+        if spec.required and not self.partial:
+            self.error(spec, "this is required" + (f" ({spec.error_message})" if spec.error_message else ""))
+
+    def raw(self, spec: FieldSpec) -> str | None:
+        """The value as a stripped string; None (and an error) when it is not text."""
+        value = self.values.get(spec.id)
+        if value is None:
+            return ""
+        if isinstance(value, bool) and spec.kind is FieldKind.TOGGLE:
+            return str(value).lower()
+        if not isinstance(value, str):
+            self._unreadable(spec)
+            return None
+        return value.strip()
+
+    def text(self, spec: FieldSpec) -> str:
+        raw = self.raw(spec)
+        if raw is None:
+            return ""
+        text = _CONTROL.sub("", unicodedata.normalize("NFC", raw.replace("\r\n", "\n")))
+        if spec.kind is not FieldKind.MULTILINE:
+            text = " ".join(text.split())
+        limit = spec.limit(self.policy)
+        if limit is not None and len(text) > limit:
+            self.error(spec, f"is too long: at most {limit} characters, this has {len(text)}")
+            return ""
+        if not text:
+            self._missing(spec)
+        return text
+
+    def choice(self, spec: FieldSpec, enum: type[_E]) -> _E | None:
+        raw = self.raw(spec)
+        if raw is None:
+            return None
+        if not raw:
+            self._missing(spec)
+            return None
+        if raw not in spec.choice_values:
+            self.error(spec, "that is not one of the choices; please choose again")
+            return None
+        return enum(raw)
+
+    def plain_choice(self, spec: FieldSpec) -> str:
+        raw = self.raw(spec)
+        if raw is None:
+            return ""
+        if not raw:
+            self._missing(spec)
+            return ""
+        if raw not in spec.choice_values:
+            self.error(spec, "that is not one of the choices; please choose again")
+            return ""
+        return raw
+
+    def multichoice_values(self, spec: FieldSpec) -> tuple[str, ...]:
+        value = self.values.get(spec.id)
+        items: list[str]
+        if value is None:
+            items = []
+        elif isinstance(value, str):
+            items = [item.strip() for item in value.split(",")]
+        elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+            items = [item.strip() for item in value]
+        else:
+            self._unreadable(spec)
+            return ()
+        chosen = tuple(dict.fromkeys(item for item in items if item))
+        if any(item not in spec.choice_values for item in chosen):
+            self.error(spec, "one of these is not one of the choices; please choose again")
+            return ()
+        if not chosen:
+            self._missing(spec)
+        return chosen
+
+    def multichoice(self, spec: FieldSpec, enum: type[_E]) -> frozenset[_E]:
+        return frozenset(enum(item) for item in self.multichoice_values(spec))
+
+    def toggle(self, spec: FieldSpec) -> bool:
+        raw = self.raw(spec)
+        if raw is None:
+            return False
+        lowered = raw.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered not in _FALSE:
+            self._unreadable(spec)
+        return False
+
+    def date(self, spec: FieldSpec) -> date | None:
+        value = self.values.get(spec.id)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            return value
+        raw = self.raw(spec)
+        if raw is None:
+            return None
+        if not raw:
+            self._missing(spec)
+            return None
+        parsed = _parse_date(raw)
+        if parsed is None:
+            self.error(spec, "enter a date such as 2026-03-14")
+        return parsed
+
+    def time(self, spec: FieldSpec) -> time | None:
+        raw = self.raw(spec)
+        if raw is None:
+            return None
+        if not raw:
+            self._missing(spec)
+            return None
+        parsed = _parse_time(raw)
+        if parsed is None:
+            self.error(spec, "enter a time such as 09:30")
+        return parsed
+
+    def normalised(self, spec: FieldSpec, normalise: Callable[[str], str | None], problem: str) -> str:
+        raw = self.text(spec)
+        if not raw:
+            return ""
+        normal = normalise(raw)
+        if normal is None:
+            self.error(spec, problem)
+            return ""
+        return normal
+
+    def phone(self, spec: FieldSpec) -> str:
+        return self.normalised(
+            spec, normalise_phone, "enter a UK phone number, such as 07700 900123 or 0191 498 0000"
+        )
+
+    def email(self, spec: FieldSpec) -> str:
+        return self.normalised(spec, normalise_email, "enter an e-mail address such as name@example.org")
+
+    def postcode(self, spec: FieldSpec) -> str:
+        return self.normalised(spec, normalise_postcode, "enter a full UK postcode, such as SW1A 1AA")
+
+    def person(self, spec: FieldSpec) -> str | None:
+        raw = self.raw(spec)
+        if raw is None:
+            return None
+        if not raw:
+            self._missing(spec)
+            return None
+        if not _PERSON_ID.fullmatch(raw):
+            self.error(spec, "choose a person from the list")
+            return None
+        return raw
+
+
+def _by_id(specs: Iterable[FieldSpec]) -> dict[str, FieldSpec]:
+    return {spec.id: spec for spec in specs}
+
+
+_GROUP_KEY = re.compile(r"(?P<group>child|parent)_(?P<index>\d{1,3})_[a-z]+")
+
+
+def _indices(values: Mapping[str, object], group: str) -> list[int]:
+    found = {
+        int(match["index"])
+        for key in values
+        if isinstance(key, str) and (match := _GROUP_KEY.fullmatch(key)) and match["group"] == group
+    }
+    return sorted(found)
+
+
+def _blank(values: Mapping[str, object], specs: Iterable[FieldSpec]) -> bool:
+    return all(values.get(spec.id) in (None, "", [], ()) for spec in specs)
+
+
+# -- the sections ----------------------------------------------------------------------------------
+
+
+def _parse_source(read: _Reader, today: date, now: datetime) -> SourceAnswers:
+    spec = _by_id(fields_for(Section.SOURCE))
+    source = read.choice(spec["source"], Source)
+    contact_type = read.choice(spec["contact_type"], ContactType)
+    received_date = read.date(spec["received_date"])
+    received_time = read.time(spec["received_time"])
+    received_at: datetime | None = None
+    if received_date is not None and received_time is None:
+        read.error(spec["received_time"], "enter the time too, or clear the date")
+    elif received_time is not None:
+        # A time alone means today: "it came in at 09:10".
+        day = received_date or today
+        received_at = datetime.combine(day, received_time, tzinfo=LONDON).astimezone(UTC)
+        read.errors.extend(check_received_at(received_at, now))
+    return SourceAnswers(source, contact_type, received_at)
+
+
+def _parse_referrer(read: _Reader) -> ReferrerAnswers:
+    spec = _by_id(fields_for(Section.REFERRER))
+    if read.partial and _blank(read.values, spec.values()):
+        return ReferrerAnswers(None)
+    # Even a draft needs the type once anything else is given: the rules hang on it.
+    type_reader = _Reader(read.values, read.policy, partial=False)
+    referrer_type = type_reader.choice(spec["referrer_type"], ReferrerType)
+    read.errors.extend(type_reader.errors)
+    name = read.text(spec["referrer_name"])
+    agency = read.text(spec["referrer_agency"])
+    role = read.text(spec["referrer_role"])
+    phone = read.phone(spec["referrer_phone"])
+    email = read.email(spec["referrer_email"])
+    anonymous = read.toggle(spec["anonymity_requested"])
+    if referrer_type is None:
+        return ReferrerAnswers(None)
+    referrer = Referrer(referrer_type, name, agency, role, phone, email, anonymous)
+    read.errors.extend(_referrer_errors(referrer, read.partial))
+    return ReferrerAnswers(referrer)
+
+
+def _parse_children(read: _Reader, today: date) -> ChildrenAnswers:
+    children: list[tuple[int, Child]] = []
+    for index in _indices(read.values, "child"):
+        if index >= MAX_CHILDREN:
+            problem = f"At most {MAX_CHILDREN} children per contact"
+            read.errors.append(FieldError(f"child_{index}_name", problem))
+            continue
+        specs = child_fields(index)
+        # An empty block left by "Add another child" is not a child.
+        if _blank(read.values, specs):
+            continue
+        spec = _by_id(specs)
+        # The name is read as optional: an unborn baby may have none; checked below instead.
+        name = read.text(replace(spec[f"child_{index}_name"], required=False))
+        expected = read.date(spec[f"child_{index}_expected"])
+        if not name and expected is not None:
+            name = UNBORN_NAME
+        address = read.text(spec[f"child_{index}_address"])
+        postcode = read.postcode(spec[f"child_{index}_postcode"])
+        child = Child(
+            name=name,
+            date_of_birth=read.date(spec[f"child_{index}_dob"]),
+            expected_date=expected,
+            gender=read.plain_choice(spec[f"child_{index}_gender"]),
+            address=join_address(address, postcode),
+            school=read.text(spec[f"child_{index}_school"]),
+        )
+        read.errors.extend(_child_date_errors(child, index, today))
+        if not read.partial:
+            read.errors.extend(_child_completeness_errors(child, index))
+        children.append((index, child))
+    if not children and not read.partial:
+        read.errors.append(FieldError("child_0_name", "Child 1 name: a contact needs at least one child"))
+    return ChildrenAnswers(tuple(child for _, child in children))
+
+
+def _parse_parents(read: _Reader) -> ParentsAnswers:
+    parents: list[Parent] = []
+    for index in _indices(read.values, "parent"):
+        if index >= MAX_PARENTS:
+            problem = f"At most {MAX_PARENTS} parents per contact"
+            read.errors.append(FieldError(f"parent_{index}_name", problem))
+            continue
+        specs = parent_fields(index)
+        if _blank(read.values, specs):
+            continue
+        spec = _by_id(specs)
+        name = read.text(spec[f"parent_{index}_name"])
+        if not name and not read.partial:
+            read.error(spec[f"parent_{index}_name"], "enter their name, or clear this parent's details")
+        address = read.text(spec[f"parent_{index}_address"])
+        postcode = read.postcode(spec[f"parent_{index}_postcode"])
+        parents.append(
+            Parent(
+                name=name,
+                relationship=read.text(spec[f"parent_{index}_relationship"]),
+                address=join_address(address, postcode),
+                phone=read.phone(spec[f"parent_{index}_phone"]),
+            )
+        )
+    spec = _by_id(fields_for(Section.PARENTS))
+    consent = read.choice(spec["consent"], Consent)
+    reason = read.text(spec["consent_reason"])
+    if consent is Consent.NOT_SOUGHT and not reason and not read.partial:
+        read.error(spec["consent_reason"], "say why seeking consent would place the child at risk")
+    # A reason belongs only to "not sought"; a stale one would read as if it applied.
+    return ParentsAnswers(tuple(parents), consent, reason if consent is Consent.NOT_SOUGHT else "")
+
+
+def _parse_worries(read: _Reader) -> WorriesAnswers:
+    spec = _by_id(fields_for(Section.WORRIES))
+    return WorriesAnswers(
+        worries=read.text(spec["worries"]),
+        working_well=read.text(spec["working_well"]),
+        needs_to_happen=read.text(spec["needs_to_happen"]),
+        presenting_needs=read.multichoice(spec["presenting_needs"], PresentingNeed),
+    )
+
+
+def _parse_risk(read: _Reader) -> RiskAnswers:
+    spec = _by_id(fields_for(Section.RISK))
+    yes = frozenset(risk for risk in ImmediateRisk if read.plain_choice(spec[f"risk_{risk.value}"]) == "yes")
+    return RiskAnswers(yes)
+
+
+def _parse_history(read: _Reader, local_systems: Sequence[Choice]) -> HistoryAnswers:
+    spec = _by_id(fields_for(Section.HISTORY, local_systems=local_systems))
+    open_case = read.toggle(spec["open_case"])
+    worker = read.person(spec["allocated_worker"])
+    # When the id was unreadable, that error is already recorded and is the one kept for the field.
+    if open_case and worker is None and not read.partial:
+        read.error(spec["allocated_worker"], "choose the allocated worker of the open case")
+    history = HistoryChecks(
+        open_case=open_case,
+        allocated_worker_id=worker,
+        closed_within_3_months=read.toggle(spec["closed_within_3_months"]),
+        last_worker_id=read.person(spec["last_worker"]),
+        systems_checked=read.multichoice_values(spec["systems_checked"]),
+        chronology=read.text(spec["chronology"]),
+    )
+    return HistoryAnswers(history)
+
+
+def parse_section(
+    section: Section,
+    values: Mapping[str, object],
+    today: date,
+    now: datetime,
+    policy: Policy,
+    *,
+    partial: bool = False,
+    local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+) -> ParsedSection | list[FieldError]:
+    """The answers of ``section``'s card, or every problem with them (never an exception).
+
+    ``today`` is the local date dates of birth are judged against; ``now`` the instant received-at
+    is. With ``partial`` (Save draft) missing required answers are allowed.
+    """
+    if not isinstance(values, Mapping):
+        return [FieldError("", "This card could not be read; please open it again")]
+    read = _Reader(values, policy, partial)
+    parsed: ParsedSection
+    match section:
+        case Section.SOURCE:
+            parsed = _parse_source(read, today, now)
+        case Section.REFERRER:
+            parsed = _parse_referrer(read)
+        case Section.CHILDREN:
+            parsed = _parse_children(read, today)
+        case Section.PARENTS:
+            parsed = _parse_parents(read)
+        case Section.WORRIES:
+            parsed = _parse_worries(read)
+        case Section.RISK:
+            parsed = _parse_risk(read)
+        case Section.HISTORY:
+            parsed = _parse_history(read, local_systems)
+        case Section.SUMMARY:
+            parsed = SummaryAnswers()
+    # One message per field is enough to act on; the first found is the most basic.
+    first: dict[str, FieldError] = {}
+    for error in read.errors:
+        first.setdefault(error.field_id, error)
+    return list(first.values()) if first else parsed
+
+
+def apply_section(contact: Contact, parsed: ParsedSection) -> Contact:
+    """``contact`` with a section's answers in place of what it held for that section."""
+    match parsed:
+        case SourceAnswers(source, contact_type, received_at):
+            return replace(contact, source=source, contact_type=contact_type, received_at=received_at)
+        case ReferrerAnswers(referrer):
+            return replace(contact, referrer=referrer)
+        case ChildrenAnswers(children):
+            return replace(contact, children=children)
+        case ParentsAnswers(parents, consent, reason):
+            return replace(contact, parents=parents, consent=consent, consent_reason=reason)
+        case WorriesAnswers(worries, working_well, needs_to_happen, needs):
+            return replace(
+                contact,
+                worries=worries,
+                working_well=working_well,
+                needs_to_happen=needs_to_happen,
+                presenting_needs=needs,
+            )
+        case RiskAnswers(risks):
+            return replace(contact, immediate_risks=risks)
+        case HistoryAnswers(history):
+            return replace(contact, history=history)
+        case SummaryAnswers():
+            return contact
+
+
+def check_complete(contact: Contact, today: date) -> list[FieldError]:
+    """Everything a contact needs before it is submitted, re-checked on the record itself.
+
+    History checks are not required of an urgent contact: the urgent path skips them so that the
+    consultant is told at once.
+    """
+    errors: list[FieldError] = []
+    if contact.source is None:
+        errors.append(FieldError("source", "Source: this is required"))
+    if contact.contact_type is None:
+        errors.append(FieldError("contact_type", "Contact type: this is required"))
+    if contact.referrer is None:
+        errors.append(FieldError("referrer_type", "Referrer type: this is required"))
+    else:
+        errors.extend(_referrer_errors(contact.referrer, partial=False))
+    if not contact.children:
+        errors.append(FieldError("child_0_name", "Child 1 name: a contact needs at least one child"))
+    for index, child in enumerate(contact.children):
+        errors.extend(_child_completeness_errors(child, index))
+        errors.extend(_child_date_errors(child, index, today))
+    if contact.consent is None:
+        errors.append(FieldError("consent", "Consent: this is required"))
+    elif contact.consent is Consent.NOT_SOUGHT and not contact.consent_reason.strip():
+        errors.append(
+            FieldError(
+                "consent_reason",
+                "Why consent was not sought: say why seeking consent would place the child at risk",
+            )
+        )
+    if not contact.worries.strip():
+        errors.append(FieldError("worries", "What are we worried about: this is required"))
+    if not contact.presenting_needs:
+        errors.append(FieldError("presenting_needs", "Presenting needs: choose at least one"))
+    if not contact.urgent:
+        history = contact.history
+        if not history.systems_checked:
+            errors.append(FieldError("systems_checked", "Checks done: choose the systems you checked"))
+        if history.open_case and not history.allocated_worker_id:
+            errors.append(
+                FieldError(
+                    "allocated_worker", "Allocated worker: choose the allocated worker of the open case"
+                )
+            )
+        if contact.contact_type is ContactType.OPEN_CASE_INFORMATION and not history.open_case:
+            errors.append(
+                FieldError(
+                    "open_case",
+                    "Open case: the contact type is significant information on an open case; "
+                    "record the open case and its worker, or change the contact type",
+                )
+            )
+    return errors

@@ -1,0 +1,618 @@
+"""The intake use cases against the in-memory store: the script end to end, submission routes,
+clocks, references, refusals that change nothing, and one commit for everything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
+from frontdoor.intake import (
+    DraftCancelled,
+    MentionTarget,
+    Refusal,
+    RefusalReason,
+    Route,
+    SectionSaved,
+    SubmissionResult,
+    cancel_draft,
+    child_key,
+    go_back,
+    months_before,
+    save_section,
+    start_contact,
+    submit_contact,
+)
+from frontdoor.policy import default_policy
+from frontdoor.ports import Store
+from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, StoredAuditEvent
+from frontdoor.roles import Role
+from frontdoor.script import Section
+from tests.fakes import InMemoryStore, InMemoryUnitOfWork
+
+NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 16 March 2026, 10:00 in London (GMT)
+TODAY = date(2026, 3, 16)
+CALENDAR = WorkingCalendar()
+POLICY = default_policy()
+OFFICER = "aad-officer-1"
+OTHER_OFFICER = "aad-officer-2"
+
+ALL_NO: dict[str, object] = {f"risk_{risk.value}": "no" for risk in ImmediateRisk}
+
+ROUTINE: dict[Section, dict[str, object]] = {
+    Section.SOURCE: {"source": "phone", "contact_type": "referral"},
+    Section.REFERRER: {
+        "referrer_type": "professional",
+        "referrer_name": "Testy McTestface",
+        "referrer_agency": "Example Primary School",
+        "referrer_phone": "0191 498 0000",
+    },
+    Section.CHILDREN: {"child_0_name": "Zebedee Example", "child_0_dob": "2019-05-04"},
+    Section.PARENTS: {"consent": "given"},
+    Section.WORRIES: {"worries": "Worried about home conditions", "presenting_needs": "neglect"},
+    Section.RISK: ALL_NO,
+    Section.HISTORY: {
+        "open_case": "false",
+        "closed_within_3_months": "false",
+        "systems_checked": "social_care",
+    },
+    Section.SUMMARY: {},
+}
+
+
+def answers(**changes: dict[str, object]) -> dict[Section, dict[str, object]]:
+    """The routine answers with some sections' values merged over."""
+    merged = {section: dict(values) for section, values in ROUTINE.items()}
+    for name, values in changes.items():
+        merged[Section(name)] |= values
+    return merged
+
+
+async def started(store: Store, actor: str = OFFICER) -> Contact:
+    result = await start_contact(store.unit_of_work(), actor, {Role.OFFICER}, NOW)
+    assert isinstance(result, Contact)
+    return result
+
+
+async def save(
+    store: Store, contact: Contact, section: Section, values: dict[str, object], **kwargs: object
+) -> SectionSaved | Refusal:
+    return await save_section(
+        store.unit_of_work(),
+        contact.id,
+        section,
+        values,
+        kwargs.pop("actor", OFFICER),  # type: ignore[arg-type]
+        kwargs.pop("version", contact.version),  # type: ignore[arg-type]
+        NOW,
+        POLICY,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+async def drafted(
+    store: Store, script: dict[Section, dict[str, object]] | None = None, actor: str = OFFICER
+) -> Contact:
+    """A draft walked through the script to its summary card, following the sections it is sent to."""
+    script = script or ROUTINE
+    contact = await started(store, actor)
+    section = Section.SOURCE
+    while section is not Section.SUMMARY:
+        result = await save(store, contact, section, script[section], actor=actor)
+        assert isinstance(result, SectionSaved), result
+        contact, section = result.contact, result.section
+    return contact
+
+
+async def submit(
+    store: Store, contact: Contact, *, received_at: datetime | None = None, now: datetime = NOW
+) -> SubmissionResult | Refusal:
+    return await submit_contact(
+        store.unit_of_work(), contact.id, OFFICER, contact.version, now, CALENDAR, POLICY, received_at
+    )
+
+
+async def submitted(store: Store, script: dict[Section, dict[str, object]] | None = None) -> SubmissionResult:
+    result = await submit(store, await drafted(store, script))
+    assert isinstance(result, SubmissionResult), result
+    return result
+
+
+async def stored(store: Store, contact_id: str) -> Contact | None:
+    async with store.unit_of_work() as uow:
+        return await uow.contacts.get(contact_id)
+
+
+async def deadlines_of(store: Store, subject: str) -> list[Deadline]:
+    async with store.unit_of_work() as uow:
+        return await uow.deadlines.for_subject(subject)
+
+
+EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+
+
+async def audit_rows(store: Store) -> list[StoredAuditEvent]:
+    async with store.unit_of_work() as uow:
+        return await uow.audit.between(*EVER)
+
+
+async def all_contacts(store: Store) -> list[Contact]:
+    async with store.unit_of_work() as uow:
+        return await uow.contacts.list_by_state(list(ContactState))
+
+
+async def all_deadlines(store: Store) -> list[Deadline]:
+    async with store.unit_of_work() as uow:
+        return await uow.deadlines.open_due_before(EVER[1], limit=1000)
+
+
+async def next_number(store: Store, year: int = 26) -> int:
+    """The contact number the next submission would get (allocated and rolled back)."""
+    async with store.unit_of_work() as uow:
+        return await uow.references.allocate("CT", year)
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+# -- starting ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", [Role.OFFICER, Role.CONSULTANT, Role.TEAM_MANAGER])
+async def test_officers_consultants_and_team_managers_start_a_draft(store: Store, role: Role) -> None:
+    contact = await start_contact(store.unit_of_work(), OFFICER, {role}, NOW)
+    assert isinstance(contact, Contact)
+    assert contact.state is ContactState.DRAFT
+    assert contact.draft_section == "source"
+    assert await stored(store, contact.id) == contact
+    assert [(row.event.action, row.event.subject) for row in await audit_rows(store)] == [
+        ("contact.started", contact.id)
+    ]
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [set(), {Role.SOCIAL_WORKER}, {Role.PROFESSIONAL}, {Role.ADMIN}, {Role.DUTY_MANAGER}],
+)
+async def test_anyone_else_is_told_politely_who_can(store: Store, roles: set[Role]) -> None:
+    result = await start_contact(store.unit_of_work(), OFFICER, roles, NOW)
+    assert isinstance(result, Refusal)
+    assert result.reason is RefusalReason.NOT_PERMITTED
+    assert "officers, social work consultants and team managers" in result.message
+    assert await all_contacts(store) == [] and await audit_rows(store) == []
+
+
+# -- the script ----------------------------------------------------------------------------------
+
+
+async def test_each_section_is_saved_and_the_draft_moves_on(store: Store) -> None:
+    contact = await started(store)
+    result = await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE])
+    assert isinstance(result, SectionSaved)
+    assert result.section is Section.REFERRER
+    assert result.contact.version == contact.version + 1
+    assert await stored(store, contact.id) == result.contact
+    last = (await audit_rows(store))[-1].event
+    assert (last.action, last.subject, last.detail) == ("contact.section_saved", contact.id, "source")
+
+
+async def test_answers_survive_in_the_store_through_to_the_summary(store: Store) -> None:
+    contact = await drafted(store)
+    again = await stored(store, contact.id)
+    assert again is not None and again.draft_section == "summary"
+    assert again.children[0].name == "Zebedee Example"
+    assert again.referrer is not None and again.referrer.phone == "+441914980000"
+
+
+async def test_an_urgent_yes_skips_the_history_checks(store: Store) -> None:
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
+    # Walked through the script without ever saving the history section.
+    saved = [
+        row.event.detail for row in await audit_rows(store) if row.event.action == "contact.section_saved"
+    ]
+    assert saved == ["source", "referrer", "children", "parents", "worries", "risk"]
+    assert contact.draft_section == "summary"
+
+
+async def test_invalid_answers_are_refused_with_field_messages_and_nothing_changes(
+    store: Store,
+) -> None:
+    contact = await started(store)
+    before = await audit_rows(store)
+    result = await save(store, contact, Section.SOURCE, {"source": "phone"})
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.INVALID
+    assert [error.field_id for error in result.errors] == ["contact_type"]
+    assert "Contact type" in result.message
+    assert await stored(store, contact.id) == contact
+    assert await audit_rows(store) == before
+
+
+async def test_save_draft_keeps_partial_answers_and_stays_on_the_card(store: Store) -> None:
+    contact = await started(store)
+    result = await save(store, contact, Section.SOURCE, {"source": "email"}, advance=False)
+    assert isinstance(result, SectionSaved)
+    assert result.section is Section.SOURCE
+    saved = await stored(store, contact.id)
+    assert saved is not None and saved.source is not None and saved.source.value == "email"
+    assert saved.draft_section == "source"
+    assert (await audit_rows(store))[-1].event.action == "contact.draft_saved"
+
+
+async def test_back_moves_to_the_previous_card(store: Store) -> None:
+    contact = await started(store)
+    first = await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE])
+    assert isinstance(first, SectionSaved)
+    back = await go_back(
+        store.unit_of_work(), contact.id, Section.REFERRER, OFFICER, first.contact.version, NOW
+    )
+    assert isinstance(back, SectionSaved)
+    assert back.section is Section.SOURCE
+    assert back.contact.source is not None  # what was saved is kept
+    assert (await stored(store, contact.id)) == back.contact
+
+
+async def test_back_from_an_urgent_summary_returns_to_the_risk_screen(store: Store) -> None:
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
+    back = await go_back(store.unit_of_work(), contact.id, Section.SUMMARY, OFFICER, contact.version, NOW)
+    assert isinstance(back, SectionSaved) and back.section is Section.RISK
+
+
+async def test_cancel_deletes_the_draft_and_audits_it(store: Store) -> None:
+    contact = await started(store)
+    result = await cancel_draft(store.unit_of_work(), contact.id, OFFICER, NOW)
+    assert result == DraftCancelled(contact.id)
+    assert await stored(store, contact.id) is None
+    assert (await audit_rows(store))[-1].event.action == "contact.draft_cancelled"
+
+
+# -- refusals that change nothing ----------------------------------------------------------------
+
+
+async def test_a_card_from_an_earlier_step_is_refused(store: Store) -> None:
+    contact = await started(store)
+    first = await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE])
+    assert isinstance(first, SectionSaved)
+    audit_before = await audit_rows(store)
+    # The source card pressed again: old section and old version.
+    again = await save(store, contact, Section.SOURCE, {"source": "email", "contact_type": "advice"})
+    assert isinstance(again, Refusal) and again.reason is RefusalReason.STALE
+    assert again.current_section is Section.REFERRER
+    assert "earlier step" in again.message
+    # The right section but a stale version (another card of the same step) is refused too.
+    stale = await save(
+        store, first.contact, Section.REFERRER, ROUTINE[Section.REFERRER], version=contact.version
+    )
+    assert isinstance(stale, Refusal) and stale.reason is RefusalReason.STALE
+    assert await stored(store, contact.id) == first.contact
+    assert await audit_rows(store) == audit_before
+
+
+async def test_another_persons_draft_is_refused(store: Store) -> None:
+    contact = await started(store)
+    for result in (
+        await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE], actor=OTHER_OFFICER),
+        await go_back(store.unit_of_work(), contact.id, Section.SOURCE, OTHER_OFFICER, contact.version, NOW),
+        await cancel_draft(store.unit_of_work(), contact.id, OTHER_OFFICER, NOW),
+        await submit_contact(
+            store.unit_of_work(), contact.id, OTHER_OFFICER, contact.version, NOW, CALENDAR, POLICY
+        ),
+    ):
+        assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_YOURS
+    assert await stored(store, contact.id) == contact
+    assert len(await audit_rows(store)) == 1
+
+
+async def test_a_contact_that_has_moved_on_is_refused(store: Store) -> None:
+    contact = await drafted(store)
+    result = await submit(store, contact)
+    assert isinstance(result, SubmissionResult)
+    audit_before = await audit_rows(store)
+    for refused in (
+        await submit(store, contact),
+        await save(store, contact, Section.SUMMARY, {}),
+        await cancel_draft(store.unit_of_work(), contact.id, OFFICER, NOW),
+    ):
+        assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
+        assert "CT-26-000001" in refused.message
+    assert await stored(store, contact.id) == result.contact
+    assert await audit_rows(store) == audit_before
+    assert len(await deadlines_of(store, "CT-26-000001")) == 1
+
+
+async def test_a_missing_draft_is_refused(store: Store) -> None:
+    result = await save_section(
+        store.unit_of_work(), "no-such-id", Section.SOURCE, {}, OFFICER, 0, NOW, POLICY
+    )
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_FOUND
+
+
+async def test_submitting_before_the_summary_is_refused(store: Store) -> None:
+    contact = await started(store)
+    result = await submit(store, contact)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.STALE
+    assert await next_number(store) == 1
+
+
+async def test_an_incomplete_draft_is_refused_at_submission(store: Store) -> None:
+    contact = await drafted(store)
+    # Back to the children card and saved as a draft with the child's date of birth cleared.
+    async with store.unit_of_work() as uow:
+        await uow.contacts.save(replace(contact, children=(Child("Zebedee Example"),)), contact.version)
+        await uow.commit()
+    current = await stored(store, contact.id)
+    assert current is not None
+    result = await submit(store, current)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.INVALID
+    assert [error.field_id for error in result.errors] == ["child_0_dob"]
+    assert await stored(store, contact.id) == current
+    assert await next_number(store) == 1
+
+
+# -- submission routes ---------------------------------------------------------------------------
+
+
+async def test_a_routine_contact_goes_to_screening_with_the_screening_clock(store: Store) -> None:
+    result = await submitted(store)
+    assert result.reference == "CT-26-000001"
+    assert result.route is Route.SCREENING
+    assert not result.urgent
+    contact = result.contact
+    assert contact.state is ContactState.AWAITING_SCREENING
+    assert contact.reference == "CT-26-000001"
+    assert contact.received_at == NOW
+    assert contact.events[-1].action == "submit"
+    # One working day from Monday 10:00 is Tuesday 10:00.
+    assert result.screening_due == datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
+    assert result.cp_due is None
+    assert [(d.clock, d.due_at) for d in await deadlines_of(store, "CT-26-000001")] == [
+        (ClockKind.SCREENING, datetime(2026, 3, 17, 10, 0, tzinfo=UTC))
+    ]
+    assert result.mention_targets == ()
+    assert result.worker_to_notify is None
+    assert await stored(store, contact.id) == contact
+    last = (await audit_rows(store))[-1].event
+    assert (last.action, last.subject) == ("contact.submitted", "CT-26-000001")
+    assert "route=screening" in last.detail and contact.id in last.detail
+
+
+async def test_reference_numbers_are_sequential(store: Store) -> None:
+    first = await submitted(store)
+    second = await submitted(store)
+    assert (first.reference, second.reference) == ("CT-26-000001", "CT-26-000002")
+
+
+async def seat(store: Store, *, on_rota: bool) -> None:
+    async with store.unit_of_work() as uow:
+        for person, name in (("aad-cons-1", "Consultant One"), ("aad-cons-2", "Consultant Two")):
+            await uow.roles.grant(person, Role.CONSULTANT)
+            await uow.roles.set_display_name(person, name)
+        await uow.roles.grant("aad-dm-1", Role.DUTY_MANAGER)
+        await uow.rota.set(RotaEntry(TODAY, Role.DUTY_MANAGER, "aad-dm-1"))
+        await uow.rota.set(RotaEntry(TODAY + timedelta(days=1), Role.CONSULTANT, "aad-cons-1"))
+        if on_rota:
+            await uow.rota.set(RotaEntry(TODAY, Role.CONSULTANT, "aad-cons-2"))
+        await uow.commit()
+
+
+async def test_an_urgent_contact_starts_the_two_hour_clock_and_mentions_the_consultant_on_duty(
+    store: Store,
+) -> None:
+    await seat(store, on_rota=True)
+    result = await submitted(store, answers(risk={"risk_disclosure": "yes"}))
+    assert result.urgent and result.route is Route.SCREENING
+    assert result.contact.state is ContactState.AWAITING_SCREENING
+    assert result.cp_due == NOW + timedelta(hours=2)
+    assert result.screening_due == datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
+    assert {d.clock for d in await deadlines_of(store, result.reference)} == {
+        ClockKind.CP_DECISION,
+        ClockKind.SCREENING,
+    }
+    assert result.mention_targets == (MentionTarget("aad-cons-2", "Consultant Two"),)
+    assert result.summary.urgent
+    assert result.summary.due_clock is ClockKind.CP_DECISION
+    assert result.summary.due_at == NOW + timedelta(hours=2)
+
+
+async def test_with_nobody_on_the_rota_every_consultant_is_mentioned(store: Store) -> None:
+    await seat(store, on_rota=False)
+    result = await submitted(store, answers(risk={"risk_injury": "yes"}))
+    assert result.mention_targets == (
+        MentionTarget("aad-cons-1", "Consultant One"),
+        MentionTarget("aad-cons-2", "Consultant Two"),
+    )
+
+
+async def test_an_urgent_contact_after_hours_is_due_two_elapsed_hours_later(store: Store) -> None:
+    late = datetime(2026, 3, 20, 22, 30, tzinfo=UTC)  # Friday night
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
+    result = await submit(store, contact, now=late)
+    assert isinstance(result, SubmissionResult)
+    assert result.cp_due == late + timedelta(hours=2)
+    # The screening clock waits for Monday's opening and runs one working day from there.
+    assert result.screening_due == datetime(2026, 3, 24, 8, 30, tzinfo=UTC)
+
+
+async def test_an_urgent_contact_is_screened_even_with_an_open_case(store: Store) -> None:
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
+    # The urgent path skips the history card; answers from an earlier pass would still be on the record.
+    async with store.unit_of_work() as uow:
+        old = await uow.contacts.get(contact.id)
+        assert old is not None
+        await uow.contacts.save(replace(old, history=replace(old.history, open_case=True)), old.version)
+        await uow.commit()
+    current = await stored(store, contact.id)
+    assert current is not None
+    result = await submit(store, current)
+    assert isinstance(result, SubmissionResult) and result.route is Route.SCREENING
+
+
+async def test_an_open_case_is_passed_to_the_allocated_worker(store: Store) -> None:
+    script = answers(
+        source={"contact_type": "open_case_information"},
+        history={"open_case": "true", "allocated_worker": "aad-sw-1"},
+    )
+    result = await submitted(store, script)
+    assert result.route is Route.OPEN_CASE
+    assert result.contact.state is ContactState.PASSED_ON
+    assert result.worker_to_notify == "aad-sw-1"
+    assert result.contact.assignee_id == "aad-sw-1"
+    assert result.deadlines == ()
+    assert await deadlines_of(store, result.reference) == []
+    assert result.contact.events[-1].action == "open_case"
+
+
+async def test_a_re_referral_goes_to_the_duty_manager(store: Store) -> None:
+    result = await submitted(
+        store, answers(history={"closed_within_3_months": "true", "last_worker": "aad-sw-2"})
+    )
+    assert result.route is Route.REREFERRAL
+    assert result.contact.state is ContactState.DUTY_MANAGER_REVIEW
+    assert result.summary.rereferral
+    assert result.screening_due == datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
+    assert result.worker_to_notify is None
+
+
+# -- the repeat flag -----------------------------------------------------------------------------
+
+
+async def earlier_contact(store: Store, received_at: datetime, child: Child, number: int) -> str:
+    reference = f"CT-25-{number:06d}"
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(
+            Contact(
+                id=f"old-{number}",
+                created_by=OFFICER,
+                created_at=received_at,
+                state=ContactState.CLOSED,
+                reference=reference,
+                received_at=received_at,
+                children=(child,),
+            )
+        )
+        await uow.commit()
+    return reference
+
+
+async def test_a_previous_contact_for_the_same_child_within_12_months_is_a_repeat(
+    store: Store,
+) -> None:
+    same = await earlier_contact(
+        store, NOW - timedelta(days=300), Child("zebedee  EXAMPLE", date(2019, 5, 4)), 7
+    )
+    await earlier_contact(store, NOW - timedelta(days=400), Child("Zebedee Example", date(2019, 5, 4)), 8)
+    await earlier_contact(store, NOW - timedelta(days=30), Child("Zebedee Example", date(2019, 5, 5)), 9)
+    await earlier_contact(store, NOW - timedelta(days=30), Child("Testy McTestface", date(2019, 5, 4)), 10)
+    result = await submitted(store)
+    assert result.repeat_of == (same,)
+    assert result.repeat and result.summary.repeat
+
+
+async def test_a_second_submission_for_the_same_child_is_a_repeat(store: Store) -> None:
+    first = await submitted(store)
+    assert not first.repeat
+    second = await submitted(store)
+    assert second.repeat_of == (first.reference,)
+
+
+def test_child_key_ignores_case_spacing_and_punctuation_but_not_the_date() -> None:
+    assert child_key(Child("Zebedee  O'Example", date(2019, 5, 4))) == child_key(
+        Child("zebedee o example", date(2019, 5, 4))
+    )
+    assert child_key(Child("Unborn", expected_date=date(2026, 8, 1))) is None
+
+
+@pytest.mark.parametrize(
+    ("moment", "months", "expected"),
+    [
+        (datetime(2026, 3, 16, 10, tzinfo=UTC), 12, datetime(2025, 3, 16, 10, tzinfo=UTC)),
+        (
+            datetime(2026, 3, 31, 10, tzinfo=UTC),
+            1,
+            datetime(2026, 2, 28, 11, tzinfo=UTC),
+        ),  # 11:00 BST, GMT then
+        (datetime(2026, 1, 15, 10, tzinfo=UTC), 3, datetime(2025, 10, 15, 9, tzinfo=UTC)),  # BST then
+    ],
+)
+def test_months_before(moment: datetime, months: int, expected: datetime) -> None:
+    assert months_before(moment, months) == expected
+
+
+# -- received-at ---------------------------------------------------------------------------------
+
+
+async def test_received_at_can_be_back_dated_and_starts_the_clock(store: Store) -> None:
+    friday = datetime(2026, 3, 13, 16, 0, tzinfo=UTC)
+    result = await submit(store, await drafted(store), received_at=friday)
+    assert isinstance(result, SubmissionResult)
+    assert result.contact.received_at == friday
+    # Friday 16:00 plus one working day is Monday 16:00.
+    assert result.screening_due == datetime(2026, 3, 16, 16, 0, tzinfo=UTC)
+
+
+async def test_received_at_entered_on_the_source_card_is_used(store: Store) -> None:
+    script = answers(source={"received_date": "2026-03-16", "received_time": "08:05"})
+    result = await submitted(store, script)
+    assert result.received_at == datetime(2026, 3, 16, 8, 5, tzinfo=UTC)
+
+
+async def test_the_reference_year_is_the_year_of_receipt(store: Store) -> None:
+    new_year = datetime(2026, 1, 2, 9, 0, tzinfo=UTC)
+    contact = await drafted(store)
+    result = await submit(
+        store, contact, received_at=datetime(2025, 12, 31, 23, 30, tzinfo=UTC), now=new_year
+    )
+    assert isinstance(result, SubmissionResult)
+    assert result.reference == "CT-25-000001"
+
+
+@pytest.mark.parametrize("received_at", [NOW + timedelta(minutes=5), NOW - timedelta(days=15)])
+async def test_received_at_in_the_future_or_too_far_back_is_refused(
+    store: Store, received_at: datetime
+) -> None:
+    contact = await drafted(store)
+    result = await submit(store, contact, received_at=received_at)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.INVALID
+    assert [error.field_id for error in result.errors] == ["received_date"]
+    assert await stored(store, contact.id) == contact
+    assert await next_number(store) == 1 and await all_deadlines(store) == []
+    # Nothing was used up: the next submission still gets the first number.
+    ok = await submit(store, contact)
+    assert isinstance(ok, SubmissionResult) and ok.reference == "CT-26-000001"
+
+
+# -- one commit ----------------------------------------------------------------------------------
+
+
+class _CommitFails(InMemoryUnitOfWork):
+    async def commit(self) -> None:
+        raise ConnectionError("the database went away")
+
+
+class FailingStore(InMemoryStore):
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return _CommitFails(self) if self.failing else super().unit_of_work()
+
+    failing = False
+
+
+async def test_a_failed_commit_leaves_neither_the_contact_change_nor_a_deadline() -> None:
+    store = FailingStore()
+    contact = await drafted(store)
+    audit_before = await audit_rows(store)
+    store.failing = True
+    with pytest.raises(ConnectionError):
+        await submit(store, contact)
+    store.failing = False
+    assert await stored(store, contact.id) == contact
+    assert await all_deadlines(store) == []
+    assert await next_number(store) == 1
+    assert await audit_rows(store) == audit_before
+    assert not store.writer.locked()
+    result = await submit(store, contact)
+    assert isinstance(result, SubmissionResult) and result.reference == "CT-26-000001"
+    assert [d.state for d in await deadlines_of(store, "CT-26-000001")] == [DeadlineState.OPEN]

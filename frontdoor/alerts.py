@@ -1,0 +1,643 @@
+"""Deadline alerts of SPEC §7: which alerts are due at a moment, to whom, and the outbox they go
+through.
+
+The tick calls ``alerts_due`` with the open deadlines, the time, the alerts already enqueued
+(from the outbox) and the acknowledgements; it gets back ``PlannedAlert`` values and enqueues
+their ``messages()`` in the outbox, one row per recipient, each under a unique key, so an alert is
+enqueued exactly once however often the tick runs, and however many processes run it.
+
+The schedule of one clock, with the default policy:
+
+- *due soon* when a quarter of its window is left (at least 15 minutes before due; see
+  ``clocks.due_soon_at``), to the assignee, or the consultants on duty when unassigned;
+- *breached* at the due time, to the same people and the duty channel;
+- a breached child-protection clock (``cp_decision``) that nobody has acknowledged is *repeated*
+  every ``alerts.cp_breach_repeat_minutes`` (sequence 1, 2, …), and one interval after the last of
+  ``alerts.cp_breach_repeats_before_escalation`` repeats it is *escalated* once to the team
+  manager on the rota and the duty channel. Acknowledging ("I've got this") stops both; a met or
+  cancelled deadline stops everything. After the escalation nothing more is sent automatically:
+  the clock stays red in queues, ``status`` and the end-of-day handover.
+
+The schedule is fixed by the deadline, not by when alerts happened to go out, so a bot that was
+down does not push an escalation later. After a gap, superseded alerts are collapsed rather than
+sent in a burst: a due-soon alert whose clock has since breached is not sent, a repeat is skipped
+when a notice of the same breach went out at or after its time, and repeats give way to the
+escalation once it is due. Whatever is sent after its own time by more than ``LATE_GRACE`` is
+flagged late, so the card can say so.
+
+Alerts carry references, clock names, times and person ids only: never names or free text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+from urllib.parse import quote, unquote
+
+from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.clocks import due_soon_at
+from frontdoor.policy import Policy
+from frontdoor.records import (
+    AuditEvent,
+    ChannelPurpose,
+    ClockKind,
+    Deadline,
+    DeadlineState,
+    DirectoryEntry,
+    RotaEntry,
+)
+from frontdoor.roles import Role
+
+__all__ = [
+    "ACKNOWLEDGED_ACTION",
+    "DUTY_CHANNEL",
+    "LATE_GRACE",
+    "Acknowledgement",
+    "AlertKey",
+    "AlertKind",
+    "AlertOutbox",
+    "OutboxItem",
+    "OutboxMessage",
+    "OutboxState",
+    "PlannedAlert",
+    "Recipient",
+    "RecipientKind",
+    "Staffing",
+    "acknowledgement_event",
+    "acknowledgement_from_event",
+    "alerts_due",
+    "is_late",
+    "outbox_key",
+    "recipients_for",
+    "reroute_message",
+    "utc_text",
+]
+
+#: How long after its own time an alert may go out before it is marked late: a tick or two.
+LATE_GRACE = timedelta(minutes=2)
+
+#: The audit action that records an "I've got this" on an alert card.
+ACKNOWLEDGED_ACTION = "alert.acknowledged"
+
+_KEY_VERSION = "a1"
+#: Separates an alert key from the recipient in an outbox row key, and marks a rerouted row.
+_RECIPIENT_MARK = "#"
+_REROUTE_MARK = "~reroute"
+
+
+class AlertKind(StrEnum):
+    DUE_SOON = "due_soon"
+    BREACHED = "breached"
+    #: a breached child-protection clock, re-alerted while nobody has acknowledged it
+    REPEAT = "repeat"
+    #: the unacknowledged breach passed on to the team manager
+    ESCALATION = "escalation"
+    #: the end-of-day handover post itself
+    HANDOVER = "handover"
+    #: the handover not acknowledged by the next opening, passed on to the team manager
+    HANDOVER_ESCALATION = "handover_escalation"
+
+
+def utc_text(moment: datetime) -> str:
+    """``moment`` in UTC as ISO 8601 with a ``Z``: one text per instant, whatever its zone."""
+    return require_aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse_utc(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return require_aware(moment, "time in an alert key").astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertKey:
+    """What makes an alert one alert: the subject (a contact reference, or ``handover:<day>``), the
+    clock, the kind, the sequence (the repeat number; 0 otherwise) and the due time of the clock
+    (SPEC §2: one alert per subject, kind and due time, so a clock that is started again on the
+    same subject alerts again).
+
+    ``text`` is stable and reversible (``AlertKey.parse``); the outbox's unique key starts with it.
+    """
+
+    subject: str
+    clock: ClockKind | None
+    kind: AlertKind
+    sequence: int
+    due_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.due_at, "due_at")
+        object.__setattr__(self, "due_at", self.due_at.astimezone(UTC))
+        if self.sequence < 0:
+            raise ValueError(f"an alert sequence is 0 or more, got {self.sequence}")
+        if not self.subject:
+            raise ValueError("an alert needs a subject")
+
+    @property
+    def text(self) -> str:
+        clock = self.clock.value if self.clock is not None else "-"
+        subject = quote(self.subject, safe="-_.:")
+        return f"{_KEY_VERSION}|{subject}|{clock}|{self.kind.value}|{self.sequence}|{utc_text(self.due_at)}"
+
+    @classmethod
+    def parse(cls, text: str) -> AlertKey:
+        """The key whose ``text`` is ``text``; also accepts an outbox row key (which starts with
+        it). Raises ``ValueError`` for anything else."""
+        head = text.split(_RECIPIENT_MARK, 1)[0]
+        parts = head.split("|")
+        if len(parts) != 6 or parts[0] != _KEY_VERSION:
+            raise ValueError(f"not an alert key: {text!r}")
+        _, subject, clock, kind, sequence, due = parts
+        return cls(
+            subject=unquote(subject),
+            clock=None if clock == "-" else ClockKind(clock),
+            kind=AlertKind(kind),
+            sequence=int(sequence),
+            due_at=_parse_utc(due),
+        )
+
+    def but(self, kind: AlertKind, sequence: int = 0) -> AlertKey:
+        """The key of another alert about the same clock."""
+        return AlertKey(self.subject, self.clock, kind, sequence, self.due_at)
+
+
+# -- recipients -----------------------------------------------------------------------------------
+
+
+class RecipientKind(StrEnum):
+    #: a person, reached in their personal chat with the bot
+    PERSON = "person"
+    #: a registered channel (decisions or duty)
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who an alert is for; the dispatcher turns it into a conversation when it sends."""
+
+    kind: RecipientKind
+    #: the Azure AD object id of a person, or the ``ChannelPurpose`` value of a channel
+    address: str
+
+    def __post_init__(self) -> None:
+        if not self.address:
+            raise ValueError("a recipient needs an address")
+        if self.kind is RecipientKind.CHANNEL:
+            ChannelPurpose(self.address)
+
+    @classmethod
+    def person(cls, person_id: str) -> Recipient:
+        return cls(RecipientKind.PERSON, person_id)
+
+    @classmethod
+    def channel(cls, purpose: ChannelPurpose) -> Recipient:
+        return cls(RecipientKind.CHANNEL, purpose.value)
+
+    @property
+    def person_id(self) -> str | None:
+        return self.address if self.kind is RecipientKind.PERSON else None
+
+    @property
+    def purpose(self) -> ChannelPurpose | None:
+        return ChannelPurpose(self.address) if self.kind is RecipientKind.CHANNEL else None
+
+    @property
+    def is_duty_channel(self) -> bool:
+        return self.kind is RecipientKind.CHANNEL and self.address == ChannelPurpose.DUTY.value
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind.value}:{quote(self.address, safe=':-_.@')}"
+
+    @classmethod
+    def parse(cls, text: str) -> Recipient:
+        kind, sep, address = text.partition(":")
+        if not sep:
+            raise ValueError(f"not a recipient: {text!r}")
+        return cls(RecipientKind(kind), unquote(address))
+
+
+DUTY_CHANNEL = Recipient.channel(ChannelPurpose.DUTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Staffing:
+    """Who is on duty on which day (the rota) and who holds which role (the directory), for
+    resolving recipients. When nobody is on the rota in a role that day, everyone holding the role
+    is used instead: better everyone than nobody."""
+
+    rota: frozenset[RotaEntry] = field(default_factory=frozenset)
+    directory: tuple[DirectoryEntry, ...] = ()
+
+    @classmethod
+    def of(cls, rota: Iterable[RotaEntry] = (), directory: Iterable[DirectoryEntry] = ()) -> Staffing:
+        return cls(frozenset(rota), tuple(directory))
+
+    def on_rota(self, role: Role, day: date) -> tuple[str, ...]:
+        return tuple(sorted({e.person_id for e in self.rota if e.role is role and e.day == day}))
+
+    def holders(self, role: Role) -> tuple[str, ...]:
+        return tuple(sorted({e.aad_object_id for e in self.directory if role in e.roles}))
+
+    def on_duty(self, role: Role, day: date) -> tuple[str, ...]:
+        """Those on the rota in ``role`` on ``day``, or every holder of ``role`` if nobody is."""
+        return self.on_rota(role, day) or self.holders(role)
+
+
+def recipients_for(
+    kind: AlertKind, assignee_id: str | None, day: date, staffing: Staffing
+) -> tuple[Recipient, ...]:
+    """Who gets an alert of ``kind`` on ``day`` (SPEC §7):
+
+    - due soon: the assignee, or the consultants on duty when unassigned;
+    - breached and repeats: those, and the duty channel;
+    - escalations: the team managers on duty, and the duty channel;
+    - the handover: the duty channel.
+
+    Never empty: with nobody to tell in person, the duty channel is told.
+    """
+    people: tuple[str, ...]
+    channel = True
+    match kind:
+        case AlertKind.DUE_SOON:
+            people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
+            channel = False
+        case AlertKind.BREACHED | AlertKind.REPEAT:
+            people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
+        case AlertKind.ESCALATION | AlertKind.HANDOVER_ESCALATION:
+            people = staffing.on_duty(Role.TEAM_MANAGER, day)
+        case AlertKind.HANDOVER:
+            people = ()
+    found = [Recipient.person(person) for person in dict.fromkeys(people)]
+    if channel or not found:
+        found.append(DUTY_CHANNEL)
+    return tuple(found)
+
+
+# -- acknowledgements -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """Someone said "I've got this" on an alert about ``subject``'s ``clock`` at ``at``.
+
+    It stops the repeats and the escalation of that clock's breach, if it was made after the clock
+    started (so an acknowledgement of an earlier clock of the same kind does not silence a new
+    one). It is recorded as an audit event (``acknowledgement_event``), which the tick reads back.
+    """
+
+    subject: str
+    clock: ClockKind
+    person_id: str
+    at: datetime
+
+    def covers(self, deadline: Deadline) -> bool:
+        return (
+            self.subject == deadline.subject
+            and self.clock is deadline.clock
+            and require_aware(self.at) >= deadline.started_at
+        )
+
+
+def acknowledgement_event(ack: Acknowledgement) -> AuditEvent:
+    """The audit event that records ``ack``."""
+    return AuditEvent(
+        at=ack.at,
+        actor_id=ack.person_id,
+        action=ACKNOWLEDGED_ACTION,
+        subject=ack.subject,
+        detail=f"clock={ack.clock.value}",
+    )
+
+
+def acknowledgement_from_event(event: AuditEvent) -> Acknowledgement | None:
+    """The acknowledgement an audit event records, or None if it records something else."""
+    if event.action != ACKNOWLEDGED_ACTION or not event.detail.startswith("clock="):
+        return None
+    try:
+        clock = ClockKind(event.detail.removeprefix("clock="))
+    except ValueError:
+        return None
+    return Acknowledgement(event.subject, clock, event.actor_id, event.at)
+
+
+def is_late(at: datetime, now: datetime, grace: timedelta = LATE_GRACE) -> bool:
+    """Whether something due at ``at`` and sent at ``now`` is late: more than ``grace`` after."""
+    return require_aware(now) - require_aware(at) > grace
+
+
+# -- the outbox -----------------------------------------------------------------------------------
+
+
+class OutboxState(StrEnum):
+    #: waiting for its time, or for its next attempt
+    PENDING = "pending"
+    #: claimed by a dispatcher until ``lease_until``; claimable again once that has passed
+    LEASED = "leased"
+    SENT = "sent"
+    #: given up: a permanent failure or too many attempts (shown in ``status``)
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One row to enqueue: one alert (or handover) for one recipient.
+
+    ``payload`` is a JSON object; it always holds ``"recipient"`` (``Recipient.text``) so the
+    dispatcher knows where it goes. Build messages with ``OutboxMessage.create``.
+    """
+
+    key: str
+    subject: str
+    clock: ClockKind | None
+    kind: AlertKind
+    #: when it is due to go out: the alert's own time (stored as the row's ``due_at``)
+    send_at: datetime
+    payload: str
+    conversation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        require_aware(self.send_at, "send_at")
+
+    @classmethod
+    def create(
+        cls,
+        key: str,
+        alert: AlertKey,
+        recipient: Recipient,
+        send_at: datetime,
+        body: Mapping[str, object],
+        conversation_id: str | None = None,
+    ) -> OutboxMessage:
+        payload = json.dumps({**body, "recipient": recipient.text}, sort_keys=True, separators=(",", ":"))
+        return cls(key, alert.subject, alert.clock, alert.kind, send_at, payload, conversation_id)
+
+    @property
+    def recipient(self) -> Recipient:
+        return _payload_recipient(self.payload)
+
+
+def _payload_recipient(payload: str) -> Recipient:
+    data = json.loads(payload)
+    if not isinstance(data, dict) or not isinstance(data.get("recipient"), str):
+        raise ValueError("an outbox payload must be a JSON object with a recipient")
+    return Recipient.parse(data["recipient"])
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A row of the outbox as stored."""
+
+    id: int
+    key: str
+    subject: str
+    clock: ClockKind | None
+    kind: AlertKind
+    conversation_id: str | None
+    payload: str
+    #: when it was due to go out
+    due_at: datetime
+    created_at: datetime
+    state: OutboxState
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    activity_id: str | None = None
+    last_error: str = ""
+
+    @property
+    def recipient(self) -> Recipient:
+        return _payload_recipient(self.payload)
+
+    @property
+    def alert_key(self) -> AlertKey:
+        return AlertKey.parse(self.key)
+
+    @property
+    def rerouted(self) -> bool:
+        return self.key.endswith(_REROUTE_MARK)
+
+    def late(self, now: datetime, grace: timedelta = LATE_GRACE) -> bool:
+        """Whether sending it at ``now`` is late (the card then says so)."""
+        return is_late(self.due_at, now, grace)
+
+
+def outbox_key(alert: AlertKey, recipient: Recipient) -> str:
+    """The outbox row key of ``alert`` for ``recipient``: the alert key, a mark, the recipient."""
+    return f"{alert.text}{_RECIPIENT_MARK}{recipient.text}"
+
+
+def reroute_message(item: OutboxItem, reason: str, to: Recipient = DUTY_CHANNEL) -> OutboxMessage:
+    """The message that takes a failed item to the duty channel instead (SPEC §7: an alert that
+    could not be delivered is not lost). Its key is the item's with a mark, so a failed row is
+    rerouted at most once. ``reason`` must be a status and code, never content."""
+    data = json.loads(item.payload)
+    body: dict[str, object] = dict(data) if isinstance(data, dict) else {}
+    body["rerouted_from"] = body.get("recipient", "")
+    body["reroute_reason"] = reason
+    payload = json.dumps({**body, "recipient": to.text}, sort_keys=True, separators=(",", ":"))
+    return OutboxMessage(
+        key=f"{item.key}{_REROUTE_MARK}",
+        subject=item.subject,
+        clock=item.clock,
+        kind=item.kind,
+        send_at=item.due_at,
+        payload=payload,
+    )
+
+
+class AlertOutbox(Protocol):
+    """The durable outbox of alerts and handovers (``alert_outbox``).
+
+    The SQL implementation works inside a unit of work: nothing is saved until it commits.
+    Dispatchers ``claim`` rows (a lease, committed at once), send, then ``mark_sent`` /
+    ``mark_retry`` / ``mark_failed`` in a second unit of work. A crash between sending and marking
+    leaves the lease to expire and the row is sent again: delivery is at least once, exactly once
+    by key at enqueue.
+    """
+
+    async def enqueue(self, messages: Iterable[OutboxMessage], now: datetime) -> int:
+        """Insert each message unless a row with its key exists; returns how many were new."""
+        ...
+
+    async def planned(self, subjects: Collection[str]) -> dict[AlertKey, datetime]:
+        """The alerts already enqueued about ``subjects``, with when each was first enqueued."""
+        ...
+
+    async def claim(self, now: datetime, lease: timedelta, limit: int = 20) -> list[OutboxItem]:
+        """Lease up to ``limit`` rows that are due (pending with ``next_attempt_at <= now``, or
+        leased with an expired lease), oldest first, counting an attempt on each. Two claimers
+        never get the same row while its lease lasts."""
+        ...
+
+    async def mark_sent(
+        self, item_id: int, activity_id: str | None, at: datetime, *, conversation_id: str | None = None
+    ) -> bool:
+        """Record the send; False if there is no such row or it was already sent."""
+        ...
+
+    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> bool:
+        """Back to pending until ``next_attempt_at``; False if sent already or missing."""
+        ...
+
+    async def mark_failed(self, item_id: int, error: str) -> bool:
+        """Given up; False if sent already or missing."""
+        ...
+
+    async def expire_leases(self, now: datetime) -> int:
+        """Return rows whose lease has run out to pending; returns how many."""
+        ...
+
+    async def get(self, item_id: int) -> OutboxItem | None: ...
+
+    async def failed(self, limit: int = 50) -> list[OutboxItem]:
+        """Rows given up on, newest first, for ``status``."""
+        ...
+
+    async def counts(self) -> dict[OutboxState, int]:
+        """How many rows are in each state (every state present, 0 when none)."""
+        ...
+
+
+# -- planning -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedAlert:
+    """An alert whose time has come: what, when it was due to go out, and to whom."""
+
+    key: AlertKey
+    #: the alert's own time (due-soon time, due time, repeat time, escalation time)
+    at: datetime
+    started_at: datetime
+    assignee_id: str | None
+    recipients: tuple[Recipient, ...]
+    #: planned more than ``LATE_GRACE`` after ``at``
+    late: bool
+    deadline_id: int | None = None
+
+    @property
+    def kind(self) -> AlertKind:
+        return self.key.kind
+
+    @property
+    def subject(self) -> str:
+        return self.key.subject
+
+    @property
+    def due_at(self) -> datetime:
+        return self.key.due_at
+
+    def body(self) -> dict[str, object]:
+        """The payload fields shared by every recipient: ids, clock and times only."""
+        return {
+            "alert": self.key.text,
+            "subject": self.key.subject,
+            "clock": self.key.clock.value if self.key.clock is not None else None,
+            "kind": self.key.kind.value,
+            "sequence": self.key.sequence,
+            "due_at": utc_text(self.key.due_at),
+            "started_at": utc_text(self.started_at),
+            "at": utc_text(self.at),
+            "assignee_id": self.assignee_id,
+            "deadline_id": self.deadline_id,
+        }
+
+    def messages(self) -> tuple[OutboxMessage, ...]:
+        """One outbox message per recipient, each under ``<alert key>#<recipient>``."""
+        body = self.body()
+        return tuple(
+            OutboxMessage.create(outbox_key(self.key, recipient), self.key, recipient, self.at, body)
+            for recipient in self.recipients
+        )
+
+
+def alerts_due(
+    deadlines: Iterable[Deadline],
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    already: Mapping[AlertKey, datetime],
+    *,
+    acknowledged: Iterable[Acknowledgement] = (),
+    staffing: Staffing | None = None,
+    late_grace: timedelta = LATE_GRACE,
+) -> list[PlannedAlert]:
+    """The alerts whose time has come at ``now`` and that are not in ``already`` (the keys
+    enqueued so far, with when each was enqueued), in time order. Only open deadlines alert.
+
+    Pass every open deadline that could be due soon by ``now``; recipients are resolved for the
+    local date of ``now`` from ``staffing``.
+    """
+    now = require_aware(now, "now").astimezone(UTC)
+    acks = tuple(acknowledged)
+    staffing = staffing or Staffing()
+    day = now.astimezone(calendar.tz).date()
+    planned: list[PlannedAlert] = []
+    for deadline in deadlines:
+        if deadline.state is not DeadlineState.OPEN:
+            continue
+        is_acked = any(ack.covers(deadline) for ack in acks)
+        for key, at in _due_keys(deadline, now, calendar, policy, already, is_acked):
+            planned.append(
+                PlannedAlert(
+                    key=key,
+                    at=at,
+                    started_at=deadline.started_at.astimezone(UTC),
+                    assignee_id=deadline.assignee_id,
+                    recipients=recipients_for(key.kind, deadline.assignee_id, day, staffing),
+                    late=is_late(at, now, late_grace),
+                    deadline_id=deadline.id,
+                )
+            )
+    planned.sort(key=lambda alert: (alert.at, alert.key.text))
+    return planned
+
+
+def _due_keys(
+    deadline: Deadline,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    already: Mapping[AlertKey, datetime],
+    acknowledged: bool,
+) -> list[tuple[AlertKey, datetime]]:
+    due = require_aware(deadline.due_at, "due_at").astimezone(UTC)
+    breached = AlertKey(deadline.subject, deadline.clock, AlertKind.BREACHED, 0, due)
+    if now < due:
+        soon = due_soon_at(deadline.clock, deadline.started_at, due, calendar, policy)
+        key = breached.but(AlertKind.DUE_SOON)
+        return [(key, soon)] if now >= soon and key not in already else []
+
+    # Breached. A due-soon alert not sent by now is superseded by the breach and never sent.
+    found: list[tuple[AlertKey, datetime]] = []
+    if breached not in already:
+        found.append((breached, due))
+    if deadline.clock is not ClockKind.CP_DECISION or acknowledged:
+        return found
+
+    interval = policy.alerts.cp_breach_repeat
+    repeats = policy.alerts.cp_breach_repeats_before_escalation
+    intervals_passed = (now - due) // interval
+    if intervals_passed > repeats:
+        escalation = breached.but(AlertKind.ESCALATION)
+        if escalation not in already:
+            found.append((escalation, due + (repeats + 1) * interval))
+        return found
+    if intervals_passed < 1:
+        return found
+    repeat = breached.but(AlertKind.REPEAT, intervals_passed)
+    repeat_at = due + intervals_passed * interval
+    if repeat in already:
+        return found
+    # The latest notice of this breach so far (one planned now counts as sent now): a repeat
+    # that would follow it within the interval, after a gap, is collapsed into it.
+    notices = [already.get(breached.but(AlertKind.REPEAT, n)) for n in range(1, intervals_passed)]
+    notices.append(already.get(breached, now))
+    if max(moment for moment in notices if moment is not None) < repeat_at:
+        found.append((repeat, repeat_at))
+    return found

@@ -126,7 +126,12 @@ class HistoryChecks:
 
 @dataclass(frozen=True, slots=True)
 class ContactEvent:
-    """One entry in a contact's history: a decision or a change, with who, when and why."""
+    """One entry in a contact's history: a decision or a change, with who, when and why.
+
+    An entry that records work without moving the contact (a note, a letter, a challenge) has
+    ``to_state`` None. ``data`` holds the decision's particulars (outcome, receiving team, agency,
+    consent, letter text…) as a JSON object written and read by ``frontdoor.decisions`` only.
+    """
 
     at: datetime
     actor_id: str
@@ -134,6 +139,7 @@ class ContactEvent:
     from_state: ContactState | None
     to_state: ContactState | None
     rationale: str = ""
+    data: str = ""
 
 
 @dataclass(frozen=True, slots=True)

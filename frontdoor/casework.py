@@ -1,0 +1,931 @@
+"""The work after a screening decision (SPEC §3): the social worker's and the officer's casework,
+the parent letter and its lapse, outcomes and recommendations, sign-off with the outcome letter,
+and the receiving team's challenge.
+
+The use cases follow ``frontdoor.decisions``: a fresh unit of work, roles from the directory, the
+card's version checked (``AlreadyDecided`` when someone acted first or the card was sent twice), one
+commit for the contact, its deadlines and its audit rows, and a ``Refusal`` that changes nothing.
+
+Who may do what:
+
+- casework on a contact in ``sw_assessment`` (referrer contact, parent contact, consent, parent
+  letter, recommendation) is the allocated social worker's, and in ``officer_work`` (route III)
+  the assigned officer's: nobody else's allocation can be worked on;
+- the child-protection decision and the outcome after it (``cp_decision``, ``referral_accepted``)
+  are a consultant's or team manager's, or the duty manager's when they sent the re-referral there;
+- an officer records a route III outcome but never "accepted for assessment", which is a threshold
+  decision (SPEC §1); a consultant or team manager may record any outcome on route III;
+- sign-off is a consultant's or team manager's; the challenge is a team manager's (the receiving
+  team's manager), and the discussion and its result are recorded by either side.
+
+The parent letter (route IV and re-referrals): recording that the parents could not be reached
+records the letter and starts the 3-working-day ``parent_letter`` clock. Parents getting in touch
+(a parent contact recorded) closes it as met. When it lapses, ``lapse_parent_letter`` (run by the
+scheduler) closes it as met (the wait it timed is over), records the lapse, and gives the worker a
+fresh 1-working-day ``screening`` clock to review and re-apply the threshold. The contact does not
+change state: it is still open to the same worker in ``sw_assessment``, as the contact protocol
+says (3.7-3.8), and the lifecycle has no state of its own for "review after a lapse"; what the
+worker decides next (a recommendation) is the threshold re-applied. The route I-IV completion
+clocks keep running through a letter: a letter does not stop a timescale from being missed.
+
+Moving to ``awaiting_signoff`` unassigns the contact (sign-off is the consultants' queue, so the
+cap counts work in hand) and hands its completion clock to the consultants on duty.
+
+An accepted outcome may be challenged by a receiving team manager until the end of the working
+day it was recorded on (``challenge_window``; the ``challenge`` clock of SPEC §4). The window is
+worked out from the outcome's time; no deadline row is written for it, because a window nobody
+uses is not a breach and must not alert. A challenge is resolved *upheld* (the front door's
+threshold decision stands) or *overturned* (it is replaced by the revised outcome given with the
+result; on a closed contact a fresh outcome letter is produced).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.clocks import due_at
+from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
+from frontdoor.decisions import (
+    Agency,
+    AlreadyDecided,
+    DataValue,
+    Outcome,
+    OutcomeKind,
+    RecordedOutcome,
+    Refusal,
+    RefusalReason,
+    add_event_data,
+    audit_event,
+    close_clocks,
+    current_outcome,
+    load_contact,
+    not_permitted,
+    note,
+    open_deadlines,
+    outcome_data,
+    read_event_data,
+    reassign_clocks,
+    save_or_race,
+    start_clock,
+    wrong_state,
+)
+from frontdoor.letters import DEFAULT_SERVICE_NAME, outcome_letter
+from frontdoor.lifecycle import Action, transition
+from frontdoor.policy import Policy
+from frontdoor.ports import UnitOfWork
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
+
+__all__ = [
+    "PARENT_LETTER_ACTOR",
+    "CaseworkAction",
+    "CaseworkRecorded",
+    "ChallengeRecorded",
+    "ChallengeResult",
+    "ChallengeStatus",
+    "LetterLapsed",
+    "OutcomeRecorded",
+    "ParentLetterSent",
+    "Recommendation",
+    "SignedOff",
+    "WorkKind",
+    "accept_referral",
+    "challenge_status",
+    "challenge_window",
+    "due_parent_letters",
+    "lapse_parent_letter",
+    "raise_challenge",
+    "recommend",
+    "record_challenge_discussion",
+    "record_consent",
+    "record_outcome",
+    "record_outcome_letter_sent",
+    "record_parents_unreachable",
+    "record_work",
+    "resolve_challenge",
+    "sign_off",
+]
+
+#: Who the scheduler's lapse of a parent letter is recorded as.
+PARENT_LETTER_ACTOR = "system:parent-letter"
+
+
+class CaseworkAction(StrEnum):
+    """Events that record work without moving the contact (their ``to_state`` is None)."""
+
+    REFERRER_CONTACTED = "referrer_contacted"
+    PARENTS_CONTACTED = "parents_contacted"
+    OFFICER_WORK = "officer_work_recorded"
+    CONSENT = "consent_recorded"
+    PARENT_LETTER_SENT = "parent_letter_sent"
+    PARENT_LETTER_LAPSED = "parent_letter_lapsed"
+    OUTCOME_LETTER_PRODUCED = "outcome_letter_produced"
+    REFERRER_NOT_TOLD = "referrer_not_told"
+    OUTCOME_LETTER_SENT = "outcome_letter_sent"
+    CHALLENGE_RAISED = "challenge_raised"
+    CHALLENGE_DISCUSSED = "challenge_discussed"
+    CHALLENGE_RESOLVED = "challenge_resolved"
+
+
+class WorkKind(StrEnum):
+    """What a worker's or officer's note records."""
+
+    REFERRER_CONTACT = CaseworkAction.REFERRER_CONTACTED.value
+    PARENT_CONTACT = CaseworkAction.PARENTS_CONTACTED.value
+    #: route III: the further or low-level work itself (officers only)
+    OFFICER_WORK = CaseworkAction.OFFICER_WORK.value
+
+
+class Recommendation(StrEnum):
+    """A social worker's recommendation (SPEC §3), read from the outcome they record with it."""
+
+    NO_FURTHER_INVOLVEMENT = "no_further_involvement"
+    PROGRESS_TO_REFERRAL = "progress_to_referral"
+
+    @classmethod
+    def of(cls, outcome: Outcome) -> Recommendation:
+        return cls.PROGRESS_TO_REFERRAL if outcome.accepted else cls.NO_FURTHER_INVOLVEMENT
+
+
+class ChallengeResult(StrEnum):
+    #: the front door's threshold decision stands
+    UPHELD = "upheld"
+    #: the threshold decision is replaced by a revised outcome
+    OVERTURNED = "overturned"
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseworkRecorded:
+    contact: Contact
+    action: str
+    #: the contact's open deadlines afterwards
+    deadlines: tuple[Deadline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParentLetterSent:
+    contact: Contact
+    #: when the letter lapses (route IV and re-referrals); None for route III, which has no lapse
+    lapses_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LetterLapsed:
+    contact: Contact
+    #: the worker the contact is back with, to review and re-apply the threshold
+    worker_id: str | None
+    review_due: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeRecorded:
+    contact: Contact
+    outcome: Outcome
+    decided_by: str
+    #: set when a social worker recorded it (route IV, re-referrals)
+    recommendation: Recommendation | None
+    #: an accepted urgent contact: highlight it to the receiving team manager at once (SPEC §3)
+    highlight_to_receiving_team: bool
+    #: an accepted contact: until when the receiving team manager may challenge the threshold
+    challenge_until: datetime | None
+    deadlines: tuple[Deadline, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedOff:
+    contact: Contact
+    outcome: Outcome
+    #: who recorded the outcome that was signed off
+    decided_by: str
+    signed_off_by: str
+    #: the signer also recorded the outcome: quality assurance by the decider, shown on the card
+    signer_is_decider: bool
+    #: the outcome letter to the referrer, or None when the referrer is not told
+    letter: str | None
+
+    @property
+    def referrer_told(self) -> bool:
+        return self.letter is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeStatus:
+    """The latest challenge on a contact, folded from its events."""
+
+    raised_by: str
+    raised_at: datetime
+    discussions: int
+    result: ChallengeResult | None = None
+    resolved_by: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.result is None
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeRecorded:
+    contact: Contact
+    action: CaseworkAction
+    status: ChallengeStatus
+    #: a fresh outcome letter, when an overturned challenge changed a closed contact's outcome
+    letter: str | None = None
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+_ASSIGNED_STATES = (ContactState.SW_ASSESSMENT, ContactState.OFFICER_WORK)
+_WORKERS = (Role.SOCIAL_WORKER, Role.OFFICER)
+_DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
+
+
+def _invalid(*problems: str) -> Refusal:
+    return Refusal(RefusalReason.INVALID, "Please check: " + "; ".join(problems))
+
+
+def _assigned_work(contact: Contact, actor_id: str, roles: Iterable[Role], doing: str) -> Refusal | None:
+    """None if ``actor_id`` may work ``contact`` as its social worker or officer, else why not."""
+    if contact.state not in _ASSIGNED_STATES:
+        return wrong_state(contact, doing)
+    needed = (
+        Permission.WORK_ALLOCATED if contact.state is ContactState.SW_ASSESSMENT else Permission.OFFICER_WORK
+    )
+    role = Role.SOCIAL_WORKER if contact.state is ContactState.SW_ASSESSMENT else Role.OFFICER
+    if not may(roles, needed):
+        return not_permitted((role,), doing)
+    if contact.assignee_id != actor_id:
+        return Refusal(
+            RefusalReason.NOT_YOURS,
+            f"{contact.reference} is allocated to someone else, so only they can record this. "
+            "Nothing was changed.",
+        )
+    return None
+
+
+def _entered_by_rereferral(contact: Contact) -> bool:
+    return any(event.action == Action.CP_THRESHOLD_MET.value for event in contact.events)
+
+
+def _may_decide_cp(contact: Contact, roles: Iterable[Role]) -> bool:
+    roles = frozenset(roles)
+    if may(roles, Permission.THRESHOLD_DECISION):
+        return True
+    return may(roles, Permission.DECIDE_REREFERRAL) and _entered_by_rereferral(contact)
+
+
+async def _audit(
+    uow: UnitOfWork, now: datetime, actor_id: str, action: str, subject: str, detail: str = ""
+) -> None:
+    await uow.audit.append(audit_event(now, actor_id, f"contact.{action}", subject, detail))
+
+
+def _with_letter(
+    contact: Contact, outcome: Outcome, actor_id: str, now: datetime, service_name: str
+) -> tuple[Contact, str | None]:
+    """``contact`` with the outcome letter (or "referrer not told") recorded."""
+    letter = outcome_letter(contact, outcome, now, service_name=service_name)
+    if letter is None:
+        return note(contact, actor_id, now, CaseworkAction.REFERRER_NOT_TOLD), None
+    return note(
+        contact, actor_id, now, CaseworkAction.OUTCOME_LETTER_PRODUCED, values={"letter": letter}
+    ), letter
+
+
+async def _audit_letter(
+    uow: UnitOfWork, now: datetime, actor_id: str, subject: str, letter: str | None
+) -> None:
+    action = (
+        CaseworkAction.OUTCOME_LETTER_PRODUCED if letter is not None else CaseworkAction.REFERRER_NOT_TOLD
+    )
+    await _audit(uow, now, actor_id, action.value, subject)
+
+
+# -- casework notes and consent -------------------------------------------------------------------
+
+
+async def record_work(
+    uow: UnitOfWork,
+    contact_id: str,
+    kind: WorkKind,
+    text: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+) -> CaseworkRecorded | Refusal | AlreadyDecided:
+    """Record contact with the referrer, contact with the parents, or (route III) the officer's
+    work, with what was done. A parent contact closes a waiting parent letter's clock as met."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
+        return not_permitted(_WORKERS, "record work on an allocated contact")
+    if not text.strip():
+        return _invalid("Notes: say what was done")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if refused := _assigned_work(loaded, actor_id, roles, "worked on"):
+            return refused
+        if kind is WorkKind.OFFICER_WORK and loaded.state is not ContactState.OFFICER_WORK:
+            return wrong_state(loaded, "given route III officer work")
+        subject = loaded.reference or ""
+        saved = await save_or_race(
+            uow, note(loaded, actor_id, now, kind.value, text), expected_version, actor_id
+        )
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        if kind is WorkKind.PARENT_CONTACT:
+            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER])
+        await _audit(uow, now, actor_id, kind.value, subject)
+        deadlines = await open_deadlines(uow, subject)
+        await uow.commit()
+    return CaseworkRecorded(saved, kind.value, deadlines)
+
+
+async def record_consent(
+    uow: UnitOfWork,
+    contact_id: str,
+    consent: Consent,
+    reason: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+) -> CaseworkRecorded | Refusal | AlreadyDecided:
+    """Record the parents' consent to further enquiries on the contact (its ``consent`` field);
+    "not sought" needs the reason, as at intake."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
+        return not_permitted(_WORKERS, "record consent")
+    if consent is Consent.NOT_SOUGHT and not reason.strip():
+        return _invalid("Why consent was not sought: say why seeking consent would place the child at risk")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if refused := _assigned_work(loaded, actor_id, roles, "given consent"):
+            return refused
+        subject = loaded.reference or ""
+        changed = replace(loaded, consent=consent, consent_reason=reason.strip())
+        changed = note(changed, actor_id, now, CaseworkAction.CONSENT, reason, {"consent": consent.value})
+        saved = await save_or_race(uow, changed, expected_version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await _audit(uow, now, actor_id, CaseworkAction.CONSENT.value, subject, f"consent={consent.value}")
+        deadlines = await open_deadlines(uow, subject)
+        await uow.commit()
+    return CaseworkRecorded(saved, CaseworkAction.CONSENT.value, deadlines)
+
+
+# -- the parent letter ----------------------------------------------------------------------------
+
+
+async def record_parents_unreachable(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    text: str = "",
+) -> ParentLetterSent | Refusal | AlreadyDecided:
+    """The parents could not be reached, so a letter was sent. On route IV and re-referrals it asks
+    them to make contact within 3 working days and starts the lapse clock; on route III it advises
+    them of the contact and signposts (the outcome letter to the professional follows sign-off)."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
+        return not_permitted(_WORKERS, "record a letter to parents")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if refused := _assigned_work(loaded, actor_id, roles, "given a parent letter"):
+            return refused
+        subject = loaded.reference or ""
+        waiting = [d for d in await open_deadlines(uow, subject) if d.clock is ClockKind.PARENT_LETTER]
+        if waiting:
+            until = waiting[0].due_at.astimezone(LONDON)
+            return _invalid(
+                f"a letter to the parents is already waiting for a reply until {until:%H:%M on %a %d %b}"
+            )
+        saved = await save_or_race(
+            uow,
+            note(loaded, actor_id, now, CaseworkAction.PARENT_LETTER_SENT, text),
+            expected_version,
+            actor_id,
+        )
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        lapses_at = None
+        if saved.state is ContactState.SW_ASSESSMENT:
+            clock = await start_clock(uow, subject, ClockKind.PARENT_LETTER, now, calendar, policy, actor_id)
+            lapses_at = clock.due_at
+        await _audit(uow, now, actor_id, CaseworkAction.PARENT_LETTER_SENT.value, subject)
+        await uow.commit()
+    return ParentLetterSent(saved, lapses_at)
+
+
+def due_parent_letters(deadlines: Iterable[Deadline], now: datetime) -> tuple[str, ...]:
+    """The subjects (references) whose parent letter has lapsed by ``now``: what the scheduler
+    passes to ``lapse_parent_letter``."""
+    now = require_aware(now, "now")
+    return tuple(
+        dict.fromkeys(
+            d.subject
+            for d in deadlines
+            if d.clock is ClockKind.PARENT_LETTER and d.state is DeadlineState.OPEN and d.due_at <= now
+        )
+    )
+
+
+async def lapse_parent_letter(
+    uow: UnitOfWork,
+    reference: str,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    actor_id: str = PARENT_LETTER_ACTOR,
+) -> LetterLapsed | Refusal | AlreadyDecided:
+    """The parents did not answer the letter in time: the contact comes back to its worker to
+    review and re-apply the threshold, with a fresh 1-working-day clock. Run by the scheduler; a
+    second run for the same letter finds nothing waiting and changes nothing."""
+    require_aware(now, "now")
+    async with uow:
+        contact = await uow.contacts.get_by_reference(reference)
+        if contact is None:
+            return Refusal(RefusalReason.NOT_FOUND, f"No contact {reference}.")
+        waiting = [d for d in await open_deadlines(uow, reference) if d.clock is ClockKind.PARENT_LETTER]
+        if not waiting or contact.state is not ContactState.SW_ASSESSMENT:
+            return Refusal(
+                RefusalReason.WRONG_STATE, f"{reference} has no parent letter waiting; nothing was changed."
+            )
+        if min(d.due_at for d in waiting) > now:
+            return Refusal(RefusalReason.NOT_DUE, f"The parent letter on {reference} has not lapsed yet.")
+        worker = contact.assignee_id
+        lapsed = note(contact, actor_id, now, CaseworkAction.PARENT_LETTER_LAPSED)
+        saved = await save_or_race(uow, lapsed, contact.version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER])
+        review = await start_clock(uow, reference, ClockKind.SCREENING, now, calendar, policy, worker)
+        detail = f"worker={worker or '-'}; review_due={review.due_at.isoformat()}"
+        await _audit(uow, now, actor_id, CaseworkAction.PARENT_LETTER_LAPSED.value, reference, detail)
+        await uow.commit()
+    return LetterLapsed(saved, worker, review.due_at)
+
+
+# -- the child-protection decision, outcomes and recommendations -----------------------------------
+
+
+async def accept_referral(
+    uow: UnitOfWork,
+    contact_id: str,
+    rationale: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+) -> CaseworkRecorded | Refusal | AlreadyDecided:
+    """The child-protection decision: progress to referral (``cp_decision`` -> ``referral_accepted``),
+    closing the 2-hour clock as met. The outcome, with the receiving team, follows."""
+    require_aware(now, "now")
+    if not rationale.strip():
+        return _invalid("Rationale: the decision to progress to referral needs a rationale")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if not _may_decide_cp(loaded, roles):
+            return not_permitted(_DECIDERS, "make the child-protection decision")
+        if loaded.state is not ContactState.CP_DECISION:
+            return wrong_state(loaded, "progressed to referral")
+        subject = loaded.reference or ""
+        moved = transition(
+            loaded, ContactState.REFERRAL_ACCEPTED, actor_id, now, Action.ACCEPT_REFERRAL, rationale
+        )
+        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await close_clocks(uow, subject, [ClockKind.CP_DECISION])
+        await _audit(uow, now, actor_id, Action.ACCEPT_REFERRAL.value, subject)
+        deadlines = await open_deadlines(uow, subject)
+        await uow.commit()
+    return CaseworkRecorded(saved, Action.ACCEPT_REFERRAL.value, deadlines)
+
+
+def _outcome_permission(
+    contact: Contact, outcome: Outcome, actor_id: str, roles: frozenset[Role]
+) -> Refusal | None:
+    match contact.state:
+        case ContactState.SW_ASSESSMENT:
+            return _assigned_work(contact, actor_id, roles, "given a recommendation")
+        case ContactState.OFFICER_WORK:
+            if may(roles, Permission.THRESHOLD_DECISION):
+                return None
+            if refused := _assigned_work(contact, actor_id, roles, "given an outcome"):
+                return refused
+            if outcome.accepted:
+                return not_permitted(_DECIDERS, "accept a contact for assessment (a threshold decision)")
+            return None
+        case ContactState.CP_DECISION | ContactState.REFERRAL_ACCEPTED:
+            if not _may_decide_cp(contact, roles):
+                return not_permitted(_DECIDERS, "record this outcome")
+            if contact.state is ContactState.REFERRAL_ACCEPTED and not outcome.accepted:
+                return _invalid("the referral was accepted: record it as accepted, with the receiving team")
+            return None
+        case _:
+            return wrong_state(contact, "given an outcome")
+
+
+async def record_outcome(
+    uow: UnitOfWork,
+    contact_id: str,
+    outcome: Outcome,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    *,
+    only_from: ContactState | None = None,
+) -> OutcomeRecorded | Refusal | AlreadyDecided:
+    """Record the outcome of a route that ends, and send the contact for sign-off.
+
+    From ``cp_decision`` an accepted outcome is the decision to progress to referral and the outcome
+    at once (two events); any other outcome there is the child-protection decision that the
+    threshold is not met after all. From ``sw_assessment`` it is the social worker's recommendation.
+    ``only_from`` refuses any other state (a card made for one step).
+    """
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not (
+        may(roles, Permission.THRESHOLD_DECISION)
+        or may(roles, Permission.DECIDE_REREFERRAL)
+        or may(roles, Permission.WORK_ALLOCATED)
+        or may(roles, Permission.OFFICER_WORK)
+    ):
+        return not_permitted((*_DECIDERS, *_WORKERS), "record an outcome")
+    if problems := outcome.problems():
+        return _invalid(*problems)
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if only_from is not None and loaded.state is not only_from:
+            return wrong_state(loaded, "given a recommendation")
+        if refused := _outcome_permission(loaded, outcome, actor_id, roles):
+            return refused
+        subject = loaded.reference or ""
+        from_state = loaded.state
+        moved = loaded
+        accepting = from_state is ContactState.CP_DECISION and outcome.accepted
+        if accepting:
+            moved = transition(
+                moved,
+                ContactState.REFERRAL_ACCEPTED,
+                actor_id,
+                now,
+                Action.ACCEPT_REFERRAL,
+                outcome.rationale,
+            )
+        action = Action.RECOMMEND if from_state is ContactState.SW_ASSESSMENT else Action.RECORD_OUTCOME
+        moved = transition(moved, ContactState.AWAITING_SIGNOFF, actor_id, now, action, outcome.rationale)
+        data: dict[str, DataValue] = outcome_data(outcome)
+        recommendation = Recommendation.of(outcome) if action is Action.RECOMMEND else None
+        if recommendation is not None:
+            data["recommendation"] = recommendation.value
+        moved = replace(add_event_data(moved, data), assignee_id=None)
+        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+
+        if from_state is ContactState.CP_DECISION:
+            await close_clocks(uow, subject, [ClockKind.CP_DECISION])
+        if from_state is ContactState.SW_ASSESSMENT:
+            # The recommendation is what the re-referral clock and a lapsed letter's review clock time.
+            await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING])
+            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], DeadlineState.CANCELLED)
+        await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None)
+
+        if accepting:
+            await _audit(uow, now, actor_id, Action.ACCEPT_REFERRAL.value, subject)
+        detail = outcome.audit_detail()
+        if recommendation is not None:
+            detail += f"; recommendation={recommendation.value}"
+        if saved.urgent:
+            detail += "; urgent=yes"
+        await _audit(uow, now, actor_id, action.value, subject, detail)
+        deadlines = await open_deadlines(uow, subject)
+        await uow.commit()
+
+    return OutcomeRecorded(
+        contact=saved,
+        outcome=outcome,
+        decided_by=actor_id,
+        recommendation=recommendation,
+        highlight_to_receiving_team=outcome.accepted and saved.urgent,
+        challenge_until=due_at(ClockKind.CHALLENGE, now, calendar, policy) if outcome.accepted else None,
+        deadlines=deadlines,
+    )
+
+
+async def recommend(
+    uow: UnitOfWork,
+    contact_id: str,
+    outcome: Outcome,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> OutcomeRecorded | Refusal | AlreadyDecided:
+    """The social worker's recommendation (``sw_assessment`` -> ``awaiting_signoff``): *progress
+    to referral for single assessment* is an accepted outcome (with the receiving team), *no further
+    involvement* any other outcome."""
+    roles = frozenset(roles)
+    if not may(roles, Permission.WORK_ALLOCATED):
+        return not_permitted((Role.SOCIAL_WORKER,), "make a recommendation")
+    return await record_outcome(
+        uow,
+        contact_id,
+        outcome,
+        actor_id,
+        roles,
+        expected_version,
+        now,
+        calendar,
+        policy,
+        only_from=ContactState.SW_ASSESSMENT,
+    )
+
+
+# -- sign-off and the outcome letter --------------------------------------------------------------
+
+
+async def sign_off(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    *,
+    service_name: str = DEFAULT_SERVICE_NAME,
+) -> SignedOff | Refusal | AlreadyDecided:
+    """Quality-assure and sign off the outcome: the contact closes, its open deadlines close as
+    met, and the outcome letter is produced (or "referrer not told" recorded)."""
+    require_aware(now, "now")
+    if not may(roles, Permission.SIGN_OFF):
+        return not_permitted(_DECIDERS, "sign off a contact")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if loaded.state is not ContactState.AWAITING_SIGNOFF:
+            return wrong_state(loaded, "signed off")
+        recorded = current_outcome(loaded)
+        if recorded is None:
+            return _invalid("no outcome is recorded on this contact to sign off")
+        subject = loaded.reference or ""
+        moved = transition(loaded, ContactState.CLOSED, actor_id, now, Action.SIGN_OFF)
+        moved, letter = _with_letter(moved, recorded.outcome, actor_id, now, service_name)
+        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)])
+        same = recorded.decided_by == actor_id
+        detail = f"{recorded.outcome.audit_detail()}; signer_is_decider={'yes' if same else 'no'}"
+        await _audit(uow, now, actor_id, Action.SIGN_OFF.value, subject, detail)
+        await _audit_letter(uow, now, actor_id, subject, letter)
+        await uow.commit()
+    return SignedOff(saved, recorded.outcome, recorded.decided_by, actor_id, same, letter)
+
+
+def _last(contact: Contact, action: CaseworkAction) -> ContactEvent | None:
+    return next((e for e in reversed(contact.events) if e.action == action.value), None)
+
+
+async def record_outcome_letter_sent(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+) -> CaseworkRecorded | Refusal | AlreadyDecided:
+    """An officer records that the latest outcome letter was sent to the referrer."""
+    require_aware(now, "now")
+    if not may(roles, Permission.SEND_LETTERS):
+        return not_permitted((Role.OFFICER,), "record letters sent")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        produced = _last(loaded, CaseworkAction.OUTCOME_LETTER_PRODUCED)
+        not_told = _last(loaded, CaseworkAction.REFERRER_NOT_TOLD)
+        sent = _last(loaded, CaseworkAction.OUTCOME_LETTER_SENT)
+        if produced is None or (not_told is not None and not_told.at > produced.at):
+            return _invalid("there is no outcome letter to send for this contact")
+        if sent is not None and sent.at >= produced.at:
+            return _invalid("this outcome letter is already recorded as sent")
+        subject = loaded.reference or ""
+        saved = await save_or_race(
+            uow, note(loaded, actor_id, now, CaseworkAction.OUTCOME_LETTER_SENT), expected_version, actor_id
+        )
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await _audit(uow, now, actor_id, CaseworkAction.OUTCOME_LETTER_SENT.value, subject)
+        deadlines = await open_deadlines(uow, subject)
+        await uow.commit()
+    return CaseworkRecorded(saved, CaseworkAction.OUTCOME_LETTER_SENT.value, deadlines)
+
+
+# -- the receiving team's challenge ---------------------------------------------------------------
+
+
+def challenge_window(contact: Contact, calendar: WorkingCalendar, policy: Policy) -> datetime | None:
+    """Until when the receiving team may challenge the contact's threshold decision: the end of the
+    working day its accepted outcome was recorded on. None when it carries no accepted outcome."""
+    recorded: RecordedOutcome | None = current_outcome(contact)
+    if recorded is None or not recorded.outcome.accepted:
+        return None
+    return due_at(ClockKind.CHALLENGE, recorded.at, calendar, policy)
+
+
+def challenge_status(contact: Contact) -> ChallengeStatus | None:
+    """The latest challenge on ``contact``, or None if it was never challenged."""
+    status: ChallengeStatus | None = None
+    for event in contact.events:
+        if event.action == CaseworkAction.CHALLENGE_RAISED.value:
+            status = ChallengeStatus(event.actor_id, event.at, 0)
+        elif status is not None and event.action == CaseworkAction.CHALLENGE_DISCUSSED.value:
+            status = replace(status, discussions=status.discussions + 1)
+        elif status is not None and event.action == CaseworkAction.CHALLENGE_RESOLVED.value:
+            result = read_event_data(event).get("result")
+            if isinstance(result, str) and result in ChallengeResult.__members__.values():
+                status = replace(status, result=ChallengeResult(result), resolved_by=event.actor_id)
+    return status
+
+
+async def raise_challenge(
+    uow: UnitOfWork,
+    contact_id: str,
+    grounds: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int | None,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    """A receiving team manager challenges an accepted contact's threshold, the same working day.
+
+    A challenge does not compete with the front door's own steps, so a card may send
+    ``expected_version`` None (the challenge card may be older than the sign-off); with a version,
+    a stale card is answered with ``AlreadyDecided`` as everywhere else.
+    """
+    require_aware(now, "now")
+    if not may(roles, Permission.CHALLENGE_THRESHOLD):
+        return not_permitted((Role.TEAM_MANAGER,), "challenge a threshold decision")
+    if not grounds.strip():
+        return _invalid("Grounds: say why the threshold decision is challenged")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        until = challenge_window(loaded, calendar, policy)
+        if until is None or loaded.state not in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
+            return wrong_state(loaded, "challenged (only an accepted contact can be)")
+        if now > until:
+            return Refusal(
+                RefusalReason.OUTSIDE_WINDOW,
+                f"{loaded.reference} could be challenged until {until.astimezone(LONDON):%H:%M on %a %d %b}; "
+                "that time has passed, so nothing was recorded. Escalate through the team managers instead.",
+            )
+        current = challenge_status(loaded)
+        if current is not None and current.open:
+            return _invalid("this contact's challenge is still open: record the discussion and its result")
+        subject = loaded.reference or ""
+        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_RAISED, grounds)
+        saved = await save_or_race(uow, changed, loaded.version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_RAISED.value, subject)
+        await uow.commit()
+    status = challenge_status(saved)
+    assert status is not None
+    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_RAISED, status)
+
+
+async def _open_challenge(
+    uow: UnitOfWork, contact_id: str, actor_id: str, roles: Iterable[Role], expected_version: int | None
+) -> Contact | Refusal | AlreadyDecided:
+    roles = frozenset(roles)
+    if not (may(roles, Permission.THRESHOLD_DECISION) or may(roles, Permission.CHALLENGE_THRESHOLD)):
+        return not_permitted(_DECIDERS, "record a challenge's discussion or result")
+    loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+    if not isinstance(loaded, Contact):
+        return loaded
+    status = challenge_status(loaded)
+    if status is None or not status.open:
+        return wrong_state(loaded, "given a challenge discussion or result (there is no open challenge)")
+    return loaded
+
+
+async def record_challenge_discussion(
+    uow: UnitOfWork,
+    contact_id: str,
+    text: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int | None,
+    now: datetime,
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    """Record the discussion of an open challenge (either side: consultant or team manager)."""
+    require_aware(now, "now")
+    if not text.strip():
+        return _invalid("Discussion: say what was discussed")
+    async with uow:
+        loaded = await _open_challenge(uow, contact_id, actor_id, roles, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_DISCUSSED, text)
+        saved = await save_or_race(uow, changed, loaded.version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_DISCUSSED.value, saved.reference or "")
+        await uow.commit()
+    status = challenge_status(saved)
+    assert status is not None
+    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_DISCUSSED, status)
+
+
+async def resolve_challenge(
+    uow: UnitOfWork,
+    contact_id: str,
+    result: ChallengeResult,
+    rationale: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int | None,
+    now: datetime,
+    *,
+    revised_outcome: OutcomeKind | None = None,
+    agency: Agency | None = None,
+    service_name: str = DEFAULT_SERVICE_NAME,
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    """Record a challenge's result. *Overturned* needs the revised outcome (anything but accepted),
+    which becomes the contact's outcome, with ``rationale`` as its rationale."""
+    require_aware(now, "now")
+    if not rationale.strip():
+        return _invalid("Rationale: say why the challenge ended this way")
+    revised: Outcome | None = None
+    if result is ChallengeResult.OVERTURNED:
+        if revised_outcome is None or revised_outcome is OutcomeKind.ACCEPTED:
+            return _invalid(
+                "Revised outcome: an overturned threshold decision needs the outcome that replaces it"
+            )
+        revised = Outcome(revised_outcome, rationale, agency=agency)
+        if problems := revised.problems():
+            return _invalid(*problems)
+    elif revised_outcome is not None or agency is not None:
+        return _invalid("an upheld decision keeps its outcome: give no revised outcome")
+    async with uow:
+        loaded = await _open_challenge(uow, contact_id, actor_id, roles, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        subject = loaded.reference or ""
+        values: dict[str, DataValue] = {"result": result.value}
+        if revised is not None:
+            values |= outcome_data(revised)
+        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_RESOLVED, rationale, values)
+        letter = None
+        if revised is not None and changed.state is ContactState.CLOSED:
+            changed, letter = _with_letter(changed, revised, actor_id, now, service_name)
+        saved = await save_or_race(uow, changed, loaded.version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        detail = f"result={result.value}"
+        if revised is not None:
+            detail += f"; {revised.audit_detail()}"
+        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_RESOLVED.value, subject, detail)
+        if revised is not None and saved.state is ContactState.CLOSED:
+            await _audit_letter(uow, now, actor_id, subject, letter)
+        await uow.commit()
+    status = challenge_status(saved)
+    assert status is not None
+    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_RESOLVED, status, letter)

@@ -1,0 +1,943 @@
+"""The work after screening against the in-memory store: every route to closure, casework notes,
+the parent letter and its lapse on an injected clock, outcomes, sign-off with the outcome letter,
+the receiving team's challenge, and refusals that change nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.casework import (
+    PARENT_LETTER_ACTOR,
+    CaseworkAction,
+    CaseworkRecorded,
+    ChallengeRecorded,
+    ChallengeResult,
+    LetterLapsed,
+    OutcomeRecorded,
+    ParentLetterSent,
+    Recommendation,
+    SignedOff,
+    WorkKind,
+    accept_referral,
+    challenge_window,
+    due_parent_letters,
+    lapse_parent_letter,
+    raise_challenge,
+    recommend,
+    record_challenge_discussion,
+    record_consent,
+    record_outcome,
+    record_outcome_letter_sent,
+    record_parents_unreachable,
+    record_work,
+    resolve_challenge,
+    sign_off,
+)
+from frontdoor.contact import Consent, Contact, ContactState
+from frontdoor.decisions import (
+    Agency,
+    AlreadyDecided,
+    Outcome,
+    OutcomeKind,
+    Refusal,
+    RefusalReason,
+    RereferralDecided,
+    current_outcome,
+    decide_rereferral,
+    read_event_data,
+    worker_loads,
+)
+from frontdoor.lifecycle import Action
+from frontdoor.policy import default_policy
+from frontdoor.ports import Store
+from frontdoor.records import ClockKind, DeadlineState
+from frontdoor.roles import Role
+from frontdoor.systemclock import SettableClock
+from frontdoor.views import channel_summary
+from tests.fakes import InMemoryStore
+from tests.frontdoor.test_decisions import (
+    ANONYMOUS_PUBLIC,
+    CONSULTANT,
+    CONSULTANT_2,
+    CP_MET,
+    DUTY_MANAGER,
+    NOW,
+    OFFICER,
+    OFFICER_2,
+    REASSIGN,
+    ROLES,
+    ROUTE_I,
+    ROUTE_II,
+    ROUTE_III,
+    ROUTE_IV,
+    SW,
+    SW_2,
+    TEAM_MANAGER,
+    WORRIES,
+    audit_actions,
+    audit_rows,
+    deadlines_of,
+    open_clocks,
+    screen,
+    screened,
+    seat,
+    snapshot,
+    states,
+    stored,
+    submitted,
+)
+
+CALENDAR = WorkingCalendar()
+POLICY = default_policy()
+
+ACCEPTED = Outcome(
+    OutcomeKind.ACCEPTED,
+    "Threshold met for a single assessment",
+    "Safeguarding and Assessment Team North",
+    True,
+)
+NFA = Outcome(OutcomeKind.NO_FURTHER_ACTION, "No role for children's social care")
+ADVICE = Outcome(OutcomeKind.ADVICE, "Advice given to the school")
+EARLY_HELP = Outcome(OutcomeKind.OTHER_AGENCY, "Family want support", agency=Agency.EARLY_HELP)
+
+
+@pytest.fixture
+def store() -> InMemoryStore:
+    return InMemoryStore()
+
+
+# -- thin wrappers: the actor's roles from the directory table, the card's version from the contact --
+
+
+async def work(
+    store: Store, contact: Contact, kind: WorkKind, actor: str = SW, *, now: datetime = NOW
+) -> CaseworkRecorded | Refusal | AlreadyDecided:
+    return await record_work(
+        store.unit_of_work(),
+        contact.id,
+        kind,
+        f"Notes: {kind.value}",
+        actor,
+        ROLES[actor],
+        contact.version,
+        now,
+    )
+
+
+async def outcome_of(
+    store: Store, contact: Contact, outcome: Outcome, actor: str = CONSULTANT, *, now: datetime = NOW
+) -> OutcomeRecorded | Refusal | AlreadyDecided:
+    return await record_outcome(
+        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+    )
+
+
+async def recommended(
+    store: Store, contact: Contact, outcome: Outcome, actor: str = SW, *, now: datetime = NOW
+) -> OutcomeRecorded | Refusal | AlreadyDecided:
+    return await recommend(
+        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+    )
+
+
+async def signed(
+    store: Store, contact: Contact, actor: str = CONSULTANT_2, *, now: datetime = NOW
+) -> SignedOff | Refusal | AlreadyDecided:
+    return await sign_off(store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now)
+
+
+async def letter_out(
+    store: Store, contact: Contact, actor: str = OFFICER, *, now: datetime = NOW
+) -> ParentLetterSent | Refusal | AlreadyDecided:
+    return await record_parents_unreachable(
+        store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+    )
+
+
+T = TypeVar("T")
+
+
+def ok(result: T | Refusal | AlreadyDecided, kind: type[T]) -> T:
+    assert isinstance(result, kind), result
+    return result
+
+
+# -- every route to closure -----------------------------------------------------------------------
+
+
+async def route_i_accepted_at_once(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store), ROUTE_I)
+    recorded = ok(await outcome_of(store, contact, ACCEPTED), OutcomeRecorded)
+    assert [e.action for e in recorded.contact.events[-2:]] == ["accept_referral", "record_outcome"]
+    return ok(await signed(store, recorded.contact), SignedOff).contact
+
+
+async def route_i_accepted_in_two_steps(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store, urgent=True), ROUTE_I)
+    accepted = ok(
+        await accept_referral(
+            store.unit_of_work(),
+            contact.id,
+            "Progress to referral",
+            CONSULTANT,
+            ROLES[CONSULTANT],
+            contact.version,
+            NOW,
+        ),
+        CaseworkRecorded,
+    )
+    assert accepted.contact.state is ContactState.REFERRAL_ACCEPTED
+    assert ClockKind.CP_DECISION not in await open_clocks(store, contact.reference)
+    recorded = ok(await outcome_of(store, accepted.contact, ACCEPTED), OutcomeRecorded)
+    return ok(await signed(store, recorded.contact), SignedOff).contact
+
+
+async def route_i_threshold_not_met(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store), ROUTE_I)
+    recorded = ok(await outcome_of(store, contact, NFA), OutcomeRecorded)
+    return ok(await signed(store, recorded.contact), SignedOff).contact
+
+
+async def route_ii(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    return ok(await signed(store, contact), SignedOff).contact
+
+
+async def route_iii(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store), ROUTE_III)
+    contact = ok(await work(store, contact, WorkKind.OFFICER_WORK, OFFICER), CaseworkRecorded).contact
+    contact = ok(await work(store, contact, WorkKind.REFERRER_CONTACT, OFFICER), CaseworkRecorded).contact
+    sent = ok(await letter_out(store, contact, OFFICER), ParentLetterSent)
+    assert sent.lapses_at is None  # route III's letter advises and signposts; nothing lapses
+    contact = ok(await outcome_of(store, sent.contact, EARLY_HELP, OFFICER), OutcomeRecorded).contact
+    closed = ok(await signed(store, contact), SignedOff)
+    assert closed.letter is not None
+    done = await record_outcome_letter_sent(
+        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], closed.contact.version, NOW
+    )
+    return ok(done, CaseworkRecorded).contact
+
+
+async def route_iv(store: Store) -> Contact:
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    contact = ok(await work(store, contact, WorkKind.REFERRER_CONTACT), CaseworkRecorded).contact
+    contact = ok(await work(store, contact, WorkKind.PARENT_CONTACT), CaseworkRecorded).contact
+    contact = ok(
+        await record_consent(
+            store.unit_of_work(), contact.id, Consent.GIVEN, "", SW, ROLES[SW], contact.version, NOW
+        ),
+        CaseworkRecorded,
+    ).contact
+    contact = ok(await recommended(store, contact, ADVICE), OutcomeRecorded).contact
+    return ok(await signed(store, contact), SignedOff).contact
+
+
+async def rereferral_cp(store: Store) -> Contact:
+    contact = await submitted(store, rereferral=True)
+    decided = await decide_rereferral(
+        store.unit_of_work(),
+        contact.id,
+        CP_MET,
+        DUTY_MANAGER,
+        ROLES[DUTY_MANAGER],
+        contact.version,
+        NOW,
+        CALENDAR,
+        POLICY,
+    )
+    # The duty manager who sent it to a child-protection decision may make that decision too.
+    recorded = ok(
+        await outcome_of(store, ok(decided, RereferralDecided).contact, ACCEPTED, DUTY_MANAGER),
+        OutcomeRecorded,
+    )
+    return ok(await signed(store, recorded.contact), SignedOff).contact
+
+
+async def rereferral_reassigned(store: Store) -> Contact:
+    contact = await submitted(store, rereferral=True, last_worker=SW)
+    decided = await decide_rereferral(
+        store.unit_of_work(),
+        contact.id,
+        REASSIGN,
+        DUTY_MANAGER,
+        ROLES[DUTY_MANAGER],
+        contact.version,
+        NOW,
+        CALENDAR,
+        POLICY,
+    )
+    recorded = ok(await recommended(store, ok(decided, RereferralDecided).contact, ACCEPTED), OutcomeRecorded)
+    assert recorded.recommendation is Recommendation.PROGRESS_TO_REFERRAL
+    return ok(await signed(store, recorded.contact), SignedOff).contact
+
+
+WALKS: list[Callable[[Store], Awaitable[Contact]]] = [
+    route_i_accepted_at_once,
+    route_i_accepted_in_two_steps,
+    route_i_threshold_not_met,
+    route_ii,
+    route_iii,
+    route_iv,
+    rereferral_cp,
+    rereferral_reassigned,
+]
+
+
+@pytest.mark.parametrize("walk", WALKS, ids=[walk.__name__ for walk in WALKS])
+async def test_every_route_reaches_closure_with_every_step_audited(
+    store: Store, walk: Callable[[Store], Awaitable[Contact]]
+) -> None:
+    await seat(store)
+    closed = await walk(store)
+    assert closed.state is ContactState.CLOSED and closed.assignee_id is None
+    assert await stored(store, closed) == closed
+    assert current_outcome(closed) is not None
+    # Every deadline the contact ever had is closed; none is left to alert.
+    deadlines = await deadlines_of(store, closed.reference)
+    assert deadlines and all(d.state is not DeadlineState.OPEN for d in deadlines)
+    # Every event on the contact, transition or note, has its audit row under the reference.
+    # (Intake audits its submission, whichever way it went, as "contact.submitted".)
+    submission, *after = closed.events
+    assert submission.from_state is ContactState.DRAFT
+    expected = Counter(["contact.submitted", *(f"contact.{e.action}" for e in after)])
+    assert Counter(await audit_actions(store, closed.reference)) == expected
+    transitions = [e for e in closed.events if e.to_state is not None]
+    assert transitions[-1].action == "sign_off"
+    for row in await audit_rows(store):
+        assert WORRIES not in row.event.detail and "Rationale" not in row.event.detail
+        assert "Safeguarding and Assessment Team North" not in row.event.detail
+
+
+# -- outcomes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("urgent", "highlight"), [(True, True), (False, False)])
+async def test_an_accepted_urgent_contact_is_highlighted_to_the_receiving_team(
+    store: Store, urgent: bool, highlight: bool
+) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store, urgent=urgent), ROUTE_I)
+    recorded = ok(await outcome_of(store, contact, ACCEPTED), OutcomeRecorded)
+    assert recorded.highlight_to_receiving_team is highlight
+    assert recorded.challenge_until == datetime(2026, 3, 16, 17, 0, tzinfo=UTC)
+    assert recorded.contact.state is ContactState.AWAITING_SIGNOFF
+    data = read_event_data(recorded.contact.events[-1])
+    assert data == {
+        "outcome": "accepted_for_assessment",
+        "receiving_team": "Safeguarding and Assessment Team North",
+        "strategy_discussion": True,
+    }
+    detail = (await audit_rows(store))[-1].event.detail
+    assert detail == "outcome=accepted_for_assessment; strategy_discussion=yes" + (
+        "; urgent=yes" if urgent else ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        (replace(NFA, rationale=" "), "needs a rationale"),
+        (replace(ACCEPTED, receiving_team=""), "Receiving team"),
+        (replace(NFA, strategy_discussion=True), "accepted contact only"),
+        (replace(EARLY_HELP, agency=None), "choose the agency"),
+        (replace(ADVICE, agency=Agency.PROBATION), "only a referral to another agency"),
+    ],
+)
+async def test_an_invalid_outcome_is_refused(store: Store, outcome: Outcome, expected: str) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_I)
+    before = await snapshot(store, contact)
+    result = await outcome_of(store, contact, outcome)
+    assert (
+        isinstance(result, Refusal) and result.reason is RefusalReason.INVALID and expected in result.message
+    )
+    assert await snapshot(store, contact) == before
+
+
+async def test_an_officer_never_accepts_a_contact_but_a_consultant_may_on_route_iii(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_III)
+    before = await snapshot(store, contact)
+    refused = await outcome_of(store, contact, ACCEPTED, OFFICER)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    assert await snapshot(store, contact) == before
+    other = await outcome_of(store, contact, NFA, OFFICER_2)
+    assert isinstance(other, Refusal) and other.reason is RefusalReason.NOT_YOURS
+    assert isinstance(await outcome_of(store, contact, ACCEPTED, CONSULTANT), OutcomeRecorded)
+
+
+async def test_a_referral_accepted_must_record_an_accepted_outcome(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_I)
+    accepted = await accept_referral(
+        store.unit_of_work(), contact.id, "Progress", CONSULTANT, ROLES[CONSULTANT], contact.version, NOW
+    )
+    contact = ok(accepted, CaseworkRecorded).contact
+    refused = await outcome_of(store, contact, NFA)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
+
+
+async def test_a_recommendation_unassigns_the_worker_and_hands_the_clock_to_the_consultants(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    assert [
+        c.load.open_contacts for c in await worker_loads(store.unit_of_work(), POLICY) if c.worker_id == SW
+    ] == [1]
+    recorded = ok(await recommended(store, contact, NFA), OutcomeRecorded)
+    assert recorded.recommendation is Recommendation.NO_FURTHER_INVOLVEMENT
+    assert recorded.contact.assignee_id is None and recorded.challenge_until is None
+    assert [
+        c.load.open_contacts for c in await worker_loads(store.unit_of_work(), POLICY) if c.worker_id == SW
+    ] == [0]
+    completion = (await open_clocks(store, contact.reference))[ClockKind.COMPLETION_48H]
+    assert (completion.assignee_id, completion.due_at) == (None, NOW + timedelta(hours=48))
+    assert states(await deadlines_of(store, contact.reference))[ClockKind.COMPLETION_48H] == [
+        DeadlineState.CANCELLED,
+        DeadlineState.OPEN,
+    ]
+
+
+async def test_a_re_referral_recommendation_meets_its_48_hour_clock(store: Store) -> None:
+    await seat(store)
+    contact = await submitted(store, rereferral=True, last_worker=SW)
+    decided = await decide_rereferral(
+        store.unit_of_work(),
+        contact.id,
+        REASSIGN,
+        DUTY_MANAGER,
+        ROLES[DUTY_MANAGER],
+        contact.version,
+        NOW,
+        CALENDAR,
+        POLICY,
+    )
+    contact = ok(decided, RereferralDecided).contact
+    ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
+    assert states(await deadlines_of(store, contact.reference))[ClockKind.REREFERRAL_RECOMMENDATION] == [
+        DeadlineState.MET
+    ]
+
+
+# -- casework: who may, and what is recorded ------------------------------------------------------
+
+
+async def test_another_workers_allocation_cannot_be_worked(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    before = await snapshot(store, contact)
+    for result in (
+        await work(store, contact, WorkKind.PARENT_CONTACT, SW_2),
+        await recommended(store, contact, NFA, SW_2),
+        await letter_out(store, contact, SW_2),
+    ):
+        assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_YOURS
+    assert await snapshot(store, contact) == before
+
+
+async def test_officer_work_is_route_iii_only(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    result = await work(store, contact, WorkKind.OFFICER_WORK, SW)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
+
+
+@pytest.mark.parametrize(
+    ("consent", "reason", "accepted"),
+    [
+        (Consent.GIVEN, "", True),
+        (Consent.REFUSED, "", True),
+        (Consent.NOT_SOUGHT, "Seeking it would alert the adult posing a risk", True),
+        (Consent.NOT_SOUGHT, "  ", False),
+    ],
+)
+async def test_consent_is_recorded_on_the_contact(
+    store: Store, consent: Consent, reason: str, accepted: bool
+) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    result = await record_consent(
+        store.unit_of_work(), contact.id, consent, reason, SW, ROLES[SW], contact.version, NOW
+    )
+    if not accepted:
+        assert isinstance(result, Refusal) and result.reason is RefusalReason.INVALID
+        return
+    saved = ok(result, CaseworkRecorded).contact
+    assert (saved.consent, saved.consent_reason) == (consent, reason.strip())
+    assert read_event_data(saved.events[-1]) == {"consent": consent.value}
+    assert saved.events[-1].to_state is None and saved.events[-1].from_state is ContactState.SW_ASSESSMENT
+    assert (await audit_rows(store))[-1].event.detail == f"consent={consent.value}"
+
+
+Step = Callable[[Store, Contact], Awaitable[object]]
+
+
+async def _sign(store: Store, contact: Contact) -> object:
+    return await sign_off(
+        store.unit_of_work(), contact.id, CONSULTANT, {Role.SOCIAL_WORKER}, contact.version, NOW
+    )
+
+
+async def _work_as_consultant(store: Store, contact: Contact) -> object:
+    return await record_work(
+        store.unit_of_work(),
+        contact.id,
+        WorkKind.PARENT_CONTACT,
+        "x",
+        SW,
+        {Role.CONSULTANT},
+        contact.version,
+        NOW,
+    )
+
+
+async def _recommend_as_officer(store: Store, contact: Contact) -> object:
+    return await recommend(
+        store.unit_of_work(), contact.id, NFA, SW, {Role.OFFICER}, contact.version, NOW, CALENDAR, POLICY
+    )
+
+
+async def _outcome_as_nobody(store: Store, contact: Contact) -> object:
+    return await record_outcome(
+        store.unit_of_work(), contact.id, NFA, SW, {Role.PROFESSIONAL}, contact.version, NOW, CALENDAR, POLICY
+    )
+
+
+async def _letter_as_admin(store: Store, contact: Contact) -> object:
+    return await record_parents_unreachable(
+        store.unit_of_work(), contact.id, SW, {Role.ADMIN}, contact.version, NOW, CALENDAR, POLICY
+    )
+
+
+async def _challenge_as_consultant(store: Store, contact: Contact) -> object:
+    return await raise_challenge(
+        store.unit_of_work(),
+        contact.id,
+        "x",
+        TEAM_MANAGER,
+        {Role.CONSULTANT},
+        contact.version,
+        NOW,
+        CALENDAR,
+        POLICY,
+    )
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        _sign,
+        _work_as_consultant,
+        _recommend_as_officer,
+        _outcome_as_nobody,
+        _letter_as_admin,
+        _challenge_as_consultant,
+    ],
+)
+async def test_forged_roles_are_refused(store: Store, step: Step) -> None:
+    """The actor ids are the right people, but the roles passed (the caller's, from the directory)
+    do not allow the step: the roles are what counts, and nothing changes."""
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    before = await snapshot(store, contact)
+    result = await step(store, contact)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_PERMITTED
+    assert await snapshot(store, contact) == before
+
+
+async def test_a_replayed_note_changes_nothing(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    ok(await work(store, contact, WorkKind.REFERRER_CONTACT), CaseworkRecorded)
+    after = await snapshot(store, contact)
+    again = await work(store, contact, WorkKind.REFERRER_CONTACT)
+    assert isinstance(again, AlreadyDecided) and again.replay
+    assert await snapshot(store, contact) == after
+
+
+# -- the parent letter and its lapse --------------------------------------------------------------
+
+THURSDAY = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)  # Thursday 2 April 2026, 10:00 in London (BST)
+EASTER = WorkingCalendar(
+    non_working_dates=frozenset({date(2026, 4, 3), date(2026, 4, 6)})
+)  # Good Friday, Easter Monday
+
+
+async def letter_waiting(store: Store, clock: SettableClock) -> Contact:
+    contact = await screened(store, await submitted(store, now=clock.now()), ROUTE_IV)
+    sent = await record_parents_unreachable(
+        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, clock.now(), EASTER, POLICY
+    )
+    return ok(sent, ParentLetterSent).contact
+
+
+async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_the_worker(
+    store: Store,
+) -> None:
+    await seat(store)
+    clock = SettableClock(THURSDAY)
+    contact = await letter_waiting(store, clock)
+    letter = (await open_clocks(store, contact.reference))[ClockKind.PARENT_LETTER]
+    # Thursday 10:00 + 3 working days, skipping Good Friday, the weekend and Easter Monday: Thursday 9 April.
+    assert (letter.due_at, letter.assignee_id) == (datetime(2026, 4, 9, 9, 0, tzinfo=UTC), SW)
+
+    clock.set(datetime(2026, 4, 9, 8, 59, tzinfo=UTC))
+    assert due_parent_letters(await deadlines_of(store, contact.reference), clock.now()) == ()
+    before = await snapshot(store, contact)
+    early = await lapse_parent_letter(
+        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+    )
+    assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_DUE
+    assert await snapshot(store, contact) == before
+
+    clock.advance(timedelta(minutes=1))
+    assert due_parent_letters(await deadlines_of(store, contact.reference), clock.now()) == (
+        contact.reference,
+    )
+    lapsed = await lapse_parent_letter(
+        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+    )
+    assert isinstance(lapsed, LetterLapsed)
+    # Still open to the same worker, who reviews and re-applies the threshold within a working day.
+    assert (lapsed.contact.state, lapsed.contact.assignee_id, lapsed.worker_id) == (
+        ContactState.SW_ASSESSMENT,
+        SW,
+        SW,
+    )
+    assert lapsed.review_due == datetime(2026, 4, 10, 9, 0, tzinfo=UTC)
+    event = lapsed.contact.events[-1]
+    assert (event.action, event.actor_id, event.to_state) == (
+        "parent_letter_lapsed",
+        PARENT_LETTER_ACTOR,
+        None,
+    )
+    found = states(await deadlines_of(store, contact.reference))
+    assert found[ClockKind.PARENT_LETTER] == [DeadlineState.MET]
+    review = (await open_clocks(store, contact.reference))[ClockKind.SCREENING]
+    assert (review.due_at, review.assignee_id) == (lapsed.review_due, SW)
+    assert (await audit_actions(store, contact.reference))[-1] == "contact.parent_letter_lapsed"
+
+    # The scheduler running again finds nothing waiting.
+    after = await snapshot(store, contact)
+    again = await lapse_parent_letter(
+        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+    )
+    assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
+    assert await snapshot(store, contact) == after
+
+    # The worker re-applies the threshold: the review clock is met.
+    ok(await recommended(store, lapsed.contact, ACCEPTED, now=clock.now()), OutcomeRecorded)
+    assert states(await deadlines_of(store, contact.reference))[ClockKind.SCREENING] == [
+        DeadlineState.MET,
+        DeadlineState.MET,
+    ]
+
+
+async def test_parents_getting_in_touch_stop_the_letter_clock(store: Store) -> None:
+    await seat(store)
+    clock = SettableClock(THURSDAY)
+    contact = await letter_waiting(store, clock)
+    clock.advance(timedelta(days=1))
+    ok(await work(store, contact, WorkKind.PARENT_CONTACT, now=clock.now()), CaseworkRecorded)
+    assert states(await deadlines_of(store, contact.reference))[ClockKind.PARENT_LETTER] == [
+        DeadlineState.MET
+    ]
+    clock.set(datetime(2026, 4, 10, tzinfo=UTC))
+    result = await lapse_parent_letter(
+        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+    )
+    assert isinstance(result, Refusal)
+
+
+async def test_a_second_letter_while_one_is_waiting_is_refused(store: Store) -> None:
+    await seat(store)
+    contact = await letter_waiting(store, SettableClock(THURSDAY))
+    again = await letter_out(store, contact, SW, now=THURSDAY + timedelta(hours=1))
+    assert isinstance(again, Refusal) and again.reason is RefusalReason.INVALID
+    assert "already waiting" in again.message
+
+
+# -- sign-off and letters -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("signer", "same"), [(CONSULTANT, True), (CONSULTANT_2, False), (TEAM_MANAGER, False)]
+)
+async def test_sign_off_says_whether_the_signer_decided(store: Store, signer: str, same: bool) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_II, CONSULTANT)
+    result = ok(await signed(store, contact, signer), SignedOff)
+    assert (result.decided_by, result.signed_off_by, result.signer_is_decider) == (CONSULTANT, signer, same)
+    assert result.outcome.kind is OutcomeKind.NO_FURTHER_ACTION
+    assert result.referrer_told and result.letter is not None
+    assert "Dear Testy McTestface" in result.letter and "Zebedee" in result.letter
+    produced = result.contact.events[-1]
+    assert produced.action == "outcome_letter_produced" and read_event_data(produced) == {
+        "letter": result.letter
+    }
+    rows = [row.event for row in await audit_rows(store)][-2:]
+    assert [(r.action, r.detail) for r in rows] == [
+        ("contact.sign_off", f"outcome=no_further_action; signer_is_decider={'yes' if same else 'no'}"),
+        ("contact.outcome_letter_produced", ""),
+    ]
+
+
+async def test_two_signers_at_once_the_second_is_told(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    ok(await signed(store, contact, CONSULTANT_2), SignedOff)
+    after = await snapshot(store, contact)
+    lost = await signed(store, contact, TEAM_MANAGER)
+    assert isinstance(lost, AlreadyDecided) and lost.by == CONSULTANT_2
+    assert await snapshot(store, contact) == after
+
+
+async def test_signing_off_before_an_outcome_is_refused(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_IV)
+    result = await signed(store, contact)
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
+
+
+async def test_an_anonymous_member_of_the_public_is_never_told_or_named(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store, referrer=ANONYMOUS_PUBLIC), ROUTE_II)
+    lost_race = await screen_again(store, contact)
+    result = ok(await signed(store, contact), SignedOff)
+    assert result.letter is None and not result.referrer_told
+    assert result.contact.events[-1].action == "referrer_not_told"
+    assert (await audit_actions(store, contact.reference))[-1] == "contact.referrer_not_told"
+    no_letter = await record_outcome_letter_sent(
+        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], result.contact.version, NOW
+    )
+    assert isinstance(no_letter, Refusal) and no_letter.reason is RefusalReason.INVALID
+    summary = channel_summary(
+        result.contact, await deadlines_of(store, contact.reference), NOW, CALENDAR, POLICY
+    )
+    shown = [
+        summary.referrer,
+        lost_race.message,
+        no_letter.message,
+        *(f"{row.event.detail} {row.event.subject} {row.event.actor_id}" for row in await audit_rows(store)),
+    ]
+    assert summary.referrer == "Member of the public (anonymous)"
+    assert not [text for text in shown if "Neighbourname" in text or "07700" in text]
+
+
+async def screen_again(store: Store, contact: Contact) -> AlreadyDecided:
+    """A second consultant's card on an already-screened contact."""
+    result = await screen(store, replace(contact, version=contact.version - 1), ROUTE_I, CONSULTANT_2)
+    assert isinstance(result, AlreadyDecided)
+    return result
+
+
+async def test_the_officer_records_the_outcome_letter_as_sent_once(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    closed = ok(await signed(store, contact), SignedOff).contact
+    sent = ok(
+        await record_outcome_letter_sent(
+            store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], closed.version, NOW
+        ),
+        CaseworkRecorded,
+    )
+    again = await record_outcome_letter_sent(
+        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], sent.contact.version, NOW
+    )
+    assert isinstance(again, Refusal) and "already recorded as sent" in again.message
+
+
+# -- the receiving team's challenge ---------------------------------------------------------------
+
+
+async def accepted_contact(store: Store, at: datetime = NOW) -> Contact:
+    contact = await screened(store, await submitted(store, now=at - timedelta(minutes=30)), ROUTE_I)
+    return ok(await outcome_of(store, contact, ACCEPTED, now=at), OutcomeRecorded).contact
+
+
+async def challenge(
+    store: Store, contact: Contact, now: datetime, actor: str = TEAM_MANAGER
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    return await raise_challenge(
+        store.unit_of_work(),
+        contact.id,
+        "Threshold not met in our view",
+        actor,
+        ROLES[actor],
+        contact.version,
+        now,
+        CALENDAR,
+        POLICY,
+    )
+
+
+@pytest.mark.parametrize(
+    ("accepted_at", "challenged_at", "allowed"),
+    [
+        (NOW, datetime(2026, 3, 16, 16, 59, tzinfo=UTC), True),
+        (NOW, datetime(2026, 3, 16, 17, 0, tzinfo=UTC), True),  # the end of the working day itself
+        (NOW, datetime(2026, 3, 16, 17, 1, tzinfo=UTC), False),
+        (NOW, datetime(2026, 3, 17, 9, 0, tzinfo=UTC), False),
+        # Accepted after closing on Friday: the same working day is Monday's.
+        (datetime(2026, 3, 20, 18, 0, tzinfo=UTC), datetime(2026, 3, 23, 16, 0, tzinfo=UTC), True),
+        (datetime(2026, 3, 20, 18, 0, tzinfo=UTC), datetime(2026, 3, 23, 17, 30, tzinfo=UTC), False),
+    ],
+)
+async def test_a_challenge_is_allowed_the_same_working_day_only(
+    store: Store, accepted_at: datetime, challenged_at: datetime, allowed: bool
+) -> None:
+    await seat(store)
+    contact = await accepted_contact(store, accepted_at)
+    until = challenge_window(contact, CALENDAR, POLICY)
+    assert until is not None and until.hour == 17 and (until >= challenged_at) is allowed
+    before = await snapshot(store, contact)
+    result = await challenge(store, contact, challenged_at)
+    if allowed:
+        recorded = ok(result, ChallengeRecorded)
+        assert recorded.status.open and recorded.status.raised_by == TEAM_MANAGER
+        assert recorded.contact.events[-1].rationale == "Threshold not met in our view"
+    else:
+        assert isinstance(result, Refusal) and result.reason is RefusalReason.OUTSIDE_WINDOW
+        assert "17:00" in result.message
+        assert await snapshot(store, contact) == before
+
+
+async def test_a_challenge_is_discussed_and_upheld(store: Store) -> None:
+    await seat(store)
+    contact = await accepted_contact(store)
+    raised = ok(await challenge(store, contact, NOW + timedelta(hours=1)), ChallengeRecorded)
+    again = await challenge(store, raised.contact, NOW + timedelta(hours=2))
+    assert isinstance(again, Refusal) and "still open" in again.message
+    discussed = ok(
+        await record_challenge_discussion(
+            store.unit_of_work(),
+            contact.id,
+            "Agreed to keep",
+            CONSULTANT,
+            ROLES[CONSULTANT],
+            raised.contact.version,
+            NOW,
+        ),
+        ChallengeRecorded,
+    )
+    assert discussed.status.discussions == 1
+    resolved = ok(
+        await resolve_challenge(
+            store.unit_of_work(),
+            contact.id,
+            ChallengeResult.UPHELD,
+            "Disclosure stands",
+            CONSULTANT,
+            ROLES[CONSULTANT],
+            discussed.contact.version,
+            NOW,
+        ),
+        ChallengeRecorded,
+    )
+    assert resolved.status.result is ChallengeResult.UPHELD and not resolved.status.open
+    recorded = current_outcome(resolved.contact)
+    assert recorded is not None and recorded.outcome.accepted
+    assert (await audit_actions(store, contact.reference))[-3:] == [
+        "contact.challenge_raised",
+        "contact.challenge_discussed",
+        "contact.challenge_resolved",
+    ]
+    assert (await audit_rows(store))[-1].event.detail == "result=upheld"
+
+
+async def test_an_overturned_challenge_on_a_closed_contact_replaces_the_outcome_and_the_letter(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await accepted_contact(store)
+    closed = ok(await signed(store, contact), SignedOff)
+    raised = ok(await challenge(store, closed.contact, NOW + timedelta(hours=1)), ChallengeRecorded)
+    missing = await resolve_challenge(
+        store.unit_of_work(),
+        contact.id,
+        ChallengeResult.OVERTURNED,
+        "Early help fits",
+        TEAM_MANAGER,
+        ROLES[TEAM_MANAGER],
+        raised.contact.version,
+        NOW,
+    )
+    assert isinstance(missing, Refusal) and missing.reason is RefusalReason.INVALID
+    resolved = ok(
+        await resolve_challenge(
+            store.unit_of_work(),
+            contact.id,
+            ChallengeResult.OVERTURNED,
+            "Early help fits",
+            TEAM_MANAGER,
+            ROLES[TEAM_MANAGER],
+            raised.contact.version,
+            NOW + timedelta(hours=2),
+            revised_outcome=OutcomeKind.OTHER_AGENCY,
+            agency=Agency.EARLY_HELP,
+        ),
+        ChallengeRecorded,
+    )
+    assert resolved.status.result is ChallengeResult.OVERTURNED
+    recorded = current_outcome(resolved.contact)
+    assert recorded is not None and (recorded.outcome.kind, recorded.outcome.agency) == (
+        OutcomeKind.OTHER_AGENCY,
+        Agency.EARLY_HELP,
+    )
+    assert resolved.letter is not None and "early help service" in resolved.letter
+    assert closed.letter is not None and "Safeguarding and Assessment Team North" in closed.letter
+    assert resolved.contact.state is ContactState.CLOSED
+    assert (await audit_actions(store, contact.reference))[-2:] == [
+        "contact.challenge_resolved",
+        "contact.outcome_letter_produced",
+    ]
+
+
+async def test_a_challenge_card_older_than_the_sign_off(store: Store) -> None:
+    """With its version the old card is stale; without one (a challenge competes with nobody) it goes."""
+    await seat(store)
+    contact = await accepted_contact(store)
+    ok(await signed(store, contact), SignedOff)
+    stale = await challenge(store, contact, NOW + timedelta(hours=1))
+    assert isinstance(stale, AlreadyDecided) and stale.by == CONSULTANT_2
+    raised = await raise_challenge(
+        store.unit_of_work(),
+        contact.id,
+        "Grounds",
+        TEAM_MANAGER,
+        ROLES[TEAM_MANAGER],
+        None,
+        NOW,
+        CALENDAR,
+        POLICY,
+    )
+    assert ok(raised, ChallengeRecorded).contact.state is ContactState.CLOSED
+
+
+async def test_only_an_accepted_contact_can_be_challenged(store: Store) -> None:
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    result = await challenge(store, contact, NOW + timedelta(minutes=5))
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
+    assert challenge_window(contact, CALENDAR, POLICY) is None
+
+
+async def test_no_discussion_without_an_open_challenge(store: Store) -> None:
+    await seat(store)
+    contact = await accepted_contact(store)
+    result = await record_challenge_discussion(
+        store.unit_of_work(), contact.id, "x", CONSULTANT, ROLES[CONSULTANT], contact.version, NOW
+    )
+    assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
+
+
+def test_every_casework_action_is_distinct_from_the_lifecycle_actions() -> None:
+    assert not {a.value for a in CaseworkAction} & {a.value for a in Action}

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries
+.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries package
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -52,6 +52,13 @@ test: lint typecheck imports pytest
 
 bench: $(VENV)/.installed
 	$(PY) -m tests.bench
+
+# The Teams app package: manifest (command lists generated from frontdoor/commands.py) and icons.
+# The ids come from the environment: TEAMS_APP_ID (the Teams app) and MicrosoftAppId (the bot).
+PACKAGE ?= dist/frontdoor-bot.zip
+package: $(VENV)/.installed
+	$(PY) -m bot.manifest --app-id "$$TEAMS_APP_ID" --bot-id "$$MicrosoftAppId" \
+		--domain "$$FRONTDOOR_BOT_DOMAIN" --output "$(PACKAGE)"
 
 clean:
 	rm -rf $(VENV) node_modules .mypy_cache .ruff_cache .pytest_cache

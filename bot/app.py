@@ -9,10 +9,11 @@ is always a 401 and a fault in the turn is never mistaken for one.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +21,21 @@ from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
+from bot.auth import (
+    PUBLIC_CLOUD,
+    KeyManager,
+    TokenSources,
+    adapter_configuration,
+    authentication_configuration,
+)
+from bot.dedup import Deduplicator
+from bot.dialogs.admin import register as register_admin
+from bot.dialogs.channels import ChannelsFeature
+from bot.dialogs.consultation import ConsultationFeature
+from bot.dialogs.find import register_find
+from bot.dialogs.intake import IntakeFeature
 from bot.handler import FrontDoorBot, on_turn_error
+from bot.notify import Notifier
 from bot.patches import apply_patches
 from bot.routing import Router
 from bot.settings import Settings
@@ -32,12 +47,16 @@ from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
 from frontdoor.systemclock import SystemClock
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
+from scheduler.jobs import create_scheduler
+from scheduler.runner import FrontDoorScheduler
 from store.sql import SqlStore
 
 log = logging.getLogger("frontdoor.app")
 
 #: Teams activities are at most ~100 KB; anything far larger is not from Teams.
 MAX_BODY_BYTES = 256 * 1024
+#: The longest id (activity, conversation, sender) accepted; Teams ids are far shorter.
+MAX_ID_LENGTH = 1024
 
 STORE = web.AppKey("store", Store)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
@@ -45,41 +64,49 @@ BOT = web.AppKey("bot", FrontDoorBot)
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
-
-
-@dataclass(frozen=True, slots=True)
-class _AdapterConfiguration:
-    """The attribute names botbuilder's configuration-based authentication reads."""
-
-    APP_ID: str
-    APP_PASSWORD: str
-    APP_TYPE: str
-    APP_TENANTID: str
+KEYS = web.AppKey("keys", KeyManager)
+DEDUP = web.AppKey("dedup", Deduplicator)
+SCHEDULER = web.AppKey("scheduler", FrontDoorScheduler)
+NOTIFIER = web.AppKey("notifier", Notifier)
 
 
 def create_app(
-    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    clock: Clock | None = None,
+    token_sources: TokenSources = PUBLIC_CLOUD,
 ) -> web.Application:
+    """The bot. ``token_sources`` exists for the tests' loopback token issuer: it is deliberately a
+    keyword, never a setting, so nothing in the environment can move where signing keys come from
+    (see ``bot.auth``)."""
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
     clock = clock if clock is not None else SystemClock()
-    configuration = _AdapterConfiguration(
-        APP_ID=settings.app_id,
-        APP_PASSWORD=settings.app_password,
-        # Without an app id botbuilder's single-tenant factory refuses to start; authentication is
-        # off in that case anyway (development, loopback only).
-        APP_TYPE=settings.app_type.value if settings.app_id else "MultiTenant",
-        APP_TENANTID=settings.app_tenant_id,
+    adapter = CloudAdapter(
+        ConfigurationBotFrameworkAuthentication(
+            adapter_configuration(settings, token_sources),
+            auth_configuration=authentication_configuration(),
+        )
     )
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(configuration))
     adapter.on_turn_error = on_turn_error
     router = Router()
+    register_admin(router, store, clock)
+    # ``find`` dispatches by reference kind; each feature registers the finder for its own kind.
+    finders = register_find(router)
+    ConsultationFeature(store, clock, settings.policy).register(router, finders)
+    calendar = working_calendar(settings, clock)
+    notifier = Notifier(adapter, store, settings.app_id)
+    IntakeFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
+    ChannelsFeature(store, clock, notifier).register(router)
+    dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,
         conversation_state=ConversationState(SqlStorage(store)),
         clock=clock,
         router=router,
         tenants=settings.tenants,
+        dedup=dedup,
     )
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -88,10 +115,20 @@ def create_app(
     app[BOT] = bot
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    app[CALENDAR] = working_calendar(settings, clock)
+    app[CALENDAR] = calendar
+    app[NOTIFIER] = notifier
+    app[DEDUP] = dedup
+    if settings.authentication_enabled:
+        keys = KeyManager(token_sources)
+        keys.install()  # before any request: botbuilder must never fetch keys itself
+        app[KEYS] = keys
     app.router.add_post("/api/messages", messages)
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_lifecycle)
+    if settings.scheduler_enabled:
+        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy)
+        # Appended after ``_lifecycle``, so it stops before the store is closed.
+        app.cleanup_ctx.append(_scheduling)
     return app
 
 
@@ -105,10 +142,26 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[STORE]
     await _seed_admins(store, settings.admins, app[CLOCK])
-    if not settings.authentication_enabled:
+    keys = app.get(KEYS)
+    if keys is not None:
+        await keys.start()  # the signing keys are in memory before the first request
+    else:
         log.warning("authentication is off: no MicrosoftAppId; listening on loopback only")
+    pruning = asyncio.create_task(app[DEDUP].prune_periodically(), name="prune-processed-activities")
     yield
+    pruning.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await pruning
+    if keys is not None:
+        await keys.stop()
     await store.close()
+
+
+async def _scheduling(app: web.Application) -> AsyncIterator[None]:
+    scheduler = app[SCHEDULER]
+    await scheduler.start()
+    yield
+    await scheduler.stop()
 
 
 async def _seed_admins(store: Store, admins: frozenset[str], clock: Clock) -> None:
@@ -153,11 +206,17 @@ def check_activity(body: Any) -> str | None:
             value = value.get(part) if isinstance(value, dict) else None
         if not isinstance(value, str) or not value.strip():
             return f"the activity has no {name}"
+        if len(value) > MAX_ID_LENGTH:
+            return f"the activity's {name} is too long"
     if not body["serviceUrl"].startswith(("https://", "http://")):
         return "serviceUrl must be an http(s) URL"
     for name in ("text", "id", "name", "replyToId", "locale"):
         if name in body and body[name] is not None and not isinstance(body[name], str):
             return f"{name} must be a string"
+    for name in ("id", "replyToId"):
+        # Ids go into the connector's URLs when the bot replies; Teams' own are short.
+        if isinstance(body.get(name), str) and len(body[name]) > MAX_ID_LENGTH:
+            return f"{name} is too long"
     for name in ("channelData", "recipient"):
         if name in body and body[name] is not None and not isinstance(body[name], dict):
             return f"{name} must be an object"
@@ -187,7 +246,9 @@ async def messages(request: web.Request) -> web.StreamResponse:
         return _bad_request("the body is not a valid activity")
 
     adapter = request.app[ADAPTER]
-    auth_header = request.headers.get("Authorization", "")
+    # None when absent: botbuilder then refuses with "no token" (or, with authentication off in
+    # development, lets the request through as anonymous).
+    auth_header = request.headers.get("Authorization")
     try:
         authentication = await adapter.bot_framework_authentication.authenticate_request(
             activity, auth_header

@@ -15,6 +15,7 @@ from datetime import date
 
 from aiohttp import web
 
+from bot import cli_audit, cli_consultations
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from frontdoor.ports import Store
@@ -78,6 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     duty_set.add_argument("aad_object_id")
     duty_show = duty_commands.add_parser("show", help="who is on duty on a day")
     duty_show.add_argument("day", type=_day, help="YYYY-MM-DD")
+
+    cli_consultations.add_commands(commands)
+    cli_audit.add_commands(commands)
     return parser
 
 
@@ -174,6 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         grant = args.roles_command == "grant"
         return asyncio.run(
             _with_store(settings, lambda store: _roles_change(store, grant, args.aad_object_id, args.role))
+        )
+    if args.command == "audit":
+        return asyncio.run(cli_audit.run(settings.database_url, args))
+    if args.command == "consultations":
+        return asyncio.run(
+            _with_store(
+                settings, lambda store: cli_consultations.export(store, args, SystemClock(), _actor(), _out)
+            )
         )
     if args.duty_command == "set":
         return asyncio.run(

@@ -22,8 +22,16 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.cards.help import help_card
+from bot.dedup import Deduplicator, activity_key, answer_duplicate, log_duplicate
 from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
-from bot.teams import conversation_kind, conversation_record, root_conversation_id, sender_of, tenant_of
+from bot.teams import (
+    conversation_kind,
+    conversation_record,
+    root_conversation_id,
+    sender_of,
+    strip_bot_mention,
+    tenant_of,
+)
 from frontdoor.commands import CommandName, Scope, parse_command
 from frontdoor.ports import Clock, Store
 from frontdoor.records import ConversationKind
@@ -46,9 +54,11 @@ class FrontDoorBot(ActivityHandler):
         clock: Clock,
         router: Router,
         tenants: frozenset[str] = frozenset(),
+        dedup: Deduplicator | None = None,
     ) -> None:
         super().__init__()
         self._router = router
+        self._dedup = dedup
         self._store = store
         self._conversation_state = conversation_state
         self._clock = clock
@@ -59,23 +69,46 @@ class FrontDoorBot(ActivityHandler):
         if self._tenants:
             tenant = tenant_of(activity)
             if tenant not in self._tenants:
-                log.warning("activity from a tenant that is not served", extra={"tenant_id": tenant})
+                # The tenant id only (bounded: it is whatever the activity claimed).
+                log.warning("activity from a tenant that is not served", extra={"tenant_id": tenant[:64]})
+                if activity.type == ActivityTypes.invoke:
+                    # An invoke waits for an answer: a refusal, not a 5xx for "no response".
+                    await turn_context.send_activity(
+                        Activity(
+                            type=ActivityTypes.invoke_response,
+                            value=InvokeResponse(status=int(HTTPStatus.FORBIDDEN)),
+                        )
+                    )
                 return
-        await self._remember(activity)
-        await super().on_turn(turn_context)
-        await self._conversation_state.save_changes(turn_context)
+        key = activity_key(activity) if self._dedup is not None else None
+        if not await self._remember(activity, key):
+            await answer_duplicate(turn_context)
+            return
+        try:
+            await super().on_turn(turn_context)
+            await self._conversation_state.save_changes(turn_context)
+        except BaseException:
+            if self._dedup is not None:
+                await self._dedup.release(key)  # a retry of a failed turn must be handled
+            raise
 
-    async def _remember(self, activity: Activity) -> None:
+    async def _remember(self, activity: Activity, claim: str | None) -> bool:
+        """Claim the activity (``bot.dedup``) and record its conversation and the sender's display
+        name, in one transaction. False when a copy of the activity was handled already."""
         record = conversation_record(activity, self._clock.now())
         sender = sender_of(activity)
-        if record is None and sender is None:
-            return
+        if record is None and sender is None and claim is None:
+            return True
         async with self._store.unit_of_work() as uow:
+            if claim is not None and not await uow.activities.claim(claim, self._clock.now()):
+                log_duplicate(activity)
+                return False
             if record is not None:
                 await uow.conversations.upsert(record)
             if sender is not None and sender.name:
                 await uow.roles.set_display_name(sender.aad_object_id, sender.name)
             await uow.commit()
+        return True
 
     async def _actor(self, turn_context: TurnContext) -> Actor | None:
         activity: Activity = turn_context.activity
@@ -94,7 +127,7 @@ class FrontDoorBot(ActivityHandler):
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity: Activity = turn_context.activity
-        TurnContext.remove_recipient_mention(activity)
+        strip_bot_mention(activity)
         scope = _SCOPES[conversation_kind(activity)]
         actor = await self._actor(turn_context)
         text = activity.text if isinstance(activity.text, str) else ""
@@ -153,9 +186,11 @@ class FrontDoorBot(ActivityHandler):
         activity: Activity = turn_context.activity
         if activity.name != "adaptiveCard/action":
             log.info(
-                "invoke not handled", extra={"activity_id": activity.id or "", "action": activity.name or ""}
+                "invoke not handled",
+                extra={"activity_id": activity.id or "", "action": (activity.name or "")[:64]},
             )
-            return InvokeResponse(status=int(HTTPStatus.NOT_IMPLEMENTED))
+            # An invoke this app never declared is bad input: a 4xx, never a 5xx (SPEC §8).
+            return InvokeResponse(status=int(HTTPStatus.BAD_REQUEST))
         action = _field(activity.value, "action")
         verb = _field(action, "verb")
         data = _field(action, "data")
@@ -200,7 +235,13 @@ async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:
         extra={"activity_id": activity.id or "", "activity_type": activity.type or ""},
     )
     if activity.type == ActivityTypes.message:
-        await turn_context.send_activity(
-            "Sorry, something went wrong on my side. Anything you had already saved is kept; "
-            "please try again."
-        )
+        try:
+            await turn_context.send_activity(
+                "Sorry, something went wrong on my side. Anything you had already saved is kept; "
+                "please try again."
+            )
+        except Exception as failure:  # the channel may be what failed: never turn this into a 500
+            log.error(
+                "apology not delivered",
+                extra={"activity_id": activity.id or "", "error_code": type(failure).__name__},
+            )

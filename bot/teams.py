@@ -91,3 +91,29 @@ def conversation_record(activity: Activity, at: datetime) -> ConversationRecord 
         team_id=_text(_field(team, "id")) or None,
         channel_id=_text(_field(channel, "id")) or None,
     )
+
+
+def strip_bot_mention(activity: Activity) -> None:
+    """Remove the bot's own @mention (``<at>Bot name</at>``) from the message text.
+
+    botbuilder's ``TurnContext.remove_recipient_mention`` fails on a malformed mention entity (no
+    ``mentioned``, a type that is not a string, no text) and uses the mention's name as a regular
+    expression; this reads the entities defensively and removes the tag as plain text.
+    """
+    text = activity.text
+    bot_id = _text(_field(activity.recipient, "id"))
+    if not isinstance(text, str) or not bot_id or not isinstance(activity.entities, list):
+        return
+    for entity in activity.entities:
+        if _text(_field(entity, "type")).lower() != "mention":
+            continue
+        properties = _field(entity, "additional_properties")
+        mentioned = properties.get("mentioned") if isinstance(properties, dict) else None
+        if not isinstance(mentioned, dict) or mentioned.get("id") != bot_id:
+            continue
+        tag = _text(properties.get("text")) if isinstance(properties, dict) else ""
+        name = _text(mentioned.get("name"))
+        for candidate in (tag, f"<at>{name}</at>" if name else ""):
+            if candidate:
+                text = text.replace(candidate, " ")
+    activity.text = text.strip()

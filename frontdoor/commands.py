@@ -21,6 +21,17 @@ class Scope(StrEnum):
 
 class CommandName(StrEnum):
     HELP = "help"
+    NEW_CONTACT = "new_contact"
+    RESUME = "resume"
+    CANCEL = "cancel"
+    REGISTER_DECISIONS_CHANNEL = "register_decisions_channel"
+    REGISTER_DUTY_CHANNEL = "register_duty_channel"
+    CONSULTATION = "consultation"
+    FIND = "find"
+    LINK = "link"
+    ROLES = "roles"
+    GRANT = "grant"
+    REVOKE = "revoke"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +49,96 @@ class Command:
 
 ALL_SCOPES = frozenset(Scope)
 
-COMMANDS: tuple[Command, ...] = (Command(CommandName.HELP, "help", "What I can do for you", ALL_SCOPES),)
+COMMANDS: tuple[Command, ...] = (
+    Command(CommandName.HELP, "help", "What I can do for you", ALL_SCOPES),
+    # The contact script: a wizard of cards in the officer's personal chat (SPEC §5).
+    Command(
+        CommandName.NEW_CONTACT,
+        "new contact",
+        "Record a new contact, one card per section",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.RESUME,
+        "resume",
+        "Carry on with a draft contact",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.CANCEL,
+        "cancel",
+        "Delete the draft contact you are working on",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    # Said in the team channel that is to receive the cards.
+    Command(
+        CommandName.REGISTER_DECISIONS_CHANNEL,
+        "register decisions channel",
+        "Make this channel the decisions channel (administrators)",
+        frozenset({Scope.TEAM}),
+        Permission.REGISTER_CHANNELS,
+    ),
+    Command(
+        CommandName.REGISTER_DUTY_CHANNEL,
+        "register duty channel",
+        "Make this channel the duty manager channel (administrators)",
+        frozenset({Scope.TEAM}),
+        Permission.REGISTER_CHANNELS,
+    ),
+    # Consultations hold what a professional said about a worry: personal chat only.
+    Command(
+        CommandName.CONSULTATION,
+        "consultation",
+        "Log an anonymous consultation and get a PC- reference",
+        frozenset({Scope.PERSONAL}),
+        Permission.LOG_CONSULTATION,
+    ),
+    # Each kind of reference checks its own permission when found (see bot/dialogs/find.py).
+    Command(
+        CommandName.FIND,
+        "find",
+        "Look up a record by its reference",
+        frozenset({Scope.PERSONAL}),
+        Permission.LOG_CONSULTATION,
+        usage="PC-26-00012",
+    ),
+    Command(
+        CommandName.LINK,
+        "link",
+        "Link a consultation to the contact it became",
+        frozenset({Scope.PERSONAL}),
+        Permission.SEE_ANY_CONSULTATION,
+        usage="PC-26-00012 CT-26-000123",
+    ),
+    # Administration. The directory lists staff by name, so it is shown in a personal chat only;
+    # grant and revoke name their person by @mention, which works in chats and channels.
+    Command(
+        CommandName.ROLES,
+        "roles",
+        "Who holds which role (administrators)",
+        frozenset({Scope.PERSONAL}),
+        Permission.MANAGE_DIRECTORY,
+    ),
+    Command(
+        CommandName.GRANT,
+        "grant",
+        "Give a person a role (administrators)",
+        ALL_SCOPES,
+        Permission.MANAGE_DIRECTORY,
+        usage="@person role",
+    ),
+    Command(
+        CommandName.REVOKE,
+        "revoke",
+        "Take a role away from a person (administrators)",
+        ALL_SCOPES,
+        Permission.MANAGE_DIRECTORY,
+        usage="@person role",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -56,13 +57,16 @@ __all__ = [
     "SaveOutcome",
     "SaveResult",
     "consultations_csv",
+    "consultations_followed_by",
     "due_for_deletion",
     "export_consultations",
     "find_consultation",
+    "follows_text",
     "link_consultation",
     "not_found_message",
     "purge_expired_consultations",
     "save_consultation",
+    "starting_draft",
     "validate_draft",
 ]
 
@@ -78,6 +82,9 @@ MANAGER_ROLES: frozenset[Role] = frozenset({Role.TEAM_MANAGER, Role.DUTY_MANAGER
 
 #: The actor recorded in the audit log for deletions the retention job makes.
 RETENTION_ACTOR = "system:retention"
+
+#: What a card's form id looks like (``uuid.uuid4().hex``).
+_FORM_ID = re.compile(r"[0-9a-f]{32}")
 
 # Audit actions; the detail never carries free text.
 ACTION_CREATE = "consultation.create"
@@ -138,6 +145,8 @@ class Consultation:
     override_reason: str = ""
     #: the professional's own contact number, if they gave one; the guard never flags it
     contact_phone: str = ""
+    #: the card it was saved from: a second save from the same card gives this record back
+    form_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +204,8 @@ class SaveResult:
     #: whether the actor may save despite the findings by giving a reason (staff only)
     can_override: bool = False
     message: str = ""
+    #: SAVED earlier from the same card: ``consultation`` is that record and nothing new was written
+    repeated: bool = False
 
 
 class FindOutcome(StrEnum):
@@ -259,6 +270,18 @@ class ConsultationRepository(Protocol):
 
     async def link(self, reference: str, contact_reference: str) -> None:
         """Record that the consultation ``reference`` became the contact ``contact_reference``."""
+        ...
+
+    async def linked_to(self, contact_reference: str) -> list[Consultation]:
+        """The consultations linked to the contact ``contact_reference``, oldest first."""
+        ...
+
+    async def from_form(self, author_id: str, form_id: str) -> Consultation | None:
+        """The consultation ``author_id`` saved from the card ``form_id``, if any."""
+        ...
+
+    async def latest_own(self, author_id: str) -> Consultation | None:
+        """The newest consultation ``author_id`` logged for themselves (not on behalf of a caller)."""
         ...
 
 
@@ -382,12 +405,20 @@ async def save_consultation(
     now: datetime,
     policy: Policy,
     override_reason: str | None = None,
+    form_id: str | None = None,
 ) -> SaveResult:
     """Validate and guard ``draft``; if it passes (or staff override with a reason), save it under
-    the next ``PC-YY-NNNNN`` reference of the Europe/London year of ``now`` and commit."""
+    the next ``PC-YY-NNNNN`` reference of the Europe/London year of ``now`` and commit.
+
+    ``form_id`` names the card the draft came from (32 lower-case hex digits; anything else is
+    ignored). A second save from the same card by the same person writes nothing and returns the
+    first record with ``repeated`` set, even when the two saves race."""
     held = frozenset(roles)
     if not may(held, Permission.LOG_CONSULTATION):
         return SaveResult(SaveOutcome.REFUSED, message="Logging consultations is not part of your role.")
+    form = form_id if form_id is not None and _FORM_ID.fullmatch(form_id) else None
+    if form is not None and (earlier := await uow.consultations.from_form(actor_id, form)) is not None:
+        return SaveResult(SaveOutcome.SAVED, consultation=earlier, repeated=True)
     is_staff = may(held, Permission.SEE_ANY_CONSULTATION)
     # The reference year and the date-of-birth window follow the service's calendar: at New Year
     # London is on GMT, so its year is the UTC year, but a ``now`` given in another zone must not
@@ -419,6 +450,10 @@ async def save_consultation(
 
     year = two_digit_year(local_now.year)
     number = await uow.references.allocate(ReferenceKind.CONSULTATION.value, year)
+    if form is not None and (earlier := await uow.consultations.from_form(actor_id, form)) is not None:
+        # The same press delivered twice: the other delivery saved while this one waited for the
+        # write lock the allocation takes. Not committing rolls the number back, so no gap.
+        return SaveResult(SaveOutcome.SAVED, consultation=earlier, repeated=True)
     reference = format_reference(ReferenceKind.CONSULTATION, year, number)
     advice = draft.advice.strip()
     consultation = Consultation(
@@ -435,6 +470,7 @@ async def save_consultation(
         created_at=local_now.astimezone(UTC),
         override_reason=reason if findings else "",
         contact_phone=draft.contact_phone.strip(),
+        form_id=form,
     )
     await uow.consultations.add(consultation)
     at = consultation.created_at
@@ -540,21 +576,68 @@ async def link_consultation(
     return LinkResult(LinkOutcome.LINKED, consultation=linked)
 
 
+# -- the card's starting values and the contact's side of a link ---------------------------------
+
+
+async def starting_draft(
+    uow: ConsultationUnitOfWork, actor_id: str, display_name: str, roles: Iterable[Role]
+) -> ConsultationDraft:
+    """What a new consultation card holds before anyone types.
+
+    Front-door staff mostly log for a caller on the phone, so their card starts empty and "on
+    behalf". A professional's starts with the name Teams gives for them and, since Teams does not
+    tell the bot their agency, role or number, those of their own last consultation, if any.
+    """
+    if may(frozenset(roles), Permission.SEE_ANY_CONSULTATION):
+        return ConsultationDraft(professional_name="", agency="", on_behalf=True)
+    last = await uow.consultations.latest_own(actor_id)
+    name = display_name.strip()[:MAX_SHORT_FIELD_CHARS]
+    if last is None:
+        return ConsultationDraft(professional_name=name, agency="")
+    return ConsultationDraft(
+        professional_name=name or last.professional_name,
+        agency=last.agency,
+        professional_role=last.professional_role,
+        contact_phone=last.contact_phone,
+    )
+
+
+async def consultations_followed_by(
+    consultations: ConsultationRepository, contact_reference: str
+) -> tuple[str, ...]:
+    """The references of the consultations a contact follows (linked to it), oldest first."""
+    return tuple(c.reference for c in await consultations.linked_to(contact_reference))
+
+
+def follows_text(consultation_references: Iterable[str]) -> str:
+    """The line a contact shows: ``follows consultation PC-26-00012``; empty when it follows none."""
+    references = list(consultation_references)
+    if not references:
+        return ""
+    noun = "consultation" if len(references) == 1 else "consultations"
+    return f"follows {noun} {', '.join(references)}"
+
+
 # -- export --------------------------------------------------------------------------------------
 
+#: The columns every export has: no free text and no names of the professionals.
 CSV_COLUMNS: tuple[str, ...] = (
     "reference",
     "created (Europe/London)",
-    "professional name",
     "agency",
     "role",
     "logged on behalf",
     "logged by",
-    "worry",
-    "advice",
     "advised by",
     "linked contact",
     "saved despite warnings",
+)
+#: Added by ``with_text``: what people typed, including the professional's name and number.
+TEXT_COLUMNS: tuple[str, ...] = (
+    "professional name",
+    "phone",
+    "worry",
+    "advice",
     "override reason",
 )
 
@@ -566,31 +649,35 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
-def consultations_csv(consultations: Iterable[Consultation]) -> str:
-    """The consultations as CSV text for a manager's spreadsheet, one row each."""
+def consultations_csv(
+    consultations: Iterable[Consultation],
+    *,
+    with_text: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> str:
+    """The consultations as CSV text for a manager's spreadsheet, one row each. ``names`` maps the
+    ids of staff to their names for "logged by" and "advised by"; an id without a name is shown as
+    it is. Free text (and the professional's name and number) only ``with_text``."""
+    known = names or {}
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + (TEXT_COLUMNS if with_text else ()))
     for c in consultations:
         local = c.created_at.astimezone(LONDON)
-        writer.writerow(
-            _cell(value)
-            for value in (
-                c.reference,
-                f"{local:%Y-%m-%d %H:%M}",
-                c.professional_name,
-                c.agency,
-                c.professional_role,
-                "yes" if c.on_behalf else "no",
-                c.author_id,
-                c.worry,
-                c.advice,
-                c.advised_by or "",
-                c.linked_contact_reference or "",
-                "yes" if c.override_reason else "no",
-                c.override_reason,
-            )
-        )
+        values = [
+            c.reference,
+            f"{local:%Y-%m-%d %H:%M}",
+            c.agency,
+            c.professional_role,
+            "yes" if c.on_behalf else "no",
+            known.get(c.author_id, c.author_id),
+            known.get(c.advised_by, c.advised_by) if c.advised_by else "",
+            c.linked_contact_reference or "",
+            "yes" if c.override_reason else "no",
+        ]
+        if with_text:
+            values += [c.professional_name, c.contact_phone, c.worry, c.advice, c.override_reason]
+        writer.writerow(_cell(value) for value in values)
     return buffer.getvalue()
 
 
@@ -601,22 +688,28 @@ async def export_consultations(
     start: datetime,
     end: datetime,
     now: datetime,
+    *,
+    with_text: bool = False,
+    names: Mapping[str, str] | None = None,
 ) -> ExportResult:
-    """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited."""
+    """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited
+    (how many, the period, and whether free text was included)."""
     if not frozenset(roles) & MANAGER_ROLES:
         return ExportResult(ExportOutcome.REFUSED, message="Exporting consultations is for managers.")
     rows = await uow.consultations.list_between(require_aware(start, "start"), require_aware(end, "end"))
+    detail = f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}"
     await uow.audit.append(
         AuditEvent(
             require_aware(now, "now").astimezone(UTC),
             actor_id,
             ACTION_EXPORT,
             "consultations",
-            f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}",
+            detail + (" with text" if with_text else ""),
         )
     )
     await uow.commit()
-    return ExportResult(ExportOutcome.EXPORTED, csv_text=consultations_csv(rows), count=len(rows))
+    text = consultations_csv(rows, with_text=with_text, names=names)
+    return ExportResult(ExportOutcome.EXPORTED, csv_text=text, count=len(rows))
 
 
 # -- retention -----------------------------------------------------------------------------------

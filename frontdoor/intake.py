@@ -51,6 +51,7 @@ from frontdoor.script import (
     SECTION_TITLES,
     Choice,
     Section,
+    is_after,
     next_section,
     previous_section,
     section_of,
@@ -77,6 +78,7 @@ __all__ = [
     "child_key",
     "go_back",
     "months_before",
+    "revisit_section",
     "save_section",
     "start_contact",
     "submit_contact",
@@ -335,6 +337,34 @@ async def go_back(
         await uow.audit.append(_audit(now, actor_id, "contact.section_back", contact_id, back.value))
         await uow.commit()
     return SectionSaved(saved, back)
+
+
+async def revisit_section(
+    uow: UnitOfWork,
+    contact_id: str,
+    section: Section,
+    target: Section,
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+) -> SectionSaved | Refusal:
+    """Move the draft from ``section`` back to the earlier card ``target``: where a problem found at
+    submission (``check_complete``) is fixed. Saved answers are kept. A ``target`` that is not
+    earlier than ``section`` leaves the draft where it is."""
+    require_aware(now, "now")
+    async with uow:
+        checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, section)
+        if isinstance(checked, Refusal):
+            return checked
+        if not is_after(section, target):
+            return SectionSaved(checked, section)
+        try:
+            saved = await uow.contacts.save(replace(checked, draft_section=target.value), expected_version)
+        except StaleVersionError:
+            return _stale(checked)
+        await uow.audit.append(_audit(now, actor_id, "contact.section_back", contact_id, target.value))
+        await uow.commit()
+    return SectionSaved(saved, target)
 
 
 async def cancel_draft(

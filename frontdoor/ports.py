@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from frontdoor.contact import Contact, ContactState
 from frontdoor.records import (
@@ -25,6 +25,11 @@ from frontdoor.records import (
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
+
+if TYPE_CHECKING:
+    # ``frontdoor.consultation`` imports this module for its own ports; its repository port
+    # lives beside its use cases.
+    from frontdoor.consultation import ConsultationRepository
 
 
 class Clock(Protocol):
@@ -156,6 +161,22 @@ class StateDocuments(Protocol):
     async def delete(self, keys: Sequence[str]) -> None: ...
 
 
+class ProcessedActivities(Protocol):
+    """Inbound activity keys already handled, so a channel's retry is acted on once."""
+
+    async def claim(self, key: str, at: datetime) -> bool:
+        """Record ``key`` as handled at ``at``; False when it was recorded already."""
+        ...
+
+    async def release(self, key: str) -> None:
+        """Forget ``key`` (its turn failed, so a retry must be handled)."""
+        ...
+
+    async def prune(self, before: datetime) -> int:
+        """Forget keys recorded before ``before``; returns how many."""
+        ...
+
+
 class UnitOfWork(Protocol):
     contacts: ContactRepository
     references: ReferenceSequence
@@ -166,6 +187,8 @@ class UnitOfWork(Protocol):
     deadlines: DeadlineRepository
     audit: AuditLog
     state: StateDocuments
+    consultations: ConsultationRepository
+    activities: ProcessedActivities
 
     async def __aenter__(self) -> Self: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC
 
 from frontdoor.records import AuditEvent, StoredAuditEvent
@@ -43,3 +44,31 @@ def verify_chain(events: Iterable[StoredAuditEvent]) -> bool:
             return False
         prev = stored.row_hash
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first stored event that does not match the chain, and why."""
+
+    seq: int
+    reason: str
+
+
+def first_break(events: Iterable[StoredAuditEvent], prev: str = GENESIS_HASH) -> ChainBreak | None:
+    """Walk ``events`` (the log in ``seq`` order, from the start or from the event whose hash is
+    ``prev``) and name the first that does not match; None when every one does.
+
+    - content changed: the stored row hash is not the hash of the row's own content;
+    - removed or reordered: the row's ``prev_hash`` is not the hash of the row before it.
+    """
+    for stored in events:
+        if stored.prev_hash != prev:
+            return ChainBreak(
+                stored.seq,
+                "its previous-row hash does not match the row before it "
+                "(a row before it was removed, inserted or moved)",
+            )
+        if stored.row_hash != row_hash(prev, stored.event):
+            return ChainBreak(stored.seq, "its content does not match its hash (the row was changed)")
+        prev = stored.row_hash
+    return None

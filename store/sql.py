@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
     Child,
     Consent,
@@ -56,6 +57,7 @@ from frontdoor.ports import (
     DutyRota,
     EtagConflictError,
     NotFoundError,
+    ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
@@ -77,6 +79,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
 from store.tables import (
     AuditEventRow,
@@ -89,6 +92,7 @@ from store.tables import (
     ConversationRefRow,
     DeadlineRow,
     DutyRotaRow,
+    ProcessedActivityRow,
     ReferenceSequenceRow,
     RoleDirectoryRow,
     StateDocumentRow,
@@ -154,6 +158,8 @@ class SqlUnitOfWork:
         self.deadlines: DeadlineRepository = SqlDeadlineRepository(self)
         self.audit: AuditLog = SqlAuditLog(self)
         self.state: StateDocuments = SqlStateDocuments(self)
+        self.consultations: ConsultationRepository = SqlConsultationRepository(self)
+        self.activities: ProcessedActivities = SqlProcessedActivities(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -889,3 +895,36 @@ class SqlStateDocuments(_Repository):
             .where(StateDocumentRow.key.in_(list(set(keys))))
             .execution_options(synchronize_session=False)
         )
+
+
+# -- inbound activities already handled -----------------------------------------------------------
+
+
+class SqlProcessedActivities(_Repository):
+    async def claim(self, key: str, at: datetime) -> bool:
+        await self._uow.begin_write()
+        statement = (
+            self._uow.insert(ProcessedActivityRow)
+            .values(activity_id=key, seen_at=at)
+            .on_conflict_do_nothing()
+            .returning(ProcessedActivityRow.activity_id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def release(self, key: str) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(
+            delete(ProcessedActivityRow)
+            .where(ProcessedActivityRow.activity_id == key)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def prune(self, before: datetime) -> int:
+        await self._uow.begin_write()
+        statement = (
+            delete(ProcessedActivityRow)
+            .where(ProcessedActivityRow.seen_at < before)
+            .returning(ProcessedActivityRow.activity_id)
+            .execution_options(synchronize_session=False)
+        )
+        return len((await self._session.execute(statement)).all())

@@ -171,6 +171,8 @@ class ConsultationRow(Base):
     """An anonymous consultation (SPEC §2): never names a child or family member."""
 
     __tablename__ = "consultations"
+    #: a card saves one consultation: pressing Save twice gives the first receipt again
+    __table_args__ = (UniqueConstraint("author_id", "form_id"),)
 
     id: Mapped[str] = mapped_column(String(ID), primary_key=True)
     reference: Mapped[str] = mapped_column(String(CODE), unique=True)
@@ -182,7 +184,14 @@ class ConsultationRow(Base):
     advice: Mapped[str] = mapped_column(Text)
     advised_by: Mapped[str | None] = mapped_column(String(PERSON))
     created_at: Mapped[datetime] = mapped_column(index=True)
-    contact_reference: Mapped[str | None] = mapped_column(String(CODE))
+    contact_reference: Mapped[str | None] = mapped_column(String(CODE), index=True)
+    #: logged by front-door staff for a caller on the phone
+    on_behalf: Mapped[bool] = mapped_column(Boolean)
+    #: why staff saved it despite the guard's findings; empty otherwise
+    override_reason: Mapped[str] = mapped_column(Text)
+    contact_phone: Mapped[str] = mapped_column(String(64))
+    #: the card it was saved from (uuid4 hex), when it came from a card
+    form_id: Mapped[str | None] = mapped_column(String(ID))
 
 
 class RoleDirectoryRow(Base):

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
+from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
 from frontdoor.ports import (
     AuditLog,
@@ -27,6 +28,7 @@ from frontdoor.ports import (
     DutyRota,
     EtagConflictError,
     NotFoundError,
+    ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
@@ -88,6 +90,8 @@ class _Data:
     next_deadline_id: int = 1
     audit: list[StoredAuditEvent] = field(default_factory=list)
     state: dict[str, StateDocument] = field(default_factory=dict)
+    consultations: dict[str, Consultation] = field(default_factory=dict)
+    processed: dict[str, datetime] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -102,6 +106,8 @@ class _Data:
             next_deadline_id=self.next_deadline_id,
             audit=list(self.audit),
             state=dict(self.state),
+            consultations=dict(self.consultations),
+            processed=dict(self.processed),
         )
 
 
@@ -136,6 +142,8 @@ class InMemoryUnitOfWork:
         self.deadlines: DeadlineRepository = _Deadlines(self)
         self.audit: AuditLog = _Audit(self)
         self.state: StateDocuments = _State(self)
+        self.consultations: ConsultationRepository = _Consultations(self)
+        self.activities: ProcessedActivities = _Processed(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -414,3 +422,90 @@ class _State(_Repository):
         documents = (await self._uow.write()).state
         for key in keys:
             documents.pop(key, None)
+
+
+class _Consultations(_Repository):
+    async def add(self, consultation: Consultation) -> None:
+        consultation = replace(consultation, created_at=_utc(consultation.created_at))
+        data = await self._uow.write()
+        if consultation.reference in data.consultations or any(
+            c.id == consultation.id
+            or (
+                consultation.form_id is not None
+                and (c.author_id, c.form_id) == (consultation.author_id, consultation.form_id)
+            )
+            for c in data.consultations.values()
+        ):
+            raise ValueError(f"consultation {consultation.reference} clashes with a stored one")
+        data.consultations[consultation.reference] = consultation
+
+    async def get_by_reference(self, reference: str) -> Consultation | None:
+        return self._uow.view().consultations.get(reference)
+
+    async def list_between(self, start: datetime, end: datetime) -> list[Consultation]:
+        start, end = _utc(start), _utc(end)
+        return _by_age(c for c in self._uow.view().consultations.values() if start <= c.created_at < end)
+
+    async def delete_older_than(self, cutoff: datetime) -> list[str]:
+        cutoff = _utc(cutoff)
+        data = await self._uow.write()
+        old = sorted(ref for ref, c in data.consultations.items() if c.created_at < cutoff)
+        for ref in old:
+            del data.consultations[ref]
+        return old
+
+    async def link(self, reference: str, contact_reference: str) -> None:
+        data = await self._uow.write()
+        stored = data.consultations.get(reference)
+        if stored is None:
+            raise NotFoundError(f"no consultation {reference}")
+        data.consultations[reference] = replace(stored, linked_contact_reference=contact_reference)
+
+    async def linked_to(self, contact_reference: str) -> list[Consultation]:
+        return _by_age(
+            c
+            for c in self._uow.view().consultations.values()
+            if c.linked_contact_reference == contact_reference
+        )
+
+    async def from_form(self, author_id: str, form_id: str) -> Consultation | None:
+        return next(
+            (
+                c
+                for c in self._uow.view().consultations.values()
+                if (c.author_id, c.form_id) == (author_id, form_id)
+            ),
+            None,
+        )
+
+    async def latest_own(self, author_id: str) -> Consultation | None:
+        own = [
+            c for c in self._uow.view().consultations.values() if c.author_id == author_id and not c.on_behalf
+        ]
+        return max(own, key=lambda c: (c.created_at, c.reference), default=None)
+
+
+def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:
+    return sorted(consultations, key=lambda c: (c.created_at, c.reference))
+
+
+class _Processed(_Repository):
+    async def claim(self, key: str, at: datetime) -> bool:
+        at = _utc(at)
+        data = await self._uow.write()
+        if key in data.processed:
+            return False
+        data.processed[key] = at
+        return True
+
+    async def release(self, key: str) -> None:
+        data = await self._uow.write()
+        data.processed.pop(key, None)
+
+    async def prune(self, before: datetime) -> int:
+        before = _utc(before)
+        data = await self._uow.write()
+        old = [key for key, at in data.processed.items() if at < before]
+        for key in old:
+            del data.processed[key]
+        return len(old)

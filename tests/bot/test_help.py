@@ -26,7 +26,7 @@ async def test_help_in_a_personal_chat_gets_the_help_card(
     assert not any("recognise" in item.get("text", "") for item in card["body"])
 
 
-@pytest.mark.parametrize("text", ["what now?", "new contact please", "", "   ", "💥" * 50])
+@pytest.mark.parametrize("text", ["what now?", "tell me a story", "", "   ", "💥" * 50])
 async def test_unknown_text_gets_the_help_card(
     start_bot: StartBot, teams_channel: TeamsChannel, text: str
 ) -> None:

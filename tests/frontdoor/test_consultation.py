@@ -27,13 +27,16 @@ from frontdoor.consultation import (
     LinkOutcome,
     SaveOutcome,
     consultations_csv,
+    consultations_followed_by,
     due_for_deletion,
     export_consultations,
     find_consultation,
+    follows_text,
     link_consultation,
     not_found_message,
     purge_expired_consultations,
     save_consultation,
+    starting_draft,
     validate_draft,
 )
 from frontdoor.contact import Contact
@@ -93,6 +96,21 @@ class FakeConsultations:
 
     async def link(self, reference: str, contact_reference: str) -> None:
         self.rows[reference] = replace(self.rows[reference], linked_contact_reference=contact_reference)
+
+    async def linked_to(self, contact_reference: str) -> list[Consultation]:
+        return sorted(
+            (c for c in self.rows.values() if c.linked_contact_reference == contact_reference),
+            key=lambda c: c.created_at,
+        )
+
+    async def from_form(self, author_id: str, form_id: str) -> Consultation | None:
+        return next(
+            (c for c in self.rows.values() if c.author_id == author_id and c.form_id == form_id), None
+        )
+
+    async def latest_own(self, author_id: str) -> Consultation | None:
+        own = [c for c in self.rows.values() if c.author_id == author_id and not c.on_behalf]
+        return max(own, key=lambda c: c.created_at, default=None)
 
 
 class FakeReferences:
@@ -605,11 +623,11 @@ async def test_purge_deletes_what_is_past_retention_and_audits_each(uow: FakeUni
 # -- export --------------------------------------------------------------------------------------
 
 
-async def test_managers_export_csv(uow: FakeUnitOfWork) -> None:
+async def test_managers_export_csv_without_free_text_by_default(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
     await save_consultation(
         uow,
-        draft(worry='=HYPERLINK("http://example.invalid") worry', advice="Ring back.", on_behalf=True),
+        draft(worry="A worry", advice="Ring back.", on_behalf=True, agency="=cmd|' /C calc'!A0"),
         "officer-1",
         OFFICER,
         NOW + timedelta(hours=1),
@@ -617,20 +635,72 @@ async def test_managers_export_csv(uow: FakeUnitOfWork) -> None:
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
     assert Role.TEAM_MANAGER in MANAGER_ROLES
-    result = await export_consultations(uow, "tm-1", TEAM_MANAGER, start, end, NOW)
+    result = await export_consultations(
+        uow, "tm-1", TEAM_MANAGER, start, end, NOW, names={"officer-1": "Ollie Officer"}
+    )
     assert (result.outcome, result.count) == (ExportOutcome.EXPORTED, 2)
     rows = list(csv.reader(io.StringIO(result.csv_text)))
-    assert rows[0][0] == "reference" and len(rows) == 3
-    first, second = rows[1], rows[2]
-    assert first[:4] == ["PC-26-00001", "2026-06-08 10:30", "Testy McTestface", "Example Primary School"]
-    assert second[5:10] == [
-        "yes",
-        "officer-1",
-        '\'=HYPERLINK("http://example.invalid") worry',
-        "Ring back.",
-        "officer-1",
+    assert rows == [
+        [
+            "reference",
+            "created (Europe/London)",
+            "agency",
+            "role",
+            "logged on behalf",
+            "logged by",
+            "advised by",
+            "linked contact",
+            "saved despite warnings",
+        ],
+        [
+            "PC-26-00001",
+            "2026-06-08 10:30",
+            "Example Primary School",
+            "Designated safeguarding lead",
+            "no",
+            "prof-1",
+            "",
+            "",
+            "no",
+        ],
+        [
+            "PC-26-00002",
+            "2026-06-08 11:30",
+            "'=cmd|' /C calc'!A0",  # a formula is defused
+            "Designated safeguarding lead",
+            "yes",
+            "Ollie Officer",
+            "Ollie Officer",
+            "",
+            "no",
+        ],
     ]
-    assert uow.actions[-1] == "consultation.export"
+    assert "Testy" not in result.csv_text and "Ring back" not in result.csv_text
+    assert uow.audit.events[-1].action == "consultation.export"
+    assert uow.audit.events[-1].detail.endswith("2026-06-09T09:30:00+00:00")
+
+
+async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
+    await save_consultation(
+        uow,
+        draft(worry='=HYPERLINK("http://example.invalid") worry', contact_phone="0113 496 0000"),
+        "prof-1",
+        PROFESSIONAL,
+        NOW,
+        POLICY,
+    )
+    start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
+    result = await export_consultations(uow, "tm-1", TEAM_MANAGER, start, end, NOW, with_text=True)
+    header, row = list(csv.reader(io.StringIO(result.csv_text)))
+    assert header[9:] == ["professional name", "phone", "worry", "advice", "override reason"]
+    assert row[9:] == [
+        "Testy McTestface",
+        "0113 496 0000",
+        '\'=HYPERLINK("http://example.invalid") worry',
+        "",
+        "",
+    ]
+    assert uow.audit.events[-1].detail.endswith(" with text")
 
 
 @pytest.mark.parametrize("roles", [OFFICER, SOCIAL_WORKER, PROFESSIONAL, ADMIN])
@@ -643,6 +713,113 @@ async def test_others_may_not_export(uow: FakeUnitOfWork, roles: frozenset[Role]
 
 def test_csv_of_nothing_is_the_header() -> None:
     assert consultations_csv([]).splitlines() == [
-        "reference,created (Europe/London),professional name,agency,role,logged on behalf,logged by,"
-        "worry,advice,advised by,linked contact,saved despite warnings,override reason"
+        "reference,created (Europe/London),agency,role,logged on behalf,logged by,advised by,"
+        "linked contact,saved despite warnings"
     ]
+
+
+# -- saving from a card twice --------------------------------------------------------------------
+
+FORM = "0123456789abcdef0123456789abcdef"
+
+
+async def test_a_second_save_from_the_same_card_returns_the_first(uow: FakeUnitOfWork) -> None:
+    first = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    again = await save_consultation(
+        uow, draft(worry="Something else"), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM
+    )
+    assert first.consultation is not None and first.consultation.form_id == FORM
+    assert (again.outcome, again.repeated, again.consultation) == (
+        SaveOutcome.SAVED,
+        True,
+        first.consultation,
+    )
+    assert sorted(uow.consultations.rows) == ["PC-26-00001"]
+    assert uow.actions == ["consultation.create"] and uow.commits == 1
+
+
+async def test_the_same_card_id_from_someone_else_is_a_new_consultation(uow: FakeUnitOfWork) -> None:
+    await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    other = await save_consultation(uow, draft(), "prof-2", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    assert other.consultation is not None and not other.repeated
+    assert other.consultation.reference == "PC-26-00002"
+
+
+async def test_a_save_that_loses_the_race_writes_nothing(uow: FakeUnitOfWork) -> None:
+    """The other delivery of the press saved between this one's first look and its allocation."""
+    earlier = await saved_by(uow, "prof-1")
+    sneaky = replace(earlier, form_id=FORM)
+
+    class Racing(FakeConsultations):
+        looks = 0
+
+        async def from_form(self, author_id: str, form_id: str) -> Consultation | None:
+            self.looks += 1
+            return None if self.looks == 1 else sneaky
+
+    racing = Racing()
+    uow.consultations = racing
+    commits = uow.commits
+    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    assert (result.repeated, result.consultation) == (True, sneaky)
+    assert racing.rows == {} and uow.commits == commits  # not committed: the number rolls back
+
+
+@pytest.mark.parametrize("form_id", ["", "not-hex", FORM.upper(), FORM + "0", "../" * 12])
+async def test_a_malformed_card_id_is_ignored(uow: FakeUnitOfWork, form_id: str) -> None:
+    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=form_id)
+    assert result.consultation is not None and result.consultation.form_id is None
+
+
+# -- what the card starts with --------------------------------------------------------------------
+
+
+async def test_a_professionals_card_starts_with_their_name_and_last_agency(uow: FakeUnitOfWork) -> None:
+    first = await starting_draft(uow, "prof-1", " Testy McTestface ", PROFESSIONAL)
+    assert first == ConsultationDraft(professional_name="Testy McTestface", agency="")
+    await save_consultation(
+        uow, draft(agency="Example Academy", contact_phone="0113 496 0000"), "prof-1", NO_ROLES, NOW, POLICY
+    )
+    await save_consultation(
+        uow, draft(agency="Older School"), "prof-1", NO_ROLES, NOW - timedelta(days=3), POLICY
+    )
+    later = await starting_draft(uow, "prof-1", "", NO_ROLES)
+    assert later == ConsultationDraft(
+        professional_name="Testy McTestface",
+        agency="Example Academy",
+        professional_role="Designated safeguarding lead",
+        contact_phone="0113 496 0000",
+    )
+    assert (await starting_draft(uow, "prof-2", "Someone Else", PROFESSIONAL)).agency == ""
+
+
+async def test_a_staff_card_starts_empty_on_behalf_of_a_caller(uow: FakeUnitOfWork) -> None:
+    await save_consultation(uow, draft(on_behalf=True), "officer-1", OFFICER, NOW, POLICY)
+    assert await starting_draft(uow, "officer-1", "Ollie Officer", OFFICER) == ConsultationDraft(
+        professional_name="", agency="", on_behalf=True
+    )
+
+
+# -- the contact's side of a link ------------------------------------------------------------------
+
+
+async def test_a_contact_lists_the_consultations_it_follows(uow: FakeUnitOfWork) -> None:
+    for _ in range(3):
+        await saved_by(uow, "prof-1")
+    for reference in ("PC-26-00003", "PC-26-00001"):
+        await link_consultation(uow, reference, "CT-26-000001", "officer-1", OFFICER, NOW)
+    followed = await consultations_followed_by(uow.consultations, "CT-26-000001")
+    assert followed == ("PC-26-00001", "PC-26-00003")
+    assert await consultations_followed_by(uow.consultations, "CT-26-000002") == ()
+
+
+@pytest.mark.parametrize(
+    ("references", "text"),
+    [
+        ((), ""),
+        (("PC-26-00001",), "follows consultation PC-26-00001"),
+        (("PC-26-00001", "PC-26-00007"), "follows consultations PC-26-00001, PC-26-00007"),
+    ],
+)
+def test_follows_text(references: tuple[str, ...], text: str) -> None:
+    assert follows_text(references) == text

@@ -1,0 +1,54 @@
+"""The scheduler's jobs. Each is a thin call into a ``frontdoor`` use case over a fresh unit of work;
+the use case decides what is due from the tables and the injected clock.
+
+For now: nightly retention (SPEC §7), which deletes consultations past
+``policy.retention.consultations_months`` (each deletion audited by the use case), at 02:30 London
+time and once at start-up for whatever fell due while the bot was down. Issue 6 adds the deadline
+tick, the end-of-day handover, the parent-letter lapse and MARAC reminders here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import time
+from typing import Final
+
+from apscheduler.triggers.cron import CronTrigger
+
+from frontdoor.calendar import LONDON
+from frontdoor.consultation import purge_expired_consultations
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, UnitOfWorkFactory
+from scheduler.runner import FrontDoorScheduler, ScheduledJob
+
+log = logging.getLogger("frontdoor.scheduler.jobs")
+
+RETENTION_JOB_ID: Final = "retention"
+#: When retention runs, London time: the quietest hour, clear of the clock changes (01:00-02:00).
+RETENTION_AT: Final = time(2, 30)
+
+
+async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> tuple[str, ...]:
+    """Delete what is past retention as of ``clock.now()``; the references deleted."""
+    async with unit_of_work() as uow:
+        deleted = await purge_expired_consultations(uow, clock.now(), policy)
+    log.info("retention ran", extra={"count": len(deleted)})
+    return deleted
+
+
+def retention_job(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> ScheduledJob:
+    async def run() -> tuple[str, ...]:
+        return await run_retention(unit_of_work, clock, policy)
+
+    trigger = CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=LONDON)
+    return ScheduledJob(RETENTION_JOB_ID, trigger, run, catch_up=True)
+
+
+def front_door_jobs(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> list[ScheduledJob]:
+    """Every job the bot runs."""
+    return [retention_job(unit_of_work, clock, policy)]
+
+
+def create_scheduler(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> FrontDoorScheduler:
+    """The scheduler with every job, not yet started (``await scheduler.start()``)."""
+    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy))

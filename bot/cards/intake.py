@@ -567,8 +567,10 @@ def record_card(
     *,
     heading: str = "",
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
+    follows: str = "",
 ) -> dict[str, Any]:
-    """The full record of a submitted contact, for someone whose role lets them view contacts."""
+    """The full record of a submitted contact, for someone whose role lets them view contacts.
+    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -579,6 +581,8 @@ def record_card(
     ]
     if contact.urgent:
         body.append(_banner("Urgent: immediate risk", "attention"))
+    if follows:
+        body.append(_text(follows[:1].upper() + follows[1:]))
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
     return to_dict(AdaptiveCard(body=body, fallback_text=f"Contact {reference}"))

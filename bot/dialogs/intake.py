@@ -65,6 +65,7 @@ from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.channels import channel_conversation
 from frontdoor.commands import CommandName, ParsedCommand, Scope
+from frontdoor.consultation import consultations_followed_by, follows_text
 from frontdoor.contact import Contact, ContactState
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.intake import (
@@ -714,9 +715,17 @@ class IntakeFeature:
             contact = await uow.contacts.get_by_reference(reference)
             deadlines: list[Deadline] = await uow.deadlines.for_subject(reference) if contact else []
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+            followed = await consultations_followed_by(uow.consultations, reference) if contact else ()
         if contact is None or contact.state is ContactState.DRAFT:
             return None
-        return record_card(contact, deadlines, self._clock.now(), names, local_systems=self._local_systems)
+        return record_card(
+            contact,
+            deadlines,
+            self._clock.now(),
+            names,
+            local_systems=self._local_systems,
+            follows=follows_text(followed),
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -470,6 +470,8 @@ async def test_an_officer_links_a_consultation_to_a_contact(
     assert [c.reference for c in followed] == [reference]
     [card] = (await teams_channel.say(officer_chat, OFFICER, f"find {reference}")).cards
     assert facts(card)["Linked contact"] == "CT-26-000001"
+    [record] = (await teams_channel.say(officer_chat, OFFICER, "find CT-26-000001")).cards
+    assert f"Follows consultation {reference}" in json.dumps(record)
 
     again = await teams_channel.say(officer_chat, OFFICER, f"link {reference} CT-26-000001")
     assert again.texts == [f"{reference} was already linked to contact CT-26-000001."]

@@ -347,6 +347,7 @@ def _contact(
                 from_state=_optional(ContactState, event.from_state),
                 to_state=_optional(ContactState, event.to_state),
                 rationale=event.rationale,
+                data=event.data,
             )
             for event in events
         ),
@@ -460,6 +461,7 @@ class SqlContactRepository(_Repository):
                 "from_state": None if event.from_state is None else event.from_state.value,
                 "to_state": None if event.to_state is None else event.to_state.value,
                 "rationale": event.rationale,
+                "data": event.data,
             }
             for position, event in enumerate(contact.events)
         ]

@@ -165,6 +165,8 @@ class ContactEventRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(CODE))
     to_state: Mapped[str | None] = mapped_column(String(CODE))
     rationale: Mapped[str] = mapped_column(Text)
+    #: a decision's particulars as JSON (outcome, receiving team, agency, …); see ``ContactEvent``
+    data: Mapped[str] = mapped_column(Text, default="")
 
 
 class ConsultationRow(Base):

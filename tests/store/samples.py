@@ -91,6 +91,15 @@ def full_contact(contact_id: str = "c-1", *, reference: str | None = "CT-26-0000
             ContactEvent(
                 T0 + timedelta(minutes=21), "consultant-1", "viewed", None, None, rationale="why: check"
             ),
+            ContactEvent(
+                T0 + timedelta(minutes=30),
+                "consultant-1",
+                "outcome_recorded",
+                None,
+                None,
+                rationale="why: decided",
+                data='{"kind": "nfa"}',
+            ),
         ),
     )
 

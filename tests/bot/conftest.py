@@ -4,7 +4,9 @@ a real database (SQLite and PostgreSQL), and the loopback Teams channel."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+import io
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
+from bot.logs import configure_logging
 from bot.settings import Settings
 from frontdoor.ports import Clock, Store
 from store.sql import SqlStore
@@ -72,3 +75,18 @@ async def start_bot(database_url: str, teams_channel: TeamsChannel) -> AsyncIter
     yield start
     for bot in running:
         await bot.server.close()
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """Every log line, formatted as in production, for tests that check what the logs carry."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = list(root.handlers), root.level
+    configure_logging("DEBUG", stream)
+    yield stream
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved_handlers:
+        root.addHandler(handler)
+    root.setLevel(saved_level)

@@ -13,7 +13,6 @@ import asyncio
 import dataclasses
 import io
 import json
-import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -30,7 +29,6 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.auth import PUBLIC_CLOUD, SigningKeys, adapter_configuration
-from bot.logs import configure_logging
 from bot.settings import AppType, Settings
 from store.sql import SqlStore
 from store.tables import ProcessedActivityRow
@@ -90,20 +88,6 @@ def issuer() -> Iterator[LoopbackIssuer]:
     started = LoopbackIssuer().start()
     yield started
     started.stop()
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 def _settings(sqlite_url: str) -> Settings:

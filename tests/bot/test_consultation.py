@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ from typing import Any
 import pytest
 
 from bot.app import SCHEDULER
-from bot.logs import configure_logging
 from frontdoor.commands import COMMANDS, CommandName
 from frontdoor.consultation import Consultation
 from frontdoor.roles import Role
@@ -33,20 +31,6 @@ CLEAN_WORRY = "A Year 6 pupil has been arriving hungry and says there is no food
 RISKY_WORRY = "The boy lives at B33 8TH and his mum is on 07700 900123."
 
 JsonObject = dict[str, Any]
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 # -- reading cards --------------------------------------------------------------------------------

@@ -5,11 +5,8 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
-import pytest
-
-from bot.logs import JsonFormatter, configure_logging
+from bot.logs import JsonFormatter
 from tests.bot.conftest import StartBot
 from tests.harness.teams import TeamsChannel, TeamsUser
 
@@ -24,20 +21,6 @@ SECRETS = [
 
 OFFICER = TeamsUser("aad-officer-0300", "Testy McTestface")
 PARENT = TeamsUser("aad-public-0301", "Zebedee Example")
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 async def test_no_name_or_free_text_reaches_the_logs(

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy import func, select
 
 from frontdoor.roles import Role
@@ -19,22 +16,6 @@ from tests.harness.teams import TeamsChannel, TeamsUser
 
 ADMIN = TeamsUser("aad-admin-0721", "Tamsin Tenantadmin")
 ALEX = TeamsUser("aad-staff-0722", "Alex Othertenant")
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    from bot.logs import configure_logging
-
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    configure_logging("DEBUG", stream)
-    yield stream
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved_handlers:
-        root.addHandler(handler)
-    root.setLevel(saved_level)
 
 
 async def test_another_tenant_changes_nothing_whatever_it_sends(

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -32,6 +33,7 @@ from bot.dedup import Deduplicator
 from bot.dialogs.admin import register as register_admin
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
+from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.handler import FrontDoorBot, on_turn_error
@@ -57,6 +59,8 @@ log = logging.getLogger("frontdoor.app")
 MAX_BODY_BYTES = 256 * 1024
 #: The longest id (activity, conversation, sender) accepted; Teams ids are far shorter.
 MAX_ID_LENGTH = 1024
+#: What a Bot Framework or Teams activity id looks like (e.g. ``1732000000001``, ``f:9d2…``).
+_PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9:;=@._|\-]{1,1024}")
 
 STORE = web.AppKey("store", Store)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
@@ -97,7 +101,11 @@ def create_app(
     ConsultationFeature(store, clock, settings.policy).register(router, finders)
     calendar = working_calendar(settings, clock)
     notifier = Notifier(adapter, store, settings.app_id)
-    IntakeFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
+    decisions = DecisionsFeature(store, clock, calendar, settings.policy, notifier)
+    decisions.register(router)
+    IntakeFeature(
+        store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
+    ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
@@ -217,6 +225,10 @@ def check_activity(body: Any) -> str | None:
         # Ids go into the connector's URLs when the bot replies; Teams' own are short.
         if isinstance(body.get(name), str) and len(body[name]) > MAX_ID_LENGTH:
             return f"{name} is too long"
+    # A reply is addressed to the activity's id in the connector's URL path: an id with a slash or
+    # a brace would make every reply to it fail.
+    if isinstance(body.get("id"), str) and not _PLAUSIBLE_ID.fullmatch(body["id"]):
+        return "id is not an activity id"
     for name in ("channelData", "recipient"):
         if name in body and body[name] is not None and not isinstance(body[name], dict):
             return f"{name} must be an object"

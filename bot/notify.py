@@ -177,7 +177,13 @@ class Notifier:
             return Delivery(None, error_code="NoPersonalChat")
         return await self._create_personal_chat(address, card_activity(card))
 
-    async def send(self, conversation_id: str, activity: Activity) -> Delivery:
+    async def update_card(self, conversation_id: str, activity_id: str, card: Mapping[str, Any]) -> Delivery:
+        """Replace the card of the message ``activity_id`` the bot posted in a conversation."""
+        activity = card_activity(card)
+        activity.id = activity_id
+        return await self.send(conversation_id, activity, update=True)
+
+    async def send(self, conversation_id: str, activity: Activity, *, update: bool = False) -> Delivery:
         async with self._store.unit_of_work() as uow:
             record = await uow.conversations.get(conversation_id)
         if record is None:
@@ -197,8 +203,12 @@ class Notifier:
             # Errors are caught here: the adapter would hand them to on_turn_error, which cannot
             # tell the caller.
             try:
-                response = await turn_context.send_activity(activity)
-                sent.append(getattr(response, "id", None) or "")
+                if update:
+                    await turn_context.update_activity(activity)
+                    sent.append(activity.id or "")
+                else:
+                    response = await turn_context.send_activity(activity)
+                    sent.append(getattr(response, "id", None) or "")
             except Exception as error:
                 failed.append(error)
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -98,7 +98,7 @@ from frontdoor.script import (
     section_of,
 )
 from frontdoor.validation import FieldError
-from frontdoor.views import initials, section_values
+from frontdoor.views import ChannelSummary, initials, section_values
 
 log = logging.getLogger("frontdoor.bot.intake")
 
@@ -113,6 +113,11 @@ INVOKE_BUDGET_SECONDS = 3.0
 
 _NO_DRAFT = "You have no draft contact. Say **new contact** to start one."
 _UNREADABLE = "That card could not be read, so nothing was changed. Say **resume** to carry on with a draft."
+
+
+#: Builds the decisions or duty channel's card for a submitted contact: (summary, contact,
+#: repeat_of, now).
+DecisionCardMaker = Callable[[ChannelSummary, Contact, Sequence[str], datetime], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,7 @@ class IntakeFeature:
         policy: Policy,
         notifier: Notifier,
         local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+        decision_card: DecisionCardMaker | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -211,6 +217,8 @@ class IntakeFeature:
         self._policy = policy
         self._notifier = notifier
         self._local_systems = tuple(local_systems)
+        #: builds the decisions (or duty) channel's card, with the decision's refresh, if set
+        self._decision_card = decision_card
         #: sends still running after an invoke was answered (kept so they are not collected)
         self._background: set[asyncio.Task[bool]] = set()
 
@@ -546,7 +554,10 @@ class IntakeFeature:
             for target in result.mention_targets
         ]
         text = f"Urgent contact {reference}: please screen it now." if result.urgent else None
-        card = decision_card(result.summary, now, repeat_of=result.repeat_of)
+        if self._decision_card is not None:
+            card = await self._decision_card(result.summary, result.contact, result.repeat_of, now)
+        else:
+            card = decision_card(result.summary, now, repeat_of=result.repeat_of)
         delivery = await self._notifier.send_card(decisions.conversation_id, card, mentions, text)
         if not delivery.ok:
             await self._post_failed(actor, reference, "decisions", delivery)
@@ -635,7 +646,10 @@ class IntakeFeature:
                 "No duty channel is set, so the re-referral card was not posted: tell the duty manager, and "
                 "ask an administrator to say **register duty channel** in the duty managers' channel."
             ]
-        card = rereferral_card(result.summary, now, repeat_of=result.repeat_of)
+        if self._decision_card is not None:
+            card = await self._decision_card(result.summary, result.contact, result.repeat_of, now)
+        else:
+            card = rereferral_card(result.summary, now, repeat_of=result.repeat_of)
         delivery = await self._notifier.send_card(duty.conversation_id, card)
         if not delivery.ok:
             await self._post_failed(actor, reference, "duty", delivery)

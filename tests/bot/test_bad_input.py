@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.bot.conftest import StartBot
 from tests.harness.teams import TeamsChannel, TeamsUser
@@ -132,3 +133,14 @@ async def test_bad_requests_say_what_is_wrong(start_bot: StartBot, teams_channel
             assert (await response.json())["error"] == "the activity has no conversation.id"
         async with session.get(bot.messages_url) as response:
             assert response.status == 405
+
+
+@pytest.mark.parametrize("activity_id", ["${jndi:ldap://x}", "../../x", "a/b", "{id}", "100% sure", "é", ""])
+async def test_an_activity_id_that_is_not_an_id_is_refused(
+    start_bot: StartBot, teams_channel: TeamsChannel, activity_id: str
+) -> None:
+    bot = await start_bot()
+    body = _set(_valid(teams_channel), ("id",), activity_id)
+    async with aiohttp.ClientSession() as session, session.post(bot.messages_url, json=body) as response:
+        assert response.status == 400
+    assert len(teams_channel.activities) == 0

@@ -66,10 +66,11 @@ async def test_a_routine_contact_from_new_contact_to_receipt(
         [deadline] = await uow.deadlines.for_subject("CT-26-000001")
     assert deadline.clock is ClockKind.SCREENING
     assert deadline.due_at - deadline.started_at == timedelta(days=1)
-    # the decision card went to the decisions channel, with a View action
+    # the decision card went to the decisions channel, with View and the deciders' own view
     [post] = teams_channel.sent_to(decisions_channel(teams_channel))[-1:]
     assert post.card is not None and "CT-26-000001" in texts_of(post.card)
-    assert [a["verb"] for a in actions(post.card)] == ["contact.view"]
+    assert [a["verb"] for a in post.card["actions"]] == ["contact.view", "refresh"]
+    assert post.card["refresh"]["action"]["verb"] == "refresh"
     # every answered card was set aside so it cannot be pressed again by mistake
     updates = teams_channel.updates_to(chat)
     assert len(updates) == len(Section)

@@ -1,0 +1,259 @@
+"""The decisions channel's card through a contact's threshold decision and sign-off (SPEC §3, §6).
+
+The card everyone sees (the *status* card) is the channel card of ``bot.cards.decision`` with a
+line saying where the contact is: awaiting screening, decided (route, by whom, when) or signed off.
+It carries a ``refresh`` (``Action.Execute``, verb ``REFRESH_VERB``) naming the consultants and
+team managers, whose Teams client then asks for their own view: the *decider* card, with the route
+buttons I–IV, a rationale (required) and the choices each route needs, or the *sign-off* card for a
+contact awaiting sign-off. Every action's data carries the contact's reference and version; who is
+acting is never read from it.
+
+Like every channel card these show SPEC §8's minimised data only: no names of children, families or
+referrers and nothing anyone typed (no rationale); staff names come from the role directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from microsoft_teams.cards import (
+    Choice as CardChoice,
+)
+from microsoft_teams.cards import (
+    ChoiceSetInput,
+    ExecuteAction,
+    RefreshDefinition,
+    TextBlock,
+    TextInput,
+)
+
+from bot.cards.decision import REFERENCE_KEY, ChannelCardKind, channel_card, decision_card
+from frontdoor.decisions import (
+    AGENCY_TITLES,
+    OUTCOME_TITLES,
+    ROUTE_TITLES,
+    OutcomeKind,
+    RereferralChoice,
+    ScreeningRoute,
+    WorkerChoice,
+)
+from frontdoor.views import ChannelSummary
+
+__all__ = [
+    "AGENCY_INPUT",
+    "CHOICE_KEY",
+    "DECIDE_VERB",
+    "OFFICER_INPUT",
+    "OUTCOME_INPUT",
+    "RATIONALE_INPUT",
+    "REFRESH_VERB",
+    "REREFERRAL_VERB",
+    "ROUTE_KEY",
+    "SIGN_OFF_VERB",
+    "VERSION_KEY",
+    "WORKER_INPUT",
+    "CardState",
+    "decider_card",
+    "rereferral_decider_card",
+    "signoff_card",
+    "status_card",
+]
+
+#: The verb Teams sends when a card's ``refresh`` asks for a user-specific view; also the verb of
+#: the card's "Decide or sign off" button, for a decider Teams did not refresh the card for.
+REFRESH_VERB: Final = "refresh"
+DECIDE_VERB: Final = "contact.decide"
+SIGN_OFF_VERB: Final = "contact.sign_off"
+#: The duty manager's decision on a re-referral (duty channel), with ``CHOICE_KEY`` in its data.
+REREFERRAL_VERB: Final = "contact.rereferral"
+CHOICE_KEY: Final = "choice"
+VERSION_KEY: Final = "version"
+ROUTE_KEY: Final = "route"
+RATIONALE_INPUT: Final = "rationale"
+OFFICER_INPUT: Final = "officer"
+WORKER_INPUT: Final = "worker"
+OUTCOME_INPUT: Final = "outcome"
+AGENCY_INPUT: Final = "agency"
+
+#: Teams shows user-specific views to at most 60 people per card.
+MAX_REFRESH_USERS: Final = 60
+
+_ROUTE_II_OUTCOMES = (OutcomeKind.NO_FURTHER_ACTION, OutcomeKind.ADVICE, OutcomeKind.OTHER_AGENCY)
+
+
+@dataclass(frozen=True, slots=True)
+class CardState:
+    """What the card says about a contact beyond its channel summary."""
+
+    reference: str
+    version: int
+    #: where the contact is, in our own words (route, who, when; sign-off), one line each
+    lines: tuple[str, ...] = ()
+    #: a message for the person looking (someone decided first, a refusal), our own wording
+    notice: str = ""
+    #: the Teams user ids (``29:…``) of the consultants and team managers, for ``refresh``
+    refresh_user_ids: tuple[str, ...] = ()
+    #: the contact can still be decided or signed off, so the card keeps its refresh
+    active: bool = True
+    #: which channel card this is: the decisions channel's or the duty channel's (re-referral)
+    kind: ChannelCardKind = ChannelCardKind.DECISION
+
+    def data(self, **more: str) -> dict[str, Any]:
+        return {REFERENCE_KEY: self.reference, VERSION_KEY: self.version, **more}
+
+
+def _element(element: Any) -> dict[str, Any]:
+    data: dict[str, Any] = element.model_dump(by_alias=True, exclude_none=True)
+    return data
+
+
+def _refresh(state: CardState) -> RefreshDefinition | None:
+    if not state.active:
+        return None
+    return RefreshDefinition(
+        action=ExecuteAction(title="Update", verb=REFRESH_VERB, data=state.data()),
+        user_ids=list(state.refresh_user_ids[:MAX_REFRESH_USERS]),
+    )
+
+
+def _finish(card: dict[str, Any], state: CardState, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Add the state lines, the notice and ``extra`` elements above the card's closing note."""
+    body: list[dict[str, Any]] = card["body"]
+    added: list[dict[str, Any]] = [
+        _element(TextBlock(text=line, weight="Bolder", wrap=True)) for line in state.lines
+    ]
+    if state.notice:
+        added.append(_element(TextBlock(text=state.notice, color="Attention", weight="Bolder", wrap=True)))
+    added += extra
+    card["body"] = [*body[:-1], *added, body[-1]]
+    return card
+
+
+def status_card(
+    summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The card everyone sees: status only; deciders get their own view through ``refresh``."""
+    actions = (
+        [ExecuteAction(title="Decide or sign off", verb=REFRESH_VERB, data=state.data())]
+        if state.active
+        else []
+    )
+    card = channel_card(
+        summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
+    )
+    return _finish(card, state)
+
+
+def decider_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    officers: Sequence[tuple[str, str]],
+    workers: Sequence[WorkerChoice],
+    rationale: str = "",
+) -> dict[str, Any]:
+    """A consultant's or team manager's view of a contact awaiting screening: routes I–IV."""
+    inputs: list[Any] = [
+        TextInput(
+            id=RATIONALE_INPUT,
+            label="Rationale (required for every route)",
+            is_multiline=True,
+            is_required=True,
+            error_message="Give the rationale for the decision",
+            max_length=4000,
+            value=rationale or None,
+        ),
+        ChoiceSetInput(
+            id=OUTCOME_INPUT,
+            label="Route II: the outcome",
+            choices=[CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in _ROUTE_II_OUTCOMES],
+            value=OutcomeKind.NO_FURTHER_ACTION.value,
+        ),
+        ChoiceSetInput(
+            id=AGENCY_INPUT,
+            label="Route II, referral to another agency: the agency",
+            choices=[CardChoice(title=title, value=agency.value) for agency, title in AGENCY_TITLES.items()],
+        ),
+        ChoiceSetInput(
+            id=OFFICER_INPUT,
+            label="Route III: the officer",
+            choices=[CardChoice(title=name, value=person) for person, name in officers],
+        ),
+        ChoiceSetInput(
+            id=WORKER_INPUT,
+            label="Route IV: the social worker (open contacts / cap)",
+            choices=[
+                CardChoice(
+                    title=choice.label if choice.available else f"{choice.label}: at the cap",
+                    value=choice.worker_id,
+                )
+                for choice in workers
+            ],
+        ),
+    ]
+    actions = [
+        ExecuteAction(
+            title=f"Route {ROUTE_TITLES[route]}", verb=DECIDE_VERB, data=state.data(route=route.value)
+        )
+        for route in ScreeningRoute
+    ]
+    card = decision_card(summary, now, actions=actions, refresh=_refresh(state))
+    return _finish(card, state, [_element(element) for element in inputs])
+
+
+def signoff_card(summary: ChannelSummary, now: datetime, state: CardState) -> dict[str, Any]:
+    """A consultant's or team manager's view of a contact awaiting sign-off."""
+    actions = [ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data())]
+    card = decision_card(summary, now, actions=actions, refresh=_refresh(state))
+    return _finish(card, state)
+
+
+def rereferral_decider_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    workers: Sequence[WorkerChoice],
+    last_worker_id: str | None,
+) -> dict[str, Any]:
+    """A duty manager's view of a re-referral: the child-protection threshold is met, or reassign
+    to a social worker (by default the last allocated one) to recommend within 48 hours."""
+    default = last_worker_id if any(choice.worker_id == last_worker_id for choice in workers) else None
+    inputs: list[Any] = [
+        TextInput(
+            id=RATIONALE_INPUT,
+            label="Rationale (required)",
+            is_multiline=True,
+            is_required=True,
+            error_message="Give the rationale for the decision",
+            max_length=4000,
+        ),
+        ChoiceSetInput(
+            id=WORKER_INPUT,
+            label="Reassign to: the social worker (open contacts / cap); the last allocated one by default",
+            choices=[
+                CardChoice(
+                    title=choice.label if choice.available else f"{choice.label}: at the cap",
+                    value=choice.worker_id,
+                )
+                for choice in workers
+            ],
+            value=default,
+        ),
+    ]
+    actions = [
+        ExecuteAction(
+            title="Child-protection threshold met",
+            verb=REREFERRAL_VERB,
+            data=state.data(**{CHOICE_KEY: RereferralChoice.CP_THRESHOLD_MET.value}),
+        ),
+        ExecuteAction(
+            title="Reassign to the social worker",
+            verb=REREFERRAL_VERB,
+            data=state.data(**{CHOICE_KEY: RereferralChoice.REASSIGN.value}),
+        ),
+    ]
+    card = channel_card(summary, now, ChannelCardKind.REREFERRAL, actions=actions, refresh=_refresh(state))
+    return _finish(card, state, [_element(element) for element in inputs])

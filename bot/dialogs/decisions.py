@@ -1,0 +1,518 @@
+"""Threshold decisions and sign-off on the decisions channel's card (SPEC §3, §6).
+
+The card posted at submission carries a ``refresh`` for the consultants and team managers; Teams
+asks for their view with an ``adaptiveCard/action`` of verb ``refresh`` and shows the routes I–IV
+(``decider_card``), or the sign-off for a route II contact (``signoff_card``); anyone else gets the
+status card. A route button (``DECIDE_VERB``) calls ``decide_screening`` and "Sign off"
+(``SIGN_OFF_VERB``) calls ``sign_off`` with the activity's sender and the roles the directory gives
+them; the card's data names only the contact and its version, and anything else in it is ignored.
+
+The invoke is answered with the updated card straight after the database work: nothing outbound
+happens before the answer. The channel message is then updated in place for everyone in a task of
+its own, using the conversation and message ids audited when the card was posted
+(``contact.posted``), never the ids the invoke claims.
+
+Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
+changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from bot.cards.decision import REFERENCE_KEY, ChannelCardKind
+from bot.cards.decisions import (
+    AGENCY_INPUT,
+    CHOICE_KEY,
+    DECIDE_VERB,
+    OFFICER_INPUT,
+    OUTCOME_INPUT,
+    RATIONALE_INPUT,
+    REFRESH_VERB,
+    REREFERRAL_VERB,
+    ROUTE_KEY,
+    SIGN_OFF_VERB,
+    VERSION_KEY,
+    WORKER_INPUT,
+    CardState,
+    decider_card,
+    rereferral_decider_card,
+    signoff_card,
+    status_card,
+)
+from bot.cards.intake import record_card
+from bot.handler import refusal
+from bot.notify import Notifier
+from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.casework import SignedOff, sign_off
+from frontdoor.contact import Contact, ContactState
+from frontdoor.decisions import (
+    ROUTE_TITLES,
+    Agency,
+    AlreadyDecided,
+    OutcomeKind,
+    Refusal,
+    RereferralChoice,
+    RereferralDecided,
+    RereferralDecision,
+    ScreeningDecided,
+    ScreeningDecision,
+    ScreeningRoute,
+    current_outcome,
+    decide_rereferral,
+    decide_screening,
+    open_deadlines,
+    worker_loads,
+)
+from frontdoor.errors import InvalidReferenceError
+from frontdoor.lifecycle import Action
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, Store
+from frontdoor.records import AuditEvent, Deadline
+from frontdoor.references import ReferenceKind, parse_reference
+from frontdoor.roles import Permission, Role
+from frontdoor.views import ChannelSummary, channel_summary
+
+log = logging.getLogger("frontdoor.bot.decisions")
+
+_DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
+_ROUTE_ACTIONS = {f"route_{route.value}": route for route in ScreeningRoute}
+_DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
+_UNREADABLE = "This card could not be read, so nothing was changed."
+
+
+def _when(at: datetime) -> str:
+    return f"{at.astimezone(LONDON):%H:%M on %a %d %b %Y}"
+
+
+def _version(data: Mapping[str, Any]) -> int | None:
+    value = data.get(VERSION_KEY)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _reference(data: Mapping[str, Any]) -> str | None:
+    text = data.get(REFERENCE_KEY)
+    try:
+        reference = parse_reference(text) if isinstance(text, str) else None
+    except InvalidReferenceError:
+        return None
+    return str(reference) if reference is not None and reference.kind is ReferenceKind.CONTACT else None
+
+
+def _text(data: Mapping[str, Any], key: str) -> str:
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
+    """The decision the card's button and inputs describe; None if the card cannot be read."""
+    try:
+        route = ScreeningRoute(_text(data, ROUTE_KEY))
+        outcome = OutcomeKind(_text(data, OUTCOME_INPUT) or OutcomeKind.NO_FURTHER_ACTION.value)
+        agency_text = _text(data, AGENCY_INPUT)
+        agency = Agency(agency_text) if agency_text else None
+    except ValueError:
+        return None
+    assignee = {ScreeningRoute.III: OFFICER_INPUT, ScreeningRoute.IV: WORKER_INPUT}.get(route)
+    return ScreeningDecision(
+        route=route,
+        rationale=_text(data, RATIONALE_INPUT),
+        assignee_id=_text(data, assignee) or None if assignee else None,
+        outcome=outcome,
+        # an agency belongs to a referral to another agency only; a leftover choice is ignored
+        agency=agency if outcome is OutcomeKind.OTHER_AGENCY else None,
+    )
+
+
+def _teams_user_id(reference: str) -> str | None:
+    """The ``29:`` id of the person in a stored personal-chat reference."""
+    try:
+        data = json.loads(reference)
+    except ValueError:
+        return None
+    user = data.get("user") if isinstance(data, dict) else None
+    user_id = user.get("id") if isinstance(user, dict) else None
+    return user_id if isinstance(user_id, str) and user_id else None
+
+
+class DecisionsFeature:
+    """The decision card's user-specific views, the routes I–IV and sign-off."""
+
+    def __init__(
+        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._calendar = calendar
+        self._policy = policy
+        self._notifier = notifier
+        #: channel updates still running after an invoke was answered (kept so they are not collected)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def register(self, router: Router) -> None:
+        router.execution(REFRESH_VERB, self.on_refresh)
+        router.execution(DECIDE_VERB, self.on_decide)
+        router.execution(SIGN_OFF_VERB, self.on_sign_off)
+        router.execution(REREFERRAL_VERB, self.on_rereferral)
+
+    # -- the card as people see it ---------------------------------------------------------------
+
+    async def refresh_user_ids(self, roles: Sequence[Role] = _DECIDERS) -> tuple[str, ...]:
+        """The Teams ids of the holders of ``roles`` (by default the consultants and team managers)
+        who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
+        others press "Decide or sign off"."""
+        found: list[str] = []
+        async with self._store.unit_of_work() as uow:
+            people = {e.aad_object_id for role in roles for e in await uow.roles.holders(role)}
+            for person in sorted(people):
+                record = await uow.conversations.personal_chat_of(person)
+                user_id = _teams_user_id(record.reference) if record is not None else None
+                if user_id is not None:
+                    found.append(user_id)
+        return tuple(found)
+
+    async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
+        """The card ``actor`` should see for ``contact`` now (None: the status card for everyone)."""
+        now = self._clock.now()
+        async with self._store.unit_of_work() as uow:
+            deadlines = await open_deadlines(uow, contact.reference or "")
+            names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+            officers = [
+                (e.aad_object_id, e.display_name or e.aad_object_id)
+                for e in await uow.roles.holders(Role.OFFICER)
+            ]
+        summary = channel_summary(contact, deadlines, now, self._calendar, self._policy)
+        review = contact.state is ContactState.DUTY_MANAGER_REVIEW
+        active = review or contact.state in (ContactState.AWAITING_SCREENING, ContactState.AWAITING_SIGNOFF)
+        if not active:
+            refresh_ids: tuple[str, ...] = ()
+        else:
+            refresh_ids = await self.refresh_user_ids((Role.DUTY_MANAGER,) if review else _DECIDERS)
+        state = CardState(
+            reference=contact.reference or "",
+            version=contact.version,
+            lines=_lines(contact, names),
+            notice=notice,
+            refresh_user_ids=refresh_ids,
+            active=active,
+            kind=_kind(contact),
+        )
+        if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
+            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            return rereferral_decider_card(summary, now, state, workers, contact.history.last_worker_id)
+        if (
+            actor is not None
+            and contact.state is ContactState.AWAITING_SCREENING
+            and actor.may(Permission.THRESHOLD_DECISION)
+        ):
+            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
+            return decider_card(summary, now, state, officers, workers)
+        if (
+            actor is not None
+            and contact.state is ContactState.AWAITING_SIGNOFF
+            and actor.may(Permission.SIGN_OFF)
+        ):
+            return signoff_card(summary, now, state)
+        return status_card(summary, now, state)
+
+    async def posted_card(
+        self, summary: ChannelSummary, contact: Contact, repeat_of: Sequence[str], now: datetime
+    ) -> dict[str, Any]:
+        """The card intake posts for a contact just submitted: to the decisions channel, or to the
+        duty channel for a re-referral."""
+        review = contact.state is ContactState.DUTY_MANAGER_REVIEW
+        state = CardState(
+            reference=contact.reference or "",
+            version=contact.version,
+            lines=_lines(contact, {}),
+            refresh_user_ids=await self.refresh_user_ids((Role.DUTY_MANAGER,) if review else _DECIDERS),
+            kind=_kind(contact),
+        )
+        return status_card(summary, now, state, repeat_of)
+
+    async def on_refresh(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference = _reference(action.data)
+        contact = await self._contact(reference) if reference is not None else None
+        if contact is None:
+            return InvokeReply(message=_UNREADABLE)
+        return InvokeReply(card=await self.card_for(contact, actor))
+
+    # -- deciding --------------------------------------------------------------------------------
+
+    async def on_decide(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference = _reference(action.data)
+        version = _version(action.data)
+        decision = _decision(action.data)
+        contact = await self._contact(reference) if reference is not None else None
+        if contact is None or version is None or decision is None:
+            log.info("unreadable decision card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if not actor.may(Permission.THRESHOLD_DECISION):
+            await self._audit(
+                actor, "contact.decision_refused", contact.reference or "", "reason=not_permitted"
+            )
+            return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
+        result = await decide_screening(
+            self._store.unit_of_work(),
+            contact.id,
+            decision,
+            actor.aad_object_id,
+            actor.roles,
+            version,
+            self._clock.now(),
+            self._calendar,
+            self._policy,
+        )
+        return await self._answer(result, contact, actor)
+
+    async def on_rereferral(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference = _reference(action.data)
+        version = _version(action.data)
+        try:
+            choice = RereferralChoice(_text(action.data, CHOICE_KEY))
+        except ValueError:
+            choice = None
+        contact = await self._contact(reference) if reference is not None else None
+        if contact is None or version is None or choice is None:
+            log.info("unreadable re-referral card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if not actor.may(Permission.DECIDE_REREFERRAL):
+            return InvokeReply(message=refusal(Permission.DECIDE_REREFERRAL))
+        decision = RereferralDecision(
+            choice=choice,
+            rationale=_text(action.data, RATIONALE_INPUT),
+            worker_id=(_text(action.data, WORKER_INPUT) or None)
+            if choice is RereferralChoice.REASSIGN
+            else None,
+        )
+        result = await decide_rereferral(
+            self._store.unit_of_work(),
+            contact.id,
+            decision,
+            actor.aad_object_id,
+            actor.roles,
+            version,
+            self._clock.now(),
+            self._calendar,
+            self._policy,
+        )
+        return await self._answer(result, contact, actor)
+
+    async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference = _reference(action.data)
+        version = _version(action.data)
+        contact = await self._contact(reference) if reference is not None else None
+        if contact is None or version is None:
+            log.info("unreadable sign-off card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if not actor.may(Permission.SIGN_OFF):
+            return InvokeReply(message=refusal(Permission.SIGN_OFF))
+        result = await sign_off(
+            self._store.unit_of_work(),
+            contact.id,
+            actor.aad_object_id,
+            actor.roles,
+            version,
+            self._clock.now(),
+        )
+        return await self._answer(result, contact, actor)
+
+    async def _answer(
+        self,
+        result: ScreeningDecided | RereferralDecided | SignedOff | Refusal | AlreadyDecided,
+        contact: Contact,
+        actor: Actor,
+    ) -> InvokeReply:
+        reference = contact.reference or ""
+        if isinstance(result, AlreadyDecided):
+            log.info(
+                "decision card out of date",
+                extra={"reference": reference, "status": "replay" if result.replay else "stale"},
+            )
+            return InvokeReply(card=await self.card_for(result.contact, actor, notice=result.message))
+        if isinstance(result, Refusal):
+            log.info("decision refused", extra={"reference": reference, "status": result.reason.value})
+            current = await self._contact(reference) or contact
+            return InvokeReply(card=await self.card_for(current, actor, notice=result.message))
+        log.info(
+            "decision card acted on", extra={"reference": reference, "status": result.contact.state.value}
+        )
+        card = await self.card_for(result.contact, None)
+        self._update_channel(reference, card)
+        if isinstance(result, ScreeningDecided) and result.assignee_id is not None:
+            what = "further work" if result.route is ScreeningRoute.III else "a social-work assessment"
+            route = f"route {ROUTE_TITLES[result.route]}"
+            self._later(
+                self._tell_assignee(result.contact, result.deadlines, result.assignee_id, actor, what, route)
+            )
+        if isinstance(result, RereferralDecided) and result.worker_id is not None:
+            what = "a recommendation within 48 hours"
+            self._later(
+                self._tell_assignee(
+                    result.contact, result.deadlines, result.worker_id, actor, what, "re-referral"
+                )
+            )
+        return InvokeReply(card=card)
+
+    def _update_channel(self, reference: str, card: dict[str, Any]) -> None:
+        """Update the channel message for everyone, after the invoke is answered."""
+        self._later(self._update_message(reference, card))
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as error:
+                log.error("work after a decision failed", extra={"error_code": type(error).__name__})
+
+        task = asyncio.create_task(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _tell_assignee(
+        self,
+        contact: Contact,
+        deadlines: Sequence[Deadline],
+        assignee: str,
+        actor: Actor,
+        what: str,
+        why: str,
+    ) -> None:
+        """The officer (route III) or social worker (route IV, re-referral) gets the full record in
+        their personal chat; if they have none, the decider is told in theirs."""
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        reference = contact.reference or ""
+        async with self._store.unit_of_work() as uow:
+            names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+        card = record_card(
+            contact,
+            deadlines,
+            self._clock.now(),
+            names,
+            heading=f"Assigned to you for {what} by {names.get(actor.aad_object_id) or actor.name} ({why}).",
+        )
+        delivery = await self._notifier.send_card_to_person(assignee, card)
+        async with self._store.unit_of_work() as uow:
+            detail = f"assignee={assignee}; via={'personal_chat' if delivery.ok else 'none'}"
+            if delivery.ok:
+                detail += f"; activity={delivery.activity_id}"
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor_id=actor.aad_object_id,
+                    action="contact.assignee_told" if delivery.ok else "contact.assignee_not_told",
+                    subject=reference,
+                    detail=detail,
+                )
+            )
+            await uow.commit()
+        if not delivery.ok:
+            log.info(
+                "assignee not reached",
+                extra={"reference": reference, "error_code": delivery.error_code or ""},
+            )
+            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            if chat is not None:
+                who = names.get(assignee) or "the person chosen"
+                await self._notifier.send_text(
+                    chat, f"I could not message {who} about {reference}: please tell them it is theirs."
+                )
+
+    async def _update_message(self, reference: str, card: dict[str, Any]) -> None:
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        async with self._store.unit_of_work() as uow:
+            rows = await uow.audit.for_subject(reference)
+        posted = [
+            dict(_DETAIL.findall(row.event.detail))
+            for row in rows
+            if row.event.action == "contact.posted"
+            and ("purpose=decisions" in row.event.detail or "purpose=duty" in row.event.detail)
+        ]
+        if not posted or not posted[-1].get("conversation") or not posted[-1].get("activity"):
+            log.info("decision card not updated in the channel", extra={"reference": reference})
+            return
+        where = posted[-1]
+        delivery = await self._notifier.update_card(where["conversation"], where["activity"], card)
+        if not delivery.ok:
+            log.warning(
+                "decision card update failed",
+                extra={"reference": reference, "error_code": delivery.error_code or ""},
+            )
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _contact(self, reference: str) -> Contact | None:
+        async with self._store.unit_of_work() as uow:
+            contact = await uow.contacts.get_by_reference(reference)
+        if contact is None or contact.state is ContactState.DRAFT:
+            return None
+        return contact
+
+    async def _audit(self, actor: Actor, action: str, subject: str, detail: str) -> None:
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor_id=actor.aad_object_id,
+                    action=action,
+                    subject=subject,
+                    detail=detail,
+                )
+            )
+            await uow.commit()
+
+
+def _kind(contact: Contact) -> ChannelCardKind:
+    """The duty channel's card for a re-referral, else the decisions channel's."""
+    rereferral = any(event.action == Action.REFER_REREFERRAL.value for event in contact.events)
+    return ChannelCardKind.REREFERRAL if rereferral else ChannelCardKind.DECISION
+
+
+def _lines(contact: Contact, names: Mapping[str, str]) -> tuple[str, ...]:
+    """Where the contact is, from its history: the screening decision and the sign-off."""
+    lines: list[str] = []
+    decided_by = ""
+    for event in contact.events:
+        if event.to_state is ContactState.AWAITING_SCREENING:
+            lines, decided_by = [], ""
+        route = _ROUTE_ACTIONS.get(event.action)
+        who = names.get(event.actor_id) or "a member of staff"
+        if route is not None:
+            decided_by = event.actor_id
+            lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
+            if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
+                assignee = contact.assignee_id or ""
+                role = "officer" if route is ScreeningRoute.III else "social worker"
+                lines.append(f"Assigned to the {role} {names.get(assignee) or 'chosen'}.")
+        elif event.action == Action.CP_THRESHOLD_MET.value:
+            decided_by = event.actor_id
+            lines.append(f"Decided: child-protection threshold met, by {who} at {_when(event.at)}.")
+        elif event.action == Action.REASSIGN.value:
+            decided_by = event.actor_id
+            worker = names.get(contact.assignee_id or "") or "the social worker chosen"
+            lines.append(f"Decided: reassigned to {worker} to recommend, by {who} at {_when(event.at)}.")
+        elif event.action == Action.SIGN_OFF.value:
+            also = " (also the decider)" if event.actor_id == decided_by else ""
+            lines.append(f"Signed off and closed by {who}{also} at {_when(event.at)}.")
+    recorded = current_outcome(contact)
+    if recorded is not None:
+        lines.insert(1 if lines else 0, f"Outcome: {recorded.outcome.title}.")
+    if not lines:
+        lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
+    return tuple(lines)

@@ -39,6 +39,9 @@ from frontdoor.roles import PERMISSIONS, ROLE_TITLES, Permission, Role
 
 log = logging.getLogger("frontdoor.bot")
 
+#: Where a turn keeps the sender's roles, read once with the turn's first transaction.
+_ROLES_KEY = "frontdoor.sender_roles"
+
 _SCOPES = {
     ConversationKind.PERSONAL: Scope.PERSONAL,
     ConversationKind.GROUP_CHAT: Scope.GROUP_CHAT,
@@ -81,7 +84,7 @@ class FrontDoorBot(ActivityHandler):
                     )
                 return
         key = activity_key(activity) if self._dedup is not None else None
-        if not await self._remember(activity, key):
+        if not await self._remember(turn_context, key):
             await answer_duplicate(turn_context)
             return
         try:
@@ -92,9 +95,11 @@ class FrontDoorBot(ActivityHandler):
                 await self._dedup.release(key)  # a retry of a failed turn must be handled
             raise
 
-    async def _remember(self, activity: Activity, claim: str | None) -> bool:
-        """Claim the activity (``bot.dedup``) and record its conversation and the sender's display
-        name, in one transaction. False when a copy of the activity was handled already."""
+    async def _remember(self, turn_context: TurnContext, claim: str | None) -> bool:
+        """Claim the activity (``bot.dedup``), record its conversation and the sender's display
+        name, and read the sender's roles for the turn, in one transaction. False when a copy of the
+        activity was handled already."""
+        activity: Activity = turn_context.activity
         record = conversation_record(activity, self._clock.now())
         sender = sender_of(activity)
         if record is None and sender is None and claim is None:
@@ -105,8 +110,10 @@ class FrontDoorBot(ActivityHandler):
                 return False
             if record is not None:
                 await uow.conversations.upsert(record)
-            if sender is not None and sender.name:
-                await uow.roles.set_display_name(sender.aad_object_id, sender.name)
+            if sender is not None:
+                if sender.name:
+                    await uow.roles.set_display_name(sender.aad_object_id, sender.name)
+                turn_context.turn_state[_ROLES_KEY] = await uow.roles.roles_of(sender.aad_object_id)
             await uow.commit()
         return True
 
@@ -115,8 +122,10 @@ class FrontDoorBot(ActivityHandler):
         sender = sender_of(activity)
         if sender is None:
             return None
-        async with self._store.unit_of_work() as uow:
-            roles = await uow.roles.roles_of(sender.aad_object_id)
+        roles = turn_context.turn_state.get(_ROLES_KEY)
+        if not isinstance(roles, frozenset):
+            async with self._store.unit_of_work() as uow:
+                roles = await uow.roles.roles_of(sender.aad_object_id)
         return Actor(
             aad_object_id=sender.aad_object_id,
             name=sender.name,

@@ -29,6 +29,7 @@ from frontdoor.roles import Role
 if TYPE_CHECKING:
     # ``frontdoor.consultation`` imports this module for its own ports; its repository port
     # lives beside its use cases.
+    from frontdoor.alerts import AlertOutbox
     from frontdoor.consultation import ConsultationRepository
 
 
@@ -189,6 +190,7 @@ class UnitOfWork(Protocol):
     state: StateDocuments
     consultations: ConsultationRepository
     activities: ProcessedActivities
+    alerts: AlertOutbox
 
     async def __aenter__(self) -> Self: ...
 

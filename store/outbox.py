@@ -19,14 +19,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 
 from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxMessage, OutboxState
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind
-from store.sql import SqlUnitOfWork
 from store.tables import AlertOutboxRow
+
+if TYPE_CHECKING:
+    from store.sql import SqlUnitOfWork
 
 #: ``last_error`` holds a status and code; anything longer is cut.
 MAX_ERROR_CHARS = 500

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
     Child,
@@ -81,6 +82,7 @@ from frontdoor.roles import Role
 from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.outbox import SqlAlertOutbox
 from store.tables import (
     AuditEventRow,
     Base,
@@ -160,6 +162,7 @@ class SqlUnitOfWork:
         self.state: StateDocuments = SqlStateDocuments(self)
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
+        self.alerts: AlertOutbox = SqlAlertOutbox(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
+from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
 from frontdoor.ports import (
@@ -50,6 +51,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from tests.outbox_fake import InMemoryAlertOutbox
 
 #: How long a writer waits for another unit of work's uncommitted writes, in seconds.
 WRITE_LOCK_TIMEOUT = 10.0
@@ -116,6 +118,7 @@ class InMemoryStore:
 
     def __init__(self) -> None:
         self.committed = _Data()
+        self.outbox = InMemoryAlertOutbox()
         self.writer = asyncio.Lock()
         self.closed = False
 
@@ -144,6 +147,8 @@ class InMemoryUnitOfWork:
         self.state: StateDocuments = _State(self)
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
+        # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
+        self.alerts: AlertOutbox = store.outbox
 
     async def __aenter__(self) -> Self:
         return self

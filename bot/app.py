@@ -134,7 +134,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_lifecycle)
     if settings.scheduler_enabled:
-        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy)
+        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy, calendar)
         # Appended after ``_lifecycle``, so it stops before the store is closed.
         app.cleanup_ctx.append(_scheduling)
     return app

@@ -32,6 +32,11 @@ class CommandName(StrEnum):
     ROLES = "roles"
     GRANT = "grant"
     REVOKE = "revoke"
+    MY_WORK = "my_work"
+    QUEUE = "queue"
+    HANDOVER = "handover"
+    DUTY = "duty"
+    STATUS = "status"
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,44 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Scope.PERSONAL}),
         Permission.LOG_CONSULTATION,
         usage="PC-26-00012",
+    ),
+    # Work lists (SPEC §6): what is mine, what waits for screening.
+    Command(
+        CommandName.MY_WORK,
+        "my work",
+        "Contacts assigned to you, urgent first, with due times",
+        frozenset({Scope.PERSONAL}),
+        Permission.VIEW_CONTACTS,
+    ),
+    Command(
+        CommandName.QUEUE,
+        "queue",
+        "Contacts awaiting screening, urgent then oldest",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.VIEW_CONTACTS,
+    ),
+    # The duty manager's surfaces (SPEC §7).
+    Command(
+        CommandName.HANDOVER,
+        "handover",
+        "The end-of-day handover as it stands now",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.HANDOVER,
+    ),
+    Command(
+        CommandName.STATUS,
+        "status",
+        "Open contacts against the band, workers' loads, breached clocks, undelivered alerts",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.SEE_STATUS,
+    ),
+    Command(
+        CommandName.DUTY,
+        "duty",
+        "See or set the duty rota for a date",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.MANAGE_ROTA,
+        usage="2026-03-17",
     ),
     Command(
         CommandName.LINK,

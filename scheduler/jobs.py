@@ -15,7 +15,7 @@ from typing import Final
 
 from apscheduler.triggers.cron import CronTrigger
 
-from frontdoor.calendar import LONDON
+from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, UnitOfWorkFactory
@@ -44,11 +44,15 @@ def retention_job(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy)
     return ScheduledJob(RETENTION_JOB_ID, trigger, run, catch_up=True)
 
 
-def front_door_jobs(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> list[ScheduledJob]:
+def front_door_jobs(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> list[ScheduledJob]:
     """Every job the bot runs."""
     return [retention_job(unit_of_work, clock, policy)]
 
 
-def create_scheduler(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> FrontDoorScheduler:
+def create_scheduler(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> FrontDoorScheduler:
     """The scheduler with every job, not yet started (``await scheduler.start()``)."""
-    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy))
+    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy, calendar))

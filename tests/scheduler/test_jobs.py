@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import RETENTION_ACTOR, Consultation
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.ports import Store
@@ -125,7 +126,7 @@ def test_retention_runs_at_half_past_two_london_time(after: datetime, fires: dat
 
 
 async def test_the_scheduler_uses_the_design_options_and_fixed_ids(store: Store) -> None:
-    scheduler = create_scheduler(store.unit_of_work, SettableClock(NOW), POLICY)
+    scheduler = create_scheduler(store.unit_of_work, SettableClock(NOW), POLICY, WorkingCalendar())
     await scheduler.start()
     try:
         assert scheduler.running

@@ -1,0 +1,44 @@
+"""What each kind of outbox row looks like in Teams.
+
+The dispatcher claims a row of the alert outbox (``frontdoor.alerts.OutboxItem``), asks
+``render`` for its message, and posts it to the row's recipient. Each kind of row has one
+renderer; the feature that enqueues a kind provides its renderer and lists it in ``RENDERERS``.
+
+A renderer is a pure function of the row, the time of sending and the display names of the
+people it may @mention: it never touches the store or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from frontdoor.alerts import AlertKind, OutboxItem
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """The message for one outbox row."""
+
+    card: dict[str, Any]
+    #: Azure AD object ids of the people to @mention (the sender adds their display names)
+    mention_ids: tuple[str, ...] = ()
+    #: a line of text beside the card (the notification preview); ids and references only
+    text: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+#: ``renderer(item, now, names)``: ``names`` maps Azure AD object ids to display names.
+Renderer = Callable[[OutboxItem, datetime, Mapping[str, str]], Rendered]
+
+#: One renderer per kind of row; a kind missing here is a programming error caught by the tests.
+RENDERERS: dict[AlertKind, Renderer] = {}
+
+
+def render(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
+    renderer = RENDERERS.get(item.kind)
+    if renderer is None:
+        raise LookupError(f"no renderer for outbox rows of kind {item.kind.value}")
+    return renderer(item, now, names)

@@ -22,6 +22,7 @@ from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
+from bot.alerting import TeamsAlertSender
 from bot.auth import (
     PUBLIC_CLOUD,
     KeyManager,
@@ -31,11 +32,15 @@ from bot.auth import (
 )
 from bot.dedup import Deduplicator
 from bot.dialogs.admin import register as register_admin
+from bot.dialogs.alerts import AlertsFeature
+from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
 from bot.dialogs.decisions import DecisionsFeature
+from bot.dialogs.duty import DutyFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
+from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
 from bot.notify import Notifier
 from bot.patches import apply_patches
@@ -48,9 +53,12 @@ from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
 from frontdoor.systemclock import SystemClock
+from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
+from scheduler.leadership import Leadership, scheduler_allowed
 from scheduler.runner import FrontDoorScheduler
+from store.leader import leadership_for
 from store.sql import SqlStore
 
 log = logging.getLogger("frontdoor.app")
@@ -72,6 +80,9 @@ KEYS = web.AppKey("keys", KeyManager)
 DEDUP = web.AppKey("dedup", Deduplicator)
 SCHEDULER = web.AppKey("scheduler", FrontDoorScheduler)
 NOTIFIER = web.AppKey("notifier", Notifier)
+LEADERSHIP = web.AppKey("leadership", Leadership)
+#: the deadline tick and dispatcher of this process (tests drive them directly)
+ALERTS = web.AppKey("alerts", DeadlineAlerts)
 
 
 def create_app(
@@ -103,10 +114,14 @@ def create_app(
     notifier = Notifier(adapter, store, settings.app_id)
     decisions = DecisionsFeature(store, clock, calendar, settings.policy, notifier)
     decisions.register(router)
+    CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     IntakeFeature(
         store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
     ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
+    AlertsFeature(store, clock, notifier).register(router)
+    DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
+    WorklistsFeature(store, clock, calendar, settings.policy).register(router)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,
@@ -134,7 +149,20 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.cleanup_ctx.append(_lifecycle)
     if settings.scheduler_enabled:
-        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy, calendar)
+        # PostgreSQL: every process schedules, the advisory-lock holder plans; SQLite: one process.
+        leadership = leadership_for(settings.database_url)
+        alerts = DeadlineAlerts(
+            store.unit_of_work,
+            clock,
+            settings.policy,
+            calendar,
+            sender=TeamsAlertSender(notifier, store),
+            leadership=leadership,
+            tick_seconds=settings.tick_seconds,
+        )
+        app[LEADERSHIP] = leadership
+        app[ALERTS] = alerts
+        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy, calendar, alerts=alerts)
         # Appended after ``_lifecycle``, so it stops before the store is closed.
         app.cleanup_ctx.append(_scheduling)
     return app
@@ -166,10 +194,15 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _scheduling(app: web.Application) -> AsyncIterator[None]:
-    scheduler = app[SCHEDULER]
+    scheduler, leadership = app[SCHEDULER], app[LEADERSHIP]
+    if not await scheduler_allowed(leadership):  # a second process on one SQLite database
+        yield
+        await leadership.release()
+        return
     await scheduler.start()
     yield
     await scheduler.stop()
+    await leadership.release()
 
 
 async def _seed_admins(store: Store, admins: frozenset[str], clock: Clock) -> None:

@@ -11,10 +11,12 @@ people it may @mention: it never touches the store or the network.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
+from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from frontdoor.alerts import AlertKind, OutboxItem
 
 
@@ -34,11 +36,30 @@ class Rendered:
 Renderer = Callable[[OutboxItem, datetime, Mapping[str, str]], Rendered]
 
 #: One renderer per kind of row; a kind missing here is a programming error caught by the tests.
-RENDERERS: dict[AlertKind, Renderer] = {}
+RENDERERS: dict[AlertKind, Renderer] = {
+    AlertKind.HANDOVER: render_handover,
+    AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
+    AlertKind.MARAC_REMINDER: render_marac_reminder,
+    **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
+}
 
 
 def render(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     renderer = RENDERERS.get(item.kind)
     if renderer is None:
         raise LookupError(f"no renderer for outbox rows of kind {item.kind.value}")
-    return renderer(item, now, names)
+    rendered = renderer(item, now, names)
+    if not item.interrupted:
+        return rendered
+    # The bot stopped while sending this once: Teams may have posted that copy (a send cannot be
+    # made conditional), so say so rather than leave two identical cards unexplained.
+    card = dict(rendered.card)
+    card["body"] = [
+        *card.get("body", []),
+        {"type": "TextBlock", "text": POSSIBLE_REPEAT, "wrap": True, "isSubtle": True},
+    ]
+    return replace(rendered, card=card)
+
+
+#: Shown on a card sent again after its sending process stopped mid-send.
+POSSIBLE_REPEAT = "If this reached you a moment ago, this is a repeat: the bot restarted while sending it."

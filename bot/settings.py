@@ -46,6 +46,9 @@ class Settings:
     policy: Policy = field(default_factory=lambda: load_policy(None))
     log_level: str = "INFO"
     scheduler_enabled: bool = True
+    #: seconds between deadline ticks and dispatcher runs (``FRONTDOOR_TICK_SECONDS``; by default
+    #: the policy's ``alerts.tick_seconds``, 30)
+    tick_seconds: float = 30.0
 
     @property
     def authentication_enabled(self) -> bool:
@@ -113,6 +116,8 @@ class Settings:
         if scheduler_text not in {"on", "off"}:
             raise SettingsError("FRONTDOOR_SCHEDULER must be 'on' or 'off'")
 
+        tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
+
         return cls(
             environment=environment,
             host=host,
@@ -128,7 +133,27 @@ class Settings:
             policy=policy,
             log_level=log_level,
             scheduler_enabled=scheduler_text == "on",
+            tick_seconds=tick_seconds,
         )
+
+
+#: The shortest and longest tick: a tenth of a second (tests) to an hour.
+MIN_TICK_SECONDS, MAX_TICK_SECONDS = 0.1, 3600.0
+
+
+def _tick_seconds(text: str, policy: Policy) -> float:
+    if not text:
+        return float(policy.alerts.tick_seconds)
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not MIN_TICK_SECONDS <= seconds <= MAX_TICK_SECONDS:  # also refuses nan and inf
+        raise SettingsError(
+            f"FRONTDOOR_TICK_SECONDS must be a number of seconds from {MIN_TICK_SECONDS:g} to "
+            f"{MAX_TICK_SECONDS:g} (e.g. 30 or 0.5), got {text!r}"
+        )
+    return seconds
 
 
 def _id_list(text: str) -> frozenset[str]:

@@ -55,6 +55,7 @@ from frontdoor.roles import Role
 __all__ = [
     "ACKNOWLEDGED_ACTION",
     "DUTY_CHANNEL",
+    "INTERRUPTED",
     "LATE_GRACE",
     "Acknowledgement",
     "AlertKey",
@@ -80,6 +81,9 @@ __all__ = [
 #: How long after its own time an alert may go out before it is marked late: a tick or two.
 LATE_GRACE = timedelta(minutes=2)
 
+#: The ``last_error`` of a row whose sending process stopped while it was leased.
+INTERRUPTED = "interrupted: the dispatcher stopped while the row was leased"
+
 #: The audit action that records an "I've got this" on an alert card.
 ACKNOWLEDGED_ACTION = "alert.acknowledged"
 
@@ -100,6 +104,10 @@ class AlertKind(StrEnum):
     HANDOVER = "handover"
     #: the handover not acknowledged by the next opening, passed on to the team manager
     HANDOVER_ESCALATION = "handover_escalation"
+    #: the reminder, on a MARAC meeting day, that information requests are due back before it
+    MARAC_REMINDER = "marac_reminder"
+    #: a parent letter lapsed: the contact is back with its worker to review and re-apply the threshold
+    LETTER_LAPSED = "letter_lapsed"
 
 
 def utc_text(moment: datetime) -> str:
@@ -252,24 +260,24 @@ def recipients_for(
 ) -> tuple[Recipient, ...]:
     """Who gets an alert of ``kind`` on ``day`` (SPEC §7):
 
-    - due soon: the assignee, or the consultants on duty when unassigned;
+    - due soon and a lapsed parent letter: the assignee, or the consultants on duty when unassigned;
     - breached and repeats: those, and the duty channel;
     - escalations: the team managers on duty, and the duty channel;
-    - the handover: the duty channel.
+    - the handover and MARAC reminders: the duty channel.
 
     Never empty: with nobody to tell in person, the duty channel is told.
     """
     people: tuple[str, ...]
     channel = True
     match kind:
-        case AlertKind.DUE_SOON:
+        case AlertKind.DUE_SOON | AlertKind.LETTER_LAPSED:
             people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
             channel = False
         case AlertKind.BREACHED | AlertKind.REPEAT:
             people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
         case AlertKind.ESCALATION | AlertKind.HANDOVER_ESCALATION:
             people = staffing.on_duty(Role.TEAM_MANAGER, day)
-        case AlertKind.HANDOVER:
+        case AlertKind.HANDOVER | AlertKind.MARAC_REMINDER:
             people = ()
     found = [Recipient.person(person) for person in dict.fromkeys(people)]
     if channel or not found:
@@ -418,6 +426,12 @@ class OutboxItem:
         return AlertKey.parse(self.key)
 
     @property
+    def interrupted(self) -> bool:
+        """Whether the last attempt was cut short by its process stopping: it may have reached
+        Teams already (the Bot Connector API takes no idempotency key), so a resend may repeat it."""
+        return self.last_error == INTERRUPTED
+
+    @property
     def rerouted(self) -> bool:
         return self.key.endswith(_REROUTE_MARK)
 
@@ -492,6 +506,23 @@ class AlertOutbox(Protocol):
         """Return rows whose lease has run out to pending; returns how many."""
         ...
 
+    async def release_leases(self) -> int:
+        """Return every leased row to pending at once, noting ``INTERRUPTED`` as its last error:
+        for a dispatcher that has just become the only one (``scheduler.leadership``), so the rows
+        a dead predecessor held need not wait out their leases. Returns how many."""
+        ...
+
+    async def defer(self, item_id: int, until: datetime) -> bool:
+        """Back to pending until ``until`` without counting the claim as an attempt: the dispatcher
+        held the row back (a conversation at its rate limit) rather than trying it. False if the
+        row is not leased (sent, failed, pending or missing)."""
+        ...
+
+    async def sent_about(self, subject: str) -> list[OutboxItem]:
+        """The rows about ``subject`` that were sent and can be updated in place (both a
+        ``conversation_id`` and an ``activity_id`` recorded), oldest first."""
+        ...
+
     async def get(self, item_id: int) -> OutboxItem | None: ...
 
     async def failed(self, limit: int = 50) -> list[OutboxItem]:
@@ -545,6 +576,8 @@ class PlannedAlert:
             "at": utc_text(self.at),
             "assignee_id": self.assignee_id,
             "deadline_id": self.deadline_id,
+            # who it goes to in person, so the channel's copy can @mention them
+            "people": [r.address for r in self.recipients if r.kind is RecipientKind.PERSON],
         }
 
     def messages(self) -> tuple[OutboxMessage, ...]:

@@ -16,7 +16,11 @@ Who may do what:
 - an officer records a route III outcome but never "accepted for assessment", which is a threshold
   decision (SPEC §1); a consultant or team manager may record any outcome on route III;
 - sign-off is a consultant's or team manager's; the challenge is a team manager's (the receiving
-  team's manager), and the discussion and its result are recorded by either side.
+  team's manager), and the discussion and its result are recorded by either side;
+- an accepted outcome may name the receiving team manager (``Outcome.receiving_manager_id``), who
+  must be a team manager in the directory: the one to highlight an urgent contact to;
+- the outcome letter is recorded as sent by an officer (who sends letters) or by the person who
+  recorded the outcome it reports, to whom the Teams card shows it to send.
 
 The parent letter (route IV and re-referrals): recording that the parents could not be reached
 records the letter and starts the 3-working-day ``parent_letter`` clock. Parents getting in touch
@@ -588,6 +592,9 @@ async def record_outcome(
             return wrong_state(loaded, "given a recommendation")
         if refused := _outcome_permission(loaded, outcome, actor_id, roles):
             return refused
+        manager = outcome.receiving_manager_id.strip()
+        if manager and manager not in {e.aad_object_id for e in await uow.roles.holders(Role.TEAM_MANAGER)}:
+            return _invalid("Receiving team manager: choose one of the team managers in the directory")
         subject = loaded.reference or ""
         from_state = loaded.state
         moved = loaded
@@ -727,14 +734,25 @@ async def record_outcome_letter_sent(
     expected_version: int,
     now: datetime,
 ) -> CaseworkRecorded | Refusal | AlreadyDecided:
-    """An officer records that the latest outcome letter was sent to the referrer."""
+    """Record that the latest outcome letter was sent to the referrer: by an officer (who sends
+    letters), or by the person who recorded the outcome it reports, to whom the letter is shown to
+    send (the consultant on route II, the social worker after a recommendation)."""
     require_aware(now, "now")
-    if not may(roles, Permission.SEND_LETTERS):
+    roles = frozenset(roles)
+    sends_letters = may(roles, Permission.SEND_LETTERS)
+    if not (sends_letters or may(roles, Permission.VIEW_CONTACTS)):
         return not_permitted((Role.OFFICER,), "record letters sent")
     async with uow:
         loaded = await load_contact(uow, contact_id, actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
+        recorded = current_outcome(loaded)
+        if not sends_letters and (recorded is None or recorded.decided_by != actor_id):
+            return Refusal(
+                RefusalReason.NOT_PERMITTED,
+                "Sorry, only First Contact officers or the person who recorded the outcome can record "
+                "its letter as sent.",
+            )
         produced = _last(loaded, CaseworkAction.OUTCOME_LETTER_PRODUCED)
         not_told = _last(loaded, CaseworkAction.REFERRER_NOT_TOLD)
         sent = _last(loaded, CaseworkAction.OUTCOME_LETTER_SENT)

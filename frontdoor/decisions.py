@@ -161,8 +161,26 @@ class AlreadyDecided:
         return f"{reference} was already decided by {who} ({what}{when}), so nothing was changed."
 
 
+_STATE_TITLES: Mapping[ContactState, str] = MappingProxyType(
+    {
+        ContactState.DRAFT: "a draft",
+        ContactState.AWAITING_SCREENING: "awaiting screening",
+        ContactState.CP_DECISION: "awaiting the child-protection decision",
+        ContactState.REFERRAL_ACCEPTED: "accepted for referral, awaiting its outcome",
+        ContactState.OFFICER_WORK: "with an officer for further work",
+        ContactState.SW_ASSESSMENT: "with a social worker",
+        ContactState.DUTY_MANAGER_REVIEW: "with the duty manager (re-referral)",
+        ContactState.AWAITING_SIGNOFF: "awaiting sign-off",
+        ContactState.PASSED_ON: "passed to the allocated worker",
+        ContactState.CLOSED: "closed",
+        ContactState.CANCELLED: "cancelled",
+    }
+)
+
+
 def state_title(state: ContactState) -> str:
-    return state.value.replace("_", " ")
+    """Where a contact is, in words that follow "CT-26-000001 is …" and "Contact …"."""
+    return _STATE_TITLES[state]
 
 
 # -- outcomes -------------------------------------------------------------------------------------
@@ -225,6 +243,9 @@ class Outcome:
     receiving_team: str = ""
     strategy_discussion: bool = False
     agency: Agency | None = None
+    #: an accepted contact: the receiving team's manager (a team manager's directory id) to highlight
+    #: it to and who may challenge it; "" when none was named
+    receiving_manager_id: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -247,8 +268,10 @@ class Outcome:
                 found.append("Receiving team: name the team the contact is accepted by")
             elif len(team) > TEAM_NAME_MAX_LENGTH or "\n" in team:
                 found.append(f"Receiving team: a team name of at most {TEAM_NAME_MAX_LENGTH} characters")
-        elif team or self.strategy_discussion:
-            found.append("Receiving team and strategy discussion belong to an accepted contact only")
+        elif team or self.strategy_discussion or self.receiving_manager_id.strip():
+            found.append(
+                "Receiving team, its manager and strategy discussion belong to an accepted contact only"
+            )
         if self.kind is OutcomeKind.OTHER_AGENCY and self.agency is None:
             found.append("Agency: choose the agency the contact is referred to")
         if self.kind is not OutcomeKind.OTHER_AGENCY and self.agency is not None:
@@ -260,6 +283,8 @@ class Outcome:
         parts = [f"outcome={self.kind.value}"]
         if self.accepted:
             parts.append(f"strategy_discussion={'yes' if self.strategy_discussion else 'no'}")
+            if self.receiving_manager_id.strip():
+                parts.append(f"receiving_manager={self.receiving_manager_id.strip()}")
         if self.agency is not None:
             parts.append(f"agency={self.agency.value}")
         return "; ".join(parts)
@@ -306,6 +331,8 @@ def outcome_data(outcome: Outcome) -> dict[str, DataValue]:
     if outcome.accepted:
         data["receiving_team"] = outcome.receiving_team.strip()
         data["strategy_discussion"] = outcome.strategy_discussion
+        if outcome.receiving_manager_id.strip():
+            data["receiving_manager"] = outcome.receiving_manager_id.strip()
     if outcome.agency is not None:
         data["agency"] = outcome.agency.value
     return data
@@ -317,12 +344,14 @@ def _outcome_of(event: ContactEvent) -> Outcome | None:
     if not isinstance(kind, str) or kind not in OutcomeKind.__members__.values():
         return None
     team = data.get("receiving_team", "")
+    manager = data.get("receiving_manager", "")
     return Outcome(
         kind=OutcomeKind(kind),
         rationale=event.rationale,
         receiving_team=team if isinstance(team, str) else "",
         strategy_discussion=data.get("strategy_discussion") is True,
         agency=Agency(agency) if isinstance(agency, str) and agency in Agency.__members__.values() else None,
+        receiving_manager_id=manager if isinstance(manager, str) else "",
     )
 
 
@@ -536,9 +565,12 @@ async def _check_holder(uow: UnitOfWork, person_id: str, role: Role) -> Refusal 
 
 async def _over_cap(uow: UnitOfWork, worker_id: str, name: str, policy: Policy) -> Refusal | None:
     """Checked after the allocation is saved, inside the same unit of work, so the count includes
-    it and two allocations to one worker cannot both slip under the cap on a store that serialises
-    writers. The refusal leaves the unit of work uncommitted: nothing is changed."""
+    it. The worker's caseload is locked first (held until the unit of work ends), so two
+    allocations to one worker at once are counted one after the other on any store, PostgreSQL's
+    READ COMMITTED included, and cannot both slip under the cap. The refusal leaves the unit of
+    work uncommitted: nothing is changed."""
     cap = policy.caseload.cap
+    await uow.contacts.lock_worker(worker_id)
     after = (await _open_loads(uow))[worker_id]
     if after <= cap:
         return None

@@ -40,6 +40,7 @@ from enum import StrEnum
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
+from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError, UnitOfWork
@@ -67,6 +68,7 @@ from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
     "NON_DRAFT_STATES",
+    "REPEAT_OF_KEY",
     "DraftCancelled",
     "MentionTarget",
     "Refusal",
@@ -78,6 +80,7 @@ __all__ = [
     "child_key",
     "go_back",
     "months_before",
+    "recorded_repeat_of",
     "revisit_section",
     "save_section",
     "start_contact",
@@ -418,6 +421,22 @@ def child_key(child: Child) -> tuple[str, date] | None:
     return (_normal_name(child.name), child.date_of_birth)
 
 
+#: The key of the submission event's data that lists the earlier contacts about the same child.
+REPEAT_OF_KEY = "repeat_of"
+
+
+def recorded_repeat_of(contact: Contact) -> tuple[str, ...]:
+    """The earlier contacts about the same child found when ``contact`` was submitted (empty if
+    none, or if it was submitted before submissions recorded them)."""
+    submission = next(
+        (e for e in contact.events if e.from_state is ContactState.DRAFT and e.to_state is not None), None
+    )
+    if submission is None:
+        return ()
+    value = read_event_data(submission).get(REPEAT_OF_KEY)
+    return tuple(value.split()) if isinstance(value, str) else ()
+
+
 async def _repeat_of(
     uow: UnitOfWork, contact: Contact, received_at: datetime, policy: Policy
 ) -> tuple[str, ...]:
@@ -527,6 +546,9 @@ async def submit_contact(
 
         to_state, action = _MOVES[route]
         moved = transition(checked, to_state, actor_id, now, action)
+        if repeat_of:
+            # Kept with the submission, so every later drawing of the contact's cards says it too.
+            moved = add_event_data(moved, {REPEAT_OF_KEY: " ".join(repeat_of)})
         worker = checked.history.allocated_worker_id if route is Route.OPEN_CASE else None
         submitted = replace(
             moved,

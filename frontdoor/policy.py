@@ -221,10 +221,19 @@ class Handover:
 
 @dataclass(frozen=True, slots=True)
 class Marac:
-    """MARAC meeting days (weekday numbers, Monday = 0) and time."""
+    """MARAC meeting days (weekday numbers, Monday = 0) and time, and when on a meeting day the duty
+    channel is reminded that information requests are due back before the meeting."""
 
     days: frozenset[int] = field(metadata={_PARSE: _weekday_list})
     at: time = field(metadata={_PARSE: _clock_time})
+    reminder_at: time = field(metadata={_PARSE: _clock_time})
+
+    def __post_init__(self) -> None:
+        if self.reminder_at >= self.at:
+            raise PolicyError(
+                "marac.reminder_at",
+                f"must be before marac.at ({self.at:%H:%M}), got {self.reminder_at:%H:%M}",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,16 @@ class ContactRepository(Protocol):
 
     async def drafts_of(self, user_id: str) -> list[Contact]: ...
 
+    async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
+        """Contacts in ``states`` whose assignee is ``user_id``, in the order they were created."""
+        ...
+
+    async def lock_worker(self, worker_id: str) -> None:
+        """Hold ``worker_id``'s caseload until the unit of work ends: another unit of work calling
+        this for the same worker waits, so counting their open contacts and allocating one more
+        cannot interleave with another allocation (the caseload cap). It counts as a write."""
+        ...
+
 
 class RoleDirectory(Protocol):
     async def roles_of(self, aad_object_id: str) -> frozenset[Role]: ...
@@ -135,6 +145,14 @@ class DeadlineRepository(Protocol):
     async def for_subject(self, subject: str) -> list[Deadline]: ...
 
     async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]: ...
+
+    async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
+        """The open deadlines of any of ``subjects``, soonest first."""
+        ...
+
+    async def open_for_assignee(self, assignee_id: str) -> list[Deadline]:
+        """The open deadlines assigned to ``assignee_id``, soonest first."""
+        ...
 
     async def close(self, subject: str, clock: str, state: str) -> int:
         """Close the open deadlines of ``subject`` on ``clock``; returns how many."""

@@ -3,8 +3,9 @@ the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
 ``policy.retention.consultations_months`` (each deletion audited by the use case), at 02:30 London
-time and once at start-up for whatever fell due while the bot was down. Issue 6 adds the deadline
-tick, the end-of-day handover, the parent-letter lapse and MARAC reminders here.
+time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
+and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
+parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, UnitOfWorkFactory
+from scheduler.alert_jobs import DeadlineAlerts
+from scheduler.daily_jobs import daily_jobs
 from scheduler.runner import FrontDoorScheduler, ScheduledJob
 
 log = logging.getLogger("frontdoor.scheduler.jobs")
@@ -45,14 +48,29 @@ def retention_job(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy)
 
 
 def front_door_jobs(
-    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+    unit_of_work: UnitOfWorkFactory,
+    clock: Clock,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    *,
+    alerts: DeadlineAlerts | None = None,
 ) -> list[ScheduledJob]:
-    """Every job the bot runs."""
-    return [retention_job(unit_of_work, clock, policy)]
+    """Every job the bot runs; the deadline tick and the dispatcher when ``alerts`` is given (they
+    need a sender and a leadership only the composition root can build)."""
+    return [
+        retention_job(unit_of_work, clock, policy),
+        *daily_jobs(unit_of_work, clock, policy, calendar),
+        *(alerts.jobs() if alerts is not None else ()),
+    ]
 
 
 def create_scheduler(
-    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+    unit_of_work: UnitOfWorkFactory,
+    clock: Clock,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    *,
+    alerts: DeadlineAlerts | None = None,
 ) -> FrontDoorScheduler:
     """The scheduler with every job, not yet started (``await scheduler.start()``)."""
-    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy, calendar))
+    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy, calendar, alerts=alerts))

@@ -21,9 +21,9 @@ from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
-from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxMessage, OutboxState
+from frontdoor.alerts import INTERRUPTED, AlertKey, AlertKind, OutboxItem, OutboxMessage, OutboxState
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind
 from store.tables import AlertOutboxRow
@@ -197,6 +197,36 @@ class SqlAlertOutbox:
             item_id, state=OutboxState.FAILED.value, lease_until=None, last_error=error[:MAX_ERROR_CHARS]
         )
 
+    async def defer(self, item_id: int, until: datetime) -> bool:
+        await self._uow.begin_write()
+        result = await self._session.execute(
+            update(AlertOutboxRow)
+            .where(AlertOutboxRow.id == item_id, AlertOutboxRow.state == OutboxState.LEASED.value)
+            .values(
+                state=OutboxState.PENDING.value,
+                next_attempt_at=_utc(until, "until"),
+                lease_until=None,
+                # The claim counted an attempt that was never made.
+                attempts=case((AlertOutboxRow.attempts > 0, AlertOutboxRow.attempts - 1), else_=0),
+            )
+            .returning(AlertOutboxRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+    async def sent_about(self, subject: str) -> list[OutboxItem]:
+        rows = await self._uow.rows(
+            select(AlertOutboxRow)
+            .where(
+                AlertOutboxRow.subject == subject,
+                AlertOutboxRow.state == OutboxState.SENT.value,
+                AlertOutboxRow.conversation_id.is_not(None),
+                AlertOutboxRow.activity_id.is_not(None),
+            )
+            .order_by(AlertOutboxRow.sent_at, AlertOutboxRow.id)
+        )
+        return [_item(row) for row in rows]
+
     async def expire_leases(self, now: datetime) -> int:
         now = _utc(now, "now")
         await self._uow.begin_write()
@@ -204,6 +234,17 @@ class SqlAlertOutbox:
             update(AlertOutboxRow)
             .where(AlertOutboxRow.state == OutboxState.LEASED.value, AlertOutboxRow.lease_until <= now)
             .values(state=OutboxState.PENDING.value, lease_until=None)
+            .returning(AlertOutboxRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return len(result.all())
+
+    async def release_leases(self) -> int:
+        await self._uow.begin_write()
+        result = await self._session.execute(
+            update(AlertOutboxRow)
+            .where(AlertOutboxRow.state == OutboxState.LEASED.value)
+            .values(state=OutboxState.PENDING.value, lease_until=None, last_error=INTERRUPTED)
             .returning(AlertOutboxRow.id)
             .execution_options(synchronize_session=False)
         )

@@ -14,11 +14,15 @@ Concurrency:
 - On PostgreSQL each operation is safe by itself under READ COMMITTED: conditional ``UPDATE``s,
   ``INSERT … ON CONFLICT`` (the reference upsert locks its row until commit, so a rolled-back
   number is not consumed), and a transaction-scoped advisory lock around the audit chain.
+- The caseload cap is a count followed by a write, which READ COMMITTED alone does not protect:
+  ``lock_worker`` takes a transaction-scoped advisory lock on the worker (on SQLite, the writer
+  lock), so two allocations to one worker are counted one after the other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -102,6 +106,9 @@ from store.tables import (
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
+#: The first key of the PostgreSQL advisory locks on a social worker's caseload (two-key form, so
+#: they never meet the one-key audit chain lock); the second key is a hash of the worker's id.
+CASELOAD_LOCK = 0x66_64_63_6C  # "fdcl"
 
 _Row = TypeVar("_Row", bound=Base)
 _Choice = TypeVar("_Choice", ContactState, Source, ContactType, Consent)
@@ -428,6 +435,24 @@ class SqlContactRepository(_Repository):
             .where(ContactRow.state == ContactState.DRAFT.value, ContactRow.created_by == user_id)
             .order_by(ContactRow.created_at, ContactRow.id)
         )
+
+    async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
+        if not states:
+            return []
+        values = sorted({state.value for state in states})
+        return await self._load(
+            select(ContactRow)
+            .where(ContactRow.assignee_id == user_id, ContactRow.state.in_(values))
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
+    async def lock_worker(self, worker_id: str) -> None:
+        await self._uow.begin_write()  # on SQLite the writer lock is the worker's lock too
+        if self._uow.dialect == "postgresql":
+            key = int.from_bytes(hashlib.blake2b(worker_id.encode(), digest_size=4).digest(), signed=True)
+            # Held to the end of the transaction, so the count after it sees every allocation
+            # committed before it and none can commit between the count and ours.
+            await self._session.execute(select(func.pg_advisory_xact_lock(CASELOAD_LOCK, key)))
 
     async def _insert_parts(self, contact: Contact) -> None:
         children: list[_Values] = [
@@ -778,6 +803,26 @@ class SqlDeadlineRepository(_Repository):
             .where(DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.due_at <= moment)
             .order_by(DeadlineRow.due_at, DeadlineRow.id)
             .limit(limit)
+        )
+        return [_deadline(row) for row in rows]
+
+    async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
+        if not subjects:
+            return []
+        rows = await self._uow.rows(
+            select(DeadlineRow)
+            .where(
+                DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.subject.in_(sorted(set(subjects)))
+            )
+            .order_by(DeadlineRow.due_at, DeadlineRow.id)
+        )
+        return [_deadline(row) for row in rows]
+
+    async def open_for_assignee(self, assignee_id: str) -> list[Deadline]:
+        rows = await self._uow.rows(
+            select(DeadlineRow)
+            .where(DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.assignee_id == assignee_id)
+            .order_by(DeadlineRow.due_at, DeadlineRow.id)
         )
         return [_deadline(row) for row in rows]
 

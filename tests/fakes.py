@@ -237,6 +237,16 @@ class _Contacts(_Repository):
             if c.state is ContactState.DRAFT and c.created_by == user_id
         )
 
+    async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
+        wanted = set(states)
+        return _ordered(
+            c for c in self._uow.view().contacts.values() if c.assignee_id == user_id and c.state in wanted
+        )
+
+    async def lock_worker(self, worker_id: str) -> None:
+        # The fake's writer lock serialises every writer, so it covers each worker's caseload.
+        await self._uow.write()
+
 
 def _ordered(contacts: Iterable[Contact]) -> list[Contact]:
     return sorted(contacts, key=lambda c: (c.created_at, c.id))
@@ -373,6 +383,23 @@ class _Deadlines(_Repository):
             if d.state is DeadlineState.OPEN and d.due_at <= moment
         ]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))[:limit]
+
+    async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
+        wanted = set(subjects)
+        found = [
+            d
+            for d in self._uow.view().deadlines.values()
+            if d.state is DeadlineState.OPEN and d.subject in wanted
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.id or 0))
+
+    async def open_for_assignee(self, assignee_id: str) -> list[Deadline]:
+        found = [
+            d
+            for d in self._uow.view().deadlines.values()
+            if d.state is DeadlineState.OPEN and d.assignee_id == assignee_id
+        ]
+        return sorted(found, key=lambda d: (d.due_at, d.id or 0))
 
     async def close(self, subject: str, clock: str, state: str) -> int:
         kind, new_state = ClockKind(clock), DeadlineState(state)

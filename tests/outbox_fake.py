@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from frontdoor.alerts import AlertKey, AlertOutbox, OutboxItem, OutboxMessage, OutboxState
+from frontdoor.alerts import INTERRUPTED, AlertKey, AlertOutbox, OutboxItem, OutboxMessage, OutboxState
 
 MAX_ERROR_CHARS = 500
 
@@ -121,6 +121,30 @@ class InMemoryAlertOutbox:
             item_id, state=OutboxState.FAILED, lease_until=None, last_error=error[:MAX_ERROR_CHARS]
         )
 
+    async def defer(self, item_id: int, until: datetime) -> bool:
+        item = self.rows.get(item_id)
+        if item is None or item.state is not OutboxState.LEASED:
+            return False
+        self.rows[item_id] = replace(
+            item,
+            state=OutboxState.PENDING,
+            next_attempt_at=_utc(until),
+            lease_until=None,
+            attempts=max(item.attempts - 1, 0),
+        )
+        return True
+
+    async def sent_about(self, subject: str) -> list[OutboxItem]:
+        found = [
+            item
+            for item in self.rows.values()
+            if item.subject == subject
+            and item.state is OutboxState.SENT
+            and item.conversation_id is not None
+            and item.activity_id is not None
+        ]
+        return sorted(found, key=lambda item: (item.sent_at or item.created_at, item.id))
+
     async def expire_leases(self, now: datetime) -> int:
         now = _utc(now)
         expired = [
@@ -131,6 +155,14 @@ class InMemoryAlertOutbox:
         for item in expired:
             self.rows[item.id] = replace(item, state=OutboxState.PENDING, lease_until=None)
         return len(expired)
+
+    async def release_leases(self) -> int:
+        leased = [item for item in self.rows.values() if item.state is OutboxState.LEASED]
+        for item in leased:
+            self.rows[item.id] = replace(
+                item, state=OutboxState.PENDING, lease_until=None, last_error=INTERRUPTED
+            )
+        return len(leased)
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return self.rows.get(item_id)

@@ -34,6 +34,8 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.common import to_dict
+from frontdoor.contact import ContactState
+from frontdoor.decisions import state_title
 from frontdoor.rag import Rag
 from frontdoor.records import ClockKind
 from frontdoor.script import CONTACT_TYPE_TITLES
@@ -46,6 +48,7 @@ __all__ = [
     "ChannelCardKind",
     "channel_card",
     "decision_card",
+    "heading",
     "open_case_card",
     "rereferral_card",
     "view_action",
@@ -68,6 +71,17 @@ _HEADINGS: Mapping[ChannelCardKind, str] = {
     ChannelCardKind.REREFERRAL: "Re-referral for the duty manager: the case closed less than 3 months ago",
     ChannelCardKind.OPEN_CASE: "Significant information on an open case, for the allocated worker",
 }
+
+
+def heading(kind: ChannelCardKind, state: ContactState) -> str:
+    """The card's heading: what the contact is waiting for now, so a decided card no longer reads
+    "awaiting screening"."""
+    if kind is ChannelCardKind.DECISION and state is not ContactState.AWAITING_SCREENING:
+        return f"Contact {state_title(state)}"
+    if kind is ChannelCardKind.REREFERRAL and state is not ContactState.DUTY_MANAGER_REVIEW:
+        return f"Re-referral: contact {state_title(state)}"
+    return _HEADINGS[kind]
+
 
 _CLOCKS: Mapping[ClockKind, str] = {
     ClockKind.SCREENING: "Screening decision due",
@@ -109,8 +123,9 @@ def channel_card(
                 items=[TextBlock(text="URGENT: immediate risk", weight="Bolder", wrap=True)],
             )
         )
+    title = heading(kind, summary.state)
     body += [
-        TextBlock(text=_HEADINGS[kind], is_subtle=True, wrap=True),
+        TextBlock(text=title, is_subtle=True, wrap=True),
         TextBlock(text=summary.reference, size="Large", weight="Bolder", wrap=True),
     ]
     facts = [
@@ -149,7 +164,7 @@ def channel_card(
         body=body,
         actions=[view_action(summary.reference), *actions],
         refresh=refresh,
-        fallback_text=f"{_HEADINGS[kind]}: {summary.reference}",
+        fallback_text=f"{title}: {summary.reference}",
     )
     return to_dict(card)
 

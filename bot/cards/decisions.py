@@ -14,23 +14,34 @@ referrers and nothing anyone typed (no rationale); staff names come from the rol
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from microsoft_teams.cards import (
-    Choice as CardChoice,
-)
-from microsoft_teams.cards import (
+    AdaptiveCard,
     ChoiceSetInput,
     ExecuteAction,
     RefreshDefinition,
+    ShowCardAction,
     TextBlock,
     TextInput,
 )
+from microsoft_teams.cards import (
+    Choice as CardChoice,
+)
 
 from bot.cards.decision import REFERENCE_KEY, ChannelCardKind, channel_card, decision_card
+from bot.cards.work import (
+    OUTCOME_VERB,
+    STEP_KEY,
+    ChallengeView,
+    Input,
+    OutcomeStep,
+    challenge_parts,
+    outcome_form,
+)
 from frontdoor.decisions import (
     AGENCY_TITLES,
     OUTCOME_TITLES,
@@ -56,7 +67,9 @@ __all__ = [
     "VERSION_KEY",
     "WORKER_INPUT",
     "CardState",
+    "cp_outcome_card",
     "decider_card",
+    "followup_card",
     "rereferral_decider_card",
     "signoff_card",
     "status_card",
@@ -154,6 +167,7 @@ def decider_card(
     officers: Sequence[tuple[str, str]],
     workers: Sequence[WorkerChoice],
     rationale: str = "",
+    repeat_of: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A consultant's or team manager's view of a contact awaiting screening: routes I–IV."""
     inputs: list[Any] = [
@@ -200,14 +214,18 @@ def decider_card(
         )
         for route in ScreeningRoute
     ]
-    card = decision_card(summary, now, actions=actions, refresh=_refresh(state))
+    card = decision_card(summary, now, repeat_of=repeat_of, actions=actions, refresh=_refresh(state))
     return _finish(card, state, [_element(element) for element in inputs])
 
 
-def signoff_card(summary: ChannelSummary, now: datetime, state: CardState) -> dict[str, Any]:
+def signoff_card(
+    summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
+) -> dict[str, Any]:
     """A consultant's or team manager's view of a contact awaiting sign-off."""
     actions = [ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data())]
-    card = decision_card(summary, now, actions=actions, refresh=_refresh(state))
+    card = channel_card(
+        summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
+    )
     return _finish(card, state)
 
 
@@ -217,6 +235,7 @@ def rereferral_decider_card(
     state: CardState,
     workers: Sequence[WorkerChoice],
     last_worker_id: str | None,
+    repeat_of: Sequence[str] = (),
 ) -> dict[str, Any]:
     """A duty manager's view of a re-referral: the child-protection threshold is met, or reassign
     to a social worker (by default the last allocated one) to recommend within 48 hours."""
@@ -255,5 +274,96 @@ def rereferral_decider_card(
             data=state.data(**{CHOICE_KEY: RereferralChoice.REASSIGN.value}),
         ),
     ]
-    card = channel_card(summary, now, ChannelCardKind.REREFERRAL, actions=actions, refresh=_refresh(state))
+    card = channel_card(
+        summary,
+        now,
+        ChannelCardKind.REREFERRAL,
+        repeat_of=repeat_of,
+        actions=actions,
+        refresh=_refresh(state),
+    )
     return _finish(card, state, [_element(element) for element in inputs])
+
+
+def _showcard(title: str, body: Sequence[Any], execute: ExecuteAction) -> ShowCardAction:
+    return ShowCardAction(title=title, card=AdaptiveCard(body=list(body), actions=[execute]))
+
+
+def cp_outcome_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    managers: Sequence[tuple[str, str]],
+    *,
+    decision_made: bool,
+    repeat_of: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A decider's view of a contact after route I (or a re-referral whose child-protection
+    threshold is met): "Progress to referral" (the 2-hour decision, until ``decision_made``) and
+    "Record the outcome" (accepted for assessment with the receiving team and the strategy-discussion
+    flag, or any other outcome of SPEC §3; only accepted once the decision to progress is made)."""
+    kinds = [OutcomeKind.ACCEPTED] if decision_made else list(OutcomeKind)
+    actions: list[Any] = []
+    if not decision_made:
+        actions.append(
+            _showcard(
+                "Progress to referral",
+                [
+                    TextInput(
+                        id=Input.CP_RATIONALE.value,
+                        label="Rationale for progressing to referral (required)",
+                        is_multiline=True,
+                        is_required=True,
+                        error_message="Give the rationale for the decision",
+                        max_length=4000,
+                    )
+                ],
+                ExecuteAction(
+                    title="Progress to referral",
+                    verb=OUTCOME_VERB,
+                    data=state.data(**{STEP_KEY: OutcomeStep.ACCEPT.value}),
+                ),
+            )
+        )
+    actions.append(
+        _showcard(
+            "Record the outcome",
+            outcome_form(kinds, managers, urgent=summary.urgent),
+            ExecuteAction(
+                title="Record the outcome and send for sign-off",
+                verb=OUTCOME_VERB,
+                data=state.data(**{STEP_KEY: OutcomeStep.OUTCOME.value}),
+            ),
+        )
+    )
+    card = channel_card(
+        summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
+    )
+    return _finish(card, state)
+
+
+def followup_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    *,
+    sign_off: bool,
+    challenge: ChallengeView | None,
+    names: Mapping[str, str],
+    repeat_of: Sequence[str] = (),
+) -> dict[str, Any]:
+    """A decider's view of a contact awaiting sign-off or signed off whose threshold may be, or is
+    being, challenged: "Sign off and close" when ``sign_off``, and the challenge's lines and actions.
+    The challenge lines name staff only: the grounds and discussion stay on the contact's own view."""
+    actions: list[Any] = []
+    if sign_off:
+        actions.append(ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()))
+    extra: list[dict[str, Any]] = []
+    if challenge is not None:
+        elements, challenge_actions = challenge_parts(challenge, names)
+        extra = [_element(element) for element in elements]
+        actions += challenge_actions
+    card = channel_card(
+        summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
+    )
+    return _finish(card, state, extra)

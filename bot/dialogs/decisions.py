@@ -12,6 +12,13 @@ happens before the answer. The channel message is then updated in place for ever
 its own, using the conversation and message ids audited when the card was posted
 (``contact.posted``), never the ids the invoke claims.
 
+The same card follows the contact after the decision: after route I (or a re-referral whose
+child-protection threshold is met) the deciders' view has "Progress to referral" and "Record the
+outcome" (``cp_outcome_card``); an accepted outcome shows the receiving team's challenge until the
+end of its working day (``followup_card``). Those actions, and the assignee's personal card (sent
+here, with ``bot.dialogs.personal``), are handled in ``bot.dialogs.casework``; after sign-off the
+outcome letter goes to whoever recorded the outcome (``send_letter``).
+
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
 """
@@ -43,17 +50,19 @@ from bot.cards.decisions import (
     VERSION_KEY,
     WORKER_INPUT,
     CardState,
+    cp_outcome_card,
     decider_card,
+    followup_card,
     rereferral_decider_card,
     signoff_card,
     status_card,
 )
-from bot.cards.intake import record_card
+from bot.dialogs.personal import PersonalCards
 from bot.handler import refusal
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
-from frontdoor.casework import SignedOff, sign_off
+from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import (
     ROUTE_TITLES,
@@ -71,15 +80,17 @@ from frontdoor.decisions import (
     decide_rereferral,
     decide_screening,
     open_deadlines,
+    read_event_data,
     worker_loads,
 )
 from frontdoor.errors import InvalidReferenceError
+from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent, Deadline
 from frontdoor.references import ReferenceKind, parse_reference
-from frontdoor.roles import Permission, Role
+from frontdoor.roles import Permission, Role, may
 from frontdoor.views import ChannelSummary, channel_summary
 
 log = logging.getLogger("frontdoor.bot.decisions")
@@ -161,6 +172,8 @@ class DecisionsFeature:
         self._notifier = notifier
         #: channel updates still running after an invoke was answered (kept so they are not collected)
         self._background: set[asyncio.Task[None]] = set()
+        #: the personal card about a contact (assignees, outcome letters), shared with casework
+        self.personal = PersonalCards(store, clock, calendar, policy)
 
     def register(self, router: Router) -> None:
         router.execution(REFRESH_VERB, self.on_refresh)
@@ -194,25 +207,28 @@ class DecisionsFeature:
                 (e.aad_object_id, e.display_name or e.aad_object_id)
                 for e in await uow.roles.holders(Role.OFFICER)
             ]
-        summary = channel_summary(contact, deadlines, now, self._calendar, self._policy)
+        repeat_of = recorded_repeat_of(contact)
+        summary = channel_summary(
+            contact, deadlines, now, self._calendar, self._policy, repeat=bool(repeat_of)
+        )
         review = contact.state is ContactState.DUTY_MANAGER_REVIEW
-        active = review or contact.state in (ContactState.AWAITING_SCREENING, ContactState.AWAITING_SIGNOFF)
-        if not active:
-            refresh_ids: tuple[str, ...] = ()
-        else:
-            refresh_ids = await self.refresh_user_ids((Role.DUTY_MANAGER,) if review else _DECIDERS)
+        until = challenge_window(contact, self._calendar, self._policy)
+        audience = _audience(contact, until, now)
+        refresh_ids = await self.refresh_user_ids(audience) if audience else ()
         state = CardState(
             reference=contact.reference or "",
             version=contact.version,
-            lines=_lines(contact, names),
+            lines=_lines(contact, names, window=until if audience else None, now=now),
             notice=notice,
             refresh_user_ids=refresh_ids,
-            active=active,
+            active=bool(audience),
             kind=_kind(contact),
         )
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
             workers = await worker_loads(self._store.unit_of_work(), self._policy)
-            return rereferral_decider_card(summary, now, state, workers, contact.history.last_worker_id)
+            return rereferral_decider_card(
+                summary, now, state, workers, contact.history.last_worker_id, repeat_of
+            )
         if (
             actor is not None
             and contact.state is ContactState.AWAITING_SCREENING
@@ -220,14 +236,75 @@ class DecisionsFeature:
         ):
             workers = await worker_loads(self._store.unit_of_work(), self._policy)
             officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
-            return decider_card(summary, now, state, officers, workers)
-        if (
-            actor is not None
-            and contact.state is ContactState.AWAITING_SIGNOFF
-            and actor.may(Permission.SIGN_OFF)
-        ):
-            return signoff_card(summary, now, state)
-        return status_card(summary, now, state)
+            return decider_card(summary, now, state, officers, workers, repeat_of=repeat_of)
+        if actor is not None and contact.state in _CP_STATES and _may_decide_cp(contact, actor):
+            held = await self._managers()
+            managers = sorted(
+                ((person, name or person) for person, name in names.items() if person in held),
+                key=lambda pair: (pair[1].casefold(), pair[0]),
+            )
+            decided = contact.state is ContactState.REFERRAL_ACCEPTED
+            return cp_outcome_card(summary, now, state, managers, decision_made=decided, repeat_of=repeat_of)
+        if actor is not None and contact.state in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
+            sign = contact.state is ContactState.AWAITING_SIGNOFF and actor.may(Permission.SIGN_OFF)
+            challenge = self.personal.challenge_view(contact, actor.roles) if audience else None
+            if challenge is not None:
+                return followup_card(
+                    summary, now, state, sign_off=sign, challenge=challenge, names=names, repeat_of=repeat_of
+                )
+            if sign:
+                return signoff_card(summary, now, state, repeat_of)
+        return status_card(summary, now, state, repeat_of)
+
+    async def _managers(self) -> set[str]:
+        async with self._store.unit_of_work() as uow:
+            return {entry.aad_object_id for entry in await uow.roles.holders(Role.TEAM_MANAGER)}
+
+    def redraw_channel(self, contact: Contact) -> None:
+        """Redraw the contact's channel card for everyone, after the invoke is answered."""
+
+        async def redraw() -> None:
+            await asyncio.sleep(0)  # let the invoke's answer go first
+            await self._update_message(contact.reference or "", await self.card_for(contact, None))
+
+        self._later(redraw())
+
+    def run_later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the invoke is answered (see ``_later``)."""
+        self._later(work)
+
+    async def send_letter(self, contact: Contact, recipient: str, signer: str) -> None:
+        """Send the outcome letter (on the personal card) to ``recipient``, who recorded the outcome,
+        to send to the referrer; if they cannot be reached, to ``signer`` instead."""
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        reference = contact.reference or ""
+        via = "none"
+        for person in dict.fromkeys((recipient, signer)):
+            roles = await self.personal.roles_of(person)
+            if not may(roles, Permission.VIEW_CONTACTS):
+                continue
+            heading = (
+                f"{reference} is signed off. The outcome letter to the referrer is below for you to send."
+                if person == recipient
+                else f"{reference} is signed off, but I could not send its outcome letter to the person who "
+                "recorded the outcome: it is below, please see that it is sent."
+            )
+            card = await self.personal.card_for(contact, person, roles, heading=heading)
+            delivery = await self._notifier.send_card_to_person(person, card)
+            if delivery.ok:
+                via = "recorder" if person == recipient else "signer"
+                break
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor_id=signer,
+                    action="contact.letter_delivered" if via != "none" else "contact.letter_not_delivered",
+                    subject=reference,
+                    detail=f"recipient={recipient}; via={via}",
+                )
+            )
+            await uow.commit()
 
     async def posted_card(
         self, summary: ChannelSummary, contact: Contact, repeat_of: Sequence[str], now: datetime
@@ -353,6 +430,8 @@ class DecisionsFeature:
         )
         card = await self.card_for(result.contact, None)
         self._update_channel(reference, card)
+        if isinstance(result, SignedOff) and result.letter is not None:
+            self._later(self.send_letter(result.contact, result.decided_by, actor.aad_object_id))
         if isinstance(result, ScreeningDecided) and result.assignee_id is not None:
             what = "further work" if result.route is ScreeningRoute.III else "a social-work assessment"
             route = f"route {ROUTE_TITLES[result.route]}"
@@ -400,11 +479,10 @@ class DecisionsFeature:
         reference = contact.reference or ""
         async with self._store.unit_of_work() as uow:
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
-        card = record_card(
+        card = await self.personal.card_for(
             contact,
-            deadlines,
-            self._clock.now(),
-            names,
+            assignee,
+            await self.personal.roles_of(assignee),
             heading=f"Assigned to you for {what} by {names.get(actor.aad_object_id) or actor.name} ({why}).",
         )
         delivery = await self._notifier.send_card_to_person(assignee, card)
@@ -484,8 +562,49 @@ def _kind(contact: Contact) -> ChannelCardKind:
     return ChannelCardKind.REREFERRAL if rereferral else ChannelCardKind.DECISION
 
 
-def _lines(contact: Contact, names: Mapping[str, str]) -> tuple[str, ...]:
-    """Where the contact is, from its history: the screening decision and the sign-off."""
+_CP_STATES = (ContactState.CP_DECISION, ContactState.REFERRAL_ACCEPTED)
+
+
+def _entered_by_rereferral(contact: Contact) -> bool:
+    return any(event.action == Action.CP_THRESHOLD_MET.value for event in contact.events)
+
+
+def _may_decide_cp(contact: Contact, actor: Actor) -> bool:
+    """Consultants and team managers; the duty manager too when they sent the re-referral there."""
+    if actor.may(Permission.THRESHOLD_DECISION):
+        return True
+    return actor.may(Permission.DECIDE_REREFERRAL) and _entered_by_rereferral(contact)
+
+
+def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[Role, ...]:
+    """Who may still act on the channel card (they get a refresh and their own view): none once
+    nothing is left to decide, sign off or challenge."""
+    state = contact.state
+    if state is ContactState.DUTY_MANAGER_REVIEW:
+        return (Role.DUTY_MANAGER,)
+    if state in (ContactState.AWAITING_SCREENING, ContactState.AWAITING_SIGNOFF):
+        return _DECIDERS
+    if state in _CP_STATES:
+        return (*_DECIDERS, Role.DUTY_MANAGER) if _entered_by_rereferral(contact) else _DECIDERS
+    if state is ContactState.CLOSED and until is not None:
+        status = challenge_status(contact)
+        if now <= until or (status is not None and status.open):
+            return _DECIDERS
+    return ()
+
+
+_CHALLENGE_LINES = {
+    CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team ({who})",
+    CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed ({who})",
+    CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved: {result} ({who})",
+}
+
+
+def _lines(
+    contact: Contact, names: Mapping[str, str], *, window: datetime | None = None, now: datetime | None = None
+) -> tuple[str, ...]:
+    """Where the contact is, from its history: the screening decision, the child-protection
+    decision, the outcome, the sign-off and any challenge (who and when; never what was typed)."""
     lines: list[str] = []
     decided_by = ""
     for event in contact.events:
@@ -510,9 +629,30 @@ def _lines(contact: Contact, names: Mapping[str, str]) -> tuple[str, ...]:
         elif event.action == Action.SIGN_OFF.value:
             also = " (also the decider)" if event.actor_id == decided_by else ""
             lines.append(f"Signed off and closed by {who}{also} at {_when(event.at)}.")
+        elif event.action == Action.ACCEPT_REFERRAL.value:
+            lines.append(f"Child-protection decision: progress to referral, by {who} at {_when(event.at)}.")
+        elif event.action in (Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
+            decided_by = event.actor_id
+            what = "Recommendation" if event.action == Action.RECOMMEND.value else "Outcome recorded"
+            lines.append(f"{what} by {who} at {_when(event.at)}.")
+        elif event.action in _CHALLENGE_LINES:
+            result = str(read_event_data(event).get("result", ""))
+            line = _CHALLENGE_LINES[event.action].format(who=who, result=result)
+            lines.append(f"{line} at {_when(event.at)}.")
     recorded = current_outcome(contact)
     if recorded is not None:
-        lines.insert(1 if lines else 0, f"Outcome: {recorded.outcome.title}.")
+        outcome = recorded.outcome
+        strategy = ""
+        if outcome.accepted:
+            strategy = (
+                " (strategy discussion needed)"
+                if outcome.strategy_discussion
+                else " (no strategy discussion)"
+            )
+        lines.insert(1 if lines else 0, f"Outcome: {outcome.title}{strategy}.")
+    status = challenge_status(contact)
+    if window is not None and now is not None and status is None and now <= window:
+        lines.append(f"The receiving team may challenge the threshold until {_when(window)}.")
     if not lines:
         lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
     return tuple(lines)

@@ -534,7 +534,7 @@ async def test_the_app_runs_retention_at_start_up_and_stops_the_scheduler(
     clock = SettableClock(NOW + timedelta(days=200))
     bot = await start_bot(clock=clock, scheduler_enabled=True)
     scheduler = bot.app[SCHEDULER]
-    assert scheduler.running and scheduler.job_ids() == ["retention"]
+    assert scheduler.running and "retention" in scheduler.job_ids()
     for _ in range(200):
         if await stored(bot, "PC-26-00001") is None:
             break

@@ -36,11 +36,25 @@ def test_defaults_are_the_embedded_development_setup() -> None:
         ({"MicrosoftAppId": "app", "MicrosoftAppPassword": "s"}, "MicrosoftAppTenantId"),
         ({"FRONTDOOR_LOG_LEVEL": "LOUD"}, "FRONTDOOR_LOG_LEVEL"),
         ({"FRONTDOOR_SCHEDULER": "maybe"}, "FRONTDOOR_SCHEDULER"),
+        ({"FRONTDOOR_TICK_SECONDS": "often"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_TICK_SECONDS": "0"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_TICK_SECONDS": "-5"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_TICK_SECONDS": "nan"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_TICK_SECONDS": "inf"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_TICK_SECONDS": "86400"}, "FRONTDOOR_TICK_SECONDS"),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env: dict[str, str], variable: str) -> None:
     with pytest.raises(SettingsError, match=variable):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(("text", "seconds"), [(None, 30.0), ("30", 30.0), ("0.2", 0.2), (" 5 ", 5.0)])
+def test_the_tick_defaults_to_the_policy_and_takes_fractions_of_a_second(
+    text: str | None, seconds: float
+) -> None:
+    env = {} if text is None else {"FRONTDOOR_TICK_SECONDS": text}
+    assert Settings.from_env(env).tick_seconds == seconds
 
 
 def test_without_an_app_id_only_loopback_addresses_are_accepted() -> None:

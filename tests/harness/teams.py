@@ -4,7 +4,8 @@ It plays both sides of Teams on 127.0.0.1, with no network:
 
 - **the Bot Framework connector** the bot calls back (its ``serviceUrl``): it answers the routes
   botbuilder uses, records every activity the bot sends, updates or deletes, and can be told to
-  fail the next calls for a conversation (429, 403, 404 ...) with a Bot Framework error body. Any
+  fail the next calls for a conversation (429, 403, 404 ...) with a Bot Framework error body, or
+  to answer slowly (``slow_down``: a fixed or random latency a call, for crash tests). Any
   other route is recorded and fails the test when the channel is verified (at fixture teardown);
 - **the Teams client**: typed helpers that build Teams-shaped activities (personal chat, group
   chat, team channel with the bot's @mention; ``Action.Submit``, ``Action.Execute`` invokes,
@@ -22,11 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import json
+import random
 import threading
 import uuid
-from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -449,6 +452,10 @@ class TeamsChannel:
         self._team_channels: dict[str, set[str]] = {}
         self._users: dict[str, TeamsUser] = {}
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+        self._latency: tuple[float, float] | None = None
+        self._latency_operations: frozenset[Operation] = POSTS
+        self._latency_random = random.Random()
+        self._in_flight = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -470,7 +477,9 @@ class TeamsChannel:
     def _serve(self, ready: concurrent.futures.Future[str]) -> None:
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
-        runner = web.AppRunner(self._connector_app(), access_log=None)
+        # A request whose caller hangs up is still handled to the end (``handler_cancellation``
+        # off, aiohttp's default made explicit): Teams does not undo a post when the bot goes away.
+        runner = web.AppRunner(self._connector_app(), access_log=None, handler_cancellation=False)
         try:
             loop.run_until_complete(runner.setup())
             site = web.TCPSite(runner, self._host, 0)
@@ -1026,6 +1035,48 @@ class TeamsChannel:
         with self._lock:
             self._failures.clear()
 
+    def slow_down(
+        self,
+        seconds: float | tuple[float, float] | None,
+        *,
+        operations: Collection[Operation] = POSTS,
+        seed: int | None = None,
+    ) -> None:
+        """Answer each later call of ``operations`` (posts, updates, deletes) only after ``seconds``,
+        or a uniform random time between the two bounds of a pair (``seed`` makes it repeatable),
+        as a busy Teams does; None answers at once again. The wait comes before the call is
+        handled, and a call whose caller hangs up meanwhile is still handled and recorded."""
+        wanted = frozenset(operations)
+        if not wanted <= WRITES:
+            raise ValueError("only posts, updates and deletes can be slowed down")
+        bounds = None if seconds is None else seconds if isinstance(seconds, tuple) else (seconds, seconds)
+        if bounds is not None and not 0 <= bounds[0] <= bounds[1]:
+            raise ValueError(f"a latency is 0 or more seconds, low before high; got {seconds}")
+        with self._lock:
+            self._latency, self._latency_operations = bounds, wanted
+            if seed is not None:
+                self._latency_random.seed(seed)
+
+    @property
+    def in_flight(self) -> int:
+        """Connector calls received and not yet answered (waiting out ``slow_down`` or handled)."""
+        with self._lock:
+            return self._in_flight
+
+    @contextlib.asynccontextmanager
+    async def _answering(self, operation: Operation) -> AsyncIterator[None]:
+        with self._lock:
+            self._in_flight += 1
+            bounds = self._latency if operation in self._latency_operations else None
+            delay = 0.0 if bounds is None else self._latency_random.uniform(*bounds)
+        try:
+            if delay > 0:
+                await asyncio.sleep(delay)
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
     def _programmed_failure(self, operation: Operation, conversation_id: str | None) -> _FailureRule | None:
         for rule in self._failures:
             if rule.matches(operation, conversation_id):
@@ -1221,8 +1272,9 @@ class TeamsChannel:
 
     async def _create_conversation(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        with self._lock:
-            return self._handle_create_conversation(request, raw)
+        async with self._answering(Operation.CREATE_CONVERSATION):
+            with self._lock:
+                return self._handle_create_conversation(request, raw)
 
     def _handle_create_conversation(self, request: web.Request, raw: bytes) -> web.Response:
         operation = Operation.CREATE_CONVERSATION
@@ -1266,15 +1318,17 @@ class TeamsChannel:
 
     async def _send(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        with self._lock:
-            return self._handle_post(request, raw, Operation.SEND, None)
+        async with self._answering(Operation.SEND):
+            with self._lock:
+                return self._handle_post(request, raw, Operation.SEND, None)
 
     async def _reply(self, request: web.Request) -> web.Response:
         # Also the proactive route: botbuilder's continuation activity has a random id that
         # becomes the replyToId of what the bot sends.
         raw = await request.read()
-        with self._lock:
-            return self._handle_post(request, raw, Operation.REPLY, request.match_info["aid"])
+        async with self._answering(Operation.REPLY):
+            with self._lock:
+                return self._handle_post(request, raw, Operation.REPLY, request.match_info["aid"])
 
     def _handle_post(
         self, request: web.Request, raw: bytes, operation: Operation, reply_to_id: str | None
@@ -1293,8 +1347,9 @@ class TeamsChannel:
 
     async def _update(self, request: web.Request) -> web.Response:
         raw = await request.read()
-        with self._lock:
-            return self._handle_update(request, raw)
+        async with self._answering(Operation.UPDATE):
+            with self._lock:
+                return self._handle_update(request, raw)
 
     def _handle_update(self, request: web.Request, raw: bytes) -> web.Response:
         operation = Operation.UPDATE
@@ -1320,8 +1375,9 @@ class TeamsChannel:
 
     async def _delete(self, request: web.Request) -> web.Response:
         await request.read()
-        with self._lock:
-            return self._handle_delete(request)
+        async with self._answering(Operation.DELETE):
+            with self._lock:
+                return self._handle_delete(request)
 
     def _handle_delete(self, request: web.Request) -> web.Response:
         operation = Operation.DELETE

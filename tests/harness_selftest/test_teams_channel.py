@@ -335,3 +335,36 @@ async def test_wait_for_activities_sees_sends_made_outside_a_turn(echo: EchoStac
     assert [activity.text for activity in found] == ["echo: remember me", "later"]
     with pytest.raises(AssertionError, match="expected 3 activities"):
         await channel.wait_for_activities(3, chat, within=0.05)
+
+
+async def test_slow_down_delays_posts_and_a_hung_up_post_still_lands(echo: EchoStack) -> None:
+    channel = echo.channel
+    chat = channel.personal(ALICE)
+    await channel.say(chat, ALICE, "remember me")
+    channel.slow_down(0.3)
+
+    started = asyncio.get_running_loop().time()
+    task = asyncio.create_task(echo.proactive(echo.bot.references[chat.id], "slowly"))
+    await asyncio.sleep(0.1)
+    assert channel.in_flight == 1
+    await task
+    assert asyncio.get_running_loop().time() - started >= 0.3
+    assert channel.in_flight == 0
+
+    # The caller gives up before the answer: the post is still handled, as Teams would.
+    url = f"{channel.service_url}v3/conversations/{chat.id}/activities"
+    async with ClientSession() as session:
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await session.post(url, json={"type": "message", "text": "hung up"})
+    await channel.wait_for_activities(3, chat, within=2)
+    assert channel.texts(chat) == ["echo: remember me", "slowly", "hung up"]
+
+    channel.slow_down(None)
+    began = asyncio.get_running_loop().time()
+    await echo.proactive(echo.bot.references[chat.id], "at once")
+    assert asyncio.get_running_loop().time() - began < 0.3
+    with pytest.raises(ValueError):
+        channel.slow_down((0.2, 0.1))
+    with pytest.raises(ValueError):
+        channel.slow_down(0.1, operations=[Operation.GET_MEMBERS])

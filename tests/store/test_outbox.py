@@ -197,6 +197,30 @@ async def test_expire_leases_returns_expired_rows_to_pending(open_outbox: Outbox
     assert all(item is not None and item.lease_until is None and item.attempts == 1 for item in items)
 
 
+async def test_release_leases_frees_every_leased_row_at_once_and_notes_the_interruption(
+    open_outbox: OutboxOpener,
+) -> None:
+    await seed(open_outbox, 3)
+    async with open_outbox() as outbox:
+        claimed = await outbox.claim(T0 + timedelta(seconds=5), LEASE, limit=2)
+    async with open_outbox() as outbox:
+        [sent] = await outbox.claim(T0 + timedelta(seconds=5), LEASE, limit=1)
+        assert await outbox.mark_sent(sent.id, "activity-1", T0)
+    async with open_outbox() as outbox:
+        # Long before the leases run out: a new sole dispatcher does not wait for them.
+        assert await outbox.release_leases() == 2
+        assert await outbox.release_leases() == 0
+        items = [await outbox.get(item.id) for item in claimed]
+        stored = await outbox.get(sent.id)
+    assert all(item is not None and item.state is OutboxState.PENDING and item.interrupted for item in items)
+    assert all(item is not None and item.lease_until is None and item.attempts == 1 for item in items)
+    assert stored is not None and stored.state is OutboxState.SENT and not stored.interrupted
+    async with open_outbox() as outbox:
+        again = await outbox.claim(T0 + timedelta(seconds=5), LEASE)
+    assert sorted(item.id for item in again) == sorted(item.id for item in claimed)
+    assert all(item.interrupted for item in again)
+
+
 async def test_a_sent_row_is_never_claimed_or_changed_again(open_outbox: OutboxOpener) -> None:
     await seed(open_outbox, 1)
     sent_at = T0 + timedelta(seconds=2)
@@ -258,6 +282,59 @@ async def test_a_failed_row_is_rerouted_to_the_duty_channel_once(open_outbox: Ou
         assert await outbox.planned([alert.subject]) == {alert.key: T0}
     assert rerouted.rerouted and rerouted.recipient == DUTY_CHANNEL
     assert rerouted.alert_key == alert.key
+
+
+async def test_a_deferred_row_waits_without_the_claim_counting_as_an_attempt(
+    open_outbox: OutboxOpener,
+) -> None:
+    await seed(open_outbox, 1)
+    until = T0 + timedelta(seconds=20)
+    async with open_outbox() as outbox:
+        [item] = await outbox.claim(T0, LEASE)
+        assert item.attempts == 1
+        assert await outbox.defer(item.id, until)
+        assert not await outbox.defer(item.id, until)  # pending now, not leased: nothing to defer
+        assert not await outbox.defer(9999, until)
+    async with open_outbox() as outbox:
+        stored = await outbox.get(item.id)
+        assert await outbox.claim(until - timedelta(microseconds=1), LEASE) == []
+        [again] = await outbox.claim(until, LEASE)
+    assert stored is not None
+    assert (stored.state, stored.attempts, stored.lease_until, stored.next_attempt_at) == (
+        OutboxState.PENDING,
+        0,
+        None,
+        until,
+    )
+    assert again.attempts == 1
+    async with open_outbox() as outbox:
+        assert await outbox.mark_sent(again.id, "activity-1", until)
+        assert not await outbox.defer(again.id, until)
+
+
+async def test_sent_about_lists_the_sent_copies_that_can_be_updated(open_outbox: OutboxOpener) -> None:
+    alert = planned("CT-26-000001", people=("sw-1", "sw-2"))
+    other = planned("CT-26-000002", people=("sw-1",))
+    async with open_outbox() as outbox:
+        await outbox.enqueue(alert.messages() + other.messages(), T0)
+        items = await outbox.claim(T0, LEASE, limit=10)
+    by_key = {item.key: item for item in items}
+    mine = [by_key[message.key] for message in alert.messages()]  # sw-1, sw-2, the duty channel
+    theirs = by_key[other.messages()[0].key]
+    async with open_outbox() as outbox:
+        await outbox.mark_sent(mine[2].id, "activity-3", T0 + timedelta(seconds=1), conversation_id="channel")
+        await outbox.mark_sent(mine[0].id, "activity-1", T0 + timedelta(seconds=2), conversation_id="chat-1")
+        await outbox.mark_sent(mine[1].id, None, T0 + timedelta(seconds=3), conversation_id="chat-2")
+        await outbox.mark_sent(theirs.id, "activity-9", T0, conversation_id="chat-1")
+    async with open_outbox() as outbox:
+        copies = await outbox.sent_about("CT-26-000001")
+        assert await outbox.sent_about("CT-26-999999") == []
+    # sw-2's copy has no activity id to update; the other subject is not listed
+    assert [(item.id, item.conversation_id, item.activity_id) for item in copies] == [
+        (mine[2].id, "channel", "activity-3"),
+        (mine[0].id, "chat-1", "activity-1"),
+    ]
+    assert all(item.alert_key == alert.key and item.state is OutboxState.SENT for item in copies)
 
 
 # -- concurrency ----------------------------------------------------------------------------------

@@ -1,0 +1,712 @@
+"""The personal card about one contact (SPEC §3): what the officer (route III) or the social worker
+(route IV, re-referrals) records on it, what the person who recorded an outcome sends, and what the
+receiving team manager sees of an accepted contact, with the challenge.
+
+One card serves them all; who sees which part is decided by the caller from the role directory and
+the contact (``PersonalView``), and every action is checked again on the server:
+
+- the assignee, while the contact is with them, gets the casework: contact with the referrer and
+  with the parents, the officer's further work, consent, "parents not reached: letter sent", and the
+  outcome (officer) or recommendation (social worker). Each is an ``Action.ShowCard`` holding its own
+  inputs, so a required box of one never blocks another;
+- once an outcome is recorded, the outcome letter to the referrer is shown (a draft until sign-off,
+  then the letter produced) with "Record the letter as sent", or the line saying an anonymous member
+  of the public is not told;
+- the challenge part (``ChallengeView``) for the receiving team manager and the deciders.
+
+Every action is an ``Action.Execute`` whose data names the contact's reference and version and the
+step; the answer replaces the card in place. This card shows names and what people typed: it is for a
+personal chat only, never a channel (channel cards come from ``bot.cards.decision``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Final
+
+from microsoft_teams.cards import (
+    ActionSet,
+    AdaptiveCard,
+    CardElement,
+    ChoiceSetInput,
+    Container,
+    ContainerStyle,
+    ExecuteAction,
+    Fact,
+    FactSet,
+    ShowCardAction,
+    TextBlock,
+    TextInput,
+    ToggleInput,
+)
+from microsoft_teams.cards import (
+    Choice as CardChoice,
+)
+
+from bot.cards.common import to_dict
+from bot.cards.intake import CLOCK_TITLES, STATE_TITLES, contact_details, plain
+from frontdoor.calendar import LONDON
+from frontdoor.casework import ChallengeResult, ChallengeStatus
+from frontdoor.contact import Consent, Contact, ContactState
+from frontdoor.decisions import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind, RecordedOutcome
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.timefmt import format_due, format_local
+from frontdoor.worklog import (
+    CONSENT_WORDS,
+    OutcomeLetter,
+    ParentLetter,
+    ParentLetterStatus,
+    history,
+    is_rereferral,
+)
+
+__all__ = [
+    "CHALLENGE_VERB",
+    "LETTER_SENT_VERB",
+    "OUTCOME_VERB",
+    "REFERENCE_KEY",
+    "STEP_KEY",
+    "VERSION_KEY",
+    "WORK_VERB",
+    "ChallengeStep",
+    "ChallengeView",
+    "Input",
+    "OutcomeStep",
+    "PersonalView",
+    "WorkStep",
+    "challenge_parts",
+    "outcome_form",
+    "personal_card",
+]
+
+#: The assignee's casework, with ``STEP_KEY`` naming a ``WorkStep``.
+WORK_VERB: Final = "contact.work"
+#: The child-protection decision and the outcome after route I (decisions channel card).
+OUTCOME_VERB: Final = "contact.outcome"
+#: The receiving team's challenge and its discussion and result, with ``STEP_KEY``.
+CHALLENGE_VERB: Final = "contact.challenge"
+#: "Record the letter as sent" under an outcome letter.
+LETTER_SENT_VERB: Final = "contact.letter_sent"
+REFERENCE_KEY: Final = "reference"
+VERSION_KEY: Final = "version"
+STEP_KEY: Final = "step"
+
+
+class WorkStep(StrEnum):
+    REFRESH = "refresh"
+    REFERRER = "referrer_contact"
+    PARENTS = "parent_contact"
+    OFFICER_WORK = "officer_work"
+    CONSENT = "consent"
+    PARENTS_UNREACHABLE = "parents_unreachable"
+    OUTCOME = "outcome"
+
+
+class OutcomeStep(StrEnum):
+    #: the child-protection decision alone: progress to referral (the 2-hour clock)
+    ACCEPT = "accept"
+    #: the outcome (accepted with the receiving team, or any other)
+    OUTCOME = "outcome"
+
+
+class ChallengeStep(StrEnum):
+    RAISE = "raise"
+    DISCUSS = "discuss"
+    RESOLVE = "resolve"
+
+
+class Input(StrEnum):
+    """Input ids; unique across a card, show cards included."""
+
+    REFERRER_NOTES = "referrer_notes"
+    PARENT_NOTES = "parent_notes"
+    WORK_NOTES = "work_notes"
+    LETTER_NOTES = "letter_notes"
+    CONSENT = "consent"
+    CONSENT_REASON = "consent_reason"
+    OUTCOME = "outcome"
+    OUTCOME_RATIONALE = "outcome_rationale"
+    RECEIVING_TEAM = "receiving_team"
+    STRATEGY = "strategy_discussion"
+    RECEIVING_MANAGER = "receiving_manager"
+    AGENCY = "outcome_agency"
+    CP_RATIONALE = "cp_rationale"
+    GROUNDS = "grounds"
+    DISCUSSION = "discussion"
+    RESULT = "result"
+    RESULT_RATIONALE = "result_rationale"
+    REVISED_OUTCOME = "revised_outcome"
+    REVISED_AGENCY = "revised_agency"
+
+
+#: The notes box of each casework step that records a note.
+NOTE_INPUTS: Mapping[WorkStep, Input] = {
+    WorkStep.REFERRER: Input.REFERRER_NOTES,
+    WorkStep.PARENTS: Input.PARENT_NOTES,
+    WorkStep.OFFICER_WORK: Input.WORK_NOTES,
+    WorkStep.PARENTS_UNREACHABLE: Input.LETTER_NOTES,
+}
+
+_MAX_TEXT = 4000
+
+
+def _text(text: str, **options: Any) -> TextBlock:
+    return TextBlock(text=text, wrap=True, **options)
+
+
+def _banner(text: str, style: ContainerStyle) -> Container:
+    return Container(style=style, items=[_text(text, weight="Bolder")])
+
+
+def _data(reference: str, version: int, **more: str) -> dict[str, Any]:
+    return {REFERENCE_KEY: reference, VERSION_KEY: version, **more}
+
+
+def _show(title: str, body: Sequence[CardElement], execute: ExecuteAction) -> ShowCardAction:
+    return ShowCardAction(title=title, card=AdaptiveCard(body=list(body), actions=[execute]))
+
+
+def _notes(input_id: Input, label: str, *, required: bool = True) -> TextInput:
+    return TextInput(
+        id=input_id.value,
+        label=label,
+        is_multiline=True,
+        is_required=required,
+        error_message="Say what was done" if required else None,
+        max_length=_MAX_TEXT,
+    )
+
+
+def _who(names: Mapping[str, str], person: str | None) -> str:
+    if not person:
+        return "nobody"
+    if person.startswith("system:"):
+        return "the bot"
+    return plain(names.get(person) or "a member of staff")
+
+
+# -- the outcome form, shared with the decisions channel card ------------------------------------
+
+
+def _outcome_title(kind: OutcomeKind, recommendation: bool) -> str:
+    if not recommendation:
+        return OUTCOME_TITLES[kind]
+    if kind is OutcomeKind.ACCEPTED:
+        return f"Progress to referral for single assessment ({OUTCOME_TITLES[kind].lower()})"
+    return f"No further involvement: {OUTCOME_TITLES[kind].lower()}"
+
+
+def outcome_form(
+    kinds: Sequence[OutcomeKind],
+    managers: Sequence[tuple[str, str]],
+    *,
+    recommendation: bool = False,
+    urgent: bool = False,
+) -> list[CardElement]:
+    """The inputs of an outcome (SPEC §3): the outcome, its rationale, and for an accepted contact the
+    receiving team, whether a strategy discussion is needed and the receiving team manager; for a
+    referral to another agency, the agency. ``managers`` are (directory id, name) of team managers."""
+    elements: list[CardElement] = [
+        ChoiceSetInput(
+            id=Input.OUTCOME.value,
+            label="The recommendation" if recommendation else "The outcome",
+            choices=[
+                CardChoice(title=_outcome_title(kind, recommendation), value=kind.value) for kind in kinds
+            ],
+            value=kinds[0].value if len(kinds) == 1 else None,
+            is_required=True,
+            error_message="Choose the outcome",
+        ),
+        TextInput(
+            id=Input.OUTCOME_RATIONALE.value,
+            label="Rationale (required)",
+            is_multiline=True,
+            is_required=True,
+            error_message="Every outcome needs a rationale",
+            max_length=_MAX_TEXT,
+        ),
+    ]
+    if OutcomeKind.ACCEPTED in kinds:
+        highlight = (
+            "urgent: it is highlighted to them at once"
+            if urgent
+            else "they may challenge the threshold until the end of today"
+        )
+        elements += [
+            TextInput(id=Input.RECEIVING_TEAM.value, label="If accepted: the receiving team", max_length=200),
+            ToggleInput(
+                id=Input.STRATEGY.value,
+                title="If accepted: a strategy discussion is needed",
+                value="false",
+                value_on="true",
+                value_off="false",
+            ),
+        ]
+        if managers:
+            elements.append(
+                ChoiceSetInput(
+                    id=Input.RECEIVING_MANAGER.value,
+                    label=f"If accepted: the receiving team manager ({highlight})",
+                    choices=[CardChoice(title=name, value=person) for person, name in managers],
+                )
+            )
+    if OutcomeKind.OTHER_AGENCY in kinds:
+        elements.append(
+            ChoiceSetInput(
+                id=Input.AGENCY.value,
+                label="If referred to another agency: the agency",
+                choices=[
+                    CardChoice(title=title, value=agency.value) for agency, title in AGENCY_TITLES.items()
+                ],
+            )
+        )
+    return elements
+
+
+# -- the challenge --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChallengeView:
+    """The challenge part of a card, for someone who may take part in it."""
+
+    reference: str
+    version: int
+    now: datetime
+    #: the end of the window; None when the contact carries no accepted outcome
+    until: datetime | None
+    status: ChallengeStatus | None
+    #: a team manager: may raise a challenge
+    may_raise: bool
+    #: a consultant or team manager: may record the discussion and the result
+    may_answer: bool
+
+
+def _challenge_lines(view: ChallengeView, names: Mapping[str, str]) -> list[str]:
+    lines: list[str] = []
+    status = view.status
+    if status is not None:
+        lines.append(
+            f"Threshold challenged by {_who(names, status.raised_by)} at {format_local(status.raised_at)}; "
+            f"discussions recorded: {status.discussions}."
+        )
+        if status.result is not None:
+            result = "upheld" if status.result is ChallengeResult.UPHELD else "overturned"
+            lines.append(f"Challenge {result} by {_who(names, status.resolved_by)}.")
+    elif view.until is not None:
+        if view.now <= view.until:
+            lines.append(
+                f"The receiving team may challenge the threshold until {format_local(view.until)} "
+                f"({format_due(view.until, view.now)})."
+            )
+        else:
+            lines.append(f"The time to challenge the threshold ended at {format_local(view.until)}.")
+    return lines
+
+
+def challenge_parts(
+    view: ChallengeView, names: Mapping[str, str]
+) -> tuple[list[CardElement], list[ShowCardAction]]:
+    """The challenge's lines and its actions for ``view``: "Challenge the threshold" while the
+    window is open and no challenge is; "Record the discussion" and "Record the result" while one is."""
+    elements: list[CardElement] = [_text(line, weight="Bolder") for line in _challenge_lines(view, names)]
+    actions: list[ShowCardAction] = []
+
+    def execute(title: str, step: ChallengeStep) -> ExecuteAction:
+        return ExecuteAction(
+            title=title,
+            verb=CHALLENGE_VERB,
+            data=_data(view.reference, view.version, **{STEP_KEY: step.value}),
+        )
+
+    open_challenge = view.status is not None and view.status.open
+    if view.may_raise and not open_challenge and view.until is not None and view.now <= view.until:
+        actions.append(
+            _show(
+                "Challenge the threshold",
+                [
+                    _notes(Input.GROUNDS, "Why the threshold is challenged (required)"),
+                    _text(f"Allowed until {format_local(view.until)}.", is_subtle=True, size="Small"),
+                ],
+                execute("Send the challenge", ChallengeStep.RAISE),
+            )
+        )
+    if view.may_answer and open_challenge:
+        actions.append(
+            _show(
+                "Record the discussion",
+                [_notes(Input.DISCUSSION, "What was discussed (required)")],
+                execute("Record the discussion", ChallengeStep.DISCUSS),
+            )
+        )
+        revised = [kind for kind in OutcomeKind if kind is not OutcomeKind.ACCEPTED]
+        actions.append(
+            _show(
+                "Record the result",
+                [
+                    ChoiceSetInput(
+                        id=Input.RESULT.value,
+                        label="The result",
+                        choices=[
+                            CardChoice(
+                                title="Upheld: the threshold decision stands",
+                                value=ChallengeResult.UPHELD.value,
+                            ),
+                            CardChoice(
+                                title="Overturned: the outcome is revised",
+                                value=ChallengeResult.OVERTURNED.value,
+                            ),
+                        ],
+                        is_required=True,
+                        error_message="Choose the result",
+                    ),
+                    TextInput(
+                        id=Input.RESULT_RATIONALE.value,
+                        label="Rationale (required)",
+                        is_multiline=True,
+                        is_required=True,
+                        error_message="Say why the challenge ended this way",
+                        max_length=_MAX_TEXT,
+                    ),
+                    ChoiceSetInput(
+                        id=Input.REVISED_OUTCOME.value,
+                        label="If overturned: the revised outcome",
+                        choices=[
+                            CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in revised
+                        ],
+                    ),
+                    ChoiceSetInput(
+                        id=Input.REVISED_AGENCY.value,
+                        label="If overturned to a referral to another agency: the agency",
+                        choices=[
+                            CardChoice(title=title, value=agency.value)
+                            for agency, title in AGENCY_TITLES.items()
+                        ],
+                    ),
+                ],
+                execute("Record the result", ChallengeStep.RESOLVE),
+            )
+        )
+    return elements, actions
+
+
+# -- the personal card ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalView:
+    """Everything the personal card shows, worked out by the caller."""
+
+    contact: Contact
+    deadlines: Sequence[Deadline]
+    now: datetime
+    #: directory id -> display name
+    names: Mapping[str, str]
+    #: team managers as (directory id, name), for the receiving team manager
+    managers: Sequence[tuple[str, str]] = ()
+    heading: str = ""
+    #: a message for the person looking (what was just recorded, or why nothing was), our own words
+    notice: str = ""
+    #: the notice says something was done (rather than why nothing was)
+    notice_ok: bool = False
+    #: the person looking is the assignee and the contact is with them: show the casework
+    casework: bool = False
+    parent_letter: ParentLetter | None = None
+    outcome: RecordedOutcome | None = None
+    #: before sign-off: the outcome letter as it will be produced (None: the referrer is not told)
+    draft_letter: str | None = None
+    #: after sign-off: the letter produced, and whether it was sent
+    letter: OutcomeLetter | None = None
+    #: the person looking may record the letter as sent
+    may_send_letter: bool = False
+    challenge: ChallengeView | None = None
+
+
+def _clock_facts(view: PersonalView) -> list[Fact]:
+    lapsed = view.parent_letter is not None and view.parent_letter.status is ParentLetterStatus.LAPSED
+    facts = []
+    for deadline in sorted(
+        (d for d in view.deadlines if d.state is DeadlineState.OPEN), key=lambda d: (d.due_at, d.clock.value)
+    ):
+        title = CLOCK_TITLES[deadline.clock]
+        if deadline.clock is ClockKind.SCREENING and lapsed:
+            title = "Review after the parent letter lapsed"
+        facts.append(
+            Fact(
+                title=title,
+                value=f"{format_local(deadline.due_at)} ({format_due(deadline.due_at, view.now)})",
+            )
+        )
+    return facts
+
+
+def _letter_lines(letter: ParentLetter, now: datetime) -> tuple[str, ContainerStyle]:
+    sent = format_local(letter.sent_at)
+    match letter.status:
+        case ParentLetterStatus.WAITING:
+            assert letter.lapses_at is not None
+            return (
+                f"Parents not reached: a letter was sent at {sent} asking them to make contact by "
+                f"{format_local(letter.lapses_at)} ({format_due(letter.lapses_at, now)}).",
+                "warning",
+            )
+        case ParentLetterStatus.LAPSED:
+            assert letter.lapsed_at is not None
+            review = (
+                f" by {format_local(letter.review_due)} ({format_due(letter.review_due, now)})"
+                if letter.review_due is not None
+                else ""
+            )
+            return (
+                f"The parents did not make contact after the letter of {sent}; it lapsed at "
+                f"{format_local(letter.lapsed_at)}. Review the contact and re-apply the threshold{review}: "
+                "make your recommendation.",
+                "attention",
+            )
+        case ParentLetterStatus.ANSWERED:
+            return f"The parents made contact after the letter of {sent}.", "good"
+        case _:
+            return (
+                f"Parents not reached: a letter advising them of the contact was sent at {sent}.",
+                "emphasis",
+            )
+
+
+def _casework_actions(view: PersonalView, reference: str, version: int) -> list[ActionSet]:
+    contact = view.contact
+    officer = contact.state is ContactState.OFFICER_WORK
+
+    def execute(title: str, step: WorkStep) -> ExecuteAction:
+        return ExecuteAction(
+            title=title, verb=WORK_VERB, data=_data(reference, version, **{STEP_KEY: step.value})
+        )
+
+    record: list[ShowCardAction] = []
+    if officer:
+        record.append(
+            _show(
+                "Further work",
+                [_notes(Input.WORK_NOTES, "The further or low-level work, or the early-help recommendation")],
+                execute("Record the work", WorkStep.OFFICER_WORK),
+            )
+        )
+    record += [
+        _show(
+            "Referrer",
+            [_notes(Input.REFERRER_NOTES, "Contact with the referrer: what was discussed")],
+            execute("Record contact with the referrer", WorkStep.REFERRER),
+        ),
+        _show(
+            "Parents",
+            [_notes(Input.PARENT_NOTES, "Contact with the parents: what was discussed")],
+            execute("Record contact with the parents", WorkStep.PARENTS),
+        ),
+        _show(
+            "Consent",
+            [
+                ChoiceSetInput(
+                    id=Input.CONSENT.value,
+                    label="Consent to further enquiries",
+                    choices=[CardChoice(title=CONSENT_WORDS[c].capitalize(), value=c.value) for c in Consent],
+                    is_required=True,
+                    error_message="Choose the consent",
+                ),
+                TextInput(
+                    id=Input.CONSENT_REASON.value,
+                    label="If not sought: why seeking it would place the child at risk",
+                    is_multiline=True,
+                    max_length=_MAX_TEXT,
+                ),
+            ],
+            execute("Record consent", WorkStep.CONSENT),
+        ),
+        _show(
+            "Parents not reached",
+            [
+                _text(
+                    "Advising them of the contact and signposting."
+                    if officer
+                    else "Asking them to make contact within 3 working days; if they do not, the contact "
+                    "comes back to you to review and re-apply the threshold.",
+                    is_subtle=True,
+                ),
+                _notes(Input.LETTER_NOTES, "Notes (optional)", required=False),
+            ],
+            execute("Record the letter sent to the parents", WorkStep.PARENTS_UNREACHABLE),
+        ),
+    ]
+    kinds = [k for k in OutcomeKind if not (officer and k is OutcomeKind.ACCEPTED)]
+    finish = _show(
+        "Record the outcome" if officer else "Make the recommendation",
+        outcome_form(kinds, view.managers, recommendation=not officer, urgent=contact.urgent),
+        execute(
+            "Record the outcome and send for sign-off" if officer else "Recommend and send for sign-off",
+            WorkStep.OUTCOME,
+        ),
+    )
+    return [ActionSet(actions=list(record)), ActionSet(actions=[finish])]
+
+
+def _outcome_elements(view: PersonalView) -> list[CardElement]:
+    recorded = view.outcome
+    contact = view.contact
+    if recorded is None:
+        return []
+    outcome = recorded.outcome
+    facts = [
+        Fact(title="Outcome", value=outcome.title),
+        Fact(
+            title="Recorded", value=f"{format_local(recorded.at)} by {_who(view.names, recorded.decided_by)}"
+        ),
+    ]
+    if outcome.accepted:
+        facts.append(Fact(title="Receiving team", value=plain(outcome.receiving_team) or "not named"))
+        facts.append(
+            Fact(title="Strategy discussion", value="Needed" if outcome.strategy_discussion else "Not needed")
+        )
+        if outcome.receiving_manager_id:
+            facts.append(
+                Fact(title="Receiving team manager", value=_who(view.names, outcome.receiving_manager_id))
+            )
+    elements: list[CardElement] = [
+        _text("Outcome", size="Medium", weight="Bolder", separator=True),
+        FactSet(facts=facts),
+        _text(plain(outcome.rationale), spacing="None"),
+    ]
+    if contact.state is ContactState.AWAITING_SIGNOFF:
+        elements.append(_text("Waiting for sign-off by a consultant or team manager.", is_subtle=True))
+    return elements
+
+
+def _letter_elements(view: PersonalView, reference: str, version: int) -> list[CardElement]:
+    contact = view.contact
+    if view.letter is not None:
+        letter = view.letter
+        if not letter.referrer_told:
+            return [
+                _text("Outcome letter", size="Medium", weight="Bolder", separator=True),
+                _text(
+                    "The referrer is an anonymous member of the public: they are not told the outcome, so "
+                    "there is no letter.",
+                ),
+            ]
+        elements: list[CardElement] = [
+            _text("Outcome letter to the referrer", size="Medium", weight="Bolder", separator=True),
+            _text(
+                f"Produced at {format_local(letter.produced_at)}. Send it as it is, quoting {reference}.",
+                is_subtle=True,
+            ),
+            Container(style="emphasis", items=[_text(plain(letter.text or ""), font_type="Monospace")]),
+        ]
+        if letter.sent_at is not None:
+            elements.append(
+                _text(
+                    f"Recorded as sent at {format_local(letter.sent_at)} by "
+                    f"{_who(view.names, letter.sent_by)}.",
+                    weight="Bolder",
+                )
+            )
+        elif view.may_send_letter:
+            elements.append(
+                ActionSet(
+                    actions=[
+                        ExecuteAction(
+                            title="Record the letter as sent",
+                            verb=LETTER_SENT_VERB,
+                            data=_data(reference, version),
+                        )
+                    ]
+                )
+            )
+        return elements
+    if contact.state is not ContactState.AWAITING_SIGNOFF or view.outcome is None:
+        return []
+    if view.draft_letter is None:
+        return [
+            _text("Outcome letter", size="Medium", weight="Bolder", separator=True),
+            _text(
+                "The referrer is an anonymous member of the public: they are not told the outcome, so there "
+                "will be no letter."
+            ),
+        ]
+    return [
+        _text("Outcome letter to the referrer (draft)", size="Medium", weight="Bolder", separator=True),
+        _text(
+            "The letter is produced when the outcome is signed off, and then sent to you to send.",
+            is_subtle=True,
+        ),
+        Container(style="emphasis", items=[_text(plain(view.draft_letter), font_type="Monospace")]),
+    ]
+
+
+def _history_elements(view: PersonalView) -> list[CardElement]:
+    lines = history(view.contact)
+    if not lines:
+        return []
+    elements: list[CardElement] = [_text("What has happened", size="Medium", weight="Bolder", separator=True)]
+    for line in lines:
+        elements.append(
+            _text(
+                f"{format_local(line.at)}: {line.title}, by {_who(view.names, line.actor_id)}.",
+                spacing="Small",
+            )
+        )
+        if line.text:
+            elements.append(_text(plain(line.text), spacing="None", is_subtle=True))
+    return elements
+
+
+def personal_card(view: PersonalView) -> dict[str, Any]:
+    contact = view.contact
+    reference = contact.reference or ""
+    version = contact.version
+    body: list[CardElement] = []
+    if view.heading:
+        body.append(_banner(view.heading, "accent"))
+    if view.notice:
+        body.append(_text(view.notice, color="Good" if view.notice_ok else "Attention", weight="Bolder"))
+    body += [
+        _text(reference, size="Large", weight="Bolder"),
+        _text("For you only. Do not forward it or paste it into a channel.", is_subtle=True),
+    ]
+    if contact.urgent:
+        body.append(_banner("Urgent: immediate risk", "attention"))
+    if contact.state is ContactState.SW_ASSESSMENT and is_rereferral(contact):
+        body.append(
+            _text(
+                "Re-referral: recommend no further involvement or progress to referral for single assessment "
+                "within 48 hours of the reassignment."
+            )
+        )
+    facts = [
+        Fact(title="State", value=STATE_TITLES[contact.state]),
+        Fact(title="With", value=_who(view.names, contact.assignee_id)) if contact.assignee_id else None,
+        *_clock_facts(view),
+    ]
+    body.append(FactSet(facts=[fact for fact in facts if fact is not None]))
+    if view.parent_letter is not None:
+        line, style = _letter_lines(view.parent_letter, view.now)
+        body.append(_banner(line, style))
+    if view.casework:
+        body += _casework_actions(view, reference, version)
+    body += _outcome_elements(view)
+    body += _letter_elements(view, reference, version)
+    if view.challenge is not None:
+        elements, actions = challenge_parts(view.challenge, view.names)
+        if elements or actions:
+            body.append(
+                _text("Challenge by the receiving team", size="Medium", weight="Bolder", separator=True)
+            )
+            body += elements
+            if actions:
+                body.append(ActionSet(actions=list(actions)))
+    body += _history_elements(view)
+    today: date = view.now.astimezone(LONDON).date()
+    body += contact_details(contact, view.names, today)
+    refresh = ExecuteAction(
+        title="Refresh", verb=WORK_VERB, data=_data(reference, version, **{STEP_KEY: WorkStep.REFRESH.value})
+    )
+    return to_dict(AdaptiveCard(body=body, actions=[refresh], fallback_text=f"Contact {reference}"))

@@ -1,0 +1,159 @@
+""" "I've got this" on a deadline alert card (SPEC §7).
+
+The ``Action.Execute`` (verb ``ACK_VERB``) carries only the alert's key; who is taking it is the
+activity's sender with the roles the directory gives them, and only staff who may view contacts may.
+``frontdoor.dispatch.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
+stops the repeats and the escalation of the breach). The invoke is answered straight away with the
+card saying "Taken by <name> at <time>"; then, in a task of its own, every other sent copy of the
+alerts about that clock (personal chats, the duty channel, reroutes) is updated in place, using the
+conversation and message ids the outbox recorded when it sent them, never ids from the invoke.
+
+A second press (or the loser of two at once) changes nothing and is told who already has it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from bot.cards.alerts import ACK_VERB, ALERT_KEY, TakenBy, alert_card
+from bot.handler import refusal
+from bot.notify import Notifier
+from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
+from frontdoor.decisions import Refusal
+from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice, acknowledge_alert, alert_copies
+from frontdoor.ports import Clock, Store
+from frontdoor.records import AuditEvent
+from frontdoor.roles import Permission
+
+log = logging.getLogger("frontdoor.bot.alerts")
+
+#: An alert key's text is short; anything much longer is not one.
+_MAX_KEY_CHARS = 400
+_UNREADABLE = "This alert card could not be read, so nothing was changed."
+
+
+def _key(data: Mapping[str, Any]) -> AlertKey | None:
+    text = data.get(ALERT_KEY)
+    if not isinstance(text, str) or not text or len(text) > _MAX_KEY_CHARS:
+        return None
+    try:
+        key = AlertKey.parse(text)
+    except ValueError:
+        return None
+    return key if key.kind in ACKNOWLEDGEABLE and key.clock is not None else None
+
+
+class AlertsFeature:
+    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
+        self._store = store
+        self._clock = clock
+        self._notifier = notifier
+        #: card updates still running after an invoke was answered (kept so they are not collected)
+        self._background: set[asyncio.Task[None]] = set()
+
+    def register(self, router: Router) -> None:
+        router.execution(ACK_VERB, self.on_ack)
+
+    async def on_ack(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        key = _key(action.data)
+        if key is None:
+            log.info("unreadable alert card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        now = self._clock.now()
+        if not actor.may(Permission.VIEW_CONTACTS):
+            await self._audit(actor, key, now)
+            log.info("alert not taken", extra={"key": key.text, "status": "not_permitted"})
+            return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
+        result = await acknowledge_alert(
+            self._store.unit_of_work(), key, actor.aad_object_id, actor.roles, now
+        )
+        if isinstance(result, Refusal):
+            log.info("alert not taken", extra={"key": key.text, "status": result.reason.value})
+            return InvokeReply(message=result.message)
+        async with self._store.unit_of_work() as uow:
+            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
+            copies = await alert_copies(uow, key)
+        ack = result.acknowledgement
+        taker = names.get(ack.person_id) or (actor.name if ack.person_id == actor.aad_object_id else "")
+        taken = TakenBy(taker or "a member of staff", ack.at)
+        note = ""
+        if not result.new:
+            who = "You" if ack.person_id == actor.aad_object_id else taken.name
+            note = f"{who} already had this: nothing was changed."
+        pressed = self._pressed(copies, key, action.card_activity_id)
+        notice = AlertNotice.of(pressed) if pressed is not None else AlertNotice.of_key(key, DUTY_CHANNEL)
+        sent_at = pressed.sent_at if pressed is not None else None
+        card = alert_card(notice, now, names, sent_at=sent_at, taken=taken, note=note)
+        if result.new:
+            self._later(self._update_copies(copies, names, taken))
+        return InvokeReply(card=card)
+
+    @staticmethod
+    def _pressed(copies: Sequence[OutboxItem], key: AlertKey, activity_id: str | None) -> OutboxItem | None:
+        """The copy whose button was pressed: by the message id Teams names, else one of the alert."""
+        if activity_id:
+            for item in copies:
+                if item.activity_id == activity_id:
+                    return item
+        return next((item for item in copies if item.alert_key == key), None)
+
+    async def _update_copies(
+        self, copies: Sequence[OutboxItem], names: Mapping[str, str], taken: TakenBy
+    ) -> None:
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        updated = 0
+        for item in copies:
+            if item.conversation_id is None or item.activity_id is None:
+                continue
+            try:
+                notice = AlertNotice.of(item)
+            except ValueError:
+                continue
+            card = alert_card(notice, self._clock.now(), names, sent_at=item.sent_at, taken=taken)
+            delivery = await self._notifier.update_card(item.conversation_id, item.activity_id, card)
+            if delivery.ok:
+                updated += 1
+            else:
+                log.warning(
+                    "alert card not updated",
+                    extra={
+                        "key": item.key,
+                        "conversation_id": item.conversation_id,
+                        "error_code": delivery.error_code or "",
+                    },
+                )
+        reference = copies[0].subject if copies else ""
+        log.info("alert cards updated", extra={"count": updated, "reference": reference})
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
+
+        async def guarded() -> None:
+            try:
+                await work
+            except Exception as error:
+                log.error("alert card updates failed", extra={"error_code": type(error).__name__})
+
+        task = asyncio.create_task(guarded())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _audit(self, actor: Actor, key: AlertKey, now: datetime) -> None:
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=now,
+                    actor_id=actor.aad_object_id,
+                    action="alert.ack_refused",
+                    subject=key.subject,
+                    detail=f"clock={key.clock.value if key.clock else '-'}; reason=not_permitted",
+                )
+            )
+            await uow.commit()

@@ -1,0 +1,130 @@
+"""The personal card about a contact (``bot.cards.work``) for one person, as the role directory and
+the contact say they should see it: the casework while the contact is theirs, the outcome letter
+(a draft before sign-off, the letter produced after it), and the receiving team's challenge.
+
+Used by the decisions feature (the assignee's card after routes III and IV and a re-referral's
+reassignment; the letter to the person who recorded the outcome after sign-off) and by the casework
+feature (every answer to an action on the card). The viewer's roles always come from the directory
+(the turn's ``Actor`` or ``roles_of``), never from a card.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.cards.work import ChallengeView, PersonalView, personal_card
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.casework import challenge_status, challenge_window
+from frontdoor.contact import Contact, ContactState
+from frontdoor.decisions import current_outcome, open_deadlines
+from frontdoor.letters import outcome_letter
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, Store
+from frontdoor.roles import Permission, Role, may
+from frontdoor.worklog import outcome_letter_status, parent_letter
+
+__all__ = ["PersonalCards"]
+
+_WORKED_STATES = (ContactState.OFFICER_WORK, ContactState.SW_ASSESSMENT)
+_CHALLENGE_STATES = (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED)
+
+
+def _may_work(contact: Contact, roles: frozenset[Role]) -> bool:
+    needed = (
+        Permission.OFFICER_WORK if contact.state is ContactState.OFFICER_WORK else Permission.WORK_ALLOCATED
+    )
+    return may(roles, needed)
+
+
+class PersonalCards:
+    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
+        self._store = store
+        self._clock = clock
+        self._calendar = calendar
+        self._policy = policy
+
+    async def roles_of(self, person_id: str) -> frozenset[Role]:
+        async with self._store.unit_of_work() as uow:
+            return await uow.roles.roles_of(person_id)
+
+    def challenge_view(self, contact: Contact, roles: Iterable[Role]) -> ChallengeView | None:
+        """The challenge part for someone with ``roles``, or None when there is nothing for them:
+        the contact carries no accepted outcome, or they may neither challenge nor answer one."""
+        roles = frozenset(roles)
+        if contact.state not in _CHALLENGE_STATES:
+            return None
+        until = challenge_window(contact, self._calendar, self._policy)
+        if until is None:
+            return None
+        may_raise = may(roles, Permission.CHALLENGE_THRESHOLD)
+        may_answer = may_raise or may(roles, Permission.THRESHOLD_DECISION)
+        if not may_answer:
+            return None
+        return ChallengeView(
+            reference=contact.reference or "",
+            version=contact.version,
+            now=self._clock.now(),
+            until=until,
+            status=challenge_status(contact),
+            may_raise=may_raise,
+            may_answer=may_answer,
+        )
+
+    async def card_for(
+        self,
+        contact: Contact,
+        viewer_id: str,
+        roles: Iterable[Role],
+        *,
+        heading: str = "",
+        notice: str = "",
+        notice_ok: bool = False,
+    ) -> dict[str, Any]:
+        """The personal card ``viewer_id`` (with ``roles``) should see for ``contact`` now. The caller
+        has checked that the viewer may see contacts at all."""
+        roles = frozenset(roles)
+        now = self._clock.now()
+        reference = contact.reference or ""
+        async with self._store.unit_of_work() as uow:
+            deadlines = await open_deadlines(uow, reference)
+            entries = await uow.roles.entries()
+            managers = await uow.roles.holders(Role.TEAM_MANAGER)
+        names = {entry.aad_object_id: entry.display_name for entry in entries}
+        recorded = current_outcome(contact)
+        letter = outcome_letter_status(contact)
+        draft = None
+        if recorded is not None and letter is None and contact.state is ContactState.AWAITING_SIGNOFF:
+            draft = outcome_letter(contact, recorded.outcome, now)
+        may_send = (
+            letter is not None
+            and letter.referrer_told
+            and letter.sent_at is None
+            and (
+                may(roles, Permission.SEND_LETTERS)
+                or (recorded is not None and recorded.decided_by == viewer_id)
+            )
+        )
+        view = PersonalView(
+            contact=contact,
+            deadlines=deadlines,
+            now=now,
+            names=names,
+            managers=sorted(
+                ((m.aad_object_id, m.display_name or m.aad_object_id) for m in managers),
+                key=lambda pair: (pair[1].casefold(), pair[0]),
+            ),
+            heading=heading,
+            notice=notice,
+            notice_ok=notice_ok,
+            casework=contact.state in _WORKED_STATES
+            and contact.assignee_id == viewer_id
+            and _may_work(contact, roles),
+            parent_letter=parent_letter(contact, deadlines),
+            outcome=recorded,
+            draft_letter=draft,
+            letter=letter,
+            may_send_letter=may_send,
+            challenge=self.challenge_view(contact, roles),
+        )
+        return personal_card(view)

@@ -1,0 +1,83 @@
+"""``my work`` and ``queue`` (SPEC §6): the contacts assigned to the person asking, and the contacts
+awaiting screening, each as one card.
+
+The command table has already checked the sender's role (viewing contacts) and the scope (``my work``
+in a personal chat, ``queue`` there or in a team channel) before a handler runs; the use cases check
+the roles again. The cards' "View" buttons are the channel cards' ``contact.view``, answered by the
+intake feature, which checks the viewer's role once more. Logs carry counts, never references of a
+whole list.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from botbuilder.core import CardFactory, MessageFactory, TurnContext
+
+from bot.cards.worklists import my_work_card, queue_card
+from bot.routing import Actor, Router
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.commands import CommandName, ParsedCommand
+from frontdoor.decisions import Refusal
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, Store
+from frontdoor.worklists import my_work, screening_queue
+
+log = logging.getLogger("frontdoor.bot.worklists")
+
+NOTHING_ASSIGNED = (
+    "Nothing is assigned to you at the moment. Type **queue** to see the contacts awaiting screening."
+)
+NOTHING_WAITING = "No contacts are awaiting screening at the moment."
+
+
+class WorklistsFeature:
+    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
+        self._store = store
+        self._clock = clock
+        self._calendar = calendar
+        self._policy = policy
+
+    def register(self, router: Router) -> None:
+        router.command(CommandName.MY_WORK, self.on_my_work)
+        router.command(CommandName.QUEUE, self.on_queue)
+
+    async def on_my_work(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
+        now = self._clock.now()
+        result = await my_work(
+            self._store.unit_of_work(), actor.aad_object_id, actor.roles, now, self._calendar, self._policy
+        )
+        if isinstance(result, Refusal):
+            await turn_context.send_activity(result.message)
+            return
+        log.info("my work", extra={"command": CommandName.MY_WORK.value, "count": result.total})
+        if result.empty:
+            await turn_context.send_activity(NOTHING_ASSIGNED)
+            return
+        await _send_card(turn_context, my_work_card(result, now))
+
+    async def on_queue(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
+        now = self._clock.now()
+        result = await screening_queue(
+            self._store.unit_of_work(), actor.roles, now, self._calendar, self._policy
+        )
+        if isinstance(result, Refusal):
+            await turn_context.send_activity(result.message)
+            return
+        log.info(
+            "queue",
+            extra={
+                "command": CommandName.QUEUE.value,
+                "count": result.total,
+                "conversation_kind": actor.scope.value,
+            },
+        )
+        if result.empty:
+            await turn_context.send_activity(NOTHING_WAITING)
+            return
+        await _send_card(turn_context, queue_card(result, now))
+
+
+async def _send_card(turn_context: TurnContext, card: dict[str, Any]) -> None:
+    await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))

@@ -1,0 +1,703 @@
+"""Deadline alerts end to end (SPEC §7): the tick that plans them, the dispatcher that sends them,
+and "I've got this".
+
+**The tick** (``run_tick``), run by the scheduler's leader every few seconds, reads everything from
+the tables and the clock it is given, so a run that is missed, doubled or cut short changes nothing a
+later run would not put right:
+
+1. ``lapse_due_letters``: each parent letter whose three working days are up is lapsed
+   (``casework.lapse_parent_letter``: the contact goes back to its worker with a fresh screening
+   clock), and in the same transaction the worker is sent a ``LETTER_LAPSED`` message saying the
+   contact is back with them. This comes first, so the alerts planned next see the letter's clock
+   closed instead of breached.
+2. ``plan_alerts``: in one unit of work, the open deadlines, the alerts already in the outbox, the
+   acknowledgements (audit events) and who is on duty (rota and directory) go to
+   ``alerts.alerts_due``, and every planned alert's messages are enqueued under their keys. Enqueue
+   is insert-if-absent by key, so each alert is enqueued exactly once however often the tick runs
+   and however many processes run it.
+
+**The dispatcher** (``Dispatcher.dispatch_due``), run by every process, claims due rows with a lease,
+finds each recipient's conversation (a person's personal chat with the bot, or the registered
+channel of a purpose), has the ``AlertSender`` (the Teams side) render and post it, and records the
+result in a second unit of work:
+
+- sent: ``mark_sent`` with the conversation and message ids, so the card can be updated in place;
+- 429: retried after ``Retry-After``, and the conversation is held until then; 412, 502, 503, 504
+  and no answer: retried with exponential backoff and jitter, up to ``RetryPolicy.max_attempts``,
+  then given up and escalated (``frontdoor.delivery.RetryPolicy``);
+- 400, 401, 403, 404, no usable conversation (no personal chat, channel not registered, reference
+  dead): given up at once (the ``Notifier`` marks a 403/404 conversation dead);
+- a row given up is marked failed (``status`` shows it) and, unless it was already for the duty
+  channel or was itself a reroute, sent to the duty channel instead (``alerts.reroute_message``,
+  enqueued in the same transaction as the failure); a rerouted row that fails just fails.
+
+Teams' per-conversation limits are kept with ``ConversationRateLimiter``: a send that would break
+them waits a little (up to ``longest_wait``) or, if the conversation is held for longer, the row is
+deferred (``AlertOutbox.defer``) without using up an attempt. The limiter runs on real time
+(``rate_clock``), the rows on the injected clock.
+
+Delivery is at least once: a crash between sending and ``mark_sent`` leaves the lease to expire and
+the row is sent again. An alert that goes out more than ``alerts.LATE_GRACE`` after its own time
+says so on the card.
+
+**"I've got this"** (``acknowledge_alert``): a member of staff who may view contacts takes the
+breach; it is recorded as an audit event, which stops the repeats and the escalation of that clock.
+Two people pressing at once: the first wins, the second is told who has it.
+
+Logs carry references, keys, conversation ids and status codes: never names or content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Final, Protocol
+
+from frontdoor.alerts import (
+    Acknowledgement,
+    AlertKey,
+    AlertKind,
+    OutboxItem,
+    OutboxMessage,
+    PlannedAlert,
+    Recipient,
+    RecipientKind,
+    Staffing,
+    acknowledgement_event,
+    acknowledgement_from_event,
+    alerts_due,
+    is_late,
+    outbox_key,
+    recipients_for,
+    reroute_message,
+    utc_text,
+)
+from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_letter
+from frontdoor.clocks import ClockUnit, clock_rules, due_at
+from frontdoor.contact import ContactState
+from frontdoor.decisions import AlreadyDecided, Refusal, RefusalReason
+from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
+from frontdoor.systemclock import SystemClock
+
+__all__ = [
+    "ACKNOWLEDGEABLE",
+    "MAX_OPEN_DEADLINES",
+    "AlertNotice",
+    "AlertSender",
+    "AlertTaken",
+    "Destination",
+    "DispatchReport",
+    "Dispatcher",
+    "PlanReport",
+    "SendReport",
+    "TickReport",
+    "acknowledge_alert",
+    "alert_copies",
+    "deadline_horizon",
+    "destination",
+    "lapse_due_letters",
+    "plan_alerts",
+    "run_tick",
+]
+
+log = logging.getLogger("frontdoor.dispatch")
+
+#: The most open deadlines one tick reads, soonest first; a front door has a few hundred.
+MAX_OPEN_DEADLINES: Final = 5000
+
+#: The alerts that can be taken with "I've got this": those about a running clock.
+ACKNOWLEDGEABLE: Final = frozenset(
+    {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION}
+)
+
+#: How long a claimed row is leased to one dispatcher before another may take it (and how long a
+#: row claimed by a process that died waits to be sent by another, or by it after a restart).
+DEFAULT_LEASE: Final = timedelta(seconds=60)
+#: Rows claimed at a time.
+DEFAULT_BATCH: Final = 10
+#: The longest a send waits for a conversation's rate limit; a longer wait defers the row instead.
+LONGEST_WAIT: Final = timedelta(seconds=2)
+#: How long one send may take before it counts as "no answer" (retried).
+SEND_TIMEOUT: Final = timedelta(seconds=20)
+#: A send is not started unless it can finish this long before the lease runs out.
+LEASE_MARGIN: Final = timedelta(seconds=5)
+#: How long one ``dispatch_due`` keeps claiming before leaving the rest to the next run.
+DISPATCH_BUDGET: Final = timedelta(seconds=60)
+
+
+# -- the tick ------------------------------------------------------------------------------------
+
+
+def deadline_horizon(policy: Policy) -> timedelta:
+    """How far past ``now`` the tick reads open deadlines. A clock can be due soon no earlier than it
+    started, so a deadline whose due time is further off than its clock's whole length cannot alert
+    yet. A working day is counted as a week (weekends, bank holidays and closures between)."""
+    longest = timedelta(hours=1)
+    for rule in clock_rules(policy).values():
+        if rule.unit is ClockUnit.HOURS:
+            longest = max(longest, timedelta(hours=rule.amount))
+        else:
+            longest = max(longest, timedelta(days=7) * (max(rule.amount, 1) + 1))
+    return longest
+
+
+async def _staffing(uow: UnitOfWork, now: datetime, calendar: WorkingCalendar) -> Staffing:
+    day = now.astimezone(calendar.tz).date()
+    return Staffing.of(await uow.rota.on(day), await uow.roles.entries())
+
+
+async def _acknowledgements(uow: UnitOfWork, subjects: Iterable[str]) -> list[Acknowledgement]:
+    found: list[Acknowledgement] = []
+    for subject in sorted(set(subjects)):
+        for stored in await uow.audit.for_subject(subject):
+            ack = acknowledgement_from_event(stored.event)
+            if ack is not None:
+                found.append(ack)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReport:
+    """What one planning run found: the alerts whose time had come, and how many rows were new."""
+
+    alerts: tuple[PlannedAlert, ...] = ()
+    enqueued: int = 0
+
+    @property
+    def late(self) -> int:
+        return sum(1 for alert in self.alerts if alert.late)
+
+
+async def plan_alerts(
+    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> PlanReport:
+    """Enqueue every alert due at ``now`` that is not in the outbox yet, in one unit of work."""
+    now = require_aware(now, "now").astimezone(UTC)
+    async with unit_of_work() as uow:
+        deadlines = await uow.deadlines.open_due_before(now + deadline_horizon(policy), MAX_OPEN_DEADLINES)
+        if len(deadlines) >= MAX_OPEN_DEADLINES:
+            log.warning("more open deadlines than one tick reads", extra={"count": len(deadlines)})
+        if not deadlines:
+            return PlanReport()
+        already = await uow.alerts.planned({d.subject for d in deadlines})
+        # Acknowledgements only change the repeats and escalation of a breached CP clock.
+        breached_cp = [d.subject for d in deadlines if d.clock is ClockKind.CP_DECISION and d.due_at <= now]
+        planned = alerts_due(
+            deadlines,
+            now,
+            calendar,
+            policy,
+            already,
+            acknowledged=await _acknowledgements(uow, breached_cp),
+            staffing=await _staffing(uow, now, calendar),
+        )
+        if not planned:
+            return PlanReport()
+        enqueued = await uow.alerts.enqueue([m for alert in planned for m in alert.messages()], now)
+        await uow.commit()
+    return PlanReport(tuple(planned), enqueued)
+
+
+def letter_lapsed_messages(
+    letter: Deadline,
+    worker_id: str | None,
+    review_due: datetime,
+    now: datetime,
+    calendar: WorkingCalendar,
+    staffing: Staffing,
+) -> tuple[OutboxMessage, ...]:
+    """The message telling the worker that ``letter`` lapsed and the contact is back with them to
+    review and re-apply the threshold by ``review_due``. Its own time is the letter's due time."""
+    key = AlertKey(letter.subject, ClockKind.PARENT_LETTER, AlertKind.LETTER_LAPSED, 0, letter.due_at)
+    day = now.astimezone(calendar.tz).date()
+    alert = PlannedAlert(
+        key=key,
+        at=letter.due_at,
+        started_at=letter.started_at,
+        assignee_id=worker_id,
+        recipients=recipients_for(AlertKind.LETTER_LAPSED, worker_id, day, staffing),
+        late=is_late(letter.due_at, now),
+        deadline_id=letter.id,
+    )
+    body = {**alert.body(), "review_due": utc_text(review_due)}
+    return tuple(
+        OutboxMessage.create(outbox_key(key, recipient), key, recipient, alert.at, body)
+        for recipient in alert.recipients
+    )
+
+
+async def lapse_due_letters(
+    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> tuple[LetterLapsed, ...]:
+    """Lapse every parent letter due by ``now``, each with its message to the worker."""
+    now = require_aware(now, "now").astimezone(UTC)
+    async with unit_of_work() as uow:
+        overdue = await uow.deadlines.open_due_before(now, MAX_OPEN_DEADLINES)
+    letters: dict[str, Deadline] = {}
+    for deadline in overdue:
+        if deadline.clock is ClockKind.PARENT_LETTER:
+            letters.setdefault(deadline.subject, deadline)
+    lapsed: list[LetterLapsed] = []
+    for reference in due_parent_letters(overdue, now):
+        uow = unit_of_work()
+        # ``lapse_parent_letter`` enters this same unit of work and commits the contact, its clocks,
+        # its audit row and the worker's message together; a refusal rolls them all back.
+        async with uow:
+            contact = await uow.contacts.get_by_reference(reference)
+            if contact is None or contact.state is not ContactState.SW_ASSESSMENT:
+                continue  # nothing to lapse: ``lapse_parent_letter`` would refuse
+            review_due = due_at(ClockKind.SCREENING, now, calendar, policy)
+            staffing = await _staffing(uow, now, calendar)
+            messages = letter_lapsed_messages(
+                letters[reference], contact.assignee_id, review_due, now, calendar, staffing
+            )
+            await uow.alerts.enqueue(messages, now)
+            result = await lapse_parent_letter(uow, reference, now, calendar, policy)
+        if isinstance(result, LetterLapsed):
+            log.info("parent letter lapsed", extra={"reference": reference})
+            lapsed.append(result)
+        elif isinstance(result, Refusal | AlreadyDecided):
+            log.info("parent letter not lapsed", extra={"reference": reference, "status": "refused"})
+    return tuple(lapsed)
+
+
+@dataclass(frozen=True, slots=True)
+class TickReport:
+    lapsed: tuple[str, ...]
+    plan: PlanReport
+
+
+async def run_tick(
+    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> TickReport:
+    """The deadline tick at ``now``: lapse the parent letters due, then plan the alerts."""
+    lapsed = await lapse_due_letters(unit_of_work, now, calendar, policy)
+    plan = await plan_alerts(unit_of_work, now, calendar, policy)
+    return TickReport(tuple(result.contact.reference or "" for result in lapsed), plan)
+
+
+# -- what a row says ------------------------------------------------------------------------------
+
+
+def _time(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertNotice:
+    """What an alert row says, read from its payload into typed values: the alert, who it is for,
+    the assignee and the people to @mention (ids), its own time and, for a lapsed letter, when the
+    review is due; for a rerouted row, whom it was meant for and why it could not reach them."""
+
+    key: AlertKey
+    recipient: Recipient
+    at: datetime
+    assignee_id: str | None = None
+    people: tuple[str, ...] = ()
+    started_at: datetime | None = None
+    review_due: datetime | None = None
+    rerouted_from: Recipient | None = None
+    reroute_reason: str = ""
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> AlertNotice:
+        """Raises ``ValueError`` for a row whose payload is not an alert's."""
+        key = item.alert_key
+        data = json.loads(item.payload)
+        if not isinstance(data, dict):
+            raise ValueError("an alert payload is a JSON object")
+        assignee = data.get("assignee_id")
+        people = data.get("people")
+        rerouted_from: Recipient | None = None
+        if isinstance(data.get("rerouted_from"), str) and data["rerouted_from"]:
+            rerouted_from = Recipient.parse(data["rerouted_from"])
+        reason = data.get("reroute_reason")
+        return cls(
+            key=key,
+            recipient=item.recipient,
+            at=_time(data.get("at")) or item.due_at,
+            assignee_id=assignee if isinstance(assignee, str) and assignee else None,
+            people=tuple(p for p in people if isinstance(p, str) and p) if isinstance(people, list) else (),
+            started_at=_time(data.get("started_at")),
+            review_due=_time(data.get("review_due")),
+            rerouted_from=rerouted_from,
+            reroute_reason=reason if isinstance(reason, str) else "",
+        )
+
+    @classmethod
+    def of_key(cls, key: AlertKey, recipient: Recipient) -> AlertNotice:
+        """What can be said from the key alone (when the row itself is not at hand)."""
+        return cls(key=key, recipient=recipient, at=key.due_at)
+
+
+# -- sending --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SendReport:
+    """What became of one send, as the ``AlertSender`` saw it."""
+
+    #: the id Teams gave the posted message
+    activity_id: str | None = None
+    #: the conversation it went to (a channel's id, not a thread's)
+    conversation_id: str | None = None
+    #: the refusal or the lack of an answer, if it failed
+    failure: SendFailure | None = None
+    #: nothing was sent because the conversation cannot be used (e.g. ``ConversationDead``)
+    unreachable: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and not self.unreachable and self.activity_id is not None
+
+
+class AlertSender(Protocol):
+    """Posts an outbox row to Teams (``bot.alerting`` implements it with the ``Notifier``)."""
+
+    async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
+        """Render ``item`` as it should read at ``now`` (late or not) and post it to
+        ``conversation_id``. Reports a refusal from Teams rather than raising."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a recipient is reached: a conversation, or why there is none."""
+
+    conversation_id: str | None
+    #: ``NoPersonalChat``, ``NoChannel`` or ``ConversationDead`` when there is no conversation
+    problem: str = ""
+
+
+async def destination(uow: UnitOfWork, recipient: Recipient) -> Destination:
+    """A person's personal chat with the bot, or the conversation registered for a channel purpose."""
+    if recipient.kind is RecipientKind.PERSON:
+        record = await uow.conversations.personal_chat_of(recipient.address)
+        if record is None:
+            return Destination(None, "NoPersonalChat")
+    else:
+        purpose = recipient.purpose
+        registration = await uow.channels.get(purpose) if purpose is not None else None
+        record = await uow.conversations.get(registration.conversation_id) if registration else None
+        if record is None:
+            return Destination(None, "NoChannel")
+    if record.dead:
+        return Destination(None, "ConversationDead")
+    return Destination(record.conversation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchReport:
+    """What one dispatch run did, in rows."""
+
+    claimed: int = 0
+    sent: int = 0
+    #: sent more than ``LATE_GRACE`` after their own time
+    late: int = 0
+    retried: int = 0
+    #: held back for a conversation's rate limit, without using up an attempt
+    deferred: int = 0
+    failed: int = 0
+    #: failed rows sent to the duty channel instead
+    rerouted: int = 0
+
+    def __add__(self, other: DispatchReport) -> DispatchReport:
+        return DispatchReport(
+            *(getattr(self, name) + getattr(other, name) for name in DispatchReport.__slots__)
+        )
+
+
+_SENT = DispatchReport(sent=1)
+_SENT_LATE = DispatchReport(sent=1, late=1)
+_RETRIED = DispatchReport(retried=1)
+_DEFERRED = DispatchReport(deferred=1)
+
+
+class Dispatcher:
+    """Sends what the outbox holds, for one process (see the module docstring).
+
+    ``dispatch_due`` runs one call at a time per dispatcher (a lock), so the rate limiter sees
+    every send of this process in order.
+    """
+
+    def __init__(
+        self,
+        unit_of_work: UnitOfWorkFactory,
+        sender: AlertSender,
+        clock: Clock,
+        *,
+        retry: RetryPolicy | None = None,
+        limiter: ConversationRateLimiter | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        batch: int = DEFAULT_BATCH,
+        longest_wait: timedelta = LONGEST_WAIT,
+        send_timeout: timedelta = SEND_TIMEOUT,
+        budget: timedelta = DISPATCH_BUDGET,
+        rate_clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if batch < 1 or lease <= send_timeout + LEASE_MARGIN:
+            raise ValueError("a dispatcher needs a positive batch, and a lease longer than a send may take")
+        self._unit_of_work = unit_of_work
+        self._sender = sender
+        self._clock = clock
+        self._retry = retry or RetryPolicy()
+        self.limiter = limiter or ConversationRateLimiter()
+        self._lease = lease
+        self._batch = batch
+        self._longest_wait = longest_wait
+        self._send_timeout = send_timeout
+        self._budget = budget
+        self._rate_clock = rate_clock or SystemClock()
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+
+    async def dispatch_due(self) -> DispatchReport:
+        """Claim and send what is due, batch after batch, until nothing due is left (or the
+        budget of real time is spent)."""
+        async with self._lock:
+            report = DispatchReport()
+            started = self._rate_clock.now()
+            while True:
+                step = await self._dispatch_batch()
+                report += step
+                # A full batch may have left more behind; a reroute is due at once.
+                more = step.claimed == self._batch or step.rerouted > 0
+                if not more or self._rate_clock.now() - started >= self._budget:
+                    break
+            self.limiter.forget_idle(self._rate_clock.now())
+            return report
+
+    async def _dispatch_batch(self) -> DispatchReport:
+        async with self._unit_of_work() as uow:
+            items = await uow.alerts.claim(self._clock.now(), self._lease, self._batch)
+            await uow.commit()
+        if not items:
+            return DispatchReport()
+        claimed_at = self._rate_clock.now()
+        destinations: dict[int, Destination | None] = {}
+        async with self._unit_of_work() as uow:
+            for item in items:
+                try:
+                    recipient = item.recipient
+                except ValueError:
+                    destinations[item.id] = None
+                else:
+                    destinations[item.id] = await destination(uow, recipient)
+        report = DispatchReport(claimed=len(items))
+        for item in items:
+            where = destinations[item.id]
+            if where is None:
+                report += await self._give_up(item, "BadPayload: the row names no recipient", reroute=False)
+            elif self._rate_clock.now() - claimed_at > self._lease - self._send_timeout - LEASE_MARGIN:
+                # Never start a send that could outlast the lease: another dispatcher could take the row.
+                report += await self._defer(item, timedelta(0))
+            else:
+                report += await self._deliver(item, where)
+        return report
+
+    async def _deliver(self, item: OutboxItem, where: Destination) -> DispatchReport:
+        conversation = where.conversation_id
+        if conversation is None:
+            return await self._give_up(item, f"{where.problem}: no conversation to send to")
+        wait = self.limiter.delay_before_send(conversation, self._rate_clock.now())
+        if wait > self._longest_wait:
+            return await self._defer(item, wait)
+        if wait > timedelta(0):
+            await self._sleep(wait.total_seconds())
+        now = self._clock.now()
+        try:
+            async with asyncio.timeout(self._send_timeout.total_seconds()):
+                result = await self._sender.send(item, conversation, now)
+        except TimeoutError:
+            result = SendReport(conversation_id=conversation, failure=SendFailure(None, "Timeout"))
+        except Exception as error:  # a card that cannot be built: retrying will not help
+            log.error(
+                "alert could not be rendered or sent",
+                exc_info=(type(error), error, error.__traceback__),
+                extra={"key": item.key, "error_code": type(error).__name__},
+            )
+            return await self._give_up(item, f"{type(error).__name__}: the message could not be built")
+        finally:
+            # Recorded when the send has finished, so the next send to this conversation leaves at
+            # least a window after this one arrived (a throttled attempt counts too).
+            self.limiter.record_send(conversation, self._rate_clock.now())
+        if result.ok:
+            return await self._sent(item, result, conversation, now)
+        if result.unreachable:
+            return await self._give_up(item, f"{result.unreachable}: no conversation to send to")
+        failure = result.failure or SendFailure(None, "NotSent")
+        decision = self._retry.decide(
+            failure, item.attempts, now, to_duty_channel=item.recipient.is_duty_channel
+        )
+        if failure.status == 429:
+            hold = failure.retry_after
+            if hold is None and decision.retry_at is not None:
+                hold = decision.retry_at - now
+            if hold is not None:
+                self.limiter.hold(conversation, self._rate_clock.now() + hold)
+        if decision.retry_at is not None:
+            async with self._unit_of_work() as uow:
+                await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason)
+                await uow.commit()
+            log.info(
+                "alert send will be retried",
+                extra={
+                    "key": item.key,
+                    "conversation_id": conversation,
+                    "status": failure.status or 0,
+                    "error_code": failure.code,
+                    "attempt": item.attempts,
+                },
+            )
+            return _RETRIED
+        return await self._give_up(item, decision.reason, reroute=decision.reroute)
+
+    async def _sent(
+        self, item: OutboxItem, result: SendReport, conversation: str, now: datetime
+    ) -> DispatchReport:
+        async with self._unit_of_work() as uow:
+            await uow.alerts.mark_sent(
+                item.id, result.activity_id, now, conversation_id=result.conversation_id or conversation
+            )
+            await uow.commit()
+        late = item.late(now)
+        log.info(
+            "alert sent",
+            extra={
+                "key": item.key,
+                "reference": item.subject,
+                "conversation_id": result.conversation_id or conversation,
+                "attempt": item.attempts,
+                "status": "late" if late else "on_time",
+            },
+        )
+        return _SENT_LATE if late else _SENT
+
+    async def _defer(self, item: OutboxItem, wait: timedelta) -> DispatchReport:
+        async with self._unit_of_work() as uow:
+            await uow.alerts.defer(item.id, self._clock.now() + wait)
+            await uow.commit()
+        return _DEFERRED
+
+    async def _give_up(self, item: OutboxItem, reason: str, *, reroute: bool = True) -> DispatchReport:
+        """Mark ``item`` failed and, unless it was for the duty channel or is itself a reroute,
+        enqueue it for the duty channel in the same transaction."""
+        now = self._clock.now()
+        try:
+            for_duty_channel = item.recipient.is_duty_channel
+        except ValueError:
+            for_duty_channel, reroute = False, False
+        rerouted = 0
+        async with self._unit_of_work() as uow:
+            await uow.alerts.mark_failed(item.id, reason)
+            if reroute and not item.rerouted and not for_duty_channel:
+                rerouted = await uow.alerts.enqueue([reroute_message(item, reason)], now)
+            await uow.commit()
+        log.error(
+            "alert not delivered",
+            extra={
+                "key": item.key,
+                "reference": item.subject,
+                "error_code": reason.split(":", 1)[0][:80],
+                "attempt": item.attempts,
+                "status": "rerouted" if rerouted else "failed",
+            },
+        )
+        return DispatchReport(failed=1, rerouted=rerouted)
+
+
+# -- "I've got this" --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AlertTaken:
+    """Who has the breach (or due-soon clock) an alert is about."""
+
+    key: AlertKey
+    acknowledgement: Acknowledgement
+    #: False: someone had taken it already, and ``acknowledgement`` is theirs
+    new: bool
+
+
+def _the_deadline(deadlines: Sequence[Deadline], key: AlertKey) -> Deadline | None:
+    matching = [d for d in deadlines if d.clock is key.clock and d.due_at == key.due_at]
+    return max(matching, key=lambda d: d.id or 0) if matching else None
+
+
+async def _first_taker(
+    uow: UnitOfWork, deadline: Deadline, before_seq: int | None = None
+) -> Acknowledgement | None:
+    for stored in await uow.audit.for_subject(deadline.subject):
+        if before_seq is not None and stored.seq >= before_seq:
+            break
+        ack = acknowledgement_from_event(stored.event)
+        if ack is not None and ack.covers(deadline):
+            return ack
+    return None
+
+
+async def acknowledge_alert(
+    uow: UnitOfWork, key: AlertKey, actor_id: str, roles: Iterable[Role], now: datetime
+) -> AlertTaken | Refusal:
+    """``actor_id`` takes the clock ``key`` is about ("I've got this"): recorded as an
+    ``alert.acknowledged`` audit event, which stops the repeats and the escalation of its breach.
+    The first to take it keeps it: a later press (or one that lost a race) gets ``new=False`` naming
+    who has it, and changes nothing."""
+    require_aware(now, "now")
+    if not may(roles, Permission.VIEW_CONTACTS):
+        return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can take an alert.")
+    if key.clock is None or key.kind not in ACKNOWLEDGEABLE:
+        return Refusal(RefusalReason.INVALID, "This message is not about a running clock: nothing to take.")
+    async with uow:
+        deadline = _the_deadline(await uow.deadlines.for_subject(key.subject), key)
+        if deadline is None:
+            return Refusal(RefusalReason.NOT_FOUND, f"No such clock on {key.subject}.")
+        taker = await _first_taker(uow, deadline)
+        if taker is not None:
+            return AlertTaken(key, taker, new=False)
+        if deadline.state is not DeadlineState.OPEN:
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"The clock on {key.subject} has stopped ({deadline.state.value}): there is nothing to take.",
+            )
+        ack = Acknowledgement(key.subject, key.clock, actor_id, now)
+        stored = await uow.audit.append(acknowledgement_event(ack))
+        # Appending holds the audit chain's write lock to commit, so anyone who took it first has
+        # committed by now and is seen here: the first taker wins.
+        earlier = await _first_taker(uow, deadline, before_seq=stored.seq)
+        if earlier is not None:
+            await uow.rollback()
+            return AlertTaken(key, earlier, new=False)
+        await uow.commit()
+    log.info("alert taken", extra={"key": key.text, "reference": key.subject})
+    return AlertTaken(key, ack, new=True)
+
+
+async def alert_copies(uow: UnitOfWork, key: AlertKey) -> list[OutboxItem]:
+    """The sent messages about the same clock as ``key`` (due soon, breached, repeats, escalation,
+    reroutes, to every recipient) that can be updated in place."""
+    found: list[OutboxItem] = []
+    for item in await uow.alerts.sent_about(key.subject):
+        try:
+            other = item.alert_key
+        except ValueError:
+            continue
+        if other.clock is key.clock and other.due_at == key.due_at and other.kind in ACKNOWLEDGEABLE:
+            found.append(item)
+    return found

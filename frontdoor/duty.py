@@ -1,0 +1,786 @@
+"""The duty manager's surfaces (SPEC §6, §7): the end-of-day handover as the scheduler posts it and
+as ``handover`` shows it, its acknowledgement and escalation, the duty rota (``duty``) and
+``status``.
+
+The handover (``frontdoor.handover`` computes its content) is posted at ``handover.at`` on each
+working day to the duty channel, once: its outbox key is its day. If the bot was down at that time
+it is posted when the bot is back, marked late, as long as the next opening has not come: by then
+the handover has done its job or failed it, the day's own handover is a few hours away and
+``handover`` shows the same content on demand. Made after midnight, it still hands over its own
+day (and names that day's incoming duty manager).
+
+The incoming duty manager (on the rota for the next working day; every duty manager when nobody
+is) or a team manager acknowledges it; the acknowledgement is an audit event on the handover's
+subject (``handover:<day>``), which the escalation reads back. Unacknowledged at the next opening,
+the handover is escalated once to the team managers on the rota that day and the duty channel.
+
+Everything here carries references, clock names, times, counts and staff ids only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from frontdoor.alerts import (
+    AlertKind,
+    OutboxMessage,
+    OutboxState,
+    Recipient,
+    Staffing,
+    is_late,
+    outbox_key,
+    utc_text,
+)
+from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.contact import ContactState
+from frontdoor.decisions import Refusal, RefusalReason
+from frontdoor.handover import (
+    OPEN_STATES,
+    ClockLine,
+    Handover,
+    HandoverContact,
+    OpenContactCount,
+    ReassignedContact,
+    WorkerLoad,
+    build_handover,
+    handover_day_of,
+    handover_escalation_at,
+    handover_key,
+    handover_message,
+    plan_handover_escalation,
+    previous_handover_at,
+)
+from frontdoor.policy import Policy
+from frontdoor.ports import UnitOfWork, UnitOfWorkFactory
+from frontdoor.rag import Rag
+from frontdoor.records import (
+    AuditEvent,
+    ChannelPurpose,
+    ClockKind,
+    ConversationKind,
+    Deadline,
+    DirectoryEntry,
+    RotaEntry,
+)
+from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+
+__all__ = [
+    "HANDOVER_ACKNOWLEDGED",
+    "HANDOVER_ACK_REFUSED",
+    "ROTA_REMOVE",
+    "ROTA_ROLES",
+    "ROTA_SET",
+    "DeadConversation",
+    "HandoverAck",
+    "HandoverAcknowledged",
+    "HandoverEscalated",
+    "HandoverEscalation",
+    "HandoverPost",
+    "HandoverPosted",
+    "RotaChange",
+    "RotaDay",
+    "RotaPerson",
+    "RotaSaved",
+    "Status",
+    "UndeliveredAlert",
+    "acknowledge_handover",
+    "current_handover",
+    "escalate_due_handover",
+    "handover_acknowledgement",
+    "handover_from_json",
+    "incoming_duty_managers",
+    "latest_posted_handover_day",
+    "parse_rota_day",
+    "post_due_handover",
+    "rota_day",
+    "set_rota",
+    "system_status",
+]
+
+#: The audit action of "I acknowledge" on a handover card (subject ``handover:<day>``).
+HANDOVER_ACKNOWLEDGED = "handover.acknowledged"
+#: Someone not entitled to acknowledge a handover tried to.
+HANDOVER_ACK_REFUSED = "handover.acknowledge_refused"
+#: The rota changes, audited as the command line audits them (subject ``rota:<day>``).
+ROTA_SET = "rota.set"
+ROTA_REMOVE = "rota.remove"
+
+#: The roles the rota names people for, in the order the ``duty`` card shows them.
+ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)
+
+#: Every open deadline is read for the handover and ``status`` (there are a few hundred at most).
+_MAX_DEADLINES = 10_000
+_DEADLINE_HORIZON = timedelta(days=3660)
+#: ``duty <date>`` accepts dates this far from today (the bank holidays known to the bot).
+_ROTA_PAST = timedelta(days=366)
+_ROTA_FUTURE = timedelta(days=2 * 366)
+
+
+def _utc(moment: datetime, name: str = "now") -> datetime:
+    return require_aware(moment, name).astimezone(UTC)
+
+
+def _local_day(moment: datetime, calendar: WorkingCalendar) -> date:
+    return require_aware(moment).astimezone(calendar.tz).date()
+
+
+# -- the handover as it stands --------------------------------------------------------------------
+
+
+async def _open_deadlines(uow: UnitOfWork, now: datetime) -> list[Deadline]:
+    return await uow.deadlines.open_due_before(now + _DEADLINE_HORIZON, limit=_MAX_DEADLINES)
+
+
+async def _open_contacts(uow: UnitOfWork) -> list[HandoverContact]:
+    contacts = await uow.contacts.list_by_state(sorted(OPEN_STATES))
+    return [view for view in (HandoverContact.of(contact) for contact in contacts) if view is not None]
+
+
+async def _build(
+    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy, day: date
+) -> Handover:
+    next_day = calendar.next_working_day(day)
+    staffing = Staffing.of(await uow.rota.on(next_day), await uow.roles.entries())
+    handover = build_handover(
+        await _open_contacts(uow), await _open_deadlines(uow, now), now, calendar, policy, staffing
+    )
+    if handover.day == day:
+        return handover
+    # Made after midnight (a late handover): it still hands over its own day.
+    on_rota = staffing.on_rota(Role.DUTY_MANAGER, next_day)
+    return replace(
+        handover,
+        day=day,
+        next_duty_day=next_day,
+        next_duty_managers=on_rota or staffing.holders(Role.DUTY_MANAGER),
+        next_duty_managers_from_rota=bool(on_rota),
+    )
+
+
+async def current_handover(
+    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> Handover:
+    """The handover as it would be made at ``now`` (for ``handover`` on demand)."""
+    now = _utc(now)
+    async with uow:
+        return await _build(uow, now, calendar, policy, _local_day(now, calendar))
+
+
+# -- posting and escalating (the scheduler's jobs) ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverPosted:
+    day: date
+    late: bool
+    next_duty_managers: tuple[str, ...]
+
+
+async def post_due_handover(
+    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> HandoverPosted | None:
+    """Enqueue the last handover due by ``now`` if it has not been, and the next opening has not
+    come (see the module docstring). Its row is due at the handover time, so a catch-up is late.
+    Returns what was enqueued, or None (nothing due, or enqueued already here or elsewhere)."""
+    now = _utc(now)
+    moment = previous_handover_at(now, calendar, policy)
+    day = handover_day_of(moment, calendar)
+    if now >= handover_escalation_at(day, calendar):
+        return None
+    key = handover_key(day, calendar, policy)
+    async with unit_of_work() as uow:
+        if key in await uow.alerts.planned([key.subject]):
+            return None
+        handover = await _build(uow, now, calendar, policy, day)
+        added = await uow.alerts.enqueue([handover_message(handover, calendar, policy, at=moment)], now)
+        await uow.commit()
+    if not added:
+        return None
+    return HandoverPosted(day, is_late(moment, now), handover.next_duty_managers)
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverEscalation:
+    """What the escalation of an unacknowledged handover says (its outbox payload)."""
+
+    day: date
+    handover_at: datetime
+    escalated_at: datetime
+    next_duty_day: date
+    #: the incoming duty managers who were to acknowledge it
+    next_duty_managers: tuple[str, ...]
+    #: the team managers on the rota that day (every team manager when nobody is)
+    team_managers: tuple[str, ...]
+
+    def data(self) -> dict[str, object]:
+        return {
+            "day": self.day.isoformat(),
+            "handover_at": utc_text(self.handover_at),
+            "escalated_at": utc_text(self.escalated_at),
+            "next_duty_day": self.next_duty_day.isoformat(),
+            "next_duty_managers": list(self.next_duty_managers),
+            "team_managers": list(self.team_managers),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: str) -> HandoverEscalation:
+        """The escalation an outbox row's payload holds; ``ValueError`` if it holds none."""
+        data = _Reader.of(json.loads(payload), "payload").object("escalation")
+        return cls(
+            day=data.day("day"),
+            handover_at=data.moment("handover_at"),
+            escalated_at=data.moment("escalated_at"),
+            next_duty_day=data.day("next_duty_day"),
+            next_duty_managers=data.strings("next_duty_managers"),
+            team_managers=data.strings("team_managers"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverEscalated:
+    day: date
+    late: bool
+    recipients: tuple[Recipient, ...]
+
+
+def _escalation_day(now: datetime, calendar: WorkingCalendar, policy: Policy) -> date:
+    """The handover whose escalation time is the latest at or before ``now``."""
+    last = handover_day_of(previous_handover_at(now, calendar, policy), calendar)
+    if now >= handover_escalation_at(last, calendar):
+        return last
+    return calendar.previous_working_day(last)
+
+
+async def escalate_due_handover(
+    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> HandoverEscalated | None:
+    """Enqueue the escalation of the latest handover whose next opening has come, if it was posted,
+    nobody has acknowledged it and it has not been escalated yet."""
+    now = _utc(now)
+    day = _escalation_day(now, calendar, policy)
+    today = _local_day(now, calendar)
+    posted = handover_key(day, calendar, policy)
+    async with unit_of_work() as uow:
+        already = await uow.alerts.planned([posted.subject])
+        if posted not in already or posted.but(AlertKind.HANDOVER_ESCALATION) in already:
+            return None
+        acknowledged = await _first_ack(uow, day, posted.subject) is not None
+        directory = await uow.roles.entries()
+        staffing = Staffing.of(await uow.rota.on(today), directory)
+        planned = plan_handover_escalation(
+            day, now, calendar, policy, already, acknowledged=acknowledged, staffing=staffing
+        )
+        if planned is None:
+            return None
+        incoming, _ = _incoming(day, calendar, await uow.rota.on(calendar.next_working_day(day)), directory)
+        escalation = HandoverEscalation(
+            day=day,
+            handover_at=posted.due_at,
+            escalated_at=planned.at,
+            next_duty_day=calendar.next_working_day(day),
+            next_duty_managers=incoming,
+            team_managers=staffing.on_duty(Role.TEAM_MANAGER, today),
+        )
+        body = {**planned.body(), "escalation": escalation.data()}
+        messages = [
+            OutboxMessage.create(outbox_key(planned.key, recipient), planned.key, recipient, planned.at, body)
+            for recipient in planned.recipients
+        ]
+        added = await uow.alerts.enqueue(messages, now)
+        await uow.commit()
+    return HandoverEscalated(day, planned.late, planned.recipients) if added else None
+
+
+async def latest_posted_handover_day(
+    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
+) -> date | None:
+    """The day of the latest handover posted (enqueued) by ``now``: today's after 16:30, else the
+    previous working day's, if it was posted."""
+    now = _utc(now)
+    day = handover_day_of(previous_handover_at(now, calendar, policy), calendar)
+    key = handover_key(day, calendar, policy)
+    async with uow:
+        return day if key in await uow.alerts.planned([key.subject]) else None
+
+
+# -- acknowledging --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverAck:
+    day: date
+    person_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverAcknowledged:
+    #: the acknowledgement that counts: the first one
+    ack: HandoverAck
+    #: False when someone had acknowledged it already (``ack`` is theirs)
+    new: bool
+
+
+async def _first_ack(uow: UnitOfWork, day: date, subject: str) -> HandoverAck | None:
+    for stored in await uow.audit.for_subject(subject):
+        if stored.event.action == HANDOVER_ACKNOWLEDGED:
+            return HandoverAck(day, stored.event.actor_id, _utc(stored.event.at, "at"))
+    return None
+
+
+async def handover_acknowledgement(
+    uow: UnitOfWork, day: date, calendar: WorkingCalendar, policy: Policy
+) -> HandoverAck | None:
+    """Who acknowledged the handover of ``day`` first, and when; None if nobody has (or ``day`` is
+    not a working day)."""
+    if not calendar.is_working_day(day):
+        return None
+    async with uow:
+        return await _first_ack(uow, day, handover_key(day, calendar, policy).subject)
+
+
+def _incoming(
+    day: date, calendar: WorkingCalendar, rota: Sequence[RotaEntry], directory: Sequence[DirectoryEntry]
+) -> tuple[tuple[str, ...], bool]:
+    next_day = calendar.next_working_day(day)
+    staffing = Staffing.of(rota, directory)
+    on_rota = staffing.on_rota(Role.DUTY_MANAGER, next_day)
+    return (on_rota or staffing.holders(Role.DUTY_MANAGER)), bool(on_rota)
+
+
+async def incoming_duty_managers(
+    uow: UnitOfWork, day: date, calendar: WorkingCalendar
+) -> tuple[tuple[str, ...], bool]:
+    """The duty managers who take over from ``day``'s handover: those on the rota for the next
+    working day, or every duty manager when nobody is (then the flag is False)."""
+    async with uow:
+        rota = await uow.rota.on(calendar.next_working_day(day))
+        return _incoming(day, calendar, rota, await uow.roles.entries())
+
+
+async def acknowledge_handover(
+    uow: UnitOfWork,
+    day: date,
+    person_id: str,
+    roles: Collection[Role],
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> HandoverAcknowledged | Refusal:
+    """``person_id`` acknowledges the handover of ``day``. They must be an incoming duty manager
+    (``incoming_duty_managers``) holding the role, or a team manager (the escalation's recipient,
+    who may take the handover on when the incoming duty manager cannot). A refusal is audited."""
+    now = _utc(now)
+    if not calendar.is_working_day(day):
+        return Refusal(RefusalReason.NOT_FOUND, "There is no handover for that day.")
+    key = handover_key(day, calendar, policy)
+    async with uow:
+        if key not in await uow.alerts.planned([key.subject]):
+            return Refusal(
+                RefusalReason.NOT_FOUND, "That handover has not been posted, so it cannot be acknowledged."
+            )
+        first = await _first_ack(uow, day, key.subject)
+        if first is not None:
+            return HandoverAcknowledged(first, new=False)
+        directory = await uow.roles.entries()
+        incoming, _ = _incoming(day, calendar, await uow.rota.on(calendar.next_working_day(day)), directory)
+        as_duty_manager = Role.DUTY_MANAGER in roles and person_id in incoming
+        if not as_duty_manager and Role.TEAM_MANAGER not in roles:
+            await uow.audit.append(
+                AuditEvent(now, person_id, HANDOVER_ACK_REFUSED, key.subject, "reason=not_incoming")
+            )
+            await uow.commit()
+            names = {entry.aad_object_id: entry.display_name for entry in directory}
+            who = ", ".join(names.get(person) or "a duty manager" for person in incoming)
+            next_day = calendar.next_working_day(day)
+            return Refusal(
+                RefusalReason.NOT_PERMITTED,
+                f"Only the incoming duty manager for {next_day:%a} {next_day.day} {next_day:%b}"
+                + (f" ({who})" if who else "")
+                + " or a team manager can acknowledge this handover.",
+            )
+        role = Role.DUTY_MANAGER if as_duty_manager else Role.TEAM_MANAGER
+        await uow.audit.append(
+            AuditEvent(now, person_id, HANDOVER_ACKNOWLEDGED, key.subject, f"as={role.value}")
+        )
+        await uow.commit()
+    return HandoverAcknowledged(HandoverAck(day, person_id, now), new=True)
+
+
+# -- the handover as posted (read back from the outbox) -------------------------------------------
+
+
+class _Reader:
+    """Typed reads from a decoded JSON object; any surprise is a ``ValueError``."""
+
+    def __init__(self, data: Mapping[str, object], where: str) -> None:
+        self._data = data
+        self._where = where
+
+    @classmethod
+    def of(cls, value: object, where: str) -> _Reader:
+        if not isinstance(value, Mapping):
+            raise ValueError(f"{where}: expected an object")
+        return cls(value, where)
+
+    def _get(self, name: str) -> object:
+        if name not in self._data:
+            raise ValueError(f"{self._where}.{name}: missing")
+        return self._data[name]
+
+    def raw(self, name: str) -> object:
+        return self._get(name)
+
+    def object(self, name: str) -> _Reader:
+        return _Reader.of(self._get(name), f"{self._where}.{name}")
+
+    def objects(self, name: str) -> list[_Reader]:
+        value = self._get(name)
+        if not isinstance(value, list):
+            raise ValueError(f"{self._where}.{name}: expected a list")
+        return [_Reader.of(item, f"{self._where}.{name}[{i}]") for i, item in enumerate(value)]
+
+    def text(self, name: str) -> str:
+        value = self._get(name)
+        if not isinstance(value, str):
+            raise ValueError(f"{self._where}.{name}: expected text")
+        return value
+
+    def optional_text(self, name: str) -> str | None:
+        return None if self._data.get(name) is None else self.text(name)
+
+    def number(self, name: str) -> int:
+        value = self._get(name)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{self._where}.{name}: expected a whole number")
+        return value
+
+    def flag(self, name: str) -> bool:
+        value = self._get(name)
+        if not isinstance(value, bool):
+            raise ValueError(f"{self._where}.{name}: expected true or false")
+        return value
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self._get(name)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError(f"{self._where}.{name}: expected a list of text")
+        return tuple(str(item) for item in value)
+
+    def day(self, name: str) -> date:
+        return date.fromisoformat(self.text(name))
+
+    def moment(self, name: str) -> datetime:
+        return _utc(datetime.fromisoformat(self.text(name)), f"{self._where}.{name}")
+
+    def optional_moment(self, name: str) -> datetime | None:
+        return None if self._data.get(name) is None else self.moment(name)
+
+
+def _clock_line(data: _Reader) -> ClockLine:
+    return ClockLine(
+        subject=data.text("subject"),
+        clock=ClockKind(data.text("clock")),
+        started_at=data.moment("started_at"),
+        due_at=data.moment("due_at"),
+        rag=Rag(data.text("rag")),
+        assignee_id=data.optional_text("assignee_id"),
+        breached=data.flag("breached"),
+    )
+
+
+def handover_from_json(value: object) -> Handover:
+    """The ``Handover`` that ``Handover.to_json`` wrote (decoded); ``ValueError`` if it is not one."""
+    data = _Reader.of(value, "handover")
+    band = data.object("open_contacts")
+    reassigned = []
+    for item in data.objects("reassigned"):
+        clock = item.optional_text("clock")
+        rag = item.optional_text("rag")
+        reassigned.append(
+            ReassignedContact(
+                reference=item.text("reference"),
+                worker_id=item.text("worker_id"),
+                state=ContactState(item.text("state")),
+                received_at=item.moment("received_at"),
+                age=timedelta(seconds=item.number("age_seconds")),
+                due_at=item.optional_moment("due_at"),
+                clock=None if clock is None else ClockKind(clock),
+                rag=None if rag is None else Rag(rag),
+            )
+        )
+    return Handover(
+        day=data.day("day"),
+        made_at=data.moment("made_at"),
+        next_opening=data.moment("next_opening"),
+        reassigned=tuple(reassigned),
+        at_risk=tuple(_clock_line(line) for line in data.objects("at_risk")),
+        due_before_opening=tuple(_clock_line(line) for line in data.objects("due_before_opening")),
+        open_contacts=OpenContactCount(
+            band.number("count"), band.number("band_low"), band.number("band_high")
+        ),
+        loads=tuple(
+            WorkerLoad(load.text("worker_id"), load.number("open"), load.number("cap"))
+            for load in data.objects("loads")
+        ),
+        next_duty_day=data.day("next_duty_day"),
+        next_duty_managers=data.strings("next_duty_managers"),
+        next_duty_managers_from_rota=data.flag("next_duty_managers_from_rota"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverPost:
+    """A handover as posted: its content and when it was due (``handover.at`` of its day)."""
+
+    handover: Handover
+    due_at: datetime
+
+    @classmethod
+    def from_payload(cls, payload: str) -> HandoverPost:
+        """The handover an outbox row's payload holds; ``ValueError`` if it holds none."""
+        data = _Reader.of(json.loads(payload), "payload")
+        return cls(handover_from_json(data.raw("handover")), data.moment("at"))
+
+
+# -- the rota -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RotaPerson:
+    person_id: str
+    #: the Teams display name the directory holds ("" until the person has written to the bot)
+    name: str
+
+    @property
+    def label(self) -> str:
+        return self.name or self.person_id
+
+
+@dataclass(frozen=True, slots=True)
+class RotaDay:
+    """Who is on duty on ``day`` in each of ``ROTA_ROLES``, and who could be (the directory)."""
+
+    day: date
+    working_day: bool
+    on_duty: Mapping[Role, tuple[RotaPerson, ...]]
+    choices: Mapping[Role, tuple[RotaPerson, ...]]
+
+
+def _people(ids: Collection[str], names: Mapping[str, str]) -> tuple[RotaPerson, ...]:
+    people = [RotaPerson(person, names.get(person, "")) for person in set(ids)]
+    return tuple(sorted(people, key=lambda p: (p.label.casefold(), p.person_id)))
+
+
+async def rota_day(uow: UnitOfWork, day: date, calendar: WorkingCalendar) -> RotaDay:
+    async with uow:
+        entries = await uow.rota.on(day)
+        directory = await uow.roles.entries()
+    names = {entry.aad_object_id: entry.display_name for entry in directory}
+    return RotaDay(
+        day=day,
+        working_day=calendar.is_working_day(day),
+        on_duty={
+            role: _people({e.person_id for e in entries if e.role is role}, names) for role in ROTA_ROLES
+        },
+        choices={
+            role: _people({e.aad_object_id for e in directory if role in e.roles}, names)
+            for role in ROTA_ROLES
+        },
+    )
+
+
+def parse_rota_day(text: str, today: date) -> date | str:
+    """The date ``duty`` was asked about: nothing or ``today`` for today, ``tomorrow``, or an ISO
+    date (2026-03-17) within a year back and two years ahead. Otherwise the message to show."""
+    cleaned = text.strip().lower()
+    if cleaned in ("", "today"):
+        return today
+    if cleaned == "tomorrow":
+        return today + timedelta(days=1)
+    try:
+        day = date.fromisoformat(cleaned)
+    except ValueError:
+        shown = cleaned if len(cleaned) <= 20 and cleaned.isprintable() else "that"
+        return (
+            f"“{shown}” is not a date I can read. Type **duty** with a date as YYYY-MM-DD, "
+            "e.g. **duty 2026-03-17**."
+        )
+    if not today - _ROTA_PAST <= day <= today + _ROTA_FUTURE:
+        return (
+            "The rota can be seen and set from a year back to two years ahead; choose a date in that range."
+        )
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class RotaChange:
+    role: Role
+    person_id: str
+    #: True: put on duty; False: taken off
+    added: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RotaSaved:
+    day: date
+    changes: tuple[RotaChange, ...]
+
+
+async def set_rota(
+    uow: UnitOfWork,
+    day: date,
+    wanted: Mapping[Role, Collection[str]],
+    actor_id: str,
+    roles: Collection[Role],
+    now: datetime,
+) -> RotaSaved | Refusal:
+    """Make the rota of ``day`` name exactly ``wanted[role]`` for each role given (roles not given
+    are left alone). Everyone put on duty must hold the role in the directory. Each change is
+    audited like the command line's (``rota.set`` / ``rota.remove``, subject ``rota:<day>``)."""
+    now = _utc(now)
+    if not may(roles, Permission.MANAGE_ROTA):
+        return Refusal(RefusalReason.NOT_PERMITTED, "Only duty managers or administrators can set the rota.")
+    unknown = [role for role in wanted if role not in ROTA_ROLES]
+    if unknown:
+        return Refusal(RefusalReason.INVALID, f"The rota has no place for {unknown[0].value}.")
+    changes: list[RotaChange] = []
+    async with uow:
+        current = await uow.rota.on(day)
+        for role in ROTA_ROLES:
+            if role not in wanted:
+                continue
+            want = set(wanted[role])
+            have = {entry.person_id for entry in current if entry.role is role}
+            holders = {entry.aad_object_id for entry in await uow.roles.holders(role)}
+            if want - have - holders:
+                singular = ROLE_TITLES[role].removesuffix("s")
+                return Refusal(
+                    RefusalReason.INVALID,
+                    f"Someone chosen as {singular} is not listed as one of the {ROLE_TITLES[role]}: "
+                    "nothing was changed.",
+                )
+            changes += [RotaChange(role, person, False) for person in sorted(have - want)]
+            changes += [RotaChange(role, person, True) for person in sorted(want - have)]
+        subject = f"rota:{day.isoformat()}"
+        for change in changes:
+            entry = RotaEntry(day, change.role, change.person_id)
+            if change.added:
+                await uow.rota.set(entry)
+            else:
+                await uow.rota.remove(entry)
+            action = ROTA_SET if change.added else ROTA_REMOVE
+            detail = f"{change.role.value}:{change.person_id}"
+            await uow.audit.append(AuditEvent(now, actor_id, action, subject, detail))
+        await uow.commit()
+    return RotaSaved(day, tuple(changes))
+
+
+# -- status ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DeadConversation:
+    """A chat or channel the bot can no longer post to (Teams answered 403 or 404)."""
+
+    conversation_id: str
+    kind: ConversationKind
+    #: the person of a personal chat
+    person_id: str | None
+    #: the purpose of a registered channel
+    purpose: ChannelPurpose | None
+    #: Teams' error code
+    reason: str
+    since: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UndeliveredAlert:
+    """An outbox row given up on: its kind, subject, recipient, when it was due and why it failed
+    (a status and a code)."""
+
+    id: int
+    kind: AlertKind
+    subject: str
+    recipient: Recipient | None
+    due_at: datetime
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    made_at: datetime
+    open_contacts: OpenContactCount
+    loads: tuple[WorkerLoad, ...]
+    breached: tuple[ClockLine, ...]
+    #: red or amber clocks not yet breached
+    at_risk: tuple[ClockLine, ...]
+    dead: tuple[DeadConversation, ...]
+    undelivered: tuple[UndeliveredAlert, ...]
+    outbox: Mapping[OutboxState, int]
+    #: which channels are registered
+    channels: Mapping[ChannelPurpose, bool]
+
+
+def _recipient(item_payload: str) -> Recipient | None:
+    try:
+        data = json.loads(item_payload)
+        text = data.get("recipient") if isinstance(data, dict) else None
+        return Recipient.parse(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+async def system_status(
+    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy, failed_limit: int = 20
+) -> Status:
+    """Open contacts against the band, loads against the cap, breached and at-risk clocks, dead
+    conversations and undelivered alerts, at ``now``."""
+    now = _utc(now)
+    async with uow:
+        handover = await _build(uow, now, calendar, policy, _local_day(now, calendar))
+        registrations = {purpose: await uow.channels.get(purpose) for purpose in ChannelPurpose}
+        dead = await uow.conversations.dead()
+        failed = await uow.alerts.failed(failed_limit)
+        counts = await uow.alerts.counts()
+    by_conversation = {
+        registration.conversation_id: purpose
+        for purpose, registration in registrations.items()
+        if registration is not None
+    }
+    return Status(
+        made_at=now,
+        open_contacts=handover.open_contacts,
+        loads=handover.loads,
+        breached=handover.breached(),
+        at_risk=tuple(line for line in handover.at_risk if not line.breached),
+        dead=tuple(
+            DeadConversation(
+                conversation_id=record.conversation_id,
+                kind=record.kind,
+                person_id=record.user_id if record.kind is ConversationKind.PERSONAL else None,
+                purpose=by_conversation.get(record.conversation_id),
+                reason=record.dead_reason,
+                since=_utc(record.updated_at, "updated_at"),
+            )
+            for record in dead
+        ),
+        undelivered=tuple(
+            UndeliveredAlert(
+                id=item.id,
+                kind=item.kind,
+                subject=item.subject,
+                recipient=_recipient(item.payload),
+                due_at=_utc(item.due_at, "due_at"),
+                attempts=item.attempts,
+                error=item.last_error,
+            )
+            for item in failed
+        ),
+        outbox=dict(counts),
+        channels={purpose: registration is not None for purpose, registration in registrations.items()},
+    )

@@ -1,0 +1,461 @@
+"""The alert use cases against the in-memory store, SQLite and PostgreSQL: planning exactly once,
+the parent-letter lapse before planning, the dispatcher's retries, reroutes, deferrals and rate
+limits (with a scripted ``AlertSender`` in place of Teams, and a fake time the dispatcher sleeps
+on), and "I've got this" with the first taker winning. The Teams side is tested end to end in
+``tests/bot/test_alerts.py``."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from frontdoor.alerts import (
+    DUTY_CHANNEL,
+    AlertKey,
+    AlertKind,
+    OutboxItem,
+    OutboxState,
+    Recipient,
+)
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.casework import ParentLetterSent, record_parents_unreachable
+from frontdoor.decisions import Refusal, RefusalReason
+from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
+from frontdoor.dispatch import (
+    AlertNotice,
+    AlertTaken,
+    Dispatcher,
+    SendReport,
+    acknowledge_alert,
+    alert_copies,
+    deadline_horizon,
+    plan_alerts,
+    run_tick,
+)
+from frontdoor.policy import default_policy
+from frontdoor.ports import Store
+from frontdoor.records import (
+    ChannelPurpose,
+    ChannelRegistration,
+    ClockKind,
+    ConversationKind,
+    ConversationRecord,
+    Deadline,
+    RotaEntry,
+)
+from frontdoor.roles import Role
+from store.sql import SqlStore
+from store.tables import AlertOutboxRow
+from tests.fakes import InMemoryStore
+from tests.frontdoor.test_decisions import ROLES, ROUTE_IV, SW, screened, seat, submitted
+
+POLICY = default_policy()
+CALENDAR = WorkingCalendar()
+T0 = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)  # Monday 8 June 2026, 10:00 in London
+CP_DUE = T0 + timedelta(hours=2)
+DUTY_CONVERSATION = "19:duty@thread.tacv2"
+WORKER = "aad-worker-1"
+CONSULTANT = "aad-consultant-1"
+
+
+class FakeTime:
+    """A clock the dispatcher also sleeps on: sleeping moves it on at once."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+        self.sleeps: list[float] = []
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, delta: timedelta) -> None:
+        self.moment += delta
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.moment += timedelta(seconds=seconds)
+
+
+@dataclass
+class ScriptedSender:
+    """Teams as a script: per conversation, the next answers (then success); each send takes
+    ``latency`` of the fake time."""
+
+    time: FakeTime
+    script: dict[str, list[SendFailure | str]] = field(default_factory=dict)
+    latency: timedelta = timedelta(milliseconds=40)
+    #: (conversation, alert key text, outbox key, when the send started)
+    sends: list[tuple[str, str, str, datetime]] = field(default_factory=list)
+
+    async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
+        AlertNotice.of(item)  # a row the dispatcher hands over is always readable
+        self.sends.append((conversation_id, item.alert_key.text, item.key, self.time.now()))
+        self.time.advance(self.latency)
+        answers = self.script.get(conversation_id, [])
+        answer = answers.pop(0) if answers else None
+        if isinstance(answer, SendFailure):
+            return SendReport(conversation_id=conversation_id, failure=answer)
+        if isinstance(answer, str):
+            return SendReport(conversation_id=conversation_id, unreachable=answer)
+        return SendReport(activity_id=f"activity-{len(self.sends)}", conversation_id=conversation_id)
+
+    def to(self, conversation_id: str) -> list[tuple[str, str, str, datetime]]:
+        return [send for send in self.sends if send[0] == conversation_id]
+
+
+def dispatcher(store: Store, time: FakeTime, sender: ScriptedSender, **options: object) -> Dispatcher:
+    return Dispatcher(store.unit_of_work, sender, time, rate_clock=time, sleep=time.sleep, **options)  # type: ignore[arg-type]
+
+
+async def places(store: Store, *people: str, duty: bool = True) -> None:
+    """Personal chats for ``people`` and, unless told not to, a registered duty channel."""
+    async with store.unit_of_work() as uow:
+        for person in people:
+            await uow.conversations.upsert(
+                ConversationRecord(
+                    f"a:chat-{person}",
+                    ConversationKind.PERSONAL,
+                    "tenant",
+                    "https://x/",
+                    "{}",
+                    T0,
+                    user_id=person,
+                )
+            )
+        if duty:
+            await uow.conversations.upsert(
+                ConversationRecord(
+                    DUTY_CONVERSATION, ConversationKind.CHANNEL, "tenant", "https://x/", "{}", T0
+                )
+            )
+            await uow.channels.register(
+                ChannelRegistration(ChannelPurpose.DUTY, DUTY_CONVERSATION, "admin", T0)
+            )
+        await uow.commit()
+
+
+async def clocks(
+    store: Store, count: int = 1, *, assignee: str | None = WORKER, start: datetime = T0
+) -> None:
+    async with store.unit_of_work() as uow:
+        for index in range(count):
+            await uow.deadlines.add(
+                Deadline(
+                    f"CT-26-{index + 1:06d}",
+                    ClockKind.CP_DECISION,
+                    start,
+                    start + timedelta(hours=2),
+                    assignee_id=assignee,
+                )
+            )
+        await uow.commit()
+
+
+async def rows(store: Store) -> list[OutboxItem]:
+    """Every outbox row, oldest first."""
+    if isinstance(store, InMemoryStore):
+        return sorted(store.outbox.rows.values(), key=lambda item: item.id)
+    assert isinstance(store, SqlStore)
+    async with store.unit_of_work() as uow:
+        ids = list(
+            (await uow.session.execute(select(AlertOutboxRow.id).order_by(AlertOutboxRow.id))).scalars()
+        )
+        return [item for row_id in ids if (item := await uow.alerts.get(row_id)) is not None]
+
+
+# -- planning ---------------------------------------------------------------------------------------
+
+
+def test_the_tick_reads_far_enough_ahead_for_every_clock() -> None:
+    horizon = deadline_horizon(POLICY)
+    assert horizon >= timedelta(hours=POLICY.timescales.completion_48h_hours)
+    assert horizon >= timedelta(days=7 * POLICY.timescales.parent_letter_working_days)
+
+
+async def test_planning_enqueues_each_alert_once_however_often_and_however_concurrently_it_runs(
+    store: Store,
+) -> None:
+    await clocks(store, 6)
+    moment, runs = T0, 0
+    while moment <= CP_DUE + timedelta(hours=2):
+        await asyncio.gather(*(plan_alerts(store.unit_of_work, moment, CALENDAR, POLICY) for _ in range(3)))
+        moment += timedelta(minutes=5)
+        runs += 3
+    found = Counter(
+        (item.subject, item.alert_key.kind, item.alert_key.sequence, item.recipient)
+        for item in await rows(store)
+    )
+    assert set(found.values()) == {1}
+    per_clock = Counter((kind, sequence) for (_, kind, sequence, _) in found)
+    # Each goes to its worker, and the breach and its repeats to the channel too.
+    assert per_clock == {
+        (AlertKind.DUE_SOON, 0): 6,
+        (AlertKind.BREACHED, 0): 12,
+        (AlertKind.REPEAT, 1): 12,
+        (AlertKind.REPEAT, 2): 12,
+        (AlertKind.ESCALATION, 0): 6,  # nobody is a team manager: the duty channel alone
+    }
+    print(f"\n{len(found)} rows for 6 clocks after {runs} planning runs, 3 at a time")
+
+
+async def test_planning_runs_the_letter_lapse_first_and_tells_the_worker_once(store: Store) -> None:
+    await seat(store)
+    easter = WorkingCalendar(non_working_dates=frozenset({date(2026, 4, 3), date(2026, 4, 6)}))
+    start = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
+    contact = await screened(store, await submitted(store, now=start), ROUTE_IV)
+    sent = await record_parents_unreachable(
+        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, start, easter, POLICY
+    )
+    assert isinstance(sent, ParentLetterSent) and sent.lapses_at == datetime(2026, 4, 9, 9, 0, tzinfo=UTC)
+    reference = contact.reference or ""
+
+    first = await run_tick(store.unit_of_work, sent.lapses_at, easter, POLICY)
+    again = await run_tick(store.unit_of_work, sent.lapses_at + timedelta(minutes=1), easter, POLICY)
+    assert first.lapsed == (reference,) and again.lapsed == ()
+    lapsed = [item for item in await rows(store) if item.kind is AlertKind.LETTER_LAPSED]
+    assert [(item.subject, item.recipient) for item in lapsed] == [(reference, Recipient.person(SW))]
+    notice = AlertNotice.of(lapsed[0])
+    assert notice.review_due == datetime(2026, 4, 10, 9, 0, tzinfo=UTC) and notice.assignee_id == SW
+    assert lapsed[0].due_at == sent.lapses_at  # its own time is the lapse
+    # The letter's clock was closed before planning looked at it: no breach of it.
+    assert not [
+        item
+        for item in await rows(store)
+        if item.clock is ClockKind.PARENT_LETTER and item.kind is AlertKind.BREACHED
+    ]
+
+
+# -- the dispatcher ---------------------------------------------------------------------------------
+
+
+async def test_a_retryable_failure_that_never_clears_is_rerouted_and_a_failing_reroute_just_fails(
+    store: Store,
+) -> None:
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    unavailable = SendFailure(503, "ServiceUnavailable")
+    sender = ScriptedSender(time, {f"a:chat-{WORKER}": [unavailable] * 10})
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    retry = RetryPolicy(max_attempts=3, backoff=Backoff(random=lambda: 0.5))
+    send = dispatcher(store, time, sender, retry=retry)
+    # The channel's own copy of the breach goes; the worker's waits: 2 s base, jitter at a half.
+    report = await send.dispatch_due()
+    assert (report.sent, report.retried) == (1, 1)
+    [waiting] = [item for item in await rows(store) if item.state is OutboxState.PENDING]
+    assert waiting.next_attempt_at == CP_DUE + timedelta(seconds=1)
+    # From now on the duty channel fails too.
+    sender.script[DUTY_CONVERSATION] = [unavailable] * 10
+    for _ in range(10):
+        time.advance(timedelta(seconds=30))
+        await send.dispatch_due()
+
+    found = await rows(store)
+    worker_row = next(item for item in found if item.recipient == Recipient.person(WORKER))
+    rerouted = next(item for item in found if item.rerouted)
+    assert (worker_row.state, worker_row.attempts) == (OutboxState.FAILED, 3)
+    assert worker_row.last_error == "HTTP 503 ServiceUnavailable: gave up after 3 attempts (transient)"
+    assert (rerouted.state, rerouted.attempts, rerouted.recipient) == (OutboxState.FAILED, 3, DUTY_CHANNEL)
+    assert AlertNotice.of(rerouted).rerouted_from == Recipient.person(WORKER)
+    assert len([item for item in found if item.rerouted]) == 1  # a failed reroute is not rerouted again
+    assert len(sender.to(f"a:chat-{WORKER}")) == 3
+    assert len(sender.to(DUTY_CONVERSATION)) == 1 + 3
+
+
+@pytest.mark.parametrize(
+    ("failure", "rerouted"),
+    [
+        (SendFailure(400, "BadArgument"), True),
+        (SendFailure(403, "BotNotInConversationRoster"), True),
+        (SendFailure(404, "ConversationNotFound"), True),
+        (SendFailure(500, "InternalServerError"), True),
+        # The bot's credentials are wrong for every conversation: rerouting would fail the same way.
+        (SendFailure(401, "BotNotRegistered"), False),
+    ],
+    ids=["400", "403", "404", "500", "401"],
+)
+async def test_a_permanent_failure_is_given_up_at_once(
+    store: Store, failure: SendFailure, rerouted: bool
+) -> None:
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    sender = ScriptedSender(time, {f"a:chat-{WORKER}": [failure]})
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    report = await dispatcher(store, time, sender).dispatch_due()
+    assert (report.failed, report.rerouted, report.retried) == (1, int(rerouted), 0)
+    [failed] = [item for item in await rows(store) if item.state is OutboxState.FAILED]
+    assert failed.attempts == 1 and failed.last_error.startswith(failure.describe())
+    assert len(sender.to(DUTY_CONVERSATION)) == 1 + int(rerouted)
+
+
+async def test_someone_without_a_chat_with_the_bot_is_reached_through_the_duty_channel(store: Store) -> None:
+    await places(store)  # the worker never opened a chat with the bot
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    sender = ScriptedSender(time)
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    report = await dispatcher(store, time, sender).dispatch_due()
+    assert (report.claimed, report.sent, report.failed, report.rerouted) == (3, 2, 1, 1)
+    failed = [item for item in await rows(store) if item.state is OutboxState.FAILED]
+    assert [item.last_error for item in failed] == ["NoPersonalChat: no conversation to send to"]
+    assert [conversation for conversation, *_ in sender.sends] == [DUTY_CONVERSATION] * 2
+
+
+async def test_without_a_duty_channel_an_alert_for_it_fails_visibly(store: Store) -> None:
+    await places(store, WORKER, duty=False)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    report = await dispatcher(store, time, ScriptedSender(time)).dispatch_due()
+    assert (report.sent, report.failed, report.rerouted) == (1, 1, 0)
+    async with store.unit_of_work() as uow:
+        [failed] = await uow.alerts.failed()
+    assert failed.recipient == DUTY_CHANNEL and failed.last_error.startswith("NoChannel")
+
+
+async def test_a_throttled_conversation_is_held_and_its_other_rows_deferred_not_slept_on(
+    store: Store,
+) -> None:
+    await places(store, WORKER)
+    await clocks(store, 3)
+    time = FakeTime(CP_DUE)
+    throttled = SendFailure(429, "Throttled", retry_after=timedelta(seconds=60))
+    sender = ScriptedSender(time, {DUTY_CONVERSATION: [throttled]})
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    send = dispatcher(store, time, sender)
+    report = await send.dispatch_due()
+    assert (report.sent, report.retried, report.deferred) == (3, 1, 2)
+    assert max(time.sleeps, default=0) <= 2
+    waiting = [item for item in await rows(store) if item.state is OutboxState.PENDING]
+    assert len(waiting) == 3
+    # The deferred ones did not use an attempt; the throttled one waits for Retry-After.
+    assert sorted(item.attempts for item in waiting) == [0, 0, 1]
+    throttled_row = next(item for item in waiting if item.attempts == 1)
+    assert throttled_row.next_attempt_at == CP_DUE + sender.latency + timedelta(seconds=60)
+
+    time.advance(timedelta(seconds=61))
+    report = await send.dispatch_due()
+    assert report.sent == 3
+    assert [item.attempts for item in await rows(store) if item.recipient == DUTY_CHANNEL] == [2, 1, 1]
+
+
+async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Store) -> None:
+    await places(store)
+    await clocks(store, 130, assignee=None)  # no consultants: every breach goes to the duty channel
+    time = FakeTime(CP_DUE)
+    sender = ScriptedSender(time)
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    send = dispatcher(store, time, sender)
+    runs = 0
+    while len(sender.sends) < 130 and runs < 500:
+        await send.dispatch_due()
+        time.advance(timedelta(seconds=1))
+        runs += 1
+    starts = sorted(at for *_, at in sender.sends)
+    assert len(starts) == 130 and len({key for _, _, key, _ in sender.sends}) == 130
+    for count, span in ((7, 1), (8, 2), (60, 30)):
+        assert all(
+            starts[i + count] - starts[i] >= timedelta(seconds=span) for i in range(len(starts) - count)
+        )
+    # Short waits are slept; a conversation held longer is deferred, without using up attempts.
+    assert max(time.sleeps) <= 2
+    assert all(item.attempts == 1 and item.state is OutboxState.SENT for item in await rows(store))
+    print(f"\n130 alerts to one channel over {(starts[-1] - starts[0]).total_seconds():.0f} s in {runs} runs")
+
+
+async def test_a_send_that_gets_no_answer_in_time_is_retried(store: Store) -> None:
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+
+    class Hanging(ScriptedSender):
+        async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
+            if conversation_id == DUTY_CONVERSATION:
+                await asyncio.sleep(5)
+            return await super().send(item, conversation_id, now)
+
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    send = dispatcher(store, time, Hanging(time), send_timeout=timedelta(seconds=0.05))
+    report = await send.dispatch_due()
+    assert (report.sent, report.retried) == (1, 1)
+    [waiting] = [item for item in await rows(store) if item.state is OutboxState.PENDING]
+    assert waiting.recipient == DUTY_CHANNEL and waiting.last_error.startswith("no response Timeout")
+
+
+# -- "I've got this" --------------------------------------------------------------------------------
+
+
+async def test_the_first_to_take_an_alert_has_it_and_the_others_are_told(store: Store) -> None:
+    await clocks(store)
+    key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    staff = frozenset({Role.SOCIAL_WORKER})
+    results = await asyncio.gather(
+        *(
+            acknowledge_alert(store.unit_of_work(), key, f"aad-sw-{n}", staff, CP_DUE + timedelta(seconds=n))
+            for n in range(5)
+        )
+    )
+    assert all(isinstance(result, AlertTaken) for result in results)
+    taken = [result for result in results if isinstance(result, AlertTaken)]
+    winners = [result for result in taken if result.new]
+    assert len(winners) == 1
+    assert {result.acknowledgement for result in taken} == {winners[0].acknowledgement}
+    async with store.unit_of_work() as uow:
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    assert [e.action for e in events] == ["alert.acknowledged"]
+
+    # The taken breach is not repeated nor escalated.
+    await plan_alerts(store.unit_of_work, CP_DUE + timedelta(hours=3), CALENDAR, POLICY)
+    assert {item.kind for item in await rows(store)} == {AlertKind.BREACHED}
+
+
+async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_stopped(store: Store) -> None:
+    await clocks(store)
+    key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    for roles in (frozenset(), frozenset({Role.PROFESSIONAL}), frozenset({Role.ADMIN})):
+        refused = await acknowledge_alert(store.unit_of_work(), key, "someone", roles, CP_DUE)
+        assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    staff = frozenset({Role.CONSULTANT})
+    unknown = AlertKey("CT-26-999999", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    missing = await acknowledge_alert(store.unit_of_work(), unknown, CONSULTANT, staff, CP_DUE)
+    assert isinstance(missing, Refusal) and missing.reason is RefusalReason.NOT_FOUND
+    lapsed = key.but(AlertKind.LETTER_LAPSED)
+    invalid = await acknowledge_alert(store.unit_of_work(), lapsed, CONSULTANT, staff, CP_DUE)
+    assert isinstance(invalid, Refusal) and invalid.reason is RefusalReason.INVALID
+    async with store.unit_of_work() as uow:
+        await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION.value, "met")
+        await uow.commit()
+    stopped = await acknowledge_alert(store.unit_of_work(), key, CONSULTANT, staff, CP_DUE)
+    assert isinstance(stopped, Refusal) and stopped.reason is RefusalReason.WRONG_STATE
+    async with store.unit_of_work() as uow:
+        assert await uow.audit.for_subject("CT-26-000001") == []
+
+
+async def test_the_copies_of_an_alert_are_every_sent_message_about_its_clock(store: Store) -> None:
+    await places(store, WORKER)
+    await clocks(store, 2)
+    async with store.unit_of_work() as uow:
+        await uow.rota.set(RotaEntry(T0.date(), Role.CONSULTANT, CONSULTANT))
+        await uow.commit()
+    time = FakeTime(CP_DUE - timedelta(minutes=30))
+    send = dispatcher(store, time, ScriptedSender(time))
+    for moment in (CP_DUE - timedelta(minutes=30), CP_DUE):
+        time.moment = moment
+        await plan_alerts(store.unit_of_work, moment, CALENDAR, POLICY)
+        await send.dispatch_due()
+    key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    async with store.unit_of_work() as uow:
+        copies = await alert_copies(uow, key)
+    # Due soon and breached to the worker, breached to the channel; not the other contact's.
+    assert sorted((item.kind.value, item.recipient.text) for item in copies) == [
+        ("breached", "channel:duty"),
+        ("breached", f"person:{WORKER}"),
+        ("due_soon", f"person:{WORKER}"),
+    ]
+    assert all(item.activity_id and item.conversation_id for item in copies)

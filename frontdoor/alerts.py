@@ -348,6 +348,8 @@ class OutboxState(StrEnum):
     SENT = "sent"
     #: given up: a permanent failure or too many attempts (shown in ``status``)
     FAILED = "failed"
+    #: not sent because it no longer applies: its clock was met or cancelled before it went out
+    WITHDRAWN = "withdrawn"
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +502,10 @@ class AlertOutbox(Protocol):
 
     async def mark_failed(self, item_id: int, error: str) -> bool:
         """Given up; False if sent already or missing."""
+        ...
+
+    async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
+        """Not to be sent: it no longer applies. False if sent already or missing."""
         ...
 
     async def expire_leases(self, now: datetime) -> int:

@@ -114,7 +114,8 @@ log = logging.getLogger("frontdoor.dispatch")
 #: The most open deadlines one tick reads, soonest first; a front door has a few hundred.
 MAX_OPEN_DEADLINES: Final = 5000
 
-#: The alerts that can be taken with "I've got this": those about a running clock.
+#: The alerts that can be taken with "I've got this": those about a running clock, which are
+#: withdrawn rather than sent once the clock has stopped.
 ACKNOWLEDGEABLE: Final = frozenset(
     {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION}
 )
@@ -415,6 +416,8 @@ class DispatchReport:
     failed: int = 0
     #: failed rows sent to the duty channel instead
     rerouted: int = 0
+    #: not sent: the clock they were about stopped first
+    withdrawn: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -426,6 +429,29 @@ _SENT = DispatchReport(sent=1)
 _SENT_LATE = DispatchReport(sent=1, late=1)
 _RETRIED = DispatchReport(retried=1)
 _DEFERRED = DispatchReport(deferred=1)
+
+
+async def _running_clocks(uow: UnitOfWork, items: Sequence[OutboxItem]) -> set[tuple[str, str, datetime]]:
+    """(subject, clock, due time) of the open deadlines the clock alerts among ``items`` are about."""
+    subjects = sorted({item.subject for item in items if item.kind in ACKNOWLEDGEABLE})
+    if not subjects:
+        return set()
+    return {
+        (deadline.subject, deadline.clock.value, deadline.due_at.astimezone(UTC))
+        for deadline in await uow.deadlines.open_for_subjects(subjects)
+    }
+
+
+def _overtaken(item: OutboxItem, running: set[tuple[str, str, datetime]]) -> bool:
+    """Whether ``item`` alerts about a clock that has stopped since it was planned (a decision met
+    it while a retry or a rate-limit hold kept the alert waiting): then it is withdrawn, not sent."""
+    if item.kind not in ACKNOWLEDGEABLE or item.clock is None:
+        return False
+    try:
+        key = item.alert_key
+    except ValueError:
+        return False
+    return (key.subject, item.clock.value, key.due_at.astimezone(UTC)) not in running
 
 
 class Dispatcher:
@@ -492,6 +518,7 @@ class Dispatcher:
         claimed_at = self._rate_clock.now()
         destinations: dict[int, Destination | None] = {}
         async with self._unit_of_work() as uow:
+            running = await _running_clocks(uow, items)
             for item in items:
                 try:
                     recipient = item.recipient
@@ -502,7 +529,9 @@ class Dispatcher:
         report = DispatchReport(claimed=len(items))
         for item in items:
             where = destinations[item.id]
-            if where is None:
+            if _overtaken(item, running):
+                report += await self._withdraw(item)
+            elif where is None:
                 report += await self._give_up(item, "BadPayload: the row names no recipient", reroute=False)
             elif self._rate_clock.now() - claimed_at > self._lease - self._send_timeout - LEASE_MARGIN:
                 # Never start a send that could outlast the lease: another dispatcher could take the row.
@@ -588,6 +617,13 @@ class Dispatcher:
             },
         )
         return _SENT_LATE if late else _SENT
+
+    async def _withdraw(self, item: OutboxItem) -> DispatchReport:
+        async with self._unit_of_work() as uow:
+            await uow.alerts.mark_withdrawn(item.id, "withdrawn: the clock stopped before it went out")
+            await uow.commit()
+        log.info("alert withdrawn: its clock stopped", extra={"key": item.key, "reference": item.subject})
+        return DispatchReport(withdrawn=1)
 
     async def _defer(self, item: OutboxItem, wait: timedelta) -> DispatchReport:
         async with self._unit_of_work() as uow:

@@ -227,6 +227,11 @@ class SqlAlertOutbox:
         )
         return [_item(row) for row in rows]
 
+    async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
+        return await self._set(
+            item_id, state=OutboxState.WITHDRAWN.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+        )
+
     async def expire_leases(self, now: datetime) -> int:
         now = _utc(now, "now")
         await self._uow.begin_write()

@@ -145,6 +145,11 @@ class InMemoryAlertOutbox:
         ]
         return sorted(found, key=lambda item: (item.sent_at or item.created_at, item.id))
 
+    async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
+        return self._set(
+            item_id, state=OutboxState.WITHDRAWN, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+        )
+
     async def expire_leases(self, now: datetime) -> int:
         now = _utc(now)
         expired = [

@@ -294,6 +294,33 @@ async def test_a_permanent_failure_is_given_up_at_once(
     assert len(sender.to(DUTY_CONVERSATION)) == 1 + int(rerouted)
 
 
+async def test_an_alert_waiting_for_a_retry_is_withdrawn_once_its_clock_stops(store: Store) -> None:
+    """A breach held back by a 503 is not sent after the decision that met its clock: withdrawn,
+    not failed (nothing to reroute), while the other clock's alerts still go."""
+    await places(store, WORKER)
+    await clocks(store, 2)
+    time = FakeTime(CP_DUE)
+    unavailable = SendFailure(503, "ServiceUnavailable")
+    sender = ScriptedSender(time, {f"a:chat-{WORKER}": [unavailable, unavailable]})
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    first = await dispatcher(store, time, sender).dispatch_due()
+    assert (first.sent, first.retried) == (2, 2)  # the duty channel's copies went; the worker's wait
+    sends_before = len(sender.sends)
+    async with store.unit_of_work() as uow:
+        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION.value, "met") == 1
+        await uow.commit()
+    time.advance(timedelta(minutes=5))
+    second = await dispatcher(store, time, sender).dispatch_due()
+    assert (second.claimed, second.sent, second.withdrawn, second.failed) == (2, 1, 1, 0)
+    withdrawn = [item for item in await rows(store) if item.state is OutboxState.WITHDRAWN]
+    assert [item.subject for item in withdrawn] == ["CT-26-000001"]
+    [(conversation, key, *_)] = sender.sends[sends_before:]
+    assert conversation == f"a:chat-{WORKER}" and "CT-26-000002" in key
+    async with store.unit_of_work() as uow:
+        assert (await uow.alerts.counts())[OutboxState.WITHDRAWN] == 1
+        assert await uow.alerts.failed() == []
+
+
 async def test_someone_without_a_chat_with_the_bot_is_reached_through_the_duty_channel(store: Store) -> None:
     await places(store)  # the worker never opened a chat with the bot
     await clocks(store)

@@ -86,6 +86,7 @@ async def test_enqueue_twice_gives_one_row_per_recipient(open_outbox: OutboxOpen
         OutboxState.LEASED: 0,
         OutboxState.SENT: 0,
         OutboxState.FAILED: 0,
+        OutboxState.WITHDRAWN: 0,
     }
 
 
@@ -219,6 +220,25 @@ async def test_release_leases_frees_every_leased_row_at_once_and_notes_the_inter
         again = await outbox.claim(T0 + timedelta(seconds=5), LEASE)
     assert sorted(item.id for item in again) == sorted(item.id for item in claimed)
     assert all(item.interrupted for item in again)
+
+
+async def test_a_withdrawn_row_is_never_claimed_and_a_sent_one_cannot_be_withdrawn(
+    open_outbox: OutboxOpener,
+) -> None:
+    await seed(open_outbox, 2)
+    async with open_outbox() as outbox:
+        first, second = await outbox.claim(T0 + timedelta(seconds=5), LEASE)
+        assert await outbox.mark_sent(second.id, "activity-1", T0)
+    async with open_outbox() as outbox:
+        assert await outbox.mark_withdrawn(first.id, "withdrawn: the clock stopped")
+        assert not await outbox.mark_withdrawn(second.id, "withdrawn: the clock stopped")
+        assert await outbox.claim(T0 + timedelta(days=1), LEASE) == []
+        withdrawn, sent = await outbox.get(first.id), await outbox.get(second.id)
+        counts = await outbox.counts()
+    assert withdrawn is not None and withdrawn.state is OutboxState.WITHDRAWN
+    assert withdrawn.lease_until is None and withdrawn.last_error == "withdrawn: the clock stopped"
+    assert sent is not None and sent.state is OutboxState.SENT
+    assert (counts[OutboxState.WITHDRAWN], counts[OutboxState.SENT]) == (1, 1)
 
 
 async def test_a_sent_row_is_never_claimed_or_changed_again(open_outbox: OutboxOpener) -> None:

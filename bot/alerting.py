@@ -11,6 +11,7 @@ out to be unusable without any request being made. The ``Notifier`` marks a conv
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from bot.notify import Delivery, Mentioned, Notifier
@@ -35,14 +36,29 @@ def report_of(delivery: Delivery, now: datetime) -> SendReport:
     return SendReport(conversation_id=delivery.conversation_id, failure=failure)
 
 
+#: How long the staff directory's display names are reused between sends: a burst of alerts reads
+#: it once, and a renamed person shows up within seconds.
+NAMES_TTL_SECONDS = 10.0
+
+
 class TeamsAlertSender:
     def __init__(self, notifier: Notifier, store: Store) -> None:
         self._notifier = notifier
         self._store = store
+        self._names: dict[str, str] = {}
+        self._names_read_at: float | None = None
+
+    async def _display_names(self) -> dict[str, str]:
+        moment = time.monotonic()
+        if self._names_read_at is None or moment - self._names_read_at > NAMES_TTL_SECONDS:
+            async with self._store.unit_of_work() as uow:
+                entries = await uow.roles.entries()
+            self._names = {e.aad_object_id: e.display_name for e in entries if e.display_name}
+            self._names_read_at = moment
+        return self._names
 
     async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
-        async with self._store.unit_of_work() as uow:
-            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
+        names = await self._display_names()
         rendered = render(item, now, names)
         mentions = [Mentioned(person, names[person]) for person in rendered.mention_ids if person in names]
         delivery = await self._notifier.send_card(conversation_id, rendered.card, mentions, rendered.text)

@@ -40,6 +40,7 @@ from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
+from bot.dialogs.quality import QualityFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
 from bot.notify import Notifier
@@ -115,6 +116,7 @@ def create_app(
     decisions = DecisionsFeature(store, clock, calendar, settings.policy, notifier)
     decisions.register(router)
     CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
+    QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     IntakeFeature(
         store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
     ).register(router, finders)

@@ -735,12 +735,20 @@ async def decide_screening(
         if decision.route is ScreeningRoute.I:
             if ClockKind.CP_DECISION not in held:
                 await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
-            await start_clock(uow, subject, ClockKind.COMPLETION_24H, received, calendar, policy)
+            completion = ClockKind.COMPLETION_24H
         else:
             closing.append(ClockKind.CP_DECISION)
             completion = (
                 ClockKind.COMPLETION_24H if decision.route is ScreeningRoute.II else ClockKind.COMPLETION_48H
             )
+        # A contact screened again (sent back from sign-off, or returned by its social worker) still
+        # has the completion clock from received-at: it keeps it if the route's timescale is the
+        # same, else the new route's replaces it, also from received-at. Sending back buys no time.
+        others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
+        await close_clocks(uow, subject, [c for c in others if c in held], DeadlineState.CANCELLED)
+        if completion in held:
+            await reassign_clocks(uow, subject, [completion], assignee)
+        else:
             await start_clock(uow, subject, completion, received, calendar, policy, assignee)
         await close_clocks(uow, subject, closing)
 

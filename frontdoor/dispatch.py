@@ -184,9 +184,11 @@ async def plan_alerts(
     """Enqueue every alert due at ``now`` that is not in the outbox yet, in one unit of work."""
     now = require_aware(now, "now").astimezone(UTC)
     async with unit_of_work() as uow:
-        deadlines = await uow.deadlines.open_due_before(now + deadline_horizon(policy), MAX_OPEN_DEADLINES)
-        if len(deadlines) >= MAX_OPEN_DEADLINES:
-            log.warning("more open deadlines than one tick reads", extra={"count": len(deadlines)})
+        horizon = now + deadline_horizon(policy)
+        deadlines = await uow.deadlines.open_due_before(horizon, MAX_OPEN_DEADLINES + 1)
+        if len(deadlines) > MAX_OPEN_DEADLINES:  # the soonest are read; the rest wait for later ticks
+            deadlines = deadlines[:MAX_OPEN_DEADLINES]
+            log.warning("more open deadlines than one tick reads", extra={"count": MAX_OPEN_DEADLINES})
         if not deadlines:
             return PlanReport()
         already = await uow.alerts.planned({d.subject for d in deadlines})

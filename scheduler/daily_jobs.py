@@ -12,6 +12,8 @@ dispatcher sends it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Sized
+from functools import partial
 from typing import Final
 
 from apscheduler.triggers.interval import IntervalTrigger
@@ -36,23 +38,16 @@ async def run_handover(
     by the next opening."""
     posted = await post_due_handover(unit_of_work, clock.now(), calendar, policy)
     if posted is not None:
-        log.info(
-            "handover enqueued",
-            extra={
-                "subject": f"handover:{posted.day.isoformat()}",
-                "status": "late" if posted.late else "on_time",
-                "count": len(posted.next_duty_managers),
-            },
+        _enqueued(
+            "handover enqueued", f"handover:{posted.day.isoformat()}", posted.late, posted.next_duty_managers
         )
     escalated = await escalate_due_handover(unit_of_work, clock.now(), calendar, policy)
     if escalated is not None:
-        log.info(
+        _enqueued(
             "handover escalation enqueued",
-            extra={
-                "subject": f"handover:{escalated.day.isoformat()}",
-                "status": "late" if escalated.late else "on_time",
-                "count": len(escalated.recipients),
-            },
+            f"handover:{escalated.day.isoformat()}",
+            escalated.late,
+            escalated.recipients,
         )
     return posted, escalated
 
@@ -63,34 +58,32 @@ async def run_marac(
     """Post today's MARAC reminder if its time has come and the meeting has not started."""
     posted = await post_due_marac_reminder(unit_of_work, clock.now(), calendar, policy)
     if posted is not None:
-        log.info(
-            "MARAC reminder enqueued",
-            extra={
-                "subject": f"marac:{posted.day.isoformat()}",
-                "status": "late" if posted.late else "on_time",
-            },
-        )
+        _enqueued("MARAC reminder enqueued", f"marac:{posted.day.isoformat()}", posted.late)
     return posted
+
+
+def _enqueued(message: str, subject: str, late: bool, recipients: Sized | None = None) -> None:
+    extra: dict[str, object] = {"subject": subject, "status": "late" if late else "on_time"}
+    if recipients is not None:
+        extra["count"] = len(recipients)
+    log.info(message, extra=extra)
 
 
 def handover_job(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> ScheduledJob:
-    async def run() -> object:
-        return await run_handover(unit_of_work, clock, policy, calendar)
-
-    trigger = IntervalTrigger(seconds=policy.alerts.tick_seconds)
-    return ScheduledJob(HANDOVER_JOB_ID, trigger, run, catch_up=True)
+    return _every_tick(HANDOVER_JOB_ID, policy, partial(run_handover, unit_of_work, clock, policy, calendar))
 
 
 def marac_job(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> ScheduledJob:
-    async def run() -> object:
-        return await run_marac(unit_of_work, clock, policy, calendar)
+    return _every_tick(MARAC_JOB_ID, policy, partial(run_marac, unit_of_work, clock, policy, calendar))
 
-    trigger = IntervalTrigger(seconds=policy.alerts.tick_seconds)
-    return ScheduledJob(MARAC_JOB_ID, trigger, run, catch_up=True)
+
+def _every_tick(job_id: str, policy: Policy, run: Callable[[], Awaitable[object]]) -> ScheduledJob:
+    """Run every ``alerts.tick_seconds``, and once at start-up to catch up."""
+    return ScheduledJob(job_id, IntervalTrigger(seconds=policy.alerts.tick_seconds), run, catch_up=True)
 
 
 def daily_jobs(

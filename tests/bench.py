@@ -2,7 +2,8 @@
 
 Serves the real app (SQLite in a temporary directory) and drives it through the loopback Teams
 channel: message turns (``help``) and ``Action.Execute`` invokes, sequentially, reporting
-latency percentiles and CPU per turn, with and without the msrest start-up fix.
+latency percentiles and CPU per turn, with and without the msrest start-up fix; then the deadline
+alerts' planning, dispatch and handover figures (``tests.bench_alerts``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from msrest.universal_http.requests import ClientRetryPolicy
 from bot.app import create_app
 from bot.settings import Settings
 from store.migrate import upgrade
+from tests import bench_alerts
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 TURNS = 300
@@ -72,6 +74,7 @@ async def main() -> None:
         print(f"{TURNS} sequential turns each, SQLite, loopback HTTP, real CloudAdapter")
         await _measure("msrest fix applied", url, patched=True)
         await _measure("msrest fix removed", url, patched=False)
+    await bench_alerts.main()
 
 
 if __name__ == "__main__":

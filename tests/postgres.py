@@ -22,6 +22,7 @@ Fixtures:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -132,8 +133,11 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
+@contextlib.contextmanager
+def running_postgres_server() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server for as long as the block runs (the ``postgres_server``
+    fixture, and ``make bench`` outside pytest; there a missing binary raises ``pytest.fail``'s
+    exception)."""
     bindir = _binaries()
     if bindir is None:
         pytest.fail(_MISSING, pytrace=False)
@@ -199,6 +203,12 @@ def postgres_server() -> Iterator[PostgresServer]:
                 run(pg_ctl, "stop", "-m", "immediate", "-D", data)
         finally:
             shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with running_postgres_server() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

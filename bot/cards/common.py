@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final
 
-from microsoft_teams.cards import AdaptiveCard
+from microsoft_teams.cards import AdaptiveCard, TextColor
+
+from frontdoor.rag import Rag
 
 CARD_VERSION: Final = "1.5"
+
+#: How a RAG rating is shown: its word and the colour of its text.
+RAG_STYLES: Mapping[Rag, tuple[str, TextColor]] = {
+    Rag.RED: ("Red", "Attention"),
+    Rag.AMBER: ("Amber", "Warning"),
+    Rag.GREEN: ("Green", "Good"),
+}
 
 
 def to_dict(card: AdaptiveCard) -> dict[str, Any]:

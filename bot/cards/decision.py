@@ -30,13 +30,11 @@ from microsoft_teams.cards import (
     FactSet,
     RefreshDefinition,
     TextBlock,
-    TextColor,
 )
 
-from bot.cards.common import to_dict
+from bot.cards.common import RAG_STYLES, to_dict
 from frontdoor.contact import ContactState
 from frontdoor.decisions import state_title
-from frontdoor.rag import Rag
 from frontdoor.records import ClockKind
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
@@ -86,12 +84,6 @@ def heading(kind: ChannelCardKind, state: ContactState) -> str:
 _CLOCKS: Mapping[ClockKind, str] = {
     ClockKind.SCREENING: "Screening decision due",
     ClockKind.CP_DECISION: "Child-protection decision due",
-}
-
-_RAG: Mapping[Rag, tuple[str, TextColor]] = {
-    Rag.RED: ("Red", "Attention"),
-    Rag.AMBER: ("Amber", "Warning"),
-    Rag.GREEN: ("Green", "Good"),
 }
 
 
@@ -147,7 +139,7 @@ def channel_card(
         facts.append(Fact(title="Repeat contact", value=f"Yes, within 12 months{earlier}"))
     body.append(FactSet(facts=facts))
     if summary.rag is not None:
-        label, color = _RAG[summary.rag]
+        label, color = RAG_STYLES[summary.rag]
         body.append(TextBlock(text=f"RAG: {label}", color=color, weight="Bolder", wrap=True))
     if note:
         body.append(TextBlock(text=note, wrap=True))

@@ -33,6 +33,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.decision import REFERENCE_KEY, ChannelCardKind, channel_card, decision_card
+from bot.cards.quality import send_back_action
 from bot.cards.work import (
     OUTCOME_VERB,
     STEP_KEY,
@@ -221,8 +222,12 @@ def decider_card(
 def signoff_card(
     summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """A consultant's or team manager's view of a contact awaiting sign-off."""
-    actions = [ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data())]
+    """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
+    or "Send back" with a reason for the decision to be made again (``bot.cards.quality``)."""
+    actions: list[Any] = [
+        ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()),
+        send_back_action(state.data()),
+    ]
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
     )
@@ -358,6 +363,7 @@ def followup_card(
     actions: list[Any] = []
     if sign_off:
         actions.append(ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()))
+        actions.append(send_back_action(state.data()))
     extra: list[dict[str, Any]] = []
     if challenge is not None:
         elements, challenge_actions = challenge_parts(challenge, names)

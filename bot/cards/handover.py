@@ -28,7 +28,8 @@ from microsoft_teams.cards import (
     TextColor,
 )
 
-from bot.cards.common import to_dict
+from bot.cards.common import RAG_STYLES, to_dict
+from bot.cards.intake import CLOCK_TITLES as INTAKE_CLOCK_TITLES
 from frontdoor.alerts import OutboxItem
 from frontdoor.calendar import LONDON
 from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost
@@ -70,21 +71,8 @@ ITEM_KEY: Final = "item"
 #: The most lines a list on a card shows; Teams refuses messages over about 28 KB.
 MAX_LINES: Final = 25
 
-CLOCK_TITLES: Mapping[ClockKind, str] = {
-    ClockKind.SCREENING: "Screening decision",
-    ClockKind.CP_DECISION: "Child-protection decision",
-    ClockKind.COMPLETION_24H: "Completion (24 hours)",
-    ClockKind.COMPLETION_48H: "Completion (48 hours)",
-    ClockKind.REREFERRAL_RECOMMENDATION: "Re-referral recommendation",
-    ClockKind.PARENT_LETTER: "Parent letter lapses",
-    ClockKind.CHALLENGE: "Challenge window",
-}
-
-_RAG: Mapping[Rag, tuple[str, TextColor]] = {
-    Rag.RED: ("Red", "Attention"),
-    Rag.AMBER: ("Amber", "Warning"),
-    Rag.GREEN: ("Green", "Good"),
-}
+#: The clock titles of the contact cards, but for the challenge, which a handover line calls a window.
+CLOCK_TITLES: Mapping[ClockKind, str] = {**INTAKE_CLOCK_TITLES, ClockKind.CHALLENGE: "Challenge window"}
 
 _BAND: Mapping[BandPosition, str] = {
     BandPosition.BELOW: "below the band",
@@ -94,7 +82,7 @@ _BAND: Mapping[BandPosition, str] = {
 
 
 def rag_text(rag: Rag) -> str:
-    return _RAG[rag][0]
+    return RAG_STYLES[rag][0]
 
 
 def _day(moment_or_day: Any) -> str:
@@ -134,7 +122,7 @@ def capped_facts(facts: Sequence[Fact], empty: str, more: str = "") -> list[Card
 
 
 def band_line(count: OpenContactCount) -> TextBlock:
-    label, color = _RAG[count.rag]
+    label, color = RAG_STYLES[count.rag]
     return _line(
         f"{count.count} open; the target band is {count.band_low}–{count.band_high}: "
         f"{_BAND[count.position]} ({label}).",

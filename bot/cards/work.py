@@ -48,6 +48,7 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import to_dict
 from bot.cards.intake import CLOCK_TITLES, STATE_TITLES, contact_details, plain
+from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
 from frontdoor.casework import ChallengeResult, ChallengeStatus
 from frontdoor.contact import Consent, Contact, ContactState
@@ -157,6 +158,10 @@ def _text(text: str, **options: Any) -> TextBlock:
     return TextBlock(text=text, wrap=True, **options)
 
 
+def _heading(text: str) -> TextBlock:
+    return _text(text, size="Medium", weight="Bolder", separator=True)
+
+
 def _banner(text: str, style: ContainerStyle) -> Container:
     return Container(style=style, items=[_text(text, weight="Bolder")])
 
@@ -169,14 +174,24 @@ def _show(title: str, body: Sequence[CardElement], execute: ExecuteAction) -> Sh
     return ShowCardAction(title=title, card=AdaptiveCard(body=list(body), actions=[execute]))
 
 
-def _notes(input_id: Input, label: str, *, required: bool = True) -> TextInput:
+def _notes(
+    input_id: Input, label: str, *, required: bool = True, error: str = "Say what was done"
+) -> TextInput:
     return TextInput(
         id=input_id.value,
         label=label,
         is_multiline=True,
         is_required=required,
-        error_message="Say what was done" if required else None,
+        error_message=error if required else None,
         max_length=_MAX_TEXT,
+    )
+
+
+def _agency_choice(input_id: Input, label: str) -> ChoiceSetInput:
+    return ChoiceSetInput(
+        id=input_id.value,
+        label=label,
+        choices=[CardChoice(title=title, value=agency.value) for agency, title in AGENCY_TITLES.items()],
     )
 
 
@@ -220,14 +235,7 @@ def outcome_form(
             is_required=True,
             error_message="Choose the outcome",
         ),
-        TextInput(
-            id=Input.OUTCOME_RATIONALE.value,
-            label="Rationale (required)",
-            is_multiline=True,
-            is_required=True,
-            error_message="Every outcome needs a rationale",
-            max_length=_MAX_TEXT,
-        ),
+        _notes(Input.OUTCOME_RATIONALE, "Rationale (required)", error="Every outcome needs a rationale"),
     ]
     if OutcomeKind.ACCEPTED in kinds:
         highlight = (
@@ -254,15 +262,7 @@ def outcome_form(
                 )
             )
     if OutcomeKind.OTHER_AGENCY in kinds:
-        elements.append(
-            ChoiceSetInput(
-                id=Input.AGENCY.value,
-                label="If referred to another agency: the agency",
-                choices=[
-                    CardChoice(title=title, value=agency.value) for agency, title in AGENCY_TITLES.items()
-                ],
-            )
-        )
+        elements.append(_agency_choice(Input.AGENCY, "If referred to another agency: the agency"))
     return elements
 
 
@@ -363,13 +363,10 @@ def challenge_parts(
                         is_required=True,
                         error_message="Choose the result",
                     ),
-                    TextInput(
-                        id=Input.RESULT_RATIONALE.value,
-                        label="Rationale (required)",
-                        is_multiline=True,
-                        is_required=True,
-                        error_message="Say why the challenge ended this way",
-                        max_length=_MAX_TEXT,
+                    _notes(
+                        Input.RESULT_RATIONALE,
+                        "Rationale (required)",
+                        error="Say why the challenge ended this way",
                     ),
                     ChoiceSetInput(
                         id=Input.REVISED_OUTCOME.value,
@@ -378,13 +375,8 @@ def challenge_parts(
                             CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in revised
                         ],
                     ),
-                    ChoiceSetInput(
-                        id=Input.REVISED_AGENCY.value,
-                        label="If overturned to a referral to another agency: the agency",
-                        choices=[
-                            CardChoice(title=title, value=agency.value)
-                            for agency, title in AGENCY_TITLES.items()
-                        ],
+                    _agency_choice(
+                        Input.REVISED_AGENCY, "If overturned to a referral to another agency: the agency"
                     ),
                 ],
                 execute("Record the result", ChallengeStep.RESOLVE),
@@ -547,7 +539,9 @@ def _casework_actions(view: PersonalView, reference: str, version: int) -> list[
             WorkStep.OUTCOME,
         ),
     )
-    return [ActionSet(actions=list(record)), ActionSet(actions=[finish])]
+    # Social workers only: an officer's route III work never needs a threshold decision sent back.
+    back = [] if officer else [return_action(_data(reference, version))]
+    return [ActionSet(actions=list(record)), ActionSet(actions=[finish, *back])]
 
 
 def _outcome_elements(view: PersonalView) -> list[CardElement]:
@@ -572,7 +566,7 @@ def _outcome_elements(view: PersonalView) -> list[CardElement]:
                 Fact(title="Receiving team manager", value=_who(view.names, outcome.receiving_manager_id))
             )
     elements: list[CardElement] = [
-        _text("Outcome", size="Medium", weight="Bolder", separator=True),
+        _heading("Outcome"),
         FactSet(facts=facts),
         _text(plain(outcome.rationale), spacing="None"),
     ]
@@ -587,14 +581,14 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
         letter = view.letter
         if not letter.referrer_told:
             return [
-                _text("Outcome letter", size="Medium", weight="Bolder", separator=True),
+                _heading("Outcome letter"),
                 _text(
                     "The referrer is an anonymous member of the public: they are not told the outcome, so "
                     "there is no letter.",
                 ),
             ]
         elements: list[CardElement] = [
-            _text("Outcome letter to the referrer", size="Medium", weight="Bolder", separator=True),
+            _heading("Outcome letter to the referrer"),
             _text(
                 f"Produced at {format_local(letter.produced_at)}. Send it as it is, quoting {reference}.",
                 is_subtle=True,
@@ -626,14 +620,14 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
         return []
     if view.draft_letter is None:
         return [
-            _text("Outcome letter", size="Medium", weight="Bolder", separator=True),
+            _heading("Outcome letter"),
             _text(
                 "The referrer is an anonymous member of the public: they are not told the outcome, so there "
                 "will be no letter."
             ),
         ]
     return [
-        _text("Outcome letter to the referrer (draft)", size="Medium", weight="Bolder", separator=True),
+        _heading("Outcome letter to the referrer (draft)"),
         _text(
             "The letter is produced when the outcome is signed off, and then sent to you to send.",
             is_subtle=True,
@@ -646,7 +640,7 @@ def _history_elements(view: PersonalView) -> list[CardElement]:
     lines = history(view.contact)
     if not lines:
         return []
-    elements: list[CardElement] = [_text("What has happened", size="Medium", weight="Bolder", separator=True)]
+    elements: list[CardElement] = [_heading("What has happened")]
     for line in lines:
         elements.append(
             _text(
@@ -697,9 +691,7 @@ def personal_card(view: PersonalView) -> dict[str, Any]:
     if view.challenge is not None:
         elements, actions = challenge_parts(view.challenge, view.names)
         if elements or actions:
-            body.append(
-                _text("Challenge by the receiving team", size="Medium", weight="Bolder", separator=True)
-            )
+            body.append(_heading("Challenge by the receiving team"))
             body += elements
             if actions:
                 body.append(ActionSet(actions=list(actions)))

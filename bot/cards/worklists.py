@@ -13,7 +13,7 @@ how many more there are, so it stays far below Teams' message size limit.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -25,13 +25,11 @@ from microsoft_teams.cards import (
     Fact,
     FactSet,
     TextBlock,
-    TextColor,
 )
 
-from bot.cards.common import to_dict
+from bot.cards.common import RAG_STYLES, to_dict
 from bot.cards.decision import view_action
 from bot.cards.intake import CLOCK_TITLES, STATE_TITLES
-from frontdoor.rag import Rag
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
@@ -43,12 +41,6 @@ __all__ = ["MAX_CHILDREN_SHOWN", "MAX_REPEATS_SHOWN", "my_work_card", "queue_car
 MAX_CHILDREN_SHOWN: Final = 4
 #: Earlier contacts named on a queue line before "and N more".
 MAX_REPEATS_SHOWN: Final = 3
-
-_RAG: Mapping[Rag, tuple[str, TextColor]] = {
-    Rag.RED: ("Red", "Attention"),
-    Rag.AMBER: ("Amber", "Warning"),
-    Rag.GREEN: ("Green", "Good"),
-}
 
 _NOT_SHOWN = "Names and details are not shown in lists. View sends the full record to your personal chat."
 
@@ -88,7 +80,7 @@ def _status_line(summary: ChannelSummary) -> list[CardElement]:
             )
         )
     if summary.rag is not None:
-        label, color = _RAG[summary.rag]
+        label, color = RAG_STYLES[summary.rag]
         parts.append(TextBlock(text=f"RAG: {label}", color=color, weight="Bolder", spacing="None", wrap=True))
     return parts
 

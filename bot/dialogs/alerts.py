@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
 
 from bot.cards.alerts import ACK_VERB, ALERT_KEY, TakenBy, alert_card
+from bot.dialogs.background import Later
 from bot.handler import refusal
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, InvokeReply, Router
@@ -55,8 +56,8 @@ class AlertsFeature:
         self._store = store
         self._clock = clock
         self._notifier = notifier
-        #: card updates still running after an invoke was answered (kept so they are not collected)
-        self._background: set[asyncio.Task[None]] = set()
+        #: card updates, after an invoke was answered
+        self._later = Later(log, "alert card updates failed")
 
     def register(self, router: Router) -> None:
         router.execution(ACK_VERB, self.on_ack)
@@ -131,19 +132,6 @@ class AlertsFeature:
                 )
         reference = copies[0].subject if copies else ""
         log.info("alert cards updated", extra={"count": updated, "reference": reference})
-
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception as error:
-                log.error("alert card updates failed", extra={"error_code": type(error).__name__})
-
-        task = asyncio.create_task(guarded())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _audit(self, actor: Actor, key: AlertKey, now: datetime) -> None:
         async with self._store.unit_of_work() as uow:

@@ -48,6 +48,8 @@ from bot.cards.work import (
     OutcomeStep,
     WorkStep,
 )
+from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.decisions import DecisionsFeature
 from bot.handler import refusal
 from bot.notify import Mentioned, Notifier
@@ -84,11 +86,9 @@ from frontdoor.decisions import (
     RefusalReason,
     current_outcome,
 )
-from frontdoor.errors import InvalidReferenceError
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent, ChannelPurpose
-from frontdoor.references import ReferenceKind, parse_reference
 from frontdoor.roles import Permission, Role
 
 log = logging.getLogger("frontdoor.bot.casework")
@@ -117,26 +117,11 @@ Result = CaseworkRecorded | ParentLetterSent | OutcomeRecorded | ChallengeRecord
 
 
 def _reference(data: Mapping[str, Any]) -> str | None:
-    text = data.get(REFERENCE_KEY)
-    try:
-        reference = parse_reference(text) if isinstance(text, str) else None
-    except InvalidReferenceError:
-        return None
-    return str(reference) if reference is not None and reference.kind is ReferenceKind.CONTACT else None
+    return contact_reference(data, REFERENCE_KEY)
 
 
 def _version(data: Mapping[str, Any]) -> int | None:
-    value = data.get(VERSION_KEY)
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 E = TypeVar("E", WorkStep, OutcomeStep, ChallengeStep, Consent, OutcomeKind, Agency, ChallengeResult)

@@ -17,7 +17,8 @@ child-protection threshold is met) the deciders' view has "Progress to referral"
 outcome" (``cp_outcome_card``); an accepted outcome shows the receiving team's challenge until the
 end of its working day (``followup_card``). Those actions, and the assignee's personal card (sent
 here, with ``bot.dialogs.personal``), are handled in ``bot.dialogs.casework``; after sign-off the
-outcome letter goes to whoever recorded the outcome (``send_letter``).
+outcome letter goes to whoever recorded the outcome (``send_letter``). "Send back" on the sign-off
+view, and the social worker's return for a threshold decision, are ``bot.dialogs.quality``'s.
 
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
@@ -57,6 +58,9 @@ from bot.cards.decisions import (
     signoff_card,
     status_card,
 )
+from bot.dialogs.background import Later
+from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.personal import PersonalCards
 from bot.handler import refusal
 from bot.notify import Notifier
@@ -83,13 +87,11 @@ from frontdoor.decisions import (
     read_event_data,
     worker_loads,
 )
-from frontdoor.errors import InvalidReferenceError
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent, Deadline
-from frontdoor.references import ReferenceKind, parse_reference
 from frontdoor.roles import Permission, Role, may
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -106,26 +108,11 @@ def _when(at: datetime) -> str:
 
 
 def _version(data: Mapping[str, Any]) -> int | None:
-    value = data.get(VERSION_KEY)
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return None
-    return value
+    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 def _reference(data: Mapping[str, Any]) -> str | None:
-    text = data.get(REFERENCE_KEY)
-    try:
-        reference = parse_reference(text) if isinstance(text, str) else None
-    except InvalidReferenceError:
-        return None
-    return str(reference) if reference is not None and reference.kind is ReferenceKind.CONTACT else None
-
-
-def _text(data: Mapping[str, Any], key: str) -> str:
-    value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    return contact_reference(data, REFERENCE_KEY)
 
 
 def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
@@ -170,8 +157,8 @@ class DecisionsFeature:
         self._calendar = calendar
         self._policy = policy
         self._notifier = notifier
-        #: channel updates still running after an invoke was answered (kept so they are not collected)
-        self._background: set[asyncio.Task[None]] = set()
+        #: channel updates and letters, after an invoke was answered
+        self._later = Later(log, "work after a decision failed")
         #: the personal card about a contact (assignees, outcome letters), shared with casework
         self.personal = PersonalCards(store, clock, calendar, policy)
 
@@ -270,7 +257,7 @@ class DecisionsFeature:
         self._later(redraw())
 
     def run_later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the invoke is answered (see ``_later``)."""
+        """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
         self._later(work)
 
     async def send_letter(self, contact: Contact, recipient: str, signer: str) -> None:
@@ -451,19 +438,6 @@ class DecisionsFeature:
         """Update the channel message for everyone, after the invoke is answered."""
         self._later(self._update_message(reference, card))
 
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
-
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception as error:
-                log.error("work after a decision failed", extra={"error_code": type(error).__name__})
-
-        task = asyncio.create_task(guarded())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
     async def _tell_assignee(
         self,
         contact: Contact,
@@ -593,6 +567,11 @@ def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[
     return ()
 
 
+_SENT_BACK = {
+    Action.REFUSE_SIGN_OFF.value: "Sent back from sign-off for a fresh decision",
+    Action.RETURN_FOR_SCREENING.value: "Returned by the social worker for a threshold decision",
+}
+
 _CHALLENGE_LINES = {
     CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team ({who})",
     CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed ({who})",
@@ -606,12 +585,16 @@ def _lines(
     """Where the contact is, from its history: the screening decision, the child-protection
     decision, the outcome, the sign-off and any challenge (who and when; never what was typed)."""
     lines: list[str] = []
+    #: why the contact is being screened again (a refused sign-off or a returned allocation)
+    back: list[str] = []
     decided_by = ""
     for event in contact.events:
+        who = names.get(event.actor_id) or "a member of staff"
         if event.to_state is ContactState.AWAITING_SCREENING:
             lines, decided_by = [], ""
+            again = _SENT_BACK.get(event.action)
+            back = [f"{again}, by {who} at {_when(event.at)}."] if again else []
         route = _ROUTE_ACTIONS.get(event.action)
-        who = names.get(event.actor_id) or "a member of staff"
         if route is not None:
             decided_by = event.actor_id
             lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
@@ -653,6 +636,7 @@ def _lines(
     status = challenge_status(contact)
     if window is not None and now is not None and status is None and now <= window:
         lines.append(f"The receiving team may challenge the threshold until {_when(window)}.")
+    lines = [*back, *lines]
     if not lines:
         lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
     return tuple(lines)

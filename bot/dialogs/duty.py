@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ from bot.cards.duty import (
     status_card,
 )
 from bot.cards.handover import ACK_VERB, DAY_KEY, ITEM_KEY, escalation_card, handover_card
+from bot.dialogs.background import Later
+from bot.dialogs.carddata import whole_number
 from bot.handler import refusal
 from bot.notify import Mentioned, Notifier, card_activity
 from bot.routing import Actor, CardAction, InvokeReply, Router
@@ -80,12 +82,7 @@ def _day_of(data: Mapping[str, Any], key: str) -> date | None:
 
 
 def _item_id(data: Mapping[str, Any]) -> int | None:
-    value = data.get(ITEM_KEY)
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 12:
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        return None
-    return value
+    return whole_number(data, ITEM_KEY, least=1, max_digits=11)
 
 
 def _day_text(day: date) -> str:
@@ -103,8 +100,8 @@ class DutyFeature:
         self._calendar = calendar
         self._policy = policy
         self._notifier = notifier
-        #: message updates still running after an invoke was answered (kept so they are not collected)
-        self._background: set[asyncio.Task[None]] = set()
+        #: message updates, after an invoke was answered
+        self._later = Later(log, "work after an acknowledgement failed")
 
     def register(self, router: Router) -> None:
         router.command(CommandName.HANDOVER, self.on_handover)
@@ -237,17 +234,6 @@ class DutyFeature:
                     "handover card update failed",
                     extra={"subject": subject, "error_code": delivery.error_code or ""},
                 )
-
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
-            try:
-                await work
-            except Exception as error:
-                log.error("work after an acknowledgement failed", extra={"error_code": type(error).__name__})
-
-        task = asyncio.create_task(guarded())
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     # -- status ----------------------------------------------------------------------------------
 

@@ -122,6 +122,11 @@ def reply_card(response: TurnResponse) -> dict[str, Any]:
     return response.card
 
 
+async def press_card(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """``press`` (the same arguments), and the card Teams shows in reply."""
+    return reply_card(await press(*args, **kwargs))
+
+
 async def screen(
     teams_channel: TeamsChannel, route: str, user: TeamsUser = CONSULTANT, **inputs: object
 ) -> TurnResponse:

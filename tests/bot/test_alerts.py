@@ -113,6 +113,17 @@ def alerts(bot: RunningBot) -> DeadlineAlerts:
     return bot.app[ALERTS]
 
 
+async def with_cp_clock(
+    start_bot: StartBot, teams: TeamsChannel
+) -> tuple[RunningBot, SettableClock, datetime]:
+    """``ready`` at Monday 10:00 with the social worker's 2-hour child-protection clock running;
+    the bot, its clock and when the child-protection decision is due (12:00)."""
+    clock = SettableClock(MONDAY_10AM)
+    bot = await ready(start_bot, teams, clock)
+    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
+    return bot, clock, MONDAY_10AM + timedelta(hours=2)
+
+
 async def start_clock(
     bot: RunningBot,
     kind: ClockKind,
@@ -273,10 +284,7 @@ async def test_a_breached_cp_clock_repeats_every_half_hour_then_escalates_to_the
 async def test_taking_a_breach_stops_the_repeats_and_updates_every_copy(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    clock = SettableClock(MONDAY_10AM)
-    bot = await ready(start_bot, teams_channel, clock)
-    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
-    due = MONDAY_10AM + timedelta(hours=2)
+    bot, clock, due = await with_cp_clock(start_bot, teams_channel)
     await tick_at(bot, clock, due - timedelta(minutes=30))
     await tick_at(bot, clock, due)
     worker, duty = personal(teams_channel, SOCIAL_WORKER), duty_channel(teams_channel)
@@ -331,10 +339,7 @@ async def test_taking_a_breach_stops_the_repeats_and_updates_every_copy(
 async def test_only_staff_who_may_view_contacts_can_take_an_alert(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    clock = SettableClock(MONDAY_10AM)
-    bot = await ready(start_bot, teams_channel, clock)
-    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
-    due = MONDAY_10AM + timedelta(hours=2)
+    bot, clock, due = await with_cp_clock(start_bot, teams_channel)
     await tick_at(bot, clock, due)
     duty = duty_channel(teams_channel)
     [(key, post)] = deliveries(teams_channel, duty)
@@ -366,9 +371,7 @@ async def test_only_staff_who_may_view_contacts_can_take_an_alert(
 async def test_an_alert_due_while_the_bot_was_down_is_sent_on_restart_marked_late(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    clock = SettableClock(MONDAY_10AM)
-    bot = await ready(start_bot, teams_channel, clock)
-    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
+    bot, clock, _ = await with_cp_clock(start_bot, teams_channel)
     await tick_at(bot, clock, MONDAY_10AM + timedelta(minutes=20))
     worker, duty = personal(teams_channel, SOCIAL_WORKER), duty_channel(teams_channel)
     assert kinds(teams_channel, worker) == []
@@ -396,10 +399,7 @@ async def test_an_alert_due_while_the_bot_was_down_is_sent_on_restart_marked_lat
 async def test_throttled_then_unavailable_then_blocked_waits_retries_and_reroutes_to_the_duty_channel(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    clock = SettableClock(MONDAY_10AM)
-    bot = await ready(start_bot, teams_channel, clock)
-    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
-    due = MONDAY_10AM + timedelta(hours=2)
+    bot, clock, due = await with_cp_clock(start_bot, teams_channel)
     worker, duty = personal(teams_channel, SOCIAL_WORKER), duty_channel(teams_channel)
     worker_row = next(
         row

@@ -29,6 +29,7 @@ from tests.bot.casework_helpers import (
     eventually,
     has_button,
     press,
+    press_card,
     ready,
     reply_card,
     screen,
@@ -131,39 +132,33 @@ async def test_route_iii_officer_work_outcome_letters_and_sign_off(
     # An officer never makes a threshold decision: no "accepted" outcome on their card.
     assert "accepted_for_assessment" not in texts_of(card)
 
-    worked = reply_card(
-        await press(
-            teams_channel,
-            officer_chat,
-            OFFICER,
-            card,
-            WORK_VERB,
-            "officer_work",
-            post.activity_id,
-            work_notes=NOTES,
-        )
+    worked = await press_card(
+        teams_channel,
+        officer_chat,
+        OFFICER,
+        card,
+        WORK_VERB,
+        "officer_work",
+        post.activity_id,
+        work_notes=NOTES,
     )
     assert "Recorded: the further work." in texts_of(worked) and NOTES in texts_of(worked)
-    letter = reply_card(
-        await press(
-            teams_channel, officer_chat, OFFICER, worked, WORK_VERB, "parents_unreachable", post.activity_id
-        )
+    letter = await press_card(
+        teams_channel, officer_chat, OFFICER, worked, WORK_VERB, "parents_unreachable", post.activity_id
     )
     assert "Recorded: the letter to the parents." in texts_of(letter)
     assert "a letter advising them of the contact was sent" in texts_of(letter)
-    outcome = reply_card(
-        await press(
-            teams_channel,
-            officer_chat,
-            OFFICER,
-            letter,
-            WORK_VERB,
-            "outcome",
-            post.activity_id,
-            outcome="referral_to_other_agency",
-            outcome_rationale=WORK_RATIONALE,
-            outcome_agency="early_help",
-        )
+    outcome = await press_card(
+        teams_channel,
+        officer_chat,
+        OFFICER,
+        letter,
+        WORK_VERB,
+        "outcome",
+        post.activity_id,
+        outcome="referral_to_other_agency",
+        outcome_rationale=WORK_RATIONALE,
+        outcome_agency="early_help",
     )
     text = texts_of(outcome)
     assert "Recorded: the outcome. It now waits for sign-off" in text
@@ -187,7 +182,7 @@ async def test_route_iii_officer_work_outcome_letters_and_sign_off(
     letter_text = texts_of(letter_post.card)
     assert f"Dear {REFERRER_NAME}" in letter_text and "the early help service" in letter_text
     assert WORK_RATIONALE in letter_text  # the rationale is on the record, not in the letter itself
-    sent = reply_card(await press(teams_channel, officer_chat, OFFICER, letter_post.card, LETTER_SENT_VERB))
+    sent = await press_card(teams_channel, officer_chat, OFFICER, letter_post.card, LETTER_SENT_VERB)
     assert "Recorded as sent at Mon 16 Mar 2026 10:00 by Olu Officerperson" in texts_of(sent)
     assert not has_button(sent, LETTER_SENT_VERB)
 
@@ -227,51 +222,37 @@ async def test_route_iv_worker_records_contact_consent_and_recommends(
     assert card is not None and not has_button(card, WORK_VERB, "officer_work")
     assert "Make the recommendation" in texts_of(card)
 
-    card = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "referrer_contact",
-            referrer_notes=NOTES,
-        )
+    card = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, card, WORK_VERB, "referrer_contact", referrer_notes=NOTES
     )
-    card = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "parent_contact",
-            parent_notes="Mother agreed",
-        )
+    card = await press_card(
+        teams_channel,
+        worker_chat,
+        SOCIAL_WORKER,
+        card,
+        WORK_VERB,
+        "parent_contact",
+        parent_notes="Mother agreed",
     )
-    refused = reply_card(
-        await press(
-            teams_channel, worker_chat, SOCIAL_WORKER, card, WORK_VERB, "consent", consent="not_sought"
-        )
+    refused = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, card, WORK_VERB, "consent", consent="not_sought"
     )
     assert "say why seeking consent would place the child at risk" in texts_of(refused)
-    card = reply_card(
-        await press(teams_channel, worker_chat, SOCIAL_WORKER, refused, WORK_VERB, "consent", consent="given")
+    card = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, refused, WORK_VERB, "consent", consent="given"
     )
     assert "Recorded: consent given." in texts_of(card)
-    card = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "outcome",
-            outcome="advice_and_guidance",
-            outcome_rationale=WORK_RATIONALE,
-            # left over from considering acceptance: ignored for advice
-            receiving_team=RECEIVING_TEAM,
-        )
+    card = await press_card(
+        teams_channel,
+        worker_chat,
+        SOCIAL_WORKER,
+        card,
+        WORK_VERB,
+        "outcome",
+        outcome="advice_and_guidance",
+        outcome_rationale=WORK_RATIONALE,
+        # left over from considering acceptance: ignored for advice
+        receiving_team=RECEIVING_TEAM,
     )
     assert "Recorded: the recommendation." in texts_of(card)
     contact = await only_contact(bot)
@@ -290,9 +271,7 @@ async def test_route_iv_worker_records_contact_consent_and_recommends(
     assert letter_post.card is not None and "Advice and guidance have been given" in texts_of(
         letter_post.card
     )
-    sent = reply_card(
-        await press(teams_channel, worker_chat, SOCIAL_WORKER, letter_post.card, LETTER_SENT_VERB)
-    )
+    sent = await press_card(teams_channel, worker_chat, SOCIAL_WORKER, letter_post.card, LETTER_SENT_VERB)
     assert "Recorded as sent" in texts_of(sent)
     closed = await only_contact(bot)
     assert closed.consent is not None and closed.consent.value == "given"
@@ -321,8 +300,8 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     await screen(teams_channel, "iv", worker=SOCIAL_WORKER.aad_object_id)
     post = await card_in(teams_channel, worker_chat, "Assigned to you")
     assert post.card is not None
-    waiting = reply_card(
-        await press(teams_channel, worker_chat, SOCIAL_WORKER, post.card, WORK_VERB, "parents_unreachable")
+    waiting = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, post.card, WORK_VERB, "parents_unreachable"
     )
     text = texts_of(waiting)
     # Monday 10:00 + 3 working days.
@@ -340,9 +319,7 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     the_clock.set(datetime(2026, 3, 19, 10, 1, tzinfo=UTC))
     lapsed = await lapse_parent_letter(bot.store.unit_of_work(), reference, the_clock.now(), calendar, policy)
     assert isinstance(lapsed, LetterLapsed) and lapsed.worker_id == SOCIAL_WORKER.aad_object_id
-    refreshed = reply_card(
-        await press(teams_channel, worker_chat, SOCIAL_WORKER, waiting, WORK_VERB, "refresh")
-    )
+    refreshed = await press_card(teams_channel, worker_chat, SOCIAL_WORKER, waiting, WORK_VERB, "refresh")
     text = texts_of(refreshed)
     assert "The parents did not make contact after the letter" in text
     assert "Review the contact and re-apply the threshold by Fri 20 Mar 2026 10:01" in text
@@ -352,20 +329,18 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     assert (back.state, back.assignee_id) == (ContactState.SW_ASSESSMENT, SOCIAL_WORKER.aad_object_id)
 
     # Re-applied: progress to referral, with the receiving team and its manager.
-    recommended = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            refreshed,
-            WORK_VERB,
-            "outcome",
-            outcome="accepted_for_assessment",
-            outcome_rationale=WORK_RATIONALE,
-            receiving_team=RECEIVING_TEAM,
-            strategy_discussion="false",
-            receiving_manager=TEAM_MANAGER.aad_object_id,
-        )
+    recommended = await press_card(
+        teams_channel,
+        worker_chat,
+        SOCIAL_WORKER,
+        refreshed,
+        WORK_VERB,
+        "outcome",
+        outcome="accepted_for_assessment",
+        outcome_rationale=WORK_RATIONALE,
+        receiving_team=RECEIVING_TEAM,
+        strategy_discussion="false",
+        receiving_manager=TEAM_MANAGER.aad_object_id,
     )
     assert "Recorded: the recommendation." in texts_of(recommended)
     clocks = await _deadlines(bot, reference)
@@ -405,17 +380,15 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
     view = await channel_view(teams_channel, CONSULTANT)
     assert "Contact awaiting the child-protection decision" in texts_of(view)
     assert has_button(view, OUTCOME_VERB, "accept") and has_button(view, OUTCOME_VERB, "outcome")
-    accepted = reply_card(
-        await press(
-            teams_channel,
-            decisions_channel(teams_channel),
-            CONSULTANT,
-            view,
-            OUTCOME_VERB,
-            "accept",
-            channel_message_id(teams_channel),
-            cp_rationale=RATIONALE,
-        )
+    accepted = await press_card(
+        teams_channel,
+        decisions_channel(teams_channel),
+        CONSULTANT,
+        view,
+        OUTCOME_VERB,
+        "accept",
+        channel_message_id(teams_channel),
+        cp_rationale=RATIONALE,
     )
     assert "Child-protection decision: progress to referral, by Cora Consultantperson" in texts_of(accepted)
     assert (await only_contact(bot)).state is ContactState.REFERRAL_ACCEPTED
@@ -424,21 +397,19 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
     assert not has_button(accepted, OUTCOME_VERB, "accept")
     assert "no_further_action" not in texts_of(accepted)
 
-    recorded = reply_card(
-        await press(
-            teams_channel,
-            decisions_channel(teams_channel),
-            CONSULTANT,
-            accepted,
-            OUTCOME_VERB,
-            "outcome",
-            channel_message_id(teams_channel),
-            outcome="accepted_for_assessment",
-            outcome_rationale=RATIONALE,
-            receiving_team=RECEIVING_TEAM,
-            strategy_discussion="true",
-            receiving_manager=TEAM_MANAGER.aad_object_id,
-        )
+    recorded = await press_card(
+        teams_channel,
+        decisions_channel(teams_channel),
+        CONSULTANT,
+        accepted,
+        OUTCOME_VERB,
+        "outcome",
+        channel_message_id(teams_channel),
+        outcome="accepted_for_assessment",
+        outcome_rationale=RATIONALE,
+        receiving_team=RECEIVING_TEAM,
+        strategy_discussion="true",
+        receiving_manager=TEAM_MANAGER.aad_object_id,
     )
     text = texts_of(recorded)
     assert "Outcome: Accepted for a statutory assessment (strategy discussion needed)" in text
@@ -494,32 +465,28 @@ async def test_route_i_threshold_not_met_after_all_is_recorded_with_a_rationale_
     await screen(teams_channel, "i")
     view = await channel_view(teams_channel, CONSULTANT_2)
     where, message = decisions_channel(teams_channel), channel_message_id(teams_channel)
-    no_reason = reply_card(
-        await press(
-            teams_channel,
-            where,
-            CONSULTANT_2,
-            view,
-            OUTCOME_VERB,
-            "outcome",
-            message,
-            outcome="no_further_action",
-        )
+    no_reason = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT_2,
+        view,
+        OUTCOME_VERB,
+        "outcome",
+        message,
+        outcome="no_further_action",
     )
     assert "every outcome needs a rationale" in texts_of(no_reason)
     assert (await only_contact(bot)).state is ContactState.CP_DECISION
-    recorded = reply_card(
-        await press(
-            teams_channel,
-            where,
-            CONSULTANT_2,
-            no_reason,
-            OUTCOME_VERB,
-            "outcome",
-            message,
-            outcome="no_further_action",
-            outcome_rationale=RATIONALE,
-        )
+    recorded = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT_2,
+        no_reason,
+        OUTCOME_VERB,
+        "outcome",
+        message,
+        outcome="no_further_action",
+        outcome_rationale=RATIONALE,
     )
     assert "Outcome: No further action." in texts_of(recorded)
     signed = await _sign_off(teams_channel, bot, CONSULTANT)
@@ -584,18 +551,16 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
     assert "Re-referral recommendation" in text and "Wed 18 Mar 2026 10:00" in text
     assert "Progress to referral for single assessment" in text and "No further involvement" in text
 
-    card = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            post.card,
-            WORK_VERB,
-            "outcome",
-            outcome="accepted_for_assessment",
-            outcome_rationale=WORK_RATIONALE,
-            receiving_team=RECEIVING_TEAM,
-        )
+    card = await press_card(
+        teams_channel,
+        worker_chat,
+        SOCIAL_WORKER,
+        post.card,
+        WORK_VERB,
+        "outcome",
+        outcome="accepted_for_assessment",
+        outcome_rationale=WORK_RATIONALE,
+        receiving_team=RECEIVING_TEAM,
     )
     assert "Recorded: the recommendation." in texts_of(card)
     contact = await only_contact(bot)
@@ -623,19 +588,17 @@ async def test_the_duty_manager_records_the_outcome_of_a_re_referral_they_sent_t
     await _rereferral(teams_channel, "cp_threshold_met")
     where = duty_channel(teams_channel)
     view = await channel_view(teams_channel, DUTY_MANAGER, where)
-    recorded = reply_card(
-        await press(
-            teams_channel,
-            where,
-            DUTY_MANAGER,
-            view,
-            OUTCOME_VERB,
-            "outcome",
-            channel_message_id(teams_channel, where),
-            outcome="accepted_for_assessment",
-            outcome_rationale=RATIONALE,
-            receiving_team=RECEIVING_TEAM,
-        )
+    recorded = await press_card(
+        teams_channel,
+        where,
+        DUTY_MANAGER,
+        view,
+        OUTCOME_VERB,
+        "outcome",
+        channel_message_id(teams_channel, where),
+        outcome="accepted_for_assessment",
+        outcome_rationale=RATIONALE,
+        receiving_team=RECEIVING_TEAM,
     )
     assert "Outcome recorded by Dara Dutyperson" in texts_of(recorded)
     assert (await only_contact(bot)).state is ContactState.AWAITING_SIGNOFF
@@ -682,16 +645,14 @@ async def test_a_challenge_the_same_day_is_discussed_and_resolved_on_the_contact
     if when == "after_sign_off":
         await _sign_off(teams_channel, bot)
         # The manager's card is older than the sign-off: pressing it shows the card as it is now.
-        stale = reply_card(
-            await press(
-                teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS
-            )
+        stale = await press_card(
+            teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS
         )
         assert "already decided by Cai Consultantexample" in texts_of(stale)
         card = stale
 
-    raised = reply_card(
-        await press(teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS)
+    raised = await press_card(
+        teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS
     )
     text = texts_of(raised)
     assert "Recorded: your challenge." in text and "Threshold challenged by Tess Teammanagerperson" in text
@@ -706,33 +667,29 @@ async def test_a_challenge_the_same_day_is_discussed_and_resolved_on_the_contact
     assert has_button(view, CHALLENGE_VERB, "discuss") and has_button(view, CHALLENGE_VERB, "resolve")
     assert not has_button(view, CHALLENGE_VERB, "raise")  # consultants answer; team managers challenge
     where, message = decisions_channel(teams_channel), channel_message_id(teams_channel)
-    discussed = reply_card(
-        await press(
-            teams_channel,
-            where,
-            CONSULTANT,
-            view,
-            CHALLENGE_VERB,
-            "discuss",
-            message,
-            discussion="Talked it through",
-        )
+    discussed = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT,
+        view,
+        CHALLENGE_VERB,
+        "discuss",
+        message,
+        discussion="Talked it through",
     )
     assert "Challenge discussed (Cora Consultantperson)" in texts_of(discussed)
     result = "upheld" if when == "before_sign_off" else "overturned"
-    resolved = reply_card(
-        await press(
-            teams_channel,
-            where,
-            CONSULTANT,
-            discussed,
-            CHALLENGE_VERB,
-            "resolve",
-            message,
-            result=result,
-            result_rationale="Agreed after the discussion",
-            revised_outcome="advice_and_guidance" if result == "overturned" else "",
-        )
+    resolved = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT,
+        discussed,
+        CHALLENGE_VERB,
+        "resolve",
+        message,
+        result=result,
+        result_rationale="Agreed after the discussion",
+        revised_outcome="advice_and_guidance" if result == "overturned" else "",
     )
     text = texts_of(resolved)
     assert f"Challenge resolved: {result} (Cora Consultantperson)" in text
@@ -778,10 +735,8 @@ async def test_a_challenge_after_the_end_of_the_working_day_is_refused_with_the_
     assert post.card is not None
     before = await only_contact(bot)
     the_clock.set(datetime(2026, 3, 16, 17, 1, tzinfo=UTC))
-    refused = reply_card(
-        await press(
-            teams_channel, manager_chat, TEAM_MANAGER, post.card, CHALLENGE_VERB, "raise", grounds=GROUNDS
-        )
+    refused = await press_card(
+        teams_channel, manager_chat, TEAM_MANAGER, post.card, CHALLENGE_VERB, "raise", grounds=GROUNDS
     )
     text = texts_of(refused)
     assert "could be challenged until 17:00 on Mon 16 Mar; that time has passed" in text
@@ -825,33 +780,29 @@ async def test_forged_actors_and_roles_stale_and_replayed_work_cards_change_noth
     )
     assert refused.card is None and refused.json["value"].startswith("Sorry, only")
     # Another social worker: not their allocation; no casework for them on the card they get back.
-    other = reply_card(
-        await press(
-            teams_channel,
-            teams_channel.personal(OTHER_WORKER),
-            OTHER_WORKER,
-            card,
-            WORK_VERB,
-            "referrer_contact",
-            referrer_notes=NOTES,
-            forged=forged,
-        )
+    other = await press_card(
+        teams_channel,
+        teams_channel.personal(OTHER_WORKER),
+        OTHER_WORKER,
+        card,
+        WORK_VERB,
+        "referrer_contact",
+        referrer_notes=NOTES,
+        forged=forged,
     )
     assert "is allocated to someone else" in texts_of(other) and not has_button(
         other, WORK_VERB, "referrer_contact"
     )
     # A consultant may see contacts but does not do the worker's casework.
-    consultant = reply_card(
-        await press(
-            teams_channel,
-            teams_channel.personal(CONSULTANT),
-            CONSULTANT,
-            card,
-            WORK_VERB,
-            "parent_contact",
-            parent_notes=NOTES,
-            forged=forged,
-        )
+    consultant = await press_card(
+        teams_channel,
+        teams_channel.personal(CONSULTANT),
+        CONSULTANT,
+        card,
+        WORK_VERB,
+        "parent_contact",
+        parent_notes=NOTES,
+        forged=forged,
     )
     assert "Sorry, only social workers or First Contact officers" in texts_of(consultant)
     # Forged roles on the team managers' and deciders' actions.
@@ -907,43 +858,25 @@ async def test_forged_actors_and_roles_stale_and_replayed_work_cards_change_noth
     }
 
     # The worker's own press works once; the same press again, and an old card, change nothing.
-    done = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "referrer_contact",
-            referrer_notes=NOTES,
-        )
+    done = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, card, WORK_VERB, "referrer_contact", referrer_notes=NOTES
     )
     assert "Recorded: contact with the referrer." in texts_of(done)
     after = await only_contact(bot)
-    replay = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "referrer_contact",
-            referrer_notes=NOTES,
-        )
+    replay = await press_card(
+        teams_channel, worker_chat, SOCIAL_WORKER, card, WORK_VERB, "referrer_contact", referrer_notes=NOTES
     )
     assert "You have already done this" in texts_of(replay)
-    stale = reply_card(
-        await press(
-            teams_channel,
-            worker_chat,
-            SOCIAL_WORKER,
-            card,
-            WORK_VERB,
-            "outcome",
-            version=before.version - 1,
-            outcome="no_further_action",
-            outcome_rationale=RATIONALE,
-        )
+    stale = await press_card(
+        teams_channel,
+        worker_chat,
+        SOCIAL_WORKER,
+        card,
+        WORK_VERB,
+        "outcome",
+        version=before.version - 1,
+        outcome="no_further_action",
+        outcome_rationale=RATIONALE,
     )
     assert "You have already done this: CT-26-000001 (referrer contacted" in texts_of(stale)
     assert (await only_contact(bot)).version == after.version
@@ -974,17 +907,15 @@ async def test_an_anonymous_member_of_the_public_is_never_told_or_named_outside_
     # The contact's own view names them only with the warning not to.
     own_view = texts_of(post.card)
     assert "A Neighbour" in own_view and "anonymity requested: do not disclose" in own_view
-    recorded = reply_card(
-        await press(
-            teams_channel,
-            officer_chat,
-            OFFICER,
-            post.card,
-            WORK_VERB,
-            "outcome",
-            outcome="no_further_action",
-            outcome_rationale=WORK_RATIONALE,
-        )
+    recorded = await press_card(
+        teams_channel,
+        officer_chat,
+        OFFICER,
+        post.card,
+        WORK_VERB,
+        "outcome",
+        outcome="no_further_action",
+        outcome_rationale=WORK_RATIONALE,
     )
     text = texts_of(recorded)
     assert "they are not told the outcome, so there will be no letter" in text

@@ -5,7 +5,8 @@ free-text personal data copied into it").
 Contacts are driven through every route by the domain use cases, on the in-memory fake, SQLite and
 PostgreSQL (the ``store`` fixture). Each transition recorded on a contact must have its audit row
 under the contact's reference, by the same person, at the same time; together the walks must
-cover every transition of the lifecycle but those no use case makes yet (``NO_USE_CASE_YET``).
+cover every transition of the lifecycle but those no use case makes yet (``NO_USE_CASE_YET``),
+the two ways back to screening (a refused sign-off, a returned allocation) included.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import uuid
 from collections import Counter
 
+from frontdoor.casework import SignedOff
 from frontdoor.contact import (
     Consent,
     Contact,
@@ -26,8 +28,9 @@ from frontdoor.contact import (
 from frontdoor.intake import DraftCancelled, SubmissionResult, cancel_draft, submit_contact
 from frontdoor.lifecycle import TRANSITIONS, Action, Transition
 from frontdoor.ports import Store
+from frontdoor.quality import SentBack
 from frontdoor.records import StoredAuditEvent
-from tests.frontdoor.test_casework import ACCEPTED, WALKS
+from tests.frontdoor.test_casework import ACCEPTED, WALKS, ok, signed
 from tests.frontdoor.test_decisions import (
     ANONYMOUS_PUBLIC,
     CALENDAR,
@@ -36,18 +39,22 @@ from tests.frontdoor.test_decisions import (
     OFFICER,
     POLICY,
     PROFESSIONAL,
+    ROUTE_II,
+    ROUTE_IV,
     STAFF,
     SW,
     WORRIES,
     audit_rows,
+    screened,
     seat,
     stored,
     submitted,
 )
+from tests.frontdoor.test_quality import REASON, give_back, refuse
 
 #: Moves the lifecycle allows but no use case makes yet. When one does, drive a contact through it
 #: below and take it out of this set: the coverage check then holds it to an audit row too.
-NO_USE_CASE_YET: frozenset[Action] = frozenset({Action.RETURN_FOR_SCREENING, Action.REFUSE_SIGN_OFF})
+NO_USE_CASE_YET: frozenset[Action] = frozenset()
 
 #: Intake audits its three ways in as one action, naming the route taken.
 _INTAKE: dict[Action, str] = {
@@ -95,10 +102,23 @@ async def open_case(store: Store) -> Contact:
     return result.contact
 
 
+async def sent_back_twice(store: Store) -> Contact:
+    """Route II refused at sign-off, route IV returned by the worker, route II again, signed off."""
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    contact = ok(await refuse(store, contact), SentBack).contact
+    contact = await screened(store, contact, ROUTE_IV)
+    contact = ok(await give_back(store, contact), SentBack).contact
+    contact = await screened(store, contact, ROUTE_II)
+    closed = ok(await signed(store, contact), SignedOff).contact
+    assert closed.state is ContactState.CLOSED
+    return closed
+
+
 async def test_every_lifecycle_transition_made_by_a_use_case_is_audited(store: Store) -> None:
     await seat(store)
     walked: list[Contact] = [await walk(store) for walk in WALKS]
     walked.append(await open_case(store))
+    walked.append(await sent_back_twice(store))
     walked.append(await stored(store, await submitted(store, referrer=ANONYMOUS_PUBLIC)))
     cancelled = await _draft(store)
     assert isinstance(await cancel_draft(store.unit_of_work(), cancelled.id, OFFICER, NOW), DraftCancelled)
@@ -146,6 +166,7 @@ def _assert_ids_only(rows: list[StoredAuditEvent]) -> None:
         ANONYMOUS_PUBLIC.phone,
         ACCEPTED.receiving_team,
         ACCEPTED.rationale,
+        REASON,
         "Rationale",
         "Notes:",
     )

@@ -108,6 +108,12 @@ async def post(store: Store, at: datetime) -> HandoverPosted | None:
     return await post_due_handover(store.unit_of_work, at, CALENDAR, POLICY)
 
 
+async def acknowledge(
+    store: Store, day: date, person: str, roles: set[Role], at: datetime
+) -> HandoverAcknowledged | Refusal:
+    return await acknowledge_handover(store.unit_of_work(), day, person, roles, at, CALENDAR, POLICY)
+
+
 async def escalate(store: Store, at: datetime) -> HandoverEscalated | None:
     return await escalate_due_handover(store.unit_of_work, at, CALENDAR, POLICY)
 
@@ -284,9 +290,7 @@ async def test_only_the_incoming_duty_manager_or_a_team_manager_may_acknowledge(
     await on_rota(store, date(2026, 3, 17), Role.DUTY_MANAGER, DUTY_MON)
     day, at = date(2026, 3, 16), local(2026, 3, 16, 17, 0)
 
-    early = await acknowledge_handover(
-        store.unit_of_work(), day, DUTY_MON, {Role.DUTY_MANAGER}, at, CALENDAR, POLICY
-    )
+    early = await acknowledge(store, day, DUTY_MON, {Role.DUTY_MANAGER}, at)
     assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_FOUND  # not posted yet
     await post(store, local(2026, 3, 16, 16, 30))
 
@@ -296,24 +300,14 @@ async def test_only_the_incoming_duty_manager_or_a_team_manager_may_acknowledge(
         (CONSULTANT, {Role.CONSULTANT}),
         (DUTY_MON, {Role.CONSULTANT}),  # on the rota, but no longer holds the role
     ]:
-        refused = await acknowledge_handover(store.unit_of_work(), day, person, roles, at, CALENDAR, POLICY)
+        refused = await acknowledge(store, day, person, roles, at)
         assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED, person
         assert "incoming duty manager" in refused.message
     assert await handover_acknowledgement(store.unit_of_work(), day, CALENDAR, POLICY) is None
 
-    done = await acknowledge_handover(
-        store.unit_of_work(), day, DUTY_MON, {Role.DUTY_MANAGER}, at, CALENDAR, POLICY
-    )
+    done = await acknowledge(store, day, DUTY_MON, {Role.DUTY_MANAGER}, at)
     assert isinstance(done, HandoverAcknowledged) and done.new
-    again = await acknowledge_handover(
-        store.unit_of_work(),
-        day,
-        TEAM_MANAGER,
-        {Role.TEAM_MANAGER},
-        at + timedelta(minutes=5),
-        CALENDAR,
-        POLICY,
-    )
+    again = await acknowledge(store, day, TEAM_MANAGER, {Role.TEAM_MANAGER}, at + timedelta(minutes=5))
     assert isinstance(again, HandoverAcknowledged) and not again.new and again.ack.person_id == DUTY_MON
     ack = await handover_acknowledgement(store.unit_of_work(), day, CALENDAR, POLICY)
     assert ack is not None and (ack.person_id, ack.at) == (DUTY_MON, at.astimezone(UTC))
@@ -335,24 +329,12 @@ async def test_a_team_manager_may_acknowledge_and_with_nobody_on_the_rota_any_du
     await staff(store)
     await post(store, local(2026, 3, 16, 16, 30))
     await post(store, local(2026, 3, 17, 16, 30))
-    by_tm = await acknowledge_handover(
-        store.unit_of_work(),
-        date(2026, 3, 16),
-        TEAM_MANAGER,
-        {Role.TEAM_MANAGER},
-        local(2026, 3, 17, 8, 0),
-        CALENDAR,
-        POLICY,
+    by_tm = await acknowledge(
+        store, date(2026, 3, 16), TEAM_MANAGER, {Role.TEAM_MANAGER}, local(2026, 3, 17, 8, 0)
     )
     assert isinstance(by_tm, HandoverAcknowledged) and by_tm.new
-    by_dm = await acknowledge_handover(
-        store.unit_of_work(),
-        date(2026, 3, 17),
-        DUTY_OTHER,
-        {Role.DUTY_MANAGER},
-        local(2026, 3, 18, 8, 0),
-        CALENDAR,
-        POLICY,
+    by_dm = await acknowledge(
+        store, date(2026, 3, 17), DUTY_OTHER, {Role.DUTY_MANAGER}, local(2026, 3, 18, 8, 0)
     )
     assert isinstance(by_dm, HandoverAcknowledged) and by_dm.new
 
@@ -381,15 +363,7 @@ async def test_an_unacknowledged_handover_escalates_once_at_the_next_opening(sto
 async def test_an_acknowledged_handover_does_not_escalate(store: Store) -> None:
     await staff(store)
     await post(store, local(2026, 3, 16, 16, 30))
-    await acknowledge_handover(
-        store.unit_of_work(),
-        date(2026, 3, 16),
-        DUTY_MON,
-        {Role.DUTY_MANAGER},
-        local(2026, 3, 17, 8, 5),
-        CALENDAR,
-        POLICY,
-    )
+    await acknowledge(store, date(2026, 3, 16), DUTY_MON, {Role.DUTY_MANAGER}, local(2026, 3, 17, 8, 5))
     assert await escalate(store, local(2026, 3, 17, 8, 30)) is None
     assert await escalate(store, local(2026, 3, 17, 15, 0)) is None
     assert await rows(store, AlertKind.HANDOVER_ESCALATION) == []

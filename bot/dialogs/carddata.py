@@ -1,0 +1,37 @@
+"""Reading the data an ``Action.Execute`` sends back. None of it is trusted: each reader gives None
+(or "") for anything it cannot read, and the server decides everything else."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from frontdoor.errors import InvalidReferenceError
+from frontdoor.references import ReferenceKind, parse_reference
+
+
+def whole_number(data: Mapping[str, Any], key: str, *, least: int, max_digits: int) -> int | None:
+    """``data[key]`` as an int of at least ``least`` (a string of at most ``max_digits`` digits is
+    read too); None otherwise."""
+    value = data.get(key)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= max_digits:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        return None
+    return value
+
+
+def contact_reference(data: Mapping[str, Any], key: str) -> str | None:
+    """``data[key]`` as a contact's reference in its canonical form; None otherwise."""
+    text = data.get(key)
+    try:
+        reference = parse_reference(text) if isinstance(text, str) else None
+    except InvalidReferenceError:
+        return None
+    return str(reference) if reference is not None and reference.kind is ReferenceKind.CONTACT else None
+
+
+def text_input(data: Mapping[str, Any], key: str) -> str:
+    """``data[key]`` stripped, or "" if it is not a string."""
+    value = data.get(key)
+    return value.strip() if isinstance(value, str) else ""

@@ -1,0 +1,240 @@
+"""Back to screening, in Teams (SPEC §3): "Send back" on the decisions channel card's sign-off view
+(``REFUSE_SIGN_OFF_VERB``, ``frontdoor.quality.refuse_sign_off``) and "Return for a threshold
+decision" on the allocated social worker's personal card (``RETURN_VERB``,
+``frontdoor.quality.return_for_screening``).
+
+The person acting is the activity's sender with the roles the directory gives them; the card's data
+names only the contact and its version, plus the reason typed on the card. A stale or replayed card
+changes nothing and is answered with the card as it is now and a line saying who acted.
+
+- Sending back answers with the channel card as the sender should now see it (the screening routes,
+  for a consultant or team manager), redraws the channel card for everyone, and tells whoever
+  recorded the outcome in their personal chat, with the reason on their card (the channel card never
+  shows it); if they cannot be reached, the sender is told to tell them.
+- Returning answers with the worker's personal card (no casework any more: the contact is no longer
+  theirs) and redraws the decisions channel card as awaiting screening.
+
+The invoke is answered straight after the database work; the channel update and the message to the
+recorder go out afterwards (``DecisionsFeature.run_later``). Logs carry ids only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from botbuilder.core import TurnContext
+
+from bot.cards.decision import REFERENCE_KEY
+from bot.cards.decisions import VERSION_KEY
+from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, SEND_BACK_INPUT
+from bot.dialogs.carddata import contact_reference, text_input, whole_number
+from bot.dialogs.decisions import DecisionsFeature
+from bot.handler import refusal
+from bot.notify import Notifier
+from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.commands import Scope
+from frontdoor.contact import Contact, ContactState
+from frontdoor.decisions import AlreadyDecided, Refusal
+from frontdoor.policy import Policy
+from frontdoor.ports import Clock, Store
+from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
+from frontdoor.records import AuditEvent
+from frontdoor.roles import Permission, may
+
+__all__ = ["QualityFeature"]
+
+log = logging.getLogger("frontdoor.bot.quality")
+
+_UNREADABLE = "This card could not be read, so nothing was changed."
+_PERSONAL_ONLY = "This card works only in your personal chat with me, so nothing was changed."
+
+
+def _reference(data: Mapping[str, Any]) -> str | None:
+    return contact_reference(data, REFERENCE_KEY)
+
+
+def _version(data: Mapping[str, Any]) -> int | None:
+    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
+
+
+class QualityFeature:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        policy: Policy,
+        notifier: Notifier,
+        decisions: DecisionsFeature,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._calendar = calendar
+        self._policy = policy
+        self._notifier = notifier
+        self._decisions = decisions
+        self._personal = decisions.personal
+
+    def register(self, router: Router) -> None:
+        router.execution(REFUSE_SIGN_OFF_VERB, self.on_refuse_sign_off)
+        router.execution(RETURN_VERB, self.on_return)
+
+    # -- "Send back" on the sign-off view --------------------------------------------------------
+
+    async def on_refuse_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference, version = _reference(action.data), _version(action.data)
+        contact = await self._contact(reference)
+        if contact is None or version is None:
+            log.info("unreadable send-back card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if not actor.may(Permission.SIGN_OFF):
+            await self._refused(actor, contact, action.action)
+            return InvokeReply(message=refusal(Permission.SIGN_OFF))
+        result = await refuse_sign_off(
+            self._store.unit_of_work(),
+            contact.id,
+            version,
+            actor.aad_object_id,
+            actor.roles,
+            text_input(action.data, SEND_BACK_INPUT),
+            self._clock.now(),
+            self._calendar,
+            self._policy,
+        )
+        if not isinstance(result, SentBack):
+            current = await self._unchanged(result, contact)
+            return InvokeReply(card=await self._decisions.card_for(current, actor, notice=result.message))
+        log.info("sent back from sign-off", extra={"reference": contact.reference or ""})
+        self._decisions.redraw_channel(result.contact)
+        self._decisions.run_later(self._tell_recorder(result, actor))
+        notice = (
+            f"Sent back: {contact.reference} is awaiting screening again, due by "
+            f"{result.screening_due.astimezone(LONDON):%H:%M on %a %d %b}."
+        )
+        if result.recorder_id and result.recorder_id != actor.aad_object_id:
+            notice += " Whoever recorded the outcome is told why in their personal chat."
+        return InvokeReply(card=await self._decisions.card_for(result.contact, actor, notice=notice))
+
+    async def _tell_recorder(self, result: SentBack, actor: Actor) -> None:
+        """The person who recorded the refused outcome gets the contact on their personal card, with
+        the reason in its history; if they cannot be reached, the sender is asked to tell them."""
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        recorder = result.recorder_id
+        if recorder is None or recorder == actor.aad_object_id:
+            return
+        contact, reference = result.contact, result.contact.reference or ""
+        roles = await self._personal.roles_of(recorder)
+        delivered = False
+        if may(roles, Permission.VIEW_CONTACTS):
+            async with self._store.unit_of_work() as uow:
+                names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
+            by = names.get(actor.aad_object_id) or actor.name or "a consultant"
+            card = await self._personal.card_for(
+                contact,
+                recorder,
+                roles,
+                heading=f"{reference}: the outcome you recorded was not signed off by {by}. It is back for "
+                "screening, to be decided again; the reason is under What has happened.",
+            )
+            delivery = await self._notifier.send_card_to_person(recorder, card)
+            delivered = delivery.ok
+            if not delivery.ok:
+                log.info(
+                    "recorder not reached",
+                    extra={"reference": reference, "error_code": delivery.error_code or ""},
+                )
+        await self._audit(
+            actor.aad_object_id,
+            "contact.recorder_told" if delivered else "contact.recorder_not_told",
+            reference,
+            f"recorder={recorder}; via={'personal_chat' if delivered else 'none'}",
+        )
+        if not delivered:
+            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            if chat is not None:
+                await self._notifier.send_text(
+                    chat,
+                    f"I could not message the person who recorded the outcome of {reference}: please tell "
+                    "them it was sent back, and why.",
+                )
+
+    # -- "Return for a threshold decision" on the worker's card ----------------------------------
+
+    async def on_return(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference, version = _reference(action.data), _version(action.data)
+        contact = await self._contact(reference)
+        if contact is None or version is None:
+            log.info("unreadable return card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if actor.scope is not Scope.PERSONAL:
+            return InvokeReply(message=_PERSONAL_ONLY)
+        if not actor.may(Permission.WORK_ALLOCATED):
+            await self._refused(actor, contact, action.action)
+            return InvokeReply(message=refusal(Permission.WORK_ALLOCATED))
+        result = await return_for_screening(
+            self._store.unit_of_work(),
+            contact.id,
+            version,
+            actor.aad_object_id,
+            actor.roles,
+            text_input(action.data, RETURN_INPUT),
+            self._clock.now(),
+            self._calendar,
+            self._policy,
+        )
+        who, roles = actor.aad_object_id, actor.roles
+        if not isinstance(result, SentBack):
+            current = await self._unchanged(result, contact)
+            card = await self._personal.card_for(current, who, roles, notice=result.message)
+            return InvokeReply(card=card)
+        log.info("returned for screening", extra={"reference": contact.reference or ""})
+        self._decisions.redraw_channel(result.contact)
+        notice = (
+            f"Returned: {contact.reference} is back with the consultants for a threshold decision, and no "
+            "longer counts against your caseload."
+        )
+        card = await self._personal.card_for(result.contact, who, roles, notice=notice, notice_ok=True)
+        return InvokeReply(card=card)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _unchanged(self, result: Refusal | AlreadyDecided, contact: Contact) -> Contact:
+        reference = contact.reference or ""
+        if isinstance(result, AlreadyDecided):
+            log.info(
+                "send-back card out of date",
+                extra={"reference": reference, "status": "replay" if result.replay else "stale"},
+            )
+            return result.contact
+        log.info("send-back refused", extra={"reference": reference, "status": result.reason.value})
+        return await self._contact(reference) or contact
+
+    async def _contact(self, reference: str | None) -> Contact | None:
+        if reference is None:
+            return None
+        async with self._store.unit_of_work() as uow:
+            contact = await uow.contacts.get_by_reference(reference)
+        if contact is None or contact.state is ContactState.DRAFT:
+            return None
+        return contact
+
+    async def _refused(self, actor: Actor, contact: Contact, verb: str) -> None:
+        await self._audit(
+            actor.aad_object_id,
+            "contact.action_refused",
+            contact.reference or "",
+            f"verb={verb}; reason=not_permitted",
+        )
+
+    async def _audit(self, actor_id: str, action: str, subject: str, detail: str) -> None:
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail
+                )
+            )
+            await uow.commit()

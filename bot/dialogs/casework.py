@@ -50,6 +50,7 @@ from bot.cards.work import (
 )
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
 from bot.handler import refusal
 from bot.notify import Mentioned, Notifier
@@ -88,7 +89,7 @@ from frontdoor.decisions import (
 )
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
-from frontdoor.records import AuditEvent, ChannelPurpose
+from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission, Role
 
 log = logging.getLogger("frontdoor.bot.casework")
@@ -169,6 +170,7 @@ class CaseworkFeature:
         self._policy = policy
         self._notifier = notifier
         self._decisions = decisions
+        self._records = ContactRecords(store, clock)
         self._personal = decisions.personal
 
     def register(self, router: Router) -> None:
@@ -182,14 +184,14 @@ class CaseworkFeature:
     async def on_work(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
         step = _choice(action.data, STEP_KEY, WorkStep)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
             log.info("unreadable work card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=_PERSONAL_ONLY)
         if not actor.may(Permission.VIEW_CONTACTS):
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
         if step is WorkStep.REFRESH:
             return InvokeReply(card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles))
@@ -241,14 +243,14 @@ class CaseworkFeature:
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None:
             log.info("unreadable letter card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=_PERSONAL_ONLY)
         if not actor.may(Permission.VIEW_CONTACTS):
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.SEND_LETTERS))
         result = await record_outcome_letter_sent(
             self._store.unit_of_work(),
@@ -265,12 +267,12 @@ class CaseworkFeature:
     async def on_outcome(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
         step = _choice(action.data, STEP_KEY, OutcomeStep)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
             log.info("unreadable outcome card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if not (actor.may(Permission.THRESHOLD_DECISION) or actor.may(Permission.DECIDE_REREFERRAL)):
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
         uow, now = self._store.unit_of_work(), self._clock.now()
         result: Result
@@ -303,7 +305,7 @@ class CaseworkFeature:
     async def on_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
         step = _choice(action.data, STEP_KEY, ChallengeStep)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
             log.info("unreadable challenge card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
@@ -312,7 +314,7 @@ class CaseworkFeature:
             step is not ChallengeStep.RAISE and actor.may(Permission.THRESHOLD_DECISION)
         )
         if not allowed:
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(
                 message=refusal(needed if step is ChallengeStep.RAISE else Permission.THRESHOLD_DECISION)
             )
@@ -377,8 +379,8 @@ class CaseworkFeature:
         if isinstance(result, Refusal):
             log.info("casework refused", extra={"reference": reference, "status": result.reason.value})
             if result.reason is RefusalReason.NOT_PERMITTED:
-                await self._refused(actor, contact, "casework")
-            current = await self._contact(reference) or contact
+                await self._records.refused(actor, contact, "casework")
+            current = await self._records.contact(reference) or contact
             return await self._reply(current, actor, result.message)
         log.info("casework recorded", extra={"reference": reference, "status": result.contact.state.value})
         if result.contact.state is not contact.state or isinstance(result, ChallengeRecorded):
@@ -408,7 +410,7 @@ class CaseworkFeature:
                 log.warning(
                     "no team manager to highlight an urgent contact to", extra={"reference": reference}
                 )
-                await self._audit(
+                await self._records.audit(
                     actor.aad_object_id, "contact.not_highlighted", reference, "reason=no_team_manager"
                 )
                 return
@@ -443,7 +445,7 @@ class CaseworkFeature:
                     contact, manager, managers.get(manager) or "Team manager"
                 )
             action = "contact.highlighted" if urgent else "contact.receiving_manager_told"
-            await self._audit(actor.aad_object_id, action, reference, f"manager={manager}; via={via}")
+            await self._records.audit(actor.aad_object_id, action, reference, f"manager={manager}; via={via}")
             if via == "none":
                 log.info(
                     "receiving team manager not reached",
@@ -485,32 +487,6 @@ class CaseworkFeature:
             await self._decisions.send_letter(contact, actor.aad_object_id, actor.aad_object_id)
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    async def _contact(self, reference: str | None) -> Contact | None:
-        if reference is None:
-            return None
-        async with self._store.unit_of_work() as uow:
-            contact = await uow.contacts.get_by_reference(reference)
-        if contact is None or contact.state is ContactState.DRAFT:
-            return None
-        return contact
-
-    async def _refused(self, actor: Actor, contact: Contact, verb: str) -> None:
-        await self._audit(
-            actor.aad_object_id,
-            "contact.action_refused",
-            contact.reference or "",
-            f"verb={verb}; reason=not_permitted",
-        )
-
-    async def _audit(self, actor_id: str, action: str, subject: str, detail: str) -> None:
-        async with self._store.unit_of_work() as uow:
-            await uow.audit.append(
-                AuditEvent(
-                    at=self._clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail
-                )
-            )
-            await uow.commit()
 
 
 def _done(step: WorkStep, result: Result) -> str:

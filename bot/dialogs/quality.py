@@ -31,18 +31,18 @@ from bot.cards.decision import REFERENCE_KEY
 from bot.cards.decisions import VERSION_KEY
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, SEND_BACK_INPUT
 from bot.dialogs.carddata import contact_reference, text_input, whole_number
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
 from bot.handler import refusal
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.commands import Scope
-from frontdoor.contact import Contact, ContactState
+from frontdoor.contact import Contact
 from frontdoor.decisions import AlreadyDecided, Refusal
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
-from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission, may
 
 __all__ = ["QualityFeature"]
@@ -77,6 +77,7 @@ class QualityFeature:
         self._policy = policy
         self._notifier = notifier
         self._decisions = decisions
+        self._records = ContactRecords(store, clock)
         self._personal = decisions.personal
 
     def register(self, router: Router) -> None:
@@ -87,12 +88,12 @@ class QualityFeature:
 
     async def on_refuse_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
-        contact = await self._contact(reference)
+        contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable send-back card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if not actor.may(Permission.SIGN_OFF):
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.SIGN_OFF))
         result = await refuse_sign_off(
             self._store.unit_of_work(),
@@ -147,7 +148,7 @@ class QualityFeature:
                     "recorder not reached",
                     extra={"reference": reference, "error_code": delivery.error_code or ""},
                 )
-        await self._audit(
+        await self._records.audit(
             actor.aad_object_id,
             "contact.recorder_told" if delivered else "contact.recorder_not_told",
             reference,
@@ -166,14 +167,14 @@ class QualityFeature:
 
     async def on_return(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference, version = _reference(action.data), _version(action.data)
-        contact = await self._contact(reference)
+        contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable return card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=_PERSONAL_ONLY)
         if not actor.may(Permission.WORK_ALLOCATED):
-            await self._refused(actor, contact, action.action)
+            await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.WORK_ALLOCATED))
         result = await return_for_screening(
             self._store.unit_of_work(),
@@ -211,30 +212,4 @@ class QualityFeature:
             )
             return result.contact
         log.info("send-back refused", extra={"reference": reference, "status": result.reason.value})
-        return await self._contact(reference) or contact
-
-    async def _contact(self, reference: str | None) -> Contact | None:
-        if reference is None:
-            return None
-        async with self._store.unit_of_work() as uow:
-            contact = await uow.contacts.get_by_reference(reference)
-        if contact is None or contact.state is ContactState.DRAFT:
-            return None
-        return contact
-
-    async def _refused(self, actor: Actor, contact: Contact, verb: str) -> None:
-        await self._audit(
-            actor.aad_object_id,
-            "contact.action_refused",
-            contact.reference or "",
-            f"verb={verb}; reason=not_permitted",
-        )
-
-    async def _audit(self, actor_id: str, action: str, subject: str, detail: str) -> None:
-        async with self._store.unit_of_work() as uow:
-            await uow.audit.append(
-                AuditEvent(
-                    at=self._clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail
-                )
-            )
-            await uow.commit()
+        return await self._records.contact(reference) or contact

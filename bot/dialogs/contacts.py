@@ -1,0 +1,42 @@
+"""Reading a submitted contact by reference and auditing card actions on it: what the casework
+and quality-assurance card handlers share."""
+
+from __future__ import annotations
+
+from bot.routing import Actor
+from frontdoor.contact import Contact, ContactState
+from frontdoor.ports import Clock, Store
+from frontdoor.records import AuditEvent
+
+
+class ContactRecords:
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def contact(self, reference: str | None) -> Contact | None:
+        """The submitted contact with ``reference``; None for a draft or no such contact."""
+        if reference is None:
+            return None
+        async with self._store.unit_of_work() as uow:
+            contact = await uow.contacts.get_by_reference(reference)
+        if contact is None or contact.state is ContactState.DRAFT:
+            return None
+        return contact
+
+    async def refused(self, actor: Actor, contact: Contact, verb: str) -> None:
+        await self.audit(
+            actor.aad_object_id,
+            "contact.action_refused",
+            contact.reference or "",
+            f"verb={verb}; reason=not_permitted",
+        )
+
+    async def audit(self, actor_id: str, action: str, subject: str, detail: str) -> None:
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(), actor_id=actor_id, action=action, subject=subject, detail=detail
+                )
+            )
+            await uow.commit()

@@ -46,7 +46,7 @@ imports: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
 pytest: $(VENV)/.installed node_modules/.installed postgres-binaries
-	$(VENV)/bin/pytest -q -p no:cacheprovider
+	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=12
 
 test: lint typecheck imports pytest
 

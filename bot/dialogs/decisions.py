@@ -91,7 +91,7 @@ from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
-from frontdoor.records import AuditEvent, Deadline
+from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -255,6 +255,46 @@ class DecisionsFeature:
             await self._update_message(contact.reference or "", await self.card_for(contact, None))
 
         self._later(redraw())
+
+    def place_for_screening(self, contact: Contact, actor_id: str) -> None:
+        """After the invoke is answered: show a contact that is back awaiting screening to the
+        consultants. Its channel card is redrawn; a re-referral, whose only card is on the duty
+        channel, also gets a card of its own on the decisions channel, which later redraws use."""
+
+        async def place() -> None:
+            await asyncio.sleep(0)  # let the invoke's answer go first
+            reference = contact.reference or ""
+            card = await self.card_for(contact, None)
+            last = await self._last_post(reference)
+            await self._update_message(reference, card)
+            if last is not None and last.get("purpose") == "decisions":
+                return
+            async with self._store.unit_of_work() as uow:
+                registration = await uow.channels.get(ChannelPurpose.DECISIONS)
+            detail = "purpose=decisions; reason=no_channel"
+            action = "contact.not_posted"
+            if registration is not None:
+                delivery = await self._notifier.send_card(registration.conversation_id, card)
+                action = "contact.posted" if delivery.ok else "contact.post_failed"
+                where = f"purpose=decisions; conversation={delivery.conversation_id}"
+                detail = (
+                    f"{where}; activity={delivery.activity_id}; mentioned=0"
+                    if delivery.ok
+                    else f"{where}; code={delivery.error_code}"
+                )
+            async with self._store.unit_of_work() as uow:
+                await uow.audit.append(
+                    AuditEvent(
+                        at=self._clock.now(),
+                        actor_id=actor_id,
+                        action=action,
+                        subject=reference,
+                        detail=detail,
+                    )
+                )
+                await uow.commit()
+
+        self._later(place())
 
     def run_later(self, work: Coroutine[Any, Any, None]) -> None:
         """Run ``work`` after the invoke is answered; a failure is logged (type only), never raised."""
@@ -486,8 +526,8 @@ class DecisionsFeature:
                     chat, f"I could not message {who} about {reference}: please tell them it is theirs."
                 )
 
-    async def _update_message(self, reference: str, card: dict[str, Any]) -> None:
-        await asyncio.sleep(0)  # let the invoke's answer go first
+    async def _last_post(self, reference: str) -> dict[str, str] | None:
+        """Where the contact's channel card was last posted (the decisions or the duty channel)."""
         async with self._store.unit_of_work() as uow:
             rows = await uow.audit.for_subject(reference)
         posted = [
@@ -496,10 +536,14 @@ class DecisionsFeature:
             if row.event.action == "contact.posted"
             and ("purpose=decisions" in row.event.detail or "purpose=duty" in row.event.detail)
         ]
-        if not posted or not posted[-1].get("conversation") or not posted[-1].get("activity"):
+        return posted[-1] if posted else None
+
+    async def _update_message(self, reference: str, card: dict[str, Any]) -> None:
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        where = await self._last_post(reference)
+        if where is None or not where.get("conversation") or not where.get("activity"):
             log.info("decision card not updated in the channel", extra={"reference": reference})
             return
-        where = posted[-1]
         delivery = await self._notifier.update_card(where["conversation"], where["activity"], card)
         if not delivery.ok:
             log.warning(

@@ -193,7 +193,7 @@ class QualityFeature:
             card = await self._personal.card_for(current, who, roles, notice=result.message)
             return InvokeReply(card=card)
         log.info("returned for screening", extra={"reference": contact.reference or ""})
-        self._decisions.redraw_channel(result.contact)
+        self._decisions.place_for_screening(result.contact, who)
         notice = (
             f"Returned: {contact.reference} is back with the consultants for a threshold decision, and no "
             "longer counts against your caseload."

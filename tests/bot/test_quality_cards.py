@@ -39,6 +39,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
+from tests.bot.test_casework_cards import _rereferral
 from tests.bot.test_decisions_card import _assert_minimised
 from tests.harness.teams import TeamsChannel, TeamsUser
 
@@ -179,6 +180,46 @@ async def test_a_social_worker_returns_an_allocation_for_a_consultant_to_decide(
     seen = await assert_every_change_audited(bot, closed)
     assert (
         seen.index("contact.route_iv")
+        < seen.index("contact.return_for_screening")
+        < seen.index("contact.route_ii")
+    )
+
+
+async def test_a_returned_re_referral_gets_a_card_on_the_decisions_channel(
+    start_bot: Any, teams_channel: TeamsChannel
+) -> None:
+    """A re-referral's only card is on the duty channel; returned for a threshold decision it is
+    posted to the decisions channel too, where consultants decide it and later redraws go."""
+    bot, _ = await ready(start_bot, teams_channel)
+    await _rereferral(teams_channel, "reassign")
+    assert not [post for post in teams_channel.sent_to(decisions_channel(teams_channel)) if post.card]
+    worker_chat = teams_channel.personal(SOCIAL_WORKER)
+    post = await card_in(teams_channel, worker_chat, "Assigned to you for a recommendation within 48 hours")
+    assert post.card is not None
+    await press_card(teams_channel, worker_chat, SOCIAL_WORKER, post.card, RETURN_VERB, return_reason=REASON)
+    reference = (await only_contact(bot)).reference or ""
+
+    async def posted() -> bool:
+        return any(
+            event.action == "contact.posted"
+            and event.subject == reference
+            and "purpose=decisions" in event.detail
+            for event in await audit(bot)
+        )
+
+    await eventually(posted, "the returned re-referral posted to the decisions channel")
+    [card] = [p.card for p in teams_channel.sent_to(decisions_channel(teams_channel)) if p.card]
+    assert "refresh" in card and REASON not in texts_of(card)
+    _assert_minimised(card)
+    assert has_button(await channel_view(teams_channel, CONSULTANT), DECIDE_VERB)
+
+    await screen(teams_channel, "ii", outcome="advice_and_guidance")
+    await _sign_off(teams_channel, CONSULTANT_2)
+    closed = await only_contact(bot)
+    assert closed.state is ContactState.CLOSED
+    seen = await assert_every_change_audited(bot, closed)
+    assert (
+        seen.index("contact.reassign")
         < seen.index("contact.return_for_screening")
         < seen.index("contact.route_ii")
     )

@@ -61,6 +61,7 @@ from bot.cards.decisions import (
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.personal import PersonalCards
 from bot.handler import refusal
 from bot.notify import Notifier
@@ -154,6 +155,7 @@ class DecisionsFeature:
     ) -> None:
         self._store = store
         self._clock = clock
+        self._records = ContactRecords(store, clock)
         self._calendar = calendar
         self._policy = policy
         self._notifier = notifier
@@ -266,7 +268,7 @@ class DecisionsFeature:
             reference = contact.reference or ""
             card = await self.card_for(contact, None)
             last = await self._last_post(reference)
-            await self._update_message(reference, card)
+            await self._update_message(reference, card, last)
             if last is not None and last.get("purpose") == "decisions":
                 return
             async with self._store.unit_of_work() as uow:
@@ -350,7 +352,7 @@ class DecisionsFeature:
 
     async def on_refresh(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = _reference(action.data)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference)
         if contact is None:
             return InvokeReply(message=_UNREADABLE)
         return InvokeReply(card=await self.card_for(contact, actor))
@@ -361,13 +363,16 @@ class DecisionsFeature:
         reference = _reference(action.data)
         version = _version(action.data)
         decision = _decision(action.data)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference)
         if contact is None or version is None or decision is None:
             log.info("unreadable decision card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
         if not actor.may(Permission.THRESHOLD_DECISION):
-            await self._audit(
-                actor, "contact.decision_refused", contact.reference or "", "reason=not_permitted"
+            await self._records.audit(
+                actor.aad_object_id,
+                "contact.decision_refused",
+                contact.reference or "",
+                "reason=not_permitted",
             )
             return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
         result = await decide_screening(
@@ -390,7 +395,7 @@ class DecisionsFeature:
             choice = RereferralChoice(_text(action.data, CHOICE_KEY))
         except ValueError:
             choice = None
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference)
         if contact is None or version is None or choice is None:
             log.info("unreadable re-referral card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
@@ -419,7 +424,7 @@ class DecisionsFeature:
     async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = _reference(action.data)
         version = _version(action.data)
-        contact = await self._contact(reference) if reference is not None else None
+        contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable sign-off card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
@@ -450,7 +455,7 @@ class DecisionsFeature:
             return InvokeReply(card=await self.card_for(result.contact, actor, notice=result.message))
         if isinstance(result, Refusal):
             log.info("decision refused", extra={"reference": reference, "status": result.reason.value})
-            current = await self._contact(reference) or contact
+            current = await self._records.contact(reference) or contact
             return InvokeReply(card=await self.card_for(current, actor, notice=result.message))
         log.info(
             "decision card acted on", extra={"reference": reference, "status": result.contact.state.value}
@@ -538,9 +543,12 @@ class DecisionsFeature:
         ]
         return posted[-1] if posted else None
 
-    async def _update_message(self, reference: str, card: dict[str, Any]) -> None:
+    async def _update_message(
+        self, reference: str, card: dict[str, Any], where: dict[str, str] | None = None
+    ) -> None:
+        """Update the contact's channel card where it was last posted (``where``, when known)."""
         await asyncio.sleep(0)  # let the invoke's answer go first
-        where = await self._last_post(reference)
+        where = where or await self._last_post(reference)
         if where is None or not where.get("conversation") or not where.get("activity"):
             log.info("decision card not updated in the channel", extra={"reference": reference})
             return
@@ -552,26 +560,6 @@ class DecisionsFeature:
             )
 
     # -- helpers ---------------------------------------------------------------------------------
-
-    async def _contact(self, reference: str) -> Contact | None:
-        async with self._store.unit_of_work() as uow:
-            contact = await uow.contacts.get_by_reference(reference)
-        if contact is None or contact.state is ContactState.DRAFT:
-            return None
-        return contact
-
-    async def _audit(self, actor: Actor, action: str, subject: str, detail: str) -> None:
-        async with self._store.unit_of_work() as uow:
-            await uow.audit.append(
-                AuditEvent(
-                    at=self._clock.now(),
-                    actor_id=actor.aad_object_id,
-                    action=action,
-                    subject=subject,
-                    detail=detail,
-                )
-            )
-            await uow.commit()
 
 
 def _kind(contact: Contact) -> ChannelCardKind:

@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
@@ -47,13 +46,13 @@ from bot.notify import Notifier
 from bot.patches import apply_patches
 from bot.routing import Router
 from bot.settings import Settings
-from bot.storage import SqlStorage
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import calendar_from
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
 from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import Store
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
@@ -62,7 +61,7 @@ from scheduler.runner import FrontDoorScheduler
 from store.leader import leadership_for
 from store.sql import SqlStore
 
-log = logging.getLogger("frontdoor.app")
+log = logging.getLogger(__name__)
 
 #: Teams activities are at most ~100 KB; anything far larger is not from Teams.
 MAX_BODY_BYTES = 256 * 1024
@@ -127,7 +126,6 @@ def create_app(
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,
-        conversation_state=ConversationState(SqlStorage(store)),
         clock=clock,
         router=router,
         tenants=settings.tenants,

@@ -18,14 +18,14 @@ from aiohttp import web
 from bot import cli_audit, cli_consultations
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
-from frontdoor.ports import Store
 from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
 from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import Store
 from store.migrate import upgrade
 from store.sql import SqlStore
 
-log = logging.getLogger("frontdoor.cli")
+log = logging.getLogger(__name__)
 
 
 def _out(text: str) -> None:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from frontdoor.calendar import LONDON
 from frontdoor.consultation import MANAGER_ROLES, ExportOutcome, export_consultations
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 
 
 def _day(text: str) -> date:

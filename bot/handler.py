@@ -14,7 +14,6 @@ from typing import Any
 from botbuilder.core import (
     ActivityHandler,
     CardFactory,
-    ConversationState,
     InvokeResponse,
     MessageFactory,
     TurnContext,
@@ -23,6 +22,7 @@ from botbuilder.schema import Activity, ActivityTypes
 
 from bot.cards.help import help_card
 from bot.dedup import Deduplicator, activity_key, answer_duplicate, log_duplicate
+from bot.replies import refusal
 from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
 from bot.teams import (
     conversation_kind,
@@ -33,11 +33,11 @@ from bot.teams import (
     tenant_of,
 )
 from frontdoor.commands import CommandName, Scope, parse_command
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ConversationKind
-from frontdoor.roles import PERMISSIONS, ROLE_TITLES, Permission, Role
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot")
+log = logging.getLogger(__name__)
 
 #: Where a turn keeps the sender's roles, read once with the turn's first transaction.
 _ROLES_KEY = "frontdoor.sender_roles"
@@ -53,7 +53,6 @@ class FrontDoorBot(ActivityHandler):
     def __init__(
         self,
         store: Store,
-        conversation_state: ConversationState,
         clock: Clock,
         router: Router,
         tenants: frozenset[str] = frozenset(),
@@ -63,7 +62,6 @@ class FrontDoorBot(ActivityHandler):
         self._router = router
         self._dedup = dedup
         self._store = store
-        self._conversation_state = conversation_state
         self._clock = clock
         self._tenants = tenants
 
@@ -89,7 +87,6 @@ class FrontDoorBot(ActivityHandler):
             return
         try:
             await super().on_turn(turn_context)
-            await self._conversation_state.save_changes(turn_context)
         except BaseException:
             if self._dedup is not None:
                 await self._dedup.release(key)  # a retry of a failed turn must be handled
@@ -225,14 +222,6 @@ def _field(obj: Any, name: str) -> Any:
 
 _STALE_CARD = "That card is no longer active. Type **help** to see what I can do."
 _NO_IDENTITY = "I can only work with people signed in to Teams in your organisation."
-
-
-def refusal(permission: Permission) -> str:
-    """A polite refusal naming who may do it."""
-    holders: list[Role] = [role for role in Role if permission in PERMISSIONS[role]]
-    names = [ROLE_TITLES[role] for role in holders]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"Sorry, only {listed} can do that. If you think you should be able to, ask an administrator."
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from frontdoor.calendar import require_aware
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import (
     AuditEvent,
     ChannelPurpose,
@@ -23,6 +22,7 @@ from frontdoor.records import (
     ConversationRecord,
 )
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = [
     "PURPOSE_TITLES",

@@ -57,9 +57,10 @@ from frontdoor.contact import Contact, ContactEvent, ContactState
 from frontdoor.handover import OPEN_STATES, WorkerLoad
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import StaleVersionError, UnitOfWork
+from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [

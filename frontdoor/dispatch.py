@@ -83,10 +83,11 @@ from frontdoor.contact import ContactState
 from frontdoor.decisions import AlreadyDecided, Refusal, RefusalReason
 from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from frontdoor.ports import Clock
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
 from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "ACKNOWLEDGEABLE",
@@ -109,7 +110,7 @@ __all__ = [
     "run_tick",
 ]
 
-log = logging.getLogger("frontdoor.dispatch")
+log = logging.getLogger(__name__)
 
 #: The most open deadlines one tick reads, soonest first; a front door has a few hundred.
 MAX_OPEN_DEADLINES: Final = 5000

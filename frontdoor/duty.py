@@ -54,7 +54,6 @@ from frontdoor.handover import (
     previous_handover_at,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork, UnitOfWorkFactory
 from frontdoor.rag import Rag
 from frontdoor.records import (
     AuditEvent,
@@ -66,6 +65,7 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "HANDOVER_ACKNOWLEDGED",

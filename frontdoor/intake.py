@@ -43,7 +43,7 @@ from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import StaleVersionError, UnitOfWork
+from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, Role, may
@@ -57,6 +57,7 @@ from frontdoor.script import (
     previous_section,
     section_of,
 )
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import (
     FieldError,
     apply_section,

@@ -28,7 +28,7 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWorkFactory
+from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = [
     "MaracPosted",

@@ -109,12 +109,3 @@ class Deadline:
     state: DeadlineState = DeadlineState.OPEN
     assignee_id: str | None = None
     id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StateDocument:
-    """A bot state document (dialog and conversation state) with its eTag."""
-
-    key: str
-    data: str
-    etag: str

@@ -36,11 +36,12 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
 from frontdoor.dispatch import AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.leadership import Leadership
 from scheduler.runner import ScheduledJob
 
-log = logging.getLogger("frontdoor.scheduler.alerts")
+log = logging.getLogger(__name__)
 
 DEADLINE_TICK_JOB_ID: Final = "deadline_tick"
 DISPATCH_JOB_ID: Final = "dispatch"

@@ -22,10 +22,11 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.duty import HandoverEscalated, HandoverPosted, escalate_due_handover, post_due_handover
 from frontdoor.marac import MaracPosted, post_due_marac_reminder
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.runner import ScheduledJob
 
-log = logging.getLogger("frontdoor.scheduler.daily")
+log = logging.getLogger(__name__)
 
 HANDOVER_JOB_ID: Final = "handover"
 MARAC_JOB_ID: Final = "marac_reminders"

@@ -19,17 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from frontdoor.alerts import INTERRUPTED, AlertKey, AlertKind, OutboxItem, OutboxMessage, OutboxState
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind
+from store.repository import SqlRepository
 from store.tables import AlertOutboxRow
-
-if TYPE_CHECKING:
-    from store.sql import SqlUnitOfWork
 
 #: ``last_error`` holds a status and code; anything longer is cut.
 MAX_ERROR_CHARS = 500
@@ -67,12 +64,8 @@ def _utc(moment: datetime, name: str) -> datetime:
     return require_aware(moment, name).astimezone(UTC)
 
 
-class SqlAlertOutbox:
+class SqlAlertOutbox(SqlRepository):
     """The outbox in the unit of work ``uow``."""
-
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-        self._session = uow.session
 
     async def enqueue(self, messages: Iterable[OutboxMessage], now: datetime) -> int:
         now = _utc(now, "now")

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -60,13 +59,11 @@ from frontdoor.ports import (
     ConversationStore,
     DeadlineRepository,
     DutyRota,
-    EtagConflictError,
     NotFoundError,
     ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
-    StateDocuments,
 )
 from frontdoor.records import (
     AuditEvent,
@@ -79,7 +76,6 @@ from frontdoor.records import (
     DeadlineState,
     DirectoryEntry,
     RotaEntry,
-    StateDocument,
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
@@ -87,6 +83,7 @@ from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
 from store.outbox import SqlAlertOutbox
+from store.repository import SqlRepository as _Repository
 from store.tables import (
     AuditEventRow,
     Base,
@@ -101,7 +98,6 @@ from store.tables import (
     ProcessedActivityRow,
     ReferenceSequenceRow,
     RoleDirectoryRow,
-    StateDocumentRow,
 )
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
@@ -166,7 +162,6 @@ class SqlUnitOfWork:
         self.channels: ChannelRegistry = SqlChannelRegistry(self)
         self.deadlines: DeadlineRepository = SqlDeadlineRepository(self)
         self.audit: AuditLog = SqlAuditLog(self)
-        self.state: StateDocuments = SqlStateDocuments(self)
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
@@ -234,12 +229,6 @@ class SqlUnitOfWork:
         bulk statements, which leave the session's identity map behind."""
         result = await self.session.execute(statement.execution_options(populate_existing=True))
         return list(result.scalars().all())
-
-
-class _Repository:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-        self._session = uow.session
 
 
 # -- contacts -----------------------------------------------------------------------------------
@@ -896,55 +885,6 @@ class SqlAuditLog(_Repository):
             select(AuditEventRow).where(AuditEventRow.subject == subject).order_by(AuditEventRow.seq)
         )
         return [_stored(row) for row in rows]
-
-
-# -- bot state ------------------------------------------------------------------------------------
-
-
-class SqlStateDocuments(_Repository):
-    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]:
-        if not keys:
-            return {}
-        rows = await self._uow.rows(select(StateDocumentRow).where(StateDocumentRow.key.in_(list(set(keys)))))
-        return {row.key: StateDocument(key=row.key, data=row.data, etag=row.etag) for row in rows}
-
-    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
-        await self._uow.begin_write()
-        new_etag = uuid.uuid4().hex
-        if etag is None or etag == "*":
-            statement = self._uow.insert(StateDocumentRow).values(key=key, data=data, etag=new_etag)
-            statement = statement.on_conflict_do_update(
-                index_elements=[StateDocumentRow.key], set_={"data": data, "etag": new_etag}
-            )
-            await self._session.execute(statement)
-            return StateDocument(key=key, data=data, etag=new_etag)
-        updated = await self._session.execute(
-            update(StateDocumentRow)
-            .where(StateDocumentRow.key == key, StateDocumentRow.etag == etag)
-            .values(data=data, etag=new_etag)
-            .returning(StateDocumentRow.key)
-            .execution_options(synchronize_session=False)
-        )
-        if updated.first() is None:
-            inserted = await self._session.execute(
-                self._uow.insert(StateDocumentRow)
-                .values(key=key, data=data, etag=new_etag)
-                .on_conflict_do_nothing()
-                .returning(StateDocumentRow.key)
-            )
-            if inserted.first() is None:
-                raise EtagConflictError(f"state document {key!r} has changed since it was read")
-        return StateDocument(key=key, data=data, etag=new_etag)
-
-    async def delete(self, keys: Sequence[str]) -> None:
-        if not keys:
-            return
-        await self._uow.begin_write()
-        await self._session.execute(
-            delete(StateDocumentRow)
-            .where(StateDocumentRow.key.in_(list(set(keys))))
-            .execution_options(synchronize_session=False)
-        )
 
 
 # -- inbound activities already handled -----------------------------------------------------------

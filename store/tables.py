@@ -297,16 +297,6 @@ class AuditEventRow(Base):
     row_hash: Mapped[str] = mapped_column(String(64))
 
 
-class StateDocumentRow(Base):
-    """The channel adapter's conversation and dialog state, with an eTag for compare-and-set."""
-
-    __tablename__ = "state_documents"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
-    etag: Mapped[str] = mapped_column(String(CODE))
-
-
 class ReferenceSequenceRow(Base):
     __tablename__ = "reference_sequences"
 

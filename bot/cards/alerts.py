@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -32,18 +32,15 @@ from microsoft_teams.cards import (
 from bot.cards.common import to_dict
 from bot.cards.decision import view_action
 from bot.cards.intake import CLOCK_TITLES
+from bot.cards.rendered import Rendered
 from frontdoor.alerts import AlertKind, OutboxItem, Recipient, RecipientKind, is_late
 from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice
 from frontdoor.timefmt import format_due, format_local
-
-if TYPE_CHECKING:
-    from bot.outbox_cards import Rendered
 
 __all__ = [
     "ACK_VERB",
     "ALERT_CARD_KINDS",
     "ALERT_KEY",
-    "AlertMessage",
     "TakenBy",
     "alert_card",
     "alert_message",
@@ -74,15 +71,6 @@ class TakenBy:
 
     name: str
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMessage:
-    """An alert as posted: the card, the people to @mention (ids) and the line beside the card."""
-
-    card: dict[str, Any]
-    mention_ids: tuple[str, ...]
-    text: str
 
 
 def _clock_title(notice: AlertNotice) -> str:
@@ -225,19 +213,16 @@ def alert_card(
     return to_dict(card)
 
 
-def alert_message(notice: AlertNotice, now: datetime, names: Mapping[str, str]) -> AlertMessage:
+def alert_message(notice: AlertNotice, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The alert as it is first posted at ``now``. A channel's copy @mentions the people it also
     went to in person (the assignee, or the team manager for an escalation)."""
     mentions = notice.people if notice.recipient.kind is RecipientKind.CHANNEL else ()
     text = f"{_heading(notice)}: {notice.key.subject}"
     if is_late(notice.at, now):
         text += " (late)"
-    return AlertMessage(alert_card(notice, now, names), tuple(mentions), text)
+    return Rendered(alert_card(notice, now, names), tuple(mentions), text)
 
 
 def render_alert(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The renderer of ``ALERT_CARD_KINDS`` rows (``bot.outbox_cards.RENDERERS``)."""
-    from bot.outbox_cards import Rendered  # lists this renderer: imported when called
-
-    message = alert_message(AlertNotice.of(item), now, names)
-    return Rendered(message.card, message.mention_ids, message.text)
+    return alert_message(AlertNotice.of(item), now, names)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -30,6 +30,7 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import RAG_STYLES, to_dict
 from bot.cards.intake import CLOCK_TITLES as INTAKE_CLOCK_TITLES
+from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.calendar import LONDON
 from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost
@@ -38,9 +39,6 @@ from frontdoor.marac import MaracReminder
 from frontdoor.rag import Rag
 from frontdoor.records import ClockKind
 from frontdoor.timefmt import format_duration, format_local
-
-if TYPE_CHECKING:
-    from bot.outbox_cards import Rendered
 
 __all__ = [
     "ACK_VERB",
@@ -363,8 +361,6 @@ def marac_card(
 
 def render_handover(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The duty channel's handover post, @mentioning the incoming duty managers."""
-    from bot.outbox_cards import Rendered  # lists this renderer: imported when called
-
     post = HandoverPost.from_payload(item.payload)
     card = handover_card(post.handover, names, due_at=post.due_at, late=item.late(now), item_id=item.id)
     return Rendered(
@@ -376,8 +372,6 @@ def render_handover(item: OutboxItem, now: datetime, names: Mapping[str, str]) -
 
 def render_handover_escalation(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The escalation of an unacknowledged handover, @mentioning the team managers on duty."""
-    from bot.outbox_cards import Rendered
-
     escalation = HandoverEscalation.from_payload(item.payload)
     card = escalation_card(escalation, names, late=item.late(now), item_id=item.id)
     # In a personal chat the team manager is the reader; in the channel they are named.
@@ -390,8 +384,6 @@ def render_handover_escalation(item: OutboxItem, now: datetime, names: Mapping[s
 
 
 def render_marac_reminder(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
-    from bot.outbox_cards import Rendered
-
     reminder = MaracReminder.from_payload(item.payload)
     late = item.late(now)
     return Rendered(

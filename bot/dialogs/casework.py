@@ -52,8 +52,8 @@ from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
-from bot.handler import refusal
 from bot.notify import Mentioned, Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import (
@@ -88,11 +88,12 @@ from frontdoor.decisions import (
     current_outcome,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission, Role
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.casework")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 #: The personal card holds the full record: it is answered in a personal chat only, never where

@@ -15,10 +15,11 @@ from bot.notify import Notifier
 from bot.routing import Actor, Router
 from frontdoor.channels import PURPOSE_TITLES, ChannelRefusal, register_channel
 from frontdoor.commands import CommandName, ParsedCommand, Scope
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose, ConversationKind
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.channels")
+log = logging.getLogger(__name__)
 
 _KINDS = {
     Scope.PERSONAL: ConversationKind.PERSONAL,

@@ -32,7 +32,7 @@ from bot.cards.consultation import (
     receipt_card,
 )
 from bot.dialogs.find import Finders
-from bot.handler import refusal
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.consultation import (
@@ -48,11 +48,12 @@ from frontdoor.consultation import (
 )
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.consultation")
+log = logging.getLogger(__name__)
 
 F = ConsultationField
 

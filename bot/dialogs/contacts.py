@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from bot.routing import Actor
 from frontdoor.contact import Contact, ContactState
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
+from frontdoor.unit_of_work import Store
 
 
 class ContactRecords:

@@ -63,8 +63,8 @@ from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.personal import PersonalCards
-from bot.handler import refusal
 from bot.notify import Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
@@ -91,12 +91,13 @@ from frontdoor.decisions import (
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import Store
 from frontdoor.views import ChannelSummary, channel_summary
 
-log = logging.getLogger("frontdoor.bot.decisions")
+log = logging.getLogger(__name__)
 
 _DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
 _ROUTE_ACTIONS = {f"route_{route.value}": route for route in ScreeningRoute}

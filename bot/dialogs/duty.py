@@ -33,8 +33,8 @@ from bot.cards.duty import (
 from bot.cards.handover import ACK_VERB, DAY_KEY, ITEM_KEY, escalation_card, handover_card
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import whole_number
-from bot.handler import refusal
 from bot.notify import Mentioned, Notifier, card_activity
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import AlertKind, OutboxItem
 from frontdoor.calendar import WorkingCalendar
@@ -57,11 +57,12 @@ from frontdoor.duty import (
 )
 from frontdoor.handover import handover_at, handover_key
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
 from frontdoor.timefmt import format_local
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.duty")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 _HANDOVER_KINDS = frozenset({AlertKind.HANDOVER, AlertKind.HANDOVER_ESCALATION})

@@ -59,8 +59,8 @@ from bot.cards.intake import (
     set_aside_card,
 )
 from bot.dialogs.find import Finders
-from bot.handler import refusal
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
+from bot.replies import refusal
 from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.channels import channel_conversation
@@ -82,7 +82,7 @@ from frontdoor.intake import (
     submit_contact,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, ConversationRecord, Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission, Role, may
@@ -97,10 +97,11 @@ from frontdoor.script import (
     fields_for,
     section_of,
 )
+from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
 from frontdoor.views import ChannelSummary, initials, section_values
 
-log = logging.getLogger("frontdoor.bot.intake")
+log = logging.getLogger(__name__)
 
 #: Who can be picked as a worker on the history card.
 _STAFF = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER, Role.DUTY_MANAGER)

@@ -33,21 +33,22 @@ from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, S
 from bot.dialogs.carddata import contact_reference, text_input, whole_number
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
-from bot.handler import refusal
 from bot.notify import Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
 from frontdoor.decisions import AlreadyDecided, Refusal
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.roles import Permission, may
+from frontdoor.unit_of_work import Store
 
 __all__ = ["QualityFeature"]
 
-log = logging.getLogger("frontdoor.bot.quality")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 _PERSONAL_ONLY = "This card works only in your personal chat with me, so nothing was changed."

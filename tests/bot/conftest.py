@@ -17,7 +17,8 @@ from aiohttp.test_utils import TestServer
 from bot.app import create_app
 from bot.logs import configure_logging
 from bot.settings import Settings
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from tests.harness.teams import TeamsChannel
 

@@ -62,7 +62,7 @@ VICTIM_CONTACT = "c-victim-0001"
 VICTIM_REFERENCE = "CT-26-000001"
 
 #: Tables whose changes are expected whoever sends: bookkeeping, not records.
-UNGUARDED = {"conversation_refs", "processed_activities", "state_documents", "reference_sequences"}
+UNGUARDED = {"conversation_refs", "processed_activities", "reference_sequences"}
 #: Columns that may change in guarded tables (the bot learns staff display names).
 MUTABLE_COLUMNS = {"role_directory": {"display_name"}}
 #: Where a sender may add rows: table -> (owner column, permission the owner needs).

@@ -27,9 +27,9 @@ from frontdoor.contact import (
 )
 from frontdoor.intake import DraftCancelled, SubmissionResult, cancel_draft, submit_contact
 from frontdoor.lifecycle import TRANSITIONS, Action, Transition
-from frontdoor.ports import Store
 from frontdoor.quality import SentBack
 from frontdoor.records import StoredAuditEvent
+from frontdoor.unit_of_work import Store
 from tests.frontdoor.test_casework import ACCEPTED, WALKS, ok, signed
 from tests.frontdoor.test_decisions import (
     ANONYMOUS_PUBLIC,

@@ -56,10 +56,10 @@ from frontdoor.decisions import (
 )
 from frontdoor.lifecycle import Action
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from frontdoor.views import channel_summary
 from tests.fakes import InMemoryStore
 from tests.frontdoor.test_decisions import (

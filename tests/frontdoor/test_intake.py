@@ -27,10 +27,10 @@ from frontdoor.intake import (
     submit_contact,
 )
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, StoredAuditEvent
 from frontdoor.roles import Role
 from frontdoor.script import Section
+from frontdoor.unit_of_work import Store
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
 
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 16 March 2026, 10:00 in London (GMT)

@@ -27,9 +27,9 @@ from frontdoor.decisions import (
     worker_loads,
 )
 from frontdoor.lifecycle import Action
-from frontdoor.ports import Store
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.records import ClockKind, DeadlineState
+from frontdoor.unit_of_work import Store
 from tests.frontdoor.test_casework import (
     ACCEPTED,
     ADVICE,

@@ -34,10 +34,10 @@ from frontdoor.duty import (
 )
 from frontdoor.marac import MaracPosted, MaracReminder, post_due_marac_reminder
 from frontdoor.policy import calendar_from, default_policy, parse_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays
 from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
 from scheduler.jobs import front_door_jobs

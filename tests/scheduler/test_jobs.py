@@ -15,8 +15,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import RETENTION_ACTOR, Consultation
 from frontdoor.policy import default_policy, parse_policy
-from frontdoor.ports import Store
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID
 from scheduler.jobs import RETENTION_JOB_ID, create_scheduler, retention_job, run_retention
 from scheduler.runner import JOB_DEFAULTS, FrontDoorScheduler, ScheduledJob
@@ -188,7 +188,7 @@ async def test_a_failing_job_is_logged_by_type_and_the_scheduler_carries_on(
         raise RuntimeError("Testy McTestface at B33 8TH")  # an exception message may quote data
 
     scheduler = FrontDoorScheduler([ScheduledJob("fails", IntervalTrigger(hours=1), failing, catch_up=True)])
-    with caplog.at_level(logging.INFO, logger="frontdoor.scheduler"):
+    with caplog.at_level(logging.INFO, logger="scheduler.runner"):
         await scheduler.start()
         for _ in range(100):
             if attempts:

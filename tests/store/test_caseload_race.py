@@ -20,7 +20,7 @@ from frontdoor.decisions import (
 )
 from frontdoor.handover import OPEN_STATES
 from frontdoor.policy import Caseload
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 from tests.frontdoor.test_decisions import (
     CALENDAR,
     DUTY_MANAGER,

@@ -24,8 +24,8 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline
+from frontdoor.unit_of_work import Store
 from store.outbox import SqlAlertOutbox
 from store.sql import SqlStore
 from tests.fakes import InMemoryStore

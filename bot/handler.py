@@ -21,9 +21,10 @@ from botbuilder.core import (
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.cards.help import help_card
+from bot.cards.keys import ACTION_KEY
 from bot.dedup import Deduplicator, activity_key, answer_duplicate, log_duplicate
 from bot.replies import refusal
-from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
+from bot.routing import Actor, CardAction, InvokeReply, Router
 from bot.teams import (
     conversation_kind,
     conversation_record,

@@ -18,9 +18,6 @@ from botbuilder.core import TurnContext
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.roles import Permission, Role, may
 
-#: The key of a card submission's data that names the action.
-ACTION_KEY = "fd"
-
 
 @dataclass(frozen=True, slots=True)
 class Actor:

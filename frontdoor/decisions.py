@@ -66,6 +66,7 @@ from frontdoor.views import ChannelSummary, channel_summary
 __all__ = [
     "AGENCY_TITLES",
     "OUTCOME_TITLES",
+    "ROUTE_ACTIONS",
     "ROUTE_TITLES",
     "Agency",
     "AlreadyDecided",
@@ -618,6 +619,10 @@ _ROUTE_MOVES: Mapping[ScreeningRoute, tuple[ContactState, Action]] = MappingProx
         ScreeningRoute.III: (ContactState.OFFICER_WORK, Action.ROUTE_III),
         ScreeningRoute.IV: (ContactState.SW_ASSESSMENT, Action.ROUTE_IV),
     }
+)
+#: The lifecycle action each route records: the contact's history reads a route back through it.
+ROUTE_ACTIONS: Mapping[ScreeningRoute, Action] = MappingProxyType(
+    {route: action for route, (_, action) in _ROUTE_MOVES.items()}
 )
 
 

@@ -29,9 +29,9 @@ from microsoft_teams.cards import (
     TextBlock,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
 from bot.cards.decision import view_action
-from bot.cards.intake import CLOCK_TITLES
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import AlertKind, OutboxItem, Recipient, RecipientKind, is_late
 from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice

@@ -32,7 +32,8 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
-from bot.cards.decision import REFERENCE_KEY, ChannelCardKind, channel_card, decision_card
+from bot.cards.decision import ChannelCardKind, channel_card, decision_card
+from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.quality import send_back_action
 from bot.cards.work import (
     OUTCOME_VERB,
@@ -65,7 +66,6 @@ __all__ = [
     "REREFERRAL_VERB",
     "ROUTE_KEY",
     "SIGN_OFF_VERB",
-    "VERSION_KEY",
     "WORKER_INPUT",
     "CardState",
     "cp_outcome_card",
@@ -84,7 +84,6 @@ SIGN_OFF_VERB: Final = "contact.sign_off"
 #: The duty manager's decision on a re-referral (duty channel), with ``CHOICE_KEY`` in its data.
 REREFERRAL_VERB: Final = "contact.rereferral"
 CHOICE_KEY: Final = "choice"
-VERSION_KEY: Final = "version"
 ROUTE_KEY: Final = "route"
 RATIONALE_INPUT: Final = "rationale"
 OFFICER_INPUT: Final = "officer"

@@ -28,8 +28,8 @@ from microsoft_teams.cards import (
     TextColor,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import RAG_STYLES, to_dict
-from bot.cards.intake import CLOCK_TITLES as INTAKE_CLOCK_TITLES
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.calendar import LONDON
@@ -37,12 +37,10 @@ from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost
 from frontdoor.handover import BandPosition, ClockLine, Handover, OpenContactCount, WorkerLoad
 from frontdoor.marac import MaracReminder
 from frontdoor.rag import Rag
-from frontdoor.records import ClockKind
 from frontdoor.timefmt import format_duration, format_local
 
 __all__ = [
     "ACK_VERB",
-    "CLOCK_TITLES",
     "DAY_KEY",
     "ITEM_KEY",
     "MAX_LINES",
@@ -70,7 +68,6 @@ ITEM_KEY: Final = "item"
 MAX_LINES: Final = 25
 
 #: The clock titles of the contact cards, but for the challenge, which a handover line calls a window.
-CLOCK_TITLES: Mapping[ClockKind, str] = {**INTAKE_CLOCK_TITLES, ClockKind.CHALLENGE: "Challenge window"}
 
 _BAND: Mapping[BandPosition, str] = {
     BandPosition.BELOW: "below the band",

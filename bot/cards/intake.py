@@ -40,11 +40,13 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
+from bot.cards.keys import ACTION_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
 from frontdoor.intake import Route, SubmissionResult
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
     CONSENT_TITLES,
@@ -71,7 +73,6 @@ __all__ = [
     "ADD_PARENT",
     "BACK",
     "CANCEL",
-    "CLOCK_TITLES",
     "CONTACT_KEY",
     "NEXT",
     "OPEN",
@@ -79,7 +80,6 @@ __all__ = [
     "SECTION_KEY",
     "STATE_TITLES",
     "SUBMIT",
-    "VERSION_KEY",
     "DraftLine",
     "SectionForm",
     "contact_details",
@@ -105,7 +105,6 @@ OPEN: Final = "intake.open"
 #: Keys of the draft's id, version and section in the buttons' data. No field of the script uses
 #: them, so an answer can never overwrite them.
 CONTACT_KEY: Final = "contact_id"
-VERSION_KEY: Final = "version"
 SECTION_KEY: Final = "section"
 
 _STEPS = len(Section)
@@ -122,16 +121,6 @@ STATE_TITLES: Mapping[ContactState, str] = {
     ContactState.PASSED_ON: "Passed to the allocated worker",
     ContactState.CLOSED: "Closed",
     ContactState.CANCELLED: "Cancelled",
-}
-
-CLOCK_TITLES: Mapping[ClockKind, str] = {
-    ClockKind.SCREENING: "Screening decision",
-    ClockKind.CP_DECISION: "Child-protection decision",
-    ClockKind.COMPLETION_24H: "Completion (24 hours)",
-    ClockKind.COMPLETION_48H: "Completion (48 hours)",
-    ClockKind.REREFERRAL_RECOMMENDATION: "Re-referral recommendation",
-    ClockKind.PARENT_LETTER: "Parent letter lapses",
-    ClockKind.CHALLENGE: "Challenge by the receiving team",
 }
 
 _ROUTE_TEXT: Mapping[Route, str] = {
@@ -210,7 +199,7 @@ class SectionForm:
 
 def _data(form: SectionForm, action: str) -> dict[str, Any]:
     return {
-        "fd": action,
+        ACTION_KEY: action,
         CONTACT_KEY: form.contact_id,
         VERSION_KEY: form.version,
         SECTION_KEY: form.section.value,
@@ -426,7 +415,7 @@ def drafts_card(drafts: Sequence[DraftLine]) -> dict[str, Any]:
                         actions=[
                             SubmitAction(
                                 title="Continue",
-                                data={"fd": OPEN, CONTACT_KEY: line.contact_id},
+                                data={ACTION_KEY: OPEN, CONTACT_KEY: line.contact_id},
                             )
                         ]
                     ),

@@ -39,16 +39,14 @@ from bot.cards.work import (
     LETTER_SENT_VERB,
     NOTE_INPUTS,
     OUTCOME_VERB,
-    REFERENCE_KEY,
     STEP_KEY,
-    VERSION_KEY,
     WORK_VERB,
     ChallengeStep,
     Input,
     OutcomeStep,
     WorkStep,
 )
-from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
@@ -118,14 +116,6 @@ Result = CaseworkRecorded | ParentLetterSent | OutcomeRecorded | ChallengeRecord
 # -- reading the card's data ----------------------------------------------------------------------
 
 
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
-
-
 E = TypeVar("E", WorkStep, OutcomeStep, ChallengeStep, Consent, OutcomeKind, Agency, ChallengeResult)
 
 
@@ -183,7 +173,7 @@ class CaseworkFeature:
     # -- the personal card -----------------------------------------------------------------------
 
     async def on_work(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, WorkStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -243,7 +233,7 @@ class CaseworkFeature:
         )
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None:
             log.info("unreadable letter card", extra={"verb": action.action})
@@ -266,7 +256,7 @@ class CaseworkFeature:
     # -- the child-protection decision and outcome (channel card) --------------------------------
 
     async def on_outcome(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, OutcomeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -304,7 +294,7 @@ class CaseworkFeature:
     # -- the challenge ---------------------------------------------------------------------------
 
     async def on_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, ChallengeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:

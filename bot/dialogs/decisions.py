@@ -36,7 +36,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot.cards.decision import REFERENCE_KEY, ChannelCardKind
+from bot.cards.decision import ChannelCardKind
 from bot.cards.decisions import (
     AGENCY_INPUT,
     CHOICE_KEY,
@@ -48,7 +48,6 @@ from bot.cards.decisions import (
     REREFERRAL_VERB,
     ROUTE_KEY,
     SIGN_OFF_VERB,
-    VERSION_KEY,
     WORKER_INPUT,
     CardState,
     cp_outcome_card,
@@ -59,7 +58,7 @@ from bot.cards.decisions import (
     status_card,
 )
 from bot.dialogs.background import Later
-from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.personal import PersonalCards
@@ -70,6 +69,7 @@ from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import (
+    ROUTE_ACTIONS,
     ROUTE_TITLES,
     Agency,
     AlreadyDecided,
@@ -100,21 +100,13 @@ from frontdoor.views import ChannelSummary, channel_summary
 log = logging.getLogger(__name__)
 
 _DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
-_ROUTE_ACTIONS = {f"route_{route.value}": route for route in ScreeningRoute}
+_ROUTE_ACTIONS = {action.value: route for route, action in ROUTE_ACTIONS.items()}
 _DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
 _UNREADABLE = "This card could not be read, so nothing was changed."
 
 
 def _when(at: datetime) -> str:
     return f"{at.astimezone(LONDON):%H:%M on %a %d %b %Y}"
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
 
 
 def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
@@ -352,7 +344,7 @@ class DecisionsFeature:
         return status_card(summary, now, state, repeat_of)
 
     async def on_refresh(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
+        reference = card_reference(action.data)
         contact = await self._records.contact(reference)
         if contact is None:
             return InvokeReply(message=_UNREADABLE)
@@ -361,8 +353,8 @@ class DecisionsFeature:
     # -- deciding --------------------------------------------------------------------------------
 
     async def on_decide(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         decision = _decision(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None or decision is None:
@@ -390,8 +382,8 @@ class DecisionsFeature:
         return await self._answer(result, contact, actor)
 
     async def on_rereferral(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         try:
             choice = RereferralChoice(_text(action.data, CHOICE_KEY))
         except ValueError:
@@ -423,8 +415,8 @@ class DecisionsFeature:
         return await self._answer(result, contact, actor)
 
     async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable sign-off card", extra={"verb": action.action})

@@ -30,7 +30,6 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity
 
 from bot.cards.decision import (
-    REFERENCE_KEY,
     VIEW_VERB,
     ChannelCardKind,
     channel_card,
@@ -49,7 +48,6 @@ from bot.cards.intake import (
     SAVE,
     SECTION_KEY,
     SUBMIT,
-    VERSION_KEY,
     DraftLine,
     SectionForm,
     drafts_card,
@@ -58,10 +56,11 @@ from bot.cards.intake import (
     section_card,
     set_aside_card,
 )
+from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from bot.dialogs.find import Finders
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
 from bot.replies import refusal
-from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
+from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.channels import channel_conversation
 from frontdoor.commands import CommandName, ParsedCommand, Scope

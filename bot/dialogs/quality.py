@@ -22,15 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot.cards.decision import REFERENCE_KEY
-from bot.cards.decisions import VERSION_KEY
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, SEND_BACK_INPUT
-from bot.dialogs.carddata import contact_reference, text_input, whole_number
+from bot.dialogs.carddata import card_reference, card_version, text_input
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
 from bot.notify import Notifier
@@ -52,14 +48,6 @@ log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 _PERSONAL_ONLY = "This card works only in your personal chat with me, so nothing was changed."
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 class QualityFeature:
@@ -88,7 +76,7 @@ class QualityFeature:
     # -- "Send back" on the sign-off view --------------------------------------------------------
 
     async def on_refuse_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable send-back card", extra={"verb": action.action})
@@ -167,7 +155,7 @@ class QualityFeature:
     # -- "Return for a threshold decision" on the worker's card ----------------------------------
 
     async def on_return(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable return card", extra={"verb": action.action})

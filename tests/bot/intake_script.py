@@ -282,3 +282,20 @@ async def audit(bot: RunningBot) -> list[AuditEvent]:
             datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
         )
     return [row.event for row in rows]
+
+
+#: Anything identifying that a channel card must never show.
+NEVER_IN_A_CHANNEL = (
+    CHILD_NAME,
+    "Zebedee",
+    "Testchild",
+    REFERRER_NAME,
+    "Example Primary School",
+    "Example Street",
+    "SW1A",
+    "2019-05-04",
+    "Parent Testperson",
+    WORRY,
+    "Grandparent",
+    "A Neighbour",
+)

@@ -49,7 +49,7 @@ from tests.bot.intake_script import (
     staff,
     texts_of,
 )
-from tests.frontdoor.test_decisions import ROUTE_IV, route, screened, seat, submitted
+from tests.frontdoor.decision_builders import ROUTE_IV, route, screened, seat, submitted
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 
 TEAM_MANAGER = TeamsUser("aad-teammanager-0309", "Tam Teammanagerperson")

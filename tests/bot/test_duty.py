@@ -29,6 +29,7 @@ from tests.bot.intake_script import (
     CHILD_NAME,
     CONSULTANT,
     DUTY_MANAGER,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     SOCIAL_WORKER,
     actions,
@@ -41,7 +42,6 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_intake_routes import NEVER_IN_A_CHANNEL
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.store.samples import full_contact
 

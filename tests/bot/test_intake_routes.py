@@ -28,11 +28,11 @@ from tests.bot.intake_script import (
     DECISIONS_CHANNEL,
     DUTY_MANAGER,
     MONDAY_10AM,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     PROFESSIONAL,
     REFERRER_NAME,
     SOCIAL_WORKER,
-    WORRY,
     audit,
     clock,
     decisions_channel,
@@ -53,22 +53,6 @@ from tests.bot.intake_script import (
     walk,
 )
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel
-
-#: Anything identifying that a channel card must never show.
-NEVER_IN_A_CHANNEL = (
-    CHILD_NAME,
-    "Zebedee",
-    "Testchild",
-    REFERRER_NAME,
-    "Example Primary School",
-    "Example Street",
-    "SW1A",
-    "2019-05-04",
-    "Parent Testperson",
-    WORRY,
-    "Grandparent",
-    "A Neighbour",
-)
 
 
 def assert_minimised(posts: list[SentActivity]) -> None:

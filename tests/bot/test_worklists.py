@@ -19,8 +19,9 @@ from typing import Any
 
 import pytest
 
-from bot.cards.decision import REFERENCE_KEY, VIEW_VERB
+from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
+from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
@@ -36,6 +37,7 @@ from tests.bot.intake_script import (
     CONSULTANT_2,
     DUTY_MANAGER,
     MONDAY_10AM,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     PROFESSIONAL,
     SOCIAL_WORKER,
@@ -52,8 +54,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_intake_routes import NEVER_IN_A_CHANNEL
-from tests.frontdoor.test_decisions import CHILD, WORRIES, submitted
+from tests.frontdoor.decision_builders import CHILD, WORRIES, submitted
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser, TurnResponse
 
 POLICY = default_policy()

@@ -52,7 +52,7 @@ from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_decisions import ROLES, ROUTE_IV, SW, screened, seat, submitted
+from tests.frontdoor.decision_builders import ROLES, ROUTE_IV, SW, screened, seat, submitted
 
 POLICY = default_policy()
 CALENDAR = WorkingCalendar()

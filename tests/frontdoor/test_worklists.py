@@ -17,7 +17,7 @@ from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
 from frontdoor.worklists import WORKLIST_LIMIT, WorkList, my_work, screening_queue
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_decisions import (
+from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CALENDAR,
     CHILD,

@@ -31,7 +31,7 @@ from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from frontdoor.worklog import ParentLetterStatus, history, outcome_letter_status, parent_letter
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_casework import (
+from tests.frontdoor.casework_builders import (
     ACCEPTED,
     ADVICE,
     CALENDAR,
@@ -48,7 +48,7 @@ from tests.frontdoor.test_casework import (
     signed,
     work,
 )
-from tests.frontdoor.test_decisions import (
+from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CONSULTANT,
     CONSULTANT_2,

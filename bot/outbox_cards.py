@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
+from bot.cards.continuity import render_continuity
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from frontdoor.alerts import AlertKind, OutboxItem
 
@@ -36,10 +37,12 @@ class Rendered:
 Renderer = Callable[[OutboxItem, datetime, Mapping[str, str]], Rendered]
 
 #: One renderer per kind of row; a kind missing here is a programming error caught by the tests.
+#: ``email`` rows are not rendered for Teams: they go by e-mail only (``bot.mail``).
 RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER: render_handover,
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
+    AlertKind.CONTINUITY: render_continuity,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

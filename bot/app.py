@@ -39,6 +39,7 @@ from bot.dialogs.consultation import ConsultationFeature
 from bot.dialogs.continuity import ContinuityFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
+from bot.dialogs.edt import EdtFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.quality import QualityFeature
@@ -124,6 +125,7 @@ def create_app(
     ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
     ContinuityFeature(store, clock, settings.policy).register(router)
+    EdtFeature(store, clock, settings.policy).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)

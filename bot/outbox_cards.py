@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
 from bot.cards.continuity import render_continuity
+from bot.cards.edt import render_edt_handover, render_overnight_summary
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from frontdoor.alerts import AlertKind, OutboxItem
 
@@ -43,6 +44,8 @@ RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
     AlertKind.CONTINUITY: render_continuity,
+    AlertKind.EDT_HANDOVER: render_edt_handover,
+    AlertKind.OVERNIGHT_SUMMARY: render_overnight_summary,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

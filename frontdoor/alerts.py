@@ -115,6 +115,10 @@ class AlertKind(StrEnum):
     EMAIL = "email"
     #: urgent-only mode switched on or off (SPEC §10)
     CONTINUITY = "continuity"
+    #: the EDT handover at closing: child-protection clocks open overnight (SPEC §10)
+    EDT_HANDOVER = "edt_handover"
+    #: the duty channel's summary at opening of what the EDT did overnight (SPEC §10)
+    OVERNIGHT_SUMMARY = "overnight_summary"
 
 
 def utc_text(moment: datetime) -> str:

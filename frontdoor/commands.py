@@ -28,6 +28,7 @@ class CommandName(StrEnum):
     REGISTER_DUTY_CHANNEL = "register_duty_channel"
     REGISTER_EDT_CHANNEL = "register_edt_channel"
     CONTINUITY = "continuity"
+    OVERNIGHT = "overnight"
     CONSULTATION = "consultation"
     FIND = "find"
     LINK = "link"
@@ -199,6 +200,16 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.SWITCH_CONTINUITY,
         usage="on <reason> | off",
+    ),
+    # The emergency duty team records what it did overnight on a contact (SPEC §10). Free text
+    # about a child: personal chat only.
+    Command(
+        CommandName.OVERNIGHT,
+        "overnight",
+        "Record on a contact what the emergency duty team did overnight",
+        frozenset({Scope.PERSONAL}),
+        Permission.OVERNIGHT_ACTION,
+        usage="CT-26-000123 what was done",
     ),
 )
 

@@ -72,6 +72,8 @@ _KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.MARAC_REMINDER: "MARAC reminder",
     AlertKind.EMAIL: "E-mail copy of an alert",
     AlertKind.CONTINUITY: "Urgent-only mode notice",
+    AlertKind.EDT_HANDOVER: "EDT handover",
+    AlertKind.OVERNIGHT_SUMMARY: "Overnight summary",
 }
 
 

@@ -10,7 +10,7 @@ scheduler on, SQLite and PostgreSQL, the loopback Teams channel, a real SMTP ser
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.app import ALERTS, CALENDAR, SETTINGS
 from bot.cards.alerts import ACK_VERB, ALERT_KEY
+from bot.cards.edt import TAKE_VERB
 from bot.settings import Settings, SettingsError, SmtpSettings
 from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxState
 from frontdoor.clocks import due_at, due_soon_at
@@ -28,6 +29,7 @@ from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from scheduler.alert_jobs import DeadlineAlerts
+from scheduler.daily_jobs import run_edt
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.bot.conftest import RunningBot, StartBot
@@ -43,6 +45,7 @@ from tests.bot.intake_script import (
     SOCIAL_WORKER,
     TEAM,
     WORRY,
+    actions,
     audit,
     decisions_channel,
     duty_channel,
@@ -55,7 +58,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.harness.teams import Conversation, TeamsChannel, TeamsUser
+from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.smtp_server import HOST, LocalSmtp
 
 EDT_WORKER = TeamsUser("aad-edt-0311", "Eddie Edtperson")
@@ -146,15 +149,13 @@ async def rows(bot: RunningBot, kind: AlertKind | None = None) -> list[OutboxIte
 
 
 async def everyone(bot: RunningBot, teams: TeamsChannel, *, edt: bool = True) -> None:
+    """The cast with their roles and personal chats, then the channels. Everyone has written to the
+    bot (so it knows their names) before any channel exists that the start-up catch-up could post to."""
     await staff(bot)
     await grant(bot, EDT_WORKER, Role.EDT)
     await grant(bot, EDT_WORKER_2, Role.EDT)
     await grant(bot, TEAM_MANAGER, Role.TEAM_MANAGER)
     await grant(bot, SERVICE_MANAGER, Role.SERVICE_MANAGER)
-    await register_channels(teams)
-    if edt:
-        reply = await teams.say(edt_channel(teams), ADMIN, "register edt channel")
-        assert any("now the EDT channel" in text for text in reply.texts), reply.texts
     for person in (
         OFFICER,
         CONSULTANT,
@@ -167,6 +168,10 @@ async def everyone(bot: RunningBot, teams: TeamsChannel, *, edt: bool = True) ->
         EDT_WORKER_2,
     ):
         await introduce(teams, person)
+    await register_channels(teams)
+    if edt:
+        reply = await teams.say(edt_channel(teams), ADMIN, "register edt channel")
+        assert any("now the EDT channel" in text for text in reply.texts), reply.texts
 
 
 @pytest.fixture
@@ -459,3 +464,116 @@ def test_smtp_settings_come_from_the_environment() -> None:
     ):
         with pytest.raises(SettingsError, match=message):
             Settings.from_env({**env, name: value})
+
+
+# -- the EDT handover and the overnight summary ----------------------------------------------------
+
+FRIDAY_1600 = datetime(2026, 3, 20, 16, 0, tzinfo=UTC)
+NOTE = "Visited with police at 22:00; the family friend is looking after the child"
+
+
+async def _edt_jobs(bot: RunningBot, clock: SettableClock, moment: datetime) -> None:
+    clock.set(moment)
+    await run_edt(bot.store.unit_of_work, clock, bot.app[SETTINGS].policy, bot.app[CALENDAR])
+    await alerts(bot).dispatch()
+
+
+def _posts(teams: TeamsChannel, conversation: Conversation, heading: str) -> list[SentActivity]:
+    return [post for post in teams.sent_to(conversation) if post.card and heading in texts_of(post.card)]
+
+
+def _take_data(card: Mapping[str, Any], reference: str) -> dict[str, Any]:
+    for node in actions(card):
+        data = node.get("data")
+        if node.get("verb") == TAKE_VERB and isinstance(data, dict) and reference in str(data.get(ALERT_KEY)):
+            return data
+    raise AssertionError(f"no I'll take it for {reference}")
+
+
+async def test_the_friday_edt_handover_is_taken_overnight_and_summarised_on_monday_morning(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    clock = SettableClock(FRIDAY_1600)
+    bot = await start_bot(clock=clock)
+    await everyone(bot, teams_channel)
+    await on_rota(bot, EDT_WORKER, Role.EDT, FRIDAY_1600)
+    urgent = await _urgent_contact(bot, teams_channel)  # its child-protection clock: due 18:00
+    await start_clock(bot, ClockKind.CP_DECISION, FRIDAY_1600 + timedelta(minutes=30), OTHER_REFERENCE)
+    edt = edt_channel(teams_channel)
+
+    await _edt_jobs(bot, clock, datetime(2026, 3, 20, 16, 59, tzinfo=UTC))
+    assert _posts(teams_channel, edt, "EDT handover") == []
+    for minutes in (0, 1, 30):
+        await _edt_jobs(bot, clock, datetime(2026, 3, 20, 17, minutes, tzinfo=UTC))
+    [post] = _posts(teams_channel, edt, "EDT handover")
+    assert post.card is not None
+    shown = texts_of(post.card)
+    assert urgent in shown and OTHER_REFERENCE in shown and "Fri 20 Mar 2026 18:00" in shown
+    assert "Mon 23 Mar 2026 08:30" in shown and shown.index(urgent) < shown.index(OTHER_REFERENCE)
+    assert [mention.name for mention in post.mentions] == [EDT_WORKER.name]
+    for private in (CHILD_NAME, REFERRER_NAME, WORRY):
+        assert private not in shown
+
+    # A consultant may not take an EDT item; the EDT worker on duty takes the urgent contact.
+    clock.set(datetime(2026, 3, 20, 17, 40, tzinfo=UTC))
+    refused = await teams_channel.execute(
+        edt, CONSULTANT, TAKE_VERB, _take_data(post.card, urgent), card_activity_id=post.activity_id
+    )
+    assert refused.card is None
+    taken = await teams_channel.execute(
+        edt, EDT_WORKER, TAKE_VERB, _take_data(post.card, urgent), card_activity_id=post.activity_id
+    )
+    assert taken.card is not None and "Taken by Eddie Edtperson at Fri 20 Mar 2026 17:40" in texts_of(
+        taken.card
+    )
+    _take_data(taken.card, OTHER_REFERENCE)  # the other item can still be taken
+    again = await teams_channel.execute(
+        edt, EDT_WORKER_2, TAKE_VERB, _take_data(post.card, urgent), card_activity_id=post.activity_id
+    )
+    assert again.card is not None and "Eddie Edtperson already had" in texts_of(again.card)
+    [ack] = [e for e in await audit(bot) if e.action == "alert.acknowledged"]
+    assert (ack.actor_id, ack.subject) == (EDT_WORKER.aad_object_id, urgent)
+
+    # Overnight, the EDT worker records what was done: on the contact, in the record.
+    clock.set(datetime(2026, 3, 21, 2, 0, tzinfo=UTC))
+    chat = teams_channel.personal(EDT_WORKER)
+    not_edt = await teams_channel.say(
+        teams_channel.personal(CONSULTANT), CONSULTANT, f"overnight {urgent} {NOTE}"
+    )
+    assert not any("Recorded on" in text for text in not_edt.texts)
+    empty = await teams_channel.say(chat, EDT_WORKER, f"overnight {urgent}")
+    assert any("Say what was done" in text for text in empty.texts), empty.texts
+    unknown = await teams_channel.say(chat, EDT_WORKER, f"overnight CT-26-999999 {NOTE}")
+    assert any("No contact CT-26-999999" in text for text in unknown.texts), unknown.texts
+    recorded = await teams_channel.say(chat, EDT_WORKER, f"overnight {urgent.lower()} {NOTE}")
+    assert any(f"Recorded on {urgent}" in text for text in recorded.texts), recorded.texts
+    [event] = [e for e in await audit(bot) if e.action == "contact.edt_overnight_action"]
+    assert (event.actor_id, event.subject, event.detail) == (EDT_WORKER.aad_object_id, urgent, "")
+    record = await teams_channel.say(teams_channel.personal(CONSULTANT), CONSULTANT, f"find {urgent}")
+    shown = "\n".join(texts_of(card) for card in record.cards)
+    assert (
+        "Overnight action" in shown
+        and "Emergency duty team, Sat 21 Mar 2026 02:00" in shown
+        and NOTE in shown
+    )
+
+    # Monday at opening, the duty channel hears what happened overnight; once.
+    duty = duty_channel(teams_channel)
+    await _edt_jobs(bot, clock, datetime(2026, 3, 23, 8, 29, tzinfo=UTC))
+    monday = "Overnight summary: Mon 23 Mar 2026 08:30"
+    assert _posts(teams_channel, duty, monday) == []
+    for minutes in (30, 31, 45):
+        await _edt_jobs(bot, clock, datetime(2026, 3, 23, 8, minutes, tzinfo=UTC))
+    [summary] = _posts(teams_channel, duty, monday)
+    assert summary.card is not None
+    shown = texts_of(summary.card)
+    assert f"**{urgent}** · Eddie Edtperson took the child-protection clock at Fri 20 Mar 2026 17:40" in shown
+    assert (
+        f"**{urgent}** · Eddie Edtperson recorded overnight action (see the record) at Sat 21 Mar 2026 02:00"
+        in shown
+    )
+    assert "Child-protection clocks still open" in shown and OTHER_REFERENCE in shown
+    for private in (NOTE, CHILD_NAME, REFERRER_NAME, WORRY):
+        assert private not in shown
+    # No second EDT handover on a weekend: Friday's covered it.
+    assert len(_posts(teams_channel, edt, "EDT handover")) == 1

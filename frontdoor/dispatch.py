@@ -613,10 +613,11 @@ class Dispatcher:
         if decision.retry_at is not None:
             # Teams unanswered for longer than the policy allows: the alert also goes by e-mail.
             mail_now = self._email_after is not None and now - item.due_at >= self._email_after
+            emailed = 0
             async with self._unit_of_work() as uow:
                 await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason)
                 if mail_now:
-                    await self._enqueue_email(uow, item, decision.reason, now)
+                    emailed = await self._enqueue_email(uow, item, decision.reason, now)
                 await uow.commit()
             log.info(
                 "alert send will be retried",
@@ -628,7 +629,7 @@ class Dispatcher:
                     "attempt": item.attempts,
                 },
             )
-            return _RETRIED
+            return DispatchReport(retried=1, emailed=emailed)
         return await self._give_up(item, decision.reason, reroute=decision.reroute)
 
     async def _sent(

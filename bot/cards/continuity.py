@@ -13,7 +13,7 @@ from bot.cards.alerts import ALERT_KIND_TITLES
 from bot.cards.common import to_dict
 from bot.cards.intake import CLOCK_TITLES
 from frontdoor.alerts import OutboxItem
-from frontdoor.continuity import ContinuityNotice, HeldAlert
+from frontdoor.continuity import ContinuityNotice, HeldAlert, UrgentOnly
 from frontdoor.timefmt import format_duration, format_local
 
 if TYPE_CHECKING:
@@ -21,6 +21,25 @@ if TYPE_CHECKING:
 
 #: The banner the decisions channel's cards and ``status`` show while the mode is on.
 URGENT_ONLY_BANNER = "Urgent-only mode: only urgent contacts and child-protection clocks alert."
+
+
+def with_urgent_only_banner(card: dict[str, Any], mode: UrgentOnly | None) -> dict[str, Any]:
+    """``card`` with the urgent-only banner on top while the mode is on; as it is otherwise."""
+    if mode is None:
+        return card
+    banner = to_dict(
+        AdaptiveCard(
+            body=[
+                TextBlock(
+                    text=f"{URGENT_ONLY_BANNER} ({mode.reason})",
+                    color="Attention",
+                    weight="Bolder",
+                    wrap=True,
+                )
+            ]
+        )
+    )["body"]
+    return {**card, "body": [*banner, *card.get("body", [])]}
 
 
 def held_line(alert: HeldAlert) -> str:

@@ -300,6 +300,10 @@ async def test_urgent_only_mode_holds_a_due_soon_screening_alert_and_lists_it_wh
     assert notice.recipients == (COMMS_ADDRESS,) and "Loss of IT at the office" in notice.text
     status = await teams_channel.say(manager_chat, TEAM_MANAGER, "status")
     assert "Urgent-only mode" in texts_of(status.cards[-1]) and "Loss of IT" in texts_of(status.cards[-1])
+    # A contact submitted now: its decision card says so.
+    routine = receipt_reference(await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER))
+    posted = teams_channel.last_card(decisions_channel(teams_channel))
+    assert routine in texts_of(posted) and "Urgent-only mode" in texts_of(posted)
 
     # A screening clock of the social worker's, and an urgent contact's child-protection clock.
     screening = await start_clock(bot, ClockKind.SCREENING, MONDAY_10AM, REFERENCE, assignee=SOCIAL_WORKER)
@@ -320,8 +324,8 @@ async def test_urgent_only_mode_holds_a_due_soon_screening_alert_and_lists_it_wh
     clock.set(soon + timedelta(minutes=20))
     off = await teams_channel.say(manager_chat, TEAM_MANAGER, "continuity off")
     text = "\n".join(off.texts)
-    assert "Urgent-only mode has ended" in text and REFERENCE in text and "Screening decision" in text
-    assert OTHER_REFERENCE not in text
+    assert "Urgent-only mode has ended" in text and "Screening decision" in text
+    assert REFERENCE in text and routine in text and OTHER_REFERENCE not in text
     await alerts(bot).dispatch()
     [ended] = [c for c in teams_channel.cards(duty_channel(teams_channel)) if "has ended" in texts_of(c)]
     assert REFERENCE in texts_of(ended) and "Due soon" in texts_of(ended)
@@ -336,7 +340,7 @@ async def test_urgent_only_mode_holds_a_due_soon_screening_alert_and_lists_it_wh
     ]
     assert switches[0].detail == "reason=Loss of IT at the office"
     minutes = int((soon + timedelta(minutes=20) - MONDAY_10AM).total_seconds() // 60)
-    assert switches[1].detail == f"duration_minutes={minutes}; held=1"
+    assert switches[1].detail == f"duration_minutes={minutes}; held=2"
     status = await teams_channel.say(manager_chat, TEAM_MANAGER, "status")
     assert "Urgent-only mode" not in texts_of(status.cards[-1])
     again = await teams_channel.say(manager_chat, TEAM_MANAGER, "continuity off")
@@ -577,3 +581,34 @@ async def test_the_friday_edt_handover_is_taken_overnight_and_summarised_on_mond
         assert private not in shown
     # No second EDT handover on a weekend: Friday's covered it.
     assert len(_posts(teams_channel, edt, "EDT handover")) == 1
+
+
+async def test_an_alert_teams_leaves_unanswered_longer_than_the_policy_allows_also_goes_by_email(
+    start_bot: StartBot, teams_channel: TeamsChannel, smtp: LocalSmtp
+) -> None:
+    clock = SettableClock(MONDAY_10AM)
+    policy = parse_policy("[continuity]\nemail_after_minutes = 5\n")
+    bot = await start_bot(clock=clock, policy=policy, smtp=smtp_settings(smtp))
+    await everyone(bot, teams_channel)
+    worker = teams_channel.personal(SOCIAL_WORKER)
+    deadline = await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, REFERENCE, assignee=SOCIAL_WORKER)
+    soon = deadline.due_at - timedelta(minutes=30)
+    teams_channel.fail_next(worker.id, 503, times=None)  # Teams does not take it, again and again
+
+    async def retry_at(moment: datetime) -> OutboxItem:
+        [row] = [r for r in await rows(bot, AlertKind.DUE_SOON) if r.state is OutboxState.PENDING]
+        clock.set(max(row.next_attempt_at, moment))
+        await alerts(bot).dispatch()
+        [row] = await rows(bot, AlertKind.DUE_SOON)
+        return row
+
+    await tick_at(bot, clock, soon)
+    row = await retry_at(soon + timedelta(minutes=4))
+    assert row.state is OutboxState.PENDING and row.attempts == 2
+    assert smtp.received == [] and await rows(bot, AlertKind.EMAIL) == []
+    row = await retry_at(soon + timedelta(minutes=5))
+    assert row.state is OutboxState.PENDING and row.attempts == 3  # Teams is still tried
+    [mail] = smtp.received
+    assert REFERENCE in mail.text and "Due soon" in mail.text and "HTTP 503" in mail.text
+    await retry_at(soon + timedelta(minutes=7))
+    assert len(smtp.received) == 1  # once, however many retries follow

@@ -14,7 +14,9 @@
   recorded (the notes themselves are read in the record, never on a channel card), and the
   child-protection clocks still open.
 
-Both posts go through the alert outbox under keys of their day, so each is posted exactly once.
+Both posts go through the alert outbox under keys of their day, so each is posted exactly once, and
+only once an EDT channel is registered (a service that does not use the bot out of hours gets
+neither).
 Payloads carry references, ids and times only.
 """
 
@@ -53,7 +55,7 @@ from frontdoor.decisions import (
 )
 from frontdoor.policy import Policy
 from frontdoor.ports import UnitOfWork, UnitOfWorkFactory
-from frontdoor.records import ClockKind, Deadline
+from frontdoor.records import ChannelPurpose, ClockKind, Deadline
 from frontdoor.roles import Permission, Role, may
 
 __all__ = [
@@ -148,6 +150,11 @@ async def acknowledgements_of(uow: UnitOfWork, subjects: Iterable[str]) -> list[
     return found
 
 
+async def _uses_edt(uow: UnitOfWork) -> bool:
+    """A service without an EDT channel does not use the bot out of hours: no handover, no summary."""
+    return await uow.channels.get(ChannelPurpose.EDT) is not None
+
+
 # -- the EDT handover ------------------------------------------------------------------------------
 
 
@@ -225,7 +232,7 @@ async def post_due_edt_handover(
     closing = calendar.closing_on(day)
     async with unit_of_work() as uow:
         subject = f"{_HANDOVER}{day.isoformat()}"
-        if await uow.alerts.planned([subject]):
+        if not await _uses_edt(uow) or await uow.alerts.planned([subject]):
             return None
         deadlines = await uow.deadlines.open_due_before(_FAR, _MAX_DEADLINES)
         staffing = Staffing.of(await uow.rota.on(day), await uow.roles.entries())
@@ -374,7 +381,7 @@ async def post_due_overnight_summary(
     since = calendar.closing_on(calendar.previous_working_day(day))
     async with unit_of_work() as uow:
         subject = f"{_SUMMARY}{day.isoformat()}"
-        if await uow.alerts.planned([subject]):
+        if not await _uses_edt(uow) or await uow.alerts.planned([subject]):
             return None
         edt = {entry.aad_object_id for entry in await uow.roles.holders(Role.EDT)}
         entries: list[OvernightEntry] = []

@@ -23,9 +23,16 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.continuity import HELD_REASON, holds, switch_urgent_only, urgent_only
 from frontdoor.decisions import Refusal, RefusalReason
-from frontdoor.edt import edt_handover_day
+from frontdoor.edt import edt_handover_day, post_due_edt_handover, post_due_overnight_summary
 from frontdoor.policy import PolicyError, default_policy, parse_policy
-from frontdoor.records import ClockKind, Deadline, DirectoryEntry, RotaEntry
+from frontdoor.records import (
+    ChannelPurpose,
+    ChannelRegistration,
+    ClockKind,
+    Deadline,
+    DirectoryEntry,
+    RotaEntry,
+)
 from frontdoor.roles import Role
 from tests.fakes import InMemoryStore
 
@@ -225,3 +232,25 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
 def test_the_policy_refuses_what_is_not_a_list_of_addresses(addresses: str) -> None:
     with pytest.raises(PolicyError, match=r"continuity\.notify"):
         parse_policy(f"[continuity]\nnotify = {addresses}\n")
+
+
+async def test_without_an_edt_channel_there_is_no_edt_handover_nor_overnight_summary() -> None:
+    store = InMemoryStore()
+    friday_close = datetime(2026, 3, 20, 17, 0, tzinfo=UTC)
+    monday_open = datetime(2026, 3, 23, 8, 30, tzinfo=UTC)
+    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None
+    assert await post_due_overnight_summary(store.unit_of_work, monday_open, CAL, POLICY) is None
+    async with store.unit_of_work() as uow:
+        registration = ChannelRegistration(ChannelPurpose.EDT, "19:edt", "admin", friday_close)
+        await uow.channels.register(registration)
+        await uow.commit()
+    posted = await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY)
+    assert posted is not None and posted.day == date(2026, 3, 20) and not posted.late
+    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None  # once
+    summary = await post_due_overnight_summary(
+        store.unit_of_work, monday_open + timedelta(hours=2), CAL, POLICY
+    )
+    assert summary is not None and summary.late
+    async with store.unit_of_work() as uow:
+        kinds = sorted(item.kind.value for item in await uow.alerts.listed())
+    assert kinds == ["edt_handover", "overnight_summary"]

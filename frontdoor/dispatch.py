@@ -31,6 +31,12 @@ result in a second unit of work:
   channel or was itself a reroute, sent to the duty channel instead (``alerts.reroute_message``,
   enqueued in the same transaction as the failure); a rerouted row that fails just fails.
 
+The second route (SPEC §10): when a clock alert is given up on, or Teams has not taken it for
+``continuity.email_after_minutes`` after its time, an e-mail copy for the duty manager is enqueued
+(``alerts.email_message``; once per alert, by key) in the same transaction, and the ``AlertMailer``
+sends it, retried like a Teams send. In urgent-only mode (``frontdoor.continuity``) rows that are not
+about a child-protection clock are held instead of sent.
+
 Teams' per-conversation limits are kept with ``ConversationRateLimiter``: a send that would break
 them waits a little (up to ``longest_wait``) or, if the conversation is held for longer, the row is
 deferred (``AlertOutbox.defer``) without using up an attempt. The limiter runs on real time

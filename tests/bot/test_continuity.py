@@ -524,6 +524,15 @@ async def test_the_friday_edt_handover_is_taken_overnight_and_summarised_on_mond
         edt, CONSULTANT, TAKE_VERB, _take_data(post.card, urgent), card_activity_id=post.activity_id
     )
     assert refused.card is None
+    for bad in (
+        {ALERT_KEY: "not a key", "edt_day": "2026-03-20"},
+        {ALERT_KEY: urgent, "edt_day": "someday"},
+        {},
+    ):
+        unreadable = await teams_channel.execute(
+            edt, EDT_WORKER, TAKE_VERB, bad, card_activity_id=post.activity_id
+        )
+        assert unreadable.status == 200 and unreadable.card is None
     taken = await teams_channel.execute(
         edt, EDT_WORKER, TAKE_VERB, _take_data(post.card, urgent), card_activity_id=post.activity_id
     )

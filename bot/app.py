@@ -35,13 +35,16 @@ from bot.dialogs.alerts import AlertsFeature
 from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
+from bot.dialogs.continuity import ContinuityFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
+from bot.dialogs.edt import EdtFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.quality import QualityFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
+from bot.mail import SmtpAlertMailer
 from bot.notify import Notifier
 from bot.patches import apply_patches
 from bot.routing import Router
@@ -120,6 +123,8 @@ def create_app(
         store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
     ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
+    ContinuityFeature(store, clock, settings.policy).register(router)
+    EdtFeature(store, clock, settings.policy).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
@@ -157,6 +162,7 @@ def create_app(
             settings.policy,
             calendar,
             sender=TeamsAlertSender(notifier, store),
+            mailer=SmtpAlertMailer(settings.smtp) if settings.smtp is not None else None,
             leadership=leadership,
             tick_seconds=settings.tick_seconds,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -31,6 +31,22 @@ class AppType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SmtpSettings:
+    """The service's SMTP server: the second route for alerts Teams cannot deliver (SPEC §10)."""
+
+    host: str
+    port: int = 587
+    #: upgrade the connection with STARTTLS before logging in (``FRONTDOOR_SMTP_STARTTLS``, on)
+    starttls: bool = True
+    username: str = ""
+    password: str = field(default="", repr=False)
+    sender: str = ""
+    #: where alerts go when Teams cannot deliver them
+    duty_manager: str = ""
+    timeout_seconds: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment = Environment.DEVELOPMENT
     host: str = LOOPBACK
@@ -49,6 +65,8 @@ class Settings:
     #: seconds between deadline ticks and dispatcher runs (``FRONTDOOR_TICK_SECONDS``; by default
     #: the policy's ``alerts.tick_seconds``, 30)
     tick_seconds: float = 30.0
+    #: None: no e-mail route (``FRONTDOOR_SMTP_HOST`` unset)
+    smtp: SmtpSettings | None = None
 
     @property
     def authentication_enabled(self) -> bool:
@@ -117,6 +135,7 @@ class Settings:
             raise SettingsError("FRONTDOOR_SCHEDULER must be 'on' or 'off'")
 
         tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
+        smtp = _smtp(get, source.get("FRONTDOOR_SMTP_PASSWORD", ""))
 
         return cls(
             environment=environment,
@@ -134,6 +153,7 @@ class Settings:
             log_level=log_level,
             scheduler_enabled=scheduler_text == "on",
             tick_seconds=tick_seconds,
+            smtp=smtp,
         )
 
 
@@ -154,6 +174,37 @@ def _tick_seconds(text: str, policy: Policy) -> float:
             f"{MAX_TICK_SECONDS:g} (e.g. 30 or 0.5), got {text!r}"
         )
     return seconds
+
+
+def _smtp(get: Callable[[str, str], str], password: str) -> SmtpSettings | None:
+    host = get("FRONTDOOR_SMTP_HOST", "")
+    if not host:
+        return None
+    port_text = get("FRONTDOOR_SMTP_PORT", "587")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise SettingsError(f"FRONTDOOR_SMTP_PORT must be a port number, got {port_text!r}")
+    starttls = get("FRONTDOOR_SMTP_STARTTLS", "on").lower()
+    if starttls not in {"on", "off"}:
+        raise SettingsError("FRONTDOOR_SMTP_STARTTLS must be 'on' or 'off'")
+    username = get("FRONTDOOR_SMTP_USERNAME", "")
+    if bool(username) != bool(password):
+        raise SettingsError(
+            "FRONTDOOR_SMTP_USERNAME and FRONTDOOR_SMTP_PASSWORD are set together or not at all"
+        )
+    sender, duty_manager = get("FRONTDOOR_SMTP_SENDER", ""), get("FRONTDOOR_DUTY_MANAGER_EMAIL", "")
+    for name, value in (("FRONTDOOR_SMTP_SENDER", sender), ("FRONTDOOR_DUTY_MANAGER_EMAIL", duty_manager)):
+        local, at, domain = value.partition("@")
+        if not (local and at and "." in domain) or any(c.isspace() or c in ",;<>" for c in value):
+            raise SettingsError(f"{name} must be an e-mail address when FRONTDOOR_SMTP_HOST is set")
+    return SmtpSettings(
+        host=host,
+        port=int(port_text),
+        starttls=starttls == "on",
+        username=username,
+        password=password,
+        sender=sender,
+        duty_manager=duty_manager,
+    )
 
 
 def _id_list(text: str) -> frozenset[str]:

@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from frontdoor.alerts import (
     AlertKind,
+    OutboxItem,
     OutboxMessage,
     OutboxState,
     Recipient,
@@ -36,6 +37,7 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactState
+from frontdoor.continuity import UrgentOnly, urgent_only
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.handover import (
     OPEN_STATES,
@@ -108,8 +110,10 @@ HANDOVER_ACK_REFUSED = "handover.acknowledge_refused"
 ROTA_SET = "rota.set"
 ROTA_REMOVE = "rota.remove"
 
-#: The roles the rota names people for, in the order the ``duty`` card shows them.
-ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)
+#: The roles the rota names people for, in the order the ``duty`` card shows them. An EDT entry for a
+#: day covers that day's out-of-hours time: before opening and after closing, all day when it is not a
+#: working day.
+ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER, Role.EDT)
 
 #: Every open deadline is read for the handover and ``status`` (there are a few hundred at most).
 _MAX_DEADLINES = 10_000
@@ -712,6 +716,25 @@ class UndeliveredAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailedAlert:
+    """An alert Teams could not deliver, sent (or being sent) by e-mail: the second route."""
+
+    subject: str
+    clock: ClockKind | None
+    #: the kind of the alert that went by e-mail (due soon, breached…)
+    kind: AlertKind
+    due_at: datetime
+    state: OutboxState
+    sent_at: datetime | None
+    error: str
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> EmailedAlert:
+        key = item.alert_key
+        return cls(key.subject, key.clock, key.kind, key.due_at, item.state, item.sent_at, item.last_error)
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     made_at: datetime
     open_contacts: OpenContactCount
@@ -724,6 +747,10 @@ class Status:
     outbox: Mapping[OutboxState, int]
     #: which channels are registered
     channels: Mapping[ChannelPurpose, bool]
+    #: urgent-only mode, when it is on (SPEC §10)
+    urgent_only: UrgentOnly | None = None
+    #: alerts that went (or are going) by e-mail, newest first
+    emailed: tuple[EmailedAlert, ...] = ()
 
 
 def _recipient(item_payload: str) -> Recipient | None:
@@ -747,6 +774,8 @@ async def system_status(
         dead = await uow.conversations.dead()
         failed = await uow.alerts.failed(failed_limit)
         counts = await uow.alerts.counts()
+        mode = await urgent_only(uow)
+        emailed = await uow.alerts.listed(kinds=[AlertKind.EMAIL], limit=failed_limit)
     by_conversation = {
         registration.conversation_id: purpose
         for purpose, registration in registrations.items()
@@ -783,4 +812,6 @@ async def system_status(
         ),
         outbox=dict(counts),
         channels={purpose: registration is not None for purpose, registration in registrations.items()},
+        urgent_only=mode,
+        emailed=tuple(EmailedAlert.of(item) for item in emailed),
     )

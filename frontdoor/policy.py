@@ -253,6 +253,31 @@ class Limits:
     max_free_text_chars: int = field(metadata={_PARSE: _positive_int})
 
 
+def _address_list(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PolicyError(key, f"expected a list of e-mail addresses, got {value!r}")
+    addresses = tuple(item.strip() for item in value)
+    for address in addresses:
+        local, at, domain = address.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() or c in ",;<>" for c in address):
+            raise PolicyError(key, f"not an e-mail address: {address!r}")
+    return addresses
+
+
+@dataclass(frozen=True, slots=True)
+class Continuity:
+    """Business continuity (SPEC §10): who is e-mailed when urgent-only mode is switched on (the
+    communication co-ordinator), and how long Teams may go unanswered before an alert also goes
+    by e-mail."""
+
+    notify: tuple[str, ...] = field(metadata={_PARSE: _address_list})
+    email_after_minutes: int = field(metadata={_PARSE: _positive_int})
+
+    @property
+    def email_after(self) -> timedelta:
+        return timedelta(minutes=self.email_after_minutes)
+
+
 @dataclass(frozen=True, slots=True)
 class Policy:
     """The whole policy; each attribute is the TOML table of the same name."""
@@ -269,6 +294,7 @@ class Policy:
     retention: Retention
     windows: Windows
     limits: Limits
+    continuity: Continuity
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ class Role(StrEnum):
     CONSULTANT = "consultant"
     DUTY_MANAGER = "duty_manager"
     TEAM_MANAGER = "team_manager"
+    SERVICE_MANAGER = "service_manager"
+    EDT = "edt"
     PROFESSIONAL = "professional"
     ADMIN = "admin"
 
@@ -40,6 +42,10 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: switch the front door to urgent-only mode and back (SPEC §10)
+    SWITCH_CONTINUITY = "switch_continuity"
+    #: take an item of the EDT handover and record what was done overnight (SPEC §10)
+    OVERNIGHT_ACTION = "overnight_action"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -80,7 +86,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.SWITCH_CONTINUITY,
     },
+    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS},
+    # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
+    Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # Admins manage the directory and channels; no case access by virtue of this role.
     Role.ADMIN: frozenset(
@@ -96,6 +106,8 @@ ROLE_TITLES: dict[Role, str] = {
     Role.CONSULTANT: "consultants",
     Role.DUTY_MANAGER: "duty managers",
     Role.TEAM_MANAGER: "team managers",
+    Role.SERVICE_MANAGER: "service managers",
+    Role.EDT: "the emergency duty team",
     Role.PROFESSIONAL: "partner professionals",
     Role.ADMIN: "administrators",
 }

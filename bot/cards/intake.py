@@ -45,6 +45,7 @@ from bot.cards.common import to_dict
 from bot.cards.keys import ACTION_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
+from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.intake import Route, SubmissionResult
 from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
@@ -574,7 +575,18 @@ def record_card(
         body.append(_text(follows[:1].upper() + follows[1:]))
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
+    body.extend(_overnight(contact, people_names))
     return to_dict(AdaptiveCard(body=body, fallback_text=f"Contact {reference}"))
+
+
+def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardElement]:
+    """What the emergency duty team recorded overnight (SPEC §10), newest last."""
+    found: list[CardElement] = []
+    for event in contact.events:
+        if event.action == OVERNIGHT_ACTION:
+            who = plain(people_names.get(event.actor_id) or "the emergency duty team")
+            found += _block(f"Emergency duty team, {format_local(event.at)} ({who})", event.rationale)
+    return [_heading_text("Overnight action"), *found] if found else []
 
 
 # -- the receipt ---------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from bot.cards.continuity import with_urgent_only_banner
 from bot.cards.decision import ChannelCardKind
 from bot.cards.decisions import (
     AGENCY_INPUT,
@@ -68,6 +69,7 @@ from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.contact import Contact, ContactState
+from frontdoor.continuity import urgent_only
 from frontdoor.decisions import (
     ROUTE_ACTIONS,
     ROUTE_TITLES,
@@ -341,14 +343,20 @@ class DecisionsFeature:
             refresh_user_ids=await self.refresh_user_ids((Role.DUTY_MANAGER,) if review else _DECIDERS),
             kind=_kind(contact),
         )
-        return status_card(summary, now, state, repeat_of)
+        return await self._marked(status_card(summary, now, state, repeat_of))
+
+    async def _marked(self, card: dict[str, Any]) -> dict[str, Any]:
+        """The card with the urgent-only banner while that mode is on (SPEC §10)."""
+        async with self._store.unit_of_work() as uow:
+            mode = await urgent_only(uow)
+        return with_urgent_only_banner(card, mode)
 
     async def on_refresh(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = card_reference(action.data)
         contact = await self._records.contact(reference)
         if contact is None:
             return InvokeReply(message=_UNREADABLE)
-        return InvokeReply(card=await self.card_for(contact, actor))
+        return InvokeReply(card=await self._marked(await self.card_for(contact, actor)))
 
     # -- deciding --------------------------------------------------------------------------------
 

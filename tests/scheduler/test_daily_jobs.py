@@ -39,7 +39,7 @@ from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays
-from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
+from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
 from scheduler.jobs import front_door_jobs
 from tests.store.samples import full_contact
 
@@ -448,7 +448,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     await staff(store)
     clock = SettableClock(local(2026, 3, 17, 9, 0))
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
-    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID}
+    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID}
     for job in jobs.values():
         assert job.catch_up
         assert isinstance(job.trigger, IntervalTrigger)

@@ -59,6 +59,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -74,6 +75,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,

@@ -258,6 +258,11 @@ class DecisionsFeature:
 
         self._later(redraw())
 
+    async def update_channel_card(self, contact: Contact) -> None:
+        """Redraw the contact's channel card for everyone now (from a message turn, not an invoke):
+        an urgent contact whose officer saved another card."""
+        await self._update_message(contact.reference or "", await self.card_for(contact, None))
+
     def place_for_screening(self, contact: Contact, actor_id: str) -> None:
         """After the invoke is answered: show a contact that is back awaiting screening to the
         consultants. Its channel card is redrawn; a re-referral, whose only card is on the duty
@@ -669,6 +674,13 @@ def _lines(
     if window is not None and now is not None and status is None and now <= window:
         lines.append(f"The receiving team may challenge the threshold until {_when(window)}.")
     lines = [*back, *lines]
+    if contact.completing:
+        lines.append("The officer is still completing this urgent contact: this card updates as they go.")
+    if contact.urgent and not contact.history.recorded and contact.state not in _ENDED:
+        lines.append("History checks: outstanding.")
     if not lines:
         lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
     return tuple(lines)
+
+
+_ENDED = (ContactState.CLOSED, ContactState.PASSED_ON)

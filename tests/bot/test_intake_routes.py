@@ -229,7 +229,7 @@ async def test_a_re_referral_goes_to_the_duty_channel(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
     bot = await _ready(start_bot, teams_channel)
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     reply = await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     [post] = _posts(teams_channel, duty_channel(teams_channel))
     assert post.card is not None
@@ -278,7 +278,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_on_a_channel_car
         OFFICER,
         script(
             referrer=anonymous[Section.REFERRER],
-            history={"closed_within_3_months": "true"},
+            history={"closed_on": "2026-02-02"},
         ),
     )
     posts = _posts(teams_channel, decisions_channel(teams_channel)) + _posts(

@@ -378,7 +378,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_outside_the_own_
     await _settled(teams_channel)
     # A re-referral, reassigned by the duty manager on the duty card.
     history: dict[str, object] = {
-        "closed_within_3_months": "true",
+        "closed_on": "2026-02-02",
         "last_worker": SOCIAL_WORKER.aad_object_id,
     }
     await submit(teams_channel, officer, OFFICER, anonymous(history=history))

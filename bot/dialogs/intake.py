@@ -427,7 +427,10 @@ class IntakeFeature:
             extra={"contact_id": created.contact.id, "reference": created.reference, "status": "urgent"},
         )
         await self._set_aside(
-            turn_context, action, f"Urgent contact created: {created.reference}", "The receipt is below."
+            turn_context,
+            action,
+            "Emergency details: saved",
+            f"Created as {created.reference}; the receipt is below.",
         )
         outcomes = await self._dispatch(created, actor, now)
         await _send_card(turn_context, receipt_card(created, now, outcomes))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -262,7 +263,12 @@ def _own_view(card: dict[str, Any]) -> bool:
 
 
 def _is_script_card(card: dict[str, Any]) -> bool:
-    return str(card.get("fallbackText", "")).startswith("New contact: ")
+    """A card of the officer's script: a new contact's, or an urgent contact's being completed."""
+    fallback = str(card.get("fallbackText", ""))
+    return (
+        fallback.startswith("New contact: ")
+        or re.match(r"Urgent contact CT-\d{2}-\d{6}: ", fallback) is not None
+    )
 
 
 async def _until(done: Callable[[], bool], what: str) -> None:

@@ -162,6 +162,11 @@ class AlreadyDecided:
         when = f" at {self.at.astimezone(LONDON):%H:%M on %d %b}" if self.at is not None else ""
         if self.replay:
             return f"You have already done this: {reference} ({what}{when}). Nothing more was changed."
+        if self.contact.completing and self.contact.state is ContactState.AWAITING_SCREENING:
+            # An urgent contact's officer saved another card while this one was open.
+            return (
+                f"{reference} was updated by the officer completing it, so nothing was changed: decide again."
+            )
         who = self.by_name or self.by
         return f"{reference} was already decided by {who} ({what}{when}), so nothing was changed."
 

@@ -243,6 +243,13 @@ def _check_draft(
             "emergency details can no longer be changed here.",
             current_section=current,
         )
+    if contact.completing and section is current and expected_version not in (None, contact.version):
+        return Refusal(
+            RefusalReason.STALE,
+            f"{contact.reference} changed while this card was open (the consultants may have acted on it), "
+            "so nothing was changed here. The card is below again.",
+            current_section=current,
+        )
     if (section is not None and section is not current) or (
         expected_version is not None and expected_version != contact.version
     ):

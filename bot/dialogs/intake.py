@@ -974,7 +974,7 @@ class IntakeFeature:
         if (
             contact is None
             or contact.created_by != actor.aad_object_id
-            or contact.state is not ContactState.DRAFT
+            or (contact.state is not ContactState.DRAFT and not contact.completing)
         ):
             return None
         return contact

@@ -45,6 +45,7 @@ from tests.bot.intake_script import (
     texts_of,
     walk,
 )
+from tests.bot.test_decisions_card import _decide, _posted, _route_data, _view
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel
 
 #: The injured child: a school rings about a bruise and a disclosure.
@@ -282,3 +283,42 @@ async def test_an_urgent_re_referral_stays_with_the_consultant_and_is_shown_to_t
     assert contact.state is ContactState.AWAITING_SCREENING
     assert [e.action for e in await audit(bot)].count("contact.shown_to_duty") == 1
     assert DUTY_MANAGER.aad_object_id  # the duty channel's members include the duty manager
+
+
+async def test_the_consultant_decides_while_the_officer_is_still_completing_the_contact(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    await introduce(teams_channel, CONSULTANT)
+    decisions = decisions_channel(teams_channel)
+    chat = teams_channel.personal(OFFICER)
+    await _created(teams_channel, chat, INJURED)
+    activity_id, card = _posted(teams_channel)
+    early_view = await _view(teams_channel, CONSULTANT, card, activity_id)
+    answers = script(risk=INJURED)
+    await press(teams_channel, chat, OFFICER, NEXT, answers[Section.REFERRER])  # the officer carries on
+
+    # the consultant's view from before that save is out of date: told so, nothing changed
+    stale = await _decide(
+        teams_channel, CONSULTANT, _route_data(early_view, "i"), activity_id, rationale="Injury"
+    )
+    assert stale.card is not None and "updated by the officer completing it" in texts_of(stale.card)
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SCREENING
+    view = await _view(
+        teams_channel, CONSULTANT, teams_channel.updates_to(decisions)[-1].card or card, activity_id
+    )
+    decided = await _decide(
+        teams_channel, CONSULTANT, _route_data(view, "i"), activity_id, rationale="Injury"
+    )
+    assert decided.card is not None and "Decided: route I" in texts_of(decided.card)
+    assert (await only_contact(bot)).state is ContactState.CP_DECISION
+
+    # the officer's children card was drawn before the decision: refused, shown again, then saved
+    reply = await press(teams_channel, chat, OFFICER, NEXT, answers[Section.CHILDREN])
+    assert any("CT-26-000001 changed while this card was open" in text for text in reply.texts)
+    assert section_of_card(reply.cards[-1]) is Section.CHILDREN
+    reply = await press(teams_channel, chat, OFFICER, NEXT, answers[Section.CHILDREN])
+    assert section_of_card(reply.cards[-1]) is Section.PARENTS
+    contact = await only_contact(bot)
+    assert contact.state is ContactState.CP_DECISION and contact.children[0].name == CHILD_NAME
+    assert "Z.T." in texts_of(teams_channel.updates_to(decisions)[-1].card or {})

@@ -12,6 +12,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
 from frontdoor.intake import (
     DraftCancelled,
+    HistoryRecorded,
     MentionTarget,
     Refusal,
     RefusalReason,
@@ -21,7 +22,9 @@ from frontdoor.intake import (
     cancel_draft,
     child_key,
     go_back,
+    is_rereferral,
     months_before,
+    record_history_checks,
     save_section,
     start_contact,
     submit_contact,
@@ -701,3 +704,52 @@ async def test_a_failed_commit_leaves_neither_the_contact_change_nor_a_deadline(
     result = await submit(store, contact)
     assert isinstance(result, SubmissionResult) and result.reference == "CT-26-000001"
     assert [d.state for d in await deadlines_of(store, "CT-26-000001")] == [DeadlineState.OPEN]
+
+
+# -- history checks recorded later ---------------------------------------------------------------
+
+
+async def _record(store: Store, contact: Contact, values: dict[str, object], roles: set[Role]) -> object:
+    return await record_history_checks(
+        store.unit_of_work(),
+        contact.reference or "",
+        values,
+        "aad-cons-1",
+        roles,
+        contact.version,
+        NOW,
+        POLICY,
+    )
+
+
+async def test_outstanding_history_checks_are_recorded_later_by_whoever_may(store: Store) -> None:
+    script = answers(risk={"risk_injury": "yes"}, history={"systems_checked": ""})
+    finished = await submit(store, await drafted(store, script))
+    assert isinstance(finished, SubmissionResult) and not finished.contact.history.recorded
+    contact = finished.contact
+    checks = {"systems_checked": "police", "closed_on": "2026-02-01"}
+    refused = await _record(store, contact, checks, {Role.SOCIAL_WORKER})
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    invalid = await _record(store, contact, checks | {"open_to_early_help": "true"}, {Role.CONSULTANT})
+    assert isinstance(invalid, Refusal) and invalid.reason is RefusalReason.INVALID
+    recorded = await _record(store, contact, checks, {Role.CONSULTANT})
+    assert isinstance(recorded, HistoryRecorded)
+    assert recorded.contact.history.recorded and not recorded.before.history.recorded
+    assert recorded.contact.history.closed_on == date(2026, 2, 1)
+    assert is_rereferral(recorded.contact, NOW, POLICY)
+    last = (await audit_rows(store))[-1].event
+    assert (last.action, last.subject) == ("contact.history_recorded", "CT-26-000001")
+    assert last.detail == "open_case=no; early_help=no; rereferral=yes"
+    again = await _record(store, recorded.contact, checks, {Role.OFFICER})
+    assert isinstance(again, Refusal) and "recorded already" in again.message
+
+
+async def test_history_checks_are_not_recorded_this_way_on_a_routine_or_unfinished_contact(
+    store: Store,
+) -> None:
+    routine = await submitted(store)
+    refused = await _record(store, routine.contact, {"systems_checked": "police"}, {Role.OFFICER})
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
+    made = await created(store, answers(risk={"risk_injury": "yes"}))
+    unfinished = await _record(store, made.contact, {"systems_checked": "police"}, {Role.OFFICER})
+    assert isinstance(unfinished, Refusal) and "still completing it" in unfinished.message

@@ -782,7 +782,8 @@ async def record_history_checks(
         if isinstance(parsed, list):
             names = "; ".join(error.message for error in parsed)
             return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
-        assert isinstance(parsed, HistoryAnswers)
+        if not isinstance(parsed, HistoryAnswers):  # what the history section parses to
+            raise TypeError("the history checks card parsed to another section's answers")
         updated = replace(contact, history=parsed.history)
         errors = check_history(updated)
         if errors:

@@ -700,7 +700,11 @@ def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str
     ]
     if result.urgent:
         body.append(_banner("Urgent: immediate risk", "attention"))
-    body.append(_text(_ROUTE_TEXT[result.route]))
+    if result.completed:
+        # the consultants may have acted on it while the officer completed it
+        body.append(_text(f"Where it is now: {STATE_TITLES[result.contact.state]}."))
+    else:
+        body.append(_text(_ROUTE_TEXT[result.route]))
     if result.contact.completing:
         body.append(_text("Carry on with the rest of the contact on the card below: same reference."))
     if result.urgent and not result.contact.history.recorded and not result.contact.completing:

@@ -154,6 +154,7 @@ async def test_the_injured_child_call_reaches_the_consultant_on_duty_in_three_ca
     assert section_of_card(reply.cards[-1]) is Section.SUMMARY
     reply = await press(teams_channel, chat, OFFICER, SUBMIT)
     assert "Urgent contact finished" in texts_of(reply.cards[-1])
+    assert "Where it is now: Awaiting screening." in texts_of(reply.cards[-1])
     assert receipt_reference(reply) == "CT-26-000001"
 
     contact = await only_contact(bot)  # still one contact, one reference

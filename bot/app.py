@@ -120,7 +120,13 @@ def create_app(
     CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     IntakeFeature(
-        store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
+        store,
+        clock,
+        calendar,
+        settings.policy,
+        notifier,
+        decision_card=decisions.posted_card,
+        channel_update=decisions.update_channel_card,
     ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
     ContinuityFeature(store, clock, settings.policy).register(router)

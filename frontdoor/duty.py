@@ -438,6 +438,9 @@ class _Reader:
     def raw(self, name: str) -> object:
         return self._get(name)
 
+    def has(self, name: str) -> bool:
+        return name in self._data
+
     def object(self, name: str) -> _Reader:
         return _Reader.of(self._get(name), f"{self._where}.{name}")
 
@@ -533,6 +536,8 @@ def handover_from_json(value: object) -> Handover:
         next_duty_day=data.day("next_duty_day"),
         next_duty_managers=data.strings("next_duty_managers"),
         next_duty_managers_from_rota=data.flag("next_duty_managers_from_rota"),
+        # absent from handovers queued before it was kept
+        history_outstanding=data.strings("history_outstanding") if data.has("history_outstanding") else (),
     )
 
 

@@ -65,6 +65,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -80,6 +81,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,

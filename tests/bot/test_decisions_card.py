@@ -399,7 +399,7 @@ async def test_the_duty_manager_decides_a_rereferral_on_the_duty_card(
     await register_channels(teams_channel)
     await introduce(teams_channel, DUTY_MANAGER)
     await introduce(teams_channel, SOCIAL_WORKER)
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     activity_id, card = _duty_post(teams_channel)
     assert card["refresh"]["userIds"] == [DUTY_MANAGER.id]

@@ -217,3 +217,17 @@ def test_the_rota_and_status_cards_are_valid_with_and_without_people() -> None:
     assert_valid(card)
     assert "Urgent-only mode" in texts_of(card) and "Loss of IT" in texts_of(card)
     assert "Alerts sent by e-mail (1)" in texts_of(card) and "CT-26-000101" in texts_of(card)
+
+
+def test_the_handover_lists_urgent_contacts_whose_history_checks_are_outstanding() -> None:
+    received = AT - timedelta(hours=1)
+    views = [
+        HandoverContact("CT-26-000007", ContactState.AWAITING_SCREENING, received, None, True),
+        HandoverContact("CT-26-000008", ContactState.AWAITING_SCREENING, received, None, False),
+    ]
+    handover = build_handover(views, [], AT, CAL, POLICY, staffing())
+    rendered = render(item_of(handover_message(handover, CAL, POLICY)), AT + timedelta(seconds=30), NAMES)
+    assert_valid(rendered.card)
+    text = texts_of(rendered.card)
+    assert "Urgent contacts with history checks outstanding (1)" in text
+    assert "CT-26-000007" in text and "CT-26-000008" not in text

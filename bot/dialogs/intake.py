@@ -58,6 +58,7 @@ from bot.cards.intake import (
     section_card,
     set_aside_card,
 )
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
 from bot.handler import refusal
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
@@ -92,6 +93,7 @@ from frontdoor.script import (
     MAX_PARENTS,
     SECTION_TITLES,
     Choice,
+    FieldKind,
     Section,
     field_section,
     fields_for,
@@ -216,6 +218,7 @@ class IntakeFeature:
         self._calendar = calendar
         self._policy = policy
         self._notifier = notifier
+        self._records = ContactRecords(store, clock)
         self._local_systems = tuple(local_systems)
         #: builds the decisions (or duty) channel's card, with the decision's refresh, if set
         self._decision_card = decision_card
@@ -348,6 +351,10 @@ class IntakeFeature:
             return
         now = self._clock.now()
         answers = _answers(action.data)
+        strangers = await self._not_staff(ref.section, answers)
+        if strangers:
+            await self._show_invalid(turn_context, ref, answers, strangers)
+            return
         result = await save_section(
             self._store.unit_of_work(),
             ref.contact_id,
@@ -389,6 +396,21 @@ class IntakeFeature:
         await self._set_aside(turn_context, action, f"{title}: saved", note)
         form = await self._form(result.contact, notice=notice, children=children, parents=parents)
         await self._show(turn_context, form)
+
+    async def _not_staff(self, section: Section, answers: Mapping[str, object]) -> list[FieldError]:
+        """The history card's workers must be staff in the role directory (the card offers only
+        them; a forged card could name anyone, and the allocated worker is messaged)."""
+        if section is not Section.HISTORY:
+            return []
+        people, _ = await self._people()
+        staff = {person for person, _ in people}
+        errors = []
+        for spec in fields_for(Section.HISTORY, local_systems=self._local_systems):
+            value = answers.get(spec.id)
+            named = value.strip() if isinstance(value, str) else ""
+            if spec.kind is FieldKind.PERSON and named and named not in staff:
+                errors.append(FieldError(spec.id, f"{spec.label}: choose a member of staff from the list"))
+        return errors
 
     async def on_back(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         ref = await self._checked(turn_context, actor, action)
@@ -588,6 +610,15 @@ class IntakeFeature:
     ) -> list[str]:
         reference = result.reference
         worker = result.worker_to_notify or ""
+        if not worker_roles & frozenset(_STAFF):
+            # Not (or no longer) staff in the directory: nobody is messaged on the card's word.
+            await self._audit(
+                actor, "contact.passed_to_worker", reference, f"worker={worker}; via=none; reason=not_staff"
+            )
+            return [
+                "The allocated worker named is not a member of staff in the role directory, so I sent it to "
+                f"nobody: please pass it on to the worker yourself, quoting {reference}."
+            ]
         # The worker gets the full record only if their role lets them see contacts at all.
         if may(worker_roles, Permission.VIEW_CONTACTS):
             card = record_card(
@@ -711,8 +742,7 @@ class IntakeFeature:
     ) -> bool:
         delivery = await self._notifier.send_card_to_person(actor.aad_object_id, card, address)
         if delivery.ok:
-            detail = f"via=personal_chat; from={actor.conversation_id}"
-            await self._audit(actor, "contact.viewed", reference, detail)
+            await self._records.viewed(actor, reference, f"via=personal_chat; from={actor.conversation_id}")
         return delivery.ok
 
     async def find_contact(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
@@ -721,7 +751,7 @@ class IntakeFeature:
         if card is None:
             await turn_context.send_activity(f"No contact has the reference {reference}.")
             return
-        await self._audit(actor, "contact.viewed", str(reference), "via=find")
+        await self._records.viewed(actor, str(reference), "via=find")
         await _send_card(turn_context, card)
 
     async def _record_card(self, reference: str) -> dict[str, Any] | None:

@@ -461,7 +461,12 @@ async def test_an_officer_links_a_consultation_to_a_contact(
     assert again.texts == [f"{reference} was already linked to contact CT-26-000001."]
     elsewhere = await teams_channel.say(officer_chat, OFFICER, f"link {reference} CT-26-000002")
     assert elsewhere.texts == [f"{reference} is already linked to CT-26-000001."]
-    assert [a for a, _, _ in await actions_on(bot, reference)] == ["consultation.create", "consultation.link"]
+    # the officer's find of the consultation is a read of its full record: audited
+    assert [a for a, _, _ in await actions_on(bot, reference)] == [
+        "consultation.create",
+        "consultation.link",
+        "consultation.viewed",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -268,3 +268,33 @@ _PHRASES: Mapping[Place, str] = {
     Place.OTHER_CHANNEL: "another team channel",
     Place.GROUP_CHAT: "a group chat",
 }
+
+
+def markdown_table(table: Mapping[tuple[Surface, str], Rule] = ACCESS) -> str:
+    """The table for people (``docs/authz.md`` holds it; a test keeps the two the same)."""
+    order = list(Place)
+    lines = [
+        "| kind | name | who (any of) | "
+        + " | ".join(place.value for place in order)
+        + " | shows | finer check |",
+        "|---|---|---|" + "---|" * len(order) + "---|---|",
+    ]
+    for (surface, name), rule in table.items():
+        holders = ", ".join(
+            sorted(
+                {
+                    role.value
+                    for role in Role
+                    for p in rule.permissions
+                    if may({role}, p) and role is not Role.PROFESSIONAL
+                }
+            )
+        )
+        who = "anyone" if not rule.permissions else (holders or "nobody")
+        if rule.permissions and any(may(set(), p) for p in rule.permissions):
+            who = f"{who}, partner professionals" if holders else "partner professionals"
+        cells = " | ".join("yes" if place in rule.places else "—" for place in order)
+        lines.append(
+            f"| {surface.value} | `{name}` | {who} | {cells} | {rule.reads.value} | {rule.relation} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -17,7 +17,7 @@ import pytest
 
 import bot.routing as routing
 from bot import cli, cli_audit
-from bot.access import ACCESS, Place, Rule, Surface, UnlistedError
+from bot.access import ACCESS, Place, Rule, Surface, UnlistedError, markdown_table
 from bot.app import NOTIFIER, create_app
 from bot.cards.decisions import DECIDE_VERB
 from bot.cards.intake import SUBMIT
@@ -393,3 +393,8 @@ def test_the_gate_checks_the_table_for_each_place() -> None:
     assert rule.check(set(), Place.DECISIONS_CHANNEL) is not None
     assert rule.check({Role.ADMIN}, Place.DUTY_CHANNEL) is not None
     assert Permission.VIEW_CONTACTS in rule.permissions
+
+
+def test_the_documented_table_is_the_one_the_bot_enforces() -> None:
+    documented = (Path(__file__).parents[2] / "docs" / "authz.md").read_text(encoding="utf-8")
+    assert markdown_table() in documented

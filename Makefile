@@ -33,7 +33,7 @@ setup: $(VENV)/.installed
 run: $(VENV)/.installed
 	@mkdir -p var
 	$(VENV)/bin/frontdoor-bot db upgrade
-	$(VENV)/bin/frontdoor-bot serve
+	$(if $(MicrosoftAppId),,FRONTDOOR_AUTH=off) $(VENV)/bin/frontdoor-bot serve
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

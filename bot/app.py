@@ -76,6 +76,8 @@ _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9:;=@._|\-]{1,1024}")
 STORE = web.AppKey("store", Store)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", FrontDoorBot)
+#: every command, card submission and verb the bot answers (the authorization walk reads it)
+ROUTER = web.AppKey("router", Router)
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
@@ -98,6 +100,7 @@ def create_app(
     """The bot. ``token_sources`` exists for the tests' loopback token issuer: it is deliberately a
     keyword, never a setting, so nothing in the environment can move where signing keys come from
     (see ``bot.auth``)."""
+    settings.check()  # production and wide binds fail closed, whoever built the settings
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
     clock = clock if clock is not None else SystemClock()
@@ -134,6 +137,7 @@ def create_app(
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
+    router.verify()  # every rule of the authorization table has its handler (bot.access)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,
@@ -141,12 +145,15 @@ def create_app(
         router=router,
         tenants=settings.tenants,
         dedup=dedup,
+        authenticated=settings.authentication_enabled,
+        max_text_chars=settings.policy.limits.max_free_text_chars,
     )
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STORE] = store
     app[ADAPTER] = adapter
     app[BOT] = bot
+    app[ROUTER] = router
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[CALENDAR] = calendar
@@ -194,7 +201,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if keys is not None:
         await keys.start()  # the signing keys are in memory before the first request
     else:
-        log.warning("authentication is off: no MicrosoftAppId; listening on loopback only")
+        log.warning("authentication is off (FRONTDOOR_AUTH=off): local development on loopback only")
     pruning = asyncio.create_task(app[DEDUP].prune_periodically(), name="prune-processed-activities")
     yield
     pruning.cancel()
@@ -218,9 +225,13 @@ async def _scheduling(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _seed_admins(store: Store, admins: frozenset[str], clock: Clock) -> None:
+    """``FRONTDOOR_ADMINS`` bootstraps the directory: it grants only while the directory has no
+    administrator, so revoking one of them (with an administrator left) sticks across restarts."""
     if not admins:
         return
     async with store.unit_of_work() as uow:
+        if await uow.roles.holders(Role.ADMIN):
+            return
         for aad_object_id in sorted(admins):
             if await uow.roles.grant(aad_object_id, Role.ADMIN):
                 await uow.audit.append(

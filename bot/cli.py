@@ -156,7 +156,7 @@ async def _duty_show(store: Store, day: date) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(serving=args.command == "serve")
     except SettingsError as error:
         sys.stderr.write(f"frontdoor-bot: {error}\n")
         return 2
@@ -180,7 +180,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _with_store(settings, lambda store: _roles_change(store, grant, args.aad_object_id, args.role))
         )
     if args.command == "audit":
-        return asyncio.run(cli_audit.run(settings.database_url, args))
+        return asyncio.run(cli_audit.run(settings.database_url, args, _actor()))
     if args.command == "consultations":
         return asyncio.run(
             _with_store(

@@ -5,14 +5,18 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from frontdoor.policy import Policy, PolicyError, load_policy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/frontdoor.db"
 LOOPBACK = "127.0.0.1"
+#: The environment of local development without credentials (the tests' too): authentication off,
+#: on loopback. Anything else without an app id is refused (``Settings.check``).
+DEVELOPMENT: Mapping[str, str] = {"FRONTDOOR_AUTH": "off"}
 
 
 class SettingsError(Exception):
@@ -46,7 +50,7 @@ class SmtpSettings:
     timeout_seconds: float = 10.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Settings:
     environment: Environment = Environment.DEVELOPMENT
     host: str = LOOPBACK
@@ -67,14 +71,59 @@ class Settings:
     tick_seconds: float = 30.0
     #: None: no e-mail route (``FRONTDOOR_SMTP_HOST`` unset)
     smtp: SmtpSettings | None = None
+    #: ``FRONTDOOR_AUTH=off``: run without authentication (local development on loopback only)
+    auth_off: bool = False
 
     @property
     def authentication_enabled(self) -> bool:
         return bool(self.app_id)
 
+    def __repr__(self) -> str:
+        """Every setting but the secrets: the app password is left out and the database URL's
+        password is masked."""
+        shown = []
+        for item in fields(self):
+            if item.name == "app_password":
+                continue
+            value = getattr(self, item.name)
+            if item.name == "database_url":
+                value = masked_url(value)
+            shown.append(f"{item.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    def check(self, *, serving: bool = True) -> None:
+        """Refuse to start when the bot would fail open (SPEC §8); raises ``SettingsError``.
+
+        Production needs the app id, its credentials and ``FRONTDOOR_TENANTS``. Without an app id
+        authentication is off, which needs the explicit ``FRONTDOOR_AUTH=off``, never in production,
+        and only on a loopback address."""
+        if self.environment is Environment.PRODUCTION:
+            if not self.app_id:
+                raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppId; refusing to start")
+            if not self.app_password and self.app_type is not AppType.USER_ASSIGNED_MSI:
+                raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppPassword; refusing to start")
+            if not self.tenants:
+                raise SettingsError(
+                    "FRONTDOOR_ENV=production needs FRONTDOOR_TENANTS (the tenants served); refusing to start"
+                )
+        if self.authentication_enabled:
+            return
+        if not _is_loopback(self.host):
+            raise SettingsError(
+                f"FRONTDOOR_HOST={self.host} is not a loopback address and there is no MicrosoftAppId: "
+                "without credentials the bot only listens on 127.0.0.1; refusing to start"
+            )
+        if serving and not self.auth_off:
+            raise SettingsError(
+                "MicrosoftAppId is not set: set it (with MicrosoftAppPassword), or set FRONTDOOR_AUTH=off to "
+                "run without authentication for local development on loopback; refusing to start"
+            )
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read and check every setting. Raises ``SettingsError`` naming the bad variable."""
+    def from_env(cls, env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
+        """Read and check every setting. Raises ``SettingsError`` naming the bad variable. The
+        command line's other commands (database, roles, audit) do not serve Teams: with ``serving``
+        False they need no ``FRONTDOOR_AUTH=off`` in development."""
         source = os.environ if env is None else env
 
         def get(name: str, default: str = "") -> str:
@@ -94,20 +143,17 @@ class Settings:
             raise SettingsError(f"MicrosoftAppType must be one of {valid}") from None
         app_tenant_id = get("MicrosoftAppTenantId")
 
-        if environment is Environment.PRODUCTION:
-            if not app_id:
-                raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppId; refusing to start")
-            if not app_password and app_type is not AppType.USER_ASSIGNED_MSI:
-                raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppPassword; refusing to start")
         if app_id and app_type is AppType.SINGLE_TENANT and not app_tenant_id:
             raise SettingsError("MicrosoftAppType=SingleTenant needs MicrosoftAppTenantId")
+        auth_text = get("FRONTDOOR_AUTH").lower() or "on"
+        if auth_text not in {"on", "off"}:
+            raise SettingsError("FRONTDOOR_AUTH must be 'on' or 'off'")
+        if auth_text == "off" and environment is Environment.PRODUCTION:
+            raise SettingsError("FRONTDOOR_AUTH=off is never allowed with FRONTDOOR_ENV=production")
+        if auth_text == "off" and app_id:
+            raise SettingsError("FRONTDOOR_AUTH=off contradicts MicrosoftAppId: unset one of them")
 
         host = get("FRONTDOOR_HOST", LOOPBACK)
-        if not app_id and not _is_loopback(host):
-            raise SettingsError(
-                f"FRONTDOOR_HOST={host} is not a loopback address; without MicrosoftAppId authentication "
-                "is off, so the bot only listens on 127.0.0.1"
-            )
 
         port_text = get("FRONTDOOR_PORT", "3978")
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
@@ -137,7 +183,7 @@ class Settings:
         tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
         smtp = _smtp(get, source.get("FRONTDOOR_SMTP_PASSWORD", ""))
 
-        return cls(
+        settings = cls(
             environment=environment,
             host=host,
             port=int(port_text),
@@ -154,7 +200,10 @@ class Settings:
             scheduler_enabled=scheduler_text == "on",
             tick_seconds=tick_seconds,
             smtp=smtp,
+            auth_off=auth_text == "off",
         )
+        settings.check(serving=serving)
+        return settings
 
 
 #: The shortest and longest tick: a tenth of a second (tests) to an hour.
@@ -205,6 +254,21 @@ def _smtp(get: Callable[[str, str], str], password: str) -> SmtpSettings | None:
         sender=sender,
         duty_manager=duty_manager,
     )
+
+
+def masked_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        port = ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
 
 
 def _id_list(text: str) -> frozenset[str]:

@@ -61,6 +61,7 @@ from bot.cards.intake import (
 )
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
 from bot.replies import refusal
@@ -96,6 +97,7 @@ from frontdoor.script import (
     MAX_PARENTS,
     SECTION_TITLES,
     Choice,
+    FieldKind,
     Section,
     field_section,
     fields_for,
@@ -229,6 +231,7 @@ class IntakeFeature:
         self._local_systems = tuple(
             local_systems if local_systems is not None else policy.history.local_systems
         )
+        self._records = ContactRecords(store, clock)
         #: builds the decisions (or duty) channel's card, with the decision's refresh, if set
         self._decision_card = decision_card
         #: redraws a contact's channel card, if set
@@ -364,6 +367,10 @@ class IntakeFeature:
             return
         now = self._clock.now()
         answers = _answers(action.data)
+        strangers = await self._not_staff(ref.section, answers)
+        if strangers:
+            await self._show_invalid(turn_context, ref, answers, strangers)
+            return
         result = await save_section(
             self._store.unit_of_work(),
             ref.contact_id,
@@ -509,6 +516,21 @@ class IntakeFeature:
         # Not "contact.posted": the contact's own channel card stays the decisions channel's.
         await self._audit(actor, "contact.shown_to_duty", reference, detail)
         return ["It is a re-referral: shown to the duty manager on the duty channel."]
+
+    async def _not_staff(self, section: Section, answers: Mapping[str, object]) -> list[FieldError]:
+        """The history card's workers must be staff in the role directory (the card offers only
+        them; a forged card could name anyone, and the allocated worker is messaged)."""
+        if section is not Section.HISTORY:
+            return []
+        people, _ = await self._people()
+        staff = {person for person, _ in people}
+        errors = []
+        for spec in fields_for(Section.HISTORY, local_systems=self._local_systems):
+            value = answers.get(spec.id)
+            named = value.strip() if isinstance(value, str) else ""
+            if spec.kind is FieldKind.PERSON and named and named not in staff:
+                errors.append(FieldError(spec.id, f"{spec.label}: choose a member of staff from the list"))
+        return errors
 
     async def on_back(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         ref = await self._checked(turn_context, actor, action)
@@ -734,6 +756,16 @@ class IntakeFeature:
         heading: str,
     ) -> list[str]:
         reference = contact.reference or ""
+        worker = worker
+        if not worker_roles & frozenset(_STAFF):
+            # Not (or no longer) staff in the directory: nobody is messaged on the card's word.
+            await self._audit(
+                actor, "contact.passed_to_worker", reference, f"worker={worker}; via=none; reason=not_staff"
+            )
+            return [
+                "The allocated worker named is not a member of staff in the role directory, so I sent it to "
+                f"nobody: please pass it on to the worker yourself, quoting {reference}."
+            ]
         # The worker gets the full record only if their role lets them see contacts at all.
         if may(worker_roles, Permission.VIEW_CONTACTS):
             card = record_card(
@@ -851,8 +883,7 @@ class IntakeFeature:
     ) -> bool:
         delivery = await self._notifier.send_card_to_person(actor.aad_object_id, card, address)
         if delivery.ok:
-            detail = f"via=personal_chat; from={actor.conversation_id}"
-            await self._audit(actor, "contact.viewed", reference, detail)
+            await self._records.viewed(actor, reference, f"via=personal_chat; from={actor.conversation_id}")
         return delivery.ok
 
     async def find_contact(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
@@ -861,7 +892,7 @@ class IntakeFeature:
         if card is None:
             await turn_context.send_activity(f"No contact has the reference {reference}.")
             return
-        await self._audit(actor, "contact.viewed", str(reference), "via=find")
+        await self._records.viewed(actor, str(reference), "via=find")
         await _send_card(turn_context, card)
 
     async def _record_card(self, reference: str, actor: Actor) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import DEVELOPMENT, Settings
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
@@ -64,7 +64,9 @@ async def start_bot(database_url: str, teams_channel: TeamsChannel) -> AsyncIter
         for previous in running:
             await previous.server.close()
         running.clear()
-        settings = dataclasses.replace(Settings.from_env({"DATABASE_URL": database_url}), **overrides)
+        settings = dataclasses.replace(
+            Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url}), **overrides
+        )
         store = SqlStore(database_url)
         server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")
         await server.start_server()

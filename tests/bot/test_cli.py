@@ -95,7 +95,7 @@ def _free_port() -> int:
 async def test_serve_answers_help_on_loopback(cli_env: dict[str, str], teams_channel: TeamsChannel) -> None:
     assert _run(cli_env, "db", "upgrade").returncode == 0
     port = _free_port()
-    env = {**cli_env, "FRONTDOOR_PORT": str(port)}
+    env = {**cli_env, "FRONTDOOR_PORT": str(port), "FRONTDOOR_AUTH": "off"}
     process = await asyncio.create_subprocess_exec(
         EXE, "serve", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )

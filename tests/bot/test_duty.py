@@ -198,12 +198,17 @@ async def test_the_incoming_duty_manager_acknowledges_and_the_card_updates_in_pl
     data = _ack_data(post.card)
 
     clock.set(local(MONDAY, 16, 45))
-    # today's duty manager is not the incoming one; nor is a consultant
-    for user in (OTHER_DUTY, CONSULTANT, ADMIN):
+    # today's duty manager is not the incoming one: told so on the card, which they may see anyway
+    refused = await teams_channel.execute(duty, OTHER_DUTY, ACK_VERB, data, card_activity_id=post.activity_id)
+    assert refused.card is not None, refused.text
+    assert "Only the incoming duty manager for Tue 17 Mar" in texts_of(refused.card)
+    assert "Acknowledged by" not in texts_of(refused.card)
+    # a consultant or an administrator may not see the handover at all: a refusal and no card
+    for user in (CONSULTANT, ADMIN):
         refused = await teams_channel.execute(duty, user, ACK_VERB, data, card_activity_id=post.activity_id)
-        assert refused.card is not None, refused.text
-        assert "Only the incoming duty manager for Tue 17 Mar" in texts_of(refused.card)
-        assert "Acknowledged by" not in texts_of(refused.card)
+        assert refused.card is None and refused.json["value"].startswith(
+            "Sorry, only duty managers or team managers"
+        )
     assert "Acknowledged by" not in texts_of(teams_channel.message(post.activity_id) or {})
 
     clock.set(local(TUESDAY, 8, 5))
@@ -223,10 +228,11 @@ async def test_the_incoming_duty_manager_acknowledges_and_the_card_updates_in_pl
         (DUTY_MANAGER.aad_object_id, "handover:2026-03-16")
     ]
     refused_events = [e for e in await audit(bot) if e.action == "handover.acknowledge_refused"]
-    assert {e.actor_id for e in refused_events} == {
-        OTHER_DUTY.aad_object_id,
-        CONSULTANT.aad_object_id,
-        ADMIN.aad_object_id,
+    assert {e.actor_id for e in refused_events} == {OTHER_DUTY.aad_object_id}
+    gate = [e for e in await audit(bot) if e.action == "access.refused"]
+    assert {(e.actor_id, e.subject) for e in gate} == {
+        (CONSULTANT.aad_object_id, "verb:handover.ack"),
+        (ADMIN.aad_object_id, "verb:handover.ack"),
     }
 
     # acknowledged: no escalation at the opening

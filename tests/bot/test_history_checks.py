@@ -17,6 +17,7 @@ from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.decision_helpers import RATIONALE, _decide, _executes, _posted, _view
 from tests.bot.intake_script import (
     ALL_NO,
     CONSULTANT,
@@ -37,7 +38,6 @@ from tests.bot.intake_script import (
     texts_of,
     walk,
 )
-from tests.bot.test_decisions_card import RATIONALE, _decide, _executes, _posted, _view
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 EARLY_HELP_WORKER = TeamsUser("aad-earlyhelp-0309", "Eli Earlyhelpperson")
@@ -180,6 +180,7 @@ async def test_stays_with_early_help_is_not_offered_or_accepted_for_an_urgent_co
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
     bot = await _ready(start_bot, teams_channel)
+    await grant(bot, EARLY_HELP_WORKER, Role.PROFESSIONAL)  # a worker the directory knows
     await introduce(teams_channel, CONSULTANT)
     urgent = script(risk={**ALL_NO, "risk_injury": "yes"}, history=OPEN_TO_EARLY_HELP)
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, urgent)

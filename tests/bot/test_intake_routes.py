@@ -311,7 +311,9 @@ async def test_view_is_refused_to_roles_that_may_not_see_contacts(
     response = await teams_channel.execute(decisions, PROFESSIONAL, VIEW_VERB, {"reference": "CT-26-000001"})
     assert response.json["value"].startswith("Sorry, only")
     assert _records(teams_channel, viewer_chat) == []
-    assert [e.action for e in await audit(bot)].count("contact.view_refused") == 1
+    [refused] = [e for e in await audit(bot) if e.action.endswith("refused")]
+    assert (refused.action, refused.subject) == ("access.refused", "CT-26-000001")
+    assert refused.detail == "verb=contact.view; place=decisions_channel; reason=not_permitted"
 
 
 @pytest.mark.parametrize("reference", ["CT-26-999999", "not a reference", "PC-26-00001", 7])

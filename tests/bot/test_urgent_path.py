@@ -15,6 +15,7 @@ from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.decision_helpers import _decide, _posted, _route_data, _view
 from tests.bot.intake_script import (
     ALL_NO,
     CHILD_NAME,
@@ -45,7 +46,6 @@ from tests.bot.intake_script import (
     texts_of,
     walk,
 )
-from tests.bot.test_decisions_card import _decide, _posted, _route_data, _view
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel
 
 #: The injured child: a school rings about a bruise and a disclosure.

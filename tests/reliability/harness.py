@@ -101,6 +101,7 @@ class BotProcess:
             FRONTDOOR_SCHEDULER="on",
             FRONTDOOR_TICK_SECONDS=f"{self.tick_seconds:g}",
             FRONTDOOR_LOG_LEVEL="INFO",
+            FRONTDOOR_AUTH="off",  # local development on loopback, no credentials
         )
         env.update(self.extra_env)
         return env

@@ -49,11 +49,12 @@ from bot.routing import Router
 from bot.settings import Settings
 from bot.storage import SqlStorage
 from frontdoor.calendar import WorkingCalendar
+from frontdoor.installation import installed_at
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
-from frontdoor.systemclock import SystemClock
+from frontdoor.systemclock import RunningClock, SystemClock
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
@@ -98,7 +99,7 @@ def create_app(
     (see ``bot.auth``)."""
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
-    clock = clock if clock is not None else SystemClock()
+    clock = clock if clock is not None else settings_clock(settings)
     adapter = CloudAdapter(
         ConfigurationBotFrameworkAuthentication(
             adapter_configuration(settings, token_sources),
@@ -170,6 +171,11 @@ def create_app(
     return app
 
 
+def settings_clock(settings: Settings) -> Clock:
+    """The real clock, or one starting at ``FRONTDOOR_CLOCK_START`` (never in production)."""
+    return SystemClock() if settings.clock_start is None else RunningClock(settings.clock_start)
+
+
 def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:
     """Office hours and closures from the policy; bank holidays of England and Wales from the
     maintained ``holidays`` library, from last year to two years ahead."""
@@ -179,6 +185,8 @@ def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[STORE]
+    # Recorded before the scheduler's first catch-up, which never reaches back past it.
+    await installed_at(store.unit_of_work, app[CLOCK].now())
     await _seed_admins(store, settings.admins, app[CLOCK])
     keys = app.get(KEYS)
     if keys is not None:

@@ -6,6 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -49,6 +50,9 @@ class Settings:
     #: seconds between deadline ticks and dispatcher runs (``FRONTDOOR_TICK_SECONDS``; by default
     #: the policy's ``alerts.tick_seconds``, 30)
     tick_seconds: float = 30.0
+    #: ``FRONTDOOR_CLOCK_START``: the instant the process's clock reads when it starts (then it runs
+    #: at real speed); None for the real clock. For tests and rehearsals; refused in production.
+    clock_start: datetime | None = None
 
     @property
     def authentication_enabled(self) -> bool:
@@ -117,6 +121,12 @@ class Settings:
             raise SettingsError("FRONTDOOR_SCHEDULER must be 'on' or 'off'")
 
         tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
+        clock_start = _clock_start(get("FRONTDOOR_CLOCK_START"))
+        if clock_start is not None and environment is Environment.PRODUCTION:
+            raise SettingsError(
+                "FRONTDOOR_CLOCK_START is for tests and rehearsals; FRONTDOOR_ENV=production refuses to "
+                "start with it"
+            )
 
         return cls(
             environment=environment,
@@ -134,6 +144,7 @@ class Settings:
             log_level=log_level,
             scheduler_enabled=scheduler_text == "on",
             tick_seconds=tick_seconds,
+            clock_start=clock_start,
         )
 
 
@@ -154,6 +165,21 @@ def _tick_seconds(text: str, policy: Policy) -> float:
             f"{MAX_TICK_SECONDS:g} (e.g. 30 or 0.5), got {text!r}"
         )
     return seconds
+
+
+def _clock_start(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise SettingsError(
+            "FRONTDOOR_CLOCK_START must be an ISO 8601 instant with its offset "
+            f"(e.g. 2026-12-07T08:35:00+00:00), got {text!r}"
+        )
+    return moment
 
 
 def _id_list(text: str) -> frozenset[str]:

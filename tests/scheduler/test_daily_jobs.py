@@ -521,16 +521,21 @@ def test_payloads_are_json_with_a_recipient() -> None:
 async def test_a_fresh_database_started_on_a_monday_morning_posts_nothing_for_the_friday_before(
     store: Store,
 ) -> None:
-    """The first start, at 08:35 on Monday 7 December 2026, is recorded; the start-up catch-up of
-    the real jobs does not post (nor escalate) Friday 4 December's handover, from before the
-    service existed. That Monday's own handover goes out at 16:30, on time."""
-    clock = SettableClock(local(2026, 12, 7, 8, 35))
+    """The first start, at 08:20 on Monday 7 December 2026 (before the 08:30 opening, when a
+    missed Friday handover is still caught up), is recorded; the start-up catch-up of the real
+    jobs, and their runs at the opening and at 08:35, neither post nor escalate Friday 4
+    December's handover, from before the service existed. That Monday's own handover goes out at
+    16:30, on time."""
+    first = local(2026, 12, 7, 8, 20)
+    clock = SettableClock(first)
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
-    for job in jobs.values():
-        assert job.catch_up
-        assert await job.run() in (None, (None, None))
+    for moment in (first, local(2026, 12, 7, 8, 30), local(2026, 12, 7, 8, 35)):
+        clock.set(moment)
+        for job in jobs.values():
+            assert job.catch_up
+            assert await job.run() in (None, (None, None))
     assert await total(store) == 0
-    assert await installed_at(store.unit_of_work, local(2026, 12, 8, 9, 0)) == clock.now()
+    assert await installed_at(store.unit_of_work, local(2026, 12, 8, 9, 0)) == first
 
     clock.set(local(2026, 12, 7, 16, 30))
     ran = await jobs[HANDOVER_JOB_ID].run()

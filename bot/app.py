@@ -54,7 +54,6 @@ from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock, Store
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
-from frontdoor.systemclock import RunningClock, SystemClock
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
@@ -99,7 +98,7 @@ def create_app(
     (see ``bot.auth``)."""
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
-    clock = clock if clock is not None else settings_clock(settings)
+    clock = clock if clock is not None else settings.clock()
     adapter = CloudAdapter(
         ConfigurationBotFrameworkAuthentication(
             adapter_configuration(settings, token_sources),
@@ -169,11 +168,6 @@ def create_app(
         # Appended after ``_lifecycle``, so it stops before the store is closed.
         app.cleanup_ctx.append(_scheduling)
     return app
-
-
-def settings_clock(settings: Settings) -> Clock:
-    """The real clock, or one starting at ``FRONTDOOR_CLOCK_START`` (never in production)."""
-    return SystemClock() if settings.clock_start is None else RunningClock(settings.clock_start)
 
 
 def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:

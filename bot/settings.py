@@ -11,6 +11,8 @@ from enum import StrEnum
 from pathlib import Path
 
 from frontdoor.policy import Policy, PolicyError, load_policy
+from frontdoor.ports import Clock
+from frontdoor.systemclock import RunningClock, SystemClock
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/frontdoor.db"
 LOOPBACK = "127.0.0.1"
@@ -57,6 +59,10 @@ class Settings:
     @property
     def authentication_enabled(self) -> bool:
         return bool(self.app_id)
+
+    def clock(self) -> Clock:
+        """The real clock, or one starting at ``FRONTDOOR_CLOCK_START`` (never in production)."""
+        return SystemClock() if self.clock_start is None else RunningClock(self.clock_start)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import settings_clock
 from bot.settings import DEFAULT_DATABASE_URL, AppType, Environment, Settings, SettingsError
 from frontdoor.systemclock import RunningClock, SystemClock
 
@@ -76,12 +75,12 @@ def test_the_clock_setting_starts_a_running_clock_at_that_instant() -> None:
     assert Settings.from_env({}).clock_start is None
     settings = Settings.from_env({"FRONTDOOR_CLOCK_START": "2026-12-07T08:35:00+00:00"})
     assert settings.clock_start == datetime(2026, 12, 7, 8, 35, tzinfo=UTC)
-    assert isinstance(settings_clock(Settings.from_env({})), SystemClock)
+    assert isinstance(Settings.from_env({}).clock(), SystemClock)
     ticks = iter([100.0, 100.0, 161.5])
     clock = RunningClock(settings.clock_start, elapsed=lambda: next(ticks))
     assert clock.now() == datetime(2026, 12, 7, 8, 35, tzinfo=UTC)
     assert clock.now() == datetime(2026, 12, 7, 8, 36, 1, 500000, tzinfo=UTC)
-    assert isinstance(settings_clock(settings), RunningClock)
+    assert isinstance(settings.clock(), RunningClock)
 
 
 def test_without_an_app_id_only_loopback_addresses_are_accepted() -> None:

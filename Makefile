@@ -44,7 +44,7 @@ ANYTIME_TESTS ?= tests/scheduler tests/reliability tests/bot/test_alerts.py test
 	tests/bot/test_intake_stale.py tests/store/test_leader.py tests/store/test_processed_activities.py \
 	tests/frontdoor/test_handover.py tests/frontdoor/test_dispatch.py
 test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faketime
-	@IFS='|'; for at in $(ANYTIME_AT); do \
+	@instants='$(ANYTIME_AT)'; IFS='|'; for at in $$instants; do \
 		echo "== make test-anytime at $$at UTC"; \
 		TZ=UTC FAKETIME_DONT_RESET=1 faketime -m -f "@$$at" \
 			$(VENV)/bin/pytest -q -p no:cacheprovider $(ANYTIME_TESTS) || exit 1; \

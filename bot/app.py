@@ -50,11 +50,11 @@ from bot.patches import apply_patches
 from bot.routing import Router
 from bot.settings import Settings
 from frontdoor.calendar import WorkingCalendar
+from frontdoor.installation import installed_at
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
-from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import Store
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
@@ -103,7 +103,7 @@ def create_app(
     settings.check()  # production and wide binds fail closed, whoever built the settings
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
-    clock = clock if clock is not None else SystemClock()
+    clock = clock if clock is not None else settings.clock()
     adapter = CloudAdapter(
         ConfigurationBotFrameworkAuthentication(
             adapter_configuration(settings, token_sources),
@@ -196,6 +196,8 @@ def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[STORE]
+    # Recorded before the scheduler's first catch-up, which never reaches back past it.
+    await installed_at(store.unit_of_work, app[CLOCK].now())
     await _seed_admins(store, settings.admins, app[CLOCK])
     keys = app.get(KEYS)
     if keys is not None:

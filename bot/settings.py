@@ -6,11 +6,14 @@ import ipaddress
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from frontdoor.policy import Policy, PolicyError, load_policy
+from frontdoor.ports import Clock
+from frontdoor.systemclock import RunningClock, SystemClock
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/frontdoor.db"
 LOOPBACK = "127.0.0.1"
@@ -73,6 +76,9 @@ class Settings:
     smtp: SmtpSettings | None = None
     #: ``FRONTDOOR_AUTH=off``: run without authentication (local development on loopback only)
     auth_off: bool = False
+    #: ``FRONTDOOR_CLOCK_START``: the instant the process's clock reads when it starts (then it runs
+    #: at real speed); None for the real clock. For tests and rehearsals; refused in production.
+    clock_start: datetime | None = None
 
     @property
     def authentication_enabled(self) -> bool:
@@ -118,6 +124,10 @@ class Settings:
                 "MicrosoftAppId is not set: set it (with MicrosoftAppPassword), or set FRONTDOOR_AUTH=off to "
                 "run without authentication for local development on loopback; refusing to start"
             )
+
+    def clock(self) -> Clock:
+        """The real clock, or one starting at ``FRONTDOOR_CLOCK_START`` (never in production)."""
+        return SystemClock() if self.clock_start is None else RunningClock(self.clock_start)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, serving: bool = True) -> Settings:
@@ -182,6 +192,12 @@ class Settings:
 
         tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
         smtp = _smtp(get, source.get("FRONTDOOR_SMTP_PASSWORD", ""))
+        clock_start = _clock_start(get("FRONTDOOR_CLOCK_START"))
+        if clock_start is not None and environment is Environment.PRODUCTION:
+            raise SettingsError(
+                "FRONTDOOR_CLOCK_START is for tests and rehearsals; FRONTDOOR_ENV=production refuses to "
+                "start with it"
+            )
 
         settings = cls(
             environment=environment,
@@ -201,6 +217,7 @@ class Settings:
             tick_seconds=tick_seconds,
             smtp=smtp,
             auth_off=auth_text == "off",
+            clock_start=clock_start,
         )
         settings.check(serving=serving)
         return settings
@@ -269,6 +286,21 @@ def masked_url(url: str) -> str:
     except ValueError:
         port = ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def _clock_start(text: str) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise SettingsError(
+            "FRONTDOOR_CLOCK_START must be an ISO 8601 instant with its offset "
+            f"(e.g. 2026-12-07T08:35:00+00:00), got {text!r}"
+        )
+    return moment
 
 
 def _id_list(text: str) -> frozenset[str]:

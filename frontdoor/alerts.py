@@ -608,6 +608,10 @@ class AlertOutbox(Protocol):
 
     async def get(self, item_id: int) -> OutboxItem | None: ...
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        """Every row about ``subject``, whatever its state, oldest first."""
+        ...
+
     async def failed(self, limit: int = 50) -> list[OutboxItem]:
         """Rows given up on, newest first, for ``status``."""
         ...

@@ -220,6 +220,12 @@ class SqlAlertOutbox(SqlRepository):
         )
         return [_item(row) for row in rows]
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        rows = await self._uow.rows(
+            select(AlertOutboxRow).where(AlertOutboxRow.subject == subject).order_by(AlertOutboxRow.id)
+        )
+        return [_item(row) for row in rows]
+
     async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
         return await self._set(
             item_id, state=OutboxState.WITHDRAWN.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]

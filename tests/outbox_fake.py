@@ -153,6 +153,11 @@ class InMemoryAlertOutbox:
         ]
         return sorted(found, key=lambda item: (item.sent_at or item.created_at, item.id))
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        return sorted(
+            (item for item in self.rows.values() if item.subject == subject), key=lambda item: item.id
+        )
+
     async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
         return self._set(
             item_id, state=OutboxState.WITHDRAWN, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]

@@ -49,6 +49,7 @@ from frontdoor.roles import Permission, Role, may
 from store.audit import verify
 from store.sql import SqlStore
 from store.tables import metadata
+from tests.bot.conftest import BOT_START
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser
 from tests.store.samples import full_contact
 
@@ -174,6 +175,7 @@ async def _serve(database_url: str, log_path: Path) -> Bot:
         FRONTDOOR_SCHEDULER="off",
         FRONTDOOR_LOG_LEVEL="WARNING",
         FRONTDOOR_AUTH="off",
+        FRONTDOOR_CLOCK_START=BOT_START.isoformat(),
     )
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(EXE, "serve", env=env, stdout=log, stderr=log)

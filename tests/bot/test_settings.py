@@ -1,10 +1,12 @@
 """Settings.from_env: defaults, fail-fast errors naming the variable, and the authentication rules."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.settings import DEFAULT_DATABASE_URL, DEVELOPMENT, AppType, Environment, Settings, SettingsError
+from frontdoor.systemclock import RunningClock, SystemClock
 
 #: Credentials of a production deployment (all fictional).
 PRODUCTION = {
@@ -58,6 +60,18 @@ def test_defaults_are_the_embedded_development_setup() -> None:
         ({"FRONTDOOR_TICK_SECONDS": "nan"}, "FRONTDOOR_TICK_SECONDS"),
         ({"FRONTDOOR_TICK_SECONDS": "inf"}, "FRONTDOOR_TICK_SECONDS"),
         ({"FRONTDOOR_TICK_SECONDS": "86400"}, "FRONTDOOR_TICK_SECONDS"),
+        ({"FRONTDOOR_CLOCK_START": "monday"}, "FRONTDOOR_CLOCK_START"),
+        ({"FRONTDOOR_CLOCK_START": "2026-12-07T08:35:00"}, "FRONTDOOR_CLOCK_START"),
+        (
+            {
+                "FRONTDOOR_ENV": "production",
+                "MicrosoftAppId": "app",
+                "MicrosoftAppPassword": "s",
+                "MicrosoftAppTenantId": "t",
+                "FRONTDOOR_CLOCK_START": "2026-12-07T08:35:00+00:00",
+            },
+            "FRONTDOOR_CLOCK_START",
+        ),
     ],
 )
 def test_bad_settings_stop_start_up_naming_the_variable(env: dict[str, str], variable: str) -> None:
@@ -71,6 +85,18 @@ def test_the_tick_defaults_to_the_policy_and_takes_fractions_of_a_second(
 ) -> None:
     env = dict(DEVELOPMENT) if text is None else {**DEVELOPMENT, "FRONTDOOR_TICK_SECONDS": text}
     assert Settings.from_env(env).tick_seconds == seconds
+
+
+def test_the_clock_setting_starts_a_running_clock_at_that_instant() -> None:
+    assert Settings.from_env(DEVELOPMENT).clock_start is None
+    settings = Settings.from_env({**DEVELOPMENT, "FRONTDOOR_CLOCK_START": "2026-12-07T08:35:00+00:00"})
+    assert settings.clock_start == datetime(2026, 12, 7, 8, 35, tzinfo=UTC)
+    assert isinstance(Settings.from_env(DEVELOPMENT).clock(), SystemClock)
+    ticks = iter([100.0, 100.0, 161.5])
+    clock = RunningClock(settings.clock_start, elapsed=lambda: next(ticks))
+    assert clock.now() == datetime(2026, 12, 7, 8, 35, tzinfo=UTC)
+    assert clock.now() == datetime(2026, 12, 7, 8, 36, 1, 500000, tzinfo=UTC)
+    assert isinstance(settings.clock(), RunningClock)
 
 
 def test_without_an_app_id_only_loopback_addresses_are_accepted() -> None:

@@ -360,6 +360,22 @@ async def test_sent_about_lists_the_sent_copies_that_can_be_updated(open_outbox:
     assert all(item.alert_key == alert.key and item.state is OutboxState.SENT for item in copies)
 
 
+async def test_about_lists_every_row_of_a_subject_in_any_state(open_outbox: OutboxOpener) -> None:
+    alert = planned("CT-26-000001", people=("sw-1", "sw-2"))
+    other = planned("CT-26-000002", people=())
+    async with open_outbox() as outbox:
+        await outbox.enqueue(alert.messages() + other.messages(), T0)
+        [sent, failed, _] = await outbox.claim(T0, LEASE, limit=3)
+        await outbox.mark_sent(sent.id, "activity-1", T0, conversation_id="chat-1")
+        await outbox.mark_failed(failed.id, "HTTP 403 ConversationBlockedByUser")
+    async with open_outbox() as outbox:
+        rows = await outbox.about("CT-26-000001")
+        assert await outbox.about("CT-26-999999") == []
+    assert [item.key for item in rows] == [message.key for message in alert.messages()]
+    assert [item.state for item in rows] == [OutboxState.SENT, OutboxState.FAILED, OutboxState.LEASED]
+    assert rows[1].last_error == "HTTP 403 ConversationBlockedByUser"
+
+
 # -- concurrency ----------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from frontdoor.mail import MailboxAddress, parse_imap_url
 from frontdoor.policy import Policy, PolicyError, load_policy
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///var/frontdoor.db"
@@ -49,6 +50,8 @@ class Settings:
     #: seconds between deadline ticks and dispatcher runs (``FRONTDOOR_TICK_SECONDS``; by default
     #: the policy's ``alerts.tick_seconds``, 30)
     tick_seconds: float = 30.0
+    #: the front door's mailbox (``FRONTDOOR_IMAP_URL``, ``FRONTDOOR_IMAP_PASSWORD``); None: not watched
+    mailbox: MailboxAddress | None = None
 
     @property
     def authentication_enabled(self) -> bool:
@@ -118,6 +121,18 @@ class Settings:
 
         tick_seconds = _tick_seconds(get("FRONTDOOR_TICK_SECONDS"), policy)
 
+        mailbox = None
+        imap_url = get("FRONTDOOR_IMAP_URL")
+        if imap_url:
+            try:
+                mailbox = parse_imap_url(
+                    imap_url,
+                    source.get("FRONTDOOR_IMAP_PASSWORD", ""),
+                    loopback_only_plain=environment is Environment.PRODUCTION,
+                )
+            except ValueError as error:
+                raise SettingsError(f"FRONTDOOR_IMAP_URL {error}") from None
+
         return cls(
             environment=environment,
             host=host,
@@ -134,6 +149,7 @@ class Settings:
             log_level=log_level,
             scheduler_enabled=scheduler_text == "on",
             tick_seconds=tick_seconds,
+            mailbox=mailbox,
         )
 
 

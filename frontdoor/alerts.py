@@ -108,6 +108,8 @@ class AlertKind(StrEnum):
     MARAC_REMINDER = "marac_reminder"
     #: a parent letter lapsed: the contact is back with its worker to review and re-apply the threshold
     LETTER_LAPSED = "letter_lapsed"
+    #: an e-mail has waited in the queue untaken for longer than the policy allows (``frontdoor.mail``)
+    MAIL_UNTAKEN = "mail_untaken"
 
 
 def utc_text(moment: datetime) -> str:
@@ -263,7 +265,8 @@ def recipients_for(
     - due soon and a lapsed parent letter: the assignee, or the consultants on duty when unassigned;
     - breached and repeats: those, and the duty channel;
     - escalations: the team managers on duty, and the duty channel;
-    - the handover and MARAC reminders: the duty channel.
+    - the handover and MARAC reminders: the duty channel;
+    - an e-mail left untaken: the duty managers on duty.
 
     Never empty: with nobody to tell in person, the duty channel is told.
     """
@@ -279,6 +282,9 @@ def recipients_for(
             people = staffing.on_duty(Role.TEAM_MANAGER, day)
         case AlertKind.HANDOVER | AlertKind.MARAC_REMINDER:
             people = ()
+        case AlertKind.MAIL_UNTAKEN:
+            people = staffing.on_duty(Role.DUTY_MANAGER, day)
+            channel = False
     found = [Recipient.person(person) for person in dict.fromkeys(people)]
     if channel or not found:
         found.append(DUTY_CHANNEL)

@@ -31,6 +31,7 @@ __all__ = [
     "ClosureDates",
     "Handover",
     "Limits",
+    "Mail",
     "Marac",
     "OfficeHours",
     "OpenContactBand",
@@ -249,6 +250,15 @@ class Windows:
 
 
 @dataclass(frozen=True, slots=True)
+class Mail:
+    """The e-mail queue (SPEC §5a): when an untaken e-mail alerts the duty manager, and how often
+    the mailbox is polled when the server does not offer IDLE (and IDLE is renewed when it does)."""
+
+    untaken_alert_office_hours: int = field(metadata={_PARSE: _positive_int})
+    poll_seconds: int = field(metadata={_PARSE: _positive_int})
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     max_free_text_chars: int = field(metadata={_PARSE: _positive_int})
 
@@ -269,6 +279,7 @@ class Policy:
     retention: Retention
     windows: Windows
     limits: Limits
+    mail: Mail
 
 
 # -- loading -------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     # lives beside its use cases.
     from frontdoor.alerts import AlertOutbox
     from frontdoor.consultation import ConsultationRepository
+    from frontdoor.mail import MailRepository
 
 
 class Clock(Protocol):
@@ -209,6 +210,7 @@ class UnitOfWork(Protocol):
     consultations: ConsultationRepository
     activities: ProcessedActivities
     alerts: AlertOutbox
+    mail: MailRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: see the e-mail queue (SPEC §5a); taking an e-mail also needs ``START_CONTACT``
+    MAIL_QUEUE = "mail_queue"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -54,10 +56,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.RECORD_HISTORY_CHECKS,
         Permission.OFFICER_WORK,
         Permission.SEND_LETTERS,
+        Permission.MAIL_QUEUE,
     },
     Role.SOCIAL_WORKER: _FRONT_DOOR_STAFF | {Permission.WORK_ALLOCATED},
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
@@ -66,6 +70,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.DECIDE_REREFERRAL,
         Permission.HANDOVER,
         Permission.MANAGE_ROTA,
@@ -73,6 +78,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
+from bot.cards.mail import render_mail_untaken
 from frontdoor.alerts import AlertKind, OutboxItem
 
 
@@ -40,6 +41,7 @@ RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER: render_handover,
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
+    AlertKind.MAIL_UNTAKEN: render_mail_untaken,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

@@ -21,6 +21,7 @@ import email
 import email.errors
 import email.policy
 import ipaddress
+import json
 import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -576,6 +577,19 @@ def untaken_alerts(
             for recipient in recipients
         )
     return tuple(messages)
+
+
+def untaken_from_payload(payload: str) -> tuple[str, datetime]:
+    """The e-mail id and received time an untaken-e-mail alert's payload holds; ``ValueError`` if
+    it holds none."""
+    data = json.loads(payload)
+    mail = data.get("mail") if isinstance(data, dict) else None
+    if not isinstance(mail, dict):
+        raise ValueError("not an untaken e-mail payload")
+    item_id, received = mail.get("id"), mail.get("received_at")
+    if not isinstance(item_id, str) or not isinstance(received, str):
+        raise ValueError("not an untaken e-mail payload")
+    return item_id, require_aware(datetime.fromisoformat(received)).astimezone(UTC)
 
 
 async def alert_untaken(

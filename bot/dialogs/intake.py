@@ -306,6 +306,10 @@ class IntakeFeature:
         await self._show(turn_context, await self._form(draft, notice=notice))
         return True
 
+    async def show_draft(self, turn_context: TurnContext, contact: Contact, notice: str = "") -> None:
+        """Open the script's card for a draft started elsewhere (from an e-mail in the queue)."""
+        await self._show(turn_context, await self._form(contact, notice=notice))
+
     # -- the section cards -----------------------------------------------------------------------
 
     async def _checked(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> _CardRef | None:

@@ -290,6 +290,8 @@ class Handover:
     next_duty_managers: tuple[str, ...]
     #: False when nobody is on the rota as duty manager that day (every duty manager is named)
     next_duty_managers_from_rota: bool
+    #: when each e-mail still waiting untaken in the e-mail queue arrived, oldest first (SPEC §5a)
+    untaken_mail: tuple[datetime, ...] = ()
 
     def breached(self) -> tuple[ClockLine, ...]:
         return tuple(line for line in self.at_risk if line.breached)
@@ -346,6 +348,7 @@ class Handover:
             "next_duty_day": self.next_duty_day.isoformat(),
             "next_duty_managers": list(self.next_duty_managers),
             "next_duty_managers_from_rota": self.next_duty_managers_from_rota,
+            "untaken_mail": [utc_text(moment) for moment in self.untaken_mail],
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

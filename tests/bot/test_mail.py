@@ -241,3 +241,18 @@ async def test_an_empty_queue(start_bot: StartBot, teams_channel: TeamsChannel) 
     await staff(bot)
     chat = await introduce(teams_channel, OFFICER)
     assert (await teams_channel.say(chat, OFFICER, "mail")).texts == [NOTHING_WAITING]
+
+
+async def test_the_handover_lists_untaken_e_mails(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    _, first, _ = await _ready(start_bot, teams_channel)
+    officer_chat = await introduce(teams_channel, OFFICER)
+    await teams_channel.say(officer_chat, OFFICER, "mail")
+    await press(teams_channel, officer_chat, OFFICER, TAKE)  # the 09:12 one is taken
+    chat = await introduce(teams_channel, DUTY_MANAGER)
+
+    reply = await teams_channel.say(chat, DUTY_MANAGER, "handover")
+
+    text = texts_of(reply.cards[-1])
+    assert "E-mails waiting untaken (1)" in text
+    assert "Received Mon 16 Mar 2026 09:40" in text and "waiting 20 min" in text
+    assert "09:12" not in text and messages.SUBJECT_ATTACHED not in text and first.id not in text

@@ -44,6 +44,7 @@ from bot.cards.common import to_dict
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
 from frontdoor.intake import Route, SubmissionResult
+from frontdoor.mail import MailItem
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
@@ -568,9 +569,12 @@ def record_card(
     heading: str = "",
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
     follows: str = "",
+    email: MailItem | None = None,
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
-    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it."""
+    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
+    ``email`` the e-mail it was started from (a link to it: subject, received time and id, never
+    its attachments)."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -583,6 +587,16 @@ def record_card(
         body.append(_banner("Urgent: immediate risk", "attention"))
     if follows:
         body.append(_text(follows[:1].upper() + follows[1:]))
+    if email is not None:
+        body.append(
+            _facts(
+                [
+                    ("From e-mail", plain(email.subject) or "(no subject)"),
+                    ("E-mail received", format_local(email.received_at)),
+                    ("E-mail reference", f"mail:{email.id} (in the front door mailbox)"),
+                ]
+            )
+        )
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
     return to_dict(AdaptiveCard(body=body, fallback_text=f"Contact {reference}"))

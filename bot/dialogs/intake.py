@@ -734,6 +734,7 @@ class IntakeFeature:
             deadlines: list[Deadline] = await uow.deadlines.for_subject(reference) if contact else []
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
             followed = await consultations_followed_by(uow.consultations, reference) if contact else ()
+            email = await uow.mail.for_contact(contact.id) if contact else None
         if contact is None or contact.state is ContactState.DRAFT:
             return None
         return record_card(
@@ -743,6 +744,7 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
+            email=email,
         )
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -161,6 +161,15 @@ async def test_a_contact_started_from_an_e_mail_is_received_when_the_e_mail_was(
     assert screening.started_at == FIRST_RECEIVED  # the clock started when the e-mail arrived
     assert linked is not None and linked.id == first.id and linked.state is MailState.STARTED
 
+    # The record links its e-mail (subject, received time, reference), and attaches nothing.
+    found = await teams_channel.say(chat, OFFICER, f"find {reference}")
+    record = texts_of(found.cards[-1])
+    assert "From e-mail" in record and messages.SUBJECT_HTML in record
+    assert "Mon 16 Mar 2026 09:12" in record and f"mail:{first.id}" in record
+    attached = [a for activity in found.sent for a in (activity.body or {}).get("attachments") or []]
+    assert [a["contentType"] for a in attached] == ["application/vnd.microsoft.card.adaptive"]
+    assert messages.ATTACHMENT not in record
+
 
 async def test_not_a_referral_records_a_reason(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
     bot, first, second = await _ready(start_bot, teams_channel)

@@ -262,6 +262,8 @@ class MailboxWatcher:
         if client is None:
             return
         with contextlib.suppress(Exception):
+            if client.has_pending_idle():  # a listener stopped in IDLE: end it, or LOGOUT waits
+                client.idle_done()
             await asyncio.wait_for(client.logout(), 5)
 
 

@@ -9,6 +9,8 @@ The e-mails are taken in through the domain (the IMAP watcher has its own tests 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 
 from bot.cards.intake import SUBMIT
@@ -45,6 +47,7 @@ from tests.bot.intake_script import (
     walk,
 )
 from tests.harness.teams import TeamsChannel
+from tests.imap import TestMailbox
 from tests.mail import messages
 
 #: The e-mails arrived before the bot's clock (10:00): at 09:12 and 09:40 that Monday.
@@ -265,3 +268,23 @@ async def test_the_handover_lists_untaken_e_mails(start_bot: StartBot, teams_cha
     assert "E-mails waiting untaken (1)" in text
     assert "Received Mon 16 Mar 2026 09:40" in text and "waiting 20 min" in text
     assert "09:12" not in text and messages.SUBJECT_ATTACHED not in text and first.id not in text
+
+
+async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
+    start_bot: StartBot, teams_channel: TeamsChannel, imap_mailbox: TestMailbox
+) -> None:
+    """The composition: with ``FRONTDOOR_IMAP_URL`` set, the bot's scheduler reads the real mailbox
+    (Dovecot) as the leader, and the e-mail is in ``mail``."""
+    imap_mailbox.deliver(messages.unicode_subject(), SECOND_RECEIVED)
+    bot = await start_bot(clock=clock(), mailbox=imap_mailbox.address)
+    await staff(bot)
+    deadline = time.monotonic() + 15
+    while True:
+        async with bot.store.unit_of_work() as uow:
+            if await uow.mail.waiting():
+                break
+        assert time.monotonic() < deadline, "the bot did not read its mailbox"
+        await asyncio.sleep(0.1)
+    chat = await introduce(teams_channel, OFFICER)
+    text = texts_of((await teams_channel.say(chat, OFFICER, "mail")).cards[-1])
+    assert messages.SUBJECT_UNICODE in text and "Mon 16 Mar 2026 09:40" in text

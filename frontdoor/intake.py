@@ -42,6 +42,7 @@ from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
+from frontdoor.mail import return_mail_of_draft
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError, UnitOfWork
 from frontdoor.records import AuditEvent, ClockKind, Deadline
@@ -384,6 +385,7 @@ async def cancel_draft(
         checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, None)
         if isinstance(checked, Refusal):
             return checked
+        await return_mail_of_draft(uow, contact_id, actor_id, now)
         await uow.contacts.delete(contact_id)
         await uow.audit.append(_audit(now, actor_id, "contact.draft_cancelled", contact_id))
         await uow.commit()

@@ -493,6 +493,16 @@ async def start_from_mail(
     return saved, contact
 
 
+async def return_mail_of_draft(uow: UnitOfWork, contact_id: str, actor_id: str, now: datetime) -> None:
+    """Within ``uow``: the draft ``contact_id`` is being cancelled; if it was started from an e-mail,
+    the e-mail goes back to the person who took it (taken, not started), so it is never lost."""
+    item = await uow.mail.for_contact(contact_id)
+    if item is None or item.state is not MailState.STARTED:
+        return
+    await uow.mail.save(replace(item, state=MailState.TAKEN, contact_id=None), item.version)
+    await uow.audit.append(_audit(now, actor_id, "mail.returned", item, f"contact={contact_id}"))
+
+
 def check_reason(reason_text: str, detail: str) -> tuple[NotReferralReason, str] | MailRefusal:
     """The reason and detail a "Not a referral" card sent, or what is wrong with them."""
     try:

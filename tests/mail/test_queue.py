@@ -17,6 +17,7 @@ from bot.settings import Settings, SettingsError
 from frontdoor.alerts import AlertKind, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Contact, ContactState
+from frontdoor.intake import Refusal, cancel_draft
 from frontdoor.mail import (
     MailboxAddress,
     MailItem,
@@ -28,6 +29,7 @@ from frontdoor.mail import (
     parse_mail,
     preview_text,
     purge_expired_mail,
+    start_from_mail,
     take,
     take_in,
     untaken_from_payload,
@@ -238,3 +240,22 @@ async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(
     # A shorter retention reaches the recent one too.
     shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 2")
     assert await purge_expired_mail(store.unit_of_work(), at(3), CALENDAR, shorter) == [recent.id]
+
+
+async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store) -> None:
+    item = await _add(store, 1, at(9))
+    assert isinstance(
+        await take(store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10)), MailItem
+    )
+    started = await start_from_mail(
+        store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10), "source"
+    )
+    assert isinstance(started, tuple)
+    _, contact = started
+    cancelled = await cancel_draft(store.unit_of_work(), contact.id, OFFICERS[0], at(10, 5))
+    assert not isinstance(cancelled, Refusal)
+    async with store.unit_of_work() as uow:
+        back = await uow.mail.taken_by(OFFICERS[0])
+        events = [e.event.action for e in await uow.audit.for_subject(item.subject_key)]
+    assert [(i.id, i.state, i.contact_id) for i in back] == [(item.id, MailState.TAKEN, None)]
+    assert events[-1] == "mail.returned"

@@ -13,15 +13,19 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+from bot.app import ALERTS
 from bot.cards.intake import SUBMIT
 from bot.cards.mail import NOT_REFERRAL, REASON_INPUT, START, TAKE
 from bot.dialogs.mail import NOTHING_WAITING, PERSONAL_ONLY
 from bot.dialogs.worklists import mail_waiting
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState, Source
 from frontdoor.mail import MailItem, MailState, NotReferralReason, item_from, parse_mail, take_in
+from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
+from scheduler.jobs import run_mail_untaken
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import (
     CONSULTANT,
@@ -37,6 +41,7 @@ from tests.bot.intake_script import (
     decisions_channel,
     grant,
     introduce,
+    on_rota,
     press,
     receipt_reference,
     register_channels,
@@ -46,11 +51,14 @@ from tests.bot.intake_script import (
     texts_of,
     walk,
 )
-from tests.harness.teams import TeamsChannel
+from tests.harness.teams import TeamsChannel, cards_in
 from tests.imap import TestMailbox
 from tests.mail import messages
 
 #: The e-mails arrived before the bot's clock (10:00): at 09:12 and 09:40 that Monday.
+POLICY = default_policy()
+#: March 2026 has no bank holiday in England and Wales.
+CALENDAR = WorkingCalendar()
 FIRST_RECEIVED = datetime(2026, 3, 16, 9, 12, tzinfo=UTC)
 SECOND_RECEIVED = datetime(2026, 3, 16, 9, 40, tzinfo=UTC)
 
@@ -288,3 +296,28 @@ async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
     chat = await introduce(teams_channel, OFFICER)
     text = texts_of((await teams_channel.say(chat, OFFICER, "mail")).cards[-1])
     assert messages.SUBJECT_UNICODE in text and "Mon 16 Mar 2026 09:40" in text
+
+
+async def test_an_untaken_e_mail_alerts_the_duty_manager_in_teams(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """Through the alert pipeline: the job enqueues, the dispatcher renders (the harness checks the
+    card with Microsoft's SDK) and posts to the duty manager on the rota, once."""
+    moving = clock()
+    bot = await start_bot(clock=moving)
+    await staff(bot)
+    await on_rota(bot, DUTY_MANAGER, Role.DUTY_MANAGER)
+    duty_chat = await introduce(teams_channel, DUTY_MANAGER)
+    await _mail(bot, messages.plain(), 1, FIRST_RECEIVED)  # 09:12: an office hour runs out at 10:12
+
+    assert await run_mail_untaken(bot.store.unit_of_work, moving, POLICY, CALENDAR) == 0
+    moving.set(datetime(2026, 3, 16, 10, 12, tzinfo=UTC))
+    assert await run_mail_untaken(bot.store.unit_of_work, moving, POLICY, CALENDAR) == 1
+    assert await run_mail_untaken(bot.store.unit_of_work, moving, POLICY, CALENDAR) == 0
+    await bot.app[ALERTS].dispatch()
+
+    found = [c for a in teams_channel.sent_to(duty_chat) for c in cards_in(a)]
+    [card] = [c for c in found if c.get("fallbackText") == "E-mail waiting untaken"]  # and the welcome
+    text = texts_of(card)
+    assert "E-mail waiting untaken" in text and "Mon 16 Mar 2026 09:12" in text and "1 h" in text
+    assert messages.SENDER not in text and messages.SUBJECT_PLAIN not in text

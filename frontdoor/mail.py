@@ -388,11 +388,18 @@ class MailQueue:
     mine: tuple[MailItem, ...]
 
 
-async def mail_queue(uow: UnitOfWork, user_id: str, roles: Iterable[Role]) -> MailQueue | MailRefusal:
+async def mail_queue(
+    uow: UnitOfWork, user_id: str, roles: Iterable[Role], now: datetime
+) -> MailQueue | MailRefusal:
+    """The queue for ``mail``; the reading is audited (senders and previews are personal data)."""
     if not may(roles, Permission.MAIL_QUEUE):
         return _NOT_PERMITTED
     async with uow:
-        return MailQueue(tuple(await uow.mail.waiting()), tuple(await uow.mail.taken_by(user_id)))
+        queue = MailQueue(tuple(await uow.mail.waiting()), tuple(await uow.mail.taken_by(user_id)))
+        shown = len(queue.waiting) + len(queue.mine)
+        await uow.audit.append(AuditEvent(now, user_id, "mail.queue_viewed", "mail:queue", f"count={shown}"))
+        await uow.commit()
+    return queue
 
 
 async def waiting_count(uow: UnitOfWork) -> int:

@@ -52,7 +52,9 @@ class MailFeature:
         router.submission(NOT_REFERRAL, self.on_not_referral)
 
     async def on_mail(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
-        result = await mail_queue(self._store.unit_of_work(), actor.aad_object_id, actor.roles)
+        result = await mail_queue(
+            self._store.unit_of_work(), actor.aad_object_id, actor.roles, self._clock.now()
+        )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
             return

@@ -92,7 +92,7 @@ async def _item(bot: RunningBot, item_id: str) -> MailItem:
 async def test_mail_lists_waiting_e_mails_oldest_first(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    _, first, second = await _ready(start_bot, teams_channel)
+    bot, first, second = await _ready(start_bot, teams_channel)
     chat = await introduce(teams_channel, OFFICER)
 
     reply = await teams_channel.say(chat, OFFICER, "mail")
@@ -109,6 +109,8 @@ async def test_mail_lists_waiting_e_mails_oldest_first(
     assert "https://" not in text and "evil" not in text and "](" not in text
     takes = [a for a in actions(card) if a["data"]["fd"] == TAKE]
     assert [a["data"]["mail"] for a in takes] == [first.id, second.id]
+    viewed = [(e.actor_id, e.action, e.detail) for e in await audit(bot) if e.subject == "mail:queue"]
+    assert viewed == [(OFFICER.aad_object_id, "mail.queue_viewed", "count=2")]
 
 
 async def test_the_first_to_take_an_e_mail_gets_it_and_the_second_is_told_who(

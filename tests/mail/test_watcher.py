@@ -7,7 +7,9 @@ contact started from an e-mail has the e-mail's received time as received-at."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import sys
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -235,3 +237,52 @@ async def test_a_contact_from_an_e_mail_is_received_when_the_e_mail_was(
     assert saved.source is Source.EMAIL
     assert saved.referrer is not None and saved.referrer.email == messages.SENDER
     assert linked is not None and linked.id == item.id and linked.state is MailState.STARTED
+
+
+_OTHER_PROCESS = """
+import asyncio, json, sys
+from frontdoor.mail import MailboxAddress
+from frontdoor.systemclock import SettableClock
+from datetime import datetime
+from scheduler.leadership import SoleLeadership
+from scheduler.mailbox import MailboxWatcher
+from store.sql import SqlStore
+
+async def main():
+    host, port, user, password, url = sys.argv[1:6]
+    store = SqlStore(url)
+    address = MailboxAddress(host, int(port), False, user, "INBOX", password)
+    clock = SettableClock(datetime.fromisoformat(sys.argv[6]))
+    watcher = MailboxWatcher(address, store.unit_of_work, clock, SoleLeadership(), poll_seconds=2)
+    result = await watcher.sync()
+    await watcher.stop()
+    await store.close()
+    print(json.dumps([result.taken, result.already]))
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.postgres
+async def test_two_operating_system_processes_take_nothing_twice(
+    imap_mailbox: TestMailbox, fresh_postgres_url: str
+) -> None:
+    for number in range(20):
+        imap_mailbox.deliver(messages.plain(f"<proc-{number}@school.example>"), received(number))
+    address = imap_mailbox.address
+    other = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _OTHER_PROCESS, address.host, str(address.port), address.user,
+        address.password, fresh_postgres_url, T0.isoformat(),
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    store = SqlStore(fresh_postgres_url)
+    try:
+        here = await watcher(imap_mailbox, store).sync()
+        out, _ = await other.communicate()
+        assert other.returncode == 0
+        taken_there, _ = json.loads(out)
+        assert here.taken + taken_there == 20
+        stored = await items(store)
+        assert sorted(item.uid for item in stored) == list(range(1, 21))
+    finally:
+        await store.close()

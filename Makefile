@@ -74,8 +74,11 @@ typecheck: $(VENV)/.installed
 imports: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
+# Two workers, one a core; the reliability tests time real bot processes, so they run on their own.
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
 pytest: $(VENV)/.installed node_modules/.installed postgres-binaries dovecot-binaries
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=12
+	$(PYTEST) -n 2 --durations=12 --ignore=tests/reliability
+	$(PYTEST) --durations=4 tests/reliability
 
 test: lint typecheck imports pytest
 

@@ -39,6 +39,7 @@ from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
+from bot.dialogs.mash import MashFeature
 from bot.dialogs.quality import QualityFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
@@ -123,6 +124,7 @@ def create_app(
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
+    MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,

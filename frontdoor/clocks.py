@@ -31,6 +31,8 @@ CLOCK_UNITS: dict[ClockKind, ClockUnit] = {
     ClockKind.REREFERRAL_RECOMMENDATION: ClockUnit.HOURS,
     ClockKind.PARENT_LETTER: ClockUnit.WORKING_DAYS,
     ClockKind.CHALLENGE: ClockUnit.END_OF_WORKING_DAY,
+    ClockKind.MASH_REQUEST_URGENT: ClockUnit.HOURS,
+    ClockKind.MASH_REQUEST: ClockUnit.WORKING_DAYS,
 }
 
 
@@ -79,6 +81,8 @@ def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
         ClockKind.REREFERRAL_RECOMMENDATION: timescales.rereferral_recommendation_hours,
         ClockKind.PARENT_LETTER: timescales.parent_letter_working_days,
         ClockKind.CHALLENGE: 0,
+        ClockKind.MASH_REQUEST_URGENT: policy.mash.request_hours_urgent,
+        ClockKind.MASH_REQUEST: policy.mash.request_working_days,
     }
     return ClockRule(kind, CLOCK_UNITS[kind], amounts[kind])
 

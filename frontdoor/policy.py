@@ -32,6 +32,7 @@ __all__ = [
     "Handover",
     "Limits",
     "Marac",
+    "Mash",
     "OfficeHours",
     "OpenContactBand",
     "Policy",
@@ -240,6 +241,15 @@ class Marac:
 class Retention:
     referrals_not_accepted_months: int = field(metadata={_PARSE: _positive_int})
     consultations_months: int = field(metadata={_PARSE: _positive_int})
+    mash_episodes_months: int = field(metadata={_PARSE: _positive_int})
+
+
+@dataclass(frozen=True, slots=True)
+class Mash:
+    """When a MASH partner's information request is due back, by the episode's urgency."""
+
+    request_hours_urgent: int = field(metadata={_PARSE: _positive_int})
+    request_working_days: int = field(metadata={_PARSE: _positive_int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +277,7 @@ class Policy:
     handover: Handover
     marac: Marac
     retention: Retention
+    mash: Mash
     windows: Windows
     limits: Limits
 

@@ -30,6 +30,9 @@ class ClockKind(StrEnum):
     REREFERRAL_RECOMMENDATION = "rereferral_recommendation"
     PARENT_LETTER = "parent_letter"
     CHALLENGE = "challenge"
+    #: a MASH partner's information request (SPEC §9), urgent or not
+    MASH_REQUEST_URGENT = "mash_request_urgent"
+    MASH_REQUEST = "mash_request"
 
 
 class DeadlineState(StrEnum):

@@ -18,6 +18,8 @@ class Role(StrEnum):
     DUTY_MANAGER = "duty_manager"
     TEAM_MANAGER = "team_manager"
     PROFESSIONAL = "professional"
+    #: MASH partner-agency staff, tied to their agency (``frontdoor.agencies``)
+    PARTNER = "partner"
     ADMIN = "admin"
 
 
@@ -40,6 +42,10 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: open a MASH episode and record its multi-agency decision
+    MASH_EPISODE = "mash_episode"
+    #: answer the information requests sent to one's own agency
+    ANSWER_AGENCY_REQUESTS = "answer_agency_requests"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -63,6 +69,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
+        Permission.MASH_EPISODE,
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -80,8 +87,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.MASH_EPISODE,
     },
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
+    # A partner is a professional who also answers their agency's requests; nothing else.
+    Role.PARTNER: frozenset({Permission.LOG_CONSULTATION, Permission.ANSWER_AGENCY_REQUESTS}),
     # Admins manage the directory and channels; no case access by virtue of this role.
     Role.ADMIN: frozenset(
         {Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}
@@ -97,6 +107,7 @@ ROLE_TITLES: dict[Role, str] = {
     Role.DUTY_MANAGER: "duty managers",
     Role.TEAM_MANAGER: "team managers",
     Role.PROFESSIONAL: "partner professionals",
+    Role.PARTNER: "MASH partner-agency staff",
     Role.ADMIN: "administrators",
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
+from frontdoor.agencies import MashRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.ports import (
@@ -39,6 +40,7 @@ class UnitOfWork(Protocol):
     consultations: ConsultationRepository
     activities: ProcessedActivities
     alerts: AlertOutbox
+    mash: MashRepository
 
     async def __aenter__(self) -> Self: ...
 

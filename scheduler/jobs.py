@@ -2,7 +2,8 @@
 the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
-``policy.retention.consultations_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.consultations_months`` and closed MASH episodes past
+``policy.retention.mash_episodes_months`` (each deletion audited by the use case), at 02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -18,6 +19,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
+from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import UnitOfWorkFactory
@@ -36,6 +38,8 @@ async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: P
     """Delete what is past retention as of ``clock.now()``; the references deleted."""
     async with unit_of_work() as uow:
         deleted = await purge_expired_consultations(uow, clock.now(), policy)
+    async with unit_of_work() as uow:
+        deleted += await purge_expired_episodes(uow, clock.now(), policy)
     log.info("retention ran", extra={"count": len(deleted)})
     return deleted
 

@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdoor.agencies import MashRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
@@ -82,6 +83,7 @@ from frontdoor.roles import Role
 from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.mash import SqlMashRepository
 from store.outbox import SqlAlertOutbox
 from store.repository import SqlRepository as _Repository
 from store.tables import (
@@ -165,6 +167,7 @@ class SqlUnitOfWork:
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
+        self.mash: MashRepository = SqlMashRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

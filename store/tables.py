@@ -315,3 +315,50 @@ class ProcessedActivityRow(Base):
 
 
 metadata = Base.metadata
+
+
+class PartnerAgencyRow(Base):
+    """The agency a ``partner`` of the role directory works for (SPEC §1)."""
+
+    __tablename__ = "partner_agencies"
+
+    aad_object_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(CODE))
+
+
+class MashEpisodeRow(Base):
+    """A MASH episode (SPEC §9); ``reasons``, ``children`` and ``participants`` are JSON lists."""
+
+    __tablename__ = "mash_episodes"
+
+    reference: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    contact_reference: Mapped[str] = mapped_column(String(CODE), index=True)
+    opened_by: Mapped[str] = mapped_column(String(PERSON))
+    opened_at: Mapped[datetime]
+    urgency: Mapped[str] = mapped_column(String(CODE))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    question: Mapped[str] = mapped_column(Text)
+    #: what the requests share about each child: [{"name": ..., "date_of_birth": "YYYY-MM-DD" | null}]
+    children: Mapped[list[dict[str, str | None]]] = mapped_column(JSON)
+    decision: Mapped[str | None] = mapped_column(String(CODE))
+    rationale: Mapped[str] = mapped_column(Text)
+    participants: Mapped[list[str]] = mapped_column(JSON)
+    closed_by: Mapped[str | None] = mapped_column(String(PERSON))
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class MashRequestRow(Base):
+    """One partner agency's information request in an episode, and its answer."""
+
+    __tablename__ = "mash_requests"
+
+    episode_reference: Mapped[str] = mapped_column(
+        String(CODE), ForeignKey("mash_episodes.reference", ondelete="CASCADE"), primary_key=True
+    )
+    agency: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    due_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(PERSON))
+    answered_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(CODE))
+    given_by: Mapped[str] = mapped_column(Text)

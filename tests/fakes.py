@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
+from frontdoor.agencies import Agency, MashEpisode, MashRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
@@ -89,6 +90,8 @@ class _Data:
     audit: list[StoredAuditEvent] = field(default_factory=list)
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    episodes: dict[str, MashEpisode] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -104,6 +107,8 @@ class _Data:
             audit=list(self.audit),
             consultations=dict(self.consultations),
             processed=dict(self.processed),
+            agencies=dict(self.agencies),
+            episodes=dict(self.episodes),
         )
 
 
@@ -140,6 +145,7 @@ class InMemoryUnitOfWork:
         self.audit: AuditLog = _Audit(self)
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
+        self.mash: MashRepository = _Mash(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
 
@@ -488,6 +494,47 @@ class _Consultations(_Repository):
             c for c in self._uow.view().consultations.values() if c.author_id == author_id and not c.on_behalf
         ]
         return max(own, key=lambda c: (c.created_at, c.reference), default=None)
+
+
+class _Mash(_Repository):
+    async def set_agency(self, person_id: str, agency: Agency | None) -> None:
+        data = await self._uow.write()
+        if agency is None:
+            data.agencies.pop(person_id, None)
+        else:
+            data.agencies[person_id] = agency
+
+    async def agency_of(self, person_id: str) -> Agency | None:
+        return self._uow.view().agencies.get(person_id)
+
+    async def partners(self) -> list[tuple[str, Agency]]:
+        return sorted(self._uow.view().agencies.items())
+
+    async def add(self, episode: MashEpisode) -> None:
+        data = await self._uow.write()
+        if episode.reference in data.episodes:
+            raise ValueError(f"MASH episode {episode.reference} exists")
+        data.episodes[episode.reference] = episode
+
+    async def get(self, reference: str) -> MashEpisode | None:
+        return self._uow.view().episodes.get(reference)
+
+    async def save(self, episode: MashEpisode) -> None:
+        data = await self._uow.write()
+        if episode.reference not in data.episodes:
+            raise NotFoundError(f"no MASH episode {episode.reference}")
+        data.episodes[episode.reference] = episode
+
+    async def of_contact(self, contact_reference: str) -> list[MashEpisode]:
+        found = [e for e in self._uow.view().episodes.values() if e.contact_reference == contact_reference]
+        return sorted(found, key=lambda e: (e.opened_at, e.reference))
+
+    async def delete_closed_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = sorted(r for r, e in data.episodes.items() if e.closure is not None and e.closure.at < cutoff)
+        for reference in old:
+            del data.episodes[reference]
+        return old
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

@@ -57,6 +57,7 @@ from bot.cards.intake import (
     set_aside_card,
 )
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
+from bot.cards.mash import start_action as mash_start_action
 from bot.dialogs.find import Finders
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
 from bot.replies import refusal
@@ -684,7 +685,7 @@ class IntakeFeature:
         if not actor.may(Permission.VIEW_CONTACTS):
             await self._audit(actor, "contact.view_refused", str(reference), "via=channel_card")
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
-        card = await self._record_card(str(reference))
+        card = await self._record_card(str(reference), actor)
         if card is None:
             return InvokeReply(message=f"I could not find {reference}.")
         address = _address_of(turn_context.activity)
@@ -717,14 +718,14 @@ class IntakeFeature:
 
     async def find_contact(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
         """``find CT-…`` (the ``find`` command checks VIEW_CONTACTS first)."""
-        card = await self._record_card(str(reference))
+        card = await self._record_card(str(reference), actor)
         if card is None:
             await turn_context.send_activity(f"No contact has the reference {reference}.")
             return
         await self._audit(actor, "contact.viewed", str(reference), "via=find")
         await _send_card(turn_context, card)
 
-    async def _record_card(self, reference: str) -> dict[str, Any] | None:
+    async def _record_card(self, reference: str, viewer: Actor) -> dict[str, Any] | None:
         async with self._store.unit_of_work() as uow:
             contact = await uow.contacts.get_by_reference(reference)
             deadlines: list[Deadline] = await uow.deadlines.for_subject(reference) if contact else []
@@ -739,6 +740,10 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
+            # A consultant may open a MASH episode from the record while the contact is open.
+            actions=[mash_start_action(reference)]
+            if viewer.may(Permission.MASH_EPISODE) and contact.state is not ContactState.CLOSED
+            else [],
         )
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -1,0 +1,71 @@
+"""Multi-agency work (SPEC §9): the agency of each partner, MASH episodes and their requests.
+
+Revision ID: 0005_agencies
+Revises: 0005_shape
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_agencies"
+down_revision: str | Sequence[str] | None = "0005_shape"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "partner_agencies",
+        sa.Column("aad_object_id", sa.String(length=255), nullable=False),
+        sa.Column("agency", sa.String(length=32), nullable=False),
+        sa.PrimaryKeyConstraint("aad_object_id", name="pk_partner_agencies"),
+    )
+    op.create_table(
+        "mash_episodes",
+        sa.Column("reference", sa.String(length=32), nullable=False),
+        sa.Column("contact_reference", sa.String(length=32), nullable=False),
+        sa.Column("opened_by", sa.String(length=255), nullable=False),
+        sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("urgency", sa.String(length=32), nullable=False),
+        sa.Column("reasons", sa.JSON(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("children", sa.JSON(), nullable=False),
+        sa.Column("decision", sa.String(length=32), nullable=True),
+        sa.Column("rationale", sa.Text(), nullable=False),
+        sa.Column("participants", sa.JSON(), nullable=False),
+        sa.Column("closed_by", sa.String(length=255), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("reference", name="pk_mash_episodes"),
+    )
+    op.create_index("ix_mash_episodes_contact_reference", "mash_episodes", ["contact_reference"])
+    op.create_index("ix_mash_episodes_closed_at", "mash_episodes", ["closed_at"])
+    op.create_table(
+        "mash_requests",
+        sa.Column("episode_reference", sa.String(length=32), nullable=False),
+        sa.Column("agency", sa.String(length=32), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_by", sa.String(length=255), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("channel", sa.String(length=32), nullable=True),
+        sa.Column("given_by", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["episode_reference"],
+            ["mash_episodes.reference"],
+            name="fk_mash_requests_episode_reference_mash_episodes",
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("episode_reference", "agency", name="pk_mash_requests"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("mash_requests")
+    op.drop_index("ix_mash_episodes_closed_at", table_name="mash_episodes")
+    op.drop_index("ix_mash_episodes_contact_reference", table_name="mash_episodes")
+    op.drop_table("mash_episodes")
+    op.drop_table("partner_agencies")

@@ -41,6 +41,7 @@ from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.mash import MashFeature
 from bot.dialogs.quality import QualityFeature
+from bot.dialogs.triage import TriageFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
 from bot.notify import Notifier
@@ -117,14 +118,16 @@ def create_app(
     decisions.register(router)
     CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
-    IntakeFeature(
+    intake = IntakeFeature(
         store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
-    ).register(router, finders)
+    )
+    intake.register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
     MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
+    TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,

@@ -13,7 +13,6 @@ unit of work can gather the port without importing the use cases back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -216,5 +215,74 @@ class MashRepository(Protocol):
         ...
 
 
-def open_requests(episodes: Sequence[MashEpisode], agency: Agency) -> list[InformationRequest]:
-    return [r for e in episodes if not e.closed for r in e.requests if r.agency is agency and not r.answered]
+# -- the daily domestic-abuse triage ----------------------------------------------------------------
+
+
+class TriageOutcome(StrEnum):
+    """SPEC §9's outcomes (a)-(f) of a police domestic-abuse incident at the daily triage."""
+
+    POLICE_ONLY = "a"
+    FURTHER_ENQUIRIES = "b"
+    STATUTORY = "c"
+    OTHER_AUTHORITY = "d"
+    HEALTH_VISITOR = "e"
+    DA_SERVICE = "f"
+
+
+TRIAGE_OUTCOME_TITLES: dict[TriageOutcome, str] = {
+    TriageOutcome.POLICE_ONLY: "(a) Kept on police systems only",
+    TriageOutcome.FURTHER_ENQUIRIES: "(b) Shared with children's services for further enquiries: a contact",
+    TriageOutcome.STATUTORY: "(c) Threshold met for a statutory team (strategy discussion): urgent contact",
+    TriageOutcome.OTHER_AUTHORITY: "(d) Shared with another authority",
+    TriageOutcome.HEALTH_VISITOR: "(e) Health visitor role",
+    TriageOutcome.DA_SERVICE: "(f) Referral to the domestic abuse service",
+}
+
+#: The outcomes that become a contact, and those that record who was told.
+CONTACT_OUTCOMES = frozenset({TriageOutcome.FURTHER_ENQUIRIES, TriageOutcome.STATUTORY})
+TOLD_OUTCOMES = frozenset({TriageOutcome.HEALTH_VISITOR, TriageOutcome.DA_SERVICE})
+
+
+@dataclass(frozen=True, slots=True)
+class TriageDecision:
+    outcome: TriageOutcome
+    by: str
+    at: datetime
+    #: (b) and (c): the contact it became
+    contact_reference: str = ""
+    #: (d): the authority it was shared with
+    other_authority: str = ""
+    #: (e) and (f): who was told (name and role or service)
+    told: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TriageIncident:
+    """A police incident on a day's triage list: a police reference, never a name, until (b)/(c)."""
+
+    id: str
+    day: date
+    police_reference: str
+    occurred_on: date
+    summary: str
+    recorded_by: str
+    recorded_at: datetime
+    decision: TriageDecision | None = None
+
+
+class TriageRepository(Protocol):
+    async def add(self, incident: TriageIncident) -> None: ...
+
+    async def get(self, incident_id: str) -> TriageIncident | None: ...
+
+    async def on(self, day: date) -> list[TriageIncident]:
+        """The incidents of ``day``'s meeting, in the order they were recorded."""
+        ...
+
+    async def decide(self, incident_id: str, decision: TriageDecision) -> bool:
+        """Record the outcome if the incident has none yet; False if it had one already."""
+        ...
+
+    async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
+        """Delete the incidents recorded before ``cutoff``; their police references."""
+        ...

@@ -37,6 +37,7 @@ class CommandName(StrEnum):
     HANDOVER = "handover"
     DUTY = "duty"
     STATUS = "status"
+    TRIAGE = "triage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,14 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.MANAGE_ROTA,
         usage="2026-03-17",
+    ),
+    # The daily domestic-abuse triage (SPEC §9): the list names nobody, but (b) and (c) name a child.
+    Command(
+        CommandName.TRIAGE,
+        "triage",
+        "Today's domestic-abuse triage list: add incidents, record each one's outcome",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
     ),
     Command(
         CommandName.LINK,

@@ -242,6 +242,7 @@ class Retention:
     referrals_not_accepted_months: int = field(metadata={_PARSE: _positive_int})
     consultations_months: int = field(metadata={_PARSE: _positive_int})
     mash_episodes_months: int = field(metadata={_PARSE: _positive_int})
+    triage_incidents_months: int = field(metadata={_PARSE: _positive_int})
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from frontdoor.agencies import MashRepository
+from frontdoor.agencies import MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.ports import (
@@ -41,6 +41,7 @@ class UnitOfWork(Protocol):
     activities: ProcessedActivities
     alerts: AlertOutbox
     mash: MashRepository
+    triage: TriageRepository
 
     async def __aenter__(self) -> Self: ...
 

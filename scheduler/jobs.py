@@ -3,7 +3,8 @@ the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
 ``policy.retention.consultations_months`` and closed MASH episodes past
-``policy.retention.mash_episodes_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.mash_episodes_months`` and triage incidents past
+``policy.retention.triage_incidents_months`` (each deletion audited by the use case), at 02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -22,6 +23,7 @@ from frontdoor.consultation import purge_expired_consultations
 from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
+from frontdoor.triage import purge_expired_incidents
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import daily_jobs
@@ -40,6 +42,8 @@ async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: P
         deleted = await purge_expired_consultations(uow, clock.now(), policy)
     async with unit_of_work() as uow:
         deleted += await purge_expired_episodes(uow, clock.now(), policy)
+    async with unit_of_work() as uow:
+        deleted += await purge_expired_incidents(uow, clock.now(), policy)
     log.info("retention ran", extra={"count": len(deleted)})
     return deleted
 

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from frontdoor.agencies import MashRepository
+from frontdoor.agencies import MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
@@ -101,6 +101,7 @@ from store.tables import (
     ReferenceSequenceRow,
     RoleDirectoryRow,
 )
+from store.triage import SqlTriageRepository
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
@@ -168,6 +169,7 @@ class SqlUnitOfWork:
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
         self.mash: MashRepository = SqlMashRepository(self)
+        self.triage: TriageRepository = SqlTriageRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

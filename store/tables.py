@@ -362,3 +362,23 @@ class MashRequestRow(Base):
     answered_at: Mapped[datetime | None]
     channel: Mapped[str | None] = mapped_column(String(CODE))
     given_by: Mapped[str] = mapped_column(Text)
+
+
+class TriageIncidentRow(Base):
+    """A police incident on the daily domestic-abuse triage list and its outcome (SPEC §9)."""
+
+    __tablename__ = "triage_incidents"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    police_reference: Mapped[str] = mapped_column(String(CODE))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(CODE))
+    decided_by: Mapped[str | None] = mapped_column(String(PERSON))
+    decided_at: Mapped[datetime | None]
+    contact_reference: Mapped[str] = mapped_column(String(CODE))
+    other_authority: Mapped[str] = mapped_column(Text)
+    told: Mapped[str] = mapped_column(Text)

@@ -16,7 +16,14 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
-from frontdoor.agencies import Agency, MashEpisode, MashRepository
+from frontdoor.agencies import (
+    Agency,
+    MashEpisode,
+    MashRepository,
+    TriageDecision,
+    TriageIncident,
+    TriageRepository,
+)
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
@@ -92,6 +99,7 @@ class _Data:
     processed: dict[str, datetime] = field(default_factory=dict)
     agencies: dict[str, Agency] = field(default_factory=dict)
     episodes: dict[str, MashEpisode] = field(default_factory=dict)
+    incidents: dict[str, TriageIncident] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -109,6 +117,7 @@ class _Data:
             processed=dict(self.processed),
             agencies=dict(self.agencies),
             episodes=dict(self.episodes),
+            incidents=dict(self.incidents),
         )
 
 
@@ -146,6 +155,7 @@ class InMemoryUnitOfWork:
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
         self.mash: MashRepository = _Mash(self)
+        self.triage: TriageRepository = _Triage(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
 
@@ -535,6 +545,36 @@ class _Mash(_Repository):
         for reference in old:
             del data.episodes[reference]
         return old
+
+
+class _Triage(_Repository):
+    async def add(self, incident: TriageIncident) -> None:
+        data = await self._uow.write()
+        if incident.id in data.incidents:
+            raise ValueError(f"incident {incident.id} exists")
+        data.incidents[incident.id] = replace(incident, recorded_at=_utc(incident.recorded_at))
+
+    async def get(self, incident_id: str) -> TriageIncident | None:
+        return self._uow.view().incidents.get(incident_id)
+
+    async def on(self, day: date) -> list[TriageIncident]:
+        found = [i for i in self._uow.view().incidents.values() if i.day == day]
+        return sorted(found, key=lambda i: (i.recorded_at, i.id))
+
+    async def decide(self, incident_id: str, decision: TriageDecision) -> bool:
+        data = await self._uow.write()
+        incident = data.incidents.get(incident_id)
+        if incident is None or incident.decision is not None:
+            return False
+        data.incidents[incident_id] = replace(incident, decision=replace(decision, at=_utc(decision.at)))
+        return True
+
+    async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = [i for i in data.incidents.values() if i.recorded_at < cutoff]
+        for incident in old:
+            del data.incidents[incident.id]
+        return sorted(i.police_reference for i in old)
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

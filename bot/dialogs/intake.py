@@ -522,6 +522,11 @@ class IntakeFeature:
             ),
         )
 
+    async def dispatch_submitted(self, result: SubmissionResult, actor: Actor) -> list[str]:
+        """Post a contact submitted by another feature (the domestic-abuse triage) as intake posts
+        its own; what was done."""
+        return await self._dispatch(result, actor, self._clock.now())
+
     async def _dispatch(self, result: SubmissionResult, actor: Actor, now: datetime) -> list[str]:
         """Post the submitted contact where its route sends it; what was done, for the receipt."""
         async with self._store.unit_of_work() as uow:

@@ -1,4 +1,5 @@
-"""Multi-agency work (SPEC §9): the agency of each partner, MASH episodes and their requests.
+"""Multi-agency work (SPEC §9): the agency of each partner, MASH episodes and their requests, the
+daily domestic-abuse triage's incidents.
 
 Revision ID: 0005_agencies
 Revises: 0005_shape
@@ -61,9 +62,31 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("episode_reference", "agency", name="pk_mash_requests"),
     )
+    op.create_table(
+        "triage_incidents",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("police_reference", sa.String(length=32), nullable=False),
+        sa.Column("occurred_on", sa.Date(), nullable=False),
+        sa.Column("summary", sa.Text(), nullable=False),
+        sa.Column("recorded_by", sa.String(length=255), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("outcome", sa.String(length=32), nullable=True),
+        sa.Column("decided_by", sa.String(length=255), nullable=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("contact_reference", sa.String(length=32), nullable=False),
+        sa.Column("other_authority", sa.Text(), nullable=False),
+        sa.Column("told", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_triage_incidents"),
+    )
+    op.create_index("ix_triage_incidents_day", "triage_incidents", ["day"])
+    op.create_index("ix_triage_incidents_recorded_at", "triage_incidents", ["recorded_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_triage_incidents_recorded_at", table_name="triage_incidents")
+    op.drop_index("ix_triage_incidents_day", table_name="triage_incidents")
+    op.drop_table("triage_incidents")
     op.drop_table("mash_requests")
     op.drop_index("ix_mash_episodes_closed_at", table_name="mash_episodes")
     op.drop_index("ix_mash_episodes_contact_reference", table_name="mash_episodes")

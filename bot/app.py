@@ -32,6 +32,7 @@ from bot.auth import (
 from bot.dedup import Deduplicator
 from bot.dialogs.admin import register as register_admin
 from bot.dialogs.alerts import AlertsFeature
+from bot.dialogs.body_requests import BodyRequestsFeature
 from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
@@ -128,6 +129,7 @@ def create_app(
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
     MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
     TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)
+    BodyRequestsFeature(store, clock, calendar, settings.policy).register(router, finders)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,

@@ -286,3 +286,55 @@ class TriageRepository(Protocol):
     async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
         """Delete the incidents recorded before ``cutoff``; their police references."""
         ...
+
+
+# -- information requests from other bodies (CAFCASS, Ofsted) ----------------------------------------
+
+
+class RequestingBody(StrEnum):
+    CAFCASS = "cafcass"
+    OFSTED_CHILDMINDER = "ofsted_childminder"
+    OFSTED_FOSTER_CARER = "ofsted_foster_carer"
+
+
+REQUESTING_BODY_TITLES: dict[RequestingBody, str] = {
+    RequestingBody.CAFCASS: "CAFCASS safeguarding request",
+    RequestingBody.OFSTED_CHILDMINDER: "Ofsted check: childminder applicant",
+    RequestingBody.OFSTED_FOSTER_CARER: "Ofsted check: foster-carer applicant",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    text: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BodyRequest:
+    """A CAFCASS safeguarding request or an Ofsted check (``IR-YY-NNNNN``): answered by its due date,
+    no threshold route."""
+
+    reference: str
+    body: RequestingBody
+    body_reference: str
+    subject_name: str
+    subject_date_of_birth: date | None
+    subject_address: str
+    due_at: datetime
+    logged_by: str
+    logged_at: datetime
+    response: Response | None = None
+
+
+class BodyRequestRepository(Protocol):
+    async def add(self, request: BodyRequest) -> None: ...
+
+    async def get(self, reference: str) -> BodyRequest | None: ...
+
+    async def respond(self, reference: str, response: Response) -> bool:
+        """Record the response if there is none yet; False otherwise."""
+        ...
+
+    async def delete_responded_before(self, cutoff: datetime) -> list[str]: ...

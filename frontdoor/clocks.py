@@ -33,6 +33,8 @@ CLOCK_UNITS: dict[ClockKind, ClockUnit] = {
     ClockKind.CHALLENGE: ClockUnit.END_OF_WORKING_DAY,
     ClockKind.MASH_REQUEST_URGENT: ClockUnit.HOURS,
     ClockKind.MASH_REQUEST: ClockUnit.WORKING_DAYS,
+    # Its day is the requesting body's due date, not counted from the start: see ``agencies``.
+    ClockKind.BODY_REQUEST: ClockUnit.END_OF_WORKING_DAY,
 }
 
 
@@ -83,6 +85,7 @@ def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
         ClockKind.CHALLENGE: 0,
         ClockKind.MASH_REQUEST_URGENT: policy.mash.request_hours_urgent,
         ClockKind.MASH_REQUEST: policy.mash.request_working_days,
+        ClockKind.BODY_REQUEST: 0,
     }
     return ClockRule(kind, CLOCK_UNITS[kind], amounts[kind])
 

@@ -38,6 +38,7 @@ class CommandName(StrEnum):
     DUTY = "duty"
     STATUS = "status"
     TRIAGE = "triage"
+    INFORMATION_REQUEST = "information_request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,13 @@ COMMANDS: tuple[Command, ...] = (
         CommandName.TRIAGE,
         "triage",
         "Today's domestic-abuse triage list: add incidents, record each one's outcome",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.INFORMATION_REQUEST,
+        "information request",
+        "Log a CAFCASS safeguarding request or an Ofsted check, with its due date",
         frozenset({Scope.PERSONAL}),
         Permission.START_CONTACT,
     ),

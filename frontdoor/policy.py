@@ -243,6 +243,7 @@ class Retention:
     consultations_months: int = field(metadata={_PARSE: _positive_int})
     mash_episodes_months: int = field(metadata={_PARSE: _positive_int})
     triage_incidents_months: int = field(metadata={_PARSE: _positive_int})
+    information_requests_months: int = field(metadata={_PARSE: _positive_int})
 
 
 @dataclass(frozen=True, slots=True)

@@ -33,6 +33,8 @@ class ClockKind(StrEnum):
     #: a MASH partner's information request (SPEC §9), urgent or not
     MASH_REQUEST_URGENT = "mash_request_urgent"
     MASH_REQUEST = "mash_request"
+    #: a CAFCASS or Ofsted information request, due at the end of the working day it is due on
+    BODY_REQUEST = "body_request"
 
 
 class DeadlineState(StrEnum):

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from frontdoor.agencies import MashRepository, TriageRepository
+from frontdoor.agencies import BodyRequestRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.ports import (
@@ -42,6 +42,7 @@ class UnitOfWork(Protocol):
     alerts: AlertOutbox
     mash: MashRepository
     triage: TriageRepository
+    body_requests: BodyRequestRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -4,7 +4,8 @@ the use case decides what is due from the tables and the injected clock.
 For now: nightly retention (SPEC §7), which deletes consultations past
 ``policy.retention.consultations_months`` and closed MASH episodes past
 ``policy.retention.mash_episodes_months`` and triage incidents past
-``policy.retention.triage_incidents_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.triage_incidents_months``, answered CAFCASS and Ofsted requests past
+``policy.retention.information_requests_months`` (each deletion audited by the use case), at 02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -18,6 +19,7 @@ from typing import Final
 
 from apscheduler.triggers.cron import CronTrigger
 
+from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.mash import purge_expired_episodes
@@ -44,6 +46,8 @@ async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: P
         deleted += await purge_expired_episodes(uow, clock.now(), policy)
     async with unit_of_work() as uow:
         deleted += await purge_expired_incidents(uow, clock.now(), policy)
+    async with unit_of_work() as uow:
+        deleted += await purge_expired_requests(uow, clock.now(), policy)
     log.info("retention ran", extra={"count": len(deleted)})
     return deleted
 

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from frontdoor.agencies import MashRepository, TriageRepository
+from frontdoor.agencies import BodyRequestRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
@@ -81,6 +81,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from store.body_requests import SqlBodyRequestRepository
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
 from store.mash import SqlMashRepository
@@ -170,6 +171,7 @@ class SqlUnitOfWork:
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
         self.mash: MashRepository = SqlMashRepository(self)
         self.triage: TriageRepository = SqlTriageRepository(self)
+        self.body_requests: BodyRequestRepository = SqlBodyRequestRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -382,3 +382,22 @@ class TriageIncidentRow(Base):
     contact_reference: Mapped[str] = mapped_column(String(CODE))
     other_authority: Mapped[str] = mapped_column(Text)
     told: Mapped[str] = mapped_column(Text)
+
+
+class BodyRequestRow(Base):
+    """A CAFCASS safeguarding request or an Ofsted check (SPEC §9) and its response."""
+
+    __tablename__ = "body_requests"
+
+    reference: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    body: Mapped[str] = mapped_column(String(CODE))
+    body_reference: Mapped[str] = mapped_column(Text)
+    subject_name: Mapped[str] = mapped_column(Text)
+    subject_date_of_birth: Mapped[date | None] = mapped_column(Date)
+    subject_address: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    logged_by: Mapped[str] = mapped_column(String(PERSON))
+    logged_at: Mapped[datetime]
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_by: Mapped[str | None] = mapped_column(String(PERSON))
+    responded_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -18,8 +18,11 @@ from typing import Self
 
 from frontdoor.agencies import (
     Agency,
+    BodyRequest,
+    BodyRequestRepository,
     MashEpisode,
     MashRepository,
+    Response,
     TriageDecision,
     TriageIncident,
     TriageRepository,
@@ -100,6 +103,7 @@ class _Data:
     agencies: dict[str, Agency] = field(default_factory=dict)
     episodes: dict[str, MashEpisode] = field(default_factory=dict)
     incidents: dict[str, TriageIncident] = field(default_factory=dict)
+    body_requests: dict[str, BodyRequest] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -118,6 +122,7 @@ class _Data:
             agencies=dict(self.agencies),
             episodes=dict(self.episodes),
             incidents=dict(self.incidents),
+            body_requests=dict(self.body_requests),
         )
 
 
@@ -156,6 +161,7 @@ class InMemoryUnitOfWork:
         self.activities: ProcessedActivities = _Processed(self)
         self.mash: MashRepository = _Mash(self)
         self.triage: TriageRepository = _Triage(self)
+        self.body_requests: BodyRequestRepository = _BodyRequests(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
 
@@ -575,6 +581,36 @@ class _Triage(_Repository):
         for incident in old:
             del data.incidents[incident.id]
         return sorted(i.police_reference for i in old)
+
+
+class _BodyRequests(_Repository):
+    async def add(self, request: BodyRequest) -> None:
+        data = await self._uow.write()
+        if request.reference in data.body_requests:
+            raise ValueError(f"information request {request.reference} exists")
+        data.body_requests[request.reference] = replace(
+            request, due_at=_utc(request.due_at), logged_at=_utc(request.logged_at)
+        )
+
+    async def get(self, reference: str) -> BodyRequest | None:
+        return self._uow.view().body_requests.get(reference)
+
+    async def respond(self, reference: str, response: Response) -> bool:
+        data = await self._uow.write()
+        request = data.body_requests.get(reference)
+        if request is None or request.response is not None:
+            return False
+        data.body_requests[reference] = replace(request, response=replace(response, at=_utc(response.at)))
+        return True
+
+    async def delete_responded_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = sorted(
+            r for r, q in data.body_requests.items() if q.response is not None and q.response.at < cutoff
+        )
+        for reference in old:
+            del data.body_requests[reference]
+        return old
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

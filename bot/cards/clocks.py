@@ -17,6 +17,7 @@ CLOCK_TITLES: Mapping[ClockKind, str] = {
     ClockKind.CHALLENGE: "Challenge by the receiving team",
     ClockKind.MASH_REQUEST_URGENT: "MASH information request (urgent)",
     ClockKind.MASH_REQUEST: "MASH information request",
+    ClockKind.BODY_REQUEST: "CAFCASS / Ofsted response",
 }
 
 

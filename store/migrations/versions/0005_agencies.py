@@ -1,5 +1,5 @@
 """Multi-agency work (SPEC §9): the agency of each partner, MASH episodes and their requests, the
-daily domestic-abuse triage's incidents.
+daily domestic-abuse triage's incidents, CAFCASS and Ofsted information requests.
 
 Revision ID: 0005_agencies
 Revises: 0005_shape
@@ -81,9 +81,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_triage_incidents_day", "triage_incidents", ["day"])
     op.create_index("ix_triage_incidents_recorded_at", "triage_incidents", ["recorded_at"])
+    op.create_table(
+        "body_requests",
+        sa.Column("reference", sa.String(length=32), nullable=False),
+        sa.Column("body", sa.String(length=32), nullable=False),
+        sa.Column("body_reference", sa.Text(), nullable=False),
+        sa.Column("subject_name", sa.Text(), nullable=False),
+        sa.Column("subject_date_of_birth", sa.Date(), nullable=True),
+        sa.Column("subject_address", sa.Text(), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("logged_by", sa.String(length=255), nullable=False),
+        sa.Column("logged_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("response", sa.Text(), nullable=True),
+        sa.Column("responded_by", sa.String(length=255), nullable=True),
+        sa.Column("responded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("reference", name="pk_body_requests"),
+    )
+    op.create_index("ix_body_requests_responded_at", "body_requests", ["responded_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_body_requests_responded_at", table_name="body_requests")
+    op.drop_table("body_requests")
     op.drop_index("ix_triage_incidents_recorded_at", table_name="triage_incidents")
     op.drop_index("ix_triage_incidents_day", table_name="triage_incidents")
     op.drop_table("triage_incidents")

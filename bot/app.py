@@ -40,6 +40,7 @@ from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
+from bot.dialogs.marac_cases import MaracFeature
 from bot.dialogs.mash import MashFeature
 from bot.dialogs.quality import QualityFeature
 from bot.dialogs.triage import TriageFeature
@@ -130,6 +131,7 @@ def create_app(
     MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
     TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)
     BodyRequestsFeature(store, clock, calendar, settings.policy).register(router, finders)
+    MaracFeature(store, clock, calendar, settings.policy, notifier).register(router)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,

@@ -338,3 +338,79 @@ class BodyRequestRepository(Protocol):
         ...
 
     async def delete_responded_before(self, cutoff: datetime) -> list[str]: ...
+
+
+# -- MARAC cases and MAPPA invitations ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MaracRequest:
+    """An information request to the team a linked child is open to, due back before the meeting."""
+
+    id: str
+    case_id: str
+    child_name: str
+    child_date_of_birth: date | None
+    team: str
+    #: the child's allocated worker in the directory, who is asked and chased
+    worker_id: str
+    due_at: datetime
+    answer: Response | None = None
+
+    @property
+    def subject(self) -> str:
+        """The deadline and alert subject: no name, only the request's id."""
+        return f"marac-request:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MaracCase:
+    id: str
+    meeting_day: date
+    case_reference: str
+    recorded_by: str
+    recorded_at: datetime
+    requests: tuple[MaracRequest, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MappaInvitation:
+    id: str
+    mappa_reference: str
+    meeting_day: date
+    #: the team it was forwarded to; empty when no child is identified (it went to the front door)
+    team: str
+    worker_id: str | None
+    logged_by: str
+    logged_at: datetime
+
+    @property
+    def to_front_door(self) -> bool:
+        return not self.team
+
+
+class MaracRepository(Protocol):
+    async def add_case(self, case: MaracCase) -> None: ...
+
+    async def cases_on(self, day: date) -> list[MaracCase]:
+        """The cases of ``day``'s meeting with their requests, in the order they were recorded."""
+        ...
+
+    async def get_case(self, case_id: str) -> MaracCase | None: ...
+
+    async def add_request(self, request: MaracRequest) -> None: ...
+
+    async def get_request(self, request_id: str) -> MaracRequest | None: ...
+
+    async def answer(self, request_id: str, answer: Response) -> bool:
+        """Record the answer if there is none yet; False otherwise."""
+        ...
+
+    async def add_invitation(self, invitation: MappaInvitation) -> None: ...
+
+    async def invitations_since(self, moment: datetime) -> list[MappaInvitation]: ...
+
+    async def delete_before(self, day: date) -> list[str]:
+        """Delete the cases (with their requests) of meetings and the invitations before ``day``;
+        their references."""
+        ...

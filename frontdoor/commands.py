@@ -39,6 +39,8 @@ class CommandName(StrEnum):
     STATUS = "status"
     TRIAGE = "triage"
     INFORMATION_REQUEST = "information_request"
+    MARAC = "marac"
+    MAPPA = "mappa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +164,20 @@ COMMANDS: tuple[Command, ...] = (
         CommandName.INFORMATION_REQUEST,
         "information request",
         "Log a CAFCASS safeguarding request or an Ofsted check, with its due date",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.MARAC,
+        "marac",
+        "The next MARAC meeting: its cases, linked children and the requests to their teams",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.MAPPA,
+        "mappa",
+        "Log MAPPA invitations and where they were forwarded",
         frozenset({Scope.PERSONAL}),
         Permission.START_CONTACT,
     ),

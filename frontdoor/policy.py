@@ -244,6 +244,7 @@ class Retention:
     mash_episodes_months: int = field(metadata={_PARSE: _positive_int})
     triage_incidents_months: int = field(metadata={_PARSE: _positive_int})
     information_requests_months: int = field(metadata={_PARSE: _positive_int})
+    marac_mappa_months: int = field(metadata={_PARSE: _positive_int})
 
 
 @dataclass(frozen=True, slots=True)

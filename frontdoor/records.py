@@ -35,6 +35,8 @@ class ClockKind(StrEnum):
     MASH_REQUEST = "mash_request"
     #: a CAFCASS or Ofsted information request, due at the end of the working day it is due on
     BODY_REQUEST = "body_request"
+    #: an information request to a linked child's team, due back before the MARAC meeting
+    MARAC_REQUEST = "marac_request"
 
 
 class DeadlineState(StrEnum):

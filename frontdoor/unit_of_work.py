@@ -12,7 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
-from frontdoor.agencies import BodyRequestRepository, MashRepository, TriageRepository
+from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.ports import (
@@ -43,6 +43,7 @@ class UnitOfWork(Protocol):
     mash: MashRepository
     triage: TriageRepository
     body_requests: BodyRequestRepository
+    marac: MaracRepository
 
     async def __aenter__(self) -> Self: ...
 

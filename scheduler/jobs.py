@@ -5,7 +5,8 @@ For now: nightly retention (SPEC §7), which deletes consultations past
 ``policy.retention.consultations_months`` and closed MASH episodes past
 ``policy.retention.mash_episodes_months`` and triage incidents past
 ``policy.retention.triage_incidents_months``, answered CAFCASS and Ofsted requests past
-``policy.retention.information_requests_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.information_requests_months``, MARAC cases and MAPPA invitations past
+``policy.retention.marac_mappa_months`` (each deletion audited by the use case), at 02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -22,6 +23,7 @@ from apscheduler.triggers.cron import CronTrigger
 from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
+from frontdoor.marac_cases import purge_expired_marac
 from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
@@ -48,6 +50,8 @@ async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: P
         deleted += await purge_expired_incidents(uow, clock.now(), policy)
     async with unit_of_work() as uow:
         deleted += await purge_expired_requests(uow, clock.now(), policy)
+    async with unit_of_work() as uow:
+        deleted += await purge_expired_marac(uow, clock.now(), policy)
     log.info("retention ran", extra={"count": len(deleted)})
     return deleted
 

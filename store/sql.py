@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from frontdoor.agencies import BodyRequestRepository, MashRepository, TriageRepository
+from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
@@ -84,6 +84,7 @@ from store import chain
 from store.body_requests import SqlBodyRequestRepository
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.marac import SqlMaracRepository
 from store.mash import SqlMashRepository
 from store.outbox import SqlAlertOutbox
 from store.repository import SqlRepository as _Repository
@@ -172,6 +173,7 @@ class SqlUnitOfWork:
         self.mash: MashRepository = SqlMashRepository(self)
         self.triage: TriageRepository = SqlTriageRepository(self)
         self.body_requests: BodyRequestRepository = SqlBodyRequestRepository(self)
+        self.marac: MaracRepository = SqlMaracRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

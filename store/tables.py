@@ -384,6 +384,51 @@ class TriageIncidentRow(Base):
     told: Mapped[str] = mapped_column(Text)
 
 
+class MaracCaseRow(Base):
+    """A case on a MARAC meeting (SPEC §9)."""
+
+    __tablename__ = "marac_cases"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    meeting_day: Mapped[date] = mapped_column(Date, index=True)
+    case_reference: Mapped[str] = mapped_column(String(CODE))
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime]
+
+
+class MaracRequestRow(Base):
+    """A linked child of a MARAC case and the request to the team they are open to."""
+
+    __tablename__ = "marac_requests"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("marac_cases.id", ondelete="CASCADE"), index=True
+    )
+    child_name: Mapped[str] = mapped_column(Text)
+    child_date_of_birth: Mapped[date | None] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[str] = mapped_column(String(PERSON))
+    due_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(PERSON))
+    answered_at: Mapped[datetime | None]
+
+
+class MappaInvitationRow(Base):
+    """A MAPPA invitation and where it was forwarded (empty team: the front door)."""
+
+    __tablename__ = "mappa_invitations"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    mappa_reference: Mapped[str] = mapped_column(String(CODE))
+    meeting_day: Mapped[date] = mapped_column(Date, index=True)
+    team: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    logged_by: Mapped[str] = mapped_column(String(PERSON))
+    logged_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class BodyRequestRow(Base):
     """A CAFCASS safeguarding request or an Ofsted check (SPEC §9) and its response."""
 

@@ -20,6 +20,10 @@ from frontdoor.agencies import (
     Agency,
     BodyRequest,
     BodyRequestRepository,
+    MappaInvitation,
+    MaracCase,
+    MaracRepository,
+    MaracRequest,
     MashEpisode,
     MashRepository,
     Response,
@@ -104,6 +108,8 @@ class _Data:
     episodes: dict[str, MashEpisode] = field(default_factory=dict)
     incidents: dict[str, TriageIncident] = field(default_factory=dict)
     body_requests: dict[str, BodyRequest] = field(default_factory=dict)
+    marac_cases: dict[str, MaracCase] = field(default_factory=dict)
+    mappa: dict[str, MappaInvitation] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -123,6 +129,8 @@ class _Data:
             episodes=dict(self.episodes),
             incidents=dict(self.incidents),
             body_requests=dict(self.body_requests),
+            marac_cases=dict(self.marac_cases),
+            mappa=dict(self.mappa),
         )
 
 
@@ -162,6 +170,7 @@ class InMemoryUnitOfWork:
         self.mash: MashRepository = _Mash(self)
         self.triage: TriageRepository = _Triage(self)
         self.body_requests: BodyRequestRepository = _BodyRequests(self)
+        self.marac: MaracRepository = _Marac(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
 
@@ -611,6 +620,64 @@ class _BodyRequests(_Repository):
         for reference in old:
             del data.body_requests[reference]
         return old
+
+
+class _Marac(_Repository):
+    async def add_case(self, case: MaracCase) -> None:
+        data = await self._uow.write()
+        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=())
+
+    async def cases_on(self, day: date) -> list[MaracCase]:
+        found = [c for c in self._uow.view().marac_cases.values() if c.meeting_day == day]
+        return sorted(found, key=lambda c: (c.recorded_at, c.id))
+
+    async def get_case(self, case_id: str) -> MaracCase | None:
+        return self._uow.view().marac_cases.get(case_id)
+
+    async def add_request(self, request: MaracRequest) -> None:
+        data = await self._uow.write()
+        case = data.marac_cases[request.case_id]
+        requests = sorted(
+            (*case.requests, replace(request, due_at=_utc(request.due_at))),
+            key=lambda r: (r.child_name, r.id),
+        )
+        data.marac_cases[case.id] = replace(case, requests=tuple(requests))
+
+    async def get_request(self, request_id: str) -> MaracRequest | None:
+        return next(
+            (r for c in self._uow.view().marac_cases.values() for r in c.requests if r.id == request_id), None
+        )
+
+    async def answer(self, request_id: str, answer: Response) -> bool:
+        data = await self._uow.write()
+        for case in data.marac_cases.values():
+            for request in case.requests:
+                if request.id == request_id:
+                    if request.answer is not None:
+                        return False
+                    answered = replace(request, answer=replace(answer, at=_utc(answer.at)))
+                    requests = tuple(answered if r.id == request_id else r for r in case.requests)
+                    data.marac_cases[case.id] = replace(case, requests=requests)
+                    return True
+        return False
+
+    async def add_invitation(self, invitation: MappaInvitation) -> None:
+        data = await self._uow.write()
+        data.mappa[invitation.id] = replace(invitation, logged_at=_utc(invitation.logged_at))
+
+    async def invitations_since(self, moment: datetime) -> list[MappaInvitation]:
+        found = [i for i in self._uow.view().mappa.values() if i.logged_at >= moment]
+        return sorted(found, key=lambda i: (i.logged_at, i.id))
+
+    async def delete_before(self, day: date) -> list[str]:
+        data = await self._uow.write()
+        cases = [c for c in data.marac_cases.values() if c.meeting_day < day]
+        invitations = [i for i in data.mappa.values() if i.meeting_day < day]
+        for case in cases:
+            del data.marac_cases[case.id]
+        for invitation in invitations:
+            del data.mappa[invitation.id]
+        return sorted([c.case_reference for c in cases] + [i.mappa_reference for i in invitations])
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

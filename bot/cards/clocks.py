@@ -18,6 +18,7 @@ CLOCK_TITLES: Mapping[ClockKind, str] = {
     ClockKind.MASH_REQUEST_URGENT: "MASH information request (urgent)",
     ClockKind.MASH_REQUEST: "MASH information request",
     ClockKind.BODY_REQUEST: "CAFCASS / Ofsted response",
+    ClockKind.MARAC_REQUEST: "MARAC information request",
 }
 
 

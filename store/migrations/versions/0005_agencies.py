@@ -98,9 +98,57 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("reference", name="pk_body_requests"),
     )
     op.create_index("ix_body_requests_responded_at", "body_requests", ["responded_at"])
+    op.create_table(
+        "marac_cases",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("meeting_day", sa.Date(), nullable=False),
+        sa.Column("case_reference", sa.String(length=32), nullable=False),
+        sa.Column("recorded_by", sa.String(length=255), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_marac_cases"),
+    )
+    op.create_index("ix_marac_cases_meeting_day", "marac_cases", ["meeting_day"])
+    op.create_table(
+        "marac_requests",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("child_name", sa.Text(), nullable=False),
+        sa.Column("child_date_of_birth", sa.Date(), nullable=True),
+        sa.Column("team", sa.Text(), nullable=False),
+        sa.Column("worker_id", sa.String(length=255), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=True),
+        sa.Column("answered_by", sa.String(length=255), nullable=True),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["case_id"], ["marac_cases.id"], name="fk_marac_requests_case_id_marac_cases", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name="pk_marac_requests"),
+    )
+    op.create_index("ix_marac_requests_case_id", "marac_requests", ["case_id"])
+    op.create_table(
+        "mappa_invitations",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("mappa_reference", sa.String(length=32), nullable=False),
+        sa.Column("meeting_day", sa.Date(), nullable=False),
+        sa.Column("team", sa.Text(), nullable=False),
+        sa.Column("worker_id", sa.String(length=255), nullable=True),
+        sa.Column("logged_by", sa.String(length=255), nullable=False),
+        sa.Column("logged_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_mappa_invitations"),
+    )
+    op.create_index("ix_mappa_invitations_meeting_day", "mappa_invitations", ["meeting_day"])
+    op.create_index("ix_mappa_invitations_logged_at", "mappa_invitations", ["logged_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mappa_invitations_logged_at", table_name="mappa_invitations")
+    op.drop_index("ix_mappa_invitations_meeting_day", table_name="mappa_invitations")
+    op.drop_table("mappa_invitations")
+    op.drop_index("ix_marac_requests_case_id", table_name="marac_requests")
+    op.drop_table("marac_requests")
+    op.drop_index("ix_marac_cases_meeting_day", table_name="marac_cases")
+    op.drop_table("marac_cases")
     op.drop_index("ix_body_requests_responded_at", table_name="body_requests")
     op.drop_table("body_requests")
     op.drop_index("ix_triage_incidents_recorded_at", table_name="triage_incidents")

@@ -111,8 +111,6 @@ async def _roles_change(
 ) -> int:
     async with store.unit_of_work() as uow:
         changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
-        if role is Role.PARTNER:
-            await set_partner_agency(uow, aad_object_id, agency, actor_id=_actor(), now=SystemClock().now())
         if changed:
             await uow.audit.append(
                 AuditEvent(
@@ -123,6 +121,8 @@ async def _roles_change(
                     detail=role.value,
                 )
             )
+        if role is Role.PARTNER:
+            await set_partner_agency(uow, aad_object_id, agency, actor_id=_actor(), now=SystemClock().now())
         await uow.commit()
     verb = "granted" if grant else "revoked"
     _out(

@@ -36,6 +36,7 @@ from bot.cards.work import STEP_KEY, WORK_VERB, WorkStep
 from frontdoor.agencies import Agency
 from frontdoor.alerts import AlertKind
 from frontdoor.records import ClockKind, DeadlineState
+from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from tests.bot.alert_helpers import deliveries
 from tests.bot.conftest import RunningBot, StartBot
@@ -320,3 +321,25 @@ async def test_a_partner_sees_only_their_own_request(
         (POLICE.aad_object_id, "action=phone_answer"),
         (POLICE.aad_object_id, "action=close"),
     }
+
+
+async def test_an_administrator_ties_a_partner_to_one_agency(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    teams = teams_channel
+    bot = await start_bot(clock=SettableClock(MONDAY_10AM))
+    await staff(bot)
+    chat = await introduce(teams, ADMIN)
+    person = POLICE.aad_object_id
+    for text in (f"grant {person} partner", f"grant {person} partner fire brigade"):
+        reply = await teams.say(chat, ADMIN, text)
+        assert "Which agency?" in " ".join(reply.texts), reply.texts
+    await teams.say(chat, ADMIN, f"grant {person} partner domestic abuse service")
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.mash.agency_of(person) is Agency.DOMESTIC_ABUSE_SERVICE
+        assert await uow.roles.roles_of(person) == frozenset({Role.PARTNER})
+    await teams.say(chat, ADMIN, f"revoke {person} partner")
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.mash.agency_of(person) is None
+        actions = [e.event.action for e in await uow.audit.for_subject(f"person:{person}")]
+    assert actions == ["role.grant", "partner.agency", "role.revoke", "partner.agency"]

@@ -15,6 +15,7 @@ from typing import Any
 from bot.app import ALERTS
 from bot.cards.alerts import ACK_VERB, ALERT_KEY
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
+from bot.cards.marac_cases import ANSWER as MARAC_ANSWER
 from bot.cards.mash import (
     AGENCIES_INPUT,
     AGENCY_INPUT,
@@ -32,6 +33,7 @@ from bot.cards.mash import (
     START,
     URGENCY_INPUT,
 )
+from bot.cards.triage import ADD as TRIAGE_ADD
 from bot.cards.work import STEP_KEY, WORK_VERB, WorkStep
 from frontdoor.agencies import Agency
 from frontdoor.alerts import AlertKind
@@ -300,7 +302,15 @@ async def test_a_partner_sees_only_their_own_request(
     work_data = {REFERENCE_KEY: contact, VERSION_KEY: record.version, STEP_KEY: WorkStep.REFRESH.value}
     work = await teams.execute(police_chat, POLICE, WORK_VERB, work_data)
     refusals.append(work.json["value"])
-    assert len(refusals) == 9, refusals
+    # The other multi-agency records: CAFCASS/Ofsted requests, the triage, MARAC and MAPPA.
+    for command in ("find IR-26-00001", "triage", "marac", "mappa", "information request"):
+        refusals += (await teams.say(police_chat, POLICE, command)).texts
+    for data in (
+        {ACTION_KEY: TRIAGE_ADD, "police_reference": "DA-1", "occurred_on": "2026-03-15", "summary": "x"},
+        {ACTION_KEY: MARAC_ANSWER, "request": "00000000-0000-0000-0000-000000000000", "answer": "x"},
+    ):
+        refusals += (await teams.submit(police_chat, POLICE, data)).texts
+    assert len(refusals) == 16, refusals
     for text in refusals:
         assert text.startswith("Sorry"), text
         for secret in (*NEVER_SHARED, CHILD.name, PHONE_ANSWER):

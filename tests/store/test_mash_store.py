@@ -13,18 +13,14 @@ from frontdoor.agencies import (
     Agency,
     AnswerChannel,
     MashDecision,
-    MashEpisode,
-    MashReason,
     SharedChild,
     Urgency,
 )
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.mash import (
-    EpisodeForm,
     PartnerView,
     StaffView,
     close_episode,
-    open_episode,
     partner_answer,
     partners_of,
     purge_expired_episodes,
@@ -32,47 +28,11 @@ from frontdoor.mash import (
     record_phone_answer,
     set_partner_agency,
 )
-from frontdoor.policy import Policy, parse_policy
+from frontdoor.policy import parse_policy
 from frontdoor.records import ClockKind, DeadlineState
-from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
-from tests.frontdoor.decision_builders import CALENDAR, CHILD, CONSULTANT, NOW, POLICY, seat, submitted
-
-POLICE = "aad-partner-police"
-HEALTH = "aad-partner-health"
-CONSULTANT_ROLES = frozenset({Role.CONSULTANT})
-PARTNER_ROLES = frozenset({Role.PARTNER})
-
-
-def _form(reference: str, urgency: Urgency = Urgency.STANDARD) -> EpisodeForm:
-    return EpisodeForm(
-        reference, urgency, (MashReason.RISK_OF_HARM,), (Agency.POLICE, Agency.HEALTH), "Anything known?"
-    )
-
-
-async def _partners(store: Store) -> None:
-    async with store.unit_of_work() as uow:
-        for person, agency in ((POLICE, Agency.POLICE), (HEALTH, Agency.HEALTH)):
-            await uow.roles.grant(person, Role.PARTNER)
-            await set_partner_agency(uow, person, agency, actor_id="admin", now=NOW)
-        await uow.commit()
-
-
-async def _opened(store: Store, urgency: Urgency = Urgency.STANDARD, policy: Policy = POLICY) -> MashEpisode:
-    await seat(store)
-    await _partners(store)
-    contact = await submitted(store)
-    episode = await open_episode(
-        store.unit_of_work(),
-        _form(contact.reference or "", urgency),
-        actor_id=CONSULTANT,
-        roles=CONSULTANT_ROLES,
-        now=NOW,
-        calendar=CALENDAR,
-        policy=policy,
-    )
-    assert not isinstance(episode, Refusal), episode
-    return episode
+from tests.frontdoor.decision_builders import CHILD, CONSULTANT, NOW, POLICY
+from tests.store.mash_builders import CONSULTANT_ROLES, HEALTH, PARTNER_ROLES, POLICE, opened
 
 
 @pytest.mark.parametrize(
@@ -87,7 +47,7 @@ async def _opened(store: Store, urgency: Urgency = Urgency.STANDARD, policy: Pol
 async def test_requests_are_due_by_the_policy_for_the_urgency(
     store: Store, urgency: Urgency, policy_text: str, due: datetime
 ) -> None:
-    episode = await _opened(store, urgency, parse_policy(policy_text))
+    episode = await opened(store, urgency, parse_policy(policy_text))
     async with store.unit_of_work() as uow:
         stored = await uow.mash.get(episode.reference)
         clocks = await uow.deadlines.for_subject(f"{episode.reference}:police")
@@ -99,7 +59,7 @@ async def test_requests_are_due_by_the_policy_for_the_urgency(
 
 
 async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: Store) -> None:
-    episode = await _opened(store)
+    episode = await opened(store)
     reference = episode.reference
     answered = await partner_answer(
         store.unit_of_work(), reference, "Nothing known", actor_id=POLICE, roles=PARTNER_ROLES,
@@ -128,7 +88,7 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
 
 
 async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> None:
-    episode = await _opened(store)
+    episode = await opened(store)
     await partner_answer(
         store.unit_of_work(), episode.reference, "Police answer", actor_id=POLICE, roles=PARTNER_ROLES,
         now=NOW, policy=POLICY,
@@ -160,12 +120,12 @@ async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> N
 async def test_retention_deletes_closed_episodes_after_the_policys_months(
     store: Store, months: int, kept: bool
 ) -> None:
-    episode = await _opened(store)
+    episode = await opened(store)
     await close_episode(
         store.unit_of_work(), episode.reference, MashDecision.ADVICE_SIGNPOSTING, "Advice given",
         (Agency.POLICE,), actor_id=CONSULTANT, roles=CONSULTANT_ROLES, now=NOW, policy=POLICY,
     )  # fmt: skip
-    other = await _opened(store)  # still open: never deleted
+    other = await opened(store)  # still open: never deleted
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)  # three months on
     policy = parse_policy(f"[retention]\nmash_episodes_months = {months}\n")
     deleted = await purge_expired_episodes(store.unit_of_work(), later, policy)

@@ -188,6 +188,11 @@ async def test_an_episode_with_three_partners_one_on_the_card_one_by_phone_one_c
             (f"{episode}:education", AlertKind.BREACHED)
         ] * expected
 
+    [(_, chase)] = [
+        d for d in deliveries(teams, teams.personal(EDUCATION)) if d[0].kind is AlertKind.BREACHED
+    ]
+    assert chase.card is not None and f"find {episode}" in texts_of(chase.card)
+    assert "View sends the full record" not in texts_of(chase.card)
     # A partner cannot take the alert.
     [(key, _)] = [d for d in deliveries(teams, teams.personal(EDUCATION)) if d[0].kind is AlertKind.BREACHED]
     taken = await teams.execute(teams.personal(EDUCATION), EDUCATION, ACK_VERB, {ALERT_KEY: key.text})

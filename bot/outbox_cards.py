@@ -15,6 +15,8 @@ from dataclasses import replace
 from datetime import datetime
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
+from bot.cards.continuity import render_continuity
+from bot.cards.edt import render_edt_handover, render_overnight_summary
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from bot.cards.rendered import Rendered, Renderer
 from frontdoor.alerts import AlertKind, OutboxItem
@@ -23,10 +25,14 @@ __all__ = ["POSSIBLE_REPEAT", "RENDERERS", "Rendered", "Renderer", "render"]
 
 
 #: One renderer per kind of row; a kind missing here is a programming error caught by the tests.
+#: ``email`` rows are not rendered for Teams: they go by e-mail only (``bot.mail``).
 RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER: render_handover,
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
+    AlertKind.CONTINUITY: render_continuity,
+    AlertKind.EDT_HANDOVER: render_edt_handover,
+    AlertKind.OVERNIGHT_SUMMARY: render_overnight_summary,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

@@ -1,4 +1,4 @@
-"""The decisions and duty channels (SPEC §6): which team channel gets which cards.
+"""The decisions, duty and EDT channels (SPEC §6): which team channel gets which cards.
 
 A channel becomes the decisions or the duty channel when an administrator says so in it. The
 registration points at the conversation record the bot keeps for every chat and channel it hears
@@ -37,6 +37,7 @@ PURPOSE_TITLES: Mapping[ChannelPurpose, str] = MappingProxyType(
     {
         ChannelPurpose.DECISIONS: "decisions channel",
         ChannelPurpose.DUTY: "duty channel",
+        ChannelPurpose.EDT: "EDT channel",
     }
 )
 

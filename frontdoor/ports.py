@@ -61,7 +61,10 @@ class ContactRepository(Protocol):
 
     async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]: ...
 
-    async def drafts_of(self, user_id: str) -> list[Contact]: ...
+    async def drafts_of(self, user_id: str) -> list[Contact]:
+        """``user_id``'s drafts, and their urgent contacts still being completed (a
+        ``draft_section`` is set), in the order they were created."""
+        ...
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
         """Contacts in ``states`` whose assignee is ``user_id``, in the order they were created."""

@@ -18,6 +18,8 @@ class ConversationKind(StrEnum):
 class ChannelPurpose(StrEnum):
     DECISIONS = "decisions"
     DUTY = "duty"
+    #: the emergency duty team's channel: out-of-hours alerts and the EDT handover (SPEC §10)
+    EDT = "edt"
 
 
 class ClockKind(StrEnum):

@@ -17,6 +17,8 @@ class Role(StrEnum):
     CONSULTANT = "consultant"
     DUTY_MANAGER = "duty_manager"
     TEAM_MANAGER = "team_manager"
+    SERVICE_MANAGER = "service_manager"
+    EDT = "edt"
     PROFESSIONAL = "professional"
     #: MASH partner-agency staff, tied to their agency (``frontdoor.agencies``)
     PARTNER = "partner"
@@ -42,6 +44,10 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: switch the front door to urgent-only mode and back (SPEC §10)
+    SWITCH_CONTINUITY = "switch_continuity"
+    #: take an item of the EDT handover and record what was done overnight (SPEC §10)
+    OVERNIGHT_ACTION = "overnight_action"
     #: open a MASH episode and record its multi-agency decision
     MASH_EPISODE = "mash_episode"
     #: answer the information requests sent to one's own agency
@@ -65,6 +71,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -81,14 +88,19 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.SWITCH_CONTINUITY,
         Permission.MASH_EPISODE,
     },
+    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS},
+    # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
+    Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # A partner is a professional who also answers their agency's requests; nothing else.
     Role.PARTNER: frozenset({Permission.LOG_CONSULTATION, Permission.ANSWER_AGENCY_REQUESTS}),
@@ -106,6 +118,8 @@ ROLE_TITLES: dict[Role, str] = {
     Role.CONSULTANT: "consultants",
     Role.DUTY_MANAGER: "duty managers",
     Role.TEAM_MANAGER: "team managers",
+    Role.SERVICE_MANAGER: "service managers",
+    Role.EDT: "the emergency duty team",
     Role.PROFESSIONAL: "partner professionals",
     Role.PARTNER: "MASH partner-agency staff",
     Role.ADMIN: "administrators",

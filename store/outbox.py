@@ -220,6 +220,12 @@ class SqlAlertOutbox(SqlRepository):
         )
         return [_item(row) for row in rows]
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        rows = await self._uow.rows(
+            select(AlertOutboxRow).where(AlertOutboxRow.subject == subject).order_by(AlertOutboxRow.id)
+        )
+        return [_item(row) for row in rows]
+
     async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
         return await self._set(
             item_id, state=OutboxState.WITHDRAWN.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
@@ -247,6 +253,28 @@ class SqlAlertOutbox(SqlRepository):
             .execution_options(synchronize_session=False)
         )
         return len(result.all())
+
+    async def mark_held(self, item_id: int, reason: str) -> bool:
+        return await self._set(
+            item_id, state=OutboxState.HELD.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+        )
+
+    async def listed(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        kinds: Collection[AlertKind] | None = None,
+        limit: int = 50,
+    ) -> list[OutboxItem]:
+        query = select(AlertOutboxRow)
+        if states is not None:
+            query = query.where(AlertOutboxRow.state.in_([state.value for state in states]))
+        if kinds is not None:
+            query = query.where(AlertOutboxRow.kind.in_([kind.value for kind in kinds]))
+        rows = await self._uow.rows(
+            query.order_by(AlertOutboxRow.created_at.desc(), AlertOutboxRow.id.desc()).limit(limit)
+        )
+        return [_item(row) for row in rows]
 
     async def get(self, item_id: int) -> OutboxItem | None:
         rows = await self._uow.rows(select(AlertOutboxRow).where(AlertOutboxRow.id == item_id))

@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, select, text, update
+from sqlalchemy import Select, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -45,6 +45,7 @@ from frontdoor.contact import (
     ContactEvent,
     ContactState,
     ContactType,
+    EmergencyDetails,
     HistoryChecks,
     ImmediateRisk,
     Parent,
@@ -271,10 +272,15 @@ def _contact_values(contact: Contact) -> _Values:
         "immediate_risks": sorted(risk.value for risk in contact.immediate_risks),
         "history_open_case": history.open_case,
         "history_allocated_worker_id": history.allocated_worker_id,
-        "history_closed_within_3_months": history.closed_within_3_months,
         "history_last_worker_id": history.last_worker_id,
         "history_systems_checked": list(history.systems_checked),
         "history_chronology": history.chronology,
+        "history_closed_on": history.closed_on,
+        "history_open_to_early_help": history.open_to_early_help,
+        "history_early_help_worker_id": history.early_help_worker_id,
+        "emergency_child": contact.emergency.child,
+        "emergency_whereabouts": contact.emergency.whereabouts,
+        "emergency_phone": contact.emergency.phone,
         "referrer_type": None if referrer is None else referrer.type.value,
         "referrer_name": "" if referrer is None else referrer.name,
         "referrer_agency": "" if referrer is None else referrer.agency,
@@ -340,10 +346,15 @@ def _contact(
         history=HistoryChecks(
             open_case=row.history_open_case,
             allocated_worker_id=row.history_allocated_worker_id,
-            closed_within_3_months=row.history_closed_within_3_months,
             last_worker_id=row.history_last_worker_id,
             systems_checked=tuple(row.history_systems_checked),
             chronology=row.history_chronology,
+            closed_on=row.history_closed_on,
+            open_to_early_help=row.history_open_to_early_help,
+            early_help_worker_id=row.history_early_help_worker_id,
+        ),
+        emergency=EmergencyDetails(
+            child=row.emergency_child, whereabouts=row.emergency_whereabouts, phone=row.emergency_phone
         ),
         assignee_id=row.assignee_id,
         draft_section=row.draft_section,
@@ -430,7 +441,10 @@ class SqlContactRepository(_Repository):
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return await self._load(
             select(ContactRow)
-            .where(ContactRow.state == ContactState.DRAFT.value, ContactRow.created_by == user_id)
+            .where(
+                or_(ContactRow.state == ContactState.DRAFT.value, ContactRow.draft_section != ""),
+                ContactRow.created_by == user_id,
+            )
             .order_by(ContactRow.created_at, ContactRow.id)
         )
 

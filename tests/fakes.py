@@ -258,7 +258,7 @@ class _Contacts(_Repository):
         return _ordered(
             c
             for c in self._uow.view().contacts.values()
-            if c.state is ContactState.DRAFT and c.created_by == user_id
+            if (c.state is ContactState.DRAFT or c.draft_section) and c.created_by == user_id
         )
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:

@@ -56,7 +56,8 @@ ALERT_CARD_KINDS: Final = frozenset(
     {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION, AlertKind.LETTER_LAPSED}
 )
 
-_KIND_TITLES: Mapping[AlertKind, str] = {
+#: How each kind of clock alert is named (cards and e-mails).
+ALERT_KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.DUE_SOON: "Due soon",
     AlertKind.BREACHED: "Breached",
     AlertKind.REPEAT: "Still breached, not taken",
@@ -173,7 +174,7 @@ def alert_card(
             facts.append(Fact(title="Review due", value=review))
     else:
         facts.append(Fact(title="Due", value=f"{format_local(due)} ({format_due(due, now)})"))
-    facts.append(Fact(title="Alert", value=_KIND_TITLES.get(kind, kind.value)))
+    facts.append(Fact(title="Alert", value=ALERT_KIND_TITLES.get(kind, kind.value)))
     facts.append(Fact(title="Assigned to", value=_person(notice.assignee_id, names, "nobody (unassigned)")))
     if kind is AlertKind.ESCALATION and notice.people:
         managers = ", ".join(_person(person, names, "") for person in notice.people)

@@ -65,7 +65,7 @@ class ChannelCardKind(StrEnum):
 
 _HEADINGS: Mapping[ChannelCardKind, str] = {
     ChannelCardKind.DECISION: "Contact awaiting screening",
-    ChannelCardKind.REREFERRAL: "Re-referral for the duty manager: the case closed less than 3 months ago",
+    ChannelCardKind.REREFERRAL: "Re-referral for the duty manager: the child's case closed recently",
     ChannelCardKind.OPEN_CASE: "Significant information on an open case, for the allocated worker",
 }
 

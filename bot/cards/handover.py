@@ -249,6 +249,12 @@ def handover_card(
         )
     body += capped_facts(reassigned, "None.")
 
+    outstanding = handover.history_outstanding
+    body.append(heading(f"Urgent contacts with history checks outstanding ({len(outstanding)})"))
+    body += capped_facts(
+        [Fact(title=reference, value="history checks not yet recorded") for reference in outstanding], "None."
+    )
+
     cap = handover.loads[0].cap if handover.loads else None
     body.append(heading("Social workers' loads" + (f" (cap {cap})" if cap is not None else "")))
     body += capped_facts(load_facts(handover.loads, names), "No social workers in the directory.")

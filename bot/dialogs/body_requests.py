@@ -30,7 +30,7 @@ from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, read_request, respond
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.commands import CommandName, ParsedCommand, Scope
+from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
@@ -40,7 +40,6 @@ from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
-PERSONAL_ONLY = "Information requests are logged in a personal chat with me."
 UNREADABLE = "That card is no longer active. Type **help** to see what I can do."
 
 
@@ -76,9 +75,6 @@ class BodyRequestsFeature:
         await self._card(turn_context, log_form_card())
 
     async def on_log(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if actor.scope is not Scope.PERSONAL:
-            await turn_context.send_activity(PERSONAL_ONLY)
-            return
         body = choices(action.data, BODY_INPUT, RequestingBody)
         if not body or len(body) > 1:
             await turn_context.send_activity(UNREADABLE)
@@ -111,9 +107,6 @@ class BodyRequestsFeature:
         )
 
     async def on_respond(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if actor.scope is not Scope.PERSONAL:
-            await turn_context.send_activity(PERSONAL_ONLY)
-            return
         reference = reference_of(action.data, REFERENCE_KEY, ReferenceKind.BODY_REQUEST)
         if reference is None:
             await turn_context.send_activity(UNREADABLE)

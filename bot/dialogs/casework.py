@@ -185,12 +185,10 @@ class CaseworkFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
         if step is WorkStep.REFRESH:
-            return InvokeReply(card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles))
+            return InvokeReply(card=await self._personal.shown_to(contact, actor))
         result = await self._work(contact, step, action.data, actor, version)
         if isinstance(result, str):
-            return InvokeReply(
-                card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles, notice=result)
-            )
+            return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=result))
         return await self._answer(result, contact, actor, _done(step, result))
 
     async def _work(
@@ -354,10 +352,7 @@ class CaseworkFeature:
             return InvokeReply(card=await self._decisions.card_for(contact, actor, notice=notice))
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=notice)
-        card = await self._personal.card_for(
-            contact, actor.aad_object_id, actor.roles, notice=notice, notice_ok=ok
-        )
-        return InvokeReply(card=card)
+        return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=notice, notice_ok=ok))
 
     async def _answer(self, result: Result, contact: Contact, actor: Actor, done: str) -> InvokeReply:
         reference = contact.reference or ""

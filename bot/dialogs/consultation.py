@@ -31,6 +31,7 @@ from bot.cards.consultation import (
     consultation_form_card,
     receipt_card,
 )
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
@@ -158,6 +159,7 @@ class ConsultationFeature:
         self._store = store
         self._clock = clock
         self._policy = policy
+        self._records = ContactRecords(store, clock)
 
     def register(self, router: Router, finders: Finders) -> None:
         router.command(CommandName.CONSULTATION, self.on_consultation)
@@ -280,6 +282,7 @@ class ConsultationFeature:
         if result.outcome is FindOutcome.FOUND and result.consultation is not None:
             found = result.consultation
             names = await _names(self._store, (found.author_id, found.advised_by))
+            await self._records.viewed(actor, str(found.reference), "via=find", consultation=True)
             await _send(turn_context, consultation_card(found, names))
             return
         await turn_context.send_activity(result.message)

@@ -32,20 +32,18 @@ from bot.cards.marac_cases import (
 )
 from bot.dialogs.carddata import text_input
 from bot.notify import Notifier
-from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.commands import CommandName, ParsedCommand, Scope
+from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.decisions import Refusal
 from frontdoor.marac_cases import add_case, answer_request, link_child, log_mappa, next_meeting
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.roles import Permission, Role
+from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
-PERSONAL_ONLY = "MARAC and MAPPA are worked in a personal chat with me: they name children."
 _WORKER_ROLES = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER)
 
 
@@ -101,15 +99,6 @@ class MaracFeature:
         workers, names = await self._people()
         return meeting_card(meeting[0], meeting[1], cases, workers, names, now, notice=notice, error=error)
 
-    async def _allowed(self, turn_context: TurnContext, actor: Actor) -> bool:
-        if actor.scope is not Scope.PERSONAL:
-            await turn_context.send_activity(PERSONAL_ONLY)
-            return False
-        if not actor.may(Permission.START_CONTACT):
-            await turn_context.send_activity(refusal(Permission.START_CONTACT))
-            return False
-        return True
-
     async def _show_meeting(self, turn_context: TurnContext, notice: str = "", error: str = "") -> None:
         card = await self._meeting(notice, error)
         if card is None:
@@ -121,8 +110,6 @@ class MaracFeature:
         await self._show_meeting(turn_context)
 
     async def on_add_case(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         async with self._store.unit_of_work() as uow:
             result = await add_case(
                 uow,
@@ -139,8 +126,6 @@ class MaracFeature:
         await self._show_meeting(turn_context, notice=f"{result.case_reference} added.")
 
     async def on_link_child(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         workers, _ = await self._people()
         worker = text_input(action.data, WORKER_INPUT)
         if worker not in {person for person, _ in workers}:
@@ -174,9 +159,6 @@ class MaracFeature:
         await self._show_meeting(turn_context, notice=f"Child linked to {case.case_reference}. {sent}")
 
     async def on_answer(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if actor.scope is not Scope.PERSONAL:
-            await turn_context.send_activity(PERSONAL_ONLY)
-            return
         request_id = text_input(action.data, REQUEST_KEY)
         async with self._store.unit_of_work() as uow:
             result = await answer_request(
@@ -210,8 +192,6 @@ class MaracFeature:
         await self._card(turn_context, await self._mappa())
 
     async def on_log_mappa(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         team = text_input(action.data, TEAM_INPUT)
         workers, _ = await self._people()
         worker = text_input(action.data, WORKER_INPUT) if team else ""

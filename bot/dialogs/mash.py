@@ -39,11 +39,9 @@ from bot.cards.mash import (
 from bot.dialogs.carddata import choices, reference_of, text_input
 from bot.dialogs.find import Finders
 from bot.notify import Notifier
-from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import PARTNER_TITLES, Agency, MashDecision, MashEpisode, MashReason, Urgency
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.commands import Scope
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.mash import (
     EpisodeForm,
@@ -65,7 +63,6 @@ from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
-PERSONAL_ONLY = "MASH episodes are worked in a personal chat with me: they name children."
 UNREADABLE = "That card is no longer active. Type **help** to see what I can do."
 REQUEST_SENT = "mash.request_sent"
 
@@ -110,12 +107,6 @@ class MashFeature:
             error=error,
         )
 
-    async def _personal(self, turn_context: TurnContext, actor: Actor) -> bool:
-        if actor.scope is Scope.PERSONAL:
-            return True
-        await turn_context.send_activity(PERSONAL_ONLY)
-        return False
-
     async def _episode_reference(self, turn_context: TurnContext, action: CardAction) -> str | None:
         reference = reference_of(action.data, REFERENCE_KEY, ReferenceKind.MASH_EPISODE)
         if reference is None:
@@ -125,11 +116,6 @@ class MashFeature:
     # -- opening -------------------------------------------------------------------------------
 
     async def on_start(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._personal(turn_context, actor):
-            return
-        if not actor.may(Permission.MASH_EPISODE):
-            await turn_context.send_activity(refusal(Permission.MASH_EPISODE))
-            return
         reference = reference_of(action.data, REFERENCE_KEY, ReferenceKind.CONTACT)
         if reference is None:
             await turn_context.send_activity(UNREADABLE)
@@ -137,8 +123,6 @@ class MashFeature:
         await self._card(turn_context, open_form_card(reference, self._policy.limits.max_free_text_chars))
 
     async def on_open(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._personal(turn_context, actor):
-            return
         contact = reference_of(action.data, REFERENCE_KEY, ReferenceKind.CONTACT)
         reasons = choices(action.data, REASONS_INPUT, MashReason)
         agencies = choices(action.data, AGENCIES_INPUT, Agency)
@@ -213,8 +197,6 @@ class MashFeature:
     # -- answers and closing -------------------------------------------------------------------
 
     async def on_answer(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._personal(turn_context, actor):
-            return
         reference = await self._episode_reference(turn_context, action)
         if reference is None:
             return
@@ -245,8 +227,6 @@ class MashFeature:
                 )
 
     async def on_phone(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._personal(turn_context, actor):
-            return
         reference = await self._episode_reference(turn_context, action)
         agency = choices(action.data, AGENCY_INPUT, Agency)
         if reference is None:
@@ -269,8 +249,6 @@ class MashFeature:
         await self._after_staff_change(turn_context, actor, reference, result, "Phone answer recorded.")
 
     async def on_close(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._personal(turn_context, actor):
-            return
         reference = await self._episode_reference(turn_context, action)
         decision = choices(action.data, DECISION_INPUT, MashDecision)
         participants = choices(action.data, PARTICIPANTS_INPUT, Agency)

@@ -176,18 +176,17 @@ class QualityFeature:
             self._calendar,
             self._policy,
         )
-        who, roles = actor.aad_object_id, actor.roles
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)
-            card = await self._personal.card_for(current, who, roles, notice=result.message)
+            card = await self._personal.shown_to(current, actor, notice=result.message)
             return InvokeReply(card=card)
         log.info("returned for screening", extra={"reference": contact.reference or ""})
-        self._decisions.place_for_screening(result.contact, who)
+        self._decisions.place_for_screening(result.contact, actor.aad_object_id)
         notice = (
             f"Returned: {contact.reference} is back with the consultants for a threshold decision, and no "
             "longer counts against your caseload."
         )
-        card = await self._personal.card_for(result.contact, who, roles, notice=notice, notice_ok=True)
+        card = await self._personal.shown_to(result.contact, actor, notice=notice, notice_ok=True)
         return InvokeReply(card=card)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -36,24 +36,21 @@ from bot.cards.triage import (
     triage_card,
 )
 from bot.dialogs.carddata import choices, text_input
-from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import TriageOutcome
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.commands import CommandName, ParsedCommand, Scope
+from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.contact import Consent, ImmediateRisk
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.intake import SubmissionResult
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.roles import Permission
 from frontdoor.script import DEFAULT_LOCAL_SYSTEMS
 from frontdoor.triage import ChildKnown, OutcomeForm, decide_incident, meeting_day, record_incident
 from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
-PERSONAL_ONLY = "The triage is recorded in a personal chat with me."
 UNREADABLE = "That card is no longer active. Type **triage** to see today's list."
 
 
@@ -96,21 +93,10 @@ class TriageFeature:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
         return triage_card(day, incidents, names, notice=notice, error=error)
 
-    async def _allowed(self, turn_context: TurnContext, actor: Actor) -> bool:
-        if actor.scope is not Scope.PERSONAL:
-            await turn_context.send_activity(PERSONAL_ONLY)
-            return False
-        if not actor.may(Permission.START_CONTACT):
-            await turn_context.send_activity(refusal(Permission.START_CONTACT))
-            return False
-        return True
-
     async def on_triage(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
         await self._card(turn_context, await self._list())
 
     async def on_add(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         async with self._store.unit_of_work() as uow:
             result = await record_incident(
                 uow,
@@ -127,8 +113,6 @@ class TriageFeature:
         await self._card(turn_context, await self._list(notice=f"{result.police_reference} added."))
 
     async def on_pick(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         async with self._store.unit_of_work() as uow:
             incident = await uow.triage.get(text_input(action.data, INCIDENT_KEY))
         if incident is None or incident.decision is not None:
@@ -137,8 +121,6 @@ class TriageFeature:
         await self._card(turn_context, outcome_card(incident, DEFAULT_LOCAL_SYSTEMS))
 
     async def on_decide(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        if not await self._allowed(turn_context, actor):
-            return
         data = action.data
         incident_id = text_input(data, INCIDENT_KEY)
         outcome = choices(data, OUTCOME_INPUT, TriageOutcome)

@@ -214,7 +214,7 @@ __all__ = [
 
 
 async def _rereferral(teams_channel: TeamsChannel, choice: str) -> None:
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     activity_id, card = _duty_post(teams_channel)
     view = await _duty_view(teams_channel, DUTY_MANAGER, card, activity_id)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.cards.decisions import DECIDE_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
+from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
 from frontdoor.contact import ContactState
 from frontdoor.policy import Caseload, load_policy
 from tests.bot.conftest import RunningBot, StartBot
@@ -93,10 +93,15 @@ async def test_deciders_get_the_routes_and_everyone_else_a_status(
     other = await _view(teams_channel, CONSULTANT_2, card, activity_id)
     assert len(_executes(other, DECIDE_VERB)) == 4
 
-    for user in (SOCIAL_WORKER, PROFESSIONAL, OFFICER):
+    for user in (SOCIAL_WORKER, OFFICER):
         status = await _view(teams_channel, user, card, activity_id)
         assert _executes(status, DECIDE_VERB) == [] and _executes(status, SIGN_OFF_VERB) == []
         assert "Status: awaiting screening" in texts_of(status)
+    # Someone who may not see contacts (a partner professional) gets no part of it, not even the summary.
+    refused = await teams_channel.execute(
+        decisions_channel(teams_channel), PROFESSIONAL, REFRESH_VERB, card["refresh"]["action"]["data"]
+    )
+    assert refused.card is None and refused.json["value"].startswith("Sorry, only")
     _assert_minimised(card, view, other)
 
 
@@ -399,7 +404,7 @@ async def test_the_duty_manager_decides_a_rereferral_on_the_duty_card(
     await register_channels(teams_channel)
     await introduce(teams_channel, DUTY_MANAGER)
     await introduce(teams_channel, SOCIAL_WORKER)
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     activity_id, card = _duty_post(teams_channel)
     assert card["refresh"]["userIds"] == [DUTY_MANAGER.id]

@@ -277,7 +277,7 @@ async def test_wrong_roles_no_reason_stale_and_replayed_send_backs_change_nothin
     assert "was already decided by Cora Consultantperson" in texts_of(stale)
     assert (await only_contact(bot)).version == before.version
     refusals = (await audit(bot))[audited:]
-    assert [e.action for e in refusals] == ["contact.action_refused"] * 2
+    assert [e.action for e in refusals] == ["access.refused"] * 2
     assert {e.actor_id for e in refusals} == {SOCIAL_WORKER.aad_object_id, OFFICER.aad_object_id}
 
     # Sent back once; the same press again, and another consultant's on the old view, change nothing.

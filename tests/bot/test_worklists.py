@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
@@ -263,7 +264,12 @@ def _own_view(card: dict[str, Any]) -> bool:
 
 
 def _is_script_card(card: dict[str, Any]) -> bool:
-    return str(card.get("fallbackText", "")).startswith("New contact: ")
+    """A card of the officer's script: a new contact's, or an urgent contact's being completed."""
+    fallback = str(card.get("fallbackText", ""))
+    return (
+        fallback.startswith("New contact: ")
+        or re.match(r"Urgent contact CT-\d{2}-\d{6}: ", fallback) is not None
+    )
 
 
 async def _until(done: Callable[[], bool], what: str) -> None:
@@ -379,7 +385,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_outside_the_own_
     await _settled(teams_channel)
     # A re-referral, reassigned by the duty manager on the duty card.
     history: dict[str, object] = {
-        "closed_within_3_months": "true",
+        "closed_on": "2026-02-02",
         "last_worker": SOCIAL_WORKER.aad_object_id,
     }
     await submit(teams_channel, officer, OFFICER, anonymous(history=history))

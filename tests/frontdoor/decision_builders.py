@@ -121,7 +121,7 @@ async def submitted(
         presenting_needs=frozenset({PresentingNeed.NEGLECT}),
         immediate_risks=frozenset({ImmediateRisk.INJURY}) if urgent else frozenset(),
         history=HistoryChecks(
-            closed_within_3_months=rereferral,
+            closed_on=(now - timedelta(days=30)).date() if rereferral else None,
             last_worker_id=last_worker if rereferral else None,
             systems_checked=("social_care",),
         ),

@@ -27,6 +27,8 @@ from frontdoor.decisions import (
     ScreeningRoute,
     current_outcome,
     decide_screening,
+    may_stay_with_early_help,
+    read_event_data,
     worker_loads,
 )
 from frontdoor.policy import Caseload
@@ -509,3 +511,54 @@ async def test_two_duty_managers_on_one_re_referral(
     assert isinstance(lost, AlreadyDecided) and lost.by == DUTY_MANAGER
     assert "Duty Manager One" in lost.message
     assert await snapshot(store, contact) == after
+
+
+# -- stays with early help -------------------------------------------------------------------------
+
+
+async def _open_to_early_help(store: Store, contact: Contact) -> Contact:
+    history = replace(contact.history, open_to_early_help=True, early_help_worker_id="aad-eh-1")
+    async with store.unit_of_work() as uow:
+        saved = await uow.contacts.save(replace(contact, history=history), contact.version)
+        await uow.commit()
+    return saved
+
+
+STAYS = ScreeningDecision(
+    ScreeningRoute.II, "Early help plan in place and working", stays_with_early_help=True
+)
+
+
+async def test_a_child_open_to_early_help_stays_with_it_as_route_ii_with_the_worker_named(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await _open_to_early_help(store, await submitted(store))
+    assert may_stay_with_early_help(contact)
+    result = await screen(store, contact, STAYS)
+    assert isinstance(result, ScreeningDecided)
+    assert result.early_help_worker == "aad-eh-1"
+    assert result.contact.state is ContactState.AWAITING_SIGNOFF
+    recorded = current_outcome(result.contact)
+    assert recorded is not None
+    assert (recorded.outcome.kind, recorded.outcome.agency) == (OutcomeKind.OTHER_AGENCY, Agency.EARLY_HELP)
+    assert read_event_data(result.contact.events[-1])["early_help_worker"] == "aad-eh-1"
+    assert set(await open_clocks(store, contact.reference)) == {ClockKind.COMPLETION_24H}
+    last = (await audit_rows(store))[-1].event
+    assert last.action == "contact.stays_with_early_help" and "early_help_worker=aad-eh-1" in last.detail
+
+
+@pytest.mark.parametrize("urgent", [True, False])
+async def test_stays_with_early_help_is_refused_when_urgent_or_not_open_to_early_help(
+    store: Store, urgent: bool
+) -> None:
+    await seat(store)
+    contact = await submitted(store, urgent=urgent)
+    if urgent:
+        contact = await _open_to_early_help(store, contact)
+    assert not may_stay_with_early_help(contact)
+    result = await screen(store, contact, STAYS)
+    assert isinstance(result, Refusal) and "cannot stay with early help" in result.message
+    assert (await stored(store, contact)).state is ContactState.AWAITING_SCREENING
+    wrong_route = replace(STAYS, route=ScreeningRoute.I)
+    assert "route II decision" in wrong_route.problems()[0]

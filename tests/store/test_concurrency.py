@@ -68,11 +68,14 @@ async def test_of_two_saves_from_the_same_version_one_wins(store: Store) -> None
         await uow.contacts.add(full_contact())
         await uow.commit()
 
+    # Both read before either writes, however the threads behind the drivers are scheduled.
+    both_read = asyncio.Barrier(2)
+
     async def save(worries: str) -> str:
         async with store.unit_of_work() as uow:
             contact = await uow.contacts.get("c-1")
             assert contact is not None
-            await asyncio.sleep(0)
+            await both_read.wait()
             try:
                 await uow.contacts.save(replace(contact, worries=worries), expected_version=contact.version)
                 await asyncio.sleep(0)

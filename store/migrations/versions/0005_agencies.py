@@ -2,7 +2,7 @@
 daily domestic-abuse triage's incidents, CAFCASS and Ofsted information requests.
 
 Revision ID: 0005_agencies
-Revises: 0005_shape
+Revises: 0005_script
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_agencies"
-down_revision: str | Sequence[str] | None = "0005_shape"
+down_revision: str | Sequence[str] | None = "0005_script"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

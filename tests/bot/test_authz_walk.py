@@ -32,8 +32,10 @@ from bot.cards.consultation import FORM_KEY
 from bot.cards.intake import CONTACT_KEY, SECTION_KEY, VERSION_KEY
 from bot.cards.keys import ACTION_KEY
 from bot.routing import Router
+from frontdoor.agencies import Agency
 from frontdoor.commands import COMMANDS, CommandName
 from frontdoor.contact import ContactState
+from frontdoor.mash import set_partner_agency
 from frontdoor.records import AuditEvent, ChannelPurpose, ChannelRegistration
 from frontdoor.roles import Permission, Role, may
 from frontdoor.systemclock import SettableClock
@@ -191,10 +193,12 @@ async def _setup(
     bot, clock = await ready(start_bot, teams_channel, tenants=frozenset({teams_channel.tenant_id}))
     for user in (ADMIN, PARTNER, PROFESSIONAL, AUTHOR, NOBODY):
         await introduce(teams_channel, user)
-    granted = await teams_channel.say(
-        teams_channel.personal(ADMIN), ADMIN, f"grant {PARTNER.aad_object_id} partner police"
-    )
-    assert "now has the role **partner**" in " ".join(granted.texts), granted.texts
+    async with bot.store.unit_of_work() as uow:  # a police partner, as an administrator grants one
+        await uow.roles.grant(PARTNER.aad_object_id, Role.PARTNER)
+        await set_partner_agency(
+            uow, PARTNER.aad_object_id, Agency.POLICE, actor_id=ADMIN.aad_object_id, now=clock.now()
+        )
+        await uow.commit()
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER)
     consultation = await _log_one(teams_channel, AUTHOR)
     await start(teams_channel, teams_channel.personal(OFFICER), OFFICER)  # a draft for the wizard's cards

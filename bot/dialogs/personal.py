@@ -31,6 +31,8 @@ __all__ = ["PersonalCards"]
 
 _WORKED_STATES = (ContactState.OFFICER_WORK, ContactState.SW_ASSESSMENT)
 _CHALLENGE_STATES = (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED)
+#: A MASH episode is opened while the threshold decision is being made or the contact is worked.
+_MASH_STATES = frozenset(ContactState) - {ContactState.DRAFT, ContactState.CLOSED}
 
 
 def _may_work(contact: Contact, roles: frozenset[Role]) -> bool:
@@ -143,5 +145,6 @@ class PersonalCards:
             letter=letter,
             may_send_letter=may_send,
             challenge=self.challenge_view(contact, roles),
+            may_open_mash=may(roles, Permission.MASH_EPISODE) and contact.state in _MASH_STATES,
         )
         return personal_card(view)

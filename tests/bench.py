@@ -74,7 +74,7 @@ async def main() -> None:
         print(f"{TURNS} sequential turns each, SQLite, loopback HTTP, real CloudAdapter")
         await _measure("msrest fix applied", url, patched=True)
         await _measure("msrest fix removed", url, patched=False)
-    await bench_alerts.main()
+    await bench_alerts.main({})
 
 
 if __name__ == "__main__":

@@ -61,3 +61,7 @@ async def add_open_deadlines(store: SqlStore, deadlines: Sequence[Deadline]) -> 
     ]
     async with store.engine.begin() as connection:
         await connection.execute(insert(DeadlineRow), rows)
+        # as autovacuum would soon after: the planner's figures include these rows
+        await connection.execute(
+            text("ANALYZE deadlines" if store.engine.dialect.name == "postgresql" else "ANALYZE")
+        )

@@ -77,6 +77,7 @@ __all__ = [
     "alerts_due",
     "email_message",
     "is_late",
+    "next_alert_at",
     "outbox_key",
     "recipients_for",
     "reroute_message",
@@ -754,6 +755,32 @@ def alerts_due(
             )
     planned.sort(key=lambda alert: (alert.at, alert.key.text))
     return planned
+
+
+def next_alert_at(
+    deadline: Deadline, now: datetime, calendar: WorkingCalendar, policy: Policy, acknowledged: bool
+) -> datetime | None:
+    """The earliest moment after ``now`` at which ``alerts_due`` could plan another alert for
+    ``deadline``, once everything due by ``now`` has been planned; None when nothing more is
+    automatic (closed, breached and not a child-protection clock, acknowledged, or escalated).
+
+    The tick stores it on the deadline and reads only the deadlines whose moment has come, so a
+    tick costs what is due rather than what is open. It follows ``_due_keys``: due soon, then the
+    breach, then each repeat interval of an unacknowledged CP breach up to the escalation."""
+    if deadline.state is not DeadlineState.OPEN:
+        return None
+    now = require_aware(now, "now").astimezone(UTC)
+    due = require_aware(deadline.due_at, "due_at").astimezone(UTC)
+    if now < due:
+        soon = due_soon_at(deadline.clock, deadline.started_at, due, calendar, policy)
+        return soon if now < soon else due
+    if deadline.clock is not ClockKind.CP_DECISION or acknowledged:
+        return None
+    interval = policy.alerts.cp_breach_repeat
+    intervals_passed = (now - due) // interval
+    if intervals_passed > policy.alerts.cp_breach_repeats_before_escalation:
+        return None
+    return due + (intervals_passed + 1) * interval
 
 
 def _due_keys(

@@ -150,6 +150,17 @@ class EmergencyDetails:
 
 
 @dataclass(frozen=True, slots=True)
+class ContactSummary:
+    """A submitted contact's reference, state, received time and assignee, read without the rest
+    of the record (for the handover, which lists thousands)."""
+
+    reference: str
+    state: ContactState
+    received_at: datetime
+    assignee_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContactEvent:
     """One entry in a contact's history: a decision or a change, with who, when and why.
 

@@ -78,6 +78,7 @@ from frontdoor.alerts import (
     alerts_due,
     email_message,
     is_late,
+    next_alert_at,
     outbox_key,
     recipients_for,
     reroute_message,
@@ -99,7 +100,6 @@ from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "ACKNOWLEDGEABLE",
-    "MAX_OPEN_DEADLINES",
     "AlertMailer",
     "AlertNotice",
     "AlertSender",
@@ -120,9 +120,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: The most open deadlines one tick reads, soonest first; a front door has a few hundred.
-MAX_OPEN_DEADLINES: Final = 5000
 
 #: The alerts that can be taken with "I've got this": those about a running clock, which are
 #: withdrawn rather than sent once the clock has stopped.
@@ -194,28 +191,32 @@ async def plan_alerts(
     """Enqueue every alert due at ``now`` that is not in the outbox yet, in one unit of work."""
     now = require_aware(now, "now").astimezone(UTC)
     async with unit_of_work() as uow:
-        horizon = now + deadline_horizon(policy)
-        deadlines = await uow.deadlines.open_due_before(horizon, MAX_OPEN_DEADLINES + 1)
-        if len(deadlines) > MAX_OPEN_DEADLINES:  # the soonest are read; the rest wait for later ticks
-            deadlines = deadlines[:MAX_OPEN_DEADLINES]
-            log.warning("more open deadlines than one tick reads", extra={"count": MAX_OPEN_DEADLINES})
+        # Only the deadlines whose next alert has come (``alerts.next_alert_at``, indexed): a tick
+        # with nothing due is one indexed query, however many deadlines are open or closed.
+        deadlines = await uow.deadlines.alerts_due_by(now)
         if not deadlines:
             return PlanReport()
         already = await uow.alerts.planned({d.subject for d in deadlines})
         # Acknowledgements only change the repeats and escalation of a breached CP clock.
         breached_cp = [d.subject for d in deadlines if d.clock is ClockKind.CP_DECISION and d.due_at <= now]
+        acknowledged = await _acknowledgements(uow, breached_cp)
         planned = alerts_due(
             deadlines,
             now,
             calendar,
             policy,
             already,
-            acknowledged=await _acknowledgements(uow, breached_cp),
+            acknowledged=acknowledged,
             staffing=await _staffing(uow, now, calendar),
         )
-        if not planned:
-            return PlanReport()
         enqueued = await uow.alerts.enqueue([m for alert in planned for m in alert.messages()], now)
+        await uow.deadlines.set_next_alerts(
+            {
+                d.id: next_alert_at(d, now, calendar, policy, any(ack.covers(d) for ack in acknowledged))
+                for d in deadlines
+                if d.id is not None
+            }
+        )
         await uow.commit()
     return PlanReport(tuple(planned), enqueued)
 
@@ -254,7 +255,7 @@ async def lapse_due_letters(
     """Lapse every parent letter due by ``now``, each with its message to the worker."""
     now = require_aware(now, "now").astimezone(UTC)
     async with unit_of_work() as uow:
-        overdue = await uow.deadlines.open_due_before(now, MAX_OPEN_DEADLINES)
+        overdue = await uow.deadlines.open_due_before(now, None, clock=ClockKind.PARENT_LETTER)
     letters: dict[str, Deadline] = {}
     for deadline in overdue:
         if deadline.clock is ClockKind.PARENT_LETTER:

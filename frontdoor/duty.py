@@ -145,8 +145,8 @@ async def _open_deadlines(uow: UnitOfWork, now: datetime) -> list[Deadline]:
 
 
 async def _open_contacts(uow: UnitOfWork) -> list[HandoverContact]:
-    contacts = await uow.contacts.list_by_state(sorted(OPEN_STATES))
-    return [view for view in (HandoverContact.of(contact) for contact in contacts) if view is not None]
+    summaries = await uow.contacts.summaries(sorted(OPEN_STATES))
+    return [HandoverContact(s.reference, s.state, s.received_at, s.assignee_id) for s in summaries]
 
 
 async def _build(

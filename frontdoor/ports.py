@@ -6,15 +6,16 @@ the same contract suite. ``frontdoor.unit_of_work`` gathers them behind one tran
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
-from frontdoor.contact import Contact, ContactState
+from frontdoor.contact import Contact, ContactState, ContactSummary
 from frontdoor.records import (
     AuditEvent,
     ChannelPurpose,
     ChannelRegistration,
+    ClockKind,
     ConversationRecord,
     Deadline,
     DirectoryEntry,
@@ -60,6 +61,11 @@ class ContactRepository(Protocol):
     async def delete(self, contact_id: str) -> None: ...
 
     async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]: ...
+
+    async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
+        """The submitted contacts in ``states`` (those with a reference and a received time), in
+        the order of ``list_by_state``, reading only the summary's columns."""
+        ...
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
         """``user_id``'s drafts, and their urgent contacts still being completed (a
@@ -134,7 +140,21 @@ class DeadlineRepository(Protocol):
 
     async def for_subject(self, subject: str) -> list[Deadline]: ...
 
-    async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]: ...
+    async def open_due_before(
+        self, moment: datetime, limit: int | None = 100, *, clock: ClockKind | None = None
+    ) -> list[Deadline]:
+        """The open deadlines (of ``clock``, or any) due at or before ``moment``, soonest first;
+        all of them when ``limit`` is None."""
+        ...
+
+    async def alerts_due_by(self, moment: datetime) -> list[Deadline]:
+        """The open deadlines whose next alert (``set_next_alerts``) is due at or before
+        ``moment``, soonest due first. A deadline is added with its next alert at its start."""
+        ...
+
+    async def set_next_alerts(self, next_alerts: Mapping[int, datetime | None]) -> None:
+        """Record when each deadline (by id) may next alert; None: not automatically again."""
+        ...
 
     async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
         """The open deadlines of any of ``subjects``, soonest first."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -44,6 +44,7 @@ from frontdoor.contact import (
     Contact,
     ContactEvent,
     ContactState,
+    ContactSummary,
     ContactType,
     EmergencyDetails,
     HistoryChecks,
@@ -441,6 +442,25 @@ class SqlContactRepository(_Repository):
             .order_by(ContactRow.created_at, ContactRow.id)
         )
 
+    async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
+        if not states:
+            return []
+        columns = (ContactRow.reference, ContactRow.state, ContactRow.received_at, ContactRow.assignee_id)
+        result = await self._session.execute(
+            select(*columns)
+            .where(
+                ContactRow.state.in_(sorted({state.value for state in states})),
+                ContactRow.reference.is_not(None),
+                ContactRow.received_at.is_not(None),
+            )
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+        return [
+            ContactSummary(reference, ContactState(state), received_at, assignee_id)
+            for reference, state, received_at, assignee_id in result.all()
+            if reference is not None and received_at is not None  # the query's own filter, for the types
+        ]
+
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return await self._load(
             select(ContactRow)
@@ -780,6 +800,16 @@ def _deadline(row: DeadlineRow) -> Deadline:
     )
 
 
+def alerts_due_statement(moment: datetime) -> Select[DeadlineRow]:
+    """The tick's query: open deadlines whose next alert is due by ``moment``. Closed deadlines
+    have no next alert, so it reads only the due entries of ``ix_deadlines_next_alert_at``."""
+    return (
+        select(DeadlineRow)
+        .where(DeadlineRow.next_alert_at <= moment, DeadlineRow.state == DeadlineState.OPEN.value)
+        .order_by(DeadlineRow.due_at, DeadlineRow.id)
+    )
+
+
 class SqlDeadlineRepository(_Repository):
     async def add(self, deadline: Deadline) -> Deadline:
         await self._uow.begin_write()
@@ -792,6 +822,7 @@ class SqlDeadlineRepository(_Repository):
                 due_at=deadline.due_at,
                 state=deadline.state.value,
                 assignee_id=deadline.assignee_id,
+                next_alert_at=deadline.started_at if deadline.state is DeadlineState.OPEN else None,
             )
             .returning(DeadlineRow.id)
         )
@@ -811,15 +842,29 @@ class SqlDeadlineRepository(_Repository):
         )
         return [_deadline(row) for row in rows]
 
-    async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]:
-        """Open deadlines due at or before ``moment``, soonest first."""
-        rows = await self._uow.rows(
-            select(DeadlineRow)
-            .where(DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.due_at <= moment)
-            .order_by(DeadlineRow.due_at, DeadlineRow.id)
-            .limit(limit)
+    async def open_due_before(
+        self, moment: datetime, limit: int | None = 100, *, clock: ClockKind | None = None
+    ) -> list[Deadline]:
+        """Open deadlines (of ``clock``, or any) due at or before ``moment``, soonest first."""
+        statement = select(DeadlineRow).where(
+            DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.due_at <= moment
         )
+        if clock is not None:
+            statement = statement.where(DeadlineRow.clock == clock.value)
+        rows = await self._uow.rows(statement.order_by(DeadlineRow.due_at, DeadlineRow.id).limit(limit))
         return [_deadline(row) for row in rows]
+
+    async def alerts_due_by(self, moment: datetime) -> list[Deadline]:
+        return [_deadline(row) for row in await self._uow.rows(alerts_due_statement(moment))]
+
+    async def set_next_alerts(self, next_alerts: Mapping[int, datetime | None]) -> None:
+        if not next_alerts:
+            return
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(DeadlineRow).execution_options(synchronize_session=False),
+            [{"id": key, "next_alert_at": moment} for key, moment in next_alerts.items()],
+        )
 
     async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
         if not subjects:
@@ -850,7 +895,7 @@ class SqlDeadlineRepository(_Repository):
                 DeadlineRow.clock == ClockKind(clock).value,
                 DeadlineRow.state == DeadlineState.OPEN.value,
             )
-            .values(state=DeadlineState(state).value)
+            .values(state=DeadlineState(state).value, next_alert_at=None)
             .returning(DeadlineRow.id)
             .execution_options(synchronize_session=False)
         )

@@ -249,7 +249,10 @@ class ChannelRegistrationRow(Base):
 
 class DeadlineRow(Base):
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_state_due_at", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_state_due_at", "state", "due_at"),
+        Index("ix_deadlines_next_alert_at", "next_alert_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(SUBJECT), index=True)
@@ -258,6 +261,9 @@ class DeadlineRow(Base):
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(CODE))
     assignee_id: Mapped[str | None] = mapped_column(String(PERSON))
+    #: when the tick next reads this deadline (``frontdoor.alerts.next_alert_at``); None once
+    #: closed or when nothing more is automatic, so the index holds only what can still alert
+    next_alert_at: Mapped[datetime | None]
 
 
 class AlertOutboxRow(Base):

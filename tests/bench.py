@@ -1,80 +1,45 @@
-"""``make bench``: figures for the Teams endpoint, printed, never asserted.
+"""``make bench``: figures, printed, written to ``bench/results.json`` and drawn in
+``bench/latency.png``; never asserted (targets are for the reader, and the CPU may be shared).
 
-Serves the real app (SQLite in a temporary directory) and drives it through the loopback Teams
-channel: message turns (``help``) and ``Action.Execute`` invokes, sequentially, reporting
-latency percentiles and CPU per turn, with and without the msrest start-up fix; then the deadline
-alerts' planning, dispatch and handover figures (``tests.bench_alerts``).
+1. Turns (``tests.bench_turns``): our bot and a bare botbuilder echo bot, each in its own process,
+   driven through the loopback Teams channel: text, contact-script and decision turns, one person
+   and 8 and 32 at once, with the ratio to the echo bot on every row; resident memory.
+2. The deadline alerts (``tests.bench_alerts``): the tick with 10,000 open deadlines beside
+   100,000 and 1,000,000 closed contacts on SQLite and PostgreSQL (with PostgreSQL's plan for the
+   tick's query), dispatch, and the handover with 4,000 open contacts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import statistics
+import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from aiohttp.test_utils import TestServer
-from msrest.universal_http.requests import ClientRetryPolicy
+from tests import bench_alerts, bench_turns
 
-from bot.app import create_app
-from bot.settings import DEVELOPMENT, Settings
-from store.migrate import upgrade
-from tests import bench_alerts
-from tests.harness.teams import TeamsChannel, TeamsUser
-
-TURNS = 300
-ORIGINAL_SAFE_CODES = [i for i in range(500) if i != 408] + [501, 505]
+RESULTS = Path("bench/results.json")
+CHART = Path("bench/latency.png")
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
-async def _measure(label: str, database_url: str, patched: bool) -> None:
-    settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url})
-    server = TestServer(create_app(settings), host="127.0.0.1")
-    await server.start_server()
-    if not patched:
-        ClientRetryPolicy.safe_codes = list(ORIGINAL_SAFE_CODES)  # type: ignore[assignment]
-    channel = TeamsChannel()
-    await channel.start()
-    channel.attach(str(server.make_url("/api/messages")))
-    user = TeamsUser("aad-bench-0001", "Bench User")
-    chat = channel.personal(user)
-    try:
-        for kind in ("message", "invoke"):
-            await channel.say(chat, user, "help")
-            latencies: list[float] = []
-            cpu_started = time.process_time()
-            for _ in range(TURNS):
-                started = time.perf_counter()
-                if kind == "message":
-                    await channel.say(chat, user, "help")
-                else:
-                    await channel.execute(chat, user, "bench.verb", {"n": 1})
-                latencies.append((time.perf_counter() - started) * 1000)
-            cpu_ms = (time.process_time() - cpu_started) / TURNS * 1000
-            print(
-                f"{label:<22} {kind:<8} p50 {statistics.median(latencies):6.2f} ms  "
-                f"p99 {_percentile(latencies, 0.99):6.2f} ms  "
-                f"CPU/turn (bot+channel) {cpu_ms:5.2f} ms  turns/s {1000 / statistics.mean(latencies):6.0f}"
-            )
-    finally:
-        await channel.stop()
-        await server.close()
-        ClientRetryPolicy.safe_codes = frozenset(ORIGINAL_SAFE_CODES)  # type: ignore[assignment]
+def write(results: dict[str, Any]) -> None:
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    bench_turns.chart(results["turns"], CHART)
 
 
 async def main() -> None:
+    started = time.perf_counter()
+    results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{Path(folder) / 'bench.db'}"
-        await asyncio.to_thread(upgrade, url)
-        print(f"{TURNS} sequential turns each, SQLite, loopback HTTP, real CloudAdapter")
-        await _measure("msrest fix applied", url, patched=True)
-        await _measure("msrest fix removed", url, patched=False)
-    await bench_alerts.main()
+        print("Turns: each bot in its own process, SQLite, loopback HTTP, real CloudAdapter")
+        await bench_turns.main(results, Path(folder))
+    await bench_alerts.main(results)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    write(results)
+    print(f"\nwritten {RESULTS} and {CHART} in {results['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import logging
 import statistics
 import subprocess
 import tempfile
@@ -32,11 +31,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
 from bot.alerting import TeamsAlertSender
 from bot.app import ALERTS, CALENDAR, NOTIFIER, SETTINGS, create_app, working_calendar
@@ -47,7 +48,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.contact import ContactState
 from frontdoor.delivery import ConversationRateLimiter
-from frontdoor.dispatch import MAX_OPEN_DEADLINES, Dispatcher, DispatchReport, plan_alerts
+from frontdoor.dispatch import Dispatcher, DispatchReport, plan_alerts
 from frontdoor.duty import current_handover, post_due_handover
 from frontdoor.handover import handover_message
 from frontdoor.policy import Policy
@@ -55,9 +56,10 @@ from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from store.migrate import upgrade
-from store.sql import SqlStore
+from store.sql import SqlStore, alerts_due_statement
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.postgres import PostgresServer, running_postgres_server
+from tests.store.deadline_rows import add_closed_contacts, add_open_deadlines
 from tests.store.samples import full_contact
 
 #: Monday 16 March 2026, 10:00 in London (GMT): a working day, inside office hours.
@@ -65,16 +67,17 @@ MONDAY_10AM: Final = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
 #: The same Monday's handover time (16:30 London, GMT).
 MONDAY_HANDOVER: Final = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)
 
-PLAN_SIZES: Final = (1000, 5000)
+#: Open deadlines beside the closed contacts in the tick's figures, a tenth of them due.
+TICK_OPEN: Final = 10_000
+#: Closed contacts (two closed deadlines each) for the tick, per database.
+TICK_CLOSED: Final = (100_000, 1_000_000)
 STEADY_TICKS: Final = 5
 #: Personal chats the spread-out dispatch goes to, one due-soon alert each.
 CHATS: Final = 300
 #: Breaches all for the duty channel at once.
 ONE_CONVERSATION: Final = 32
-HANDOVER_SIZES: Final = (85, 300)
+HANDOVER_SIZES: Final = (300, 4000)
 HANDOVER_RUNS: Final = 10
-#: What ``plan_alerts`` logs when it read as many open deadlines as one tick reads.
-CAP_WARNING: Final = "more open deadlines than one tick reads"
 #: Teams refuses messages over about 28 KB.
 TEAMS_LIMIT_KB: Final = 28.0
 
@@ -83,6 +86,8 @@ TEAM = "team-bench-front-door"
 DUTY_CHANNEL_ID = "19:bench-duty@thread.tacv2"
 
 UrlFactory = Callable[[], Awaitable[str]]
+#: What the bench measured, written to ``bench/results.json``.
+Results = dict[str, Any]
 
 
 def _ms(seconds: float) -> float:
@@ -221,33 +226,29 @@ async def _timed_plan(
     return time.perf_counter() - started, len(report.alerts), report.enqueued
 
 
-class _CapWarnings(logging.Filter):
-    """Counts (and keeps off the console) the tick's warning that it read ``MAX_OPEN_DEADLINES``."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.msg == CAP_WARNING:
-            self.count += 1
-            return False
-        return True
+async def _plan_query_plan(store: SqlStore, now: datetime) -> str:
+    """PostgreSQL's plan for the tick's query, as ``EXPLAIN`` prints it."""
+    compiled = alerts_due_statement(now).compile(
+        dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}
+    )
+    async with store.engine.connect() as connection:
+        return "\n".join((await connection.execute(text(f"EXPLAIN {compiled}"))).scalars())
 
 
-async def _planning(label: str, fresh: UrlFactory) -> None:
-    for count in PLAN_SIZES:
-        warnings = _CapWarnings()
-        logging.getLogger("frontdoor.dispatch").addFilter(warnings)
+async def _planning(label: str, fresh: UrlFactory, closed_sizes: Sequence[int], results: Results) -> None:
+    """The tick with ``TICK_OPEN`` open deadlines beside each of ``closed_sizes`` closed contacts."""
+    for closed in closed_sizes:
         url = await fresh()
         settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url})
         calendar = working_calendar(settings, SettableClock(MONDAY_10AM))
         store = SqlStore(url)
         try:
             workers = await _staff(store, 20, MONDAY_10AM, calendar)
-            await _add_deadlines(
-                store, _open_deadlines(count, MONDAY_10AM, calendar, settings.policy, workers)
-            )
+            started = time.perf_counter()
+            await add_closed_contacts(store, closed, MONDAY_10AM)
+            generated = time.perf_counter() - started
+            opened = _open_deadlines(TICK_OPEN, MONDAY_10AM, calendar, settings.policy, workers)
+            await add_open_deadlines(store, opened)
             first, alerts, enqueued = await _timed_plan(store, MONDAY_10AM, calendar, settings.policy)
             steady = [
                 (
@@ -257,20 +258,33 @@ async def _planning(label: str, fresh: UrlFactory) -> None:
                 )
                 for i in range(STEADY_TICKS)
             ]
+            plan = (
+                await _plan_query_plan(store, MONDAY_10AM)
+                if store.engine.dialect.name == "postgresql"
+                else ""
+            )
         finally:
             await store.close()
-            logging.getLogger("frontdoor.dispatch").removeFilter(warnings)
-        cap = (
-            f"   [{warnings.count} ticks read MAX_OPEN_DEADLINES={MAX_OPEN_DEADLINES}]"
-            if warnings.count
-            else ""
-        )
+        steady_ms = _median_ms([s[0] for s in steady])
         print(
-            f"{label:<10} plan_alerts {count:>5} open, {count // 10:>3} due   "
-            f"first tick {_ms(first):7.1f} ms ({alerts} alerts, {enqueued} rows enqueued)   "
-            f"steady tick p50 {_median_ms([s[0] for s in steady]):7.1f} ms "
-            f"({sum(s[2] for s in steady)} rows){cap}"
+            f"{label:<10} tick {TICK_OPEN:>6} open, {closed:>9,} closed contacts "
+            f"(generated in {generated:5.1f} s)   "
+            f"first tick {_ms(first):7.1f} ms ({alerts} alerts, {enqueued} rows)   "
+            f"steady tick p50 {steady_ms:6.2f} ms ({sum(s[2] for s in steady)} rows)"
         )
+        results.setdefault("tick", []).append(
+            {
+                "database": label,
+                "open": TICK_OPEN,
+                "closed_contacts": closed,
+                "first_tick_ms": round(_ms(first), 2),
+                "first_tick_alerts": alerts,
+                "steady_tick_p50_ms": round(steady_ms, 3),
+            }
+        )
+        if plan:
+            print("  EXPLAIN (the tick's query):\n    " + plan.replace("\n", "\n    "))
+            results.setdefault("explain", {})[str(closed)] = plan
 
 
 # -- 2. dispatch --------------------------------------------------------------------------------
@@ -458,7 +472,7 @@ async def _seed_contacts(bot: _Bot, count: int, now: datetime, workers: Sequence
         await uow.commit()
 
 
-async def _handover(fresh: UrlFactory) -> None:
+async def _handover(fresh: UrlFactory, results: Results) -> None:
     for count in HANDOVER_SIZES:
         clock = SettableClock(MONDAY_HANDOVER)
         async with _serving(await fresh(), clock, scheduler=False) as bot:
@@ -511,18 +525,25 @@ async def _handover(fresh: UrlFactory) -> None:
             f"card {card_kb:4.1f} KB, posted activity {activity_kb:4.1f} KB (Teams ~{TEAMS_LIMIT_KB:.0f} KB)"
             + ("" if posted is not None and len(sent) == 1 else "   NOT POSTED")
         )
+        results.setdefault("handover", []).append(
+            {
+                "open_contacts": count,
+                "build_p50_ms": round(_median_ms(builds), 2),
+                "render_p50_ms": round(_median_ms(renders), 2),
+                "card_kb": round(card_kb, 1),
+                "posted_kb": round(activity_kb, 1),
+            }
+        )
 
 
 # -- main -----------------------------------------------------------------------------------------
 
 
-async def main() -> None:
+async def main(results: Results) -> None:
     print()
-    print(
-        f"Deadline alerts: plan_alerts per tick (median of {STEADY_TICKS} steady ticks), dispatch, handover"
-    )
+    print(f"Deadline alerts: the tick (median of {STEADY_TICKS} steady ticks), dispatch, handover")
     async with _sqlite_urls() as fresh:
-        await _planning("SQLite", fresh)
+        await _planning("SQLite", fresh, TICK_CLOSED, results)
         try:
             server_context = running_postgres_server()
             server = await asyncio.to_thread(server_context.__enter__)
@@ -531,12 +552,8 @@ async def main() -> None:
         else:
             try:
                 async with _postgres_urls(server) as postgres:
-                    await _planning(f"PG {server.version}", postgres)
+                    await _planning(f"PG {server.version}", postgres, TICK_CLOSED, results)
             finally:
                 await asyncio.to_thread(server_context.__exit__, None, None, None)
         await _dispatch(fresh)
-        await _handover(fresh)
-
-
-if __name__ == "__main__":
-    asyncio.run(main())
+        await _handover(fresh, results)

@@ -10,7 +10,7 @@ others see changes only after commit, and writers never lose each other's update
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -33,7 +33,7 @@ from frontdoor.agencies import (
 )
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
-from frontdoor.contact import Contact, ContactState
+from frontdoor.contact import Contact, ContactState, ContactSummary
 from frontdoor.mail_records import MailItem, MailRepository, MailState
 from frontdoor.ports import (
     AuditLog,
@@ -102,6 +102,7 @@ class _Data:
     channels: dict[ChannelPurpose, ChannelRegistration] = field(default_factory=dict)
     deadlines: dict[int, Deadline] = field(default_factory=dict)
     next_deadline_id: int = 1
+    next_alerts: dict[int, datetime | None] = field(default_factory=dict)
     audit: list[StoredAuditEvent] = field(default_factory=list)
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
@@ -124,6 +125,7 @@ class _Data:
             channels=dict(self.channels),
             deadlines=dict(self.deadlines),
             next_deadline_id=self.next_deadline_id,
+            next_alerts=dict(self.next_alerts),
             audit=list(self.audit),
             consultations=dict(self.consultations),
             processed=dict(self.processed),
@@ -257,6 +259,13 @@ class _Contacts(_Repository):
     async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]:
         wanted = set(states)
         return _ordered(c for c in self._uow.view().contacts.values() if c.state in wanted)
+
+    async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
+        return [
+            ContactSummary(c.reference, c.state, c.received_at, c.assignee_id)
+            for c in await self.list_by_state(states)
+            if c.reference is not None and c.received_at is not None
+        ]
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return _ordered(
@@ -397,20 +406,38 @@ class _Deadlines(_Repository):
         stored = replace(deadline, id=data.next_deadline_id)
         data.next_deadline_id += 1
         data.deadlines[data.next_deadline_id - 1] = stored
+        data.next_alerts[data.next_deadline_id - 1] = (
+            stored.started_at if stored.state is DeadlineState.OPEN else None
+        )
         return stored
 
     async def for_subject(self, subject: str) -> list[Deadline]:
         found = [d for d in self._uow.view().deadlines.values() if d.subject == subject]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))
 
-    async def open_due_before(self, moment: datetime, limit: int = 100) -> list[Deadline]:
+    async def open_due_before(
+        self, moment: datetime, limit: int | None = 100, *, clock: ClockKind | None = None
+    ) -> list[Deadline]:
         moment = _utc(moment)
         found = [
             d
             for d in self._uow.view().deadlines.values()
-            if d.state is DeadlineState.OPEN and d.due_at <= moment
+            if d.state is DeadlineState.OPEN and d.due_at <= moment and clock in (None, d.clock)
         ]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))[:limit]
+
+    async def alerts_due_by(self, moment: datetime) -> list[Deadline]:
+        moment = _utc(moment)
+        data = self._uow.view()
+        due = {key for key, at in data.next_alerts.items() if at is not None and at <= moment}
+        found = [d for key, d in data.deadlines.items() if d.state is DeadlineState.OPEN and key in due]
+        return sorted(found, key=lambda d: (d.due_at, d.id or 0))
+
+    async def set_next_alerts(self, next_alerts: Mapping[int, datetime | None]) -> None:
+        data = await self._uow.write()
+        for key, moment in next_alerts.items():
+            if key in data.deadlines:
+                data.next_alerts[key] = None if moment is None else _utc(moment)
 
     async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
         wanted = set(subjects)
@@ -440,6 +467,7 @@ class _Deadlines(_Repository):
                 and deadline.state is DeadlineState.OPEN
             ):
                 data.deadlines[key] = replace(deadline, state=new_state)
+                data.next_alerts[key] = None
                 closed += 1
         return closed
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from frontdoor.contact import Child, ContactEvent, ContactState, Parent
+from frontdoor.contact import Child, ContactEvent, ContactState, ContactSummary, Parent
 from frontdoor.ports import NotFoundError, StaleVersionError
 from frontdoor.records import (
     AuditEvent,
@@ -151,6 +151,47 @@ async def test_list_by_state_and_drafts_of_oldest_first(store: Store) -> None:
         assert await uow.contacts.list_by_state([]) == []
         assert [c.id for c in await uow.contacts.drafts_of("officer-2")] == ["draft-a", "draft-b"]
         assert await uow.contacts.drafts_of("officer-9") == []
+
+
+async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(store: Store) -> None:
+    screening = ContactState.AWAITING_SCREENING
+    received = T0 - timedelta(hours=1)
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(
+            replace(
+                minimal_contact("late", minutes=10),
+                state=screening,
+                reference="CT-26-000002",
+                received_at=received,
+                assignee_id="sw-1",
+            )
+        )
+        await uow.contacts.add(
+            replace(
+                minimal_contact("early", minutes=1),
+                state=screening,
+                reference="CT-26-000001",
+                received_at=received,
+            )
+        )
+        await uow.contacts.add(
+            replace(
+                minimal_contact("closed", minutes=2),
+                state=ContactState.CLOSED,
+                reference="CT-26-000003",
+                received_at=received,
+            )
+        )
+        await uow.contacts.add(replace(minimal_contact("no-reference", minutes=3), state=screening))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.contacts.summaries([screening])
+        assert await uow.contacts.summaries([]) == []
+    assert found == [
+        ContactSummary("CT-26-000001", screening, received, None),
+        ContactSummary("CT-26-000002", screening, received, "sw-1"),
+    ]
+    assert all(summary.received_at.tzinfo is not None for summary in found)
 
 
 async def test_delete_removes_the_contact_and_its_parts(store: Store) -> None:
@@ -390,6 +431,36 @@ async def test_deadlines_add_for_subject_due_and_close(store: Store) -> None:
         assert await uow.deadlines.open_due_before(T0 + timedelta(days=1)) == [screening, later]
         closed = await uow.deadlines.for_subject("CT-26-000001")
         assert [d.state for d in closed] == [DeadlineState.MET, DeadlineState.OPEN]
+
+
+async def test_the_tick_reads_only_deadlines_whose_next_alert_has_come(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        soon = await uow.deadlines.add(_deadline("CT-26-000001", ClockKind.CP_DECISION, 30))
+        quiet = await uow.deadlines.add(_deadline("CT-26-000002", ClockKind.SCREENING, 90))
+        letter = await uow.deadlines.add(_deadline("CT-26-000003", ClockKind.PARENT_LETTER, 60))
+        await uow.commit()
+    assert soon.id is not None and quiet.id is not None and letter.id is not None
+    async with store.unit_of_work() as uow:
+        # a new deadline is read by the next tick, which records its next alert
+        assert await uow.deadlines.alerts_due_by(T0) == [soon, letter, quiet]
+        assert await uow.deadlines.alerts_due_by(T0 - timedelta(seconds=1)) == []
+        await uow.deadlines.set_next_alerts(
+            {soon.id: T0 + timedelta(minutes=20), quiet.id: None, letter.id: T0 + timedelta(minutes=50)}
+        )
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.deadlines.alerts_due_by(T0 + timedelta(minutes=19)) == []
+        assert await uow.deadlines.alerts_due_by(T0 + timedelta(minutes=20)) == [soon]
+        assert await uow.deadlines.alerts_due_by(T0 + timedelta(days=9)) == [soon, letter]
+        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET) == 1
+        await uow.deadlines.set_next_alerts({})
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.deadlines.alerts_due_by(T0 + timedelta(days=9)) == [letter]
+        parent_letters = await uow.deadlines.open_due_before(
+            T0 + timedelta(days=9), None, clock=ClockKind.PARENT_LETTER
+        )
+        assert parent_letters == [letter]
 
 
 async def test_closing_closes_every_open_deadline_on_that_clock(store: Store) -> None:

@@ -31,12 +31,13 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from frontdoor.alerts import AlertOutbox
+from frontdoor.calendar import require_aware
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
     Child,
@@ -762,6 +763,7 @@ def _deadline(row: DeadlineRow) -> Deadline:
         state=DeadlineState(row.state),
         assignee_id=row.assignee_id,
         id=row.id,
+        closed_at=row.closed_at,
     )
 
 
@@ -826,8 +828,16 @@ class SqlDeadlineRepository(_Repository):
         )
         return [_deadline(row) for row in rows]
 
-    async def close(self, subject: str, clock: str, state: str) -> int:
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
         await self._uow.begin_write()
+        closing = DeadlineState(state)
+        closed_at = require_aware(closed_at, "closing time").astimezone(UTC)
+        new_state: str | ColumnElement[str] = closing.value
+        if closing is DeadlineState.MET:
+            # Decided per row in the one statement: a breached clock is never recorded as met.
+            new_state = case(
+                (DeadlineRow.due_at >= closed_at, DeadlineState.MET.value), else_=DeadlineState.LATE.value
+            )
         statement = (
             update(DeadlineRow)
             .where(
@@ -835,7 +845,7 @@ class SqlDeadlineRepository(_Repository):
                 DeadlineRow.clock == ClockKind(clock).value,
                 DeadlineRow.state == DeadlineState.OPEN.value,
             )
-            .values(state=DeadlineState(state).value)
+            .values(state=new_state, closed_at=closed_at)
             .returning(DeadlineRow.id)
             .execution_options(synchronize_session=False)
         )

@@ -92,7 +92,7 @@ class ContactRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(PERSON), index=True)
     created_at: Mapped[datetime]
-    received_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None] = mapped_column(index=True)
     source: Mapped[str | None] = mapped_column(String(CODE))
     contact_type: Mapped[str | None] = mapped_column(String(CODE))
     assignee_id: Mapped[str | None] = mapped_column(String(PERSON), index=True)
@@ -154,7 +154,12 @@ class ContactEventRow(Base):
     """A contact's history: every decision or change, with who, when and why."""
 
     __tablename__ = "contact_events"
-    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("contact_id", "position"),
+        # the figures count arrivals and closures by time, and contacts by the route they took
+        Index("ix_contact_events_to_state_at", "to_state", "at"),
+        Index("ix_contact_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -242,7 +247,11 @@ class ChannelRegistrationRow(Base):
 
 class DeadlineRow(Base):
     __tablename__ = "deadlines"
-    __table_args__ = (Index("ix_deadlines_state_due_at", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_deadlines_state_due_at", "state", "due_at"),
+        # the figures read closed clocks by clock and closing time (SPEC §11)
+        Index("ix_deadlines_clock_closed_at", "clock", "closed_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     subject: Mapped[str] = mapped_column(String(SUBJECT), index=True)
@@ -251,6 +260,8 @@ class DeadlineRow(Base):
     due_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(CODE))
     assignee_id: Mapped[str | None] = mapped_column(String(PERSON))
+    #: when the clock closed (met, late or cancelled); null while open
+    closed_at: Mapped[datetime | None]
 
 
 class AlertOutboxRow(Base):

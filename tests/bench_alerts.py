@@ -50,7 +50,7 @@ from frontdoor.delivery import ConversationRateLimiter
 from frontdoor.dispatch import MAX_OPEN_DEADLINES, Dispatcher, DispatchReport, plan_alerts
 from frontdoor.duty import current_handover, post_due_handover
 from frontdoor.handover import handover_message
-from frontdoor.policy import Policy
+from frontdoor.policy import Policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
@@ -62,6 +62,9 @@ from tests.store.samples import full_contact
 
 #: Monday 16 March 2026, 10:00 in London (GMT): a working day, inside office hours.
 MONDAY_10AM: Final = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+#: The bench times its completion clocks in elapsed hours (the policy's option), so their alerts fall
+#: where the scenarios below put them at any hour.
+ELAPSED: Final = parse_policy('[timescales]\ncompletion_clock = "hours"\n')
 #: The same Monday's handover time (16:30 London, GMT).
 MONDAY_HANDOVER: Final = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)
 
@@ -240,7 +243,7 @@ async def _planning(label: str, fresh: UrlFactory) -> None:
         warnings = _CapWarnings()
         logging.getLogger("frontdoor.dispatch").addFilter(warnings)
         url = await fresh()
-        settings = Settings.from_env({"DATABASE_URL": url})
+        settings = dataclasses.replace(Settings.from_env({"DATABASE_URL": url}), policy=ELAPSED)
         calendar = working_calendar(settings, SettableClock(MONDAY_10AM))
         store = SqlStore(url)
         try:
@@ -289,7 +292,10 @@ async def _serving(url: str, clock: SettableClock, *, scheduler: bool) -> AsyncI
     """The real app on ``url`` over loopback HTTP, attached to a loopback Teams channel with no
     latency. With the scheduler, its ticks are an hour apart: the bench drives them."""
     settings = dataclasses.replace(
-        Settings.from_env({"DATABASE_URL": url}), scheduler_enabled=scheduler, tick_seconds=3600.0
+        Settings.from_env({"DATABASE_URL": url}),
+        scheduler_enabled=scheduler,
+        tick_seconds=3600.0,
+        policy=ELAPSED,
     )
     store = SqlStore(url)
     server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")

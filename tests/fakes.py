@@ -401,8 +401,8 @@ class _Deadlines(_Repository):
         ]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))
 
-    async def close(self, subject: str, clock: str, state: str) -> int:
-        kind, new_state = ClockKind(clock), DeadlineState(state)
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+        kind, closing, closed_at = ClockKind(clock), DeadlineState(state), _utc(closed_at)
         data = await self._uow.write()
         closed = 0
         for key, deadline in data.deadlines.items():
@@ -411,7 +411,10 @@ class _Deadlines(_Repository):
                 and deadline.clock is kind
                 and deadline.state is DeadlineState.OPEN
             ):
-                data.deadlines[key] = replace(deadline, state=new_state)
+                new_state = closing
+                if closing is DeadlineState.MET and deadline.due_at < closed_at:
+                    new_state = DeadlineState.LATE
+                data.deadlines[key] = replace(deadline, state=new_state, closed_at=closed_at)
                 closed += 1
         return closed
 

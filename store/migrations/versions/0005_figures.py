@@ -1,0 +1,36 @@
+"""Honest clocks and the figures: a clock keeps when it closed (met, late or cancelled), and the
+indexes the management information reads by.
+
+Revision ID: 0005_figures
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0005_figures"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("deadlines") as batch:
+        batch.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_deadlines_clock_closed_at", "deadlines", ["clock", "closed_at"])
+    op.create_index("ix_contacts_received_at", "contacts", ["received_at"])
+    op.create_index("ix_contact_events_to_state_at", "contact_events", ["to_state", "at"])
+    op.create_index("ix_contact_events_action_at", "contact_events", ["action", "at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_contact_events_action_at", table_name="contact_events")
+    op.drop_index("ix_contact_events_to_state_at", table_name="contact_events")
+    op.drop_index("ix_contacts_received_at", table_name="contacts")
+    op.drop_index("ix_deadlines_clock_closed_at", table_name="deadlines")
+    with op.batch_alter_table("deadlines") as batch:
+        batch.drop_column("closed_at")

@@ -38,6 +38,7 @@ from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
+from bot.dialogs.figures import FiguresFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.quality import QualityFeature
@@ -123,6 +124,7 @@ def create_app(
     ChannelsFeature(store, clock, notifier).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
+    FiguresFeature(store, clock, calendar, settings.policy).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(

@@ -37,6 +37,7 @@ class CommandName(StrEnum):
     HANDOVER = "handover"
     DUTY = "duty"
     STATUS = "status"
+    FIGURES = "figures"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,15 @@ COMMANDS: tuple[Command, ...] = (
         "Open contacts against the band, workers' loads, breached clocks, undelivered alerts",
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.SEE_STATUS,
+    ),
+    # Management information (SPEC §11): in a personal chat or the duty channel.
+    Command(
+        CommandName.FIGURES,
+        "figures",
+        "Timeliness and volumes as charts, for a period",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.SEE_FIGURES,
+        usage="last week",
     ),
     Command(
         CommandName.DUTY,

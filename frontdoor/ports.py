@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     # lives beside its use cases.
     from frontdoor.alerts import AlertOutbox
     from frontdoor.consultation import ConsultationRepository
+    from frontdoor.figures import FiguresQueries
 
 
 class Clock(Protocol):
@@ -213,6 +214,7 @@ class UnitOfWork(Protocol):
     consultations: ConsultationRepository
     activities: ProcessedActivities
     alerts: AlertOutbox
+    figures: FiguresQueries
 
     async def __aenter__(self) -> Self: ...
 

@@ -40,6 +40,8 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: management information (SPEC §11): the ``figures`` card
+    SEE_FIGURES = "see_figures"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -63,6 +65,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
+        Permission.SEE_FIGURES,
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -70,6 +73,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.HANDOVER,
         Permission.MANAGE_ROTA,
         Permission.SEE_STATUS,
+        Permission.SEE_FIGURES,
     },
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -80,6 +84,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.SEE_FIGURES,
     },
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # Admins manage the directory and channels; no case access by virtue of this role.

@@ -54,6 +54,7 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.figures import FiguresQueries
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -87,6 +88,7 @@ from frontdoor.roles import Role
 from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.figures import SqlFigures
 from store.outbox import SqlAlertOutbox
 from store.tables import (
     AuditEventRow,
@@ -171,6 +173,7 @@ class SqlUnitOfWork:
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
+        self.figures: FiguresQueries = SqlFigures(session)
 
     async def __aenter__(self) -> Self:
         return self

@@ -20,6 +20,7 @@ from typing import Self
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
+from frontdoor.figures import FiguresQueries
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -51,6 +52,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from tests.fake_figures import FakeFigures
 from tests.outbox_fake import InMemoryAlertOutbox
 
 #: How long a writer waits for another unit of work's uncommitted writes, in seconds.
@@ -149,6 +151,7 @@ class InMemoryUnitOfWork:
         self.activities: ProcessedActivities = _Processed(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
+        self.figures: FiguresQueries = FakeFigures(self.view)
 
     async def __aenter__(self) -> Self:
         return self

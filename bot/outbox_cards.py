@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
+from bot.cards.figures import render_weekly_figures
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from frontdoor.alerts import AlertKind, OutboxItem
 
@@ -40,6 +41,7 @@ RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER: render_handover,
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
+    AlertKind.WEEKLY_FIGURES: render_weekly_figures,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

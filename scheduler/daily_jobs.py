@@ -1,4 +1,5 @@
-"""The scheduler's daily jobs: the end-of-day handover with its escalation, and MARAC reminders.
+"""The scheduler's daily jobs: the end-of-day handover with its escalation, MARAC reminders, and
+Monday's figures card.
 
 Neither is a cron: "16:30 on working days" and "09:30 on Tuesdays and Thursdays that are working
 days" depend on the bank holidays and closure dates of the working calendar, and on the injected
@@ -23,12 +24,14 @@ from frontdoor.duty import HandoverEscalated, HandoverPosted, escalate_due_hando
 from frontdoor.marac import MaracPosted, post_due_marac_reminder
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.weekly_figures import WeeklyPosted, post_due_weekly_figures
 from scheduler.runner import ScheduledJob
 
 log = logging.getLogger("frontdoor.scheduler.daily")
 
 HANDOVER_JOB_ID: Final = "handover"
 MARAC_JOB_ID: Final = "marac_reminders"
+WEEKLY_FIGURES_JOB_ID: Final = "weekly_figures"
 
 
 async def run_handover(
@@ -62,6 +65,16 @@ async def run_marac(
     return posted
 
 
+async def run_weekly_figures(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, calendar: WorkingCalendar
+) -> WeeklyPosted | None:
+    """Enqueue this week's figures card if its time has come (SPEC §11)."""
+    posted = await post_due_weekly_figures(unit_of_work, clock.now(), calendar)
+    if posted is not None:
+        _enqueued("weekly figures enqueued", f"figures:{posted.week.isoformat()}", posted.late)
+    return posted
+
+
 def _enqueued(message: str, subject: str, late: bool, recipients: Sized | None = None) -> None:
     extra: dict[str, object] = {"subject": subject, "status": "late" if late else "on_time"}
     if recipients is not None:
@@ -81,6 +94,14 @@ def marac_job(
     return _every_tick(MARAC_JOB_ID, policy, partial(run_marac, unit_of_work, clock, policy, calendar))
 
 
+def weekly_figures_job(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> ScheduledJob:
+    return _every_tick(
+        WEEKLY_FIGURES_JOB_ID, policy, partial(run_weekly_figures, unit_of_work, clock, calendar)
+    )
+
+
 def _every_tick(job_id: str, policy: Policy, run: Callable[[], Awaitable[object]]) -> ScheduledJob:
     """Run every ``alerts.tick_seconds``, and once at start-up to catch up."""
     return ScheduledJob(job_id, IntervalTrigger(seconds=policy.alerts.tick_seconds), run, catch_up=True)
@@ -89,8 +110,9 @@ def _every_tick(job_id: str, policy: Policy, run: Callable[[], Awaitable[object]
 def daily_jobs(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> list[ScheduledJob]:
-    """The handover and MARAC jobs (``scheduler.jobs.front_door_jobs`` adds them)."""
+    """The handover, MARAC and weekly figures jobs (``scheduler.jobs.front_door_jobs`` adds them)."""
     return [
         handover_job(unit_of_work, clock, policy, calendar),
         marac_job(unit_of_work, clock, policy, calendar),
+        weekly_figures_job(unit_of_work, clock, policy, calendar),
     ]

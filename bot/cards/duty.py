@@ -67,6 +67,7 @@ _KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.HANDOVER: "End-of-day handover",
     AlertKind.HANDOVER_ESCALATION: "Handover escalation",
     AlertKind.MARAC_REMINDER: "MARAC reminder",
+    AlertKind.WEEKLY_FIGURES: "Weekly figures",
 }
 
 

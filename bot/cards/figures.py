@@ -12,8 +12,8 @@ shares, clock and route titles and staff names only: never anything about a chil
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
-from typing import Any, Final
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -42,9 +42,13 @@ from microsoft_teams.cards import BarChartDataValue as BarValue
 from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.common import to_dict
+from frontdoor.alerts import OutboxItem
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures import CLOCK_SHORT_TITLES, ROUTES, ClockTally, Figures, Volumes, WeeklyFigures
 from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
+
+if TYPE_CHECKING:
+    from bot.outbox_cards import Rendered
 
 __all__ = [
     "FIGURES_VERB",
@@ -54,6 +58,7 @@ __all__ = [
     "WORKER_KEY",
     "WORKER_PICKED",
     "figures_card",
+    "render_weekly_figures",
     "weekly_figures_card",
 ]
 
@@ -313,3 +318,14 @@ def weekly_figures_card(weekly: WeeklyFigures, *, late: bool) -> dict[str, Any]:
     if late:
         body.append(_text("Sent late: the bot was not running at the opening.", is_subtle=True))
     return to_dict(AdaptiveCard(body=body, fallback_text="Weekly figures: last week against the week before"))
+
+
+def render_weekly_figures(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
+    """The outbox renderer of the weekly card (``bot.outbox_cards.RENDERERS``)."""
+    from bot.outbox_cards import Rendered
+
+    weekly = WeeklyFigures.from_payload(item.payload)
+    return Rendered(
+        card=weekly_figures_card(weekly, late=item.late(now)),
+        text="Weekly figures: last week against the week before.",
+    )

@@ -39,7 +39,7 @@ from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from scheduler.bank_holidays import england_and_wales_holidays
-from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
+from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID, WEEKLY_FIGURES_JOB_ID, daily_jobs
 from scheduler.jobs import front_door_jobs
 from tests.store.samples import full_contact
 
@@ -448,7 +448,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     await staff(store)
     clock = SettableClock(local(2026, 3, 17, 9, 0))
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
-    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID}
+    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID, WEEKLY_FIGURES_JOB_ID}
     for job in jobs.values():
         assert job.catch_up
         assert isinstance(job.trigger, IntervalTrigger)
@@ -456,6 +456,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     assert {job.id for job in front_door_jobs(store.unit_of_work, clock, POLICY, CALENDAR)} >= set(jobs)
 
     assert await jobs[MARAC_JOB_ID].run() is None
+    assert await jobs[WEEKLY_FIGURES_JOB_ID].run() is None  # a Tuesday: not the week's first working day
     clock.set(local(2026, 3, 17, 9, 30))
     assert await jobs[MARAC_JOB_ID].run() is not None
     clock.set(local(2026, 3, 17, 16, 30))

@@ -15,13 +15,15 @@ from datetime import date
 
 from aiohttp import web
 
-from bot import cli_audit, cli_consultations
+from bot import cli_audit, cli_consultations, cli_figures
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from frontdoor.policy import calendar_from
 from frontdoor.ports import Store
 from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
 from frontdoor.systemclock import SystemClock
+from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from store.migrate import upgrade
 from store.sql import SqlStore
 
@@ -81,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     duty_show.add_argument("day", type=_day, help="YYYY-MM-DD")
 
     cli_consultations.add_commands(commands)
+    cli_figures.add_commands(commands)
     cli_audit.add_commands(commands)
     return parser
 
@@ -185,6 +188,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(
             _with_store(
                 settings, lambda store: cli_consultations.export(store, args, SystemClock(), _actor(), _out)
+            )
+        )
+    if args.command == "figures":
+        clock = SystemClock()
+        calendar = calendar_from(
+            settings.policy, england_and_wales_holidays(holiday_years(clock.now().date()))
+        )
+        return asyncio.run(
+            _with_store(
+                settings, lambda store: cli_figures.export(store, args, clock, calendar, _actor(), _out)
             )
         )
     if args.duty_command == "set":

@@ -19,6 +19,9 @@ worker a clock was assigned to when it closed (a contact's volumes: its current 
 from __future__ import annotations
 
 import calendar as month_calendar
+import csv
+import io
+import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -38,6 +41,7 @@ __all__ = [
     "INSPECTED_CLOCKS",
     "ClockTally",
     "Figures",
+    "FiguresExport",
     "FiguresQueries",
     "FiguresShown",
     "GroupBy",
@@ -47,6 +51,7 @@ __all__ = [
     "Volumes",
     "WeeklyFigures",
     "compute_figures",
+    "export_figures",
     "parse_period",
     "show_figures",
     "week_start",
@@ -516,3 +521,74 @@ async def show_figures(
         await uow.commit()
     names = {e.aad_object_id: e.display_name for e in entries if e.display_name}
     return FiguresShown(figures, workers, names)
+
+
+# -- the CSV export --------------------------------------------------------------------------------
+
+#: The export's columns (SPEC §11). ``group`` is named by ``--by``; no column holds personal data
+#: (a worker is their directory id; look names up with ``frontdoor-bot roles list``).
+CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
+    GroupBy.WEEK: "week beginning",
+    GroupBy.WORKER: "worker id",
+    GroupBy.ROUTE: "route",
+}
+CSV_COLUMNS: tuple[str, ...] = ("measure", "count", "on time", "late", "share on time (%)")
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresExport:
+    csv_text: str
+    rows: int
+
+
+async def export_figures(
+    unit_of_work: UnitOfWorkFactory,
+    actor_id: str,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> FiguresExport:
+    """The figures from ``start`` to ``end`` as CSV, by week, worker or route; audited as
+    ``figures.exported``. Timeliness rows per group and clock; by week, also each week's volumes."""
+    period = Period(start, end, "export")
+    bounds = _week_bounds(period, calendar.tz) if by is GroupBy.WEEK else [start, end]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([CSV_GROUP_TITLES[by], *CSV_COLUMNS])
+    count = 0
+    async with unit_of_work() as uow:
+        rows = await uow.figures.timeliness(bounds, now, Narrowing(), by)
+
+        def label(group: str) -> str:
+            if by is GroupBy.WEEK:
+                return week_start(bounds[int(group)].astimezone(calendar.tz).date()).isoformat()
+            return group.upper() if by is GroupBy.ROUTE else group
+
+        order = {clock: index for index, clock in enumerate(INSPECTED_CLOCKS)}
+        groups = sorted({row.group for row in rows}, key=lambda g: int(g) if by is GroupBy.WEEK else g)
+        for group in groups:
+            for row in sorted((r for r in rows if r.group == group), key=lambda r: order[r.clock]):
+                tally = ClockTally(row.clock, row.met, row.late)
+                share = "" if tally.share is None else f"{tally.share * 100:.1f}"
+                writer.writerow(
+                    [label(group), CLOCK_SHORT_TITLES[row.clock], tally.total, row.met, row.late, share]
+                )
+                count += 1
+        if by is GroupBy.WEEK:
+            for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):
+                volumes = await uow.figures.volumes(lower, upper, Narrowing())
+                for measure, number in (
+                    ("contacts received", volumes.received),
+                    ("urgent contacts", volumes.urgent),
+                    ("re-referrals", volumes.rereferrals),
+                ):
+                    writer.writerow([label(str(index)), measure, number, "", "", ""])
+                    count += 1
+        detail = f"period={start.isoformat()}/{end.isoformat()}; by={by.value}; rows={count}"
+        await uow.audit.append(
+            AuditEvent(at=now, actor_id=actor_id, action="figures.exported", subject="figures", detail=detail)
+        )
+        await uow.commit()
+    return FiguresExport(buffer.getvalue(), count)

@@ -12,8 +12,9 @@ contacts and their events, never contacts loaded one by one) and put together he
 - *Volumes*: contacts received in the period (by received-at), by source, type and presenting need;
   urgent contacts; re-referrals sent to the duty manager.
 
-A narrowing (route, worker) applies to every figure: the route a contact was screened to, and the
-worker a clock was assigned to when it closed (a contact's volumes: its current assignee).
+A narrowing (route, worker) applies to timeliness and volumes: the route a contact was last
+screened to, and the worker a clock was assigned to when it closed (for volumes, the contact's
+current assignee). Open contacts are always the whole front door's, against its band.
 """
 
 from __future__ import annotations
@@ -169,8 +170,9 @@ class FiguresQueries(Protocol):
         clock's assignee ("" for none); by route, the route the contact was last screened to."""
         ...
 
-    async def open_contacts(self, instants: Sequence[datetime], narrowing: Narrowing) -> list[int]:
-        """How many contacts were open at each of ``instants`` (ascending)."""
+    async def open_contacts(self, instants: Sequence[datetime]) -> list[int]:
+        """How many contacts were open at the front door at each of ``instants`` (ascending).
+        Not narrowed: the band it is read against is the whole front door's."""
         ...
 
     async def volumes(self, start: datetime, end: datetime, narrowing: Narrowing) -> Volumes:
@@ -324,7 +326,7 @@ async def compute_figures(
     days = _day_bounds(period, tz)
     # Each day's figure is at its end (midnight), or now for a day not over yet.
     instants = [min(moment, now) for moment in days[1:]]
-    counts = await queries.open_contacts(instants, narrowing)
+    counts = await queries.open_contacts(instants)
     monday = _midnight(week_start(now.astimezone(tz).date()), tz)
     this_week = await queries.timeliness(
         [monday, max(now, monday + timedelta(microseconds=1))],
@@ -435,7 +437,7 @@ async def weekly_figures(
     ]
     rows = await queries.timeliness(bounds, now, Narrowing(), GroupBy.WEEK)
     everyone = Narrowing()
-    [open_now] = await queries.open_contacts([now], everyone)
+    [open_now] = await queries.open_contacts([now])
     return WeeklyFigures(
         week=week,
         last=_tallies(rows, "1"),

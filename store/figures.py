@@ -27,11 +27,10 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
-from frontdoor.contact import ContactState
+from frontdoor.contact import Contact, ContactState
 from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, DeadlineState
@@ -55,24 +54,17 @@ def _bucket(column: SQLColumnExpression[datetime], bounds: Sequence[datetime]) -
     )
 
 
-def _latest_route(contact_id: Any) -> ColumnElement[str]:
-    """The route a contact was last screened to (``route_i`` …), or NULL."""
-    e = aliased(ContactEventRow)
-    return (
-        select(e.action)
-        .where(e.contact_id == contact_id, e.action.in_(list(_ROUTE_ACTIONS.values())))
-        .order_by(e.position.desc())
-        .limit(1)
-        .correlate_except(e)
-        .scalar_subquery()
-    )
+def latest_route(contact: Contact) -> str | None:
+    """The route ``contact`` was last screened to ("i" … "iv"), kept on its row for the figures."""
+    routes = [e.action for e in contact.events if e.action in _ROUTE_ACTIONS.values()]
+    return routes[-1].removeprefix("route_") if routes else None
 
 
 def _narrowed_contacts(
     statement: Select[*tuple[Any, ...]], narrowing: Narrowing, worker: SQLColumnExpression[Any] | None
 ) -> Select[*tuple[Any, ...]]:
     if narrowing.route is not None:
-        statement = statement.where(_latest_route(ContactRow.id) == _ROUTE_ACTIONS[narrowing.route])
+        statement = statement.where(ContactRow.route == narrowing.route)
     if narrowing.worker_id is not None and worker is not None:
         statement = statement.where(worker == narrowing.worker_id)
     return statement
@@ -109,7 +101,7 @@ class SqlFigures:
             case GroupBy.WORKER:
                 group = func.coalesce(d.assignee_id, "")
             case GroupBy.ROUTE:
-                group = func.coalesce(_latest_route(ContactRow.id), "")
+                group = func.coalesce(ContactRow.route, "")
         met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
         statement = select(group.label("grp"), d.clock, met, func.count()).where(
             d.clock.in_([clock.value for clock in clocks]), or_(closed, overdue)
@@ -119,7 +111,7 @@ class SqlFigures:
         statement = _narrowed_contacts(statement, narrowing, d.assignee_id).group_by("grp", d.clock)
         return [
             TimelinessRow(
-                str(grp).removeprefix("route_"),
+                str(grp),
                 ClockKind(clock),
                 int(met_count or 0),
                 int(total) - int(met_count or 0),
@@ -133,7 +125,7 @@ class SqlFigures:
             statement = statement.join(ContactRow, ContactRow.id == ContactEventRow.contact_id)
         return _narrowed_contacts(statement, narrowing, ContactRow.assignee_id)
 
-    async def open_contacts(self, instants: Sequence[datetime], narrowing: Narrowing) -> list[int]:
+    async def open_contacts(self, instants: Sequence[datetime]) -> list[int]:
         if not instants:
             return []
         e = ContactEventRow
@@ -141,14 +133,14 @@ class SqlFigures:
         arrival = e.action.in_(_ARRIVALS)
         closing = e.to_state == _CLOSED
         # Before the first instant: two counts an index answers; after it, a handful of buckets.
-        arrived = await self._count(self._events(narrowing).where(arrival, e.at < first))
-        closed = await self._count(self._events(narrowing).where(closing, e.at < first))
+        arrived = await self._count(self._events(Narrowing()).where(arrival, e.at < first))
+        closed = await self._count(self._events(Narrowing()).where(closing, e.at < first))
         counts = [arrived - closed]
         if len(instants) > 1:
             step = func.sum(case((arrival, 1), else_=-1))
             bucket = _bucket(e.at, instants)
             statement = (
-                self._events(narrowing)
+                self._events(Narrowing())
                 .with_only_columns(bucket.label("bucket"), step)
                 .where(or_(arrival, closing), e.at >= first, e.at < _at(instants[-1]))
                 .group_by("bucket")

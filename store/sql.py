@@ -88,7 +88,7 @@ from frontdoor.roles import Role
 from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
-from store.figures import SqlFigures
+from store.figures import SqlFigures, latest_route
 from store.outbox import SqlAlertOutbox
 from store.tables import (
     AuditEventRow,
@@ -267,6 +267,7 @@ def _contact_values(contact: Contact) -> _Values:
         "source": None if contact.source is None else contact.source.value,
         "contact_type": None if contact.contact_type is None else contact.contact_type.value,
         "assignee_id": contact.assignee_id,
+        "route": latest_route(contact),
         "draft_section": contact.draft_section,
         "worries": contact.worries,
         "working_well": contact.working_well,

@@ -96,6 +96,9 @@ class ContactRow(Base):
     source: Mapped[str | None] = mapped_column(String(CODE))
     contact_type: Mapped[str | None] = mapped_column(String(CODE))
     assignee_id: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    #: the screening route the contact was last given ("i" … "iv"), from its events; the figures
+    #: narrow by it
+    route: Mapped[str | None] = mapped_column(String(CODE), index=True)
     draft_section: Mapped[str] = mapped_column(String(64))
     worries: Mapped[str] = mapped_column(Text)
     working_well: Mapped[str] = mapped_column(Text)

@@ -3,7 +3,8 @@
 Serves the real app (SQLite in a temporary directory) and drives it through the loopback Teams
 channel: message turns (``help``) and ``Action.Execute`` invokes, sequentially, reporting
 latency percentiles and CPU per turn, with and without the msrest start-up fix; then the deadline
-alerts' planning, dispatch and handover figures (``tests.bench_alerts``).
+alerts' planning, dispatch and handover figures (``tests.bench_alerts``); then the management
+information's queries over 1,000,000 contacts on PostgreSQL (``tests.bench_figures``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from msrest.universal_http.requests import ClientRetryPolicy
 from bot.app import create_app
 from bot.settings import Settings
 from store.migrate import upgrade
-from tests import bench_alerts
+from tests import bench_alerts, bench_figures
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 TURNS = 300
@@ -75,6 +76,7 @@ async def main() -> None:
         await _measure("msrest fix applied", url, patched=True)
         await _measure("msrest fix removed", url, patched=False)
     await bench_alerts.main()
+    await bench_figures.main()
 
 
 if __name__ == "__main__":

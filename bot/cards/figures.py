@@ -110,7 +110,7 @@ def _open_chart(figures: Figures) -> LineChart:
 
     count = len(days)
     return LineChart(
-        title="Open contacts each day against the target band",
+        title="Open contacts each day against the target band (the whole front door)",
         x_axis_title="Day",
         y_axis_title="Open contacts",
         data=[

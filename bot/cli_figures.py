@@ -15,10 +15,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from bot.cli_consultations import _day, _midnight, _write_new
+from bot.cli_consultations import _day, _midnight, write_new
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.figures import GroupBy, export_figures
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 
 
 def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -63,6 +64,6 @@ async def export(
     if output is None:
         sys.stdout.write(result.csv_text)
     else:
-        await asyncio.to_thread(_write_new, output, result.csv_text)
+        await asyncio.to_thread(write_new, output, result.csv_text)
         out(f"{result.rows} rows written to {output}")
     return 0

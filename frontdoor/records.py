@@ -18,6 +18,8 @@ class ConversationKind(StrEnum):
 class ChannelPurpose(StrEnum):
     DECISIONS = "decisions"
     DUTY = "duty"
+    #: the emergency duty team's channel: out-of-hours alerts and the EDT handover (SPEC §10)
+    EDT = "edt"
 
 
 class ClockKind(StrEnum):
@@ -116,12 +118,3 @@ class Deadline:
     id: int | None = None
     #: when the clock closed (met, late or cancelled); None while it is open
     closed_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StateDocument:
-    """A bot state document (dialog and conversation state) with its eTag."""
-
-    key: str
-    data: str
-    etag: str

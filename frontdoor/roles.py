@@ -17,6 +17,8 @@ class Role(StrEnum):
     CONSULTANT = "consultant"
     DUTY_MANAGER = "duty_manager"
     TEAM_MANAGER = "team_manager"
+    SERVICE_MANAGER = "service_manager"
+    EDT = "edt"
     PROFESSIONAL = "professional"
     ADMIN = "admin"
 
@@ -42,6 +44,12 @@ class Permission(StrEnum):
     REGISTER_CHANNELS = "register_channels"
     #: management information (SPEC §11): the ``figures`` card
     SEE_FIGURES = "see_figures"
+    #: switch the front door to urgent-only mode and back (SPEC §10)
+    SWITCH_CONTINUITY = "switch_continuity"
+    #: take an item of the EDT handover and record what was done overnight (SPEC §10)
+    OVERNIGHT_ACTION = "overnight_action"
+    #: see the e-mail queue (SPEC §5a); taking an e-mail also needs ``START_CONTACT``
+    MAIL_QUEUE = "mail_queue"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -56,11 +64,14 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.RECORD_HISTORY_CHECKS,
         Permission.OFFICER_WORK,
         Permission.SEND_LETTERS,
+        Permission.MAIL_QUEUE,
     },
     Role.SOCIAL_WORKER: _FRONT_DOOR_STAFF | {Permission.WORK_ALLOCATED},
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -69,6 +80,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.DECIDE_REREFERRAL,
         Permission.HANDOVER,
         Permission.MANAGE_ROTA,
@@ -77,7 +89,9 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -85,7 +99,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
         Permission.SEE_FIGURES,
+        Permission.SWITCH_CONTINUITY,
     },
+    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS, Permission.SEE_FIGURES},
+    # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
+    Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # Admins manage the directory and channels; no case access by virtue of this role.
     Role.ADMIN: frozenset(
@@ -101,6 +119,8 @@ ROLE_TITLES: dict[Role, str] = {
     Role.CONSULTANT: "consultants",
     Role.DUTY_MANAGER: "duty managers",
     Role.TEAM_MANAGER: "team managers",
+    Role.SERVICE_MANAGER: "service managers",
+    Role.EDT: "the emergency duty team",
     Role.PROFESSIONAL: "partner professionals",
     Role.ADMIN: "administrators",
 }

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, AlertKind, OutboxMessage, is_late, outbox_key, utc_text
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.figures import week_start, weekly_figures
-from frontdoor.ports import UnitOfWorkFactory
+from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = ["WeeklyPosted", "post_due_weekly_figures", "weekly_figures_at", "weekly_figures_key"]
 

@@ -26,7 +26,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
@@ -34,6 +33,7 @@ from frontdoor.contact import Contact, ContactState
 from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, DeadlineState
+from store.repository import SqlRepository
 from store.tables import ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
 
 #: The events by which a contact arrives at the front door, and the one by which it leaves.
@@ -70,10 +70,7 @@ def _narrowed_contacts(
     return statement
 
 
-class SqlFigures:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
+class SqlFigures(SqlRepository):
     async def _all(self, statement: Select[*tuple[Any, ...]]) -> list[Any]:
         return list((await self._session.execute(statement)).all())
 

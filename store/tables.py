@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -110,11 +111,17 @@ class ContactRow(Base):
     immediate_risks: Mapped[list[str]] = mapped_column(JSON)
     history_open_case: Mapped[bool] = mapped_column(Boolean)
     history_allocated_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
-    history_closed_within_3_months: Mapped[bool] = mapped_column(Boolean)
     history_last_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
     #: the systems checked, in the order recorded
     history_systems_checked: Mapped[list[str]] = mapped_column(JSON)
     history_chronology: Mapped[str] = mapped_column(Text)
+    history_closed_on: Mapped[date | None] = mapped_column(Date)
+    history_open_to_early_help: Mapped[bool] = mapped_column(Boolean)
+    history_early_help_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    #: the urgent path's emergency details (SPEC §3)
+    emergency_child: Mapped[str] = mapped_column(Text)
+    emergency_whereabouts: Mapped[str] = mapped_column(Text)
+    emergency_phone: Mapped[str] = mapped_column(String(64))
     #: null when no referrer has been recorded yet
     referrer_type: Mapped[str | None] = mapped_column(String(CODE))
     referrer_name: Mapped[str] = mapped_column(Text)
@@ -311,16 +318,6 @@ class AuditEventRow(Base):
     row_hash: Mapped[str] = mapped_column(String(64))
 
 
-class StateDocumentRow(Base):
-    """The channel adapter's conversation and dialog state, with an eTag for compare-and-set."""
-
-    __tablename__ = "state_documents"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
-    etag: Mapped[str] = mapped_column(String(CODE))
-
-
 class ReferenceSequenceRow(Base):
     __tablename__ = "reference_sequences"
 
@@ -336,6 +333,39 @@ class ProcessedActivityRow(Base):
 
     activity_id: Mapped[str] = mapped_column(Text, primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MailItemRow(Base):
+    """An e-mail in the queue (SPEC §5a): headers, a preview and attachment names, never the message.
+    Taken in once: one row per Message-ID, and one per mailbox UID (``frontdoor.mail``)."""
+
+    __tablename__ = "mail_items"
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        UniqueConstraint("mailbox", "uid_validity", "uid"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(SUBJECT))
+    uid_validity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(1000))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    sender_name: Mapped[str] = mapped_column(Text)
+    sender_address: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    #: the attachments' file names, in message order
+    attachments: Mapped[list[str]] = mapped_column(JSON)
+    preview: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(CODE), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    taken_by: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    taken_at: Mapped[datetime | None]
+    contact_id: Mapped[str | None] = mapped_column(String(ID), index=True)
+    reason: Mapped[str | None] = mapped_column(String(CODE))
+    reason_detail: Mapped[str] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
 
 
 metadata = Base.metadata

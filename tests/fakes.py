@@ -10,7 +10,6 @@ others see changes only after commit, and writers never lose each other's update
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -20,7 +19,8 @@ from typing import Self
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
-from frontdoor.figures import FiguresQueries
+from frontdoor.figures_records import FiguresQueries
+from frontdoor.mail_records import MailItem, MailRepository, MailState
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -28,13 +28,11 @@ from frontdoor.ports import (
     ConversationStore,
     DeadlineRepository,
     DutyRota,
-    EtagConflictError,
     NotFoundError,
     ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
-    StateDocuments,
 )
 from frontdoor.records import (
     AuditEvent,
@@ -47,7 +45,6 @@ from frontdoor.records import (
     DeadlineState,
     DirectoryEntry,
     RotaEntry,
-    StateDocument,
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
@@ -93,9 +90,9 @@ class _Data:
     deadlines: dict[int, Deadline] = field(default_factory=dict)
     next_deadline_id: int = 1
     audit: list[StoredAuditEvent] = field(default_factory=list)
-    state: dict[str, StateDocument] = field(default_factory=dict)
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
+    mail: dict[str, MailItem] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -109,9 +106,9 @@ class _Data:
             deadlines=dict(self.deadlines),
             next_deadline_id=self.next_deadline_id,
             audit=list(self.audit),
-            state=dict(self.state),
             consultations=dict(self.consultations),
             processed=dict(self.processed),
+            mail=dict(self.mail),
         )
 
 
@@ -146,12 +143,12 @@ class InMemoryUnitOfWork:
         self.channels: ChannelRegistry = _Channels(self)
         self.deadlines: DeadlineRepository = _Deadlines(self)
         self.audit: AuditLog = _Audit(self)
-        self.state: StateDocuments = _State(self)
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
         self.figures: FiguresQueries = FakeFigures(self.view)
+        self.mail: MailRepository = _Mail(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -237,7 +234,7 @@ class _Contacts(_Repository):
         return _ordered(
             c
             for c in self._uow.view().contacts.values()
-            if c.state is ContactState.DRAFT and c.created_by == user_id
+            if (c.state is ContactState.DRAFT or c.draft_section) and c.created_by == user_id
         )
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
@@ -442,26 +439,6 @@ class _Audit(_Repository):
         return [stored for stored in self._uow.view().audit if stored.event.subject == subject]
 
 
-class _State(_Repository):
-    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]:
-        documents = self._uow.view().state
-        return {key: documents[key] for key in keys if key in documents}
-
-    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
-        documents = (await self._uow.write()).state
-        stored = documents.get(key)
-        if etag not in (None, "*") and stored is not None and stored.etag != etag:
-            raise EtagConflictError(f"state document {key!r} has changed since it was read")
-        document = StateDocument(key=key, data=data, etag=uuid.uuid4().hex)
-        documents[key] = document
-        return document
-
-    async def delete(self, keys: Sequence[str]) -> None:
-        documents = (await self._uow.write()).state
-        for key in keys:
-            documents.pop(key, None)
-
-
 class _Consultations(_Repository):
     async def add(self, consultation: Consultation) -> None:
         consultation = replace(consultation, created_at=_utc(consultation.created_at))
@@ -521,6 +498,71 @@ class _Consultations(_Repository):
             c for c in self._uow.view().consultations.values() if c.author_id == author_id and not c.on_behalf
         ]
         return max(own, key=lambda c: (c.created_at, c.reference), default=None)
+
+
+def _mail_order(items: Iterable[MailItem]) -> list[MailItem]:
+    return sorted(items, key=lambda item: (item.received_at, item.uid))
+
+
+class _Mail(_Repository):
+    async def add(self, item: MailItem) -> bool:
+        item = replace(item, received_at=_utc(item.received_at))
+        data = await self._uow.write()
+        slot = (item.mailbox, item.uid_validity, item.uid)
+        if any(
+            other.id == item.id
+            or other.message_id == item.message_id
+            or (other.mailbox, other.uid_validity, other.uid) == slot
+            for other in data.mail.values()
+        ):
+            return False
+        data.mail[item.id] = item
+        return True
+
+    async def get(self, item_id: str) -> MailItem | None:
+        return self._uow.view().mail.get(item_id)
+
+    async def waiting(self) -> list[MailItem]:
+        return _mail_order(i for i in self._uow.view().mail.values() if i.state is MailState.WAITING)
+
+    async def taken_by(self, user_id: str) -> list[MailItem]:
+        return _mail_order(
+            i for i in self._uow.view().mail.values() if i.taken_by == user_id and i.state is MailState.TAKEN
+        )
+
+    async def last_uid(self, mailbox: str, uid_validity: int) -> int:
+        uids = [
+            i.uid
+            for i in self._uow.view().mail.values()
+            if (i.mailbox, i.uid_validity) == (mailbox, uid_validity)
+        ]
+        return max(uids, default=0)
+
+    async def save(self, item: MailItem, expected_version: int) -> MailItem:
+        data = await self._uow.write()
+        stored = data.mail.get(item.id)
+        if stored is None:
+            raise NotFoundError(f"no e-mail {item.id}")
+        if stored.version != expected_version:
+            raise StaleVersionError(f"e-mail {item.id} is no longer at version {expected_version}")
+        saved = replace(
+            item,
+            version=expected_version + 1,
+            taken_at=_utc_or_none(item.taken_at),
+            closed_at=_utc_or_none(item.closed_at),
+        )
+        data.mail[item.id] = saved
+        return saved
+
+    async def for_contact(self, contact_id: str) -> MailItem | None:
+        found = _mail_order(i for i in self._uow.view().mail.values() if i.contact_id == contact_id)
+        return found[0] if found else None
+
+    async def received_before(self, cutoff: datetime) -> list[MailItem]:
+        return _mail_order(i for i in self._uow.view().mail.values() if i.received_at < cutoff)
+
+    async def delete(self, item_id: str) -> None:
+        (await self._uow.write()).mail.pop(item_id, None)
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

@@ -35,8 +35,8 @@ from frontdoor.contact import (
 )
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
-from frontdoor.ports import Store, UnitOfWork
 from frontdoor.records import ClockKind, Deadline
+from frontdoor.unit_of_work import Store, UnitOfWork
 
 SOURCES = tuple(Source)
 TYPES = tuple(ContactType)

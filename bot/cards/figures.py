@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -42,15 +42,14 @@ from microsoft_teams.cards import BarChartDataValue as BarValue
 from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.common import to_dict
+from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures import CLOCK_SHORT_TITLES, ROUTES, ClockTally, Figures, Volumes, WeeklyFigures
 from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 
-if TYPE_CHECKING:
-    from bot.outbox_cards import Rendered
-
 __all__ = [
+    "FIGURES_ELSEWHERE",
     "FIGURES_VERB",
     "PERIOD_KEY",
     "ROUTE_KEY",
@@ -63,6 +62,8 @@ __all__ = [
 ]
 
 FIGURES_VERB: Final = "figures.show"
+#: What someone asking for the figures in another kind of conversation is told.
+FIGURES_ELSEWHERE: Final = "I show the figures in a personal chat with me, or in the duty channel."
 #: The card data: the period as typed ("2026-11", "last week", …), the route ("i" … "iv") and the
 #: worker's Azure AD object id; "" for none.
 PERIOD_KEY: Final = "period"
@@ -321,9 +322,7 @@ def weekly_figures_card(weekly: WeeklyFigures, *, late: bool) -> dict[str, Any]:
 
 
 def render_weekly_figures(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
-    """The outbox renderer of the weekly card (``bot.outbox_cards.RENDERERS``)."""
-    from bot.outbox_cards import Rendered
-
+    """The outbox renderer of the weekly card (listed in ``bot.outbox_cards``)."""
     weekly = WeeklyFigures.from_payload(item.payload)
     return Rendered(
         card=weekly_figures_card(weekly, late=item.late(now)),

@@ -46,8 +46,10 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
-from bot.cards.intake import CLOCK_TITLES, STATE_TITLES, contact_details, plain
+from bot.cards.intake import STATE_TITLES, contact_details, plain
+from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
 from frontdoor.casework import ChallengeResult, ChallengeStatus
@@ -68,9 +70,7 @@ __all__ = [
     "CHALLENGE_VERB",
     "LETTER_SENT_VERB",
     "OUTCOME_VERB",
-    "REFERENCE_KEY",
     "STEP_KEY",
-    "VERSION_KEY",
     "WORK_VERB",
     "ChallengeStep",
     "ChallengeView",
@@ -91,8 +91,6 @@ OUTCOME_VERB: Final = "contact.outcome"
 CHALLENGE_VERB: Final = "contact.challenge"
 #: "Record the letter as sent" under an outcome letter.
 LETTER_SENT_VERB: Final = "contact.letter_sent"
-REFERENCE_KEY: Final = "reference"
-VERSION_KEY: Final = "version"
 STEP_KEY: Final = "step"
 
 

@@ -39,21 +39,19 @@ from bot.cards.work import (
     LETTER_SENT_VERB,
     NOTE_INPUTS,
     OUTCOME_VERB,
-    REFERENCE_KEY,
     STEP_KEY,
-    VERSION_KEY,
     WORK_VERB,
     ChallengeStep,
     Input,
     OutcomeStep,
     WorkStep,
 )
-from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
-from bot.handler import refusal
 from bot.notify import Mentioned, Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import (
@@ -88,11 +86,12 @@ from frontdoor.decisions import (
     current_outcome,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission, Role
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.casework")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 #: The personal card holds the full record: it is answered in a personal chat only, never where
@@ -115,14 +114,6 @@ Result = CaseworkRecorded | ParentLetterSent | OutcomeRecorded | ChallengeRecord
 
 
 # -- reading the card's data ----------------------------------------------------------------------
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 E = TypeVar("E", WorkStep, OutcomeStep, ChallengeStep, Consent, OutcomeKind, Agency, ChallengeResult)
@@ -182,7 +173,7 @@ class CaseworkFeature:
     # -- the personal card -----------------------------------------------------------------------
 
     async def on_work(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, WorkStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -194,12 +185,10 @@ class CaseworkFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
         if step is WorkStep.REFRESH:
-            return InvokeReply(card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles))
+            return InvokeReply(card=await self._personal.shown_to(contact, actor))
         result = await self._work(contact, step, action.data, actor, version)
         if isinstance(result, str):
-            return InvokeReply(
-                card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles, notice=result)
-            )
+            return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=result))
         return await self._answer(result, contact, actor, _done(step, result))
 
     async def _work(
@@ -242,7 +231,7 @@ class CaseworkFeature:
         )
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None:
             log.info("unreadable letter card", extra={"verb": action.action})
@@ -265,7 +254,7 @@ class CaseworkFeature:
     # -- the child-protection decision and outcome (channel card) --------------------------------
 
     async def on_outcome(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, OutcomeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -303,7 +292,7 @@ class CaseworkFeature:
     # -- the challenge ---------------------------------------------------------------------------
 
     async def on_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, ChallengeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -363,10 +352,7 @@ class CaseworkFeature:
             return InvokeReply(card=await self._decisions.card_for(contact, actor, notice=notice))
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=notice)
-        card = await self._personal.card_for(
-            contact, actor.aad_object_id, actor.roles, notice=notice, notice_ok=ok
-        )
-        return InvokeReply(card=card)
+        return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=notice, notice_ok=ok))
 
     async def _answer(self, result: Result, contact: Contact, actor: Actor, done: str) -> InvokeReply:
         reference = contact.reference or ""

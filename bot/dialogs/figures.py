@@ -15,6 +15,7 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 
 from bot.cards.figures import (
+    FIGURES_ELSEWHERE,
     FIGURES_VERB,
     PERIOD_KEY,
     ROUTE_KEY,
@@ -23,20 +24,18 @@ from bot.cards.figures import (
     WORKER_PICKED,
     figures_card,
 )
-from bot.handler import refusal
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.figures import show_figures
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.figures")
-
-#: Where the figures may be shown, and what is said elsewhere.
-WRONG_PLACE = "I show the figures in a personal chat with me, or in the duty channel."
+log = logging.getLogger(__name__)
 
 
 def _text(data: Mapping[str, Any], key: str, most: int = 255) -> str:
@@ -86,7 +85,7 @@ class FiguresFeature:
             await turn_context.send_activity(refusal(Permission.SEE_FIGURES))
             return
         if not await self._allowed_here(actor):
-            await turn_context.send_activity(WRONG_PLACE)
+            await turn_context.send_activity(FIGURES_ELSEWHERE)
             return
         card = await self._card(actor, parsed.argument[:64], "", "")
         if isinstance(card, str):
@@ -98,7 +97,7 @@ class FiguresFeature:
         if not actor.may(Permission.SEE_FIGURES):
             return InvokeReply(message=refusal(Permission.SEE_FIGURES))
         if not await self._allowed_here(actor):
-            return InvokeReply(message=WRONG_PLACE)
+            return InvokeReply(message=FIGURES_ELSEWHERE)
         data = action.data
         route = _text(data, ROUTE_KEY, 8)
         worker = _text(data, WORKER_KEY)

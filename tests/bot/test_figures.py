@@ -8,8 +8,15 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from bot.cards.figures import FIGURES_VERB, PERIOD_KEY, ROUTE_KEY, WORKER_INPUT, WORKER_KEY, WORKER_PICKED
-from bot.dialogs.figures import WRONG_PLACE
+from bot.cards.figures import (
+    FIGURES_ELSEWHERE,
+    FIGURES_VERB,
+    PERIOD_KEY,
+    ROUTE_KEY,
+    WORKER_INPUT,
+    WORKER_KEY,
+    WORKER_PICKED,
+)
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import default_policy
 from frontdoor.systemclock import SettableClock
@@ -122,7 +129,7 @@ async def test_who_may_see_the_figures_and_where(start_bot: StartBot, teams_chan
     refused = await teams_channel.say(teams_channel.personal(OFFICER), OFFICER, "figures")
     assert refused.cards == [] and any(text.startswith("Sorry, only") for text in refused.texts)
     elsewhere = await teams_channel.say(decisions_channel(teams_channel), CONSULTANT, "figures")
-    assert WRONG_PLACE in elsewhere.texts
+    assert FIGURES_ELSEWHERE in elsewhere.texts
     duty = await teams_channel.say(duty_channel(teams_channel), DUTY_MANAGER, "figures last week")
     [card] = duty.cards
     assert "last week (from Mon 30 Nov)" in texts_of(card)

@@ -10,6 +10,7 @@ from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import SIGN_OFF_VERB
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.decision_helpers import _executes, _posted, _route_ii, _view
 from tests.bot.intake_script import (
     CONSULTANT,
     CONSULTANT_2,
@@ -23,7 +24,6 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_decisions_card import _executes, _posted, _route_ii, _view
 from tests.harness.teams import TeamsChannel
 
 #: Friday 13 March 2026, 16:55 in London (GMT, so also UTC).

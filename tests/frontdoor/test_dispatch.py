@@ -38,7 +38,6 @@ from frontdoor.dispatch import (
     run_tick,
 )
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import (
     ChannelPurpose,
     ChannelRegistration,
@@ -49,10 +48,11 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_decisions import ROLES, ROUTE_IV, SW, screened, seat, submitted
+from tests.frontdoor.decision_builders import ROLES, ROUTE_IV, SW, screened, seat, submitted
 
 POLICY = default_policy()
 CALENDAR = WorkingCalendar()

@@ -13,7 +13,7 @@ import pytest
 from frontdoor.alerts import OutboxState
 from frontdoor.figures import WeeklyFigures, weekly_figures
 from frontdoor.policy import calendar_from, default_policy
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 from frontdoor.weekly_figures import post_due_weekly_figures, weekly_figures_at
 from scheduler.bank_holidays import england_and_wales_holidays
 

@@ -11,8 +11,8 @@ import pytest
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.figures import ClockTally, GroupBy, Narrowing, Period, compute_figures, parse_period
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind
+from frontdoor.unit_of_work import Store
 from tests.figures_seed import seed_month
 
 POLICY = default_policy()

@@ -28,6 +28,7 @@ from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
 from bot.cards.duty import ROTA_SAVE_VERB, ROTA_SHOW_VERB
 from bot.cards.edt import TAKE_VERB as EDT_TAKE_VERB
+from bot.cards.figures import FIGURES_ELSEWHERE, FIGURES_VERB
 from bot.cards.handover import ACK_VERB as HANDOVER_ACK_VERB
 from bot.cards.intake import (
     ADD_CHILD,
@@ -136,6 +137,8 @@ _COMMAND_READS: Mapping[CommandName, tuple[Reads, str]] = {
 #: summary reaches only the channels that receive contacts' cards, SPEC §8).
 _COMMAND_CHANNELS: Mapping[CommandName, frozenset[Place]] = {
     CommandName.QUEUE: PERSONAL | CARD_CHANNELS,
+    # Management information: in a personal chat or the duty channel (SPEC §11).
+    CommandName.FIGURES: PERSONAL | frozenset({Place.DUTY_CHANNEL}),
 }
 
 
@@ -143,6 +146,7 @@ _COMMAND_CHANNELS: Mapping[CommandName, frozenset[Place]] = {
 #: only in …" would not say why.
 _COMMAND_ELSEWHERE: Mapping[CommandName, str] = {
     CommandName.MAIL: MAIL_PERSONAL_ONLY,
+    CommandName.FIGURES: FIGURES_ELSEWHERE,
 }
 
 
@@ -289,6 +293,13 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
         (Permission.OVERNIGHT_ACTION,),
         Reads.NOTHING,
         "an item of that day's EDT handover",
+    ),
+    # The figures card's buttons narrow it in place: counts only, no contact data (SPEC §11).
+    (Surface.EXECUTION, FIGURES_VERB): Rule(
+        PERSONAL | frozenset({Place.DUTY_CHANNEL}),
+        (Permission.SEE_FIGURES,),
+        Reads.NOTHING,
+        elsewhere=FIGURES_ELSEWHERE,
     ),
     (Surface.EXECUTION, ROTA_SAVE_VERB): _ROTA,
     (Surface.EXECUTION, ROTA_SHOW_VERB): _ROTA,

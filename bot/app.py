@@ -40,6 +40,7 @@ from bot.dialogs.continuity import ContinuityFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
 from bot.dialogs.edt import EdtFeature
+from bot.dialogs.figures import FiguresFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.mail import MailFeature
@@ -146,6 +147,7 @@ def create_app(
     EdtFeature(store, clock, settings.policy).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
+    FiguresFeature(store, clock, calendar, settings.policy).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
     MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
     TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)

@@ -15,15 +15,17 @@ from datetime import date
 
 from aiohttp import web
 
-from bot import cli_audit, cli_consultations
+from bot import cli_audit, cli_consultations, cli_figures
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from frontdoor.agencies import Agency, parse_agency
 from frontdoor.mash import set_partner_agency
+from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
 from frontdoor.unit_of_work import Store
+from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from store.migrate import upgrade
 from store.sql import SqlStore
 
@@ -94,6 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     duty_show.add_argument("day", type=_day, help="YYYY-MM-DD")
 
     cli_consultations.add_commands(commands)
+    cli_figures.add_commands(commands)
     cli_audit.add_commands(commands)
     return parser
 
@@ -209,6 +212,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "consultations":
         return asyncio.run(
             _with_store(settings, lambda store: cli_consultations.export(store, args, clock, _actor(), _out))
+        )
+    if args.command == "figures":
+        calendar = calendar_from(
+            settings.policy, england_and_wales_holidays(holiday_years(clock.now().date()))
+        )
+        return asyncio.run(
+            _with_store(
+                settings, lambda store: cli_figures.export(store, args, clock, calendar, _actor(), _out)
+            )
         )
     if args.duty_command == "set":
         return asyncio.run(

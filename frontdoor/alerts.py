@@ -117,6 +117,8 @@ class AlertKind(StrEnum):
     MARAC_REMINDER = "marac_reminder"
     #: a parent letter lapsed: the contact is back with its worker to review and re-apply the threshold
     LETTER_LAPSED = "letter_lapsed"
+    #: Monday's figures card to the duty channel: last week against the week before (SPEC §11)
+    WEEKLY_FIGURES = "weekly_figures"
     #: an alert Teams could not deliver, sent by e-mail instead (its key is the alert's)
     EMAIL = "email"
     #: urgent-only mode switched on or off (SPEC §10)

@@ -347,7 +347,7 @@ async def record_work(
         if isinstance(saved, AlreadyDecided):
             return saved
         if kind is WorkKind.PARENT_CONTACT:
-            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER])
+            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now)
         await _audit(uow, now, actor_id, kind.value, subject)
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
@@ -482,7 +482,7 @@ async def lapse_parent_letter(
         saved = await save_or_race(uow, lapsed, contact.version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER])
+        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], now)
         review = await start_clock(uow, reference, ClockKind.SCREENING, now, calendar, policy, worker)
         detail = f"worker={worker or '-'}; review_due={review.due_at.isoformat()}"
         await _audit(uow, now, actor_id, CaseworkAction.PARENT_LETTER_LAPSED.value, reference, detail)
@@ -522,7 +522,7 @@ async def accept_referral(
         saved = await save_or_race(uow, moved, expected_version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, subject, [ClockKind.CP_DECISION])
+        await close_clocks(uow, subject, [ClockKind.CP_DECISION], now)
         await _audit(uow, now, actor_id, Action.ACCEPT_REFERRAL.value, subject)
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
@@ -620,12 +620,12 @@ async def record_outcome(
             return saved
 
         if from_state is ContactState.CP_DECISION:
-            await close_clocks(uow, subject, [ClockKind.CP_DECISION])
+            await close_clocks(uow, subject, [ClockKind.CP_DECISION], now)
         if from_state is ContactState.SW_ASSESSMENT:
             # The recommendation is what the re-referral clock and a lapsed letter's review clock time.
-            await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING])
-            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], DeadlineState.CANCELLED)
-        await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None)
+            await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], now)
+            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now, DeadlineState.CANCELLED)
+        await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None, now)
 
         if accepting:
             await _audit(uow, now, actor_id, Action.ACCEPT_REFERRAL.value, subject)
@@ -713,7 +713,7 @@ async def sign_off(
         saved = await save_or_race(uow, moved, expected_version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)])
+        await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)], now)
         same = recorded.decided_by == actor_id
         detail = f"{recorded.outcome.audit_detail()}; signer_is_decider={'yes' if same else 'no'}"
         await _audit(uow, now, actor_id, Action.SIGN_OFF.value, subject, detail)

@@ -1,8 +1,9 @@
 """The clocks of SPEC §4: when each one falls due, and when it is "due soon".
 
-Each ``ClockKind`` has a fixed unit (elapsed hours, working days, or the end of the working day);
-how many comes from the policy. Hour clocks run day and night in real time, because a child's
-safety does not wait for office hours; working-day clocks follow the working calendar.
+Each ``ClockKind`` has a unit (elapsed hours, working days, or the end of the working day); how
+many comes from the policy, and the policy may count the completion clocks in elapsed hours. Hour
+clocks run day and night in real time, because a child's safety does not wait for office hours;
+working-day clocks follow the working calendar.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ class ClockUnit(StrEnum):
     END_OF_WORKING_DAY = "end_of_working_day"
 
 
-#: Which unit each clock counts in. Fixed by the procedure; only the amounts are policy.
+#: Which unit each clock counts in. Fixed by the procedure, except that the policy may count the
+#: completion clocks in elapsed hours (``timescales.completion_clock = "hours"``).
 CLOCK_UNITS: dict[ClockKind, ClockUnit] = {
     ClockKind.SCREENING: ClockUnit.WORKING_DAYS,
     ClockKind.CP_DECISION: ClockUnit.HOURS,
-    ClockKind.COMPLETION_24H: ClockUnit.HOURS,
-    ClockKind.COMPLETION_48H: ClockUnit.HOURS,
+    ClockKind.COMPLETION_24H: ClockUnit.WORKING_DAYS,
+    ClockKind.COMPLETION_48H: ClockUnit.WORKING_DAYS,
     ClockKind.REREFERRAL_RECOMMENDATION: ClockUnit.HOURS,
     ClockKind.PARENT_LETTER: ClockUnit.WORKING_DAYS,
     ClockKind.CHALLENGE: ClockUnit.END_OF_WORKING_DAY,
@@ -74,6 +76,9 @@ class ClockRule:
                 return calendar.end_of_working_day(start)
 
 
+_COMPLETION_CLOCKS = frozenset({ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H})
+
+
 def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
     """The rule for ``kind`` under ``policy``."""
     timescales = policy.timescales
@@ -90,7 +95,13 @@ def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
         ClockKind.BODY_REQUEST: 0,
         ClockKind.MARAC_REQUEST: 0,
     }
-    return ClockRule(kind, CLOCK_UNITS[kind], amounts[kind])
+    unit, amount = CLOCK_UNITS[kind], amounts[kind]
+    if kind in _COMPLETION_CLOCKS:
+        if timescales.completion_in_working_days:
+            amount //= 24  # the policy refuses hours that are not whole days
+        else:
+            unit = ClockUnit.HOURS
+    return ClockRule(kind, unit, amount)
 
 
 def clock_rules(policy: Policy) -> dict[ClockKind, ClockRule]:

@@ -40,6 +40,7 @@ class CommandName(StrEnum):
     HANDOVER = "handover"
     DUTY = "duty"
     STATUS = "status"
+    FIGURES = "figures"
     MAIL = "mail"
     TRIAGE = "triage"
     INFORMATION_REQUEST = "information_request"
@@ -154,6 +155,15 @@ COMMANDS: tuple[Command, ...] = (
         "Open contacts against the band, workers' loads, breached clocks, undelivered alerts",
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.SEE_STATUS,
+    ),
+    # Management information (SPEC §11): in a personal chat or the duty channel.
+    Command(
+        CommandName.FIGURES,
+        "figures",
+        "Timeliness and volumes as charts, for a period",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.SEE_FIGURES,
+        usage="last week",
     ),
     # The e-mail queue (SPEC §5a): senders and previews, so a personal chat only. Typed (and in
     # help): the personal menu holds SPEC §6's list, and Teams shows ten at most.

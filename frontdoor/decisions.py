@@ -479,14 +479,20 @@ async def open_deadlines(uow: UnitOfWork, subject: str) -> tuple[Deadline, ...]:
 
 
 async def close_clocks(
-    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], state: DeadlineState = DeadlineState.MET
+    uow: UnitOfWork,
+    subject: str,
+    clocks: Iterable[ClockKind],
+    at: datetime,
+    state: DeadlineState = DeadlineState.MET,
 ) -> None:
+    """Close the open ``clocks`` of ``subject`` at ``at`` (SPEC §3): as met when closed by their
+    due time, else as late; or as ``state`` when that is not met (cancelled)."""
     for clock in dict.fromkeys(clocks):
-        await uow.deadlines.close(subject, clock.value, state.value)
+        await uow.deadlines.close(subject, clock.value, state.value, at)
 
 
 async def reassign_clocks(
-    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], assignee_id: str | None
+    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], assignee_id: str | None, now: datetime
 ) -> None:
     """Give the open ``clocks`` of ``subject`` to ``assignee_id`` (None: the consultants on duty).
 
@@ -497,7 +503,7 @@ async def reassign_clocks(
     moving = [
         d for d in await open_deadlines(uow, subject) if d.clock in wanted and d.assignee_id != assignee_id
     ]
-    await close_clocks(uow, subject, (d.clock for d in moving), DeadlineState.CANCELLED)
+    await close_clocks(uow, subject, (d.clock for d in moving), now, DeadlineState.CANCELLED)
     for deadline in moving:
         await uow.deadlines.add(replace(deadline, id=None, assignee_id=assignee_id))
 
@@ -782,12 +788,12 @@ async def decide_screening(
         # has the completion clock from received-at: it keeps it if the route's timescale is the
         # same, else the new route's replaces it, also from received-at. Sending back buys no time.
         others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
-        await close_clocks(uow, subject, [c for c in others if c in held], DeadlineState.CANCELLED)
+        await close_clocks(uow, subject, [c for c in others if c in held], now, DeadlineState.CANCELLED)
         if completion in held:
-            await reassign_clocks(uow, subject, [completion], assignee)
+            await reassign_clocks(uow, subject, [completion], assignee, now)
         else:
             await start_clock(uow, subject, completion, received, calendar, policy, assignee)
-        await close_clocks(uow, subject, closing)
+        await close_clocks(uow, subject, closing, now)
 
         detail = f"route={decision.route.value}"
         if assignee is not None:
@@ -934,7 +940,7 @@ async def decide_rereferral(
                 uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, now, calendar, policy, worker
             )
             detail = f"decision={decision.choice.value}; assignee={worker}"
-        await close_clocks(uow, subject, [ClockKind.SCREENING])
+        await close_clocks(uow, subject, [ClockKind.SCREENING], now)
         action = Action.CP_THRESHOLD_MET if worker is None else Action.REASSIGN
         await uow.audit.append(audit_event(now, actor_id, f"contact.{action.value}", subject, detail))
         deadlines = await open_deadlines(uow, subject)

@@ -129,9 +129,23 @@ _PARSE = "parse"
 # -- the policy sections: one frozen dataclass per TOML table ------------------------------------
 
 
+#: How the 24- and 48-hour completion clocks count (SPEC §4): as working days (24 hours = 1 working
+#: day, the default) or as elapsed hours, day and night.
+COMPLETION_CLOCK_CHOICES: tuple[str, ...] = ("working_days", "hours")
+
+
+def _completion_clock(value: object, key: str) -> str:
+    if not isinstance(value, str) or value.strip() not in COMPLETION_CLOCK_CHOICES:
+        choices = " or ".join(f'"{choice}"' for choice in COMPLETION_CLOCK_CHOICES)
+        raise PolicyError(key, f"expected {choices}, got {value!r}")
+    return value.strip()
+
+
 @dataclass(frozen=True, slots=True)
 class Timescales:
-    """Clock lengths. The unit is part of the name and fixed by the clock (see ``clocks``)."""
+    """Clock lengths. The unit is part of the name and fixed by the clock (see ``clocks``), except
+    the completion clocks, whose ``completion_clock`` says whether their hours count as working
+    days (each 24 hours one working day) or as elapsed hours."""
 
     screening_working_days: int = field(metadata={_PARSE: _positive_int})
     cp_decision_hours: int = field(metadata={_PARSE: _positive_int})
@@ -139,6 +153,23 @@ class Timescales:
     completion_48h_hours: int = field(metadata={_PARSE: _positive_int})
     rereferral_recommendation_hours: int = field(metadata={_PARSE: _positive_int})
     parent_letter_working_days: int = field(metadata={_PARSE: _positive_int})
+    completion_clock: str = field(metadata={_PARSE: _completion_clock})
+
+    def __post_init__(self) -> None:
+        if self.completion_clock != "working_days":
+            return
+        for name in ("completion_24h_hours", "completion_48h_hours"):
+            hours = getattr(self, name)
+            if hours % 24:
+                raise PolicyError(
+                    f"timescales.{name}",
+                    f'counted as working days (timescales.completion_clock = "working_days"), it must '
+                    f'be a multiple of 24 hours, got {hours}; or set completion_clock = "hours"',
+                )
+
+    @property
+    def completion_in_working_days(self) -> bool:
+        return self.completion_clock == "working_days"
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,8 +164,12 @@ class DeadlineRepository(Protocol):
         """The open deadlines assigned to ``assignee_id``, soonest first."""
         ...
 
-    async def close(self, subject: str, clock: str, state: str) -> int:
-        """Close the open deadlines of ``subject`` on ``clock``; returns how many."""
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+        """Close the open deadlines of ``subject`` on ``clock`` at ``closed_at``; returns how many.
+
+        Closing as met is honest (SPEC §3): a row whose due time is before ``closed_at`` is
+        recorded as late instead, never as met.
+        """
         ...
 
 

@@ -94,12 +94,12 @@ async def _back_to_screening(
 ) -> Deadline:
     """The clocks of a contact just sent back to screening (see the module's docstring)."""
     subject = contact.reference or ""
-    await reassign_clocks(uow, subject, _COMPLETION, None)
+    await reassign_clocks(uow, subject, _COMPLETION, None, now)
     held = {d.clock for d in await open_deadlines(uow, subject)}
     if contact.urgent and ClockKind.CP_DECISION not in held:
         await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
     # Nothing should still be timing a screening decision here; if something is, the new one replaces it.
-    await close_clocks(uow, subject, [ClockKind.SCREENING], DeadlineState.CANCELLED)
+    await close_clocks(uow, subject, [ClockKind.SCREENING], now, DeadlineState.CANCELLED)
     return await start_clock(uow, subject, ClockKind.SCREENING, now, calendar, policy)
 
 
@@ -209,8 +209,8 @@ async def return_for_screening(
             return saved
         # Returning is the worker's answer: it meets the re-referral recommendation clock and the
         # review after a lapsed letter; a letter still waiting for the parents has nothing to time.
-        await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING])
-        await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], DeadlineState.CANCELLED)
+        await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], now)
+        await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now, DeadlineState.CANCELLED)
         screening = await _back_to_screening(uow, saved, now, calendar, policy)
         await uow.audit.append(
             audit_event(

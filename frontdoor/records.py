@@ -42,8 +42,13 @@ class ClockKind(StrEnum):
 
 
 class DeadlineState(StrEnum):
+    """Where a clock stands. SPEC §3: a clock closed by its due time is met, one closed after it
+    is late (never met); a clock that stopped mattering (the contact went another way, or the
+    row was replaced to give the clock to someone else) is cancelled."""
+
     OPEN = "open"
     MET = "met"
+    LATE = "late"
     CANCELLED = "cancelled"
 
 
@@ -118,3 +123,5 @@ class Deadline:
     state: DeadlineState = DeadlineState.OPEN
     assignee_id: str | None = None
     id: int | None = None
+    #: when the clock closed (met, late or cancelled); None while it is open
+    closed_at: datetime | None = None

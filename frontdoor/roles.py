@@ -44,6 +44,8 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: management information (SPEC §11): the ``figures`` card
+    SEE_FIGURES = "see_figures"
     #: switch the front door to urgent-only mode and back (SPEC §10)
     SWITCH_CONTINUITY = "switch_continuity"
     #: take an item of the EDT handover and record what was done overnight (SPEC §10)
@@ -81,6 +83,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
         Permission.MASH_EPISODE,
+        Permission.SEE_FIGURES,
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -89,6 +92,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.HANDOVER,
         Permission.MANAGE_ROTA,
         Permission.SEE_STATUS,
+        Permission.SEE_FIGURES,
     },
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -101,10 +105,11 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.SEE_FIGURES,
         Permission.SWITCH_CONTINUITY,
         Permission.MASH_EPISODE,
     },
-    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS},
+    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS, Permission.SEE_FIGURES},
     # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
     Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),

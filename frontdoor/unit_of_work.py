@@ -15,6 +15,7 @@ from typing import Protocol, Self
 from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
+from frontdoor.figures_records import FiguresQueries
 from frontdoor.mail_records import MailRepository
 from frontdoor.ports import (
     AuditLog,
@@ -46,6 +47,7 @@ class UnitOfWork(Protocol):
     triage: TriageRepository
     body_requests: BodyRequestRepository
     marac: MaracRepository
+    figures: FiguresQueries
 
     async def __aenter__(self) -> Self: ...
 

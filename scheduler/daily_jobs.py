@@ -1,5 +1,5 @@
-"""The scheduler's daily jobs: the end-of-day handover with its escalation, MARAC reminders, and the
-EDT handover at closing with the overnight summary at opening.
+"""The scheduler's daily jobs: the end-of-day handover with its escalation, MARAC reminders, the
+EDT handover at closing with the overnight summary at opening, and Monday's figures card.
 
 Neither is a cron: "16:30 on working days" and "09:30 on Tuesdays and Thursdays that are working
 days" depend on the bank holidays and closure dates of the working calendar, and on the injected
@@ -26,12 +26,14 @@ from frontdoor.marac import MaracPosted, post_due_marac_reminder
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import UnitOfWorkFactory
+from frontdoor.weekly_figures import WeeklyPosted, post_due_weekly_figures
 from scheduler.runner import ScheduledJob
 
 log = logging.getLogger(__name__)
 
 HANDOVER_JOB_ID: Final = "handover"
 MARAC_JOB_ID: Final = "marac_reminders"
+WEEKLY_FIGURES_JOB_ID: Final = "weekly_figures"
 EDT_JOB_ID: Final = "edt_handover"
 
 
@@ -63,6 +65,16 @@ async def run_marac(
     posted = await post_due_marac_reminder(unit_of_work, clock.now(), calendar, policy)
     if posted is not None:
         _enqueued("MARAC reminder enqueued", f"marac:{posted.day.isoformat()}", posted.late)
+    return posted
+
+
+async def run_weekly_figures(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, calendar: WorkingCalendar
+) -> WeeklyPosted | None:
+    """Enqueue this week's figures card if its time has come (SPEC §11)."""
+    posted = await post_due_weekly_figures(unit_of_work, clock.now(), calendar)
+    if posted is not None:
+        _enqueued("weekly figures enqueued", f"figures:{posted.week.isoformat()}", posted.late)
     return posted
 
 
@@ -98,6 +110,14 @@ def marac_job(
     return _every_tick(MARAC_JOB_ID, policy, partial(run_marac, unit_of_work, clock, policy, calendar))
 
 
+def weekly_figures_job(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> ScheduledJob:
+    return _every_tick(
+        WEEKLY_FIGURES_JOB_ID, policy, partial(run_weekly_figures, unit_of_work, clock, calendar)
+    )
+
+
 def edt_job(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> ScheduledJob:
@@ -112,9 +132,10 @@ def _every_tick(job_id: str, policy: Policy, run: Callable[[], Awaitable[object]
 def daily_jobs(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> list[ScheduledJob]:
-    """The handover and MARAC jobs (``scheduler.jobs.front_door_jobs`` adds them)."""
+    """The handover, MARAC and weekly figures jobs (``scheduler.jobs.front_door_jobs`` adds them)."""
     return [
         handover_job(unit_of_work, clock, policy, calendar),
         marac_job(unit_of_work, clock, policy, calendar),
+        weekly_figures_job(unit_of_work, clock, policy, calendar),
         edt_job(unit_of_work, clock, policy, calendar),
     ]

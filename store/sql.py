@@ -30,13 +30,14 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
+from frontdoor.calendar import require_aware
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
     Child,
@@ -55,6 +56,7 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.figures_records import FiguresQueries
 from frontdoor.mail_records import MailRepository
 from frontdoor.ports import (
     AuditLog,
@@ -87,6 +89,7 @@ from store import chain
 from store.body_requests import SqlBodyRequestRepository
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.figures import SqlFigures, latest_route
 from store.mail import SqlMailRepository
 from store.marac import SqlMaracRepository
 from store.mash import SqlMashRepository
@@ -174,6 +177,7 @@ class SqlUnitOfWork:
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
+        self.figures: FiguresQueries = SqlFigures(self)
         self.mail: MailRepository = SqlMailRepository(self)
         self.mash: MashRepository = SqlMashRepository(self)
         self.triage: TriageRepository = SqlTriageRepository(self)
@@ -266,6 +270,7 @@ def _contact_values(contact: Contact) -> _Values:
         "source": None if contact.source is None else contact.source.value,
         "contact_type": None if contact.contact_type is None else contact.contact_type.value,
         "assignee_id": contact.assignee_id,
+        "route": latest_route(contact),
         "draft_section": contact.draft_section,
         "worries": contact.worries,
         "working_well": contact.working_well,
@@ -797,6 +802,7 @@ def _deadline(row: DeadlineRow) -> Deadline:
         state=DeadlineState(row.state),
         assignee_id=row.assignee_id,
         id=row.id,
+        closed_at=row.closed_at,
     )
 
 
@@ -886,8 +892,16 @@ class SqlDeadlineRepository(_Repository):
         )
         return [_deadline(row) for row in rows]
 
-    async def close(self, subject: str, clock: str, state: str) -> int:
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
         await self._uow.begin_write()
+        closing = DeadlineState(state)
+        closed_at = require_aware(closed_at, "closing time").astimezone(UTC)
+        new_state: str | ColumnElement[str] = closing.value
+        if closing is DeadlineState.MET:
+            # Decided per row in the one statement: a breached clock is never recorded as met.
+            new_state = case(
+                (DeadlineRow.due_at >= closed_at, DeadlineState.MET.value), else_=DeadlineState.LATE.value
+            )
         statement = (
             update(DeadlineRow)
             .where(
@@ -895,7 +909,7 @@ class SqlDeadlineRepository(_Repository):
                 DeadlineRow.clock == ClockKind(clock).value,
                 DeadlineRow.state == DeadlineState.OPEN.value,
             )
-            .values(state=DeadlineState(state).value, next_alert_at=None)
+            .values(state=new_state, closed_at=closed_at, next_alert_at=None)
             .returning(DeadlineRow.id)
             .execution_options(synchronize_session=False)
         )

@@ -93,10 +93,13 @@ class ContactRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     created_by: Mapped[str] = mapped_column(String(PERSON), index=True)
     created_at: Mapped[datetime]
-    received_at: Mapped[datetime | None]
+    received_at: Mapped[datetime | None] = mapped_column(index=True)
     source: Mapped[str | None] = mapped_column(String(CODE))
     contact_type: Mapped[str | None] = mapped_column(String(CODE))
     assignee_id: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    #: the screening route the contact was last given ("i" … "iv"), from its events; the figures
+    #: narrow by it
+    route: Mapped[str | None] = mapped_column(String(CODE), index=True)
     draft_section: Mapped[str] = mapped_column(String(64))
     worries: Mapped[str] = mapped_column(Text)
     working_well: Mapped[str] = mapped_column(Text)
@@ -161,7 +164,12 @@ class ContactEventRow(Base):
     """A contact's history: every decision or change, with who, when and why."""
 
     __tablename__ = "contact_events"
-    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("contact_id", "position"),
+        # the figures count arrivals and closures by time, and contacts by the route they took
+        Index("ix_contact_events_to_state_at", "to_state", "at"),
+        Index("ix_contact_events_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))
@@ -252,6 +260,8 @@ class DeadlineRow(Base):
     __table_args__ = (
         Index("ix_deadlines_state_due_at", "state", "due_at"),
         Index("ix_deadlines_next_alert_at", "next_alert_at"),
+        # the figures read closed clocks by clock and closing time (SPEC §11)
+        Index("ix_deadlines_clock_closed_at", "clock", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -264,6 +274,8 @@ class DeadlineRow(Base):
     #: when the tick next reads this deadline (``frontdoor.alerts.next_alert_at``); None once
     #: closed or when nothing more is automatic, so the index holds only what can still alert
     next_alert_at: Mapped[datetime | None]
+    #: when the clock closed (met, late or cancelled); null while open
+    closed_at: Mapped[datetime | None]
 
 
 class AlertOutboxRow(Base):

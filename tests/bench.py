@@ -7,6 +7,8 @@
 2. The deadline alerts (``tests.bench_alerts``): the tick with 10,000 open deadlines beside
    100,000 and 1,000,000 closed contacts on SQLite and PostgreSQL (with PostgreSQL's plan for the
    tick's query), dispatch, and the handover with 4,000 open contacts.
+3. Management information (``tests.bench_figures``): the figures' queries over 1,000,000 contacts
+   on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests import bench_alerts, bench_turns
+from tests import bench_alerts, bench_figures, bench_turns
 
 RESULTS = Path("bench/results.json")
 CHART = Path("bench/latency.png")
@@ -37,6 +39,7 @@ async def main() -> None:
         print("Turns: each bot in its own process, SQLite, loopback HTTP, real CloudAdapter")
         await bench_turns.main(results, Path(folder))
     await bench_alerts.main(results)
+    await bench_figures.main()
     results["seconds"] = round(time.perf_counter() - started, 1)
     write(results)
     print(f"\nwritten {RESULTS} and {CHART} in {results['seconds']:.0f} s")

@@ -51,7 +51,7 @@ from frontdoor.delivery import ConversationRateLimiter
 from frontdoor.dispatch import Dispatcher, DispatchReport, plan_alerts
 from frontdoor.duty import current_handover, post_due_handover
 from frontdoor.handover import handover_message
-from frontdoor.policy import Policy
+from frontdoor.policy import Policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
@@ -64,6 +64,9 @@ from tests.store.samples import full_contact
 
 #: Monday 16 March 2026, 10:00 in London (GMT): a working day, inside office hours.
 MONDAY_10AM: Final = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+#: The bench times its completion clocks in elapsed hours (the policy's option), so their alerts fall
+#: where the scenarios below put them at any hour.
+ELAPSED: Final = parse_policy('[timescales]\ncompletion_clock = "hours"\n')
 #: The same Monday's handover time (16:30 London, GMT).
 MONDAY_HANDOVER: Final = datetime(2026, 3, 16, 16, 30, tzinfo=UTC)
 
@@ -239,7 +242,9 @@ async def _planning(label: str, fresh: UrlFactory, closed_sizes: Sequence[int], 
     """The tick with ``TICK_OPEN`` open deadlines beside each of ``closed_sizes`` closed contacts."""
     for closed in closed_sizes:
         url = await fresh()
-        settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url})
+        settings = dataclasses.replace(
+            Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url}), policy=ELAPSED
+        )
         calendar = working_calendar(settings, SettableClock(MONDAY_10AM))
         store = SqlStore(url)
         try:
@@ -306,6 +311,7 @@ async def _serving(url: str, clock: SettableClock, *, scheduler: bool) -> AsyncI
         Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url}),
         scheduler_enabled=scheduler,
         tick_seconds=3600.0,
+        policy=ELAPSED,
     )
     store = SqlStore(url)
     server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")

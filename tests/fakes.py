@@ -34,6 +34,7 @@ from frontdoor.agencies import (
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState, ContactSummary
+from frontdoor.figures_records import FiguresQueries
 from frontdoor.mail_records import MailItem, MailRepository, MailState
 from frontdoor.ports import (
     AuditLog,
@@ -63,6 +64,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from tests.fake_figures import FakeFigures
 from tests.outbox_fake import InMemoryAlertOutbox
 
 #: How long a writer waits for another unit of work's uncommitted writes, in seconds.
@@ -178,6 +180,7 @@ class InMemoryUnitOfWork:
         self.marac: MaracRepository = _Marac(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
+        self.figures: FiguresQueries = FakeFigures(self.view)
         self.mail: MailRepository = _Mail(self)
 
     async def __aenter__(self) -> Self:
@@ -456,8 +459,8 @@ class _Deadlines(_Repository):
         ]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))
 
-    async def close(self, subject: str, clock: str, state: str) -> int:
-        kind, new_state = ClockKind(clock), DeadlineState(state)
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+        kind, closing, closed_at = ClockKind(clock), DeadlineState(state), _utc(closed_at)
         data = await self._uow.write()
         closed = 0
         for key, deadline in data.deadlines.items():
@@ -466,7 +469,10 @@ class _Deadlines(_Repository):
                 and deadline.clock is kind
                 and deadline.state is DeadlineState.OPEN
             ):
-                data.deadlines[key] = replace(deadline, state=new_state)
+                new_state = closing
+                if closing is DeadlineState.MET and deadline.due_at < closed_at:
+                    new_state = DeadlineState.LATE
+                data.deadlines[key] = replace(deadline, state=new_state, closed_at=closed_at)
                 data.next_alerts[key] = None
                 closed += 1
         return closed

@@ -75,6 +75,7 @@ _KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.EDT_HANDOVER: "EDT handover",
     AlertKind.OVERNIGHT_SUMMARY: "Overnight summary",
     AlertKind.MAIL_UNTAKEN: "Untaken e-mail alert",
+    AlertKind.WEEKLY_FIGURES: "Weekly figures",
 }
 
 

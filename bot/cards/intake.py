@@ -634,6 +634,26 @@ def _clock_facts(deadlines: Sequence[Deadline], now: datetime) -> list[tuple[str
     ]
 
 
+#: How a closed clock reads on the full record (SPEC §3: met by its due time, or late).
+CLOSED_CLOCK_WORDS: Mapping[DeadlineState, str] = {DeadlineState.MET: "met", DeadlineState.LATE: "late"}
+
+
+def _closed_clock_facts(deadlines: Sequence[Deadline]) -> list[tuple[str, str]]:
+    """The clocks that closed met or late, oldest first; cancelled ones timed nothing."""
+    closed = sorted(
+        (d for d in deadlines if d.state in CLOSED_CLOCK_WORDS and d.closed_at is not None),
+        key=lambda d: (d.closed_at or d.due_at, d.clock.value),
+    )
+    return [
+        (
+            CLOCK_TITLES[d.clock],
+            f"{CLOSED_CLOCK_WORDS[d.state]}: closed {format_local(d.closed_at or d.due_at)}, "
+            f"due {format_local(d.due_at)}",
+        )
+        for d in closed
+    ]
+
+
 def record_card(
     contact: Contact,
     deadlines: Sequence[Deadline],
@@ -676,6 +696,8 @@ def record_card(
             )
         )
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
+    if closed := _closed_clock_facts(deadlines):
+        body += [_heading_text("Clocks closed"), _facts(closed)]
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
     body.extend(_overnight(contact, people_names))
     shown: list[Action] = list(actions)

@@ -7,6 +7,7 @@ from typing import Any
 
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB
 from tests.bot.intake_script import (
+    CONSULTANT,
     NEVER_IN_A_CHANNEL,
     actions,
     decisions_channel,
@@ -92,3 +93,17 @@ def _choice_data(card: dict[str, Any], choice: str) -> dict[str, Any]:
     [button] = [node for node in _executes(card, REREFERRAL_VERB) if node["data"].get("choice") == choice]
     data: dict[str, Any] = button["data"]
     return data
+
+
+async def _route_ii(teams_channel: TeamsChannel, user: Any = CONSULTANT) -> tuple[str, TurnResponse]:
+    activity_id, card = _posted(teams_channel)
+    view = await _view(teams_channel, user, card, activity_id)
+    response = await _decide(
+        teams_channel,
+        user,
+        _route_data(view, "ii"),
+        activity_id,
+        rationale=RATIONALE,
+        outcome="advice_and_guidance",
+    )
+    return activity_id, response

@@ -155,10 +155,11 @@ async def test_due_soon_goes_to_the_assignee_and_the_breach_to_the_assignee_and_
     assert deadline.due_at == MONDAY_10AM + timedelta(hours=24)
     worker, duty = personal(teams_channel, SOCIAL_WORKER), duty_channel(teams_channel)
 
-    # A quarter of 24 hours is left at 04:00 on Tuesday.
-    await tick_at(bot, clock, datetime(2026, 3, 17, 3, 59, 59, tzinfo=UTC))
+    # Counted as one working day (8h30 of office time), a quarter of it is left at 16:22:30 on
+    # Monday, in office hours when someone can act, not at 04:00 on Tuesday.
+    await tick_at(bot, clock, datetime(2026, 3, 16, 16, 22, 29, tzinfo=UTC))
     assert kinds(teams_channel, worker) == []
-    await tick_at(bot, clock, datetime(2026, 3, 17, 4, 0, tzinfo=UTC))
+    await tick_at(bot, clock, datetime(2026, 3, 16, 16, 22, 30, tzinfo=UTC))
     assert kinds(teams_channel, worker) == [("due_soon", 0)]
     assert kinds(teams_channel, duty) == []
     [(_, soon)] = deliveries(teams_channel, worker)
@@ -418,7 +419,9 @@ async def test_throttled_then_unavailable_then_blocked_waits_retries_and_reroute
         dead = await uow.conversations.dead()
         failed = await uow.alerts.failed()
     assert [record.conversation_id for record in dead] == [worker.id]
-    assert [item.id for item in failed] == [breach.id]
+    # (The start-up catch-up enqueued Monday's figures card before the duty channel was registered:
+    # it failed for want of a channel. Only the deadline alerts matter here.)
+    assert [item.id for item in failed if item.clock is not None] == [breach.id]
 
     statuses = [
         call.status

@@ -23,6 +23,7 @@ from tests.bot.decision_helpers import (
     _executes,
     _posted,
     _route_data,
+    _route_ii,
     _view,
 )
 from tests.bot.intake_script import (
@@ -45,7 +46,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.harness.teams import Conversation, TeamsChannel, TurnResponse
+from tests.harness.teams import Conversation, TeamsChannel
 
 
 async def _ready(start_bot: StartBot, teams_channel: TeamsChannel, **overrides: Any) -> RunningBot:
@@ -54,20 +55,6 @@ async def _ready(start_bot: StartBot, teams_channel: TeamsChannel, **overrides: 
     await register_channels(teams_channel, duty=False)
     await introduce(teams_channel, CONSULTANT)
     return bot
-
-
-async def _route_ii(teams_channel: TeamsChannel, user: Any = CONSULTANT) -> tuple[str, TurnResponse]:
-    activity_id, card = _posted(teams_channel)
-    view = await _view(teams_channel, user, card, activity_id)
-    response = await _decide(
-        teams_channel,
-        user,
-        _route_data(view, "ii"),
-        activity_id,
-        rationale=RATIONALE,
-        outcome="advice_and_guidance",
-    )
-    return activity_id, response
 
 
 async def test_deciders_get_the_routes_and_everyone_else_a_status(

@@ -140,8 +140,9 @@ async def test_a_marac_case_whose_linked_childs_team_answers_late_after_a_chase(
     )
     assert "your answer is recorded" in texts_of(late) and "(late)" in texts_of(late)
     async with bot.store.unit_of_work() as uow:
+        # answered after its due time: the clock closes late, never met
         assert [d.state for d in await uow.deadlines.for_subject(f"marac-request:{request_id}")] == [
-            DeadlineState.MET
+            DeadlineState.LATE
         ]
     events = [(e.action, e.detail) for e in await audit(bot) if e.subject == "MARAC-0042"]
     assert ("marac.answered", "late") in events and events[0][0] == "marac.case_added"

@@ -130,7 +130,8 @@ async def test_my_work_lists_my_contacts_urgent_first_and_view_sends_the_record(
     assert _view_buttons(card) == [urgent.reference, earlier.reference]
     text = texts_of(card)
     assert "2 open contacts are assigned to you" in text and "URGENT: immediate risk" in text
-    assert "Completion (48 hours) due" in text and "Tue 17 Mar 2026 09:00 (due in 23 h)" in text
+    # Received on Sunday at 09:00: two working days from Monday's opening.
+    assert "Completion (48 hours) due" in text and "Wed 18 Mar 2026 08:30 (due in 1 day 22 h)" in text
     assert "RAG: Green" in text and "Z.E. (6 years)" in text and "With a social worker" in text
     _assert_minimised([card])
 

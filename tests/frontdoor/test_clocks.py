@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import CLOCK_UNITS, ClockRule, ClockUnit, clock_rule, clock_rules, due_at, due_soon_at
-from frontdoor.policy import Policy, default_policy
+from frontdoor.policy import Policy, PolicyError, default_policy, parse_policy
 from frontdoor.records import ClockKind
 from tests.frontdoor.bank_holiday_dates import WEEKDAY_HOLIDAYS
 
@@ -44,8 +44,8 @@ def with_policy(**changes: object) -> Policy:
     [
         (K.SCREENING, ClockUnit.WORKING_DAYS, 1),
         (K.CP_DECISION, ClockUnit.HOURS, 2),
-        (K.COMPLETION_24H, ClockUnit.HOURS, 24),
-        (K.COMPLETION_48H, ClockUnit.HOURS, 48),
+        (K.COMPLETION_24H, ClockUnit.WORKING_DAYS, 1),
+        (K.COMPLETION_48H, ClockUnit.WORKING_DAYS, 2),
         (K.REREFERRAL_RECOMMENDATION, ClockUnit.HOURS, 48),
         (K.PARENT_LETTER, ClockUnit.WORKING_DAYS, 3),
         (K.CHALLENGE, ClockUnit.END_OF_WORKING_DAY, 0),
@@ -76,8 +76,10 @@ FRIDAY_15 = ldt(2026, 6, 5, 15)
         (K.CHALLENGE, MONDAY_10, ldt(2026, 6, 8, 17)),
         (K.SCREENING, FRIDAY_15, ldt(2026, 6, 8, 15)),
         (K.CP_DECISION, ldt(2026, 6, 5, 23, 30), ldt(2026, 6, 6, 1, 30)),  # hour clocks run all night
-        (K.COMPLETION_24H, FRIDAY_15, ldt(2026, 6, 6, 15)),  # and at weekends
-        (K.COMPLETION_48H, FRIDAY_15, ldt(2026, 6, 7, 15)),
+        (K.COMPLETION_24H, FRIDAY_15, ldt(2026, 6, 8, 15)),  # completion: working days by default
+        (K.COMPLETION_48H, FRIDAY_15, ldt(2026, 6, 9, 15)),
+        (K.COMPLETION_24H, ldt(2026, 6, 5, 16, 55), ldt(2026, 6, 8, 16, 55)),  # SPEC §4's example
+        (K.COMPLETION_48H, ldt(2026, 8, 28, 11), ldt(2026, 9, 2, 11)),  # over the August bank holiday
         (K.PARENT_LETTER, FRIDAY_15, ldt(2026, 6, 10, 15)),
         (K.CHALLENGE, FRIDAY_15, ldt(2026, 6, 5, 17)),
         (K.CHALLENGE, ldt(2026, 6, 5, 17, 30), ldt(2026, 6, 8, 17)),
@@ -109,7 +111,7 @@ def test_due_at(kind: ClockKind, start: datetime, expected: datetime) -> None:
 def test_an_hour_clock_across_a_clock_change_is_real_hours(
     kind: ClockKind, start: datetime, real: timedelta, wall_clock: timedelta
 ) -> None:
-    due = due_at(kind, start, CAL, POLICY)
+    due = due_at(kind, start, CAL, HOURS)
     assert due - start == real
     local_due = due.astimezone(LONDON).replace(tzinfo=None)
     assert local_due - start.replace(tzinfo=None) == wall_clock
@@ -129,6 +131,40 @@ def test_a_working_day_clock_across_a_clock_change_keeps_wall_clock_time(
     kind: ClockKind, start: datetime, expected: datetime
 ) -> None:
     assert due_at(kind, start, CAL, POLICY) == expected
+
+
+HOURS = with_policy(timescales__completion_clock="hours")
+
+
+@pytest.mark.parametrize(
+    ("kind", "start", "expected"),
+    [
+        (K.COMPLETION_24H, FRIDAY_15, ldt(2026, 6, 6, 15)),  # elapsed hours run at weekends
+        (K.COMPLETION_48H, FRIDAY_15, ldt(2026, 6, 7, 15)),
+        (K.COMPLETION_24H, ldt(2026, 6, 5, 16, 55), ldt(2026, 6, 6, 16, 55)),
+        (K.CP_DECISION, ldt(2026, 6, 5, 23, 30), ldt(2026, 6, 6, 1, 30)),
+        (K.SCREENING, FRIDAY_15, ldt(2026, 6, 8, 15)),  # only the completion clocks change
+    ],
+)
+def test_the_policy_may_count_completion_in_elapsed_hours(
+    kind: ClockKind, start: datetime, expected: datetime
+) -> None:
+    assert due_at(kind, start, CAL, HOURS) == expected
+
+
+def test_completion_hours_come_from_the_policy_in_either_count() -> None:
+    days = with_policy(timescales__completion_48h_hours=72)
+    assert clock_rule(K.COMPLETION_48H, days) == ClockRule(K.COMPLETION_48H, ClockUnit.WORKING_DAYS, 3)
+    hours = replace(HOURS, timescales=replace(HOURS.timescales, completion_24h_hours=12))
+    assert due_at(K.COMPLETION_24H, FRIDAY_15, CAL, hours) == ldt(2026, 6, 6, 3)
+
+
+def test_completion_working_days_need_whole_days_of_hours() -> None:
+    with pytest.raises(PolicyError, match="multiple of 24"):
+        parse_policy("[timescales]\ncompletion_24h_hours = 30\n")
+    with pytest.raises(PolicyError, match="working_days"):
+        parse_policy('[timescales]\ncompletion_clock = "weekdays"\n')
+    assert parse_policy('[timescales]\ncompletion_clock = "hours"\ncompletion_24h_hours = 30\n')
 
 
 def test_timescales_come_from_the_policy() -> None:
@@ -170,7 +206,9 @@ def test_a_naive_start_is_refused() -> None:
             id="cp-minimum-lead-wins",
         ),
         # Hour clocks count real time: a quarter of 24 hours before is 04:00.
-        pytest.param(K.COMPLETION_24H, MONDAY_10, POLICY, ldt(2026, 6, 9, 4), id="24h-real-time"),
+        pytest.param(K.COMPLETION_24H, MONDAY_10, HOURS, ldt(2026, 6, 9, 4), id="24h-real-time"),
+        # Counted as a working day, a quarter of the office day before (as for screening).
+        pytest.param(K.COMPLETION_24H, MONDAY_10, POLICY, ldt(2026, 6, 8, 16, 22, 30), id="24h-office-time"),
         # 1 working day is 8h30 of office time; a quarter of it (2h07m30s) before Tuesday 10:00
         # reaches back past Tuesday's opening into Monday afternoon.
         pytest.param(K.SCREENING, MONDAY_10, POLICY, ldt(2026, 6, 8, 16, 22, 30), id="screening-office-time"),

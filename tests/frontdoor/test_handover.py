@@ -30,7 +30,7 @@ from frontdoor.handover import (
     plan_handover_escalation,
     previous_handover_at,
 )
-from frontdoor.policy import default_policy
+from frontdoor.policy import parse_policy
 from frontdoor.rag import Rag
 from frontdoor.records import ClockKind, Deadline, DeadlineState, DirectoryEntry, RotaEntry
 from frontdoor.roles import Role
@@ -39,7 +39,10 @@ from tests.outbox_fake import InMemoryAlertOutbox
 from tests.store.samples import full_contact
 
 LONDON = ZoneInfo("Europe/London")
-POLICY = default_policy()
+#: These tests time the completion clocks in elapsed hours, day and night (the policy's option), so
+#: they run over nights and weekends; working-day completion is timed as the screening clock is
+#: (tests/frontdoor/test_clocks.py).
+POLICY = parse_policy('[timescales]\ncompletion_clock = "hours"\n')
 CAL = WorkingCalendar(non_working_dates=WEEKDAY_HOLIDAYS)
 K = ClockKind
 S = ContactState

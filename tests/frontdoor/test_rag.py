@@ -11,12 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.policy import default_policy
+from frontdoor.policy import default_policy, parse_policy
 from frontdoor.rag import Rag, clock_rag, rag_status
 from frontdoor.records import ClockKind
 
 LONDON = ZoneInfo("Europe/London")
 POLICY = default_policy()
+ELAPSED = parse_policy('[timescales]\ncompletion_clock = "hours"\n')
 CAL = WorkingCalendar()
 
 START = datetime(2026, 6, 8, 10, 0, tzinfo=LONDON)
@@ -84,7 +85,10 @@ def test_office_time_rag_for_working_day_clocks(now: datetime, real: Rag, office
     assert rag_status(FRIDAY, MONDAY, now, POLICY) is real
     assert rag_status(FRIDAY, MONDAY, now, POLICY, calendar=CAL) is office
     assert clock_rag(ClockKind.SCREENING, FRIDAY, MONDAY, now, CAL, POLICY) is office
-    assert clock_rag(ClockKind.COMPLETION_48H, FRIDAY, MONDAY, now, CAL, POLICY) is real
+    assert clock_rag(ClockKind.CP_DECISION, FRIDAY, MONDAY, now, CAL, POLICY) is real
+    # The completion clocks count working days by default, or elapsed hours if the policy says so.
+    assert clock_rag(ClockKind.COMPLETION_48H, FRIDAY, MONDAY, now, CAL, POLICY) is office
+    assert clock_rag(ClockKind.COMPLETION_48H, FRIDAY, MONDAY, now, CAL, ELAPSED) is real
 
 
 _RANK = {Rag.GREEN: 0, Rag.AMBER: 1, Rag.RED: 2}

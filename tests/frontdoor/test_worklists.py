@@ -4,10 +4,11 @@ names a child, a family or a referrer."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import Refusal, RefusalReason, ScreeningRoute, decide_rereferral
 from frontdoor.policy import Policy
@@ -116,11 +117,13 @@ async def test_my_work_lists_my_open_contacts_urgent_first_then_by_next_due_time
     assert (listed.total, listed.more) == (3, 0)
     first, second, third = (item.summary for item in listed.items)
     assert first.urgent and not second.urgent
+    # Received on Sunday at 09:00: two working days from Monday's opening.
     assert (second.state, second.due_clock, second.due_at) == (
         ContactState.SW_ASSESSMENT,
         ClockKind.COMPLETION_48H,
-        NOW - timedelta(hours=25) + timedelta(hours=48),
+        due_at(ClockKind.COMPLETION_48H, NOW - timedelta(hours=25), CALENDAR, POLICY),
     )
+    assert second.due_at == datetime(2026, 3, 18, 8, 30, tzinfo=UTC)
     assert (third.due_clock, third.due_at) == (ClockKind.REREFERRAL_RECOMMENDATION, NOW + timedelta(hours=48))
     assert second.rag is Rag.GREEN
     assert [child.initials for child in first.children] == ["Z.E."] and first.children[0].age_years == 6
@@ -130,11 +133,15 @@ async def test_my_work_lists_my_open_contacts_urgent_first_then_by_next_due_time
 async def test_the_rag_is_of_the_clock_shown(store: Store) -> None:
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_IV)
-    # 48 hours: a tenth left is under 5 h, a quarter under 12 h.
-    assert (await mine(store, now=NOW + timedelta(hours=30))).items[0].summary.rag is Rag.GREEN
-    assert (await mine(store, now=NOW + timedelta(hours=40))).items[0].summary.rag is Rag.AMBER
-    assert (await mine(store, now=NOW + timedelta(hours=44))).items[0].summary.rag is Rag.RED
-    overdue = (await mine(store, now=NOW + timedelta(hours=49))).items[0].summary
+    # 48 hours counted as 2 working days: due Wednesday 10:00, measured in office time (17 h):
+    # a quarter left is under 4 h 15 min of office time, a tenth under 1 h 42 min.
+    at = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)  # Tuesday 12:00: 6 h 30 min of office time left
+    assert (await mine(store, now=at)).items[0].summary.rag is Rag.GREEN
+    at = datetime(2026, 3, 17, 15, 0, tzinfo=UTC)  # 3 h 30 min left
+    assert (await mine(store, now=at)).items[0].summary.rag is Rag.AMBER
+    at = datetime(2026, 3, 18, 8, 45, tzinfo=UTC)  # 1 h 15 min left
+    assert (await mine(store, now=at)).items[0].summary.rag is Rag.RED
+    overdue = (await mine(store, now=datetime(2026, 3, 18, 10, 30, tzinfo=UTC))).items[0].summary
     assert (overdue.reference, overdue.rag) == (contact.reference, Rag.RED)
 
 
@@ -178,7 +185,8 @@ async def test_a_long_list_is_cut_keeping_the_most_pressing(store: Store) -> Non
     assert (len(listed.items), listed.total, listed.more) == (3, 5, 2)
     # The oldest receipts fall due first.
     due = [item.summary.due_at or NOW for item in listed.items]
-    assert due == sorted(due) and due[0] == NOW - timedelta(hours=4) + timedelta(hours=48)
+    oldest = NOW - timedelta(hours=4)
+    assert due == sorted(due) and due[0] == due_at(ClockKind.COMPLETION_48H, oldest, CALENDAR, POLICY)
     with pytest.raises(ValueError):
         await mine(store, limit=0)
 

@@ -297,25 +297,26 @@ def subject(index: int, series: int = 9) -> str:
 
 
 def due_soon(reference: str, assignee: TeamsUser | None, now: datetime) -> Deadline:
-    """A 24-hour completion clock with an hour left: due soon (a quarter of the window, six hours
-    before), not breached. Due soon goes to the assignee only (the consultant when unassigned)."""
+    """A 48-hour re-referral clock (elapsed hours at any time of day) with an hour left: due soon
+    (a quarter of the window, twelve hours before), not breached. Due soon goes to the assignee
+    only (the consultant when unassigned)."""
     return Deadline(
         subject=reference,
-        clock=ClockKind.COMPLETION_24H,
-        started_at=now - timedelta(hours=23),
+        clock=ClockKind.REREFERRAL_RECOMMENDATION,
+        started_at=now - timedelta(hours=47),
         due_at=now + timedelta(hours=1),
         assignee_id=assignee.aad_object_id if assignee else None,
     )
 
 
 def breached(reference: str, assignee: TeamsUser | None, now: datetime, ago: timedelta) -> Deadline:
-    """A 24-hour completion clock that fell due ``ago``: breached, to the assignee and the duty
+    """A 48-hour re-referral clock that fell due ``ago``: breached, to the assignee and the duty
     channel (its due-soon alert is superseded). Not a child-protection clock, so no repeats."""
     due = now - ago
     return Deadline(
         subject=reference,
-        clock=ClockKind.COMPLETION_24H,
-        started_at=due - timedelta(hours=24),
+        clock=ClockKind.REREFERRAL_RECOMMENDATION,
+        started_at=due - timedelta(hours=48),
         due_at=due,
         assignee_id=assignee.aad_object_id if assignee else None,
     )
@@ -363,8 +364,14 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 
 async def outbox(store: SqlStore) -> list[OutboxRow]:
+    """The outbox rows of deadline alerts. The scheduler's own daily posts (the handover, MARAC
+    reminders, the weekly figures) follow the wall-clock day these processes run on, so they are
+    left out: these tests are about the deadline alerts they make."""
     async with store.engine.connect() as connection:
-        rows = (await connection.execute(select(AlertOutboxRow).order_by(AlertOutboxRow.id))).mappings()
+        statement = (
+            select(AlertOutboxRow).where(AlertOutboxRow.clock.is_not(None)).order_by(AlertOutboxRow.id)
+        )
+        rows = (await connection.execute(statement)).mappings()
         found = []
         for row in rows:
             created = _aware(row["created_at"])

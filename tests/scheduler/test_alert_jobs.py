@@ -104,7 +104,8 @@ async def test_with_a_short_tick_alerts_go_out_on_their_own() -> None:
     await scheduler.start()
     try:
         await asyncio.sleep(0.5)
-        assert sender.sent == []  # not due yet
+        # Not due yet.
+        assert sender.sent == []
         clock.set(T0 + timedelta(hours=2))  # the scheduler's next tick sees the breach
         await asyncio.wait_for(sender.arrived.wait(), 5)
         await asyncio.sleep(0.5)

@@ -42,7 +42,13 @@ from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays
-from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
+from scheduler.daily_jobs import (
+    EDT_JOB_ID,
+    HANDOVER_JOB_ID,
+    MARAC_JOB_ID,
+    WEEKLY_FIGURES_JOB_ID,
+    daily_jobs,
+)
 from scheduler.jobs import front_door_jobs
 from tests.store.samples import full_contact
 
@@ -477,7 +483,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     await staff(store)
     clock = SettableClock(local(2026, 3, 17, 9, 0))
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
-    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID}
+    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID, WEEKLY_FIGURES_JOB_ID}
     for job in jobs.values():
         assert job.catch_up
         assert isinstance(job.trigger, IntervalTrigger)
@@ -485,6 +491,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     assert {job.id for job in front_door_jobs(store.unit_of_work, clock, POLICY, CALENDAR)} >= set(jobs)
 
     assert await jobs[MARAC_JOB_ID].run() is None
+    assert await jobs[WEEKLY_FIGURES_JOB_ID].run() is None  # a Tuesday: not the week's first working day
     clock.set(local(2026, 3, 17, 9, 30))
     assert await jobs[MARAC_JOB_ID].run() is not None
     clock.set(local(2026, 3, 17, 16, 30))
@@ -524,8 +531,8 @@ async def test_a_fresh_database_started_on_a_monday_morning_posts_nothing_for_th
     """The first start, at 08:20 on Monday 7 December 2026 (before the 08:30 opening, when a
     missed Friday handover is still caught up), is recorded; the start-up catch-up of the real
     jobs, and their runs at the opening and at 08:35, neither post nor escalate Friday 4
-    December's handover, from before the service existed. That Monday's own handover goes out at
-    16:30, on time."""
+    December's handover, from before the service existed, nor a weekly figures card for the week
+    before it existed. That Monday's own handover goes out at 16:30, on time."""
     first = local(2026, 12, 7, 8, 20)
     clock = SettableClock(first)
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
@@ -540,7 +547,7 @@ async def test_a_fresh_database_started_on_a_monday_morning_posts_nothing_for_th
     clock.set(local(2026, 12, 7, 16, 30))
     ran = await jobs[HANDOVER_JOB_ID].run()
     assert isinstance(ran, tuple) and ran[0] == HandoverPosted(date(2026, 12, 7), False, ())
-    assert [row.subject for row in await rows(store)] == ["handover:2026-12-07"]
+    assert [row.subject for row in await rows(store, AlertKind.HANDOVER)] == ["handover:2026-12-07"]
 
 
 async def test_a_catch_up_never_reaches_back_past_the_first_start(store: Store) -> None:

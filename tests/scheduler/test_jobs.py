@@ -17,7 +17,7 @@ from frontdoor.consultation import RETENTION_ACTOR, Consultation
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
-from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID
+from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, WEEKLY_FIGURES_JOB_ID
 from scheduler.jobs import (
     MAIL_UNTAKEN_JOB_ID,
     RETENTION_JOB_ID,
@@ -138,7 +138,14 @@ async def test_the_scheduler_uses_the_design_options_and_fixed_ids(store: Store)
     try:
         assert scheduler.running
         assert scheduler.job_ids() == sorted(
-            [RETENTION_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID, MAIL_UNTAKEN_JOB_ID]
+            [
+                RETENTION_JOB_ID,
+                HANDOVER_JOB_ID,
+                MARAC_JOB_ID,
+                EDT_JOB_ID,
+                MAIL_UNTAKEN_JOB_ID,
+                WEEKLY_FIGURES_JOB_ID,
+            ]
         )
         for job_id in scheduler.job_ids():
             assert scheduler.job_options(job_id) == JOB_DEFAULTS

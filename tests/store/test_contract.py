@@ -424,13 +424,38 @@ async def test_deadlines_add_for_subject_due_and_close(store: Store) -> None:
         assert await uow.deadlines.open_due_before(T0 + timedelta(days=1), limit=2) == [cp, screening]
         assert await uow.deadlines.open_due_before(T0) == []
 
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET) == 1
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET) == 0
+        at = T0 + timedelta(minutes=30)  # exactly at its due time: met
+        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, at) == 1
+        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, at) == 0
         await uow.commit()
     async with store.unit_of_work() as uow:
         assert await uow.deadlines.open_due_before(T0 + timedelta(days=1)) == [screening, later]
         closed = await uow.deadlines.for_subject("CT-26-000001")
-        assert [d.state for d in closed] == [DeadlineState.MET, DeadlineState.OPEN]
+        assert [(d.state, d.closed_at) for d in closed] == [
+            (DeadlineState.MET, at),
+            (DeadlineState.OPEN, None),
+        ]
+
+
+async def test_a_clock_closed_after_its_due_time_is_late_never_met(store: Store) -> None:
+    """SPEC §3: closing a breached clock records it late, with the time it closed."""
+    async with store.unit_of_work() as uow:
+        await uow.deadlines.add(_deadline("CT-1", ClockKind.SCREENING, 60))
+        await uow.deadlines.add(_deadline("CT-1", ClockKind.SCREENING, 120))
+        await uow.deadlines.add(_deadline("CT-1", ClockKind.CP_DECISION, 30))
+        await uow.commit()
+    late = T0 + timedelta(minutes=90)
+    async with store.unit_of_work() as uow:
+        assert await uow.deadlines.close("CT-1", "screening", "met", late) == 2
+        assert await uow.deadlines.close("CT-1", "cp_decision", "cancelled", late) == 1
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = [(d.clock, d.state, d.closed_at) for d in await uow.deadlines.for_subject("CT-1")]
+    assert found == [
+        (ClockKind.CP_DECISION, DeadlineState.CANCELLED, late),
+        (ClockKind.SCREENING, DeadlineState.LATE, late),
+        (ClockKind.SCREENING, DeadlineState.MET, late),
+    ]
 
 
 async def test_the_tick_reads_only_deadlines_whose_next_alert_has_come(store: Store) -> None:
@@ -452,7 +477,10 @@ async def test_the_tick_reads_only_deadlines_whose_next_alert_has_come(store: St
         assert await uow.deadlines.alerts_due_by(T0 + timedelta(minutes=19)) == []
         assert await uow.deadlines.alerts_due_by(T0 + timedelta(minutes=20)) == [soon]
         assert await uow.deadlines.alerts_due_by(T0 + timedelta(days=9)) == [soon, letter]
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET) == 1
+        closing = T0 + timedelta(minutes=30)
+        assert (
+            await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, closing) == 1
+        )
         await uow.deadlines.set_next_alerts({})
         await uow.commit()
     async with store.unit_of_work() as uow:
@@ -470,7 +498,7 @@ async def test_closing_closes_every_open_deadline_on_that_clock(store: Store) ->
         await uow.deadlines.add(_deadline("CT-1", ClockKind.SCREENING, 20))
         await uow.commit()
     async with store.unit_of_work() as uow:
-        assert await uow.deadlines.close("CT-1", "parent_letter", "cancelled") == 2
+        assert await uow.deadlines.close("CT-1", "parent_letter", "cancelled", T0) == 2
         await uow.commit()
     async with store.unit_of_work() as uow:
         states = {(d.clock, d.state) for d in await uow.deadlines.for_subject("CT-1")}

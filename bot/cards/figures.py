@@ -1,0 +1,330 @@
+"""The figures cards (SPEC §11): the ``figures`` card with Teams' native chart elements, and the
+weekly card to the duty channel.
+
+The ``figures`` card shows, for a period and a narrowing: a line chart of open contacts each day
+against the target band, grouped bars of timeliness by week and clock, a gauge of this week's
+screening decisions within one working day, a donut of contacts by source and bars by presenting
+need; and the same numbers in tables, for people who prefer to read. Buttons (``Action.Execute``,
+verb ``FIGURES_VERB``) narrow it by route or worker, and the card is replaced in place. Counts,
+shares, clock and route titles and staff names only: never anything about a child.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from typing import Any, Final
+
+from microsoft_teams.cards import (
+    Action,
+    ActionSet,
+    AdaptiveCard,
+    CardElement,
+    ChoiceSetInput,
+    DonutChart,
+    DonutChartData,
+    ExecuteAction,
+    GaugeChart,
+    GaugeChartLegend,
+    GroupedVerticalBarChart,
+    GroupedVerticalBarChartData,
+    HorizontalBarChart,
+    HorizontalBarChartDataValue,
+    LineChart,
+    LineChartData,
+    LineChartValue,
+    Table,
+    TableCell,
+    TableRow,
+    TextBlock,
+)
+from microsoft_teams.cards import BarChartDataValue as BarValue
+from microsoft_teams.cards import Choice as CardChoice
+
+from bot.cards.common import to_dict
+from bot.cards.rendered import Rendered
+from frontdoor.alerts import OutboxItem
+from frontdoor.contact import ContactType, PresentingNeed, Source
+from frontdoor.figures import CLOCK_SHORT_TITLES, ROUTES, ClockTally, Figures, Volumes, WeeklyFigures
+from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
+
+__all__ = [
+    "FIGURES_ELSEWHERE",
+    "FIGURES_VERB",
+    "PERIOD_KEY",
+    "ROUTE_KEY",
+    "WORKER_INPUT",
+    "WORKER_KEY",
+    "WORKER_PICKED",
+    "figures_card",
+    "render_weekly_figures",
+    "weekly_figures_card",
+]
+
+FIGURES_VERB: Final = "figures.show"
+#: What someone asking for the figures in another kind of conversation is told.
+FIGURES_ELSEWHERE: Final = "I show the figures in a personal chat with me, or in the duty channel."
+#: The card data: the period as typed ("2026-11", "last week", …), the route ("i" … "iv") and the
+#: worker's Azure AD object id; "" for none.
+PERIOD_KEY: Final = "period"
+ROUTE_KEY: Final = "route"
+WORKER_KEY: Final = "worker"
+#: The worker choice's input id. Teams sends every input with every button, so only the "Show
+#: this worker" button, whose worker is ``WORKER_PICKED``, reads it.
+WORKER_INPUT: Final = "figures_worker"
+WORKER_PICKED: Final = "picked"
+
+#: Most bars shown for presenting needs (the table lists them all).
+_MOST_NEEDS = 8
+
+
+def _text(text: str, **options: Any) -> TextBlock:
+    return TextBlock(text=text, wrap=True, **options)
+
+
+def _day_label(day: date) -> str:
+    return f"{day.day} {day:%b}"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
+    def row(cells: Sequence[str], bold: bool = False) -> TableRow:
+        return TableRow(
+            cells=[TableCell(items=[_text(cell, weight="Bolder" if bold else None)]) for cell in cells]
+        )
+
+    return Table(first_row_as_headers=True, rows=[row(header, bold=True), *(row(r) for r in rows)])
+
+
+def _tally_row(title: str, tally: ClockTally) -> list[str]:
+    return [title, str(tally.met), str(tally.late), tally.percent_text()]
+
+
+def _open_chart(figures: Figures) -> LineChart:
+    days = [_day_label(day) for day, _ in figures.open_by_day]
+
+    def series(legend: str, values: Sequence[int], color: Any) -> LineChartData:
+        return LineChartData(
+            legend=legend,
+            color=color,
+            values=[LineChartValue(x=x, y=y) for x, y in zip(days, values, strict=True)],
+        )
+
+    count = len(days)
+    return LineChart(
+        title="Open contacts each day against the target band (the whole front door)",
+        x_axis_title="Day",
+        y_axis_title="Open contacts",
+        data=[
+            series("Open contacts", [n for _, n in figures.open_by_day], "categoricalBlue"),
+            series(f"Band low ({figures.band_low})", [figures.band_low] * count, "good"),
+            series(f"Band high ({figures.band_high})", [figures.band_high] * count, "attention"),
+        ],
+    )
+
+
+def _timeliness_chart(figures: Figures) -> GroupedVerticalBarChart:
+    data = []
+    for index, clock in enumerate(CLOCK_SHORT_TITLES):
+        values = [
+            BarValue(x=f"w/c {_day_label(week)}", y=round((tallies[index].share or 0) * 100))
+            for week, tallies in figures.weeks
+        ]
+        data.append(GroupedVerticalBarChartData(legend=CLOCK_SHORT_TITLES[clock], values=values))
+    return GroupedVerticalBarChart(
+        title="On time by week and clock (%)", y_axis_title="% on time", y_min=0, y_max=100, data=data
+    )
+
+
+def _gauge(tally: ClockTally) -> GaugeChart:
+    share = tally.share
+    return GaugeChart(
+        title="Screening decisions within one working day, this week",
+        min=0,
+        max=100,
+        value=0 if share is None else round(share * 100),
+        value_format="Percentage",
+        sub_label=f"{tally.met} of {tally.total}" if tally.total else "nothing decided yet this week",
+        segments=[
+            GaugeChartLegend(size=60, legend="Below 60%", color="attention"),
+            GaugeChartLegend(size=20, legend="60-80%", color="warning"),
+            GaugeChartLegend(size=20, legend="80% and over", color="good"),
+        ],
+    )
+
+
+def _source_rows(volumes: Volumes) -> list[tuple[str, int]]:
+    return [
+        (SOURCE_TITLES[s], volumes.by_source.get(s.value, 0))
+        for s in Source
+        if volumes.by_source.get(s.value)
+    ]
+
+
+def _need_rows(volumes: Volumes) -> list[tuple[str, int]]:
+    rows = [
+        (NEED_TITLES[n], volumes.by_need.get(n.value, 0))
+        for n in PresentingNeed
+        if volumes.by_need.get(n.value)
+    ]
+    return sorted(rows, key=lambda row: -row[1])
+
+
+def _type_rows(volumes: Volumes) -> list[tuple[str, int]]:
+    return [
+        (CONTACT_TYPE_TITLES[t], volumes.by_type.get(t.value, 0))
+        for t in ContactType
+        if volumes.by_type.get(t.value)
+    ]
+
+
+def _volume_charts(volumes: Volumes) -> list[CardElement]:
+    charts: list[CardElement] = []
+    if sources := _source_rows(volumes):
+        charts.append(
+            DonutChart(
+                title="Contacts by source",
+                data=[DonutChartData(legend=title, value=n) for title, n in sources],
+            )
+        )
+    if needs := _need_rows(volumes):
+        charts.append(
+            HorizontalBarChart(
+                title="Contacts by presenting need",
+                data=[HorizontalBarChartDataValue(x=title, y=n) for title, n in needs[:_MOST_NEEDS]],
+            )
+        )
+    return charts
+
+
+def _buttons(
+    period_text: str, workers: Sequence[tuple[str, str]], route: str | None, worker: str | None
+) -> list[CardElement]:
+    def show(title: str, route_value: str = "", worker_value: str = "") -> ExecuteAction:
+        data = {PERIOD_KEY: period_text, ROUTE_KEY: route_value, WORKER_KEY: worker_value}
+        return ExecuteAction(title=title, verb=FIGURES_VERB, data=data)
+
+    routes: list[Action] = [show("All contacts")]
+    routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
+    elements: list[CardElement] = [ActionSet(actions=routes)]
+    if workers:
+        elements.append(
+            ChoiceSetInput(
+                id=WORKER_INPUT,
+                label="Or one worker",
+                value=worker or None,
+                choices=[CardChoice(title=name, value=person) for person, name in workers],
+            )
+        )
+        elements.append(ActionSet(actions=[show("Show this worker", worker_value=WORKER_PICKED)]))
+    return elements
+
+
+def figures_card(
+    figures: Figures,
+    period_text: str,
+    workers: Sequence[tuple[str, str]],
+    names: Mapping[str, str],
+    notice: str = "",
+) -> dict[str, Any]:
+    """The ``figures`` card. ``workers``: (id, name) of the people it may be narrowed to."""
+    narrowing = figures.narrowing
+    who = narrowing.label
+    if narrowing.worker_id is not None:
+        who = names.get(narrowing.worker_id) or "one worker"
+    volumes = figures.volumes
+    body: list[CardElement] = [
+        _text("Front door figures", is_subtle=True, size="Small"),
+        _text(f"{figures.period.label}: {who}", size="Large", weight="Bolder"),
+    ]
+    if notice:
+        body.append(_text(notice, color="Attention"))
+    body += [
+        _open_chart(figures),
+        _timeliness_chart(figures),
+        _gauge(figures.screening_this_week),
+        _text("Timeliness over the period", weight="Bolder"),
+        _table(
+            ["Clock", "On time", "Late", "Share on time"],
+            [_tally_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.totals],
+        ),
+        _text(
+            "A clock counts when it closed; one still open after its due time counts as late. "
+            "Worker: whom the clock was with when it closed.",
+            is_subtle=True,
+            size="Small",
+        ),
+        *_volume_charts(volumes),
+        _text("Volumes", weight="Bolder"),
+        _table(
+            ["Received", "Number"],
+            [
+                ["Contacts received", str(volumes.received)],
+                ["Urgent (immediate risk)", str(volumes.urgent)],
+                ["Re-referrals to the duty manager", str(volumes.rereferrals)],
+                *([title, str(n)] for title, n in _type_rows(volumes)),
+                *([title, str(n)] for title, n in _source_rows(volumes)),
+                *([title, str(n)] for title, n in _need_rows(volumes)),
+            ],
+        ),
+        *_buttons(period_text, workers, narrowing.route, narrowing.worker_id),
+    ]
+    return to_dict(AdaptiveCard(body=body, fallback_text=f"Front door figures: {figures.period.label}"))
+
+
+def weekly_figures_card(weekly: WeeklyFigures, *, late: bool) -> dict[str, Any]:
+    """The Monday card to the duty channel: last week against the week before."""
+    last_monday = weekly.week.toordinal() - 7
+    last = date.fromordinal(last_monday)
+    before = date.fromordinal(last_monday - 7)
+    header = ["Clock", f"w/c {_day_label(last)}", f"w/c {_day_label(before)}"]
+    rows = [
+        [
+            CLOCK_SHORT_TITLES[now.clock],
+            f"{now.percent_text()} ({now.met}/{now.total})",
+            f"{then.percent_text()} ({then.met}/{then.total})",
+        ]
+        for now, then in zip(weekly.last, weekly.before, strict=True)
+    ]
+    volumes = [
+        ["Contacts received", str(weekly.last_volumes.received), str(weekly.before_volumes.received)],
+        ["Urgent", str(weekly.last_volumes.urgent), str(weekly.before_volumes.urgent)],
+        ["Re-referrals", str(weekly.last_volumes.rereferrals), str(weekly.before_volumes.rereferrals)],
+    ]
+    body: list[CardElement] = [
+        _text("Weekly figures", is_subtle=True, size="Small"),
+        _text(f"Last week (from {_day_label(last)}) against the week before", size="Large", weight="Bolder"),
+        GroupedVerticalBarChart(
+            title="On time (%)",
+            y_min=0,
+            y_max=100,
+            data=[
+                GroupedVerticalBarChartData(
+                    legend=label,
+                    values=[
+                        BarValue(x=CLOCK_SHORT_TITLES[t.clock], y=round((t.share or 0) * 100))
+                        for t in tallies
+                    ],
+                )
+                for label, tallies in (
+                    (f"w/c {_day_label(before)}", weekly.before),
+                    (f"w/c {_day_label(last)}", weekly.last),
+                )
+            ],
+        ),
+        _table(header, rows),
+        _table(["Volume", *header[1:]], volumes),
+        _text(f"Open contacts now: {weekly.open_now}."),
+        _text('Say "figures last week" to me for the charts in full.', is_subtle=True),
+    ]
+    if late:
+        body.append(_text("Sent late: the bot was not running at the opening.", is_subtle=True))
+    return to_dict(AdaptiveCard(body=body, fallback_text="Weekly figures: last week against the week before"))
+
+
+def render_weekly_figures(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
+    """The outbox renderer of the weekly card (listed in ``bot.outbox_cards``)."""
+    weekly = WeeklyFigures.from_payload(item.payload)
+    return Rendered(
+        card=weekly_figures_card(weekly, late=item.late(now)),
+        text="Weekly figures: last week against the week before.",
+    )

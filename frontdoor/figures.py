@@ -1,0 +1,485 @@
+"""Management information (SPEC §11): timeliness and volumes from the honest clock records.
+
+The figures are counted by the store (``FiguresQueries``: SQL aggregates over the deadlines, the
+contacts and their events, never contacts loaded one by one) and put together here.
+
+- *Timeliness*: a clock counts in the period in which it closed, met (by its due time) or late; a
+  clock still open after its due time counts as late in the period of its due time, so a backlog
+  never flatters the share. Cancelled clocks timed nothing and do not count. The screening,
+  child-protection and completion clocks are the ones inspected.
+- *Open contacts* at an instant: contacts submitted to the front door (to screening, or a
+  re-referral to the duty manager) before it, less those signed off and closed before it.
+- *Volumes*: contacts received in the period (by received-at), by source, type and presenting need;
+  urgent contacts; re-referrals sent to the duty manager.
+
+A narrowing (route, worker) applies to timeliness and volumes: the route a contact was last
+screened to, and the worker a clock was assigned to when it closed (for volumes, the contact's
+current assignee). Open contacts are always the whole front door's, against its band.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+import csv
+import io
+import itertools
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.contact import ContactType, PresentingNeed, Source
+from frontdoor.figures_records import (
+    INSPECTED_CLOCKS,
+    ROUTES,
+    ClockTally,
+    FiguresQueries,
+    GroupBy,
+    Narrowing,
+    Period,
+    TimelinessRow,
+    Volumes,
+)
+from frontdoor.policy import Policy
+from frontdoor.records import AuditEvent, ClockKind
+from frontdoor.roles import Role
+from frontdoor.unit_of_work import UnitOfWorkFactory
+
+__all__ = [
+    "INSPECTED_CLOCKS",
+    "ROUTES",
+    "ClockTally",
+    "Figures",
+    "FiguresExport",
+    "FiguresQueries",
+    "FiguresShown",
+    "GroupBy",
+    "Narrowing",
+    "Period",
+    "TimelinessRow",
+    "Volumes",
+    "WeeklyFigures",
+    "compute_figures",
+    "export_figures",
+    "parse_period",
+    "show_figures",
+    "week_start",
+    "weekly_figures",
+]
+
+# -- periods -----------------------------------------------------------------------------------------
+
+_MONTH = re.compile(r"(?P<year>\d{4})-(?P<month>\d{1,2})")
+_DAY = timedelta(days=1)
+
+
+def _midnight(day: date, tz: tzinfo) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def week_start(day: date) -> date:
+    """The Monday of ``day``'s week."""
+    return day - timedelta(days=day.weekday())
+
+
+def parse_period(text: str, now: datetime, calendar: WorkingCalendar) -> Period | str:
+    """The period ``text`` names, or a message saying what is understood.
+
+    "" (the default): the four weeks before this one and this week so far; "this week", "last
+    week", "this month", "last month", or a month as ``2026-11``. Periods are local days.
+    """
+    tz = calendar.tz
+    today = require_aware(now, "now").astimezone(tz).date()
+    words = " ".join(text.lower().split())
+    monday = week_start(today)
+    tomorrow = today + _DAY
+    if words in ("", "recent"):
+        return Period(
+            _midnight(monday - timedelta(weeks=4), tz),
+            _midnight(tomorrow, tz),
+            "the last 4 weeks and this week",
+        )
+    if words == "this week":
+        return Period(
+            _midnight(monday, tz),
+            _midnight(tomorrow, tz),
+            f"this week (from {monday:%a} {monday.day} {monday:%b})",
+        )
+    if words == "last week":
+        start = monday - timedelta(weeks=1)
+        return Period(
+            _midnight(start, tz), _midnight(monday, tz), f"last week (from {start:%a} {start.day} {start:%b})"
+        )
+    first = today.replace(day=1)
+    if words == "this month":
+        return Period(_midnight(first, tz), _midnight(tomorrow, tz), f"{first:%B %Y} so far")
+    if words == "last month":
+        first = (first - _DAY).replace(day=1)
+    elif match := _MONTH.fullmatch(words):
+        year, month = int(match["year"]), int(match["month"])
+        if not 1 <= month <= 12 or not 2000 <= year <= 2100:
+            return _PERIOD_HELP
+        first = date(year, month, 1)
+        if first > today:
+            return f"{first:%B %Y} has not started yet. " + _PERIOD_HELP
+    else:
+        return _PERIOD_HELP
+    days = month_calendar.monthrange(first.year, first.month)[1]
+    end = min(first + timedelta(days=days), tomorrow)
+    return Period(_midnight(first, tz), _midnight(end, tz), f"{first:%B %Y}")
+
+
+_PERIOD_HELP = (
+    'Say "figures" for the last four weeks, or "figures this week", "figures last week", '
+    '"figures this month", "figures last month" or "figures 2026-11" for a month.'
+)
+
+
+def _day_bounds(period: Period, tz: tzinfo) -> list[datetime]:
+    """Local midnights from the period's start to its end (the period's days as buckets)."""
+    day = period.start.astimezone(tz).date()
+    bounds = []
+    while (moment := _midnight(day, tz)) < period.end:
+        bounds.append(moment)
+        day += _DAY
+    return [*bounds, period.end]
+
+
+def _week_bounds(period: Period, tz: tzinfo) -> list[datetime]:
+    """The period cut at each Monday's midnight: its weeks (the first and last maybe partial)."""
+    day = week_start(period.start.astimezone(tz).date()) + timedelta(weeks=1)
+    bounds = [period.start]
+    while (moment := _midnight(day, tz)) < period.end:
+        bounds.append(moment)
+        day += timedelta(weeks=1)
+    return [*bounds, period.end]
+
+
+# -- the figures -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """Everything the ``figures`` card and the CSV show for one period and narrowing."""
+
+    period: Period
+    narrowing: Narrowing
+    #: (day, open contacts at the end of that day, or now for today)
+    open_by_day: tuple[tuple[date, int], ...]
+    band_low: int
+    band_high: int
+    #: (Monday of the week, the clocks' tallies in the period's part of that week)
+    weeks: tuple[tuple[date, tuple[ClockTally, ...]], ...]
+    totals: tuple[ClockTally, ...]
+    #: screening decisions within one working day, this week so far (the gauge)
+    screening_this_week: ClockTally
+    volumes: Volumes
+
+    def total(self, clock: ClockKind) -> ClockTally:
+        return next(t for t in self.totals if t.clock is clock)
+
+
+def _tallies(rows: Sequence[TimelinessRow], group: str) -> tuple[ClockTally, ...]:
+    found = {row.clock: row for row in rows if row.group == group}
+    return tuple(
+        ClockTally(clock, found[clock].met, found[clock].late) if clock in found else ClockTally(clock)
+        for clock in INSPECTED_CLOCKS
+    )
+
+
+def _summed(rows: Sequence[TimelinessRow]) -> tuple[ClockTally, ...]:
+    return tuple(
+        ClockTally(
+            clock,
+            sum(r.met for r in rows if r.clock is clock),
+            sum(r.late for r in rows if r.clock is clock),
+        )
+        for clock in INSPECTED_CLOCKS
+    )
+
+
+async def compute_figures(
+    queries: FiguresQueries,
+    period: Period,
+    narrowing: Narrowing,
+    now: datetime,
+    calendar: WorkingCalendar,
+    band: tuple[int, int],
+) -> Figures:
+    """The figures of ``period`` under ``narrowing``, as they stand at ``now``."""
+    tz = calendar.tz
+    weeks = _week_bounds(period, tz)
+    by_week = await queries.timeliness(weeks, now, narrowing, GroupBy.WEEK)
+    days = _day_bounds(period, tz)
+    # Each day's figure is at its end (midnight), or now for a day not over yet.
+    instants = [min(moment, now) for moment in days[1:]]
+    counts = await queries.open_contacts(instants)
+    monday = _midnight(week_start(now.astimezone(tz).date()), tz)
+    this_week = await queries.timeliness(
+        [monday, max(now, monday + timedelta(microseconds=1))],
+        now,
+        narrowing,
+        GroupBy.WEEK,
+        [ClockKind.SCREENING],
+    )
+    screening = _tallies(this_week, "0")[0]
+    return Figures(
+        period=period,
+        narrowing=narrowing,
+        open_by_day=tuple(
+            (moment.astimezone(tz).date(), count) for moment, count in zip(days[:-1], counts, strict=True)
+        ),
+        band_low=band[0],
+        band_high=band[1],
+        weeks=tuple(
+            (week_start(start.astimezone(tz).date()), _tallies(by_week, str(index)))
+            for index, start in enumerate(weeks[:-1])
+        ),
+        totals=_summed(by_week),
+        screening_this_week=screening,
+        volumes=await queries.volumes(period.start, period.end, narrowing),
+    )
+
+
+# -- the weekly card ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WeeklyFigures:
+    """Last week against the week before (SPEC §11's weekly card), as the outbox row carries it."""
+
+    week: date
+    last: tuple[ClockTally, ...]
+    before: tuple[ClockTally, ...]
+    last_volumes: Volumes
+    before_volumes: Volumes
+    open_now: int
+
+    def body(self) -> dict[str, object]:
+        def tallies(items: Sequence[ClockTally]) -> list[dict[str, object]]:
+            return [{"clock": t.clock.value, "met": t.met, "late": t.late} for t in items]
+
+        def volumes(v: Volumes) -> dict[str, object]:
+            return {
+                "received": v.received,
+                "urgent": v.urgent,
+                "rereferrals": v.rereferrals,
+                "by_source": dict(v.by_source),
+            }
+
+        return {
+            "week": self.week.isoformat(),
+            "last": tallies(self.last),
+            "before": tallies(self.before),
+            "last_volumes": volumes(self.last_volumes),
+            "before_volumes": volumes(self.before_volumes),
+            "open_now": self.open_now,
+        }
+
+    @classmethod
+    def from_payload(cls, payload: str) -> WeeklyFigures:
+        """The figures an outbox row's payload holds; ``ValueError`` if it holds none."""
+        try:
+            data = json.loads(payload)["figures"]
+
+            def tallies(items: list[dict[str, object]]) -> tuple[ClockTally, ...]:
+                return tuple(
+                    ClockTally(ClockKind(str(i["clock"])), int(str(i["met"])), int(str(i["late"])))
+                    for i in items
+                )
+
+            def volumes(v: dict[str, object]) -> Volumes:
+                sources = v["by_source"]
+                if not isinstance(sources, dict):
+                    raise ValueError("by_source")
+                return Volumes(
+                    received=int(str(v["received"])),
+                    urgent=int(str(v["urgent"])),
+                    rereferrals=int(str(v["rereferrals"])),
+                    by_source={str(k): int(str(n)) for k, n in sources.items()},
+                )
+
+            return cls(
+                week=date.fromisoformat(data["week"]),
+                last=tallies(data["last"]),
+                before=tallies(data["before"]),
+                last_volumes=volumes(data["last_volumes"]),
+                before_volumes=volumes(data["before_volumes"]),
+                open_now=int(data["open_now"]),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"not a weekly figures payload: {error}") from None
+
+
+async def weekly_figures(
+    queries: FiguresQueries, week: date, now: datetime, calendar: WorkingCalendar
+) -> WeeklyFigures:
+    """The weekly card's figures for the week starting on Monday ``week``: the week before it
+    ("last week") against the one before that."""
+    tz = calendar.tz
+    bounds = [
+        _midnight(week - timedelta(weeks=2), tz),
+        _midnight(week - timedelta(weeks=1), tz),
+        _midnight(week, tz),
+    ]
+    rows = await queries.timeliness(bounds, now, Narrowing(), GroupBy.WEEK)
+    everyone = Narrowing()
+    [open_now] = await queries.open_contacts([now])
+    return WeeklyFigures(
+        week=week,
+        last=_tallies(rows, "1"),
+        before=_tallies(rows, "0"),
+        last_volumes=await queries.volumes(bounds[1], bounds[2], everyone),
+        before_volumes=await queries.volumes(bounds[0], bounds[1], everyone),
+        open_now=open_now,
+    )
+
+
+#: Titles for the CSV and the cards: one home for each word.
+CLOCK_SHORT_TITLES: Mapping[ClockKind, str] = {
+    ClockKind.SCREENING: "Screening in 1 working day",
+    ClockKind.CP_DECISION: "CP decision in 2 hours",
+    ClockKind.COMPLETION_24H: "Completed in 24h (routes I-II)",
+    ClockKind.COMPLETION_48H: "Completed in 48h (routes III-IV)",
+}
+
+#: Every choice the volumes are counted by, in a fixed order.
+SOURCES: tuple[str, ...] = tuple(s.value for s in Source)
+CONTACT_TYPES: tuple[str, ...] = tuple(t.value for t in ContactType)
+NEEDS: tuple[str, ...] = tuple(n.value for n in PresentingNeed)
+
+
+# -- the use case ------------------------------------------------------------------------------------
+
+#: Whom the figures may be narrowed to: the people clocks are assigned to.
+NARROWABLE_ROLES: frozenset[Role] = frozenset(
+    {Role.OFFICER, Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER, Role.DUTY_MANAGER}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresShown:
+    figures: Figures
+    #: (id, display name) of the people the figures may be narrowed to, by name
+    workers: tuple[tuple[str, str], ...]
+    names: Mapping[str, str]
+
+
+async def show_figures(
+    unit_of_work: UnitOfWorkFactory,
+    actor_id: str,
+    period_text: str,
+    route: str,
+    worker: str,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> FiguresShown | str:
+    """The figures for ``period_text`` narrowed to ``route`` or ``worker`` ("" for none), audited
+    as ``figures.viewed``; or a message saying what was not understood. The caller has checked
+    that the actor may see figures."""
+    period = parse_period(period_text, now, calendar)
+    if isinstance(period, str):
+        return period
+    if route and route not in ROUTES:
+        return "That route is not one of I, II, III or IV."
+    async with unit_of_work() as uow:
+        entries = await uow.roles.entries()
+        workers = tuple(
+            sorted(
+                (
+                    (e.aad_object_id, e.display_name or e.aad_object_id)
+                    for e in entries
+                    if e.roles & NARROWABLE_ROLES
+                ),
+                key=lambda pair: pair[1].lower(),
+            )
+        )
+        if worker and worker not in {person for person, _ in workers}:
+            return "That worker is not in the directory."
+        narrowing = Narrowing(route=route or None, worker_id=None if route else worker or None)
+        band = (policy.open_contacts.band_low, policy.open_contacts.band_high)
+        figures = await compute_figures(uow.figures, period, narrowing, now, calendar, band)
+        detail = (
+            f"period={period.start.isoformat()}/{period.end.isoformat()}; "
+            f"route={route or '-'}; worker={worker or '-'}"
+        )
+        await uow.audit.append(
+            AuditEvent(at=now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail)
+        )
+        await uow.commit()
+    names = {e.aad_object_id: e.display_name for e in entries if e.display_name}
+    return FiguresShown(figures, workers, names)
+
+
+# -- the CSV export --------------------------------------------------------------------------------
+
+#: The export's columns (SPEC §11). ``group`` is named by ``--by``; no column holds personal data
+#: (a worker is their directory id; look names up with ``frontdoor-bot roles list``).
+CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
+    GroupBy.WEEK: "week beginning",
+    GroupBy.WORKER: "worker id",
+    GroupBy.ROUTE: "route",
+}
+CSV_COLUMNS: tuple[str, ...] = ("measure", "count", "on time", "late", "share on time (%)")
+
+
+@dataclass(frozen=True, slots=True)
+class FiguresExport:
+    csv_text: str
+    rows: int
+
+
+async def export_figures(
+    unit_of_work: UnitOfWorkFactory,
+    actor_id: str,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    now: datetime,
+    calendar: WorkingCalendar,
+) -> FiguresExport:
+    """The figures from ``start`` to ``end`` as CSV, by week, worker or route; audited as
+    ``figures.exported``. Timeliness rows per group and clock; by week, also each week's volumes."""
+    period = Period(start, end, "export")
+    bounds = _week_bounds(period, calendar.tz) if by is GroupBy.WEEK else [start, end]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([CSV_GROUP_TITLES[by], *CSV_COLUMNS])
+    count = 0
+    async with unit_of_work() as uow:
+        rows = await uow.figures.timeliness(bounds, now, Narrowing(), by)
+
+        def label(group: str) -> str:
+            if by is GroupBy.WEEK:
+                return week_start(bounds[int(group)].astimezone(calendar.tz).date()).isoformat()
+            return group.upper() if by is GroupBy.ROUTE else group
+
+        order = {clock: index for index, clock in enumerate(INSPECTED_CLOCKS)}
+        groups = sorted({row.group for row in rows}, key=lambda g: int(g) if by is GroupBy.WEEK else g)
+        for group in groups:
+            for row in sorted((r for r in rows if r.group == group), key=lambda r: order[r.clock]):
+                tally = ClockTally(row.clock, row.met, row.late)
+                share = "" if tally.share is None else f"{tally.share * 100:.1f}"
+                writer.writerow(
+                    [label(group), CLOCK_SHORT_TITLES[row.clock], tally.total, row.met, row.late, share]
+                )
+                count += 1
+        if by is GroupBy.WEEK:
+            for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):
+                volumes = await uow.figures.volumes(lower, upper, Narrowing())
+                for measure, number in (
+                    ("contacts received", volumes.received),
+                    ("urgent contacts", volumes.urgent),
+                    ("re-referrals", volumes.rereferrals),
+                ):
+                    writer.writerow([label(str(index)), measure, number, "", "", ""])
+                    count += 1
+        detail = f"period={start.isoformat()}/{end.isoformat()}; by={by.value}; rows={count}"
+        await uow.audit.append(
+            AuditEvent(at=now, actor_id=actor_id, action="figures.exported", subject="figures", detail=detail)
+        )
+        await uow.commit()
+    return FiguresExport(buffer.getvalue(), count)

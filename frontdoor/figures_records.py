@@ -1,0 +1,145 @@
+"""The figures' records and the store's port for them (``FiguresQueries``): what the unit of work
+gathers, apart from the use cases in ``frontdoor.figures`` that open units of work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from frontdoor.calendar import require_aware
+from frontdoor.records import ClockKind
+
+__all__ = [
+    "INSPECTED_CLOCKS",
+    "ROUTES",
+    "ClockTally",
+    "FiguresQueries",
+    "GroupBy",
+    "Narrowing",
+    "Period",
+    "TimelinessRow",
+    "Volumes",
+]
+
+#: The clocks an inspection asks about, in the order the figures show them.
+INSPECTED_CLOCKS: tuple[ClockKind, ...] = (
+    ClockKind.SCREENING,
+    ClockKind.CP_DECISION,
+    ClockKind.COMPLETION_24H,
+    ClockKind.COMPLETION_48H,
+)
+
+#: Routes a contact can be narrowed to: the screening routes of SPEC §3 ("i" … "iv").
+ROUTES: tuple[str, ...] = ("i", "ii", "iii", "iv")
+
+
+class GroupBy(StrEnum):
+    """How timeliness is split: by week (Monday to Sunday), by worker or by route."""
+
+    WEEK = "week"
+    WORKER = "worker"
+    ROUTE = "route"
+
+
+@dataclass(frozen=True, slots=True)
+class Narrowing:
+    """Which contacts the figures are about: all of them, or one route's, or one worker's."""
+
+    route: str | None = None
+    worker_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.route is not None and self.route not in ROUTES:
+            raise ValueError(f"unknown route {self.route!r}")
+
+    @property
+    def label(self) -> str:
+        if self.route is not None:
+            return f"route {self.route.upper()}"
+        if self.worker_id is not None:
+            return "one worker"
+        return "all contacts"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """From ``start`` (inclusive) to ``end`` (exclusive), UTC, with how people name it."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    def __post_init__(self) -> None:
+        require_aware(self.start, "period start")
+        require_aware(self.end, "period end")
+        if self.end <= self.start:
+            raise ValueError("a period must end after it starts")
+
+
+@dataclass(frozen=True, slots=True)
+class TimelinessRow:
+    """One group's count of one clock: how many met and how many late."""
+
+    group: str
+    clock: ClockKind
+    met: int
+    late: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTally:
+    clock: ClockKind
+    met: int = 0
+    late: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.met + self.late
+
+    @property
+    def share(self) -> float | None:
+        """The share met, 0–1; None when nothing was timed."""
+        return self.met / self.total if self.total else None
+
+    def percent_text(self) -> str:
+        share = self.share
+        return "–" if share is None else f"{round(share * 100)}%"
+
+
+@dataclass(frozen=True, slots=True)
+class Volumes:
+    received: int = 0
+    urgent: int = 0
+    rereferrals: int = 0
+    by_source: Mapping[str, int] = field(default_factory=dict)
+    by_type: Mapping[str, int] = field(default_factory=dict)
+    by_need: Mapping[str, int] = field(default_factory=dict)
+
+
+class FiguresQueries(Protocol):
+    """The store's aggregate queries (SQL on the real store). Times are UTC instants."""
+
+    async def timeliness(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[TimelinessRow]:
+        """Met and late counts per group and clock, over ``[bounds[0], bounds[-1])``. By week,
+        the group is the index of the bucket ``[bounds[i], bounds[i+1])`` as text; by worker, the
+        clock's assignee ("" for none); by route, the route the contact was last screened to."""
+        ...
+
+    async def open_contacts(self, instants: Sequence[datetime]) -> list[int]:
+        """How many contacts were open at the front door at each of ``instants`` (ascending).
+        Not narrowed: the band it is read against is the whole front door's."""
+        ...
+
+    async def volumes(self, start: datetime, end: datetime, narrowing: Narrowing) -> Volumes:
+        """What was received from ``start`` to ``end``."""
+        ...

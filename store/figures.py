@@ -1,0 +1,189 @@
+"""The figures' aggregate queries (SPEC §11) in SQL: counts over the deadlines, contacts and contact
+events, each one statement, never rows loaded one by one.
+
+Times are compared in UTC; buckets (days, weeks) are ``CASE`` expressions over boundaries the
+domain works out in local time, so the same SQL runs on SQLite and PostgreSQL. The indexes these
+read by are in ``store.tables`` (deadlines by clock and closing time and by state and due time;
+contact events by action and time and by state and time; contacts by received-at).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.sql import Select
+
+from frontdoor.calendar import require_aware
+from frontdoor.contact import Contact, ContactState
+from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
+from frontdoor.lifecycle import Action
+from frontdoor.records import ClockKind, DeadlineState
+from store.repository import SqlRepository
+from store.tables import ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
+
+#: The events by which a contact arrives at the front door, and the one by which it leaves.
+_ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
+_CLOSED = ContactState.CLOSED.value
+_ROUTE_ACTIONS = {route: f"route_{route}" for route in ("i", "ii", "iii", "iv")}
+_CLOSED_STATES = (DeadlineState.MET.value, DeadlineState.LATE.value)
+
+
+def _at(moment: datetime) -> ColumnElement[datetime]:
+    return literal(require_aware(moment, "figures time").astimezone(UTC), UtcDateTime())
+
+
+def _bucket(column: SQLColumnExpression[datetime], bounds: Sequence[datetime]) -> ColumnElement[int]:
+    """Which of the buckets ``[bounds[i], bounds[i+1])`` ``column`` falls in (callers keep it in range)."""
+    return case(
+        *[(column < _at(upper), index) for index, upper in enumerate(bounds[1:])], else_=len(bounds) - 2
+    )
+
+
+def latest_route(contact: Contact) -> str | None:
+    """The route ``contact`` was last screened to ("i" … "iv"), kept on its row for the figures."""
+    routes = [e.action for e in contact.events if e.action in _ROUTE_ACTIONS.values()]
+    return routes[-1].removeprefix("route_") if routes else None
+
+
+def _narrowed_contacts(
+    statement: Select[*tuple[Any, ...]], narrowing: Narrowing, worker: SQLColumnExpression[Any] | None
+) -> Select[*tuple[Any, ...]]:
+    if narrowing.route is not None:
+        statement = statement.where(ContactRow.route == narrowing.route)
+    if narrowing.worker_id is not None and worker is not None:
+        statement = statement.where(worker == narrowing.worker_id)
+    return statement
+
+
+class SqlFigures(SqlRepository):
+    async def _all(self, statement: Select[*tuple[Any, ...]]) -> list[Any]:
+        return list((await self._session.execute(statement)).all())
+
+    async def timeliness(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[TimelinessRow]:
+        if len(bounds) < 2:
+            raise ValueError("timeliness needs at least one bucket")
+        d = DeadlineRow
+        first, last = _at(bounds[0]), _at(bounds[-1])
+        closed = and_(d.state.in_(_CLOSED_STATES), d.closed_at >= first, d.closed_at < last)
+        overdue = and_(
+            d.state == DeadlineState.OPEN.value, d.due_at >= first, d.due_at < last, d.due_at < _at(now)
+        )
+        when: ColumnElement[datetime] = func.coalesce(d.closed_at, d.due_at, type_=UtcDateTime())
+        group: ColumnElement[Any]
+        match by:
+            case GroupBy.WEEK:
+                group = cast(_bucket(when, bounds), String)
+            case GroupBy.WORKER:
+                group = func.coalesce(d.assignee_id, "")
+            case GroupBy.ROUTE:
+                group = func.coalesce(ContactRow.route, "")
+        met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
+        statement = select(group.label("grp"), d.clock, met, func.count()).where(
+            d.clock.in_([clock.value for clock in clocks]), or_(closed, overdue)
+        )
+        if narrowing.route is not None or by is GroupBy.ROUTE:
+            statement = statement.join(ContactRow, ContactRow.reference == d.subject)
+        statement = _narrowed_contacts(statement, narrowing, d.assignee_id).group_by("grp", d.clock)
+        return [
+            TimelinessRow(
+                str(grp),
+                ClockKind(clock),
+                int(met_count or 0),
+                int(total) - int(met_count or 0),
+            )
+            for grp, clock, met_count, total in await self._all(statement)
+        ]
+
+    def _events(self, narrowing: Narrowing) -> Select[*tuple[Any, ...]]:
+        statement = select(ContactEventRow.at)
+        if narrowing.route is not None or narrowing.worker_id is not None:
+            statement = statement.join(ContactRow, ContactRow.id == ContactEventRow.contact_id)
+        return _narrowed_contacts(statement, narrowing, ContactRow.assignee_id)
+
+    async def open_contacts(self, instants: Sequence[datetime]) -> list[int]:
+        if not instants:
+            return []
+        e = ContactEventRow
+        first = _at(instants[0])
+        arrival = e.action.in_(_ARRIVALS)
+        closing = e.to_state == _CLOSED
+        # Before the first instant: two counts an index answers; after it, a handful of buckets.
+        arrived = await self._count(self._events(Narrowing()).where(arrival, e.at < first))
+        closed = await self._count(self._events(Narrowing()).where(closing, e.at < first))
+        counts = [arrived - closed]
+        if len(instants) > 1:
+            step = func.sum(case((arrival, 1), else_=-1))
+            bucket = _bucket(e.at, instants)
+            statement = (
+                self._events(Narrowing())
+                .with_only_columns(bucket.label("bucket"), step)
+                .where(or_(arrival, closing), e.at >= first, e.at < _at(instants[-1]))
+                .group_by("bucket")
+            )
+            deltas = {int(bucket_index): int(change) for bucket_index, change in await self._all(statement)}
+            for index in range(len(instants) - 1):
+                counts.append(counts[-1] + deltas.get(index, 0))
+        return counts
+
+    async def _count(self, statement: Select[*tuple[Any, ...]]) -> int:
+        counted = statement.with_only_columns(func.count()).order_by(None)
+        return int((await self._session.execute(counted)).scalar_one())
+
+    async def volumes(self, start: datetime, end: datetime, narrowing: Narrowing) -> Volumes:
+        c = ContactRow
+        received = and_(c.reference.is_not(None), c.received_at >= _at(start), c.received_at < _at(end))
+        needs_text = cast(c.presenting_needs, Text)
+        risks_text = cast(c.immediate_risks, Text)
+        columns = [
+            func.count(),
+            func.sum(case((risks_text != "[]", 1), else_=0)),
+            *(func.sum(case((needs_text.like(f'%"{need}"%'), 1), else_=0)) for need in NEEDS),
+        ]
+        totals = _narrowed_contacts(select(*columns).where(received), narrowing, c.assignee_id)
+        [row] = await self._all(totals)
+        count, urgent, *needs = (int(value or 0) for value in row)
+
+        async def grouped(column: SQLColumnExpression[Any]) -> dict[str, int]:
+            statement = _narrowed_contacts(
+                select(column, func.count()).where(received, column.is_not(None)).group_by(column),
+                narrowing,
+                c.assignee_id,
+            )
+            return {str(key): int(n) for key, n in await self._all(statement)}
+
+        e = ContactEventRow
+        rereferrals = await self._count(
+            self._events(narrowing).where(
+                e.action == Action.REFER_REREFERRAL.value, e.at >= _at(start), e.at < _at(end)
+            )
+        )
+        return Volumes(
+            received=count,
+            urgent=urgent,
+            rereferrals=rereferrals,
+            by_source=await grouped(c.source),
+            by_type=await grouped(c.contact_type),
+            by_need={need: n for need, n in zip(NEEDS, needs, strict=True) if n},
+        )

@@ -1,0 +1,90 @@
+"""``frontdoor-bot figures export`` run as a real process, on SQLite and PostgreSQL: the CSV's
+columns, the seeded month's figures in it, an owner-only new file, and the audit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import stat
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.policy import default_policy
+from store.sql import SqlStore
+from tests.figures_seed import seed_month
+
+EXE = str(Path(sys.executable).with_name("frontdoor-bot"))
+COLUMNS = ["measure", "count", "on time", "late", "share on time (%)"]
+
+
+@pytest.fixture
+def env(database_url: str) -> dict[str, str]:
+    ours = ("FRONTDOOR_", "Microsoft", "DATABASE_URL")
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(ours)}, "DATABASE_URL": database_url}
+
+
+def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [EXE, "figures", "export", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+async def _seed(url: str) -> None:
+    store = SqlStore(url)
+    try:
+        await seed_month(
+            store, date(2026, 11, 2), date(2026, 11, 25), 120, WorkingCalendar(), default_policy()
+        )
+    finally:
+        await store.close()
+
+
+def _rows(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text)))
+
+
+async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Path) -> None:
+    await _seed(env["DATABASE_URL"])
+    by_week = _run(env, "--from", "2026-11-01", "--to", "2026-11-30")
+    assert by_week.returncode == 0, by_week.stderr
+    rows = _rows(by_week.stdout)
+    assert rows[0] == ["week beginning", *COLUMNS]
+    screening = [row for row in rows[1:] if row[1] == "Screening in 1 working day"]
+    assert [row[0] for row in screening] == ["2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23"]
+    # The month's 96 on time and 24 late (tests/store/test_figures.py works them out by hand).
+    assert sum(int(row[3]) for row in screening) == 96 and sum(int(row[4]) for row in screening) == 24
+    received = [row for row in rows[1:] if row[1] == "contacts received"]
+    assert sum(int(row[2]) for row in received) == 120
+    assert "CT-26-" not in by_week.stdout  # no references, no names: figures only
+
+    output = tmp_path / "by-worker.csv"
+    by_worker = _run(
+        env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "worker", "--output", str(output)
+    )
+    assert by_worker.returncode == 0, by_worker.stderr
+    assert stat.S_IMODE(output.stat().st_mode) == 0o600
+    rows = _rows(output.read_text(encoding="utf-8"))
+    assert rows[0] == ["worker id", *COLUMNS]
+    assert ["sw-fig-1", "Screening in 1 working day", "40", "32", "8", "80.0"] in rows
+    again = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--output", str(output))
+    assert again.returncode == 2 and "exists" in again.stderr
+
+    by_route = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "route")
+    assert ["II", "Screening in 1 working day", "36", "28", "8", "77.8"] in _rows(by_route.stdout)
+    assert _run(env, "--from", "2026-11-30", "--to", "2026-11-01").returncode == 2
+    assert _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team").returncode == 2
+
+    store = SqlStore(env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            exports = [s.event for s in await uow.audit.for_subject("figures")]
+    finally:
+        await store.close()
+    assert [e.action for e in exports] == ["figures.exported"] * 3
+    assert all(e.actor_id.startswith("cli:") for e in exports) and "by=worker" in exports[1].detail

@@ -1,0 +1,144 @@
+"""``figures`` through the Teams endpoint on SQLite and PostgreSQL (SPEC §11): the chart card for a
+seeded month, valid (charts against their schema, the rest with Microsoft's SDK) and under Teams'
+28 KB; narrowing by route and worker in place; who may see it, and where."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+from bot.cards.figures import (
+    FIGURES_ELSEWHERE,
+    FIGURES_VERB,
+    PERIOD_KEY,
+    ROUTE_KEY,
+    WORKER_INPUT,
+    WORKER_KEY,
+    WORKER_PICKED,
+)
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.policy import default_policy
+from frontdoor.systemclock import SettableClock
+from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.intake_script import (
+    CONSULTANT,
+    DUTY_MANAGER,
+    OFFICER,
+    SOCIAL_WORKER,
+    actions,
+    audit,
+    decisions_channel,
+    duty_channel,
+    register_channels,
+    staff,
+    texts_of,
+)
+from tests.figures_seed import seed_month
+from tests.harness.teams import TeamsChannel
+
+MONDAY = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+#: Teams refuses a card larger than about 28 KB.
+TEAMS_CARD_LIMIT = 28 * 1024
+
+
+def _types(card: dict[str, Any]) -> list[str]:
+    return [item["type"] for item in card["body"]]
+
+
+def _rows(card: dict[str, Any]) -> list[list[str]]:
+    """Every table row's cell texts."""
+    return [
+        [cell["items"][0]["text"] for cell in row["cells"]]
+        for item in card["body"]
+        if item["type"] == "Table"
+        for row in item["rows"]
+    ]
+
+
+async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot:
+    bot = await start_bot(clock=SettableClock(MONDAY))
+    await staff(bot)
+    await register_channels(teams_channel)
+    await teams_channel.say(teams_channel.personal(SOCIAL_WORKER), SOCIAL_WORKER, "help")  # their name
+    workers = (SOCIAL_WORKER.aad_object_id, OFFICER.aad_object_id, CONSULTANT.aad_object_id)
+    await seed_month(
+        bot.store, date(2026, 11, 2), date(2026, 11, 25), 120, WorkingCalendar(), default_policy(), workers
+    )
+    return bot
+
+
+async def test_a_month_of_figures_as_charts_narrowed_in_place(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    chat = teams_channel.personal(CONSULTANT)
+    reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
+    [card] = reply.cards
+    assert len(json.dumps(card, separators=(",", ":")).encode()) < TEAMS_CARD_LIMIT
+    types = _types(card)
+    for chart in (
+        "Chart.Line",
+        "Chart.VerticalBar.Grouped",
+        "Chart.Gauge",
+        "Chart.Donut",
+        "Chart.HorizontalBar",
+    ):
+        assert chart in types
+    assert "November 2026: all contacts" in texts_of(card)
+    rows = _rows(card)
+    # The shares worked out by hand in tests/store/test_figures.py.
+    assert ["Screening in 1 working day", "96", "24", "80%"] in rows
+    assert ["CP decision in 2 hours", "8", "4", "67%"] in rows
+    assert ["Completed in 24h (routes I-II)", "37", "11", "77%"] in rows
+    assert ["Completed in 48h (routes III-IV)", "50", "22", "69%"] in rows
+    assert ["Contacts received", "120"] in rows and ["Urgent (immediate risk)", "12"] in rows
+    [line] = [item for item in card["body"] if item["type"] == "Chart.Line"]
+    assert [point["y"] for point in line["data"][0]["values"]][-1] == 4  # open on 30 November
+    assert {point["y"] for point in line["data"][1]["values"]} == {50}  # the band
+
+    # Route II, in place.
+    [route_ii] = [a for a in actions(card) if a.get("verb") == FIGURES_VERB and a["data"][ROUTE_KEY] == "ii"]
+    narrowed = await teams_channel.execute(
+        chat, CONSULTANT, FIGURES_VERB, route_ii["data"], card_activity_id=reply.sent[-1].activity_id
+    )
+    assert narrowed.card is not None, narrowed.text
+    assert "November 2026: route II" in texts_of(narrowed.card)
+    assert ["Screening in 1 working day", "28", "8", "78%"] in _rows(narrowed.card)
+
+    # One worker, picked from the list: every third contact's clocks were theirs.
+    picked = {
+        PERIOD_KEY: "2026-11",
+        ROUTE_KEY: "",
+        WORKER_KEY: WORKER_PICKED,
+        WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+    }
+    worker = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
+    assert worker.card is not None, worker.text
+    assert f"November 2026: {SOCIAL_WORKER.name}" in texts_of(worker.card)
+    assert ["Screening in 1 working day", "32", "8", "80%"] in _rows(worker.card)
+
+    viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
+    assert (
+        len(viewed) == 3 and "route=ii" in viewed[1] and f"worker={SOCIAL_WORKER.aad_object_id}" in viewed[2]
+    )
+
+
+async def test_who_may_see_the_figures_and_where(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    refused = await teams_channel.say(teams_channel.personal(OFFICER), OFFICER, "figures")
+    assert refused.cards == [] and any(text.startswith("Sorry, only") for text in refused.texts)
+    elsewhere = await teams_channel.say(decisions_channel(teams_channel), CONSULTANT, "figures")
+    assert FIGURES_ELSEWHERE in elsewhere.texts
+    duty = await teams_channel.say(duty_channel(teams_channel), DUTY_MANAGER, "figures last week")
+    [card] = duty.cards
+    assert "last week (from Mon 30 Nov)" in texts_of(card)
+    unknown = await teams_channel.say(teams_channel.personal(CONSULTANT), CONSULTANT, "figures yesterday")
+    assert unknown.cards == [] and any("figures 2026-11" in text for text in unknown.texts)
+    forged = await teams_channel.execute(
+        teams_channel.personal(OFFICER), OFFICER, FIGURES_VERB, {PERIOD_KEY: ""}
+    )
+    assert forged.card is None and forged.json["value"].startswith("Sorry, only")
+    assert [e.actor_id for e in await audit(bot) if e.action == "figures.viewed"] == [
+        DUTY_MANAGER.aad_object_id
+    ]

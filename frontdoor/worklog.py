@@ -74,7 +74,7 @@ _TITLES: Mapping[str, str] = MappingProxyType(
         ),
         CaseworkAction.OUTCOME_LETTER_PRODUCED.value: "Outcome letter to the referrer produced",
         CaseworkAction.REFERRER_NOT_TOLD.value: (
-            "No outcome letter: the referrer is an anonymous member of the public and is not told"
+            "No outcome letter: only professional referrers are told the outcome"
         ),
         CaseworkAction.OUTCOME_LETTER_SENT.value: "Outcome letter sent to the referrer",
         CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team",

@@ -583,8 +583,9 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
             return [
                 _heading("Outcome letter"),
                 _text(
-                    "The referrer is an anonymous member of the public: they are not told the outcome, so "
-                    "there is no letter.",
+                    "The referrer is not a professional: members of the public and family members are "
+                    "told at the time of the call that they will not hear the outcome, so there is no "
+                    "letter.",
                 ),
             ]
         elements: list[CardElement] = [
@@ -622,8 +623,8 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
         return [
             _heading("Outcome letter"),
             _text(
-                "The referrer is an anonymous member of the public: they are not told the outcome, so there "
-                "will be no letter."
+                "The referrer is not a professional: members of the public and family members are told at "
+                "the time of the call that they will not hear the outcome, so there will be no letter."
             ),
         ]
     return [

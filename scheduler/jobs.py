@@ -2,7 +2,9 @@
 the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
-``policy.retention.consultations_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.consultations_months`` and removes the personal data of contacts closed without
+being accepted more than ``policy.retention.referrals_not_accepted_months`` ago (each deletion and
+removal audited by the use cases), at 02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -20,6 +22,7 @@ from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.retention import remove_expired_personal_data
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import daily_jobs
 from scheduler.runner import FrontDoorScheduler, ScheduledJob
@@ -32,11 +35,13 @@ RETENTION_AT: Final = time(2, 30)
 
 
 async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> tuple[str, ...]:
-    """Delete what is past retention as of ``clock.now()``; the references deleted."""
+    """Delete or anonymise what is past retention as of ``clock.now()``; the references done
+    (consultations deleted, then contacts whose personal data was removed)."""
     async with unit_of_work() as uow:
         deleted = await purge_expired_consultations(uow, clock.now(), policy)
-    log.info("retention ran", extra={"count": len(deleted)})
-    return deleted
+    anonymised = await remove_expired_personal_data(unit_of_work, clock.now(), policy)
+    log.info("retention ran", extra={"count": len(deleted) + len(anonymised)})
+    return (*deleted, *anonymised)
 
 
 def retention_job(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> ScheduledJob:

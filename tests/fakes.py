@@ -230,6 +230,13 @@ class _Contacts(_Repository):
         wanted = set(states)
         return _ordered(c for c in self._uow.view().contacts.values() if c.state in wanted)
 
+    async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        return _ordered(
+            c
+            for c in self._uow.view().contacts.values()
+            if c.state is ContactState.CLOSED and c.events and max(e.at for e in c.events) <= cutoff
+        )
+
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return _ordered(
             c

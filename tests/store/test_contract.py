@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from frontdoor.contact import Child, ContactEvent, ContactState, Parent
+from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Parent
 from frontdoor.ports import EtagConflictError, NotFoundError, StaleVersionError, Store
 from frontdoor.records import (
     AuditEvent,
@@ -150,6 +150,24 @@ async def test_list_by_state_and_drafts_of_oldest_first(store: Store) -> None:
         assert await uow.contacts.list_by_state([]) == []
         assert [c.id for c in await uow.contacts.drafts_of("officer-2")] == ["draft-a", "draft-b"]
         assert await uow.contacts.drafts_of("officer-9") == []
+
+
+async def test_closed_before_finds_closed_contacts_by_their_latest_event(store: Store) -> None:
+    def closed(contact_id: str, *minutes: int, state: ContactState = ContactState.CLOSED) -> Contact:
+        events = tuple(ContactEvent(T0 + timedelta(minutes=m), "c", "submit", None, state) for m in minutes)
+        return replace(minimal_contact(contact_id, minutes=minutes[0]), state=state, events=events)
+
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(closed("old", 1, 5))
+        await uow.contacts.add(closed("touched-later", 2, 30))  # a later event keeps it out
+        await uow.contacts.add(closed("edge", 3, 10))
+        await uow.contacts.add(closed("open", 1, state=ContactState.AWAITING_SIGNOFF))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.contacts.closed_before(T0 + timedelta(minutes=10))
+        assert [c.id for c in found] == ["old", "edge"]
+        assert [len(c.events) for c in found] == [2, 2]  # loaded whole
+        assert await uow.contacts.closed_before(T0) == []
 
 
 async def test_delete_removes_the_contact_and_its_parts(store: Store) -> None:

@@ -121,6 +121,8 @@ class RefusalReason(StrEnum):
     OUTSIDE_WINDOW = "outside_window"
     #: a scheduled step whose time has not come (a parent letter that has not lapsed yet)
     NOT_DUE = "not_due"
+    #: nobody signs off, or settles, their own decision or challenge
+    OWN_DECISION = "own_decision"
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ from microsoft_teams.cards import (
     ShowCardAction,
     TextBlock,
     TextInput,
+    ToggleInput,
 )
 from microsoft_teams.cards import (
     Choice as CardChoice,
@@ -58,6 +59,7 @@ __all__ = [
     "AGENCY_INPUT",
     "CHOICE_KEY",
     "DECIDE_VERB",
+    "HIGHLIGHT_INPUT",
     "OFFICER_INPUT",
     "OUTCOME_INPUT",
     "RATIONALE_INPUT",
@@ -91,6 +93,8 @@ OFFICER_INPUT: Final = "officer"
 WORKER_INPUT: Final = "worker"
 OUTCOME_INPUT: Final = "outcome"
 AGENCY_INPUT: Final = "agency"
+#: "Immediate risk: highlight to the receiving team manager now" on the sign-off of an accepted outcome.
+HIGHLIGHT_INPUT: Final = "highlight"
 
 #: Teams shows user-specific views to at most 60 people per card.
 MAX_REFRESH_USERS: Final = 60
@@ -219,19 +223,48 @@ def decider_card(
     return _finish(card, state, [_element(element) for element in inputs])
 
 
-def signoff_card(
-    summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
-) -> dict[str, Any]:
-    """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
-    or "Send back" with a reason for the decision to be made again (``bot.cards.quality``)."""
+def _signoff_parts(state: CardState, highlight: bool | None) -> tuple[list[Any], list[dict[str, Any]]]:
+    """ "Sign off and close" and "Send back"; for an accepted outcome (``highlight`` not None) the
+    immediate-risk tick above them, ticked when ``highlight``. The receiving team hears of the contact
+    only when it is signed off."""
     actions: list[Any] = [
         ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()),
         send_back_action(state.data()),
     ]
+    if highlight is None:
+        return actions, []
+    tick = ToggleInput(
+        id=HIGHLIGHT_INPUT,
+        title="Immediate risk: highlight to the receiving team manager now",
+        value="true" if highlight else "false",
+        value_on="true",
+        value_off="false",
+    )
+    note = TextBlock(
+        text="Signing off tells the receiving team manager named on the outcome; they may challenge the "
+        "threshold until the end of today.",
+        wrap=True,
+        is_subtle=True,
+    )
+    return actions, [_element(tick), _element(note)]
+
+
+def signoff_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    repeat_of: Sequence[str] = (),
+    *,
+    highlight: bool | None = None,
+) -> dict[str, Any]:
+    """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
+    or "Send back" with a reason for the decision to be made again (``bot.cards.quality``); for an
+    accepted outcome, the immediate-risk highlight tick (see ``_signoff_parts``)."""
+    actions, extra = _signoff_parts(state, highlight)
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
     )
-    return _finish(card, state)
+    return _finish(card, state, extra)
 
 
 def rereferral_decider_card(
@@ -356,18 +389,19 @@ def followup_card(
     challenge: ChallengeView | None,
     names: Mapping[str, str],
     repeat_of: Sequence[str] = (),
+    highlight: bool | None = None,
 ) -> dict[str, Any]:
     """A decider's view of a contact awaiting sign-off or signed off whose threshold may be, or is
-    being, challenged: "Sign off and close" when ``sign_off``, and the challenge's lines and actions.
-    The challenge lines name staff only: the grounds and discussion stay on the contact's own view."""
+    being, challenged: the sign-off (``signoff_card``) when ``sign_off``, and the challenge's lines
+    and actions. The challenge lines name staff only: the grounds and discussion stay on the
+    contact's own view."""
     actions: list[Any] = []
-    if sign_off:
-        actions.append(ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()))
-        actions.append(send_back_action(state.data()))
     extra: list[dict[str, Any]] = []
+    if sign_off:
+        actions, extra = _signoff_parts(state, highlight)
     if challenge is not None:
         elements, challenge_actions = challenge_parts(challenge, names)
-        extra = [_element(element) for element in elements]
+        extra += [_element(element) for element in elements]
         actions += challenge_actions
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)

@@ -50,7 +50,13 @@ from bot.cards.common import to_dict
 from bot.cards.intake import CLOCK_TITLES, STATE_TITLES, contact_details, plain
 from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
-from frontdoor.casework import ChallengeResult, ChallengeStatus
+from frontdoor.casework import (
+    ChallengeResult,
+    ChallengeStatus,
+    ReferrerChallenge,
+    ReferrerResult,
+    ReferrerStage,
+)
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.decisions import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind, RecordedOutcome
 from frontdoor.records import ClockKind, Deadline, DeadlineState
@@ -69,6 +75,7 @@ __all__ = [
     "LETTER_SENT_VERB",
     "OUTCOME_VERB",
     "REFERENCE_KEY",
+    "REFERRER_CHALLENGE_VERB",
     "STEP_KEY",
     "VERSION_KEY",
     "WORK_VERB",
@@ -77,6 +84,8 @@ __all__ = [
     "Input",
     "OutcomeStep",
     "PersonalView",
+    "ReferrerChallengeStep",
+    "ReferrerView",
     "WorkStep",
     "challenge_parts",
     "outcome_form",
@@ -91,6 +100,8 @@ OUTCOME_VERB: Final = "contact.outcome"
 CHALLENGE_VERB: Final = "contact.challenge"
 #: "Record the letter as sent" under an outcome letter.
 LETTER_SENT_VERB: Final = "contact.letter_sent"
+#: The referrer's challenge and its steps, with ``STEP_KEY`` naming a ``ReferrerChallengeStep``.
+REFERRER_CHALLENGE_VERB: Final = "contact.referrer_challenge"
 REFERENCE_KEY: Final = "reference"
 VERSION_KEY: Final = "version"
 STEP_KEY: Final = "step"
@@ -116,7 +127,16 @@ class OutcomeStep(StrEnum):
 class ChallengeStep(StrEnum):
     RAISE = "raise"
     DISCUSS = "discuss"
+    #: not agreed: to the service manager
+    ESCALATE = "escalate"
+    #: agreed either way, or the service manager's final decision
     RESOLVE = "resolve"
+
+
+class ReferrerChallengeStep(StrEnum):
+    RAISE = "raise"
+    #: the next step (discussion, team manager, service manager) with its result
+    STEP = "step"
 
 
 class Input(StrEnum):
@@ -141,6 +161,11 @@ class Input(StrEnum):
     RESULT_RATIONALE = "result_rationale"
     REVISED_OUTCOME = "revised_outcome"
     REVISED_AGENCY = "revised_agency"
+    ESCALATE_REASON = "escalate_reason"
+    REFERRER_GROUNDS = "referrer_grounds"
+    REFERRER_RESULT = "referrer_result"
+    REFERRER_STEP_NOTES = "referrer_step_notes"
+    AGENCY_LEAD = "agency_lead"
 
 
 #: The notes box of each casework step that records a note.
@@ -239,9 +264,9 @@ def outcome_form(
     ]
     if OutcomeKind.ACCEPTED in kinds:
         highlight = (
-            "urgent: it is highlighted to them at once"
+            "told when it is signed off; urgent contacts can be highlighted to them then"
             if urgent
-            else "they may challenge the threshold until the end of today"
+            else "told when it is signed off; they may challenge the threshold until the end of that day"
         )
         elements += [
             TextInput(id=Input.RECEIVING_TEAM.value, label="If accepted: the receiving team", max_length=200),
@@ -271,18 +296,22 @@ def outcome_form(
 
 @dataclass(frozen=True, slots=True)
 class ChallengeView:
-    """The challenge part of a card, for someone who may take part in it."""
+    """The receiving team's challenge part of a card, for someone who may take part in it."""
 
     reference: str
     version: int
     now: datetime
-    #: the end of the window; None when the contact carries no accepted outcome
+    #: the end of the window; None when the contact is not signed off as accepted
     until: datetime | None
     status: ChallengeStatus | None
-    #: a team manager: may raise a challenge
+    #: the receiving team manager named on the outcome: may raise a challenge
     may_raise: bool
-    #: a consultant or team manager: may record the discussion and the result
-    may_answer: bool
+    #: the challenger, the decider who answers, or (escalated) a service manager
+    may_discuss: bool = False
+    #: the challenger or the decider: may say it is not agreed
+    may_escalate: bool = False
+    #: the decider (agreed either way) or, escalated, a service manager; never the challenger
+    may_resolve: bool = False
 
 
 def _challenge_lines(view: ChallengeView, names: Mapping[str, str]) -> list[str]:
@@ -293,9 +322,15 @@ def _challenge_lines(view: ChallengeView, names: Mapping[str, str]) -> list[str]
             f"Threshold challenged by {_who(names, status.raised_by)} at {format_local(status.raised_at)}; "
             f"discussions recorded: {status.discussions}."
         )
+        if status.escalated_at is not None:
+            lines.append(
+                f"Not agreed: escalated to the service manager by {_who(names, status.escalated_by)} at "
+                f"{format_local(status.escalated_at)}."
+            )
         if status.result is not None:
             result = "upheld" if status.result is ChallengeResult.UPHELD else "overturned"
-            lines.append(f"Challenge {result} by {_who(names, status.resolved_by)}.")
+            final = "final decision by the service manager " if status.escalated else ""
+            lines.append(f"Challenge {result}: {final}{_who(names, status.resolved_by)}.")
     elif view.until is not None:
         if view.now <= view.until:
             lines.append(
@@ -311,7 +346,9 @@ def challenge_parts(
     view: ChallengeView, names: Mapping[str, str]
 ) -> tuple[list[CardElement], list[ShowCardAction]]:
     """The challenge's lines and its actions for ``view``: "Challenge the threshold" while the
-    window is open and no challenge is; "Record the discussion" and "Record the result" while one is."""
+    window is open and nothing was challenged; while a challenge is open, "Record the discussion",
+    "Not agreed: escalate" and "Record the result" (or the service manager's final decision), each
+    for those who may."""
     elements: list[CardElement] = [_text(line, weight="Bolder") for line in _challenge_lines(view, names)]
     actions: list[ShowCardAction] = []
 
@@ -322,8 +359,10 @@ def challenge_parts(
             data=_data(view.reference, view.version, **{STEP_KEY: step.value}),
         )
 
-    open_challenge = view.status is not None and view.status.open
-    if view.may_raise and not open_challenge and view.until is not None and view.now <= view.until:
+    status = view.status
+    open_challenge = status is not None and status.open
+    escalated = status is not None and status.escalated
+    if view.may_raise and status is None and view.until is not None and view.now <= view.until:
         actions.append(
             _show(
                 "Challenge the threshold",
@@ -334,7 +373,9 @@ def challenge_parts(
                 execute("Send the challenge", ChallengeStep.RAISE),
             )
         )
-    if view.may_answer and open_challenge:
+    if not open_challenge:
+        return elements, actions
+    if view.may_discuss:
         actions.append(
             _show(
                 "Record the discussion",
@@ -342,10 +383,23 @@ def challenge_parts(
                 execute("Record the discussion", ChallengeStep.DISCUSS),
             )
         )
-        revised = [kind for kind in OutcomeKind if kind is not OutcomeKind.ACCEPTED]
+    if view.may_escalate and not escalated:
         actions.append(
             _show(
-                "Record the result",
+                "Not agreed: escalate",
+                [
+                    _text("The service manager records the final decision.", is_subtle=True),
+                    _notes(Input.ESCALATE_REASON, "Where the disagreement lies (required)"),
+                ],
+                execute("Escalate to the service manager", ChallengeStep.ESCALATE),
+            )
+        )
+    if view.may_resolve:
+        revised = [kind for kind in OutcomeKind if kind is not OutcomeKind.ACCEPTED]
+        title = "Record the final decision" if escalated else "Record the result (agreed)"
+        actions.append(
+            _show(
+                title,
                 [
                     ChoiceSetInput(
                         id=Input.RESULT.value,
@@ -379,10 +433,107 @@ def challenge_parts(
                         Input.REVISED_AGENCY, "If overturned to a referral to another agency: the agency"
                     ),
                 ],
-                execute("Record the result", ChallengeStep.RESOLVE),
+                execute(title, ChallengeStep.RESOLVE),
             )
         )
     return elements, actions
+
+
+# -- the referrer's challenge ---------------------------------------------------------------------
+
+_STAGE_TITLES: Mapping[ReferrerStage, str] = {
+    ReferrerStage.DISCUSSION: "Discussed with the referrer",
+    ReferrerStage.TEAM_MANAGER: "Team manager with the agency's lead",
+    ReferrerStage.SERVICE_MANAGER: "Service manager with the agency's lead",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerView:
+    """The referrer's challenge part of the personal card."""
+
+    reference: str
+    version: int
+    challenge: ReferrerChallenge | None
+    #: may record a new referrer challenge (front-door staff, on a closed contact with none open)
+    may_record: bool
+    #: may record the next step (the role the step needs)
+    may_step: bool
+
+
+def _referrer_parts(view: ReferrerView, names: Mapping[str, str]) -> list[CardElement]:
+    challenge = view.challenge
+    body: list[CardElement] = []
+    if challenge is not None:
+        body.append(
+            _text(
+                f"Challenged by the referrer: recorded by {_who(names, challenge.recorded_by)} at "
+                f"{format_local(challenge.recorded_at)}.",
+                weight="Bolder",
+            )
+        )
+        for step in challenge.steps:
+            result = "resolved" if step.result is ReferrerResult.RESOLVED else "the challenge remains"
+            body.append(
+                _text(
+                    f"{_STAGE_TITLES[step.stage]}: {result}, by {_who(names, step.by)} at "
+                    f"{format_local(step.at)}."
+                )
+            )
+    actions: list[ShowCardAction] = []
+
+    def execute(title: str, step: ReferrerChallengeStep) -> ExecuteAction:
+        return ExecuteAction(
+            title=title,
+            verb=REFERRER_CHALLENGE_VERB,
+            data=_data(view.reference, view.version, **{STEP_KEY: step.value}),
+        )
+
+    stage = challenge.next_stage if challenge is not None else None
+    if view.may_record and stage is None:
+        actions.append(
+            _show(
+                "Record a referrer's challenge",
+                [_notes(Input.REFERRER_GROUNDS, "What the referrer disagrees with (required)")],
+                execute("Record the challenge", ReferrerChallengeStep.RAISE),
+            )
+        )
+    if view.may_step and stage is not None:
+        inputs: list[CardElement] = [
+            ChoiceSetInput(
+                id=Input.REFERRER_RESULT.value,
+                label="The result",
+                choices=[
+                    CardChoice(title="Resolved", value=ReferrerResult.RESOLVED.value),
+                    CardChoice(
+                        title="The challenge remains"
+                        + ("" if stage is ReferrerStage.SERVICE_MANAGER else ": to the next step"),
+                        value=ReferrerResult.REMAINS.value,
+                    ),
+                ],
+                is_required=True,
+                error_message="Choose the result",
+            ),
+            _notes(Input.REFERRER_STEP_NOTES, "What was discussed and decided (required)"),
+        ]
+        if stage is not ReferrerStage.DISCUSSION:
+            inputs.append(
+                TextInput(
+                    id=Input.AGENCY_LEAD.value,
+                    label="The agency's lead who took part (required)",
+                    is_required=True,
+                    error_message="Name the agency's lead",
+                    max_length=200,
+                )
+            )
+        actions.append(
+            _show(_STAGE_TITLES[stage], inputs, execute("Record the result", ReferrerChallengeStep.STEP))
+        )
+    if body or actions:
+        body.insert(0, _heading("Challenge by the referrer"))
+    if actions:
+        body.append(ActionSet(actions=list(actions)))
+    return body
 
 
 # -- the personal card ----------------------------------------------------------------------------
@@ -415,6 +566,7 @@ class PersonalView:
     #: the person looking may record the letter as sent
     may_send_letter: bool = False
     challenge: ChallengeView | None = None
+    referrer: ReferrerView | None = None
 
 
 def _clock_facts(view: PersonalView) -> list[Fact]:
@@ -696,6 +848,8 @@ def personal_card(view: PersonalView) -> dict[str, Any]:
             body += elements
             if actions:
                 body.append(ActionSet(actions=list(actions)))
+    if view.referrer is not None:
+        body += _referrer_parts(view.referrer, view.names)
     body += _history_elements(view)
     today: date = view.now.astimezone(LONDON).date()
     body += contact_details(contact, view.names, today)

@@ -700,29 +700,28 @@ async def recommend(
 # -- sign-off and the outcome letter --------------------------------------------------------------
 
 
-#: The events that make a threshold decision or record the outcome being signed off: whoever made
-#: one of them since the contact was last screened may not sign it off (SPEC §3).
-_DECISION_ACTIONS = frozenset(
-    action.value
-    for action in (
-        Action.ROUTE_I,
-        Action.ROUTE_II,
-        Action.CP_THRESHOLD_MET,
-        Action.ACCEPT_REFERRAL,
-        Action.RECORD_OUTCOME,
-        Action.RECOMMEND,
-    )
+#: The threshold decisions behind an accepted outcome: whoever made one of them since the contact
+#: was last screened decided it, with whoever recorded the outcome (SPEC §3: nobody signs off their
+#: own decision or recommendation).
+_THRESHOLD_ACTIONS = frozenset(
+    action.value for action in (Action.ROUTE_I, Action.CP_THRESHOLD_MET, Action.ACCEPT_REFERRAL)
 )
 
 
 def deciders(contact: Contact) -> frozenset[str]:
-    """Who made the decision or recommendation now awaiting sign-off (since it was last screened)."""
-    found: set[str] = set()
-    for event in contact.events:
-        if event.to_state is ContactState.AWAITING_SCREENING:
-            found.clear()
-        if event.action in _DECISION_ACTIONS:
-            found.add(event.actor_id)
+    """Who made the decision or recommendation now awaiting sign-off: who recorded the outcome (the
+    consultant on route II, the social worker's recommendation, the officer on route III), and for an
+    accepted outcome who decided the threshold was met on the way to it."""
+    recorded = current_outcome(contact)
+    if recorded is None:
+        return frozenset()
+    found = {recorded.decided_by}
+    if recorded.outcome.accepted:
+        for event in contact.events:
+            if event.to_state is ContactState.AWAITING_SCREENING:
+                found = {recorded.decided_by}
+            if event.action in _THRESHOLD_ACTIONS:
+                found.add(event.actor_id)
     return frozenset(found)
 
 

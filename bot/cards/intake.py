@@ -568,9 +568,11 @@ def record_card(
     heading: str = "",
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
     follows: str = "",
+    actions: Sequence[Action] = (),
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
-    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it."""
+    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
+    ``actions`` go at its foot."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -585,7 +587,9 @@ def record_card(
         body.append(_text(follows[:1].upper() + follows[1:]))
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
-    return to_dict(AdaptiveCard(body=body, fallback_text=f"Contact {reference}"))
+    return to_dict(
+        AdaptiveCard(body=body, actions=list(actions) or None, fallback_text=f"Contact {reference}")
+    )
 
 
 # -- the receipt ---------------------------------------------------------------------------------

@@ -90,6 +90,7 @@ __all__ = [
     "challenge_parts",
     "outcome_form",
     "personal_card",
+    "work_card_action",
 ]
 
 #: The assignee's casework, with ``STEP_KEY`` naming a ``WorkStep``.
@@ -804,6 +805,15 @@ def _history_elements(view: PersonalView) -> list[CardElement]:
         if line.text:
             elements.append(_text(plain(line.text), spacing="None", is_subtle=True))
     return elements
+
+
+def work_card_action(reference: str, version: int) -> ExecuteAction:
+    """ "Open the work card": the contact's personal card (below) in reply, for staff."""
+    return ExecuteAction(
+        title="Open the work card",
+        verb=WORK_VERB,
+        data=_data(reference, version, **{STEP_KEY: WorkStep.REFRESH.value}),
+    )
 
 
 def personal_card(view: PersonalView) -> dict[str, Any]:

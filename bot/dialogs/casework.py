@@ -226,6 +226,10 @@ class CaseworkFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
         if step is WorkStep.REFRESH:
+            # The personal card shows the full record: every read of it is audited.
+            await self._records.audit(
+                actor.aad_object_id, "contact.viewed", contact.reference or "", "via=work_card"
+            )
             return InvokeReply(card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles))
         result = await self._work(contact, step, action.data, actor, version)
         if isinstance(result, str):

@@ -58,6 +58,7 @@ from bot.cards.intake import (
     section_card,
     set_aside_card,
 )
+from bot.cards.work import work_card_action
 from bot.dialogs.find import Finders
 from bot.handler import refusal
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
@@ -739,6 +740,8 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
+            # The contact's personal card: its outcome letter, challenges and casework (bot.cards.work).
+            actions=[work_card_action(contact.reference or "", contact.version)],
         )
 
     # -- helpers ---------------------------------------------------------------------------------

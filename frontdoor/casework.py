@@ -75,6 +75,7 @@ from frontdoor.decisions import (
     reassign_clocks,
     save_or_race,
     start_clock,
+    without_consent_problem,
     wrong_state,
 )
 from frontdoor.letters import DEFAULT_SERVICE_NAME, outcome_letter
@@ -384,13 +385,15 @@ async def record_consent(
     now: datetime,
 ) -> CaseworkRecorded | Refusal | AlreadyDecided:
     """Record the parents' consent to further enquiries on the contact (its ``consent`` field);
-    "not sought" needs the reason, as at intake."""
+    "refused" and "not sought" need the reason, as at intake."""
     require_aware(now, "now")
     roles = frozenset(roles)
     if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
         return not_permitted(_WORKERS, "record consent")
     if consent is Consent.NOT_SOUGHT and not reason.strip():
         return _invalid("Why consent was not sought: say why seeking consent would place the child at risk")
+    if consent is Consent.REFUSED and not reason.strip():
+        return _invalid("Why consent was refused: record the reason the parents gave")
     async with uow:
         loaded = await load_contact(uow, contact_id, actor_id, expected_version)
         if not isinstance(loaded, Contact):
@@ -611,6 +614,17 @@ async def record_outcome(
             return wrong_state(loaded, "given a recommendation")
         if refused := _outcome_permission(loaded, outcome, actor_id, roles):
             return refused
+        # A decider accepting the contact proceeds with enquiries: without consent, they confirm the
+        # evidence suggests a risk of harm. (A recommendation is confirmed by whoever signs it off.)
+        deciding = (
+            only_from is not ContactState.SW_ASSESSMENT and loaded.state is not ContactState.SW_ASSESSMENT
+        )
+        if (
+            outcome.accepted
+            and deciding
+            and (problem := without_consent_problem(loaded, outcome.risk_of_harm))
+        ):
+            return _invalid(problem)
         manager = outcome.receiving_manager_id.strip()
         if manager and manager not in {e.aad_object_id for e in await uow.roles.holders(Role.TEAM_MANAGER)}:
             return _invalid("Receiving team manager: choose one of the team managers in the directory")

@@ -43,6 +43,8 @@ from bot.cards.work import (
     OutcomeStep,
     challenge_parts,
     outcome_form,
+    risk_of_harm_inputs,
+    service_consent_choice,
 )
 from frontdoor.decisions import (
     AGENCY_TITLES,
@@ -173,8 +175,11 @@ def decider_card(
     workers: Sequence[WorkerChoice],
     rationale: str = "",
     repeat_of: Sequence[str] = (),
+    *,
+    without_consent: bool = False,
 ) -> dict[str, Any]:
-    """A consultant's or team manager's view of a contact awaiting screening: routes I–IV."""
+    """A consultant's or team manager's view of a contact awaiting screening: routes I–IV, with, when
+    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need."""
     inputs: list[Any] = [
         TextInput(
             id=RATIONALE_INPUT,
@@ -191,6 +196,7 @@ def decider_card(
             choices=[CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in _ROUTE_II_OUTCOMES],
             value=OutcomeKind.NO_FURTHER_ACTION.value,
         ),
+        service_consent_choice(required=False, label="Route II: consent for a service"),
         ChoiceSetInput(
             id=AGENCY_INPUT,
             label="Route II, referral to another agency: the agency",
@@ -213,6 +219,8 @@ def decider_card(
             ],
         ),
     ]
+    if without_consent:
+        inputs += risk_of_harm_inputs("Routes I and IV")
     actions = [
         ExecuteAction(
             title=f"Route {ROUTE_TITLES[route]}", verb=DECIDE_VERB, data=state.data(route=route.value)
@@ -335,6 +343,7 @@ def cp_outcome_card(
     *,
     decision_made: bool,
     repeat_of: Sequence[str] = (),
+    without_consent: bool = False,
 ) -> dict[str, Any]:
     """A decider's view of a contact after route I (or a re-referral whose child-protection
     threshold is met): "Progress to referral" (the 2-hour decision, until ``decision_made``) and
@@ -366,7 +375,7 @@ def cp_outcome_card(
     actions.append(
         _showcard(
             "Record the outcome",
-            outcome_form(kinds, managers, urgent=summary.urgent),
+            outcome_form(kinds, managers, urgent=summary.urgent, without_consent=without_consent),
             ExecuteAction(
                 title="Record the outcome and send for sign-off",
                 verb=OUTCOME_VERB,

@@ -58,7 +58,13 @@ from frontdoor.casework import (
     ReferrerStage,
 )
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind, RecordedOutcome
+from frontdoor.decisions import (
+    AGENCY_TITLES,
+    OUTCOME_TITLES,
+    SERVICE_CONSENT_TITLES,
+    OutcomeKind,
+    RecordedOutcome,
+)
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.worklog import (
@@ -90,6 +96,8 @@ __all__ = [
     "challenge_parts",
     "outcome_form",
     "personal_card",
+    "risk_of_harm_inputs",
+    "service_consent_choice",
     "work_card_action",
 ]
 
@@ -163,6 +171,9 @@ class Input(StrEnum):
     REVISED_OUTCOME = "revised_outcome"
     REVISED_AGENCY = "revised_agency"
     ESCALATE_REASON = "escalate_reason"
+    SERVICE_CONSENT = "service_consent"
+    RISK_CONFIRMED = "risk_confirmed"
+    RISK_OF_HARM = "risk_of_harm"
     REFERRER_GROUNDS = "referrer_grounds"
     REFERRER_RESULT = "referrer_result"
     REFERRER_STEP_NOTES = "referrer_step_notes"
@@ -232,6 +243,35 @@ def _who(names: Mapping[str, str], person: str | None) -> str:
 # -- the outcome form, shared with the decisions channel card ------------------------------------
 
 
+def service_consent_choice(*, required: bool, label: str = "Consent for a service") -> ChoiceSetInput:
+    """Whether there is consent for a service, recorded with the outcome (SPEC §3)."""
+    return ChoiceSetInput(
+        id=Input.SERVICE_CONSENT.value,
+        label=label + (" (required)" if required else ""),
+        choices=[CardChoice(title=title, value=kind.value) for kind, title in SERVICE_CONSENT_TITLES.items()],
+        is_required=required,
+        error_message="Record whether there is consent for a service" if required else None,
+    )
+
+
+def risk_of_harm_inputs(when: str) -> list[CardElement]:
+    """The tick and the sentence of a decider proceeding without consent (SPEC §3)."""
+    return [
+        ToggleInput(
+            id=Input.RISK_CONFIRMED.value,
+            title=f"{when}: consent was refused or not sought, and the evidence suggests a risk of harm",
+            value="false",
+            value_on="true",
+            value_off="false",
+        ),
+        TextInput(
+            id=Input.RISK_OF_HARM.value,
+            label=f"{when}: why the evidence suggests a risk of harm (one sentence)",
+            max_length=_MAX_TEXT,
+        ),
+    ]
+
+
 def _outcome_title(kind: OutcomeKind, recommendation: bool) -> str:
     if not recommendation:
         return OUTCOME_TITLES[kind]
@@ -246,10 +286,13 @@ def outcome_form(
     *,
     recommendation: bool = False,
     urgent: bool = False,
+    without_consent: bool = False,
 ) -> list[CardElement]:
-    """The inputs of an outcome (SPEC §3): the outcome, its rationale, and for an accepted contact the
-    receiving team, whether a strategy discussion is needed and the receiving team manager; for a
-    referral to another agency, the agency. ``managers`` are (directory id, name) of team managers."""
+    """The inputs of an outcome (SPEC §3): the outcome, its rationale, whether there is consent for a
+    service, and for an accepted contact the receiving team, whether a strategy discussion is needed
+    and the receiving team manager; for a referral to another agency, the agency. ``managers`` are
+    (directory id, name) of team managers. ``without_consent``: the parents' consent was refused or not
+    sought, so a decider accepting confirms the evidence suggests a risk of harm."""
     elements: list[CardElement] = [
         ChoiceSetInput(
             id=Input.OUTCOME.value,
@@ -262,7 +305,10 @@ def outcome_form(
             error_message="Choose the outcome",
         ),
         _notes(Input.OUTCOME_RATIONALE, "Rationale (required)", error="Every outcome needs a rationale"),
+        service_consent_choice(required=True),
     ]
+    if OutcomeKind.ACCEPTED in kinds and without_consent:
+        elements += risk_of_harm_inputs("If accepted")
     if OutcomeKind.ACCEPTED in kinds:
         highlight = (
             "told when it is signed off; urgent contacts can be highlighted to them then"
@@ -661,7 +707,8 @@ def _casework_actions(view: PersonalView, reference: str, version: int) -> list[
                 ),
                 TextInput(
                     id=Input.CONSENT_REASON.value,
-                    label="If not sought: why seeking it would place the child at risk",
+                    label="If refused: the reason given; if not sought: why seeking it would place the "
+                    "child at risk",
                     is_multiline=True,
                     max_length=_MAX_TEXT,
                 ),
@@ -709,6 +756,12 @@ def _outcome_elements(view: PersonalView) -> list[CardElement]:
             title="Recorded", value=f"{format_local(recorded.at)} by {_who(view.names, recorded.decided_by)}"
         ),
     ]
+    if outcome.service_consent is not None:
+        facts.append(
+            Fact(title="Consent for a service", value=outcome.service_consent.value.replace("_", " "))
+        )
+    if outcome.risk_of_harm:
+        facts.append(Fact(title="Without consent: risk of harm", value=plain(outcome.risk_of_harm)))
     if outcome.accepted:
         facts.append(Fact(title="Receiving team", value=plain(outcome.receiving_team) or "not named"))
         facts.append(

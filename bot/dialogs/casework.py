@@ -53,7 +53,7 @@ from bot.cards.work import (
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
-from bot.dialogs.decisions import DecisionsFeature
+from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
 from bot.handler import refusal
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, InvokeReply, Router
@@ -87,12 +87,14 @@ from frontdoor.casework import (
 from frontdoor.commands import Scope
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.decisions import (
+    WITHOUT_CONSENT,
     Agency,
     AlreadyDecided,
     Outcome,
     OutcomeKind,
     Refusal,
     RefusalReason,
+    ServiceConsent,
 )
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock, Store
@@ -156,6 +158,7 @@ E = TypeVar(
     ChallengeResult,
     ReferrerChallengeStep,
     ReferrerResult,
+    ServiceConsent,
 )
 
 
@@ -173,6 +176,9 @@ def outcome_from(data: Mapping[str, Any]) -> Outcome | str:
     kind = _choice(data, Input.OUTCOME.value, OutcomeKind)
     if kind is None:
         return "Please choose the outcome. Nothing was changed."
+    service = _choice(data, Input.SERVICE_CONSENT.value, ServiceConsent)
+    if service is None:
+        return "Please record whether there is consent for a service. Nothing was changed."
     if kind is OutcomeKind.ACCEPTED:
         return Outcome(
             kind,
@@ -180,9 +186,11 @@ def outcome_from(data: Mapping[str, Any]) -> Outcome | str:
             receiving_team=_text(data, Input.RECEIVING_TEAM.value),
             strategy_discussion=_text(data, Input.STRATEGY.value) == "true",
             receiving_manager_id=_text(data, Input.RECEIVING_MANAGER.value),
+            service_consent=service,
+            risk_of_harm=risk_of_harm(data),
         )
     agency = _choice(data, Input.AGENCY.value, Agency) if kind is OutcomeKind.OTHER_AGENCY else None
-    return Outcome(kind, _text(data, Input.OUTCOME_RATIONALE.value), agency=agency)
+    return Outcome(kind, _text(data, Input.OUTCOME_RATIONALE.value), agency=agency, service_consent=service)
 
 
 class CaseworkFeature:
@@ -250,7 +258,7 @@ class CaseworkFeature:
             consent = _choice(data, Input.CONSENT.value, Consent)
             if consent is None:
                 return "Please choose the consent. Nothing was changed."
-            reason = _text(data, Input.CONSENT_REASON.value) if consent is Consent.NOT_SOUGHT else ""
+            reason = _text(data, Input.CONSENT_REASON.value) if consent in WITHOUT_CONSENT else ""
             return await record_consent(uow, contact.id, consent, reason, who, roles, version, now)
         if step is WorkStep.PARENTS_UNREACHABLE:
             notes = _text(data, Input.LETTER_NOTES.value)

@@ -59,6 +59,7 @@ from bot.cards.decisions import (
     signoff_card,
     status_card,
 )
+from bot.cards.work import Input
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.carddata import text_input as _text
@@ -73,6 +74,7 @@ from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import (
     ROUTE_TITLES,
+    WITHOUT_CONSENT,
     Agency,
     AlreadyDecided,
     OutcomeKind,
@@ -83,6 +85,7 @@ from frontdoor.decisions import (
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
+    ServiceConsent,
     current_outcome,
     decide_rereferral,
     decide_screening,
@@ -128,6 +131,7 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
     except ValueError:
         return None
     assignee = {ScreeningRoute.III: OFFICER_INPUT, ScreeningRoute.IV: WORKER_INPUT}.get(route)
+    service = _text(data, Input.SERVICE_CONSENT.value)
     return ScreeningDecision(
         route=route,
         rationale=_text(data, RATIONALE_INPUT),
@@ -135,7 +139,14 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
         outcome=outcome,
         # an agency belongs to a referral to another agency only; a leftover choice is ignored
         agency=agency if outcome is OutcomeKind.OTHER_AGENCY else None,
+        service_consent=ServiceConsent(service) if service in ServiceConsent.__members__.values() else None,
+        risk_of_harm=risk_of_harm(data),
     )
+
+
+def risk_of_harm(data: Mapping[str, Any]) -> str:
+    """The sentence of a decider proceeding without consent, only when its tick is on."""
+    return _text(data, Input.RISK_OF_HARM.value) if _text(data, Input.RISK_CONFIRMED.value) == "true" else ""
 
 
 def _teams_user_id(reference: str) -> str | None:
@@ -227,7 +238,15 @@ class DecisionsFeature:
         ):
             workers = await worker_loads(self._store.unit_of_work(), self._policy)
             officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
-            return decider_card(summary, now, state, officers, workers, repeat_of=repeat_of)
+            return decider_card(
+                summary,
+                now,
+                state,
+                officers,
+                workers,
+                repeat_of=repeat_of,
+                without_consent=contact.consent in WITHOUT_CONSENT,
+            )
         if actor is not None and contact.state in _CP_STATES and _may_decide_cp(contact, actor):
             held = await self._managers()
             managers = sorted(
@@ -235,7 +254,15 @@ class DecisionsFeature:
                 key=lambda pair: (pair[1].casefold(), pair[0]),
             )
             decided = contact.state is ContactState.REFERRAL_ACCEPTED
-            return cp_outcome_card(summary, now, state, managers, decision_made=decided, repeat_of=repeat_of)
+            return cp_outcome_card(
+                summary,
+                now,
+                state,
+                managers,
+                decision_made=decided,
+                repeat_of=repeat_of,
+                without_consent=contact.consent in WITHOUT_CONSENT,
+            )
         if actor is not None and contact.state in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
             sign = contact.state is ContactState.AWAITING_SIGNOFF and actor.may(Permission.SIGN_OFF)
             recorded = current_outcome(contact)

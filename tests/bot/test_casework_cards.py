@@ -170,6 +170,7 @@ async def test_route_iii_officer_work_outcome_letters_and_sign_off(
         "outcome",
         post.activity_id,
         outcome="referral_to_other_agency",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         outcome_agency="early_help",
     )
@@ -263,6 +264,7 @@ async def test_route_iv_worker_records_contact_consent_and_recommends(
         WORK_VERB,
         "outcome",
         outcome="advice_and_guidance",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         # left over from considering acceptance: ignored for advice
         receiving_team=RECEIVING_TEAM,
@@ -350,6 +352,7 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
         WORK_VERB,
         "outcome",
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         receiving_team=RECEIVING_TEAM,
         strategy_discussion="false",
@@ -421,6 +424,7 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
         "outcome",
         channel_message_id(teams_channel),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
         strategy_discussion="true",
@@ -497,6 +501,7 @@ async def test_route_i_threshold_not_met_after_all_is_recorded_with_a_rationale_
         "outcome",
         message,
         outcome="no_further_action",
+        service_consent="given",
     )
     assert "every outcome needs a rationale" in texts_of(no_reason)
     assert (await only_contact(bot)).state is ContactState.CP_DECISION
@@ -509,6 +514,7 @@ async def test_route_i_threshold_not_met_after_all_is_recorded_with_a_rationale_
         "outcome",
         message,
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=RATIONALE,
     )
     assert "Outcome: No further action." in texts_of(recorded)
@@ -586,6 +592,7 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
         WORK_VERB,
         "outcome",
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         receiving_team=RECEIVING_TEAM,
     )
@@ -624,6 +631,7 @@ async def test_the_duty_manager_records_the_outcome_of_a_re_referral_they_sent_t
         "outcome",
         channel_message_id(teams_channel, where),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
     )
@@ -651,6 +659,7 @@ async def _accepted_with_manager(teams_channel: TeamsChannel) -> None:
         "outcome",
         channel_message_id(teams_channel),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
         receiving_manager=TEAM_MANAGER.aad_object_id,
@@ -895,6 +904,7 @@ async def test_forged_actors_and_roles_stale_and_replayed_work_cards_change_noth
         "outcome",
         version=before.version - 1,
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=RATIONALE,
     )
     assert "You have already done this: CT-26-000001 (referrer contacted" in texts_of(stale)
@@ -934,6 +944,7 @@ async def test_an_anonymous_member_of_the_public_is_never_told_or_named_outside_
         WORK_VERB,
         "outcome",
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
     )
     text = texts_of(recorded)

@@ -108,6 +108,7 @@ async def _route_ii(teams_channel: TeamsChannel, user: Any = CONSULTANT) -> tupl
         activity_id,
         rationale=RATIONALE,
         outcome="advice_and_guidance",
+        service_consent="given",
     )
     return activity_id, response
 

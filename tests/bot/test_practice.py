@@ -15,7 +15,7 @@ from bot.app import SETTINGS
 from bot.cards.decisions import SIGN_OFF_VERB
 from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, REFERRER_CHALLENGE_VERB, WORK_VERB
 from frontdoor.contact import ContactState
-from frontdoor.decisions import OutcomeKind, current_outcome
+from frontdoor.decisions import OutcomeKind, ServiceConsent, current_outcome
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from scheduler.jobs import run_retention
@@ -180,6 +180,7 @@ async def accepted_and_signed_off(bot: RunningBot, teams_channel: TeamsChannel) 
         "outcome",
         channel_message_id(teams_channel),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale="Disclosure of harm by a parent",
         receiving_team=RECEIVING_TEAM,
         receiving_manager=TEAM_MANAGER.aad_object_id,
@@ -449,3 +450,82 @@ async def test_no_outcome_letter_for_a_member_of_the_public_or_a_family_member(
     card = await press_card(teams_channel, chat, CONSULTANT, record, WORK_VERB, "refresh")
     assert "members of the public and family members are told at the time of the call" in texts_of(card)
     assert "Dear" not in texts_of(card) and not has_button(card, LETTER_SENT_VERB)
+
+
+# -- consent ---------------------------------------------------------------------------------------
+
+
+async def test_proceeding_without_consent_needs_the_tick_and_a_sentence_and_outcomes_record_service_consent(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot, _ = await ready(start_bot, teams_channel)
+    officer_chat = teams_channel.personal(OFFICER)
+    # Refused needs its reason on the script's card too.
+    refused_answers = script(
+        parents={"consent": "refused", "consent_reason": "Mother declined any involvement"}
+    )
+    await submit(teams_channel, officer_chat, OFFICER, refused_answers)
+    [contact] = await contacts(bot)
+    assert contact.consent_reason == "Mother declined any involvement"
+
+    # Route I without the tick and sentence is refused; nothing changes.
+    view = await channel_view(teams_channel, CONSULTANT)
+    assert "the evidence suggests a risk of harm" in texts_of(view)
+    refused = reply_card(await screen(teams_channel, "i"))
+    assert "tick that the evidence suggests a risk of harm" in texts_of(refused)
+    assert (await by_reference(bot, contact.reference or "")).state is ContactState.AWAITING_SCREENING
+    # A sentence without the tick is not a confirmation either.
+    unticked = reply_card(await screen(teams_channel, "i", risk_of_harm="Bruising seen at school"))
+    assert "tick that the evidence suggests a risk of harm" in texts_of(unticked)
+    decided = reply_card(
+        await screen(teams_channel, "i", risk_confirmed="true", risk_of_harm="Bruising seen at school")
+    )
+    assert "Decided: route I" in texts_of(decided)
+
+    # The outcome asks for consent for a service, and accepting repeats the confirmation.
+    view = await channel_view(teams_channel, CONSULTANT)
+    where, message = decisions_channel(teams_channel), channel_message_id(teams_channel)
+    fields = dict(
+        outcome="accepted_for_assessment",
+        outcome_rationale="Disclosure of harm",
+        receiving_team=RECEIVING_TEAM,
+        receiving_manager=TEAM_MANAGER.aad_object_id,
+    )
+    no_consent = await press_card(
+        teams_channel, where, CONSULTANT, view, OUTCOME_VERB, "outcome", message, **fields
+    )
+    assert "record whether there is consent for a service" in texts_of(no_consent)
+    unconfirmed = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT,
+        view,
+        OUTCOME_VERB,
+        "outcome",
+        message,
+        service_consent="not_given",
+        **fields,
+    )
+    assert "evidence suggests a risk of harm" in texts_of(unconfirmed)
+    recorded = await press_card(
+        teams_channel,
+        where,
+        CONSULTANT,
+        view,
+        OUTCOME_VERB,
+        "outcome",
+        message,
+        service_consent="not_given",
+        risk_confirmed="true",
+        risk_of_harm="The disclosure cannot wait for consent",
+        **fields,
+    )
+    assert "Outcome: Accepted for a statutory assessment" in texts_of(recorded)
+    current = await by_reference(bot, contact.reference or "")
+    outcome = current_outcome(current)
+    assert outcome is not None and outcome.outcome.service_consent is ServiceConsent.NOT_GIVEN
+    assert outcome.outcome.risk_of_harm == "The disclosure cannot wait for consent"
+    details = [e.detail for e in await audit(bot) if e.subject == contact.reference]
+    assert any(d.startswith("route=i") and d.endswith("without_consent=yes") for d in details)
+    assert any("service_consent=not_given; without_consent=yes" in d for d in details)
+    assert not any("Bruising" in d or "cannot wait" in d for d in details)

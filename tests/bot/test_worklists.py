@@ -369,6 +369,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_outside_the_own_
         route="ii",
         rationale=RATIONALE,
         outcome="advice_and_guidance",
+        service_consent="given",
     )
     signing = await _press(
         teams_channel, decisions, CONSULTANT_2, REFRESH_VERB, decided, activity_id, returned

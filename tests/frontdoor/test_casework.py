@@ -55,6 +55,8 @@ from frontdoor.decisions import (
     Refusal,
     RefusalReason,
     RereferralDecided,
+    ScreeningDecided,
+    ServiceConsent,
     current_outcome,
     decide_rereferral,
     read_event_data,
@@ -481,7 +483,8 @@ async def test_officer_work_is_route_iii_only(store: Store) -> None:
     ("consent", "reason", "accepted"),
     [
         (Consent.GIVEN, "", True),
-        (Consent.REFUSED, "", True),
+        (Consent.REFUSED, "", False),  # refused needs its reason
+        (Consent.REFUSED, "Mother does not want social care involved", True),
         (Consent.NOT_SOUGHT, "Seeking it would alert the adult posing a risk", True),
         (Consent.NOT_SOUGHT, "  ", False),
     ],
@@ -690,6 +693,61 @@ async def test_a_second_letter_while_one_is_waiting_is_refused(store: Store) -> 
     again = await letter_out(store, contact, SW, now=THURSDAY + timedelta(hours=1))
     assert isinstance(again, Refusal) and again.reason is RefusalReason.INVALID
     assert "already waiting" in again.message
+
+
+# -- proceeding without consent -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("consent", [Consent.REFUSED, Consent.NOT_SOUGHT])
+async def test_a_decider_proceeding_without_consent_confirms_a_risk_of_harm(
+    store: Store, consent: Consent
+) -> None:
+    await seat(store)
+    fresh = await submitted(store)
+    async with store.unit_of_work() as uow:
+        loaded = await uow.contacts.get(fresh.id)
+        assert loaded is not None
+        without = await uow.contacts.save(
+            replace(loaded, consent=consent, consent_reason="Reason"), loaded.version
+        )
+        await uow.commit()
+    before = await snapshot(store, without)
+    # Route I without the confirmation is refused; with it, recorded (the sentence on the event only).
+    refused = await screen(store, without, ROUTE_I)
+    assert isinstance(refused, Refusal) and "evidence suggests a risk of harm" in refused.message
+    assert await snapshot(store, without) == before
+    confirmed = replace(ROUTE_I, risk_of_harm="Bruising reported by the school nurse")
+    decided = ok(await screen(store, without, confirmed), ScreeningDecided)
+    assert read_event_data(decided.contact.events[-1])["without_consent"] is True
+    assert (await audit_rows(store))[-1].event.detail.endswith("; without_consent=yes")
+    assert "Bruising" not in (await audit_rows(store))[-1].event.detail
+    # Accepting it is proceeding too: the outcome carries the confirmation.
+    missing = await outcome_of(store, decided.contact, ACCEPTED)
+    assert isinstance(missing, Refusal) and "risk of harm" in missing.message
+    accepted = replace(
+        ACCEPTED, risk_of_harm="Disclosure to the teacher", service_consent=ServiceConsent.NOT_GIVEN
+    )
+    recorded = ok(await outcome_of(store, decided.contact, accepted), OutcomeRecorded)
+    carried = current_outcome(recorded.contact)
+    assert carried is not None and carried.outcome.service_consent is ServiceConsent.NOT_GIVEN
+    assert carried.outcome.risk_of_harm == "Disclosure to the teacher"
+    detail = (await audit_rows(store))[-1].event.detail
+    assert "service_consent=not_given; without_consent=yes" in detail and "teacher" not in detail
+
+
+async def test_with_consent_no_confirmation_is_asked_and_route_ii_records_consent_for_a_service(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await submitted(store)
+    assert contact.consent is Consent.GIVEN
+    ok(await screen(store, contact, ROUTE_I), ScreeningDecided)
+    other = await submitted(store)
+    decision = replace(ROUTE_II, service_consent=ServiceConsent.GIVEN)
+    decided = ok(await screen(store, other, decision), ScreeningDecided)
+    assert decided.outcome is not None and decided.outcome.service_consent is ServiceConsent.GIVEN
+    carried = current_outcome(decided.contact)
+    assert carried is not None and carried.outcome.service_consent is ServiceConsent.GIVEN
 
 
 # -- sign-off and letters -------------------------------------------------------------------------

@@ -15,10 +15,12 @@ Who may do what:
   are a consultant's or team manager's, or the duty manager's when they sent the re-referral there;
 - an officer records a route III outcome but never "accepted for assessment", which is a threshold
   decision (SPEC §1); a consultant or team manager may record any outcome on route III;
-- sign-off is a consultant's or team manager's; the challenge is a team manager's (the receiving
-  team's manager), and the discussion and its result are recorded by either side;
+- sign-off is a consultant's or team manager's, never of their own decision or recommendation
+  (``deciders``); only the saved sign-off tells the receiving team, with the immediate-risk highlight
+  when the signer ticks it;
 - an accepted outcome may name the receiving team manager (``Outcome.receiving_manager_id``), who
-  must be a team manager in the directory: the one to highlight an urgent contact to;
+  must be a team manager in the directory: the one told at sign-off, and the only one who may
+  challenge the threshold;
 - the outcome letter is recorded as sent by an officer (who sends letters) or by the person who
   recorded the outcome it reports, to whom the Teams card shows it to send.
 
@@ -35,12 +37,19 @@ clocks keep running through a letter: a letter does not stop a timescale from be
 Moving to ``awaiting_signoff`` unassigns the contact (sign-off is the consultants' queue, so the
 cap counts work in hand) and hands its completion clock to the consultants on duty.
 
-An accepted outcome may be challenged by a receiving team manager until the end of the working
-day it was recorded on (``challenge_window``; the ``challenge`` clock of SPEC §4). The window is
-worked out from the outcome's time; no deadline row is written for it, because a window nobody
-uses is not a breach and must not alert. A challenge is resolved *upheld* (the front door's
-threshold decision stands) or *overturned* (it is replaced by the revised outcome given with the
-result; on a closed contact a fresh outcome letter is produced).
+The receiving team's disagreement (SPEC §3): the receiving team manager named on the outcome may
+challenge the threshold until the end of the working day the contact was signed off to them
+(``challenge_window``; the ``challenge`` clock of SPEC §4, worked out from the sign-off's time; no
+deadline row is written, because a window nobody uses is not a breach). The consultant or team
+manager who decided answers (``answerers``); either side records the discussion; agreed, the decider
+records the result, *upheld* or *overturned* (replaced by the revised outcome, with a fresh outcome
+letter); not agreed, either side escalates it to the service manager, who records the final
+decision. The challenger never settles their own challenge.
+
+The referrer's challenge: staff record that the referrer disagrees with a closed contact's outcome;
+a consultant or team manager discusses it and records the result; if it remains, a team manager
+with the agency's lead, then the service manager with the agency's lead, each step with who, when
+and the result (``ReferrerChallenge``).
 """
 
 from __future__ import annotations

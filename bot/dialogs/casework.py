@@ -8,8 +8,9 @@ outcome letter, and the receiving team's challenge.
   worker, route IV and re-referrals), which sends the contact for sign-off on the decisions card.
 - ``OUTCOME_VERB`` (decisions or duty channel card after route I, or a re-referral whose
   child-protection threshold is met): "Progress to referral" (the 2-hour decision) and the outcome.
-- ``CHALLENGE_VERB`` (decisions card, or the receiving team manager's personal card): the challenge,
-  its discussion and its result.
+- ``CHALLENGE_VERB`` (decisions card, or the personal card): the challenge, its discussion, "not
+  agreed" (to the service manager) and its result or the service manager's final decision.
+- ``REFERRER_CHALLENGE_VERB`` (personal card): a referrer's challenge and each step of it.
 - ``LETTER_SENT_VERB`` (personal card): the outcome letter was sent.
 
 Every action is the activity's sender's, with the roles the directory gives them; the card's data
@@ -18,12 +19,11 @@ replayed card, or someone else's, changes nothing: the answer is the card as it 
 saying why. The invoke is answered straight after the database work; the channel card's update, the
 receiving team manager's highlight and the letter go out afterwards. Logs carry ids only.
 
-The highlight (SPEC §3, "an accepted contact with immediate risk is highlighted to the receiving
-team manager at once"): the outcome names the receiving team manager from the directory; they get
-the contact in their personal chat (with the challenge), or, if the bot cannot reach them there, an
-@mention in the decisions channel. An urgent contact accepted without a manager named goes to every
-team manager in the directory rather than to nobody. A non-urgent accepted contact with a manager
-named is sent to them too, so that they can challenge the threshold the same day.
+The receiving team hears of an accepted contact only when it is signed off
+(``bot.dialogs.decisions``); recording the outcome tells nobody outside the front door. A challenge
+raised is told to the decider; one not agreed goes to every service manager's personal chat, and a
+referrer's challenge that remains goes to the team managers, then the service managers
+(``REFERRER_CHALLENGE_VERB``, on the personal card, which staff open from ``find CT-…``).
 """
 
 from __future__ import annotations

@@ -708,6 +708,8 @@ class ScreeningDecision:
             who = "officer" if self.route is ScreeningRoute.III else "social worker"
             found.append(f"Route {self.route.value.upper()}: choose the {who}")
         if self.route is ScreeningRoute.II:
+            if self.service_consent is None:
+                found.append("Route II: record whether there is consent for a service")
             if self.outcome is OutcomeKind.ACCEPTED:
                 found.append("Route II: a contact accepted for assessment is route I, not route II")
             else:

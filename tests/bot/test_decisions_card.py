@@ -85,6 +85,8 @@ async def _decide(
     activity_id: str,
     **inputs: object,
 ) -> TurnResponse:
+    if data.get("route") == "ii":  # route II records consent for a service with its outcome
+        inputs.setdefault("service_consent", "given")
     return await teams_channel.execute(
         decisions_channel(teams_channel), user, DECIDE_VERB, {**data, **inputs}, card_activity_id=activity_id
     )

@@ -24,7 +24,13 @@ from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
-from frontdoor.decisions import ScreeningDecided, ScreeningDecision, ScreeningRoute, decide_screening
+from frontdoor.decisions import (
+    ScreeningDecided,
+    ScreeningDecision,
+    ScreeningRoute,
+    ServiceConsent,
+    decide_screening,
+)
 from frontdoor.policy import default_policy
 from frontdoor.roles import Role
 from frontdoor.script import Section
@@ -74,7 +80,10 @@ async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot
 async def _decided(
     bot: RunningBot, contact: Contact, route: ScreeningRoute, assignee: TeamsUser | None = None
 ) -> Contact:
-    decision = ScreeningDecision(route, RATIONALE, assignee.aad_object_id if assignee else None)
+    service = ServiceConsent.GIVEN if route is ScreeningRoute.II else None
+    decision = ScreeningDecision(
+        route, RATIONALE, assignee.aad_object_id if assignee else None, service_consent=service
+    )
     result = await decide_screening(
         bot.store.unit_of_work(),
         contact.id,

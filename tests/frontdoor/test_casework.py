@@ -768,7 +768,7 @@ async def test_sign_off_closes_and_produces_the_letter(store: Store, signer: str
     }
     rows = [row.event for row in await audit_rows(store)][-2:]
     assert [(r.action, r.detail) for r in rows] == [
-        ("contact.sign_off", "outcome=no_further_action"),
+        ("contact.sign_off", "outcome=no_further_action; service_consent=given"),
         ("contact.outcome_letter_produced", ""),
     ]
 

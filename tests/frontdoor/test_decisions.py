@@ -38,6 +38,7 @@ from frontdoor.decisions import (
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
+    ServiceConsent,
     current_outcome,
     decide_rereferral,
     decide_screening,
@@ -223,6 +224,8 @@ async def screen(
 
 
 def route(which: ScreeningRoute, assignee: str | None = None, **kwargs: object) -> ScreeningDecision:
+    if which is ScreeningRoute.II:
+        kwargs.setdefault("service_consent", ServiceConsent.GIVEN)  # route II records it with its outcome
     return ScreeningDecision(which, f"Rationale for route {which.value}", assignee, **kwargs)  # type: ignore[arg-type]
 
 
@@ -407,6 +410,7 @@ async def test_a_team_manager_may_screen(store: Store) -> None:
         (route(ScreeningRoute.II, outcome=OutcomeKind.ACCEPTED), "is route I"),
         (route(ScreeningRoute.II, outcome=OutcomeKind.OTHER_AGENCY), "choose the agency"),
         (route(ScreeningRoute.II, agency=Agency.HEALTH), "only a referral to another agency"),
+        (route(ScreeningRoute.II, service_consent=None), "consent for a service"),
         (route(ScreeningRoute.III, SW), "not listed as one of the First Contact officers"),
         (route(ScreeningRoute.IV, OFFICER), "not listed as one of the social workers"),
         (route(ScreeningRoute.IV, "aad-nobody"), "not listed as one of the social workers"),

@@ -159,7 +159,7 @@ async def test_a_refused_sign_off_goes_back_to_screening_and_is_decided_again(st
         "contact.refuse_sign_off",
         back.reference,
         CONSULTANT_2,
-        f"outcome=no_further_action; recorder={CONSULTANT}; refuser_is_decider=no",
+        f"outcome=no_further_action; service_consent=given; recorder={CONSULTANT}; refuser_is_decider=no",
     )
 
     # Decided again, as route IV: the 48-hour clock from received-at replaces the 24-hour one.

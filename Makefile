@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries package
+.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries package faketime test-anytime
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -28,12 +28,34 @@ postgres-binaries:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
+# libfaketime (Debian's faketime), for make test-anytime.
+faketime:
+	@if ! command -v faketime >/dev/null; then \
+		echo "installing faketime"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq faketime >/dev/null; \
+	fi
+
+# The clock-related suites with the whole process tree (pytest, the bot processes it starts,
+# PostgreSQL, node) living at each instant below (UTC; see docs/anyhour.md). One instant:
+#   make test-anytime ANYTIME_AT="2026-12-07 08:35:00"
+ANYTIME_AT ?= 2026-12-07 08:35:00|2026-12-09 18:00:00|2026-12-12 12:00:00|2026-12-28 10:00:00|2026-10-25 00:58:00
+ANYTIME_TESTS ?= tests/scheduler tests/reliability tests/bot/test_alerts.py tests/bot/test_duty.py \
+	tests/bot/test_cli.py tests/bot/test_settings.py tests/bot/test_dedup.py tests/bot/test_worklists.py \
+	tests/bot/test_intake_stale.py tests/store/test_leader.py tests/store/test_processed_activities.py \
+	tests/frontdoor/test_handover.py tests/frontdoor/test_dispatch.py
+test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faketime
+	@instants='$(ANYTIME_AT)'; IFS='|'; for at in $$instants; do \
+		echo "== make test-anytime at $$at UTC"; \
+		TZ=UTC FAKETIME_DONT_RESET=1 faketime -m -f "@$$at" \
+			$(VENV)/bin/pytest -q -p no:cacheprovider $(ANYTIME_TESTS) || exit 1; \
+	done
+
 setup: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	@mkdir -p var
 	$(VENV)/bin/frontdoor-bot db upgrade
-	$(VENV)/bin/frontdoor-bot serve
+	$(if $(MicrosoftAppId),,FRONTDOOR_AUTH=off) $(VENV)/bin/frontdoor-bot serve
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

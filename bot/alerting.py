@@ -19,7 +19,7 @@ from bot.outbox_cards import render
 from frontdoor.alerts import OutboxItem
 from frontdoor.delivery import SendFailure, parse_retry_after
 from frontdoor.dispatch import SendReport
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 
 #: The ``Notifier``'s own codes for a send it did not attempt because the conversation is unusable.
 _UNREACHABLE = frozenset({"NoConversation", "ConversationDead", "BadReference", "NoPersonalChat"})

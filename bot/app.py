@@ -18,7 +18,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
@@ -36,24 +35,27 @@ from bot.dialogs.alerts import AlertsFeature
 from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
+from bot.dialogs.continuity import ContinuityFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
+from bot.dialogs.edt import EdtFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.quality import QualityFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
+from bot.mail import SmtpAlertMailer
 from bot.notify import Notifier
 from bot.patches import apply_patches
 from bot.routing import Router
 from bot.settings import Settings
-from bot.storage import SqlStorage
 from frontdoor.calendar import WorkingCalendar
+from frontdoor.installation import installed_at
 from frontdoor.policy import calendar_from
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Role
-from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import Store
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
@@ -62,7 +64,7 @@ from scheduler.runner import FrontDoorScheduler
 from store.leader import leadership_for
 from store.sql import SqlStore
 
-log = logging.getLogger("frontdoor.app")
+log = logging.getLogger(__name__)
 
 #: Teams activities are at most ~100 KB; anything far larger is not from Teams.
 MAX_BODY_BYTES = 256 * 1024
@@ -74,6 +76,8 @@ _PLAUSIBLE_ID = re.compile(r"[A-Za-z0-9:;=@._|\-]{1,1024}")
 STORE = web.AppKey("store", Store)
 ADAPTER = web.AppKey("adapter", CloudAdapter)
 BOT = web.AppKey("bot", FrontDoorBot)
+#: every command, card submission and verb the bot answers (the authorization walk reads it)
+ROUTER = web.AppKey("router", Router)
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 CALENDAR = web.AppKey("calendar", WorkingCalendar)
@@ -96,9 +100,10 @@ def create_app(
     """The bot. ``token_sources`` exists for the tests' loopback token issuer: it is deliberately a
     keyword, never a setting, so nothing in the environment can move where signing keys come from
     (see ``bot.auth``)."""
+    settings.check()  # production and wide binds fail closed, whoever built the settings
     apply_patches()
     store = store if store is not None else SqlStore(settings.database_url)
-    clock = clock if clock is not None else SystemClock()
+    clock = clock if clock is not None else settings.clock()
     adapter = CloudAdapter(
         ConfigurationBotFrameworkAuthentication(
             adapter_configuration(settings, token_sources),
@@ -118,26 +123,37 @@ def create_app(
     CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     IntakeFeature(
-        store, clock, calendar, settings.policy, notifier, decision_card=decisions.posted_card
+        store,
+        clock,
+        calendar,
+        settings.policy,
+        notifier,
+        decision_card=decisions.posted_card,
+        channel_update=decisions.update_channel_card,
     ).register(router, finders)
     ChannelsFeature(store, clock, notifier).register(router)
+    ContinuityFeature(store, clock, settings.policy).register(router)
+    EdtFeature(store, clock, settings.policy).register(router)
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
+    router.verify()  # every rule of the authorization table has its handler (bot.access)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
         store=store,
-        conversation_state=ConversationState(SqlStorage(store)),
         clock=clock,
         router=router,
         tenants=settings.tenants,
         dedup=dedup,
+        authenticated=settings.authentication_enabled,
+        max_text_chars=settings.policy.limits.max_free_text_chars,
     )
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STORE] = store
     app[ADAPTER] = adapter
     app[BOT] = bot
+    app[ROUTER] = router
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[CALENDAR] = calendar
@@ -159,6 +175,7 @@ def create_app(
             settings.policy,
             calendar,
             sender=TeamsAlertSender(notifier, store),
+            mailer=SmtpAlertMailer(settings.smtp) if settings.smtp is not None else None,
             leadership=leadership,
             tick_seconds=settings.tick_seconds,
         )
@@ -179,12 +196,14 @@ def working_calendar(settings: Settings, clock: Clock) -> WorkingCalendar:
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[STORE]
+    # Recorded before the scheduler's first catch-up, which never reaches back past it.
+    await installed_at(store.unit_of_work, app[CLOCK].now())
     await _seed_admins(store, settings.admins, app[CLOCK])
     keys = app.get(KEYS)
     if keys is not None:
         await keys.start()  # the signing keys are in memory before the first request
     else:
-        log.warning("authentication is off: no MicrosoftAppId; listening on loopback only")
+        log.warning("authentication is off (FRONTDOOR_AUTH=off): local development on loopback only")
     pruning = asyncio.create_task(app[DEDUP].prune_periodically(), name="prune-processed-activities")
     yield
     pruning.cancel()
@@ -208,9 +227,13 @@ async def _scheduling(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _seed_admins(store: Store, admins: frozenset[str], clock: Clock) -> None:
+    """``FRONTDOOR_ADMINS`` bootstraps the directory: it grants only while the directory has no
+    administrator, so revoking one of them (with an administrator left) sticks across restarts."""
     if not admins:
         return
     async with store.unit_of_work() as uow:
+        if await uow.roles.holders(Role.ADMIN):
+            return
         for aad_object_id in sorted(admins):
             if await uow.roles.grant(aad_object_id, Role.ADMIN):
                 await uow.audit.append(

@@ -41,7 +41,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from bot.settings import Settings
 
-log = logging.getLogger("frontdoor.auth")
+log = logging.getLogger(__name__)
 
 #: The channel this bot serves; signing keys must be endorsed for it.
 TEAMS_CHANNEL: Final = "msteams"

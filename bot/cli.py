@@ -18,14 +18,14 @@ from aiohttp import web
 from bot import cli_audit, cli_consultations
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
-from frontdoor.ports import Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
-from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import Store
 from store.migrate import upgrade
 from store.sql import SqlStore
 
-log = logging.getLogger("frontdoor.cli")
+log = logging.getLogger(__name__)
 
 
 def _out(text: str) -> None:
@@ -93,13 +93,13 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
         await store.close()
 
 
-async def _roles_change(store: Store, grant: bool, aad_object_id: str, role: Role) -> int:
+async def _roles_change(store: Store, clock: Clock, grant: bool, aad_object_id: str, role: Role) -> int:
     async with store.unit_of_work() as uow:
         changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
         if changed:
             await uow.audit.append(
                 AuditEvent(
-                    at=SystemClock().now(),
+                    at=clock.now(),
                     actor_id=_actor(),
                     action="role.grant" if grant else "role.revoke",
                     subject=f"person:{aad_object_id}",
@@ -126,12 +126,12 @@ async def _roles_list(store: Store) -> int:
     return 0
 
 
-async def _duty_set(store: Store, day: date, role: Role, aad_object_id: str) -> int:
+async def _duty_set(store: Store, clock: Clock, day: date, role: Role, aad_object_id: str) -> int:
     async with store.unit_of_work() as uow:
         await uow.rota.set(RotaEntry(day=day, role=role, person_id=aad_object_id))
         await uow.audit.append(
             AuditEvent(
-                at=SystemClock().now(),
+                at=clock.now(),
                 actor_id=_actor(),
                 action="rota.set",
                 subject=f"rota:{day.isoformat()}",
@@ -156,11 +156,12 @@ async def _duty_show(store: Store, day: date) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
+        settings = Settings.from_env(serving=args.command == "serve")
     except SettingsError as error:
         sys.stderr.write(f"frontdoor-bot: {error}\n")
         return 2
     configure_logging(settings.log_level)
+    clock = settings.clock()
 
     if args.command == "serve":
         from bot.app import create_app  # the web stack is only needed to serve
@@ -177,19 +178,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_with_store(settings, _roles_list))
         grant = args.roles_command == "grant"
         return asyncio.run(
-            _with_store(settings, lambda store: _roles_change(store, grant, args.aad_object_id, args.role))
+            _with_store(
+                settings, lambda store: _roles_change(store, clock, grant, args.aad_object_id, args.role)
+            )
         )
     if args.command == "audit":
-        return asyncio.run(cli_audit.run(settings.database_url, args))
+        return asyncio.run(cli_audit.run(settings.database_url, args, _actor()))
     if args.command == "consultations":
         return asyncio.run(
-            _with_store(
-                settings, lambda store: cli_consultations.export(store, args, SystemClock(), _actor(), _out)
-            )
+            _with_store(settings, lambda store: cli_consultations.export(store, args, clock, _actor(), _out))
         )
     if args.duty_command == "set":
         return asyncio.run(
-            _with_store(settings, lambda store: _duty_set(store, args.day, args.role, args.aad_object_id))
+            _with_store(
+                settings, lambda store: _duty_set(store, clock, args.day, args.role, args.aad_object_id)
+            )
         )
     return asyncio.run(_with_store(settings, lambda store: _duty_show(store, args.day)))
 

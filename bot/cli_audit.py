@@ -4,18 +4,26 @@
   match (exit status 1), else prints the number of events and the head ``SEQ:HASH`` to record
   somewhere outside the database (exit status 0).
 - ``audit export --from DATE --to DATE [--output FILE]``: the events of those days (Europe/London,
-  both inclusive) as CSV, for an information-governance request: ids, actions and times only.
+  both inclusive) as CSV, for an information-governance request: ids, actions and times only. The
+  file is a new one readable by its owner only (an existing file or a symbolic link is refused, as
+  for ``consultations export``), and the export itself is audited (``audit.exported``).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cli_consultations import write_new
+from frontdoor.ports import Clock
+from frontdoor.records import AuditEvent
+from frontdoor.systemclock import SystemClock
 from store.audit import Anchor, export_csv, verify
 from store.sql import SqlStore
 
@@ -58,15 +66,17 @@ def _out(text: str) -> None:
     sys.stdout.write(text + "\n")
 
 
-async def run(database_url: str, args: argparse.Namespace) -> int:
+async def run(
+    database_url: str, args: argparse.Namespace, actor_id: str = "cli:unknown", clock: Clock | None = None
+) -> int:
     store = SqlStore(database_url)
     try:
-        return await _run(store, args)
+        return await _run(store, args, actor_id, clock or SystemClock())
     finally:
         await store.close()
 
 
-async def _run(store: SqlStore, args: argparse.Namespace) -> int:
+async def _run(store: SqlStore, args: argparse.Namespace, actor_id: str, clock: Clock) -> int:
     if args.audit_command == "verify":
         report = await verify(store, args.anchor)
         if report.problem is not None:
@@ -80,12 +90,32 @@ async def _run(store: SqlStore, args: argparse.Namespace) -> int:
     if end_day < start_day:
         sys.stderr.write("frontdoor-bot: --to is before --from\n")
         return 2
+    output: Path | None = args.output
+    if output is not None and await asyncio.to_thread(os.path.lexists, output):
+        sys.stderr.write(f"frontdoor-bot: {output} exists; choose a new file\n")
+        return 2
     start = datetime.combine(start_day, time(0), LONDON)
     end = datetime.combine(end_day + timedelta(days=1), time(0), LONDON)
     text = await export_csv(store, start, end)
-    if args.output is None:
+    count = text.count("\n") - 1
+    if output is None:
         sys.stdout.write(text)
     else:
-        args.output.write_text(text, encoding="utf-8")
-        _out(f"wrote {text.count(chr(10)) - 1} events to {args.output}")
+        try:
+            await asyncio.to_thread(write_new, output, text)
+        except OSError as error:
+            sys.stderr.write(f"frontdoor-bot: cannot write {output}: {error.strerror or 'refused'}\n")
+            return 2
+        _out(f"wrote {count} events to {output}")
+    async with store.unit_of_work() as uow:
+        await uow.audit.append(
+            AuditEvent(
+                at=clock.now(),
+                actor_id=actor_id,
+                action="audit.exported",
+                subject=f"audit:{start_day.isoformat()}..{end_day.isoformat()}",
+                detail=f"events={count}; to={'file' if output is not None else 'stdout'}",
+            )
+        )
+        await uow.commit()
     return 0

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from frontdoor.calendar import LONDON
 from frontdoor.consultation import MANAGER_ROLES, ExportOutcome, export_consultations
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 
 
 def _day(text: str) -> date:
@@ -49,9 +50,10 @@ def _midnight(day: date) -> datetime:
     return datetime.combine(day, time(0, 0), tzinfo=LONDON)
 
 
-def _write_new(path: Path, text: str) -> None:
-    # O_EXCL: never overwrite (an earlier export may be someone's only copy); 0o600: the file holds
-    # personal data, so only its owner may read it.
+def write_new(path: Path, text: str) -> None:
+    """Write ``text`` to a new file readable by its owner only. O_EXCL: never overwrite (an earlier
+    export may be someone's only copy) and never follow a symbolic link planted at ``path`` (the
+    call fails with ``FileExistsError``); 0o600: an export holds personal data."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as file:
         file.write(text)
@@ -87,6 +89,6 @@ async def export(
     if output is None:
         sys.stdout.write(result.csv_text)
     else:
-        await asyncio.to_thread(_write_new, output, result.csv_text)
+        await asyncio.to_thread(write_new, output, result.csv_text)
         out(f"{result.count} consultations written to {output}")
     return 0

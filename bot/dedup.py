@@ -22,9 +22,10 @@ from botbuilder.core import InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes
 
 from bot.routing import InvokeReply
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.dedup")
+log = logging.getLogger(__name__)
 
 #: How long a handled activity's key is remembered.
 RETENTION: Final = timedelta(hours=24)

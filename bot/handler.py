@@ -14,16 +14,19 @@ from typing import Any
 from botbuilder.core import (
     ActivityHandler,
     CardFactory,
-    ConversationState,
     InvokeResponse,
     MessageFactory,
     TurnContext,
 )
 from botbuilder.schema import Activity, ActivityTypes
 
+from bot.access import Place, Refused, Rule, Surface, wrong_place_text
 from bot.cards.help import help_card
+from bot.cards.keys import ACTION_KEY
+from bot.cardtext import overlong
 from bot.dedup import Deduplicator, activity_key, answer_duplicate, log_duplicate
-from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
+from bot.replies import refusal
+from bot.routing import Actor, CardAction, InvokeReply, Router
 from bot.teams import (
     conversation_kind,
     conversation_record,
@@ -33,14 +36,24 @@ from bot.teams import (
     tenant_of,
 )
 from frontdoor.commands import CommandName, Scope, parse_command
-from frontdoor.ports import Clock, Store
-from frontdoor.records import ConversationKind
-from frontdoor.roles import PERMISSIONS, ROLE_TITLES, Permission, Role
+from frontdoor.errors import InvalidReferenceError
+from frontdoor.ports import Clock
+from frontdoor.records import AuditEvent, ChannelPurpose, ConversationKind, ConversationRecord
+from frontdoor.references import parse_reference
+from frontdoor.unit_of_work import Store, UnitOfWork
 
-log = logging.getLogger("frontdoor.bot")
+log = logging.getLogger(__name__)
 
 #: Where a turn keeps the sender's roles, read once with the turn's first transaction.
 _ROLES_KEY = "frontdoor.sender_roles"
+#: Where a turn keeps the kind of conversation it came from (``bot.access.Place``).
+_PLACE_KEY = "frontdoor.place"
+
+_PURPOSE_PLACES = {
+    ChannelPurpose.DECISIONS: Place.DECISIONS_CHANNEL,
+    ChannelPurpose.DUTY: Place.DUTY_CHANNEL,
+    ChannelPurpose.EDT: Place.EDT_CHANNEL,
+}
 
 _SCOPES = {
     ConversationKind.PERSONAL: Scope.PERSONAL,
@@ -53,17 +66,22 @@ class FrontDoorBot(ActivityHandler):
     def __init__(
         self,
         store: Store,
-        conversation_state: ConversationState,
         clock: Clock,
         router: Router,
         tenants: frozenset[str] = frozenset(),
         dedup: Deduplicator | None = None,
+        authenticated: bool = True,
+        max_text_chars: int = 4000,
     ) -> None:
         super().__init__()
+        #: False only in local development without credentials: then an activity's ``serviceUrl``
+        #: is whatever the caller claimed, and it never replaces the one stored for a conversation
+        self._authenticated = authenticated
+        #: the longest free text a card may send back (``bot.cardtext``)
+        self._max_text_chars = max_text_chars
         self._router = router
         self._dedup = dedup
         self._store = store
-        self._conversation_state = conversation_state
         self._clock = clock
         self._tenants = tenants
 
@@ -89,7 +107,6 @@ class FrontDoorBot(ActivityHandler):
             return
         try:
             await super().on_turn(turn_context)
-            await self._conversation_state.save_changes(turn_context)
         except BaseException:
             if self._dedup is not None:
                 await self._dedup.release(key)  # a retry of a failed turn must be handled
@@ -109,7 +126,8 @@ class FrontDoorBot(ActivityHandler):
                 log_duplicate(activity)
                 return False
             if record is not None:
-                await uow.conversations.upsert(record)
+                await self._record(uow, record)
+                turn_context.turn_state[_PLACE_KEY] = await _place_of(uow, record)
             if sender is not None:
                 if sender.name:
                     await uow.roles.set_display_name(sender.aad_object_id, sender.name)
@@ -117,22 +135,72 @@ class FrontDoorBot(ActivityHandler):
             await uow.commit()
         return True
 
+    async def _record(self, uow: UnitOfWork, record: ConversationRecord) -> None:
+        """Store the conversation's reference; unauthenticated, never move a known conversation to
+        another service URL (a forged ``serviceUrl`` would redirect every later proactive post)."""
+        if not self._authenticated:
+            known = await uow.conversations.get(record.conversation_id)
+            if known is not None and known.service_url != record.service_url:
+                log.warning(
+                    "unauthenticated activity claimed another serviceUrl; the stored one is kept",
+                    extra={"conversation_id": record.conversation_id[:128]},
+                )
+                return
+        await uow.conversations.upsert(record)
+
     async def _actor(self, turn_context: TurnContext) -> Actor | None:
         activity: Activity = turn_context.activity
         sender = sender_of(activity)
         if sender is None:
             return None
         roles = turn_context.turn_state.get(_ROLES_KEY)
-        if not isinstance(roles, frozenset):
+        place = turn_context.turn_state.get(_PLACE_KEY)
+        if not isinstance(roles, frozenset) or not isinstance(place, Place):
             async with self._store.unit_of_work() as uow:
                 roles = await uow.roles.roles_of(sender.aad_object_id)
+                record = conversation_record(activity, self._clock.now())
+                place = await _place_of(uow, record) if record is not None else Place.GROUP_CHAT
         return Actor(
             aad_object_id=sender.aad_object_id,
             name=sender.name,
             roles=roles,
             scope=_SCOPES[conversation_kind(activity)],
             conversation_id=root_conversation_id(str(getattr(activity.conversation, "id", "") or "")),
+            place=place,
         )
+
+    async def _refused(
+        self, actor: Actor, surface: Surface, name: str, rule: Rule, data: Any = None
+    ) -> str | None:
+        """The central check of the authorization table (``bot.access``): None when ``actor`` may
+        use ``name`` here, else what to tell them. A refusal changes nothing; it is audited (who,
+        what, where, the reference the card named) and logged with ids only."""
+        refused = rule.check(actor.roles, actor.place)
+        if refused is None:
+            return None
+        log.info(
+            "refused by the authorization table",
+            extra={
+                "action": f"{surface.value}:{name}",
+                "status": refused.value,
+                "conversation_kind": actor.place.value,
+            },
+        )
+        detail = f"{surface.value}={name}; place={actor.place.name.lower()}; reason={refused.value}"
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(),
+                    actor_id=actor.aad_object_id,
+                    action="access.refused",
+                    subject=_named_reference(data) or f"{surface.value}:{name}",
+                    detail=detail,
+                )
+            )
+            await uow.commit()
+        if refused is Refused.WRONG_PLACE:
+            return wrong_place_text(rule)
+        return refusal(rule.permissions[0])
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity: Activity = turn_context.activity
@@ -161,9 +229,12 @@ class FrontDoorBot(ActivityHandler):
             if actor is None:
                 await turn_context.send_activity(_NO_IDENTITY)
                 return
-            permission = parsed.command.permission
-            if permission is not None and not actor.may(permission):
-                await turn_context.send_activity(refusal(permission))
+            name = parsed.command.name.value
+            refused = await self._refused(
+                actor, Surface.COMMAND, name, self._router.rule(Surface.COMMAND, name)
+            )
+            if refused is not None:
+                await turn_context.send_activity(refused)
                 return
             await handler(turn_context, actor, parsed)
             return
@@ -183,6 +254,11 @@ class FrontDoorBot(ActivityHandler):
         if handler is None or actor is None or action is None:
             # A card this version of the bot no longer serves, or one from nobody we can identify.
             await turn_context.send_activity(_STALE_CARD)
+            return
+        rule = self._router.rule(Surface.SUBMISSION, action)
+        refused = await self._refused(actor, Surface.SUBMISSION, action, rule, value)
+        if refused is not None:
+            await turn_context.send_activity(refused)
             return
         await handler(turn_context, actor, CardAction(action, value, turn_context.activity.reply_to_id))
 
@@ -209,14 +285,43 @@ class FrontDoorBot(ActivityHandler):
             extra={"activity_id": activity.id or "", "verb": verb if handler else "unknown"},
         )
         actor = await self._actor(turn_context)
-        if handler is None or actor is None or not isinstance(data, dict | None):
+        if handler is None or actor is None or not isinstance(data, dict | None) or not isinstance(verb, str):
             reply = InvokeReply(message="This action is not available.")
         else:
-            reply = await handler(turn_context, actor, CardAction(verb, data or {}, activity.reply_to_id))
+            rule = self._router.rule(Surface.EXECUTION, verb)
+            refused = await self._refused(actor, Surface.EXECUTION, verb, rule, data)
+            refused = refused or overlong(data or {}, self._max_text_chars)
+            if refused is not None:
+                reply = InvokeReply(message=refused)
+            else:
+                reply = await handler(turn_context, actor, CardAction(verb, data or {}, activity.reply_to_id))
         return InvokeResponse(status=int(HTTPStatus.OK), body=reply.body())
 
     async def _send_card(self, turn_context: TurnContext, card: dict[str, Any]) -> None:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
+
+
+async def _place_of(uow: UnitOfWork, record: ConversationRecord) -> Place:
+    """The kind of conversation: a personal chat, a group chat, the registered decisions, duty or
+    EDT channel, or another channel."""
+    if record.kind is ConversationKind.PERSONAL:
+        return Place.PERSONAL
+    if record.kind is ConversationKind.GROUP_CHAT:
+        return Place.GROUP_CHAT
+    for purpose, place in _PURPOSE_PLACES.items():
+        registration = await uow.channels.get(purpose)
+        if registration is not None and registration.conversation_id == record.conversation_id:
+            return place
+    return Place.OTHER_CHANNEL
+
+
+def _named_reference(data: Any) -> str | None:
+    """The CT- or PC- reference a card's data names, in its canonical form (for the audit)."""
+    text = data.get("reference") if isinstance(data, dict) else None
+    try:
+        return str(parse_reference(text)) if isinstance(text, str) else None
+    except InvalidReferenceError:
+        return None
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -225,14 +330,6 @@ def _field(obj: Any, name: str) -> Any:
 
 _STALE_CARD = "That card is no longer active. Type **help** to see what I can do."
 _NO_IDENTITY = "I can only work with people signed in to Teams in your organisation."
-
-
-def refusal(permission: Permission) -> str:
-    """A polite refusal naming who may do it."""
-    holders: list[Role] = [role for role in Role if permission in PERMISSIONS[role]]
-    names = [ROLE_TITLES[role] for role in holders]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-    return f"Sorry, only {listed} can do that. If you think you should be able to, ask an administrator."
 
 
 async def on_turn_error(turn_context: TurnContext, error: Exception) -> None:

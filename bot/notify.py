@@ -31,9 +31,9 @@ from botbuilder.schema import (
     Mention,
 )
 
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.notify")
+log = logging.getLogger(__name__)
 
 #: Error codes Teams returns with a 404 that concern one message, not the whole conversation.
 _MESSAGE_NOT_FOUND = frozenset({"ActivityNotFoundInConversation", "ActivityNotFound"})

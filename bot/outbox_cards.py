@@ -10,36 +10,29 @@ people it may @mention: it never touches the store or the network.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
+from bot.cards.continuity import render_continuity
+from bot.cards.edt import render_edt_handover, render_overnight_summary
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
+from bot.cards.rendered import Rendered, Renderer
 from frontdoor.alerts import AlertKind, OutboxItem
 
+__all__ = ["POSSIBLE_REPEAT", "RENDERERS", "Rendered", "Renderer", "render"]
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """The message for one outbox row."""
-
-    card: dict[str, Any]
-    #: Azure AD object ids of the people to @mention (the sender adds their display names)
-    mention_ids: tuple[str, ...] = ()
-    #: a line of text beside the card (the notification preview); ids and references only
-    text: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-
-#: ``renderer(item, now, names)``: ``names`` maps Azure AD object ids to display names.
-Renderer = Callable[[OutboxItem, datetime, Mapping[str, str]], Rendered]
 
 #: One renderer per kind of row; a kind missing here is a programming error caught by the tests.
+#: ``email`` rows are not rendered for Teams: they go by e-mail only (``bot.mail``).
 RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.HANDOVER: render_handover,
     AlertKind.HANDOVER_ESCALATION: render_handover_escalation,
     AlertKind.MARAC_REMINDER: render_marac_reminder,
+    AlertKind.CONTINUITY: render_continuity,
+    AlertKind.EDT_HANDOVER: render_edt_handover,
+    AlertKind.OVERNIGHT_SUMMARY: render_overnight_summary,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

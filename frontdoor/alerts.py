@@ -55,6 +55,8 @@ from frontdoor.roles import Role
 __all__ = [
     "ACKNOWLEDGED_ACTION",
     "DUTY_CHANNEL",
+    "DUTY_MANAGER_EMAIL",
+    "EDT_CHANNEL",
     "INTERRUPTED",
     "LATE_GRACE",
     "Acknowledgement",
@@ -71,6 +73,7 @@ __all__ = [
     "acknowledgement_event",
     "acknowledgement_from_event",
     "alerts_due",
+    "email_message",
     "is_late",
     "outbox_key",
     "recipients_for",
@@ -108,6 +111,14 @@ class AlertKind(StrEnum):
     MARAC_REMINDER = "marac_reminder"
     #: a parent letter lapsed: the contact is back with its worker to review and re-apply the threshold
     LETTER_LAPSED = "letter_lapsed"
+    #: an alert Teams could not deliver, sent by e-mail instead (its key is the alert's)
+    EMAIL = "email"
+    #: urgent-only mode switched on or off (SPEC §10)
+    CONTINUITY = "continuity"
+    #: the EDT handover at closing: child-protection clocks open overnight (SPEC §10)
+    EDT_HANDOVER = "edt_handover"
+    #: the duty channel's summary at opening of what the EDT did overnight (SPEC §10)
+    OVERNIGHT_SUMMARY = "overnight_summary"
 
 
 def utc_text(moment: datetime) -> str:
@@ -178,8 +189,10 @@ class AlertKey:
 class RecipientKind(StrEnum):
     #: a person, reached in their personal chat with the bot
     PERSON = "person"
-    #: a registered channel (decisions or duty)
+    #: a registered channel (decisions, duty or EDT)
     CHANNEL = "channel"
+    #: an e-mail address, or ``duty_manager`` for the duty manager's address in the settings
+    EMAIL = "email"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +216,10 @@ class Recipient:
     @classmethod
     def channel(cls, purpose: ChannelPurpose) -> Recipient:
         return cls(RecipientKind.CHANNEL, purpose.value)
+
+    @classmethod
+    def email(cls, address: str) -> Recipient:
+        return cls(RecipientKind.EMAIL, address)
 
     @property
     def person_id(self) -> str | None:
@@ -229,6 +246,12 @@ class Recipient:
 
 
 DUTY_CHANNEL = Recipient.channel(ChannelPurpose.DUTY)
+#: The duty manager's e-mail address (``FRONTDOOR_DUTY_MANAGER_EMAIL``): the second route.
+DUTY_MANAGER_EMAIL = Recipient.email("duty_manager")
+EDT_CHANNEL = Recipient.channel(ChannelPurpose.EDT)
+
+#: The alerts about a running clock (as opposed to the handover and reminders).
+_CLOCK_ALERTS = frozenset({AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,7 +279,13 @@ class Staffing:
 
 
 def recipients_for(
-    kind: AlertKind, assignee_id: str | None, day: date, staffing: Staffing
+    kind: AlertKind,
+    assignee_id: str | None,
+    day: date,
+    staffing: Staffing,
+    *,
+    clock: ClockKind | None = None,
+    out_of_hours: bool = False,
 ) -> tuple[Recipient, ...]:
     """Who gets an alert of ``kind`` on ``day`` (SPEC §7):
 
@@ -265,8 +294,15 @@ def recipients_for(
     - escalations: the team managers on duty, and the duty channel;
     - the handover and MARAC reminders: the duty channel.
 
+    Out of office hours (SPEC §10) every alert about a child-protection clock (an urgent contact's
+    or a route I decision's) goes to the emergency duty team instead: the EDT staff on the rota
+    that day (every EDT holder when nobody is) and the EDT channel, never to day staff.
+
     Never empty: with nobody to tell in person, the duty channel is told.
     """
+    if out_of_hours and clock is ClockKind.CP_DECISION and kind in _CLOCK_ALERTS:
+        edt = [Recipient.person(person) for person in staffing.on_duty(Role.EDT, day)]
+        return (*edt, EDT_CHANNEL)
     people: tuple[str, ...]
     channel = True
     match kind:
@@ -277,7 +313,7 @@ def recipients_for(
             people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
         case AlertKind.ESCALATION | AlertKind.HANDOVER_ESCALATION:
             people = staffing.on_duty(Role.TEAM_MANAGER, day)
-        case AlertKind.HANDOVER | AlertKind.MARAC_REMINDER:
+        case _:
             people = ()
     found = [Recipient.person(person) for person in dict.fromkeys(people)]
     if channel or not found:
@@ -350,6 +386,8 @@ class OutboxState(StrEnum):
     FAILED = "failed"
     #: not sent because it no longer applies: its clock was met or cancelled before it went out
     WITHDRAWN = "withdrawn"
+    #: held back by urgent-only mode; listed (and withdrawn) when the mode ends
+    HELD = "held"
 
 
 @dataclass(frozen=True, slots=True)
@@ -466,6 +504,31 @@ def reroute_message(item: OutboxItem, reason: str, to: Recipient = DUTY_CHANNEL)
     )
 
 
+def email_message(item: OutboxItem, reason: str, to: Recipient = DUTY_MANAGER_EMAIL) -> OutboxMessage:
+    """The e-mail copy of an alert Teams could not deliver (SPEC §10: the second route). Its key is
+    the alert's with the e-mail recipient, so however many of the alert's rows fail, and however
+    often, it is e-mailed once. It carries the alert key, the reference, the clock and the times
+    only; ``reason`` must be a status and code."""
+    alert = item.alert_key
+    body: dict[str, object] = {
+        "alert": alert.text,
+        "subject": alert.subject,
+        "clock": alert.clock.value if alert.clock is not None else None,
+        "kind": alert.kind.value,
+        "due_at": utc_text(alert.due_at),
+        "at": utc_text(item.due_at),
+        "reason": reason,
+    }
+    return OutboxMessage(
+        key=outbox_key(alert, to),
+        subject=item.subject,
+        clock=item.clock,
+        kind=AlertKind.EMAIL,
+        send_at=item.due_at,
+        payload=json.dumps({**body, "recipient": to.text}, sort_keys=True, separators=(",", ":")),
+    )
+
+
 class AlertOutbox(Protocol):
     """The durable outbox of alerts and handovers (``alert_outbox``).
 
@@ -529,7 +592,25 @@ class AlertOutbox(Protocol):
         ``conversation_id`` and an ``activity_id`` recorded), oldest first."""
         ...
 
+    async def mark_held(self, item_id: int, reason: str) -> bool:
+        """Held back by urgent-only mode; False if sent already or missing."""
+        ...
+
+    async def listed(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        kinds: Collection[AlertKind] | None = None,
+        limit: int = 50,
+    ) -> list[OutboxItem]:
+        """Rows in ``states`` and of ``kinds`` (any when None), newest first."""
+        ...
+
     async def get(self, item_id: int) -> OutboxItem | None: ...
+
+    async def about(self, subject: str) -> list[OutboxItem]:
+        """Every row about ``subject``, whatever its state, oldest first."""
+        ...
 
     async def failed(self, limit: int = 50) -> list[OutboxItem]:
         """Rows given up on, newest first, for ``status``."""
@@ -616,6 +697,7 @@ def alerts_due(
     acks = tuple(acknowledged)
     staffing = staffing or Staffing()
     day = now.astimezone(calendar.tz).date()
+    out_of_hours = not calendar.in_office_hours(now)
     planned: list[PlannedAlert] = []
     for deadline in deadlines:
         if deadline.state is not DeadlineState.OPEN:
@@ -628,7 +710,14 @@ def alerts_due(
                     at=at,
                     started_at=deadline.started_at.astimezone(UTC),
                     assignee_id=deadline.assignee_id,
-                    recipients=recipients_for(key.kind, deadline.assignee_id, day, staffing),
+                    recipients=recipients_for(
+                        key.kind,
+                        deadline.assignee_id,
+                        day,
+                        staffing,
+                        clock=deadline.clock,
+                        out_of_hours=out_of_hours,
+                    ),
                     late=is_late(at, now, late_grace),
                     deadline_id=deadline.id,
                 )

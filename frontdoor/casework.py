@@ -90,9 +90,9 @@ from frontdoor.decisions import (
 from frontdoor.letters import DEFAULT_SERVICE_NAME, outcome_letter
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = [
     "PARENT_LETTER_ACTOR",

@@ -1,4 +1,4 @@
-"""The decisions and duty channels (SPEC §6): which team channel gets which cards.
+"""The decisions, duty and EDT channels (SPEC §6): which team channel gets which cards.
 
 A channel becomes the decisions or the duty channel when an administrator says so in it. The
 registration points at the conversation record the bot keeps for every chat and channel it hears
@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from frontdoor.calendar import require_aware
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import (
     AuditEvent,
     ChannelPurpose,
@@ -23,6 +22,7 @@ from frontdoor.records import (
     ConversationRecord,
 )
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = [
     "PURPOSE_TITLES",
@@ -37,6 +37,7 @@ PURPOSE_TITLES: Mapping[ChannelPurpose, str] = MappingProxyType(
     {
         ChannelPurpose.DECISIONS: "decisions channel",
         ChannelPurpose.DUTY: "duty channel",
+        ChannelPurpose.EDT: "EDT channel",
     }
 )
 

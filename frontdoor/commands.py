@@ -26,6 +26,9 @@ class CommandName(StrEnum):
     CANCEL = "cancel"
     REGISTER_DECISIONS_CHANNEL = "register_decisions_channel"
     REGISTER_DUTY_CHANNEL = "register_duty_channel"
+    REGISTER_EDT_CHANNEL = "register_edt_channel"
+    CONTINUITY = "continuity"
+    OVERNIGHT = "overnight"
     CONSULTATION = "consultation"
     FIND = "find"
     LINK = "link"
@@ -90,6 +93,13 @@ COMMANDS: tuple[Command, ...] = (
         CommandName.REGISTER_DUTY_CHANNEL,
         "register duty channel",
         "Make this channel the duty manager channel (administrators)",
+        frozenset({Scope.TEAM}),
+        Permission.REGISTER_CHANNELS,
+    ),
+    Command(
+        CommandName.REGISTER_EDT_CHANNEL,
+        "register edt channel",
+        "Make this channel the emergency duty team's channel (administrators)",
         frozenset({Scope.TEAM}),
         Permission.REGISTER_CHANNELS,
     ),
@@ -180,6 +190,26 @@ COMMANDS: tuple[Command, ...] = (
         ALL_SCOPES,
         Permission.MANAGE_DIRECTORY,
         usage="@person role",
+    ),
+    # Business continuity (SPEC §10): urgent-only mode, switched by a team manager. Rarely used, so
+    # last: it is typed, and listed in the help card, rather than in the Teams menu.
+    Command(
+        CommandName.CONTINUITY,
+        "continuity",
+        "Switch the front door to urgent only, or back (team managers)",
+        frozenset({Scope.PERSONAL, Scope.TEAM}),
+        Permission.SWITCH_CONTINUITY,
+        usage="on <reason> | off",
+    ),
+    # The emergency duty team records what it did overnight on a contact (SPEC §10). Free text
+    # about a child: personal chat only.
+    Command(
+        CommandName.OVERNIGHT,
+        "overnight",
+        "Record on a contact what the emergency duty team did overnight",
+        frozenset({Scope.PERSONAL}),
+        Permission.OVERNIGHT_ACTION,
+        usage="CT-26-000123 what was done",
     ),
 )
 

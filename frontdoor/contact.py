@@ -83,6 +83,7 @@ class ImmediateRisk(StrEnum):
     UNSAFE_ADULT = "unsafe_adult"
     PERSON_POSING_RISK = "person_posing_risk"
     POLICE_PROTECTION_OR_MEDICAL = "police_protection_or_medical"
+    TEMPORARY_EMERGENCY = "temporary_emergency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +117,36 @@ class Parent:
 
 @dataclass(frozen=True, slots=True)
 class HistoryChecks:
+    """What the officer found in the records (SPEC §5). ``closed_on`` is the date the child's last
+    case closed: whether this contact is a re-referral is decided from it and the policy's window,
+    never ticked by hand."""
+
     open_case: bool = False
     allocated_worker_id: str | None = None
-    closed_within_3_months: bool = False
     last_worker_id: str | None = None
     systems_checked: tuple[str, ...] = ()
     chronology: str = ""
+    closed_on: date | None = None
+    open_to_early_help: bool = False
+    early_help_worker_id: str | None = None
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the checks have been done: at least one system checked. An urgent contact is
+        created before they are, and shows them as outstanding until then."""
+        return bool(self.systems_checked)
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyDetails:
+    """Only what an emergency needs, taken before anything else on an urgent call (SPEC §3)."""
+
+    #: the child's name, or a description when the caller does not know it
+    child: str = ""
+    #: where the child is now
+    whereabouts: str = ""
+    #: the referrer's phone, E.164
+    phone: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +189,7 @@ class Contact:
     presenting_needs: frozenset[PresentingNeed] = field(default_factory=frozenset)
     immediate_risks: frozenset[ImmediateRisk] = field(default_factory=frozenset)
     history: HistoryChecks = field(default_factory=HistoryChecks)
+    emergency: EmergencyDetails = field(default_factory=EmergencyDetails)
     assignee_id: str | None = None
     #: the section of the contact script the draft is on (see ``frontdoor.script``)
     draft_section: str = ""
@@ -172,3 +198,8 @@ class Contact:
     @property
     def urgent(self) -> bool:
         return bool(self.immediate_risks)
+
+    @property
+    def completing(self) -> bool:
+        """An urgent contact created at once, whose officer is still filling in the other cards."""
+        return self.reference is not None and bool(self.draft_section)

@@ -23,6 +23,10 @@ route I                   child-protection decision, 2 hours from the decision (
                           from received-at
 route II                  completion 24 hours from received-at; the outcome is recorded with
                           the decision, so the contact goes straight to sign-off
+stays with early help     route II for a child open to early help (SPEC §3), its outcome a
+                          referral to early help, the early help worker named (the procedure:
+                          the consultant determines whether the child "remains appropriate to
+                          send a referral to Early Help"); not for an urgent contact
 route III                 completion 48 hours from received-at, assigned to the officer
 route IV                  completion 48 hours from received-at, assigned to the social worker
 re-referral, CP met       as route I (the seed procedure words it as route I)
@@ -57,15 +61,17 @@ from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
 from frontdoor.handover import OPEN_STATES, WorkerLoad
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import StaleVersionError, UnitOfWork
+from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
     "AGENCY_TITLES",
     "OUTCOME_TITLES",
     "PROCEEDING_ROUTES",
+    "ROUTE_ACTIONS",
     "ROUTE_TITLES",
     "SERVICE_CONSENT_TITLES",
     "WITHOUT_CONSENT",
@@ -94,6 +100,7 @@ __all__ = [
     "decide_screening",
     "event_data",
     "load_contact",
+    "may_stay_with_early_help",
     "not_permitted",
     "note",
     "open_deadlines",
@@ -164,6 +171,11 @@ class AlreadyDecided:
         when = f" at {self.at.astimezone(LONDON):%H:%M on %d %b}" if self.at is not None else ""
         if self.replay:
             return f"You have already done this: {reference} ({what}{when}). Nothing more was changed."
+        if self.contact.completing and self.contact.state is ContactState.AWAITING_SCREENING:
+            # An urgent contact's officer saved another card while this one was open.
+            return (
+                f"{reference} was updated by the officer completing it, so nothing was changed: decide again."
+            )
         who = self.by_name or self.by
         return f"{reference} was already decided by {who} ({what}{when}), so nothing was changed."
 
@@ -678,6 +690,10 @@ _ROUTE_MOVES: Mapping[ScreeningRoute, tuple[ContactState, Action]] = MappingProx
         ScreeningRoute.IV: (ContactState.SW_ASSESSMENT, Action.ROUTE_IV),
     }
 )
+#: The lifecycle action each route records: the contact's history reads a route back through it.
+ROUTE_ACTIONS: Mapping[ScreeningRoute, Action] = MappingProxyType(
+    {route: action for route, (_, action) in _ROUTE_MOVES.items()}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -696,12 +712,23 @@ class ScreeningDecision:
     #: routes I and IV on a contact without consent: the sentence confirming the evidence suggests a
     #: risk of harm (given only with the tick)
     risk_of_harm: str = ""
+    #: "stays with early help": route II, a referral to early help, for a child open to it
+    stays_with_early_help: bool = False
 
     def route_ii_outcome(self) -> Outcome:
+        if self.stays_with_early_help:
+            return Outcome(
+                OutcomeKind.OTHER_AGENCY,
+                self.rationale,
+                agency=Agency.EARLY_HELP,
+                service_consent=self.service_consent,
+            )
         return Outcome(self.outcome, self.rationale, agency=self.agency, service_consent=self.service_consent)
 
     def problems(self) -> tuple[str, ...]:
         found: list[str] = []
+        if self.stays_with_early_help and self.route is not ScreeningRoute.II:
+            found.append("Stays with early help: that is a route II decision")
         if not self.rationale.strip():
             found.append("Rationale: every screening decision needs a rationale")
         if self.route in (ScreeningRoute.III, ScreeningRoute.IV) and not (self.assignee_id or "").strip():
@@ -732,6 +759,8 @@ class ScreeningDecided:
     #: the contact's open deadlines after the decision
     deadlines: tuple[Deadline, ...]
     summary: ChannelSummary
+    #: "stays with early help": the early help worker to tell (None: not that decision)
+    early_help_worker: str | None = None
 
     @property
     def next_due(self) -> datetime | None:
@@ -774,6 +803,16 @@ async def decide_screening(
             problem := without_consent_problem(loaded, decision.risk_of_harm)
         ):
             return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
+        if decision.stays_with_early_help and (loaded.urgent or not loaded.history.open_to_early_help):
+            why = (
+                "it is urgent: an immediate safeguarding incident is dealt with by the front door"
+                if loaded.urgent
+                else "the history checks do not say the child is open to early help"
+            )
+            return Refusal(
+                RefusalReason.INVALID,
+                f"{loaded.reference} cannot stay with early help: {why}. Nothing was changed.",
+            )
         subject = loaded.reference or ""
         name = ""
         if assignee is not None:
@@ -794,6 +833,9 @@ async def decide_screening(
             data |= {"without_consent": True, "risk_of_harm": decision.risk_of_harm.strip()}
         if outcome is not None:
             data |= outcome_data(outcome)
+        early_help_worker = loaded.history.early_help_worker_id if decision.stays_with_early_help else None
+        if decision.stays_with_early_help:
+            data |= {"early_help": "stays", "early_help_worker": early_help_worker or ""}
         moved = replace(add_event_data(moved, data), assignee_id=assignee)
         saved = await save_or_race(uow, moved, expected_version, actor_id)
         if isinstance(saved, AlreadyDecided):
@@ -833,7 +875,11 @@ async def decide_screening(
             detail += "; without_consent=yes"
         if outcome is not None:
             detail += f"; {outcome.audit_detail()}"
-        await uow.audit.append(audit_event(now, actor_id, f"contact.{action.value}", subject, detail))
+        audited = f"contact.{action.value}"
+        if decision.stays_with_early_help:
+            audited = "contact.stays_with_early_help"
+            detail += f"; early_help_worker={early_help_worker or ''}"
+        await uow.audit.append(audit_event(now, actor_id, audited, subject, detail))
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
 
@@ -846,6 +892,17 @@ async def decide_screening(
         outcome=outcome,
         deadlines=deadlines,
         summary=_summary(saved, deadlines, now, calendar, policy),
+        early_help_worker=early_help_worker,
+    )
+
+
+def may_stay_with_early_help(contact: Contact) -> bool:
+    """Whether the decision card offers "stays with early help" (SPEC §3): the history checks say
+    the child is open to early help, and there is no immediate safeguarding incident."""
+    return (
+        contact.state is ContactState.AWAITING_SCREENING
+        and contact.history.open_to_early_help
+        and not contact.urgent
     )
 
 

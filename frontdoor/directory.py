@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import AuditEvent, DirectoryEntry
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import UnitOfWork
 
 #: The longest Azure AD object id the directory accepts (they are 36-character GUIDs).
 MAX_PERSON_ID = 128

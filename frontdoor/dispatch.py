@@ -31,6 +31,12 @@ result in a second unit of work:
   channel or was itself a reroute, sent to the duty channel instead (``alerts.reroute_message``,
   enqueued in the same transaction as the failure); a rerouted row that fails just fails.
 
+The second route (SPEC §10): when a clock alert is given up on, or Teams has not taken it for
+``continuity.email_after_minutes`` after its time, an e-mail copy for the duty manager is enqueued
+(``alerts.email_message``; once per alert, by key) in the same transaction, and the ``AlertMailer``
+sends it, retried like a Teams send. In urgent-only mode (``frontdoor.continuity``) rows that are not
+about a child-protection clock are held instead of sent.
+
 Teams' per-conversation limits are kept with ``ConversationRateLimiter``: a send that would break
 them waits a little (up to ``longest_wait``) or, if the conversation is held for longer, the row is
 deferred (``AlertOutbox.defer``) without using up an attempt. The limiter runs on real time
@@ -70,6 +76,7 @@ from frontdoor.alerts import (
     acknowledgement_event,
     acknowledgement_from_event,
     alerts_due,
+    email_message,
     is_late,
     outbox_key,
     recipients_for,
@@ -80,13 +87,15 @@ from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_letter
 from frontdoor.clocks import ClockUnit, clock_rules, due_at
 from frontdoor.contact import ContactState
+from frontdoor.continuity import HELD_REASON, holds, urgent_only
 from frontdoor.decisions import AlreadyDecided, Refusal, RefusalReason
 from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import MANAGERS, Permission, Role, may
 from frontdoor.systemclock import SystemClock
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "ACKNOWLEDGEABLE",
@@ -94,6 +103,7 @@ __all__ = [
     "DECISION_CLOCKS",
     "MAX_OPEN_DEADLINES",
     "TAKEABLE",
+    "AlertMailer",
     "AlertNotice",
     "AlertSender",
     "AlertTaken",
@@ -113,7 +123,7 @@ __all__ = [
     "run_tick",
 ]
 
-log = logging.getLogger("frontdoor.dispatch")
+log = logging.getLogger(__name__)
 
 #: The most open deadlines one tick reads, soonest first; a front door has a few hundred.
 MAX_OPEN_DEADLINES: Final = 5000
@@ -376,6 +386,15 @@ class SendReport:
         return self.failure is None and not self.unreachable and self.activity_id is not None
 
 
+class AlertMailer(Protocol):
+    """Sends an outbox row addressed to an e-mail recipient (``bot.mail`` implements it with SMTP):
+    the second route of SPEC §10. Reports a refusal or an unreachable server rather than raising:
+    ``failure`` with status None for no answer (retried), 503 for a temporary refusal (retried),
+    400 for a permanent one (given up, shown in ``status``)."""
+
+    async def send(self, item: OutboxItem, now: datetime) -> SendReport: ...
+
+
 class AlertSender(Protocol):
     """Posts an outbox row to Teams (``bot.alerting`` implements it with the ``Notifier``)."""
 
@@ -427,6 +446,10 @@ class DispatchReport:
     rerouted: int = 0
     #: not sent: the clock they were about stopped first
     withdrawn: int = 0
+    #: held back by urgent-only mode
+    held: int = 0
+    #: e-mail copies enqueued for alerts Teams could not deliver
+    emailed: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -485,6 +508,8 @@ class Dispatcher:
         budget: timedelta = DISPATCH_BUDGET,
         rate_clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        mailer: AlertMailer | None = None,
+        email_after: timedelta | None = None,
     ) -> None:
         if batch < 1 or lease <= send_timeout + LEASE_MARGIN:
             raise ValueError("a dispatcher needs a positive batch, and a lease longer than a send may take")
@@ -500,6 +525,8 @@ class Dispatcher:
         self._budget = budget
         self._rate_clock = rate_clock or SystemClock()
         self._sleep = sleep
+        self._mailer = mailer
+        self._email_after = email_after
         self._lock = asyncio.Lock()
 
     async def dispatch_due(self) -> DispatchReport:
@@ -511,8 +538,8 @@ class Dispatcher:
             while True:
                 step = await self._dispatch_batch()
                 report += step
-                # A full batch may have left more behind; a reroute is due at once.
-                more = step.claimed == self._batch or step.rerouted > 0
+                # A full batch may have left more behind; a reroute or an e-mail copy is due at once.
+                more = step.claimed == self._batch or step.rerouted > 0 or step.emailed > 0
                 if not more or self._rate_clock.now() - started >= self._budget:
                     break
             self.limiter.forget_idle(self._rate_clock.now())
@@ -528,18 +555,26 @@ class Dispatcher:
         destinations: dict[int, Destination | None] = {}
         async with self._unit_of_work() as uow:
             running = await _running_clocks(uow, items)
+            holding = await urgent_only(uow) is not None
             for item in items:
                 try:
                     recipient = item.recipient
                 except ValueError:
                     destinations[item.id] = None
                 else:
-                    destinations[item.id] = await destination(uow, recipient)
+                    if recipient.kind is RecipientKind.EMAIL:
+                        destinations[item.id] = Destination(None, "Email")
+                    else:
+                        destinations[item.id] = await destination(uow, recipient)
         report = DispatchReport(claimed=len(items))
         for item in items:
             where = destinations[item.id]
             if _overtaken(item, running):
                 report += await self._withdraw(item)
+            elif holding and holds(item):
+                report += await self._hold(item)
+            elif where is not None and where.problem == "Email":
+                report += await self._mail(item)
             elif where is None:
                 report += await self._give_up(item, "BadPayload: the row names no recipient", reroute=False)
             elif self._rate_clock.now() - claimed_at > self._lease - self._send_timeout - LEASE_MARGIN:
@@ -590,8 +625,13 @@ class Dispatcher:
             if hold is not None:
                 self.limiter.hold(conversation, self._rate_clock.now() + hold)
         if decision.retry_at is not None:
+            # Teams unanswered for longer than the policy allows: the alert also goes by e-mail.
+            mail_now = self._email_after is not None and now - item.due_at >= self._email_after
+            emailed = 0
             async with self._unit_of_work() as uow:
                 await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason)
+                if mail_now:
+                    emailed = await self._enqueue_email(uow, item, decision.reason, now)
                 await uow.commit()
             log.info(
                 "alert send will be retried",
@@ -603,7 +643,7 @@ class Dispatcher:
                     "attempt": item.attempts,
                 },
             )
-            return _RETRIED
+            return DispatchReport(retried=1, emailed=emailed)
         return await self._give_up(item, decision.reason, reroute=decision.reroute)
 
     async def _sent(
@@ -634,6 +674,51 @@ class Dispatcher:
         log.info("alert withdrawn: its clock stopped", extra={"key": item.key, "reference": item.subject})
         return DispatchReport(withdrawn=1)
 
+    async def _hold(self, item: OutboxItem) -> DispatchReport:
+        async with self._unit_of_work() as uow:
+            await uow.alerts.mark_held(item.id, HELD_REASON)
+            await uow.commit()
+        log.info("alert held: urgent-only mode", extra={"key": item.key, "reference": item.subject})
+        return DispatchReport(held=1)
+
+    async def _enqueue_email(self, uow: UnitOfWork, item: OutboxItem, reason: str, now: datetime) -> int:
+        """The alert's e-mail copy (once per alert, by key), if e-mail is set up and it is a clock alert."""
+        if self._mailer is None or item.kind not in ACKNOWLEDGEABLE:
+            return 0
+        return await uow.alerts.enqueue([email_message(item, reason)], now)
+
+    async def _mail(self, item: OutboxItem) -> DispatchReport:
+        """Send a row addressed to an e-mail recipient through the mailer; retried like a Teams send
+        when the server is down or refuses for now, given up (and shown in ``status``) otherwise."""
+        if self._mailer is None:
+            return await self._give_up(item, "NoMailer: e-mail is not set up", reroute=False)
+        now = self._clock.now()
+        try:
+            async with asyncio.timeout(self._send_timeout.total_seconds()):
+                result = await self._mailer.send(item, now)
+        except TimeoutError:
+            result = SendReport(failure=SendFailure(None, "SMTPTimeout"))
+        if result.ok:
+            async with self._unit_of_work() as uow:
+                await uow.alerts.mark_sent(item.id, result.activity_id, now)
+                await uow.commit()
+            log.info(
+                "alert e-mailed", extra={"key": item.key, "reference": item.subject, "attempt": item.attempts}
+            )
+            return _SENT_LATE if item.late(now) else _SENT
+        failure = result.failure or SendFailure(None, "NotSent")
+        decision = self._retry.decide(failure, item.attempts, now, to_duty_channel=True)
+        if decision.retry_at is None:
+            return await self._give_up(item, decision.reason, reroute=False)
+        async with self._unit_of_work() as uow:
+            await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason)
+            await uow.commit()
+        log.warning(
+            "alert e-mail will be retried",
+            extra={"key": item.key, "error_code": failure.code, "attempt": item.attempts},
+        )
+        return _RETRIED
+
     async def _defer(self, item: OutboxItem, wait: timedelta) -> DispatchReport:
         async with self._unit_of_work() as uow:
             await uow.alerts.defer(item.id, self._clock.now() + wait)
@@ -642,17 +727,21 @@ class Dispatcher:
 
     async def _give_up(self, item: OutboxItem, reason: str, *, reroute: bool = True) -> DispatchReport:
         """Mark ``item`` failed and, unless it was for the duty channel or is itself a reroute,
-        enqueue it for the duty channel in the same transaction."""
+        enqueue it for the duty channel in the same transaction. A clock alert that Teams could not
+        deliver is also e-mailed to the duty manager (once per alert, whichever row failed)."""
         now = self._clock.now()
         try:
             for_duty_channel = item.recipient.is_duty_channel
+            readable = True
         except ValueError:
-            for_duty_channel, reroute = False, False
-        rerouted = 0
+            for_duty_channel, reroute, readable = False, False, False
+        rerouted = emailed = 0
         async with self._unit_of_work() as uow:
             await uow.alerts.mark_failed(item.id, reason)
             if reroute and not item.rerouted and not for_duty_channel:
                 rerouted = await uow.alerts.enqueue([reroute_message(item, reason)], now)
+            if readable:
+                emailed = await self._enqueue_email(uow, item, reason, now)
             await uow.commit()
         log.error(
             "alert not delivered",
@@ -664,7 +753,7 @@ class Dispatcher:
                 "status": "rerouted" if rerouted else "failed",
             },
         )
-        return DispatchReport(failed=1, rerouted=rerouted)
+        return DispatchReport(failed=1, rerouted=rerouted, emailed=emailed)
 
 
 # -- "I've got this" --------------------------------------------------------------------------------
@@ -758,7 +847,8 @@ DECISION_CLOCKS: Final = frozenset({ClockKind.SCREENING, ClockKind.CP_DECISION})
 #: The audit action of an "I've got this" refused.
 ACK_REFUSED_ACTION: Final = "alert.ack_refused"
 _NOT_YOURS: Final = {
-    True: "Sorry, only the people this alert was sent to, consultants and managers can take it. "
+    True: "Sorry, only the people this alert was sent to, consultants, the emergency duty team and managers "
+    "can take it. "
     "Nothing was changed.",
     False: "Sorry, only the people this alert was sent to, the person the work is with and managers can "
     "take it. Nothing was changed.",
@@ -769,13 +859,14 @@ def may_take(
     deadline: Deadline, person_id: str, roles: Iterable[Role], recipients: Iterable[str | None] = ()
 ) -> bool:
     """Who may say "I've got this" on a breach of ``deadline`` (SPEC §7): the people it was sent to,
-    and those whose role can act on the clock: consultants and managers for the screening and
-    child-protection clocks, the assignee and managers for the casework clocks."""
+    and those whose role can act on the clock: consultants, the emergency duty team (urgent contacts
+    out of hours) and managers for the screening and child-protection clocks, the assignee and
+    managers for the casework clocks."""
     roles = frozenset(roles)
     if person_id in set(recipients) or roles & MANAGERS:
         return True
     if deadline.clock in DECISION_CLOCKS:
-        return Role.CONSULTANT in roles
+        return bool(roles & {Role.CONSULTANT, Role.EDT})
     return deadline.assignee_id is not None and deadline.assignee_id == person_id
 
 

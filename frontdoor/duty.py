@@ -7,12 +7,16 @@ working day to the duty channel, once: its outbox key is its day. If the bot was
 it is posted when the bot is back, marked late, as long as the next opening has not come: by then
 the handover has done its job or failed it, the day's own handover is a few hours away and
 ``handover`` shows the same content on demand. Made after midnight, it still hands over its own
-day (and names that day's incoming duty manager).
+day (and names that day's incoming duty manager). A catch-up never reaches back past the first
+start of the service on its database (``frontdoor.installation``): a new database posts no
+handover for a day before it existed.
 
 The incoming duty manager (on the rota for the next working day; every duty manager when nobody
 is) or a team manager acknowledges it; the acknowledgement is an audit event on the handover's
 subject (``handover:<day>``), which the escalation reads back. Unacknowledged at the next opening,
-the handover is escalated once to the team managers on the rota that day and the duty channel.
+the handover is escalated once to the team managers on the rota that day and the duty channel, but
+only if it was delivered: a handover never delivered (no duty channel, Teams refused it) is never
+escalated as "not acknowledged"; ``status`` lists it as undelivered and ``handover`` says so too.
 
 Everything here carries references, clock names, times, counts and staff ids only.
 """
@@ -26,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from frontdoor.alerts import (
     AlertKind,
+    OutboxItem,
     OutboxMessage,
     OutboxState,
     Recipient,
@@ -36,6 +41,7 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactState
+from frontdoor.continuity import UrgentOnly, urgent_only
 from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.handover import (
     OPEN_STATES,
@@ -53,8 +59,8 @@ from frontdoor.handover import (
     plan_handover_escalation,
     previous_handover_at,
 )
+from frontdoor.installation import installed_at
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork, UnitOfWorkFactory
 from frontdoor.rag import Rag
 from frontdoor.records import (
     AuditEvent,
@@ -66,6 +72,7 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "HANDOVER_ACKNOWLEDGED",
@@ -79,6 +86,7 @@ __all__ = [
     "HandoverEscalated",
     "HandoverEscalation",
     "HandoverPost",
+    "HandoverPostState",
     "HandoverPosted",
     "RotaChange",
     "RotaDay",
@@ -92,7 +100,7 @@ __all__ = [
     "handover_acknowledgement",
     "handover_from_json",
     "incoming_duty_managers",
-    "latest_posted_handover_day",
+    "latest_posted_handover",
     "parse_rota_day",
     "post_due_handover",
     "rota_day",
@@ -108,8 +116,10 @@ HANDOVER_ACK_REFUSED = "handover.acknowledge_refused"
 ROTA_SET = "rota.set"
 ROTA_REMOVE = "rota.remove"
 
-#: The roles the rota names people for, in the order the ``duty`` card shows them.
-ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)
+#: The roles the rota names people for, in the order the ``duty`` card shows them. An EDT entry for a
+#: day covers that day's out-of-hours time: before opening and after closing, all day when it is not a
+#: working day.
+ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER, Role.EDT)
 
 #: Every open deadline is read for the handover and ``status`` (there are a few hundred at most).
 _MAX_DEADLINES = 10_000
@@ -182,14 +192,19 @@ class HandoverPosted:
 async def post_due_handover(
     unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
 ) -> HandoverPosted | None:
-    """Enqueue the last handover due by ``now`` if it has not been, and the next opening has not
-    come (see the module docstring). Its row is due at the handover time, so a catch-up is late.
+    """Enqueue the last handover due by ``now`` if it has not been, the next opening has not come
+    and it was due after the service first started on this database (``installed_at``, recorded
+    by the first run if no start was; see the module docstring). Its row is due at the handover
+    time, so a catch-up is late.
     Returns what was enqueued, or None (nothing due, or enqueued already here or elsewhere)."""
     now = _utc(now)
+    installed = await installed_at(unit_of_work, now)
     moment = previous_handover_at(now, calendar, policy)
     day = handover_day_of(moment, calendar)
     if now >= handover_escalation_at(day, calendar):
         return None
+    if moment < installed:
+        return None  # due before the service first started on this database: nothing to catch up
     key = handover_key(day, calendar, policy)
     async with unit_of_work() as uow:
         if key in await uow.alerts.planned([key.subject]):
@@ -267,6 +282,11 @@ async def escalate_due_handover(
         already = await uow.alerts.planned([posted.subject])
         if posted not in already or posted.but(AlertKind.HANDOVER_ESCALATION) in already:
             return None
+        post = _post_of(await uow.alerts.about(posted.subject))
+        if post is None or post.state is not OutboxState.SENT:
+            # Never delivered (yet): nobody could acknowledge it, so it is not escalated as
+            # unacknowledged; ``status`` and ``handover`` show it as undelivered.
+            return None
         acknowledged = await _first_ack(uow, day, posted.subject) is not None
         directory = await uow.roles.entries()
         staffing = Staffing.of(await uow.rota.on(today), directory)
@@ -294,16 +314,39 @@ async def escalate_due_handover(
     return HandoverEscalated(day, planned.late, planned.recipients) if added else None
 
 
-async def latest_posted_handover_day(
+def _post_of(items: Sequence[OutboxItem]) -> OutboxItem | None:
+    """The handover post among the rows about a handover's subject (not its escalation)."""
+    return next((item for item in items if item.kind is AlertKind.HANDOVER), None)
+
+
+@dataclass(frozen=True, slots=True)
+class HandoverPostState:
+    """Where the latest handover enqueued stands: its day, its outbox state (sent, or waiting for
+    its first or next attempt, or given up on) and, when it is not sent, the last error."""
+
+    day: date
+    state: OutboxState
+    attempts: int
+    error: str
+
+    @property
+    def delivered(self) -> bool:
+        return self.state is OutboxState.SENT
+
+
+async def latest_posted_handover(
     uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> date | None:
-    """The day of the latest handover posted (enqueued) by ``now``: today's after 16:30, else the
-    previous working day's, if it was posted."""
+) -> HandoverPostState | None:
+    """The latest handover enqueued by ``now`` (today's after 16:30, else the previous working
+    day's) and whether it was delivered; None when it was never enqueued."""
     now = _utc(now)
     day = handover_day_of(previous_handover_at(now, calendar, policy), calendar)
     key = handover_key(day, calendar, policy)
     async with uow:
-        return day if key in await uow.alerts.planned([key.subject]) else None
+        post = _post_of(await uow.alerts.about(key.subject))
+    if post is None:
+        return None
+    return HandoverPostState(day, post.state, post.attempts, post.last_error)
 
 
 # -- acknowledging --------------------------------------------------------------------------------
@@ -434,6 +477,9 @@ class _Reader:
     def raw(self, name: str) -> object:
         return self._get(name)
 
+    def has(self, name: str) -> bool:
+        return name in self._data
+
     def object(self, name: str) -> _Reader:
         return _Reader.of(self._get(name), f"{self._where}.{name}")
 
@@ -529,6 +575,8 @@ def handover_from_json(value: object) -> Handover:
         next_duty_day=data.day("next_duty_day"),
         next_duty_managers=data.strings("next_duty_managers"),
         next_duty_managers_from_rota=data.flag("next_duty_managers_from_rota"),
+        # absent from handovers queued before it was kept
+        history_outstanding=data.strings("history_outstanding") if data.has("history_outstanding") else (),
     )
 
 
@@ -712,6 +760,25 @@ class UndeliveredAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class EmailedAlert:
+    """An alert Teams could not deliver, sent (or being sent) by e-mail: the second route."""
+
+    subject: str
+    clock: ClockKind | None
+    #: the kind of the alert that went by e-mail (due soon, breached…)
+    kind: AlertKind
+    due_at: datetime
+    state: OutboxState
+    sent_at: datetime | None
+    error: str
+
+    @classmethod
+    def of(cls, item: OutboxItem) -> EmailedAlert:
+        key = item.alert_key
+        return cls(key.subject, key.clock, key.kind, key.due_at, item.state, item.sent_at, item.last_error)
+
+
+@dataclass(frozen=True, slots=True)
 class Status:
     made_at: datetime
     open_contacts: OpenContactCount
@@ -724,6 +791,10 @@ class Status:
     outbox: Mapping[OutboxState, int]
     #: which channels are registered
     channels: Mapping[ChannelPurpose, bool]
+    #: urgent-only mode, when it is on (SPEC §10)
+    urgent_only: UrgentOnly | None = None
+    #: alerts that went (or are going) by e-mail, newest first
+    emailed: tuple[EmailedAlert, ...] = ()
 
 
 def _recipient(item_payload: str) -> Recipient | None:
@@ -747,6 +818,8 @@ async def system_status(
         dead = await uow.conversations.dead()
         failed = await uow.alerts.failed(failed_limit)
         counts = await uow.alerts.counts()
+        mode = await urgent_only(uow)
+        emailed = await uow.alerts.listed(kinds=[AlertKind.EMAIL], limit=failed_limit)
     by_conversation = {
         registration.conversation_id: purpose
         for purpose, registration in registrations.items()
@@ -783,4 +856,6 @@ async def system_status(
         ),
         outbox=dict(counts),
         channels={purpose: registration is not None for purpose, registration in registrations.items()},
+        urgent_only=mode,
+        emailed=tuple(EmailedAlert.of(item) for item in emailed),
     )

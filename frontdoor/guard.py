@@ -456,13 +456,12 @@ def _merge(findings: Iterable[Finding]) -> tuple[Finding, ...]:
     return tuple(merged)
 
 
-def scan(text: str, *, allowed_phone: str | None = None, today: date | None = None) -> tuple[Finding, ...]:
+def scan(text: str, *, today: date, allowed_phone: str | None = None) -> tuple[Finding, ...]:
     """What in ``text`` could identify a child or family, sorted by position, overlaps merged.
 
     ``allowed_phone`` is the author's own contact number: it is never a finding. ``today`` (the
-    service's local date) bounds which dates could be dates of birth; it defaults to the system date.
+    service's local date, from the injected clock) bounds which dates could be dates of birth.
     """
-    today = today if today is not None else date.today()
     allowed = national_phone_digits(allowed_phone) if allowed_phone and allowed_phone.strip() else None
     references = [match.span() for match in _REFERENCE.finditer(text)]
     found = [

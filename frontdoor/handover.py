@@ -10,7 +10,8 @@ or a closure date) the duty channel gets:
 - what falls due before the next working day opens;
 - the open contacts against the target band (50–85 by default);
 - each social worker's load against the cap;
-- the next duty manager, from the next working day's rota, to @mention.
+- the next duty manager, from the next working day's rota, to @mention;
+- urgent contacts whose history checks are still outstanding (SPEC §3).
 
 The incoming duty manager acknowledges it; if nobody has by the next opening, it is escalated to
 the team manager (``plan_handover_escalation``).
@@ -181,13 +182,16 @@ class HandoverContact:
     state: ContactState
     received_at: datetime
     assignee_id: str | None = None
+    #: an urgent contact created before its history checks, which nobody has recorded yet
+    history_outstanding: bool = False
 
     @classmethod
     def of(cls, contact: Contact) -> HandoverContact | None:
         """The handover view of a submitted contact (None for a draft without a reference)."""
         if contact.reference is None or contact.received_at is None:
             return None
-        return cls(contact.reference, contact.state, contact.received_at, contact.assignee_id)
+        outstanding = contact.urgent and not contact.history.recorded
+        return cls(contact.reference, contact.state, contact.received_at, contact.assignee_id, outstanding)
 
     @property
     def open(self) -> bool:
@@ -290,6 +294,8 @@ class Handover:
     next_duty_managers: tuple[str, ...]
     #: False when nobody is on the rota as duty manager that day (every duty manager is named)
     next_duty_managers_from_rota: bool
+    #: open urgent contacts whose history checks are outstanding, by reference
+    history_outstanding: tuple[str, ...] = ()
 
     def breached(self) -> tuple[ClockLine, ...]:
         return tuple(line for line in self.at_risk if line.breached)
@@ -346,6 +352,7 @@ class Handover:
             "next_duty_day": self.next_duty_day.isoformat(),
             "next_duty_managers": list(self.next_duty_managers),
             "next_duty_managers_from_rota": self.next_duty_managers_from_rota,
+            "history_outstanding": list(self.history_outstanding),
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
@@ -429,6 +436,7 @@ def build_handover(
         next_duty_day=next_day,
         next_duty_managers=on_rota or staffing.holders(Role.DUTY_MANAGER),
         next_duty_managers_from_rota=bool(on_rota),
+        history_outstanding=tuple(sorted(c.reference for c in open_contacts if c.history_outstanding)),
     )
 
 

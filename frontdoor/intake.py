@@ -8,20 +8,28 @@ contact that has moved on, invalid answers, a role that may not start contacts) 
 ``Refusal`` with a message fit to show, and changes nothing. Infrastructure failures are not
 refusals: they propagate, and leaving the unit of work rolls everything back.
 
-Routing on submission, in this order:
+**Urgent** (any yes on the immediate-risk screen, SPEC §3): saving the emergency details card
+creates the contact at once (``save_section`` returns it in ``SectionSaved.created``): reference,
+received-at, screening with the 2-hour child-protection clock from received-at and the screening
+clock, and the consultants on duty to @mention. The draft stays with the officer
+(``Contact.completing``) for the remaining cards, which save onto the same contact; its summary's
+button finishes it (``submit_contact``), with the history checks allowed to stay outstanding, to be
+recorded later by the officer or a consultant (``record_history_checks``). Urgency wins over an
+open case or a recent closure: a consultant decides at once, and those are told besides (the
+allocated worker, the duty manager) when the history checks say so.
 
-1. **Urgent** (any yes on the immediate-risk screen): screening, with the 2-hour child-protection
-   clock from submission as well as the screening clock, and the consultant on duty to @mention.
-   Urgency wins over an open case or a recent closure: a consultant decides at once, and the
-   urgent path skips the history checks anyway.
-2. **Open case** (the history checks say the child's case is open): passed on to the allocated
+Routing on submission of any other contact, in this order:
+
+1. **Open case** (the history checks say the child's case is open): passed on to the allocated
    worker and closed here, whatever the contact type, following the contact protocol (1.5: "any
    significant information received about a child who is an open case ... passed to the child's
    allocated social worker"). No clock starts: the front door's part ends here.
-3. **Re-referral** (closed within the last 3 months): to the duty manager. The screening clock
-   (1 working day from received-at) starts too, because the duty manager's decision is this
-   contact's disposal decision, and a clock is what makes sure somebody is alerted if it waits.
-4. Otherwise **screening**, with the screening clock.
+2. **Re-referral** (the child's case closed less than ``windows.rereferral_months`` before
+   received-at, from the closure date the history checks record): to the duty manager. The
+   screening clock (1 working day from received-at) starts too, because the duty manager's decision
+   is this contact's disposal decision, and a clock is what makes sure somebody is alerted if it
+   waits.
+3. Otherwise **screening**, with the screening clock.
 
 Audit rows carry ids, section names, references and routes only, never free text. Drafts are
 audited under the contact id (they have no reference yet); submission is audited under the new
@@ -43,7 +51,7 @@ from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import StaleVersionError, UnitOfWork
+from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, Role, may
@@ -57,10 +65,14 @@ from frontdoor.script import (
     previous_section,
     section_of,
 )
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import (
     FieldError,
+    HistoryAnswers,
     apply_section,
     check_complete,
+    check_emergency,
+    check_history,
     check_received_at,
     parse_section,
 )
@@ -70,6 +82,7 @@ __all__ = [
     "NON_DRAFT_STATES",
     "REPEAT_OF_KEY",
     "DraftCancelled",
+    "HistoryRecorded",
     "MentionTarget",
     "Refusal",
     "RefusalReason",
@@ -79,7 +92,9 @@ __all__ = [
     "cancel_draft",
     "child_key",
     "go_back",
+    "is_rereferral",
     "months_before",
+    "record_history_checks",
     "recorded_repeat_of",
     "revisit_section",
     "save_section",
@@ -116,6 +131,11 @@ class SectionSaved:
 
     contact: Contact
     section: Section
+    #: the urgent contact created by this save (the emergency details card), to post at once
+    created: SubmissionResult | None = None
+    #: the contact before this save, for an urgent contact that already exists: what changed decides
+    #: whom the Teams layer tells (the allocated worker, the duty manager)
+    before: Contact | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +176,8 @@ class SubmissionResult:
     worker_to_notify: str | None
     #: references of earlier contacts about the same child within the repeat window
     repeat_of: tuple[str, ...]
+    #: an urgent contact created earlier, now finished by its officer (nothing new to post)
+    completed: bool = False
 
     @property
     def repeat(self) -> bool:
@@ -208,13 +230,27 @@ def _check_draft(
             RefusalReason.NOT_YOURS,
             "That card belongs to a draft someone else started, so nothing was changed.",
         )
-    if contact.state is not ContactState.DRAFT:
+    if contact.state is not ContactState.DRAFT and not contact.completing:
         done = f" as {contact.reference}" if contact.reference else ""
         return Refusal(
             RefusalReason.MOVED_ON,
             f"That contact has already been submitted{done}, so this card can no longer change it.",
         )
     current = section_of(contact)
+    if contact.completing and section in _CREATION_SECTIONS:
+        return Refusal(
+            RefusalReason.MOVED_ON,
+            f"{contact.reference} has been created as an urgent contact, so its source, risk screen and "
+            "emergency details can no longer be changed here.",
+            current_section=current,
+        )
+    if contact.completing and section is current and expected_version not in (None, contact.version):
+        return Refusal(
+            RefusalReason.STALE,
+            f"{contact.reference} changed while this card was open (the consultants may have acted on it), "
+            "so nothing was changed here. The card is below again.",
+            current_section=current,
+        )
     if (section is not None and section is not current) or (
         expected_version is not None and expected_version != contact.version
     ):
@@ -225,6 +261,10 @@ def _check_draft(
             current_section=current,
         )
     return contact
+
+
+#: The cards that create an urgent contact: fixed once it exists (its clocks started from them).
+_CREATION_SECTIONS = frozenset({Section.SOURCE, Section.RISK, Section.EMERGENCY})
 
 
 def _stale(contact: Contact) -> Refusal:
@@ -276,24 +316,29 @@ async def save_section(
     *,
     advance: bool = True,
     local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+    calendar: WorkingCalendar | None = None,
 ) -> SectionSaved | Refusal:
     """Save one card's answers to the draft and, with ``advance``, move it to the next card.
 
     ``advance=False`` is "Save draft": the answers given are kept (missing required ones allowed)
-    and the draft stays on this card.
+    and the draft stays on this card. Moving on from the emergency details card creates the urgent
+    contact at once (SPEC §3), which needs ``calendar`` for its clocks.
     """
     require_aware(now, "now")
     async with uow:
         checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, section)
         if isinstance(checked, Refusal):
             return checked
+        # An urgent contact may move on from its history card with no system checked: the checks
+        # then stay outstanding (SPEC §3), to be recorded later.
+        later = section is Section.HISTORY and checked.urgent and not values.get("systems_checked")
         parsed = parse_section(
             section,
             values,
             _local_date(now),
             now,
             policy,
-            partial=not advance,
+            partial=not advance or later,
             local_systems=local_systems,
         )
         if isinstance(parsed, list):
@@ -305,14 +350,34 @@ async def save_section(
             # The summary has no next card: saving it keeps the draft there, ready to submit.
             landing = next_section(section, updated) or section
         updated = replace(updated, draft_section=landing.value)
+        creating = advance and section is Section.EMERGENCY and checked.reference is None
+        if creating:
+            if calendar is None:
+                raise ValueError("creating an urgent contact needs the working calendar")
+            errors = check_emergency(updated)
+            received = (updated.received_at or now).astimezone(UTC)
+            errors += check_received_at(received, now)
+            if errors:
+                names = "; ".join(error.message for error in errors)
+                return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(errors))
+            created = await _create(uow, updated, actor_id, expected_version, now, received, calendar, policy)
+            if isinstance(created, Refusal):
+                return created
+            await uow.audit.append(_audit(now, actor_id, "contact.section_saved", contact_id, section.value))
+            await uow.commit()
+            return SectionSaved(created.contact, landing, created=created)
         try:
             saved = await uow.contacts.save(updated, expected_version)
         except StaleVersionError:
             return _stale(checked)
         action = "contact.section_saved" if advance else "contact.draft_saved"
-        await uow.audit.append(_audit(now, actor_id, action, contact_id, section.value))
+        # An urgent contact already has a reference: its changes are audited under it.
+        subject = checked.reference or contact_id
+        detail = section.value if checked.reference is None else f"{section.value}; contact={contact_id}"
+        await uow.audit.append(_audit(now, actor_id, action, subject, detail))
         await uow.commit()
-    return SectionSaved(saved, landing)
+    before = checked if checked.reference is not None else None
+    return SectionSaved(saved, landing, before=before)
 
 
 async def go_back(
@@ -384,6 +449,12 @@ async def cancel_draft(
         checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, None)
         if isinstance(checked, Refusal):
             return checked
+        if checked.reference is not None:
+            return Refusal(
+                RefusalReason.MOVED_ON,
+                f"{checked.reference} is an urgent contact already with the consultants, so it cannot be "
+                "cancelled. Finish its cards, or tell the consultant on duty if it was made in error.",
+            )
         await uow.contacts.delete(contact_id)
         await uow.audit.append(_audit(now, actor_id, "contact.draft_cancelled", contact_id))
         await uow.commit()
@@ -469,12 +540,23 @@ async def _consultants_on_duty(uow: UnitOfWork, today: date) -> tuple[MentionTar
     return tuple(MentionTarget(person, names.get(person, "")) for person in dict.fromkeys(people))
 
 
-def _route(contact: Contact) -> Route:
+def is_rereferral(contact: Contact, received_at: datetime, policy: Policy) -> bool:
+    """Whether the child's case closed less than ``windows.rereferral_months`` before ``received_at``
+    (SPEC §3), from the closure date the history checks record. A closure on the day the window
+    opens counts: "within 3 months" includes its first day."""
+    closed_on = contact.history.closed_on
+    if closed_on is None:
+        return False
+    window_opens = _local_date(months_before(received_at, policy.windows.rereferral_months))
+    return closed_on >= window_opens
+
+
+def _route(contact: Contact, received_at: datetime, policy: Policy) -> Route:
     if contact.urgent:
         return Route.SCREENING
     if contact.history.open_case:
         return Route.OPEN_CASE
-    if contact.history.closed_within_3_months:
+    if is_rereferral(contact, received_at, policy):
         return Route.REREFERRAL
     return Route.SCREENING
 
@@ -491,7 +573,6 @@ def _clocks(
     urgent: bool,
     subject: str,
     received_at: datetime,
-    now: datetime,
     calendar: WorkingCalendar,
     policy: Policy,
 ) -> list[Deadline]:
@@ -499,12 +580,67 @@ def _clocks(
         return []
     deadlines: list[Deadline] = []
     if urgent:
-        # The child-protection clock starts when the contact is flagged, i.e. submitted (SPEC §4).
-        cp_due = due_at(ClockKind.CP_DECISION, now, calendar, policy)
-        deadlines.append(Deadline(subject, ClockKind.CP_DECISION, now.astimezone(UTC), cp_due))
+        # An urgent contact's child-protection clock starts at received-at (SPEC §3, §4).
+        cp_due = due_at(ClockKind.CP_DECISION, received_at, calendar, policy)
+        deadlines.append(Deadline(subject, ClockKind.CP_DECISION, received_at, cp_due))
     screening_due = due_at(ClockKind.SCREENING, received_at, calendar, policy)
     deadlines.append(Deadline(subject, ClockKind.SCREENING, received_at, screening_due))
     return deadlines
+
+
+async def _create(
+    uow: UnitOfWork,
+    draft: Contact,
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+    received: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> SubmissionResult | Refusal:
+    """Give ``draft`` its reference, route and clocks, inside the caller's unit of work (which
+    commits). ``draft.draft_section`` is kept: "" for a finished submission, the next card for an
+    urgent contact its officer is still completing."""
+    route = _route(draft, received, policy)
+    repeat_of = await _repeat_of(uow, draft, received, policy)
+    mention_targets = await _consultants_on_duty(uow, _local_date(now)) if draft.urgent else ()
+
+    # The reference year is the year of receipt where the front door is (SPEC §2).
+    year = received.astimezone(LONDON).year % 100
+    number = await uow.references.allocate(ReferenceKind.CONTACT.value, year)
+    reference = format_reference(ReferenceKind.CONTACT, year, number)
+
+    to_state, action = _MOVES[route]
+    moved = transition(draft, to_state, actor_id, now, action)
+    if repeat_of:
+        # Kept with the submission, so every later drawing of the contact's cards says it too.
+        moved = add_event_data(moved, {REPEAT_OF_KEY: " ".join(repeat_of)})
+    worker = draft.history.allocated_worker_id if route is Route.OPEN_CASE else None
+    submitted = replace(moved, reference=reference, received_at=received, assignee_id=worker)
+    try:
+        saved = await uow.contacts.save(submitted, expected_version)
+    except StaleVersionError:
+        return _stale(draft)
+    deadlines = [
+        await uow.deadlines.add(deadline)
+        for deadline in _clocks(route, draft.urgent, reference, received, calendar, policy)
+    ]
+    urgent = "yes" if draft.urgent else "no"
+    detail = f"route={route.value}; urgent={urgent}; contact={draft.id}"
+    await uow.audit.append(_audit(now, actor_id, "contact.submitted", reference, detail))
+    summary = channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of))
+    return SubmissionResult(
+        contact=saved,
+        reference=reference,
+        route=route,
+        urgent=draft.urgent,
+        received_at=received,
+        deadlines=tuple(deadlines),
+        mention_targets=mention_targets,
+        summary=summary,
+        worker_to_notify=worker,
+        repeat_of=repeat_of,
+    )
 
 
 async def submit_contact(
@@ -520,7 +656,9 @@ async def submit_contact(
     """Submit the draft from its summary card: reference, received-at, route, clocks, audit, at once.
 
     Received-at is ``received_at`` if given, else the one entered on the source card, else ``now``;
-    it may be back-dated (``validation.MAX_BACKDATE``) but never in the future.
+    it may be back-dated (``validation.MAX_BACKDATE``) but never in the future. For an urgent
+    contact created earlier this finishes it instead: the officer's cards are complete (history
+    checks may stay outstanding), and its reference, route and clocks stay as they are.
     """
     require_aware(now, "now")
     async with uow:
@@ -529,57 +667,139 @@ async def submit_contact(
         )
         if isinstance(checked, Refusal):
             return checked
+        if checked.reference is not None:
+            return await _finish(uow, checked, actor_id, expected_version, now, calendar, policy)
         received = (received_at or checked.received_at or now).astimezone(UTC)
         errors = check_complete(checked, _local_date(now)) + check_received_at(received, now)
         if errors:
             names = "; ".join(error.message for error in errors)
             return Refusal(RefusalReason.INVALID, f"Before submitting, please check: {names}", tuple(errors))
-
-        route = _route(checked)
-        repeat_of = await _repeat_of(uow, checked, received, policy)
-        mention_targets = await _consultants_on_duty(uow, _local_date(now)) if checked.urgent else ()
-
-        # The reference year is the year of receipt where the front door is (SPEC §2).
-        year = received.astimezone(LONDON).year % 100
-        number = await uow.references.allocate(ReferenceKind.CONTACT.value, year)
-        reference = format_reference(ReferenceKind.CONTACT, year, number)
-
-        to_state, action = _MOVES[route]
-        moved = transition(checked, to_state, actor_id, now, action)
-        if repeat_of:
-            # Kept with the submission, so every later drawing of the contact's cards says it too.
-            moved = add_event_data(moved, {REPEAT_OF_KEY: " ".join(repeat_of)})
-        worker = checked.history.allocated_worker_id if route is Route.OPEN_CASE else None
-        submitted = replace(
-            moved,
-            reference=reference,
-            received_at=received,
-            draft_section="",
-            assignee_id=worker,
+        created = await _create(
+            uow,
+            replace(checked, draft_section=""),
+            actor_id,
+            expected_version,
+            now,
+            received,
+            calendar,
+            policy,
         )
-        try:
-            saved = await uow.contacts.save(submitted, expected_version)
-        except StaleVersionError:
-            return _stale(checked)
-        deadlines = [
-            await uow.deadlines.add(deadline)
-            for deadline in _clocks(route, checked.urgent, reference, received, now, calendar, policy)
-        ]
-        urgent = "yes" if checked.urgent else "no"
-        detail = f"route={route.value}; urgent={urgent}; contact={contact_id}"
-        await uow.audit.append(_audit(now, actor_id, "contact.submitted", reference, detail))
-        await uow.commit()
+        if isinstance(created, SubmissionResult):
+            await uow.commit()
+    return created
 
-    summary = channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of))
+
+async def _finish(
+    uow: UnitOfWork,
+    contact: Contact,
+    actor_id: str,
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+) -> SubmissionResult | Refusal:
+    errors = check_complete(contact, _local_date(now))
+    if errors:
+        names = "; ".join(error.message for error in errors)
+        return Refusal(RefusalReason.INVALID, f"Before finishing, please check: {names}", tuple(errors))
+    reference = contact.reference or ""
+    try:
+        saved = await uow.contacts.save(replace(contact, draft_section=""), expected_version)
+    except StaleVersionError:
+        return _stale(contact)
+    history = "recorded" if contact.history.recorded else "outstanding"
+    detail = f"contact={contact.id}; history={history}"
+    await uow.audit.append(_audit(now, actor_id, "contact.completed", reference, detail))
+    deadlines = await uow.deadlines.for_subject(reference)
+    await uow.commit()
+    repeat_of = recorded_repeat_of(saved)
     return SubmissionResult(
         contact=saved,
         reference=reference,
-        route=route,
-        urgent=checked.urgent,
-        received_at=received,
+        route=Route.REREFERRAL if saved.state is ContactState.DUTY_MANAGER_REVIEW else Route.SCREENING,
+        urgent=saved.urgent,
+        received_at=saved.received_at or now,
         deadlines=tuple(deadlines),
-        mention_targets=mention_targets,
-        summary=summary,
-        worker_to_notify=worker,
+        mention_targets=(),
+        summary=channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of)),
+        worker_to_notify=None,
         repeat_of=repeat_of,
+        completed=True,
     )
+
+
+# -- history checks recorded on an urgent contact, later -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecorded:
+    """The history checks as recorded on an urgent contact, and the contact before (to tell who
+    must hear of an open case or a re-referral they reveal)."""
+
+    contact: Contact
+    before: Contact
+
+
+_RECORDERS = "First Contact officers, consultants and team managers"
+
+
+async def record_history_checks(
+    uow: UnitOfWork,
+    reference: str,
+    values: Mapping[str, object],
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    policy: Policy,
+    local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+) -> HistoryRecorded | Refusal:
+    """Record the history checks an urgent contact was created without (SPEC §3: "outstanding until
+    recorded, by the officer or the consultant"). Refused for a contact that is not urgent, whose
+    checks are recorded already, or that has closed."""
+    require_aware(now, "now")
+    if not may(roles, Permission.RECORD_HISTORY_CHECKS):
+        return Refusal(RefusalReason.NOT_PERMITTED, f"Sorry, only {_RECORDERS} can record history checks.")
+    async with uow:
+        contact = await uow.contacts.get_by_reference(reference)
+        if contact is None or contact.reference is None:
+            return Refusal(RefusalReason.NOT_FOUND, f"I could not find {reference}.")
+        if not contact.urgent or contact.history.recorded or contact.completing:
+            why = (
+                "its officer is still completing it: the history checks are one of their cards"
+                if contact.completing
+                else "its history checks are recorded already"
+            )
+            return Refusal(RefusalReason.MOVED_ON, f"{reference}: nothing was changed, {why}.")
+        if contact.state in (ContactState.CLOSED, ContactState.PASSED_ON):
+            return Refusal(RefusalReason.MOVED_ON, f"{reference} is closed, so nothing was changed.")
+        if contact.version != expected_version:
+            return Refusal(
+                RefusalReason.STALE, f"{reference} changed since this card was sent; open it again."
+            )
+        parsed = parse_section(
+            Section.HISTORY, values, _local_date(now), now, policy, local_systems=local_systems
+        )
+        if isinstance(parsed, list):
+            names = "; ".join(error.message for error in parsed)
+            return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
+        if not isinstance(parsed, HistoryAnswers):  # what the history section parses to
+            raise TypeError("the history checks card parsed to another section's answers")
+        updated = replace(contact, history=parsed.history)
+        errors = check_history(updated)
+        if errors:
+            names = "; ".join(error.message for error in errors)
+            return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(errors))
+        try:
+            saved = await uow.contacts.save(updated, expected_version)
+        except StaleVersionError:
+            return Refusal(
+                RefusalReason.STALE, f"{reference} changed at the same time; nothing was changed here."
+            )
+        open_case = "yes" if parsed.history.open_case else "no"
+        early_help = "yes" if parsed.history.open_to_early_help else "no"
+        rereferral = "yes" if is_rereferral(saved, saved.received_at or now, policy) else "no"
+        detail = f"open_case={open_case}; early_help={early_help}; rereferral={rereferral}"
+        await uow.audit.append(_audit(now, actor_id, "contact.history_recorded", reference, detail))
+        await uow.commit()
+    return HistoryRecorded(saved, contact)

@@ -39,7 +39,7 @@ class Action(StrEnum):
     SUBMIT = "submit"
     # significant information on an open case, passed to the allocated worker
     OPEN_CASE = "open_case"
-    REFER_REREFERRAL = "refer_rereferral"  # closed less than 3 months ago: to the duty manager
+    REFER_REREFERRAL = "refer_rereferral"  # closed within windows.rereferral_months: to the duty manager
     CANCEL = "cancel"
     ROUTE_I = "route_i"
     ROUTE_II = "route_ii"

@@ -7,7 +7,8 @@ yet, so the reminder carries the meeting's day and time only. It is posted at
 ``marac.reminder_at`` (09:30 by default) on meeting days that are working days (never on a bank
 holiday or a closure date), exactly once per meeting: its outbox key is the meeting's day and time.
 A bot that was down at the reminder time posts it when it is back, marked late, as long as the
-meeting has not started; after that a reminder would be no use.
+meeting has not started; after that a reminder would be no use. Nor is a reminder whose time came
+before the service first started on its database (``frontdoor.installation``) ever caught up.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from frontdoor.alerts import (
     utc_text,
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.installation import installed_at
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWorkFactory
+from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = [
     "MaracPosted",
@@ -137,11 +139,16 @@ class MaracPosted:
 async def post_due_marac_reminder(
     unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
 ) -> MaracPosted | None:
-    """Enqueue today's MARAC reminder if it is due and not enqueued yet (the scheduler's job)."""
+    """Enqueue today's MARAC reminder if it is due, not enqueued yet and its time came after the
+    service first started on this database (``installed_at``) (the scheduler's job)."""
     day = require_aware(now, "now").astimezone(calendar.tz).date()
+    installed = await installed_at(unit_of_work, now)
     if plan_marac_reminder(now, calendar, policy, {}) is None:
         return None  # not a meeting day, or outside the reminder's window: no need to look
     key = marac_key(day, calendar, policy)
+    remind = marac_reminder_at(day, calendar, policy)
+    if remind is None or remind < installed:
+        return None  # due before the service first started on this database: nothing to catch up
     async with unit_of_work() as uow:
         message = plan_marac_reminder(now, calendar, policy, await uow.alerts.planned([key.subject]))
         if message is None:

@@ -30,6 +30,7 @@ __all__ = [
     "Caseload",
     "ClosureDates",
     "Handover",
+    "HistoryChecksPolicy",
     "Limits",
     "Marac",
     "OfficeHours",
@@ -248,9 +249,62 @@ class Windows:
     repeat_contact_months: int = field(metadata={_PARSE: _positive_int})
 
 
+_SYSTEM_KEY = re.compile(r"[a-z0-9_]{1,64}")
+
+
+def _local_systems(value: object, key: str) -> tuple[tuple[str, str], ...]:
+    problem = 'expected a list of [key, title] pairs such as [["police", "Police"]]'
+    if not isinstance(value, list) or not value:
+        raise PolicyError(key, f"{problem}, got {value!r}")
+    systems: list[tuple[str, str]] = []
+    for index, item in enumerate(value):
+        item_key = f"{key}[{index}]"
+        if not (isinstance(item, list) and len(item) == 2 and all(isinstance(part, str) for part in item)):
+            raise PolicyError(item_key, f"{problem}, got {item!r}")
+        system, title = item[0].strip(), " ".join(item[1].split())
+        if not _SYSTEM_KEY.fullmatch(system) or not title:
+            raise PolicyError(item_key, f"expected a key of a-z, 0-9 and _ and a title, got {item!r}")
+        if any(system == seen for seen, _ in systems):
+            raise PolicyError(item_key, f"the key {system!r} is listed twice")
+        systems.append((system, title))
+    return tuple(systems)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryChecksPolicy:
+    """The history checks card: the local systems an officer checks (SPEC §2, §5)."""
+
+    local_systems: tuple[tuple[str, str], ...] = field(metadata={_PARSE: _local_systems})
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
     max_free_text_chars: int = field(metadata={_PARSE: _positive_int})
+
+
+def _address_list(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise PolicyError(key, f"expected a list of e-mail addresses, got {value!r}")
+    addresses = tuple(item.strip() for item in value)
+    for address in addresses:
+        local, at, domain = address.partition("@")
+        if not at or not local or "." not in domain or any(c.isspace() or c in ",;<>" for c in address):
+            raise PolicyError(key, f"not an e-mail address: {address!r}")
+    return addresses
+
+
+@dataclass(frozen=True, slots=True)
+class Continuity:
+    """Business continuity (SPEC §10): who is e-mailed when urgent-only mode is switched on (the
+    communication co-ordinator), and how long Teams may go unanswered before an alert also goes
+    by e-mail."""
+
+    notify: tuple[str, ...] = field(metadata={_PARSE: _address_list})
+    email_after_minutes: int = field(metadata={_PARSE: _positive_int})
+
+    @property
+    def email_after(self) -> timedelta:
+        return timedelta(minutes=self.email_after_minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +322,9 @@ class Policy:
     marac: Marac
     retention: Retention
     windows: Windows
+    history: HistoryChecksPolicy
     limits: Limits
+    continuity: Continuity
 
 
 # -- loading -------------------------------------------------------------------------------------

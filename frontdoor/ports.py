@@ -1,16 +1,14 @@
 """Ports: what the domain needs from the outside world, as ``Protocol`` classes.
 
 ``store`` implements the repositories over SQL; ``tests`` keeps an in-memory fake that passes
-the same contract suite. A use case opens a ``UnitOfWork``, works through its repositories and
-commits once, so a contact change and the deadlines it starts are saved together or not at all.
+the same contract suite. ``frontdoor.unit_of_work`` gathers them behind one transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import Protocol
 
 from frontdoor.contact import Contact, ContactState
 from frontdoor.records import (
@@ -21,16 +19,9 @@ from frontdoor.records import (
     Deadline,
     DirectoryEntry,
     RotaEntry,
-    StateDocument,
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
-
-if TYPE_CHECKING:
-    # ``frontdoor.consultation`` imports this module for its own ports; its repository port
-    # lives beside its use cases.
-    from frontdoor.alerts import AlertOutbox
-    from frontdoor.consultation import ConsultationRepository
 
 
 class Clock(Protocol):
@@ -41,10 +32,6 @@ class Clock(Protocol):
 
 class StaleVersionError(Exception):
     """A record was saved from a version that is no longer the current one."""
-
-
-class EtagConflictError(Exception):
-    """A state document was written with an eTag that is no longer current."""
 
 
 class NotFoundError(Exception):
@@ -74,7 +61,10 @@ class ContactRepository(Protocol):
 
     async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]: ...
 
-    async def drafts_of(self, user_id: str) -> list[Contact]: ...
+    async def drafts_of(self, user_id: str) -> list[Contact]:
+        """``user_id``'s drafts, and their urgent contacts still being completed (a
+        ``draft_section`` is set), in the order they were created."""
+        ...
 
     async def closed_before(self, cutoff: datetime) -> list[Contact]:
         """Closed contacts whose latest event is at or before ``cutoff``, in the order they were
@@ -172,19 +162,6 @@ class AuditLog(Protocol):
     async def for_subject(self, subject: str) -> list[StoredAuditEvent]: ...
 
 
-class StateDocuments(Protocol):
-    """Durable storage for the channel adapter's dialog and conversation state."""
-
-    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]: ...
-
-    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
-        """Write a document. ``etag`` None or ``"*"`` writes unconditionally; any other value must
-        match the stored eTag (or there must be no stored document), else ``EtagConflictError``."""
-        ...
-
-    async def delete(self, keys: Sequence[str]) -> None: ...
-
-
 class ProcessedActivities(Protocol):
     """Inbound activity keys already handled, so a channel's retry is acted on once."""
 
@@ -199,46 +176,3 @@ class ProcessedActivities(Protocol):
     async def prune(self, before: datetime) -> int:
         """Forget keys recorded before ``before``; returns how many."""
         ...
-
-
-class UnitOfWork(Protocol):
-    contacts: ContactRepository
-    references: ReferenceSequence
-    roles: RoleDirectory
-    rota: DutyRota
-    conversations: ConversationStore
-    channels: ChannelRegistry
-    deadlines: DeadlineRepository
-    audit: AuditLog
-    state: StateDocuments
-    consultations: ConsultationRepository
-    activities: ProcessedActivities
-    alerts: AlertOutbox
-
-    async def __aenter__(self) -> Self: ...
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Roll back anything not committed."""
-        ...
-
-    async def commit(self) -> None: ...
-
-    async def rollback(self) -> None: ...
-
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]
-
-
-class Store(Protocol):
-    """A database: opens units of work and answers health checks."""
-
-    def unit_of_work(self) -> UnitOfWork: ...
-
-    async def ping(self) -> bool: ...
-
-    async def close(self) -> None: ...

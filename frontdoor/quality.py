@@ -55,9 +55,9 @@ from frontdoor.decisions import (
 )
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = ["SentBack", "refuse_sign_off", "return_for_screening"]
 

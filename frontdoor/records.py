@@ -18,6 +18,8 @@ class ConversationKind(StrEnum):
 class ChannelPurpose(StrEnum):
     DECISIONS = "decisions"
     DUTY = "duty"
+    #: the emergency duty team's channel: out-of-hours alerts and the EDT handover (SPEC §10)
+    EDT = "edt"
 
 
 class ClockKind(StrEnum):
@@ -109,12 +111,3 @@ class Deadline:
     state: DeadlineState = DeadlineState.OPEN
     assignee_id: str | None = None
     id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StateDocument:
-    """A bot state document (dialog and conversation state) with its eTag."""
-
-    key: str
-    data: str
-    etag: str

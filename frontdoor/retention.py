@@ -29,7 +29,7 @@ from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Referr
 from frontdoor.decisions import audit_event, current_outcome, event_data, note, read_event_data
 from frontdoor.intake import months_before
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork, UnitOfWorkFactory
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "FIGURES_DATA_KEYS",

@@ -18,6 +18,7 @@ class Role(StrEnum):
     DUTY_MANAGER = "duty_manager"
     TEAM_MANAGER = "team_manager"
     SERVICE_MANAGER = "service_manager"
+    EDT = "edt"
     PROFESSIONAL = "professional"
     ADMIN = "admin"
 
@@ -45,6 +46,10 @@ class Permission(StrEnum):
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
     REGISTER_CHANNELS = "register_channels"
+    #: switch the front door to urgent-only mode and back (SPEC §10)
+    SWITCH_CONTINUITY = "switch_continuity"
+    #: take an item of the EDT handover and record what was done overnight (SPEC §10)
+    OVERNIGHT_ACTION = "overnight_action"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -69,6 +74,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
@@ -84,16 +90,20 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
         Permission.START_CONTACT,
+        Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
+        Permission.SWITCH_CONTINUITY,
     },
     # The final word on disagreements the deciders and the receiving team could not settle, and on
     # referrer challenges that escalate; reads status (management information).
     Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SETTLE_ESCALATION, Permission.SEE_STATUS},
+    # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
+    Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
     # Admins manage the directory and channels; no case access by virtue of this role.
     Role.ADMIN: frozenset(
@@ -114,6 +124,7 @@ ROLE_TITLES: dict[Role, str] = {
     Role.DUTY_MANAGER: "duty managers",
     Role.TEAM_MANAGER: "team managers",
     Role.SERVICE_MANAGER: "service managers",
+    Role.EDT: "the emergency duty team",
     Role.PROFESSIONAL: "partner professionals",
     Role.ADMIN: "administrators",
 }

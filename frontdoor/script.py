@@ -6,10 +6,13 @@ server by one definition. Field ids are the keys of the card's inputs. Repeated 
 parents) suffix an index: ``child_0_name``, ``child_1_name``; "Add another child" asks for the
 fields of one more index.
 
-Skip logic is deliberately small. The only skip is the urgent path: any yes on the immediate-risk
-screen goes straight from the risk section to the summary and submission, past the history
-checks, because a consultant must be told at once and history can be checked while they decide.
-Everything else is asked every time, so an officer always sees the same script.
+Immediate risk comes first (SPEC §3): the risk screen is the second card. Any yes leads to the
+*emergency details* card (a child's name or description, where the child is now, the referrer's
+phone), and saving it creates the urgent contact at once (``frontdoor.intake``); the officer then
+carries on with the remaining cards on the same contact. With every answer no, the emergency card is
+skipped. Everything else is asked every time, so an officer always sees the same script. Once an
+urgent contact exists its risk screen and emergency details cannot be gone back to: Back stops at
+the first card after them.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
-from frontdoor.policy import Policy
+from frontdoor.policy import Policy, default_policy
 
 __all__ = [
     "ANONYMITY_WARNING",
     "CONSENT_TITLES",
     "CONTACT_TYPE_TITLES",
     "DEFAULT_LOCAL_SYSTEMS",
+    "FIRST_AFTER_EMERGENCY",
     "GENDER_CHOICES",
     "MAX_CHILDREN",
     "MAX_PARENTS",
@@ -68,11 +72,12 @@ class Section(StrEnum):
     """The cards of the script, in the order they are shown (the enum's order is the script's)."""
 
     SOURCE = "source"
+    RISK = "risk"
+    EMERGENCY = "emergency"
     REFERRER = "referrer"
     CHILDREN = "children"
     PARENTS = "parents"
     WORRIES = "worries"
-    RISK = "risk"
     HISTORY = "history"
     SUMMARY = "summary"
 
@@ -80,11 +85,12 @@ class Section(StrEnum):
 SECTION_TITLES: Mapping[Section, str] = MappingProxyType(
     {
         Section.SOURCE: "Source and contact type",
+        Section.RISK: "Immediate risk",
+        Section.EMERGENCY: "Emergency details",
         Section.REFERRER: "Referrer",
         Section.CHILDREN: "Children and household",
         Section.PARENTS: "Parents and consent",
         Section.WORRIES: "Worries, what is working well, what needs to happen",
-        Section.RISK: "Immediate risk",
         Section.HISTORY: "History checks",
         Section.SUMMARY: "Summary",
     }
@@ -230,11 +236,15 @@ RISK_QUESTIONS: Mapping[ImmediateRisk, str] = MappingProxyType(
         ImmediateRisk.DISCLOSURE: "Has the child disclosed physical or sexual harm?",
         ImmediateRisk.UNSAFE_ADULT: "Has the child been left with an unsafe adult?",
         ImmediateRisk.PERSON_POSING_RISK: (
-            "Is the child in contact with a person who poses a risk to children?"
+            "Is the child, or will the child be, in contact with a person who poses a risk to children "
+            "(a registered sex offender, someone under investigation for child sexual offences, or a "
+            "person who has had children removed or whose children are subject to a child protection "
+            "plan)?"
         ),
         ImmediateRisk.POLICE_PROTECTION_OR_MEDICAL: (
             "Is the child under police protection or subject to medical enquiries?"
         ),
+        ImmediateRisk.TEMPORARY_EMERGENCY: "Is the child staying in a temporary emergency situation?",
     }
 )
 
@@ -247,16 +257,9 @@ GENDER_CHOICES: tuple[Choice, ...] = (
     ("not_known", "Not known"),
 )
 
-#: The local systems an officer checks (SPEC §2: "from a configurable list"). The policy file has
-#: no key for them yet, so callers pass the service's own list; these are neutral defaults.
-DEFAULT_LOCAL_SYSTEMS: tuple[Choice, ...] = (
-    ("social_care", "Children's social care record"),
-    ("early_help", "Early help record"),
-    ("closures", "Closures in the last 3 months"),
-    ("police", "Police"),
-    ("health", "Health"),
-    ("education", "Education"),
-)
+#: The local systems an officer checks (SPEC §2: "from a configurable list"): the packaged policy's
+#: ``history.local_systems``. The Teams layer passes the service's own policy's list.
+DEFAULT_LOCAL_SYSTEMS: tuple[Choice, ...] = default_policy().history.local_systems
 
 
 def _choices(titles: Mapping[_E, str]) -> tuple[Choice, ...]:
@@ -468,6 +471,36 @@ _RISK_FIELDS: tuple[FieldSpec, ...] = tuple(
     for risk, question in RISK_QUESTIONS.items()
 )
 
+#: Only what an emergency needs (SPEC §3); all three are required so the consultant can act.
+_EMERGENCY_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec(
+        "emergency_child",
+        "Child's name or description",
+        FieldKind.TEXT,
+        required=True,
+        max_length=NAME_MAX_LENGTH,
+        help="The name if the caller knows it; otherwise what identifies the child (e.g. girl, about 6).",
+        error_message="Enter the child's name or a description",
+    ),
+    FieldSpec(
+        "emergency_whereabouts",
+        "Where the child is now",
+        FieldKind.TEXT,
+        required=True,
+        max_length=TEXT_MAX_LENGTH,
+        error_message="Say where the child is now",
+    ),
+    FieldSpec(
+        "emergency_phone",
+        "Referrer's phone",
+        FieldKind.PHONE,
+        required=True,
+        max_length=32,
+        help="So the consultant can call them back now.",
+        error_message="Enter a UK phone number",
+    ),
+)
+
 
 def _history_fields(local_systems: Sequence[Choice]) -> tuple[FieldSpec, ...]:
     return (
@@ -480,7 +513,24 @@ def _history_fields(local_systems: Sequence[Choice]) -> tuple[FieldSpec, ...]:
             FieldKind.PERSON,
             help="Required for an open case: they are sent the summary.",
         ),
-        FieldSpec("closed_within_3_months", "Closed within the last 3 months", FieldKind.TOGGLE),
+        FieldSpec(
+            "open_to_early_help",
+            "Open to early help",
+            FieldKind.TOGGLE,
+            help="Is the child open to early help now?",
+        ),
+        FieldSpec(
+            "early_help_worker",
+            "Early help worker",
+            FieldKind.PERSON,
+            help="Required when open to early help: they are told if the child stays with early help.",
+        ),
+        FieldSpec(
+            "closed_on",
+            "Date the last case closed",
+            FieldKind.DATE,
+            help="If the child's case was closed before. A recent closure makes this a re-referral.",
+        ),
         FieldSpec("last_worker", "Last allocated worker", FieldKind.PERSON),
         FieldSpec(
             "systems_checked",
@@ -522,6 +572,8 @@ def fields_for(
             return _WORRIES_FIELDS
         case Section.RISK:
             return _RISK_FIELDS
+        case Section.EMERGENCY:
+            return _EMERGENCY_FIELDS
         case Section.HISTORY:
             return _history_fields(local_systems)
         case Section.SUMMARY:
@@ -556,22 +608,30 @@ def is_after(section: Section, other: Section) -> bool:
     return _ORDER.index(section) > _ORDER.index(other)
 
 
+#: The first card after the urgent path's own: where an urgent contact carries on once created.
+FIRST_AFTER_EMERGENCY = Section.REFERRER
+
+
 def next_section(section: Section, contact: Contact) -> Section | None:
     """The card after ``section`` for ``contact`` (with the section's answers applied); None after
-    the summary. An urgent contact goes from the risk screen straight to the summary."""
-    if section is Section.RISK and contact.urgent:
-        return Section.SUMMARY
+    the summary. The emergency details card comes only after a yes on the risk screen."""
     position = _ORDER.index(section)
-    return _ORDER[position + 1] if position + 1 < len(_ORDER) else None
+    following = _ORDER[position + 1] if position + 1 < len(_ORDER) else None
+    if following is Section.EMERGENCY and not contact.urgent:
+        return FIRST_AFTER_EMERGENCY
+    return following
 
 
 def previous_section(section: Section, contact: Contact) -> Section | None:
-    """The card Back returns to; None on the first card. Mirrors ``next_section``'s urgent skip, so
-    Back from the summary of an urgent contact returns to the risk screen it came from."""
-    if section is Section.SUMMARY and contact.urgent:
-        return Section.RISK
+    """The card Back returns to; None on the first card, and on the first card after the emergency
+    details once the urgent contact exists (its risk screen and emergency details are on record)."""
+    if section is FIRST_AFTER_EMERGENCY and contact.reference is not None:
+        return None
     position = _ORDER.index(section)
-    return _ORDER[position - 1] if position > 0 else None
+    earlier = _ORDER[position - 1] if position > 0 else None
+    if earlier is Section.EMERGENCY and not contact.urgent:
+        return Section.RISK
+    return earlier
 
 
 _GROUP_PREFIXES: tuple[tuple[str, Section], ...] = (

@@ -15,8 +15,11 @@ Choices made here, beyond the spec's words:
 
 - Received-at may be back-dated up to ``MAX_BACKDATE`` (14 days): long enough for an e-mail found
   after a bank-holiday weekend, short enough to catch a wrong year or month.
-- An expected date for an unborn child lies between today and ``UNBORN_HORIZON`` (305 days, about
-  ten months) ahead; a date of birth lies between ``OLDEST_CHILD_YEARS`` (25, the oldest care
+- An expected date for an unborn child lies between ``OVERDUE_TOLERANCE`` (6 weeks) ago and
+  ``UNBORN_HORIZON`` (305 days, about ten months) ahead: a pregnancy can run two weeks past its
+  date before induction, and a contact about an overdue or just-born baby is often made before the
+  birth is registered, so a few weeks in the past is real; more than six is a mistyped date. A
+  date of birth lies between ``OLDEST_CHILD_YEARS`` (25, the oldest care
   leaver) years ago and today, which catches a mistyped century.
 - Phone numbers are stored in E.164 (``+447700900123``). Accepted: mobiles (07), geographic
   numbers (01, 02), non-geographic 03 numbers, and 0800/0808 freephone numbers (helplines such as
@@ -41,6 +44,7 @@ from frontdoor.contact import (
     Consent,
     Contact,
     ContactType,
+    EmergencyDetails,
     HistoryChecks,
     ImmediateRisk,
     Parent,
@@ -67,8 +71,10 @@ from frontdoor.script import (
 __all__ = [
     "MAX_BACKDATE",
     "OLDEST_CHILD_YEARS",
+    "OVERDUE_TOLERANCE",
     "UNBORN_HORIZON",
     "ChildrenAnswers",
+    "EmergencyAnswers",
     "FieldError",
     "HistoryAnswers",
     "ParentsAnswers",
@@ -80,6 +86,8 @@ __all__ = [
     "WorriesAnswers",
     "apply_section",
     "check_complete",
+    "check_emergency",
+    "check_history",
     "check_received_at",
     "join_address",
     "normalise_email",
@@ -91,6 +99,7 @@ __all__ = [
 
 MAX_BACKDATE = timedelta(days=14)
 UNBORN_HORIZON = timedelta(days=305)
+OVERDUE_TOLERANCE = timedelta(weeks=6)
 OLDEST_CHILD_YEARS = 25
 
 
@@ -239,9 +248,14 @@ def _child_date_errors(child: Child, index: int, today: date) -> list[FieldError
                 )
             )
     if child.expected_date is not None:
-        if child.expected_date < today:
+        if child.expected_date < today - OVERDUE_TOLERANCE:
+            weeks = OVERDUE_TOLERANCE.days // 7
             errors.append(
-                FieldError(f"child_{index}_expected", f"Child {n} expected date: must not be in the past")
+                FieldError(
+                    f"child_{index}_expected",
+                    f"Child {n} expected date: is more than {weeks} weeks ago; if the baby is born, "
+                    "give the date of birth instead",
+                )
             )
         elif child.expected_date > today + UNBORN_HORIZON:
             errors.append(
@@ -348,6 +362,11 @@ class RiskAnswers:
 
 
 @dataclass(frozen=True, slots=True)
+class EmergencyAnswers:
+    emergency: EmergencyDetails
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryAnswers:
     history: HistoryChecks
 
@@ -364,6 +383,7 @@ ParsedSection = (
     | ParentsAnswers
     | WorriesAnswers
     | RiskAnswers
+    | EmergencyAnswers
     | HistoryAnswers
     | SummaryAnswers
 )
@@ -697,20 +717,41 @@ def _parse_risk(read: _Reader) -> RiskAnswers:
     return RiskAnswers(yes)
 
 
-def _parse_history(read: _Reader, local_systems: Sequence[Choice]) -> HistoryAnswers:
+def _parse_emergency(read: _Reader) -> EmergencyAnswers:
+    spec = _by_id(fields_for(Section.EMERGENCY))
+    return EmergencyAnswers(
+        EmergencyDetails(
+            child=read.text(spec["emergency_child"]),
+            whereabouts=read.text(spec["emergency_whereabouts"]),
+            phone=read.phone(spec["emergency_phone"]),
+        )
+    )
+
+
+def _parse_history(read: _Reader, today: date, local_systems: Sequence[Choice]) -> HistoryAnswers:
     spec = _by_id(fields_for(Section.HISTORY, local_systems=local_systems))
     open_case = read.toggle(spec["open_case"])
     worker = read.person(spec["allocated_worker"])
     # When the id was unreadable, that error is already recorded and is the one kept for the field.
     if open_case and worker is None and not read.partial:
         read.error(spec["allocated_worker"], "choose the allocated worker of the open case")
+    early_help = read.toggle(spec["open_to_early_help"])
+    early_help_worker = read.person(spec["early_help_worker"])
+    if early_help and early_help_worker is None and not read.partial:
+        read.error(spec["early_help_worker"], "choose the early help worker")
+    closed_on = read.date(spec["closed_on"])
+    if closed_on is not None and closed_on > today:
+        read.error(spec["closed_on"], "must not be in the future")
     history = HistoryChecks(
         open_case=open_case,
         allocated_worker_id=worker,
-        closed_within_3_months=read.toggle(spec["closed_within_3_months"]),
         last_worker_id=read.person(spec["last_worker"]),
         systems_checked=read.multichoice_values(spec["systems_checked"]),
         chronology=read.text(spec["chronology"]),
+        closed_on=closed_on,
+        open_to_early_help=early_help,
+        # a worker belongs to early help only while the child is open to it
+        early_help_worker_id=early_help_worker if early_help else None,
     )
     return HistoryAnswers(history)
 
@@ -747,8 +788,10 @@ def parse_section(
             parsed = _parse_worries(read)
         case Section.RISK:
             parsed = _parse_risk(read)
+        case Section.EMERGENCY:
+            parsed = _parse_emergency(read)
         case Section.HISTORY:
-            parsed = _parse_history(read, local_systems)
+            parsed = _parse_history(read, today, local_systems)
         case Section.SUMMARY:
             parsed = SummaryAnswers()
     # One message per field is enough to act on; the first found is the most basic.
@@ -779,6 +822,8 @@ def apply_section(contact: Contact, parsed: ParsedSection) -> Contact:
             )
         case RiskAnswers(risks):
             return replace(contact, immediate_risks=risks)
+        case EmergencyAnswers(emergency):
+            return replace(contact, emergency=emergency)
         case HistoryAnswers(history):
             return replace(contact, history=history)
         case SummaryAnswers():
@@ -788,8 +833,8 @@ def apply_section(contact: Contact, parsed: ParsedSection) -> Contact:
 def check_complete(contact: Contact, today: date) -> list[FieldError]:
     """Everything a contact needs before it is submitted, re-checked on the record itself.
 
-    History checks are not required of an urgent contact: the urgent path skips them so that the
-    consultant is told at once.
+    History checks are not required of an urgent contact: it is created before they are done, and
+    they stay outstanding on it until someone records them (``check_history``).
     """
     errors: list[FieldError] = []
     if contact.source is None:
@@ -813,22 +858,48 @@ def check_complete(contact: Contact, today: date) -> list[FieldError]:
         errors.append(FieldError("worries", "What are we worried about: this is required"))
     if not contact.presenting_needs:
         errors.append(FieldError("presenting_needs", "Presenting needs: choose at least one"))
-    if not contact.urgent:
-        history = contact.history
-        if not history.systems_checked:
-            errors.append(FieldError("systems_checked", "Checks done: choose the systems you checked"))
-        if history.open_case and not history.allocated_worker_id:
-            errors.append(
-                FieldError(
-                    "allocated_worker", "Allocated worker: choose the allocated worker of the open case"
-                )
+    if not contact.urgent or contact.history.recorded:
+        errors.extend(check_history(contact))
+    return errors
+
+
+def check_emergency(contact: Contact) -> list[FieldError]:
+    """What an urgent contact needs before it is created: the emergency details (SPEC §3)."""
+    emergency = contact.emergency
+    missing = (
+        ("emergency_child", "Child's name or description", emergency.child),
+        ("emergency_whereabouts", "Where the child is now", emergency.whereabouts),
+        ("emergency_phone", "Referrer's phone", emergency.phone),
+    )
+    errors = [
+        FieldError(field_id, f"{label}: this is required") for field_id, label, value in missing if not value
+    ]
+    if contact.source is None:
+        errors.append(FieldError("source", "Source: this is required"))
+    if contact.contact_type is None:
+        errors.append(FieldError("contact_type", "Contact type: this is required"))
+    return errors
+
+
+def check_history(contact: Contact) -> list[FieldError]:
+    """The history checks as recorded: the systems checked, and the worker of an open case or of
+    early help."""
+    errors: list[FieldError] = []
+    history = contact.history
+    if not history.systems_checked:
+        errors.append(FieldError("systems_checked", "Checks done: choose the systems you checked"))
+    if history.open_case and not history.allocated_worker_id:
+        errors.append(
+            FieldError("allocated_worker", "Allocated worker: choose the allocated worker of the open case")
+        )
+    if history.open_to_early_help and not history.early_help_worker_id:
+        errors.append(FieldError("early_help_worker", "Early help worker: choose the early help worker"))
+    if contact.contact_type is ContactType.OPEN_CASE_INFORMATION and not history.open_case:
+        errors.append(
+            FieldError(
+                "open_case",
+                "Open case: the contact type is significant information on an open case; "
+                "record the open case and its worker, or change the contact type",
             )
-        if contact.contact_type is ContactType.OPEN_CASE_INFORMATION and not history.open_case:
-            errors.append(
-                FieldError(
-                    "open_case",
-                    "Open case: the contact type is significant information on an open case; "
-                    "record the open case and its worker, or change the contact type",
-                )
-            )
+        )
     return errors

@@ -276,10 +276,18 @@ def section_values(contact: Contact, section: Section) -> dict[str, str]:
             values.update(
                 open_case=_flag(history.open_case),
                 allocated_worker=history.allocated_worker_id or "",
-                closed_within_3_months=_flag(history.closed_within_3_months),
+                open_to_early_help=_flag(history.open_to_early_help),
+                early_help_worker=history.early_help_worker_id or "",
+                closed_on=_iso(history.closed_on),
                 last_worker=history.last_worker_id or "",
                 systems_checked=",".join(history.systems_checked),
                 chronology=history.chronology,
+            )
+        case Section.EMERGENCY:
+            values.update(
+                emergency_child=contact.emergency.child,
+                emergency_whereabouts=contact.emergency.whereabouts,
+                emergency_phone=format_phone(contact.emergency.phone),
             )
         case Section.SUMMARY:
             pass

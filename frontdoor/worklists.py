@@ -32,9 +32,9 @@ from frontdoor.decisions import Refusal, not_permitted
 from frontdoor.handover import OPEN_STATES
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.policy import Policy
-from frontdoor.ports import UnitOfWork
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [

@@ -21,11 +21,13 @@ from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
 from frontdoor.decisions import (
     AGENCY_TITLES,
     OUTCOME_TITLES,
+    ROUTE_ACTIONS,
     ROUTE_TITLES,
     Agency,
     OutcomeKind,
     read_event_data,
 )
+from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 
@@ -55,7 +57,8 @@ _TITLES: Mapping[str, str] = MappingProxyType(
         Action.OPEN_CASE.value: "Passed to the allocated worker (open case)",
         Action.REFER_REREFERRAL.value: "Sent to the duty manager as a re-referral",
         Action.CANCEL.value: "Cancelled",
-        **{f"route_{route.value}": f"Screened: route {title}" for route, title in ROUTE_TITLES.items()},
+        OVERNIGHT_ACTION: "Emergency duty team: overnight action",
+        **{ROUTE_ACTIONS[route].value: f"Screened: route {title}" for route, title in ROUTE_TITLES.items()},
         Action.CP_THRESHOLD_MET.value: "Re-referral: child-protection threshold met",
         Action.REASSIGN.value: "Re-referral: reassigned to a social worker to recommend",
         Action.ACCEPT_REFERRAL.value: "Child-protection decision: progress to referral",

@@ -34,13 +34,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
-from frontdoor.dispatch import AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
+from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.leadership import Leadership
 from scheduler.runner import ScheduledJob
 
-log = logging.getLogger("frontdoor.scheduler.alerts")
+log = logging.getLogger(__name__)
 
 DEADLINE_TICK_JOB_ID: Final = "deadline_tick"
 DISPATCH_JOB_ID: Final = "dispatch"
@@ -63,6 +64,7 @@ class DeadlineAlerts:
         tick_seconds: float = DEFAULT_TICK_SECONDS,
         retry: RetryPolicy | None = None,
         dispatcher: Dispatcher | None = None,
+        mailer: AlertMailer | None = None,
     ) -> None:
         if not tick_seconds > 0:
             raise ValueError(f"the tick needs a positive interval, got {tick_seconds}")
@@ -72,7 +74,9 @@ class DeadlineAlerts:
         self._calendar = calendar
         self.leadership = leadership
         self.tick_seconds = tick_seconds
-        self.dispatcher = dispatcher or Dispatcher(unit_of_work, sender, clock, retry=retry)
+        self.dispatcher = dispatcher or Dispatcher(
+            unit_of_work, sender, clock, retry=retry, mailer=mailer, email_after=policy.continuity.email_after
+        )
         self._ticking = asyncio.Lock()
         self._leading = False
 

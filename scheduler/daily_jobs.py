@@ -1,4 +1,5 @@
-"""The scheduler's daily jobs: the end-of-day handover with its escalation, and MARAC reminders.
+"""The scheduler's daily jobs: the end-of-day handover with its escalation, MARAC reminders, and the
+EDT handover at closing with the overnight summary at opening.
 
 Neither is a cron: "16:30 on working days" and "09:30 on Tuesdays and Thursdays that are working
 days" depend on the bank holidays and closure dates of the working calendar, and on the injected
@@ -20,15 +21,18 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.duty import HandoverEscalated, HandoverPosted, escalate_due_handover, post_due_handover
+from frontdoor.edt import Posted, post_due_edt_handover, post_due_overnight_summary
 from frontdoor.marac import MaracPosted, post_due_marac_reminder
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.runner import ScheduledJob
 
-log = logging.getLogger("frontdoor.scheduler.daily")
+log = logging.getLogger(__name__)
 
 HANDOVER_JOB_ID: Final = "handover"
 MARAC_JOB_ID: Final = "marac_reminders"
+EDT_JOB_ID: Final = "edt_handover"
 
 
 async def run_handover(
@@ -62,6 +66,19 @@ async def run_marac(
     return posted
 
 
+async def run_edt(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> tuple[Posted | None, Posted | None]:
+    """Post the EDT handover at closing, and the overnight summary at opening (``frontdoor.edt``)."""
+    handover = await post_due_edt_handover(unit_of_work, clock.now(), calendar, policy)
+    if handover is not None:
+        _enqueued("EDT handover enqueued", f"edt-handover:{handover.day.isoformat()}", handover.late)
+    summary = await post_due_overnight_summary(unit_of_work, clock.now(), calendar, policy)
+    if summary is not None:
+        _enqueued("overnight summary enqueued", f"overnight:{summary.day.isoformat()}", summary.late)
+    return handover, summary
+
+
 def _enqueued(message: str, subject: str, late: bool, recipients: Sized | None = None) -> None:
     extra: dict[str, object] = {"subject": subject, "status": "late" if late else "on_time"}
     if recipients is not None:
@@ -81,6 +98,12 @@ def marac_job(
     return _every_tick(MARAC_JOB_ID, policy, partial(run_marac, unit_of_work, clock, policy, calendar))
 
 
+def edt_job(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> ScheduledJob:
+    return _every_tick(EDT_JOB_ID, policy, partial(run_edt, unit_of_work, clock, policy, calendar))
+
+
 def _every_tick(job_id: str, policy: Policy, run: Callable[[], Awaitable[object]]) -> ScheduledJob:
     """Run every ``alerts.tick_seconds``, and once at start-up to catch up."""
     return ScheduledJob(job_id, IntervalTrigger(seconds=policy.alerts.tick_seconds), run, catch_up=True)
@@ -93,4 +116,5 @@ def daily_jobs(
     return [
         handover_job(unit_of_work, clock, policy, calendar),
         marac_job(unit_of_work, clock, policy, calendar),
+        edt_job(unit_of_work, clock, policy, calendar),
     ]

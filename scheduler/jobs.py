@@ -21,13 +21,14 @@ from apscheduler.triggers.cron import CronTrigger
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, UnitOfWorkFactory
+from frontdoor.ports import Clock
 from frontdoor.retention import remove_expired_personal_data
+from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import daily_jobs
 from scheduler.runner import FrontDoorScheduler, ScheduledJob
 
-log = logging.getLogger("frontdoor.scheduler.jobs")
+log = logging.getLogger(__name__)
 
 RETENTION_JOB_ID: Final = "retention"
 #: When retention runs, London time: the quietest hour, clear of the clock changes (01:00-02:00).

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-log = logging.getLogger("frontdoor.scheduler.leadership")
+log = logging.getLogger(__name__)
 
 
 class Leadership(Protocol):

@@ -33,7 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from frontdoor.calendar import LONDON
 
-log = logging.getLogger("frontdoor.scheduler")
+log = logging.getLogger(__name__)
 
 #: The options of issue 6's design (see the module docstring).
 JOB_DEFAULTS: Final[dict[str, Any]] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Select, delete, insert, select, update
 
 from frontdoor.consultation import Consultation
 from frontdoor.ports import NotFoundError
+from store.repository import SqlRepository
 from store.tables import ConsultationRow
-
-if TYPE_CHECKING:
-    from store.sql import SqlUnitOfWork
 
 
 def _values(c: Consultation) -> dict[str, object]:
@@ -55,11 +52,7 @@ def _consultation(row: ConsultationRow) -> Consultation:
     )
 
 
-class SqlConsultationRepository:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-        self._session = uow.session
-
+class SqlConsultationRepository(SqlRepository):
     async def _load(self, statement: Select[ConsultationRow]) -> list[Consultation]:
         return [_consultation(row) for row in await self._uow.rows(statement)]
 

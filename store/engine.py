@@ -11,6 +11,8 @@ replaced rather than handed to a unit of work.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,14 @@ def create_engine(
     raise ValueError(f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL")
 
 
+def create_owner_only(path: Path) -> None:
+    """Create the database file readable and writable by its owner only (0600), whatever the
+    umask, if it does not exist yet: it holds children's records. SQLite gives its write-ahead log
+    and shared-memory files the database file's permissions."""
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def _sqlite_engine(url: URL, *, busy_timeout: float, transactional_ddl: bool) -> AsyncEngine:
     if url.get_driver_name() != "aiosqlite":
         raise ValueError("use the aiosqlite driver: sqlite+aiosqlite:///path/to/file.db")
@@ -59,6 +69,7 @@ def _sqlite_engine(url: URL, *, busy_timeout: float, transactional_ddl: bool) ->
         # Every pooled connection to an in-memory database would see its own empty database.
         raise ValueError("an in-memory SQLite database cannot be shared by units of work: give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
+    create_owner_only(path)
     engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
     milliseconds = int(busy_timeout * 1000)
 

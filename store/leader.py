@@ -30,7 +30,7 @@ from sqlalchemy.pool import NullPool
 
 from store.engine import is_sqlite, sqlite_path
 
-log = logging.getLogger("frontdoor.store.leader")
+log = logging.getLogger(__name__)
 
 #: The advisory lock key of the scheduler's leader ("fdsched"); distinct from the audit chain's.
 SCHEDULER_LOCK_KEY: Final = 0x66_64_73_63_68_65_64

@@ -19,17 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from frontdoor.alerts import INTERRUPTED, AlertKey, AlertKind, OutboxItem, OutboxMessage, OutboxState
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind
+from store.repository import SqlRepository
 from store.tables import AlertOutboxRow
-
-if TYPE_CHECKING:
-    from store.sql import SqlUnitOfWork
 
 #: ``last_error`` holds a status and code; anything longer is cut.
 MAX_ERROR_CHARS = 500
@@ -67,12 +64,8 @@ def _utc(moment: datetime, name: str) -> datetime:
     return require_aware(moment, name).astimezone(UTC)
 
 
-class SqlAlertOutbox:
+class SqlAlertOutbox(SqlRepository):
     """The outbox in the unit of work ``uow``."""
-
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-        self._session = uow.session
 
     async def enqueue(self, messages: Iterable[OutboxMessage], now: datetime) -> int:
         now = _utc(now, "now")
@@ -227,6 +220,12 @@ class SqlAlertOutbox:
         )
         return [_item(row) for row in rows]
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        rows = await self._uow.rows(
+            select(AlertOutboxRow).where(AlertOutboxRow.subject == subject).order_by(AlertOutboxRow.id)
+        )
+        return [_item(row) for row in rows]
+
     async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
         return await self._set(
             item_id, state=OutboxState.WITHDRAWN.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
@@ -254,6 +253,28 @@ class SqlAlertOutbox:
             .execution_options(synchronize_session=False)
         )
         return len(result.all())
+
+    async def mark_held(self, item_id: int, reason: str) -> bool:
+        return await self._set(
+            item_id, state=OutboxState.HELD.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+        )
+
+    async def listed(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        kinds: Collection[AlertKind] | None = None,
+        limit: int = 50,
+    ) -> list[OutboxItem]:
+        query = select(AlertOutboxRow)
+        if states is not None:
+            query = query.where(AlertOutboxRow.state.in_([state.value for state in states]))
+        if kinds is not None:
+            query = query.where(AlertOutboxRow.kind.in_([kind.value for kind in kinds]))
+        rows = await self._uow.rows(
+            query.order_by(AlertOutboxRow.created_at.desc(), AlertOutboxRow.id.desc()).limit(limit)
+        )
+        return [_item(row) for row in rows]
 
     async def get(self, item_id: int) -> OutboxItem | None:
         rows = await self._uow.rows(select(AlertOutboxRow).where(AlertOutboxRow.id == item_id))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -31,7 +30,7 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, select, text, update
+from sqlalchemy import Select, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -45,6 +44,7 @@ from frontdoor.contact import (
     ContactEvent,
     ContactState,
     ContactType,
+    EmergencyDetails,
     HistoryChecks,
     ImmediateRisk,
     Parent,
@@ -60,13 +60,11 @@ from frontdoor.ports import (
     ConversationStore,
     DeadlineRepository,
     DutyRota,
-    EtagConflictError,
     NotFoundError,
     ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
-    StateDocuments,
 )
 from frontdoor.records import (
     AuditEvent,
@@ -79,7 +77,6 @@ from frontdoor.records import (
     DeadlineState,
     DirectoryEntry,
     RotaEntry,
-    StateDocument,
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
@@ -87,6 +84,7 @@ from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
 from store.outbox import SqlAlertOutbox
+from store.repository import SqlRepository as _Repository
 from store.tables import (
     AuditEventRow,
     Base,
@@ -101,7 +99,6 @@ from store.tables import (
     ProcessedActivityRow,
     ReferenceSequenceRow,
     RoleDirectoryRow,
-    StateDocumentRow,
 )
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
@@ -166,7 +163,6 @@ class SqlUnitOfWork:
         self.channels: ChannelRegistry = SqlChannelRegistry(self)
         self.deadlines: DeadlineRepository = SqlDeadlineRepository(self)
         self.audit: AuditLog = SqlAuditLog(self)
-        self.state: StateDocuments = SqlStateDocuments(self)
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
@@ -236,12 +232,6 @@ class SqlUnitOfWork:
         return list(result.scalars().all())
 
 
-class _Repository:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-        self._session = uow.session
-
-
 # -- contacts -----------------------------------------------------------------------------------
 
 
@@ -273,10 +263,15 @@ def _contact_values(contact: Contact) -> _Values:
         "immediate_risks": sorted(risk.value for risk in contact.immediate_risks),
         "history_open_case": history.open_case,
         "history_allocated_worker_id": history.allocated_worker_id,
-        "history_closed_within_3_months": history.closed_within_3_months,
         "history_last_worker_id": history.last_worker_id,
         "history_systems_checked": list(history.systems_checked),
         "history_chronology": history.chronology,
+        "history_closed_on": history.closed_on,
+        "history_open_to_early_help": history.open_to_early_help,
+        "history_early_help_worker_id": history.early_help_worker_id,
+        "emergency_child": contact.emergency.child,
+        "emergency_whereabouts": contact.emergency.whereabouts,
+        "emergency_phone": contact.emergency.phone,
         "referrer_type": None if referrer is None else referrer.type.value,
         "referrer_name": "" if referrer is None else referrer.name,
         "referrer_agency": "" if referrer is None else referrer.agency,
@@ -342,10 +337,15 @@ def _contact(
         history=HistoryChecks(
             open_case=row.history_open_case,
             allocated_worker_id=row.history_allocated_worker_id,
-            closed_within_3_months=row.history_closed_within_3_months,
             last_worker_id=row.history_last_worker_id,
             systems_checked=tuple(row.history_systems_checked),
             chronology=row.history_chronology,
+            closed_on=row.history_closed_on,
+            open_to_early_help=row.history_open_to_early_help,
+            early_help_worker_id=row.history_early_help_worker_id,
+        ),
+        emergency=EmergencyDetails(
+            child=row.emergency_child, whereabouts=row.emergency_whereabouts, phone=row.emergency_phone
         ),
         assignee_id=row.assignee_id,
         draft_section=row.draft_section,
@@ -432,7 +432,10 @@ class SqlContactRepository(_Repository):
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return await self._load(
             select(ContactRow)
-            .where(ContactRow.state == ContactState.DRAFT.value, ContactRow.created_by == user_id)
+            .where(
+                or_(ContactRow.state == ContactState.DRAFT.value, ContactRow.draft_section != ""),
+                ContactRow.created_by == user_id,
+            )
             .order_by(ContactRow.created_at, ContactRow.id)
         )
 
@@ -908,55 +911,6 @@ class SqlAuditLog(_Repository):
             select(AuditEventRow).where(AuditEventRow.subject == subject).order_by(AuditEventRow.seq)
         )
         return [_stored(row) for row in rows]
-
-
-# -- bot state ------------------------------------------------------------------------------------
-
-
-class SqlStateDocuments(_Repository):
-    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]:
-        if not keys:
-            return {}
-        rows = await self._uow.rows(select(StateDocumentRow).where(StateDocumentRow.key.in_(list(set(keys)))))
-        return {row.key: StateDocument(key=row.key, data=row.data, etag=row.etag) for row in rows}
-
-    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
-        await self._uow.begin_write()
-        new_etag = uuid.uuid4().hex
-        if etag is None or etag == "*":
-            statement = self._uow.insert(StateDocumentRow).values(key=key, data=data, etag=new_etag)
-            statement = statement.on_conflict_do_update(
-                index_elements=[StateDocumentRow.key], set_={"data": data, "etag": new_etag}
-            )
-            await self._session.execute(statement)
-            return StateDocument(key=key, data=data, etag=new_etag)
-        updated = await self._session.execute(
-            update(StateDocumentRow)
-            .where(StateDocumentRow.key == key, StateDocumentRow.etag == etag)
-            .values(data=data, etag=new_etag)
-            .returning(StateDocumentRow.key)
-            .execution_options(synchronize_session=False)
-        )
-        if updated.first() is None:
-            inserted = await self._session.execute(
-                self._uow.insert(StateDocumentRow)
-                .values(key=key, data=data, etag=new_etag)
-                .on_conflict_do_nothing()
-                .returning(StateDocumentRow.key)
-            )
-            if inserted.first() is None:
-                raise EtagConflictError(f"state document {key!r} has changed since it was read")
-        return StateDocument(key=key, data=data, etag=new_etag)
-
-    async def delete(self, keys: Sequence[str]) -> None:
-        if not keys:
-            return
-        await self._uow.begin_write()
-        await self._session.execute(
-            delete(StateDocumentRow)
-            .where(StateDocumentRow.key.in_(list(set(keys))))
-            .execution_options(synchronize_session=False)
-        )
 
 
 # -- inbound activities already handled -----------------------------------------------------------

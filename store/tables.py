@@ -107,11 +107,17 @@ class ContactRow(Base):
     immediate_risks: Mapped[list[str]] = mapped_column(JSON)
     history_open_case: Mapped[bool] = mapped_column(Boolean)
     history_allocated_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
-    history_closed_within_3_months: Mapped[bool] = mapped_column(Boolean)
     history_last_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
     #: the systems checked, in the order recorded
     history_systems_checked: Mapped[list[str]] = mapped_column(JSON)
     history_chronology: Mapped[str] = mapped_column(Text)
+    history_closed_on: Mapped[date | None] = mapped_column(Date)
+    history_open_to_early_help: Mapped[bool] = mapped_column(Boolean)
+    history_early_help_worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    #: the urgent path's emergency details (SPEC §3)
+    emergency_child: Mapped[str] = mapped_column(Text)
+    emergency_whereabouts: Mapped[str] = mapped_column(Text)
+    emergency_phone: Mapped[str] = mapped_column(String(64))
     #: null when no referrer has been recorded yet
     referrer_type: Mapped[str | None] = mapped_column(String(CODE))
     referrer_name: Mapped[str] = mapped_column(Text)
@@ -295,16 +301,6 @@ class AuditEventRow(Base):
     detail: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     row_hash: Mapped[str] = mapped_column(String(64))
-
-
-class StateDocumentRow(Base):
-    """The channel adapter's conversation and dialog state, with an eTag for compare-and-set."""
-
-    __tablename__ = "state_documents"
-
-    key: Mapped[str] = mapped_column(Text, primary_key=True)
-    data: Mapped[str] = mapped_column(Text)
-    etag: Mapped[str] = mapped_column(String(CODE))
 
 
 class ReferenceSequenceRow(Base):

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 from msrest.universal_http.requests import ClientRetryPolicy
 
 from bot.app import create_app
-from bot.settings import Settings
+from bot.settings import DEVELOPMENT, Settings
 from store.migrate import upgrade
 from tests import bench_alerts
 from tests.harness.teams import TeamsChannel, TeamsUser
@@ -33,7 +33,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 async def _measure(label: str, database_url: str, patched: bool) -> None:
-    settings = Settings.from_env({"DATABASE_URL": database_url})
+    settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url})
     server = TestServer(create_app(settings), host="127.0.0.1")
     await server.start_server()
     if not patched:

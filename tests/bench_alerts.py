@@ -41,7 +41,7 @@ from aiohttp.test_utils import TestServer
 from bot.alerting import TeamsAlertSender
 from bot.app import ALERTS, CALENDAR, NOTIFIER, SETTINGS, create_app, working_calendar
 from bot.outbox_cards import render
-from bot.settings import Settings
+from bot.settings import DEVELOPMENT, Settings
 from frontdoor.alerts import OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
@@ -240,7 +240,7 @@ async def _planning(label: str, fresh: UrlFactory) -> None:
         warnings = _CapWarnings()
         logging.getLogger("frontdoor.dispatch").addFilter(warnings)
         url = await fresh()
-        settings = Settings.from_env({"DATABASE_URL": url})
+        settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url})
         calendar = working_calendar(settings, SettableClock(MONDAY_10AM))
         store = SqlStore(url)
         try:
@@ -289,7 +289,9 @@ async def _serving(url: str, clock: SettableClock, *, scheduler: bool) -> AsyncI
     """The real app on ``url`` over loopback HTTP, attached to a loopback Teams channel with no
     latency. With the scheduler, its ticks are an hour apart: the bench drives them."""
     settings = dataclasses.replace(
-        Settings.from_env({"DATABASE_URL": url}), scheduler_enabled=scheduler, tick_seconds=3600.0
+        Settings.from_env({**DEVELOPMENT, "DATABASE_URL": url}),
+        scheduler_enabled=scheduler,
+        tick_seconds=3600.0,
     )
     store = SqlStore(url)
     server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")

@@ -10,7 +10,6 @@ others see changes only after commit, and writers never lose each other's update
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -27,13 +26,11 @@ from frontdoor.ports import (
     ConversationStore,
     DeadlineRepository,
     DutyRota,
-    EtagConflictError,
     NotFoundError,
     ProcessedActivities,
     ReferenceSequence,
     RoleDirectory,
     StaleVersionError,
-    StateDocuments,
 )
 from frontdoor.records import (
     AuditEvent,
@@ -46,7 +43,6 @@ from frontdoor.records import (
     DeadlineState,
     DirectoryEntry,
     RotaEntry,
-    StateDocument,
     StoredAuditEvent,
 )
 from frontdoor.roles import Role
@@ -91,7 +87,6 @@ class _Data:
     deadlines: dict[int, Deadline] = field(default_factory=dict)
     next_deadline_id: int = 1
     audit: list[StoredAuditEvent] = field(default_factory=list)
-    state: dict[str, StateDocument] = field(default_factory=dict)
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
 
@@ -107,7 +102,6 @@ class _Data:
             deadlines=dict(self.deadlines),
             next_deadline_id=self.next_deadline_id,
             audit=list(self.audit),
-            state=dict(self.state),
             consultations=dict(self.consultations),
             processed=dict(self.processed),
         )
@@ -144,7 +138,6 @@ class InMemoryUnitOfWork:
         self.channels: ChannelRegistry = _Channels(self)
         self.deadlines: DeadlineRepository = _Deadlines(self)
         self.audit: AuditLog = _Audit(self)
-        self.state: StateDocuments = _State(self)
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
@@ -241,7 +234,7 @@ class _Contacts(_Repository):
         return _ordered(
             c
             for c in self._uow.view().contacts.values()
-            if c.state is ContactState.DRAFT and c.created_by == user_id
+            if (c.state is ContactState.DRAFT or c.draft_section) and c.created_by == user_id
         )
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
@@ -441,26 +434,6 @@ class _Audit(_Repository):
 
     async def for_subject(self, subject: str) -> list[StoredAuditEvent]:
         return [stored for stored in self._uow.view().audit if stored.event.subject == subject]
-
-
-class _State(_Repository):
-    async def read(self, keys: Sequence[str]) -> dict[str, StateDocument]:
-        documents = self._uow.view().state
-        return {key: documents[key] for key in keys if key in documents}
-
-    async def write(self, key: str, data: str, etag: str | None) -> StateDocument:
-        documents = (await self._uow.write()).state
-        stored = documents.get(key)
-        if etag not in (None, "*") and stored is not None and stored.etag != etag:
-            raise EtagConflictError(f"state document {key!r} has changed since it was read")
-        document = StateDocument(key=key, data=data, etag=uuid.uuid4().hex)
-        documents[key] = document
-        return document
-
-    async def delete(self, keys: Sequence[str]) -> None:
-        documents = (await self._uow.write()).state
-        for key in keys:
-            documents.pop(key, None)
 
 
 class _Consultations(_Repository):

@@ -12,7 +12,15 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from frontdoor.alerts import INTERRUPTED, AlertKey, AlertOutbox, OutboxItem, OutboxMessage, OutboxState
+from frontdoor.alerts import (
+    INTERRUPTED,
+    AlertKey,
+    AlertKind,
+    AlertOutbox,
+    OutboxItem,
+    OutboxMessage,
+    OutboxState,
+)
 
 MAX_ERROR_CHARS = 500
 
@@ -145,6 +153,11 @@ class InMemoryAlertOutbox:
         ]
         return sorted(found, key=lambda item: (item.sent_at or item.created_at, item.id))
 
+    async def about(self, subject: str) -> list[OutboxItem]:
+        return sorted(
+            (item for item in self.rows.values() if item.subject == subject), key=lambda item: item.id
+        )
+
     async def mark_withdrawn(self, item_id: int, reason: str) -> bool:
         return self._set(
             item_id, state=OutboxState.WITHDRAWN, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
@@ -168,6 +181,26 @@ class InMemoryAlertOutbox:
                 item, state=OutboxState.PENDING, lease_until=None, last_error=INTERRUPTED
             )
         return len(leased)
+
+    async def mark_held(self, item_id: int, reason: str) -> bool:
+        return self._set(
+            item_id, state=OutboxState.HELD, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+        )
+
+    async def listed(
+        self,
+        *,
+        states: Collection[OutboxState] | None = None,
+        kinds: Collection[AlertKind] | None = None,
+        limit: int = 50,
+    ) -> list[OutboxItem]:
+        found = [
+            item
+            for item in self.rows.values()
+            if (states is None or item.state in states) and (kinds is None or item.kind in kinds)
+        ]
+        found.sort(key=lambda item: (item.created_at, item.id), reverse=True)
+        return found[:limit]
 
     async def get(self, item_id: int) -> OutboxItem | None:
         return self.rows.get(item_id)

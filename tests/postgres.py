@@ -41,7 +41,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 from store.migrate import upgrade
 from store.sql import SqlStore
 from store.tables import metadata

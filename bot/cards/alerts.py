@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -30,22 +30,19 @@ from microsoft_teams.cards import (
     TextBlock,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
 from bot.cards.decision import view_action
-from bot.cards.intake import CLOCK_TITLES
+from bot.cards.rendered import Rendered
 from frontdoor.alerts import AlertKind, OutboxItem, Recipient, RecipientKind, is_late
 from frontdoor.dispatch import TAKEABLE, AlertNotice
 from frontdoor.timefmt import format_due, format_local
-
-if TYPE_CHECKING:
-    from bot.outbox_cards import Rendered
 
 __all__ = [
     "ACK_VERB",
     "ALERT_CARD_KINDS",
     "ALERT_ID_PREFIX",
     "ALERT_KEY",
-    "AlertMessage",
     "TakenBy",
     "alert_card",
     "alert_message",
@@ -63,7 +60,8 @@ ALERT_CARD_KINDS: Final = frozenset(
     {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION, AlertKind.LETTER_LAPSED}
 )
 
-_KIND_TITLES: Mapping[AlertKind, str] = {
+#: How each kind of clock alert is named (cards and e-mails).
+ALERT_KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.DUE_SOON: "Due soon",
     AlertKind.BREACHED: "Breached",
     AlertKind.REPEAT: "Still breached, not taken",
@@ -78,15 +76,6 @@ class TakenBy:
 
     name: str
     at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AlertMessage:
-    """An alert as posted: the card, the people to @mention (ids) and the line beside the card."""
-
-    card: dict[str, Any]
-    mention_ids: tuple[str, ...]
-    text: str
 
 
 def _clock_title(notice: AlertNotice) -> str:
@@ -192,7 +181,7 @@ def alert_card(
             facts.append(Fact(title="Review due", value=review))
     else:
         facts.append(Fact(title="Due", value=f"{format_local(due)} ({format_due(due, now)})"))
-    facts.append(Fact(title="Alert", value=_KIND_TITLES.get(kind, kind.value)))
+    facts.append(Fact(title="Alert", value=ALERT_KIND_TITLES.get(kind, kind.value)))
     facts.append(Fact(title="Assigned to", value=_person(notice.assignee_id, names, "nobody (unassigned)")))
     if kind is AlertKind.ESCALATION and notice.people:
         managers = ", ".join(_person(person, names, "") for person in notice.people)
@@ -237,19 +226,16 @@ def alert_card(
     return to_dict(card)
 
 
-def alert_message(notice: AlertNotice, now: datetime, names: Mapping[str, str]) -> AlertMessage:
+def alert_message(notice: AlertNotice, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The alert as it is first posted at ``now``. A channel's copy @mentions the people it also
     went to in person (the assignee, or the team manager for an escalation)."""
     mentions = notice.people if notice.recipient.kind is RecipientKind.CHANNEL else ()
     text = f"{_heading(notice)}: {notice.key.subject}"
     if is_late(notice.at, now):
         text += " (late)"
-    return AlertMessage(alert_card(notice, now, names), tuple(mentions), text)
+    return Rendered(alert_card(notice, now, names), tuple(mentions), text)
 
 
 def render_alert(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The renderer of ``ALERT_CARD_KINDS`` rows (``bot.outbox_cards.RENDERERS``)."""
-    from bot.outbox_cards import Rendered  # lists this renderer: imported when called
-
-    message = alert_message(AlertNotice.of(item), now, names)
-    return Rendered(message.card, message.mention_ids, message.text)
+    return alert_message(AlertNotice.of(item), now, names)

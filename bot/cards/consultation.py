@@ -27,6 +27,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.common import to_dict
+from bot.cards.keys import ACTION_KEY
 from frontdoor.consultation import (
     MAX_OVERRIDE_REASON_CHARS,
     MAX_PHONE_CHARS,
@@ -135,7 +136,7 @@ def _text_input(
 
 
 def _submit(title: str, action: str, form_id: str, **options: Any) -> SubmitAction:
-    return SubmitAction(title=title, data={"fd": action, FORM_KEY: form_id}, **options)
+    return SubmitAction(title=title, data={ACTION_KEY: action, FORM_KEY: form_id}, **options)
 
 
 def consultation_form_card(form: ConsultationForm) -> dict[str, Any]:

@@ -32,16 +32,16 @@ from microsoft_teams.cards import (
     TextBlock,
 )
 
+from bot.cards.clocks import due_title
 from bot.cards.common import RAG_STYLES, to_dict
+from bot.cards.keys import REFERENCE_KEY
 from frontdoor.contact import ContactState
 from frontdoor.decisions import state_title
-from frontdoor.records import ClockKind
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
 
 __all__ = [
-    "REFERENCE_KEY",
     "VIEW_VERB",
     "ChannelCardKind",
     "channel_card",
@@ -55,7 +55,6 @@ __all__ = [
 #: The verb of "View": the full record in the viewer's personal chat.
 VIEW_VERB: Final = "contact.view"
 #: The key of the contact's reference in the card actions' data.
-REFERENCE_KEY: Final = "reference"
 
 
 class ChannelCardKind(StrEnum):
@@ -66,7 +65,7 @@ class ChannelCardKind(StrEnum):
 
 _HEADINGS: Mapping[ChannelCardKind, str] = {
     ChannelCardKind.DECISION: "Contact awaiting screening",
-    ChannelCardKind.REREFERRAL: "Re-referral for the duty manager: the case closed less than 3 months ago",
+    ChannelCardKind.REREFERRAL: "Re-referral for the duty manager: the child's case closed recently",
     ChannelCardKind.OPEN_CASE: "Significant information on an open case, for the allocated worker",
 }
 
@@ -79,12 +78,6 @@ def heading(kind: ChannelCardKind, state: ContactState) -> str:
     if kind is ChannelCardKind.REREFERRAL and state is not ContactState.DUTY_MANAGER_REVIEW:
         return f"Re-referral: contact {state_title(state)}"
     return _HEADINGS[kind]
-
-
-_CLOCKS: Mapping[ClockKind, str] = {
-    ClockKind.SCREENING: "Screening decision due",
-    ClockKind.CP_DECISION: "Child-protection decision due",
-}
 
 
 def view_action(reference: str) -> ExecuteAction:
@@ -130,7 +123,7 @@ def channel_card(
     if summary.received_at is not None:
         facts.append(Fact(title="Received", value=format_local(summary.received_at)))
     if summary.due_at is not None and summary.due_clock is not None:
-        what = _CLOCKS.get(summary.due_clock, "Due")
+        what = due_title(summary.due_clock)
         facts.append(
             Fact(title=what, value=f"{format_local(summary.due_at)} ({format_due(summary.due_at, now)})")
         )

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from microsoft_teams.cards import (
+    ActionSet,
     AdaptiveCard,
     ChoiceSetInput,
     ExecuteAction,
@@ -33,7 +34,8 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
-from bot.cards.decision import REFERENCE_KEY, ChannelCardKind, channel_card, decision_card
+from bot.cards.decision import ChannelCardKind, channel_card, decision_card
+from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.quality import send_back_action
 from bot.cards.work import (
     OUTCOME_VERB,
@@ -69,7 +71,6 @@ __all__ = [
     "REREFERRAL_VERB",
     "ROUTE_KEY",
     "SIGN_OFF_VERB",
-    "VERSION_KEY",
     "WORKER_INPUT",
     "CardState",
     "cp_outcome_card",
@@ -88,7 +89,6 @@ SIGN_OFF_VERB: Final = "contact.sign_off"
 #: The duty manager's decision on a re-referral (duty channel), with ``CHOICE_KEY`` in its data.
 REREFERRAL_VERB: Final = "contact.rereferral"
 CHOICE_KEY: Final = "choice"
-VERSION_KEY: Final = "version"
 ROUTE_KEY: Final = "route"
 RATIONALE_INPUT: Final = "rationale"
 OFFICER_INPUT: Final = "officer"
@@ -97,6 +97,9 @@ OUTCOME_INPUT: Final = "outcome"
 AGENCY_INPUT: Final = "agency"
 #: "Immediate risk: highlight to the receiving team manager now" on the sign-off of an accepted outcome.
 HIGHLIGHT_INPUT: Final = "highlight"
+#: In a route button's data: "stays with early help" (SPEC §3), route II for a child open to it.
+EARLY_HELP_KEY: Final = "early_help"
+EARLY_HELP_STAYS: Final = "stays"
 
 #: Teams shows user-specific views to at most 60 people per card.
 MAX_REFRESH_USERS: Final = 60
@@ -177,9 +180,12 @@ def decider_card(
     repeat_of: Sequence[str] = (),
     *,
     without_consent: bool = False,
+    early_help_worker: str = "",
 ) -> dict[str, Any]:
     """A consultant's or team manager's view of a contact awaiting screening: routes I–IV, with, when
-    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need."""
+    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need;
+    and "Stays with early help" when ``early_help_worker`` is given (the child is open to early help
+    and the contact is not urgent; the worker's name as the directory has it)."""
     inputs: list[Any] = [
         TextInput(
             id=RATIONALE_INPUT,
@@ -227,6 +233,20 @@ def decider_card(
         )
         for route in ScreeningRoute
     ]
+    if early_help_worker:
+        # Teams shows at most five actions at the foot of a card (View and routes I–IV), so the
+        # fifth choice sits in the card's body, under the inputs it uses (the rationale).
+        stays = state.data(route=ScreeningRoute.II.value, **{EARLY_HELP_KEY: EARLY_HELP_STAYS})
+        title = f"Stays with early help ({early_help_worker} is told)"
+        inputs += [
+            TextBlock(
+                text="The child is open to early help. Unless there is an immediate safeguarding "
+                "incident, they may stay with early help: a referral to early help, signed off like "
+                "any other outcome.",
+                wrap=True,
+            ),
+            ActionSet(actions=[ExecuteAction(title=title, verb=DECIDE_VERB, data=stays)]),
+        ]
     card = decision_card(summary, now, repeat_of=repeat_of, actions=actions, refresh=_refresh(state))
     return _finish(card, state, [_element(element) for element in inputs])
 

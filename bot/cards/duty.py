@@ -25,11 +25,13 @@ from microsoft_teams.cards import (
 )
 from microsoft_teams.cards import Choice as CardChoice
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
+from bot.cards.continuity import URGENT_ONLY_BANNER
 from bot.cards.handover import band_line, capped_facts, clock_facts, heading, load_facts
 from frontdoor.alerts import AlertKind, OutboxState, Recipient
 from frontdoor.channels import PURPOSE_TITLES
-from frontdoor.duty import ROTA_ROLES, DeadConversation, RotaDay, Status, UndeliveredAlert
+from frontdoor.duty import ROTA_ROLES, DeadConversation, EmailedAlert, RotaDay, Status, UndeliveredAlert
 from frontdoor.records import ConversationKind
 from frontdoor.roles import Role
 from frontdoor.timefmt import format_local
@@ -57,6 +59,7 @@ _ROLE_NAMES: Mapping[Role, str] = {
     Role.CONSULTANT: "Consultant",
     Role.DUTY_MANAGER: "Duty manager",
     Role.TEAM_MANAGER: "Team manager",
+    Role.EDT: "EDT (out of hours)",
 }
 
 _KIND_TITLES: Mapping[AlertKind, str] = {
@@ -67,6 +70,10 @@ _KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.HANDOVER: "End-of-day handover",
     AlertKind.HANDOVER_ESCALATION: "Handover escalation",
     AlertKind.MARAC_REMINDER: "MARAC reminder",
+    AlertKind.EMAIL: "E-mail copy of an alert",
+    AlertKind.CONTINUITY: "Urgent-only mode notice",
+    AlertKind.EDT_HANDOVER: "EDT handover",
+    AlertKind.OVERNIGHT_SUMMARY: "Overnight summary",
 }
 
 
@@ -193,10 +200,31 @@ def _undelivered(alert: UndeliveredAlert, names: Mapping[str, str]) -> Fact:
     )
 
 
+def _urgent_only(status: Status) -> list[CardElement]:
+    mode = status.urgent_only
+    if mode is None:
+        return []
+    return [
+        TextBlock(text=URGENT_ONLY_BANNER, color="Attention", weight="Bolder", wrap=True),
+        TextBlock(text=f"Since {format_local(mode.since)}: {mode.reason}", wrap=True),
+    ]
+
+
+def _emailed(alert: EmailedAlert) -> Fact:
+    clock = CLOCK_TITLES[alert.clock] if alert.clock is not None else "Deadline"
+    kind = _KIND_TITLES.get(alert.kind, alert.kind.value)
+    if alert.state is OutboxState.SENT and alert.sent_at is not None:
+        how = f"e-mailed {format_local(alert.sent_at)}"
+    else:
+        how = f"{alert.state.value}: {alert.error}" if alert.error else alert.state.value
+    return Fact(title=alert.subject, value=f"{kind}, {clock}, due {format_local(alert.due_at)}; {how}")
+
+
 def status_card(status: Status, names: Mapping[str, str]) -> dict[str, Any]:
     body: list[CardElement] = [
         TextBlock(text="Front door status", is_subtle=True, wrap=True),
         TextBlock(text=f"As at {format_local(status.made_at)}", size="Large", weight="Bolder", wrap=True),
+        *_urgent_only(status),
         heading("Open contacts"),
         band_line(status.open_contacts),
     ]
@@ -231,6 +259,8 @@ def status_card(status: Status, names: Mapping[str, str]) -> dict[str, Any]:
     failed = status.outbox.get(OutboxState.FAILED, 0)
     body.append(heading(f"Undelivered alerts ({failed})"))
     body += capped_facts([_undelivered(alert, names) for alert in status.undelivered], "None.")
+    body.append(heading(f"Alerts sent by e-mail ({len(status.emailed)})"))
+    body += capped_facts([_emailed(alert) for alert in status.emailed], "None.")
     body.append(heading(f"Chats and channels I can no longer post to ({len(status.dead)})"))
     body += capped_facts(
         [_dead(record, names) for record in status.dead],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from microsoft_teams.cards import (
     Action,
@@ -28,23 +28,19 @@ from microsoft_teams.cards import (
     TextColor,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import RAG_STYLES, to_dict
-from bot.cards.intake import CLOCK_TITLES as INTAKE_CLOCK_TITLES
+from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.calendar import LONDON
 from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost
 from frontdoor.handover import BandPosition, ClockLine, Handover, OpenContactCount, WorkerLoad
 from frontdoor.marac import MaracReminder
 from frontdoor.rag import Rag
-from frontdoor.records import ClockKind
 from frontdoor.timefmt import format_duration, format_local
-
-if TYPE_CHECKING:
-    from bot.outbox_cards import Rendered
 
 __all__ = [
     "ACK_VERB",
-    "CLOCK_TITLES",
     "DAY_KEY",
     "ITEM_KEY",
     "MAX_LINES",
@@ -72,7 +68,6 @@ ITEM_KEY: Final = "item"
 MAX_LINES: Final = 25
 
 #: The clock titles of the contact cards, but for the challenge, which a handover line calls a window.
-CLOCK_TITLES: Mapping[ClockKind, str] = {**INTAKE_CLOCK_TITLES, ClockKind.CHALLENGE: "Challenge window"}
 
 _BAND: Mapping[BandPosition, str] = {
     BandPosition.BELOW: "below the band",
@@ -254,6 +249,12 @@ def handover_card(
         )
     body += capped_facts(reassigned, "None.")
 
+    outstanding = handover.history_outstanding
+    body.append(heading(f"Urgent contacts with history checks outstanding ({len(outstanding)})"))
+    body += capped_facts(
+        [Fact(title=reference, value="history checks not yet recorded") for reference in outstanding], "None."
+    )
+
     cap = handover.loads[0].cap if handover.loads else None
     body.append(heading("Social workers' loads" + (f" (cap {cap})" if cap is not None else "")))
     body += capped_facts(load_facts(handover.loads, names), "No social workers in the directory.")
@@ -363,8 +364,6 @@ def marac_card(
 
 def render_handover(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The duty channel's handover post, @mentioning the incoming duty managers."""
-    from bot.outbox_cards import Rendered  # lists this renderer: imported when called
-
     post = HandoverPost.from_payload(item.payload)
     card = handover_card(post.handover, names, due_at=post.due_at, late=item.late(now), item_id=item.id)
     return Rendered(
@@ -376,8 +375,6 @@ def render_handover(item: OutboxItem, now: datetime, names: Mapping[str, str]) -
 
 def render_handover_escalation(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     """The escalation of an unacknowledged handover, @mentioning the team managers on duty."""
-    from bot.outbox_cards import Rendered
-
     escalation = HandoverEscalation.from_payload(item.payload)
     card = escalation_card(escalation, names, late=item.late(now), item_id=item.id)
     # In a personal chat the team manager is the reader; in the channel they are named.
@@ -390,8 +387,6 @@ def render_handover_escalation(item: OutboxItem, now: datetime, names: Mapping[s
 
 
 def render_marac_reminder(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
-    from bot.outbox_cards import Rendered
-
     reminder = MaracReminder.from_payload(item.payload)
     late = item.late(now)
     return Rendered(

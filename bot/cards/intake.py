@@ -40,16 +40,20 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
+from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
+from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.intake import Route, SubmissionResult
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
     CONSENT_TITLES,
     CONTACT_TYPE_TITLES,
     DEFAULT_LOCAL_SYSTEMS,
+    FIRST_AFTER_EMERGENCY,
     GENDER_CHOICES,
     MAX_CHILDREN,
     MAX_PARENTS,
@@ -71,19 +75,20 @@ __all__ = [
     "ADD_PARENT",
     "BACK",
     "CANCEL",
-    "CLOCK_TITLES",
     "CONTACT_KEY",
+    "HISTORY_OPEN",
+    "HISTORY_SAVE",
     "NEXT",
     "OPEN",
     "SAVE",
     "SECTION_KEY",
     "STATE_TITLES",
     "SUBMIT",
-    "VERSION_KEY",
     "DraftLine",
     "SectionForm",
     "contact_details",
     "drafts_card",
+    "history_checks_card",
     "plain",
     "receipt_card",
     "record_card",
@@ -101,14 +106,20 @@ ADD_CHILD: Final = "intake.add_child"
 ADD_PARENT: Final = "intake.add_parent"
 #: "Continue" on the list of drafts
 OPEN: Final = "intake.open"
+#: "Record history checks" on an urgent contact's record, and that card's save button
+HISTORY_OPEN: Final = "intake.history_open"
+HISTORY_SAVE: Final = "intake.history_save"
 
 #: Keys of the draft's id, version and section in the buttons' data. No field of the script uses
 #: them, so an answer can never overwrite them.
 CONTACT_KEY: Final = "contact_id"
-VERSION_KEY: Final = "version"
 SECTION_KEY: Final = "section"
 
-_STEPS = len(Section)
+
+def _steps(urgent: bool) -> tuple[Section, ...]:
+    """The cards an officer goes through: the emergency details only on the urgent path."""
+    return tuple(section for section in Section if urgent or section is not Section.EMERGENCY)
+
 
 STATE_TITLES: Mapping[ContactState, str] = {
     ContactState.DRAFT: "Draft",
@@ -124,33 +135,32 @@ STATE_TITLES: Mapping[ContactState, str] = {
     ContactState.CANCELLED: "Cancelled",
 }
 
-CLOCK_TITLES: Mapping[ClockKind, str] = {
-    ClockKind.SCREENING: "Screening decision",
-    ClockKind.CP_DECISION: "Child-protection decision",
-    ClockKind.COMPLETION_24H: "Completion (24 hours)",
-    ClockKind.COMPLETION_48H: "Completion (48 hours)",
-    ClockKind.REREFERRAL_RECOMMENDATION: "Re-referral recommendation",
-    ClockKind.PARENT_LETTER: "Parent letter lapses",
-    ClockKind.CHALLENGE: "Challenge by the receiving team",
-}
-
 _ROUTE_TEXT: Mapping[Route, str] = {
     Route.SCREENING: "Waiting for a consultant's screening decision.",
     Route.OPEN_CASE: "The child's case is open: passed to the allocated worker and closed here.",
-    Route.REREFERRAL: "The child's case closed less than 3 months ago: a re-referral for the duty manager.",
+    Route.REREFERRAL: "The child's case closed recently (within the re-referral window): a re-referral "
+    "for the duty manager.",
 }
 
 _SECTION_INTROS: Mapping[Section, str] = {
     Section.SOURCE: "How did the information reach us? Leave the date and time blank if it is arriving now.",
+    Section.EMERGENCY: (
+        "Only what the consultant needs now. **Next creates the urgent contact**: it gets its reference, "
+        "the consultant on duty is @mentioned and the 2-hour child-protection clock runs from when the "
+        "call came in. You then carry on with the rest of the contact."
+    ),
     Section.REFERRER: "Who is telling us?",
     Section.CHILDREN: "Every child the contact is about.",
     Section.PARENTS: "Parents and anyone else with parental responsibility, then consent.",
     Section.WORRIES: "Signs of Safety: the worries, what is working well and what needs to happen.",
     Section.RISK: (
-        "Ask each question. **Any yes makes the contact urgent**: it goes straight to submission, the "
-        "consultant on duty is @mentioned and the 2-hour child-protection clock starts."
+        "Ask each question now, before anything else. **Any yes makes the contact urgent**: the next "
+        "card asks only what an emergency needs, and the consultant on duty is told at once."
     ),
-    Section.HISTORY: "What our records and partners' systems say.",
+    Section.HISTORY: (
+        "What our records and partners' systems say. On an urgent contact you may leave the checks "
+        "blank for now: they stay outstanding until an officer or a consultant records them."
+    ),
     Section.SUMMARY: "Check the contact, then submit it.",
 }
 
@@ -195,7 +205,10 @@ class SectionForm:
     errors: tuple[FieldError, ...] = ()
     #: a line above the card in our own words (Markdown): "Saved", a reminder, what went wrong
     notice: str = ""
+    #: any yes on the risk screen: the urgent path
     urgent: bool = False
+    #: the urgent contact's reference once it is created: the cards then complete it
+    reference: str = ""
     #: the people an officer may pick as a worker: (Azure AD object id, display name)
     people: tuple[ScriptChoice, ...] = ()
     #: the draft itself, shown in full on the summary card
@@ -210,7 +223,7 @@ class SectionForm:
 
 def _data(form: SectionForm, action: str) -> dict[str, Any]:
     return {
-        "fd": action,
+        ACTION_KEY: action,
         CONTACT_KEY: form.contact_id,
         VERSION_KEY: form.version,
         SECTION_KEY: form.section.value,
@@ -231,7 +244,8 @@ def _choices(options: Sequence[ScriptChoice]) -> list[Choice]:
 
 def _input(form: SectionForm, spec: FieldSpec) -> CardElement:
     value = form.values.get(spec.id, "")
-    required = _required(spec)
+    # An urgent contact's officer may leave the history checks outstanding (SPEC §3).
+    required = _required(spec) and not (form.urgent and spec.id == "systems_checked")
     message = spec.error_message or f"{spec.label}: this is required"
     common: dict[str, Any] = {
         "id": spec.id,
@@ -321,24 +335,10 @@ def _count(fields: Sequence[FieldSpec], group: str) -> int:
     return sum(1 for spec in fields if re.fullmatch(rf"{group}_\d+_name", spec.id))
 
 
-def section_card(form: SectionForm) -> dict[str, Any]:
-    """The card for one section, with the values given, and the server's errors beside their fields."""
+def _fields_body(form: SectionForm) -> list[CardElement]:
+    """The server's errors, the section's introduction and its inputs."""
     section = form.section
-    step = list(Section).index(section) + 1
-    body: list[CardElement] = [
-        _text("New contact", is_subtle=True, size="Small"),
-        _text(f"Step {step} of {_STEPS}: {SECTION_TITLES[section]}", size="Medium", weight="Bolder"),
-    ]
-    if form.notice:
-        body.append(_banner(form.notice, "accent"))
-    if form.urgent:
-        body.append(
-            _banner(
-                "Urgent: there is an immediate risk. Submit now: the consultant on duty is @mentioned "
-                "and the 2-hour child-protection clock starts.",
-                "attention",
-            )
-        )
+    body: list[CardElement] = []
     if form.errors:
         body.append(
             Container(
@@ -366,6 +366,32 @@ def section_card(form: SectionForm) -> dict[str, Any]:
             body.append(_text(spec.help, is_subtle=True, size="Small", spacing="None"))
         if spec.id in errors:
             body.append(_error(errors[spec.id]))
+    return body
+
+
+def section_card(form: SectionForm) -> dict[str, Any]:
+    """The card for one section, with the values given, and the server's errors beside their fields."""
+    section = form.section
+    steps = _steps(form.urgent)
+    step = steps.index(section) + 1 if section in steps else 1
+    title = f"Urgent contact {form.reference}" if form.reference else "New contact"
+    body: list[CardElement] = [
+        _text(title, is_subtle=not form.reference, size="Small", weight="Bolder" if form.reference else None),
+        _text(f"Step {step} of {len(steps)}: {SECTION_TITLES[section]}", size="Medium", weight="Bolder"),
+    ]
+    if form.notice:
+        body.append(_banner(form.notice, "accent"))
+    if form.reference:
+        finish = " Press Finish when every card is done." if section is Section.SUMMARY else ""
+        body.append(
+            _banner(
+                f"{form.reference} is with the consultant on duty. Carry on with the rest of the contact: "
+                "each card you save updates its card on the decisions channel. History checks you "
+                "cannot do now stay outstanding." + finish,
+                "attention",
+            )
+        )
+    body.extend(_fields_body(form))
     if section is Section.CHILDREN and _count(form.fields, "child") < MAX_CHILDREN:
         body.append(ActionSet(actions=[_submit(form, "Add another child", ADD_CHILD)]))
     if section is Section.SUMMARY and form.contact is not None:
@@ -374,19 +400,42 @@ def section_card(form: SectionForm) -> dict[str, Any]:
 
     actions: list[Action] = []
     if section is Section.SUMMARY:
-        actions.append(_submit(form, "Submit", SUBMIT, style="positive"))
+        label = "Finish" if form.reference else "Submit"
+        actions.append(_submit(form, label, SUBMIT, style="positive"))
+    elif section is Section.EMERGENCY:
+        actions.append(_submit(form, "Next: tell the consultant now", NEXT, style="positive"))
     else:
         actions.append(_submit(form, "Next", NEXT, style="positive"))
     actions.append(_submit(form, "Save draft", SAVE))
-    if step > 1:
+    if step > 1 and not (form.reference and section is FIRST_AFTER_EMERGENCY):
         actions.append(_submit(form, "Back", BACK, associated_inputs="none"))
-    actions.append(_submit(form, "Cancel", CANCEL, associated_inputs="none", style="destructive"))
-    title = SECTION_TITLES[section]
-    return to_dict(AdaptiveCard(body=body, actions=actions, fallback_text=f"New contact: {title}"))
+    if not form.reference:
+        # An urgent contact that exists is with the consultants: it cannot be cancelled from here.
+        actions.append(_submit(form, "Cancel", CANCEL, associated_inputs="none", style="destructive"))
+    name = SECTION_TITLES[section]
+    return to_dict(AdaptiveCard(body=body, actions=actions, fallback_text=f"{title}: {name}"))
 
 
 def _submit(form: SectionForm, title: str, action: str, **options: Any) -> SubmitAction:
     return SubmitAction(title=title, data=_data(form, action), **options)
+
+
+def history_checks_card(form: SectionForm, reference: str) -> dict[str, Any]:
+    """The history checks of an urgent contact created without them, to record now (SPEC §3). Its
+    button names the contact's reference and version; who records is the activity's sender."""
+    body: list[CardElement] = [
+        _text(f"Urgent contact {reference}", is_subtle=True, size="Small"),
+        _text(f"Record the history checks: {reference}", size="Medium", weight="Bolder"),
+    ]
+    if form.notice:
+        body.append(_banner(form.notice, "accent"))
+    body.extend(_fields_body(form))
+    save = SubmitAction(
+        title="Save history checks",
+        style="positive",
+        data={ACTION_KEY: HISTORY_SAVE, REFERENCE_KEY: reference, VERSION_KEY: form.version},
+    )
+    return to_dict(AdaptiveCard(body=body, actions=[save], fallback_text=f"History checks: {reference}"))
 
 
 def set_aside_card(title: str, note: str) -> dict[str, Any]:
@@ -426,7 +475,7 @@ def drafts_card(drafts: Sequence[DraftLine]) -> dict[str, Any]:
                         actions=[
                             SubmitAction(
                                 title="Continue",
-                                data={"fd": OPEN, CONTACT_KEY: line.contact_id},
+                                data={ACTION_KEY: OPEN, CONTACT_KEY: line.contact_id},
                             )
                         ]
                     ),
@@ -463,6 +512,7 @@ def contact_details(
     children's ages on ``today``."""
     referrer = contact.referrer
     received = format_local(contact.received_at) if contact.received_at else "when submitted"
+    yes = [RISK_QUESTIONS[risk] for risk in ImmediateRisk if risk in contact.immediate_risks]
     body: list[CardElement] = [
         _heading_text(SECTION_TITLES[Section.SOURCE]),
         _facts(
@@ -475,6 +525,22 @@ def contact_details(
                 ("Received", received),
             ]
         ),
+        _heading_text(SECTION_TITLES[Section.RISK]),
+        _text("\n".join(f"- Yes: {question}" for question in yes) if yes else "No immediate risk."),
+    ]
+    emergency = contact.emergency
+    if emergency.child or emergency.whereabouts or emergency.phone:
+        body.append(_heading_text(SECTION_TITLES[Section.EMERGENCY]))
+        body.append(
+            _facts(
+                [
+                    ("Child", plain(emergency.child)),
+                    ("Where the child is now", plain(emergency.whereabouts)),
+                    ("Referrer's phone", format_phone(emergency.phone)),
+                ]
+            )
+        )
+    body += [
         _heading_text(SECTION_TITLES[Section.REFERRER]),
         _facts(
             [
@@ -523,30 +589,38 @@ def contact_details(
     body.extend(_block("What are we worried about", contact.worries))
     body.extend(_block("What is working well", contact.working_well))
     body.extend(_block("What needs to happen", contact.needs_to_happen))
-    body.append(_heading_text(SECTION_TITLES[Section.RISK]))
-    yes = [RISK_QUESTIONS[risk] for risk in ImmediateRisk if risk in contact.immediate_risks]
-    body.append(_text("\n".join(f"- Yes: {question}" for question in yes) if yes else "No immediate risk."))
-    if not contact.urgent or contact.history.systems_checked:
-        history = contact.history
-        systems = dict(local_systems)
-        body.append(_heading_text(SECTION_TITLES[Section.HISTORY]))
-        worker = history.allocated_worker_id
-        last = history.last_worker_id
+    history = contact.history
+    body.append(_heading_text(SECTION_TITLES[Section.HISTORY]))
+    if contact.urgent and not history.recorded:
         body.append(
-            _facts(
-                [
-                    ("Open case", "Yes" if history.open_case else "No"),
-                    ("Allocated worker", plain(people_names.get(worker) or worker) if worker else ""),
-                    ("Closed within 3 months", "Yes" if history.closed_within_3_months else "No"),
-                    ("Last worker", plain(people_names.get(last) or last) if last else ""),
-                    (
-                        "Checks done",
-                        ", ".join(systems.get(value, value) for value in history.systems_checked) or "none",
-                    ),
-                ]
+            _banner(
+                "History checks: outstanding. This urgent contact was created before they were done; "
+                "an officer or a consultant records them.",
+                "warning",
             )
         )
-        body.extend(_block("Chronology", history.chronology))
+        return body
+    systems = dict(local_systems)
+    worker = history.allocated_worker_id
+    last = history.last_worker_id
+    early = history.early_help_worker_id
+    body.append(
+        _facts(
+            [
+                ("Open case", "Yes" if history.open_case else "No"),
+                ("Allocated worker", plain(people_names.get(worker) or worker) if worker else ""),
+                ("Open to early help", "Yes" if history.open_to_early_help else "No"),
+                ("Early help worker", plain(people_names.get(early) or early) if early else ""),
+                ("Last case closed", _day(history.closed_on) if history.closed_on else "No closure recorded"),
+                ("Last worker", plain(people_names.get(last) or last) if last else ""),
+                (
+                    "Checks done",
+                    ", ".join(systems.get(value, value) for value in history.systems_checked) or "none",
+                ),
+            ]
+        )
+    )
+    body.extend(_block("Chronology", history.chronology))
     return body
 
 
@@ -568,11 +642,13 @@ def record_card(
     heading: str = "",
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
     follows: str = "",
+    record_history: bool = False,
     actions: Sequence[Action] = (),
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
     ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
-    ``actions`` go at its foot."""
+    ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks, for
+    someone who may record them); ``actions`` go at its foot after it."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -587,9 +663,23 @@ def record_card(
         body.append(_text(follows[:1].upper() + follows[1:]))
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
-    return to_dict(
-        AdaptiveCard(body=body, actions=list(actions) or None, fallback_text=f"Contact {reference}")
-    )
+    body.extend(_overnight(contact, people_names))
+    foot: list[Action] = []
+    if record_history:
+        data = {ACTION_KEY: HISTORY_OPEN, REFERENCE_KEY: reference, VERSION_KEY: contact.version}
+        foot.append(SubmitAction(title="Record history checks", data=data, associated_inputs="none"))
+    foot.extend(actions)
+    return to_dict(AdaptiveCard(body=body, actions=foot or None, fallback_text=f"Contact {reference}"))
+
+
+def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardElement]:
+    """What the emergency duty team recorded overnight (SPEC §10), newest last."""
+    found: list[CardElement] = []
+    for event in contact.events:
+        if event.action == OVERNIGHT_ACTION:
+            who = plain(people_names.get(event.actor_id) or "the emergency duty team")
+            found += _block(f"Emergency duty team, {format_local(event.at)} ({who})", event.rationale)
+    return [_heading_text("Overnight action"), *found] if found else []
 
 
 # -- the receipt ---------------------------------------------------------------------------------
@@ -598,16 +688,30 @@ def record_card(
 def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str]) -> dict[str, Any]:
     """What the officer gets on submitting: the reference, when the clock started and runs out, and
     what was done with the contact (``outcomes``: one line per channel post or message)."""
+    if result.completed:
+        what = "Urgent contact finished"
+    elif result.contact.completing:
+        what = "Urgent contact created"
+    else:
+        what = "Contact submitted"
     body: list[CardElement] = [
-        _text("Contact submitted", is_subtle=True, size="Small"),
+        _text(what, is_subtle=True, size="Small"),
         _text(result.reference, size="Large", weight="Bolder"),
     ]
     if result.urgent:
         body.append(_banner("Urgent: immediate risk", "attention"))
-    body.append(_text(_ROUTE_TEXT[result.route]))
+    if result.completed:
+        # the consultants may have acted on it while the officer completed it
+        body.append(_text(f"Where it is now: {STATE_TITLES[result.contact.state]}."))
+    else:
+        body.append(_text(_ROUTE_TEXT[result.route]))
+    if result.contact.completing:
+        body.append(_text("Carry on with the rest of the contact on the card below: same reference."))
+    if result.urgent and not result.contact.history.recorded and not result.contact.completing:
+        body.append(_text("History checks: outstanding. Record them from the contact's record (find it)."))
     facts = [("Received", format_local(result.received_at)), *_clock_facts(result.deadlines, now)]
     if result.repeat_of:
         facts.append(("Earlier contacts (12 months)", ", ".join(result.repeat_of)))
     body.append(_facts(facts))
     body.extend(_text(f"- {line}", spacing="None") for line in outcomes)
-    return to_dict(AdaptiveCard(body=body, fallback_text=f"Contact submitted: {result.reference}"))
+    return to_dict(AdaptiveCard(body=body, fallback_text=f"{what}: {result.reference}"))

@@ -46,8 +46,10 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
+from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
-from bot.cards.intake import CLOCK_TITLES, STATE_TITLES, contact_details, plain
+from bot.cards.intake import STATE_TITLES, contact_details, plain
+from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
 from frontdoor.casework import (
@@ -80,10 +82,8 @@ __all__ = [
     "CHALLENGE_VERB",
     "LETTER_SENT_VERB",
     "OUTCOME_VERB",
-    "REFERENCE_KEY",
     "REFERRER_CHALLENGE_VERB",
     "STEP_KEY",
-    "VERSION_KEY",
     "WORK_VERB",
     "ChallengeStep",
     "ChallengeView",
@@ -111,8 +111,6 @@ CHALLENGE_VERB: Final = "contact.challenge"
 LETTER_SENT_VERB: Final = "contact.letter_sent"
 #: The referrer's challenge and its steps, with ``STEP_KEY`` naming a ``ReferrerChallengeStep``.
 REFERRER_CHALLENGE_VERB: Final = "contact.referrer_challenge"
-REFERENCE_KEY: Final = "reference"
-VERSION_KEY: Final = "version"
 STEP_KEY: Final = "step"
 
 

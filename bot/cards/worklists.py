@@ -27,9 +27,10 @@ from microsoft_teams.cards import (
     TextBlock,
 )
 
+from bot.cards.clocks import due_title
 from bot.cards.common import RAG_STYLES, to_dict
 from bot.cards.decision import view_action
-from bot.cards.intake import CLOCK_TITLES, STATE_TITLES
+from bot.cards.intake import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
@@ -100,7 +101,7 @@ def _line(summary: ChannelSummary, facts: Sequence[Fact]) -> Container:
 def _next_due(summary: ChannelSummary, now: datetime) -> Fact:
     if summary.due_at is None or summary.due_clock is None:
         return Fact(title="Next due", value="no clock running")
-    return Fact(title=f"{CLOCK_TITLES[summary.due_clock]} due", value=_due(summary.due_at, now))
+    return Fact(title=due_title(summary.due_clock), value=_due(summary.due_at, now))
 
 
 def _contact_type(summary: ChannelSummary) -> list[Fact]:

@@ -25,10 +25,11 @@ from bot.cards.admin import directory_card
 from bot.routing import Actor, Router
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.directory import DirectoryError, grant_role, ordered_directory, revoke_role
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, parse_role
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.admin")
+log = logging.getLogger(__name__)
 
 _AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _OBJECT_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)

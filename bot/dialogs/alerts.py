@@ -25,8 +25,8 @@ from botbuilder.core import TurnContext
 
 from bot.cards.alerts import ACK_VERB, ALERT_KEY, TakenBy, alert_card
 from bot.dialogs.background import Later
-from bot.handler import refusal
 from bot.notify import Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
 from frontdoor.decisions import Refusal
@@ -37,11 +37,12 @@ from frontdoor.dispatch import (
     acknowledge_alert,
     alert_copies,
 )
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.alerts")
+log = logging.getLogger(__name__)
 
 #: An alert key's text is short; anything much longer is not one.
 _MAX_KEY_CHARS = 400

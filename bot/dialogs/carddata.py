@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.references import ReferenceKind, parse_reference
 
@@ -35,3 +36,13 @@ def text_input(data: Mapping[str, Any], key: str) -> str:
     """``data[key]`` stripped, or "" if it is not a string."""
     value = data.get(key)
     return value.strip() if isinstance(value, str) else ""
+
+
+def card_reference(data: Mapping[str, Any]) -> str | None:
+    """The contact reference a card action is about (``REFERENCE_KEY``); None if unreadable."""
+    return contact_reference(data, REFERENCE_KEY)
+
+
+def card_version(data: Mapping[str, Any]) -> int | None:
+    """The record version the card was drawn from (``VERSION_KEY``); None if unreadable."""
+    return whole_number(data, VERSION_KEY, least=0, max_digits=9)

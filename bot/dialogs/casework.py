@@ -39,10 +39,8 @@ from bot.cards.work import (
     LETTER_SENT_VERB,
     NOTE_INPUTS,
     OUTCOME_VERB,
-    REFERENCE_KEY,
     REFERRER_CHALLENGE_VERB,
     STEP_KEY,
-    VERSION_KEY,
     WORK_VERB,
     ChallengeStep,
     Input,
@@ -50,12 +48,12 @@ from bot.cards.work import (
     ReferrerChallengeStep,
     WorkStep,
 )
-from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
-from bot.handler import refusal
 from bot.notify import Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import (
@@ -97,10 +95,11 @@ from frontdoor.decisions import (
     ServiceConsent,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.casework")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 #: The personal card holds the full record: it is answered in a personal chat only, never where
@@ -137,14 +136,6 @@ _STAGE_ROLES: Mapping[ReferrerStage, Role] = {
 
 
 # -- reading the card's data ----------------------------------------------------------------------
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 E = TypeVar(
@@ -222,7 +213,7 @@ class CaseworkFeature:
     # -- the personal card -----------------------------------------------------------------------
 
     async def on_work(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, WorkStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -234,16 +225,10 @@ class CaseworkFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
         if step is WorkStep.REFRESH:
-            # The personal card shows the full record: every read of it is audited.
-            await self._records.audit(
-                actor.aad_object_id, "contact.viewed", contact.reference or "", "via=work_card"
-            )
-            return InvokeReply(card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles))
+            return InvokeReply(card=await self._personal.shown_to(contact, actor))
         result = await self._work(contact, step, action.data, actor, version)
         if isinstance(result, str):
-            return InvokeReply(
-                card=await self._personal.card_for(contact, actor.aad_object_id, actor.roles, notice=result)
-            )
+            return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=result))
         return await self._answer(result, contact, actor, _done(step, result))
 
     async def _work(
@@ -286,7 +271,7 @@ class CaseworkFeature:
         )
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None:
             log.info("unreadable letter card", extra={"verb": action.action})
@@ -309,7 +294,7 @@ class CaseworkFeature:
     # -- the child-protection decision and outcome (channel card) --------------------------------
 
     async def on_outcome(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, OutcomeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -347,7 +332,7 @@ class CaseworkFeature:
     # -- the challenge ---------------------------------------------------------------------------
 
     async def on_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         step = _choice(action.data, STEP_KEY, ChallengeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or version is None or step is None:
@@ -414,7 +399,7 @@ class CaseworkFeature:
     # -- the referrer's challenge (personal card) ------------------------------------------------
 
     async def on_referrer_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
+        reference = card_reference(action.data)
         step = _choice(action.data, STEP_KEY, ReferrerChallengeStep)
         contact = await self._records.contact(reference) if reference is not None else None
         if contact is None or step is None:
@@ -462,10 +447,7 @@ class CaseworkFeature:
             return InvokeReply(card=await self._decisions.card_for(contact, actor, notice=notice))
         if actor.scope is not Scope.PERSONAL:
             return InvokeReply(message=notice)
-        card = await self._personal.card_for(
-            contact, actor.aad_object_id, actor.roles, notice=notice, notice_ok=ok
-        )
-        return InvokeReply(card=card)
+        return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=notice, notice_ok=ok))
 
     async def _answer(self, result: Result, contact: Contact, actor: Actor, done: str) -> InvokeReply:
         reference = contact.reference or ""

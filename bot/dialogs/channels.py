@@ -1,5 +1,6 @@
-"""``register decisions channel`` and ``register duty channel``: an administrator, in a team channel,
-makes it the channel for decision cards or for the duty manager (SPEC §6).
+"""``register decisions channel``, ``register duty channel`` and ``register edt channel``: an
+administrator, in a team channel, makes it the channel for decision cards, for the duty manager
+(SPEC §6) or for the emergency duty team (SPEC §10).
 
 The handler has already checked the permission (``Command.permission``); the use case checks it
 again with the place it was said. When the purpose moves from another channel, that channel is told.
@@ -15,10 +16,11 @@ from bot.notify import Notifier
 from bot.routing import Actor, Router
 from frontdoor.channels import PURPOSE_TITLES, ChannelRefusal, register_channel
 from frontdoor.commands import CommandName, ParsedCommand, Scope
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose, ConversationKind
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.channels")
+log = logging.getLogger(__name__)
 
 _KINDS = {
     Scope.PERSONAL: ConversationKind.PERSONAL,
@@ -31,6 +33,8 @@ _WHAT_COMES: dict[ChannelPurpose, str] = {
     "consultants on duty @mentioned for urgent ones.",
     ChannelPurpose.DUTY: "Re-referrals for the duty manager will be posted here, and later the deadline "
     "alerts and the end-of-day handover.",
+    ChannelPurpose.EDT: "Out of office hours, urgent contacts and child-protection breaches will be posted "
+    "here, and the EDT handover at closing.",
 }
 
 
@@ -43,12 +47,16 @@ class ChannelsFeature:
     def register(self, router: Router) -> None:
         router.command(CommandName.REGISTER_DECISIONS_CHANNEL, self.on_register_decisions)
         router.command(CommandName.REGISTER_DUTY_CHANNEL, self.on_register_duty)
+        router.command(CommandName.REGISTER_EDT_CHANNEL, self.on_register_edt)
 
     async def on_register_decisions(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         await self._register(turn_context, actor, ChannelPurpose.DECISIONS)
 
     async def on_register_duty(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         await self._register(turn_context, actor, ChannelPurpose.DUTY)
+
+    async def on_register_edt(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
+        await self._register(turn_context, actor, ChannelPurpose.EDT)
 
     async def _register(self, turn_context: TurnContext, actor: Actor, purpose: ChannelPurpose) -> None:
         result = await register_channel(

@@ -31,8 +31,9 @@ from bot.cards.consultation import (
     consultation_form_card,
     receipt_card,
 )
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
-from bot.handler import refusal
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.consultation import (
@@ -48,11 +49,12 @@ from frontdoor.consultation import (
 )
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.consultation")
+log = logging.getLogger(__name__)
 
 F = ConsultationField
 
@@ -157,6 +159,7 @@ class ConsultationFeature:
         self._store = store
         self._clock = clock
         self._policy = policy
+        self._records = ContactRecords(store, clock)
 
     def register(self, router: Router, finders: Finders) -> None:
         router.command(CommandName.CONSULTATION, self.on_consultation)
@@ -279,6 +282,7 @@ class ConsultationFeature:
         if result.outcome is FindOutcome.FOUND and result.consultation is not None:
             found = result.consultation
             names = await _names(self._store, (found.author_id, found.advised_by))
+            await self._records.viewed(actor, str(found.reference), "via=find", consultation=True)
             await _send(turn_context, consultation_card(found, names))
             return
         await turn_context.send_activity(result.message)

@@ -1,12 +1,15 @@
 """Reading a submitted contact by reference and auditing card actions on it: what the casework
-and quality-assurance card handlers share."""
+and quality-assurance card handlers share, and the one audit of full reads (SPEC §8): every answer
+that shows a contact's or a consultation's full record writes one ``contact.viewed`` or
+``consultation.viewed`` row through ``ContactRecords.viewed``."""
 
 from __future__ import annotations
 
 from bot.routing import Actor
 from frontdoor.contact import Contact, ContactState
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
+from frontdoor.unit_of_work import Store
 
 
 class ContactRecords:
@@ -23,6 +26,11 @@ class ContactRecords:
         if contact is None or contact.state is ContactState.DRAFT:
             return None
         return contact
+
+    async def viewed(self, actor: Actor, reference: str, via: str, *, consultation: bool = False) -> None:
+        """Audit that ``actor`` was shown the full record of ``reference`` (who, which, when, how)."""
+        action = "consultation.viewed" if consultation else "contact.viewed"
+        await self.audit(actor.aad_object_id, action, reference, via)
 
     async def refused(self, actor: Actor, contact: Contact, verb: str) -> None:
         await self.audit(

@@ -39,11 +39,14 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot.cards.decision import REFERENCE_KEY, ChannelCardKind
+from bot.cards.continuity import with_urgent_only_banner
+from bot.cards.decision import ChannelCardKind, channel_card
 from bot.cards.decisions import (
     AGENCY_INPUT,
     CHOICE_KEY,
     DECIDE_VERB,
+    EARLY_HELP_KEY,
+    EARLY_HELP_STAYS,
     HIGHLIGHT_INPUT,
     OFFICER_INPUT,
     OUTCOME_INPUT,
@@ -52,7 +55,6 @@ from bot.cards.decisions import (
     REREFERRAL_VERB,
     ROUTE_KEY,
     SIGN_OFF_VERB,
-    VERSION_KEY,
     WORKER_INPUT,
     CardState,
     cp_outcome_card,
@@ -64,18 +66,20 @@ from bot.cards.decisions import (
 )
 from bot.cards.work import Input
 from bot.dialogs.background import Later
-from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.personal import PersonalCards
-from bot.handler import refusal
 from bot.notify import Mentioned, Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
+from frontdoor.continuity import urgent_only
 from frontdoor.decisions import (
+    ROUTE_ACTIONS,
     ROUTE_TITLES,
     WITHOUT_CONSENT,
     Agency,
@@ -92,6 +96,7 @@ from frontdoor.decisions import (
     current_outcome,
     decide_rereferral,
     decide_screening,
+    may_stay_with_early_help,
     open_deadlines,
     read_event_data,
     worker_loads,
@@ -99,29 +104,22 @@ from frontdoor.decisions import (
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import Store
 from frontdoor.views import ChannelSummary, channel_summary
 
-log = logging.getLogger("frontdoor.bot.decisions")
+log = logging.getLogger(__name__)
 
 _DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
-_ROUTE_ACTIONS = {f"route_{route.value}": route for route in ScreeningRoute}
+_ROUTE_ACTIONS = {action.value: route for route, action in ROUTE_ACTIONS.items()}
 _DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
 _UNREADABLE = "This card could not be read, so nothing was changed."
 
 
 def _when(at: datetime) -> str:
     return f"{at.astimezone(LONDON):%H:%M on %a %d %b %Y}"
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
 
 
 def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
@@ -135,6 +133,16 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
         return None
     assignee = {ScreeningRoute.III: OFFICER_INPUT, ScreeningRoute.IV: WORKER_INPUT}.get(route)
     service = _text(data, Input.SERVICE_CONSENT.value)
+    service_consent = ServiceConsent(service) if service in ServiceConsent.__members__.values() else None
+    if _text(data, EARLY_HELP_KEY) == EARLY_HELP_STAYS:
+        # the outcome is the decision's own (a referral to early help): the card's outcome and agency
+        # choices are ignored; consent for a service is recorded as for any route II outcome
+        return ScreeningDecision(
+            route=route,
+            rationale=_text(data, RATIONALE_INPUT),
+            stays_with_early_help=True,
+            service_consent=service_consent,
+        )
     return ScreeningDecision(
         route=route,
         rationale=_text(data, RATIONALE_INPUT),
@@ -142,7 +150,7 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
         outcome=outcome,
         # an agency belongs to a referral to another agency only; a leftover choice is ignored
         agency=agency if outcome is OutcomeKind.OTHER_AGENCY else None,
-        service_consent=ServiceConsent(service) if service in ServiceConsent.__members__.values() else None,
+        service_consent=service_consent,
         risk_of_harm=risk_of_harm(data),
     )
 
@@ -241,6 +249,10 @@ class DecisionsFeature:
         ):
             workers = await worker_loads(self._store.unit_of_work(), self._policy)
             officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
+            early_help = ""
+            if may_stay_with_early_help(contact):
+                worker = contact.history.early_help_worker_id or ""
+                early_help = names.get(worker) or "the early help worker"
             return decider_card(
                 summary,
                 now,
@@ -249,6 +261,7 @@ class DecisionsFeature:
                 workers,
                 repeat_of=repeat_of,
                 without_consent=contact.consent in WITHOUT_CONSENT,
+                early_help_worker=early_help,
             )
         if actor is not None and contact.state in _CP_STATES and _may_decide_cp(contact, actor):
             held = await self._managers()
@@ -301,6 +314,11 @@ class DecisionsFeature:
             await self._update_message(contact.reference or "", await self.card_for(contact, None))
 
         self._later(redraw())
+
+    async def update_channel_card(self, contact: Contact) -> None:
+        """Redraw the contact's channel card for everyone now (from a message turn, not an invoke):
+        an urgent contact whose officer saved another card."""
+        await self._update_message(contact.reference or "", await self.card_for(contact, None))
 
     def place_for_screening(self, contact: Contact, actor_id: str) -> None:
         """After the invoke is answered: show a contact that is back awaiting screening to the
@@ -392,20 +410,26 @@ class DecisionsFeature:
             refresh_user_ids=await self.refresh_user_ids((Role.DUTY_MANAGER,) if review else _DECIDERS),
             kind=_kind(contact),
         )
-        return status_card(summary, now, state, repeat_of)
+        return await self._marked(status_card(summary, now, state, repeat_of))
+
+    async def _marked(self, card: dict[str, Any]) -> dict[str, Any]:
+        """The card with the urgent-only banner while that mode is on (SPEC §10)."""
+        async with self._store.unit_of_work() as uow:
+            mode = await urgent_only(uow)
+        return with_urgent_only_banner(card, mode)
 
     async def on_refresh(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
+        reference = card_reference(action.data)
         contact = await self._records.contact(reference)
         if contact is None:
             return InvokeReply(message=_UNREADABLE)
-        return InvokeReply(card=await self.card_for(contact, actor))
+        return InvokeReply(card=await self._marked(await self.card_for(contact, actor)))
 
     # -- deciding --------------------------------------------------------------------------------
 
     async def on_decide(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         decision = _decision(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None or decision is None:
@@ -433,8 +457,8 @@ class DecisionsFeature:
         return await self._answer(result, contact, actor)
 
     async def on_rereferral(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         try:
             choice = RereferralChoice(_text(action.data, CHOICE_KEY))
         except ValueError:
@@ -466,8 +490,8 @@ class DecisionsFeature:
         return await self._answer(result, contact, actor)
 
     async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference = _reference(action.data)
-        version = _version(action.data)
+        reference = card_reference(action.data)
+        version = card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable sign-off card", extra={"verb": action.action})
@@ -517,6 +541,8 @@ class DecisionsFeature:
             self._later(
                 self._tell_assignee(result.contact, result.deadlines, result.assignee_id, actor, what, route)
             )
+        if isinstance(result, ScreeningDecided) and result.early_help_worker is not None:
+            self._later(self._tell_early_help(result.contact, result.early_help_worker, actor))
         if isinstance(result, RereferralDecided) and result.worker_id is not None:
             what = "a recommendation within 48 hours"
             self._later(
@@ -663,6 +689,42 @@ class DecisionsFeature:
                     chat, f"I could not message {who} about {reference}: please tell them it is theirs."
                 )
 
+    async def _tell_early_help(self, contact: Contact, worker: str, actor: Actor) -> None:
+        """ "Stays with early help": the early help worker is told in their personal chat (the full
+        record if their role lets them see contacts, else the channel's minimised card); without a
+        chat, it stays recorded on the decision, and the decider is told to let them know."""
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        reference = contact.reference or ""
+        roles = await self.personal.roles_of(worker) if worker else frozenset()
+        heading = (
+            f"{reference}: the front door's consultant decided that the child stays with early help, with "
+            "you as their early help worker. The decision is awaiting sign-off at the front door."
+        )
+        if may(roles, Permission.VIEW_CONTACTS):
+            card = await self.personal.card_for(contact, worker, roles, heading=heading)
+        else:
+            async with self._store.unit_of_work() as uow:
+                deadlines = await open_deadlines(uow, reference)
+            summary = channel_summary(contact, deadlines, self._clock.now(), self._calendar, self._policy)
+            card = channel_card(summary, self._clock.now(), ChannelCardKind.DECISION, note=heading)
+        delivery = await self._notifier.send_card_to_person(worker, card) if worker else None
+        told = delivery is not None and delivery.ok
+        detail = f"worker={worker}; via={'personal_chat' if told else 'none'}"
+        await self._records.audit(
+            actor.aad_object_id,
+            "contact.early_help_told" if told else "contact.early_help_not_told",
+            reference,
+            detail,
+        )
+        if not told:
+            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            if chat is not None:
+                await self._notifier.send_text(
+                    chat,
+                    f"I could not message the early help worker about {reference}: it is recorded on the "
+                    "decision; please let them know.",
+                )
+
     async def _last_post(self, reference: str) -> dict[str, str] | None:
         """Where the contact's channel card was last posted (the decisions or the duty channel)."""
         async with self._store.unit_of_work() as uow:
@@ -759,7 +821,10 @@ def _lines(
             again = _SENT_BACK.get(event.action)
             back = [f"{again}, by {who} at {_when(event.at)}."] if again else []
         route = _ROUTE_ACTIONS.get(event.action)
-        if route is not None:
+        if route is not None and read_event_data(event).get("early_help") == EARLY_HELP_STAYS:
+            worker = names.get(str(read_event_data(event).get("early_help_worker", ""))) or "the worker named"
+            lines.append(f"Decided: stays with early help ({worker} told), by {who} at {_when(event.at)}.")
+        elif route is not None:
             lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
             if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
                 assignee = contact.assignee_id or ""
@@ -796,6 +861,13 @@ def _lines(
     if window is not None and now is not None and status is None and now <= window:
         lines.append(f"The receiving team may challenge the threshold until {_when(window)}.")
     lines = [*back, *lines]
+    if contact.completing:
+        lines.append("The officer is still completing this urgent contact: this card updates as they go.")
+    if contact.urgent and not contact.history.recorded and contact.state not in _ENDED:
+        lines.append("History checks: outstanding.")
     if not lines:
         lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
     return tuple(lines)
+
+
+_ENDED = (ContactState.CLOSED, ContactState.PASSED_ON)

@@ -33,10 +33,10 @@ from bot.cards.duty import (
 from bot.cards.handover import ACK_VERB, DAY_KEY, ITEM_KEY, escalation_card, handover_card
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import whole_number
-from bot.handler import refusal
 from bot.notify import Mentioned, Notifier, card_activity
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.alerts import AlertKind, OutboxItem
+from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.decisions import Refusal
@@ -49,7 +49,7 @@ from frontdoor.duty import (
     acknowledge_handover,
     current_handover,
     handover_acknowledgement,
-    latest_posted_handover_day,
+    latest_posted_handover,
     parse_rota_day,
     rota_day,
     set_rota,
@@ -57,11 +57,12 @@ from frontdoor.duty import (
 )
 from frontdoor.handover import handover_at, handover_key
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
 from frontdoor.timefmt import format_local
+from frontdoor.unit_of_work import Store
 
-log = logging.getLogger("frontdoor.bot.duty")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 _HANDOVER_KINDS = frozenset({AlertKind.HANDOVER, AlertKind.HANDOVER_ESCALATION})
@@ -129,13 +130,32 @@ class DutyFeature:
         await turn_context.send_activity(_card_message(card))
 
     async def _last_posted_line(self, now: datetime) -> str:
-        day = await latest_posted_handover_day(self._store.unit_of_work(), now, self._calendar, self._policy)
-        if day is None:
+        post = await latest_posted_handover(self._store.unit_of_work(), now, self._calendar, self._policy)
+        if post is None:
             upcoming = handover_at(now.astimezone(self._calendar.tz).date(), self._calendar, self._policy)
             when = f" at {format_local(upcoming)}" if upcoming is not None and upcoming > now else ""
             return f"The next end-of-day handover is posted to the duty channel{when}."
-        ack = await handover_acknowledgement(self._store.unit_of_work(), day, self._calendar, self._policy)
-        posted = f"The handover of {_day_text(day)} was posted to the duty channel"
+        handover = f"The handover of {_day_text(post.day)}"
+        why = post.error or "no error recorded"
+        match post.state:
+            case OutboxState.FAILED:
+                return (
+                    f"{handover} was not delivered to the duty channel ({why}); "
+                    "**status** lists it under undelivered alerts."
+                )
+            case OutboxState.WITHDRAWN:
+                return f"{handover} was not sent to the duty channel ({why})."
+            case OutboxState.PENDING | OutboxState.LEASED if post.attempts:
+                return (
+                    f"{handover} has not been delivered to the duty channel yet ({why}); "
+                    "the bot is trying again."
+                )
+            case OutboxState.PENDING | OutboxState.LEASED:
+                return f"{handover} is waiting to be sent to the duty channel."
+        ack = await handover_acknowledgement(
+            self._store.unit_of_work(), post.day, self._calendar, self._policy
+        )
+        posted = f"{handover} was posted to the duty channel"
         if ack is None:
             return f"{posted}; nobody has acknowledged it yet."
         names = await self._names()

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 from botbuilder.core import TurnContext
 
-from bot.handler import refusal
+from bot.replies import refusal
 from bot.routing import Actor, Router
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission
 
-log = logging.getLogger("frontdoor.bot.find")
+log = logging.getLogger(__name__)
 
 FindHandler = Callable[[TurnContext, Actor, Reference], Awaitable[None]]
 

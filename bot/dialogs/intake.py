@@ -30,7 +30,6 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 from botbuilder.schema import Activity
 
 from bot.cards.decision import (
-    REFERENCE_KEY,
     VIEW_VERB,
     ChannelCardKind,
     channel_card,
@@ -44,30 +43,35 @@ from bot.cards.intake import (
     BACK,
     CANCEL,
     CONTACT_KEY,
+    HISTORY_OPEN,
+    HISTORY_SAVE,
     NEXT,
     OPEN,
     SAVE,
     SECTION_KEY,
     SUBMIT,
-    VERSION_KEY,
     DraftLine,
     SectionForm,
     drafts_card,
+    history_checks_card,
     receipt_card,
     record_card,
     section_card,
     set_aside_card,
 )
+from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from bot.cards.work import work_card_action
+from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
-from bot.handler import refusal
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
-from bot.routing import ACTION_KEY, Actor, CardAction, InvokeReply, Router
+from bot.replies import refusal
+from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.channels import channel_conversation
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.consultation import consultations_followed_by, follows_text
-from frontdoor.contact import Contact, ContactState
+from frontdoor.contact import Contact, ContactState, ImmediateRisk
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.intake import (
     DraftCancelled,
@@ -77,34 +81,38 @@ from frontdoor.intake import (
     SubmissionResult,
     cancel_draft,
     go_back,
+    is_rereferral,
+    record_history_checks,
     revisit_section,
     save_section,
     start_contact,
     submit_contact,
 )
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, ConversationRecord, Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission, Role, may
 from frontdoor.script import (
-    DEFAULT_LOCAL_SYSTEMS,
     MAX_CHILDREN,
     MAX_PARENTS,
     SECTION_TITLES,
     Choice,
+    FieldKind,
     Section,
     field_section,
     fields_for,
     section_of,
 )
+from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
-from frontdoor.views import ChannelSummary, initials, section_values
+from frontdoor.views import ChannelSummary, channel_summary, initials, section_values
 
-log = logging.getLogger("frontdoor.bot.intake")
+log = logging.getLogger(__name__)
 
-#: Who can be picked as a worker on the history card.
-_STAFF = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER, Role.DUTY_MANAGER)
+#: Who can be picked as a worker on the history card: staff, and partner professionals (an early
+#: help worker is one).
+_STAFF = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER, Role.DUTY_MANAGER, Role.PROFESSIONAL)
 _CONTACT_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _GROUP_KEY = re.compile(r"(?P<group>child|parent)_(?P<index>\d{1,3})_[a-z]+")
 _CARD_KEYS = frozenset({ACTION_KEY, CONTACT_KEY, VERSION_KEY, SECTION_KEY})
@@ -119,6 +127,8 @@ _UNREADABLE = "That card could not be read, so nothing was changed. Say **resume
 #: Builds the decisions or duty channel's card for a submitted contact: (summary, contact,
 #: repeat_of, now).
 DecisionCardMaker = Callable[[ChannelSummary, Contact, Sequence[str], datetime], Awaitable[dict[str, Any]]]
+#: Redraws a contact's channel card in place for everyone (an urgent contact being completed).
+ChannelUpdater = Callable[[Contact], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,17 +219,24 @@ class IntakeFeature:
         calendar: WorkingCalendar,
         policy: Policy,
         notifier: Notifier,
-        local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+        local_systems: Sequence[Choice] | None = None,
         decision_card: DecisionCardMaker | None = None,
+        channel_update: ChannelUpdater | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._calendar = calendar
         self._policy = policy
         self._notifier = notifier
-        self._local_systems = tuple(local_systems)
+        # The service's list from its policy file (``history.local_systems``) unless given.
+        self._local_systems = tuple(
+            local_systems if local_systems is not None else policy.history.local_systems
+        )
+        self._records = ContactRecords(store, clock)
         #: builds the decisions (or duty) channel's card, with the decision's refresh, if set
         self._decision_card = decision_card
+        #: redraws a contact's channel card, if set
+        self._channel_update = channel_update
         #: sends still running after an invoke was answered (kept so they are not collected)
         self._background: set[asyncio.Task[bool]] = set()
 
@@ -236,6 +253,8 @@ class IntakeFeature:
         router.submission(CANCEL, self.on_cancel_card)
         router.submission(SUBMIT, self.on_submit)
         router.submission(OPEN, self.on_open)
+        router.submission(HISTORY_OPEN, self.on_history_open)
+        router.submission(HISTORY_SAVE, self.on_history_save)
         router.execution(VIEW_VERB, self.on_view)
         router.text_fallbacks.append(self.on_text)
 
@@ -349,6 +368,10 @@ class IntakeFeature:
             return
         now = self._clock.now()
         answers = _answers(action.data)
+        strangers = await self._not_staff(ref.section, answers)
+        if strangers:
+            await self._show_invalid(turn_context, ref, answers, strangers)
+            return
         result = await save_section(
             self._store.unit_of_work(),
             ref.contact_id,
@@ -360,6 +383,7 @@ class IntakeFeature:
             self._policy,
             advance=advance,
             local_systems=self._local_systems,
+            calendar=self._calendar,
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -367,6 +391,11 @@ class IntakeFeature:
             else:
                 await self._refused(turn_context, actor, ref, result)
             return
+        if result.created is not None:
+            await self._created(turn_context, actor, action, result.created, now)
+            return
+        if result.before is not None:
+            await self._urgent_saved(result.before, result.contact, actor, now)
         log.info(
             "contact section saved",
             extra={"contact_id": ref.contact_id, "action": action.action, "status": result.section.value},
@@ -390,6 +419,119 @@ class IntakeFeature:
         await self._set_aside(turn_context, action, f"{title}: saved", note)
         form = await self._form(result.contact, notice=notice, children=children, parents=parents)
         await self._show(turn_context, form)
+
+    async def _created(
+        self,
+        turn_context: TurnContext,
+        actor: Actor,
+        action: CardAction,
+        created: SubmissionResult,
+        now: datetime,
+    ) -> None:
+        """The emergency details saved: the urgent contact exists. Tell the consultants first, then
+        give the officer the receipt and the next card of the same contact."""
+        log.info(
+            "urgent contact created",
+            extra={"contact_id": created.contact.id, "reference": created.reference, "status": "urgent"},
+        )
+        await self._set_aside(
+            turn_context,
+            action,
+            "Emergency details: saved",
+            f"Created as {created.reference}; the receipt is below.",
+        )
+        outcomes = await self._dispatch(created, actor, now)
+        await _send_card(turn_context, receipt_card(created, now, outcomes))
+        await self._show(turn_context, await self._form(created.contact))
+
+    async def _urgent_saved(self, before: Contact, after: Contact, actor: Actor, now: datetime) -> None:
+        """A card saved on an urgent contact that exists: its channel card shows it, and the history
+        checks, once they say so, tell the allocated worker or the duty manager."""
+        await self._update_channel(after)
+        await self._history_handoffs(before, after, actor, now)
+
+    async def _update_channel(self, contact: Contact) -> None:
+        if self._channel_update is not None:
+            await self._channel_update(contact)
+
+    async def _history_handoffs(
+        self, before: Contact, after: Contact, actor: Actor, now: datetime
+    ) -> list[str]:
+        """What the history checks of an urgent contact reveal, told at once (SPEC §3): an open
+        case to its allocated worker, a re-referral to the duty manager (the consultant on duty has
+        it already). Each only when it is new on this save."""
+        lines: list[str] = []
+        received = after.received_at or now
+        async with self._store.unit_of_work() as uow:
+            decisions = await channel_conversation(uow, ChannelPurpose.DECISIONS)
+            duty = await channel_conversation(uow, ChannelPurpose.DUTY)
+            names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+            deadlines = await uow.deadlines.for_subject(after.reference or "")
+        worker = after.history.allocated_worker_id if after.history.open_case else None
+        previous = before.history.allocated_worker_id if before.history.open_case else None
+        summary = channel_summary(after, deadlines, now, self._calendar, self._policy)
+        if worker and worker != previous:
+            async with self._store.unit_of_work() as uow:
+                worker_roles = await uow.roles.roles_of(worker)
+            heading = (
+                "Urgent: an immediate risk about a child whose case is open to you. It is with the "
+                "consultant on duty at the front door now."
+            )
+            lines += await self._pass_to_worker(
+                after, summary, deadlines, worker, actor, decisions, names, worker_roles, now, heading
+            )
+        if is_rereferral(after, received, self._policy) and not is_rereferral(before, received, self._policy):
+            lines += await self._show_to_duty(after, summary, actor, duty, now)
+        return lines
+
+    async def _show_to_duty(
+        self,
+        contact: Contact,
+        summary: ChannelSummary,
+        actor: Actor,
+        duty: ConversationRecord | None,
+        now: datetime,
+    ) -> list[str]:
+        """An urgent re-referral stays with the consultant on duty; the duty manager is shown it."""
+        reference = contact.reference or ""
+        if duty is None:
+            await self._audit(actor, "contact.not_shown_to_duty", reference, "reason=no_channel")
+            return ["It is a re-referral, but no duty channel is set: tell the duty manager."]
+        card = channel_card(
+            summary,
+            now,
+            ChannelCardKind.REREFERRAL,
+            note="Urgent re-referral: the consultant on duty is screening it now. Shown here so the duty "
+            "manager knows.",
+        )
+        delivery = await self._notifier.send_card(
+            duty.conversation_id, card, text=f"Urgent re-referral {reference}: with the consultant on duty."
+        )
+        if not delivery.ok:
+            await self._post_failed(actor, reference, "duty", delivery)
+            return [
+                f"I could not show the re-referral on the duty channel ({delivery.error_code}): "
+                "tell the duty manager."
+            ]
+        detail = f"conversation={delivery.conversation_id}; activity={delivery.activity_id}"
+        # Not "contact.posted": the contact's own channel card stays the decisions channel's.
+        await self._audit(actor, "contact.shown_to_duty", reference, detail)
+        return ["It is a re-referral: shown to the duty manager on the duty channel."]
+
+    async def _not_staff(self, section: Section, answers: Mapping[str, object]) -> list[FieldError]:
+        """The history card's workers must be staff in the role directory (the card offers only
+        them; a forged card could name anyone, and the allocated worker is messaged)."""
+        if section is not Section.HISTORY:
+            return []
+        people, _ = await self._people()
+        staff = {person for person, _ in people}
+        errors = []
+        for spec in fields_for(Section.HISTORY, local_systems=self._local_systems):
+            value = answers.get(spec.id)
+            named = value.strip() if isinstance(value, str) else ""
+            if spec.kind is FieldKind.PERSON and named and named not in staff:
+                errors.append(FieldError(spec.id, f"{spec.label}: choose a member of staff from the list"))
+        return errors
 
     async def on_back(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         ref = await self._checked(turn_context, actor, action)
@@ -480,6 +622,14 @@ class IntakeFeature:
             "contact submitted",
             extra={"contact_id": ref.contact_id, "reference": result.reference, "status": result.route.value},
         )
+        if result.completed:
+            await self._set_aside(
+                turn_context, action, f"Finished {result.reference}", "The receipt is below."
+            )
+            await self._update_channel(result.contact)
+            outcomes = ["Its card on the decisions channel shows the completed contact."]
+            await _send_card(turn_context, receipt_card(result, now, outcomes))
+            return
         await self._set_aside(
             turn_context, action, f"Submitted as {result.reference}", "The receipt is below."
         )
@@ -534,7 +684,22 @@ class IntakeFeature:
             case Route.SCREENING:
                 return await self._post_decision(result, actor, decisions, now)
             case Route.OPEN_CASE:
-                return await self._pass_to_worker(result, actor, decisions, names, worker_roles, now)
+                heading = (
+                    "Significant information about a child whose case is open to you. It is closed "
+                    "at the front door and passed to you."
+                )
+                return await self._pass_to_worker(
+                    result.contact,
+                    result.summary,
+                    result.deadlines,
+                    result.worker_to_notify or "",
+                    actor,
+                    decisions,
+                    names,
+                    worker_roles,
+                    now,
+                    heading,
+                )
             case Route.REREFERRAL:
                 return await self._post_rereferral(result, actor, duty, now)
 
@@ -580,28 +745,35 @@ class IntakeFeature:
 
     async def _pass_to_worker(
         self,
-        result: SubmissionResult,
+        contact: Contact,
+        summary: ChannelSummary,
+        deadlines: Sequence[Deadline],
+        worker: str,
         actor: Actor,
         decisions: ConversationRecord | None,
         names: Mapping[str, str],
         worker_roles: frozenset[Role],
         now: datetime,
+        heading: str,
     ) -> list[str]:
-        reference = result.reference
-        worker = result.worker_to_notify or ""
+        reference = contact.reference or ""
+        worker = worker
+        if not worker_roles & frozenset(_STAFF):
+            # Not (or no longer) staff in the directory: nobody is messaged on the card's word.
+            await self._audit(
+                actor, "contact.passed_to_worker", reference, f"worker={worker}; via=none; reason=not_staff"
+            )
+            return [
+                "The allocated worker named is not a member of staff in the role directory, so I sent it to "
+                f"nobody: please pass it on to the worker yourself, quoting {reference}."
+            ]
         # The worker gets the full record only if their role lets them see contacts at all.
         if may(worker_roles, Permission.VIEW_CONTACTS):
             card = record_card(
-                result.contact,
-                result.deadlines,
-                now,
-                names,
-                heading="Significant information about a child whose case is open to you. It is closed "
-                "at the front door and passed to you.",
-                local_systems=self._local_systems,
+                contact, deadlines, now, names, heading=heading, local_systems=self._local_systems
             )
         else:
-            card = channel_card(result.summary, now, ChannelCardKind.OPEN_CASE)
+            card = channel_card(summary, now, ChannelCardKind.OPEN_CASE)
         delivery = await self._notifier.send_card_to_person(worker, card)
         if delivery.ok:
             await self._audit(
@@ -615,7 +787,7 @@ class IntakeFeature:
             mention = Mentioned(worker, names.get(worker) or "Allocated worker")
             posted = await self._notifier.send_card(
                 decisions.conversation_id,
-                open_case_card(result.summary, now),
+                open_case_card(summary, now),
                 [mention],
                 f"significant information on an open case of yours: {reference}.",
             )
@@ -685,7 +857,7 @@ class IntakeFeature:
         if not actor.may(Permission.VIEW_CONTACTS):
             await self._audit(actor, "contact.view_refused", str(reference), "via=channel_card")
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
-        card = await self._record_card(str(reference))
+        card = await self._record_card(str(reference), actor)
         if card is None:
             return InvokeReply(message=f"I could not find {reference}.")
         address = _address_of(turn_context.activity)
@@ -712,20 +884,19 @@ class IntakeFeature:
     ) -> bool:
         delivery = await self._notifier.send_card_to_person(actor.aad_object_id, card, address)
         if delivery.ok:
-            detail = f"via=personal_chat; from={actor.conversation_id}"
-            await self._audit(actor, "contact.viewed", reference, detail)
+            await self._records.viewed(actor, reference, f"via=personal_chat; from={actor.conversation_id}")
         return delivery.ok
 
     async def find_contact(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
         """``find CT-…`` (the ``find`` command checks VIEW_CONTACTS first)."""
-        card = await self._record_card(str(reference))
+        card = await self._record_card(str(reference), actor)
         if card is None:
             await turn_context.send_activity(f"No contact has the reference {reference}.")
             return
-        await self._audit(actor, "contact.viewed", str(reference), "via=find")
+        await self._records.viewed(actor, str(reference), "via=find")
         await _send_card(turn_context, card)
 
-    async def _record_card(self, reference: str) -> dict[str, Any] | None:
+    async def _record_card(self, reference: str, actor: Actor) -> dict[str, Any] | None:
         async with self._store.unit_of_work() as uow:
             contact = await uow.contacts.get_by_reference(reference)
             deadlines: list[Deadline] = await uow.deadlines.for_subject(reference) if contact else []
@@ -740,9 +911,90 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
+            record_history=_history_outstanding(contact) and actor.may(Permission.RECORD_HISTORY_CHECKS),
             # The contact's personal card: its outcome letter, challenges and casework (bot.cards.work).
             actions=[work_card_action(contact.reference or "", contact.version)],
         )
+
+    # -- history checks recorded later on an urgent contact --------------------------------------
+
+    async def on_history_open(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
+        """ "Record history checks" on an urgent contact's record: its history card in this chat."""
+        if not actor.may(Permission.RECORD_HISTORY_CHECKS):
+            await turn_context.send_activity(refusal(Permission.RECORD_HISTORY_CHECKS))
+            return
+        reference = contact_reference(action.data, REFERENCE_KEY)
+        async with self._store.unit_of_work() as uow:
+            contact = await uow.contacts.get_by_reference(reference) if reference else None
+        if contact is None or not _history_outstanding(contact):
+            await turn_context.send_activity(
+                "There are no outstanding history checks to record on that contact: they may have been "
+                "recorded already. Say **find** and its reference to see it."
+            )
+            return
+        await self._show_history(turn_context, contact)
+
+    async def on_history_save(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
+        if not actor.may(Permission.RECORD_HISTORY_CHECKS):
+            await turn_context.send_activity(refusal(Permission.RECORD_HISTORY_CHECKS))
+            return
+        reference = contact_reference(action.data, REFERENCE_KEY)
+        version = whole_number(action.data, VERSION_KEY, least=0, max_digits=9)
+        if reference is None or version is None:
+            await turn_context.send_activity(_UNREADABLE)
+            return
+        answers = _answers({k: v for k, v in action.data.items() if k != REFERENCE_KEY})
+        now = self._clock.now()
+        result = await record_history_checks(
+            self._store.unit_of_work(),
+            reference,
+            answers,
+            actor.aad_object_id,
+            actor.roles,
+            version,
+            now,
+            self._policy,
+            self._local_systems,
+        )
+        if isinstance(result, Refusal):
+            log.info("history checks refused", extra={"reference": reference, "status": result.reason.value})
+            await turn_context.send_activity(result.message)
+            if result.reason is RefusalReason.INVALID:
+                async with self._store.unit_of_work() as uow:
+                    contact = await uow.contacts.get_by_reference(reference)
+                if contact is not None:
+                    await self._show_history(turn_context, contact, answers, result.errors)
+            return
+        log.info("history checks recorded", extra={"reference": reference})
+        await self._set_aside(
+            turn_context, action, f"History checks recorded: {reference}", "What was done is below."
+        )
+        lines = ["Saved. Its card on the decisions channel shows the history checks as recorded."]
+        await self._update_channel(result.contact)
+        lines += await self._history_handoffs(result.before, result.contact, actor, now)
+        await turn_context.send_activity("\n\n".join(lines))
+
+    async def _show_history(
+        self,
+        turn_context: TurnContext,
+        contact: Contact,
+        answers: Mapping[str, object] | None = None,
+        errors: Sequence[FieldError] = (),
+    ) -> None:
+        people, names = await self._people()
+        form = SectionForm(
+            contact_id=contact.id,
+            version=contact.version,
+            section=Section.HISTORY,
+            fields=fields_for(Section.HISTORY, local_systems=self._local_systems),
+            values=_shown(answers) if answers is not None else section_values(contact, Section.HISTORY),
+            errors=tuple(errors),
+            people=people,
+            people_names=names,
+            local_systems=self._local_systems,
+            free_text_limit=self._policy.limits.max_free_text_chars,
+        )
+        await _send_card(turn_context, history_checks_card(form, contact.reference or ""))
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -756,7 +1008,7 @@ class IntakeFeature:
         if (
             contact is None
             or contact.created_by != actor.aad_object_id
-            or contact.state is not ContactState.DRAFT
+            or (contact.state is not ContactState.DRAFT and not contact.completing)
         ):
             return None
         return contact
@@ -799,7 +1051,8 @@ class IntakeFeature:
             values=section_values(contact, section),
             errors=tuple(errors),
             notice=notice,
-            urgent=contact.urgent and section is Section.SUMMARY,
+            urgent=contact.urgent,
+            reference=contact.reference or "",
             people=people,
             contact=contact if section is Section.SUMMARY else None,
             people_names=names,
@@ -818,6 +1071,12 @@ class IntakeFeature:
         """The same card again, with what was entered and a message beside each field to change."""
         log.info("contact section refused", extra={"contact_id": ref.contact_id, "count": len(errors)})
         people, names = await self._people() if ref.section is Section.HISTORY else ((), {})
+        async with self._store.unit_of_work() as uow:
+            draft = await uow.contacts.get(ref.contact_id)
+        # The risk screen's own answers decide the path while it is being answered.
+        urgent = any(answers.get(f"risk_{risk.value}") == "yes" for risk in ImmediateRisk) or bool(
+            draft is not None and draft.urgent and ref.section is not Section.RISK
+        )
         fields = fields_for(
             ref.section,
             children=_blocks(answers, "child", MAX_CHILDREN),
@@ -831,6 +1090,8 @@ class IntakeFeature:
             fields=fields,
             values=_shown(answers),
             errors=tuple(errors),
+            urgent=urgent,
+            reference=(draft.reference or "") if draft is not None else "",
             people=people,
             people_names=names,
             local_systems=self._local_systems,
@@ -874,6 +1135,12 @@ class IntakeFeature:
                 )
             )
             await uow.commit()
+
+
+def _history_outstanding(contact: Contact) -> bool:
+    """An urgent contact, finished by its officer, whose history checks nobody has recorded yet."""
+    open_states = contact.state not in (ContactState.CLOSED, ContactState.PASSED_ON, ContactState.DRAFT)
+    return contact.urgent and not contact.history.recorded and not contact.completing and open_states
 
 
 async def _send_card(turn_context: TurnContext, card: dict[str, Any]) -> None:

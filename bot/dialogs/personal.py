@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.cards.work import ChallengeView, PersonalView, ReferrerView, personal_card
+from bot.dialogs.contacts import ContactRecords
+from bot.routing import Actor
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import (
     answerers,
@@ -26,8 +28,9 @@ from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import current_outcome, open_deadlines
 from frontdoor.letters import outcome_letter
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import Store
 from frontdoor.worklog import outcome_letter_status, parent_letter
 
 __all__ = ["PersonalCards"]
@@ -48,6 +51,20 @@ class PersonalCards:
         self._clock = clock
         self._calendar = calendar
         self._policy = policy
+        self._records = ContactRecords(store, clock)
+
+    async def shown_to(
+        self, contact: Contact, actor: Actor, *, notice: str = "", notice_ok: bool = False
+    ) -> dict[str, Any]:
+        """The personal card as the answer to ``actor``'s own press: the full record, so the read
+        is audited (``contact.viewed``)."""
+        card = await self.card_for(
+            contact, actor.aad_object_id, actor.roles, notice=notice, notice_ok=notice_ok
+        )
+        await self._records.viewed(
+            actor, contact.reference or "", f"via=personal_card; from={actor.conversation_id}"
+        )
+        return card
 
     async def roles_of(self, person_id: str) -> frozenset[Role]:
         async with self._store.unit_of_work() as uow:

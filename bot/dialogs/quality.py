@@ -22,43 +22,32 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
-from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot.cards.decision import REFERENCE_KEY
-from bot.cards.decisions import VERSION_KEY
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, SEND_BACK_INPUT
-from bot.dialogs.carddata import contact_reference, text_input, whole_number
+from bot.dialogs.carddata import card_reference, card_version, text_input
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.decisions import DecisionsFeature
-from bot.handler import refusal
 from bot.notify import Notifier
+from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
 from frontdoor.decisions import AlreadyDecided, Refusal
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.roles import Permission, may
+from frontdoor.unit_of_work import Store
 
 __all__ = ["QualityFeature"]
 
-log = logging.getLogger("frontdoor.bot.quality")
+log = logging.getLogger(__name__)
 
 _UNREADABLE = "This card could not be read, so nothing was changed."
 _PERSONAL_ONLY = "This card works only in your personal chat with me, so nothing was changed."
-
-
-def _reference(data: Mapping[str, Any]) -> str | None:
-    return contact_reference(data, REFERENCE_KEY)
-
-
-def _version(data: Mapping[str, Any]) -> int | None:
-    return whole_number(data, VERSION_KEY, least=0, max_digits=9)
 
 
 class QualityFeature:
@@ -87,7 +76,7 @@ class QualityFeature:
     # -- "Send back" on the sign-off view --------------------------------------------------------
 
     async def on_refuse_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable send-back card", extra={"verb": action.action})
@@ -166,7 +155,7 @@ class QualityFeature:
     # -- "Return for a threshold decision" on the worker's card ----------------------------------
 
     async def on_return(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
-        reference, version = _reference(action.data), _version(action.data)
+        reference, version = card_reference(action.data), card_version(action.data)
         contact = await self._records.contact(reference)
         if contact is None or version is None:
             log.info("unreadable return card", extra={"verb": action.action})
@@ -187,18 +176,17 @@ class QualityFeature:
             self._calendar,
             self._policy,
         )
-        who, roles = actor.aad_object_id, actor.roles
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)
-            card = await self._personal.card_for(current, who, roles, notice=result.message)
+            card = await self._personal.shown_to(current, actor, notice=result.message)
             return InvokeReply(card=card)
         log.info("returned for screening", extra={"reference": contact.reference or ""})
-        self._decisions.place_for_screening(result.contact, who)
+        self._decisions.place_for_screening(result.contact, actor.aad_object_id)
         notice = (
             f"Returned: {contact.reference} is back with the consultants for a threshold decision, and no "
             "longer counts against your caseload."
         )
-        card = await self._personal.card_for(result.contact, who, roles, notice=notice, notice_ok=True)
+        card = await self._personal.shown_to(result.contact, actor, notice=notice, notice_ok=True)
         return InvokeReply(card=card)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -21,10 +21,11 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.decisions import Refusal
 from frontdoor.policy import Policy
-from frontdoor.ports import Clock, Store
+from frontdoor.ports import Clock
+from frontdoor.unit_of_work import Store
 from frontdoor.worklists import my_work, screening_queue
 
-log = logging.getLogger("frontdoor.bot.worklists")
+log = logging.getLogger(__name__)
 
 NOTHING_ASSIGNED = (
     "Nothing is assigned to you at the moment. Type **queue** to see the contacts awaiting screening."

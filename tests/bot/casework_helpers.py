@@ -14,6 +14,16 @@ from frontdoor.contact import Contact
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.decision_helpers import (
+    RATIONALE,
+    _choice_data,
+    _decide,
+    _duty_post,
+    _duty_view,
+    _posted,
+    _route_data,
+    _view,
+)
 from tests.bot.intake_script import (
     CONSULTANT,
     CONSULTANT_2,
@@ -24,13 +34,15 @@ from tests.bot.intake_script import (
     audit,
     clock,
     decisions_channel,
+    duty_channel,
     grant,
     introduce,
     register_channels,
+    script,
     staff,
+    submit,
     texts_of,
 )
-from tests.bot.test_decisions_card import RATIONALE, _decide, _posted, _route_data, _view
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser, TurnResponse
 
 TEAM_MANAGER = TeamsUser("aad-manager-0309", "Tess Teammanagerperson")
@@ -199,3 +211,18 @@ __all__ = [
     "reply_card",
     "screen",
 ]
+
+
+async def _rereferral(teams_channel: TeamsChannel, choice: str) -> None:
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
+    await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
+    activity_id, card = _duty_post(teams_channel)
+    view = await _duty_view(teams_channel, DUTY_MANAGER, card, activity_id)
+    decided = await teams_channel.execute(
+        duty_channel(teams_channel),
+        DUTY_MANAGER,
+        "contact.rereferral",
+        {**_choice_data(view, choice), "rationale": RATIONALE},
+        card_activity_id=activity_id,
+    )
+    assert decided.card is not None, decided.text

@@ -8,6 +8,7 @@ import io
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,8 +17,10 @@ from aiohttp.test_utils import TestServer
 
 from bot.app import create_app
 from bot.logs import configure_logging
-from bot.settings import Settings
-from frontdoor.ports import Clock, Store
+from bot.settings import DEVELOPMENT, Settings
+from frontdoor.ports import Clock
+from frontdoor.systemclock import RunningClock
+from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from tests.harness.teams import TeamsChannel
 
@@ -51,20 +54,28 @@ class RunningBot:
 
 StartBot = Callable[..., Awaitable[RunningBot]]
 
+#: Where a bot started without a clock lives: Wednesday 11 March 2026, 11:00 in London (GMT), a
+#: working day in office hours, hours from the handover, not a MARAC day.
+BOT_START = datetime(2026, 3, 11, 11, 0, tzinfo=UTC)
+
 
 @pytest.fixture
 async def start_bot(database_url: str, teams_channel: TeamsChannel) -> AsyncIterator[StartBot]:
     """``await start_bot(**settings_overrides)``: serve a new app on the test database over real
     HTTP and attach the loopback channel to it. Starting another stops the one before, which is
-    how the tests restart the bot."""
+    how the tests restart the bot. Without a ``clock`` the bot's clock starts at ``BOT_START``
+    and runs at real speed, so no test depends on the real date or time."""
     running: list[RunningBot] = []
 
     async def start(clock: Clock | None = None, **overrides: Any) -> RunningBot:
         for previous in running:
             await previous.server.close()
         running.clear()
-        settings = dataclasses.replace(Settings.from_env({"DATABASE_URL": database_url}), **overrides)
+        settings = dataclasses.replace(
+            Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url}), **overrides
+        )
         store = SqlStore(database_url)
+        clock = clock if clock is not None else RunningClock(BOT_START)
         server = TestServer(create_app(settings, store=store, clock=clock), host="127.0.0.1")
         await server.start_server()
         bot = RunningBot(app=server.app, server=server, store=store)  # type: ignore[arg-type]

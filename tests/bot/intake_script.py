@@ -45,9 +45,17 @@ REFERRER_NAME = "Testy McTestface"
 WORRY = "Worried about home conditions at Testchild house"
 
 ALL_NO: dict[str, object] = {f"risk_{risk.value}": "no" for risk in ImmediateRisk}
+#: The emergency details card of the urgent path (only reached after a yes on the risk screen).
+EMERGENCY: dict[str, object] = {
+    "emergency_child": "Girl, about 6, called Zebedee",
+    "emergency_whereabouts": "Example Primary School office",
+    "emergency_phone": "0191 498 0000",
+}
 
 ROUTINE: dict[Section, dict[str, object]] = {
     Section.SOURCE: {"source": "phone", "contact_type": "referral"},
+    Section.RISK: ALL_NO,
+    Section.EMERGENCY: EMERGENCY,
     Section.REFERRER: {
         "referrer_type": "professional",
         "referrer_name": REFERRER_NAME,
@@ -67,7 +75,6 @@ ROUTINE: dict[Section, dict[str, object]] = {
         "working_well": "Grandparent visits daily",
         "presenting_needs": "neglect,domestic_abuse",
     },
-    Section.RISK: ALL_NO,
     Section.HISTORY: {"systems_checked": "social_care,police", "chronology": "Two earlier contacts"},
     Section.SUMMARY: {},
 }
@@ -174,7 +181,7 @@ def texts_of(card: Mapping[str, Any]) -> str:
 
 
 def step_of(card: Mapping[str, Any]) -> str:
-    """The card's "Step n of 8: title" line."""
+    """The card's "Step n of N: title" line (8 steps, 9 on the urgent path)."""
     for node in _walk(card):
         text = node.get("text")
         if node.get("type") == "TextBlock" and isinstance(text, str) and text.startswith("Step "):
@@ -282,3 +289,20 @@ async def audit(bot: RunningBot) -> list[AuditEvent]:
             datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)
         )
     return [row.event for row in rows]
+
+
+#: Anything identifying that a channel card must never show.
+NEVER_IN_A_CHANNEL = (
+    CHILD_NAME,
+    "Zebedee",
+    "Testchild",
+    REFERRER_NAME,
+    "Example Primary School",
+    "Example Street",
+    "SW1A",
+    "2019-05-04",
+    "Parent Testperson",
+    WORRY,
+    "Grandparent",
+    "A Neighbour",
+)

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from bot.app import ALERTS, CALENDAR, SCHEDULER, SETTINGS, create_app
 from bot.cards.alerts import ACK_VERB, ALERT_ID_PREFIX, ALERT_KEY
-from bot.settings import Settings
+from bot.settings import DEVELOPMENT, Settings
 from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxState
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.clocks import due_at
@@ -50,7 +50,7 @@ from tests.bot.intake_script import (
     staff,
     texts_of,
 )
-from tests.frontdoor.test_decisions import ROUTE_IV, route, screened, seat, submitted
+from tests.frontdoor.decision_builders import ROUTE_IV, route, screened, seat, submitted
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 
 TEAM_MANAGER = TeamsUser("aad-teammanager-0309", "Tam Teammanagerperson")
@@ -368,7 +368,12 @@ async def test_only_staff_who_may_view_contacts_can_take_an_alert(
         )
         assert reply.status == 200 and "could not be read" in reply.text
 
-    assert [e.action for e in await audit(bot) if e.action.startswith("alert.")] == ["alert.ack_refused"] * 2
+    assert [e.action for e in await audit(bot) if e.action.startswith("alert.")] == []
+    refused = [e for e in await audit(bot) if e.action == "access.refused"]
+    assert [(e.actor_id, e.subject) for e in refused] == [
+        (PROFESSIONAL.aad_object_id, "verb:alert.ack"),
+        (ADMIN.aad_object_id, "verb:alert.ack"),
+    ]
     assert teams_channel.updates_to(duty) == []
     # Still nobody has it: the breach repeats.
     await tick_at(bot, clock, due + timedelta(minutes=30))
@@ -409,7 +414,10 @@ async def test_an_officer_may_not_take_a_cp_breach_the_consultant_on_duty_may_an
         duty, OFFICER, ACK_VERB, {ALERT_KEY: key.text}, card_activity_id=post.activity_id
     )
     assert refused.status == 200 and refused.card is None
-    assert "only the people this alert was sent to, consultants and managers can take it" in refused.text
+    assert (
+        "only the people this alert was sent to, consultants, the emergency duty team and managers "
+        "can take it" in refused.text
+    )
     rows = (await audit(bot))[before:]
     assert [(e.action, e.actor_id, e.detail) for e in rows] == [
         ("alert.ack_refused", OFFICER.aad_object_id, "clock=cp_decision; reason=not_permitted")
@@ -687,7 +695,7 @@ async def test_a_lapsed_parent_letter_tells_the_worker_the_contact_is_back_with_
 
 
 async def _serve(database_url: str, clock: SettableClock) -> TestServer:
-    settings = Settings.from_env({"DATABASE_URL": database_url})
+    settings = Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url})
     server = TestServer(create_app(settings, store=SqlStore(database_url), clock=clock), host="127.0.0.1")
     await server.start_server()
     return server

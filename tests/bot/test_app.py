@@ -86,12 +86,12 @@ def test_the_working_calendar_has_bank_holidays_and_closures() -> None:
     from datetime import UTC, date, datetime
 
     from bot.app import working_calendar
-    from bot.settings import Settings
+    from bot.settings import DEVELOPMENT, Settings
     from frontdoor.policy import parse_policy
     from frontdoor.systemclock import SettableClock
 
     settings = dataclasses.replace(
-        Settings.from_env({}), policy=parse_policy('[calendar]\nclosure_dates = ["2026-12-24"]\n')
+        Settings.from_env(DEVELOPMENT), policy=parse_policy('[calendar]\nclosure_dates = ["2026-12-24"]\n')
     )
     calendar = working_calendar(settings, SettableClock(datetime(2026, 11, 23, 9, tzinfo=UTC)))
     assert not calendar.is_working_day(date(2026, 12, 28))  # Boxing Day (substitute)

@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 
 from bot.app import create_app
 from bot.auth import PUBLIC_CLOUD, SigningKeys, adapter_configuration
-from bot.settings import AppType, Settings
+from bot.settings import DEVELOPMENT, AppType, Settings
 from store.sql import SqlStore
 from store.tables import ProcessedActivityRow
 from tests.harness.fixtures import MakeTeamsChannel
@@ -92,7 +92,7 @@ def issuer() -> Iterator[LoopbackIssuer]:
 
 def _settings(sqlite_url: str) -> Settings:
     return dataclasses.replace(
-        Settings.from_env({"DATABASE_URL": sqlite_url}),
+        Settings.from_env({**DEVELOPMENT, "DATABASE_URL": sqlite_url}),
         app_id=APP_ID,
         app_password=SECRET,
         app_type=AppType.SINGLE_TENANT,
@@ -348,7 +348,7 @@ async def test_stopping_the_app_removes_its_key_caches(sqlite_url: str, issuer: 
 
 def test_production_uses_microsofts_public_cloud_endpoints() -> None:
     settings = dataclasses.replace(
-        Settings.from_env({}), app_id=APP_ID, app_password=SECRET, app_tenant_id=TENANT_ID
+        Settings.from_env(DEVELOPMENT), app_id=APP_ID, app_password=SECRET, app_tenant_id=TENANT_ID
     )
     configuration = adapter_configuration(settings)
     assert PUBLIC_CLOUD.token_issuer == "https://api.botframework.com"
@@ -369,7 +369,7 @@ def test_production_uses_microsofts_public_cloud_endpoints() -> None:
 
 
 def test_development_without_an_app_id_configures_no_endpoints() -> None:
-    configuration = adapter_configuration(Settings.from_env({}))
+    configuration = adapter_configuration(Settings.from_env(DEVELOPMENT))
     assert configuration.APP_ID == ""
     assert configuration.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL is None
 

@@ -4,16 +4,18 @@ duty rota, and ``serve`` answering ``help`` on loopback with SQLite — what ``m
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from frontdoor.installation import INSTALLATION_SUBJECT
 from frontdoor.roles import Role
 from store.sql import SqlStore
 from tests.harness.teams import TeamsChannel, TeamsUser
@@ -97,6 +99,23 @@ def test_bad_settings_exit_2_naming_the_variable(cli_env: dict[str, str]) -> Non
     assert "MicrosoftAppId" in result.stderr
 
 
+def test_production_refuses_to_serve_with_a_clock_setting(cli_env: dict[str, str]) -> None:
+    """``FRONTDOOR_CLOCK_START`` can never be switched on in production by accident: the process
+    refuses to start, naming it."""
+    env = {
+        **cli_env,
+        "FRONTDOOR_ENV": "production",
+        "MicrosoftAppId": "00000000-0000-0000-0000-000000000001",
+        "MicrosoftAppPassword": "not-a-real-secret",
+        "MicrosoftAppTenantId": "00000000-0000-0000-0000-0000000000aa",
+        "FRONTDOOR_PORT": str(_free_port()),
+        "FRONTDOOR_CLOCK_START": "2026-12-07T08:35:00+00:00",
+    }
+    result = _run(env, "serve")
+    assert result.returncode == 2
+    assert "FRONTDOOR_CLOCK_START" in result.stderr and "production" in result.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -107,7 +126,12 @@ def _free_port() -> int:
 async def test_serve_answers_help_on_loopback(cli_env: dict[str, str], teams_channel: TeamsChannel) -> None:
     assert _run(cli_env, "db", "upgrade").returncode == 0
     port = _free_port()
-    env = {**cli_env, "FRONTDOOR_PORT": str(port)}
+    env = {
+        **cli_env,
+        "FRONTDOOR_PORT": str(port),
+        "FRONTDOOR_AUTH": "off",
+        "FRONTDOOR_CLOCK_START": "2026-03-17T10:00:00+00:00",
+    }
     process = await asyncio.create_subprocess_exec(
         EXE, "serve", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -133,3 +157,53 @@ async def test_serve_answers_help_on_loopback(cli_env: dict[str, str], teams_cha
         _, stderr = await asyncio.wait_for(process.communicate(), timeout=20)
     assert b"authentication is off" in stderr
     assert b"Testy McTestface" not in stderr
+
+
+#: Monday 7 December 2026, 08:20 in London (GMT), before the front door opens at 08:30: until then
+#: the handover of the Friday before, 4 December, would be caught up (and escalated at 08:30).
+MONDAY_MORNING = datetime(2026, 12, 7, 8, 20, tzinfo=UTC)
+
+
+async def test_a_fresh_database_served_from_a_monday_morning_posts_nothing_for_the_friday_before(
+    cli_env: dict[str, str],
+) -> None:
+    """``frontdoor-bot serve`` on a brand-new database, its clock starting at 08:20 on a Monday
+    (``FRONTDOOR_CLOCK_START``), with the scheduler on: the start-up catch-up of the handover and
+    MARAC jobs runs, the first start is recorded at that instant, and nothing is enqueued for the
+    Friday before, when the service did not exist."""
+    assert _run(cli_env, "db", "upgrade").returncode == 0
+    env = {
+        **cli_env,
+        "FRONTDOOR_PORT": str(_free_port()),
+        "FRONTDOOR_CLOCK_START": MONDAY_MORNING.isoformat(),
+        "FRONTDOOR_SCHEDULER": "on",
+        "FRONTDOOR_AUTH": "off",
+    }
+    process = await asyncio.create_subprocess_exec(
+        EXE, "serve", env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    assert process.stderr is not None
+    ran: set[str] = set()
+    try:
+        async with asyncio.timeout(60):
+            # Each job's first run is the start-up catch-up (the next one is a tick, 30 s, later).
+            while not {"handover", "marac_reminders"} <= ran:
+                line = await process.stderr.readline()
+                if not line:
+                    pytest.fail("the bot stopped")
+                event = json.loads(line)
+                if event.get("event") == "scheduled job ran":
+                    ran.add(event["key"])
+    finally:
+        process.terminate()
+        await asyncio.wait_for(process.communicate(), timeout=20)
+
+    store = SqlStore(cli_env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            assert await uow.alerts.counts() == dict.fromkeys(await uow.alerts.counts(), 0)
+            [first] = await uow.audit.for_subject(INSTALLATION_SUBJECT)
+    finally:
+        await store.close()
+    # The process's clock started at the setting and ran at real speed.
+    assert MONDAY_MORNING <= first.event.at < MONDAY_MORNING + timedelta(seconds=30)

@@ -21,6 +21,8 @@ from tests.store.samples import full_contact
 
 EXE = str(Path(sys.executable).with_name("frontdoor-bot"))
 POLICY = default_policy()
+#: When the consultation is linked to its contact: after every save.
+LINKED_AT = datetime(2026, 6, 9, 9, 0, tzinfo=UTC)
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +91,7 @@ async def _seed(url: str) -> None:
                 assert result.consultation is not None
         async with store.unit_of_work() as uow:
             await link_consultation(
-                uow, "PC-26-00003", "CT-26-000001", "aad-officer-0601", {Role.OFFICER}, datetime.now(UTC)
+                uow, "PC-26-00003", "CT-26-000001", "aad-officer-0601", {Role.OFFICER}, LINKED_AT
             )
     finally:
         await store.close()

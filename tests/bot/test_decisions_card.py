@@ -13,6 +13,18 @@ from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN
 from frontdoor.contact import ContactState
 from frontdoor.policy import Caseload, load_policy
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.decision_helpers import (
+    RATIONALE,
+    _assert_minimised,
+    _choice_data,
+    _decide,
+    _duty_post,
+    _duty_view,
+    _executes,
+    _posted,
+    _route_data,
+    _view,
+)
 from tests.bot.intake_script import (
     CONSULTANT,
     CONSULTANT_2,
@@ -20,7 +32,6 @@ from tests.bot.intake_script import (
     OFFICER,
     PROFESSIONAL,
     SOCIAL_WORKER,
-    actions,
     audit,
     clock,
     contacts,
@@ -34,10 +45,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_intake_routes import NEVER_IN_A_CHANNEL
 from tests.harness.teams import Conversation, TeamsChannel, TurnResponse
-
-RATIONALE = "Needs met by universal services after checks with school"
 
 
 async def _ready(start_bot: StartBot, teams_channel: TeamsChannel, **overrides: Any) -> RunningBot:
@@ -46,58 +54,6 @@ async def _ready(start_bot: StartBot, teams_channel: TeamsChannel, **overrides: 
     await register_channels(teams_channel, duty=False)
     await introduce(teams_channel, CONSULTANT)
     return bot
-
-
-def _posted(teams_channel: TeamsChannel) -> tuple[str, dict[str, Any]]:
-    """The decision card's message id and card as posted."""
-    posts = [post for post in teams_channel.sent_to(decisions_channel(teams_channel)) if post.card]
-    post = posts[-1]
-    assert post.card is not None
-    return post.activity_id, post.card
-
-
-def _executes(card: dict[str, Any], verb: str) -> list[dict[str, Any]]:
-    return [node for node in actions(card) if node.get("verb") == verb]
-
-
-def _route_data(card: dict[str, Any], route: str) -> dict[str, Any]:
-    [button] = [node for node in _executes(card, DECIDE_VERB) if node["data"].get("route") == route]
-    data: dict[str, Any] = button["data"]
-    return data
-
-
-async def _view(
-    teams_channel: TeamsChannel, user: Any, card: dict[str, Any], activity_id: str
-) -> dict[str, Any]:
-    """What Teams gets for ``user`` when the card's refresh asks for their view."""
-    refresh = card["refresh"]["action"]
-    response = await teams_channel.execute(
-        decisions_channel(teams_channel), user, REFRESH_VERB, refresh["data"], card_activity_id=activity_id
-    )
-    assert response.card is not None, response.text
-    return response.card
-
-
-async def _decide(
-    teams_channel: TeamsChannel,
-    user: Any,
-    data: dict[str, Any],
-    activity_id: str,
-    **inputs: object,
-) -> TurnResponse:
-    if data.get("route") == "ii":  # route II records consent for a service with its outcome
-        inputs.setdefault("service_consent", "given")
-    return await teams_channel.execute(
-        decisions_channel(teams_channel), user, DECIDE_VERB, {**data, **inputs}, card_activity_id=activity_id
-    )
-
-
-def _assert_minimised(*cards: dict[str, Any] | None) -> None:
-    for card in cards:
-        assert card is not None
-        text = texts_of(card)
-        for secret in (*NEVER_IN_A_CHANNEL, RATIONALE):
-            assert secret not in text, secret
 
 
 async def _route_ii(teams_channel: TeamsChannel, user: Any = CONSULTANT) -> tuple[str, TurnResponse]:
@@ -138,10 +94,15 @@ async def test_deciders_get_the_routes_and_everyone_else_a_status(
     other = await _view(teams_channel, CONSULTANT_2, card, activity_id)
     assert len(_executes(other, DECIDE_VERB)) == 4
 
-    for user in (SOCIAL_WORKER, PROFESSIONAL, OFFICER):
+    for user in (SOCIAL_WORKER, OFFICER):
         status = await _view(teams_channel, user, card, activity_id)
         assert _executes(status, DECIDE_VERB) == [] and _executes(status, SIGN_OFF_VERB) == []
         assert "Status: awaiting screening" in texts_of(status)
+    # Someone who may not see contacts (a partner professional) gets no part of it, not even the summary.
+    refused = await teams_channel.execute(
+        decisions_channel(teams_channel), PROFESSIONAL, REFRESH_VERB, card["refresh"]["action"]["data"]
+    )
+    assert refused.card is None and refused.json["value"].startswith("Sorry, only")
     _assert_minimised(card, view, other)
 
 
@@ -436,32 +397,6 @@ async def test_the_allocated_worker_gets_the_record_in_their_personal_chat(
     assert told.subject == "CT-26-000001" and f"assignee={SOCIAL_WORKER.aad_object_id}" in told.detail
 
 
-def _duty_post(teams_channel: TeamsChannel) -> tuple[str, dict[str, Any]]:
-    posts = [post for post in teams_channel.sent_to(duty_channel(teams_channel)) if post.card]
-    assert posts and posts[-1].card is not None
-    return posts[-1].activity_id, posts[-1].card
-
-
-async def _duty_view(
-    teams_channel: TeamsChannel, user: Any, card: dict[str, Any], activity_id: str
-) -> dict[str, Any]:
-    response = await teams_channel.execute(
-        duty_channel(teams_channel),
-        user,
-        REFRESH_VERB,
-        card["refresh"]["action"]["data"],
-        card_activity_id=activity_id,
-    )
-    assert response.card is not None, response.text
-    return response.card
-
-
-def _choice_data(card: dict[str, Any], choice: str) -> dict[str, Any]:
-    [button] = [node for node in _executes(card, REREFERRAL_VERB) if node["data"].get("choice") == choice]
-    data: dict[str, Any] = button["data"]
-    return data
-
-
 @pytest.mark.parametrize("choice", ["cp_threshold_met", "reassign"])
 async def test_the_duty_manager_decides_a_rereferral_on_the_duty_card(
     start_bot: StartBot, teams_channel: TeamsChannel, choice: str
@@ -471,7 +406,7 @@ async def test_the_duty_manager_decides_a_rereferral_on_the_duty_card(
     await register_channels(teams_channel)
     await introduce(teams_channel, DUTY_MANAGER)
     await introduce(teams_channel, SOCIAL_WORKER)
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     activity_id, card = _duty_post(teams_channel)
     assert card["refresh"]["userIds"] == [DUTY_MANAGER.id]

@@ -29,6 +29,7 @@ from tests.bot.intake_script import (
     CHILD_NAME,
     CONSULTANT,
     DUTY_MANAGER,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     SOCIAL_WORKER,
     actions,
@@ -41,7 +42,6 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_intake_routes import NEVER_IN_A_CHANNEL
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.store.samples import full_contact
 
@@ -198,12 +198,17 @@ async def test_the_incoming_duty_manager_acknowledges_and_the_card_updates_in_pl
     data = _ack_data(post.card)
 
     clock.set(local(MONDAY, 16, 45))
-    # today's duty manager is not the incoming one; nor is a consultant
-    for user in (OTHER_DUTY, CONSULTANT, ADMIN):
+    # today's duty manager is not the incoming one: told so on the card, which they may see anyway
+    refused = await teams_channel.execute(duty, OTHER_DUTY, ACK_VERB, data, card_activity_id=post.activity_id)
+    assert refused.card is not None, refused.text
+    assert "Only the incoming duty manager for Tue 17 Mar" in texts_of(refused.card)
+    assert "Acknowledged by" not in texts_of(refused.card)
+    # a consultant or an administrator may not see the handover at all: a refusal and no card
+    for user in (CONSULTANT, ADMIN):
         refused = await teams_channel.execute(duty, user, ACK_VERB, data, card_activity_id=post.activity_id)
-        assert refused.card is not None, refused.text
-        assert "Only the incoming duty manager for Tue 17 Mar" in texts_of(refused.card)
-        assert "Acknowledged by" not in texts_of(refused.card)
+        assert refused.card is None and refused.json["value"].startswith(
+            "Sorry, only duty managers or team managers"
+        )
     assert "Acknowledged by" not in texts_of(teams_channel.message(post.activity_id) or {})
 
     clock.set(local(TUESDAY, 8, 5))
@@ -223,10 +228,11 @@ async def test_the_incoming_duty_manager_acknowledges_and_the_card_updates_in_pl
         (DUTY_MANAGER.aad_object_id, "handover:2026-03-16")
     ]
     refused_events = [e for e in await audit(bot) if e.action == "handover.acknowledge_refused"]
-    assert {e.actor_id for e in refused_events} == {
-        OTHER_DUTY.aad_object_id,
-        CONSULTANT.aad_object_id,
-        ADMIN.aad_object_id,
+    assert {e.actor_id for e in refused_events} == {OTHER_DUTY.aad_object_id}
+    gate = [e for e in await audit(bot) if e.action == "access.refused"]
+    assert {(e.actor_id, e.subject) for e in gate} == {
+        (CONSULTANT.aad_object_id, "verb:handover.ack"),
+        (ADMIN.aad_object_id, "verb:handover.ack"),
     }
 
     # acknowledged: no escalation at the opening
@@ -284,7 +290,9 @@ async def test_an_unacknowledged_handover_escalates_to_the_team_manager_at_the_n
 async def test_a_handover_missed_while_the_bot_was_down_is_posted_late(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    bot, clock = await _ready(start_bot, teams_channel, local(MONDAY, 19, 5))
+    # First started that morning, then down from before 16:30 to 19:05.
+    bot, clock = await _ready(start_bot, teams_channel, local(MONDAY, 9))
+    clock.set(local(MONDAY, 19, 5))
     await _jobs(bot, clock)
     [post] = _posts(teams_channel, duty_channel(teams_channel), "End-of-day handover")
     assert post.card is not None
@@ -345,6 +353,47 @@ async def test_handover_on_demand_for_duty_and_team_managers_only(
         "The handover of Mon 16 Mar 2026 was posted to the duty channel; nobody has acknowledged it yet."
         in (texts_of(reply.cards[0]))
     )
+
+
+async def test_a_handover_never_delivered_is_one_story_undelivered_never_unacknowledged(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """No duty channel is registered when Monday's handover is due: it cannot be delivered. At
+    Tuesday's opening nobody is told it was not acknowledged; ``handover`` and ``status`` both say
+    it was not delivered, and why."""
+    clock = SettableClock(local(MONDAY, 9))
+    bot = await start_bot(clock=clock, scheduler_enabled=False)
+    await staff(bot)
+    await grant(bot, TEAM_MANAGER, Role.TEAM_MANAGER)
+    for user in (DUTY_MANAGER, TEAM_MANAGER):
+        await introduce(teams_channel, user)
+    clock.set(local(MONDAY, 16, 30))
+    await _jobs(bot, clock)
+    clock.set(local(TUESDAY, 8, 30))
+    await _jobs(bot, clock)
+    clock.set(local(TUESDAY, 9, 0))
+    await _jobs(bot, clock)
+    escalations = [
+        post
+        for post in teams_channel.sent_to()
+        if post.card is not None and "Nobody acknowledged" in texts_of(post.card)
+    ]
+    assert escalations == []
+    async with bot.store.unit_of_work() as uow:
+        [failed] = await uow.alerts.failed()
+    assert failed.kind is AlertKind.HANDOVER and failed.subject == "handover:2026-03-16"
+
+    reply = await teams_channel.say(teams_channel.personal(DUTY_MANAGER), DUTY_MANAGER, "handover")
+    shown = texts_of(reply.cards[0])
+    assert (
+        f"The handover of Mon 16 Mar 2026 was not delivered to the duty channel ({failed.last_error}); "
+        "**status** lists it under undelivered alerts." in shown
+    ), shown
+    assert "acknowledged" not in shown
+    reply = await teams_channel.say(teams_channel.personal(DUTY_MANAGER), DUTY_MANAGER, "status")
+    status = texts_of(reply.cards[0])
+    for part in ("Undelivered alerts (1)", "End-of-day handover: handover:2026-03-16", failed.last_error):
+        assert part in status, part
 
 
 # -- status ---------------------------------------------------------------------------------------

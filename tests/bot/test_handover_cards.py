@@ -5,6 +5,7 @@ enough for Teams."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -23,7 +24,17 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState
-from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost, RotaDay, RotaPerson, Status
+from frontdoor.continuity import UrgentOnly
+from frontdoor.duty import (
+    ROTA_ROLES,
+    EmailedAlert,
+    HandoverAck,
+    HandoverEscalation,
+    HandoverPost,
+    RotaDay,
+    RotaPerson,
+    Status,
+)
 from frontdoor.handover import HandoverContact, build_handover, handover_key, handover_message
 from frontdoor.marac import plan_marac_reminder
 from frontdoor.policy import default_policy
@@ -171,18 +182,15 @@ def test_the_marac_reminder_renders_and_says_when_it_is_late() -> None:
 
 def test_the_rota_and_status_cards_are_valid_with_and_without_people() -> None:
     nobody = RotaDay(
-        date(2026, 3, 21),
-        False,
-        {role: () for role in (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)},
-        {role: () for role in (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)},
+        date(2026, 3, 21), False, {role: () for role in ROTA_ROLES}, {role: () for role in ROTA_ROLES}
     )
     assert_valid(rota_card(nobody, editable=True))
     someone = RotaPerson("aad-duty", "Dara Dutyperson")
     full = RotaDay(
         date(2026, 3, 17),
         True,
-        {Role.CONSULTANT: (), Role.DUTY_MANAGER: (someone,), Role.TEAM_MANAGER: ()},
-        {Role.CONSULTANT: (), Role.DUTY_MANAGER: (someone,), Role.TEAM_MANAGER: ()},
+        {**{role: () for role in ROTA_ROLES}, Role.DUTY_MANAGER: (someone,)},
+        {**{role: () for role in ROTA_ROLES}, Role.DUTY_MANAGER: (someone,)},
     )
     card = rota_card(full, editable=True, saved="Saved: no changes.")
     assert_valid(card)
@@ -200,3 +208,26 @@ def test_the_rota_and_status_cards_are_valid_with_and_without_people() -> None:
         channels={},
     )
     assert_valid(status_card(status, NAMES))
+    # In urgent-only mode, with an alert that went by e-mail.
+    emailed = EmailedAlert(
+        "CT-26-000101", ClockKind.CP_DECISION, AlertKind.BREACHED, AT, OutboxState.SENT, AT, ""
+    )
+    busy = replace(status, urgent_only=UrgentOnly(AT, "aad-tm", "Loss of IT"), emailed=(emailed,))
+    card = status_card(busy, NAMES)
+    assert_valid(card)
+    assert "Urgent-only mode" in texts_of(card) and "Loss of IT" in texts_of(card)
+    assert "Alerts sent by e-mail (1)" in texts_of(card) and "CT-26-000101" in texts_of(card)
+
+
+def test_the_handover_lists_urgent_contacts_whose_history_checks_are_outstanding() -> None:
+    received = AT - timedelta(hours=1)
+    views = [
+        HandoverContact("CT-26-000007", ContactState.AWAITING_SCREENING, received, None, True),
+        HandoverContact("CT-26-000008", ContactState.AWAITING_SCREENING, received, None, False),
+    ]
+    handover = build_handover(views, [], AT, CAL, POLICY, staffing())
+    rendered = render(item_of(handover_message(handover, CAL, POLICY)), AT + timedelta(seconds=30), NAMES)
+    assert_valid(rendered.card)
+    text = texts_of(rendered.card)
+    assert "Urgent contacts with history checks outstanding (1)" in text
+    assert "CT-26-000007" in text and "CT-26-000008" not in text

@@ -42,13 +42,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.app import BOT, STORE, create_app
-from bot.settings import Settings
+from bot.settings import DEVELOPMENT, Settings
 from frontdoor.commands import COMMANDS
 from frontdoor.records import AuditEvent, ChannelPurpose, ChannelRegistration, RotaEntry
 from frontdoor.roles import Permission, Role, may
 from store.audit import verify
 from store.sql import SqlStore
 from store.tables import metadata
+from tests.bot.conftest import BOT_START
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser
 from tests.store.samples import full_contact
 
@@ -62,7 +63,7 @@ VICTIM_CONTACT = "c-victim-0001"
 VICTIM_REFERENCE = "CT-26-000001"
 
 #: Tables whose changes are expected whoever sends: bookkeeping, not records.
-UNGUARDED = {"conversation_refs", "processed_activities", "state_documents", "reference_sequences"}
+UNGUARDED = {"conversation_refs", "processed_activities", "reference_sequences"}
 #: Columns that may change in guarded tables (the bot learns staff display names).
 MUTABLE_COLUMNS = {"role_directory": {"display_name"}}
 #: Where a sender may add rows: table -> (owner column, permission the owner needs).
@@ -153,7 +154,9 @@ async def _seed(store: SqlStore, decisions: Conversation) -> None:
 
 async def _routes(database_url: str) -> tuple[list[str], list[str]]:
     """The card actions and verbs the app registers (read from an app that is built, not served)."""
-    app = create_app(Settings.from_env({"DATABASE_URL": database_url, "FRONTDOOR_SCHEDULER": "off"}))
+    app = create_app(
+        Settings.from_env({**DEVELOPMENT, "DATABASE_URL": database_url, "FRONTDOOR_SCHEDULER": "off"})
+    )
     router = app[BOT]._router
     await app[STORE].close()
     return sorted(router.submissions), sorted(router.executions)
@@ -171,6 +174,8 @@ async def _serve(database_url: str, log_path: Path) -> Bot:
         FRONTDOOR_PORT=str(port),
         FRONTDOOR_SCHEDULER="off",
         FRONTDOOR_LOG_LEVEL="WARNING",
+        FRONTDOOR_AUTH="off",
+        FRONTDOOR_CLOCK_START=BOT_START.isoformat(),
     )
     with log_path.open("wb") as log:
         process = await asyncio.create_subprocess_exec(EXE, "serve", env=env, stdout=log, stderr=log)

@@ -76,7 +76,16 @@ FULL = Contact(
     needs_to_happen="Visit",
     presenting_needs=frozenset({PresentingNeed.PHYSICAL_HARM, PresentingNeed.NEGLECT}),
     immediate_risks=frozenset({ImmediateRisk.INJURY}),
-    history=HistoryChecks(True, "aad-worker-1", True, "aad-worker-2", ("social_care", "police"), "Known"),
+    history=HistoryChecks(
+        open_case=True,
+        allocated_worker_id="aad-worker-1",
+        last_worker_id="aad-worker-2",
+        systems_checked=("social_care", "police"),
+        chronology="Known",
+        closed_on=date(2026, 1, 5),
+        open_to_early_help=True,
+        early_help_worker_id="aad-worker-3",
+    ),
 )
 NEVER_IN_A_CHANNEL = (
     "Zebedee",

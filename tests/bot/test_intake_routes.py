@@ -1,5 +1,5 @@
-"""What submission does, end to end: the decision card and its data minimisation, the urgent path
-with its @mentions and 2-hour clock, open cases, re-referrals, the repeat flag, a missing decisions
+"""What submission does, end to end: the decision card and its data minimisation, the urgent
+contact's @mentions, open cases, re-referrals, the repeat flag, a missing decisions
 channel, back-dating, and the full record through View and ``find``."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.cards.decision import VIEW_VERB
 from bot.cards.intake import SUBMIT
 from bot.logs import JsonFormatter
 from frontdoor.contact import ContactState
-from frontdoor.records import ClockKind, ConversationKind
+from frontdoor.records import ConversationKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
 from tests.bot.conftest import RunningBot, StartBot
@@ -28,24 +28,22 @@ from tests.bot.intake_script import (
     DECISIONS_CHANNEL,
     DUTY_MANAGER,
     MONDAY_10AM,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     PROFESSIONAL,
     REFERRER_NAME,
     SOCIAL_WORKER,
-    WORRY,
     audit,
     clock,
     decisions_channel,
     duty_channel,
     grant,
     introduce,
-    on_rota,
     only_contact,
     press,
     receipt_reference,
     register_channels,
     script,
-    section_of_card,
     staff,
     start,
     submit,
@@ -53,22 +51,6 @@ from tests.bot.intake_script import (
     walk,
 )
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel
-
-#: Anything identifying that a channel card must never show.
-NEVER_IN_A_CHANNEL = (
-    CHILD_NAME,
-    "Zebedee",
-    "Testchild",
-    REFERRER_NAME,
-    "Example Primary School",
-    "Example Street",
-    "SW1A",
-    "2019-05-04",
-    "Parent Testperson",
-    WORRY,
-    "Grandparent",
-    "A Neighbour",
-)
 
 
 def assert_minimised(posts: list[SentActivity]) -> None:
@@ -121,43 +103,8 @@ async def test_the_decision_card_shows_only_what_a_channel_may(
     assert_minimised([post])
 
 
-async def test_an_urgent_contact_skips_to_submission_mentions_the_consultant_on_duty_and_starts_2_hours(
-    start_bot: StartBot, teams_channel: TeamsChannel
-) -> None:
-    bot = await _ready(start_bot, teams_channel)
-    await on_rota(bot, CONSULTANT_2, Role.CONSULTANT)
-    chat = teams_channel.personal(OFFICER)
-    await start(teams_channel, chat, OFFICER)
-    await walk(teams_channel, chat, OFFICER, until=Section.RISK)
-    urgent = script(risk={"risk_disclosure": "yes"})
-    reply = await press(teams_channel, chat, OFFICER, "intake.next", urgent[Section.RISK])
-    summary = reply.cards[-1]
-    assert section_of_card(summary) is Section.SUMMARY  # the history checks are skipped
-    assert "Urgent: there is an immediate risk" in texts_of(summary)
-
-    reply = await press(teams_channel, chat, OFFICER, SUBMIT)
-
-    [post] = _posts(teams_channel, decisions_channel(teams_channel))
-    assert [(m.id, m.text) for m in post.mentions] == [
-        (CONSULTANT_2.aad_object_id, "<at>Consultant on duty</at>")
-    ]
-    assert post.text is not None and post.text.startswith(
-        "<at>Consultant on duty</at> Urgent contact CT-26-000001"
-    )
-    assert post.card is not None
-    facts = _facts(post.card)
-    assert facts["Urgency"] == "Urgent"
-    assert facts["Child-protection decision due"] == "Mon 16 Mar 2026 12:00 (due in 2 h)"
-    assert "URGENT: immediate risk" in texts_of(post.card)
-    assert_minimised([post])
-    receipt = texts_of(reply.cards[-1])
-    assert "The consultant on duty was @mentioned there." in receipt
-    async with bot.store.unit_of_work() as uow:
-        deadlines = {d.clock: d for d in await uow.deadlines.for_subject("CT-26-000001")}
-    assert deadlines[ClockKind.CP_DECISION].due_at == MONDAY_10AM + timedelta(hours=2)
-    assert ClockKind.SCREENING in deadlines
-    contact = await only_contact(bot)
-    assert contact.state is ContactState.AWAITING_SCREENING and contact.urgent
+# The urgent path itself (three cards to the consultant on duty, the same contact completed after)
+# is tests/bot/test_urgent_path.py.
 
 
 async def test_an_urgent_contact_mentions_every_consultant_when_nobody_is_on_the_rota(
@@ -229,7 +176,7 @@ async def test_a_re_referral_goes_to_the_duty_channel(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
     bot = await _ready(start_bot, teams_channel)
-    answers = script(history={"closed_within_3_months": "true", "last_worker": SOCIAL_WORKER.aad_object_id})
+    answers = script(history={"closed_on": "2026-02-02", "last_worker": SOCIAL_WORKER.aad_object_id})
     reply = await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER, answers)
     [post] = _posts(teams_channel, duty_channel(teams_channel))
     assert post.card is not None
@@ -278,7 +225,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_on_a_channel_car
         OFFICER,
         script(
             referrer=anonymous[Section.REFERRER],
-            history={"closed_within_3_months": "true"},
+            history={"closed_on": "2026-02-02"},
         ),
     )
     posts = _posts(teams_channel, decisions_channel(teams_channel)) + _posts(
@@ -364,7 +311,9 @@ async def test_view_is_refused_to_roles_that_may_not_see_contacts(
     response = await teams_channel.execute(decisions, PROFESSIONAL, VIEW_VERB, {"reference": "CT-26-000001"})
     assert response.json["value"].startswith("Sorry, only")
     assert _records(teams_channel, viewer_chat) == []
-    assert [e.action for e in await audit(bot)].count("contact.view_refused") == 1
+    [refused] = [e for e in await audit(bot) if e.action.endswith("refused")]
+    assert (refused.action, refused.subject) == ("access.refused", "CT-26-000001")
+    assert refused.detail == "verb=contact.view; place=decisions_channel; reason=not_permitted"
 
 
 @pytest.mark.parametrize("reference", ["CT-26-999999", "not a reference", "PC-26-00001", 7])

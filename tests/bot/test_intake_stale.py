@@ -149,10 +149,13 @@ async def test_someone_whose_role_was_taken_away_cannot_carry_on(
     async with bot.store.unit_of_work() as uow:
         await uow.roles.revoke(OFFICER.aad_object_id, Role.OFFICER)
         await uow.commit()
-    before = await _snapshot(bot)
+    drafts, audited = await _snapshot(bot)
     reply = await press(teams_channel, chat, OFFICER, NEXT, ROUTINE[Section.SOURCE])
     assert any(text.startswith("Sorry, only First Contact officers") for text in reply.texts)
-    assert await _snapshot(bot) == before
+    # nothing changed: the refusal itself is the one row added to the audit trail
+    assert await _snapshot(bot) == (drafts, audited + 1)
+    [refused] = (await audit(bot))[audited:]
+    assert (refused.action, refused.actor_id) == ("access.refused", OFFICER.aad_object_id)
     reply = await teams_channel.say(chat, OFFICER, "resume")
     assert any(text.startswith("Sorry, only") for text in reply.texts)
 

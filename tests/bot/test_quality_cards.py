@@ -15,6 +15,7 @@ from frontdoor.decisions import worker_loads
 from frontdoor.policy import default_policy
 from tests.bot.casework_helpers import (
     OTHER_WORKER,
+    _rereferral,
     assert_every_change_audited,
     card_in,
     channel_message_id,
@@ -28,6 +29,7 @@ from tests.bot.casework_helpers import (
     screen,
 )
 from tests.bot.conftest import RunningBot
+from tests.bot.decision_helpers import _assert_minimised
 from tests.bot.intake_script import (
     CONSULTANT,
     CONSULTANT_2,
@@ -39,8 +41,6 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_casework_cards import _rereferral
-from tests.bot.test_decisions_card import _assert_minimised
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 REASON = "The rationale does not weigh the school's neglect concerns"
@@ -277,7 +277,7 @@ async def test_wrong_roles_no_reason_stale_and_replayed_send_backs_change_nothin
     assert "was already decided by Cora Consultantperson" in texts_of(stale)
     assert (await only_contact(bot)).version == before.version
     refusals = (await audit(bot))[audited:]
-    assert [e.action for e in refusals] == ["contact.action_refused"] * 2
+    assert [e.action for e in refusals] == ["access.refused"] * 2
     assert {e.actor_id for e in refusals} == {SOCIAL_WORKER.aad_object_id, OFFICER.aad_object_id}
 
     # Sent back once; the same press again, and another consultant's on the old view, change nothing.

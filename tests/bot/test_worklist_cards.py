@@ -8,7 +8,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from bot.cards.decision import REFERENCE_KEY, VIEW_VERB
+from bot.cards.decision import VIEW_VERB
+from bot.cards.keys import REFERENCE_KEY
 from bot.cards.worklists import MAX_CHILDREN_SHOWN, MAX_REPEATS_SHOWN, my_work_card, queue_card
 from frontdoor.contact import ContactState, ContactType, ImmediateRisk, PresentingNeed, Source
 from frontdoor.rag import Rag

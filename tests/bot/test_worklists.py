@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
-from bot.cards.decision import REFERENCE_KEY, VIEW_VERB
+from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
+from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
@@ -42,6 +44,7 @@ from tests.bot.intake_script import (
     CONSULTANT_2,
     DUTY_MANAGER,
     MONDAY_10AM,
+    NEVER_IN_A_CHANNEL,
     OFFICER,
     PROFESSIONAL,
     SOCIAL_WORKER,
@@ -58,8 +61,7 @@ from tests.bot.intake_script import (
     submit,
     texts_of,
 )
-from tests.bot.test_intake_routes import NEVER_IN_A_CHANNEL
-from tests.frontdoor.test_decisions import CHILD, WORRIES, submitted
+from tests.frontdoor.decision_builders import CHILD, WORRIES, submitted
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser, TurnResponse
 
 POLICY = default_policy()
@@ -271,7 +273,12 @@ def _own_view(card: dict[str, Any]) -> bool:
 
 
 def _is_script_card(card: dict[str, Any]) -> bool:
-    return str(card.get("fallbackText", "")).startswith("New contact: ")
+    """A card of the officer's script: a new contact's, or an urgent contact's being completed."""
+    fallback = str(card.get("fallbackText", ""))
+    return (
+        fallback.startswith("New contact: ")
+        or re.match(r"Urgent contact CT-\d{2}-\d{6}: ", fallback) is not None
+    )
 
 
 async def _until(done: Callable[[], bool], what: str) -> None:
@@ -388,7 +395,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_outside_the_own_
     await _settled(teams_channel)
     # A re-referral, reassigned by the duty manager on the duty card.
     history: dict[str, object] = {
-        "closed_within_3_months": "true",
+        "closed_on": "2026-02-02",
         "last_worker": SOCIAL_WORKER.aad_object_id,
     }
     await submit(teams_channel, officer, OFFICER, anonymous(history=history))

@@ -27,11 +27,11 @@ from frontdoor.contact import (
 )
 from frontdoor.intake import DraftCancelled, SubmissionResult, cancel_draft, submit_contact
 from frontdoor.lifecycle import TRANSITIONS, Action, Transition
-from frontdoor.ports import Store
 from frontdoor.quality import SentBack
 from frontdoor.records import StoredAuditEvent
-from tests.frontdoor.test_casework import ACCEPTED, WALKS, ok, signed
-from tests.frontdoor.test_decisions import (
+from frontdoor.unit_of_work import Store
+from tests.frontdoor.casework_builders import ACCEPTED, WALKS, ok, signed
+from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CALENDAR,
     CHILD,
@@ -50,7 +50,7 @@ from tests.frontdoor.test_decisions import (
     stored,
     submitted,
 )
-from tests.frontdoor.test_quality import REASON, give_back, refuse
+from tests.frontdoor.quality_builders import REASON, give_back, refuse
 
 #: Moves the lifecycle allows but no use case makes yet. When one does, drive a contact through it
 #: below and take it out of this set: the coverage check then holds it to an audit row too.

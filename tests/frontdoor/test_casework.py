@@ -7,12 +7,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import (
     PARENT_LETTER_ACTOR,
     CaseworkAction,
@@ -21,7 +20,6 @@ from frontdoor.casework import (
     ChallengeResult,
     LetterLapsed,
     OutcomeRecorded,
-    ParentLetterSent,
     Recommendation,
     ReferrerChallengeRecorded,
     ReferrerResult,
@@ -43,7 +41,6 @@ from frontdoor.casework import (
     record_referrer_challenge,
     record_referrer_challenge_step,
     record_work,
-    resolve_challenge,
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
@@ -63,18 +60,36 @@ from frontdoor.decisions import (
     worker_loads,
 )
 from frontdoor.lifecycle import Action
-from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from frontdoor.views import channel_summary
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_decisions import (
+from tests.frontdoor.casework_builders import (
+    ACCEPTED,
+    ADVICE,
+    CALENDAR,
+    EARLY_HELP,
+    EASTER,
+    NFA,
+    POLICY,
+    THURSDAY,
+    WALKS,
+    challenge,
+    letter_out,
+    letter_waiting,
+    ok,
+    outcome_of,
+    recommended,
+    resolve,
+    signed,
+    work,
+)
+from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CONSULTANT,
     CONSULTANT_2,
-    CP_MET,
     DUTY_MANAGER,
     NOW,
     OFFICER,
@@ -102,19 +117,6 @@ from tests.frontdoor.test_decisions import (
     submitted,
 )
 
-CALENDAR = WorkingCalendar()
-POLICY = default_policy()
-
-ACCEPTED = Outcome(
-    OutcomeKind.ACCEPTED,
-    "Threshold met for a single assessment",
-    "Safeguarding and Assessment Team North",
-    True,
-)
-NFA = Outcome(OutcomeKind.NO_FURTHER_ACTION, "No role for children's social care")
-ADVICE = Outcome(OutcomeKind.ADVICE, "Advice given to the school")
-EARLY_HELP = Outcome(OutcomeKind.OTHER_AGENCY, "Family want support", agency=Agency.EARLY_HELP)
-
 
 @pytest.fixture
 def store() -> InMemoryStore:
@@ -124,178 +126,7 @@ def store() -> InMemoryStore:
 # -- thin wrappers: the actor's roles from the directory table, the card's version from the contact --
 
 
-async def work(
-    store: Store, contact: Contact, kind: WorkKind, actor: str = SW, *, now: datetime = NOW
-) -> CaseworkRecorded | Refusal | AlreadyDecided:
-    return await record_work(
-        store.unit_of_work(),
-        contact.id,
-        kind,
-        f"Notes: {kind.value}",
-        actor,
-        ROLES[actor],
-        contact.version,
-        now,
-    )
-
-
-async def outcome_of(
-    store: Store, contact: Contact, outcome: Outcome, actor: str = CONSULTANT, *, now: datetime = NOW
-) -> OutcomeRecorded | Refusal | AlreadyDecided:
-    return await record_outcome(
-        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
-    )
-
-
-async def recommended(
-    store: Store, contact: Contact, outcome: Outcome, actor: str = SW, *, now: datetime = NOW
-) -> OutcomeRecorded | Refusal | AlreadyDecided:
-    return await recommend(
-        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
-    )
-
-
-async def signed(
-    store: Store, contact: Contact, actor: str = CONSULTANT_2, *, now: datetime = NOW
-) -> SignedOff | Refusal | AlreadyDecided:
-    return await sign_off(store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now)
-
-
-async def letter_out(
-    store: Store, contact: Contact, actor: str = OFFICER, *, now: datetime = NOW
-) -> ParentLetterSent | Refusal | AlreadyDecided:
-    return await record_parents_unreachable(
-        store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
-    )
-
-
-T = TypeVar("T")
-
-
-def ok(result: T | Refusal | AlreadyDecided, kind: type[T]) -> T:
-    assert isinstance(result, kind), result
-    return result
-
-
 # -- every route to closure -----------------------------------------------------------------------
-
-
-async def route_i_accepted_at_once(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store), ROUTE_I)
-    recorded = ok(await outcome_of(store, contact, ACCEPTED), OutcomeRecorded)
-    assert [e.action for e in recorded.contact.events[-2:]] == ["accept_referral", "record_outcome"]
-    return ok(await signed(store, recorded.contact), SignedOff).contact
-
-
-async def route_i_accepted_in_two_steps(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store, urgent=True), ROUTE_I)
-    accepted = ok(
-        await accept_referral(
-            store.unit_of_work(),
-            contact.id,
-            "Progress to referral",
-            CONSULTANT,
-            ROLES[CONSULTANT],
-            contact.version,
-            NOW,
-        ),
-        CaseworkRecorded,
-    )
-    assert accepted.contact.state is ContactState.REFERRAL_ACCEPTED
-    assert ClockKind.CP_DECISION not in await open_clocks(store, contact.reference)
-    recorded = ok(await outcome_of(store, accepted.contact, ACCEPTED), OutcomeRecorded)
-    return ok(await signed(store, recorded.contact), SignedOff).contact
-
-
-async def route_i_threshold_not_met(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store), ROUTE_I)
-    recorded = ok(await outcome_of(store, contact, NFA), OutcomeRecorded)
-    return ok(await signed(store, recorded.contact), SignedOff).contact
-
-
-async def route_ii(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store), ROUTE_II)
-    return ok(await signed(store, contact), SignedOff).contact
-
-
-async def route_iii(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store), ROUTE_III)
-    contact = ok(await work(store, contact, WorkKind.OFFICER_WORK, OFFICER), CaseworkRecorded).contact
-    contact = ok(await work(store, contact, WorkKind.REFERRER_CONTACT, OFFICER), CaseworkRecorded).contact
-    sent = ok(await letter_out(store, contact, OFFICER), ParentLetterSent)
-    assert sent.lapses_at is None  # route III's letter advises and signposts; nothing lapses
-    contact = ok(await outcome_of(store, sent.contact, EARLY_HELP, OFFICER), OutcomeRecorded).contact
-    closed = ok(await signed(store, contact), SignedOff)
-    assert closed.letter is not None
-    done = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], closed.contact.version, NOW
-    )
-    return ok(done, CaseworkRecorded).contact
-
-
-async def route_iv(store: Store) -> Contact:
-    contact = await screened(store, await submitted(store), ROUTE_IV)
-    contact = ok(await work(store, contact, WorkKind.REFERRER_CONTACT), CaseworkRecorded).contact
-    contact = ok(await work(store, contact, WorkKind.PARENT_CONTACT), CaseworkRecorded).contact
-    contact = ok(
-        await record_consent(
-            store.unit_of_work(), contact.id, Consent.GIVEN, "", SW, ROLES[SW], contact.version, NOW
-        ),
-        CaseworkRecorded,
-    ).contact
-    contact = ok(await recommended(store, contact, ADVICE), OutcomeRecorded).contact
-    return ok(await signed(store, contact), SignedOff).contact
-
-
-async def rereferral_cp(store: Store) -> Contact:
-    contact = await submitted(store, rereferral=True)
-    decided = await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        CP_MET,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
-        contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
-    )
-    # The duty manager who sent it to a child-protection decision may make that decision too.
-    recorded = ok(
-        await outcome_of(store, ok(decided, RereferralDecided).contact, ACCEPTED, DUTY_MANAGER),
-        OutcomeRecorded,
-    )
-    return ok(await signed(store, recorded.contact), SignedOff).contact
-
-
-async def rereferral_reassigned(store: Store) -> Contact:
-    contact = await submitted(store, rereferral=True, last_worker=SW)
-    decided = await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        REASSIGN,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
-        contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
-    )
-    recorded = ok(await recommended(store, ok(decided, RereferralDecided).contact, ACCEPTED), OutcomeRecorded)
-    assert recorded.recommendation is Recommendation.PROGRESS_TO_REFERRAL
-    return ok(await signed(store, recorded.contact), SignedOff).contact
-
-
-WALKS: list[Callable[[Store], Awaitable[Contact]]] = [
-    route_i_accepted_at_once,
-    route_i_accepted_in_two_steps,
-    route_i_threshold_not_met,
-    route_ii,
-    route_iii,
-    route_iv,
-    rereferral_cp,
-    rereferral_reassigned,
-]
 
 
 @pytest.mark.parametrize("walk", WALKS, ids=[walk.__name__ for walk in WALKS])
@@ -595,19 +426,6 @@ async def test_a_replayed_note_changes_nothing(store: Store) -> None:
 
 # -- the parent letter and its lapse --------------------------------------------------------------
 
-THURSDAY = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)  # Thursday 2 April 2026, 10:00 in London (BST)
-EASTER = WorkingCalendar(
-    non_working_dates=frozenset({date(2026, 4, 3), date(2026, 4, 6)})
-)  # Good Friday, Easter Monday
-
-
-async def letter_waiting(store: Store, clock: SettableClock) -> Contact:
-    contact = await screened(store, await submitted(store, now=clock.now()), ROUTE_IV)
-    sent = await record_parents_unreachable(
-        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, clock.now(), EASTER, POLICY
-    )
-    return ok(sent, ParentLetterSent).contact
-
 
 async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_the_worker(
     store: Store,
@@ -871,35 +689,6 @@ async def accepted_contact(store: Store, at: datetime = NOW, *, sign: bool = Tru
     if not sign:
         return recorded
     return ok(await signed(store, recorded, now=at), SignedOff).contact
-
-
-async def challenge(
-    store: Store, contact: Contact, now: datetime, actor: str = TEAM_MANAGER
-) -> ChallengeRecorded | Refusal | AlreadyDecided:
-    return await raise_challenge(
-        store.unit_of_work(),
-        contact.id,
-        "Threshold not met in our view",
-        actor,
-        ROLES[actor],
-        contact.version,
-        now,
-        CALENDAR,
-        POLICY,
-    )
-
-
-async def resolve(
-    store: Store,
-    contact: Contact,
-    actor: str,
-    roles: frozenset[Role],
-    result: ChallengeResult = ChallengeResult.UPHELD,
-    **revised: Any,
-) -> ChallengeRecorded | Refusal | AlreadyDecided:
-    return await resolve_challenge(
-        store.unit_of_work(), contact.id, result, "Because", actor, roles, None, NOW, **revised
-    )
 
 
 @pytest.mark.parametrize(

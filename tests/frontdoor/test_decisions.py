@@ -5,26 +5,14 @@ at once. The helpers here are shared with ``test_casework``."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterable
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import (
-    Child,
-    Consent,
     Contact,
     ContactState,
-    ContactType,
-    HistoryChecks,
-    ImmediateRisk,
-    PresentingNeed,
-    Referrer,
-    ReferrerType,
-    Source,
 )
 from frontdoor.decisions import (
     Agency,
@@ -32,7 +20,6 @@ from frontdoor.decisions import (
     OutcomeKind,
     Refusal,
     RefusalReason,
-    RereferralChoice,
     RereferralDecided,
     RereferralDecision,
     ScreeningDecided,
@@ -40,227 +27,56 @@ from frontdoor.decisions import (
     ScreeningRoute,
     ServiceConsent,
     current_outcome,
-    decide_rereferral,
     decide_screening,
+    may_stay_with_early_help,
+    read_event_data,
     worker_loads,
 )
-from frontdoor.intake import SubmissionResult, submit_contact
-from frontdoor.policy import Caseload, Policy, default_policy
-from frontdoor.ports import Store
-from frontdoor.records import ClockKind, Deadline, DeadlineState, StoredAuditEvent
+from frontdoor.policy import Caseload
+from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import Store
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
-
-NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 16 March 2026, 10:00 in London (GMT)
-CALENDAR = WorkingCalendar()
-POLICY = default_policy()
-
-OFFICER = "aad-officer-1"
-OFFICER_2 = "aad-officer-2"
-CONSULTANT = "aad-cons-1"
-CONSULTANT_2 = "aad-cons-2"
-TEAM_MANAGER = "aad-tm-1"
-DUTY_MANAGER = "aad-dm-1"
-SW = "aad-sw-1"
-SW_2 = "aad-sw-2"
-SW_3 = "aad-sw-3"
-
-STAFF: dict[str, tuple[Role, str]] = {
-    OFFICER: (Role.OFFICER, "Officer One"),
-    OFFICER_2: (Role.OFFICER, "Officer Two"),
-    CONSULTANT: (Role.CONSULTANT, "Consultant One"),
-    CONSULTANT_2: (Role.CONSULTANT, "Consultant Two"),
-    TEAM_MANAGER: (Role.TEAM_MANAGER, "Team Manager One"),
-    DUTY_MANAGER: (Role.DUTY_MANAGER, "Duty Manager One"),
-    SW: (Role.SOCIAL_WORKER, "Social Worker One"),
-    SW_2: (Role.SOCIAL_WORKER, "Social Worker Two"),
-    SW_3: (Role.SOCIAL_WORKER, "Social Worker Three"),
-}
-
-#: The roles each person acts with, as the caller would derive them from the directory.
-ROLES: dict[str, frozenset[Role]] = {person: frozenset({role}) for person, (role, _) in STAFF.items()}
-
-PROFESSIONAL = Referrer(
-    ReferrerType.PROFESSIONAL,
-    name="Testy McTestface",
-    agency="Example Primary School",
-    role="Designated safeguarding lead",
-    phone="+441914980000",
-    email="testy@example.org",
+from tests.frontdoor.decision_builders import (
+    CALENDAR,
+    CONSULTANT,
+    CONSULTANT_2,
+    CP_MET,
+    DUTY_MANAGER,
+    NOW,
+    OFFICER,
+    POLICY,
+    REASSIGN,
+    ROLES,
+    ROUTE_I,
+    ROUTE_II,
+    ROUTE_III,
+    ROUTE_IV,
+    STAFF,
+    SW,
+    SW_2,
+    SW_3,
+    TEAM_MANAGER,
+    audit_actions,
+    audit_rows,
+    deadlines_of,
+    load_up,
+    open_clocks,
+    rereferral,
+    route,
+    screen,
+    screened,
+    seat,
+    snapshot,
+    states,
+    stored,
+    submitted,
 )
-ANONYMOUS_PUBLIC = Referrer(
-    ReferrerType.MEMBER_OF_PUBLIC,
-    name="Anonymous Neighbourname",
-    phone="+447700900123",
-    anonymity_requested=True,
-)
-CHILD = Child(
-    "Zebedee Example", date(2019, 5, 4), address="1 Example Street, AB1 2CD", school="Example Primary"
-)
-WORRIES = "Worried about home conditions at Example Street"
 
 
 @pytest.fixture
 def store() -> InMemoryStore:
     return InMemoryStore()
-
-
-async def seat(store: Store) -> None:
-    """Everybody in the role directory with a display name."""
-    async with store.unit_of_work() as uow:
-        for person, (role, name) in STAFF.items():
-            await uow.roles.grant(person, role)
-            await uow.roles.set_display_name(person, name)
-        await uow.commit()
-
-
-async def submitted(
-    store: Store,
-    *,
-    urgent: bool = False,
-    rereferral: bool = False,
-    last_worker: str | None = SW_2,
-    referrer: Referrer = PROFESSIONAL,
-    children: tuple[Child, ...] = (CHILD,),
-    now: datetime = NOW,
-) -> Contact:
-    """A complete draft submitted through intake, so its clocks are intake's own."""
-    draft = Contact(
-        id=str(uuid.uuid4()),
-        created_by=OFFICER,
-        created_at=now,
-        source=Source.PHONE,
-        contact_type=ContactType.REFERRAL,
-        referrer=referrer,
-        children=children,
-        consent=Consent.GIVEN,
-        worries=WORRIES,
-        presenting_needs=frozenset({PresentingNeed.NEGLECT}),
-        immediate_risks=frozenset({ImmediateRisk.INJURY}) if urgent else frozenset(),
-        history=HistoryChecks(
-            closed_within_3_months=rereferral,
-            last_worker_id=last_worker if rereferral else None,
-            systems_checked=("social_care",),
-        ),
-        draft_section="summary",
-    )
-    async with store.unit_of_work() as uow:
-        await uow.contacts.add(draft)
-        await uow.commit()
-    result = await submit_contact(
-        store.unit_of_work(), draft.id, OFFICER, draft.version, now, CALENDAR, POLICY
-    )
-    assert isinstance(result, SubmissionResult), result
-    return result.contact
-
-
-async def stored(store: Store, contact: Contact) -> Contact:
-    async with store.unit_of_work() as uow:
-        found = await uow.contacts.get(contact.id)
-    assert found is not None
-    return found
-
-
-async def deadlines_of(store: Store, subject: str | None) -> list[Deadline]:
-    assert subject is not None
-    async with store.unit_of_work() as uow:
-        return await uow.deadlines.for_subject(subject)
-
-
-async def open_clocks(store: Store, subject: str | None) -> dict[ClockKind, Deadline]:
-    return {d.clock: d for d in await deadlines_of(store, subject) if d.state is DeadlineState.OPEN}
-
-
-def states(deadlines: Iterable[Deadline]) -> dict[ClockKind, list[DeadlineState]]:
-    found: dict[ClockKind, list[DeadlineState]] = {}
-    for deadline in deadlines:
-        found.setdefault(deadline.clock, []).append(deadline.state)
-    return found
-
-
-EVER = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
-
-
-async def audit_rows(store: Store) -> list[StoredAuditEvent]:
-    async with store.unit_of_work() as uow:
-        return await uow.audit.between(*EVER)
-
-
-async def audit_actions(store: Store, subject: str | None) -> list[str]:
-    return [row.event.action for row in await audit_rows(store) if row.event.subject == subject]
-
-
-async def snapshot(store: Store, contact: Contact) -> tuple[Contact, list[Deadline], int]:
-    """What a refusal must leave alone: the contact, its deadlines and the audit length."""
-    return (
-        await stored(store, contact),
-        await deadlines_of(store, contact.reference),
-        len(await audit_rows(store)),
-    )
-
-
-async def screen(
-    store: Store,
-    contact: Contact,
-    decision: ScreeningDecision,
-    actor: str = CONSULTANT,
-    *,
-    roles: Iterable[Role] | None = None,
-    version: int | None = None,
-    now: datetime = NOW,
-    policy: Policy = POLICY,
-) -> ScreeningDecided | Refusal | AlreadyDecided:
-    return await decide_screening(
-        store.unit_of_work(),
-        contact.id,
-        decision,
-        actor,
-        ROLES.get(actor, frozenset()) if roles is None else roles,
-        contact.version if version is None else version,
-        now,
-        CALENDAR,
-        policy,
-    )
-
-
-def route(which: ScreeningRoute, assignee: str | None = None, **kwargs: object) -> ScreeningDecision:
-    if which is ScreeningRoute.II:
-        kwargs.setdefault("service_consent", ServiceConsent.GIVEN)  # route II records it with its outcome
-    return ScreeningDecision(which, f"Rationale for route {which.value}", assignee, **kwargs)  # type: ignore[arg-type]
-
-
-ROUTE_I = route(ScreeningRoute.I)
-ROUTE_II = route(ScreeningRoute.II)
-ROUTE_III = route(ScreeningRoute.III, OFFICER)
-ROUTE_IV = route(ScreeningRoute.IV, SW)
-
-
-async def screened(
-    store: Store, contact: Contact, decision: ScreeningDecision, actor: str = CONSULTANT
-) -> Contact:
-    result = await screen(store, contact, decision, actor)
-    assert isinstance(result, ScreeningDecided), result
-    return result.contact
-
-
-async def load_up(
-    store: Store, worker: str, count: int, state: ContactState = ContactState.SW_ASSESSMENT
-) -> None:
-    """``count`` contacts assigned to ``worker`` in ``state``, added straight to the store."""
-    async with store.unit_of_work() as uow:
-        for n in range(count):
-            await uow.contacts.add(
-                Contact(
-                    id=f"load-{worker}-{state.value}-{n}",
-                    created_by=OFFICER,
-                    created_at=NOW - timedelta(days=1),
-                    state=state,
-                    reference=f"CT-25-{abs(hash((worker, state, n))) % 900000 + 100000:06d}",
-                    received_at=NOW - timedelta(days=1),
-                    assignee_id=worker,
-                )
-            )
-        await uow.commit()
 
 
 # -- the routes -----------------------------------------------------------------------------------
@@ -609,32 +425,6 @@ async def test_worker_loads_show_each_social_worker_against_the_cap(store: Store
 # -- re-referrals ---------------------------------------------------------------------------------
 
 
-async def rereferral(
-    store: Store,
-    contact: Contact,
-    decision: RereferralDecision,
-    actor: str = DUTY_MANAGER,
-    *,
-    roles: Iterable[Role] | None = None,
-    version: int | None = None,
-) -> RereferralDecided | Refusal | AlreadyDecided:
-    return await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        decision,
-        actor,
-        ROLES.get(actor, frozenset()) if roles is None else roles,
-        contact.version if version is None else version,
-        NOW,
-        CALENDAR,
-        POLICY,
-    )
-
-
-CP_MET = RereferralDecision(RereferralChoice.CP_THRESHOLD_MET, "Disclosure on a recently closed case")
-REASSIGN = RereferralDecision(RereferralChoice.REASSIGN, "Known to the last worker")
-
-
 async def test_a_re_referral_meeting_the_child_protection_threshold(store: Store) -> None:
     await seat(store)
     contact = await submitted(store, rereferral=True)
@@ -723,3 +513,61 @@ async def test_two_duty_managers_on_one_re_referral(
     assert isinstance(lost, AlreadyDecided) and lost.by == DUTY_MANAGER
     assert "Duty Manager One" in lost.message
     assert await snapshot(store, contact) == after
+
+
+# -- stays with early help -------------------------------------------------------------------------
+
+
+async def _open_to_early_help(store: Store, contact: Contact) -> Contact:
+    history = replace(contact.history, open_to_early_help=True, early_help_worker_id="aad-eh-1")
+    async with store.unit_of_work() as uow:
+        saved = await uow.contacts.save(replace(contact, history=history), contact.version)
+        await uow.commit()
+    return saved
+
+
+STAYS = ScreeningDecision(
+    ScreeningRoute.II,
+    "Early help plan in place and working",
+    stays_with_early_help=True,
+    service_consent=ServiceConsent.GIVEN,
+)
+
+
+async def test_a_child_open_to_early_help_stays_with_it_as_route_ii_with_the_worker_named(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await _open_to_early_help(store, await submitted(store))
+    assert may_stay_with_early_help(contact)
+    result = await screen(store, contact, STAYS)
+    assert isinstance(result, ScreeningDecided)
+    assert result.early_help_worker == "aad-eh-1"
+    assert result.contact.state is ContactState.AWAITING_SIGNOFF
+    recorded = current_outcome(result.contact)
+    assert recorded is not None
+    assert (recorded.outcome.kind, recorded.outcome.agency) == (OutcomeKind.OTHER_AGENCY, Agency.EARLY_HELP)
+    # like any route II outcome, it records consent for a service, and is refused without it
+    assert recorded.outcome.service_consent is ServiceConsent.GIVEN
+    unconsented = replace(STAYS, service_consent=None)
+    assert "Route II: record whether there is consent for a service" in unconsented.problems()
+    assert read_event_data(result.contact.events[-1])["early_help_worker"] == "aad-eh-1"
+    assert set(await open_clocks(store, contact.reference)) == {ClockKind.COMPLETION_24H}
+    last = (await audit_rows(store))[-1].event
+    assert last.action == "contact.stays_with_early_help" and "early_help_worker=aad-eh-1" in last.detail
+
+
+@pytest.mark.parametrize("urgent", [True, False])
+async def test_stays_with_early_help_is_refused_when_urgent_or_not_open_to_early_help(
+    store: Store, urgent: bool
+) -> None:
+    await seat(store)
+    contact = await submitted(store, urgent=urgent)
+    if urgent:
+        contact = await _open_to_early_help(store, contact)
+    assert not may_stay_with_early_help(contact)
+    result = await screen(store, contact, STAYS)
+    assert isinstance(result, Refusal) and "cannot stay with early help" in result.message
+    assert (await stored(store, contact)).state is ContactState.AWAITING_SCREENING
+    wrong_route = replace(STAYS, route=ScreeningRoute.I)
+    assert "route II decision" in wrong_route.problems()[0]

@@ -39,7 +39,6 @@ from frontdoor.dispatch import (
     run_tick,
 )
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import (
     ChannelPurpose,
     ChannelRegistration,
@@ -50,10 +49,11 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_decisions import ROLES, ROUTE_IV, SW, screened, seat, submitted
+from tests.frontdoor.decision_builders import ROLES, ROUTE_IV, SW, screened, seat, submitted
 
 POLICY = default_policy()
 CALENDAR = WorkingCalendar()
@@ -452,7 +452,7 @@ _CASEWORK = Deadline(
 @pytest.mark.parametrize(
     ("deadline", "person", "roles", "recipients", "allowed"),
     [
-        # screening and child-protection clocks: consultants and managers, and whoever it was sent to
+        # screening and child-protection clocks: consultants, the EDT and managers, and whoever it was sent to
         (_CP, "aad-o", {Role.OFFICER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, ("aad-sw",), True),
@@ -460,6 +460,7 @@ _CASEWORK = Deadline(
         (_CP, "aad-dm", {Role.DUTY_MANAGER}, (), True),
         (_CP, "aad-tm", {Role.TEAM_MANAGER}, (), True),
         (_CP, "aad-sm", {Role.SERVICE_MANAGER}, (), True),
+        (_CP, "aad-edt", {Role.EDT}, (), True),
         (replace(_CP, clock=ClockKind.SCREENING), "aad-o", {Role.OFFICER}, (None,), False),
         # casework clocks: the assignee and managers, and whoever it was sent to
         (_CASEWORK, "aad-sw", {Role.SOCIAL_WORKER}, (), True),
@@ -467,6 +468,7 @@ _CASEWORK = Deadline(
         (_CASEWORK, "aad-c", {Role.CONSULTANT}, (), False),
         (_CASEWORK, "aad-c", {Role.CONSULTANT}, ("aad-c",), True),
         (_CASEWORK, "aad-dm", {Role.DUTY_MANAGER}, (), True),
+        (_CASEWORK, "aad-edt", {Role.EDT}, (), False),
         (replace(_CASEWORK, assignee_id=None), "aad-o", {Role.OFFICER}, (), False),
     ],
 )

@@ -14,7 +14,8 @@ import pytest
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, AlertKind, Recipient, Staffing
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
-from frontdoor.contact import ContactState
+from frontdoor.contact import ContactState, HistoryChecks
+from frontdoor.duty import handover_from_json
 from frontdoor.handover import (
     BandPosition,
     HandoverContact,
@@ -345,3 +346,24 @@ async def test_the_handover_message_goes_to_the_duty_channel_once_a_day() -> Non
     )
     assert await outbox.enqueue([again], now + timedelta(minutes=5)) == 0
     assert await outbox.planned(["handover:2026-06-05"]) == {handover_key(FRIDAY, CAL, POLICY): now}
+
+
+def test_urgent_contacts_with_outstanding_history_checks_are_handed_over() -> None:
+    source = full_contact(reference="CT-26-000042")  # urgent, with its history checks recorded
+    outstanding = replace(
+        source, reference="CT-26-000043", state=S.AWAITING_SCREENING, history=HistoryChecks()
+    )
+    closed = replace(outstanding, reference="CT-26-000044", state=S.CLOSED)
+    routine = replace(outstanding, reference="CT-26-000045", immediate_risks=frozenset())
+    views = [
+        view
+        for view in (
+            HandoverContact.of(replace(source, state=S.AWAITING_SCREENING)),
+            *map(HandoverContact.of, (outstanding, closed, routine)),
+        )
+        if view is not None
+    ]
+    handover = build_handover(views, [], ldt(2026, 6, 5, 16, 30), CAL, POLICY, STAFFING)
+    assert handover.history_outstanding == ("CT-26-000043",)
+    # kept through the outbox's JSON, which the duty channel's card is drawn from
+    assert handover_from_json(json.loads(handover.to_json())).history_outstanding == ("CT-26-000043",)

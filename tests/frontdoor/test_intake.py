@@ -12,6 +12,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
 from frontdoor.intake import (
     DraftCancelled,
+    HistoryRecorded,
     MentionTarget,
     Refusal,
     RefusalReason,
@@ -21,16 +22,18 @@ from frontdoor.intake import (
     cancel_draft,
     child_key,
     go_back,
+    is_rereferral,
     months_before,
+    record_history_checks,
     save_section,
     start_contact,
     submit_contact,
 )
-from frontdoor.policy import default_policy
-from frontdoor.ports import Store
+from frontdoor.policy import default_policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, StoredAuditEvent
 from frontdoor.roles import Role
 from frontdoor.script import Section
+from frontdoor.unit_of_work import Store
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
 
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 16 March 2026, 10:00 in London (GMT)
@@ -44,6 +47,11 @@ ALL_NO: dict[str, object] = {f"risk_{risk.value}": "no" for risk in ImmediateRis
 
 ROUTINE: dict[Section, dict[str, object]] = {
     Section.SOURCE: {"source": "phone", "contact_type": "referral"},
+    Section.EMERGENCY: {
+        "emergency_child": "Boy, about 8",
+        "emergency_whereabouts": "Example hospital, children's ward",
+        "emergency_phone": "07700 900123",
+    },
     Section.REFERRER: {
         "referrer_type": "professional",
         "referrer_name": "Testy McTestface",
@@ -56,7 +64,6 @@ ROUTINE: dict[Section, dict[str, object]] = {
     Section.RISK: ALL_NO,
     Section.HISTORY: {
         "open_case": "false",
-        "closed_within_3_months": "false",
         "systems_checked": "social_care",
     },
     Section.SUMMARY: {},
@@ -87,8 +94,9 @@ async def save(
         values,
         kwargs.pop("actor", OFFICER),  # type: ignore[arg-type]
         kwargs.pop("version", contact.version),  # type: ignore[arg-type]
-        NOW,
+        kwargs.pop("now", NOW),  # type: ignore[arg-type]
         POLICY,
+        calendar=CALENDAR,
         **kwargs,  # type: ignore[arg-type]
     )
 
@@ -105,6 +113,21 @@ async def drafted(
         assert isinstance(result, SectionSaved), result
         contact, section = result.contact, result.section
     return contact
+
+
+async def created(
+    store: Store, script: dict[Section, dict[str, object]], now: datetime = NOW
+) -> SubmissionResult:
+    """An urgent draft walked to its emergency details card and saved: the contact created at once."""
+    contact = await started(store)
+    section = Section.SOURCE
+    while True:
+        result = await save(store, contact, section, script[section], now=now)
+        assert isinstance(result, SectionSaved), result
+        if result.created is not None:
+            assert section is Section.EMERGENCY
+            return result.created
+        contact, section = result.contact, result.section
 
 
 async def submit(
@@ -194,7 +217,7 @@ async def test_each_section_is_saved_and_the_draft_moves_on(store: Store) -> Non
     contact = await started(store)
     result = await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE])
     assert isinstance(result, SectionSaved)
-    assert result.section is Section.REFERRER
+    assert result.section is Section.RISK  # immediate risk comes second
     assert result.contact.version == contact.version + 1
     assert await stored(store, contact.id) == result.contact
     last = (await audit_rows(store))[-1].event
@@ -209,14 +232,66 @@ async def test_answers_survive_in_the_store_through_to_the_summary(store: Store)
     assert again.referrer is not None and again.referrer.phone == "+441914980000"
 
 
-async def test_an_urgent_yes_skips_the_history_checks(store: Store) -> None:
+async def test_an_urgent_yes_creates_the_contact_at_the_emergency_details_and_keeps_every_card(
+    store: Store,
+) -> None:
     contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
-    # Walked through the script without ever saving the history section.
     saved = [
-        row.event.detail for row in await audit_rows(store) if row.event.action == "contact.section_saved"
+        row.event.detail.split(";")[0]
+        for row in await audit_rows(store)
+        if row.event.action == "contact.section_saved"
     ]
-    assert saved == ["source", "referrer", "children", "parents", "worries", "risk"]
+    # the history checks are still asked; every card after the emergency details is on the contact
+    assert saved == ["source", "risk", "emergency", "referrer", "children", "parents", "worries", "history"]
+    assert contact.reference == "CT-26-000001" and contact.completing
+    assert contact.state is ContactState.AWAITING_SCREENING
     assert contact.draft_section == "summary"
+    assert contact.emergency.phone == "+447700900123"
+    assert contact.history.recorded
+    # one contact throughout: the cards after creation are audited under its reference
+    after = [row.event for row in await audit_rows(store) if row.event.subject == "CT-26-000001"]
+    assert [e.action for e in after][:2] == ["contact.submitted", "contact.section_saved"]
+    assert all(f"contact={contact.id}" in e.detail for e in after)
+
+
+async def test_finishing_an_urgent_contact_keeps_its_reference_route_and_clocks(store: Store) -> None:
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}, history={"systems_checked": ""}))
+    before = await deadlines_of(store, "CT-26-000001")
+    result = await submit(store, contact, now=NOW + timedelta(minutes=9))
+    assert isinstance(result, SubmissionResult) and result.completed
+    assert result.reference == "CT-26-000001" and result.route is Route.SCREENING
+    assert not result.contact.completing and result.contact.draft_section == ""
+    assert await deadlines_of(store, "CT-26-000001") == before
+    assert not result.contact.history.recorded  # outstanding, and allowed to be
+    last = (await audit_rows(store))[-1].event
+    assert (last.action, last.subject) == ("contact.completed", "CT-26-000001")
+    assert "history=outstanding" in last.detail
+
+
+async def test_an_urgent_contact_refuses_its_creation_cards_cancel_and_back_past_them(store: Store) -> None:
+    made = await created(store, answers(risk={"risk_injury": "yes"}))
+    contact = made.contact
+    for section in (Section.SOURCE, Section.RISK, Section.EMERGENCY):
+        refused = await save(store, replace(contact, draft_section=section.value), section, ROUTINE[section])
+        assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
+    cancelled = await cancel_draft(store.unit_of_work(), contact.id, OFFICER, NOW)
+    assert isinstance(cancelled, Refusal) and "cannot be cancelled" in cancelled.message
+    back = await go_back(store.unit_of_work(), contact.id, Section.REFERRER, OFFICER, contact.version, NOW)
+    assert isinstance(back, SectionSaved) and back.section is Section.REFERRER
+    assert await stored(store, contact.id) == contact
+
+
+async def test_the_emergency_details_are_required_before_the_contact_is_created(store: Store) -> None:
+    contact = await started(store)
+    for section in (Section.SOURCE, Section.RISK):
+        result = await save(store, contact, section, answers(risk={"risk_injury": "yes"})[section])
+        assert isinstance(result, SectionSaved)
+        contact = result.contact
+    refused = await save(store, contact, Section.EMERGENCY, {"emergency_child": "A girl"})
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
+    assert {e.field_id for e in refused.errors} == {"emergency_whereabouts", "emergency_phone"}
+    stored_now = await stored(store, contact.id)
+    assert stored_now is not None and stored_now.reference is None
 
 
 async def test_invalid_answers_are_refused_with_field_messages_and_nothing_changes(
@@ -247,19 +322,11 @@ async def test_back_moves_to_the_previous_card(store: Store) -> None:
     contact = await started(store)
     first = await save(store, contact, Section.SOURCE, ROUTINE[Section.SOURCE])
     assert isinstance(first, SectionSaved)
-    back = await go_back(
-        store.unit_of_work(), contact.id, Section.REFERRER, OFFICER, first.contact.version, NOW
-    )
+    back = await go_back(store.unit_of_work(), contact.id, Section.RISK, OFFICER, first.contact.version, NOW)
     assert isinstance(back, SectionSaved)
     assert back.section is Section.SOURCE
     assert back.contact.source is not None  # what was saved is kept
     assert (await stored(store, contact.id)) == back.contact
-
-
-async def test_back_from_an_urgent_summary_returns_to_the_risk_screen(store: Store) -> None:
-    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
-    back = await go_back(store.unit_of_work(), contact.id, Section.SUMMARY, OFFICER, contact.version, NOW)
-    assert isinstance(back, SectionSaved) and back.section is Section.RISK
 
 
 async def test_cancel_deletes_the_draft_and_audits_it(store: Store) -> None:
@@ -281,12 +348,10 @@ async def test_a_card_from_an_earlier_step_is_refused(store: Store) -> None:
     # The source card pressed again: old section and old version.
     again = await save(store, contact, Section.SOURCE, {"source": "email", "contact_type": "advice"})
     assert isinstance(again, Refusal) and again.reason is RefusalReason.STALE
-    assert again.current_section is Section.REFERRER
+    assert again.current_section is Section.RISK
     assert "earlier step" in again.message
     # The right section but a stale version (another card of the same step) is refused too.
-    stale = await save(
-        store, first.contact, Section.REFERRER, ROUTINE[Section.REFERRER], version=contact.version
-    )
+    stale = await save(store, first.contact, Section.RISK, ROUTINE[Section.RISK], version=contact.version)
     assert isinstance(stale, Refusal) and stale.reason is RefusalReason.STALE
     assert await stored(store, contact.id) == first.contact
     assert await audit_rows(store) == audit_before
@@ -403,7 +468,7 @@ async def test_an_urgent_contact_starts_the_two_hour_clock_and_mentions_the_cons
     store: Store,
 ) -> None:
     await seat(store, on_rota=True)
-    result = await submitted(store, answers(risk={"risk_disclosure": "yes"}))
+    result = await created(store, answers(risk={"risk_disclosure": "yes"}))
     assert result.urgent and result.route is Route.SCREENING
     assert result.contact.state is ContactState.AWAITING_SCREENING
     assert result.cp_due == NOW + timedelta(hours=2)
@@ -420,7 +485,7 @@ async def test_an_urgent_contact_starts_the_two_hour_clock_and_mentions_the_cons
 
 async def test_with_nobody_on_the_rota_every_consultant_is_mentioned(store: Store) -> None:
     await seat(store, on_rota=False)
-    result = await submitted(store, answers(risk={"risk_injury": "yes"}))
+    result = await created(store, answers(risk={"risk_injury": "yes"}))
     assert result.mention_targets == (
         MentionTarget("aad-cons-1", "Consultant One"),
         MentionTarget("aad-cons-2", "Consultant Two"),
@@ -429,26 +494,25 @@ async def test_with_nobody_on_the_rota_every_consultant_is_mentioned(store: Stor
 
 async def test_an_urgent_contact_after_hours_is_due_two_elapsed_hours_later(store: Store) -> None:
     late = datetime(2026, 3, 20, 22, 30, tzinfo=UTC)  # Friday night
-    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
-    result = await submit(store, contact, now=late)
-    assert isinstance(result, SubmissionResult)
+    result = await created(store, answers(risk={"risk_injury": "yes"}), now=late)
     assert result.cp_due == late + timedelta(hours=2)
     # The screening clock waits for Monday's opening and runs one working day from there.
     assert result.screening_due == datetime(2026, 3, 24, 8, 30, tzinfo=UTC)
 
 
-async def test_an_urgent_contact_is_screened_even_with_an_open_case(store: Store) -> None:
-    contact = await drafted(store, answers(risk={"risk_injury": "yes"}))
-    # The urgent path skips the history card; answers from an earlier pass would still be on the record.
-    async with store.unit_of_work() as uow:
-        old = await uow.contacts.get(contact.id)
-        assert old is not None
-        await uow.contacts.save(replace(old, history=replace(old.history, open_case=True)), old.version)
-        await uow.commit()
-    current = await stored(store, contact.id)
-    assert current is not None
-    result = await submit(store, current)
+async def test_the_urgent_clock_runs_from_received_at_not_from_the_emergency_card(store: Store) -> None:
+    script = answers(risk={"risk_injury": "yes"}, source={"received_time": "09:40"})
+    result = await created(store, script)
+    received = datetime(2026, 3, 16, 9, 40, tzinfo=UTC)
+    assert result.received_at == received and result.cp_due == received + timedelta(hours=2)
+
+
+async def test_an_urgent_contact_is_screened_even_with_an_open_case_or_a_recent_closure(store: Store) -> None:
+    history = {"open_case": "true", "allocated_worker": "aad-sw-1", "closed_on": "2026-03-01"}
+    contact = await drafted(store, answers(risk={"risk_injury": "yes"}, history=history))
+    result = await submit(store, contact)
     assert isinstance(result, SubmissionResult) and result.route is Route.SCREENING
+    assert result.contact.state is ContactState.AWAITING_SCREENING
 
 
 async def test_an_open_case_is_passed_to_the_allocated_worker(store: Store) -> None:
@@ -467,14 +531,38 @@ async def test_an_open_case_is_passed_to_the_allocated_worker(store: Store) -> N
 
 
 async def test_a_re_referral_goes_to_the_duty_manager(store: Store) -> None:
-    result = await submitted(
-        store, answers(history={"closed_within_3_months": "true", "last_worker": "aad-sw-2"})
-    )
+    result = await submitted(store, answers(history={"closed_on": "2026-02-02", "last_worker": "aad-sw-2"}))
     assert result.route is Route.REREFERRAL
     assert result.contact.state is ContactState.DUTY_MANAGER_REVIEW
     assert result.summary.rereferral
     assert result.screening_due == datetime(2026, 3, 17, 10, 0, tzinfo=UTC)
     assert result.worker_to_notify is None
+
+
+@pytest.mark.parametrize(
+    ("closed_on", "months", "route"),
+    [
+        # received Monday 16 March 2026: the 3-month window opens on 16 December 2025
+        ("2025-12-16", 3, Route.REREFERRAL),
+        ("2025-12-15", 3, Route.SCREENING),
+        ("2026-03-16", 3, Route.REREFERRAL),
+        ("", 3, Route.SCREENING),
+        # the service's own window, from its policy file
+        ("2025-12-15", 6, Route.REREFERRAL),
+        ("2025-09-15", 6, Route.SCREENING),
+    ],
+)
+async def test_re_referral_is_decided_from_the_closure_date_and_the_policy_window(
+    store: Store, closed_on: str, months: int, route: Route
+) -> None:
+    policy = parse_policy(f"[windows]\nrereferral_months = {months}")
+    contact = await drafted(store, answers(history={"closed_on": closed_on}))
+    result = await submit_contact(
+        store.unit_of_work(), contact.id, OFFICER, contact.version, NOW, CALENDAR, policy
+    )
+    assert isinstance(result, SubmissionResult)
+    assert result.route is route
+    assert result.contact.history.closed_on == (date.fromisoformat(closed_on) if closed_on else None)
 
 
 # -- the repeat flag -----------------------------------------------------------------------------
@@ -616,3 +704,52 @@ async def test_a_failed_commit_leaves_neither_the_contact_change_nor_a_deadline(
     result = await submit(store, contact)
     assert isinstance(result, SubmissionResult) and result.reference == "CT-26-000001"
     assert [d.state for d in await deadlines_of(store, "CT-26-000001")] == [DeadlineState.OPEN]
+
+
+# -- history checks recorded later ---------------------------------------------------------------
+
+
+async def _record(store: Store, contact: Contact, values: dict[str, object], roles: set[Role]) -> object:
+    return await record_history_checks(
+        store.unit_of_work(),
+        contact.reference or "",
+        values,
+        "aad-cons-1",
+        roles,
+        contact.version,
+        NOW,
+        POLICY,
+    )
+
+
+async def test_outstanding_history_checks_are_recorded_later_by_whoever_may(store: Store) -> None:
+    script = answers(risk={"risk_injury": "yes"}, history={"systems_checked": ""})
+    finished = await submit(store, await drafted(store, script))
+    assert isinstance(finished, SubmissionResult) and not finished.contact.history.recorded
+    contact = finished.contact
+    checks = {"systems_checked": "police", "closed_on": "2026-02-01"}
+    refused = await _record(store, contact, checks, {Role.SOCIAL_WORKER})
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    invalid = await _record(store, contact, checks | {"open_to_early_help": "true"}, {Role.CONSULTANT})
+    assert isinstance(invalid, Refusal) and invalid.reason is RefusalReason.INVALID
+    recorded = await _record(store, contact, checks, {Role.CONSULTANT})
+    assert isinstance(recorded, HistoryRecorded)
+    assert recorded.contact.history.recorded and not recorded.before.history.recorded
+    assert recorded.contact.history.closed_on == date(2026, 2, 1)
+    assert is_rereferral(recorded.contact, NOW, POLICY)
+    last = (await audit_rows(store))[-1].event
+    assert (last.action, last.subject) == ("contact.history_recorded", "CT-26-000001")
+    assert last.detail == "open_case=no; early_help=no; rereferral=yes"
+    again = await _record(store, recorded.contact, checks, {Role.OFFICER})
+    assert isinstance(again, Refusal) and "recorded already" in again.message
+
+
+async def test_history_checks_are_not_recorded_this_way_on_a_routine_or_unfinished_contact(
+    store: Store,
+) -> None:
+    routine = await submitted(store)
+    refused = await _record(store, routine.contact, {"systems_checked": "police"}, {Role.OFFICER})
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
+    made = await created(store, answers(risk={"risk_injury": "yes"}))
+    unfinished = await _record(store, made.contact, {"systems_checked": "police"}, {Role.OFFICER})
+    assert isinstance(unfinished, Refusal) and "still completing it" in unfinished.message

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from frontdoor.contact import Contact
+from frontdoor.contact import Contact, ImmediateRisk
 from frontdoor.intake import (
     Refusal,
     RefusalReason,
@@ -25,18 +25,18 @@ OFFICER = "aad-officer-1"
 async def _at_referrer(store: InMemoryStore) -> Contact:
     contact = await start_contact(store.unit_of_work(), OFFICER, {Role.OFFICER}, NOW)
     assert isinstance(contact, Contact)
-    saved = await save_section(
-        store.unit_of_work(),
-        contact.id,
-        Section.SOURCE,
-        {"source": "phone", "contact_type": "referral"},
-        OFFICER,
-        contact.version,
-        NOW,
-        default_policy(),
-    )
-    assert isinstance(saved, SectionSaved) and saved.section is Section.REFERRER
-    return saved.contact
+    answers: dict[Section, dict[str, object]] = {
+        Section.SOURCE: {"source": "phone", "contact_type": "referral"},
+        Section.RISK: {f"risk_{risk.value}": "no" for risk in ImmediateRisk},
+    }
+    for section, values in answers.items():
+        saved = await save_section(
+            store.unit_of_work(), contact.id, section, values, OFFICER, contact.version, NOW, default_policy()
+        )
+        assert isinstance(saved, SectionSaved)
+        contact = saved.contact
+    assert saved.section is Section.REFERRER
+    return contact
 
 
 async def test_the_draft_moves_back_to_the_earlier_card_with_its_answers() -> None:

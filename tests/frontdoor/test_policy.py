@@ -17,6 +17,7 @@ from frontdoor.policy import (
     load_policy,
     parse_policy,
 )
+from frontdoor.script import DEFAULT_LOCAL_SYSTEMS
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -55,6 +56,7 @@ def write(tmp_path: Path, text: str) -> Path:
         ("windows.rereferral_months", 3),
         ("windows.repeat_contact_months", 12),
         ("limits.max_free_text_chars", 4000),
+        ("history.local_systems", DEFAULT_LOCAL_SYSTEMS),
     ],
 )
 def test_defaults_are_the_spec(key: str, expected: object) -> None:
@@ -103,6 +105,11 @@ def test_toml_native_dates_and_times_and_weekday_abbreviations() -> None:
     assert policy.marac.days == {0, 2, 4}
 
 
+def test_a_service_names_its_own_local_systems() -> None:
+    policy = parse_policy('[history]\nlocal_systems = [["lcs", "Liquid Logic  (LCS)"], ["ehm", "EHM"]]')
+    assert policy.history.local_systems == (("lcs", "Liquid Logic (LCS)"), ("ehm", "EHM"))
+
+
 def test_calendar_from_adds_closures_to_the_holidays_given() -> None:
     policy = parse_policy(
         """
@@ -137,6 +144,14 @@ def test_calendar_from_adds_closures_to_the_holidays_given() -> None:
         ("[office_hours]\nclosing = 1700", "office_hours.closing", "24-hour time"),
         ('[office_hours]\nopening = "18:00"', "office_hours.closing", "must be after office_hours.opening"),
         ("[rag]\namber_fraction = 0.05", "rag.amber_fraction", "must not be below rag.red_fraction"),
+        ("[history]\nlocal_systems = []", "history.local_systems", "[key, title] pairs"),
+        ('[history]\nlocal_systems = ["police"]', "history.local_systems[0]", "[key, title] pairs"),
+        ('[history]\nlocal_systems = [["Police!", "Police"]]', "history.local_systems[0]", "a key of a-z"),
+        (
+            '[history]\nlocal_systems = [["lcs", "LCS"], ["lcs", "Again"]]',
+            "history.local_systems[1]",
+            "listed twice",
+        ),
         ("[rag]\nred_fraction = 1.5", "rag.red_fraction", "from 0 to 1"),
         ('[rag]\nred_fraction = "10%"', "rag.red_fraction", "from 0 to 1"),
         ("[alerts]\ndue_soon_min_lead_minutes = -15", "alerts.due_soon_min_lead_minutes", "0 or more"),

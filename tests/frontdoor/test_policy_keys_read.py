@@ -106,9 +106,6 @@ def _tables() -> dict[str, type]:
 
 
 DEFAULT_KEYS = policy_keys(files("frontdoor").joinpath("policy.toml").read_text(encoding="utf-8"))
-#: Keys whose reader is being added elsewhere (issue 14 point 3). Strict: the test fails as soon as
-#: the key is read, so the mark must then be removed.
-BEING_WIRED = {"windows.rereferral_months"}
 
 
 @pytest.fixture(scope="module")
@@ -121,18 +118,7 @@ def readers() -> dict[str, dict[str, set[str]]]:
     return {name: property_readers(cls) for name, cls in _tables().items()}
 
 
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(
-            key,
-            marks=pytest.mark.xfail(strict=True, reason="the re-referral rule reads it (issue 14 point 3)"),
-        )
-        if key in BEING_WIRED
-        else key
-        for key in DEFAULT_KEYS
-    ],
-)
+@pytest.mark.parametrize("key", DEFAULT_KEYS)
 def test_every_policy_key_is_read_by_product_code(
     key: str, reads: set[tuple[str, str]], readers: dict[str, dict[str, set[str]]]
 ) -> None:

@@ -27,10 +27,10 @@ from frontdoor.decisions import (
     worker_loads,
 )
 from frontdoor.lifecycle import Action
-from frontdoor.ports import Store
-from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
+from frontdoor.quality import SentBack
 from frontdoor.records import ClockKind, DeadlineState
-from tests.frontdoor.test_casework import (
+from frontdoor.unit_of_work import Store
+from tests.frontdoor.casework_builders import (
     ACCEPTED,
     ADVICE,
     CALENDAR,
@@ -42,7 +42,7 @@ from tests.frontdoor.test_casework import (
     recommended,
     signed,
 )
-from tests.frontdoor.test_decisions import (
+from tests.frontdoor.decision_builders import (
     CONSULTANT,
     CONSULTANT_2,
     DUTY_MANAGER,
@@ -66,47 +66,9 @@ from tests.frontdoor.test_decisions import (
     stored,
     submitted,
 )
+from tests.frontdoor.quality_builders import LATER, REASON, give_back, refuse
 
-REASON = "Rationale does not address the neglect concerns raised by the school"
-LATER = NOW + timedelta(hours=1)  # Monday 11:00 in London
 NEXT_WORKING_DAY = datetime(2026, 3, 17, 11, 0, tzinfo=UTC)
-
-
-async def refuse(
-    store: Store,
-    contact: Contact,
-    actor: str = CONSULTANT_2,
-    reason: str = REASON,
-    *,
-    version: int | None = None,
-) -> SentBack | Refusal | AlreadyDecided:
-    return await refuse_sign_off(
-        store.unit_of_work(),
-        contact.id,
-        contact.version if version is None else version,
-        actor,
-        ROLES[actor],
-        reason,
-        LATER,
-        CALENDAR,
-        POLICY,
-    )
-
-
-async def give_back(
-    store: Store, contact: Contact, actor: str = SW, reason: str = REASON, *, version: int | None = None
-) -> SentBack | Refusal | AlreadyDecided:
-    return await return_for_screening(
-        store.unit_of_work(),
-        contact.id,
-        contact.version if version is None else version,
-        actor,
-        ROLES[actor],
-        reason,
-        LATER,
-        CALENDAR,
-        POLICY,
-    )
 
 
 async def clock_states(store: Store, contact: Contact) -> dict[ClockKind, Counter[DeadlineState]]:

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from frontdoor.contact import Contact, ContactEvent, ContactState
 from frontdoor.decisions import event_data
 from frontdoor.policy import parse_policy
-from frontdoor.ports import Store
 from frontdoor.retention import anonymised, remove_expired_personal_data
+from frontdoor.unit_of_work import Store
 from tests.store.samples import full_contact
 
 CLOSED_AT = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""The contact script as data (SPEC §5): section order, fields, Back, and the urgent skip."""
+"""The contact script as data (SPEC §5): section order, fields, Back, and the urgent path's
+emergency details card."""
 
 from __future__ import annotations
 
@@ -38,22 +39,25 @@ from frontdoor.script import (
 S = Section
 DRAFT = Contact(id="c-1", created_by="officer-1", created_at=datetime(2026, 3, 16, 10, tzinfo=UTC))
 URGENT = replace(DRAFT, immediate_risks=frozenset({ImmediateRisk.INJURY}))
+#: the urgent contact once created: it has its reference and the officer is still completing it
+CREATED = replace(URGENT, reference="CT-26-000001", draft_section="referrer")
 
-#: SPEC §5, written out by hand.
+#: SPEC §5, written out by hand: immediate risk is the second card.
 SPEC_ORDER = [
     "source",
+    "risk",
     "referrer",
     "children",
     "parents",
     "worries",
-    "risk",
     "history",
     "summary",
 ]
+URGENT_ORDER = ["source", "risk", "emergency", *SPEC_ORDER[2:]]
 
 
 def test_sections_are_in_the_order_of_the_spec() -> None:
-    assert [s.value for s in Section] == SPEC_ORDER
+    assert [s.value for s in Section] == URGENT_ORDER
     assert set(SECTION_TITLES) == set(Section)
 
 
@@ -73,21 +77,41 @@ def test_a_routine_draft_visits_every_section_forwards_and_backwards() -> None:
     assert back == list(reversed(forwards))
 
 
-def test_an_urgent_yes_goes_from_the_risk_screen_straight_to_the_summary() -> None:
-    assert next_section(S.RISK, URGENT) is S.SUMMARY
-    assert S.HISTORY not in walk(URGENT)
-    # Back mirrors the skip: from the summary to the risk screen it came from.
-    assert previous_section(S.SUMMARY, URGENT) is S.RISK
-    assert previous_section(S.SUMMARY, DRAFT) is S.HISTORY
+def test_an_urgent_yes_goes_from_the_risk_screen_to_the_emergency_details_then_every_other_card() -> None:
+    assert next_section(S.RISK, URGENT) is S.EMERGENCY
+    assert next_section(S.RISK, DRAFT) is S.REFERRER
+    assert [s.value for s in walk(URGENT)] == URGENT_ORDER  # the history checks are still asked
+    assert previous_section(S.REFERRER, URGENT) is S.EMERGENCY
+    assert previous_section(S.REFERRER, DRAFT) is S.RISK
+
+
+def test_once_the_urgent_contact_exists_back_stops_at_the_first_card_after_its_own() -> None:
+    assert previous_section(S.REFERRER, CREATED) is None
+    assert previous_section(S.CHILDREN, CREATED) is S.REFERRER
+    assert next_section(S.EMERGENCY, CREATED) is S.REFERRER
 
 
 @pytest.mark.parametrize(
     ("section", "following"),
-    [(S.SOURCE, S.REFERRER), (S.WORRIES, S.RISK), (S.HISTORY, S.SUMMARY), (S.SUMMARY, None)],
+    [(S.SOURCE, S.RISK), (S.WORRIES, S.HISTORY), (S.HISTORY, S.SUMMARY), (S.SUMMARY, None)],
 )
 def test_urgency_changes_nothing_but_the_risk_step(section: Section, following: Section | None) -> None:
     assert next_section(section, URGENT) is following
     assert next_section(section, DRAFT) is following
+
+
+def test_the_risk_screen_asks_the_procedures_questions() -> None:
+    questions = {spec.id: spec.label for spec in fields_for(S.RISK)}
+    assert "temporary emergency situation" in questions["risk_temporary_emergency"]
+    wide = questions["risk_person_posing_risk"]
+    for words in ("registered sex offender", "child sexual offences", "removed", "child protection plan"):
+        assert words in wide
+
+
+def test_the_emergency_details_ask_only_what_an_emergency_needs() -> None:
+    specs = fields_for(S.EMERGENCY)
+    assert [spec.id for spec in specs] == ["emergency_child", "emergency_whereabouts", "emergency_phone"]
+    assert all(spec.required for spec in specs)
 
 
 def test_the_first_card_has_no_back() -> None:
@@ -102,7 +126,7 @@ def test_section_of_a_draft(draft_section: str, expected: Section) -> None:
 
 
 def test_is_after() -> None:
-    assert is_after(S.HISTORY, S.RISK)
+    assert is_after(S.REFERRER, S.RISK)
     assert not is_after(S.RISK, S.RISK)
     assert not is_after(S.SOURCE, S.SUMMARY)
 

@@ -422,7 +422,8 @@ def test_an_unborn_child_needs_only_an_expected_date() -> None:
         ({"dob": ""}, "child_0_dob", "Child 1 date of birth: enter it"),
         ({"name": "", "dob": "2020-01-01"}, "child_0_name", "Child 1 name"),
         ({"name": "Unborn", "dob": ""}, "child_0_expected", "enter it for an unborn baby"),
-        ({"dob": "", "expected": "2026-03-15"}, "child_0_expected", "must not be in the past"),
+        # an overdue baby's expected date may be up to 6 weeks past (16 Mar 2026: back to 2 Feb)
+        ({"dob": "", "expected": "2026-02-01"}, "child_0_expected", "is more than 6 weeks ago"),
         ({"dob": "", "expected": "2027-03-01"}, "child_0_expected", "more than 10 months"),
         ({"expected": "2026-06-01"}, "child_0_expected", "not both"),
         ({"postcode": "nowhere"}, "child_0_postcode", "Child 1 postcode: enter a full UK postcode"),
@@ -433,6 +434,13 @@ def test_an_unborn_child_needs_only_an_expected_date() -> None:
 def test_child_rules(fields: dict[str, object], field: str, words: str) -> None:
     messages = errors_of(parse(Section.CHILDREN, child(0, **fields)))
     assert words in messages[field]
+
+
+@pytest.mark.parametrize("expected", ["2026-03-15", "2026-02-02"])
+def test_an_overdue_pregnancy_can_be_recorded(expected: str) -> None:
+    parsed = parse(Section.CHILDREN, child(name="", dob="", expected=expected))
+    assert isinstance(parsed, ChildrenAnswers)
+    assert parsed.children[0].expected_date == date.fromisoformat(expected)
 
 
 def test_the_second_child_is_named_in_its_message() -> None:
@@ -555,10 +563,24 @@ def test_risk_screen_every_question_must_be_answered() -> None:
 
 HISTORY: dict[str, object] = {
     "open_case": "false",
-    "closed_within_3_months": "false",
     "systems_checked": "social_care,early_help",
     "chronology": "",
 }
+
+
+def test_history_checks_record_the_closure_date_and_early_help() -> None:
+    values = HISTORY | {
+        "closed_on": "2026-01-05",
+        "open_to_early_help": "true",
+        "early_help_worker": "aad-eh-1",
+    }
+    parsed = parse(Section.HISTORY, values)
+    assert isinstance(parsed, HistoryAnswers)
+    assert parsed.history.closed_on == date(2026, 1, 5)
+    assert parsed.history.open_to_early_help and parsed.history.early_help_worker_id == "aad-eh-1"
+    # a worker left on the card belongs to early help only while the child is open to it
+    closed = parse(Section.HISTORY, values | {"open_to_early_help": "false"})
+    assert isinstance(closed, HistoryAnswers) and closed.history.early_help_worker_id is None
 
 
 def test_history_checks() -> None:
@@ -577,6 +599,8 @@ def test_history_checks() -> None:
         ({"open_case": "true", "allocated_worker": "not a person id"}, "allocated_worker", "choose a person"),
         ({"systems_checked": ""}, "systems_checked", "Checks done: this is required"),
         ({"systems_checked": "social_care,ouija"}, "systems_checked", "not one of the choices"),
+        ({"closed_on": "2026-03-17"}, "closed_on", "must not be in the future"),
+        ({"open_to_early_help": "true"}, "early_help_worker", "choose the early help worker"),
     ],
 )
 def test_history_rules(change: dict[str, object], field: str, words: str) -> None:

@@ -14,6 +14,7 @@ from frontdoor.contact import (
     Contact,
     ContactState,
     ContactType,
+    EmergencyDetails,
     HistoryChecks,
     ImmediateRisk,
     Parent,
@@ -213,6 +214,7 @@ SOURCE_DRAFT = replace(
     source=Source.PHONE,
     referrer=Referrer(ReferrerType.PROFESSIONAL, "Testy McTestface", "Example School", phone="+441914980000"),
     immediate_risks=frozenset(),
+    emergency=EmergencyDetails("Boy, about 8", "Example hospital", "+447700900123"),
     draft_section="summary",
 )
 

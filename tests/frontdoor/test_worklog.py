@@ -27,11 +27,11 @@ from frontdoor.casework import (
 from frontdoor.contact import ContactState
 from frontdoor.decisions import Outcome, Refusal, RefusalReason, current_outcome, state_title
 from frontdoor.intake import recorded_repeat_of
-from frontdoor.ports import Store
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from frontdoor.worklog import ParentLetterStatus, history, outcome_letter_status, parent_letter
 from tests.fakes import InMemoryStore
-from tests.frontdoor.test_casework import (
+from tests.frontdoor.casework_builders import (
     ACCEPTED,
     ADVICE,
     CALENDAR,
@@ -48,7 +48,7 @@ from tests.frontdoor.test_casework import (
     signed,
     work,
 )
-from tests.frontdoor.test_decisions import (
+from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CONSULTANT,
     CONSULTANT_2,

@@ -3,7 +3,9 @@ a database seeded directly, and alerts counted where they land, at the loopback 
 
 - ``BotProcess``: one bot process on the test database with the scheduler on and a short tick;
   ``start`` (on a new free port each time, waiting for ``/healthz``), ``kill`` (SIGKILL), ``stop``
-  (SIGTERM, a graceful shutdown). Its JSON log lines go to one file across restarts.
+  (SIGTERM, a graceful shutdown). Its JSON log lines go to one file across restarts. Its clock is
+  the test's (``FRONTDOOR_CLOCK_START`` is the test clock's reading at each start), so what the
+  bot believes "now" is never depends on the real date or time.
 - ``seed_world``: staff in the role directory and on today's rota, conversation references for
   each person's personal chat and for the registered duty channel, built from Teams-shaped
   activities exactly as the bot builds them when it hears from a chat (``bot.teams``), with the
@@ -40,6 +42,7 @@ from bot.cards.alerts import ALERT_ID_PREFIX
 from bot.teams import conversation_record
 from frontdoor.alerts import AlertKey, Recipient, RecipientKind
 from frontdoor.calendar import LONDON
+from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose, ChannelRegistration, ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from store.sql import SqlStore
@@ -71,9 +74,11 @@ class BotProcess:
         log_path: Path,
         *,
         tick_seconds: float,
+        clock: Clock,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.clock = clock
         self.database_url = database_url
         self.log_path = log_path
         self.tick_seconds = tick_seconds
@@ -102,6 +107,8 @@ class BotProcess:
             FRONTDOOR_SCHEDULER="on",
             FRONTDOOR_TICK_SECONDS=f"{self.tick_seconds:g}",
             FRONTDOOR_LOG_LEVEL="INFO",
+            FRONTDOOR_AUTH="off",  # local development on loopback, no credentials
+            FRONTDOOR_CLOCK_START=self.clock.now().isoformat(),
         )
         env.update(self.extra_env)
         return env
@@ -240,10 +247,10 @@ def _record(channel: TeamsChannel, conversation: Conversation, user: TeamsUser, 
     return record
 
 
-async def seed_world(store: SqlStore, channel: TeamsChannel, *, workers: int) -> AlertWorld:
-    """Staff with roles, today's and tomorrow's rota (London), a personal chat with the bot for
-    everyone and the registered duty channel, as if each had talked to the bot already."""
-    now = datetime.now(UTC)
+async def seed_world(store: SqlStore, channel: TeamsChannel, *, workers: int, now: datetime) -> AlertWorld:
+    """Staff with roles, yesterday's, today's and tomorrow's rota (London) as at ``now``, a
+    personal chat with the bot for everyone and the registered duty channel, as if each had talked
+    to the bot already."""
     people = tuple(worker(index) for index in range(workers))
     duty = channel.channel(TEAM, DUTY_CHANNEL_ID, "Duty", members=[ADMIN, DUTY_MANAGER, MANAGER])
     chats = {user.aad_object_id: channel.personal(user) for user in (*people, CONSULTANT, MANAGER)}

@@ -24,7 +24,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -33,6 +33,7 @@ from bot.outbox_cards import POSSIBLE_REPEAT
 from frontdoor.alerts import AlertKey, AlertKind
 from frontdoor.delivery import DEFAULT_BACKOFF
 from frontdoor.records import Deadline
+from frontdoor.systemclock import RunningClock
 from store.sql import SqlStore
 from tests.harness.teams import POSTS, TeamsChannel
 from tests.reliability.figures import report
@@ -63,13 +64,14 @@ MakeBot = Callable[..., BotProcess]
 
 
 @pytest.fixture
-async def make_bot(tmp_path: Path) -> AsyncIterator[MakeBot]:
-    """``make_bot(name, database_url, tick_seconds=..., env=...)``: a bot process (not started);
-    every one still running at the end is killed."""
+async def make_bot(tmp_path: Path, clock: RunningClock) -> AsyncIterator[MakeBot]:
+    """``make_bot(name, database_url, tick_seconds=..., env=...)``: a bot process (not started) on
+    the test's clock; every one still running at the end is killed."""
     made: list[BotProcess] = []
 
     def make(name: str, database_url: str, *, tick_seconds: float = TICK, **env: str) -> BotProcess:
-        bot = BotProcess(name, database_url, tmp_path / f"{name}.log", tick_seconds=tick_seconds, env=env)
+        log = tmp_path / f"{name}.log"
+        bot = BotProcess(name, database_url, log, tick_seconds=tick_seconds, clock=clock, env=env)
         made.append(bot)
         return bot
 
@@ -115,7 +117,7 @@ LATENCY = (0.05, 0.15)
 
 
 async def test_sigkill_mid_dispatch_every_alert_arrives_exactly_once(
-    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot
+    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot, clock: RunningClock
 ) -> None:
     """22 SIGKILLs of the one bot process on a SQLite database, most of them while a send is on the
     wire (the channel takes 50-150 ms a post), with new deadlines coming due before each restart.
@@ -134,10 +136,10 @@ async def test_sigkill_mid_dispatch_every_alert_arrives_exactly_once(
     rng = random.Random(seed)
     store = SqlStore(sqlite_url)
     try:
-        world = await seed_world(store, teams_channel, workers=WORKERS)
+        world = await seed_world(store, teams_channel, workers=WORKERS, now=clock.now())
         teams_channel.slow_down(LATENCY, seed=seed)
         bot = make_bot("sigkill", sqlite_url)
-        now = datetime.now(UTC)
+        now = clock.now()
         serial = iter(range(100_000))
 
         def batch(size: int, breaches: int) -> list[Deadline]:
@@ -168,7 +170,7 @@ async def test_sigkill_mid_dispatch_every_alert_arrives_exactly_once(
             else:
                 await asyncio.sleep(rng.uniform(0, 1.0))
             in_flight_at_kill.append(teams_channel.in_flight)
-            kill_times.append(datetime.now(UTC))
+            kill_times.append(clock.now())
             await bot.kill()
 
         began = time.monotonic()
@@ -262,7 +264,7 @@ DEADLINES = 200
 
 @pytest.mark.postgres
 async def test_two_processes_on_postgres_send_each_of_200_alerts_once_within_teams_limits(
-    fresh_postgres_url: str, teams_channel: TeamsChannel, make_bot: MakeBot
+    fresh_postgres_url: str, teams_channel: TeamsChannel, make_bot: MakeBot, clock: RunningClock
 ) -> None:
     """Two bot processes on one PostgreSQL database; the advisory-lock holder plans and dispatches
     (``scheduler.alert_jobs``: one dispatcher keeps Teams' per-conversation limits). 100 deadlines
@@ -272,11 +274,11 @@ async def test_two_processes_on_postgres_send_each_of_200_alerts_once_within_tea
     store = SqlStore(fresh_postgres_url)
     half = DEADLINES // 2
     try:
-        world = await seed_world(store, teams_channel, workers=40)
+        world = await seed_world(store, teams_channel, workers=40, now=clock.now())
         teams_channel.slow_down((0.01, 0.03), seed=2)
         bots = [make_bot(f"pg-{index}", fresh_postgres_url) for index in range(2)]
         await asyncio.gather(*(bot.start() for bot in bots))
-        now = datetime.now(UTC)
+        now = clock.now()
         # Every fifth one unassigned: its due-soon alert goes to the consultant on duty, so one
         # chat gets 40 alerts at once, from both processes (Teams allows 8 in any two seconds).
         deadlines = [
@@ -349,15 +351,15 @@ async def test_two_processes_on_postgres_send_each_of_200_alerts_once_within_tea
 
 
 async def test_an_alert_due_while_the_bot_was_down_goes_out_on_restart_marked_late(
-    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot
+    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot, clock: RunningClock
 ) -> None:
-    """The bot runs, stops; meanwhile a clock passes its due-soon time and its due time (by the real
+    """The bot runs, stops; meanwhile a clock passes its due-soon time and its due time (by the test
     clock). On restart, with the production 30 s tick, the breach goes out at once (the start-up
     catch-up), once to the assignee and once to the duty channel, each card saying it is late; the
     due-soon alert, superseded by the breach, is not sent."""
     store = SqlStore(sqlite_url)
     try:
-        world = await seed_world(store, teams_channel, workers=1)
+        world = await seed_world(store, teams_channel, workers=1, now=clock.now())
         worker = world.workers[0]
         # The production tick (30 s): what goes out at once on restart is the start-up catch-up.
         bot = make_bot("downtime", sqlite_url, tick_seconds=30)
@@ -368,7 +370,7 @@ async def test_an_alert_due_while_the_bot_was_down_goes_out_on_restart_marked_la
 
         # While it was down, the clock became due soon (hours ago) and then breached (20 min ago).
         [deadline] = await add_deadlines(
-            store, [breached(subject(1, series=7), worker, datetime.now(UTC), timedelta(minutes=20))]
+            store, [breached(subject(1, series=7), worker, clock.now(), timedelta(minutes=20))]
         )
         began = time.monotonic()
         await bot.start()
@@ -427,7 +429,7 @@ RETRY_AFTER = 2
 
 
 async def test_429_then_503_then_403_waits_retries_and_reroutes_to_the_duty_channel(
-    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot
+    sqlite_url: str, teams_channel: TeamsChannel, make_bot: MakeBot, clock: RunningClock
 ) -> None:
     """A worker's chat answers the alert with 429 (Retry-After: 2), then 503, then 403
     ConversationBlockedByUser. The retry after the 429 waits the Retry-After; the one after the 503
@@ -435,13 +437,13 @@ async def test_429_then_503_then_403_waits_retries_and_reroutes_to_the_duty_chan
     reroutes the alert to the duty channel, where it arrives once."""
     store = SqlStore(sqlite_url)
     try:
-        world = await seed_world(store, teams_channel, workers=1)
+        world = await seed_world(store, teams_channel, workers=1, now=clock.now())
         worker = world.workers[0]
         chat = world.chat_of(worker)
         teams_channel.fail_next(chat.id, 429, headers={"Retry-After": str(RETRY_AFTER)})
         teams_channel.fail_next(chat.id, 503)
         teams_channel.fail_next(chat.id, 403, code="ConversationBlockedByUser")
-        [deadline] = await add_deadlines(store, [due_soon(subject(1, series=6), worker, datetime.now(UTC))])
+        [deadline] = await add_deadlines(store, [due_soon(subject(1, series=6), worker, clock.now())])
         bot = make_bot("failures", sqlite_url)
         await bot.start()
         await _wait_for(

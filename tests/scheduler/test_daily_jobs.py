@@ -27,19 +27,22 @@ from frontdoor.duty import (
     HandoverEscalation,
     HandoverPost,
     HandoverPosted,
+    HandoverPostState,
     acknowledge_handover,
     escalate_due_handover,
     handover_acknowledgement,
+    latest_posted_handover,
     post_due_handover,
 )
+from frontdoor.installation import FIRST_START, INSTALLATION_SUBJECT, SYSTEM_ACTOR, installed_at
 from frontdoor.marac import MaracPosted, MaracReminder, post_due_marac_reminder
 from frontdoor.policy import calendar_from, default_policy, parse_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays
-from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
+from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, daily_jobs
 from scheduler.jobs import front_door_jobs
 from tests.store.samples import full_contact
 
@@ -64,7 +67,27 @@ def local(y: int, mo: int, d: int, h: int, mi: int = 0, s: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, s, tzinfo=LONDON)
 
 
+#: When the service first started on the test database, unless a test says otherwise: well before
+#: every day the tests post for, so catch-ups may reach back to them.
+INSTALLED = local(2025, 12, 1, 9, 0)
+
+
+async def installed(store: Store, at: datetime = INSTALLED) -> None:
+    assert await installed_at(store.unit_of_work, at) == at
+
+
+async def deliver(store: Store, at: datetime) -> int:
+    """The dispatcher's part: every row due by ``at`` is sent to the duty channel; how many."""
+    async with store.unit_of_work() as uow:
+        claimed = await uow.alerts.claim(at, timedelta(minutes=1), limit=100)
+        for item in claimed:
+            await uow.alerts.mark_sent(item.id, f"activity-{item.id}", at, conversation_id="19:duty@thread")
+        await uow.commit()
+    return len(claimed)
+
+
 async def staff(store: Store) -> None:
+    await installed(store)
     async with store.unit_of_work() as uow:
         for person, role in [
             (DUTY_MON, Role.DUTY_MANAGER),
@@ -115,6 +138,8 @@ async def acknowledge(
 
 
 async def escalate(store: Store, at: datetime) -> HandoverEscalated | None:
+    """The escalation job at ``at``, the dispatcher having sent what was due by then."""
+    await deliver(store, at)
     return await escalate_due_handover(store.unit_of_work, at, CALENDAR, POLICY)
 
 
@@ -398,6 +423,7 @@ async def marac(store: Store, at: datetime, calendar: WorkingCalendar = CALENDAR
 
 
 async def test_marac_reminders_on_tuesdays_and_thursdays_once(store: Store) -> None:
+    await installed(store)
     # Monday 16 to Sunday 22 March 2026
     for day in (16, 18, 20, 21, 22):
         assert await marac(store, local(2026, 3, day, 9, 30)) is None, day
@@ -416,6 +442,7 @@ async def test_marac_reminders_on_tuesdays_and_thursdays_once(store: Store) -> N
 
 
 async def test_no_marac_reminder_on_a_bank_holiday(store: Store) -> None:
+    await installed(store)
     # New Year's Day 2026 is a Thursday; Boxing Day's substitute day in 2027 is Tuesday 28 December.
     assert await marac(store, local(2026, 1, 1, 9, 30)) is None
     assert await marac(store, local(2027, 12, 28, 9, 30)) is None
@@ -424,6 +451,7 @@ async def test_no_marac_reminder_on_a_bank_holiday(store: Store) -> None:
 
 
 async def test_a_missed_marac_reminder_is_sent_late_until_the_meeting_starts(store: Store) -> None:
+    await installed(store)
     late = await marac(store, local(2026, 3, 17, 12, 0))
     assert late is not None and late.late
     assert await marac(store, local(2026, 3, 19, 13, 0)) is None  # the meeting has started
@@ -431,6 +459,7 @@ async def test_a_missed_marac_reminder_is_sent_late_until_the_meeting_starts(sto
 
 
 async def test_marac_follows_the_policy(store: Store) -> None:
+    await installed(store)
     policy = parse_policy('[marac]\ndays = ["monday"]\nat = "11:00"\nreminder_at = "08:00"\n')
     calendar = calendar_from(policy, ())
     assert (
@@ -448,7 +477,7 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     await staff(store)
     clock = SettableClock(local(2026, 3, 17, 9, 0))
     jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
-    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID}
+    assert set(jobs) == {HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID}
     for job in jobs.values():
         assert job.catch_up
         assert isinstance(job.trigger, IntervalTrigger)
@@ -461,11 +490,12 @@ async def test_the_jobs_run_often_catch_up_at_start_and_decide_from_the_clock(st
     clock.set(local(2026, 3, 17, 16, 30))
     ran = await jobs[HANDOVER_JOB_ID].run()
     assert isinstance(ran, tuple) and ran[0] is not None and ran[1] is None
+    assert await deliver(store, clock.now()) == 2  # the MARAC reminder and the handover
     clock.set(local(2026, 3, 18, 8, 30))
     ran = await jobs[HANDOVER_JOB_ID].run()
     assert isinstance(ran, tuple) and ran[0] is None and ran[1] is not None
     counts = {state: n for state, n in (await _counts(store)).items() if n}
-    assert counts == {OutboxState.PENDING: 1 + 1 + 2}  # MARAC, handover, escalation to TM + channel
+    assert counts == {OutboxState.SENT: 2, OutboxState.PENDING: 2}  # the escalation to the TM and channel
 
 
 async def _counts(store: Store) -> dict[OutboxState, int]:
@@ -483,3 +513,95 @@ def test_payloads_are_json_with_a_recipient() -> None:
         HandoverPost.from_payload(
             json.dumps({"handover": {"day": "2026-03-17"}, "at": "2026-03-17T16:30:00Z"})
         )
+
+
+# -- a new installation ---------------------------------------------------------------------------
+
+
+async def test_a_fresh_database_started_on_a_monday_morning_posts_nothing_for_the_friday_before(
+    store: Store,
+) -> None:
+    """The first start, at 08:20 on Monday 7 December 2026 (before the 08:30 opening, when a
+    missed Friday handover is still caught up), is recorded; the start-up catch-up of the real
+    jobs, and their runs at the opening and at 08:35, neither post nor escalate Friday 4
+    December's handover, from before the service existed. That Monday's own handover goes out at
+    16:30, on time."""
+    first = local(2026, 12, 7, 8, 20)
+    clock = SettableClock(first)
+    jobs = {job.id: job for job in daily_jobs(store.unit_of_work, clock, POLICY, CALENDAR)}
+    for moment in (first, local(2026, 12, 7, 8, 30), local(2026, 12, 7, 8, 35)):
+        clock.set(moment)
+        for job in jobs.values():
+            assert job.catch_up
+            assert await job.run() in (None, (None, None))
+    assert await total(store) == 0
+    assert await installed_at(store.unit_of_work, local(2026, 12, 8, 9, 0)) == first
+
+    clock.set(local(2026, 12, 7, 16, 30))
+    ran = await jobs[HANDOVER_JOB_ID].run()
+    assert isinstance(ran, tuple) and ran[0] == HandoverPosted(date(2026, 12, 7), False, ())
+    assert [row.subject for row in await rows(store)] == ["handover:2026-12-07"]
+
+
+async def test_a_catch_up_never_reaches_back_past_the_first_start(store: Store) -> None:
+    # First started on Tuesday 17 March 2026 at 09:45, after the 09:30 MARAC reminder time and
+    # after the Monday's handover: neither is caught up.
+    await installed(store, local(2026, 3, 17, 9, 45))
+    assert await marac(store, local(2026, 3, 17, 9, 46)) is None
+    assert await post(store, local(2026, 3, 17, 9, 46)) is None
+    # Down from 16:00 to 19:00 that day: its handover, due while the service existed, is caught up.
+    posted = await post(store, local(2026, 3, 17, 19, 0))
+    assert posted is not None and posted.late and posted.day == date(2026, 3, 17)
+    # Down over Thursday's reminder: caught up late before the meeting.
+    reminder = await marac(store, local(2026, 3, 19, 11, 0))
+    assert reminder is not None and reminder.late
+    assert [row.subject for row in await rows(store)] == ["handover:2026-03-17", "marac:2026-03-19"]
+
+
+async def test_the_first_start_is_recorded_once_and_the_earliest_counts(store: Store) -> None:
+    first = local(2026, 3, 16, 8, 0)
+    assert await installed_at(store.unit_of_work, first) == first
+    assert await installed_at(store.unit_of_work, first + timedelta(days=3)) == first
+    async with store.unit_of_work() as uow:
+        events = await uow.audit.for_subject(INSTALLATION_SUBJECT)
+    assert [(item.event.action, item.event.actor_id, item.event.at) for item in events] == [
+        (FIRST_START, SYSTEM_ACTOR, first.astimezone(UTC))
+    ]
+
+
+# -- an undelivered handover ----------------------------------------------------------------------
+
+
+async def test_a_handover_never_delivered_is_not_escalated_as_unacknowledged(store: Store) -> None:
+    """Monday's handover could not be posted (no duty channel): the row is given up on. At
+    Tuesday's opening nothing says "nobody acknowledged it": it is shown as undelivered, and why."""
+    await staff(store)
+    await post(store, local(2026, 3, 16, 16, 30))
+    async with store.unit_of_work() as uow:
+        [item] = await uow.alerts.claim(local(2026, 3, 16, 16, 30), timedelta(minutes=1))
+        await uow.alerts.mark_failed(item.id, "NoChannel: no duty channel is registered")
+        await uow.commit()
+    assert (
+        await escalate_due_handover(store.unit_of_work, local(2026, 3, 17, 8, 30), CALENDAR, POLICY) is None
+    )
+    assert await escalate(store, local(2026, 3, 17, 12, 0)) is None
+    assert [row.kind for row in await rows(store)] == [AlertKind.HANDOVER]
+    state = await latest_posted_handover(store.unit_of_work(), local(2026, 3, 17, 12, 0), CALENDAR, POLICY)
+    assert state == HandoverPostState(
+        date(2026, 3, 16), OutboxState.FAILED, 1, "NoChannel: no duty channel is registered"
+    )
+    assert not state.delivered
+
+
+async def test_a_handover_still_waiting_to_be_sent_escalates_only_once_delivered(store: Store) -> None:
+    await staff(store)
+    await post(store, local(2026, 3, 16, 16, 30))
+    # Still pending at the opening (Teams kept answering 503): no escalation yet.
+    assert (
+        await escalate_due_handover(store.unit_of_work, local(2026, 3, 17, 8, 30), CALENDAR, POLICY) is None
+    )
+    state = await latest_posted_handover(store.unit_of_work(), local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
+    assert state is not None and state.state is OutboxState.PENDING and not state.delivered
+    # Delivered at 08:40 and still unacknowledged: now it escalates.
+    escalated = await escalate(store, local(2026, 3, 17, 8, 40))
+    assert escalated is not None and escalated.day == date(2026, 3, 16)

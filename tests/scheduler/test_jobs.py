@@ -15,9 +15,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import RETENTION_ACTOR, Consultation
 from frontdoor.policy import default_policy, parse_policy
-from frontdoor.ports import Store
 from frontdoor.systemclock import SettableClock
-from scheduler.daily_jobs import HANDOVER_JOB_ID, MARAC_JOB_ID
+from frontdoor.unit_of_work import Store
+from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID
 from scheduler.jobs import RETENTION_JOB_ID, create_scheduler, retention_job, run_retention
 from scheduler.runner import JOB_DEFAULTS, FrontDoorScheduler, ScheduledJob
 from tests.fakes import InMemoryStore
@@ -131,7 +131,7 @@ async def test_the_scheduler_uses_the_design_options_and_fixed_ids(store: Store)
     await scheduler.start()
     try:
         assert scheduler.running
-        assert scheduler.job_ids() == sorted([RETENTION_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID])
+        assert scheduler.job_ids() == sorted([RETENTION_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID])
         for job_id in scheduler.job_ids():
             assert scheduler.job_options(job_id) == JOB_DEFAULTS
         assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
@@ -188,7 +188,7 @@ async def test_a_failing_job_is_logged_by_type_and_the_scheduler_carries_on(
         raise RuntimeError("Testy McTestface at B33 8TH")  # an exception message may quote data
 
     scheduler = FrontDoorScheduler([ScheduledJob("fails", IntervalTrigger(hours=1), failing, catch_up=True)])
-    with caplog.at_level(logging.INFO, logger="frontdoor.scheduler"):
+    with caplog.at_level(logging.INFO, logger="scheduler.runner"):
         await scheduler.start()
         for _ in range(100):
             if attempts:

@@ -13,6 +13,7 @@ from frontdoor.contact import (
     ContactEvent,
     ContactState,
     ContactType,
+    EmergencyDetails,
     HistoryChecks,
     ImmediateRisk,
     Parent,
@@ -72,11 +73,14 @@ def full_contact(contact_id: str = "c-1", *, reference: str | None = "CT-26-0000
         history=HistoryChecks(
             open_case=False,
             allocated_worker_id="sw-9",
-            closed_within_3_months=True,
             last_worker_id="sw-3",
             systems_checked=("LCS", "EHM", "Police"),
             chronology="Closed in April after assessment.",
+            closed_on=date(2026, 4, 30),
+            open_to_early_help=True,
+            early_help_worker_id="eh-7",
         ),
+        emergency=EmergencyDetails(child="Girl, about 6", whereabouts="School office", phone="+441914980000"),
         assignee_id="consultant-1",
         draft_section="summary",
         events=(

@@ -20,8 +20,8 @@ from frontdoor.decisions import (
 )
 from frontdoor.handover import OPEN_STATES
 from frontdoor.policy import Caseload
-from frontdoor.ports import Store
-from tests.frontdoor.test_decisions import (
+from frontdoor.unit_of_work import Store
+from tests.frontdoor.decision_builders import (
     CALENDAR,
     DUTY_MANAGER,
     NOW,

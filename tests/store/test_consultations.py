@@ -19,8 +19,9 @@ from frontdoor.consultation import (
     save_consultation,
 )
 from frontdoor.policy import default_policy
-from frontdoor.ports import NotFoundError, Store
+from frontdoor.ports import NotFoundError
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import Store
 from tests.store.samples import BST, T0, full_contact
 
 POLICY = default_policy()

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Parent
-from frontdoor.ports import EtagConflictError, NotFoundError, StaleVersionError, Store
+from frontdoor.ports import NotFoundError, StaleVersionError
 from frontdoor.records import (
     AuditEvent,
     ChannelPurpose,
@@ -22,6 +22,7 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import Role
+from frontdoor.unit_of_work import Store
 from store import chain
 from tests.store.samples import BST, T0, conversation, full_contact, in_utc, minimal_contact
 
@@ -465,40 +466,6 @@ async def test_audit_events_form_a_hash_chain(store: Store) -> None:
     assert not chain.verify_chain([first, third])
 
 
-# -- bot state documents --------------------------------------------------------------------------
-
-
-async def test_state_documents_compare_and_set(store: Store) -> None:
-    async with store.unit_of_work() as uow:
-        created = await uow.state.write("conv/1", '{"a": 1}', None)
-        second = await uow.state.write("conv/2", '{"b": 2}', "*")
-        await uow.commit()
-    assert (created.key, created.data, second.data) == ("conv/1", '{"a": 1}', '{"b": 2}')
-    async with store.unit_of_work() as uow:
-        assert await uow.state.read(["conv/1", "conv/2", "conv/9"]) == {"conv/1": created, "conv/2": second}
-        assert await uow.state.read([]) == {}
-        updated = await uow.state.write("conv/1", '{"a": 2}', created.etag)
-        assert updated.etag != created.etag
-        await uow.commit()
-
-    async with store.unit_of_work() as uow:
-        with pytest.raises(EtagConflictError):
-            await uow.state.write("conv/1", '{"a": "stale"}', created.etag)
-    async with store.unit_of_work() as uow:
-        assert (await uow.state.read(["conv/1"]))["conv/1"] == updated
-        forced = await uow.state.write("conv/1", '{"a": "forced"}', "*")
-        # a document that is not there yet may be written with any eTag
-        fresh = await uow.state.write("conv/3", "{}", "an-etag-from-elsewhere")
-        await uow.commit()
-    async with store.unit_of_work() as uow:
-        assert await uow.state.read(["conv/1", "conv/3"]) == {"conv/1": forced, "conv/3": fresh}
-        await uow.state.delete(["conv/1", "conv/9"])
-        await uow.state.delete([])
-        await uow.commit()
-    async with store.unit_of_work() as uow:
-        assert set(await uow.state.read(["conv/1", "conv/2", "conv/3"])) == {"conv/2", "conv/3"}
-
-
 # -- units of work --------------------------------------------------------------------------------
 
 
@@ -508,7 +475,7 @@ async def test_rollback_discards_everything(store: Store) -> None:
         await uow.roles.grant("aad-1", Role.ADMIN)
         await uow.deadlines.add(_deadline("CT-26-000001", ClockKind.SCREENING, 60))
         await uow.audit.append(_event(0))
-        await uow.state.write("k", "{}", None)
+        assert await uow.activities.claim("k", T0)
         await uow.rollback()
         assert await uow.contacts.get("c-1") is None
     async with store.unit_of_work() as uow:
@@ -519,7 +486,7 @@ async def test_rollback_discards_everything(store: Store) -> None:
         assert await uow.roles.entries() == []
         assert await uow.deadlines.for_subject("CT-26-000001") == []
         assert await uow.audit.between(T0 - timedelta(days=1), T0 + timedelta(days=1)) == []
-        assert await uow.state.read(["k"]) == {}
+        assert await uow.activities.claim("k", T0)  # the claim was rolled back
         assert await uow.conversations.get("a:1") is None
         # and the audit chain starts afresh
         assert (await uow.audit.append(_event(5))).prev_hash == chain.GENESIS_HASH
@@ -576,11 +543,10 @@ async def test_each_test_gets_an_empty_store(store: Store, run: int) -> None:
     async with store.unit_of_work() as uow:
         assert await uow.contacts.list_by_state(list(ContactState)) == []
         assert await uow.roles.entries() == []
-        assert await uow.state.read(["k"]) == {}
+        assert await uow.activities.claim("k", T0)  # no activity claimed by an earlier run
         assert await uow.references.allocate("CT", 26) == 1
         assert (await uow.audit.append(_event(0))).seq == 1
         assert (await uow.deadlines.add(_deadline("CT-1", ClockKind.SCREENING, 5))).id == 1
         await uow.contacts.add(full_contact())
         await uow.roles.grant("aad-1", Role.ADMIN)
-        await uow.state.write("k", "{}", None)
         await uow.commit()

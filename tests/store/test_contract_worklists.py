@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 
 from frontdoor.contact import ContactState
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.unit_of_work import Store
 from store.sql import SqlStore
 from tests.store.samples import T0, full_contact, in_utc
 

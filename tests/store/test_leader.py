@@ -140,9 +140,9 @@ async def test_sqlite_a_second_holder_is_refused_until_the_first_releases(
     first, second = SqliteLeadership(lock), SqliteLeadership(lock)
     assert await scheduler_allowed(first)
     assert await first.try_acquire()  # held: asking again is cheap and true
-    with caplog.at_level("WARNING", logger="frontdoor.scheduler.leadership"):
+    with caplog.at_level("WARNING", logger="scheduler.leadership"):
         assert not await scheduler_allowed(second)
-    [line] = [record for record in caplog.records if record.name == "frontdoor.scheduler.leadership"]
+    [line] = [record for record in caplog.records if record.name == "scheduler.leadership"]
     assert line.getMessage().startswith("scheduler not started: another process runs the scheduler")
     assert str(tmp_path) not in line.getMessage()
 

@@ -13,6 +13,7 @@ import pytest
 
 from frontdoor.alerts import (
     DUTY_CHANNEL,
+    DUTY_MANAGER_EMAIL,
     AlertKey,
     AlertKind,
     AlertOutbox,
@@ -20,12 +21,13 @@ from frontdoor.alerts import (
     PlannedAlert,
     Recipient,
     alerts_due,
+    email_message,
     reroute_message,
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import default_policy
-from frontdoor.ports import Store
 from frontdoor.records import ClockKind, Deadline
+from frontdoor.unit_of_work import Store
 from store.outbox import SqlAlertOutbox
 from store.sql import SqlStore
 from tests.fakes import InMemoryStore
@@ -87,6 +89,7 @@ async def test_enqueue_twice_gives_one_row_per_recipient(open_outbox: OutboxOpen
         OutboxState.SENT: 0,
         OutboxState.FAILED: 0,
         OutboxState.WITHDRAWN: 0,
+        OutboxState.HELD: 0,
     }
 
 
@@ -357,6 +360,22 @@ async def test_sent_about_lists_the_sent_copies_that_can_be_updated(open_outbox:
     assert all(item.alert_key == alert.key and item.state is OutboxState.SENT for item in copies)
 
 
+async def test_about_lists_every_row_of_a_subject_in_any_state(open_outbox: OutboxOpener) -> None:
+    alert = planned("CT-26-000001", people=("sw-1", "sw-2"))
+    other = planned("CT-26-000002", people=())
+    async with open_outbox() as outbox:
+        await outbox.enqueue(alert.messages() + other.messages(), T0)
+        [sent, failed, _] = await outbox.claim(T0, LEASE, limit=3)
+        await outbox.mark_sent(sent.id, "activity-1", T0, conversation_id="chat-1")
+        await outbox.mark_failed(failed.id, "HTTP 403 ConversationBlockedByUser")
+    async with open_outbox() as outbox:
+        rows = await outbox.about("CT-26-000001")
+        assert await outbox.about("CT-26-999999") == []
+    assert [item.key for item in rows] == [message.key for message in alert.messages()]
+    assert [item.state for item in rows] == [OutboxState.SENT, OutboxState.FAILED, OutboxState.LEASED]
+    assert rows[1].last_error == "HTTP 403 ConversationBlockedByUser"
+
+
 # -- concurrency ----------------------------------------------------------------------------------
 
 
@@ -450,3 +469,36 @@ async def test_postgres_concurrent_enqueues_of_one_key_make_one_row(fresh_postgr
     finally:
         for store in stores:
             await store.close()
+
+
+# -- urgent-only mode and the e-mail route -----------------------------------------------------------
+
+
+async def test_held_rows_and_email_copies_are_listed_by_state_and_kind(open_outbox: OutboxOpener) -> None:
+    alert = planned()
+    async with open_outbox() as outbox:
+        await outbox.enqueue(alert.messages(), T0)
+        person, channel = await outbox.claim(T0, LEASE)
+        assert await outbox.mark_held(person.id, "held: urgent-only mode")
+        assert await outbox.mark_failed(channel.id, "HTTP 404 ConversationNotFound")
+        failed = await outbox.get(channel.id)
+        assert failed is not None
+        copy = email_message(failed, "HTTP 404 ConversationNotFound")
+        # The copy's key is the alert's, so a second failed row of the same alert adds nothing.
+        assert await outbox.enqueue([copy], T0) == 1
+        assert await outbox.enqueue([email_message(person, "HTTP 403 Forbidden")], T0) == 0
+    async with open_outbox() as outbox:
+        [held] = await outbox.listed(states=[OutboxState.HELD])
+        assert (held.id, held.state, held.last_error) == (
+            person.id,
+            OutboxState.HELD,
+            "held: urgent-only mode",
+        )
+        [emailed] = await outbox.listed(kinds=[AlertKind.EMAIL])
+        assert emailed.alert_key == alert.key and emailed.recipient == DUTY_MANAGER_EMAIL
+        assert emailed.state is OutboxState.PENDING
+        assert await outbox.listed(states=[OutboxState.SENT]) == []
+        assert len(await outbox.listed()) == 3
+        # Held rows are never claimed.
+        assert [item.id for item in await outbox.claim(T0 + timedelta(hours=1), LEASE)] == [emailed.id]
+        assert (await outbox.counts())[OutboxState.HELD] == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from frontdoor.ports import Store
+from frontdoor.unit_of_work import Store
 
 NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 

@@ -1,0 +1,46 @@
+"""What a repository needs from the unit of work it runs in, and the base every repository shares.
+
+``store.sql.SqlUnitOfWork`` provides a ``Transaction``; the repositories (in ``store.sql`` and in
+their own modules such as ``store.consultations``) depend on this protocol only, so no repository
+module imports the unit of work that builds it.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from store.tables import Base
+
+_Row = TypeVar("_Row", bound=Base)
+
+
+class Transaction(Protocol):
+    """One open transaction on one database session."""
+
+    session: AsyncSession
+    #: the SQLAlchemy dialect name: ``"sqlite"`` or ``"postgresql"``
+    dialect: str
+
+    async def begin_write(self) -> None:
+        """Called before the first write of a transaction (see ``store.sql``)."""
+        ...
+
+    def insert(self, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+        """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
+        ...
+
+    async def rows(self, statement: Select[_Row]) -> list[_Row]:
+        """Run a query for mapped rows, refreshing any already in the session."""
+        ...
+
+
+class SqlRepository:
+    """A repository working inside the transaction ``uow``."""
+
+    def __init__(self, uow: Transaction) -> None:
+        self._uow = uow
+        self._session = uow.session

@@ -1,0 +1,256 @@
+"""Out of hours and business continuity in the domain (SPEC §10): who an alert goes to out of
+office hours, when the EDT handover is due, urgent-only mode's switches and what it holds."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from frontdoor.alerts import (
+    DUTY_CHANNEL,
+    EDT_CHANNEL,
+    AlertKey,
+    AlertKind,
+    OutboxItem,
+    OutboxState,
+    PlannedAlert,
+    Recipient,
+    Staffing,
+    alerts_due,
+    recipients_for,
+)
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.continuity import HELD_REASON, holds, switch_urgent_only, urgent_only
+from frontdoor.decisions import Refusal, RefusalReason
+from frontdoor.edt import edt_handover_day, post_due_edt_handover, post_due_overnight_summary
+from frontdoor.policy import PolicyError, default_policy, parse_policy
+from frontdoor.records import (
+    ChannelPurpose,
+    ChannelRegistration,
+    ClockKind,
+    Deadline,
+    DirectoryEntry,
+    RotaEntry,
+)
+from frontdoor.roles import Role
+from tests.fakes import InMemoryStore
+
+#: Good Friday 2026 is a bank holiday.
+CAL = WorkingCalendar(non_working_dates=frozenset({date(2026, 4, 3)}))
+POLICY = default_policy()
+SATURDAY = date(2026, 3, 21)
+STAFFING = Staffing.of(
+    rota=[
+        RotaEntry(SATURDAY, Role.CONSULTANT, "consultant-on-rota"),
+        RotaEntry(SATURDAY, Role.EDT, "edt-on-rota"),
+    ],
+    directory=[
+        DirectoryEntry("edt-on-rota", frozenset({Role.EDT})),
+        DirectoryEntry("edt-other", frozenset({Role.EDT})),
+        DirectoryEntry("manager", frozenset({Role.TEAM_MANAGER})),
+    ],
+)
+EDT = (Recipient.person("edt-on-rota"), EDT_CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("kind", "clock", "out_of_hours", "expected"),
+    [
+        (AlertKind.BREACHED, ClockKind.CP_DECISION, True, EDT),
+        (AlertKind.DUE_SOON, ClockKind.CP_DECISION, True, EDT),
+        (AlertKind.REPEAT, ClockKind.CP_DECISION, True, EDT),
+        (AlertKind.ESCALATION, ClockKind.CP_DECISION, True, EDT),
+        # Office hours: day staff as ever.
+        (AlertKind.BREACHED, ClockKind.CP_DECISION, False, (Recipient.person("worker"), DUTY_CHANNEL)),
+        # Not a child-protection clock: it waits for day staff.
+        (AlertKind.BREACHED, ClockKind.SCREENING, True, (Recipient.person("worker"), DUTY_CHANNEL)),
+        (AlertKind.DUE_SOON, ClockKind.COMPLETION_24H, True, (Recipient.person("worker"),)),
+        # The end-of-day handover is the duty manager's, whatever the hour.
+        (AlertKind.HANDOVER, None, True, (DUTY_CHANNEL,)),
+    ],
+)
+def test_out_of_hours_child_protection_alerts_go_to_the_emergency_duty_team(
+    kind: AlertKind, clock: ClockKind | None, out_of_hours: bool, expected: tuple[Recipient, ...]
+) -> None:
+    found = recipients_for(kind, "worker", SATURDAY, STAFFING, clock=clock, out_of_hours=out_of_hours)
+    assert found == expected
+
+
+def test_with_nobody_from_the_edt_on_the_rota_every_edt_holder_is_told() -> None:
+    staffing = Staffing.of(directory=STAFFING.directory)
+    found = recipients_for(
+        AlertKind.BREACHED, None, SATURDAY, staffing, clock=ClockKind.CP_DECISION, out_of_hours=True
+    )
+    assert found == (Recipient.person("edt-on-rota"), Recipient.person("edt-other"), EDT_CHANNEL)
+
+
+def test_alerts_due_judges_office_hours_by_the_calendar() -> None:
+    start = datetime(2026, 3, 21, 1, 0, tzinfo=UTC)
+    deadline = Deadline("CT-26-000001", ClockKind.CP_DECISION, start, start + timedelta(hours=2), id=1)
+    [alert] = alerts_due([deadline], start + timedelta(hours=2), CAL, POLICY, {}, staffing=STAFFING)
+    assert alert.kind is AlertKind.BREACHED and alert.recipients == EDT
+    weekday = datetime(2026, 3, 23, 10, 0, tzinfo=UTC)
+    monday = Deadline("CT-26-000002", ClockKind.CP_DECISION, weekday, weekday + timedelta(hours=2), id=2)
+    [alert] = alerts_due([monday], weekday + timedelta(hours=2), CAL, POLICY, {}, staffing=STAFFING)
+    assert EDT_CHANNEL not in alert.recipients and DUTY_CHANNEL in alert.recipients
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (datetime(2026, 3, 20, 16, 59, tzinfo=UTC), None),  # Friday, still open
+        (datetime(2026, 3, 20, 17, 0, tzinfo=UTC), date(2026, 3, 20)),
+        (datetime(2026, 3, 21, 3, 0, tzinfo=UTC), date(2026, 3, 20)),  # Saturday: Friday's, late
+        (datetime(2026, 3, 23, 8, 29, tzinfo=UTC), date(2026, 3, 20)),
+        (datetime(2026, 3, 23, 8, 30, tzinfo=UTC), None),  # Monday opening: too late for it
+        (datetime(2026, 3, 24, 6, 0, tzinfo=UTC), date(2026, 3, 23)),
+        # Maundy Thursday's covers Good Friday and the weekend (British Summer Time: 17:00 is 16:00 UTC).
+        (datetime(2026, 4, 2, 16, 0, tzinfo=UTC), date(2026, 4, 2)),
+        (datetime(2026, 4, 3, 12, 0, tzinfo=UTC), date(2026, 4, 2)),
+    ],
+)
+def test_the_edt_handover_is_due_from_closing_until_the_next_opening(
+    now: datetime, expected: date | None
+) -> None:
+    assert edt_handover_day(now, CAL) == expected
+
+
+@pytest.mark.parametrize(
+    ("kind", "clock", "held"),
+    [
+        (AlertKind.DUE_SOON, ClockKind.SCREENING, True),
+        (AlertKind.BREACHED, ClockKind.COMPLETION_48H, True),
+        (AlertKind.LETTER_LAPSED, ClockKind.PARENT_LETTER, True),
+        (AlertKind.MARAC_REMINDER, None, True),
+        (AlertKind.DUE_SOON, ClockKind.CP_DECISION, False),
+        (AlertKind.ESCALATION, ClockKind.CP_DECISION, False),
+        (AlertKind.HANDOVER, None, False),
+        (AlertKind.EDT_HANDOVER, None, False),
+        (AlertKind.CONTINUITY, None, False),
+        (AlertKind.EMAIL, ClockKind.SCREENING, False),
+    ],
+)
+def test_urgent_only_mode_holds_everything_but_child_protection_clocks_and_its_own_posts(
+    kind: AlertKind, clock: ClockKind | None, held: bool
+) -> None:
+    at = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+    key = AlertKey("CT-26-000001", clock, kind, 0, at)
+    item = OutboxItem(1, key.text, key.subject, clock, kind, None, "{}", at, at, OutboxState.PENDING, 0, at)
+    assert holds(item) is held
+
+
+MONDAY = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
+MANAGER_ROLES = frozenset({Role.TEAM_MANAGER})
+
+
+@pytest.mark.parametrize(
+    ("argument", "roles", "reason", "says"),
+    [
+        (
+            "on staff shortage",
+            frozenset({Role.CONSULTANT}),
+            RefusalReason.NOT_PERMITTED,
+            "only team managers",
+        ),
+        ("on", MANAGER_ROLES, RefusalReason.INVALID, "give the reason"),
+        ("on " + "x" * 201, MANAGER_ROLES, RefusalReason.INVALID, "200 characters"),
+        ("maybe", MANAGER_ROLES, RefusalReason.INVALID, "continuity on"),
+        ("off", MANAGER_ROLES, RefusalReason.WRONG_STATE, "not in urgent-only mode"),
+    ],
+)
+async def test_a_switch_that_cannot_be_made_changes_nothing(
+    argument: str, roles: frozenset[Role], reason: RefusalReason, says: str
+) -> None:
+    store = InMemoryStore()
+    result = await switch_urgent_only(store.unit_of_work(), argument, "tm-1", roles, MONDAY, POLICY)
+    assert isinstance(result, Refusal) and result.reason is reason and says in result.message
+    async with store.unit_of_work() as uow:
+        assert await urgent_only(uow) is None
+        assert await uow.alerts.listed() == []
+
+
+async def test_switching_on_tells_the_channels_service_managers_and_the_policy_addresses_once() -> None:
+    store = InMemoryStore()
+    async with store.unit_of_work() as uow:
+        await uow.roles.grant("sm-1", Role.SERVICE_MANAGER)
+        await uow.commit()
+    policy = parse_policy('[continuity]\nnotify = ["comms@example.org", "ccu@example.org"]\n')
+    on = await switch_urgent_only(
+        store.unit_of_work(), "on  Severe   weather", "tm-1", MANAGER_ROLES, MONDAY, policy
+    )
+    assert not isinstance(on, Refusal) and on.on and on.mode.reason == "Severe weather" and on.notices == 5
+    async with store.unit_of_work() as uow:
+        mode = await urgent_only(uow)
+        recipients = sorted(item.recipient.text for item in await uow.alerts.listed())
+    assert mode is not None and (mode.since, mode.by, mode.reason) == (MONDAY, "tm-1", "Severe weather")
+    assert recipients == [
+        "channel:decisions",
+        "channel:duty",
+        "email:ccu@example.org",
+        "email:comms@example.org",
+        "person:sm-1",
+    ]
+    again = await switch_urgent_only(store.unit_of_work(), "on again", "tm-2", MANAGER_ROLES, MONDAY, policy)
+    assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
+
+    # Switching off lists (and withdraws) what was held, once per alert.
+    due = MONDAY + timedelta(hours=4)
+    alert = PlannedAlert(
+        AlertKey("CT-26-000009", ClockKind.SCREENING, AlertKind.DUE_SOON, 0, due),
+        due - timedelta(hours=1),
+        MONDAY,
+        None,
+        (Recipient.person("c-1"), Recipient.person("c-2")),
+        late=False,
+    )
+    async with store.unit_of_work() as uow:
+        await uow.alerts.enqueue(alert.messages(), MONDAY)
+        for item in await uow.alerts.claim(due, timedelta(minutes=1)):
+            if item.kind is AlertKind.DUE_SOON:
+                await uow.alerts.mark_held(item.id, HELD_REASON)
+        await uow.commit()
+    later = MONDAY + timedelta(hours=5, minutes=30)
+    off = await switch_urgent_only(store.unit_of_work(), "OFF", "tm-2", MANAGER_ROLES, later, policy)
+    assert not isinstance(off, Refusal) and not off.on and off.duration == timedelta(hours=5, minutes=30)
+    assert [(held.subject, held.kind, held.due_at) for held in off.held] == [
+        ("CT-26-000009", AlertKind.DUE_SOON, due)
+    ]
+    async with store.unit_of_work() as uow:
+        assert await urgent_only(uow) is None
+        assert await uow.alerts.listed(states=[OutboxState.HELD]) == []
+        events = [stored.event for stored in await uow.audit.for_subject("continuity")]
+    assert [(e.action, e.actor_id, e.detail) for e in events] == [
+        ("continuity.on", "tm-1", "reason=Severe weather"),
+        ("continuity.off", "tm-2", "duration_minutes=330; held=1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "addresses", ['["not an address"]', '["a@b"]', '"comms@example.org"', '["x@example.org, y@example.org"]']
+)
+def test_the_policy_refuses_what_is_not_a_list_of_addresses(addresses: str) -> None:
+    with pytest.raises(PolicyError, match=r"continuity\.notify"):
+        parse_policy(f"[continuity]\nnotify = {addresses}\n")
+
+
+async def test_without_an_edt_channel_there_is_no_edt_handover_nor_overnight_summary() -> None:
+    store = InMemoryStore()
+    friday_close = datetime(2026, 3, 20, 17, 0, tzinfo=UTC)
+    monday_open = datetime(2026, 3, 23, 8, 30, tzinfo=UTC)
+    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None
+    assert await post_due_overnight_summary(store.unit_of_work, monday_open, CAL, POLICY) is None
+    async with store.unit_of_work() as uow:
+        registration = ChannelRegistration(ChannelPurpose.EDT, "19:edt", "admin", friday_close)
+        await uow.channels.register(registration)
+        await uow.commit()
+    posted = await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY)
+    assert posted is not None and posted.day == date(2026, 3, 20) and not posted.late
+    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None  # once
+    summary = await post_due_overnight_summary(
+        store.unit_of_work, monday_open + timedelta(hours=2), CAL, POLICY
+    )
+    assert summary is not None and summary.late
+    async with store.unit_of_work() as uow:
+        kinds = sorted(item.kind.value for item in await uow.alerts.listed())
+    assert kinds == ["edt_handover", "overnight_summary"]

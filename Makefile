@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries package faketime test-anytime
+.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -50,6 +50,13 @@ test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faket
 			$(VENV)/bin/pytest -q -p no:cacheprovider $(ANYTIME_TESTS) || exit 1; \
 	done
 
+# Dovecot for the test IMAP server (started by the tests in a temporary directory, see tests/imap.py).
+dovecot-binaries:
+	@if ! test -x /usr/sbin/dovecot; then \
+		echo "installing Dovecot (dovecot-imapd) for the test mailbox"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
 setup: $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -67,8 +74,11 @@ typecheck: $(VENV)/.installed
 imports: $(VENV)/.installed
 	$(VENV)/bin/lint-imports
 
-pytest: $(VENV)/.installed node_modules/.installed postgres-binaries
-	$(VENV)/bin/pytest -q -p no:cacheprovider --durations=12
+# Two workers, one a core; the reliability tests time real bot processes, so they run on their own.
+PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
+pytest: $(VENV)/.installed node_modules/.installed postgres-binaries dovecot-binaries
+	$(PYTEST) -n 2 --durations=12 --ignore=tests/reliability
+	$(PYTEST) --durations=4 tests/reliability
 
 test: lint typecheck imports pytest
 

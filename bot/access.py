@@ -40,6 +40,10 @@ from bot.cards.intake import (
     SAVE,
     SUBMIT,
 )
+from bot.cards.mail import NOT_REFERRAL as MAIL_NOT_REFERRAL
+from bot.cards.mail import PERSONAL_ONLY as MAIL_PERSONAL_ONLY
+from bot.cards.mail import START as MAIL_START
+from bot.cards.mail import TAKE as MAIL_TAKE
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_VERB
 from bot.cards.work import (
     CHALLENGE_VERB,
@@ -139,6 +143,13 @@ _COMMAND_CHANNELS: Mapping[CommandName, frozenset[Place]] = {
 }
 
 
+#: What someone typing a command in the wrong kind of conversation is told, where "this works
+#: only in …" would not say why.
+_COMMAND_ELSEWHERE: Mapping[CommandName, str] = {
+    CommandName.MAIL: MAIL_PERSONAL_ONLY,
+}
+
+
 def _command_rules() -> dict[tuple[Surface, str], Rule]:
     rules: dict[tuple[Surface, str], Rule] = {}
     for command in COMMANDS:
@@ -146,7 +157,8 @@ def _command_rules() -> dict[tuple[Surface, str], Rule]:
         places &= _COMMAND_CHANNELS.get(command.name, places)
         reads, relation = _COMMAND_READS.get(command.name, (Reads.NOTHING, ""))
         permissions = (command.permission,) if command.permission is not None else ()
-        rules[(Surface.COMMAND, command.name.value)] = Rule(places, permissions, reads, relation)
+        elsewhere = _COMMAND_ELSEWHERE.get(command.name, "")
+        rules[(Surface.COMMAND, command.name.value)] = Rule(places, permissions, reads, relation, elsewhere)
     return rules
 
 
@@ -182,6 +194,17 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
             "a submitted contact; its history checks card only",
         )
         for action in (HISTORY_OPEN, HISTORY_SAVE)
+    },
+    # The e-mail queue (SPEC §5a): taking an e-mail starts a contact, so it is the officer's work.
+    **{
+        (Surface.SUBMISSION, action): Rule(
+            PERSONAL,
+            (Permission.START_CONTACT,),
+            Reads.NOTHING,
+            "an e-mail the sender took (first wins)",
+            elsewhere=MAIL_PERSONAL_ONLY,
+        )
+        for action in (MAIL_TAKE, MAIL_START, MAIL_NOT_REFERRAL)
     },
     # Consultations are logged in a personal chat.
     (Surface.SUBMISSION, CONSULTATION_SAVE): _CONSULTING,

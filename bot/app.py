@@ -41,6 +41,7 @@ from bot.dialogs.duty import DutyFeature
 from bot.dialogs.edt import EdtFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
+from bot.dialogs.mail import MailFeature
 from bot.dialogs.quality import QualityFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
@@ -60,6 +61,7 @@ from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
 from scheduler.jobs import create_scheduler
 from scheduler.leadership import Leadership, scheduler_allowed
+from scheduler.mailbox import MailboxWatcher
 from scheduler.runner import FrontDoorScheduler
 from store.leader import leadership_for
 from store.sql import SqlStore
@@ -88,6 +90,8 @@ NOTIFIER = web.AppKey("notifier", Notifier)
 LEADERSHIP = web.AppKey("leadership", Leadership)
 #: the deadline tick and dispatcher of this process (tests drive them directly)
 ALERTS = web.AppKey("alerts", DeadlineAlerts)
+#: the mailbox watcher, when a mailbox is configured
+MAILBOX = web.AppKey("mailbox", MailboxWatcher)
 
 
 def create_app(
@@ -122,7 +126,7 @@ def create_app(
     decisions.register(router)
     CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
     QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
-    IntakeFeature(
+    intake = IntakeFeature(
         store,
         clock,
         calendar,
@@ -130,7 +134,9 @@ def create_app(
         notifier,
         decision_card=decisions.posted_card,
         channel_update=decisions.update_channel_card,
-    ).register(router, finders)
+    )
+    intake.register(router, finders)
+    MailFeature(store, clock, intake).register(router)
     ChannelsFeature(store, clock, notifier).register(router)
     ContinuityFeature(store, clock, settings.policy).register(router)
     EdtFeature(store, clock, settings.policy).register(router)
@@ -181,7 +187,20 @@ def create_app(
         )
         app[LEADERSHIP] = leadership
         app[ALERTS] = alerts
-        app[SCHEDULER] = create_scheduler(store.unit_of_work, clock, settings.policy, calendar, alerts=alerts)
+        mailbox = None
+        if settings.mailbox is not None:
+            # Only the leader reads the mailbox (the same leadership as the deadline tick).
+            mailbox = MailboxWatcher(
+                settings.mailbox,
+                store.unit_of_work,
+                clock,
+                leadership,
+                poll_seconds=settings.policy.mail.poll_seconds,
+            )
+            app[MAILBOX] = mailbox
+        app[SCHEDULER] = create_scheduler(
+            store.unit_of_work, clock, settings.policy, calendar, alerts=alerts, mailbox=mailbox
+        )
         # Appended after ``_lifecycle``, so it stops before the store is closed.
         app.cleanup_ctx.append(_scheduling)
     return app
@@ -223,6 +242,9 @@ async def _scheduling(app: web.Application) -> AsyncIterator[None]:
     await scheduler.start()
     yield
     await scheduler.stop()
+    mailbox = app.get(MAILBOX)
+    if mailbox is not None:
+        await mailbox.stop()
     await leadership.release()
 
 

@@ -33,6 +33,12 @@ ALLOWED_FIELDS: frozenset[str] = frozenset(
         "error_code",
         "host",
         "key",
+        "mail_id",
+        "message_id",
+        "size",
+        "uid",
+        "uid_validity",
+        "idle",
         "port",
         "purpose",
         "reference",
@@ -88,3 +94,6 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.setLevel(level)
     # aiohttp's access log carries client addresses and paths only, but it adds nothing we need.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # The IMAP client and the SQLite driver log the bytes they move at DEBUG: e-mails and records.
+    for chatty in ("aioimaplib", "aiosqlite"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)

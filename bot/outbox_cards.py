@@ -18,6 +18,7 @@ from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
 from bot.cards.continuity import render_continuity
 from bot.cards.edt import render_edt_handover, render_overnight_summary
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
+from bot.cards.mail import render_mail_untaken
 from bot.cards.rendered import Rendered, Renderer
 from frontdoor.alerts import AlertKind, OutboxItem
 
@@ -33,6 +34,7 @@ RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.CONTINUITY: render_continuity,
     AlertKind.EDT_HANDOVER: render_edt_handover,
     AlertKind.OVERNIGHT_SUMMARY: render_overnight_summary,
+    AlertKind.MAIL_UNTAKEN: render_mail_untaken,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),
 }
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from frontdoor.mail import MailboxAddress, parse_imap_url
 from frontdoor.policy import Policy, PolicyError, load_policy
 from frontdoor.ports import Clock
 from frontdoor.systemclock import RunningClock, SystemClock
@@ -79,6 +80,8 @@ class Settings:
     #: ``FRONTDOOR_CLOCK_START``: the instant the process's clock reads when it starts (then it runs
     #: at real speed); None for the real clock. For tests and rehearsals; refused in production.
     clock_start: datetime | None = None
+    #: the front door's mailbox (``FRONTDOOR_IMAP_URL``, ``FRONTDOOR_IMAP_PASSWORD``); None: not watched
+    mailbox: MailboxAddress | None = None
 
     @property
     def authentication_enabled(self) -> bool:
@@ -199,6 +202,18 @@ class Settings:
                 "start with it"
             )
 
+        mailbox = None
+        imap_url = get("FRONTDOOR_IMAP_URL")
+        if imap_url:
+            try:
+                mailbox = parse_imap_url(
+                    imap_url,
+                    source.get("FRONTDOOR_IMAP_PASSWORD", ""),
+                    loopback_only_plain=environment is Environment.PRODUCTION,
+                )
+            except ValueError as error:
+                raise SettingsError(f"FRONTDOOR_IMAP_URL {error}") from None
+
         settings = cls(
             environment=environment,
             host=host,
@@ -218,6 +233,7 @@ class Settings:
             smtp=smtp,
             auth_off=auth_text == "off",
             clock_start=clock_start,
+            mailbox=mailbox,
         )
         settings.check(serving=serving)
         return settings

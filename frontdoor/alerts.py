@@ -119,6 +119,8 @@ class AlertKind(StrEnum):
     EDT_HANDOVER = "edt_handover"
     #: the duty channel's summary at opening of what the EDT did overnight (SPEC §10)
     OVERNIGHT_SUMMARY = "overnight_summary"
+    #: an e-mail has waited in the queue untaken for longer than the policy allows (``frontdoor.mail``)
+    MAIL_UNTAKEN = "mail_untaken"
 
 
 def utc_text(moment: datetime) -> str:
@@ -292,7 +294,8 @@ def recipients_for(
     - due soon and a lapsed parent letter: the assignee, or the consultants on duty when unassigned;
     - breached and repeats: those, and the duty channel;
     - escalations: the team managers on duty, and the duty channel;
-    - the handover and MARAC reminders: the duty channel.
+    - the handover and MARAC reminders: the duty channel;
+    - an e-mail left untaken: the duty managers on duty.
 
     Out of office hours (SPEC §10) every alert about a child-protection clock (an urgent contact's
     or a route I decision's) goes to the emergency duty team instead: the EDT staff on the rota
@@ -313,6 +316,9 @@ def recipients_for(
             people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
         case AlertKind.ESCALATION | AlertKind.HANDOVER_ESCALATION:
             people = staffing.on_duty(Role.TEAM_MANAGER, day)
+        case AlertKind.MAIL_UNTAKEN:
+            people = staffing.on_duty(Role.DUTY_MANAGER, day)
+            channel = False
         case _:
             people = ()
     found = [Recipient.person(person) for person in dict.fromkeys(people)]

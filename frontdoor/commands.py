@@ -40,6 +40,7 @@ class CommandName(StrEnum):
     HANDOVER = "handover"
     DUTY = "duty"
     STATUS = "status"
+    MAIL = "mail"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,15 @@ COMMANDS: tuple[Command, ...] = (
         "Open contacts against the band, workers' loads, breached clocks, undelivered alerts",
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.SEE_STATUS,
+    ),
+    # The e-mail queue (SPEC §5a): senders and previews, so a personal chat only. Typed (and in
+    # help): the personal menu holds SPEC §6's list, and Teams shows ten at most.
+    Command(
+        CommandName.MAIL,
+        "mail",
+        "E-mails waiting in the front door's mailbox, oldest first: take one",
+        frozenset({Scope.PERSONAL}),
+        Permission.MAIL_QUEUE,
     ),
     Command(
         CommandName.DUTY,

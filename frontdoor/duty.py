@@ -157,6 +157,8 @@ async def _build(
     handover = build_handover(
         await _open_contacts(uow), await _open_deadlines(uow, now), now, calendar, policy, staffing
     )
+    untaken = tuple(item.received_at for item in await uow.mail.waiting())
+    handover = replace(handover, untaken_mail=untaken)
     if handover.day == day:
         return handover
     # Made after midnight (a late handover): it still hands over its own day.
@@ -577,7 +579,16 @@ def handover_from_json(value: object) -> Handover:
         next_duty_managers_from_rota=data.flag("next_duty_managers_from_rota"),
         # absent from handovers queued before it was kept
         history_outstanding=data.strings("history_outstanding") if data.has("history_outstanding") else (),
+        untaken_mail=_untaken_mail(value),
     )
+
+
+def _untaken_mail(value: object) -> tuple[datetime, ...]:
+    """The untaken e-mails' received times (absent from handovers posted before e-mail came in)."""
+    times = value.get("untaken_mail", []) if isinstance(value, dict) else []
+    if not isinstance(times, list) or not all(isinstance(moment, str) for moment in times):
+        raise ValueError("handover: untaken_mail must be a list of times")
+    return tuple(require_aware(datetime.fromisoformat(moment)).astimezone(UTC) for moment in times)
 
 
 @dataclass(frozen=True, slots=True)

@@ -296,6 +296,8 @@ class Handover:
     next_duty_managers_from_rota: bool
     #: open urgent contacts whose history checks are outstanding, by reference
     history_outstanding: tuple[str, ...] = ()
+    #: when each e-mail still waiting untaken in the e-mail queue arrived, oldest first (SPEC §5a)
+    untaken_mail: tuple[datetime, ...] = ()
 
     def breached(self) -> tuple[ClockLine, ...]:
         return tuple(line for line in self.at_risk if line.breached)
@@ -353,6 +355,7 @@ class Handover:
             "next_duty_managers": list(self.next_duty_managers),
             "next_duty_managers_from_rota": self.next_duty_managers_from_rota,
             "history_outstanding": list(self.history_outstanding),
+            "untaken_mail": [utc_text(moment) for moment in self.untaken_mail],
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

@@ -50,6 +50,7 @@ from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
+from frontdoor.mail import return_mail_of_draft
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline
@@ -455,6 +456,7 @@ async def cancel_draft(
                 f"{checked.reference} is an urgent contact already with the consultants, so it cannot be "
                 "cancelled. Finish its cards, or tell the consultant on duty if it was made in error.",
             )
+        await return_mail_of_draft(uow, contact_id, actor_id, now)
         await uow.contacts.delete(contact_id)
         await uow.audit.append(_audit(now, actor_id, "contact.draft_cancelled", contact_id))
         await uow.commit()

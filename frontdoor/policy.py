@@ -32,6 +32,7 @@ __all__ = [
     "Handover",
     "HistoryChecksPolicy",
     "Limits",
+    "Mail",
     "Marac",
     "OfficeHours",
     "OpenContactBand",
@@ -278,6 +279,15 @@ class HistoryChecksPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Mail:
+    """The e-mail queue (SPEC §5a): when an untaken e-mail alerts the duty manager, and how often
+    the mailbox is polled when the server does not offer IDLE (and IDLE is renewed when it does)."""
+
+    untaken_alert_office_hours: int = field(metadata={_PARSE: _positive_int})
+    poll_seconds: int = field(metadata={_PARSE: _positive_int})
+
+
+@dataclass(frozen=True, slots=True)
 class Limits:
     max_free_text_chars: int = field(metadata={_PARSE: _positive_int})
 
@@ -325,6 +335,7 @@ class Policy:
     history: HistoryChecksPolicy
     limits: Limits
     continuity: Continuity
+    mail: Mail
 
 
 # -- loading -------------------------------------------------------------------------------------

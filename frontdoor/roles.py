@@ -50,6 +50,8 @@ class Permission(StrEnum):
     SWITCH_CONTINUITY = "switch_continuity"
     #: take an item of the EDT handover and record what was done overnight (SPEC §10)
     OVERNIGHT_ACTION = "overnight_action"
+    #: see the e-mail queue (SPEC §5a); taking an e-mail also needs ``START_CONTACT``
+    MAIL_QUEUE = "mail_queue"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -69,10 +71,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.RECORD_HISTORY_CHECKS,
         Permission.OFFICER_WORK,
         Permission.SEND_LETTERS,
+        Permission.MAIL_QUEUE,
     },
     Role.SOCIAL_WORKER: _FRONT_DOOR_STAFF | {Permission.WORK_ALLOCATED},
     Role.CONSULTANT: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
         Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,
@@ -82,6 +86,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.DECIDE_REREFERRAL,
         Permission.HANDOVER,
         Permission.MANAGE_ROTA,
@@ -89,6 +94,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     },
     Role.TEAM_MANAGER: _FRONT_DOOR_STAFF
     | {
+        Permission.MAIL_QUEUE,
         Permission.START_CONTACT,
         Permission.RECORD_HISTORY_CHECKS,
         Permission.THRESHOLD_DECISION,

@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
+from frontdoor.mail_records import MailRepository
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -39,6 +40,7 @@ class UnitOfWork(Protocol):
     consultations: ConsultationRepository
     activities: ProcessedActivities
     alerts: AlertOutbox
+    mail: MailRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -17,15 +17,19 @@ from datetime import time
 from typing import Final
 
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
+from frontdoor.mail import alert_untaken, purge_expired_mail
+from frontdoor.mail_records import SUBJECT_PREFIX
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.retention import remove_expired_personal_data
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import daily_jobs
+from scheduler.mailbox import MailboxWatcher
 from scheduler.runner import FrontDoorScheduler, ScheduledJob
 
 log = logging.getLogger(__name__)
@@ -35,19 +39,26 @@ RETENTION_JOB_ID: Final = "retention"
 RETENTION_AT: Final = time(2, 30)
 
 
-async def run_retention(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> tuple[str, ...]:
-    """Delete or anonymise what is past retention as of ``clock.now()``; the references done
-    (consultations deleted, then contacts whose personal data was removed)."""
+async def run_retention(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar | None = None
+) -> tuple[str, ...]:
+    """Delete or anonymise what is past retention as of ``clock.now()``: consultations, the personal
+    data of contacts closed without acceptance, and the stored data of e-mails that did not become
+    accepted referrals; the references (and ``mail:`` ids) done."""
+    now = clock.now()
     async with unit_of_work() as uow:
-        deleted = await purge_expired_consultations(uow, clock.now(), policy)
-    anonymised = await remove_expired_personal_data(unit_of_work, clock.now(), policy)
-    log.info("retention ran", extra={"count": len(deleted) + len(anonymised)})
-    return (*deleted, *anonymised)
+        deleted = await purge_expired_consultations(uow, now, policy)
+    anonymised = await remove_expired_personal_data(unit_of_work, now, policy)
+    mail = await purge_expired_mail(unit_of_work(), now, calendar or WorkingCalendar(), policy)
+    log.info("retention ran", extra={"count": len(deleted) + len(anonymised) + len(mail)})
+    return (*deleted, *anonymised, *(f"{SUBJECT_PREFIX}{item_id}" for item_id in mail))
 
 
-def retention_job(unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy) -> ScheduledJob:
+def retention_job(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar | None = None
+) -> ScheduledJob:
     async def run() -> tuple[str, ...]:
-        return await run_retention(unit_of_work, clock, policy)
+        return await run_retention(unit_of_work, clock, policy, calendar)
 
     trigger = CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=LONDON)
     return ScheduledJob(RETENTION_JOB_ID, trigger, run, catch_up=True)
@@ -60,14 +71,42 @@ def front_door_jobs(
     calendar: WorkingCalendar,
     *,
     alerts: DeadlineAlerts | None = None,
+    mailbox: MailboxWatcher | None = None,
 ) -> list[ScheduledJob]:
     """Every job the bot runs; the deadline tick and the dispatcher when ``alerts`` is given (they
-    need a sender and a leadership only the composition root can build)."""
+    need a sender and a leadership only the composition root can build); the mailbox poll when
+    ``mailbox`` is given (a mailbox is configured)."""
     return [
-        retention_job(unit_of_work, clock, policy),
+        retention_job(unit_of_work, clock, policy, calendar),
         *daily_jobs(unit_of_work, clock, policy, calendar),
+        mail_untaken_job(unit_of_work, clock, policy, calendar),
         *(alerts.jobs() if alerts is not None else ()),
+        *(mailbox.jobs() if mailbox is not None else ()),
     ]
+
+
+MAIL_UNTAKEN_JOB_ID: Final = "mail_untaken"
+
+
+async def run_mail_untaken(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> int:
+    """Alert the duty manager about e-mails left untaken too long (each once)."""
+    added = await alert_untaken(unit_of_work, clock.now(), calendar, policy)
+    if added:
+        log.info("untaken e-mail alerts enqueued", extra={"count": added})
+    return added
+
+
+def mail_untaken_job(
+    unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
+) -> ScheduledJob:
+    async def run() -> int:
+        return await run_mail_untaken(unit_of_work, clock, policy, calendar)
+
+    return ScheduledJob(
+        MAIL_UNTAKEN_JOB_ID, IntervalTrigger(seconds=policy.alerts.tick_seconds), run, catch_up=True
+    )
 
 
 def create_scheduler(
@@ -77,6 +116,9 @@ def create_scheduler(
     calendar: WorkingCalendar,
     *,
     alerts: DeadlineAlerts | None = None,
+    mailbox: MailboxWatcher | None = None,
 ) -> FrontDoorScheduler:
     """The scheduler with every job, not yet started (``await scheduler.start()``)."""
-    return FrontDoorScheduler(front_door_jobs(unit_of_work, clock, policy, calendar, alerts=alerts))
+    return FrontDoorScheduler(
+        front_door_jobs(unit_of_work, clock, policy, calendar, alerts=alerts, mailbox=mailbox)
+    )

@@ -53,6 +53,7 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.mail_records import MailRepository
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -83,6 +84,7 @@ from frontdoor.roles import Role
 from store import chain
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
+from store.mail import SqlMailRepository
 from store.outbox import SqlAlertOutbox
 from store.repository import SqlRepository as _Repository
 from store.tables import (
@@ -166,6 +168,7 @@ class SqlUnitOfWork:
         self.consultations: ConsultationRepository = SqlConsultationRepository(self)
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
+        self.mail: MailRepository = SqlMailRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

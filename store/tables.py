@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -318,6 +319,39 @@ class ProcessedActivityRow(Base):
 
     activity_id: Mapped[str] = mapped_column(Text, primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MailItemRow(Base):
+    """An e-mail in the queue (SPEC §5a): headers, a preview and attachment names, never the message.
+    Taken in once: one row per Message-ID, and one per mailbox UID (``frontdoor.mail``)."""
+
+    __tablename__ = "mail_items"
+    __table_args__ = (
+        UniqueConstraint("message_id"),
+        UniqueConstraint("mailbox", "uid_validity", "uid"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    mailbox: Mapped[str] = mapped_column(String(SUBJECT))
+    uid_validity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[str] = mapped_column(String(1000))
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    sender_name: Mapped[str] = mapped_column(Text)
+    sender_address: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    #: the attachments' file names, in message order
+    attachments: Mapped[list[str]] = mapped_column(JSON)
+    preview: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(CODE), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    taken_by: Mapped[str | None] = mapped_column(String(PERSON), index=True)
+    taken_at: Mapped[datetime | None]
+    contact_id: Mapped[str | None] = mapped_column(String(ID), index=True)
+    reason: Mapped[str | None] = mapped_column(String(CODE))
+    reason_detail: Mapped[str] = mapped_column(Text)
+    closed_at: Mapped[datetime | None]
 
 
 metadata = Base.metadata

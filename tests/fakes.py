@@ -19,6 +19,7 @@ from typing import Self
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
+from frontdoor.mail_records import MailItem, MailRepository, MailState
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -89,6 +90,7 @@ class _Data:
     audit: list[StoredAuditEvent] = field(default_factory=list)
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
+    mail: dict[str, MailItem] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -104,6 +106,7 @@ class _Data:
             audit=list(self.audit),
             consultations=dict(self.consultations),
             processed=dict(self.processed),
+            mail=dict(self.mail),
         )
 
 
@@ -142,6 +145,7 @@ class InMemoryUnitOfWork:
         self.activities: ProcessedActivities = _Processed(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
+        self.mail: MailRepository = _Mail(self)
 
     async def __aenter__(self) -> Self:
         return self
@@ -495,6 +499,71 @@ class _Consultations(_Repository):
             c for c in self._uow.view().consultations.values() if c.author_id == author_id and not c.on_behalf
         ]
         return max(own, key=lambda c: (c.created_at, c.reference), default=None)
+
+
+def _mail_order(items: Iterable[MailItem]) -> list[MailItem]:
+    return sorted(items, key=lambda item: (item.received_at, item.uid))
+
+
+class _Mail(_Repository):
+    async def add(self, item: MailItem) -> bool:
+        item = replace(item, received_at=_utc(item.received_at))
+        data = await self._uow.write()
+        slot = (item.mailbox, item.uid_validity, item.uid)
+        if any(
+            other.id == item.id
+            or other.message_id == item.message_id
+            or (other.mailbox, other.uid_validity, other.uid) == slot
+            for other in data.mail.values()
+        ):
+            return False
+        data.mail[item.id] = item
+        return True
+
+    async def get(self, item_id: str) -> MailItem | None:
+        return self._uow.view().mail.get(item_id)
+
+    async def waiting(self) -> list[MailItem]:
+        return _mail_order(i for i in self._uow.view().mail.values() if i.state is MailState.WAITING)
+
+    async def taken_by(self, user_id: str) -> list[MailItem]:
+        return _mail_order(
+            i for i in self._uow.view().mail.values() if i.taken_by == user_id and i.state is MailState.TAKEN
+        )
+
+    async def last_uid(self, mailbox: str, uid_validity: int) -> int:
+        uids = [
+            i.uid
+            for i in self._uow.view().mail.values()
+            if (i.mailbox, i.uid_validity) == (mailbox, uid_validity)
+        ]
+        return max(uids, default=0)
+
+    async def save(self, item: MailItem, expected_version: int) -> MailItem:
+        data = await self._uow.write()
+        stored = data.mail.get(item.id)
+        if stored is None:
+            raise NotFoundError(f"no e-mail {item.id}")
+        if stored.version != expected_version:
+            raise StaleVersionError(f"e-mail {item.id} is no longer at version {expected_version}")
+        saved = replace(
+            item,
+            version=expected_version + 1,
+            taken_at=_utc_or_none(item.taken_at),
+            closed_at=_utc_or_none(item.closed_at),
+        )
+        data.mail[item.id] = saved
+        return saved
+
+    async def for_contact(self, contact_id: str) -> MailItem | None:
+        found = _mail_order(i for i in self._uow.view().mail.values() if i.contact_id == contact_id)
+        return found[0] if found else None
+
+    async def received_before(self, cutoff: datetime) -> list[MailItem]:
+        return _mail_order(i for i in self._uow.view().mail.values() if i.received_at < cutoff)
+
+    async def delete(self, item_id: str) -> None:
+        (await self._uow.write()).mail.pop(item_id, None)
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

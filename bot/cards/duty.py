@@ -74,6 +74,7 @@ _KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.CONTINUITY: "Urgent-only mode notice",
     AlertKind.EDT_HANDOVER: "EDT handover",
     AlertKind.OVERNIGHT_SUMMARY: "Overnight summary",
+    AlertKind.MAIL_UNTAKEN: "Untaken e-mail alert",
 }
 
 

@@ -235,6 +235,18 @@ def handover_card(
     body.append(heading(f"Falling due before the next opening ({len(handover.due_before_opening)})"))
     body += capped_facts(clock_facts(handover.due_before_opening, names, handover.made_at), "None.")
 
+    body.append(heading(f"E-mails waiting untaken ({len(handover.untaken_mail)})"))
+    body += capped_facts(
+        [
+            Fact(
+                title=f"Received {format_local(moment)}",
+                value=f"waiting {format_duration(handover.made_at - moment)}",
+            )
+            for moment in handover.untaken_mail
+        ],
+        "None.",
+    )
+
     body.append(heading(f"With social workers and still open ({len(handover.reassigned)})"))
     reassigned = []
     for item in handover.reassigned:

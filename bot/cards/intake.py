@@ -47,6 +47,7 @@ from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
 from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.intake import Route, SubmissionResult
+from frontdoor.mail_records import MailItem
 from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
@@ -644,11 +645,13 @@ def record_card(
     follows: str = "",
     record_history: bool = False,
     actions: Sequence[Action] = (),
+    email: MailItem | None = None,
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
     ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
     ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks, for
-    someone who may record them); ``actions`` go at its foot after it."""
+    someone who may record them); ``email`` the e-mail it was started from (a link to it: subject,
+    received time and id, never its attachments); ``actions`` go at its foot after the rest."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -661,6 +664,16 @@ def record_card(
         body.append(_banner("Urgent: immediate risk", "attention"))
     if follows:
         body.append(_text(follows[:1].upper() + follows[1:]))
+    if email is not None:
+        body.append(
+            _facts(
+                [
+                    ("From e-mail", plain(email.subject) or "(no subject)"),
+                    ("E-mail received", format_local(email.received_at)),
+                    ("E-mail reference", f"mail:{email.id} (in the front door mailbox)"),
+                ]
+            )
+        )
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
     body.extend(_overnight(contact, people_names))

@@ -326,6 +326,10 @@ class IntakeFeature:
         await self._show(turn_context, await self._form(draft, notice=notice))
         return True
 
+    async def show_draft(self, turn_context: TurnContext, contact: Contact, notice: str = "") -> None:
+        """Open the script's card for a draft started elsewhere (from an e-mail in the queue)."""
+        await self._show(turn_context, await self._form(contact, notice=notice))
+
     # -- the section cards -----------------------------------------------------------------------
 
     async def _checked(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> _CardRef | None:
@@ -902,6 +906,7 @@ class IntakeFeature:
             deadlines: list[Deadline] = await uow.deadlines.for_subject(reference) if contact else []
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
             followed = await consultations_followed_by(uow.consultations, reference) if contact else ()
+            email = await uow.mail.for_contact(contact.id) if contact else None
         if contact is None or contact.state is ContactState.DRAFT:
             return None
         return record_card(
@@ -912,6 +917,7 @@ class IntakeFeature:
             local_systems=self._local_systems,
             follows=follows_text(followed),
             record_history=_history_outstanding(contact) and actor.may(Permission.RECORD_HISTORY_CHECKS),
+            email=email,
             # The contact's personal card: its outcome letter, challenges and casework (bot.cards.work).
             actions=[work_card_action(contact.reference or "", contact.version)],
         )

@@ -20,8 +20,10 @@ from bot.routing import Actor, Router
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.decisions import Refusal
+from frontdoor.mail import waiting_count
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
+from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
 from frontdoor.worklists import my_work, screening_queue
 
@@ -31,6 +33,12 @@ NOTHING_ASSIGNED = (
     "Nothing is assigned to you at the moment. Type **queue** to see the contacts awaiting screening."
 )
 NOTHING_WAITING = "No contacts are awaiting screening at the moment."
+
+
+def mail_waiting(count: int) -> str:
+    """The line under ``queue`` when e-mails wait untaken (SPEC §5a)."""
+    emails = "1 e-mail waits" if count == 1 else f"{count} e-mails wait"
+    return f"{emails} in the e-mail queue, untaken: say **mail** to see them."
 
 
 class WorklistsFeature:
@@ -76,8 +84,12 @@ class WorklistsFeature:
         )
         if result.empty:
             await turn_context.send_activity(NOTHING_WAITING)
-            return
-        await _send_card(turn_context, queue_card(result, now))
+        else:
+            await _send_card(turn_context, queue_card(result, now))
+        if actor.may(Permission.MAIL_QUEUE):
+            emails = await waiting_count(self._store.unit_of_work())
+            if emails:
+                await turn_context.send_activity(mail_waiting(emails))
 
 
 async def _send_card(turn_context: TurnContext, card: dict[str, Any]) -> None:

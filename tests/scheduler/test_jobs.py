@@ -18,7 +18,13 @@ from frontdoor.policy import default_policy, parse_policy
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID
-from scheduler.jobs import RETENTION_JOB_ID, create_scheduler, retention_job, run_retention
+from scheduler.jobs import (
+    MAIL_UNTAKEN_JOB_ID,
+    RETENTION_JOB_ID,
+    create_scheduler,
+    retention_job,
+    run_retention,
+)
 from scheduler.runner import JOB_DEFAULTS, FrontDoorScheduler, ScheduledJob
 from tests.fakes import InMemoryStore
 
@@ -131,7 +137,9 @@ async def test_the_scheduler_uses_the_design_options_and_fixed_ids(store: Store)
     await scheduler.start()
     try:
         assert scheduler.running
-        assert scheduler.job_ids() == sorted([RETENTION_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID])
+        assert scheduler.job_ids() == sorted(
+            [RETENTION_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, EDT_JOB_ID, MAIL_UNTAKEN_JOB_ID]
+        )
         for job_id in scheduler.job_ids():
             assert scheduler.job_options(job_id) == JOB_DEFAULTS
         assert JOB_DEFAULTS == {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}

@@ -1,0 +1,261 @@
+"""The e-mail queue's rules on every store (memory, SQLite, PostgreSQL): the mailbox settings; the
+preview; first wins when two take at once; an e-mail untaken for ``mail.untaken_alert_office_hours``
+of office time alerts the duty managers on the rota once; the poll runs every ``mail.poll_seconds``;
+the stored data of e-mails that did not become accepted referrals is deleted after
+``retention.referrals_not_accepted_months``, audited."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from bot.settings import DEVELOPMENT, Settings, SettingsError
+from frontdoor.alerts import AlertKind, Recipient
+from frontdoor.calendar import WorkingCalendar
+from frontdoor.contact import Contact, ContactState
+from frontdoor.intake import Refusal, cancel_draft
+from frontdoor.mail import (
+    MailboxAddress,
+    TakenBySomeoneElse,
+    alert_untaken,
+    defang,
+    item_from,
+    parse_mail,
+    preview_text,
+    purge_expired_mail,
+    start_from_mail,
+    take,
+    take_in,
+    untaken_from_payload,
+)
+from frontdoor.mail_records import MailItem, MailState
+from frontdoor.policy import parse_policy
+from frontdoor.records import RotaEntry
+from frontdoor.roles import Role
+from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
+from scheduler.leadership import SoleLeadership
+from scheduler.mailbox import MAIL_POLL_JOB_ID, MailboxWatcher
+from tests.mail import messages
+
+#: Monday 16 March 2026 (GMT), office hours 08:30-17:00.
+MONDAY = date(2026, 3, 16)
+CALENDAR = WorkingCalendar()
+POLICY = parse_policy("")
+DUTY_MANAGER = "aad-duty-mail-1"
+OFFICERS = ("aad-officer-mail-a", "aad-officer-mail-b")
+
+
+def at(hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+async def _add(store: Store, uid: int, received_at: datetime, raw: bytes | None = None) -> MailItem:
+    raw = raw or messages.plain(f"<q-{uid}@school.example>")
+    item = item_from(
+        parse_mail(raw), mailbox="fd@council.example/INBOX", uid_validity=1, uid=uid,
+        received_at=received_at, size=len(raw),
+    )  # fmt: skip
+    assert await take_in(store.unit_of_work(), item, received_at)
+    return item
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+
+def test_the_mailbox_comes_from_the_environment() -> None:
+    settings = Settings.from_env(
+        {**DEVELOPMENT, "FRONTDOOR_IMAP_URL": "imaps://front.door%40council.example@mail.example:993/Referrals",
+         "FRONTDOOR_IMAP_PASSWORD": "not-a-real-secret"}
+    )  # fmt: skip
+    assert settings.mailbox == MailboxAddress(
+        "mail.example", 993, True, "front.door@council.example", "Referrals", "not-a-real-secret"
+    )
+    assert "not-a-real-secret" not in repr(settings.mailbox)
+    assert Settings.from_env(DEVELOPMENT).mailbox is None
+
+
+PRODUCTION = {
+    "FRONTDOOR_ENV": "production",
+    "MicrosoftAppId": "00000000-0000-0000-0000-000000000001",
+    "MicrosoftAppPassword": "not-a-real-secret",
+    "MicrosoftAppTenantId": "00000000-0000-0000-0000-0000000000aa",
+    "FRONTDOOR_IMAP_PASSWORD": "not-a-real-secret",
+    "FRONTDOOR_TENANTS": "00000000-0000-0000-0000-0000000000aa",
+}
+
+
+def test_production_refuses_plain_imap_to_another_host_but_not_to_loopback() -> None:
+    with pytest.raises(
+        SettingsError, match=r"FRONTDOOR_IMAP_URL plain imap:// to mail.example .* use imaps://"
+    ):
+        Settings.from_env({**PRODUCTION, "FRONTDOOR_IMAP_URL": "imap://fd@mail.example/INBOX"})
+    local = Settings.from_env({**PRODUCTION, "FRONTDOOR_IMAP_URL": "imap://fd@127.0.0.1:1143/INBOX"})
+    assert local.mailbox is not None and (local.mailbox.tls, local.mailbox.port) == (False, 1143)
+    # Development may use a plain test server anywhere.
+    assert Settings.from_env(
+        {**DEVELOPMENT, "FRONTDOOR_IMAP_URL": "imap://fd@mail.example/INBOX", "FRONTDOOR_IMAP_PASSWORD": "x"}
+    ).mailbox is not None  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("url", "password", "problem"),
+    [
+        ("https://fd@mail.example/INBOX", "x", "must start with imaps://"),
+        ("imaps://mail.example/INBOX", "x", "names no user"),
+        ("imaps://fd:secret@mail.example/INBOX", "x", "must not hold the password"),
+        ("imaps://fd@mail.example/INBOX", "", "needs FRONTDOOR_IMAP_PASSWORD"),
+        ("imaps://fd@mail.example:99999/INBOX", "x", "invalid port"),
+        ("imaps://fd@/INBOX", "x", "names no host"),
+    ],
+)
+def test_a_bad_mailbox_url_stops_start_up_with_a_reason(url: str, password: str, problem: str) -> None:
+    with pytest.raises(SettingsError, match="FRONTDOOR_IMAP_URL") as raised:
+        Settings.from_env({"FRONTDOOR_IMAP_URL": url, "FRONTDOOR_IMAP_PASSWORD": password})
+    assert problem in str(raised.value) and "secret" not in str(raised.value)
+
+
+# -- the preview -------------------------------------------------------------------------------------
+
+
+def test_the_preview_is_short_plain_text_with_no_clickable_link() -> None:
+    assert defang("see https://a.example/p and www.b.example or mail c@d.example") == (
+        "see https[:]//a[.]example/p and www[.]b[.]example or mail c[@]d[.]example"
+    )
+    long = preview_text("word " * 200, 40)
+    assert len(long) == 40 and long.endswith("…")
+    assert preview_text("a\n\n  b\tc") == "a b c"
+
+
+# -- first wins --------------------------------------------------------------------------------------
+
+
+async def test_two_officers_take_at_once_and_the_first_wins(store: Store) -> None:
+    item = await _add(store, 1, at(9))
+    results = await asyncio.gather(
+        *(take(store.unit_of_work(), item.id, officer, {Role.OFFICER}, at(10)) for officer in OFFICERS)
+    )
+    winners = [r for r in results if isinstance(r, MailItem)]
+    losers = [r for r in results if isinstance(r, TakenBySomeoneElse)]
+    assert len(winners) == 1 and len(losers) == 1
+    assert losers[0].taken_by == winners[0].taken_by
+    async with store.unit_of_work() as uow:
+        stored = await uow.mail.get(item.id)
+        events = await uow.audit.for_subject(item.subject_key)
+    assert stored is not None and stored.taken_by == winners[0].taken_by and stored.version == 1
+    assert [e.event.action for e in events] == ["mail.received", "mail.taken"]
+
+
+# -- clocks ------------------------------------------------------------------------------------------
+
+
+async def test_an_e_mail_untaken_for_an_office_hour_alerts_the_duty_manager_once(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.rota.set(RotaEntry(MONDAY, Role.DUTY_MANAGER, DUTY_MANAGER))
+        await uow.commit()
+    # Received at 08:00, before opening: its office hour runs 08:30-09:30.
+    early = await _add(store, 1, at(8))
+    taken = await _add(store, 2, at(8, 5))
+    assert isinstance(
+        await take(store.unit_of_work(), taken.id, OFFICERS[0], {Role.OFFICER}, at(8, 10)), MailItem
+    )
+
+    assert await alert_untaken(store.unit_of_work, at(9, 29), CALENDAR, POLICY) == 0
+    assert await alert_untaken(store.unit_of_work, at(9, 30), CALENDAR, POLICY) == 1
+    assert await alert_untaken(store.unit_of_work, at(9, 45), CALENDAR, POLICY) == 0  # once
+
+    async with store.unit_of_work() as uow:
+        [sent] = [
+            row
+            for row in await uow.alerts.claim(at(9, 46), timedelta(minutes=1))
+            if row.subject.startswith("mail:")
+        ]
+    assert sent.kind is AlertKind.MAIL_UNTAKEN and sent.subject == early.subject_key
+    assert sent.recipient == Recipient.person(DUTY_MANAGER)
+    assert untaken_from_payload(sent.payload) == (early.id, at(8))
+    # The payload carries ids and times only.
+    assert messages.SENDER not in sent.payload and "pupil" not in json.dumps(json.loads(sent.payload))
+
+
+async def test_the_untaken_limit_is_the_policy_s_and_counts_office_time_only(store: Store) -> None:
+    policy = parse_policy("[mail]\nuntaken_alert_office_hours = 3")
+    # Friday 16:30: half an office hour that day, the rest on Monday from 08:30.
+    await _add(store, 1, at(16, 30, date(2026, 3, 13)))
+    assert await alert_untaken(store.unit_of_work, at(10, 59), CALENDAR, policy) == 0
+    # Nobody on the rota: the duty channel is told instead.
+    assert await alert_untaken(store.unit_of_work, at(11, 0), CALENDAR, policy) == 1
+
+
+def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
+    policy = parse_policy("[mail]\npoll_seconds = 45")
+    watcher = MailboxWatcher(
+        MailboxAddress("127.0.0.1", 1143, False, "fd"), lambda: None,  # type: ignore[arg-type,return-value]
+        SettableClock(at(9)), SoleLeadership(), poll_seconds=policy.mail.poll_seconds,
+    )  # fmt: skip
+    [job] = watcher.jobs()
+    assert job.id == MAIL_POLL_JOB_ID and job.trigger.interval == timedelta(seconds=45)
+
+
+# -- retention ---------------------------------------------------------------------------------------
+
+
+async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(store: Store) -> None:
+    old = at(9, 0, date(2025, 8, 1))
+    not_referral = await _add(store, 1, old)
+    accepted = await _add(store, 2, old)
+    closed = await _add(store, 3, old)
+    waiting = await _add(store, 4, old)
+    recent = await _add(store, 5, at(9, 0, date(2026, 1, 10)))
+    async with store.unit_of_work() as uow:
+        for item, state, contact_state in (
+            (not_referral, MailState.NOT_REFERRAL, None),
+            (accepted, MailState.STARTED, ContactState.REFERRAL_ACCEPTED),
+            (closed, MailState.STARTED, ContactState.CLOSED),
+            (recent, MailState.NOT_REFERRAL, None),
+        ):
+            contact_id = None
+            if contact_state is not None:
+                contact_id = f"contact-{item.uid}"
+                await uow.contacts.add(
+                    Contact(contact_id, OFFICERS[0], old, state=contact_state, received_at=old)
+                )
+            await uow.mail.save(replace(item, state=state, taken_by=OFFICERS[0], contact_id=contact_id), 0)
+        await uow.commit()
+
+    # Six months before Monday 16 March 2026 is 16 September 2025.
+    deleted = await purge_expired_mail(store.unit_of_work(), at(3), CALENDAR, POLICY)
+
+    assert sorted(deleted) == sorted([not_referral.id, closed.id])
+    async with store.unit_of_work() as uow:
+        kept = {item.id for item in await uow.mail.received_before(at(12))}
+        events = await uow.audit.for_subject(not_referral.subject_key)
+    assert kept == {accepted.id, waiting.id, recent.id}
+    assert ("mail.deleted", "system:retention", "retention") in [
+        (e.event.action, e.event.actor_id, e.event.detail) for e in events
+    ]
+    # A shorter retention reaches the recent one too.
+    shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 2")
+    assert await purge_expired_mail(store.unit_of_work(), at(3), CALENDAR, shorter) == [recent.id]
+
+
+async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store) -> None:
+    item = await _add(store, 1, at(9))
+    assert isinstance(
+        await take(store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10)), MailItem
+    )
+    started = await start_from_mail(
+        store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10), "source"
+    )
+    assert isinstance(started, tuple)
+    _, contact = started
+    cancelled = await cancel_draft(store.unit_of_work(), contact.id, OFFICERS[0], at(10, 5))
+    assert not isinstance(cancelled, Refusal)
+    async with store.unit_of_work() as uow:
+        back = await uow.mail.taken_by(OFFICERS[0])
+        events = [e.event.action for e in await uow.audit.for_subject(item.subject_key)]
+    assert [(i.id, i.state, i.contact_id) for i in back] == [(item.id, MailState.TAKEN, None)]
+    assert events[-1] == "mail.returned"

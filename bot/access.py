@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.cards import body_requests, marac_cases, mash, triage
 from bot.cards.alerts import ACK_VERB as ALERT_ACK_VERB
 from bot.cards.consultation import CANCEL as CONSULTATION_CANCEL
 from bot.cards.consultation import OVERRIDE as CONSULTATION_OVERRIDE
@@ -125,7 +126,8 @@ _SCOPE_PLACES: Mapping[Scope, frozenset[Place]] = {
 _COMMAND_READS: Mapping[CommandName, tuple[Reads, str]] = {
     CommandName.FIND: (
         Reads.FULL_RECORD,
-        "CT-: anyone who may view contacts; PC-: front-door staff, or the professional who logged it",
+        "CT- and IR-: anyone who may view contacts; PC-: front-door staff, or the professional who "
+        "logged it; MASH-: front-door staff, or a partner of an agency asked (their request only)",
     ),
     CommandName.MY_WORK: (Reads.SUMMARY, "the sender's own assignments"),
     CommandName.QUEUE: (Reads.SUMMARY, ""),
@@ -173,6 +175,23 @@ _CONSULTING = Rule(
 )
 _ROTA = Rule(
     PERSONAL | CHANNELS, (Permission.MANAGE_ROTA,), Reads.NOTHING, "the day must be within the rota's range"
+)
+
+#: Multi-agency work (SPEC §9) is done in a personal chat: its cards name children.
+_MASH_ELSEWHERE = "MASH episodes are worked in a personal chat with me: they name children."
+_MASH_STAFF = Rule(
+    PERSONAL,
+    (Permission.MASH_EPISODE,),
+    Reads.SUMMARY,
+    "the episode card (its children, the partners' answers); the contact must be open",
+    elsewhere=_MASH_ELSEWHERE,
+)
+_FRONT_DOOR_LOG = Rule(
+    PERSONAL,
+    (Permission.START_CONTACT,),
+    Reads.NOTHING,
+    "",
+    elsewhere="This is recorded in a personal chat with me, so nothing was changed.",
 )
 
 #: The table. Keys: (surface, command name / submission action / verb).
@@ -298,6 +317,48 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
     ),
     (Surface.EXECUTION, ROTA_SAVE_VERB): _ROTA,
     (Surface.EXECUTION, ROTA_SHOW_VERB): _ROTA,
+    # MASH episodes (SPEC §9): opened and closed by consultants and team managers, answered by
+    # partners on their own agency's request, or by phone to any front-door staff.
+    (Surface.SUBMISSION, mash.START): Rule(
+        PERSONAL,
+        (Permission.MASH_EPISODE,),
+        Reads.NOTHING,
+        "the form to open an episode on the contact",
+        elsewhere=_MASH_ELSEWHERE,
+    ),
+    (Surface.SUBMISSION, mash.OPEN): _MASH_STAFF,
+    (Surface.SUBMISSION, mash.CLOSE): _MASH_STAFF,
+    (Surface.SUBMISSION, mash.PHONE): Rule(
+        PERSONAL,
+        (Permission.VIEW_CONTACTS,),
+        Reads.SUMMARY,
+        "the episode card (its children, the partners' answers); an agency asked and not yet answered",
+        elsewhere=_MASH_ELSEWHERE,
+    ),
+    (Surface.SUBMISSION, mash.ANSWER): Rule(
+        PERSONAL,
+        (Permission.ANSWER_AGENCY_REQUESTS,),
+        Reads.NOTHING,
+        "a partner answers only their own agency's request (the request card: what was shared with them)",
+        elsewhere=_MASH_ELSEWHERE,
+    ),
+    # The daily domestic-abuse triage (its (b) and (c) outcomes submit a contact).
+    **{(Surface.SUBMISSION, action): _FRONT_DOOR_LOG for action in (triage.ADD, triage.PICK, triage.DECIDE)},
+    # CAFCASS and Ofsted information requests.
+    (Surface.SUBMISSION, body_requests.LOG): _FRONT_DOOR_LOG,
+    (Surface.SUBMISSION, body_requests.RESPOND): _FRONT_DOOR_LOG,
+    # MARAC and MAPPA.
+    **{
+        (Surface.SUBMISSION, action): _FRONT_DOOR_LOG
+        for action in (marac_cases.ADD_CASE, marac_cases.LINK_CHILD, marac_cases.LOG_MAPPA)
+    },
+    (Surface.SUBMISSION, marac_cases.ANSWER): Rule(
+        PERSONAL,
+        (Permission.START_CONTACT, Permission.WORK_ALLOCATED),
+        Reads.NOTHING,
+        "the worker the request was sent to, or anyone who may start a contact",
+        elsewhere="MARAC and MAPPA are worked in a personal chat with me: they name children.",
+    ),
 }
 
 

@@ -32,6 +32,7 @@ from bot.auth import (
 from bot.dedup import Deduplicator
 from bot.dialogs.admin import register as register_admin
 from bot.dialogs.alerts import AlertsFeature
+from bot.dialogs.body_requests import BodyRequestsFeature
 from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
@@ -42,7 +43,10 @@ from bot.dialogs.edt import EdtFeature
 from bot.dialogs.find import register_find
 from bot.dialogs.intake import IntakeFeature
 from bot.dialogs.mail import MailFeature
+from bot.dialogs.marac_cases import MaracFeature
+from bot.dialogs.mash import MashFeature
 from bot.dialogs.quality import QualityFeature
+from bot.dialogs.triage import TriageFeature
 from bot.dialogs.worklists import WorklistsFeature
 from bot.handler import FrontDoorBot, on_turn_error
 from bot.mail import SmtpAlertMailer
@@ -143,6 +147,10 @@ def create_app(
     AlertsFeature(store, clock, notifier).register(router)
     DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
     WorklistsFeature(store, clock, calendar, settings.policy).register(router)
+    MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
+    TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)
+    BodyRequestsFeature(store, clock, calendar, settings.policy).register(router, finders)
+    MaracFeature(store, clock, calendar, settings.policy, notifier).register(router)
     router.verify()  # every rule of the authorization table has its handler (bot.access)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(

@@ -18,6 +18,8 @@ from aiohttp import web
 from bot import cli_audit, cli_consultations
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
+from frontdoor.agencies import Agency, parse_agency
+from frontdoor.mash import set_partner_agency
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
@@ -46,6 +48,13 @@ def _role(text: str) -> Role:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _agency(text: str) -> Agency:
+    try:
+        return parse_agency(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -69,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
         sub = role_commands.add_parser(name, help=f"{name} a role")
         sub.add_argument("aad_object_id", help="the person's Azure AD object id")
         sub.add_argument("role", type=_role, help=", ".join(r.value for r in Role))
+        if name == "grant":
+            sub.add_argument(
+                "--agency", type=_agency, help="a partner's agency: " + ", ".join(a.value for a in Agency)
+            )
     role_commands.add_parser("list", help="everyone in the directory and their roles")
 
     duty = commands.add_parser("duty", help="the duty rota")
@@ -93,7 +106,9 @@ async def _with_store(settings: Settings, work: Callable[[Store], Awaitable[int]
         await store.close()
 
 
-async def _roles_change(store: Store, clock: Clock, grant: bool, aad_object_id: str, role: Role) -> int:
+async def _roles_change(
+    store: Store, clock: Clock, grant: bool, aad_object_id: str, role: Role, agency: Agency | None = None
+) -> int:
     async with store.unit_of_work() as uow:
         changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
         if changed:
@@ -106,6 +121,8 @@ async def _roles_change(store: Store, clock: Clock, grant: bool, aad_object_id: 
                     detail=role.value,
                 )
             )
+        if role is Role.PARTNER:
+            await set_partner_agency(uow, aad_object_id, agency, actor_id=_actor(), now=clock.now())
         await uow.commit()
     verb = "granted" if grant else "revoked"
     _out(
@@ -177,9 +194,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.roles_command == "list":
             return asyncio.run(_with_store(settings, _roles_list))
         grant = args.roles_command == "grant"
+        agency = getattr(args, "agency", None)
+        if grant and (args.role is Role.PARTNER) != (agency is not None):
+            sys.stderr.write("frontdoor-bot: a partner is granted with --agency, and only a partner\n")
+            return 2
         return asyncio.run(
             _with_store(
-                settings, lambda store: _roles_change(store, clock, grant, args.aad_object_id, args.role)
+                settings,
+                lambda store: _roles_change(store, clock, grant, args.aad_object_id, args.role, agency),
             )
         )
     if args.command == "audit":

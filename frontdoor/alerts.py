@@ -38,6 +38,7 @@ from enum import StrEnum
 from typing import Protocol
 from urllib.parse import quote, unquote
 
+from frontdoor.agencies import Agency, agency_of_subject
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.clocks import due_soon_at
 from frontdoor.policy import Policy
@@ -59,6 +60,7 @@ __all__ = [
     "EDT_CHANNEL",
     "INTERRUPTED",
     "LATE_GRACE",
+    "PARTNER_CLOCKS",
     "Acknowledgement",
     "AlertKey",
     "AlertKind",
@@ -80,6 +82,9 @@ __all__ = [
     "reroute_message",
     "utc_text",
 ]
+
+#: The clocks of MASH partners' information requests: their alerts go to the partners asked too.
+PARTNER_CLOCKS = frozenset({ClockKind.MASH_REQUEST_URGENT, ClockKind.MASH_REQUEST})
 
 #: How long after its own time an alert may go out before it is marked late: a tick or two.
 LATE_GRACE = timedelta(minutes=2)
@@ -264,10 +269,26 @@ class Staffing:
 
     rota: frozenset[RotaEntry] = field(default_factory=frozenset)
     directory: tuple[DirectoryEntry, ...] = ()
+    #: (person, agency) of the MASH partners, who are chased about their agency's requests
+    partners: tuple[tuple[str, Agency], ...] = ()
 
     @classmethod
-    def of(cls, rota: Iterable[RotaEntry] = (), directory: Iterable[DirectoryEntry] = ()) -> Staffing:
-        return cls(frozenset(rota), tuple(directory))
+    def of(
+        cls,
+        rota: Iterable[RotaEntry] = (),
+        directory: Iterable[DirectoryEntry] = (),
+        partners: Iterable[tuple[str, Agency]] = (),
+    ) -> Staffing:
+        return cls(frozenset(rota), tuple(directory), tuple(partners))
+
+    def partners_asked(self, deadline: Deadline) -> tuple[Recipient, ...]:
+        """The partners holding the ``partner`` role whose agency a request's deadline is about."""
+        agency = agency_of_subject(deadline.subject) if deadline.clock in PARTNER_CLOCKS else None
+        if agency is None:
+            return ()
+        holders = set(self.holders(Role.PARTNER))
+        people = sorted({p for p, theirs in self.partners if theirs is agency and p in holders})
+        return tuple(Recipient.person(p) for p in people)
 
     def on_rota(self, role: Role, day: date) -> tuple[str, ...]:
         return tuple(sorted({e.person_id for e in self.rota if e.role is role and e.day == day}))
@@ -716,13 +737,16 @@ def alerts_due(
                     at=at,
                     started_at=deadline.started_at.astimezone(UTC),
                     assignee_id=deadline.assignee_id,
-                    recipients=recipients_for(
-                        key.kind,
-                        deadline.assignee_id,
-                        day,
-                        staffing,
-                        clock=deadline.clock,
-                        out_of_hours=out_of_hours,
+                    recipients=(
+                        *staffing.partners_asked(deadline),
+                        *recipients_for(
+                            key.kind,
+                            deadline.assignee_id,
+                            day,
+                            staffing,
+                            clock=deadline.clock,
+                            out_of_hours=out_of_hours,
+                        ),
                     ),
                     late=is_late(at, now, late_grace),
                     deadline_id=deadline.id,

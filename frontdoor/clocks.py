@@ -31,6 +31,12 @@ CLOCK_UNITS: dict[ClockKind, ClockUnit] = {
     ClockKind.REREFERRAL_RECOMMENDATION: ClockUnit.HOURS,
     ClockKind.PARENT_LETTER: ClockUnit.WORKING_DAYS,
     ClockKind.CHALLENGE: ClockUnit.END_OF_WORKING_DAY,
+    ClockKind.MASH_REQUEST_URGENT: ClockUnit.HOURS,
+    ClockKind.MASH_REQUEST: ClockUnit.WORKING_DAYS,
+    # Its day is the requesting body's due date, not counted from the start: see ``agencies``.
+    ClockKind.BODY_REQUEST: ClockUnit.END_OF_WORKING_DAY,
+    # Due at the MARAC meeting it is for (set by ``marac_cases``), within the working day.
+    ClockKind.MARAC_REQUEST: ClockUnit.END_OF_WORKING_DAY,
 }
 
 
@@ -79,6 +85,10 @@ def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
         ClockKind.REREFERRAL_RECOMMENDATION: timescales.rereferral_recommendation_hours,
         ClockKind.PARENT_LETTER: timescales.parent_letter_working_days,
         ClockKind.CHALLENGE: 0,
+        ClockKind.MASH_REQUEST_URGENT: policy.mash.request_hours_urgent,
+        ClockKind.MASH_REQUEST: policy.mash.request_working_days,
+        ClockKind.BODY_REQUEST: 0,
+        ClockKind.MARAC_REQUEST: 0,
     }
     return ClockRule(kind, CLOCK_UNITS[kind], amounts[kind])
 

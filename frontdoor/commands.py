@@ -41,6 +41,10 @@ class CommandName(StrEnum):
     DUTY = "duty"
     STATUS = "status"
     MAIL = "mail"
+    TRIAGE = "triage"
+    INFORMATION_REQUEST = "information_request"
+    MARAC = "marac"
+    MAPPA = "mappa"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +171,35 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Scope.PERSONAL, Scope.TEAM}),
         Permission.MANAGE_ROTA,
         usage="2026-03-17",
+    ),
+    # The daily domestic-abuse triage (SPEC §9): the list names nobody, but (b) and (c) name a child.
+    Command(
+        CommandName.TRIAGE,
+        "triage",
+        "Today's domestic-abuse triage list: add incidents, record each one's outcome",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.INFORMATION_REQUEST,
+        "information request",
+        "Log a CAFCASS safeguarding request or an Ofsted check, with its due date",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.MARAC,
+        "marac",
+        "The next MARAC meeting: its cases, linked children and the requests to their teams",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
+    ),
+    Command(
+        CommandName.MAPPA,
+        "mappa",
+        "Log MAPPA invitations and where they were forwarded",
+        frozenset({Scope.PERSONAL}),
+        Permission.START_CONTACT,
     ),
     Command(
         CommandName.LINK,

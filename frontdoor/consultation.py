@@ -720,14 +720,16 @@ def _days_in_month(year: int, month: int) -> int:
     return (following - timedelta(days=1)).day
 
 
-def due_for_deletion(now: datetime, policy: Policy) -> datetime:
-    """The cutoff (UTC): consultations created before it are past retention.
+def due_for_deletion(now: datetime, policy: Policy, months: int | None = None) -> datetime:
+    """The cutoff (UTC): consultations created before it are past retention (or, given ``months``,
+    whatever record is kept that many months).
 
     Calendar months on the Europe/London wall clock: on 31 August 14:00 with 6 months it is
     28 (or 29) February 14:00 local, whatever the clocks did in between.
     """
     local = require_aware(now, "now").astimezone(LONDON)
-    index = local.year * 12 + (local.month - 1) - policy.retention.consultations_months
+    kept = policy.retention.consultations_months if months is None else months
+    index = local.year * 12 + (local.month - 1) - kept
     year, month = index // 12, index % 12 + 1
     day = min(local.day, _days_in_month(year, month))
     return local.replace(year=year, month=month, day=day).astimezone(UTC)

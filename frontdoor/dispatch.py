@@ -170,7 +170,7 @@ def deadline_horizon(policy: Policy) -> timedelta:
 
 async def _staffing(uow: UnitOfWork, now: datetime, calendar: WorkingCalendar) -> Staffing:
     day = now.astimezone(calendar.tz).date()
-    return Staffing.of(await uow.rota.on(day), await uow.roles.entries())
+    return Staffing.of(await uow.rota.on(day), await uow.roles.entries(), await uow.mash.partners())
 
 
 async def _acknowledgements(uow: UnitOfWork, subjects: Iterable[str]) -> list[Acknowledgement]:

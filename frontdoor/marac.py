@@ -2,8 +2,10 @@
 information requests First Contact sent to teams are due back before the meeting.
 
 MARAC (multi-agency risk assessment conference) meetings are held on ``marac.days`` at
-``marac.at`` (Tuesday and Thursday at 13:00 by default). There is no MARAC record in the product
-yet, so the reminder carries the meeting's day and time only. It is posted at
+``marac.at`` (Tuesday and Thursday at 13:00 by default). The reminder carries the meeting's day
+and time and the information requests still outstanding when it is planned (the case reference,
+the team and the worker asked: never a child's name, as it goes to the duty channel; see
+``frontdoor.marac_cases``). It is posted at
 ``marac.reminder_at`` (09:30 by default) on meeting days that are working days (never on a bank
 holiday or a closure date), exactly once per meeting: its outbox key is the meeting's day and time.
 A bot that was down at the reminder time posts it when it is back, marked late, as long as the
@@ -75,6 +77,8 @@ class MaracReminder:
     day: date
     meeting_at: datetime
     remind_at: datetime
+    #: (case reference, team, worker id) of each request not answered yet
+    outstanding: tuple[tuple[str, str, str], ...] = ()
 
     def body(self) -> dict[str, object]:
         key = AlertKey(
@@ -89,6 +93,7 @@ class MaracReminder:
                 "day": self.day.isoformat(),
                 "meeting_at": utc_text(self.meeting_at),
                 "remind_at": utc_text(self.remind_at),
+                "outstanding": [list(item) for item in self.outstanding],
             },
         }
 
@@ -102,10 +107,17 @@ class MaracReminder:
         day, meeting, remind = marac.get("day"), marac.get("meeting_at"), marac.get("remind_at")
         if not isinstance(day, str) or not isinstance(meeting, str) or not isinstance(remind, str):
             raise ValueError("not a MARAC reminder payload")
+        waiting = marac.get("outstanding", [])
+        outstanding = tuple(
+            (str(item[0]), str(item[1]), str(item[2]))
+            for item in (waiting if isinstance(waiting, list) else [])
+            if isinstance(item, list) and len(item) == 3
+        )
         return cls(
             day=date.fromisoformat(day),
             meeting_at=require_aware(datetime.fromisoformat(meeting)).astimezone(UTC),
             remind_at=require_aware(datetime.fromisoformat(remind)).astimezone(UTC),
+            outstanding=outstanding,
         )
 
 
@@ -114,6 +126,7 @@ def plan_marac_reminder(
     calendar: WorkingCalendar,
     policy: Policy,
     already: Mapping[AlertKey, datetime],
+    outstanding: tuple[tuple[str, str, str], ...] = (),
 ) -> OutboxMessage | None:
     """The reminder to enqueue at ``now``, if its time has come, the meeting has not started and it
     is not in ``already`` (the keys enqueued so far)."""
@@ -126,7 +139,7 @@ def plan_marac_reminder(
     key = marac_key(day, calendar, policy)
     if key in already:
         return None
-    reminder = MaracReminder(day, meeting, remind)
+    reminder = MaracReminder(day, meeting, remind, outstanding)
     return OutboxMessage.create(outbox_key(key, DUTY_CHANNEL), key, DUTY_CHANNEL, remind, reminder.body())
 
 
@@ -150,7 +163,13 @@ async def post_due_marac_reminder(
     if remind is None or remind < installed:
         return None  # due before the service first started on this database: nothing to catch up
     async with unit_of_work() as uow:
-        message = plan_marac_reminder(now, calendar, policy, await uow.alerts.planned([key.subject]))
+        waiting = tuple(
+            (case.case_reference, request.team, request.worker_id)
+            for case in await uow.marac.cases_on(day)
+            for request in case.requests
+            if request.answer is None
+        )
+        message = plan_marac_reminder(now, calendar, policy, await uow.alerts.planned([key.subject]), waiting)
         if message is None:
             return None
         added = await uow.alerts.enqueue([message], now)

@@ -34,6 +34,7 @@ __all__ = [
     "Limits",
     "Mail",
     "Marac",
+    "Mash",
     "OfficeHours",
     "OpenContactBand",
     "Policy",
@@ -242,6 +243,18 @@ class Marac:
 class Retention:
     referrals_not_accepted_months: int = field(metadata={_PARSE: _positive_int})
     consultations_months: int = field(metadata={_PARSE: _positive_int})
+    mash_episodes_months: int = field(metadata={_PARSE: _positive_int})
+    triage_incidents_months: int = field(metadata={_PARSE: _positive_int})
+    information_requests_months: int = field(metadata={_PARSE: _positive_int})
+    marac_mappa_months: int = field(metadata={_PARSE: _positive_int})
+
+
+@dataclass(frozen=True, slots=True)
+class Mash:
+    """When a MASH partner's information request is due back, by the episode's urgency."""
+
+    request_hours_urgent: int = field(metadata={_PARSE: _positive_int})
+    request_working_days: int = field(metadata={_PARSE: _positive_int})
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,6 +344,7 @@ class Policy:
     handover: Handover
     marac: Marac
     retention: Retention
+    mash: Mash
     windows: Windows
     history: HistoryChecksPolicy
     limits: Limits

@@ -32,6 +32,13 @@ class ClockKind(StrEnum):
     REREFERRAL_RECOMMENDATION = "rereferral_recommendation"
     PARENT_LETTER = "parent_letter"
     CHALLENGE = "challenge"
+    #: a MASH partner's information request (SPEC §9), urgent or not
+    MASH_REQUEST_URGENT = "mash_request_urgent"
+    MASH_REQUEST = "mash_request"
+    #: a CAFCASS or Ofsted information request, due at the end of the working day it is due on
+    BODY_REQUEST = "body_request"
+    #: an information request to a linked child's team, due back before the MARAC meeting
+    MARAC_REQUEST = "marac_request"
 
 
 class DeadlineState(StrEnum):

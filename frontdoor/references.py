@@ -17,6 +17,10 @@ from frontdoor.errors import InvalidReferenceError
 class ReferenceKind(StrEnum):
     CONTACT = "CT"
     CONSULTATION = "PC"
+    #: a MASH episode (SPEC §9)
+    MASH_EPISODE = "MA"
+    #: a CAFCASS or Ofsted information request (SPEC §9)
+    BODY_REQUEST = "IR"
 
     @property
     def digits(self) -> int:
@@ -28,7 +32,7 @@ class ReferenceKind(StrEnum):
         return 999_999 if self is ReferenceKind.CONTACT else 99_999
 
 
-_PATTERN = re.compile(r"(?P<prefix>CT|PC)-?(?P<year>\d{2})-?(?P<number>\d{5,6})")
+_PATTERN = re.compile(r"(?P<prefix>CT|PC|MA|IR)-?(?P<year>\d{2})-?(?P<number>\d{5,6})")
 # Hyphen look-alikes that Office autocorrect and phone keyboards produce.
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2212", "-"))
 
@@ -73,7 +77,7 @@ def format_reference(prefix: ReferenceKind | str, year: int, number: int) -> str
     try:
         kind = ReferenceKind(prefix.upper())
     except ValueError:
-        raise ValueError(f"unknown reference prefix {prefix!r}; expected CT or PC") from None
+        raise ValueError(f"unknown reference prefix {prefix!r}; expected CT, PC, MA or IR") from None
     return str(Reference(kind, two_digit_year(year), number))
 
 

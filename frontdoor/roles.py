@@ -20,6 +20,8 @@ class Role(StrEnum):
     SERVICE_MANAGER = "service_manager"
     EDT = "edt"
     PROFESSIONAL = "professional"
+    #: MASH partner-agency staff, tied to their agency (``frontdoor.agencies``)
+    PARTNER = "partner"
     ADMIN = "admin"
 
 
@@ -52,6 +54,10 @@ class Permission(StrEnum):
     OVERNIGHT_ACTION = "overnight_action"
     #: see the e-mail queue (SPEC §5a); taking an e-mail also needs ``START_CONTACT``
     MAIL_QUEUE = "mail_queue"
+    #: open a MASH episode and record its multi-agency decision
+    MASH_EPISODE = "mash_episode"
+    #: answer the information requests sent to one's own agency
+    ANSWER_AGENCY_REQUESTS = "answer_agency_requests"
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
@@ -83,6 +89,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.ALLOCATE,
         Permission.SIGN_OFF,
         Permission.SEE_STATUS,
+        Permission.MASH_EPISODE,
     },
     Role.DUTY_MANAGER: _FRONT_DOOR_STAFF
     | {
@@ -104,6 +111,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.HANDOVER,
         Permission.CHALLENGE_THRESHOLD,
         Permission.SWITCH_CONTINUITY,
+        Permission.MASH_EPISODE,
     },
     # The final word on disagreements the deciders and the receiving team could not settle, and on
     # referrer challenges that escalate; reads status (management information).
@@ -111,6 +119,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
     Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
+    # A partner is a professional who also answers their agency's requests; nothing else.
+    Role.PARTNER: frozenset({Permission.LOG_CONSULTATION, Permission.ANSWER_AGENCY_REQUESTS}),
     # Admins manage the directory and channels; no case access by virtue of this role.
     Role.ADMIN: frozenset(
         {Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}
@@ -132,6 +142,7 @@ ROLE_TITLES: dict[Role, str] = {
     Role.SERVICE_MANAGER: "service managers",
     Role.EDT: "the emergency duty team",
     Role.PROFESSIONAL: "partner professionals",
+    Role.PARTNER: "MASH partner-agency staff",
     Role.ADMIN: "administrators",
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
+from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.mail_records import MailRepository
@@ -41,6 +42,10 @@ class UnitOfWork(Protocol):
     activities: ProcessedActivities
     alerts: AlertOutbox
     mail: MailRepository
+    mash: MashRepository
+    triage: TriageRepository
+    body_requests: BodyRequestRepository
+    marac: MaracRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -2,9 +2,13 @@
 the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
-``policy.retention.consultations_months`` and removes the personal data of contacts closed without
-being accepted more than ``policy.retention.referrals_not_accepted_months`` ago (each deletion and
-removal audited by the use cases), at 02:30 London
+``policy.retention.consultations_months``, removes the personal data of contacts closed without
+being accepted more than ``policy.retention.referrals_not_accepted_months`` ago, and deletes closed
+MASH episodes past ``policy.retention.mash_episodes_months`` and triage incidents past
+``policy.retention.triage_incidents_months``, answered CAFCASS and Ofsted requests past
+``policy.retention.information_requests_months``, MARAC cases and MAPPA invitations past
+``policy.retention.marac_mappa_months`` (each deletion and removal audited by the use cases), at
+02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -19,13 +23,17 @@ from typing import Final
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
 from frontdoor.mail import alert_untaken, purge_expired_mail
 from frontdoor.mail_records import SUBJECT_PREFIX
+from frontdoor.marac_cases import purge_expired_marac
+from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.retention import remove_expired_personal_data
+from frontdoor.triage import purge_expired_incidents
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import daily_jobs
@@ -47,7 +55,15 @@ async def run_retention(
     accepted referrals; the references (and ``mail:`` ids) done."""
     now = clock.now()
     async with unit_of_work() as uow:
-        deleted = await purge_expired_consultations(uow, now, policy)
+        deleted = tuple(await purge_expired_consultations(uow, now, policy))
+    for purge in (
+        purge_expired_episodes,
+        purge_expired_incidents,
+        purge_expired_requests,
+        purge_expired_marac,
+    ):
+        async with unit_of_work() as uow:
+            deleted += tuple(await purge(uow, now, policy))
     anonymised = await remove_expired_personal_data(unit_of_work, now, policy)
     mail = await purge_expired_mail(unit_of_work(), now, calendar or WorkingCalendar(), policy)
     log.info("retention ran", extra={"count": len(deleted) + len(anonymised) + len(mail)})

@@ -35,6 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from frontdoor.agencies import BodyRequestRepository, MaracRepository, MashRepository, TriageRepository
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import ConsultationRepository
 from frontdoor.contact import (
@@ -82,9 +83,12 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from store import chain
+from store.body_requests import SqlBodyRequestRepository
 from store.consultations import SqlConsultationRepository
 from store.engine import DEFAULT_BUSY_TIMEOUT, create_engine
 from store.mail import SqlMailRepository
+from store.marac import SqlMaracRepository
+from store.mash import SqlMashRepository
 from store.outbox import SqlAlertOutbox
 from store.repository import SqlRepository as _Repository
 from store.tables import (
@@ -102,6 +106,7 @@ from store.tables import (
     ReferenceSequenceRow,
     RoleDirectoryRow,
 )
+from store.triage import SqlTriageRepository
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
@@ -169,6 +174,10 @@ class SqlUnitOfWork:
         self.activities: ProcessedActivities = SqlProcessedActivities(self)
         self.alerts: AlertOutbox = SqlAlertOutbox(self)
         self.mail: MailRepository = SqlMailRepository(self)
+        self.mash: MashRepository = SqlMashRepository(self)
+        self.triage: TriageRepository = SqlTriageRepository(self)
+        self.body_requests: BodyRequestRepository = SqlBodyRequestRepository(self)
+        self.marac: MaracRepository = SqlMaracRepository(self)
 
     async def __aenter__(self) -> Self:
         return self

@@ -355,3 +355,134 @@ class MailItemRow(Base):
 
 
 metadata = Base.metadata
+
+
+class PartnerAgencyRow(Base):
+    """The agency a ``partner`` of the role directory works for (SPEC §1)."""
+
+    __tablename__ = "partner_agencies"
+
+    aad_object_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(CODE))
+
+
+class MashEpisodeRow(Base):
+    """A MASH episode (SPEC §9); ``reasons``, ``children`` and ``participants`` are JSON lists."""
+
+    __tablename__ = "mash_episodes"
+
+    reference: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    contact_reference: Mapped[str] = mapped_column(String(CODE), index=True)
+    opened_by: Mapped[str] = mapped_column(String(PERSON))
+    opened_at: Mapped[datetime]
+    urgency: Mapped[str] = mapped_column(String(CODE))
+    reasons: Mapped[list[str]] = mapped_column(JSON)
+    question: Mapped[str] = mapped_column(Text)
+    #: what the requests share about each child: [{"name": ..., "date_of_birth": "YYYY-MM-DD" | null}]
+    children: Mapped[list[dict[str, str | None]]] = mapped_column(JSON)
+    decision: Mapped[str | None] = mapped_column(String(CODE))
+    rationale: Mapped[str] = mapped_column(Text)
+    participants: Mapped[list[str]] = mapped_column(JSON)
+    closed_by: Mapped[str | None] = mapped_column(String(PERSON))
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class MashRequestRow(Base):
+    """One partner agency's information request in an episode, and its answer."""
+
+    __tablename__ = "mash_requests"
+
+    episode_reference: Mapped[str] = mapped_column(
+        String(CODE), ForeignKey("mash_episodes.reference", ondelete="CASCADE"), primary_key=True
+    )
+    agency: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    due_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(PERSON))
+    answered_at: Mapped[datetime | None]
+    channel: Mapped[str | None] = mapped_column(String(CODE))
+    given_by: Mapped[str] = mapped_column(Text)
+
+
+class TriageIncidentRow(Base):
+    """A police incident on the daily domestic-abuse triage list and its outcome (SPEC §9)."""
+
+    __tablename__ = "triage_incidents"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    police_reference: Mapped[str] = mapped_column(String(CODE))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    summary: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime] = mapped_column(index=True)
+    outcome: Mapped[str | None] = mapped_column(String(CODE))
+    decided_by: Mapped[str | None] = mapped_column(String(PERSON))
+    decided_at: Mapped[datetime | None]
+    contact_reference: Mapped[str] = mapped_column(String(CODE))
+    other_authority: Mapped[str] = mapped_column(Text)
+    told: Mapped[str] = mapped_column(Text)
+
+
+class MaracCaseRow(Base):
+    """A case on a MARAC meeting (SPEC §9)."""
+
+    __tablename__ = "marac_cases"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    meeting_day: Mapped[date] = mapped_column(Date, index=True)
+    case_reference: Mapped[str] = mapped_column(String(CODE))
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime]
+
+
+class MaracRequestRow(Base):
+    """A linked child of a MARAC case and the request to the team they are open to."""
+
+    __tablename__ = "marac_requests"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("marac_cases.id", ondelete="CASCADE"), index=True
+    )
+    child_name: Mapped[str] = mapped_column(Text)
+    child_date_of_birth: Mapped[date | None] = mapped_column(Date)
+    team: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[str] = mapped_column(String(PERSON))
+    due_at: Mapped[datetime]
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(PERSON))
+    answered_at: Mapped[datetime | None]
+
+
+class MappaInvitationRow(Base):
+    """A MAPPA invitation and where it was forwarded (empty team: the front door)."""
+
+    __tablename__ = "mappa_invitations"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    mappa_reference: Mapped[str] = mapped_column(String(CODE))
+    meeting_day: Mapped[date] = mapped_column(Date, index=True)
+    team: Mapped[str] = mapped_column(Text)
+    worker_id: Mapped[str | None] = mapped_column(String(PERSON))
+    logged_by: Mapped[str] = mapped_column(String(PERSON))
+    logged_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class BodyRequestRow(Base):
+    """A CAFCASS safeguarding request or an Ofsted check (SPEC §9) and its response."""
+
+    __tablename__ = "body_requests"
+
+    reference: Mapped[str] = mapped_column(String(CODE), primary_key=True)
+    body: Mapped[str] = mapped_column(String(CODE))
+    body_reference: Mapped[str] = mapped_column(Text)
+    subject_name: Mapped[str] = mapped_column(Text)
+    subject_date_of_birth: Mapped[date | None] = mapped_column(Date)
+    subject_address: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime]
+    logged_by: Mapped[str] = mapped_column(String(PERSON))
+    logged_at: Mapped[datetime]
+    response: Mapped[str | None] = mapped_column(Text)
+    responded_by: Mapped[str | None] = mapped_column(String(PERSON))
+    responded_at: Mapped[datetime | None] = mapped_column(index=True)

@@ -16,6 +16,21 @@ from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Self
 
+from frontdoor.agencies import (
+    Agency,
+    BodyRequest,
+    BodyRequestRepository,
+    MappaInvitation,
+    MaracCase,
+    MaracRepository,
+    MaracRequest,
+    MashEpisode,
+    MashRepository,
+    Response,
+    TriageDecision,
+    TriageIncident,
+    TriageRepository,
+)
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import Contact, ContactState
@@ -91,6 +106,12 @@ class _Data:
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
     mail: dict[str, MailItem] = field(default_factory=dict)
+    agencies: dict[str, Agency] = field(default_factory=dict)
+    episodes: dict[str, MashEpisode] = field(default_factory=dict)
+    incidents: dict[str, TriageIncident] = field(default_factory=dict)
+    body_requests: dict[str, BodyRequest] = field(default_factory=dict)
+    marac_cases: dict[str, MaracCase] = field(default_factory=dict)
+    mappa: dict[str, MappaInvitation] = field(default_factory=dict)
 
     def copy(self) -> _Data:
         return _Data(
@@ -107,6 +128,12 @@ class _Data:
             consultations=dict(self.consultations),
             processed=dict(self.processed),
             mail=dict(self.mail),
+            agencies=dict(self.agencies),
+            episodes=dict(self.episodes),
+            incidents=dict(self.incidents),
+            body_requests=dict(self.body_requests),
+            marac_cases=dict(self.marac_cases),
+            mappa=dict(self.mappa),
         )
 
 
@@ -143,6 +170,10 @@ class InMemoryUnitOfWork:
         self.audit: AuditLog = _Audit(self)
         self.consultations: ConsultationRepository = _Consultations(self)
         self.activities: ProcessedActivities = _Processed(self)
+        self.mash: MashRepository = _Mash(self)
+        self.triage: TriageRepository = _Triage(self)
+        self.body_requests: BodyRequestRepository = _BodyRequests(self)
+        self.marac: MaracRepository = _Marac(self)
         # Not transactional (see tests/outbox_fake.py): one outbox per store, shared by its units.
         self.alerts: AlertOutbox = store.outbox
         self.mail: MailRepository = _Mail(self)
@@ -564,6 +595,165 @@ class _Mail(_Repository):
 
     async def delete(self, item_id: str) -> None:
         (await self._uow.write()).mail.pop(item_id, None)
+
+
+class _Mash(_Repository):
+    async def set_agency(self, person_id: str, agency: Agency | None) -> None:
+        data = await self._uow.write()
+        if agency is None:
+            data.agencies.pop(person_id, None)
+        else:
+            data.agencies[person_id] = agency
+
+    async def agency_of(self, person_id: str) -> Agency | None:
+        return self._uow.view().agencies.get(person_id)
+
+    async def partners(self) -> list[tuple[str, Agency]]:
+        return sorted(self._uow.view().agencies.items())
+
+    async def add(self, episode: MashEpisode) -> None:
+        data = await self._uow.write()
+        if episode.reference in data.episodes:
+            raise ValueError(f"MASH episode {episode.reference} exists")
+        data.episodes[episode.reference] = episode
+
+    async def get(self, reference: str) -> MashEpisode | None:
+        return self._uow.view().episodes.get(reference)
+
+    async def save(self, episode: MashEpisode) -> None:
+        data = await self._uow.write()
+        if episode.reference not in data.episodes:
+            raise NotFoundError(f"no MASH episode {episode.reference}")
+        data.episodes[episode.reference] = episode
+
+    async def of_contact(self, contact_reference: str) -> list[MashEpisode]:
+        found = [e for e in self._uow.view().episodes.values() if e.contact_reference == contact_reference]
+        return sorted(found, key=lambda e: (e.opened_at, e.reference))
+
+    async def delete_closed_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = sorted(r for r, e in data.episodes.items() if e.closure is not None and e.closure.at < cutoff)
+        for reference in old:
+            del data.episodes[reference]
+        return old
+
+
+class _Triage(_Repository):
+    async def add(self, incident: TriageIncident) -> None:
+        data = await self._uow.write()
+        if incident.id in data.incidents:
+            raise ValueError(f"incident {incident.id} exists")
+        data.incidents[incident.id] = replace(incident, recorded_at=_utc(incident.recorded_at))
+
+    async def get(self, incident_id: str) -> TriageIncident | None:
+        return self._uow.view().incidents.get(incident_id)
+
+    async def on(self, day: date) -> list[TriageIncident]:
+        found = [i for i in self._uow.view().incidents.values() if i.day == day]
+        return sorted(found, key=lambda i: (i.recorded_at, i.id))
+
+    async def decide(self, incident_id: str, decision: TriageDecision) -> bool:
+        data = await self._uow.write()
+        incident = data.incidents.get(incident_id)
+        if incident is None or incident.decision is not None:
+            return False
+        data.incidents[incident_id] = replace(incident, decision=replace(decision, at=_utc(decision.at)))
+        return True
+
+    async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = [i for i in data.incidents.values() if i.recorded_at < cutoff]
+        for incident in old:
+            del data.incidents[incident.id]
+        return sorted(i.police_reference for i in old)
+
+
+class _BodyRequests(_Repository):
+    async def add(self, request: BodyRequest) -> None:
+        data = await self._uow.write()
+        if request.reference in data.body_requests:
+            raise ValueError(f"information request {request.reference} exists")
+        data.body_requests[request.reference] = replace(
+            request, due_at=_utc(request.due_at), logged_at=_utc(request.logged_at)
+        )
+
+    async def get(self, reference: str) -> BodyRequest | None:
+        return self._uow.view().body_requests.get(reference)
+
+    async def respond(self, reference: str, response: Response) -> bool:
+        data = await self._uow.write()
+        request = data.body_requests.get(reference)
+        if request is None or request.response is not None:
+            return False
+        data.body_requests[reference] = replace(request, response=replace(response, at=_utc(response.at)))
+        return True
+
+    async def delete_responded_before(self, cutoff: datetime) -> list[str]:
+        data = await self._uow.write()
+        old = sorted(
+            r for r, q in data.body_requests.items() if q.response is not None and q.response.at < cutoff
+        )
+        for reference in old:
+            del data.body_requests[reference]
+        return old
+
+
+class _Marac(_Repository):
+    async def add_case(self, case: MaracCase) -> None:
+        data = await self._uow.write()
+        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=())
+
+    async def cases_on(self, day: date) -> list[MaracCase]:
+        found = [c for c in self._uow.view().marac_cases.values() if c.meeting_day == day]
+        return sorted(found, key=lambda c: (c.recorded_at, c.id))
+
+    async def get_case(self, case_id: str) -> MaracCase | None:
+        return self._uow.view().marac_cases.get(case_id)
+
+    async def add_request(self, request: MaracRequest) -> None:
+        data = await self._uow.write()
+        case = data.marac_cases[request.case_id]
+        requests = sorted(
+            (*case.requests, replace(request, due_at=_utc(request.due_at))),
+            key=lambda r: (r.child_name, r.id),
+        )
+        data.marac_cases[case.id] = replace(case, requests=tuple(requests))
+
+    async def get_request(self, request_id: str) -> MaracRequest | None:
+        return next(
+            (r for c in self._uow.view().marac_cases.values() for r in c.requests if r.id == request_id), None
+        )
+
+    async def answer(self, request_id: str, answer: Response) -> bool:
+        data = await self._uow.write()
+        for case in data.marac_cases.values():
+            for request in case.requests:
+                if request.id == request_id:
+                    if request.answer is not None:
+                        return False
+                    answered = replace(request, answer=replace(answer, at=_utc(answer.at)))
+                    requests = tuple(answered if r.id == request_id else r for r in case.requests)
+                    data.marac_cases[case.id] = replace(case, requests=requests)
+                    return True
+        return False
+
+    async def add_invitation(self, invitation: MappaInvitation) -> None:
+        data = await self._uow.write()
+        data.mappa[invitation.id] = replace(invitation, logged_at=_utc(invitation.logged_at))
+
+    async def invitations_since(self, moment: datetime) -> list[MappaInvitation]:
+        found = [i for i in self._uow.view().mappa.values() if i.logged_at >= moment]
+        return sorted(found, key=lambda i: (i.logged_at, i.id))
+
+    async def delete_before(self, day: date) -> list[str]:
+        data = await self._uow.write()
+        cases = [c for c in data.marac_cases.values() if c.meeting_day < day]
+        invitations = [i for i in data.mappa.values() if i.meeting_day < day]
+        for case in cases:
+            del data.marac_cases[case.id]
+        for invitation in invitations:
+            del data.mappa[invitation.id]
+        return sorted([c.case_reference for c in cases] + [i.mappa_reference for i in invitations])
 
 
 def _by_age(consultations: Iterable[Consultation]) -> list[Consultation]:

@@ -204,14 +204,13 @@ def alert_card(
         )
     if note:
         body.append(TextBlock(text=note, wrap=True))
-    body.append(
-        TextBlock(
-            text="No names or details are shown here: View sends the full record to your personal chat.",
-            is_subtle=True,
-            size="Small",
-            wrap=True,
-        )
-    )
+    # Only a contact has a full record to View; a partner's request alert has nothing more to show.
+    footer = "No names or details are shown here."
+    if reference.startswith("CT-"):
+        footer = "No names or details are shown here: View sends the full record to your personal chat."
+    elif reference.startswith(("MA-", "IR-")):
+        footer += f" Type find {reference.split(':')[0]} in your personal chat to see it."
+    body.append(TextBlock(text=footer, is_subtle=True, size="Small", wrap=True))
     actions: list[Action] = []
     if kind is AlertKind.DUE_SOON:
         body.insert(

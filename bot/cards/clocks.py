@@ -15,6 +15,10 @@ CLOCK_TITLES: Mapping[ClockKind, str] = {
     ClockKind.REREFERRAL_RECOMMENDATION: "Re-referral recommendation",
     ClockKind.PARENT_LETTER: "Parent letter lapses",
     ClockKind.CHALLENGE: "Challenge by the receiving team",
+    ClockKind.MASH_REQUEST_URGENT: "MASH information request (urgent)",
+    ClockKind.MASH_REQUEST: "MASH information request",
+    ClockKind.BODY_REQUEST: "CAFCASS / Ofsted response",
+    ClockKind.MARAC_REQUEST: "MARAC information request",
 }
 
 

@@ -342,9 +342,14 @@ def escalation_card(
 
 
 def marac_card(
-    reminder: MaracReminder, *, late: bool = False, sent_at: datetime | None = None
+    reminder: MaracReminder,
+    *,
+    late: bool = False,
+    sent_at: datetime | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Information requests are due back before today's MARAC meeting."""
+    """Information requests are due back before today's MARAC meeting; those still outstanding."""
+    names = names or {}
     meeting = format_local(reminder.meeting_at)
     body: list[CardElement] = [
         TextBlock(text="MARAC reminder", is_subtle=True, wrap=True),
@@ -359,6 +364,12 @@ def marac_card(
             "the meeting. Chase any that are still outstanding.",
         ),
     ]
+    if reminder.outstanding:
+        body.append(_line(f"Still outstanding ({len(reminder.outstanding)}):"))
+        body += [
+            _line(f"- {case}: {team}, {names.get(worker) or 'a worker'}")
+            for case, team, worker in reminder.outstanding
+        ]
     if late:
         body.append(
             _line(
@@ -402,6 +413,6 @@ def render_marac_reminder(item: OutboxItem, now: datetime, names: Mapping[str, s
     reminder = MaracReminder.from_payload(item.payload)
     late = item.late(now)
     return Rendered(
-        card=marac_card(reminder, late=late, sent_at=now if late else None),
+        card=marac_card(reminder, late=late, sent_at=now if late else None, names=names),
         text="MARAC today: information requests are due back before the meeting.",
     )

@@ -643,15 +643,16 @@ def record_card(
     heading: str = "",
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
     follows: str = "",
-    record_history: bool = False,
     actions: Sequence[Action] = (),
+    record_history: bool = False,
     email: MailItem | None = None,
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
     ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
-    ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks, for
-    someone who may record them); ``email`` the e-mail it was started from (a link to it: subject,
-    received time and id, never its attachments); ``actions`` go at its foot after the rest."""
+    ``actions``: what the viewer may do from it (open a MASH episode, open the contact's personal
+    card); ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks,
+    for someone who may record them); ``email`` the e-mail it was started from (a link to it:
+    subject, received time and id, never its attachments)."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
@@ -677,12 +678,11 @@ def record_card(
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
     body.extend(_overnight(contact, people_names))
-    foot: list[Action] = []
+    shown: list[Action] = list(actions)
     if record_history:
         data = {ACTION_KEY: HISTORY_OPEN, REFERENCE_KEY: reference, VERSION_KEY: contact.version}
-        foot.append(SubmitAction(title="Record history checks", data=data, associated_inputs="none"))
-    foot.extend(actions)
-    return to_dict(AdaptiveCard(body=body, actions=foot or None, fallback_text=f"Contact {reference}"))
+        shown.append(SubmitAction(title="Record history checks", data=data, associated_inputs="none"))
+    return to_dict(AdaptiveCard(body=body, actions=shown or None, fallback_text=f"Contact {reference}"))
 
 
 def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardElement]:

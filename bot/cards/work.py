@@ -28,6 +28,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from microsoft_teams.cards import (
+    Action,
     ActionSet,
     AdaptiveCard,
     CardElement,
@@ -50,6 +51,7 @@ from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
 from bot.cards.intake import STATE_TITLES, contact_details, plain
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
+from bot.cards.mash import start_action as mash_start_action
 from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
 from frontdoor.casework import (
@@ -612,6 +614,8 @@ class PersonalView:
     may_send_letter: bool = False
     challenge: ChallengeView | None = None
     referrer: ReferrerView | None = None
+    #: the person looking may open a MASH episode on the contact
+    may_open_mash: bool = False
 
 
 def _clock_facts(view: PersonalView) -> list[Fact]:
@@ -917,4 +921,7 @@ def personal_card(view: PersonalView) -> dict[str, Any]:
     refresh = ExecuteAction(
         title="Refresh", verb=WORK_VERB, data=_data(reference, version, **{STEP_KEY: WorkStep.REFRESH.value})
     )
-    return to_dict(AdaptiveCard(body=body, actions=[refresh], fallback_text=f"Contact {reference}"))
+    card_actions: list[Action] = [refresh]
+    if view.may_open_mash:
+        card_actions.append(mash_start_action(reference))
+    return to_dict(AdaptiveCard(body=body, actions=card_actions, fallback_text=f"Contact {reference}"))

@@ -23,8 +23,10 @@ from botbuilder.core.teams import TeamsInfo
 
 from bot.cards.admin import directory_card
 from bot.routing import Actor, Router
+from frontdoor.agencies import Agency, parse_agency
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.directory import DirectoryError, grant_role, ordered_directory, revoke_role
+from frontdoor.mash import set_partner_agency
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, parse_role
 from frontdoor.unit_of_work import Store
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 _AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _OBJECT_ID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _VALID_ROLES = ", ".join(role.value for role in Role)
+_AGENCIES = "where agency is one of: " + ", ".join(agency.value for agency in Agency)
 
 NOT_ADMIN = "Sorry, only administrators can change the role directory."
 
@@ -136,6 +139,18 @@ class _Admin:
         if not role_text:
             await turn_context.send_activity(f"Which role? {usage}")
             return
+        # A partner is tied to their agency: "grant @person partner police".
+        words = role_text.split(maxsplit=1)
+        agency: Agency | None = None
+        if grant and words and words[0].lower() == Role.PARTNER.value:
+            role_text = words[0]
+            try:
+                agency = parse_agency(words[1] if len(words) > 1 else "")
+            except ValueError:
+                await turn_context.send_activity(
+                    f"Which agency? Type **grant @person partner agency**, {_AGENCIES}."
+                )
+                return
         try:
             role = parse_role(role_text)
         except ValueError:
@@ -150,6 +165,10 @@ class _Admin:
                     role=role,
                     at=self._clock.now(),
                 )
+                if role is Role.PARTNER:
+                    await set_partner_agency(
+                        uow, person.aad_object_id, agency, actor_id=actor.aad_object_id, now=self._clock.now()
+                    )
                 await uow.commit()
         except DirectoryError as refused:
             await turn_context.send_activity(str(refused))

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from frontdoor.errors import InvalidReferenceError
@@ -22,14 +23,35 @@ def whole_number(data: Mapping[str, Any], key: str, *, least: int, max_digits: i
     return value
 
 
-def contact_reference(data: Mapping[str, Any], key: str) -> str | None:
-    """``data[key]`` as a contact's reference in its canonical form; None otherwise."""
+def reference_of(data: Mapping[str, Any], key: str, kind: ReferenceKind) -> str | None:
+    """``data[key]`` as a reference of ``kind`` in its canonical form; None otherwise."""
     text = data.get(key)
     try:
         reference = parse_reference(text) if isinstance(text, str) else None
     except InvalidReferenceError:
         return None
-    return str(reference) if reference is not None and reference.kind is ReferenceKind.CONTACT else None
+    return str(reference) if reference is not None and reference.kind is kind else None
+
+
+def contact_reference(data: Mapping[str, Any], key: str) -> str | None:
+    """``data[key]`` as a contact's reference in its canonical form; None otherwise."""
+    return reference_of(data, key, ReferenceKind.CONTACT)
+
+
+_Choice = TypeVar("_Choice", bound=StrEnum)
+
+
+def choices(data: Mapping[str, Any], key: str, kind: type[_Choice]) -> tuple[_Choice, ...] | None:
+    """A multi-select's value (comma-separated) as ``kind`` members in order, without repeats; ()
+    when nothing was chosen; None when any value is not one of ``kind``."""
+    text = text_input(data, key)
+    found: dict[_Choice, None] = {}
+    for value in (part.strip() for part in text.split(",") if part.strip()):
+        try:
+            found[kind(value)] = None
+        except ValueError:
+            return None
+    return tuple(found)
 
 
 def text_input(data: Mapping[str, Any], key: str) -> str:

@@ -29,6 +29,8 @@ FindHandler = Callable[[TurnContext, Actor, Reference], Awaitable[None]]
 _KIND_NAMES: dict[ReferenceKind, str] = {
     ReferenceKind.CONTACT: "Contact",
     ReferenceKind.CONSULTATION: "Consultation",
+    ReferenceKind.MASH_EPISODE: "MASH episode",
+    ReferenceKind.BODY_REQUEST: "Information request",
 }
 
 USAGE = "Type **find** and a reference, for example **find PC-26-00012** or **find CT-26-000123**."

@@ -60,6 +60,7 @@ from bot.cards.intake import (
     set_aside_card,
 )
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
+from bot.cards.mash import start_action as mash_start_action
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.contacts import ContactRecords
@@ -676,6 +677,11 @@ class IntakeFeature:
             ),
         )
 
+    async def dispatch_submitted(self, result: SubmissionResult, actor: Actor) -> list[str]:
+        """Post a contact submitted by another feature (the domestic-abuse triage) as intake posts
+        its own; what was done."""
+        return await self._dispatch(result, actor, self._clock.now())
+
     async def _dispatch(self, result: SubmissionResult, actor: Actor, now: datetime) -> list[str]:
         """Post the submitted contact where its route sends it; what was done, for the receipt."""
         async with self._store.unit_of_work() as uow:
@@ -916,10 +922,18 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
+            # The contact's personal card (its outcome letter, challenges and casework, bot.cards.work);
+            # a consultant may open a MASH episode from the record while the contact is open.
+            actions=[
+                work_card_action(contact.reference or "", contact.version),
+                *(
+                    [mash_start_action(reference)]
+                    if actor.may(Permission.MASH_EPISODE) and contact.state is not ContactState.CLOSED
+                    else []
+                ),
+            ],
             record_history=_history_outstanding(contact) and actor.may(Permission.RECORD_HISTORY_CHECKS),
             email=email,
-            # The contact's personal card: its outcome letter, challenges and casework (bot.cards.work).
-            actions=[work_card_action(contact.reference or "", contact.version)],
         )
 
     # -- history checks recorded later on an urgent contact --------------------------------------

@@ -36,6 +36,8 @@ from frontdoor.worklog import outcome_letter_status, parent_letter
 __all__ = ["PersonalCards"]
 
 _WORKED_STATES = (ContactState.OFFICER_WORK, ContactState.SW_ASSESSMENT)
+#: A MASH episode is opened while the threshold decision is being made or the contact is worked.
+_MASH_STATES = frozenset(ContactState) - {ContactState.DRAFT, ContactState.CLOSED}
 
 
 def _may_work(contact: Contact, roles: frozenset[Role]) -> bool:
@@ -173,5 +175,6 @@ class PersonalCards:
             may_send_letter=may_send,
             challenge=self.challenge_view(contact, viewer_id, roles),
             referrer=self.referrer_view(contact, roles),
+            may_open_mash=may(roles, Permission.MASH_EPISODE) and contact.state in _MASH_STATES,
         )
         return personal_card(view)

@@ -12,7 +12,6 @@ import asyncio
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,9 +20,9 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.app import ALERTS, CALENDAR, SCHEDULER, SETTINGS, create_app
-from bot.cards.alerts import ACK_VERB, ALERT_ID_PREFIX, ALERT_KEY
+from bot.cards.alerts import ACK_VERB, ALERT_KEY
 from bot.settings import DEVELOPMENT, Settings
-from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxState
+from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.clocks import due_at
 from frontdoor.records import ClockKind, Deadline, RotaEntry
@@ -32,6 +31,7 @@ from frontdoor.systemclock import SettableClock
 from scheduler.alert_jobs import DeadlineAlerts
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
+from tests.bot.alert_helpers import alert_key_of, deliveries
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import (
     ADMIN,
@@ -51,7 +51,7 @@ from tests.bot.intake_script import (
     texts_of,
 )
 from tests.frontdoor.decision_builders import ROUTE_IV, route, screened, seat, submitted
-from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
+from tests.harness.teams import Conversation, TeamsChannel, TeamsUser
 
 TEAM_MANAGER = TeamsUser("aad-teammanager-0309", "Tam Teammanagerperson")
 OTHER_TEAM_MANAGER = TeamsUser("aad-teammanager-0310", "Toby Teammanagerexample")
@@ -59,46 +59,6 @@ REFERENCE = "CT-26-000101"
 
 
 # -- helpers ----------------------------------------------------------------------------------------
-
-
-def _walk(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _walk(item)
-    elif isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-
-
-def alert_key_of(card: Mapping[str, Any]) -> str | None:
-    """The alert key in the card's "I've got this" data (None: not an alert card, or taken)."""
-    for node in _walk(card):
-        if node.get("type") == "Action.Execute" and node.get("verb") == ACK_VERB:
-            data = node.get("data")
-            if isinstance(data, dict) and isinstance(data.get(ALERT_KEY), str):
-                return str(data[ALERT_KEY])
-    return None
-
-
-def alert_named_by(card: Mapping[str, Any]) -> str | None:
-    """The alert key a card names in its reference line's id (due-soon cards have no button)."""
-    for node in _walk(card):
-        element_id = node.get("id")
-        if isinstance(element_id, str) and element_id.startswith(ALERT_ID_PREFIX):
-            return element_id.removeprefix(ALERT_ID_PREFIX)
-    return None
-
-
-def deliveries(teams: TeamsChannel, conversation: Conversation | str) -> list[tuple[AlertKey, SentActivity]]:
-    """The alert cards posted to a conversation, with their keys, in order."""
-    found: list[tuple[AlertKey, SentActivity]] = []
-    for record in teams.sent_to(conversation):
-        for card in record.cards:
-            key = alert_named_by(card)
-            if key is not None:
-                found.append((AlertKey.parse(key), record))
-    return found
 
 
 def kinds(teams: TeamsChannel, conversation: Conversation | str) -> list[tuple[str, int]]:

@@ -32,8 +32,10 @@ from bot.cards.consultation import FORM_KEY
 from bot.cards.intake import CONTACT_KEY, SECTION_KEY, VERSION_KEY
 from bot.cards.keys import ACTION_KEY
 from bot.routing import Router
+from frontdoor.agencies import Agency
 from frontdoor.commands import COMMANDS, CommandName
 from frontdoor.contact import ContactState
+from frontdoor.mash import set_partner_agency
 from frontdoor.records import AuditEvent, ChannelPurpose, ChannelRegistration
 from frontdoor.roles import Permission, Role, may
 from frontdoor.systemclock import SettableClock
@@ -64,6 +66,8 @@ from tests.harness.teams import Conversation, ConversationType, SentActivity, Te
 CONTACT = "CT-26-000001"
 #: a partner professional (not in the directory) who logged the consultation the walk names
 AUTHOR = TeamsUser("aad-professional-0398", "Pia Authorperson")
+#: MASH partner-agency staff (the police): answers their agency's requests, sees no contact
+PARTNER = TeamsUser("aad-partner-0397", "Pat Partnerperson")
 #: someone Teams does not identify (no Azure AD object id)
 NOBODY = TeamsUser("", "Nemo Unknownperson", id="29:nobody-0399")
 OTHER_CHANNEL = "19:general@thread.tacv2"
@@ -75,7 +79,7 @@ SUMMARY_MARKERS = ("Z.T.",)
 #: Of the consultation (logged by ``AUTHOR``).
 CONSULTATION_MARKERS = (CLEAN_WORRY, "Caller Testperson")
 
-#: Every role of SPEC §1, a partner professional (no role), and nobody at all.
+#: Every role of SPEC §1, a MASH partner, a partner professional (no role), and nobody at all.
 SENDERS: tuple[TeamsUser, ...] = (
     OFFICER,
     SOCIAL_WORKER,
@@ -83,6 +87,7 @@ SENDERS: tuple[TeamsUser, ...] = (
     DUTY_MANAGER,
     TEAM_MANAGER,
     ADMIN,
+    PARTNER,
     PROFESSIONAL,
     NOBODY,
 )
@@ -94,6 +99,7 @@ ROLES: dict[str, frozenset[Role]] = {
     DUTY_MANAGER.aad_object_id: frozenset({Role.DUTY_MANAGER}),
     TEAM_MANAGER.aad_object_id: frozenset({Role.TEAM_MANAGER}),
     ADMIN.aad_object_id: frozenset({Role.ADMIN}),
+    PARTNER.aad_object_id: frozenset({Role.PARTNER}),
     PROFESSIONAL.aad_object_id: frozenset(),
 }
 
@@ -185,8 +191,14 @@ async def _setup(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> tuple[RunningBot, SettableClock, str, str, list[Where]]:
     bot, clock = await ready(start_bot, teams_channel, tenants=frozenset({teams_channel.tenant_id}))
-    for user in (ADMIN, PROFESSIONAL, AUTHOR, NOBODY):
+    for user in (ADMIN, PARTNER, PROFESSIONAL, AUTHOR, NOBODY):
         await introduce(teams_channel, user)
+    async with bot.store.unit_of_work() as uow:  # a police partner, as an administrator grants one
+        await uow.roles.grant(PARTNER.aad_object_id, Role.PARTNER)
+        await set_partner_agency(
+            uow, PARTNER.aad_object_id, Agency.POLICE, actor_id=ADMIN.aad_object_id, now=clock.now()
+        )
+        await uow.commit()
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER)
     consultation = await _log_one(teams_channel, AUTHOR)
     await start(teams_channel, teams_channel.personal(OFFICER), OFFICER)  # a draft for the wizard's cards

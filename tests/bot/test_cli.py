@@ -15,6 +15,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from frontdoor.agencies import Agency
 from frontdoor.installation import INSTALLATION_SUBJECT
 from frontdoor.roles import Role
 from store.sql import SqlStore
@@ -207,3 +208,25 @@ async def test_a_fresh_database_served_from_a_monday_morning_posts_nothing_for_t
         await store.close()
     # The process's clock started at the setting and ran at real speed.
     assert MONDAY_MORNING <= first.event.at < MONDAY_MORNING + timedelta(seconds=30)
+
+
+async def test_a_partner_is_granted_with_their_agency(cli_env: dict[str, str]) -> None:
+    assert _run(cli_env, "db", "upgrade").returncode == 0
+    without = _run(cli_env, "roles", "grant", "aad-cli-0002", "partner")
+    assert without.returncode == 2 and "--agency" in without.stderr
+    wrong = _run(cli_env, "roles", "grant", "aad-cli-0002", "partner", "--agency", "fire")
+    assert wrong.returncode == 2 and "unknown agency" in wrong.stderr
+    granted = _run(cli_env, "roles", "grant", "aad-cli-0002", "partner", "--agency", "police")
+    assert granted.returncode == 0 and "partner granted" in granted.stdout
+
+    store = SqlStore(cli_env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            assert await uow.mash.agency_of("aad-cli-0002") is Agency.POLICE
+        assert _run(cli_env, "roles", "revoke", "aad-cli-0002", "partner").returncode == 0
+        async with store.unit_of_work() as uow:
+            assert await uow.mash.agency_of("aad-cli-0002") is None
+            actions = [stored.event.action for stored in await uow.audit.for_subject("person:aad-cli-0002")]
+        assert actions == ["role.grant", "partner.agency", "role.revoke", "partner.agency"]
+    finally:
+        await store.close()

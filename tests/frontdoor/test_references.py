@@ -142,5 +142,8 @@ def references(draw: st.DrawFn) -> Reference:
 def test_format_and_parse_round_trip(ref: Reference, lower: bool) -> None:
     text = format_reference(ref.kind, ref.year, ref.number)
     assert text == str(ref)
-    assert len(text) == {CT: 12, PC: 11}[ref.kind]
+    assert (
+        len(text)
+        == {CT: 12, PC: 11, ReferenceKind.MASH_EPISODE: 11, ReferenceKind.BODY_REQUEST: 11}[ref.kind]
+    )
     assert parse_reference(text.lower() if lower else text) == ref

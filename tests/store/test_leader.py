@@ -31,6 +31,12 @@ async def _terminate(database_url: str, pid: int) -> None:
     connection = await asyncpg.connect(host=url.host, port=url.port, user=url.username, database=url.database)
     try:
         assert await connection.fetchval("SELECT pg_terminate_backend($1)", pid)
+        # pg_terminate_backend only signals: wait until the backend (and the locks it held) is gone.
+        for _ in range(1000):
+            if not await connection.fetchval("SELECT count(*) FROM pg_stat_activity WHERE pid = $1", pid):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"backend {pid} still running 10 s after pg_terminate_backend")
     finally:
         await connection.close()
 

@@ -47,7 +47,13 @@ from bot.cards.mail import PERSONAL_ONLY as MAIL_PERSONAL_ONLY
 from bot.cards.mail import START as MAIL_START
 from bot.cards.mail import TAKE as MAIL_TAKE
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_VERB
-from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, WORK_VERB
+from bot.cards.work import (
+    CHALLENGE_VERB,
+    LETTER_SENT_VERB,
+    OUTCOME_VERB,
+    REFERRER_CHALLENGE_VERB,
+    WORK_VERB,
+)
 from frontdoor.commands import COMMANDS, CommandName, Scope
 from frontdoor.roles import Permission, Role, may
 
@@ -236,7 +242,11 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
     ),
     (Surface.EXECUTION, DECIDE_VERB): Rule(DECIDING, (Permission.THRESHOLD_DECISION,), Reads.SUMMARY),
     (Surface.EXECUTION, SIGN_OFF_VERB): Rule(
-        DECIDING, (Permission.SIGN_OFF,), Reads.SUMMARY, "the contact must be awaiting sign-off"
+        DECIDING,
+        (Permission.SIGN_OFF,),
+        Reads.SUMMARY,
+        "the contact must be awaiting sign-off; never by whoever recorded the outcome or decided "
+        "the threshold on the way to it",
     ),
     (Surface.EXECUTION, REREFERRAL_VERB): Rule(DECIDING, (Permission.DECIDE_REREFERRAL,), Reads.SUMMARY),
     (Surface.EXECUTION, REFUSE_SIGN_OFF_VERB): Rule(DECIDING, (Permission.SIGN_OFF,), Reads.SUMMARY),
@@ -255,9 +265,16 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
     ),
     (Surface.EXECUTION, CHALLENGE_VERB): Rule(
         DECIDING,
-        (Permission.CHALLENGE_THRESHOLD, Permission.THRESHOLD_DECISION),
+        (
+            Permission.CHALLENGE_THRESHOLD,
+            Permission.THRESHOLD_DECISION,
+            Permission.DECIDE_REREFERRAL,
+            Permission.SETTLE_ESCALATION,
+        ),
         Reads.FULL_RECORD,
-        "raising a challenge: team managers; the full record only in a personal chat",
+        "raise: the receiving team manager named on the outcome, until the window ends; discuss and "
+        "escalate: the challenger and the deciders; resolve: the deciders, or once escalated a service "
+        "manager, never the challenger; the full record only in a personal chat",
     ),
     # The personal card about a contact: the full record, in a personal chat only.
     (Surface.EXECUTION, WORK_VERB): Rule(
@@ -265,6 +282,13 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
         (Permission.VIEW_CONTACTS,),
         Reads.FULL_RECORD,
         "casework only by the assignee, holding officer_work or work_allocated",
+    ),
+    (Surface.EXECUTION, REFERRER_CHALLENGE_VERB): Rule(
+        PERSONAL,
+        (Permission.RECORD_REFERRER_CHALLENGE,),
+        Reads.FULL_RECORD,
+        "a closed contact; raise: any front-door staff; each step: consultants or team managers "
+        "(discussion), then team managers, then service managers",
     ),
     (Surface.EXECUTION, LETTER_SENT_VERB): Rule(
         PERSONAL,
@@ -280,7 +304,8 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
         PERSONAL | CARD_CHANNELS,
         (Permission.VIEW_CONTACTS,),
         Reads.NOTHING,
-        "the alert's recipients and people whose role can act on its clock",
+        "breach alerts only (due-soon alerts inform): the alert's recipients, managers, and people "
+        "whose role can act on its clock",
     ),
     (Surface.EXECUTION, HANDOVER_ACK_VERB): Rule(
         PERSONAL | frozenset({Place.DUTY_CHANNEL}),

@@ -15,10 +15,12 @@ Who may do what:
   are a consultant's or team manager's, or the duty manager's when they sent the re-referral there;
 - an officer records a route III outcome but never "accepted for assessment", which is a threshold
   decision (SPEC §1); a consultant or team manager may record any outcome on route III;
-- sign-off is a consultant's or team manager's; the challenge is a team manager's (the receiving
-  team's manager), and the discussion and its result are recorded by either side;
+- sign-off is a consultant's or team manager's, never of their own decision or recommendation
+  (``deciders``); only the saved sign-off tells the receiving team, with the immediate-risk highlight
+  when the signer ticks it;
 - an accepted outcome may name the receiving team manager (``Outcome.receiving_manager_id``), who
-  must be a team manager in the directory: the one to highlight an urgent contact to;
+  must be a team manager in the directory: the one told at sign-off, and the only one who may
+  challenge the threshold;
 - the outcome letter is recorded as sent by an officer (who sends letters) or by the person who
   recorded the outcome it reports, to whom the Teams card shows it to send.
 
@@ -35,17 +37,24 @@ clocks keep running through a letter: a letter does not stop a timescale from be
 Moving to ``awaiting_signoff`` unassigns the contact (sign-off is the consultants' queue, so the
 cap counts work in hand) and hands its completion clock to the consultants on duty.
 
-An accepted outcome may be challenged by a receiving team manager until the end of the working
-day it was recorded on (``challenge_window``; the ``challenge`` clock of SPEC §4). The window is
-worked out from the outcome's time; no deadline row is written for it, because a window nobody
-uses is not a breach and must not alert. A challenge is resolved *upheld* (the front door's
-threshold decision stands) or *overturned* (it is replaced by the revised outcome given with the
-result; on a closed contact a fresh outcome letter is produced).
+The receiving team's disagreement (SPEC §3): the receiving team manager named on the outcome may
+challenge the threshold until the end of the working day the contact was signed off to them
+(``challenge_window``; the ``challenge`` clock of SPEC §4, worked out from the sign-off's time; no
+deadline row is written, because a window nobody uses is not a breach). The consultant or team
+manager who decided answers (``answerers``); either side records the discussion; agreed, the decider
+records the result, *upheld* or *overturned* (replaced by the revised outcome, with a fresh outcome
+letter); not agreed, either side escalates it to the service manager, who records the final
+decision. The challenger never settles their own challenge.
+
+The referrer's challenge: staff record that the referrer disagrees with a closed contact's outcome;
+a consultant or team manager discusses it and records the result; if it remains, a team manager
+with the agency's lead, then the service manager with the agency's lead, each step with who, when
+and the result (``ReferrerChallenge``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -75,6 +84,7 @@ from frontdoor.decisions import (
     reassign_clocks,
     save_or_race,
     start_clock,
+    without_consent_problem,
     wrong_state,
 )
 from frontdoor.letters import DEFAULT_SERVICE_NAME, outcome_letter
@@ -95,13 +105,22 @@ __all__ = [
     "OutcomeRecorded",
     "ParentLetterSent",
     "Recommendation",
+    "ReferrerChallenge",
+    "ReferrerChallengeRecorded",
+    "ReferrerResult",
+    "ReferrerStage",
+    "ReferrerStep",
     "SignedOff",
     "WorkKind",
     "accept_referral",
+    "answerers",
     "challenge_status",
     "challenge_window",
+    "deciders",
     "due_parent_letters",
+    "escalate_challenge",
     "lapse_parent_letter",
+    "may_record_stage",
     "raise_challenge",
     "recommend",
     "record_challenge_discussion",
@@ -109,7 +128,10 @@ __all__ = [
     "record_outcome",
     "record_outcome_letter_sent",
     "record_parents_unreachable",
+    "record_referrer_challenge",
+    "record_referrer_challenge_step",
     "record_work",
+    "referrer_challenge",
     "resolve_challenge",
     "sign_off",
 ]
@@ -132,7 +154,10 @@ class CaseworkAction(StrEnum):
     OUTCOME_LETTER_SENT = "outcome_letter_sent"
     CHALLENGE_RAISED = "challenge_raised"
     CHALLENGE_DISCUSSED = "challenge_discussed"
+    CHALLENGE_ESCALATED = "challenge_escalated"
     CHALLENGE_RESOLVED = "challenge_resolved"
+    REFERRER_CHALLENGE_RAISED = "referrer_challenge_raised"
+    REFERRER_CHALLENGE_STEP = "referrer_challenge_step"
 
 
 class WorkKind(StrEnum):
@@ -195,10 +220,6 @@ class OutcomeRecorded:
     decided_by: str
     #: set when a social worker recorded it (route IV, re-referrals)
     recommendation: Recommendation | None
-    #: an accepted urgent contact: highlight it to the receiving team manager at once (SPEC §3)
-    highlight_to_receiving_team: bool
-    #: an accepted contact: until when the receiving team manager may challenge the threshold
-    challenge_until: datetime | None
     deadlines: tuple[Deadline, ...]
 
 
@@ -209,10 +230,11 @@ class SignedOff:
     #: who recorded the outcome that was signed off
     decided_by: str
     signed_off_by: str
-    #: the signer also recorded the outcome: quality assurance by the decider, shown on the card
-    signer_is_decider: bool
     #: the outcome letter to the referrer, or None when the referrer is not told
     letter: str | None
+    #: an accepted outcome: the signer ticked "immediate risk: highlight to the receiving team
+    #: manager now" (SPEC §3); False otherwise
+    highlight: bool = False
 
     @property
     def referrer_told(self) -> bool:
@@ -228,10 +250,17 @@ class ChallengeStatus:
     discussions: int
     result: ChallengeResult | None = None
     resolved_by: str | None = None
+    #: not agreed: passed to the service manager for the final decision
+    escalated_by: str | None = None
+    escalated_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         return self.result is None
+
+    @property
+    def escalated(self) -> bool:
+        return self.escalated_by is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,13 +394,15 @@ async def record_consent(
     now: datetime,
 ) -> CaseworkRecorded | Refusal | AlreadyDecided:
     """Record the parents' consent to further enquiries on the contact (its ``consent`` field);
-    "not sought" needs the reason, as at intake."""
+    "refused" and "not sought" need the reason, as at intake."""
     require_aware(now, "now")
     roles = frozenset(roles)
     if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
         return not_permitted(_WORKERS, "record consent")
     if consent is Consent.NOT_SOUGHT and not reason.strip():
         return _invalid("Why consent was not sought: say why seeking consent would place the child at risk")
+    if consent is Consent.REFUSED and not reason.strip():
+        return _invalid("Why consent was refused: record the reason the parents gave")
     async with uow:
         loaded = await load_contact(uow, contact_id, actor_id, expected_version)
         if not isinstance(loaded, Contact):
@@ -592,6 +623,17 @@ async def record_outcome(
             return wrong_state(loaded, "given a recommendation")
         if refused := _outcome_permission(loaded, outcome, actor_id, roles):
             return refused
+        # A decider accepting the contact proceeds with enquiries: without consent, they confirm the
+        # evidence suggests a risk of harm. (A recommendation is confirmed by whoever signs it off.)
+        deciding = (
+            only_from is not ContactState.SW_ASSESSMENT and loaded.state is not ContactState.SW_ASSESSMENT
+        )
+        if (
+            outcome.accepted
+            and deciding
+            and (problem := without_consent_problem(loaded, outcome.risk_of_harm))
+        ):
+            return _invalid(problem)
         manager = outcome.receiving_manager_id.strip()
         if manager and manager not in {e.aad_object_id for e in await uow.roles.holders(Role.TEAM_MANAGER)}:
             return _invalid("Receiving team manager: choose one of the team managers in the directory")
@@ -643,8 +685,6 @@ async def record_outcome(
         outcome=outcome,
         decided_by=actor_id,
         recommendation=recommendation,
-        highlight_to_receiving_team=outcome.accepted and saved.urgent,
-        challenge_until=due_at(ClockKind.CHALLENGE, now, calendar, policy) if outcome.accepted else None,
         deadlines=deadlines,
     )
 
@@ -683,6 +723,31 @@ async def recommend(
 # -- sign-off and the outcome letter --------------------------------------------------------------
 
 
+#: The threshold decisions behind an accepted outcome: whoever made one of them since the contact
+#: was last screened decided it, with whoever recorded the outcome (SPEC §3: nobody signs off their
+#: own decision or recommendation).
+_THRESHOLD_ACTIONS = frozenset(
+    action.value for action in (Action.ROUTE_I, Action.CP_THRESHOLD_MET, Action.ACCEPT_REFERRAL)
+)
+
+
+def deciders(contact: Contact) -> frozenset[str]:
+    """Who made the decision or recommendation now awaiting sign-off: who recorded the outcome (the
+    consultant on route II, the social worker's recommendation, the officer on route III), and for an
+    accepted outcome who decided the threshold was met on the way to it."""
+    recorded = current_outcome(contact)
+    if recorded is None:
+        return frozenset()
+    found = {recorded.decided_by}
+    if recorded.outcome.accepted:
+        for event in contact.events:
+            if event.to_state is ContactState.AWAITING_SCREENING:
+                found = {recorded.decided_by}
+            if event.action in _THRESHOLD_ACTIONS:
+                found.add(event.actor_id)
+    return frozenset(found)
+
+
 async def sign_off(
     uow: UnitOfWork,
     contact_id: str,
@@ -691,10 +756,14 @@ async def sign_off(
     expected_version: int,
     now: datetime,
     *,
+    highlight: bool = False,
     service_name: str = DEFAULT_SERVICE_NAME,
 ) -> SignedOff | Refusal | AlreadyDecided:
     """Quality-assure and sign off the outcome: the contact closes, its open deadlines close as
-    met, and the outcome letter is produced (or "referrer not told" recorded)."""
+    met, and the outcome letter is produced (or "referrer not told" recorded). Nobody signs off a
+    decision or recommendation of their own. An accepted outcome is only now told to the receiving
+    team (by the caller), with the immediate-risk highlight when ``highlight`` is ticked; its
+    receiving team manager may challenge it until the end of this working day (``challenge_window``)."""
     require_aware(now, "now")
     if not may(roles, Permission.SIGN_OFF):
         return not_permitted(_DECIDERS, "sign off a contact")
@@ -707,19 +776,30 @@ async def sign_off(
         recorded = current_outcome(loaded)
         if recorded is None:
             return _invalid("no outcome is recorded on this contact to sign off")
+        if actor_id in deciders(loaded):
+            return Refusal(
+                RefusalReason.OWN_DECISION,
+                f"You made the decision or recommendation on {loaded.reference}, so another consultant or "
+                "team manager must sign it off. Nothing was changed.",
+            )
         subject = loaded.reference or ""
+        accepted = recorded.outcome.accepted
+        highlight = highlight and accepted
         moved = transition(loaded, ContactState.CLOSED, actor_id, now, Action.SIGN_OFF)
+        if accepted:
+            moved = add_event_data(moved, {"highlight": highlight})
         moved, letter = _with_letter(moved, recorded.outcome, actor_id, now, service_name)
         saved = await save_or_race(uow, moved, expected_version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)], now)
-        same = recorded.decided_by == actor_id
-        detail = f"{recorded.outcome.audit_detail()}; signer_is_decider={'yes' if same else 'no'}"
+        detail = recorded.outcome.audit_detail()
+        if accepted:
+            detail += f"; highlight={'yes' if highlight else 'no'}"
         await _audit(uow, now, actor_id, Action.SIGN_OFF.value, subject, detail)
         await _audit_letter(uow, now, actor_id, subject, letter)
         await uow.commit()
-    return SignedOff(saved, recorded.outcome, recorded.decided_by, actor_id, same, letter)
+    return SignedOff(saved, recorded.outcome, recorded.decided_by, actor_id, letter, highlight=highlight)
 
 
 def _last(contact: Contact, action: CaseworkAction) -> ContactEvent | None:
@@ -772,16 +852,21 @@ async def record_outcome_letter_sent(
     return CaseworkRecorded(saved, CaseworkAction.OUTCOME_LETTER_SENT.value, deadlines)
 
 
-# -- the receiving team's challenge ---------------------------------------------------------------
+# -- the receiving team's disagreement ------------------------------------------------------------
+
+
+def _signed_off(contact: Contact) -> ContactEvent | None:
+    return next((e for e in reversed(contact.events) if e.action == Action.SIGN_OFF.value), None)
 
 
 def challenge_window(contact: Contact, calendar: WorkingCalendar, policy: Policy) -> datetime | None:
-    """Until when the receiving team may challenge the contact's threshold decision: the end of the
-    working day its accepted outcome was recorded on. None when it carries no accepted outcome."""
+    """Until when the receiving team manager may challenge the contact's threshold decision: the end
+    of the working day it was signed off to them on. None unless it is signed off as accepted."""
     recorded: RecordedOutcome | None = current_outcome(contact)
-    if recorded is None or not recorded.outcome.accepted:
+    signed = _signed_off(contact)
+    if recorded is None or not recorded.outcome.accepted or signed is None:
         return None
-    return due_at(ClockKind.CHALLENGE, recorded.at, calendar, policy)
+    return due_at(ClockKind.CHALLENGE, signed.at, calendar, policy)
 
 
 def challenge_status(contact: Contact) -> ChallengeStatus | None:
@@ -790,13 +875,37 @@ def challenge_status(contact: Contact) -> ChallengeStatus | None:
     for event in contact.events:
         if event.action == CaseworkAction.CHALLENGE_RAISED.value:
             status = ChallengeStatus(event.actor_id, event.at, 0)
-        elif status is not None and event.action == CaseworkAction.CHALLENGE_DISCUSSED.value:
+        elif status is None:
+            continue
+        elif event.action == CaseworkAction.CHALLENGE_DISCUSSED.value:
             status = replace(status, discussions=status.discussions + 1)
-        elif status is not None and event.action == CaseworkAction.CHALLENGE_RESOLVED.value:
+        elif event.action == CaseworkAction.CHALLENGE_ESCALATED.value:
+            status = replace(status, escalated_by=event.actor_id, escalated_at=event.at)
+        elif event.action == CaseworkAction.CHALLENGE_RESOLVED.value:
             result = read_event_data(event).get("result")
             if isinstance(result, str) and result in ChallengeResult.__members__.values():
                 status = replace(status, result=ChallengeResult(result), resolved_by=event.actor_id)
     return status
+
+
+def answerers(contact: Contact) -> frozenset[str]:
+    """Who answers the receiving team's challenge: the consultant or team manager who decided (the
+    deciders of the outcome, and whoever signed it off, who decided a recommendation)."""
+    signed = _signed_off(contact)
+    return deciders(contact) | ({signed.actor_id} if signed is not None else set())
+
+
+def _may_answer(contact: Contact, actor_id: str, roles: frozenset[Role]) -> bool:
+    deciding = may(roles, Permission.THRESHOLD_DECISION) or may(roles, Permission.DECIDE_REREFERRAL)
+    return deciding and actor_id in answerers(contact)
+
+
+def _own_challenge(contact: Contact) -> Refusal:
+    return Refusal(
+        RefusalReason.OWN_DECISION,
+        f"You raised the challenge on {contact.reference}, so you cannot settle it: the decider answers, "
+        "or a service manager if you do not agree. Nothing was changed.",
+    )
 
 
 async def raise_challenge(
@@ -810,11 +919,11 @@ async def raise_challenge(
     calendar: WorkingCalendar,
     policy: Policy,
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
-    """A receiving team manager challenges an accepted contact's threshold, the same working day.
+    """The receiving team manager named on the outcome challenges the threshold, until the end of the
+    working day the contact was signed off to them on.
 
     A challenge does not compete with the front door's own steps, so a card may send
-    ``expected_version`` None (the challenge card may be older than the sign-off); with a version,
-    a stale card is answered with ``AlreadyDecided`` as everywhere else.
+    ``expected_version`` None; with a version, a stale card is answered with ``AlreadyDecided``.
     """
     require_aware(now, "now")
     if not may(roles, Permission.CHALLENGE_THRESHOLD):
@@ -826,42 +935,69 @@ async def raise_challenge(
         if not isinstance(loaded, Contact):
             return loaded
         until = challenge_window(loaded, calendar, policy)
-        if until is None or loaded.state not in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
-            return wrong_state(loaded, "challenged (only an accepted contact can be)")
+        recorded = current_outcome(loaded)
+        if until is None or recorded is None:
+            return wrong_state(loaded, "challenged (only a contact signed off as accepted can be)")
+        if recorded.outcome.receiving_manager_id != actor_id:
+            return Refusal(
+                RefusalReason.NOT_YOURS,
+                f"Only the receiving team manager named on {loaded.reference}'s outcome may challenge its "
+                "threshold. Nothing was changed.",
+            )
         if now > until:
             return Refusal(
                 RefusalReason.OUTSIDE_WINDOW,
                 f"{loaded.reference} could be challenged until {until.astimezone(LONDON):%H:%M on %a %d %b}; "
-                "that time has passed, so nothing was recorded. Escalate through the team managers instead.",
+                "that time has passed, so nothing was recorded.",
             )
         current = challenge_status(loaded)
-        if current is not None and current.open:
-            return _invalid("this contact's challenge is still open: record the discussion and its result")
-        subject = loaded.reference or ""
-        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_RAISED, grounds)
-        saved = await save_or_race(uow, changed, loaded.version, actor_id)
-        if isinstance(saved, AlreadyDecided):
-            return saved
-        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_RAISED.value, subject)
-        await uow.commit()
+        if current is not None:
+            return _invalid("this contact's threshold has already been challenged")
+        return await _challenge_event(
+            uow, loaded, actor_id, now, CaseworkAction.CHALLENGE_RAISED, grounds, detail=""
+        )
+
+
+async def _challenge_event(
+    uow: UnitOfWork,
+    loaded: Contact,
+    actor_id: str,
+    now: datetime,
+    action: CaseworkAction,
+    text: str,
+    detail: str,
+    values: dict[str, DataValue] | None = None,
+    service_name: str = DEFAULT_SERVICE_NAME,
+    revised: Outcome | None = None,
+) -> ChallengeRecorded | AlreadyDecided:
+    """Record one step of a challenge (inside the caller's unit of work) and commit."""
+    subject = loaded.reference or ""
+    changed = note(loaded, actor_id, now, action, text, values)
+    letter = None
+    if revised is not None and changed.state is ContactState.CLOSED:
+        changed, letter = _with_letter(changed, revised, actor_id, now, service_name)
+    saved = await save_or_race(uow, changed, loaded.version, actor_id)
+    if isinstance(saved, AlreadyDecided):
+        return saved
+    await _audit(uow, now, actor_id, action.value, subject, detail)
+    if revised is not None and saved.state is ContactState.CLOSED:
+        await _audit_letter(uow, now, actor_id, subject, letter)
+    await uow.commit()
     status = challenge_status(saved)
     assert status is not None
-    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_RAISED, status)
+    return ChallengeRecorded(saved, action, status, letter)
 
 
 async def _open_challenge(
-    uow: UnitOfWork, contact_id: str, actor_id: str, roles: Iterable[Role], expected_version: int | None
-) -> Contact | Refusal | AlreadyDecided:
-    roles = frozenset(roles)
-    if not (may(roles, Permission.THRESHOLD_DECISION) or may(roles, Permission.CHALLENGE_THRESHOLD)):
-        return not_permitted(_DECIDERS, "record a challenge's discussion or result")
+    uow: UnitOfWork, contact_id: str, actor_id: str, expected_version: int | None
+) -> tuple[Contact, ChallengeStatus] | Refusal | AlreadyDecided:
     loaded = await load_contact(uow, contact_id, actor_id, expected_version)
     if not isinstance(loaded, Contact):
         return loaded
     status = challenge_status(loaded)
     if status is None or not status.open:
         return wrong_state(loaded, "given a challenge discussion or result (there is no open challenge)")
-    return loaded
+    return loaded, status
 
 
 async def record_challenge_discussion(
@@ -873,23 +1009,68 @@ async def record_challenge_discussion(
     expected_version: int | None,
     now: datetime,
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
-    """Record the discussion of an open challenge (either side: consultant or team manager)."""
+    """Record the discussion of an open challenge: by the challenger, the decider who answers, or
+    (once it escalated) a service manager."""
     require_aware(now, "now")
+    roles = frozenset(roles)
     if not text.strip():
         return _invalid("Discussion: say what was discussed")
     async with uow:
-        loaded = await _open_challenge(uow, contact_id, actor_id, roles, expected_version)
-        if not isinstance(loaded, Contact):
-            return loaded
-        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_DISCUSSED, text)
-        saved = await save_or_race(uow, changed, loaded.version, actor_id)
-        if isinstance(saved, AlreadyDecided):
-            return saved
-        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_DISCUSSED.value, saved.reference or "")
-        await uow.commit()
-    status = challenge_status(saved)
-    assert status is not None
-    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_DISCUSSED, status)
+        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        if not isinstance(found, tuple):
+            return found
+        loaded, status = found
+        settling = status.escalated and may(roles, Permission.SETTLE_ESCALATION)
+        if not (actor_id == status.raised_by or _may_answer(loaded, actor_id, roles) or settling):
+            return _not_party(loaded)
+        result = await _challenge_event(
+            uow, loaded, actor_id, now, CaseworkAction.CHALLENGE_DISCUSSED, text, detail=""
+        )
+    return result
+
+
+def _not_party(contact: Contact) -> Refusal:
+    return Refusal(
+        RefusalReason.NOT_PERMITTED,
+        f"Sorry, only the receiving team manager who challenged {contact.reference}, the consultant or team "
+        "manager who decided it, or (once it escalated) a service manager can do that. Nothing was changed.",
+    )
+
+
+async def escalate_challenge(
+    uow: UnitOfWork,
+    contact_id: str,
+    rationale: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int | None,
+    now: datetime,
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    """The decider and the receiving team manager do not agree: the challenge escalates to the
+    service manager, who records the final decision. Either of them may say so."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not rationale.strip():
+        return _invalid("Why it is not agreed: say where the disagreement lies")
+    async with uow:
+        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        if not isinstance(found, tuple):
+            return found
+        loaded, status = found
+        if not (actor_id == status.raised_by or _may_answer(loaded, actor_id, roles)):
+            return _not_party(loaded)
+        if status.escalated:
+            return _invalid("this challenge has already gone to the service manager")
+        result = await _challenge_event(
+            uow,
+            loaded,
+            actor_id,
+            now,
+            CaseworkAction.CHALLENGE_ESCALATED,
+            rationale,
+            detail="to=service_manager",
+        )
+    return result
 
 
 async def resolve_challenge(
@@ -906,9 +1087,12 @@ async def resolve_challenge(
     agency: Agency | None = None,
     service_name: str = DEFAULT_SERVICE_NAME,
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
-    """Record a challenge's result. *Overturned* needs the revised outcome (anything but accepted),
-    which becomes the contact's outcome, with ``rationale`` as its rationale."""
+    """Record a challenge's result, agreed either way: by the consultant or team manager who decided,
+    or, once it escalated, by a service manager (the final decision). The challenger never settles
+    their own challenge. *Overturned* needs the revised outcome (anything but accepted), which
+    becomes the contact's outcome, with ``rationale`` as its rationale."""
     require_aware(now, "now")
+    roles = frozenset(roles)
     if not rationale.strip():
         return _invalid("Rationale: say why the challenge ended this way")
     revised: Outcome | None = None
@@ -923,27 +1107,227 @@ async def resolve_challenge(
     elif revised_outcome is not None or agency is not None:
         return _invalid("an upheld decision keeps its outcome: give no revised outcome")
     async with uow:
-        loaded = await _open_challenge(uow, contact_id, actor_id, roles, expected_version)
-        if not isinstance(loaded, Contact):
-            return loaded
-        subject = loaded.reference or ""
+        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        if not isinstance(found, tuple):
+            return found
+        loaded, status = found
+        if actor_id == status.raised_by:
+            return _own_challenge(loaded)
+        if status.escalated and not may(roles, Permission.SETTLE_ESCALATION):
+            return not_permitted(
+                (Role.SERVICE_MANAGER,), "record the final decision on an escalated challenge"
+            )
+        if not status.escalated and not _may_answer(loaded, actor_id, roles):
+            return _not_party(loaded)
         values: dict[str, DataValue] = {"result": result.value}
         if revised is not None:
             values |= outcome_data(revised)
-        changed = note(loaded, actor_id, now, CaseworkAction.CHALLENGE_RESOLVED, rationale, values)
-        letter = None
-        if revised is not None and changed.state is ContactState.CLOSED:
-            changed, letter = _with_letter(changed, revised, actor_id, now, service_name)
-        saved = await save_or_race(uow, changed, loaded.version, actor_id)
-        if isinstance(saved, AlreadyDecided):
-            return saved
-        detail = f"result={result.value}"
+        detail = f"result={result.value}; final={'yes' if status.escalated else 'no'}"
         if revised is not None:
             detail += f"; {revised.audit_detail()}"
-        await _audit(uow, now, actor_id, CaseworkAction.CHALLENGE_RESOLVED.value, subject, detail)
-        if revised is not None and saved.state is ContactState.CLOSED:
-            await _audit_letter(uow, now, actor_id, subject, letter)
-        await uow.commit()
-    status = challenge_status(saved)
-    assert status is not None
-    return ChallengeRecorded(saved, CaseworkAction.CHALLENGE_RESOLVED, status, letter)
+        recorded = await _challenge_event(
+            uow,
+            loaded,
+            actor_id,
+            now,
+            CaseworkAction.CHALLENGE_RESOLVED,
+            rationale,
+            detail,
+            values,
+            service_name,
+            revised,
+        )
+    return recorded
+
+
+# -- the referrer's challenge ---------------------------------------------------------------------
+
+
+class ReferrerStage(StrEnum):
+    """The steps of a referrer's challenge (SPEC §3), in order."""
+
+    #: a consultant or team manager discusses it with the referrer
+    DISCUSSION = "discussion"
+    #: a team manager with the agency's lead
+    TEAM_MANAGER = "team_manager"
+    #: the service manager with the agency's lead: the last step
+    SERVICE_MANAGER = "service_manager"
+
+
+class ReferrerResult(StrEnum):
+    RESOLVED = "resolved"
+    #: the challenge remains: it goes to the next step
+    REMAINS = "remains"
+
+
+_STAGE_ORDER = tuple(ReferrerStage)
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerStep:
+    stage: ReferrerStage
+    result: ReferrerResult
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerChallenge:
+    """The latest referrer challenge on a contact, folded from its events."""
+
+    recorded_by: str
+    recorded_at: datetime
+    steps: tuple[ReferrerStep, ...] = ()
+
+    @property
+    def next_stage(self) -> ReferrerStage | None:
+        """The step that comes next; None once it is resolved or the last step is recorded."""
+        if not self.steps:
+            return ReferrerStage.DISCUSSION
+        last = self.steps[-1]
+        if last.result is ReferrerResult.RESOLVED or last.stage is ReferrerStage.SERVICE_MANAGER:
+            return None
+        return _STAGE_ORDER[_STAGE_ORDER.index(last.stage) + 1]
+
+    @property
+    def open(self) -> bool:
+        return self.next_stage is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerChallengeRecorded:
+    contact: Contact
+    challenge: ReferrerChallenge
+
+
+def referrer_challenge(contact: Contact) -> ReferrerChallenge | None:
+    """The latest referrer challenge on ``contact``, or None."""
+    found: ReferrerChallenge | None = None
+    for event in contact.events:
+        if event.action == CaseworkAction.REFERRER_CHALLENGE_RAISED.value:
+            found = ReferrerChallenge(event.actor_id, event.at)
+        elif found is not None and event.action == CaseworkAction.REFERRER_CHALLENGE_STEP.value:
+            data = read_event_data(event)
+            stage, result = data.get("stage"), data.get("result")
+            if stage in ReferrerStage.__members__.values() and result in ReferrerResult.__members__.values():
+                step = ReferrerStep(
+                    ReferrerStage(str(stage)), ReferrerResult(str(result)), event.actor_id, event.at
+                )
+                found = replace(found, steps=(*found.steps, step))
+    return found
+
+
+#: Who records each step, and how a refusal names them.
+_STAGE_WHO: Mapping[ReferrerStage, tuple[tuple[Role, ...], str]] = {
+    ReferrerStage.DISCUSSION: (_DECIDERS, "record the discussion of a referrer's challenge"),
+    ReferrerStage.TEAM_MANAGER: (
+        (Role.TEAM_MANAGER,),
+        "record the team manager's step of a referrer's challenge",
+    ),
+    ReferrerStage.SERVICE_MANAGER: (
+        (Role.SERVICE_MANAGER,),
+        "record the service manager's step of a referrer's challenge",
+    ),
+}
+
+
+def may_record_stage(stage: ReferrerStage, roles: Iterable[Role]) -> bool:
+    roles = frozenset(roles)
+    if stage is ReferrerStage.DISCUSSION:
+        return may(roles, Permission.THRESHOLD_DECISION)
+    if stage is ReferrerStage.TEAM_MANAGER:
+        return Role.TEAM_MANAGER in roles
+    return may(roles, Permission.SETTLE_ESCALATION)
+
+
+async def record_referrer_challenge(
+    uow: UnitOfWork,
+    contact_id: str,
+    grounds: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    now: datetime,
+) -> ReferrerChallengeRecorded | Refusal | AlreadyDecided:
+    """A referrer disagrees with the outcome of a closed contact: staff record it, with what the
+    referrer said; a consultant or team manager discusses it next."""
+    require_aware(now, "now")
+    if not may(roles, Permission.RECORD_REFERRER_CHALLENGE):
+        return not_permitted((Role.OFFICER, *_DECIDERS), "record a referrer's challenge")
+    if not grounds.strip():
+        return _invalid("What the referrer disagrees with: say what they said")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, None)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if loaded.state is not ContactState.CLOSED or current_outcome(loaded) is None:
+            return wrong_state(loaded, "challenged by the referrer (only a closed contact's outcome can be)")
+        current = referrer_challenge(loaded)
+        if current is not None and current.open:
+            return _invalid("the referrer's challenge of this contact is still open: record its next step")
+        return await _referrer_event(
+            uow, loaded, actor_id, now, CaseworkAction.REFERRER_CHALLENGE_RAISED, grounds, {}, detail=""
+        )
+
+
+async def record_referrer_challenge_step(
+    uow: UnitOfWork,
+    contact_id: str,
+    result: ReferrerResult,
+    notes: str,
+    agency_lead: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    now: datetime,
+) -> ReferrerChallengeRecorded | Refusal | AlreadyDecided:
+    """The next step of an open referrer challenge, with its result: the discussion (a consultant or
+    team manager), then, if it remains, a team manager with the agency's lead, then the service
+    manager with the agency's lead. The two later steps name the agency's lead."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not notes.strip():
+        return _invalid("Notes: say what was discussed and decided")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, None)
+        if not isinstance(loaded, Contact):
+            return loaded
+        current = referrer_challenge(loaded)
+        stage = current.next_stage if current is not None else None
+        if stage is None:
+            return wrong_state(
+                loaded, "given a referrer challenge step (there is no open referrer challenge)"
+            )
+        if not may_record_stage(stage, roles):
+            who, doing = _STAGE_WHO[stage]
+            return not_permitted(who, doing)
+        lead = agency_lead.strip()
+        if stage is not ReferrerStage.DISCUSSION and not lead:
+            return _invalid("The agency's lead: name who took part for the referrer's agency")
+        values: dict[str, DataValue] = {"stage": stage.value, "result": result.value}
+        if lead:
+            values["agency_lead"] = lead
+        detail = f"stage={stage.value}; result={result.value}"
+        return await _referrer_event(
+            uow, loaded, actor_id, now, CaseworkAction.REFERRER_CHALLENGE_STEP, notes, values, detail
+        )
+
+
+async def _referrer_event(
+    uow: UnitOfWork,
+    loaded: Contact,
+    actor_id: str,
+    now: datetime,
+    action: CaseworkAction,
+    text: str,
+    values: dict[str, DataValue],
+    detail: str,
+) -> ReferrerChallengeRecorded | AlreadyDecided:
+    saved = await save_or_race(
+        uow, note(loaded, actor_id, now, action, text, values), loaded.version, actor_id
+    )
+    if isinstance(saved, AlreadyDecided):
+        return saved
+    await _audit(uow, now, actor_id, action.value, saved.reference or "", detail)
+    await uow.commit()
+    challenge = referrer_challenge(saved)
+    assert challenge is not None
+    return ReferrerChallengeRecorded(saved, challenge)

@@ -57,7 +57,7 @@ from types import MappingProxyType
 
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
-from frontdoor.contact import Contact, ContactEvent, ContactState
+from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
 from frontdoor.handover import OPEN_STATES, WorkerLoad
 from frontdoor.lifecycle import Action, transition
 from frontdoor.policy import Policy
@@ -70,8 +70,11 @@ from frontdoor.views import ChannelSummary, channel_summary
 __all__ = [
     "AGENCY_TITLES",
     "OUTCOME_TITLES",
+    "PROCEEDING_ROUTES",
     "ROUTE_ACTIONS",
     "ROUTE_TITLES",
+    "SERVICE_CONSENT_TITLES",
+    "WITHOUT_CONSENT",
     "Agency",
     "AlreadyDecided",
     "DataValue",
@@ -86,6 +89,7 @@ __all__ = [
     "ScreeningDecided",
     "ScreeningDecision",
     "ScreeningRoute",
+    "ServiceConsent",
     "WorkerChoice",
     "add_event_data",
     "already_decided",
@@ -106,6 +110,7 @@ __all__ = [
     "save_or_race",
     "start_clock",
     "state_title",
+    "without_consent_problem",
     "worker_loads",
     "wrong_state",
 ]
@@ -128,6 +133,8 @@ class RefusalReason(StrEnum):
     OUTSIDE_WINDOW = "outside_window"
     #: a scheduled step whose time has not come (a parent letter that has not lapsed yet)
     NOT_DUE = "not_due"
+    #: nobody signs off, or settles, their own decision or challenge
+    OWN_DECISION = "own_decision"
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +248,36 @@ AGENCY_TITLES: Mapping[Agency, str] = MappingProxyType(
     }
 )
 
+
+class ServiceConsent(StrEnum):
+    """Whether there is consent for a service, recorded with every outcome (SPEC §3)."""
+
+    GIVEN = "given"
+    NOT_GIVEN = "not_given"
+
+
+SERVICE_CONSENT_TITLES: Mapping[ServiceConsent, str] = MappingProxyType(
+    {
+        ServiceConsent.GIVEN: "Consent for a service: given",
+        ServiceConsent.NOT_GIVEN: "Consent for a service: not given",
+    }
+)
+
+#: The consents on a contact that mean a decider proceeding with enquiries does so without consent.
+WITHOUT_CONSENT: frozenset[Consent] = frozenset({Consent.REFUSED, Consent.NOT_SOUGHT})
+
+
+def without_consent_problem(contact: Contact, risk_of_harm: str) -> str | None:
+    """What to fix when a decider proceeds on ``contact`` without consent and has not confirmed, with
+    a sentence, that the evidence suggests a risk of harm (SPEC §3); None when nothing is missing."""
+    if contact.consent not in WITHOUT_CONSENT or risk_of_harm.strip():
+        return None
+    return (
+        "Without consent: consent was refused or not sought, so tick that the evidence suggests a risk of "
+        "harm and say why in a sentence"
+    )
+
+
 #: Longest receiving-team name accepted: a team name, not a note.
 TEAM_NAME_MAX_LENGTH = 200
 
@@ -258,6 +295,11 @@ class Outcome:
     #: an accepted contact: the receiving team's manager (a team manager's directory id) to highlight
     #: it to and who may challenge it; "" when none was named
     receiving_manager_id: str = ""
+    #: whether there is consent for a service (None: not recorded, as on outcomes from before it was asked)
+    service_consent: ServiceConsent | None = None
+    #: a decider accepting without the parents' consent: the sentence confirming the evidence
+    #: suggests a risk of harm (given only with the tick); "" otherwise
+    risk_of_harm: str = ""
 
     @property
     def accepted(self) -> bool:
@@ -299,6 +341,10 @@ class Outcome:
                 parts.append(f"receiving_manager={self.receiving_manager_id.strip()}")
         if self.agency is not None:
             parts.append(f"agency={self.agency.value}")
+        if self.service_consent is not None:
+            parts.append(f"service_consent={self.service_consent.value}")
+        if self.risk_of_harm.strip():
+            parts.append("without_consent=yes")
         return "; ".join(parts)
 
 
@@ -347,6 +393,11 @@ def outcome_data(outcome: Outcome) -> dict[str, DataValue]:
             data["receiving_manager"] = outcome.receiving_manager_id.strip()
     if outcome.agency is not None:
         data["agency"] = outcome.agency.value
+    if outcome.service_consent is not None:
+        data["service_consent"] = outcome.service_consent.value
+    if outcome.risk_of_harm.strip():
+        data["without_consent"] = True
+        data["risk_of_harm"] = outcome.risk_of_harm.strip()
     return data
 
 
@@ -357,6 +408,7 @@ def _outcome_of(event: ContactEvent) -> Outcome | None:
         return None
     team = data.get("receiving_team", "")
     manager = data.get("receiving_manager", "")
+    service, harm = data.get("service_consent"), data.get("risk_of_harm", "")
     return Outcome(
         kind=OutcomeKind(kind),
         rationale=event.rationale,
@@ -364,6 +416,10 @@ def _outcome_of(event: ContactEvent) -> Outcome | None:
         strategy_discussion=data.get("strategy_discussion") is True,
         agency=Agency(agency) if isinstance(agency, str) and agency in Agency.__members__.values() else None,
         receiving_manager_id=manager if isinstance(manager, str) else "",
+        service_consent=ServiceConsent(service)
+        if isinstance(service, str) and service in ServiceConsent.__members__.values()
+        else None,
+        risk_of_harm=harm if isinstance(harm, str) else "",
     )
 
 
@@ -628,6 +684,10 @@ ROUTE_TITLES: Mapping[ScreeningRoute, str] = MappingProxyType(
     }
 )
 
+#: The routes that proceed with enquiries about the family: without consent, the decider confirms
+#: that the evidence suggests a risk of harm.
+PROCEEDING_ROUTES: frozenset[ScreeningRoute] = frozenset({ScreeningRoute.I, ScreeningRoute.IV})
+
 _ROUTE_MOVES: Mapping[ScreeningRoute, tuple[ContactState, Action]] = MappingProxyType(
     {
         ScreeningRoute.I: (ContactState.CP_DECISION, Action.ROUTE_I),
@@ -653,13 +713,23 @@ class ScreeningDecision:
     #: route II: the outcome recorded with the decision (any but "accepted")
     outcome: OutcomeKind = OutcomeKind.NO_FURTHER_ACTION
     agency: Agency | None = None
+    #: route II: whether there is consent for a service
+    service_consent: ServiceConsent | None = None
+    #: routes I and IV on a contact without consent: the sentence confirming the evidence suggests a
+    #: risk of harm (given only with the tick)
+    risk_of_harm: str = ""
     #: "stays with early help": route II, a referral to early help, for a child open to it
     stays_with_early_help: bool = False
 
     def route_ii_outcome(self) -> Outcome:
         if self.stays_with_early_help:
-            return Outcome(OutcomeKind.OTHER_AGENCY, self.rationale, agency=Agency.EARLY_HELP)
-        return Outcome(self.outcome, self.rationale, agency=self.agency)
+            return Outcome(
+                OutcomeKind.OTHER_AGENCY,
+                self.rationale,
+                agency=Agency.EARLY_HELP,
+                service_consent=self.service_consent,
+            )
+        return Outcome(self.outcome, self.rationale, agency=self.agency, service_consent=self.service_consent)
 
     def problems(self) -> tuple[str, ...]:
         found: list[str] = []
@@ -671,6 +741,8 @@ class ScreeningDecision:
             who = "officer" if self.route is ScreeningRoute.III else "social worker"
             found.append(f"Route {self.route.value.upper()}: choose the {who}")
         if self.route is ScreeningRoute.II:
+            if self.service_consent is None:
+                found.append("Route II: record whether there is consent for a service")
             if self.outcome is OutcomeKind.ACCEPTED:
                 found.append("Route II: a contact accepted for assessment is route I, not route II")
             else:
@@ -733,6 +805,10 @@ async def decide_screening(
             return loaded
         if loaded.state is not ContactState.AWAITING_SCREENING:
             return wrong_state(loaded, "screened")
+        if decision.route in PROCEEDING_ROUTES and (
+            problem := without_consent_problem(loaded, decision.risk_of_harm)
+        ):
+            return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
         if decision.stays_with_early_help and (loaded.urgent or not loaded.history.open_to_early_help):
             why = (
                 "it is urgent: an immediate safeguarding incident is dealt with by the front door"
@@ -758,6 +834,9 @@ async def decide_screening(
         data: dict[str, DataValue] = {"route": decision.route.value}
         if assignee is not None:
             data["assignee"] = assignee
+        proceeding_without = decision.route in PROCEEDING_ROUTES and loaded.consent in WITHOUT_CONSENT
+        if proceeding_without:
+            data |= {"without_consent": True, "risk_of_harm": decision.risk_of_harm.strip()}
         if outcome is not None:
             data |= outcome_data(outcome)
         early_help_worker = loaded.history.early_help_worker_id if decision.stays_with_early_help else None
@@ -798,6 +877,8 @@ async def decide_screening(
         detail = f"route={decision.route.value}"
         if assignee is not None:
             detail += f"; assignee={assignee}"
+        if proceeding_without:
+            detail += "; without_consent=yes"
         if outcome is not None:
             detail += f"; {outcome.audit_detail()}"
         audited = f"contact.{action.value}"

@@ -93,13 +93,16 @@ from frontdoor.decisions import AlreadyDecided, Refusal, RefusalReason
 from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.records import ClockKind, Deadline, DeadlineState
-from frontdoor.roles import Permission, Role, may
+from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
+from frontdoor.roles import MANAGERS, Permission, Role, may
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "ACKNOWLEDGEABLE",
+    "ACK_REFUSED_ACTION",
+    "DECISION_CLOCKS",
+    "TAKEABLE",
     "AlertMailer",
     "AlertNotice",
     "AlertSender",
@@ -115,6 +118,7 @@ __all__ = [
     "deadline_horizon",
     "destination",
     "lapse_due_letters",
+    "may_take",
     "plan_alerts",
     "run_tick",
 ]
@@ -126,6 +130,9 @@ log = logging.getLogger(__name__)
 ACKNOWLEDGEABLE: Final = frozenset(
     {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION}
 )
+
+#: The alerts "I've got this" is offered on: a due-soon alert informs and stops nothing (SPEC §7).
+TAKEABLE: Final = ACKNOWLEDGEABLE - {AlertKind.DUE_SOON}
 
 #: How long a claimed row is leased to one dispatcher before another may take it (and how long a
 #: row claimed by a process that died waits to be sent by another, or by it after a restart).
@@ -788,8 +795,14 @@ async def acknowledge_alert(
     The first to take it keeps it: a later press (or one that lost a race) gets ``new=False`` naming
     who has it, and changes nothing."""
     require_aware(now, "now")
+    roles = frozenset(roles)
     if not may(roles, Permission.VIEW_CONTACTS):
         return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can take an alert.")
+    if key.kind is AlertKind.DUE_SOON:
+        return Refusal(
+            RefusalReason.INVALID,
+            "A due-soon alert is for information: there is nothing to take, and nothing was changed.",
+        )
     if key.clock is None or key.kind not in ACKNOWLEDGEABLE:
         return Refusal(RefusalReason.INVALID, "This message is not about a running clock: nothing to take.")
     async with uow:
@@ -799,6 +812,19 @@ async def acknowledge_alert(
         taker = await _first_taker(uow, deadline)
         if taker is not None:
             return AlertTaken(key, taker, new=False)
+        recipients = {item.recipient.person_id for item in await alert_copies(uow, key)}
+        if not may_take(deadline, actor_id, roles, recipients):
+            await uow.audit.append(
+                AuditEvent(
+                    at=now,
+                    actor_id=actor_id,
+                    action=ACK_REFUSED_ACTION,
+                    subject=key.subject,
+                    detail=f"clock={deadline.clock.value}; reason=not_permitted",
+                )
+            )
+            await uow.commit()
+            return Refusal(RefusalReason.NOT_PERMITTED, _NOT_YOURS[deadline.clock in DECISION_CLOCKS])
         if deadline.state is not DeadlineState.OPEN:
             return Refusal(
                 RefusalReason.WRONG_STATE,
@@ -815,6 +841,34 @@ async def acknowledge_alert(
         await uow.commit()
     log.info("alert taken", extra={"key": key.text, "reference": key.subject})
     return AlertTaken(key, ack, new=True)
+
+
+#: The clocks that time a threshold decision: consultants and managers may act on them.
+DECISION_CLOCKS: Final = frozenset({ClockKind.SCREENING, ClockKind.CP_DECISION})
+#: The audit action of an "I've got this" refused.
+ACK_REFUSED_ACTION: Final = "alert.ack_refused"
+_NOT_YOURS: Final = {
+    True: "Sorry, only the people this alert was sent to, consultants, the emergency duty team and managers "
+    "can take it. "
+    "Nothing was changed.",
+    False: "Sorry, only the people this alert was sent to, the person the work is with and managers can "
+    "take it. Nothing was changed.",
+}
+
+
+def may_take(
+    deadline: Deadline, person_id: str, roles: Iterable[Role], recipients: Iterable[str | None] = ()
+) -> bool:
+    """Who may say "I've got this" on a breach of ``deadline`` (SPEC §7): the people it was sent to,
+    and those whose role can act on the clock: consultants, the emergency duty team (urgent contacts
+    out of hours) and managers for the screening and child-protection clocks, the assignee and
+    managers for the casework clocks."""
+    roles = frozenset(roles)
+    if person_id in set(recipients) or roles & MANAGERS:
+        return True
+    if deadline.clock in DECISION_CLOCKS:
+        return bool(roles & {Role.CONSULTANT, Role.EDT})
+    return deadline.assignee_id is not None and deadline.assignee_id == person_id
 
 
 async def alert_copies(uow: UnitOfWork, key: AlertKey) -> list[OutboxItem]:

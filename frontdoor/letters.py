@@ -1,18 +1,17 @@
 """The outcome letter to the referrer (SPEC §3 "Sign-off"): plain text an officer can send.
 
-Who is written to: every referrer except an anonymous member of the public, who is never told the
-outcome and never named (SPEC §8); for them ``outcome_letter`` returns None and the use case
-records that the referrer was not told.
+Who is written to: professional referrers only. Members of the public and family members are told
+at the time of the call that they will not be informed of the outcome, and get no letter (SPEC §3);
+nor does a child who called. For them ``outcome_letter`` returns None and the use case records that
+the referrer was not told. An anonymous member of the public is never named (SPEC §8) either way.
 
 What a letter says, and why no more:
 
 - the front door's reference, the date, and the referrer's name and agency as the addressee;
 - the date of the contact and the children's first names, so the referrer knows which call it
   answers (they gave us the names); an unborn baby is "an unborn baby";
-- the outcome in plain words. A professional also reads the receiving team or the agency, because
-  they will work with them. Anyone else (a member of the public, a family member, the child) is told
-  the outcome without naming the agency: "passed to the drug and alcohol service" would tell a
-  neighbour something about the parents that the neighbour did not know.
+- the outcome in plain words, with the receiving team or the agency, because a professional will
+  work with them.
 
 Never: surnames, dates of birth, addresses, parents' names, the worries or any other text typed on
 the contact, the rationale, presenting needs, the strategy-discussion decision, or staff names.
@@ -69,11 +68,9 @@ _NOT_INVOLVED = "We have decided that children's social care does not need to be
 
 
 def referrer_is_told(referrer: Referrer | None) -> bool:
-    """Whether the referrer gets an outcome letter: everyone recorded but an anonymous member of
-    the public. Only members of the public may ask for anonymity; the flag is honoured for them."""
-    if referrer is None:
-        return False
-    return not (referrer.anonymity_requested and referrer.type is ReferrerType.MEMBER_OF_PUBLIC)
+    """Whether the referrer gets an outcome letter: professionals only (SPEC §3). Members of the
+    public and family members are told on the call that they will not hear the outcome."""
+    return referrer is not None and referrer.type is ReferrerType.PROFESSIONAL
 
 
 def letter_date(day: date) -> str:
@@ -134,21 +131,12 @@ def outcome_letter(
     if referrer is None or not referrer_is_told(referrer):
         return None
     issued = require_aware(issued_at, "letter date").astimezone(LONDON).date()
-    professional = referrer.type is ReferrerType.PROFESSIONAL
-    addressee = [
-        part.strip() for part in (referrer.name, referrer.agency if professional else "") if part.strip()
-    ]
+    addressee = [part.strip() for part in (referrer.name, referrer.agency) if part.strip()]
     greeting = referrer.name.strip() or "Sir or Madam"
-
     contacted = ""
     if contact.received_at is not None:
         contacted = f" on {letter_date(contact.received_at.astimezone(LONDON).date())}"
-    if referrer.type is ReferrerType.CHILD:
-        opening = f"Thank you for contacting us{contacted}."
-        worries = "If you are worried again"
-    else:
-        opening = f"Thank you for contacting us{contacted} about {children_phrase(contact.children)}."
-        worries = "If you have new worries"
+    opening = f"Thank you for contacting us{contacted} about {children_phrase(contact.children)}."
 
     lines = [
         service_name,
@@ -161,9 +149,9 @@ def outcome_letter(
         "",
         opening,
         "",
-        outcome_in_plain_words(outcome, professional=professional),
+        outcome_in_plain_words(outcome, professional=True),
         "",
-        f"{worries}, please contact us again and quote the reference above. "
+        "If you have new worries, please contact us again and quote the reference above. "
         "If a child is in immediate danger, call 999.",
         "",
         "Yours sincerely,",

@@ -72,6 +72,11 @@ class ContactRepository(Protocol):
         ``draft_section`` is set), in the order they were created."""
         ...
 
+    async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        """Closed contacts whose latest event is at or before ``cutoff``, in the order they were
+        created (what retention looks at)."""
+        ...
+
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
         """Contacts in ``states`` whose assignee is ``user_id``, in the order they were created."""
         ...

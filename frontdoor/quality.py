@@ -36,7 +36,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from frontdoor.calendar import WorkingCalendar, require_aware
-from frontdoor.casework import challenge_status
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import (
     AlreadyDecided,
@@ -117,7 +116,8 @@ async def refuse_sign_off(
     """The consultant or team manager quality-assuring an outcome does not sign it off: the contact
     goes back to ``awaiting_screening`` (``awaiting_signoff`` -> ``awaiting_screening``) with the
     reason, for the threshold decision to be made again. Anyone who may sign off may refuse, the
-    outcome's own recorder included (who then decides again)."""
+    outcome's own recorder included (who then decides again). The receiving team is never told: it
+    hears of an accepted contact only when it is signed off."""
     require_aware(now, "now")
     if not may(roles, Permission.SIGN_OFF):
         return not_permitted(_DECIDERS, "send an outcome back instead of signing it off")
@@ -132,11 +132,6 @@ async def refuse_sign_off(
         recorded = current_outcome(loaded)
         if recorded is None:
             return _invalid("no outcome is recorded on this contact to send back")
-        challenge = challenge_status(loaded)
-        if challenge is not None and challenge.open:
-            return _invalid(
-                "the receiving team's challenge of this outcome is still open: record its result first"
-            )
         subject = loaded.reference or ""
         moved = transition(
             loaded, ContactState.AWAITING_SCREENING, actor_id, now, Action.REFUSE_SIGN_OFF, rationale

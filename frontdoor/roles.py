@@ -40,6 +40,10 @@ class Permission(StrEnum):
     MANAGE_ROTA = "manage_rota"
     SEE_STATUS = "see_status"
     CHALLENGE_THRESHOLD = "challenge_threshold"
+    #: the final word on a disagreement or a referrer's challenge that escalated (SPEC §3)
+    SETTLE_ESCALATION = "settle_escalation"
+    #: record that a referrer disagrees with the outcome (any front-door staff member)
+    RECORD_REFERRER_CHALLENGE = "record_referrer_challenge"
     LOG_CONSULTATION = "log_consultation"
     SEE_ANY_CONSULTATION = "see_any_consultation"
     MANAGE_DIRECTORY = "manage_directory"
@@ -59,7 +63,12 @@ class Permission(StrEnum):
 
 
 _FRONT_DOOR_STAFF: frozenset[Permission] = frozenset(
-    {Permission.VIEW_CONTACTS, Permission.LOG_CONSULTATION, Permission.SEE_ANY_CONSULTATION}
+    {
+        Permission.VIEW_CONTACTS,
+        Permission.LOG_CONSULTATION,
+        Permission.SEE_ANY_CONSULTATION,
+        Permission.RECORD_REFERRER_CHALLENGE,
+    }
 )
 
 #: The permission table of SPEC §1. A team manager may do everything a consultant may.
@@ -109,7 +118,14 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.SWITCH_CONTINUITY,
         Permission.MASH_EPISODE,
     },
-    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF | {Permission.SEE_STATUS, Permission.SEE_FIGURES},
+    # The final word on disagreements the deciders and the receiving team could not settle, and on
+    # referrer challenges that escalate; reads status and the figures (management information).
+    Role.SERVICE_MANAGER: _FRONT_DOOR_STAFF
+    | {
+        Permission.SETTLE_ESCALATION,
+        Permission.SEE_STATUS,
+        Permission.SEE_FIGURES,
+    },
     # The emergency duty team works out of hours: urgent contacts and child-protection breaches.
     Role.EDT: _FRONT_DOOR_STAFF | {Permission.OVERNIGHT_ACTION},
     Role.PROFESSIONAL: frozenset({Permission.LOG_CONSULTATION}),
@@ -120,6 +136,10 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.MANAGE_DIRECTORY, Permission.REGISTER_CHANNELS, Permission.MANAGE_ROTA}
     ),
 }
+
+
+#: The managers (SPEC §1, §7): they may take any breach alert and act on any clock.
+MANAGERS: frozenset[Role] = frozenset({Role.DUTY_MANAGER, Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
 
 
 #: How each role is named to people, e.g. in "only consultants or team managers can do that".

@@ -429,9 +429,10 @@ _CONSENT_FIELDS: tuple[FieldSpec, ...] = (
     ),
     FieldSpec(
         "consent_reason",
-        "Why consent was not sought",
+        "Why consent was refused or not sought",
         FieldKind.MULTILINE,
-        help="Required when consent was not sought.",
+        help="Required when consent was refused (the reason given) or not sought (why seeking it would "
+        "place the child at risk).",
     ),
 )
 

@@ -688,10 +688,17 @@ def _parse_parents(read: _Reader) -> ParentsAnswers:
     spec = _by_id(fields_for(Section.PARENTS))
     consent = read.choice(spec["consent"], Consent)
     reason = read.text(spec["consent_reason"])
-    if consent is Consent.NOT_SOUGHT and not reason and not read.partial:
-        read.error(spec["consent_reason"], "say why seeking consent would place the child at risk")
-    # A reason belongs only to "not sought"; a stale one would read as if it applied.
-    return ParentsAnswers(tuple(parents), consent, reason if consent is Consent.NOT_SOUGHT else "")
+    if consent in _REASONED and not reason and not read.partial:
+        read.error(spec["consent_reason"], _REASONED[consent])
+    # A reason belongs only to "refused" and "not sought"; a stale one would read as if it applied.
+    return ParentsAnswers(tuple(parents), consent, reason if consent in _REASONED else "")
+
+
+#: The consents that need a reason (SPEC §2-3), and what to ask for.
+_REASONED: dict[Consent, str] = {
+    Consent.NOT_SOUGHT: "say why seeking consent would place the child at risk",
+    Consent.REFUSED: "record the reason the parents gave for refusing",
+}
 
 
 def _parse_worries(read: _Reader) -> WorriesAnswers:
@@ -845,13 +852,8 @@ def check_complete(contact: Contact, today: date) -> list[FieldError]:
         errors.extend(_child_date_errors(child, index, today))
     if contact.consent is None:
         errors.append(FieldError("consent", "Consent: this is required"))
-    elif contact.consent is Consent.NOT_SOUGHT and not contact.consent_reason.strip():
-        errors.append(
-            FieldError(
-                "consent_reason",
-                "Why consent was not sought: say why seeking consent would place the child at risk",
-            )
-        )
+    elif contact.consent in _REASONED and not contact.consent_reason.strip():
+        errors.append(FieldError("consent_reason", f"Consent reason: {_REASONED[contact.consent]}"))
     if not contact.worries.strip():
         errors.append(FieldError("worries", "What are we worried about: this is required"))
     if not contact.presenting_needs:

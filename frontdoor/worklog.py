@@ -77,12 +77,16 @@ _TITLES: Mapping[str, str] = MappingProxyType(
         ),
         CaseworkAction.OUTCOME_LETTER_PRODUCED.value: "Outcome letter to the referrer produced",
         CaseworkAction.REFERRER_NOT_TOLD.value: (
-            "No outcome letter: the referrer is an anonymous member of the public and is not told"
+            "No outcome letter: only professional referrers are told the outcome"
         ),
         CaseworkAction.OUTCOME_LETTER_SENT.value: "Outcome letter sent to the referrer",
         CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team",
         CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed",
+        CaseworkAction.CHALLENGE_ESCALATED.value: "Challenge not agreed: escalated to the service manager",
         CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved",
+        CaseworkAction.REFERRER_CHALLENGE_RAISED.value: "Challenged by the referrer",
+        CaseworkAction.REFERRER_CHALLENGE_STEP.value: "Referrer's challenge",
+        "personal_data_removed": "Personal data removed (retention)",
     }
 )
 
@@ -90,6 +94,15 @@ _RECOMMENDATION_WORDS: Mapping[str, str] = MappingProxyType(
     {
         "no_further_involvement": "no further involvement",
         "progress_to_referral": "progress to referral for single assessment",
+    }
+)
+
+
+_STAGE_WORDS: Mapping[str, str] = MappingProxyType(
+    {
+        "discussion": "discussed with the referrer",
+        "team_manager": "team manager",
+        "service_manager": "service manager",
     }
 )
 
@@ -142,6 +155,12 @@ def _title(event: ContactEvent) -> str:
     consent = data.get("consent")
     if isinstance(consent, str) and consent in Consent.__members__.values():
         extra.append(CONSENT_WORDS[Consent(consent)])
+    stage = data.get("stage")
+    if isinstance(stage, str) and stage in _STAGE_WORDS:
+        lead = data.get("agency_lead")
+        with_lead = f" with the agency's lead {lead}" if isinstance(lead, str) and lead else ""
+        remains = "the challenge remains" if result == "remains" else "resolved"
+        extra.append(f"{_STAGE_WORDS[stage]}{with_lead}: {remains}")
     return f"{title}: {'; '.join(extra)}" if extra else title
 
 

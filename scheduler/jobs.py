@@ -2,11 +2,13 @@
 the use case decides what is due from the tables and the injected clock.
 
 For now: nightly retention (SPEC §7), which deletes consultations past
-``policy.retention.consultations_months`` and closed MASH episodes past
-``policy.retention.mash_episodes_months`` and triage incidents past
+``policy.retention.consultations_months``, removes the personal data of contacts closed without
+being accepted more than ``policy.retention.referrals_not_accepted_months`` ago, and deletes closed
+MASH episodes past ``policy.retention.mash_episodes_months`` and triage incidents past
 ``policy.retention.triage_incidents_months``, answered CAFCASS and Ofsted requests past
 ``policy.retention.information_requests_months``, MARAC cases and MAPPA invitations past
-``policy.retention.marac_mappa_months`` (each deletion audited by the use case), at 02:30 London
+``policy.retention.marac_mappa_months`` (each deletion and removal audited by the use cases), at
+02:30 London
 time and once at start-up for whatever fell due while the bot was down; the end-of-day handover
 and MARAC reminders (``scheduler.daily_jobs``); and, given ``alerts``, the deadline tick (with the
 parent-letter lapse) and the alert dispatcher (``scheduler.alert_jobs``).
@@ -30,6 +32,7 @@ from frontdoor.marac_cases import purge_expired_marac
 from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
+from frontdoor.retention import remove_expired_personal_data
 from frontdoor.triage import purge_expired_incidents
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts
@@ -47,8 +50,9 @@ RETENTION_AT: Final = time(2, 30)
 async def run_retention(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar | None = None
 ) -> tuple[str, ...]:
-    """Delete what is past retention as of ``clock.now()``: consultations, and the stored data of
-    e-mails that did not become accepted referrals; the references (and ``mail:`` ids) deleted."""
+    """Delete or anonymise what is past retention as of ``clock.now()``: consultations, the personal
+    data of contacts closed without acceptance, and the stored data of e-mails that did not become
+    accepted referrals; the references (and ``mail:`` ids) done."""
     now = clock.now()
     async with unit_of_work() as uow:
         deleted = tuple(await purge_expired_consultations(uow, now, policy))
@@ -60,9 +64,10 @@ async def run_retention(
     ):
         async with unit_of_work() as uow:
             deleted += tuple(await purge(uow, now, policy))
+    anonymised = await remove_expired_personal_data(unit_of_work, now, policy)
     mail = await purge_expired_mail(unit_of_work(), now, calendar or WorkingCalendar(), policy)
-    log.info("retention ran", extra={"count": len(deleted) + len(mail)})
-    return (*deleted, *(f"{SUBJECT_PREFIX}{item_id}" for item_id in mail))
+    log.info("retention ran", extra={"count": len(deleted) + len(anonymised) + len(mail)})
+    return (*deleted, *anonymised, *(f"{SUBJECT_PREFIX}{item_id}" for item_id in mail))
 
 
 def retention_job(

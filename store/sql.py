@@ -486,6 +486,18 @@ class SqlContactRepository(_Repository):
             .order_by(ContactRow.created_at, ContactRow.id)
         )
 
+    async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        latest = (
+            select(ContactEventRow.contact_id)
+            .group_by(ContactEventRow.contact_id)
+            .having(func.max(ContactEventRow.at) <= cutoff)
+        )
+        return await self._load(
+            select(ContactRow)
+            .where(ContactRow.state == ContactState.CLOSED.value, ContactRow.id.in_(latest))
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
     async def lock_worker(self, worker_id: str) -> None:
         await self._uow.begin_write()  # on SQLite the writer lock is the worker's lock too
         if self._uow.dialect == "postgresql":

@@ -270,6 +270,13 @@ class _Contacts(_Repository):
             if c.reference is not None and c.received_at is not None
         ]
 
+    async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        return _ordered(
+            c
+            for c in self._uow.view().contacts.values()
+            if c.state is ContactState.CLOSED and c.events and max(e.at for e in c.events) <= cutoff
+        )
+
     async def drafts_of(self, user_id: str) -> list[Contact]:
         return _ordered(
             c

@@ -6,9 +6,10 @@ the contact's reference, the clock, the due time (London), what kind of alert it
 late, and staff by display name. Never a child's or family's name, nor anything anyone typed: the
 card is built from ``frontdoor.dispatch.AlertNotice``, which holds ids, clock names and times only.
 
-"I've got this" is an ``Action.Execute`` (verb ``ACK_VERB``) whose data is ``{"alert": <the alert
-key's text>}`` and nothing else that matters: who presses is the activity's sender. Once someone
-has it the card says "Taken by <name> at <time>" and the button goes; every copy is updated in place.
+"I've got this" (breach alerts only: a due-soon alert informs) is an ``Action.Execute`` (verb
+``ACK_VERB``) whose data is ``{"alert": <the alert key's text>}`` and nothing else that matters: who
+presses is the activity's sender. Once someone has it the card says "Taken by <name> at <time>" and
+the button goes; every copy is updated in place.
 """
 
 from __future__ import annotations
@@ -34,12 +35,13 @@ from bot.cards.common import to_dict
 from bot.cards.decision import view_action
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import AlertKind, OutboxItem, Recipient, RecipientKind, is_late
-from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice
+from frontdoor.dispatch import TAKEABLE, AlertNotice
 from frontdoor.timefmt import format_due, format_local
 
 __all__ = [
     "ACK_VERB",
     "ALERT_CARD_KINDS",
+    "ALERT_ID_PREFIX",
     "ALERT_KEY",
     "TakenBy",
     "alert_card",
@@ -51,6 +53,8 @@ __all__ = [
 ACK_VERB: Final = "alert.ack"
 #: The key of the alert key's text in the action's data.
 ALERT_KEY: Final = "alert"
+#: The id of the card's reference line is this and the alert key's text.
+ALERT_ID_PREFIX: Final = "alert:"
 #: The kinds of outbox row these cards render.
 ALERT_CARD_KINDS: Final = frozenset(
     {AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION, AlertKind.LETTER_LAPSED}
@@ -162,7 +166,10 @@ def alert_card(
             else None,
             wrap=True,
         ),
-        TextBlock(text=reference, size="Large", weight="Bolder", wrap=True),
+        # The element's id names the alert, so a copy can be told apart with or without its button.
+        TextBlock(
+            id=f"{ALERT_ID_PREFIX}{notice.key.text}", text=reference, size="Large", weight="Bolder", wrap=True
+        ),
     ]
     if kind is AlertKind.LETTER_LAPSED:
         body.append(TextBlock(text=_lapsed_line(notice, names), wrap=True))
@@ -205,7 +212,12 @@ def alert_card(
         footer += f" Type find {reference.split(':')[0]} in your personal chat to see it."
     body.append(TextBlock(text=footer, is_subtle=True, size="Small", wrap=True))
     actions: list[Action] = []
-    if kind in ACKNOWLEDGEABLE and taken is None:
+    if kind is AlertKind.DUE_SOON:
+        body.insert(
+            -1,
+            TextBlock(text="For information: a due-soon alert is not taken; a breach alert is.", wrap=True),
+        )
+    if kind in TAKEABLE and taken is None:
         actions.append(ExecuteAction(title="I've got this", verb=ACK_VERB, data={ALERT_KEY: notice.key.text}))
     if reference.startswith("CT-"):
         actions.append(view_action(reference))

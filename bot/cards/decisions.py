@@ -28,6 +28,7 @@ from microsoft_teams.cards import (
     ShowCardAction,
     TextBlock,
     TextInput,
+    ToggleInput,
 )
 from microsoft_teams.cards import (
     Choice as CardChoice,
@@ -44,6 +45,8 @@ from bot.cards.work import (
     OutcomeStep,
     challenge_parts,
     outcome_form,
+    risk_of_harm_inputs,
+    service_consent_choice,
 )
 from frontdoor.decisions import (
     AGENCY_TITLES,
@@ -60,6 +63,7 @@ __all__ = [
     "AGENCY_INPUT",
     "CHOICE_KEY",
     "DECIDE_VERB",
+    "HIGHLIGHT_INPUT",
     "OFFICER_INPUT",
     "OUTCOME_INPUT",
     "RATIONALE_INPUT",
@@ -91,6 +95,8 @@ OFFICER_INPUT: Final = "officer"
 WORKER_INPUT: Final = "worker"
 OUTCOME_INPUT: Final = "outcome"
 AGENCY_INPUT: Final = "agency"
+#: "Immediate risk: highlight to the receiving team manager now" on the sign-off of an accepted outcome.
+HIGHLIGHT_INPUT: Final = "highlight"
 #: In a route button's data: "stays with early help" (SPEC §3), route II for a child open to it.
 EARLY_HELP_KEY: Final = "early_help"
 EARLY_HELP_STAYS: Final = "stays"
@@ -172,10 +178,13 @@ def decider_card(
     workers: Sequence[WorkerChoice],
     rationale: str = "",
     repeat_of: Sequence[str] = (),
+    *,
+    without_consent: bool = False,
     early_help_worker: str = "",
 ) -> dict[str, Any]:
-    """A consultant's or team manager's view of a contact awaiting screening: routes I–IV, and
-    "Stays with early help" when ``early_help_worker`` is given (the child is open to early help
+    """A consultant's or team manager's view of a contact awaiting screening: routes I–IV, with, when
+    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need;
+    and "Stays with early help" when ``early_help_worker`` is given (the child is open to early help
     and the contact is not urgent; the worker's name as the directory has it)."""
     inputs: list[Any] = [
         TextInput(
@@ -193,6 +202,7 @@ def decider_card(
             choices=[CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in _ROUTE_II_OUTCOMES],
             value=OutcomeKind.NO_FURTHER_ACTION.value,
         ),
+        service_consent_choice(required=False, label="Route II (required for it): consent for a service"),
         ChoiceSetInput(
             id=AGENCY_INPUT,
             label="Route II, referral to another agency: the agency",
@@ -215,6 +225,8 @@ def decider_card(
             ],
         ),
     ]
+    if without_consent:
+        inputs += risk_of_harm_inputs("Routes I and IV")
     actions = [
         ExecuteAction(
             title=f"Route {ROUTE_TITLES[route]}", verb=DECIDE_VERB, data=state.data(route=route.value)
@@ -239,19 +251,48 @@ def decider_card(
     return _finish(card, state, [_element(element) for element in inputs])
 
 
-def signoff_card(
-    summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
-) -> dict[str, Any]:
-    """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
-    or "Send back" with a reason for the decision to be made again (``bot.cards.quality``)."""
+def _signoff_parts(state: CardState, highlight: bool | None) -> tuple[list[Any], list[dict[str, Any]]]:
+    """ "Sign off and close" and "Send back"; for an accepted outcome (``highlight`` not None) the
+    immediate-risk tick above them, ticked when ``highlight``. The receiving team hears of the contact
+    only when it is signed off."""
     actions: list[Any] = [
         ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()),
         send_back_action(state.data()),
     ]
+    if highlight is None:
+        return actions, []
+    tick = ToggleInput(
+        id=HIGHLIGHT_INPUT,
+        title="Immediate risk: highlight to the receiving team manager now",
+        value="true" if highlight else "false",
+        value_on="true",
+        value_off="false",
+    )
+    note = TextBlock(
+        text="Signing off tells the receiving team manager named on the outcome; they may challenge the "
+        "threshold until the end of today.",
+        wrap=True,
+        is_subtle=True,
+    )
+    return actions, [_element(tick), _element(note)]
+
+
+def signoff_card(
+    summary: ChannelSummary,
+    now: datetime,
+    state: CardState,
+    repeat_of: Sequence[str] = (),
+    *,
+    highlight: bool | None = None,
+) -> dict[str, Any]:
+    """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
+    or "Send back" with a reason for the decision to be made again (``bot.cards.quality``); for an
+    accepted outcome, the immediate-risk highlight tick (see ``_signoff_parts``)."""
+    actions, extra = _signoff_parts(state, highlight)
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
     )
-    return _finish(card, state)
+    return _finish(card, state, extra)
 
 
 def rereferral_decider_card(
@@ -322,6 +363,7 @@ def cp_outcome_card(
     *,
     decision_made: bool,
     repeat_of: Sequence[str] = (),
+    without_consent: bool = False,
 ) -> dict[str, Any]:
     """A decider's view of a contact after route I (or a re-referral whose child-protection
     threshold is met): "Progress to referral" (the 2-hour decision, until ``decision_made``) and
@@ -353,7 +395,7 @@ def cp_outcome_card(
     actions.append(
         _showcard(
             "Record the outcome",
-            outcome_form(kinds, managers, urgent=summary.urgent),
+            outcome_form(kinds, managers, urgent=summary.urgent, without_consent=without_consent),
             ExecuteAction(
                 title="Record the outcome and send for sign-off",
                 verb=OUTCOME_VERB,
@@ -376,18 +418,19 @@ def followup_card(
     challenge: ChallengeView | None,
     names: Mapping[str, str],
     repeat_of: Sequence[str] = (),
+    highlight: bool | None = None,
 ) -> dict[str, Any]:
     """A decider's view of a contact awaiting sign-off or signed off whose threshold may be, or is
-    being, challenged: "Sign off and close" when ``sign_off``, and the challenge's lines and actions.
-    The challenge lines name staff only: the grounds and discussion stay on the contact's own view."""
+    being, challenged: the sign-off (``signoff_card``) when ``sign_off``, and the challenge's lines
+    and actions. The challenge lines name staff only: the grounds and discussion stay on the
+    contact's own view."""
     actions: list[Any] = []
-    if sign_off:
-        actions.append(ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()))
-        actions.append(send_back_action(state.data()))
     extra: list[dict[str, Any]] = []
+    if sign_off:
+        actions, extra = _signoff_parts(state, highlight)
     if challenge is not None:
         elements, challenge_actions = challenge_parts(challenge, names)
-        extra = [_element(element) for element in elements]
+        extra += [_element(element) for element in elements]
         actions += challenge_actions
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)

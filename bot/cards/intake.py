@@ -669,10 +669,10 @@ def record_card(
 ) -> dict[str, Any]:
     """The full record of a submitted contact, for someone whose role lets them view contacts.
     ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
-    ``actions``: what the viewer may do from it (open a MASH episode); ``record_history`` adds
-    "Record history checks" (an urgent contact's outstanding checks, for someone who may record
-    them); ``email`` the e-mail it was started from (a link to it: subject, received time and id,
-    never its attachments)."""
+    ``actions``: what the viewer may do from it (open a MASH episode, open the contact's personal
+    card); ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks,
+    for someone who may record them); ``email`` the e-mail it was started from (a link to it:
+    subject, received time and id, never its attachments)."""
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:

@@ -54,9 +54,21 @@ from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.mash import start_action as mash_start_action
 from bot.cards.quality import return_action
 from frontdoor.calendar import LONDON
-from frontdoor.casework import ChallengeResult, ChallengeStatus
+from frontdoor.casework import (
+    ChallengeResult,
+    ChallengeStatus,
+    ReferrerChallenge,
+    ReferrerResult,
+    ReferrerStage,
+)
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind, RecordedOutcome
+from frontdoor.decisions import (
+    AGENCY_TITLES,
+    OUTCOME_TITLES,
+    SERVICE_CONSENT_TITLES,
+    OutcomeKind,
+    RecordedOutcome,
+)
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.worklog import (
@@ -72,6 +84,7 @@ __all__ = [
     "CHALLENGE_VERB",
     "LETTER_SENT_VERB",
     "OUTCOME_VERB",
+    "REFERRER_CHALLENGE_VERB",
     "STEP_KEY",
     "WORK_VERB",
     "ChallengeStep",
@@ -79,10 +92,15 @@ __all__ = [
     "Input",
     "OutcomeStep",
     "PersonalView",
+    "ReferrerChallengeStep",
+    "ReferrerView",
     "WorkStep",
     "challenge_parts",
     "outcome_form",
     "personal_card",
+    "risk_of_harm_inputs",
+    "service_consent_choice",
+    "work_card_action",
 ]
 
 #: The assignee's casework, with ``STEP_KEY`` naming a ``WorkStep``.
@@ -93,6 +111,8 @@ OUTCOME_VERB: Final = "contact.outcome"
 CHALLENGE_VERB: Final = "contact.challenge"
 #: "Record the letter as sent" under an outcome letter.
 LETTER_SENT_VERB: Final = "contact.letter_sent"
+#: The referrer's challenge and its steps, with ``STEP_KEY`` naming a ``ReferrerChallengeStep``.
+REFERRER_CHALLENGE_VERB: Final = "contact.referrer_challenge"
 STEP_KEY: Final = "step"
 
 
@@ -116,7 +136,16 @@ class OutcomeStep(StrEnum):
 class ChallengeStep(StrEnum):
     RAISE = "raise"
     DISCUSS = "discuss"
+    #: not agreed: to the service manager
+    ESCALATE = "escalate"
+    #: agreed either way, or the service manager's final decision
     RESOLVE = "resolve"
+
+
+class ReferrerChallengeStep(StrEnum):
+    RAISE = "raise"
+    #: the next step (discussion, team manager, service manager) with its result
+    STEP = "step"
 
 
 class Input(StrEnum):
@@ -141,6 +170,14 @@ class Input(StrEnum):
     RESULT_RATIONALE = "result_rationale"
     REVISED_OUTCOME = "revised_outcome"
     REVISED_AGENCY = "revised_agency"
+    ESCALATE_REASON = "escalate_reason"
+    SERVICE_CONSENT = "service_consent"
+    RISK_CONFIRMED = "risk_confirmed"
+    RISK_OF_HARM = "risk_of_harm"
+    REFERRER_GROUNDS = "referrer_grounds"
+    REFERRER_RESULT = "referrer_result"
+    REFERRER_STEP_NOTES = "referrer_step_notes"
+    AGENCY_LEAD = "agency_lead"
 
 
 #: The notes box of each casework step that records a note.
@@ -206,6 +243,35 @@ def _who(names: Mapping[str, str], person: str | None) -> str:
 # -- the outcome form, shared with the decisions channel card ------------------------------------
 
 
+def service_consent_choice(*, required: bool, label: str = "Consent for a service") -> ChoiceSetInput:
+    """Whether there is consent for a service, recorded with the outcome (SPEC §3)."""
+    return ChoiceSetInput(
+        id=Input.SERVICE_CONSENT.value,
+        label=label + (" (required)" if required else ""),
+        choices=[CardChoice(title=title, value=kind.value) for kind, title in SERVICE_CONSENT_TITLES.items()],
+        is_required=required,
+        error_message="Record whether there is consent for a service" if required else None,
+    )
+
+
+def risk_of_harm_inputs(when: str) -> list[CardElement]:
+    """The tick and the sentence of a decider proceeding without consent (SPEC §3)."""
+    return [
+        ToggleInput(
+            id=Input.RISK_CONFIRMED.value,
+            title=f"{when}: consent was refused or not sought, and the evidence suggests a risk of harm",
+            value="false",
+            value_on="true",
+            value_off="false",
+        ),
+        TextInput(
+            id=Input.RISK_OF_HARM.value,
+            label=f"{when}: why the evidence suggests a risk of harm (one sentence)",
+            max_length=_MAX_TEXT,
+        ),
+    ]
+
+
 def _outcome_title(kind: OutcomeKind, recommendation: bool) -> str:
     if not recommendation:
         return OUTCOME_TITLES[kind]
@@ -220,10 +286,13 @@ def outcome_form(
     *,
     recommendation: bool = False,
     urgent: bool = False,
+    without_consent: bool = False,
 ) -> list[CardElement]:
-    """The inputs of an outcome (SPEC §3): the outcome, its rationale, and for an accepted contact the
-    receiving team, whether a strategy discussion is needed and the receiving team manager; for a
-    referral to another agency, the agency. ``managers`` are (directory id, name) of team managers."""
+    """The inputs of an outcome (SPEC §3): the outcome, its rationale, whether there is consent for a
+    service, and for an accepted contact the receiving team, whether a strategy discussion is needed
+    and the receiving team manager; for a referral to another agency, the agency. ``managers`` are
+    (directory id, name) of team managers. ``without_consent``: the parents' consent was refused or not
+    sought, so a decider accepting confirms the evidence suggests a risk of harm."""
     elements: list[CardElement] = [
         ChoiceSetInput(
             id=Input.OUTCOME.value,
@@ -236,12 +305,15 @@ def outcome_form(
             error_message="Choose the outcome",
         ),
         _notes(Input.OUTCOME_RATIONALE, "Rationale (required)", error="Every outcome needs a rationale"),
+        service_consent_choice(required=True),
     ]
+    if OutcomeKind.ACCEPTED in kinds and without_consent:
+        elements += risk_of_harm_inputs("If accepted")
     if OutcomeKind.ACCEPTED in kinds:
         highlight = (
-            "urgent: it is highlighted to them at once"
+            "told when it is signed off; urgent contacts can be highlighted to them then"
             if urgent
-            else "they may challenge the threshold until the end of today"
+            else "told when it is signed off; they may challenge the threshold until the end of that day"
         )
         elements += [
             TextInput(id=Input.RECEIVING_TEAM.value, label="If accepted: the receiving team", max_length=200),
@@ -271,18 +343,22 @@ def outcome_form(
 
 @dataclass(frozen=True, slots=True)
 class ChallengeView:
-    """The challenge part of a card, for someone who may take part in it."""
+    """The receiving team's challenge part of a card, for someone who may take part in it."""
 
     reference: str
     version: int
     now: datetime
-    #: the end of the window; None when the contact carries no accepted outcome
+    #: the end of the window; None when the contact is not signed off as accepted
     until: datetime | None
     status: ChallengeStatus | None
-    #: a team manager: may raise a challenge
+    #: the receiving team manager named on the outcome: may raise a challenge
     may_raise: bool
-    #: a consultant or team manager: may record the discussion and the result
-    may_answer: bool
+    #: the challenger, the decider who answers, or (escalated) a service manager
+    may_discuss: bool = False
+    #: the challenger or the decider: may say it is not agreed
+    may_escalate: bool = False
+    #: the decider (agreed either way) or, escalated, a service manager; never the challenger
+    may_resolve: bool = False
 
 
 def _challenge_lines(view: ChallengeView, names: Mapping[str, str]) -> list[str]:
@@ -293,9 +369,15 @@ def _challenge_lines(view: ChallengeView, names: Mapping[str, str]) -> list[str]
             f"Threshold challenged by {_who(names, status.raised_by)} at {format_local(status.raised_at)}; "
             f"discussions recorded: {status.discussions}."
         )
+        if status.escalated_at is not None:
+            lines.append(
+                f"Not agreed: escalated to the service manager by {_who(names, status.escalated_by)} at "
+                f"{format_local(status.escalated_at)}."
+            )
         if status.result is not None:
             result = "upheld" if status.result is ChallengeResult.UPHELD else "overturned"
-            lines.append(f"Challenge {result} by {_who(names, status.resolved_by)}.")
+            final = "final decision by the service manager " if status.escalated else ""
+            lines.append(f"Challenge {result}: {final}{_who(names, status.resolved_by)}.")
     elif view.until is not None:
         if view.now <= view.until:
             lines.append(
@@ -311,7 +393,9 @@ def challenge_parts(
     view: ChallengeView, names: Mapping[str, str]
 ) -> tuple[list[CardElement], list[ShowCardAction]]:
     """The challenge's lines and its actions for ``view``: "Challenge the threshold" while the
-    window is open and no challenge is; "Record the discussion" and "Record the result" while one is."""
+    window is open and nothing was challenged; while a challenge is open, "Record the discussion",
+    "Not agreed: escalate" and "Record the result" (or the service manager's final decision), each
+    for those who may."""
     elements: list[CardElement] = [_text(line, weight="Bolder") for line in _challenge_lines(view, names)]
     actions: list[ShowCardAction] = []
 
@@ -322,8 +406,10 @@ def challenge_parts(
             data=_data(view.reference, view.version, **{STEP_KEY: step.value}),
         )
 
-    open_challenge = view.status is not None and view.status.open
-    if view.may_raise and not open_challenge and view.until is not None and view.now <= view.until:
+    status = view.status
+    open_challenge = status is not None and status.open
+    escalated = status is not None and status.escalated
+    if view.may_raise and status is None and view.until is not None and view.now <= view.until:
         actions.append(
             _show(
                 "Challenge the threshold",
@@ -334,7 +420,9 @@ def challenge_parts(
                 execute("Send the challenge", ChallengeStep.RAISE),
             )
         )
-    if view.may_answer and open_challenge:
+    if not open_challenge:
+        return elements, actions
+    if view.may_discuss:
         actions.append(
             _show(
                 "Record the discussion",
@@ -342,10 +430,23 @@ def challenge_parts(
                 execute("Record the discussion", ChallengeStep.DISCUSS),
             )
         )
-        revised = [kind for kind in OutcomeKind if kind is not OutcomeKind.ACCEPTED]
+    if view.may_escalate and not escalated:
         actions.append(
             _show(
-                "Record the result",
+                "Not agreed: escalate",
+                [
+                    _text("The service manager records the final decision.", is_subtle=True),
+                    _notes(Input.ESCALATE_REASON, "Where the disagreement lies (required)"),
+                ],
+                execute("Escalate to the service manager", ChallengeStep.ESCALATE),
+            )
+        )
+    if view.may_resolve:
+        revised = [kind for kind in OutcomeKind if kind is not OutcomeKind.ACCEPTED]
+        title = "Record the final decision" if escalated else "Record the result (agreed)"
+        actions.append(
+            _show(
+                title,
                 [
                     ChoiceSetInput(
                         id=Input.RESULT.value,
@@ -379,10 +480,107 @@ def challenge_parts(
                         Input.REVISED_AGENCY, "If overturned to a referral to another agency: the agency"
                     ),
                 ],
-                execute("Record the result", ChallengeStep.RESOLVE),
+                execute(title, ChallengeStep.RESOLVE),
             )
         )
     return elements, actions
+
+
+# -- the referrer's challenge ---------------------------------------------------------------------
+
+_STAGE_TITLES: Mapping[ReferrerStage, str] = {
+    ReferrerStage.DISCUSSION: "Discussed with the referrer",
+    ReferrerStage.TEAM_MANAGER: "Team manager with the agency's lead",
+    ReferrerStage.SERVICE_MANAGER: "Service manager with the agency's lead",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReferrerView:
+    """The referrer's challenge part of the personal card."""
+
+    reference: str
+    version: int
+    challenge: ReferrerChallenge | None
+    #: may record a new referrer challenge (front-door staff, on a closed contact with none open)
+    may_record: bool
+    #: may record the next step (the role the step needs)
+    may_step: bool
+
+
+def _referrer_parts(view: ReferrerView, names: Mapping[str, str]) -> list[CardElement]:
+    challenge = view.challenge
+    body: list[CardElement] = []
+    if challenge is not None:
+        body.append(
+            _text(
+                f"Challenged by the referrer: recorded by {_who(names, challenge.recorded_by)} at "
+                f"{format_local(challenge.recorded_at)}.",
+                weight="Bolder",
+            )
+        )
+        for step in challenge.steps:
+            result = "resolved" if step.result is ReferrerResult.RESOLVED else "the challenge remains"
+            body.append(
+                _text(
+                    f"{_STAGE_TITLES[step.stage]}: {result}, by {_who(names, step.by)} at "
+                    f"{format_local(step.at)}."
+                )
+            )
+    actions: list[ShowCardAction] = []
+
+    def execute(title: str, step: ReferrerChallengeStep) -> ExecuteAction:
+        return ExecuteAction(
+            title=title,
+            verb=REFERRER_CHALLENGE_VERB,
+            data=_data(view.reference, view.version, **{STEP_KEY: step.value}),
+        )
+
+    stage = challenge.next_stage if challenge is not None else None
+    if view.may_record and stage is None:
+        actions.append(
+            _show(
+                "Record a referrer's challenge",
+                [_notes(Input.REFERRER_GROUNDS, "What the referrer disagrees with (required)")],
+                execute("Record the challenge", ReferrerChallengeStep.RAISE),
+            )
+        )
+    if view.may_step and stage is not None:
+        inputs: list[CardElement] = [
+            ChoiceSetInput(
+                id=Input.REFERRER_RESULT.value,
+                label="The result",
+                choices=[
+                    CardChoice(title="Resolved", value=ReferrerResult.RESOLVED.value),
+                    CardChoice(
+                        title="The challenge remains"
+                        + ("" if stage is ReferrerStage.SERVICE_MANAGER else ": to the next step"),
+                        value=ReferrerResult.REMAINS.value,
+                    ),
+                ],
+                is_required=True,
+                error_message="Choose the result",
+            ),
+            _notes(Input.REFERRER_STEP_NOTES, "What was discussed and decided (required)"),
+        ]
+        if stage is not ReferrerStage.DISCUSSION:
+            inputs.append(
+                TextInput(
+                    id=Input.AGENCY_LEAD.value,
+                    label="The agency's lead who took part (required)",
+                    is_required=True,
+                    error_message="Name the agency's lead",
+                    max_length=200,
+                )
+            )
+        actions.append(
+            _show(_STAGE_TITLES[stage], inputs, execute("Record the result", ReferrerChallengeStep.STEP))
+        )
+    if body or actions:
+        body.insert(0, _heading("Challenge by the referrer"))
+    if actions:
+        body.append(ActionSet(actions=list(actions)))
+    return body
 
 
 # -- the personal card ----------------------------------------------------------------------------
@@ -415,6 +613,7 @@ class PersonalView:
     #: the person looking may record the letter as sent
     may_send_letter: bool = False
     challenge: ChallengeView | None = None
+    referrer: ReferrerView | None = None
     #: the person looking may open a MASH episode on the contact
     may_open_mash: bool = False
 
@@ -510,7 +709,8 @@ def _casework_actions(view: PersonalView, reference: str, version: int) -> list[
                 ),
                 TextInput(
                     id=Input.CONSENT_REASON.value,
-                    label="If not sought: why seeking it would place the child at risk",
+                    label="If refused: the reason given; if not sought: why seeking it would place the "
+                    "child at risk",
                     is_multiline=True,
                     max_length=_MAX_TEXT,
                 ),
@@ -558,6 +758,12 @@ def _outcome_elements(view: PersonalView) -> list[CardElement]:
             title="Recorded", value=f"{format_local(recorded.at)} by {_who(view.names, recorded.decided_by)}"
         ),
     ]
+    if outcome.service_consent is not None:
+        facts.append(
+            Fact(title="Consent for a service", value=outcome.service_consent.value.replace("_", " "))
+        )
+    if outcome.risk_of_harm:
+        facts.append(Fact(title="Without consent: risk of harm", value=plain(outcome.risk_of_harm)))
     if outcome.accepted:
         facts.append(Fact(title="Receiving team", value=plain(outcome.receiving_team) or "not named"))
         facts.append(
@@ -585,8 +791,9 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
             return [
                 _heading("Outcome letter"),
                 _text(
-                    "The referrer is an anonymous member of the public: they are not told the outcome, so "
-                    "there is no letter.",
+                    "The referrer is not a professional: members of the public and family members are "
+                    "told at the time of the call that they will not hear the outcome, so there is no "
+                    "letter.",
                 ),
             ]
         elements: list[CardElement] = [
@@ -624,8 +831,8 @@ def _letter_elements(view: PersonalView, reference: str, version: int) -> list[C
         return [
             _heading("Outcome letter"),
             _text(
-                "The referrer is an anonymous member of the public: they are not told the outcome, so there "
-                "will be no letter."
+                "The referrer is not a professional: members of the public and family members are told at "
+                "the time of the call that they will not hear the outcome, so there will be no letter."
             ),
         ]
     return [
@@ -653,6 +860,15 @@ def _history_elements(view: PersonalView) -> list[CardElement]:
         if line.text:
             elements.append(_text(plain(line.text), spacing="None", is_subtle=True))
     return elements
+
+
+def work_card_action(reference: str, version: int) -> ExecuteAction:
+    """ "Open the work card": the contact's personal card (below) in reply, for staff."""
+    return ExecuteAction(
+        title="Open the work card",
+        verb=WORK_VERB,
+        data=_data(reference, version, **{STEP_KEY: WorkStep.REFRESH.value}),
+    )
 
 
 def personal_card(view: PersonalView) -> dict[str, Any]:
@@ -697,6 +913,8 @@ def personal_card(view: PersonalView) -> dict[str, Any]:
             body += elements
             if actions:
                 body.append(ActionSet(actions=list(actions)))
+    if view.referrer is not None:
+        body += _referrer_parts(view.referrer, view.names)
     body += _history_elements(view)
     today: date = view.now.astimezone(LONDON).date()
     body += contact_details(contact, view.names, today)

@@ -1,7 +1,9 @@
 """ "I've got this" on a deadline alert card (SPEC §7).
 
 The ``Action.Execute`` (verb ``ACK_VERB``) carries only the alert's key; who is taking it is the
-activity's sender with the roles the directory gives them, and only staff who may view contacts may.
+activity's sender with the roles the directory gives them. Only a breach alert can be taken, and
+only by the people it was sent to or whose role can act on the clock
+(``frontdoor.dispatch.may_take``); anyone else is refused, audited, and nothing changes.
 ``frontdoor.dispatch.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
 stops the repeats and the escalation of the breach). The invoke is answered straight away with the
 card saying "Taken by <name> at <time>"; then, in a task of its own, every other sent copy of the
@@ -28,7 +30,13 @@ from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
 from frontdoor.decisions import Refusal
-from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice, acknowledge_alert, alert_copies
+from frontdoor.dispatch import (
+    ACK_REFUSED_ACTION,
+    ACKNOWLEDGEABLE,
+    AlertNotice,
+    acknowledge_alert,
+    alert_copies,
+)
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission
@@ -140,7 +148,7 @@ class AlertsFeature:
                 AuditEvent(
                     at=now,
                     actor_id=actor.aad_object_id,
-                    action="alert.ack_refused",
+                    action=ACK_REFUSED_ACTION,
                     subject=key.subject,
                     detail=f"clock={key.clock.value if key.clock else '-'}; reason=not_permitted",
                 )

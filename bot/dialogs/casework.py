@@ -8,8 +8,9 @@ outcome letter, and the receiving team's challenge.
   worker, route IV and re-referrals), which sends the contact for sign-off on the decisions card.
 - ``OUTCOME_VERB`` (decisions or duty channel card after route I, or a re-referral whose
   child-protection threshold is met): "Progress to referral" (the 2-hour decision) and the outcome.
-- ``CHALLENGE_VERB`` (decisions card, or the receiving team manager's personal card): the challenge,
-  its discussion and its result.
+- ``CHALLENGE_VERB`` (decisions card, or the personal card): the challenge, its discussion, "not
+  agreed" (to the service manager) and its result or the service manager's final decision.
+- ``REFERRER_CHALLENGE_VERB`` (personal card): a referrer's challenge and each step of it.
 - ``LETTER_SENT_VERB`` (personal card): the outcome letter was sent.
 
 Every action is the activity's sender's, with the roles the directory gives them; the card's data
@@ -18,12 +19,11 @@ replayed card, or someone else's, changes nothing: the answer is the card as it 
 saying why. The invoke is answered straight after the database work; the channel card's update, the
 receiving team manager's highlight and the letter go out afterwards. Logs carry ids only.
 
-The highlight (SPEC §3, "an accepted contact with immediate risk is highlighted to the receiving
-team manager at once"): the outcome names the receiving team manager from the directory; they get
-the contact in their personal chat (with the challenge), or, if the bot cannot reach them there, an
-@mention in the decisions channel. An urgent contact accepted without a manager named goes to every
-team manager in the directory rather than to nobody. A non-urgent accepted contact with a manager
-named is sent to them too, so that they can challenge the threshold the same day.
+The receiving team hears of an accepted contact only when it is signed off
+(``bot.dialogs.decisions``); recording the outcome tells nobody outside the front door. A challenge
+raised is told to the decider; one not agreed goes to every service manager's personal chat, and a
+referrer's challenge that remains goes to the team managers, then the service managers
+(``REFERRER_CHALLENGE_VERB``, on the personal card, which staff open from ``find CT-…``).
 """
 
 from __future__ import annotations
@@ -39,18 +39,20 @@ from bot.cards.work import (
     LETTER_SENT_VERB,
     NOTE_INPUTS,
     OUTCOME_VERB,
+    REFERRER_CHALLENGE_VERB,
     STEP_KEY,
     WORK_VERB,
     ChallengeStep,
     Input,
     OutcomeStep,
+    ReferrerChallengeStep,
     WorkStep,
 )
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
-from bot.dialogs.decisions import DecisionsFeature
-from bot.notify import Mentioned, Notifier
+from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
+from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
@@ -61,8 +63,13 @@ from frontdoor.casework import (
     ChallengeResult,
     OutcomeRecorded,
     ParentLetterSent,
+    ReferrerChallengeRecorded,
+    ReferrerResult,
+    ReferrerStage,
     WorkKind,
     accept_referral,
+    answerers,
+    escalate_challenge,
     raise_challenge,
     recommend,
     record_challenge_discussion,
@@ -70,24 +77,25 @@ from frontdoor.casework import (
     record_outcome,
     record_outcome_letter_sent,
     record_parents_unreachable,
+    record_referrer_challenge,
+    record_referrer_challenge_step,
     record_work,
     resolve_challenge,
 )
-from frontdoor.channels import channel_conversation
 from frontdoor.commands import Scope
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.decisions import (
+    WITHOUT_CONSENT,
     Agency,
     AlreadyDecided,
     Outcome,
     OutcomeKind,
     Refusal,
     RefusalReason,
-    current_outcome,
+    ServiceConsent,
 )
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission, Role
 from frontdoor.unit_of_work import Store
 
@@ -110,13 +118,39 @@ _DONE: Mapping[WorkStep, str] = {
     WorkStep.OFFICER_WORK: "Recorded: the further work.",
 }
 
-Result = CaseworkRecorded | ParentLetterSent | OutcomeRecorded | ChallengeRecorded | Refusal | AlreadyDecided
+Result = (
+    CaseworkRecorded
+    | ParentLetterSent
+    | OutcomeRecorded
+    | ChallengeRecorded
+    | ReferrerChallengeRecorded
+    | Refusal
+    | AlreadyDecided
+)
+
+#: Who is told that a referrer's challenge remains and comes to them.
+_STAGE_ROLES: Mapping[ReferrerStage, Role] = {
+    ReferrerStage.TEAM_MANAGER: Role.TEAM_MANAGER,
+    ReferrerStage.SERVICE_MANAGER: Role.SERVICE_MANAGER,
+}
 
 
 # -- reading the card's data ----------------------------------------------------------------------
 
 
-E = TypeVar("E", WorkStep, OutcomeStep, ChallengeStep, Consent, OutcomeKind, Agency, ChallengeResult)
+E = TypeVar(
+    "E",
+    WorkStep,
+    OutcomeStep,
+    ChallengeStep,
+    Consent,
+    OutcomeKind,
+    Agency,
+    ChallengeResult,
+    ReferrerChallengeStep,
+    ReferrerResult,
+    ServiceConsent,
+)
 
 
 def _choice(data: Mapping[str, Any], key: str, kind: type[E]) -> E | None:
@@ -133,6 +167,9 @@ def outcome_from(data: Mapping[str, Any]) -> Outcome | str:
     kind = _choice(data, Input.OUTCOME.value, OutcomeKind)
     if kind is None:
         return "Please choose the outcome. Nothing was changed."
+    service = _choice(data, Input.SERVICE_CONSENT.value, ServiceConsent)
+    if service is None:
+        return "Please record whether there is consent for a service. Nothing was changed."
     if kind is OutcomeKind.ACCEPTED:
         return Outcome(
             kind,
@@ -140,9 +177,11 @@ def outcome_from(data: Mapping[str, Any]) -> Outcome | str:
             receiving_team=_text(data, Input.RECEIVING_TEAM.value),
             strategy_discussion=_text(data, Input.STRATEGY.value) == "true",
             receiving_manager_id=_text(data, Input.RECEIVING_MANAGER.value),
+            service_consent=service,
+            risk_of_harm=risk_of_harm(data),
         )
     agency = _choice(data, Input.AGENCY.value, Agency) if kind is OutcomeKind.OTHER_AGENCY else None
-    return Outcome(kind, _text(data, Input.OUTCOME_RATIONALE.value), agency=agency)
+    return Outcome(kind, _text(data, Input.OUTCOME_RATIONALE.value), agency=agency, service_consent=service)
 
 
 class CaseworkFeature:
@@ -169,6 +208,7 @@ class CaseworkFeature:
         router.execution(OUTCOME_VERB, self.on_outcome)
         router.execution(CHALLENGE_VERB, self.on_challenge)
         router.execution(LETTER_SENT_VERB, self.on_letter_sent)
+        router.execution(REFERRER_CHALLENGE_VERB, self.on_referrer_challenge)
 
     # -- the personal card -----------------------------------------------------------------------
 
@@ -203,7 +243,7 @@ class CaseworkFeature:
             consent = _choice(data, Input.CONSENT.value, Consent)
             if consent is None:
                 return "Please choose the consent. Nothing was changed."
-            reason = _text(data, Input.CONSENT_REASON.value) if consent is Consent.NOT_SOUGHT else ""
+            reason = _text(data, Input.CONSENT_REASON.value) if consent in WITHOUT_CONSENT else ""
             return await record_consent(uow, contact.id, consent, reason, who, roles, version, now)
         if step is WorkStep.PARENTS_UNREACHABLE:
             notes = _text(data, Input.LETTER_NOTES.value)
@@ -298,14 +338,23 @@ class CaseworkFeature:
         if contact is None or version is None or step is None:
             log.info("unreadable challenge card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
-        needed = Permission.CHALLENGE_THRESHOLD
-        allowed = actor.may(needed) or (
-            step is not ChallengeStep.RAISE and actor.may(Permission.THRESHOLD_DECISION)
+        # Who exactly may take each step is the use case's; this keeps everyone else out of it.
+        parties = (
+            Permission.CHALLENGE_THRESHOLD,
+            Permission.THRESHOLD_DECISION,
+            Permission.SETTLE_ESCALATION,
+        )
+        allowed = actor.may(Permission.CHALLENGE_THRESHOLD) or (
+            step is not ChallengeStep.RAISE and any(actor.may(p) for p in parties)
         )
         if not allowed:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(
-                message=refusal(needed if step is ChallengeStep.RAISE else Permission.THRESHOLD_DECISION)
+                message=refusal(
+                    Permission.CHALLENGE_THRESHOLD
+                    if step is ChallengeStep.RAISE
+                    else Permission.THRESHOLD_DECISION
+                )
             )
         uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
         result: Result
@@ -314,11 +363,15 @@ class CaseworkFeature:
             result = await raise_challenge(
                 uow, contact.id, grounds, who, roles, version, now, self._calendar, self._policy
             )
-            done = "Recorded: your challenge. The front door's consultants are told on the decisions card."
+            done = "Recorded: your challenge. The consultant or team manager who decided is told."
         elif step is ChallengeStep.DISCUSS:
             text = _text(action.data, Input.DISCUSSION.value)
             result = await record_challenge_discussion(uow, contact.id, text, who, roles, version, now)
             done = "Recorded: the discussion."
+        elif step is ChallengeStep.ESCALATE:
+            reason = _text(action.data, Input.ESCALATE_REASON.value)
+            result = await escalate_challenge(uow, contact.id, reason, who, roles, version, now)
+            done = "Recorded: not agreed. The service managers are told, to record the final decision."
         else:
             chosen = _choice(action.data, Input.RESULT.value, ChallengeResult)
             if chosen is None:
@@ -341,6 +394,48 @@ class CaseworkFeature:
                 agency=agency,
             )
             done = f"Recorded: the challenge is {chosen.value}."
+        return await self._answer(result, contact, actor, done)
+
+    # -- the referrer's challenge (personal card) ------------------------------------------------
+
+    async def on_referrer_challenge(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        reference = card_reference(action.data)
+        step = _choice(action.data, STEP_KEY, ReferrerChallengeStep)
+        contact = await self._records.contact(reference) if reference is not None else None
+        if contact is None or step is None:
+            log.info("unreadable referrer challenge card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE)
+        if actor.scope is not Scope.PERSONAL:
+            return InvokeReply(message=_PERSONAL_ONLY)
+        if not actor.may(Permission.RECORD_REFERRER_CHALLENGE):
+            await self._records.refused(actor, contact, action.action)
+            return InvokeReply(message=refusal(Permission.RECORD_REFERRER_CHALLENGE))
+        uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
+        result: ReferrerChallengeRecorded | Refusal | AlreadyDecided
+        if step is ReferrerChallengeStep.RAISE:
+            grounds = _text(action.data, Input.REFERRER_GROUNDS.value)
+            result = await record_referrer_challenge(uow, contact.id, grounds, who, roles, now)
+            done = "Recorded: the referrer's challenge. A consultant or team manager discusses it next."
+        else:
+            chosen = _choice(action.data, Input.REFERRER_RESULT.value, ReferrerResult)
+            if chosen is None:
+                return await self._reply(contact, actor, "Please choose the result. Nothing was changed.")
+            result = await record_referrer_challenge_step(
+                uow,
+                contact.id,
+                chosen,
+                _text(action.data, Input.REFERRER_STEP_NOTES.value),
+                _text(action.data, Input.AGENCY_LEAD.value),
+                who,
+                roles,
+                now,
+            )
+            done = "Recorded: the step and its result."
+        if isinstance(result, ReferrerChallengeRecorded):
+            stage = result.challenge.next_stage
+            if stage is not None and stage in _STAGE_ROLES and step is ReferrerChallengeStep.STEP:
+                done += " The challenge remains: the people of the next step are told."
+                self._decisions.run_later(self._tell_holders(result.contact, _STAGE_ROLES[stage], actor))
         return await self._answer(result, contact, actor, done)
 
     # -- answering -------------------------------------------------------------------------------
@@ -371,97 +466,20 @@ class CaseworkFeature:
         log.info("casework recorded", extra={"reference": reference, "status": result.contact.state.value})
         if result.contact.state is not contact.state or isinstance(result, ChallengeRecorded):
             self._decisions.redraw_channel(result.contact)
-        if isinstance(result, OutcomeRecorded):
-            self._decisions.run_later(self._tell_receiving_manager(result, actor))
-            done = _outcome_done(result, done)
         if isinstance(result, ChallengeRecorded):
             self._decisions.run_later(self._after_challenge(result, actor))
         return await self._reply(result.contact, actor, done, ok=True)
 
     # -- after the answer ------------------------------------------------------------------------
 
-    async def _tell_receiving_manager(self, result: OutcomeRecorded, actor: Actor) -> None:
-        outcome, contact = result.outcome, result.contact
-        if not outcome.accepted:
-            return
-        reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
-            managers = {e.aad_object_id: e.display_name for e in await uow.roles.holders(Role.TEAM_MANAGER)}
-            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
-        if outcome.receiving_manager_id:
-            targets = [outcome.receiving_manager_id]
-        elif result.highlight_to_receiving_team:
-            targets = sorted(managers)
-            if not targets:
-                log.warning(
-                    "no team manager to highlight an urgent contact to", extra={"reference": reference}
-                )
-                await self._records.audit(
-                    actor.aad_object_id, "contact.not_highlighted", reference, "reason=no_team_manager"
-                )
-                return
-        else:
-            return
-        urgent = result.highlight_to_receiving_team
-        until = result.challenge_until
-        by = names.get(actor.aad_object_id) or actor.name or "the front door"
-        team = outcome.receiving_team.strip() or "your team"
-        window = (
-            f" You may challenge the threshold until {until.astimezone(LONDON):%H:%M on %a %d %b}."
-            if until
-            else ""
-        )
-        if urgent:
-            heading = (
-                f"URGENT: {reference} has immediate risk and was accepted for a statutory assessment by "
-                f"{team}, recorded by {by}. Please prioritise the child and family now.{window}"
-            )
-        else:
-            heading = (
-                f"{reference} was accepted for a statutory assessment by {team}, recorded by {by}.{window}"
-            )
-        for manager in targets:
-            card = await self._personal.card_for(
-                contact, manager, await self._personal.roles_of(manager), heading=heading
-            )
-            delivery = await self._notifier.send_card_to_person(manager, card)
-            via = "personal_chat" if delivery.ok else "none"
-            if not delivery.ok and urgent:
-                via = await self._mention_in_channel(
-                    contact, manager, managers.get(manager) or "Team manager"
-                )
-            action = "contact.highlighted" if urgent else "contact.receiving_manager_told"
-            await self._records.audit(actor.aad_object_id, action, reference, f"manager={manager}; via={via}")
-            if via == "none":
-                log.info(
-                    "receiving team manager not reached",
-                    extra={"reference": reference, "error_code": delivery.error_code or ""},
-                )
-
-    async def _mention_in_channel(self, contact: Contact, manager: str, name: str) -> str:
-        async with self._store.unit_of_work() as uow:
-            channel = await channel_conversation(uow, ChannelPurpose.DECISIONS)
-        if channel is None:
-            return "none"
-        card = await self._decisions.card_for(contact, None)
-        posted = await self._notifier.send_card(
-            channel.conversation_id,
-            card,
-            [Mentioned(manager, name)],
-            f"urgent contact {contact.reference} accepted for assessment with immediate risk: "
-            "please prioritise it.",
-        )
-        return "decisions_channel" if posted.ok else "none"
-
     async def _after_challenge(self, result: ChallengeRecorded, actor: Actor) -> None:
-        """A challenge raised is told to whoever recorded the outcome; a result that produced a fresh
-        outcome letter sends it to the person who recorded the result (unless they have it already)."""
+        """A challenge raised is told to the consultant or team manager who decided; one escalated,
+        to every service manager (with the contact on their personal card); a result that produced a
+        fresh outcome letter sends it to the person who recorded the result (unless they have it)."""
         contact, reference = result.contact, result.contact.reference or ""
         if result.action is CaseworkAction.CHALLENGE_RAISED:
-            recorded = current_outcome(contact)
-            recorder = recorded.decided_by if recorded is not None else None
-            if recorder is not None and recorder != actor.aad_object_id:
-                chat = await self._notifier.personal_chat_of(recorder)
+            for person in sorted(answerers(contact) - {actor.aad_object_id}):
+                chat = await self._notifier.personal_chat_of(person)
                 if chat is not None:
                     await self._notifier.send_text(
                         chat,
@@ -469,8 +487,39 @@ class CaseworkFeature:
                         f"({actor.name or 'a team manager'}). Record the discussion and its result on the "
                         "decisions card.",
                     )
+        if result.action is CaseworkAction.CHALLENGE_ESCALATED:
+            await self._tell_holders(contact, Role.SERVICE_MANAGER, actor)
         if result.letter is not None and actor.scope is not Scope.PERSONAL:
             await self._decisions.send_letter(contact, actor.aad_object_id, actor.aad_object_id)
+
+    async def _tell_holders(self, contact: Contact, role: Role, actor: Actor) -> None:
+        """Every holder of ``role`` gets the contact on their personal card: a challenge has come to
+        them. Each is audited (``contact.escalation_told``), reached or not."""
+        reference = contact.reference or ""
+        async with self._store.unit_of_work() as uow:
+            people = [entry.aad_object_id for entry in await uow.roles.holders(role)]
+        heading = (
+            f"{reference}: a challenge that could not be settled has come to you. Record the next step below."
+        )
+        for person in people:
+            card = await self._personal.card_for(
+                contact, person, await self._personal.roles_of(person), heading=heading
+            )
+            delivery = await self._notifier.send_card_to_person(person, card)
+            via = "personal_chat" if delivery.ok else "none"
+            await self._records.audit(
+                actor.aad_object_id,
+                "contact.escalation_told",
+                reference,
+                f"to={person}; role={role.value}; via={via}",
+            )
+        if not people:
+            await self._records.audit(
+                actor.aad_object_id,
+                "contact.escalation_not_told",
+                reference,
+                f"role={role.value}; reason=nobody",
+            )
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -491,9 +540,3 @@ def _done(step: WorkStep, result: Result) -> str:
         what = "recommendation" if result.recommendation is not None else "outcome"
         return f"Recorded: the {what}. It now waits for sign-off by a consultant or team manager."
     return _DONE.get(step, "Recorded.")
-
-
-def _outcome_done(result: OutcomeRecorded, done: str) -> str:
-    if result.highlight_to_receiving_team:
-        return done + " It is urgent: it is being highlighted to the receiving team manager now."
-    return done

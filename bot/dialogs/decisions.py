@@ -17,8 +17,11 @@ child-protection threshold is met) the deciders' view has "Progress to referral"
 outcome" (``cp_outcome_card``); an accepted outcome shows the receiving team's challenge until the
 end of its working day (``followup_card``). Those actions, and the assignee's personal card (sent
 here, with ``bot.dialogs.personal``), are handled in ``bot.dialogs.casework``; after sign-off the
-outcome letter goes to whoever recorded the outcome (``send_letter``). "Send back" on the sign-off
-view, and the social worker's return for a threshold decision, are ``bot.dialogs.quality``'s.
+outcome letter goes to whoever recorded the outcome (``send_letter``), and an accepted contact is
+told to its receiving team manager (``_tell_receiving_manager``): only the saved sign-off does that,
+marked URGENT when the signer ticked the immediate-risk highlight. Nobody signs off their own
+decision. "Send back" on the sign-off view, and the social worker's return for a threshold decision,
+are ``bot.dialogs.quality``'s.
 
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
@@ -44,6 +47,7 @@ from bot.cards.decisions import (
     DECIDE_VERB,
     EARLY_HELP_KEY,
     EARLY_HELP_STAYS,
+    HIGHLIGHT_INPUT,
     OFFICER_INPUT,
     OUTCOME_INPUT,
     RATIONALE_INPUT,
@@ -60,21 +64,24 @@ from bot.cards.decisions import (
     signoff_card,
     status_card,
 )
+from bot.cards.work import Input
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.personal import PersonalCards
-from bot.notify import Notifier
+from bot.notify import Mentioned, Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
+from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
 from frontdoor.continuity import urgent_only
 from frontdoor.decisions import (
     ROUTE_ACTIONS,
     ROUTE_TITLES,
+    WITHOUT_CONSENT,
     Agency,
     AlreadyDecided,
     OutcomeKind,
@@ -85,6 +92,7 @@ from frontdoor.decisions import (
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
+    ServiceConsent,
     current_outcome,
     decide_rereferral,
     decide_screening,
@@ -124,10 +132,16 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
     except ValueError:
         return None
     assignee = {ScreeningRoute.III: OFFICER_INPUT, ScreeningRoute.IV: WORKER_INPUT}.get(route)
+    service = _text(data, Input.SERVICE_CONSENT.value)
+    service_consent = ServiceConsent(service) if service in ServiceConsent.__members__.values() else None
     if _text(data, EARLY_HELP_KEY) == EARLY_HELP_STAYS:
-        # the outcome is the decision's own (a referral to early help): the card's choices are ignored
+        # the outcome is the decision's own (a referral to early help): the card's outcome and agency
+        # choices are ignored; consent for a service is recorded as for any route II outcome
         return ScreeningDecision(
-            route=route, rationale=_text(data, RATIONALE_INPUT), stays_with_early_help=True
+            route=route,
+            rationale=_text(data, RATIONALE_INPUT),
+            stays_with_early_help=True,
+            service_consent=service_consent,
         )
     return ScreeningDecision(
         route=route,
@@ -136,7 +150,14 @@ def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
         outcome=outcome,
         # an agency belongs to a referral to another agency only; a leftover choice is ignored
         agency=agency if outcome is OutcomeKind.OTHER_AGENCY else None,
+        service_consent=service_consent,
+        risk_of_harm=risk_of_harm(data),
     )
+
+
+def risk_of_harm(data: Mapping[str, Any]) -> str:
+    """The sentence of a decider proceeding without consent, only when its tick is on."""
+    return _text(data, Input.RISK_OF_HARM.value) if _text(data, Input.RISK_CONFIRMED.value) == "true" else ""
 
 
 def _teams_user_id(reference: str) -> str | None:
@@ -233,7 +254,14 @@ class DecisionsFeature:
                 worker = contact.history.early_help_worker_id or ""
                 early_help = names.get(worker) or "the early help worker"
             return decider_card(
-                summary, now, state, officers, workers, repeat_of=repeat_of, early_help_worker=early_help
+                summary,
+                now,
+                state,
+                officers,
+                workers,
+                repeat_of=repeat_of,
+                without_consent=contact.consent in WITHOUT_CONSENT,
+                early_help_worker=early_help,
             )
         if actor is not None and contact.state in _CP_STATES and _may_decide_cp(contact, actor):
             held = await self._managers()
@@ -242,16 +270,36 @@ class DecisionsFeature:
                 key=lambda pair: (pair[1].casefold(), pair[0]),
             )
             decided = contact.state is ContactState.REFERRAL_ACCEPTED
-            return cp_outcome_card(summary, now, state, managers, decision_made=decided, repeat_of=repeat_of)
+            return cp_outcome_card(
+                summary,
+                now,
+                state,
+                managers,
+                decision_made=decided,
+                repeat_of=repeat_of,
+                without_consent=contact.consent in WITHOUT_CONSENT,
+            )
         if actor is not None and contact.state in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
             sign = contact.state is ContactState.AWAITING_SIGNOFF and actor.may(Permission.SIGN_OFF)
-            challenge = self.personal.challenge_view(contact, actor.roles) if audience else None
+            recorded = current_outcome(contact)
+            # The immediate-risk highlight is the signer's judgement, pre-ticked for urgent contacts.
+            highlight = contact.urgent if recorded is not None and recorded.outcome.accepted else None
+            challenge = (
+                self.personal.challenge_view(contact, actor.aad_object_id, actor.roles) if audience else None
+            )
             if challenge is not None:
                 return followup_card(
-                    summary, now, state, sign_off=sign, challenge=challenge, names=names, repeat_of=repeat_of
+                    summary,
+                    now,
+                    state,
+                    sign_off=sign,
+                    challenge=challenge,
+                    names=names,
+                    repeat_of=repeat_of,
+                    highlight=highlight,
                 )
             if sign:
-                return signoff_card(summary, now, state, repeat_of)
+                return signoff_card(summary, now, state, repeat_of, highlight=highlight)
         return status_card(summary, now, state, repeat_of)
 
     async def _managers(self) -> set[str]:
@@ -457,6 +505,7 @@ class DecisionsFeature:
             actor.roles,
             version,
             self._clock.now(),
+            highlight=_text(action.data, HIGHLIGHT_INPUT) == "true",
         )
         return await self._answer(result, contact, actor)
 
@@ -484,6 +533,8 @@ class DecisionsFeature:
         self._update_channel(reference, card)
         if isinstance(result, SignedOff) and result.letter is not None:
             self._later(self.send_letter(result.contact, result.decided_by, actor.aad_object_id))
+        if isinstance(result, SignedOff) and result.outcome.accepted:
+            self._later(self._tell_receiving_manager(result, actor))
         if isinstance(result, ScreeningDecided) and result.assignee_id is not None:
             what = "further work" if result.route is ScreeningRoute.III else "a social-work assessment"
             route = f"route {ROUTE_TITLES[result.route]}"
@@ -500,6 +551,91 @@ class DecisionsFeature:
                 )
             )
         return InvokeReply(card=card)
+
+    async def _tell_receiving_manager(self, result: SignedOff, actor: Actor) -> None:
+        """After the sign-off of an accepted contact, and only then (SPEC §3): the receiving team
+        manager named on the outcome gets the contact in their personal chat, with the time they may
+        challenge it until; with the highlight ticked, marked URGENT, and if the bot cannot reach them
+        there, @mentioned on the decisions channel. A highlighted contact with no manager named goes
+        to every team manager rather than to nobody."""
+        await asyncio.sleep(0)  # let the invoke's answer go first
+        outcome, contact = result.outcome, result.contact
+        reference = contact.reference or ""
+        async with self._store.unit_of_work() as uow:
+            managers = {e.aad_object_id: e.display_name for e in await uow.roles.holders(Role.TEAM_MANAGER)}
+            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
+        urgent = result.highlight
+        if outcome.receiving_manager_id:
+            targets = [outcome.receiving_manager_id]
+        elif urgent and managers:
+            targets = sorted(managers)
+        else:
+            if urgent:
+                log.warning(
+                    "no team manager to highlight an urgent contact to", extra={"reference": reference}
+                )
+            await self._audit(
+                actor.aad_object_id, "contact.receiving_manager_not_told", reference, "reason=none_named"
+            )
+            return
+        until = challenge_window(contact, self._calendar, self._policy)
+        by = names.get(actor.aad_object_id) or actor.name or "the front door"
+        team = outcome.receiving_team.strip() or "your team"
+        window = (
+            f" You may challenge the threshold until {until.astimezone(LONDON):%H:%M on %a %d %b}."
+            if until
+            else ""
+        )
+        if urgent:
+            heading = (
+                f"URGENT: {reference} has immediate risk and was accepted for a statutory assessment by "
+                f"{team}, signed off by {by}. Please prioritise the child and family now.{window}"
+            )
+        else:
+            heading = (
+                f"{reference} was accepted for a statutory assessment by {team}, signed off by {by}.{window}"
+            )
+        for manager in targets:
+            card = await self.personal.card_for(
+                contact, manager, await self.personal.roles_of(manager), heading=heading
+            )
+            delivery = await self._notifier.send_card_to_person(manager, card)
+            via = "personal_chat" if delivery.ok else "none"
+            if not delivery.ok and urgent:
+                via = await self._mention_in_channel(
+                    contact, manager, managers.get(manager) or "Team manager"
+                )
+            action = "contact.highlighted" if urgent else "contact.receiving_manager_told"
+            await self._audit(actor.aad_object_id, action, reference, f"manager={manager}; via={via}")
+            if via == "none":
+                log.info(
+                    "receiving team manager not reached",
+                    extra={"reference": reference, "error_code": delivery.error_code or ""},
+                )
+
+    async def _mention_in_channel(self, contact: Contact, manager: str, name: str) -> str:
+        async with self._store.unit_of_work() as uow:
+            channel = await channel_conversation(uow, ChannelPurpose.DECISIONS)
+        if channel is None:
+            return "none"
+        card = await self.card_for(contact, None)
+        posted = await self._notifier.send_card(
+            channel.conversation_id,
+            card,
+            [Mentioned(manager, name)],
+            f"urgent contact {contact.reference} accepted for assessment with immediate risk: "
+            "please prioritise it.",
+        )
+        return "decisions_channel" if posted.ok else "none"
+
+    async def _audit(self, actor_id: str, action: str, reference: str, detail: str) -> None:
+        async with self._store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._clock.now(), actor_id=actor_id, action=action, subject=reference, detail=detail
+                )
+            )
+            await uow.commit()
 
     def _update_channel(self, reference: str, card: dict[str, Any]) -> None:
         """Update the channel message for everyone, after the invoke is answered."""
@@ -665,6 +801,7 @@ _SENT_BACK = {
 _CHALLENGE_LINES = {
     CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team ({who})",
     CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed ({who})",
+    CaseworkAction.CHALLENGE_ESCALATED.value: "Not agreed: escalated to the service manager ({who})",
     CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved: {result} ({who})",
 }
 
@@ -677,39 +814,32 @@ def _lines(
     lines: list[str] = []
     #: why the contact is being screened again (a refused sign-off or a returned allocation)
     back: list[str] = []
-    decided_by = ""
     for event in contact.events:
         who = names.get(event.actor_id) or "a member of staff"
         if event.to_state is ContactState.AWAITING_SCREENING:
-            lines, decided_by = [], ""
+            lines = []
             again = _SENT_BACK.get(event.action)
             back = [f"{again}, by {who} at {_when(event.at)}."] if again else []
         route = _ROUTE_ACTIONS.get(event.action)
         if route is not None and read_event_data(event).get("early_help") == EARLY_HELP_STAYS:
-            decided_by = event.actor_id
             worker = names.get(str(read_event_data(event).get("early_help_worker", ""))) or "the worker named"
             lines.append(f"Decided: stays with early help ({worker} told), by {who} at {_when(event.at)}.")
         elif route is not None:
-            decided_by = event.actor_id
             lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
             if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
                 assignee = contact.assignee_id or ""
                 role = "officer" if route is ScreeningRoute.III else "social worker"
                 lines.append(f"Assigned to the {role} {names.get(assignee) or 'chosen'}.")
         elif event.action == Action.CP_THRESHOLD_MET.value:
-            decided_by = event.actor_id
             lines.append(f"Decided: child-protection threshold met, by {who} at {_when(event.at)}.")
         elif event.action == Action.REASSIGN.value:
-            decided_by = event.actor_id
             worker = names.get(contact.assignee_id or "") or "the social worker chosen"
             lines.append(f"Decided: reassigned to {worker} to recommend, by {who} at {_when(event.at)}.")
         elif event.action == Action.SIGN_OFF.value:
-            also = " (also the decider)" if event.actor_id == decided_by else ""
-            lines.append(f"Signed off and closed by {who}{also} at {_when(event.at)}.")
+            lines.append(f"Signed off and closed by {who} at {_when(event.at)}.")
         elif event.action == Action.ACCEPT_REFERRAL.value:
             lines.append(f"Child-protection decision: progress to referral, by {who} at {_when(event.at)}.")
         elif event.action in (Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
-            decided_by = event.actor_id
             what = "Recommendation" if event.action == Action.RECOMMEND.value else "Outcome recorded"
             lines.append(f"{what} by {who} at {_when(event.at)}.")
         elif event.action in _CHALLENGE_LINES:

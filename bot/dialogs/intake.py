@@ -61,6 +61,7 @@ from bot.cards.intake import (
 )
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from bot.cards.mash import start_action as mash_start_action
+from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
@@ -921,10 +922,16 @@ class IntakeFeature:
             names,
             local_systems=self._local_systems,
             follows=follows_text(followed),
-            # A consultant may open a MASH episode from the record while the contact is open.
-            actions=[mash_start_action(reference)]
-            if actor.may(Permission.MASH_EPISODE) and contact.state is not ContactState.CLOSED
-            else [],
+            # The contact's personal card (its outcome letter, challenges and casework, bot.cards.work);
+            # a consultant may open a MASH episode from the record while the contact is open.
+            actions=[
+                work_card_action(contact.reference or "", contact.version),
+                *(
+                    [mash_start_action(reference)]
+                    if actor.may(Permission.MASH_EPISODE) and contact.state is not ContactState.CLOSED
+                    else []
+                ),
+            ],
             record_history=_history_outstanding(contact) and actor.may(Permission.RECORD_HISTORY_CHECKS),
             email=email,
         )

@@ -13,11 +13,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.cards.work import ChallengeView, PersonalView, personal_card
+from bot.cards.work import ChallengeView, PersonalView, ReferrerView, personal_card
 from bot.dialogs.contacts import ContactRecords
 from bot.routing import Actor
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.casework import challenge_status, challenge_window
+from frontdoor.casework import (
+    answerers,
+    challenge_status,
+    challenge_window,
+    may_record_stage,
+    referrer_challenge,
+)
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import current_outcome, open_deadlines
 from frontdoor.letters import outcome_letter
@@ -30,7 +36,6 @@ from frontdoor.worklog import outcome_letter_status, parent_letter
 __all__ = ["PersonalCards"]
 
 _WORKED_STATES = (ContactState.OFFICER_WORK, ContactState.SW_ASSESSMENT)
-_CHALLENGE_STATES = (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED)
 #: A MASH episode is opened while the threshold decision is being made or the contact is worked.
 _MASH_STATES = frozenset(ContactState) - {ContactState.DRAFT, ContactState.CLOSED}
 
@@ -67,27 +72,51 @@ class PersonalCards:
         async with self._store.unit_of_work() as uow:
             return await uow.roles.roles_of(person_id)
 
-    def challenge_view(self, contact: Contact, roles: Iterable[Role]) -> ChallengeView | None:
-        """The challenge part for someone with ``roles``, or None when there is nothing for them:
-        the contact carries no accepted outcome, or they may neither challenge nor answer one."""
+    def challenge_view(self, contact: Contact, viewer_id: str, roles: Iterable[Role]) -> ChallengeView | None:
+        """The receiving team's challenge part for ``viewer_id`` with ``roles``, or None when there
+        is nothing for them: the contact is not signed off as accepted, or they take no part."""
         roles = frozenset(roles)
-        if contact.state not in _CHALLENGE_STATES:
+        if contact.state is not ContactState.CLOSED:
             return None
         until = challenge_window(contact, self._calendar, self._policy)
-        if until is None:
+        recorded = current_outcome(contact)
+        if until is None or recorded is None:
             return None
-        may_raise = may(roles, Permission.CHALLENGE_THRESHOLD)
-        may_answer = may_raise or may(roles, Permission.THRESHOLD_DECISION)
-        if not may_answer:
-            return None
-        return ChallengeView(
+        status = challenge_status(contact)
+        challenger = status is not None and status.raised_by == viewer_id
+        answering = viewer_id in answerers(contact) and (
+            may(roles, Permission.THRESHOLD_DECISION) or may(roles, Permission.DECIDE_REREFERRAL)
+        )
+        escalated = status is not None and status.escalated
+        settling = escalated and may(roles, Permission.SETTLE_ESCALATION) and not challenger
+        view = ChallengeView(
             reference=contact.reference or "",
             version=contact.version,
             now=self._clock.now(),
             until=until,
-            status=challenge_status(contact),
-            may_raise=may_raise,
-            may_answer=may_answer,
+            status=status,
+            may_raise=may(roles, Permission.CHALLENGE_THRESHOLD)
+            and recorded.outcome.receiving_manager_id == viewer_id,
+            may_discuss=challenger or answering or settling,
+            may_escalate=challenger or answering,
+            may_resolve=settling if escalated else answering and not challenger,
+        )
+        seen = view.may_raise or view.may_discuss or may(roles, Permission.THRESHOLD_DECISION)
+        return view if seen else None
+
+    def referrer_view(self, contact: Contact, roles: Iterable[Role]) -> ReferrerView | None:
+        """The referrer's challenge part, for front-door staff, once the contact is closed."""
+        roles = frozenset(roles)
+        if contact.state is not ContactState.CLOSED or not may(roles, Permission.RECORD_REFERRER_CHALLENGE):
+            return None
+        challenge = referrer_challenge(contact)
+        stage = challenge.next_stage if challenge is not None else None
+        return ReferrerView(
+            reference=contact.reference or "",
+            version=contact.version,
+            challenge=challenge,
+            may_record=True,
+            may_step=stage is not None and may_record_stage(stage, roles),
         )
 
     async def card_for(
@@ -144,7 +173,8 @@ class PersonalCards:
             draft_letter=draft,
             letter=letter,
             may_send_letter=may_send,
-            challenge=self.challenge_view(contact, roles),
+            challenge=self.challenge_view(contact, viewer_id, roles),
+            referrer=self.referrer_view(contact, roles),
             may_open_mash=may(roles, Permission.MASH_EPISODE) and contact.state in _MASH_STATES,
         )
         return personal_card(view)

@@ -56,6 +56,8 @@ async def _decide(
     activity_id: str,
     **inputs: object,
 ) -> TurnResponse:
+    if data.get("route") == "ii":  # route II records consent for a service with its outcome
+        inputs.setdefault("service_consent", "given")
     return await teams_channel.execute(
         decisions_channel(teams_channel), user, DECIDE_VERB, {**data, **inputs}, card_activity_id=activity_id
     )
@@ -105,5 +107,6 @@ async def _route_ii(teams_channel: TeamsChannel, user: Any = CONSULTANT) -> tupl
         activity_id,
         rationale=RATIONALE,
         outcome="advice_and_guidance",
+        service_consent="given",
     )
     return activity_id, response

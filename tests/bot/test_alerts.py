@@ -39,6 +39,7 @@ from tests.bot.intake_script import (
     CONSULTANT_2,
     DUTY_MANAGER,
     MONDAY_10AM,
+    OFFICER,
     PROFESSIONAL,
     SOCIAL_WORKER,
     audit,
@@ -338,6 +339,68 @@ async def test_only_staff_who_may_view_contacts_can_take_an_alert(
     # Still nobody has it: the breach repeats.
     await tick_at(bot, clock, due + timedelta(minutes=30))
     assert kinds(teams_channel, duty) == [("breached", 0), ("repeat", 1)]
+
+
+async def test_an_officer_may_not_take_a_cp_breach_the_consultant_on_duty_may_and_due_soon_only_informs(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    clock = SettableClock(MONDAY_10AM)
+    bot = await ready(start_bot, teams_channel, clock)
+    await on_rota(bot, CONSULTANT_2, Role.CONSULTANT, MONDAY_10AM)
+    for person in (OFFICER, CONSULTANT):
+        await introduce(teams_channel, person)
+    # An urgent contact's child-protection clock, nobody assigned: due soon 11:30, breached 12:00.
+    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM)
+    due = MONDAY_10AM + timedelta(hours=2)
+    duty, on_duty = duty_channel(teams_channel), personal(teams_channel, CONSULTANT_2)
+
+    await tick_at(bot, clock, due - timedelta(minutes=30))
+    [(soon_key, soon)] = deliveries(teams_channel, on_duty)
+    assert soon_key.kind is AlertKind.DUE_SOON and soon.card is not None
+    assert alert_key_of(soon.card) is None  # no "I've got this" on a due-soon alert
+    assert "For information: a due-soon alert is not taken" in texts_of(soon.card)
+    # Even a forged press on it is refused: a due-soon alert stops nothing.
+    forged = await teams_channel.execute(
+        on_duty, CONSULTANT_2, ACK_VERB, {ALERT_KEY: soon_key.text}, card_activity_id=soon.activity_id
+    )
+    assert "A due-soon alert is for information" in forged.text
+
+    await tick_at(bot, clock, due)
+    [(key, post)] = deliveries(teams_channel, duty)
+    assert key.kind is AlertKind.BREACHED
+    before = len(await audit(bot))
+
+    # The officer sees the duty channel's copy but can act on no threshold decision: refused.
+    refused = await teams_channel.execute(
+        duty, OFFICER, ACK_VERB, {ALERT_KEY: key.text}, card_activity_id=post.activity_id
+    )
+    assert refused.status == 200 and refused.card is None
+    assert (
+        "only the people this alert was sent to, consultants, the emergency duty team and managers "
+        "can take it" in refused.text
+    )
+    rows = (await audit(bot))[before:]
+    assert [(e.action, e.actor_id, e.detail) for e in rows] == [
+        ("alert.ack_refused", OFFICER.aad_object_id, "clock=cp_decision; reason=not_permitted")
+    ]
+    assert teams_channel.updates_to(duty) == []
+    await tick_at(bot, clock, due + timedelta(minutes=30))
+    assert kinds(teams_channel, duty) == [("breached", 0), ("repeat", 1)]  # nothing stopped
+
+    # A consultant who was not sent it may take it: their role acts on the clock.
+    [(repeat_key, repeat)] = deliveries(teams_channel, duty)[1:]
+    taken = await teams_channel.execute(
+        duty, CONSULTANT, ACK_VERB, {ALERT_KEY: repeat_key.text}, card_activity_id=repeat.activity_id
+    )
+    assert taken.card is not None and "Taken by Cora Consultantperson" in texts_of(taken.card)
+    assert [e.actor_id for e in await audit(bot) if e.action == "alert.acknowledged"] == [
+        CONSULTANT.aad_object_id
+    ]
+    moment = due + timedelta(minutes=30)
+    while moment <= due + timedelta(hours=2):
+        await tick_at(bot, clock, moment)
+        moment += timedelta(minutes=10)
+    assert kinds(teams_channel, duty) == [("breached", 0), ("repeat", 1)]  # no more repeats, no escalation
 
 
 # -- downtime -------------------------------------------------------------------------------------

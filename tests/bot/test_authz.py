@@ -322,7 +322,12 @@ async def test_an_over_long_rationale_is_refused_with_a_message_and_nothing_chan
     before = await only_contact(bot)
     activity_id, card = _posted(teams_channel)
     view = await _view(teams_channel, CONSULTANT, card, activity_id)
-    data = {**_route_data(view, "ii"), "outcome": "advice_and_guidance", "rationale": "x" * (most + 1)}
+    data = {
+        **_route_data(view, "ii"),
+        "outcome": "advice_and_guidance",
+        "service_consent": "given",
+        "rationale": "x" * (most + 1),
+    }
     refused = await teams_channel.execute(
         decisions_channel(teams_channel), CONSULTANT, DECIDE_VERB, data, card_activity_id=activity_id
     )

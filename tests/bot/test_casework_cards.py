@@ -74,7 +74,11 @@ async def _actions(bot: RunningBot) -> list[str]:
 
 
 async def _sign_off(
-    teams_channel: TeamsChannel, bot: RunningBot, user: TeamsUser = CONSULTANT_2, where: Any = None
+    teams_channel: TeamsChannel,
+    bot: RunningBot,
+    user: TeamsUser = CONSULTANT_2,
+    where: Any = None,
+    **inputs: object,
 ) -> dict[str, Any]:
     """``user`` signs off on the channel card; returns once the outcome letter has gone out."""
     channel = where or decisions_channel(teams_channel)
@@ -86,6 +90,7 @@ async def _sign_off(
         view,
         SIGN_OFF_VERB,
         activity_id=channel_message_id(teams_channel, channel),
+        **inputs,
     )
     card = reply_card(response)
     reference = button(view, SIGN_OFF_VERB)["reference"]
@@ -98,6 +103,14 @@ async def _sign_off(
 
         await eventually(delivered, "the outcome letter's delivery")
     return card
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in _nodes(item)]
+    if isinstance(node, dict):
+        return [node, *(found for value in node.values() for found in _nodes(value))]
+    return []
 
 
 async def _channel_updated(teams_channel: TeamsChannel, needle: str, where: Any = None) -> dict[str, Any]:
@@ -158,6 +171,7 @@ async def test_route_iii_officer_work_outcome_letters_and_sign_off(
         "outcome",
         post.activity_id,
         outcome="referral_to_other_agency",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         outcome_agency="early_help",
     )
@@ -251,6 +265,7 @@ async def test_route_iv_worker_records_contact_consent_and_recommends(
         WORK_VERB,
         "outcome",
         outcome="advice_and_guidance",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         # left over from considering acceptance: ignored for advice
         receiving_team=RECEIVING_TEAM,
@@ -338,6 +353,7 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
         WORK_VERB,
         "outcome",
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         receiving_team=RECEIVING_TEAM,
         strategy_discussion="false",
@@ -348,12 +364,14 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     # The letter ran out without the parents getting in touch: closed after its due time, so late.
     assert clocks[ClockKind.PARENT_LETTER] == [DeadlineState.LATE]
     assert DeadlineState.MET in clocks[ClockKind.SCREENING]  # the review after the lapse is met
-    # A non-urgent accepted contact goes to the receiving team manager named, to challenge today.
+    # The receiving team manager named hears of it only when it is signed off, to challenge today.
+    manager = teams_channel.personal(TEAM_MANAGER)
+    assert not [p for p in teams_channel.sent_to(manager) if p.card and reference in texts_of(p.card)]
+    await _sign_off(teams_channel, bot)
     manager_post = await card_in(
         teams_channel, teams_channel.personal(TEAM_MANAGER), "was accepted for a statutory"
     )
     assert manager_post.card is not None and "URGENT" not in texts_of(manager_post.card)
-    await _sign_off(teams_channel, bot)
     closed = await only_contact(bot)
     assert closed.state is ContactState.CLOSED
     seen = await assert_every_change_audited(bot, closed)
@@ -408,6 +426,7 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
         "outcome",
         channel_message_id(teams_channel),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
         strategy_discussion="true",
@@ -417,6 +436,15 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
     assert "Outcome: Accepted for a statutory assessment (strategy discussion needed)" in text
     assert RECEIVING_TEAM not in text and RATIONALE not in text  # a channel card: nothing typed
     assert (await only_contact(bot)).state is ContactState.AWAITING_SIGNOFF
+    # Nobody outside the front door hears of it before the sign-off.
+    manager = teams_channel.personal(TEAM_MANAGER)
+    assert not [p for p in teams_channel.sent_to(manager) if p.card and reference in texts_of(p.card)]
+    assert "contact.highlighted" not in await _actions(bot)
+    # The sign-off card carries the highlight, pre-ticked for an urgent contact.
+    signing = await channel_view(teams_channel, CONSULTANT_2)
+    tick = [node for node in _nodes(signing) if node.get("id") == "highlight"]
+    assert [(t["type"], t["value"]) for t in tick] == [("Input.Toggle", "true")]
+    await _sign_off(teams_channel, bot, highlight="true")
 
     if manager_chat:
         post = await card_in(teams_channel, teams_channel.personal(TEAM_MANAGER), "URGENT")
@@ -447,7 +475,6 @@ async def test_route_i_urgent_accepted_is_highlighted_to_the_receiving_team_mana
         return any(e.action == "contact.highlighted" and e.detail == expected for e in await audit(bot))
 
     await eventually(highlighted, "the highlight's audit row")
-    await _sign_off(teams_channel, bot)
     closed = await only_contact(bot)
     assert closed.state is ContactState.CLOSED
     seen = await assert_every_change_audited(bot, closed)
@@ -476,6 +503,7 @@ async def test_route_i_threshold_not_met_after_all_is_recorded_with_a_rationale_
         "outcome",
         message,
         outcome="no_further_action",
+        service_consent="given",
     )
     assert "every outcome needs a rationale" in texts_of(no_reason)
     assert (await only_contact(bot)).state is ContactState.CP_DECISION
@@ -488,9 +516,14 @@ async def test_route_i_threshold_not_met_after_all_is_recorded_with_a_rationale_
         "outcome",
         message,
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=RATIONALE,
     )
     assert "Outcome: No further action." in texts_of(recorded)
+    # The consultant who recorded the outcome may not sign it off; another consultant may.
+    own = await _sign_off(teams_channel, bot, CONSULTANT_2)
+    assert "so another consultant or team manager must sign it off" in texts_of(own)
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SIGNOFF
     signed = await _sign_off(teams_channel, bot, CONSULTANT)
     assert "Signed off and closed by Cora Consultantperson at" in texts_of(signed)
     closed = await only_contact(bot)
@@ -546,6 +579,7 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
         WORK_VERB,
         "outcome",
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         receiving_team=RECEIVING_TEAM,
     )
@@ -584,6 +618,7 @@ async def test_the_duty_manager_records_the_outcome_of_a_re_referral_they_sent_t
         "outcome",
         channel_message_id(teams_channel, where),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
     )
@@ -611,6 +646,7 @@ async def _accepted_with_manager(teams_channel: TeamsChannel) -> None:
         "outcome",
         channel_message_id(teams_channel),
         outcome="accepted_for_assessment",
+        service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
         receiving_manager=TEAM_MANAGER.aad_object_id,
@@ -618,25 +654,18 @@ async def _accepted_with_manager(teams_channel: TeamsChannel) -> None:
     assert "Outcome: Accepted" in texts_of(reply_card(recorded))
 
 
-@pytest.mark.parametrize("when", ["before_sign_off", "after_sign_off"])
+@pytest.mark.parametrize("result", ["upheld", "overturned"])
 async def test_a_challenge_the_same_day_is_discussed_and_resolved_on_the_contact(
-    start_bot: Any, teams_channel: TeamsChannel, when: str
+    start_bot: Any, teams_channel: TeamsChannel, result: str
 ) -> None:
     bot, _ = await ready(start_bot, teams_channel)
     await _accepted_with_manager(teams_channel)
+    await _sign_off(teams_channel, bot)
     manager_chat = teams_channel.personal(TEAM_MANAGER)
     post = await card_in(teams_channel, manager_chat, "was accepted for a statutory assessment")
     assert post.card is not None
     assert "You may challenge the threshold until 17:00 on Mon 16 Mar" in texts_of(post.card)
     card = post.card
-    if when == "after_sign_off":
-        await _sign_off(teams_channel, bot)
-        # The manager's card is older than the sign-off: pressing it shows the card as it is now.
-        stale = await press_card(
-            teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS
-        )
-        assert "already decided by Cai Consultantexample" in texts_of(stale)
-        card = stale
 
     raised = await press_card(
         teams_channel, manager_chat, TEAM_MANAGER, card, CHALLENGE_VERB, "raise", grounds=GROUNDS
@@ -665,7 +694,6 @@ async def test_a_challenge_the_same_day_is_discussed_and_resolved_on_the_contact
         discussion="Talked it through",
     )
     assert "Challenge discussed (Cora Consultantperson)" in texts_of(discussed)
-    result = "upheld" if when == "before_sign_off" else "overturned"
     resolved = await press_card(
         teams_channel,
         where,
@@ -690,8 +718,7 @@ async def test_a_challenge_the_same_day_is_discussed_and_resolved_on_the_contact
         )
         assert letter.card is not None and has_button(letter.card, LETTER_SENT_VERB)
     else:
-        assert contact.state is ContactState.AWAITING_SIGNOFF
-        await _sign_off(teams_channel, bot)
+        assert contact.state is ContactState.CLOSED
     seen = await assert_every_change_audited(bot, await only_contact(bot))
     assert seen.index("contact.challenge_raised") < seen.index("contact.challenge_discussed")
     assert seen.index("contact.challenge_discussed") < seen.index("contact.challenge_resolved")
@@ -717,6 +744,7 @@ async def test_a_challenge_after_the_end_of_the_working_day_is_refused_with_the_
 ) -> None:
     bot, the_clock = await ready(start_bot, teams_channel)
     await _accepted_with_manager(teams_channel)
+    await _sign_off(teams_channel, bot)
     manager_chat = teams_channel.personal(TEAM_MANAGER)
     post = await card_in(teams_channel, manager_chat, "was accepted for a statutory assessment")
     assert post.card is not None
@@ -866,6 +894,7 @@ async def test_forged_actors_and_roles_stale_and_replayed_work_cards_change_noth
         "outcome",
         version=before.version - 1,
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=RATIONALE,
     )
     assert "You have already done this: CT-26-000001 (referrer contacted" in texts_of(stale)
@@ -905,10 +934,11 @@ async def test_an_anonymous_member_of_the_public_is_never_told_or_named_outside_
         WORK_VERB,
         "outcome",
         outcome="no_further_action",
+        service_consent="given",
         outcome_rationale=WORK_RATIONALE,
     )
     text = texts_of(recorded)
-    assert "they are not told the outcome, so there will be no letter" in text
+    assert "they will not hear the outcome, so there will be no letter" in text
     assert "Outcome letter to the referrer" not in text and "Dear" not in text
     await _sign_off(teams_channel, bot)
 

@@ -66,6 +66,18 @@ async def test_roles_and_duty_commands_change_the_directory_and_are_audited(cli_
         await store.close()
 
 
+async def test_a_service_manager_is_granted_from_the_command_line(cli_env: dict[str, str]) -> None:
+    assert _run(cli_env, "db", "upgrade").returncode == 0
+    granted = _run(cli_env, "roles", "grant", "aad-cli-0002", "service-manager")
+    assert granted.returncode == 0 and "service_manager granted" in granted.stdout, granted.stderr
+    store = SqlStore(cli_env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            assert await uow.roles.roles_of("aad-cli-0002") == frozenset({Role.SERVICE_MANAGER})
+    finally:
+        await store.close()
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

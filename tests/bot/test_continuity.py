@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import ALERTS, CALENDAR, SETTINGS
-from bot.cards.alerts import ACK_VERB, ALERT_KEY
+from bot.cards.alerts import ALERT_ID_PREFIX, ALERT_KEY
 from bot.cards.edt import TAKE_VERB
 from bot.settings import DEVELOPMENT, Settings, SettingsError, SmtpSettings
 from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxState
@@ -89,14 +89,15 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
 
 
 def alert_keys(teams: TeamsChannel, conversation: Conversation | str) -> list[AlertKey]:
-    """The alert keys of the alert cards posted to a conversation, in order."""
+    """The alert keys of the alert cards posted to a conversation, in order: each card names its
+    alert in its reference line's id (a due-soon alert has no "I've got this" to carry it)."""
     found: list[AlertKey] = []
     for record in teams.sent_to(conversation):
         for card in record.cards:
             for node in _walk(card):
-                data = node.get("data")
-                if node.get("verb") == ACK_VERB and isinstance(data, dict) and ALERT_KEY in data:
-                    found.append(AlertKey.parse(str(data[ALERT_KEY])))
+                element_id = node.get("id")
+                if isinstance(element_id, str) and element_id.startswith(ALERT_ID_PREFIX):
+                    found.append(AlertKey.parse(element_id.removeprefix(ALERT_ID_PREFIX)))
     return found
 
 

@@ -140,7 +140,7 @@ async def test_route_ii_then_sign_off_by_another_closes_the_contact_and_updates_
     _assert_minimised(decided, update.card, signer_view, signed.card)
 
 
-async def test_the_card_says_when_the_signer_is_also_the_decider(
+async def test_the_decider_may_not_sign_off_their_own_decision(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
     bot = await _ready(start_bot, teams_channel)
@@ -157,8 +157,9 @@ async def test_the_card_says_when_the_signer_is_also_the_decider(
         card_activity_id=activity_id,
     )
     assert signed.card is not None
-    assert "Signed off and closed by Cora Consultantperson (also the decider)" in texts_of(signed.card)
-    assert (await only_contact(bot)).state is ContactState.CLOSED
+    assert "another consultant or team manager must sign it off. Nothing was changed" in texts_of(signed.card)
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SIGNOFF
+    assert not [e for e in await audit(bot) if e.action == "contact.sign_off"]
 
 
 @pytest.mark.parametrize("first", [CONSULTANT, CONSULTANT_2], ids=["cora_first", "cai_first"])

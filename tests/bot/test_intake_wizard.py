@@ -201,7 +201,7 @@ VALIDATION_CASES = [
         Section.PARENTS,
         {"consent": "not_sought", "consent_reason": ""},
         "consent_reason",
-        "Why consent was not sought: say why",
+        "Why consent was refused or not sought: say why",
         id="consent-not-sought-needs-a-reason",
     ),
 ]

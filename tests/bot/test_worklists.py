@@ -26,7 +26,13 @@ from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
-from frontdoor.decisions import ScreeningDecided, ScreeningDecision, ScreeningRoute, decide_screening
+from frontdoor.decisions import (
+    ScreeningDecided,
+    ScreeningDecision,
+    ScreeningRoute,
+    ServiceConsent,
+    decide_screening,
+)
 from frontdoor.policy import default_policy
 from frontdoor.roles import Role
 from frontdoor.script import Section
@@ -76,7 +82,10 @@ async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot
 async def _decided(
     bot: RunningBot, contact: Contact, route: ScreeningRoute, assignee: TeamsUser | None = None
 ) -> Contact:
-    decision = ScreeningDecision(route, RATIONALE, assignee.aad_object_id if assignee else None)
+    service = ServiceConsent.GIVEN if route is ScreeningRoute.II else None
+    decision = ScreeningDecision(
+        route, RATIONALE, assignee.aad_object_id if assignee else None, service_consent=service
+    )
     result = await decide_screening(
         bot.store.unit_of_work(),
         contact.id,
@@ -377,6 +386,7 @@ async def test_an_anonymous_member_of_the_public_is_never_named_outside_the_own_
         route="ii",
         rationale=RATIONALE,
         outcome="advice_and_guidance",
+        service_consent="given",
     )
     signing = await _press(
         teams_channel, decisions, CONSULTANT_2, REFRESH_VERB, decided, activity_id, returned

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import (
     CaseworkRecorded,
     ChallengeRecorded,
+    ChallengeResult,
     OutcomeRecorded,
     ParentLetterSent,
     Recommendation,
@@ -24,6 +25,7 @@ from frontdoor.casework import (
     record_outcome_letter_sent,
     record_parents_unreachable,
     record_work,
+    resolve_challenge,
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
@@ -38,6 +40,7 @@ from frontdoor.decisions import (
 )
 from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind
+from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from tests.frontdoor.decision_builders import (
@@ -271,4 +274,17 @@ async def challenge(
         now,
         CALENDAR,
         POLICY,
+    )
+
+
+async def resolve(
+    store: Store,
+    contact: Contact,
+    actor: str,
+    roles: frozenset[Role],
+    result: ChallengeResult = ChallengeResult.UPHELD,
+    **revised: Any,
+) -> ChallengeRecorded | Refusal | AlreadyDecided:
+    return await resolve_challenge(
+        store.unit_of_work(), contact.id, result, "Because", actor, roles, None, NOW, **revised
     )

@@ -30,6 +30,7 @@ from frontdoor.decisions import (
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
+    ServiceConsent,
     decide_rereferral,
     decide_screening,
 )
@@ -207,6 +208,8 @@ async def screen(
 
 
 def route(which: ScreeningRoute, assignee: str | None = None, **kwargs: object) -> ScreeningDecision:
+    if which is ScreeningRoute.II:
+        kwargs.setdefault("service_consent", ServiceConsent.GIVEN)  # route II records it with its outcome
     return ScreeningDecision(which, f"Rationale for route {which.value}", assignee, **kwargs)  # type: ignore[arg-type]
 
 

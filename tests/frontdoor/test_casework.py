@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -20,11 +21,15 @@ from frontdoor.casework import (
     LetterLapsed,
     OutcomeRecorded,
     Recommendation,
+    ReferrerChallengeRecorded,
+    ReferrerResult,
+    ReferrerStage,
     SignedOff,
     WorkKind,
     accept_referral,
     challenge_window,
     due_parent_letters,
+    escalate_challenge,
     lapse_parent_letter,
     raise_challenge,
     recommend,
@@ -33,8 +38,9 @@ from frontdoor.casework import (
     record_outcome,
     record_outcome_letter_sent,
     record_parents_unreachable,
+    record_referrer_challenge,
+    record_referrer_challenge_step,
     record_work,
-    resolve_challenge,
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
@@ -46,6 +52,8 @@ from frontdoor.decisions import (
     Refusal,
     RefusalReason,
     RereferralDecided,
+    ScreeningDecided,
+    ServiceConsent,
     current_outcome,
     decide_rereferral,
     read_event_data,
@@ -74,6 +82,7 @@ from tests.frontdoor.casework_builders import (
     ok,
     outcome_of,
     recommended,
+    resolve,
     signed,
     work,
 )
@@ -148,26 +157,47 @@ async def test_every_route_reaches_closure_with_every_step_audited(
 # -- outcomes -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("urgent", "highlight"), [(True, True), (False, False)])
-async def test_an_accepted_urgent_contact_is_highlighted_to_the_receiving_team(
+@pytest.mark.parametrize(("urgent", "highlight"), [(True, True), (False, False), (True, False)])
+async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
     store: Store, urgent: bool, highlight: bool
 ) -> None:
     await seat(store)
     contact = await screened(store, await submitted(store, urgent=urgent), ROUTE_I)
     recorded = ok(await outcome_of(store, contact, ACCEPTED), OutcomeRecorded)
-    assert recorded.highlight_to_receiving_team is highlight
-    assert recorded.challenge_until == datetime(2026, 3, 16, 17, 0, tzinfo=UTC)
     assert recorded.contact.state is ContactState.AWAITING_SIGNOFF
+    # Nobody outside the front door is to hear of it yet: the window opens at the sign-off.
+    assert challenge_window(recorded.contact, CALENDAR, POLICY) is None
+    result = ok(
+        await sign_off(
+            store.unit_of_work(),
+            contact.id,
+            CONSULTANT_2,
+            ROLES[CONSULTANT_2],
+            recorded.contact.version,
+            NOW,
+            highlight=highlight,
+        ),
+        SignedOff,
+    )
+    assert result.highlight is highlight
+    assert read_event_data(result.contact.events[-2]) == {"highlight": highlight}
+    assert challenge_window(result.contact, CALENDAR, POLICY) == datetime(2026, 3, 16, 17, 0, tzinfo=UTC)
+    sign_detail = [r.event.detail for r in await audit_rows(store) if r.event.action == "contact.sign_off"]
+    assert sign_detail == [
+        f"outcome=accepted_for_assessment; strategy_discussion=yes; highlight={'yes' if highlight else 'no'}"
+    ]
+    recorded_detail = [
+        r.event.detail for r in await audit_rows(store) if r.event.action == "contact.record_outcome"
+    ]
     data = read_event_data(recorded.contact.events[-1])
     assert data == {
         "outcome": "accepted_for_assessment",
         "receiving_team": "Safeguarding and Assessment Team North",
         "strategy_discussion": True,
     }
-    detail = (await audit_rows(store))[-1].event.detail
-    assert detail == "outcome=accepted_for_assessment; strategy_discussion=yes" + (
-        "; urgent=yes" if urgent else ""
-    )
+    assert recorded_detail == [
+        "outcome=accepted_for_assessment; strategy_discussion=yes" + ("; urgent=yes" if urgent else "")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -224,7 +254,7 @@ async def test_a_recommendation_unassigns_the_worker_and_hands_the_clock_to_the_
     ] == [1]
     recorded = ok(await recommended(store, contact, NFA), OutcomeRecorded)
     assert recorded.recommendation is Recommendation.NO_FURTHER_INVOLVEMENT
-    assert recorded.contact.assignee_id is None and recorded.challenge_until is None
+    assert recorded.contact.assignee_id is None
     assert [
         c.load.open_contacts for c in await worker_loads(store.unit_of_work(), POLICY) if c.worker_id == SW
     ] == [0]
@@ -284,7 +314,8 @@ async def test_officer_work_is_route_iii_only(store: Store) -> None:
     ("consent", "reason", "accepted"),
     [
         (Consent.GIVEN, "", True),
-        (Consent.REFUSED, "", True),
+        (Consent.REFUSED, "", False),  # refused needs its reason
+        (Consent.REFUSED, "Mother does not want social care involved", True),
         (Consent.NOT_SOUGHT, "Seeking it would alert the adult posing a risk", True),
         (Consent.NOT_SOUGHT, "  ", False),
     ],
@@ -482,17 +513,70 @@ async def test_a_second_letter_while_one_is_waiting_is_refused(store: Store) -> 
     assert "already waiting" in again.message
 
 
+# -- proceeding without consent -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("consent", [Consent.REFUSED, Consent.NOT_SOUGHT])
+async def test_a_decider_proceeding_without_consent_confirms_a_risk_of_harm(
+    store: Store, consent: Consent
+) -> None:
+    await seat(store)
+    fresh = await submitted(store)
+    async with store.unit_of_work() as uow:
+        loaded = await uow.contacts.get(fresh.id)
+        assert loaded is not None
+        without = await uow.contacts.save(
+            replace(loaded, consent=consent, consent_reason="Reason"), loaded.version
+        )
+        await uow.commit()
+    before = await snapshot(store, without)
+    # Route I without the confirmation is refused; with it, recorded (the sentence on the event only).
+    refused = await screen(store, without, ROUTE_I)
+    assert isinstance(refused, Refusal) and "evidence suggests a risk of harm" in refused.message
+    assert await snapshot(store, without) == before
+    confirmed = replace(ROUTE_I, risk_of_harm="Bruising reported by the school nurse")
+    decided = ok(await screen(store, without, confirmed), ScreeningDecided)
+    assert read_event_data(decided.contact.events[-1])["without_consent"] is True
+    assert (await audit_rows(store))[-1].event.detail.endswith("; without_consent=yes")
+    assert "Bruising" not in (await audit_rows(store))[-1].event.detail
+    # Accepting it is proceeding too: the outcome carries the confirmation.
+    missing = await outcome_of(store, decided.contact, ACCEPTED)
+    assert isinstance(missing, Refusal) and "risk of harm" in missing.message
+    accepted = replace(
+        ACCEPTED, risk_of_harm="Disclosure to the teacher", service_consent=ServiceConsent.NOT_GIVEN
+    )
+    recorded = ok(await outcome_of(store, decided.contact, accepted), OutcomeRecorded)
+    carried = current_outcome(recorded.contact)
+    assert carried is not None and carried.outcome.service_consent is ServiceConsent.NOT_GIVEN
+    assert carried.outcome.risk_of_harm == "Disclosure to the teacher"
+    detail = (await audit_rows(store))[-1].event.detail
+    assert "service_consent=not_given; without_consent=yes" in detail and "teacher" not in detail
+
+
+async def test_with_consent_no_confirmation_is_asked_and_route_ii_records_consent_for_a_service(
+    store: Store,
+) -> None:
+    await seat(store)
+    contact = await submitted(store)
+    assert contact.consent is Consent.GIVEN
+    ok(await screen(store, contact, ROUTE_I), ScreeningDecided)
+    other = await submitted(store)
+    decision = replace(ROUTE_II, service_consent=ServiceConsent.GIVEN)
+    decided = ok(await screen(store, other, decision), ScreeningDecided)
+    assert decided.outcome is not None and decided.outcome.service_consent is ServiceConsent.GIVEN
+    carried = current_outcome(decided.contact)
+    assert carried is not None and carried.outcome.service_consent is ServiceConsent.GIVEN
+
+
 # -- sign-off and letters -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("signer", "same"), [(CONSULTANT, True), (CONSULTANT_2, False), (TEAM_MANAGER, False)]
-)
-async def test_sign_off_says_whether_the_signer_decided(store: Store, signer: str, same: bool) -> None:
+@pytest.mark.parametrize("signer", [CONSULTANT_2, TEAM_MANAGER])
+async def test_sign_off_closes_and_produces_the_letter(store: Store, signer: str) -> None:
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_II, CONSULTANT)
     result = ok(await signed(store, contact, signer), SignedOff)
-    assert (result.decided_by, result.signed_off_by, result.signer_is_decider) == (CONSULTANT, signer, same)
+    assert (result.decided_by, result.signed_off_by, result.highlight) == (CONSULTANT, signer, False)
     assert result.outcome.kind is OutcomeKind.NO_FURTHER_ACTION
     assert result.referrer_told and result.letter is not None
     assert "Dear Testy McTestface" in result.letter and "Zebedee" in result.letter
@@ -502,9 +586,27 @@ async def test_sign_off_says_whether_the_signer_decided(store: Store, signer: st
     }
     rows = [row.event for row in await audit_rows(store)][-2:]
     assert [(r.action, r.detail) for r in rows] == [
-        ("contact.sign_off", f"outcome=no_further_action; signer_is_decider={'yes' if same else 'no'}"),
+        ("contact.sign_off", "outcome=no_further_action; service_consent=given"),
         ("contact.outcome_letter_produced", ""),
     ]
+
+
+async def test_nobody_signs_off_their_own_decision_or_recommendation(store: Store) -> None:
+    await seat(store)
+    # Route II: the consultant who decided may not sign it off.
+    decided = await screened(store, await submitted(store), ROUTE_II, CONSULTANT)
+    before = await snapshot(store, decided)
+    refused = await signed(store, decided, CONSULTANT)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.OWN_DECISION
+    assert "another consultant or team manager must sign it off" in refused.message
+    assert await snapshot(store, decided) == before
+    # Route I: neither who decided the threshold was met nor who recorded the outcome.
+    contact = await screened(store, await submitted(store), ROUTE_I, CONSULTANT)
+    recorded = ok(await outcome_of(store, contact, ACCEPTED, TEAM_MANAGER), OutcomeRecorded)
+    for own in (CONSULTANT, TEAM_MANAGER):
+        own_refusal = await signed(store, recorded.contact, own)
+        assert isinstance(own_refusal, Refusal) and own_refusal.reason is RefusalReason.OWN_DECISION
+    ok(await signed(store, recorded.contact, CONSULTANT_2), SignedOff)
 
 
 async def test_two_signers_at_once_the_second_is_told(store: Store) -> None:
@@ -572,31 +674,40 @@ async def test_the_officer_records_the_outcome_letter_as_sent_once(store: Store)
     assert isinstance(again, Refusal) and "already recorded as sent" in again.message
 
 
-# -- the receiving team's challenge ---------------------------------------------------------------
+# -- the receiving team's disagreement ------------------------------------------------------------
+
+SERVICE_MANAGER = "aad-sm-1"
+SM_ROLES = frozenset({Role.SERVICE_MANAGER})
 
 
-async def accepted_contact(store: Store, at: datetime = NOW) -> Contact:
+async def accepted_contact(store: Store, at: datetime = NOW, *, sign: bool = True) -> Contact:
+    """Route I, accepted by CONSULTANT with TEAM_MANAGER as the receiving manager, signed off at
+    ``at`` by CONSULTANT_2 (unless ``sign`` is False)."""
     contact = await screened(store, await submitted(store, now=at - timedelta(minutes=30)), ROUTE_I)
-    return ok(await outcome_of(store, contact, ACCEPTED, now=at), OutcomeRecorded).contact
+    outcome = replace(ACCEPTED, receiving_manager_id=TEAM_MANAGER)
+    recorded = ok(await outcome_of(store, contact, outcome, now=at), OutcomeRecorded).contact
+    if not sign:
+        return recorded
+    return ok(await signed(store, recorded, now=at), SignedOff).contact
 
 
 @pytest.mark.parametrize(
-    ("accepted_at", "challenged_at", "allowed"),
+    ("signed_at", "challenged_at", "allowed"),
     [
         (NOW, datetime(2026, 3, 16, 16, 59, tzinfo=UTC), True),
         (NOW, datetime(2026, 3, 16, 17, 0, tzinfo=UTC), True),  # the end of the working day itself
         (NOW, datetime(2026, 3, 16, 17, 1, tzinfo=UTC), False),
         (NOW, datetime(2026, 3, 17, 9, 0, tzinfo=UTC), False),
-        # Accepted after closing on Friday: the same working day is Monday's.
+        # Signed off after closing on Friday: the same working day is Monday's.
         (datetime(2026, 3, 20, 18, 0, tzinfo=UTC), datetime(2026, 3, 23, 16, 0, tzinfo=UTC), True),
         (datetime(2026, 3, 20, 18, 0, tzinfo=UTC), datetime(2026, 3, 23, 17, 30, tzinfo=UTC), False),
     ],
 )
-async def test_a_challenge_is_allowed_the_same_working_day_only(
-    store: Store, accepted_at: datetime, challenged_at: datetime, allowed: bool
+async def test_a_challenge_is_allowed_until_the_end_of_the_working_day_of_the_sign_off(
+    store: Store, signed_at: datetime, challenged_at: datetime, allowed: bool
 ) -> None:
     await seat(store)
-    contact = await accepted_contact(store, accepted_at)
+    contact = await accepted_contact(store, signed_at)
     until = challenge_window(contact, CALENDAR, POLICY)
     assert until is not None and until.hour == 17 and (until >= challenged_at) is allowed
     before = await snapshot(store, contact)
@@ -611,38 +722,46 @@ async def test_a_challenge_is_allowed_the_same_working_day_only(
         assert await snapshot(store, contact) == before
 
 
-async def test_a_challenge_is_discussed_and_upheld(store: Store) -> None:
+async def test_only_the_receiving_manager_named_on_a_signed_off_outcome_may_challenge(store: Store) -> None:
+    await seat(store)
+    await uow_grant(store, "aad-tm-2", Role.TEAM_MANAGER)
+    unsigned = await accepted_contact(store, sign=False)
+    early = await challenge(store, unsigned, NOW)
+    assert isinstance(early, Refusal) and early.reason is RefusalReason.WRONG_STATE  # not told yet
+    contact = ok(await signed(store, unsigned), SignedOff).contact
+    other = await raise_challenge(
+        store.unit_of_work(), contact.id, "x", "aad-tm-2", {Role.TEAM_MANAGER}, None, NOW, CALENDAR, POLICY
+    )
+    assert isinstance(other, Refusal) and other.reason is RefusalReason.NOT_YOURS
+    ok(await challenge(store, contact, NOW), ChallengeRecorded)
+
+
+async def uow_grant(store: Store, person: str, role: Role) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.roles.grant(person, role)
+        await uow.commit()
+
+
+async def test_agreed_the_decider_records_it_and_the_challenger_cannot_settle_it(store: Store) -> None:
     await seat(store)
     contact = await accepted_contact(store)
     raised = ok(await challenge(store, contact, NOW + timedelta(hours=1)), ChallengeRecorded)
     again = await challenge(store, raised.contact, NOW + timedelta(hours=2))
-    assert isinstance(again, Refusal) and "still open" in again.message
+    assert isinstance(again, Refusal) and "already been challenged" in again.message
     discussed = ok(
         await record_challenge_discussion(
-            store.unit_of_work(),
-            contact.id,
-            "Agreed to keep",
-            CONSULTANT,
-            ROLES[CONSULTANT],
-            raised.contact.version,
-            NOW,
+            store.unit_of_work(), contact.id, "Talked", CONSULTANT, ROLES[CONSULTANT], None, NOW
         ),
         ChallengeRecorded,
     )
     assert discussed.status.discussions == 1
-    resolved = ok(
-        await resolve_challenge(
-            store.unit_of_work(),
-            contact.id,
-            ChallengeResult.UPHELD,
-            "Disclosure stands",
-            CONSULTANT,
-            ROLES[CONSULTANT],
-            discussed.contact.version,
-            NOW,
-        ),
-        ChallengeRecorded,
-    )
+    # The challenger may not settle their own challenge; nor may a consultant who did not decide.
+    own = await resolve(store, contact, TEAM_MANAGER, ROLES[TEAM_MANAGER])
+    assert isinstance(own, Refusal) and own.reason is RefusalReason.OWN_DECISION
+    await uow_grant(store, "aad-cons-3", Role.CONSULTANT)
+    stranger = await resolve(store, contact, "aad-cons-3", frozenset({Role.CONSULTANT}))
+    assert isinstance(stranger, Refusal) and stranger.reason is RefusalReason.NOT_PERMITTED
+    resolved = ok(await resolve(store, contact, CONSULTANT, ROLES[CONSULTANT]), ChallengeRecorded)
     assert resolved.status.result is ChallengeResult.UPHELD and not resolved.status.open
     recorded = current_outcome(resolved.contact)
     assert recorded is not None and recorded.outcome.accepted
@@ -651,84 +770,79 @@ async def test_a_challenge_is_discussed_and_upheld(store: Store) -> None:
         "contact.challenge_discussed",
         "contact.challenge_resolved",
     ]
-    assert (await audit_rows(store))[-1].event.detail == "result=upheld"
+    assert (await audit_rows(store))[-1].event.detail == "result=upheld; final=no"
 
 
-async def test_an_overturned_challenge_on_a_closed_contact_replaces_the_outcome_and_the_letter(
+async def test_not_agreed_it_escalates_to_the_service_manager_who_records_the_final_decision(
     store: Store,
 ) -> None:
     await seat(store)
+    await uow_grant(store, SERVICE_MANAGER, Role.SERVICE_MANAGER)
     contact = await accepted_contact(store)
-    closed = ok(await signed(store, contact), SignedOff)
-    raised = ok(await challenge(store, closed.contact, NOW + timedelta(hours=1)), ChallengeRecorded)
-    missing = await resolve_challenge(
-        store.unit_of_work(),
-        contact.id,
-        ChallengeResult.OVERTURNED,
-        "Early help fits",
-        TEAM_MANAGER,
-        ROLES[TEAM_MANAGER],
-        raised.contact.version,
-        NOW,
+    closed_letter = current_outcome(contact)
+    ok(await challenge(store, contact, NOW + timedelta(hours=1)), ChallengeRecorded)
+    escalated = ok(
+        await escalate_challenge(
+            store.unit_of_work(), contact.id, "We disagree", TEAM_MANAGER, ROLES[TEAM_MANAGER], None, NOW
+        ),
+        ChallengeRecorded,
     )
+    assert escalated.status.escalated and escalated.status.escalated_by == TEAM_MANAGER
+    # Now neither the decider nor the challenger settles it: the service manager does.
+    decider = await resolve(store, contact, CONSULTANT, ROLES[CONSULTANT])
+    assert isinstance(decider, Refusal) and decider.reason is RefusalReason.NOT_PERMITTED
+    both = frozenset({Role.TEAM_MANAGER, Role.SERVICE_MANAGER})
+    own = await resolve(store, contact, TEAM_MANAGER, both)
+    assert isinstance(own, Refusal) and own.reason is RefusalReason.OWN_DECISION
+    missing = await resolve(store, contact, SERVICE_MANAGER, SM_ROLES, ChallengeResult.OVERTURNED)
     assert isinstance(missing, Refusal) and missing.reason is RefusalReason.INVALID
-    resolved = ok(
-        await resolve_challenge(
-            store.unit_of_work(),
-            contact.id,
+    final = ok(
+        await resolve(
+            store,
+            contact,
+            SERVICE_MANAGER,
+            SM_ROLES,
             ChallengeResult.OVERTURNED,
-            "Early help fits",
-            TEAM_MANAGER,
-            ROLES[TEAM_MANAGER],
-            raised.contact.version,
-            NOW + timedelta(hours=2),
             revised_outcome=OutcomeKind.OTHER_AGENCY,
             agency=Agency.EARLY_HELP,
         ),
         ChallengeRecorded,
     )
-    assert resolved.status.result is ChallengeResult.OVERTURNED
-    recorded = current_outcome(resolved.contact)
+    assert final.status.result is ChallengeResult.OVERTURNED and final.status.resolved_by == SERVICE_MANAGER
+    recorded = current_outcome(final.contact)
     assert recorded is not None and (recorded.outcome.kind, recorded.outcome.agency) == (
         OutcomeKind.OTHER_AGENCY,
         Agency.EARLY_HELP,
     )
-    assert resolved.letter is not None and "early help service" in resolved.letter
-    assert closed.letter is not None and "Safeguarding and Assessment Team North" in closed.letter
-    assert resolved.contact.state is ContactState.CLOSED
-    assert (await audit_actions(store, contact.reference))[-2:] == [
+    assert final.letter is not None and "early help service" in final.letter
+    assert closed_letter is not None and final.contact.state is ContactState.CLOSED
+    assert (await audit_actions(store, contact.reference))[-4:] == [
+        "contact.challenge_raised",
+        "contact.challenge_escalated",
         "contact.challenge_resolved",
         "contact.outcome_letter_produced",
     ]
+    details = [r.event.detail for r in await audit_rows(store) if r.event.subject == contact.reference]
+    assert "result=overturned; final=yes; outcome=referral_to_other_agency; agency=early_help" in details
 
 
-async def test_a_challenge_card_older_than_the_sign_off(store: Store) -> None:
-    """With its version the old card is stale; without one (a challenge competes with nobody) it goes."""
+async def test_a_challenge_card_older_than_a_step_is_stale(store: Store) -> None:
+    """With its version an old card is stale; without one (a challenge competes with nobody) it goes."""
     await seat(store)
-    contact = await accepted_contact(store)
-    ok(await signed(store, contact), SignedOff)
-    stale = await challenge(store, contact, NOW + timedelta(hours=1))
+    unsigned = await accepted_contact(store, sign=False)
+    contact = ok(await signed(store, unsigned), SignedOff).contact
+    stale = await challenge(store, unsigned, NOW + timedelta(hours=1))
     assert isinstance(stale, AlreadyDecided) and stale.by == CONSULTANT_2
-    raised = await raise_challenge(
-        store.unit_of_work(),
-        contact.id,
-        "Grounds",
-        TEAM_MANAGER,
-        ROLES[TEAM_MANAGER],
-        None,
-        NOW,
-        CALENDAR,
-        POLICY,
-    )
-    assert ok(raised, ChallengeRecorded).contact.state is ContactState.CLOSED
+    ok(await challenge(store, contact, NOW), ChallengeRecorded)
 
 
 async def test_only_an_accepted_contact_can_be_challenged(store: Store) -> None:
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_II)
-    result = await challenge(store, contact, NOW + timedelta(minutes=5))
+    closed = ok(await signed(store, contact), SignedOff).contact
+    result = await challenge(store, closed, NOW + timedelta(minutes=5))
     assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
-    assert challenge_window(contact, CALENDAR, POLICY) is None
+    assert challenge_window(closed, CALENDAR, POLICY) is None
 
 
 async def test_no_discussion_without_an_open_challenge(store: Store) -> None:
@@ -738,6 +852,73 @@ async def test_no_discussion_without_an_open_challenge(store: Store) -> None:
         store.unit_of_work(), contact.id, "x", CONSULTANT, ROLES[CONSULTANT], contact.version, NOW
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
+
+
+# -- the referrer's challenge ---------------------------------------------------------------------
+
+
+async def test_a_referrer_challenge_is_discussed_then_goes_to_the_team_manager_then_the_service_manager(
+    store: Store,
+) -> None:
+    await seat(store)
+    await uow_grant(store, SERVICE_MANAGER, Role.SERVICE_MANAGER)
+    contact = ok(
+        await signed(store, await screened(store, await submitted(store), ROUTE_II)), SignedOff
+    ).contact
+
+    async def step(actor: str, roles: frozenset[Role], result: ReferrerResult, lead: str = "") -> Any:
+        return await record_referrer_challenge_step(
+            store.unit_of_work(), contact.id, result, "Discussed the reasons", lead, actor, roles, NOW
+        )
+
+    nothing = await step(CONSULTANT, ROLES[CONSULTANT], ReferrerResult.REMAINS)
+    assert isinstance(nothing, Refusal) and nothing.reason is RefusalReason.WRONG_STATE
+    raised = ok(
+        await record_referrer_challenge(
+            store.unit_of_work(), contact.id, "School disagrees", OFFICER, ROLES[OFFICER], NOW
+        ),
+        ReferrerChallengeRecorded,
+    )
+    assert raised.challenge.next_stage is ReferrerStage.DISCUSSION
+    # The officer who recorded it does not discuss it: a consultant or team manager does.
+    officer = await step(OFFICER, ROLES[OFFICER], ReferrerResult.RESOLVED)
+    assert isinstance(officer, Refusal) and officer.reason is RefusalReason.NOT_PERMITTED
+    discussed = ok(
+        await step(CONSULTANT, ROLES[CONSULTANT], ReferrerResult.REMAINS), ReferrerChallengeRecorded
+    )
+    assert discussed.challenge.next_stage is ReferrerStage.TEAM_MANAGER
+    consultant = await step(CONSULTANT, ROLES[CONSULTANT], ReferrerResult.REMAINS, "Head Teacher")
+    assert isinstance(consultant, Refusal) and consultant.reason is RefusalReason.NOT_PERMITTED
+    no_lead = await step(TEAM_MANAGER, ROLES[TEAM_MANAGER], ReferrerResult.REMAINS)
+    assert isinstance(no_lead, Refusal) and "agency's lead" in no_lead.message
+    managed = ok(
+        await step(TEAM_MANAGER, ROLES[TEAM_MANAGER], ReferrerResult.REMAINS, "Head Teacher"),
+        ReferrerChallengeRecorded,
+    )
+    assert managed.challenge.next_stage is ReferrerStage.SERVICE_MANAGER
+    final = ok(
+        await step(SERVICE_MANAGER, SM_ROLES, ReferrerResult.RESOLVED, "Head Teacher"),
+        ReferrerChallengeRecorded,
+    )
+    assert not final.challenge.open and final.challenge.next_stage is None
+    assert [(s.stage, s.result, s.by) for s in final.challenge.steps] == [
+        (ReferrerStage.DISCUSSION, ReferrerResult.REMAINS, CONSULTANT),
+        (ReferrerStage.TEAM_MANAGER, ReferrerResult.REMAINS, TEAM_MANAGER),
+        (ReferrerStage.SERVICE_MANAGER, ReferrerResult.RESOLVED, SERVICE_MANAGER),
+    ]
+    rows = [
+        (r.event.action, r.event.detail)
+        for r in await audit_rows(store)
+        if r.event.subject == contact.reference
+    ]
+    assert rows[-4:] == [
+        ("contact.referrer_challenge_raised", ""),
+        ("contact.referrer_challenge_step", "stage=discussion; result=remains"),
+        ("contact.referrer_challenge_step", "stage=team_manager; result=remains"),
+        ("contact.referrer_challenge_step", "stage=service_manager; result=resolved"),
+    ]
+    for _, detail in rows:
+        assert "Head Teacher" not in detail and "School disagrees" not in detail
 
 
 def test_every_casework_action_is_distinct_from_the_lifecycle_actions() -> None:

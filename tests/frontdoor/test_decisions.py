@@ -25,6 +25,7 @@ from frontdoor.decisions import (
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
+    ServiceConsent,
     current_outcome,
     decide_screening,
     may_stay_with_early_help,
@@ -225,6 +226,7 @@ async def test_a_team_manager_may_screen(store: Store) -> None:
         (route(ScreeningRoute.II, outcome=OutcomeKind.ACCEPTED), "is route I"),
         (route(ScreeningRoute.II, outcome=OutcomeKind.OTHER_AGENCY), "choose the agency"),
         (route(ScreeningRoute.II, agency=Agency.HEALTH), "only a referral to another agency"),
+        (route(ScreeningRoute.II, service_consent=None), "consent for a service"),
         (route(ScreeningRoute.III, SW), "not listed as one of the First Contact officers"),
         (route(ScreeningRoute.IV, OFFICER), "not listed as one of the social workers"),
         (route(ScreeningRoute.IV, "aad-nobody"), "not listed as one of the social workers"),
@@ -525,7 +527,10 @@ async def _open_to_early_help(store: Store, contact: Contact) -> Contact:
 
 
 STAYS = ScreeningDecision(
-    ScreeningRoute.II, "Early help plan in place and working", stays_with_early_help=True
+    ScreeningRoute.II,
+    "Early help plan in place and working",
+    stays_with_early_help=True,
+    service_consent=ServiceConsent.GIVEN,
 )
 
 
@@ -542,6 +547,10 @@ async def test_a_child_open_to_early_help_stays_with_it_as_route_ii_with_the_wor
     recorded = current_outcome(result.contact)
     assert recorded is not None
     assert (recorded.outcome.kind, recorded.outcome.agency) == (OutcomeKind.OTHER_AGENCY, Agency.EARLY_HELP)
+    # like any route II outcome, it records consent for a service, and is refused without it
+    assert recorded.outcome.service_consent is ServiceConsent.GIVEN
+    unconsented = replace(STAYS, service_consent=None)
+    assert "Route II: record whether there is consent for a service" in unconsented.problems()
     assert read_event_data(result.contact.events[-1])["early_help_worker"] == "aad-eh-1"
     assert set(await open_clocks(store, contact.reference)) == {ClockKind.COMPLETION_24H}
     last = (await audit_rows(store))[-1].event

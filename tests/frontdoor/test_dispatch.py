@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -34,6 +34,7 @@ from frontdoor.dispatch import (
     acknowledge_alert,
     alert_copies,
     deadline_horizon,
+    may_take,
     plan_alerts,
     run_tick,
 )
@@ -421,10 +422,10 @@ async def test_a_send_that_gets_no_answer_in_time_is_retried(store: Store) -> No
 async def test_the_first_to_take_an_alert_has_it_and_the_others_are_told(store: Store) -> None:
     await clocks(store)
     key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
-    staff = frozenset({Role.SOCIAL_WORKER})
+    staff = frozenset({Role.CONSULTANT})
     results = await asyncio.gather(
         *(
-            acknowledge_alert(store.unit_of_work(), key, f"aad-sw-{n}", staff, CP_DUE + timedelta(seconds=n))
+            acknowledge_alert(store.unit_of_work(), key, f"aad-c-{n}", staff, CP_DUE + timedelta(seconds=n))
             for n in range(5)
         )
     )
@@ -440,6 +441,55 @@ async def test_the_first_to_take_an_alert_has_it_and_the_others_are_told(store: 
     # The taken breach is not repeated nor escalated.
     await plan_alerts(store.unit_of_work, CP_DUE + timedelta(hours=3), CALENDAR, POLICY)
     assert {item.kind for item in await rows(store)} == {AlertKind.BREACHED}
+
+
+_CP = Deadline("CT-26-000001", ClockKind.CP_DECISION, CP_DUE - timedelta(hours=2), CP_DUE)
+_CASEWORK = Deadline(
+    "CT-26-000001", ClockKind.COMPLETION_48H, CP_DUE, CP_DUE + timedelta(hours=48), assignee_id="aad-sw"
+)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "person", "roles", "recipients", "allowed"),
+    [
+        # screening and child-protection clocks: consultants, the EDT and managers, and whoever it was sent to
+        (_CP, "aad-o", {Role.OFFICER}, (), False),
+        (_CP, "aad-sw", {Role.SOCIAL_WORKER}, (), False),
+        (_CP, "aad-sw", {Role.SOCIAL_WORKER}, ("aad-sw",), True),
+        (_CP, "aad-c", {Role.CONSULTANT}, (), True),
+        (_CP, "aad-dm", {Role.DUTY_MANAGER}, (), True),
+        (_CP, "aad-tm", {Role.TEAM_MANAGER}, (), True),
+        (_CP, "aad-sm", {Role.SERVICE_MANAGER}, (), True),
+        (_CP, "aad-edt", {Role.EDT}, (), True),
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-o", {Role.OFFICER}, (None,), False),
+        # casework clocks: the assignee and managers, and whoever it was sent to
+        (_CASEWORK, "aad-sw", {Role.SOCIAL_WORKER}, (), True),
+        (_CASEWORK, "aad-sw-2", {Role.SOCIAL_WORKER}, (), False),
+        (_CASEWORK, "aad-c", {Role.CONSULTANT}, (), False),
+        (_CASEWORK, "aad-c", {Role.CONSULTANT}, ("aad-c",), True),
+        (_CASEWORK, "aad-dm", {Role.DUTY_MANAGER}, (), True),
+        (_CASEWORK, "aad-edt", {Role.EDT}, (), False),
+        (replace(_CASEWORK, assignee_id=None), "aad-o", {Role.OFFICER}, (), False),
+    ],
+)
+def test_who_may_take_a_breach(
+    deadline: Deadline, person: str, roles: set[Role], recipients: tuple[str | None, ...], allowed: bool
+) -> None:
+    assert may_take(deadline, person, roles, recipients) is allowed
+
+
+async def test_an_officer_is_refused_a_cp_breach_and_a_due_soon_alert_cannot_be_taken(store: Store) -> None:
+    await clocks(store)
+    breach = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    refused = await acknowledge_alert(store.unit_of_work(), breach, "aad-o", {Role.OFFICER}, CP_DUE)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    soon = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.DUE_SOON, 0, CP_DUE)
+    informs = await acknowledge_alert(store.unit_of_work(), soon, "aad-c", {Role.CONSULTANT}, CP_DUE)
+    assert isinstance(informs, Refusal) and informs.reason is RefusalReason.INVALID
+    async with store.unit_of_work() as uow:
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    # Refused and audited; nothing was taken (the Teams test shows the breach still repeating).
+    assert [(e.action, e.actor_id) for e in events] == [("alert.ack_refused", "aad-o")]
 
 
 async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_stopped(store: Store) -> None:

@@ -9,10 +9,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from frontdoor.casework import (
-    ChallengeRecorded,
     OutcomeRecorded,
     ParentLetterSent,
     SignedOff,
+    challenge_window,
     record_outcome,
     record_parents_unreachable,
 )
@@ -121,7 +121,7 @@ async def test_a_refused_sign_off_goes_back_to_screening_and_is_decided_again(st
         "contact.refuse_sign_off",
         back.reference,
         CONSULTANT_2,
-        f"outcome=no_further_action; recorder={CONSULTANT}; refuser_is_decider=no",
+        f"outcome=no_further_action; service_consent=given; recorder={CONSULTANT}; refuser_is_decider=no",
     )
 
     # Decided again, as route IV: the 48-hour clock from received-at replaces the 24-hour one.
@@ -177,16 +177,17 @@ async def test_an_urgent_contact_sent_back_gets_a_fresh_two_hour_clock(store: St
     )
 
 
-async def test_an_open_challenge_must_be_resolved_before_the_outcome_is_sent_back(store: Store) -> None:
+async def test_an_accepted_outcome_sent_back_never_reaches_the_receiving_team(store: Store) -> None:
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_I)
     recorded = ok(await outcome_of(store, contact, ACCEPTED), OutcomeRecorded).contact
-    challenged = ok(await challenge(store, recorded, NOW + timedelta(minutes=10)), ChallengeRecorded).contact
-    before = await snapshot(store, challenged)
-    refused = await refuse(store, challenged)
-    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
-    assert "challenge" in refused.message and "Nothing was changed" in refused.message
-    assert await snapshot(store, challenged) == before
+    # Not signed off: the receiving team has not heard of it, so it has nothing to challenge.
+    early = await challenge(store, recorded, NOW + timedelta(minutes=10))
+    assert isinstance(early, Refusal) and early.reason is RefusalReason.WRONG_STATE
+    back = ok(await refuse(store, recorded), SentBack).contact
+    assert challenge_window(back, CALENDAR, POLICY) is None
+    late = await challenge(store, back, NOW + timedelta(minutes=20))
+    assert isinstance(late, Refusal) and late.reason is RefusalReason.WRONG_STATE
 
 
 # -- a social worker returns an allocation --------------------------------------------------------

@@ -484,8 +484,9 @@ def test_parents_and_consent() -> None:
 @pytest.mark.parametrize(
     ("values", "field", "words"),
     [
-        ({"consent": "not_sought"}, "consent_reason", "Why consent was not sought"),
+        ({"consent": "not_sought"}, "consent_reason", "Why consent was refused or not sought"),
         ({"consent": "not_sought", "consent_reason": "   "}, "consent_reason", "say why"),
+        ({"consent": "refused"}, "consent_reason", "record the reason the parents gave for refusing"),
         ({}, "consent", "Consent: this is required"),
         ({"consent": "given", "parent_0_phone": "123"}, "parent_0_phone", "Parent 1 phone"),
         ({"consent": "given", "parent_0_relationship": "Father"}, "parent_0_name", "Parent 1 name"),
@@ -495,9 +496,10 @@ def test_consent_rules(values: dict[str, object], field: str, words: str) -> Non
     assert words in errors_of(parse(Section.PARENTS, values))[field]
 
 
-def test_consent_not_sought_keeps_its_reason() -> None:
+@pytest.mark.parametrize("consent", ["not_sought", "refused"])
+def test_consent_refused_or_not_sought_keeps_its_reason(consent: str) -> None:
     parsed = parse(
-        Section.PARENTS, {"consent": "not_sought", "consent_reason": "Seeking it would alert the adult"}
+        Section.PARENTS, {"consent": consent, "consent_reason": "Seeking it would alert the adult"}
     )
     assert isinstance(parsed, ParentsAnswers)
     assert parsed.consent_reason == "Seeking it would alert the adult"
@@ -699,6 +701,7 @@ def test_apply_section_replaces_what_the_section_held() -> None:
         ({"children": (Child("Unborn", expected_date=date(2026, 1, 1)),)}, "child_0_expected"),
         ({"consent": None}, "consent"),
         ({"consent": Consent.NOT_SOUGHT}, "consent_reason"),
+        ({"consent": Consent.REFUSED}, "consent_reason"),
         ({"worries": " "}, "worries"),
         ({"presenting_needs": frozenset()}, "presenting_needs"),
         ({"history": HistoryChecks()}, "systems_checked"),

@@ -38,6 +38,7 @@ import aiohttp
 from botbuilder.schema import Activity
 from sqlalchemy import select
 
+from bot.cards.alerts import ALERT_ID_PREFIX
 from bot.teams import conversation_record
 from frontdoor.alerts import AlertKey, Recipient, RecipientKind
 from frontdoor.calendar import LONDON
@@ -404,7 +405,7 @@ async def dead_conversations(store: SqlStore) -> dict[str, str]:
 
 
 def alert_keys_in(card: Mapping[str, Any]) -> set[str]:
-    """The ``alert`` keys in a card's action data (the "I've got this" button carries one)."""
+    """The alert keys a card names: in its reference line's id, and in the "I've got this" data."""
     found: set[str] = set()
 
     def walk(node: Any) -> None:
@@ -412,6 +413,9 @@ def alert_keys_in(card: Mapping[str, Any]) -> set[str]:
             for item in node:
                 walk(item)
         elif isinstance(node, dict):
+            element_id = node.get("id")
+            if isinstance(element_id, str) and element_id.startswith(ALERT_ID_PREFIX):
+                found.add(element_id.removeprefix(ALERT_ID_PREFIX))
             data = node.get("data")
             if str(node.get("type", "")).startswith("Action.") and isinstance(data, dict):
                 key = data.get("alert")

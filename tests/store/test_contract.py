@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from frontdoor.contact import Child, ContactEvent, ContactState, ContactSummary, Parent
+from frontdoor.contact import Child, Contact, ContactEvent, ContactState, ContactSummary, Parent
 from frontdoor.ports import NotFoundError, StaleVersionError
 from frontdoor.records import (
     AuditEvent,
@@ -192,6 +192,24 @@ async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(sto
         ContactSummary("CT-26-000002", screening, received, "sw-1"),
     ]
     assert all(summary.received_at.tzinfo is not None for summary in found)
+
+
+async def test_closed_before_finds_closed_contacts_by_their_latest_event(store: Store) -> None:
+    def closed(contact_id: str, *minutes: int, state: ContactState = ContactState.CLOSED) -> Contact:
+        events = tuple(ContactEvent(T0 + timedelta(minutes=m), "c", "submit", None, state) for m in minutes)
+        return replace(minimal_contact(contact_id, minutes=minutes[0]), state=state, events=events)
+
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(closed("old", 1, 5))
+        await uow.contacts.add(closed("touched-later", 2, 30))  # a later event keeps it out
+        await uow.contacts.add(closed("edge", 3, 10))
+        await uow.contacts.add(closed("open", 1, state=ContactState.AWAITING_SIGNOFF))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.contacts.closed_before(T0 + timedelta(minutes=10))
+        assert [c.id for c in found] == ["old", "edge"]
+        assert [len(c.events) for c in found] == [2, 2]  # loaded whole
+        assert await uow.contacts.closed_before(T0) == []
 
 
 async def test_delete_removes_the_contact_and_its_parts(store: Store) -> None:

@@ -622,6 +622,11 @@ class AlertOutbox(Protocol):
         ``conversation_id`` and an ``activity_id`` recorded), oldest first."""
         ...
 
+    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(conversation id, sent at) of every row sent at or after ``since``, oldest first: what a
+        process taking over the dispatch must count against Teams' per-conversation limits."""
+        ...
+
     async def mark_held(self, item_id: int, reason: str) -> bool:
         """Held back by urgent-only mode; False if sent already or missing."""
         ...

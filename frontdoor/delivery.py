@@ -362,6 +362,11 @@ class ConversationRateLimiter:
         return len(idle)
 
     @property
+    def memory(self) -> timedelta:
+        """How far back a send can still delay the next one (the longest per-conversation window)."""
+        return self._idle_after
+
+    @property
     def tracked(self) -> int:
         """How many conversations are being tracked (for tests and status)."""
         return len(self._logs)

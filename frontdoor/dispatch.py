@@ -530,6 +530,18 @@ class Dispatcher:
         self._email_after = email_after
         self._lock = asyncio.Lock()
 
+    async def remember_recent_sends(self) -> int:
+        """Count what was sent lately, by any process, against Teams' per-conversation limits: a
+        process taking over the dispatch from a leader that died must not send into a conversation
+        the old leader has just filled. Returns how many sends were counted."""
+        now, rate_now = self._clock.now(), self._rate_clock.now()
+        async with self._unit_of_work() as uow:
+            sends = await uow.alerts.sent_since(now - self.limiter.memory)
+        for conversation, at in sends:
+            # The rows' times are on the injected clock; the limiter runs on real time.
+            self.limiter.record_send(conversation, rate_now - (now - at))
+        return len(sends)
+
     async def dispatch_due(self) -> DispatchReport:
         """Claim and send what is due, batch after batch, until nothing due is left (or the
         budget of real time is spent)."""

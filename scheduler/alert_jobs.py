@@ -87,7 +87,11 @@ class DeadlineAlerts:
             async with self._unit_of_work() as uow:
                 released = await uow.alerts.release_leases()
                 await uow.commit()
-            log.info("leading the scheduler", extra={"count": released, "status": "leases released"})
+            remembered = await self.dispatcher.remember_recent_sends()
+            log.info(
+                "leading the scheduler",
+                extra={"count": released, "status": f"leases released; recent sends counted={remembered}"},
+            )
         self._leading = leading
         return leading
 

@@ -220,6 +220,22 @@ class SqlAlertOutbox(SqlRepository):
         )
         return [_item(row) for row in rows]
 
+    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        result = await self._session.execute(
+            select(AlertOutboxRow.conversation_id, AlertOutboxRow.sent_at)
+            .where(
+                AlertOutboxRow.state == OutboxState.SENT.value,
+                AlertOutboxRow.sent_at >= _utc(since, "since"),
+                AlertOutboxRow.conversation_id.is_not(None),
+            )
+            .order_by(AlertOutboxRow.sent_at, AlertOutboxRow.id)
+        )
+        return [
+            (conversation, sent_at.replace(tzinfo=UTC) if sent_at.tzinfo is None else sent_at)
+            for conversation, sent_at in result.all()
+            if conversation is not None and sent_at is not None
+        ]
+
     async def about(self, subject: str) -> list[OutboxItem]:
         rows = await self._uow.rows(
             select(AlertOutboxRow).where(AlertOutboxRow.subject == subject).order_by(AlertOutboxRow.id)

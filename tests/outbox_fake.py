@@ -153,6 +153,18 @@ class InMemoryAlertOutbox:
         ]
         return sorted(found, key=lambda item: (item.sent_at or item.created_at, item.id))
 
+    async def sent_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        found = [
+            item
+            for item in self.rows.values()
+            if item.state is OutboxState.SENT
+            and item.sent_at is not None
+            and item.sent_at >= since
+            and item.conversation_id is not None
+        ]
+        found.sort(key=lambda item: (item.sent_at or item.created_at, item.id))
+        return [(item.conversation_id or "", item.sent_at or item.created_at) for item in found]
+
     async def about(self, subject: str) -> list[OutboxItem]:
         return sorted(
             (item for item in self.rows.values() if item.subject == subject), key=lambda item: item.id

@@ -397,6 +397,29 @@ async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Sto
     print(f"\n130 alerts to one channel over {(starts[-1] - starts[0]).total_seconds():.0f} s in {runs} runs")
 
 
+async def test_a_dispatcher_taking_over_counts_what_the_last_leader_just_sent(store: Store) -> None:
+    """A leader dies right after filling the duty channel's window; the process that takes over
+    starts with an empty limiter, so it must count those sends first (from the outbox), or the
+    channel gets more than Teams allows."""
+    await places(store)
+    await clocks(store, 16, assignee=None)
+    time = FakeTime(CP_DUE)
+    sender = ScriptedSender(time)
+    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    # One batch of 7, then it is gone (a zero budget: no second batch).
+    await dispatcher(store, time, sender, batch=7, budget=timedelta(0)).dispatch_due()
+    assert len(sender.sends) == 7
+    survivor = dispatcher(store, time, sender)
+    assert await survivor.remember_recent_sends() == 7
+    await survivor.dispatch_due()
+    starts = sorted(at for *_, at in sender.sends)
+    assert len(starts) == 16
+    for count, span in ((7, 1), (8, 2)):
+        assert all(
+            starts[i + count] - starts[i] >= timedelta(seconds=span) for i in range(len(starts) - count)
+        ), f"{count + 1} sends within {span} s"
+
+
 async def test_a_send_that_gets_no_answer_in_time_is_retried(store: Store) -> None:
     await places(store, WORKER)
     await clocks(store)

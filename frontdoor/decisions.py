@@ -2,7 +2,7 @@
 re-referral decision and allocation to a social worker under the caseload cap. What every use case
 shares (refusals, "someone else acted first", loading and saving, clocks) is ``frontdoor.usecase``;
 outcomes and the event data codec are ``frontdoor.outcomes``; workers' loads and the checks on a
-chosen worker are ``frontdoor.allocation``. This module re-exports their names for its importers.
+chosen worker are ``frontdoor.allocation``.
 
 Each use case takes a fresh ``UnitOfWork`` and commits once: the contact's move, the deadlines it
 starts or closes and its audit rows are saved together or not at all. The actor's roles are passed
@@ -55,27 +55,19 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from frontdoor.allocation import WorkerChoice, check_holder, over_cap, worker_loads
+from frontdoor.allocation import check_holder, over_cap
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState
 from frontdoor.lifecycle import Action, transition
 from frontdoor.outcomes import (
-    AGENCY_TITLES,
-    OUTCOME_TITLES,
-    SERVICE_CONSENT_TITLES,
     WITHOUT_CONSENT,
     Agency,
     DataValue,
     Outcome,
     OutcomeKind,
-    RecordedOutcome,
     ServiceConsent,
     add_event_data,
-    current_outcome,
-    event_data,
-    note,
     outcome_data,
-    read_event_data,
     without_consent_problem,
 )
 from frontdoor.policy import Policy
@@ -86,7 +78,6 @@ from frontdoor.usecase import (
     AlreadyDecided,
     Refusal,
     RefusalReason,
-    already_decided,
     audit_event,
     close_clocks,
     load_contact,
@@ -95,57 +86,23 @@ from frontdoor.usecase import (
     reassign_clocks,
     save_or_race,
     start_clock,
-    state_title,
     wrong_state,
 )
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
-    "AGENCY_TITLES",
-    "OUTCOME_TITLES",
     "PROCEEDING_ROUTES",
     "ROUTE_ACTIONS",
     "ROUTE_TITLES",
-    "SERVICE_CONSENT_TITLES",
-    "WITHOUT_CONSENT",
-    "Agency",
-    "AlreadyDecided",
-    "DataValue",
-    "Outcome",
-    "OutcomeKind",
-    "RecordedOutcome",
-    "Refusal",
-    "RefusalReason",
     "RereferralChoice",
     "RereferralDecided",
     "RereferralDecision",
     "ScreeningDecided",
     "ScreeningDecision",
     "ScreeningRoute",
-    "ServiceConsent",
-    "WorkerChoice",
-    "add_event_data",
-    "already_decided",
-    "audit_event",
-    "close_clocks",
-    "current_outcome",
     "decide_rereferral",
     "decide_screening",
-    "event_data",
-    "load_contact",
     "may_stay_with_early_help",
-    "not_permitted",
-    "note",
-    "open_deadlines",
-    "outcome_data",
-    "read_event_data",
-    "reassign_clocks",
-    "save_or_race",
-    "start_clock",
-    "state_title",
-    "without_consent_problem",
-    "worker_loads",
-    "wrong_state",
 ]
 
 

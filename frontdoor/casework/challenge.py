@@ -12,30 +12,32 @@ from frontdoor.casework.sign_off import deciders
 from frontdoor.casework.values import CaseworkAction, ChallengeRecorded, ChallengeResult, ChallengeStatus
 from frontdoor.clocks import due_at
 from frontdoor.contact import Contact, ContactEvent, ContactState
-from frontdoor.decisions import (
+from frontdoor.letters import DEFAULT_SERVICE_NAME
+from frontdoor.lifecycle import Action
+from frontdoor.outcomes import (
     Agency,
-    AlreadyDecided,
     DataValue,
     Outcome,
     OutcomeKind,
     RecordedOutcome,
-    Refusal,
-    RefusalReason,
     current_outcome,
-    load_contact,
-    not_permitted,
     note,
     outcome_data,
     read_event_data,
-    save_or_race,
-    wrong_state,
 )
-from frontdoor.letters import DEFAULT_SERVICE_NAME
-from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
+    AlreadyDecided,
+    Refusal,
+    RefusalReason,
+    load_contact,
+    not_permitted,
+    save_or_race,
+    wrong_state,
+)
 
 
 def _signed_off(contact: Contact) -> ContactEvent | None:

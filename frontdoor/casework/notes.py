@@ -11,20 +11,20 @@ from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import WORKERS, assigned_work, audit_contact, invalid
 from frontdoor.casework.values import CaseworkAction, CaseworkRecorded, WorkKind
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import (
+from frontdoor.outcomes import note
+from frontdoor.records import ClockKind
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
     AlreadyDecided,
     Refusal,
     close_clocks,
     load_contact,
     not_permitted,
-    note,
     open_deadlines,
     save_or_race,
     wrong_state,
 )
-from frontdoor.records import ClockKind
-from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import UnitOfWork
 
 
 async def record_work(

@@ -10,27 +10,23 @@ from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.casework.rules import DECIDERS, WORKERS, assigned_work, audit_contact, invalid, may_decide_cp
 from frontdoor.casework.values import CaseworkRecorded, OutcomeRecorded, Recommendation
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import (
-    AlreadyDecided,
-    DataValue,
-    Outcome,
-    Refusal,
-    add_event_data,
-    close_clocks,
-    load_contact,
-    not_permitted,
-    open_deadlines,
-    outcome_data,
-    reassign_clocks,
-    save_or_race,
-    without_consent_problem,
-    wrong_state,
-)
 from frontdoor.lifecycle import Action, transition
+from frontdoor.outcomes import DataValue, Outcome, add_event_data, outcome_data, without_consent_problem
 from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
+    AlreadyDecided,
+    Refusal,
+    close_clocks,
+    load_contact,
+    not_permitted,
+    open_deadlines,
+    reassign_clocks,
+    save_or_race,
+    wrong_state,
+)
 
 
 async def accept_referral(

@@ -10,22 +10,22 @@ from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.casework.rules import WORKERS, assigned_work, audit_contact, invalid
 from frontdoor.casework.values import PARENT_LETTER_ACTOR, CaseworkAction, LetterLapsed, ParentLetterSent
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import (
+from frontdoor.outcomes import note
+from frontdoor.policy import Policy
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
     AlreadyDecided,
     Refusal,
     RefusalReason,
     close_clocks,
     load_contact,
     not_permitted,
-    note,
     open_deadlines,
     save_or_race,
     start_clock,
 )
-from frontdoor.policy import Policy
-from frontdoor.records import ClockKind, Deadline, DeadlineState
-from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import UnitOfWork
 
 
 async def record_parents_unreachable(

@@ -11,20 +11,10 @@ from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import DECIDERS, audit_contact, invalid
 from frontdoor.casework.values import CaseworkAction
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import (
-    AlreadyDecided,
-    DataValue,
-    Refusal,
-    current_outcome,
-    load_contact,
-    not_permitted,
-    note,
-    read_event_data,
-    save_or_race,
-    wrong_state,
-)
+from frontdoor.outcomes import DataValue, current_outcome, note, read_event_data
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import AlreadyDecided, Refusal, load_contact, not_permitted, save_or_race, wrong_state
 
 
 class ReferrerStage(StrEnum):

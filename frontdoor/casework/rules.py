@@ -8,11 +8,12 @@ from datetime import datetime
 
 from frontdoor.casework.values import CaseworkAction
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import Outcome, Refusal, RefusalReason, audit_event, not_permitted, note, wrong_state
 from frontdoor.letters import outcome_letter
 from frontdoor.lifecycle import Action
+from frontdoor.outcomes import Outcome, note
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, RefusalReason, audit_event, not_permitted, wrong_state
 
 _ASSIGNED_STATES = (ContactState.SW_ASSESSMENT, ContactState.OFFICER_WORK)
 WORKERS = (Role.SOCIAL_WORKER, Role.OFFICER)

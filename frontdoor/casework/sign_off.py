@@ -9,24 +9,22 @@ from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import DECIDERS, audit_contact, audit_letter, invalid, with_letter
 from frontdoor.casework.values import CaseworkAction, CaseworkRecorded, SignedOff
 from frontdoor.contact import Contact, ContactEvent, ContactState
-from frontdoor.decisions import (
+from frontdoor.letters import DEFAULT_SERVICE_NAME
+from frontdoor.lifecycle import Action, transition
+from frontdoor.outcomes import add_event_data, current_outcome, note
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
     AlreadyDecided,
     Refusal,
     RefusalReason,
-    add_event_data,
     close_clocks,
-    current_outcome,
     load_contact,
     not_permitted,
-    note,
     open_deadlines,
     save_or_race,
     wrong_state,
 )
-from frontdoor.letters import DEFAULT_SERVICE_NAME
-from frontdoor.lifecycle import Action, transition
-from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import UnitOfWork
 
 #: The threshold decisions behind an accepted outcome: whoever made one of them since the contact
 #: was last screened decided it, with whoever recorded the outcome (SPEC §3: nobody signs off their

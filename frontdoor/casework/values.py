@@ -8,7 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from frontdoor.contact import Contact
-from frontdoor.decisions import Outcome
+from frontdoor.outcomes import Outcome
 from frontdoor.records import Deadline
 
 #: Who the scheduler's lapse of a parent letter is recorded as.

@@ -235,10 +235,11 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
     (Surface.SUBMISSION, CONSULTATION_CANCEL): _CONSULTING,
     # The contact's channel card.
     (Surface.EXECUTION, REFRESH_VERB): Rule(
-        CARD_CHANNELS,
+        DECIDING,
         (Permission.VIEW_CONTACTS,),
         Reads.SUMMARY,
-        "the deciding view only for those whose role can act on the contact now",
+        "the deciding view only for those whose role can act on the contact now; in a personal chat "
+        'from the full record\'s "Decide or sign off"',
     ),
     (Surface.EXECUTION, DECIDE_VERB): Rule(DECIDING, (Permission.THRESHOLD_DECISION,), Reads.SUMMARY),
     (Surface.EXECUTION, SIGN_OFF_VERB): Rule(

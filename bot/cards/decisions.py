@@ -68,6 +68,7 @@ __all__ = [
     "WORKER_INPUT",
     "CardState",
     "cp_outcome_card",
+    "decide_action",
     "decider_card",
     "followup_card",
     "rereferral_decider_card",
@@ -149,15 +150,19 @@ def _finish(card: dict[str, Any], state: CardState, extra: Sequence[dict[str, An
     return card
 
 
+def decide_action(reference: str, version: int) -> ExecuteAction:
+    """ "Decide or sign off": the deciders' view of the contact's card, in reply (on the channel
+    card, and on the full record in a decider's personal chat)."""
+    return ExecuteAction(
+        title="Decide or sign off", verb=REFRESH_VERB, data={REFERENCE_KEY: reference, VERSION_KEY: version}
+    )
+
+
 def status_card(
     summary: ChannelSummary, now: datetime, state: CardState, repeat_of: Sequence[str] = ()
 ) -> dict[str, Any]:
     """The card everyone sees: status only; deciders get their own view through ``refresh``."""
-    actions = (
-        [ExecuteAction(title="Decide or sign off", verb=REFRESH_VERB, data=state.data())]
-        if state.active
-        else []
-    )
+    actions = [decide_action(state.reference, state.version)] if state.active else []
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
     )

@@ -776,6 +776,14 @@ def _may_decide_cp(contact: Contact, actor: Actor) -> bool:
     return actor.may(Permission.DECIDE_REREFERRAL) and _entered_by_rereferral(contact)
 
 
+def may_decide_now(contact: Contact, actor: Actor, now: datetime) -> bool:
+    """Whether ``actor``'s role can act on the contact's card now (decide, sign off, the
+    child-protection decision or a re-referral): the full record in their personal chat then offers
+    them the same deciders' view as the channel card ("Decide or sign off"), so a consultant can
+    screen without a decisions channel. The receiving team's challenge is on the work card."""
+    return bool(actor.roles & frozenset(_audience(contact, None, now)))
+
+
 def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[Role, ...]:
     """Who may still act on the channel card (they get a refresh and their own view): none once
     nothing is left to decide, sign off or challenge."""

@@ -37,6 +37,7 @@ from bot.cards.decision import (
     open_case_card,
     rereferral_card,
 )
+from bot.cards.decisions import decide_action
 from bot.cards.intake import (
     ADD_CHILD,
     ADD_PARENT,
@@ -64,6 +65,7 @@ from bot.cards.mash import start_action as mash_start_action
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.decisions import may_decide_now
 from bot.dialogs.find import Finders
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
 from bot.replies import refusal
@@ -925,6 +927,12 @@ class IntakeFeature:
             # The contact's personal card (its outcome letter, challenges and casework, bot.cards.work);
             # a consultant may open a MASH episode from the record while the contact is open.
             actions=[
+                # the deciders' view, in a decider's personal chat as on the channel card
+                *(
+                    [decide_action(reference, contact.version)]
+                    if may_decide_now(contact, actor, self._clock.now())
+                    else []
+                ),
                 work_card_action(contact.reference or "", contact.version),
                 *(
                     [mash_start_action(reference)]

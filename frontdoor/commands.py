@@ -59,6 +59,8 @@ class Command:
     permission: Permission | None = None
     #: shown as ``usage`` in help when the command takes an argument
     usage: str = ""
+    #: more examples of the argument, each shown on its own line in help
+    more_usage: tuple[str, ...] = ()
 
 
 ALL_SCOPES = frozenset(Scope)
@@ -125,6 +127,7 @@ COMMANDS: tuple[Command, ...] = (
         frozenset({Scope.PERSONAL}),
         Permission.LOG_CONSULTATION,
         usage="PC-26-00012",
+        more_usage=("CT-26-000123",),
     ),
     # Work lists (SPEC §6): what is mine, what waits for screening.
     Command(

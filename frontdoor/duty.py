@@ -580,6 +580,8 @@ def handover_from_json(value: object) -> Handover:
         # absent from handovers queued before it was kept
         history_outstanding=data.strings("history_outstanding") if data.has("history_outstanding") else (),
         untaken_mail=_untaken_mail(value),
+        # absent from handovers queued before it was kept (those were made at the closing handover)
+        open_until=data.optional_moment("open_until"),
     )
 
 

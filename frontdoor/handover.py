@@ -234,9 +234,9 @@ class BandPosition(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OpenContactCount:
-    """Open contacts against the target band. Above the band is red (a backlog building); within
-    it green; below it amber: off target, but not a risk to children in itself (work may not be
-    being recorded, or the team can take more)."""
+    """Open contacts against the target band (SPEC §7; the contact protocol's 5.4). Above the band
+    is red (a backlog building); within it green; below it has no rating: fewer open contacts is not
+    a concern in itself (a quiet day, or room to take more), so nothing flags it."""
 
     count: int
     band_low: int
@@ -251,10 +251,8 @@ class OpenContactCount:
         return BandPosition.WITHIN
 
     @property
-    def rag(self) -> Rag:
-        return {BandPosition.BELOW: Rag.AMBER, BandPosition.WITHIN: Rag.GREEN, BandPosition.ABOVE: Rag.RED}[
-            self.position
-        ]
+    def rag(self) -> Rag | None:
+        return {BandPosition.WITHIN: Rag.GREEN, BandPosition.ABOVE: Rag.RED}.get(self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,6 +296,8 @@ class Handover:
     history_outstanding: tuple[str, ...] = ()
     #: when each e-mail still waiting untaken in the e-mail queue arrived, oldest first (SPEC §5a)
     untaken_mail: tuple[datetime, ...] = ()
+    #: today's closing time when it was made in office hours (the front door is open now), else None
+    open_until: datetime | None = None
 
     def breached(self) -> tuple[ClockLine, ...]:
         return tuple(line for line in self.at_risk if line.breached)
@@ -340,7 +340,7 @@ class Handover:
                 "band_low": self.open_contacts.band_low,
                 "band_high": self.open_contacts.band_high,
                 "position": self.open_contacts.position.value,
-                "rag": self.open_contacts.rag.value,
+                "rag": None if self.open_contacts.rag is None else self.open_contacts.rag.value,
             },
             "loads": [
                 {
@@ -356,6 +356,7 @@ class Handover:
             "next_duty_managers_from_rota": self.next_duty_managers_from_rota,
             "history_outstanding": list(self.history_outstanding),
             "untaken_mail": [utc_text(moment) for moment in self.untaken_mail],
+            "open_until": None if self.open_until is None else utc_text(self.open_until),
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
@@ -440,6 +441,7 @@ def build_handover(
         next_duty_managers=on_rota or staffing.holders(Role.DUTY_MANAGER),
         next_duty_managers_from_rota=bool(on_rota),
         history_outstanding=tuple(sorted(c.reference for c in open_contacts if c.history_outstanding)),
+        open_until=calendar.closing_on(today) if calendar.in_office_hours(now) else None,
     )
 
 

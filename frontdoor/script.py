@@ -363,7 +363,8 @@ def child_fields(index: int) -> tuple[FieldSpec, ...]:
             FieldKind.TEXT,
             required=True,
             max_length=NAME_MAX_LENGTH,
-            help=f'For an unborn baby, write "{UNBORN_NAME}" (or leave blank) and give the expected date.',
+            # required on the card (Teams will not send it blank), so the hint never says "leave blank"
+            help=f'Required. For an unborn baby, write "{UNBORN_NAME}" and give the expected date.',
             error_message="Enter the child's name",
         ),
         FieldSpec(f"{prefix}dob", f"Child {n} date of birth", FieldKind.DATE),

@@ -5,18 +5,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
-from microsoft_teams.cards import AdaptiveCard, TextColor
+from microsoft_teams.cards import AdaptiveCard, Container, ContainerStyle, Spacing, TextBlock
 
 from frontdoor.rag import Rag
 
 CARD_VERSION: Final = "1.5"
 
-#: How a RAG rating is shown: its word and the colour of its text.
-RAG_STYLES: Mapping[Rag, tuple[str, TextColor]] = {
-    Rag.RED: ("Red", "Attention"),
-    Rag.AMBER: ("Amber", "Warning"),
-    Rag.GREEN: ("Green", "Good"),
+#: How a RAG rating is shown: its word, always, and Teams' container colour for it (``flag``).
+RAG_STYLES: Mapping[Rag, tuple[str, ContainerStyle]] = {
+    Rag.RED: ("Red", "attention"),
+    Rag.AMBER: ("Amber", "warning"),
+    Rag.GREEN: ("Green", "good"),
 }
+
+
+def flag(text: str, style: ContainerStyle, *, spacing: Spacing | None = None) -> Container:
+    """``text`` in bold in the default text colour, on Teams' ``style`` background (``attention``,
+    ``warning``, ``good``). The words carry the meaning and the colour only repeats it, and the text
+    stays readable in the light and dark themes: amber or yellow text on white is not."""
+    return Container(style=style, spacing=spacing, items=[TextBlock(text=text, weight="Bolder", wrap=True)])
+
+
+def rag_flag(rag: Rag, *, spacing: Spacing | None = None) -> Container:
+    """ "RAG: Amber" and so on, on the rating's colour."""
+    label, style = RAG_STYLES[rag]
+    return flag(f"RAG: {label}", style, spacing=spacing)
 
 
 def to_dict(card: AdaptiveCard) -> dict[str, Any]:

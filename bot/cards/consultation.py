@@ -26,7 +26,7 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
-from bot.cards.common import to_dict
+from bot.cards.common import flag, to_dict
 from bot.cards.keys import ACTION_KEY
 from frontdoor.consultation import (
     MAX_OVERRIDE_REASON_CHARS,
@@ -276,13 +276,7 @@ def receipt_card(
     body.append(FactSet(facts=_facts(c, names)))
     body += _section("Advice", c.advice or "No advice was recorded with this consultation.")
     if c.override_reason:
-        body.append(
-            TextBlock(
-                text="Saved despite the identifying-data warnings; the reason is recorded.",
-                color="Warning",
-                wrap=True,
-            )
-        )
+        body.append(flag("Saved despite the identifying-data warnings; the reason is recorded.", "warning"))
     if staff:
         quote = (
             f"Ask the caller to quote {c.reference} if they make a referral. When a contact is taken, "

@@ -33,7 +33,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.clocks import due_title
-from bot.cards.common import RAG_STYLES, to_dict
+from bot.cards.common import rag_flag, to_dict
 from bot.cards.keys import REFERENCE_KEY
 from frontdoor.contact import ContactState
 from frontdoor.script import CONTACT_TYPE_TITLES
@@ -132,8 +132,7 @@ def channel_card(
         facts.append(Fact(title="Repeat contact", value=f"Yes, within 12 months{earlier}"))
     body.append(FactSet(facts=facts))
     if summary.rag is not None:
-        label, color = RAG_STYLES[summary.rag]
-        body.append(TextBlock(text=f"RAG: {label}", color=color, weight="Bolder", wrap=True))
+        body.append(rag_flag(summary.rag))
     if note:
         body.append(TextBlock(text=note, wrap=True))
     body.append(

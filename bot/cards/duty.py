@@ -26,7 +26,7 @@ from microsoft_teams.cards import (
 from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.clocks import CLOCK_TITLES
-from bot.cards.common import to_dict
+from bot.cards.common import flag, to_dict
 from bot.cards.continuity import URGENT_ONLY_BANNER
 from bot.cards.handover import band_line, capped_facts, clock_facts, heading, load_facts
 from frontdoor.alerts import AlertKind, OutboxState, Recipient
@@ -90,13 +90,7 @@ def rota_card(rota: RotaDay, *, editable: bool, notice: str = "", saved: str = "
         TextBlock(text=_day(rota.day), size="Large", weight="Bolder", wrap=True),
     ]
     if not rota.working_day:
-        body.append(
-            TextBlock(
-                text="Not a working day (a weekend, bank holiday or closure date).",
-                color="Warning",
-                wrap=True,
-            )
-        )
+        body.append(flag("Not a working day (a weekend, bank holiday or closure date).", "warning"))
     body.append(
         FactSet(
             facts=[

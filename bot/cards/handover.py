@@ -29,7 +29,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.clocks import CLOCK_TITLES
-from bot.cards.common import RAG_STYLES, to_dict
+from bot.cards.common import RAG_STYLES, flag, to_dict
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.calendar import LONDON
@@ -70,7 +70,7 @@ MAX_LINES: Final = 25
 #: The clock titles of the contact cards, but for the challenge, which a handover line calls a window.
 
 _BAND: Mapping[BandPosition, str] = {
-    BandPosition.BELOW: "below the band",
+    BandPosition.BELOW: "below the band, which is not a concern in itself",
     BandPosition.WITHIN: "within the band",
     BandPosition.ABOVE: "above the band",
 }
@@ -116,14 +116,16 @@ def capped_facts(facts: Sequence[Fact], empty: str, more: str = "") -> list[Card
     return shown
 
 
-def band_line(count: OpenContactCount) -> TextBlock:
-    label, color = RAG_STYLES[count.rag]
-    return _line(
-        f"{count.count} open; the target band is {count.band_low}–{count.band_high}: "
-        f"{_BAND[count.position]} ({label}).",
-        color=color,
-        bold=True,
+def band_line(count: OpenContactCount) -> CardElement:
+    """Open contacts against the band: above it red, within it green, each named and on its colour;
+    below it plain words, since fewer open contacts is not a concern in itself."""
+    text = (
+        f"{count.count} open; the target band is {count.band_low}–{count.band_high}: {_BAND[count.position]}"
     )
+    if count.rag is None:
+        return _line(f"{text}.", bold=True)
+    label, style = RAG_STYLES[count.rag]
+    return flag(f"{text} ({label}).", style)
 
 
 def load_facts(loads: Sequence[WorkerLoad], names: Mapping[str, str]) -> list[Fact]:
@@ -172,6 +174,13 @@ def _ack_action(day: str, item_id: int | None) -> ExecuteAction:
     return ExecuteAction(title="I acknowledge", verb=ACK_VERB, data=data)
 
 
+def _opening(handover: Handover) -> str:
+    """Whether the front door is open as the handover is made, or when it next opens."""
+    if handover.open_until is not None:
+        return f"The front door is open now, until {handover.open_until.astimezone(LONDON):%H:%M}."
+    return f"The front door next opens at {format_local(handover.next_opening)}."
+
+
 def handover_card(
     handover: Handover,
     names: Mapping[str, str],
@@ -205,11 +214,7 @@ def handover_card(
     body += [
         TextBlock(text=title, is_subtle=True, wrap=True),
         TextBlock(text=_day(handover.day), size="Large", weight="Bolder", wrap=True),
-        _line(
-            f"Made at {format_local(handover.made_at)}. The front door next opens at "
-            f"{format_local(handover.next_opening)}.",
-            subtle=True,
-        ),
+        _line(f"Made at {format_local(handover.made_at)}. {_opening(handover)}", subtle=True),
     ]
     who = _people(handover.next_duty_managers, names)
     next_day = _day(handover.next_duty_day)
@@ -221,10 +226,9 @@ def handover_card(
         body.append(_line(f"Over to: {who} (duty manager on the rota for {next_day}).", bold=True))
     else:
         body.append(
-            _line(
+            flag(
                 f"Nobody is on the rota as duty manager for {next_day}: over to every duty manager ({who}).",
-                bold=True,
-                color="Warning",
+                "warning",
             )
         )
     body += [heading("Open contacts"), band_line(handover.open_contacts)]

@@ -5,17 +5,36 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from microsoft_teams.cards import AdaptiveCard, Fact, FactSet, TextBlock
+from microsoft_teams.cards import AdaptiveCard, Container, TextBlock
 
 from bot.cards.common import to_dict
-from frontdoor.commands import COMMANDS, Scope
+from frontdoor.commands import COMMANDS, Command, Scope
 from frontdoor.roles import Role, may
+
+
+def examples(command: Command) -> list[str]:
+    """How ``command`` is typed, one example a line: ``find PC-26-00012``, ``find CT-26-000123``."""
+    usages = [command.usage, *command.more_usage] if command.usage else [""]
+    return [f"{command.words} {usage}".strip() for usage in usages]
+
+
+def _command(command: Command) -> Container:
+    """A command as it is typed, each example on a line of its own across the card's width (a
+    narrow column would break a reference mid-way), then what it does."""
+    typed = [
+        TextBlock(text=example, font_type="Monospace", weight="Bolder", wrap=True, spacing="None")
+        for example in examples(command)
+    ]
+    return Container(
+        spacing="Small",
+        items=[*typed, TextBlock(text=command.description, is_subtle=True, wrap=True, spacing="None")],
+    )
 
 
 def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dict[str, Any]:
     held = frozenset(roles)
-    facts = [
-        Fact(title=command.words + (f" {command.usage}" if command.usage else ""), value=command.description)
+    commands = [
+        _command(command)
         for command in COMMANDS
         if scope in command.scopes and (command.permission is None or may(held, command.permission))
     ]
@@ -29,6 +48,6 @@ def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dic
             is_subtle=True,
             wrap=True,
         ),
-        FactSet(facts=facts),
+        *commands,
     ]
     return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

@@ -32,7 +32,7 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
-from bot.cards.common import to_dict
+from bot.cards.common import flag, to_dict
 from bot.cards.intake import plain
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
@@ -127,7 +127,7 @@ def render_mail_untaken(item: OutboxItem, now: datetime, names: Mapping[str, str
     _, received_at = untaken_from_payload(item.payload)
     waited = format_duration(now - received_at)
     body: list[CardElement] = [
-        _text("E-mail waiting untaken", weight="Bolder", color="Warning"),
+        flag("E-mail waiting untaken", "warning"),
         _text(
             f"An e-mail received {format_local(received_at)} has waited {waited} and nobody has taken "
             "it. Say **mail** in a personal chat with the bot to see the e-mail queue."

@@ -28,7 +28,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.clocks import due_title
-from bot.cards.common import RAG_STYLES, to_dict
+from bot.cards.common import rag_flag, to_dict
 from bot.cards.decision import view_action
 from bot.cards.intake import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
@@ -81,8 +81,7 @@ def _status_line(summary: ChannelSummary) -> list[CardElement]:
             )
         )
     if summary.rag is not None:
-        label, color = RAG_STYLES[summary.rag]
-        parts.append(TextBlock(text=f"RAG: {label}", color=color, weight="Bolder", spacing="None", wrap=True))
+        parts.append(rag_flag(summary.rag, spacing="Small"))
     return parts
 
 

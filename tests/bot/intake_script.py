@@ -180,6 +180,35 @@ def texts_of(card: Mapping[str, Any]) -> str:
     return json.dumps(card, ensure_ascii=False)
 
 
+def typed_commands(card: Mapping[str, Any]) -> list[str]:
+    """The help card's commands as typed (its monospace lines), one example each."""
+    return [
+        str(node["text"])
+        for node in _walk(card)
+        if node.get("type") == "TextBlock" and node.get("fontType") == "Monospace"
+    ]
+
+
+def text_styles(card: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """Each TextBlock's text: (the style of the container it sits in, or "", its own colour or "")."""
+    found: dict[str, tuple[str, str]] = {}
+
+    def visit(node: Any, style: str) -> None:
+        if isinstance(node, list):
+            for item in node:
+                visit(item, style)
+        elif isinstance(node, dict):
+            if node.get("type") == "TextBlock":
+                found[str(node.get("text"))] = (style, str(node.get("color", "")))
+            inner = str(node.get("style", style)) if node.get("type") == "Container" else style
+            for key, value in node.items():
+                if key not in ("data", "choices", "msteams"):
+                    visit(value, inner)
+
+    visit(card, "")
+    return found
+
+
 def step_of(card: Mapping[str, Any]) -> str:
     """The card's "Step n of N: title" line (8 steps, 9 on the urgent path)."""
     for node in _walk(card):

@@ -35,6 +35,7 @@ from tests.bot.consultation_helpers import (
     texts,
     updated_card,
 )
+from tests.bot.intake_script import typed_commands
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 # -- the professional's form ----------------------------------------------------------------------
@@ -480,4 +481,4 @@ async def test_the_help_card_lists_the_consultation_commands_by_role(
     await started(start_bot)
     [card] = (await teams_channel.say(teams_channel.personal(user), user, "help")).cards
     ours = {CommandName.CONSULTATION, CommandName.FIND, CommandName.LINK}
-    assert {name for name in ours if _help_title(name) in facts(card)} == listed
+    assert {name for name in ours if _help_title(name) in typed_commands(card)} == listed

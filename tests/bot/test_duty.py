@@ -11,6 +11,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.alerting import TeamsAlertSender
 from bot.app import CALENDAR, NOTIFIER, SETTINGS
 from bot.cards.duty import ROLES_KEY, ROTA_DAY_KEY, ROTA_SAVE_VERB, ROTA_SHOW_VERB
@@ -40,6 +42,7 @@ from tests.bot.intake_script import (
     register_channels,
     staff,
     submit,
+    text_styles,
     texts_of,
 )
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
@@ -176,11 +179,14 @@ async def test_the_handover_is_posted_at_half_past_four_with_the_next_duty_manag
         "CT-26-000001",  # the screening clock of the submitted contact: amber by 16:30
         "Screening decision, due Tue 17 Mar 2026 10:00 (Amber)",
         "Falling due before the next opening (0)",
-        "2 open; the target band is 50–85: below the band (Amber)",
+        "2 open; the target band is 50–85: below the band, which is not a concern in itself.",
         "1 of 10 (Green)",
         "I acknowledge",
     ):
         assert part in text, part
+    # Below the band is not a concern: plain words, no warning colour.
+    band = "2 open; the target band is 50–85: below the band, which is not a concern in itself."
+    assert text_styles(post.card)[band] == ("", "")
     _assert_minimised(post.card)
     assert "Sent late" not in text
 
@@ -427,7 +433,7 @@ async def test_status_shows_the_band_loads_breaches_dead_chats_and_undelivered_a
         text = texts_of(card)
         for part in (
             "As at Tue 17 Mar 2026 12:00",
-            "1 open; the target band is 50–85: below the band (Amber)",
+            "1 open; the target band is 50–85: below the band, which is not a concern in itself.",
             f"{SOCIAL_WORKER.name}",
             "1 of 10 (Green)",
             "Breached clocks (1)",
@@ -597,3 +603,39 @@ async def test_ack_with_unreadable_data_changes_nothing(
         assert reply.status == 200
         assert reply.card is None
     assert [e for e in await audit(bot) if e.action == "handover.acknowledged"] == []
+
+
+@pytest.mark.parametrize(
+    ("at", "expected"),
+    [
+        (local(MONDAY, 8, 29), "The front door next opens at Mon 16 Mar 2026 08:30."),
+        (local(MONDAY, 8, 30), "The front door is open now, until 17:00."),
+        (local(MONDAY, 16, 59), "The front door is open now, until 17:00."),
+        (local(MONDAY, 17, 0), "The front door next opens at Tue 17 Mar 2026 08:30."),
+        (local(date(2026, 3, 20), 17, 0), "The front door next opens at Mon 23 Mar 2026 08:30."),  # Friday
+        (local(date(2026, 3, 21), 10, 0), "The front door next opens at Mon 23 Mar 2026 08:30."),  # Saturday
+        # Thursday 2 April 2026, before Good Friday and Easter Monday
+        (local(date(2026, 4, 2), 12, 0), "The front door is open now, until 17:00."),
+        (local(date(2026, 4, 2), 17, 0), "The front door next opens at Tue 7 Apr 2026 08:30."),
+    ],
+    ids=[
+        "mon-0829",
+        "mon-0830",
+        "mon-1659",
+        "mon-1700",
+        "fri-1700",
+        "sat-1000",
+        "thu-1200-easter",
+        "thu-1700-easter",
+    ],
+)
+async def test_the_handover_says_whether_the_front_door_is_open_now(
+    start_bot: StartBot, teams_channel: TeamsChannel, at: datetime, expected: str
+) -> None:
+    bot = await start_bot(clock=SettableClock(at), scheduler_enabled=False)
+    await grant(bot, DUTY_MANAGER, Role.DUTY_MANAGER)
+    chat = await introduce(teams_channel, DUTY_MANAGER)
+    [card] = (await teams_channel.say(chat, DUTY_MANAGER, "handover")).cards
+    text = texts_of(card)
+    assert expected in text
+    assert ("open now" in text) != ("next opens" in text)

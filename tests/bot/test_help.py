@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from bot.dialogs.find import USAGE as FIND_USAGE
+from frontdoor.roles import Role
 from tests.bot.conftest import StartBot
+from tests.bot.intake_script import _walk, typed_commands
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 OFFICER = TeamsUser("aad-officer-0001", "Officer Testperson")
 
 
 def _facts(card: dict) -> list[str]:
-    return [fact["title"] for item in card["body"] if item["type"] == "FactSet" for fact in item["facts"]]
+    return typed_commands(card)
 
 
 async def test_help_in_a_personal_chat_gets_the_help_card(
@@ -96,3 +99,19 @@ async def test_a_stray_card_submission_is_answered(start_bot: StartBot, teams_ch
     reply = await teams_channel.submit(chat, OFFICER, {"step": "gone"})
     assert reply.status in (200, 201)
     assert any("no longer active" in text for text in reply.texts)
+
+
+async def test_every_command_is_shown_whole_on_a_line_of_its_own_with_both_kinds_of_reference(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await start_bot()
+    async with bot.store.unit_of_work() as uow:
+        await uow.roles.grant(OFFICER.aad_object_id, Role.OFFICER)
+        await uow.commit()
+    [card] = (await teams_channel.say(teams_channel.personal(OFFICER), OFFICER, "help")).cards
+    typed = typed_commands(card)
+    # a command and its references in one text across the card's width, never a narrow column
+    for example in ("find PC-26-00012", "find CT-26-000123", "link PC-26-00012 CT-26-000123"):
+        assert example in typed, typed
+    assert not any(node.get("type") in ("FactSet", "ColumnSet") for node in _walk(card))
+    assert "find CT-26-000123" in FIND_USAGE  # what `find` alone says agrees

@@ -16,7 +16,7 @@ from frontdoor.rag import Rag
 from frontdoor.records import ClockKind
 from frontdoor.views import ChannelSummary, ChildSummary
 from frontdoor.worklists import WORKLIST_LIMIT, WorkItem, WorkList
-from tests.bot.intake_script import actions, texts_of
+from tests.bot.intake_script import actions, text_styles, texts_of
 from tests.harness.cards import CardValidator
 
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
@@ -82,6 +82,11 @@ def test_my_work_lists_each_contact_with_its_due_time_rag_and_a_view_button(
     ):
         assert expected in text, expected
     assert "not shown:" not in text
+    # A rating is its word on Teams' colour for it, the text in the default colour (amber text on
+    # white cannot be read); a contact with no clock running has none.
+    styles = text_styles(card)
+    assert styles["RAG: Red"] == ("attention", "") and styles["RAG: Amber"] == ("warning", "")
+    assert "RAG: Green" not in styles
     # The referrer is not on a line at all, not even as a type.
     assert "Member of the public" not in text
 

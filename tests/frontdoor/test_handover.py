@@ -286,14 +286,14 @@ def test_across_the_clock_change_the_next_opening_is_local() -> None:
 @pytest.mark.parametrize(
     ("count", "position", "rag"),
     [
-        (0, BandPosition.BELOW, Rag.AMBER),
-        (49, BandPosition.BELOW, Rag.AMBER),
+        (0, BandPosition.BELOW, None),
+        (49, BandPosition.BELOW, None),
         (50, BandPosition.WITHIN, Rag.GREEN),
         (85, BandPosition.WITHIN, Rag.GREEN),
         (86, BandPosition.ABOVE, Rag.RED),
     ],
 )
-def test_open_contacts_against_the_band(count: int, position: BandPosition, rag: Rag) -> None:
+def test_open_contacts_against_the_band(count: int, position: BandPosition, rag: Rag | None) -> None:
     band = OpenContactCount(count, 50, 85)
     assert (band.position, band.rag) == (position, rag)
 
@@ -370,3 +370,26 @@ def test_urgent_contacts_with_outstanding_history_checks_are_handed_over() -> No
     assert handover.history_outstanding == ("CT-26-000043",)
     # kept through the outbox's JSON, which the duty channel's card is drawn from
     assert handover_from_json(json.loads(handover.to_json())).history_outstanding == ("CT-26-000043",)
+
+
+@pytest.mark.parametrize(
+    ("now", "open_until", "next_opening"),
+    [
+        (ldt(2026, 6, 8, 8, 29), None, ldt(2026, 6, 8, 8, 30)),  # Monday, before opening
+        (ldt(2026, 6, 8, 8, 30), ldt(2026, 6, 8, 17), ldt(2026, 6, 8, 8, 30)),  # the opening minute
+        (ldt(2026, 6, 8, 16, 59), ldt(2026, 6, 8, 17), ldt(2026, 6, 9, 8, 30)),
+        (ldt(2026, 6, 8, 17), None, ldt(2026, 6, 9, 8, 30)),  # the closing minute is not office hours
+        (ldt(2026, 6, 12, 17), None, ldt(2026, 6, 15, 8, 30)),  # Friday
+        (ldt(2026, 4, 2, 17), None, ldt(2026, 4, 7, 8, 30)),  # before Good Friday and Easter Monday
+    ],
+)
+def test_a_handover_made_in_office_hours_knows_the_front_door_is_open(
+    now: datetime, open_until: datetime | None, next_opening: datetime
+) -> None:
+    handover = build_handover([], [], now, CAL, POLICY, STAFFING)
+    assert (handover.open_until, handover.next_opening) == (open_until, next_opening)
+    assert handover_from_json(json.loads(handover.to_json())).open_until == open_until
+    # a handover queued before it was kept reads as made out of hours
+    older = json.loads(handover.to_json())
+    del older["open_until"]
+    assert handover_from_json(older).open_until is None

@@ -22,7 +22,7 @@ from frontdoor.contact import (
     Source,
 )
 from frontdoor.policy import Policy, default_policy, parse_policy
-from frontdoor.script import Section
+from frontdoor.script import UNBORN_NAME, Section, child_fields
 from frontdoor.validation import (
     ChildrenAnswers,
     FieldError,
@@ -411,6 +411,17 @@ def test_an_unborn_child_needs_only_an_expected_date() -> None:
     assert isinstance(parsed, ChildrenAnswers)
     assert parsed.children[0].name == "Unborn"
     assert parsed.children[0].expected_date == date(2026, 8, 1)
+
+
+def test_the_child_name_hint_matches_the_validation() -> None:
+    """The name is required on the card, so its hint asks for a word rather than a blank, and what
+    it asks for is accepted."""
+    [name] = [spec for spec in child_fields(0) if spec.id == "child_0_name"]
+    assert name.required and "blank" not in name.help.casefold()
+    assert f'write "{UNBORN_NAME}"' in name.help
+    parsed = parse(Section.CHILDREN, child(name=UNBORN_NAME, dob="", expected="2026-08-01"))
+    assert isinstance(parsed, ChildrenAnswers)
+    assert (parsed.children[0].name, parsed.children[0].expected_date) == (UNBORN_NAME, date(2026, 8, 1))
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,11 @@ function ownProblems(card) {
     if (type === "Image" && !nonEmptyString(node.url)) problems.push(`check: ${where}: an Image must have a url`);
     if (type === "TextBlock" && !nonEmptyString(node.text)) problems.push(`check: ${where}: a TextBlock must have text`);
     if (type === "TextRun" && !nonEmptyString(node.text)) problems.push(`check: ${where}: a TextRun must have text`);
+    // Teams' warning text colour is amber or yellow: hard to read on white. Put the words on a
+    // warning container instead (bot.cards.common.flag), the words saying what the colour means.
+    if ((type === "TextBlock" || type === "TextRun") && typeof node.color === "string" && node.color.toLowerCase() === "warning") {
+      problems.push(`check: ${where}: warning-coloured text is hard to read: use a container of style "warning" with default text`);
+    }
     if (typeof type === "string" && type.startsWith("Input.")) {
       if (!nonEmptyString(node.id)) problems.push(`check: ${where}: an input must have an id`);
       else if (inputIds.has(node.id)) {

@@ -126,6 +126,21 @@ def test_a_good_teams_card_passes(card_validator: CardValidator) -> None:
             card({"type": "TextBlock", "text": "  "}), "a TextBlock must have text", id="blank-textblock"
         ),
         pytest.param(card({"type": "Image"}), "an Image must have a url", id="image-without-url"),
+        pytest.param(
+            card({"type": "TextBlock", "text": "RAG: Amber", "color": "Warning"}),
+            "warning-coloured text is hard to read",
+            id="amber-text",
+        ),
+        pytest.param(
+            card(
+                {
+                    "type": "RichTextBlock",
+                    "inlines": [{"type": "TextRun", "text": "late", "color": "warning"}],
+                }
+            ),
+            "warning-coloured text is hard to read",
+            id="amber-text-run",
+        ),
         pytest.param({**card(), "version": "1.6"}, 'version must be "1.5"', id="version-1.6"),
         pytest.param(
             card({"type": "TextBlock", "text": "x", "size": "huge"}),

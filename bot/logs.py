@@ -70,8 +70,10 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=True)
 
 
-#: Libraries whose log arguments are schema and revision names, never anything typed in Teams.
-_TRUSTED_ARGUMENTS = ("alembic.",)
+#: Libraries whose log arguments are never anything typed in Teams: Alembic's are schema and
+#: revision names; APScheduler's are our job ids (``scheduler.runner`` names each job by its id; a
+#: job's arguments are not in its text), job store names, times and durations.
+_TRUSTED_ARGUMENTS = ("alembic.", "apscheduler.")
 
 
 def _template(record: logging.LogRecord) -> str:
@@ -94,6 +96,9 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     root.setLevel(level)
     # aiohttp's access log carries client addresses and paths only, but it adds nothing we need.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # APScheduler's executor logs two lines per job run ("Running job", "executed successfully"),
+    # most of a quiet day's log; its warnings (a missed run) and errors are kept.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     # The IMAP client and the SQLite driver log the bytes they move at DEBUG: e-mails and records.
     for chatty in ("aioimaplib", "aiosqlite"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

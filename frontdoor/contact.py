@@ -145,7 +145,7 @@ class EmergencyDetails:
     child: str = ""
     #: where the child is now
     whereabouts: str = ""
-    #: the referrer's phone, E.164
+    #: the referrer's phone, as typed (checked to be a UK number)
     phone: str = ""
 
 

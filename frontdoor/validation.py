@@ -21,7 +21,8 @@ Choices made here, beyond the spec's words:
   birth is registered, so a few weeks in the past is real; more than six is a mistyped date. A
   date of birth lies between ``OLDEST_CHILD_YEARS`` (25, the oldest care
   leaver) years ago and today, which catches a mistyped century.
-- Phone numbers are stored in E.164 (``+447700900123``). Accepted: mobiles (07), geographic
+- Phone numbers are stored as typed (``0191 498 0000``), once checked; ``normalise_phone`` gives
+  the E.164 form (``+441914980000``) for comparing them. Accepted: mobiles (07), geographic
   numbers (01, 02), non-geographic 03 numbers, and 0800/0808 freephone numbers (helplines such as
   the NSPCC's), written with spaces, dashes, dots or brackets, with +44, 0044 or +44 (0) in front.
 - An address and its postcode are two inputs on the card but one ``address`` text on the record
@@ -541,9 +542,13 @@ class _Reader:
         return normal
 
     def phone(self, spec: FieldSpec) -> str:
-        return self.normalised(
-            spec, normalise_phone, "enter a UK phone number, such as 07700 900123 or 0191 498 0000"
-        )
+        """The number as typed (its spaces help whoever reads it back), once ``normalise_phone``
+        accepts it as a UK number; the E.164 form is for comparing numbers only."""
+        typed = " ".join(self.text(spec).split())
+        if typed and normalise_phone(typed) is None:
+            self.error(spec, "enter a UK phone number, such as 07700 900123 or 0191 498 0000")
+            return ""
+        return typed
 
     def email(self, spec: FieldSpec) -> str:
         return self.normalised(spec, normalise_email, "enter an e-mail address such as name@example.org")

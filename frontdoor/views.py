@@ -196,9 +196,10 @@ def channel_summary(
 # -- a draft's answers as card values --------------------------------------------------------------
 
 
-def format_phone(e164: str) -> str:
-    """A stored ``+44…`` number as dialled in the UK (``07700900123``); anything else unchanged."""
-    return f"0{e164[3:]}" if e164.startswith("+44") else e164
+def format_phone(stored: str) -> str:
+    """A stored number as shown: as it was typed; one stored in E.164 before numbers were kept as
+    typed (``+447700900123``) as dialled in the UK (``07700900123``)."""
+    return f"0{stored[3:]}" if stored.startswith("+44") and stored[3:].isdigit() else stored
 
 
 def _flag(value: bool) -> str:

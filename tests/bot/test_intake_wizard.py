@@ -60,7 +60,7 @@ async def test_a_routine_contact_from_new_contact_to_receipt(
     contact = await only_contact(bot)
     assert contact.state is ContactState.AWAITING_SCREENING
     assert contact.reference == "CT-26-000001"
-    assert contact.referrer is not None and contact.referrer.phone == "+441914980000"
+    assert contact.referrer is not None and contact.referrer.phone == "0191 498 0000"
     assert contact.children[0].address.endswith("SW1A 1AA")
     async with bot.store.unit_of_work() as uow:
         [deadline] = await uow.deadlines.for_subject("CT-26-000001")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.logs import JsonFormatter
 from tests.bot.conftest import StartBot
@@ -81,3 +84,37 @@ def test_third_party_arguments_are_withheld() -> None:
     line = JsonFormatter().format(record)
     assert "Zebedee" not in line
     assert "arguments withheld" in line
+
+
+async def test_the_scheduler_says_what_it_did_and_not_every_tick(captured_logs: io.StringIO) -> None:
+    """APScheduler's lines keep their arguments (job ids and stores, never personal data); its
+    per-run lines are dropped, its errors kept (by type, as every exception)."""
+    ran = asyncio.Event()
+
+    async def handover() -> None:
+        ran.set()
+
+    async def marac_reminders() -> None:
+        raise ValueError("Wilhelmina Fictionchild")
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(handover, id="handover", name="handover")
+    scheduler.add_job(marac_reminders, id="marac_reminders", name="marac_reminders")
+    scheduler.start()
+    try:
+        await asyncio.wait_for(ran.wait(), 10)
+        for _ in range(200):
+            if "Job" in captured_logs.getvalue() and "marac_reminders" in captured_logs.getvalue():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        scheduler.shutdown(wait=False)
+    lines = [json.loads(line) for line in captured_logs.getvalue().splitlines()]
+    scheduler_lines = [line for line in lines if line["logger"].startswith("apscheduler")]
+    events = [line["event"] for line in scheduler_lines]
+    assert 'Added job "handover" to job store "default"' in events
+    assert not any("withheld" in event or "%s" in event for event in events), events
+    assert not any(event.startswith(("Running job", 'Job "handover" executed')) for event in events), events
+    [failed] = [line for line in scheduler_lines if line["level"] == "ERROR"]
+    assert "marac_reminders" in failed["event"] and failed["exception"] == "ValueError"
+    assert "Fictionchild" not in captured_logs.getvalue()

@@ -135,7 +135,7 @@ async def test_the_injured_child_call_reaches_the_consultant_on_duty_in_three_ca
     assert clocks[ClockKind.CP_DECISION].due_at == MONDAY_10AM + timedelta(hours=2)
     contact = await only_contact(bot)
     assert contact.state is ContactState.AWAITING_SCREENING and contact.completing
-    assert contact.emergency.phone == "+441914980000"
+    assert contact.emergency.phone == "0191 498 0000"
 
     # the officer carries on with the same contact; each saved card updates the channel card
     answers = script(risk=INJURED)

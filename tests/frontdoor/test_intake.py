@@ -229,7 +229,7 @@ async def test_answers_survive_in_the_store_through_to_the_summary(store: Store)
     again = await stored(store, contact.id)
     assert again is not None and again.draft_section == "summary"
     assert again.children[0].name == "Zebedee Example"
-    assert again.referrer is not None and again.referrer.phone == "+441914980000"
+    assert again.referrer is not None and again.referrer.phone == "0191 498 0000"
 
 
 async def test_an_urgent_yes_creates_the_contact_at_the_emergency_details_and_keeps_every_card(
@@ -246,7 +246,7 @@ async def test_an_urgent_yes_creates_the_contact_at_the_emergency_details_and_ke
     assert contact.reference == "CT-26-000001" and contact.completing
     assert contact.state is ContactState.AWAITING_SCREENING
     assert contact.draft_section == "summary"
-    assert contact.emergency.phone == "+447700900123"
+    assert contact.emergency.phone == "07700 900123"
     assert contact.history.recorded
     # one contact throughout: the cards after creation are audited under its reference
     after = [row.event for row in await audit_rows(store) if row.event.subject == "CT-26-000001"]

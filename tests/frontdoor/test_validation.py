@@ -44,6 +44,7 @@ from frontdoor.validation import (
     parse_section,
     split_address,
 )
+from frontdoor.views import format_phone
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)  # a Monday, GMT
@@ -83,8 +84,25 @@ def errors_of(result: ParsedSection | list[FieldError]) -> dict[str, str]:
         ("  07700 900123  ", "+447700900123"),
     ],
 )
-def test_valid_uk_phone_numbers_are_stored_in_e164(typed: str, stored: str) -> None:
+def test_valid_uk_phone_numbers_compare_in_e164(typed: str, stored: str) -> None:
     assert normalise_phone(typed) == stored
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("0191 498 0000", "0191 498 0000"),
+        ("+44 (0)20 7946 0000", "+44 (0)20 7946 0000"),
+        ("  07700   900123 ", "07700 900123"),
+        ("07700900123", "07700900123"),
+    ],
+)
+def test_a_phone_number_is_kept_as_typed_once_it_is_valid(typed: str, kept: str) -> None:
+    parsed = parse(Section.REFERRER, PROFESSIONAL | {"referrer_phone": typed})
+    assert isinstance(parsed, ReferrerAnswers) and parsed.referrer.phone == kept
+    assert format_phone(kept) == kept
+    # and a number stored in E.164 before, shown as dialled in the UK
+    assert format_phone("+441914980000") == "01914980000"
 
 
 @pytest.mark.parametrize(
@@ -332,7 +350,7 @@ def test_a_professional_referrer() -> None:
             "Testy McTestface",
             "Example Primary School",
             "Designated safeguarding lead",
-            "+441914980000",
+            "0191 498 0000",
             "testy@example.org",
             False,
         )
@@ -488,7 +506,7 @@ def test_parents_and_consent() -> None:
         "consent_reason": "typed before changing the answer",
     }
     assert parse(Section.PARENTS, values) == ParentsAnswers(
-        (Parent("Testy McTestface", "Mother", "TE1 1ST", "+447700900123"),), Consent.GIVEN, ""
+        (Parent("Testy McTestface", "Mother", "TE1 1ST", "07700 900123"),), Consent.GIVEN, ""
     )
 
 

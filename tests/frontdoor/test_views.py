@@ -46,7 +46,7 @@ POLICY = default_policy()
 ANONYMOUS = Referrer(
     ReferrerType.MEMBER_OF_PUBLIC,
     name="Testy McTestface",
-    phone="+447700900123",
+    phone="07700 900123",
     email="testy@example.org",
     anonymity_requested=True,
 )
@@ -71,7 +71,7 @@ CONTACT = Contact(
         ),
         Child("Unborn", expected_date=date(2026, 8, 20)),
     ),
-    parents=(Parent("Xanthe Example", "Mother", "1 Test Street\nTE1 1ST", "+447700900456"),),
+    parents=(Parent("Xanthe Example", "Mother", "1 Test Street\nTE1 1ST", "07700 900456"),),
     consent=Consent.NOT_SOUGHT,
     consent_reason="Seeking it would alert the adult",
     worries="Bruising seen on the arm",
@@ -199,7 +199,16 @@ def test_a_summary_without_open_clocks_has_no_due_time() -> None:
     assert (summary.due_at, summary.rag, summary.urgent) == (None, None, False)
 
 
-@pytest.mark.parametrize(("stored", "shown"), [("+447700900123", "07700900123"), ("", ""), ("12", "12")])
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("07700 900123", "07700 900123"),
+        ("+44 (0)20 7946 0000", "+44 (0)20 7946 0000"),
+        ("+447700900123", "07700900123"),
+        ("", ""),
+        ("12", "12"),
+    ],
+)
 def test_format_phone(stored: str, shown: str) -> None:
     assert format_phone(stored) == shown
 
@@ -212,9 +221,9 @@ SOURCE_DRAFT = replace(
     reference=None,
     received_at=datetime(2026, 3, 16, 8, 5, tzinfo=UTC),
     source=Source.PHONE,
-    referrer=Referrer(ReferrerType.PROFESSIONAL, "Testy McTestface", "Example School", phone="+441914980000"),
+    referrer=Referrer(ReferrerType.PROFESSIONAL, "Testy McTestface", "Example School", phone="0191 498 0000"),
     immediate_risks=frozenset(),
-    emergency=EmergencyDetails("Boy, about 8", "Example hospital", "+447700900123"),
+    emergency=EmergencyDetails("Boy, about 8", "Example hospital", "07700 900123"),
     draft_section="summary",
 )
 

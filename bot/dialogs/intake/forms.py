@@ -7,16 +7,16 @@ sender, never anything the card says.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 
 from bot.cards.intake import CONTACT_KEY, SECTION_KEY, SectionForm, set_aside_card
 from bot.cards.keys import ACTION_KEY, VERSION_KEY
+from bot.dialogs.cardmessages import update_card
 from bot.routing import Actor, CardAction
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk
@@ -35,8 +35,6 @@ from frontdoor.script import (
 from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
 from frontdoor.views import section_values
-
-log = logging.getLogger(__name__)
 
 #: Who can be picked as a worker on the history card: staff, and partner professionals (an early
 #: help worker is one).
@@ -106,20 +104,10 @@ def blocks(answers: Mapping[str, object], group: str, most: int) -> int:
     return min(max(found, default=0) + 1, most)
 
 
-async def send_card(turn_context: TurnContext, card: dict[str, Any]) -> None:
-    await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
-
-
 async def set_aside(turn_context: TurnContext, action: CardAction, title: str, note: str) -> None:
-    """Replace an answered card with a line saying so, so it is not pressed again by mistake."""
-    if not action.card_activity_id:
-        return
-    activity = MessageFactory.attachment(CardFactory.adaptive_card(set_aside_card(title, note)))
-    activity.id = action.card_activity_id
-    try:
-        await turn_context.update_activity(activity)
-    except Exception as error:  # the card stays as it was; the draft's version still guards it
-        log.warning("answered card not updated", extra={"error_code": type(error).__name__})
+    """Replace an answered card with a line saying so, so it is not pressed again by mistake (the
+    card stays as it was if that fails; the draft's version still guards it)."""
+    await update_card(turn_context, action.card_activity_id, set_aside_card(title, note))
 
 
 class ScriptForms:
@@ -187,7 +175,7 @@ class ScriptForms:
             urgent=contact.urgent,
             reference=contact.reference or "",
             people=people,
-            contact=contact if section is Section.SUMMARY else None,
+            contact=contact,
             people_names=names,
             local_systems=self._local_systems,
             free_text_limit=self._policy.limits.max_free_text_chars,
@@ -195,9 +183,10 @@ class ScriptForms:
         )
 
     async def invalid_form(
-        self, ref: CardRef, answers: Mapping[str, object], errors: Sequence[FieldError]
+        self, ref: CardRef, answers: Mapping[str, object], errors: Sequence[FieldError], actor: Actor
     ) -> SectionForm:
-        """The same card again, with what was entered and a message beside each field to change."""
+        """The same card again, with what was entered and a message beside each field to change
+        (and the answers so far, if the draft is ``actor``'s own: a forged card shows no one's)."""
         people, names = await self.people() if ref.section is Section.HISTORY else ((), {})
         async with self._store.unit_of_work() as uow:
             draft = await uow.contacts.get(ref.contact_id)
@@ -221,6 +210,7 @@ class ScriptForms:
             urgent=urgent,
             reference=(draft.reference or "") if draft is not None else "",
             people=people,
+            contact=draft if draft is not None and draft.created_by == actor.aad_object_id else None,
             people_names=names,
             local_systems=self._local_systems,
             free_text_limit=self._policy.limits.max_free_text_chars,

@@ -18,8 +18,9 @@ from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.mash import start_action as mash_start_action
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
+from bot.dialogs.cardmessages import send_card
 from bot.dialogs.contacts import ContactRecords
-from bot.dialogs.intake.forms import UNREADABLE, ScriptForms, answers_of, send_card, set_aside, shown
+from bot.dialogs.intake.forms import UNREADABLE, ScriptForms, answers_of, set_aside, shown
 from bot.dialogs.intake.submission import SubmissionPosts
 from bot.notify import Notifier, PersonAddress
 from bot.replies import refusal

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from botbuilder.core import TurnContext
@@ -39,6 +40,7 @@ from bot.cards.intake import (
     receipt_card,
     section_card,
 )
+from bot.dialogs.cardmessages import replace_card
 from bot.dialogs.find import Finders
 from bot.dialogs.intake.forms import (
     NO_DRAFT,
@@ -48,7 +50,6 @@ from bot.dialogs.intake.forms import (
     answers_of,
     card_ref,
     contact_id_of,
-    send_card,
     set_aside,
 )
 from bot.dialogs.intake.records import RecordViews
@@ -175,7 +176,7 @@ class IntakeFeature:
                 )
                 for draft in drafts
             ]
-            await send_card(turn_context, drafts_card(lines))
+            await replace_card(turn_context, None, drafts_card(lines))
 
     async def on_cancel(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         drafts = await self._forms.drafts(actor.aad_object_id)
@@ -258,7 +259,7 @@ class IntakeFeature:
         answers = answers_of(action.data)
         strangers = await self._forms.not_staff(ref.section, answers)
         if strangers:
-            await self._show_invalid(turn_context, ref, answers, strangers)
+            await self._show_invalid(turn_context, actor, ref, answers, strangers, action)
             return
         result = await save_section(
             self._store.unit_of_work(),
@@ -275,9 +276,9 @@ class IntakeFeature:
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
-                await self._show_invalid(turn_context, ref, answers, result.errors)
+                await self._show_invalid(turn_context, actor, ref, answers, result.errors, action)
             else:
-                await self._refused(turn_context, actor, ref, result)
+                await self._refused(turn_context, actor, ref, result, action)
             return
         if result.created is not None:
             await self._created(turn_context, actor, action, result.created, now)
@@ -288,25 +289,21 @@ class IntakeFeature:
             "contact section saved",
             extra={"contact_id": ref.contact_id, "action": action.action, "status": result.section.value},
         )
-        title = SECTION_TITLES[ref.section]
         children = parents = None
         if add == "child":
             children = min(len(result.contact.children) + 1, MAX_CHILDREN)
             notice = "Another child added: fill in their details below."
-            note = "Another child was added to a new card below."
         elif add == "parent":
             parents = min(len(result.contact.parents) + 1, MAX_PARENTS)
             notice = "Another parent or carer added: fill in their details below."
-            note = "Another parent or carer was added to a new card below."
         elif advance:
-            notice, note = "", "Saved. The next step is below."
+            notice = f"{SECTION_TITLES[ref.section]}: saved."
         else:
             at = f"{now.astimezone(LONDON):%H:%M}"
             notice = f"Draft saved at {at}. Carry on here, or say resume later to come back to it."
-            note = f"Draft saved at {at}; the card to carry on with is below."
-        await set_aside(turn_context, action, f"{title}: saved", note)
         form = await self._forms.form(result.contact, notice=notice, children=children, parents=parents)
-        await self._show(turn_context, form)
+        # The script is one card: it turns into the next step where it is.
+        await self._show(turn_context, form, action)
 
     async def _created(
         self,
@@ -317,20 +314,15 @@ class IntakeFeature:
         now: datetime,
     ) -> None:
         """The emergency details saved: the urgent contact exists. Tell the consultants first, then
-        give the officer the receipt and the next card of the same contact."""
+        turn the officer's card into the receipt with the next step of the same contact below it."""
         log.info(
             "urgent contact created",
             extra={"contact_id": created.contact.id, "reference": created.reference, "status": "urgent"},
         )
-        await set_aside(
-            turn_context,
-            action,
-            "Emergency details: saved",
-            f"Created as {created.reference}; the receipt is below.",
-        )
         outcomes = await self._posts.dispatch(created, actor, now)
-        await send_card(turn_context, receipt_card(created, now, outcomes))
-        await self._show(turn_context, await self._forms.form(created.contact))
+        form = await self._forms.form(created.contact)
+        receipt = replace(form, created=created, outcomes=tuple(outcomes), created_at=now)
+        await self._show(turn_context, receipt, action)
 
     async def on_back(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         ref = await self._checked(turn_context, actor, action)
@@ -345,12 +337,9 @@ class IntakeFeature:
             self._clock.now(),
         )
         if isinstance(result, Refusal):
-            await self._refused(turn_context, actor, ref, result)
+            await self._refused(turn_context, actor, ref, result, action)
             return
-        await set_aside(
-            turn_context, action, f"{SECTION_TITLES[ref.section]}: left", "Went back; the card is below."
-        )
-        await self._show(turn_context, await self._forms.form(result.contact))
+        await self._show(turn_context, await self._forms.form(result.contact), action)
 
     async def on_cancel_card(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         ref = await self._checked(turn_context, actor, action)
@@ -364,7 +353,7 @@ class IntakeFeature:
             expected_version=ref.version,
         )
         if isinstance(result, Refusal):
-            await self._refused(turn_context, actor, ref, result)
+            await self._refused(turn_context, actor, ref, result, action)
             return
         await self._cancelled(turn_context, result, action)
 
@@ -415,26 +404,24 @@ class IntakeFeature:
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
-                await self._back_to_problem(turn_context, actor, ref, result)
+                await self._back_to_problem(turn_context, actor, action, ref, result)
             else:
-                await self._refused(turn_context, actor, ref, result)
+                await self._refused(turn_context, actor, ref, result, action)
             return
         log.info(
             "contact submitted",
             extra={"contact_id": ref.contact_id, "reference": result.reference, "status": result.route.value},
         )
+        # The script's card turns into the receipt: the chat keeps one card for the contact.
         if result.completed:
-            await set_aside(turn_context, action, f"Finished {result.reference}", "The receipt is below.")
             await self._posts.update_channel(result.contact)
             outcomes = ["Its card on the decisions channel shows the completed contact."]
-            await send_card(turn_context, receipt_card(result, now, outcomes))
-            return
-        await set_aside(turn_context, action, f"Submitted as {result.reference}", "The receipt is below.")
-        outcomes = await self._posts.dispatch(result, actor, now)
-        await send_card(turn_context, receipt_card(result, now, outcomes))
+        else:
+            outcomes = await self._posts.dispatch(result, actor, now)
+        await replace_card(turn_context, action.card_activity_id, receipt_card(result, now, outcomes))
 
     async def _back_to_problem(
-        self, turn_context: TurnContext, actor: Actor, ref: CardRef, refused: Refusal
+        self, turn_context: TurnContext, actor: Actor, action: CardAction, ref: CardRef, refused: Refusal
     ) -> None:
         """A problem found only at submission: take the draft back to the card that fixes it."""
         sections = [
@@ -453,20 +440,16 @@ class IntakeFeature:
             self._clock.now(),
         )
         if isinstance(moved, Refusal):
-            await self._refused(turn_context, actor, ref, moved)
+            await self._refused(turn_context, actor, ref, moved, action)
             return
         errors = [
             error
             for error in refused.errors
             if field_section(error.field_id, self._local_systems) in (target, None)
         ]
+        notice = "The contact was not submitted: something needs changing first."
         await self._show(
-            turn_context,
-            await self._forms.form(
-                moved.contact,
-                notice="The contact was not submitted: something needs changing first.",
-                errors=errors,
-            ),
+            turn_context, await self._forms.form(moved.contact, notice=notice, errors=errors), action
         )
 
     async def dispatch_submitted(self, result: SubmissionResult, actor: Actor) -> list[str]:
@@ -477,21 +460,30 @@ class IntakeFeature:
     async def _show_invalid(
         self,
         turn_context: TurnContext,
+        actor: Actor,
         ref: CardRef,
         answers: Mapping[str, object],
         errors: Sequence[FieldError],
+        action: CardAction,
     ) -> None:
-        """The same card again, with what was entered and a message beside each field to change."""
+        """The same card again, in place, with what was entered and a message beside each field to
+        change."""
         log.info("contact section refused", extra={"contact_id": ref.contact_id, "count": len(errors)})
-        await self._show(turn_context, await self._forms.invalid_form(ref, answers, errors))
+        await self._show(turn_context, await self._forms.invalid_form(ref, answers, errors, actor), action)
 
-    async def _refused(self, turn_context: TurnContext, actor: Actor, ref: CardRef, refused: Refusal) -> None:
+    async def _refused(
+        self, turn_context: TurnContext, actor: Actor, ref: CardRef, refused: Refusal, action: CardAction
+    ) -> None:
+        """Say why; a card of an earlier step (or pressed twice) turns into the draft's current step."""
         log.info("intake card refused", extra={"contact_id": ref.contact_id, "status": refused.reason.value})
         await turn_context.send_activity(refused.message)
         if refused.reason is RefusalReason.STALE:
             draft = await self._forms.own_draft(ref.contact_id, actor)
             if draft is not None:
-                await self._show(turn_context, await self._forms.form(draft))
+                await self._show(turn_context, await self._forms.form(draft), action)
 
-    async def _show(self, turn_context: TurnContext, form: SectionForm) -> None:
-        await send_card(turn_context, section_card(form))
+    async def _show(
+        self, turn_context: TurnContext, form: SectionForm, action: CardAction | None = None
+    ) -> None:
+        """The section card: in place of the card pressed (``action``), or a new message."""
+        await replace_card(turn_context, action.card_activity_id if action else None, section_card(form))

@@ -40,6 +40,7 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
+from bot.cards.answers import answer_lines
 from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.collapse import collapsible
 from bot.cards.common import to_dict
@@ -598,6 +599,19 @@ def _detail_parts(
         ("E-mail", plain(referrer.email) if referrer else ""),
     ]
     parts.append((SECTION_TITLES[Section.REFERRER], [_facts(referrer_facts)]))
+    parts.append((SECTION_TITLES[Section.CHILDREN], _children_details(contact, today)))
+    parts.append((SECTION_TITLES[Section.PARENTS], _parents_details(contact)))
+    needs = ", ".join(NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs)
+    worries: list[CardElement] = [_facts([("Presenting needs", needs or "none chosen")])]
+    worries.extend(_block("What are we worried about", contact.worries))
+    worries.extend(_block("What is working well", contact.working_well))
+    worries.extend(_block("What needs to happen", contact.needs_to_happen))
+    parts.append(("Worries and needs", worries))
+    parts.append((SECTION_TITLES[Section.HISTORY], _history_details(contact, people_names, local_systems)))
+    return parts
+
+
+def _children_details(contact: Contact, today: date) -> list[CardElement]:
     children: list[CardElement] = []
     genders = dict(GENDER_CHOICES)
     for index, child in enumerate(contact.children):
@@ -617,7 +631,10 @@ def _detail_parts(
         )
     if not contact.children:
         children.append(_text("No children recorded yet.", is_subtle=True))
-    parts.append((SECTION_TITLES[Section.CHILDREN], children))
+    return children
+
+
+def _parents_details(contact: Contact) -> list[CardElement]:
     parents: list[CardElement] = []
     for index, parent in enumerate(contact.parents):
         parents.append(
@@ -634,15 +651,7 @@ def _detail_parts(
         _facts([("Consent", CONSENT_TITLES[contact.consent] if contact.consent else "not recorded")])
     )
     parents.extend(_block("Why consent was not sought", contact.consent_reason))
-    parts.append((SECTION_TITLES[Section.PARENTS], parents))
-    needs = ", ".join(NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs)
-    worries: list[CardElement] = [_facts([("Presenting needs", needs or "none chosen")])]
-    worries.extend(_block("What are we worried about", contact.worries))
-    worries.extend(_block("What is working well", contact.working_well))
-    worries.extend(_block("What needs to happen", contact.needs_to_happen))
-    parts.append(("Worries and needs", worries))
-    parts.append((SECTION_TITLES[Section.HISTORY], _history_details(contact, people_names, local_systems)))
-    return parts
+    return parents
 
 
 def _history_details(
@@ -818,53 +827,9 @@ def _receipt_body(result: SubmissionResult, now: datetime, outcomes: Sequence[st
     return body
 
 
-# -- the answers so far, in a line each ----------------------------------------------------------
-
-#: How long one answered section's line may be before it is cut.
-_LINE = 90
-
-
-def _cut(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _LINE else text[: _LINE - 1].rstrip() + "…"
-
-
 def _answered(
     contact: Contact, sections: Sequence[Section], local_systems: Sequence[ScriptChoice]
 ) -> list[CardElement]:
     """One line per section in ``sections`` (the ones answered), for the officer's own cards."""
-    lines = [(SECTION_TITLES[section], _answer_line(contact, section, local_systems)) for section in sections]
-    facts = [(title, plain(_cut(line))) for title, line in lines if line]
+    facts = [(title, plain(line)) for title, line in answer_lines(contact, sections, local_systems)]
     return [_facts(facts)] if facts else []
-
-
-def _answer_line(contact: Contact, section: Section, local_systems: Sequence[ScriptChoice]) -> str:
-    match section:
-        case Section.SOURCE:
-            source = SOURCE_TITLES[contact.source] if contact.source else ""
-            kind = CONTACT_TYPE_TITLES[contact.contact_type] if contact.contact_type else ""
-            return ", ".join(part for part in (source, kind) if part)
-        case Section.RISK:
-            count = sum(1 for risk in ImmediateRisk if risk in contact.immediate_risks)
-            return f"Urgent: {count} yes" if count else "No immediate risk"
-        case Section.EMERGENCY:
-            return contact.emergency.child
-        case Section.REFERRER:
-            return referrer_label(contact.referrer, own_view=True) if contact.referrer else ""
-        case Section.CHILDREN:
-            return "; ".join(child.name for child in contact.children)
-        case Section.PARENTS:
-            consent = f"consent {CONSENT_TITLES[contact.consent].lower()}" if contact.consent else ""
-            return "; ".join([*(parent.name for parent in contact.parents), *([consent] if consent else [])])
-        case Section.WORRIES:
-            needs = [NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs]
-            return ", ".join(needs) or contact.worries
-        case Section.HISTORY:
-            if contact.urgent and not contact.history.recorded:
-                return "outstanding"
-            systems = dict(local_systems or DEFAULT_LOCAL_SYSTEMS)
-            checked = ", ".join(systems.get(value, value) for value in contact.history.systems_checked)
-            open_case = "open case" if contact.history.open_case else ""
-            return "; ".join(part for part in (open_case, f"checked {checked}" if checked else "") if part)
-        case Section.SUMMARY:
-            return ""

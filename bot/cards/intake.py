@@ -789,9 +789,9 @@ def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardEl
 def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str]) -> dict[str, Any]:
     """What the officer gets on submitting: the reference, when the clock started and runs out, and
     what was done with the contact (``outcomes``: one line per channel post or message); the
-    script's card turns into it. The answers are summarised below it, folded away."""
+    script's card turns into it. It names nobody: it stays in the chat after the contact has gone
+    on (the full record is ``find``'s, audited)."""
     body = _receipt_body(result, now, outcomes)
-    body += collapsible("answered", "The contact as submitted", _answered(result.contact, tuple(Section), ()))
     return to_dict(AdaptiveCard(body=body, fallback_text=f"{_receipt_title(result)}: {result.reference}"))
 
 

@@ -40,7 +40,9 @@ from microsoft_teams.cards import (
     ToggleInput,
 )
 
+from bot.cards.answers import answer_lines
 from bot.cards.clocks import CLOCK_TITLES
+from bot.cards.collapse import collapsible
 from bot.cards.common import to_dict
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
@@ -212,7 +214,8 @@ class SectionForm:
     reference: str = ""
     #: the people an officer may pick as a worker: (Azure AD object id, display name)
     people: tuple[ScriptChoice, ...] = ()
-    #: the draft itself, shown in full on the summary card
+    #: the draft itself: shown in full on the summary card, the sections answered before this one
+    #: summarised (folded away) on the others
     contact: Contact | None = None
     people_names: Mapping[str, str] = field(default_factory=dict)
     local_systems: tuple[ScriptChoice, ...] = DEFAULT_LOCAL_SYSTEMS
@@ -220,6 +223,11 @@ class SectionForm:
     free_text_limit: int = 4000
     #: the local date children's ages are shown at on the summary
     today: date | None = None
+    #: the urgent contact just created from this draft, its receipt shown at the top of the card,
+    #: with what was done (``outcomes``) at ``created_at``
+    created: SubmissionResult | None = None
+    outcomes: tuple[str, ...] = ()
+    created_at: datetime | None = None
 
 
 def _data(form: SectionForm, action: str) -> dict[str, Any]:
@@ -380,8 +388,14 @@ def section_card(form: SectionForm) -> dict[str, Any]:
         _text(title, is_subtle=not form.reference, size="Small", weight="Bolder" if form.reference else None),
         _text(f"Step {step} of {len(steps)}: {SECTION_TITLES[section]}", size="Medium", weight="Bolder"),
     ]
+    if form.created is not None:
+        receipt = _receipt_body(form.created, form.created_at or form.created.received_at, form.outcomes)
+        body.append(Container(style="emphasis", items=receipt))
     if form.notice:
         body.append(_banner(form.notice, "accent"))
+    if form.contact is not None and section not in (Section.SOURCE, Section.SUMMARY):
+        answered = _answered(form.contact, steps[: step - 1], form.local_systems)
+        body += collapsible("answered", f"Answered so far ({len(steps[: step - 1])} steps)", answered)
     if form.reference:
         finish = " Press Finish when every card is done." if section is Section.SUMMARY else ""
         body.append(
@@ -397,7 +411,9 @@ def section_card(form: SectionForm) -> dict[str, Any]:
         body.append(ActionSet(actions=[_submit(form, "Add another child", ADD_CHILD)]))
     if section is Section.SUMMARY and form.contact is not None:
         today = form.today or form.contact.created_at.astimezone(LONDON).date()
-        body.extend(contact_details(form.contact, form.people_names, today, form.local_systems))
+        body.extend(
+            contact_details(form.contact, form.people_names, today, form.local_systems, collapse=True)
+        )
 
     actions: list[Action] = []
     if section is Section.SUMMARY:
@@ -508,55 +524,100 @@ def contact_details(
     people_names: Mapping[str, str],
     today: date,
     local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
+    *,
+    collapse: bool = False,
 ) -> list[CardElement]:
     """Everything recorded about ``contact``, in the script's order (the contact's own view), with
-    children's ages on ``today``."""
+    children's ages on ``today``. With ``collapse``, what comes after the immediate risk (referrer,
+    children, parents, worries, history) is folded behind a "Show" line per part."""
+    parts = _detail_parts(contact, people_names, today, local_systems)
+    body: list[CardElement] = []
+    for index, (title, items) in enumerate(parts):
+        if collapse and title in _FOLDED:
+            body += collapsible(f"details-{index}", title, items, separator=True)
+        else:
+            body += [_heading_text(title), *items]
+    return body
+
+
+#: The parts of a contact folded away on the summary and the full record.
+_FOLDED = frozenset(
+    {
+        SECTION_TITLES[Section.REFERRER],
+        SECTION_TITLES[Section.CHILDREN],
+        SECTION_TITLES[Section.PARENTS],
+        "Worries and needs",
+        SECTION_TITLES[Section.HISTORY],
+    }
+)
+
+
+def _detail_parts(
+    contact: Contact,
+    people_names: Mapping[str, str],
+    today: date,
+    local_systems: Sequence[ScriptChoice],
+) -> list[tuple[str, list[CardElement]]]:
+    """``contact_details``' parts: (heading, what is under it)."""
     referrer = contact.referrer
     received = format_local(contact.received_at) if contact.received_at else "when submitted"
     yes = [RISK_QUESTIONS[risk] for risk in ImmediateRisk if risk in contact.immediate_risks]
-    body: list[CardElement] = [
-        _heading_text(SECTION_TITLES[Section.SOURCE]),
-        _facts(
+    parts: list[tuple[str, list[CardElement]]] = [
+        (
+            SECTION_TITLES[Section.SOURCE],
             [
-                ("Source", SOURCE_TITLES[contact.source] if contact.source else "not recorded"),
-                (
-                    "Contact type",
-                    CONTACT_TYPE_TITLES[contact.contact_type] if contact.contact_type else "not recorded",
-                ),
-                ("Received", received),
-            ]
+                _facts(
+                    [
+                        ("Source", SOURCE_TITLES[contact.source] if contact.source else "not recorded"),
+                        (
+                            "Contact type",
+                            CONTACT_TYPE_TITLES[contact.contact_type]
+                            if contact.contact_type
+                            else "not recorded",
+                        ),
+                        ("Received", received),
+                    ]
+                )
+            ],
         ),
-        _heading_text(SECTION_TITLES[Section.RISK]),
-        _text("\n".join(f"- Yes: {question}" for question in yes) if yes else "No immediate risk."),
+        (
+            SECTION_TITLES[Section.RISK],
+            [_text("\n".join(f"- Yes: {question}" for question in yes) if yes else "No immediate risk.")],
+        ),
     ]
     emergency = contact.emergency
     if emergency.child or emergency.whereabouts or emergency.phone:
-        body.append(_heading_text(SECTION_TITLES[Section.EMERGENCY]))
-        body.append(
-            _facts(
-                [
-                    ("Child", plain(emergency.child)),
-                    ("Where the child is now", plain(emergency.whereabouts)),
-                    ("Referrer's phone", format_phone(emergency.phone)),
-                ]
-            )
-        )
-    body += [
-        _heading_text(SECTION_TITLES[Section.REFERRER]),
-        _facts(
-            [
-                ("Referrer", plain(referrer_label(referrer, own_view=True))),
-                ("Phone", format_phone(referrer.phone) if referrer else ""),
-                ("E-mail", plain(referrer.email) if referrer else ""),
-            ]
-        ),
-        _heading_text(SECTION_TITLES[Section.CHILDREN]),
+        emergency_facts = [
+            ("Child", plain(emergency.child)),
+            ("Where the child is now", plain(emergency.whereabouts)),
+            ("Referrer's phone", format_phone(emergency.phone)),
+        ]
+        parts.append((SECTION_TITLES[Section.EMERGENCY], [_facts(emergency_facts)]))
+    referrer_facts = [
+        ("Referrer", plain(referrer_label(referrer, own_view=True))),
+        ("Phone", format_phone(referrer.phone) if referrer else ""),
+        ("E-mail", plain(referrer.email) if referrer else ""),
     ]
+    parts.append((SECTION_TITLES[Section.REFERRER], [_facts(referrer_facts)]))
+    parts.append((SECTION_TITLES[Section.CHILDREN], _children_details(contact, today)))
+    parts.append((SECTION_TITLES[Section.PARENTS], _parents_details(contact)))
+    needs = ", ".join(NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs)
+    worries: list[CardElement] = [_facts([("Presenting needs", needs or "none chosen")])]
+    worries.extend(_block("What are we worried about", contact.worries))
+    worries.extend(_block("What is working well", contact.working_well))
+    worries.extend(_block("What needs to happen", contact.needs_to_happen))
+    parts.append(("Worries and needs", worries))
+    parts.append((SECTION_TITLES[Section.HISTORY], _history_details(contact, people_names, local_systems)))
+    return parts
+
+
+def _children_details(contact: Contact, today: date) -> list[CardElement]:
+    children: list[CardElement] = []
     genders = dict(GENDER_CHOICES)
     for index, child in enumerate(contact.children):
         born = _day(child.date_of_birth) if child.date_of_birth else ""
         due = f"expected {_day(child.expected_date)}" if child.expected_date else ""
-        body.append(
+        children.append(
             _facts(
                 [
                     (f"Child {index + 1}", plain(child.name)),
@@ -569,10 +630,14 @@ def contact_details(
             )
         )
     if not contact.children:
-        body.append(_text("No children recorded yet.", is_subtle=True))
-    body.append(_heading_text(SECTION_TITLES[Section.PARENTS]))
+        children.append(_text("No children recorded yet.", is_subtle=True))
+    return children
+
+
+def _parents_details(contact: Contact) -> list[CardElement]:
+    parents: list[CardElement] = []
     for index, parent in enumerate(contact.parents):
-        body.append(
+        parents.append(
             _facts(
                 [
                     (f"Parent or carer {index + 1}", plain(parent.name)),
@@ -582,30 +647,30 @@ def contact_details(
                 ]
             )
         )
-    body.append(_facts([("Consent", CONSENT_TITLES[contact.consent] if contact.consent else "not recorded")]))
-    body.extend(_block("Why consent was not sought", contact.consent_reason))
-    body.append(_heading_text("Worries and needs"))
-    needs = ", ".join(NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs)
-    body.append(_facts([("Presenting needs", needs or "none chosen")]))
-    body.extend(_block("What are we worried about", contact.worries))
-    body.extend(_block("What is working well", contact.working_well))
-    body.extend(_block("What needs to happen", contact.needs_to_happen))
+    parents.append(
+        _facts([("Consent", CONSENT_TITLES[contact.consent] if contact.consent else "not recorded")])
+    )
+    parents.extend(_block("Why consent was not sought", contact.consent_reason))
+    return parents
+
+
+def _history_details(
+    contact: Contact, people_names: Mapping[str, str], local_systems: Sequence[ScriptChoice]
+) -> list[CardElement]:
     history = contact.history
-    body.append(_heading_text(SECTION_TITLES[Section.HISTORY]))
     if contact.urgent and not history.recorded:
-        body.append(
+        return [
             _banner(
                 "History checks: outstanding. This urgent contact was created before they were done; "
                 "an officer or a consultant records them.",
                 "warning",
             )
-        )
-        return body
+        ]
     systems = dict(local_systems)
     worker = history.allocated_worker_id
     last = history.last_worker_id
     early = history.early_help_worker_id
-    body.append(
+    body: list[CardElement] = [
         _facts(
             [
                 ("Open case", "Yes" if history.open_case else "No"),
@@ -620,7 +685,7 @@ def contact_details(
                 ),
             ]
         )
-    )
+    ]
     body.extend(_block("Chronology", history.chronology))
     return body
 
@@ -698,7 +763,8 @@ def record_card(
     body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
     if closed := _closed_clock_facts(deadlines):
         body += [_heading_text("Clocks closed"), _facts(closed)]
-    body.extend(contact_details(contact, people_names, now.astimezone(LONDON).date(), local_systems))
+    today = now.astimezone(LONDON).date()
+    body.extend(contact_details(contact, people_names, today, local_systems, collapse=True))
     body.extend(_overnight(contact, people_names))
     shown: list[Action] = list(actions)
     if record_history:
@@ -722,15 +788,24 @@ def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardEl
 
 def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str]) -> dict[str, Any]:
     """What the officer gets on submitting: the reference, when the clock started and runs out, and
-    what was done with the contact (``outcomes``: one line per channel post or message)."""
+    what was done with the contact (``outcomes``: one line per channel post or message); the
+    script's card turns into it. It names nobody: it stays in the chat after the contact has gone
+    on (the full record is ``find``'s, audited)."""
+    body = _receipt_body(result, now, outcomes)
+    return to_dict(AdaptiveCard(body=body, fallback_text=f"{_receipt_title(result)}: {result.reference}"))
+
+
+def _receipt_title(result: SubmissionResult) -> str:
     if result.completed:
-        what = "Urgent contact finished"
-    elif result.contact.completing:
-        what = "Urgent contact created"
-    else:
-        what = "Contact submitted"
+        return "Urgent contact finished"
+    if result.contact.completing:
+        return "Urgent contact created"
+    return "Contact submitted"
+
+
+def _receipt_body(result: SubmissionResult, now: datetime, outcomes: Sequence[str]) -> list[CardElement]:
     body: list[CardElement] = [
-        _text(what, is_subtle=True, size="Small"),
+        _text(_receipt_title(result), is_subtle=True, size="Small"),
         _text(result.reference, size="Large", weight="Bolder"),
     ]
     if result.urgent:
@@ -741,7 +816,7 @@ def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str
     else:
         body.append(_text(_ROUTE_TEXT[result.route]))
     if result.contact.completing:
-        body.append(_text("Carry on with the rest of the contact on the card below: same reference."))
+        body.append(_text("Carry on with the rest of the contact below: same reference."))
     if result.urgent and not result.contact.history.recorded and not result.contact.completing:
         body.append(_text("History checks: outstanding. Record them from the contact's record (find it)."))
     facts = [("Received", format_local(result.received_at)), *_clock_facts(result.deadlines, now)]
@@ -749,4 +824,12 @@ def receipt_card(result: SubmissionResult, now: datetime, outcomes: Sequence[str
         facts.append(("Earlier contacts (12 months)", ", ".join(result.repeat_of)))
     body.append(_facts(facts))
     body.extend(_text(f"- {line}", spacing="None") for line in outcomes)
-    return to_dict(AdaptiveCard(body=body, fallback_text=f"{what}: {result.reference}"))
+    return body
+
+
+def _answered(
+    contact: Contact, sections: Sequence[Section], local_systems: Sequence[ScriptChoice]
+) -> list[CardElement]:
+    """One line per section in ``sections`` (the ones answered), for the officer's own cards."""
+    facts = [(title, plain(line)) for title, line in answer_lines(contact, sections, local_systems)]
+    return [_facts(facts)] if facts else []

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 
 from bot.cards.consultation import (
     CANCEL,
@@ -31,6 +31,8 @@ from bot.cards.consultation import (
     consultation_form_card,
     receipt_card,
 )
+from bot.dialogs.cardmessages import replace_card as _replace
+from bot.dialogs.cardmessages import send_card as _send
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
 from bot.replies import refusal
@@ -116,31 +118,6 @@ def parse_submission(data: Mapping[str, Any]) -> FormSubmission | None:
         contact_phone=texts[F.CONTACT_PHONE],
     )
     return FormSubmission(form_id, draft, texts[F.OVERRIDE_REASON])
-
-
-def _card_activity(card: dict[str, Any]) -> Any:
-    return MessageFactory.attachment(CardFactory.adaptive_card(card))
-
-
-async def _send(turn_context: TurnContext, card: dict[str, Any]) -> None:
-    await turn_context.send_activity(_card_activity(card))
-
-
-async def _replace(turn_context: TurnContext, card_activity_id: str | None, card: dict[str, Any]) -> None:
-    """Show ``card`` in place of the card that was pressed; post it as a new message when the
-    channel did not say which card that was, or the update fails."""
-    if card_activity_id:
-        activity = _card_activity(card)
-        activity.id = card_activity_id
-        try:
-            await turn_context.update_activity(activity)
-            return
-        except Exception as error:  # the old card may be gone; a new message still answers
-            log.warning(
-                "card update failed; posting the card instead",
-                extra={"activity_id": card_activity_id, "error_code": type(error).__name__},
-            )
-    await _send(turn_context, card)
 
 
 async def _names(store: Store, ids: Iterable[str | None]) -> dict[str, str]:

@@ -38,6 +38,15 @@ TEAM = "team-front-door"
 DECISIONS_CHANNEL = "19:decisions@thread.tacv2"
 DUTY_CHANNEL = "19:duty@thread.tacv2"
 
+#: What Teams accepts in one message, card included (about 28 KB).
+TEAMS_MESSAGE_LIMIT = 28 * 1024
+
+
+def message_size(body: Mapping[str, Any] | None) -> int:
+    """The bytes of a message as the bot sent it to the channel."""
+    return len(json.dumps(body or {}, ensure_ascii=False).encode())
+
+
 #: Names and text that must never reach a channel card.
 CHILD_NAME = "Zebedee Testchild"
 SECOND_CHILD = "Yolanda Testchild"

@@ -181,7 +181,7 @@ async def _keep_channels(bot: RunningBot, registrations: Sequence[ChannelRegistr
 
 #: The bot's own background work after answering (``bot.dialogs.background.Later`` and the
 #: record sent to an allocated worker): a turn is over only when these have finished.
-_AFTER_ANSWER = ("Later.__call__.<locals>.guarded", "IntakeFeature._send_record")
+_AFTER_ANSWER = ("Later.__call__.<locals>.guarded", "RecordViews._send_record")
 
 
 async def _settled(teams_channel: TeamsChannel) -> None:

@@ -114,7 +114,7 @@ def _form(section: Section, contact: Contact = FULL, **changes: Any) -> SectionF
         section=section,
         fields=fields_for(section, children=len(contact.children), parents=len(contact.parents)),
         values=section_values(contact, section),
-        contact=contact if section is Section.SUMMARY else None,
+        contact=contact,
         people=(("aad-worker-1", "Wren Workerperson"),),
         today=date(2026, 3, 16),
     )
@@ -214,4 +214,63 @@ def test_record_drafts_and_set_aside_cards_are_valid(card_validator: CardValidat
     assert "Zebedee Testchild" in text and "Wren Workerperson" in text and "07700900123" in text
     line = DraftLine("x", NOW, Section.PARENTS, "Z.T.")
     _valid(card_validator, drafts_card([line, replace(line, contact_id="y", children="")]))
-    _valid(card_validator, set_aside_card("Referrer: saved", "The next step is below."))
+    _valid(card_validator, set_aside_card("New contact: cancelled", "This draft was deleted."))
+
+
+# -- long parts folded away (Action.ToggleVisibility) ---------------------------------------------
+
+
+def _nodes(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, list):
+        return [found for item in node for found in _nodes(item)]
+    if not isinstance(node, dict):
+        return []
+    return [node, *(found for key, value in node.items() if key != "data" for found in _nodes(value))]
+
+
+def _folded(card: dict[str, Any]) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    """The targets of each show/hide toggle, and the parts hidden at first; every target is an
+    element of the card and every id is used once."""
+    nodes = _nodes(card)
+    ids = [node["id"] for node in nodes if "id" in node and node.get("type") != "Action.ToggleVisibility"]
+    assert len(ids) == len(set(ids)), ids
+    toggles = [node["targetElements"] for node in nodes if node.get("type") == "Action.ToggleVisibility"]
+    for targets in toggles:
+        assert set(targets) <= set(ids), targets
+    hidden = [node for node in nodes if node.get("type") == "Container" and node.get("isVisible") is False]
+    return toggles, hidden
+
+
+def test_the_full_record_and_the_summary_fold_their_long_parts(card_validator: CardValidator) -> None:
+    deadline = Deadline("CT-26-000042", ClockKind.SCREENING, NOW, NOW + timedelta(days=1))
+    record = record_card(FULL, [deadline], NOW, {"aad-worker-1": "Wren Workerperson"})
+    summary = section_card(_form(Section.SUMMARY, people_names={"aad-worker-1": "Wren Workerperson"}))
+    for card in (record, summary):
+        _valid(card_validator, card)
+        toggles, hidden = _folded(card)
+        # referrer, children, parents, worries and history: one "Show" line each
+        assert len(toggles) == len(hidden) == 5
+        folded = json.dumps(hidden)
+        assert "Zebedee Testchild" in folded and "Wren Workerperson" in folded
+        shown = json.dumps([node for node in card["body"] if node not in hidden])
+        assert "Zebedee Testchild" not in shown and "Immediate risk" in shown
+        assert len(json.dumps(card).encode()) < 28 * 1024
+    assert "Screening decision" in json.dumps(record["body"][:4])  # the state and clocks stay in view
+
+
+def test_each_step_summarises_the_steps_answered_before_it_folded_away(card_validator: CardValidator) -> None:
+    assert _folded(section_card(_form(Section.SOURCE))) == ([], [])  # nothing answered yet
+    card = section_card(_form(Section.WORRIES))
+    _valid(card_validator, card)
+    toggles, [answered] = _folded(card)
+    assert len(toggles) == 1
+    facts = {fact["title"]: fact["value"] for node in _nodes(answered) for fact in node.get("facts", [])}
+    assert list(facts) == [
+        "Source and contact type",
+        "Immediate risk",
+        "Referrer",
+        "Children and household",
+        "Parents and consent",
+    ]
+    assert "Zebedee Testchild" in facts["Children and household"]
+    assert all(len(value) <= 100 for value in facts.values())  # a line each, cut when long

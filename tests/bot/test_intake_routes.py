@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-import bot.dialogs.intake as intake_dialog
+import bot.dialogs.intake.records as intake_records
 from bot.cards.decision import VIEW_VERB
 from bot.cards.intake import SUBMIT
 from bot.logs import JsonFormatter
@@ -404,7 +404,7 @@ async def test_view_answers_teams_in_time_and_sends_the_record_after(
     bot = await _ready(start_bot, teams_channel, duty=False)
     chat = await introduce(teams_channel, CONSULTANT)
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER)
-    monkeypatch.setattr(intake_dialog, "INVOKE_BUDGET_SECONDS", 0.0)  # as if the send were slow
+    monkeypatch.setattr(intake_records, "INVOKE_BUDGET_SECONDS", 0.0)  # as if the send were slow
     response = await teams_channel.execute(
         decisions_channel(teams_channel), CONSULTANT, VIEW_VERB, {"reference": "CT-26-000001"}
     )

@@ -20,6 +20,7 @@ from tests.bot.intake_script import (
     REFERRER_NAME,
     ROUTINE,
     SECOND_CHILD,
+    TEAMS_MESSAGE_LIMIT,
     actions,
     audit,
     clock,
@@ -27,6 +28,7 @@ from tests.bot.intake_script import (
     decisions_channel,
     grant,
     inputs,
+    message_size,
     only_contact,
     press,
     receipt_reference,
@@ -39,6 +41,7 @@ from tests.bot.intake_script import (
     texts_of,
     walk,
 )
+from tests.harness.recordings import cards_in
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 
@@ -71,10 +74,18 @@ async def test_a_routine_contact_from_new_contact_to_receipt(
     assert post.card is not None and "CT-26-000001" in texts_of(post.card)
     assert [a["verb"] for a in post.card["actions"]] == ["contact.view", "refresh"]
     assert post.card["refresh"]["action"]["verb"] == "refresh"
-    # every answered card was set aside so it cannot be pressed again by mistake
+    # the script is ONE card in the chat, updated in place at every step and ending as the receipt
+    [script_card] = [posted for posted in teams_channel.sent_to(chat) if posted.cards]
     updates = teams_channel.updates_to(chat)
-    assert len(updates) == len(Section) - 1  # every card but the emergency details, not on this path
-    assert all("Next" not in texts_of(u.card or {}) for u in updates)
+    assert {update.activity_id for update in updates} == {script_card.activity_id}
+    assert len(updates) == len(Section) - 1  # Next on 6 cards (no emergency details here), then Submit
+    steps = [section for section in Section if section not in (Section.SOURCE, Section.EMERGENCY)]
+    assert [section_of_card(update.card or {}) for update in updates[:-1]] == steps
+    shown = teams_channel.message(script_card.activity_id)
+    assert shown is not None and receipt_text == texts_of(cards_in(shown)[0])
+    assert "Next" not in receipt_text and "Submit" not in receipt_text
+    # every state fits a Teams message (the harness checks each against Microsoft's SDK)
+    assert max(message_size(state.body) for state in [script_card, *updates]) < TEAMS_MESSAGE_LIMIT
     actions_audited = [event.action for event in await audit(bot)]
     assert actions_audited.count("contact.section_saved") == len(Section) - 2
     assert {"contact.started", "contact.submitted", "contact.posted"} <= set(actions_audited)

@@ -26,15 +26,17 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures_records import (
     INSPECTED_CLOCKS,
+    REREFERRAL_MONTHS,
     ROUTES,
     ClockTally,
+    ClockTimes,
     FiguresQueries,
     GroupBy,
     Narrowing,
@@ -42,6 +44,7 @@ from frontdoor.figures_records import (
     TimelinessRow,
     Volumes,
 )
+from frontdoor.intake import months_before
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
@@ -49,8 +52,10 @@ from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = [
     "INSPECTED_CLOCKS",
+    "REREFERRAL_MONTHS",
     "ROUTES",
     "ClockTally",
+    "ClockTimes",
     "Figures",
     "FiguresExport",
     "FiguresQueries",
@@ -63,8 +68,11 @@ __all__ = [
     "WeeklyFigures",
     "compute_figures",
     "export_figures",
+    "hours_text",
     "parse_period",
     "show_figures",
+    "volume_measures",
+    "volumes_between",
     "week_start",
     "weekly_figures",
 ]
@@ -176,9 +184,14 @@ class Figures:
     #: screening decisions within one working day, this week so far (the gauge)
     screening_this_week: ClockTally
     volumes: Volumes
+    #: how long the clocks closed in the period ran: median and 90th percentile, per clock
+    times: tuple[ClockTimes, ...] = ()
 
     def total(self, clock: ClockKind) -> ClockTally:
         return next(t for t in self.totals if t.clock is clock)
+
+    def time(self, clock: ClockKind) -> ClockTimes:
+        return next((t for t in self.times if t.clock is clock), ClockTimes("0", clock))
 
 
 def _tallies(rows: Sequence[TimelinessRow], group: str) -> tuple[ClockTally, ...]:
@@ -198,6 +211,26 @@ def _summed(rows: Sequence[TimelinessRow]) -> tuple[ClockTally, ...]:
         )
         for clock in INSPECTED_CLOCKS
     )
+
+
+def _months_earlier(day: date, months: int, tz: tzinfo) -> date:
+    """The day a window of ``months`` opens for a contact received on ``day``: the re-referral
+    rule's own arithmetic (``frontdoor.intake.months_before``), so the measure agrees with it."""
+    return months_before(_midnight(day, tz), months).astimezone(tz).date()
+
+
+async def volumes_between(
+    queries: FiguresQueries, start: datetime, end: datetime, narrowing: Narrowing, tz: tzinfo
+) -> Volumes:
+    """The volumes from ``start`` to ``end``, with the re-referral measure: contacts whose child's
+    case had closed within 3 and within 12 months before (``REREFERRAL_MONTHS``), counted in SQL
+    against the window's opening day for each day of the period."""
+    days = _day_bounds(Period(start, end, ""), tz)
+    local_days = [moment.astimezone(tz).date() for moment in days[:-1]]
+    opens = [[_months_earlier(day, months, tz) for day in local_days] for months in REREFERRAL_MONTHS]
+    counts = await queries.returning(days, opens, narrowing)
+    volumes = await queries.volumes(start, end, narrowing)
+    return replace(volumes, returning=tuple(zip(REREFERRAL_MONTHS, counts, strict=True)))
 
 
 async def compute_figures(
@@ -225,6 +258,7 @@ async def compute_figures(
         [ClockKind.SCREENING],
     )
     screening = _tallies(this_week, "0")[0]
+    times = await queries.times([period.start, period.end], narrowing, GroupBy.WEEK)
     return Figures(
         period=period,
         narrowing=narrowing,
@@ -239,7 +273,10 @@ async def compute_figures(
         ),
         totals=_summed(by_week),
         screening_this_week=screening,
-        volumes=await queries.volumes(period.start, period.end, narrowing),
+        volumes=await volumes_between(queries, period.start, period.end, narrowing, tz),
+        times=tuple(
+            next((t for t in times if t.clock is clock), ClockTimes("0", clock)) for clock in INSPECTED_CLOCKS
+        ),
     )
 
 
@@ -345,6 +382,18 @@ CLOCK_SHORT_TITLES: Mapping[ClockKind, str] = {
     ClockKind.COMPLETION_48H: "Completed in 48h (routes III-IV)",
 }
 
+
+def volume_measures(volumes: Volumes) -> list[tuple[str, int]]:
+    """The volumes' single numbers, titled: the CSV's volume rows and the card's table."""
+    return [
+        ("contacts received", volumes.received),
+        ("urgent contacts", volumes.urgent),
+        ("re-referrals", volumes.rereferrals),
+        *((f"re-referrals within {months} months", n) for months, n in volumes.returning),
+        ("consultations", volumes.consultations),
+    ]
+
+
 #: Every choice the volumes are counted by, in a fixed order.
 SOURCES: tuple[str, ...] = tuple(s.value for s in Source)
 CONTACT_TYPES: tuple[str, ...] = tuple(t.value for t in ContactType)
@@ -423,7 +472,20 @@ CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
     GroupBy.WORKER: "worker id",
     GroupBy.ROUTE: "route",
 }
-CSV_COLUMNS: tuple[str, ...] = ("measure", "count", "on time", "late", "share on time (%)")
+CSV_COLUMNS: tuple[str, ...] = (
+    "measure",
+    "count",
+    "on time",
+    "late",
+    "share on time (%)",
+    "median hours",
+    "90th percentile hours",
+)
+
+
+def hours_text(seconds: float | None) -> str:
+    """Seconds as hours, one decimal ("" for none): the CSV's times."""
+    return "" if seconds is None else f"{seconds / 3600:.1f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -457,25 +519,32 @@ async def export_figures(
                 return week_start(bounds[int(group)].astimezone(calendar.tz).date()).isoformat()
             return group.upper() if by is GroupBy.ROUTE else group
 
+        times = {(t.group, t.clock): t for t in await uow.figures.times(bounds, Narrowing(), by)}
         order = {clock: index for index, clock in enumerate(INSPECTED_CLOCKS)}
         groups = sorted({row.group for row in rows}, key=lambda g: int(g) if by is GroupBy.WEEK else g)
         for group in groups:
             for row in sorted((r for r in rows if r.group == group), key=lambda r: order[r.clock]):
                 tally = ClockTally(row.clock, row.met, row.late)
                 share = "" if tally.share is None else f"{tally.share * 100:.1f}"
+                took = times.get((group, row.clock), ClockTimes(group, row.clock))
                 writer.writerow(
-                    [label(group), CLOCK_SHORT_TITLES[row.clock], tally.total, row.met, row.late, share]
+                    [
+                        label(group),
+                        CLOCK_SHORT_TITLES[row.clock],
+                        tally.total,
+                        row.met,
+                        row.late,
+                        share,
+                        hours_text(took.median),
+                        hours_text(took.p90),
+                    ]
                 )
                 count += 1
         if by is GroupBy.WEEK:
             for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):
-                volumes = await uow.figures.volumes(lower, upper, Narrowing())
-                for measure, number in (
-                    ("contacts received", volumes.received),
-                    ("urgent contacts", volumes.urgent),
-                    ("re-referrals", volumes.rereferrals),
-                ):
-                    writer.writerow([label(str(index)), measure, number, "", "", ""])
+                volumes = await volumes_between(uow.figures, lower, upper, Narrowing(), calendar.tz)
+                for measure, number in volume_measures(volumes):
+                    writer.writerow([label(str(index)), measure, number, "", "", "", "", ""])
                     count += 1
         detail = f"period={start.isoformat()}/{end.isoformat()}; by={by.value}; rows={count}"
         await uow.audit.append(

@@ -10,17 +10,21 @@ contact events by action and time and by state and time; contacts by received-at
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Float,
+    Integer,
     SQLColumnExpression,
     String,
     Text,
     and_,
     case,
     cast,
+    extract,
     func,
     literal,
     or_,
@@ -30,11 +34,19 @@ from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Contact, ContactState
-from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
+from frontdoor.figures import (
+    INSPECTED_CLOCKS,
+    NEEDS,
+    ClockTimes,
+    GroupBy,
+    Narrowing,
+    TimelinessRow,
+    Volumes,
+)
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, DeadlineState
 from store.repository import SqlRepository
-from store.tables import ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
+from store.tables import ConsultationRow, ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
 
 #: The events by which a contact arrives at the front door, and the one by which it leaves.
 _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
@@ -70,6 +82,31 @@ def _narrowed_contacts(
     return statement
 
 
+def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    """The group a clock counts in: its week's bucket (by ``when``), its assignee, or its route."""
+    match by:
+        case GroupBy.WEEK:
+            return cast(_bucket(when, bounds), String)
+        case GroupBy.WORKER:
+            return func.coalesce(DeadlineRow.assignee_id, "")
+        case GroupBy.ROUTE:
+            return func.coalesce(ContactRow.route, "")
+
+
+def _clocks_of_contacts(
+    statement: Select[*tuple[Any, ...]], narrowing: Narrowing, by: GroupBy
+) -> Select[*tuple[Any, ...]]:
+    """``statement`` over the deadlines, joined to their contacts when a route is asked about, and
+    narrowed."""
+    if narrowing.route is not None or by is GroupBy.ROUTE:
+        statement = statement.join(ContactRow, ContactRow.reference == DeadlineRow.subject)
+    return _narrowed_contacts(statement, narrowing, DeadlineRow.assignee_id)
+
+
+#: The percentiles of ``times``: the median and the 90th.
+_PERCENTILES = (0.5, 0.9)
+
+
 class SqlFigures(SqlRepository):
     async def _all(self, statement: Select[*tuple[Any, ...]]) -> list[Any]:
         return list((await self._session.execute(statement)).all())
@@ -91,21 +128,12 @@ class SqlFigures(SqlRepository):
             d.state == DeadlineState.OPEN.value, d.due_at >= first, d.due_at < last, d.due_at < _at(now)
         )
         when: ColumnElement[datetime] = func.coalesce(d.closed_at, d.due_at, type_=UtcDateTime())
-        group: ColumnElement[Any]
-        match by:
-            case GroupBy.WEEK:
-                group = cast(_bucket(when, bounds), String)
-            case GroupBy.WORKER:
-                group = func.coalesce(d.assignee_id, "")
-            case GroupBy.ROUTE:
-                group = func.coalesce(ContactRow.route, "")
+        group = _group(by, bounds, when)
         met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
         statement = select(group.label("grp"), d.clock, met, func.count()).where(
             d.clock.in_([clock.value for clock in clocks]), or_(closed, overdue)
         )
-        if narrowing.route is not None or by is GroupBy.ROUTE:
-            statement = statement.join(ContactRow, ContactRow.reference == d.subject)
-        statement = _narrowed_contacts(statement, narrowing, d.assignee_id).group_by("grp", d.clock)
+        statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
         return [
             TimelinessRow(
                 str(grp),
@@ -115,6 +143,102 @@ class SqlFigures(SqlRepository):
             )
             for grp, clock, met_count, total in await self._all(statement)
         ]
+
+    def _seconds(self) -> ColumnElement[float]:
+        """A closed clock's time from start to close, in seconds."""
+        d = DeadlineRow
+        if self._uow.dialect == "postgresql":
+            return cast(extract("epoch", d.closed_at - d.started_at), Float)
+        # SQLite keeps the UTC times as text; julianday reads them as fractional days.
+        return func.round((func.julianday(d.closed_at) - func.julianday(d.started_at)) * 86400.0, 3)
+
+    async def times(
+        self,
+        bounds: Sequence[datetime],
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ClockTimes]:
+        if len(bounds) < 2:
+            raise ValueError("times need at least one bucket")
+        d = DeadlineRow
+        seconds = self._seconds()
+        group = _group(by, bounds, d.closed_at)
+        where = (
+            d.clock.in_([clock.value for clock in clocks]),
+            d.state.in_(_CLOSED_STATES),
+            d.closed_at >= _at(bounds[0]),
+            d.closed_at < _at(bounds[-1]),
+        )
+        statement: Select[*tuple[Any, ...]]
+        if self._uow.dialect == "postgresql":
+            statement = select(
+                group.label("grp"),
+                d.clock,
+                func.count(),
+                *(func.percentile_cont(p).within_group(seconds) for p in _PERCENTILES),
+            ).where(*where)
+            statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
+        else:
+            # SQLite has no percentile_cont: rank each group's times in order (window functions)
+            # and interpolate between the two ranks around p × (n − 1), as percentile_cont does.
+            partition = (group, d.clock)
+            ranked = _clocks_of_contacts(
+                select(
+                    group.label("grp"),
+                    d.clock.label("clock"),
+                    seconds.label("seconds"),
+                    (func.row_number().over(partition_by=partition, order_by=seconds) - 1).label("rank"),
+                    func.count().over(partition_by=partition).label("n"),
+                ).where(*where),
+                narrowing,
+                by,
+            ).subquery()
+
+            def percentile(p: float) -> ColumnElement[float]:
+                position = p * (ranked.c.n - 1)
+                lower = cast(position, Integer)
+                fraction = position - lower
+                return func.sum(
+                    case(
+                        (ranked.c.rank == lower, ranked.c.seconds * (1 - fraction)),
+                        (ranked.c.rank == lower + 1, ranked.c.seconds * fraction),
+                        else_=0,
+                    )
+                )
+
+            statement = select(
+                ranked.c.grp, ranked.c.clock, func.count(), *(percentile(p) for p in _PERCENTILES)
+            ).group_by(ranked.c.grp, ranked.c.clock)
+        return [
+            ClockTimes(str(grp), ClockKind(clock), int(count), float(median), float(p90))
+            for grp, clock, count, median, p90 in await self._all(statement)
+        ]
+
+    async def returning(
+        self, days: Sequence[datetime], opens: Sequence[Sequence[date]], narrowing: Narrowing
+    ) -> list[int]:
+        c = ContactRow
+        columns = []
+        for window in opens:
+            opening = case(
+                *[
+                    (c.received_at < _at(upper), literal(day, Date()))
+                    for upper, day in zip(days[1:], window, strict=True)
+                ],
+                else_=literal(window[-1], Date()),
+            )
+            columns.append(func.sum(case((c.history_closed_on >= opening, 1), else_=0)))
+        if not columns:
+            return []
+        statement = select(*columns).where(
+            c.reference.is_not(None),
+            c.history_closed_on.is_not(None),
+            c.received_at >= _at(days[0]),
+            c.received_at < _at(days[-1]),
+        )
+        [row] = await self._all(_narrowed_contacts(statement, narrowing, c.assignee_id))
+        return [int(value or 0) for value in row]
 
     def _events(self, narrowing: Narrowing) -> Select[*tuple[Any, ...]]:
         statement = select(ContactEventRow.at)
@@ -179,7 +303,13 @@ class SqlFigures(SqlRepository):
                 e.action == Action.REFER_REREFERRAL.value, e.at >= _at(start), e.at < _at(end)
             )
         )
+        consultations = await self._count(
+            select(ConsultationRow.id).where(
+                ConsultationRow.created_at >= _at(start), ConsultationRow.created_at < _at(end)
+            )
+        )
         return Volumes(
+            consultations=consultations,
             received=count,
             urgent=urgent,
             rereferrals=rereferrals,

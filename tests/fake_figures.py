@@ -5,11 +5,20 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
+from frontdoor.consultation import Consultation
 from frontdoor.contact import Contact, ContactState
-from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
+from frontdoor.figures import (
+    INSPECTED_CLOCKS,
+    NEEDS,
+    ClockTimes,
+    GroupBy,
+    Narrowing,
+    TimelinessRow,
+    Volumes,
+)
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 
@@ -20,6 +29,7 @@ _ROUTES = ("route_i", "route_ii", "route_iii", "route_iv")
 class _Held(Protocol):
     contacts: dict[str, Contact]
     deadlines: dict[int, Deadline]
+    consultations: dict[str, Consultation]
 
 
 def _route(contact: Contact | None) -> str:
@@ -27,6 +37,26 @@ def _route(contact: Contact | None) -> str:
         return ""
     found = [e.action for e in contact.events if e.action in _ROUTES]
     return found[-1].removeprefix("route_") if found else ""
+
+
+def _percentile(ordered: Sequence[float], p: float) -> float:
+    """PostgreSQL's ``percentile_cont``: interpolated between the ranks around p × (n − 1)."""
+    position = p * (len(ordered) - 1)
+    lower = int(position)
+    upper = min(lower + 1, len(ordered) - 1)
+    return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
+
+
+def _group(
+    by: GroupBy, bounds: Sequence[datetime], when: datetime, d: Deadline, contact: Contact | None
+) -> str:
+    match by:
+        case GroupBy.WEEK:
+            return str(next(i for i, upper in enumerate(bounds[1:]) if when < upper))
+        case GroupBy.WORKER:
+            return d.assignee_id or ""
+        case GroupBy.ROUTE:
+            return _route(contact)
 
 
 def _keeps(contact: Contact | None, narrowing: Narrowing, worker: str | None) -> bool:
@@ -67,18 +97,52 @@ class FakeFigures:
             contact = contacts.get(d.subject)
             if not _keeps(contact, narrowing, d.assignee_id):
                 continue
-            match by:
-                case GroupBy.WEEK:
-                    group = str(next(i for i, upper in enumerate(bounds[1:]) if when < upper))
-                case GroupBy.WORKER:
-                    group = d.assignee_id or ""
-                case GroupBy.ROUTE:
-                    group = _route(contact)
+            group = _group(by, bounds, when, d, contact)
             (met if d.state is DeadlineState.MET else late)[(group, d.clock)] += 1
         return [
             TimelinessRow(group, clock, met[(group, clock)], late[(group, clock)])
             for group, clock in sorted(set(met) | set(late))
         ]
+
+    async def times(
+        self,
+        bounds: Sequence[datetime],
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ClockTimes]:
+        contacts = self._by_reference()
+        seconds: dict[tuple[str, ClockKind], list[float]] = {}
+        for d in self._view().deadlines.values():
+            if d.clock not in clocks or d.state not in (DeadlineState.MET, DeadlineState.LATE):
+                continue
+            if d.closed_at is None or not bounds[0] <= d.closed_at < bounds[-1]:
+                continue
+            contact = contacts.get(d.subject)
+            if not _keeps(contact, narrowing, d.assignee_id):
+                continue
+            key = (_group(by, bounds, d.closed_at, d, contact), d.clock)
+            seconds.setdefault(key, []).append((d.closed_at - d.started_at).total_seconds())
+        return [
+            ClockTimes(group, clock, len(times), _percentile(ordered, 0.5), _percentile(ordered, 0.9))
+            for (group, clock), times in sorted(seconds.items())
+            if (ordered := sorted(times))
+        ]
+
+    async def returning(
+        self, days: Sequence[datetime], opens: Sequence[Sequence[date]], narrowing: Narrowing
+    ) -> list[int]:
+        counts = [0] * len(opens)
+        for c in self._view().contacts.values():
+            closed_on, received = c.history.closed_on, c.received_at
+            if not c.reference or closed_on is None or received is None:
+                continue
+            if not days[0] <= received < days[-1] or not _keeps(c, narrowing, c.assignee_id):
+                continue
+            day = next(i for i, upper in enumerate(days[1:]) if received < upper)
+            for w, window in enumerate(opens):
+                counts[w] += closed_on >= window[day]
+        return counts
 
     def _events(self, narrowing: Narrowing) -> Iterable[tuple[datetime, bool, bool]]:
         for contact in self._view().contacts.values():
@@ -112,7 +176,9 @@ class FakeFigures:
             for e in c.events
             if e.action == Action.REFER_REREFERRAL.value and start <= e.at < end
         )
+        consultations = sum(1 for c in self._view().consultations.values() if start <= c.created_at < end)
         return Volumes(
+            consultations=consultations,
             received=len(received),
             urgent=sum(1 for c in received if c.immediate_risks),
             rereferrals=rereferrals,

@@ -45,12 +45,21 @@ from bot.cards.common import to_dict
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.contact import ContactType, PresentingNeed, Source
-from frontdoor.figures import CLOCK_SHORT_TITLES, ROUTES, ClockTally, Figures, Volumes, WeeklyFigures
+from frontdoor.figures import (
+    CLOCK_SHORT_TITLES,
+    ROUTES,
+    ClockTally,
+    ClockTimes,
+    Figures,
+    Volumes,
+    WeeklyFigures,
+)
 from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 
 __all__ = [
     "FIGURES_ELSEWHERE",
     "FIGURES_VERB",
+    "MOST_WORKERS",
     "PERIOD_KEY",
     "ROUTE_KEY",
     "WORKER_INPUT",
@@ -76,6 +85,9 @@ WORKER_PICKED: Final = "picked"
 
 #: Most bars shown for presenting needs (the table lists them all).
 _MOST_NEEDS = 8
+#: Most workers offered in the card's choice: a long directory must not take the card over Teams'
+#: ~28 KB. The rest are counted ("and N more"); the CSV by worker has everyone.
+MOST_WORKERS: Final = 40
 
 
 def _text(text: str, **options: Any) -> TextBlock:
@@ -97,6 +109,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
 
 def _tally_row(title: str, tally: ClockTally) -> list[str]:
     return [title, str(tally.met), str(tally.late), tally.percent_text()]
+
+
+def _duration_text(seconds: float | None) -> str:
+    """A clock's running time, read at a glance: minutes under an hour, else hours (one decimal)
+    under two days, else days."""
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _times_row(title: str, times: ClockTimes) -> list[str]:
+    return [title, str(times.count), _duration_text(times.median), _duration_text(times.p90)]
 
 
 def _open_chart(figures: Figures) -> LineChart:
@@ -207,14 +235,25 @@ def _buttons(
     routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
     elements: list[CardElement] = [ActionSet(actions=routes)]
     if workers:
+        listed = list(workers[:MOST_WORKERS])
+        if worker and worker not in {person for person, _ in listed}:
+            listed += [(person, name) for person, name in workers if person == worker]
         elements.append(
             ChoiceSetInput(
                 id=WORKER_INPUT,
                 label="Or one worker",
                 value=worker or None,
-                choices=[CardChoice(title=name, value=person) for person, name in workers],
+                choices=[CardChoice(title=name, value=person) for person, name in listed],
             )
         )
+        if more := len(workers) - len(listed):
+            elements.append(
+                _text(
+                    f"and {more} more not listed here: the CSV export by worker has everyone.",
+                    is_subtle=True,
+                    size="Small",
+                )
+            )
         elements.append(ActionSet(actions=[show("Show this worker", worker_value=WORKER_PICKED)]))
     return elements
 
@@ -247,9 +286,13 @@ def figures_card(
             ["Clock", "On time", "Late", "Share on time"],
             [_tally_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.totals],
         ),
+        _table(
+            ["Time from start to close", "Clocks closed", "Median", "90th percentile"],
+            [_times_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.times],
+        ),
         _text(
-            "A clock counts when it closed; one still open after its due time counts as late. "
-            "Worker: whom the clock was with when it closed.",
+            "A clock counts when it closed; one still open after its due time counts as late (and "
+            "has no time yet). Worker: whom the clock was with when it closed.",
             is_subtle=True,
             size="Small",
         ),
@@ -261,6 +304,11 @@ def figures_card(
                 ["Contacts received", str(volumes.received)],
                 ["Urgent (immediate risk)", str(volumes.urgent)],
                 ["Re-referrals to the duty manager", str(volumes.rereferrals)],
+                *(
+                    [f"Child's case closed within {months} months before", str(n)]
+                    for months, n in volumes.returning
+                ),
+                ["Consultations (the whole front door)", str(volumes.consultations)],
                 *([title, str(n)] for title, n in _type_rows(volumes)),
                 *([title, str(n)] for title, n in _source_rows(volumes)),
                 *([title, str(n)] for title, n in _need_rows(volumes)),

@@ -22,7 +22,7 @@ from frontdoor.agencies import Agency, parse_agency
 from frontdoor.mash import set_partner_agency
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
-from frontdoor.records import AuditEvent, RotaEntry
+from frontdoor.records import TEAM_NAME_MOST, AuditEvent, RotaEntry, team_name
 from frontdoor.roles import Role, parse_role
 from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
@@ -84,7 +84,12 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--agency", type=_agency, help="a partner's agency: " + ", ".join(a.value for a in Agency)
             )
-    role_commands.add_parser("list", help="everyone in the directory and their roles")
+    role_commands.add_parser("list", help="everyone in the directory, their roles and team")
+    team = role_commands.add_parser(
+        "team", help="record the team a person works in (the figures narrow by it)"
+    )
+    team.add_argument("aad_object_id", help="the person's Azure AD object id")
+    team.add_argument("team", nargs="?", default="", help="the team's name; leave out to clear it")
 
     duty = commands.add_parser("duty", help="the duty rota")
     duty_commands = duty.add_subparsers(dest="duty_command", required=True)
@@ -140,9 +145,35 @@ async def _roles_list(store: Store) -> int:
     async with store.unit_of_work() as uow:
         entries = await uow.roles.entries()
     for entry in sorted(entries, key=lambda e: e.aad_object_id):
-        _out(f"{entry.aad_object_id}\t{','.join(sorted(r.value for r in entry.roles))}")
+        team = f"\tteam: {entry.team}" if entry.team else ""
+        _out(f"{entry.aad_object_id}\t{','.join(sorted(r.value for r in entry.roles))}{team}")
     if not entries:
         _out("the role directory is empty")
+    return 0
+
+
+async def _roles_team(store: Store, clock: Clock, aad_object_id: str, text: str) -> int:
+    team = team_name(text)
+    if team is None:
+        sys.stderr.write(
+            f"frontdoor-bot: a team's name is at most {TEAM_NAME_MOST} characters, on one line\n"
+        )
+        return 2
+    async with store.unit_of_work() as uow:
+        if not await uow.roles.set_team(aad_object_id, team):
+            sys.stderr.write(f"frontdoor-bot: {aad_object_id} is not in the role directory\n")
+            return 2
+        await uow.audit.append(
+            AuditEvent(
+                at=clock.now(),
+                actor_id=_actor(),
+                action="role.team",
+                subject=f"person:{aad_object_id}",
+                detail=team or "-",
+            )
+        )
+        await uow.commit()
+    _out(f"{aad_object_id} is in team {team}" if team else f"{aad_object_id} is in no team")
     return 0
 
 
@@ -196,6 +227,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "roles":
         if args.roles_command == "list":
             return asyncio.run(_with_store(settings, _roles_list))
+        if args.roles_command == "team":
+            return asyncio.run(
+                _with_store(settings, lambda store: _roles_team(store, clock, args.aad_object_id, args.team))
+            )
         grant = args.roles_command == "grant"
         agency = getattr(args, "agency", None)
         if grant and (args.role is Role.PARTNER) != (agency is not None):

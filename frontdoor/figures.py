@@ -414,6 +414,8 @@ class FiguresShown:
     #: (id, display name) of the people the figures may be narrowed to, by name
     workers: tuple[tuple[str, str], ...]
     names: Mapping[str, str]
+    #: the teams the role directory records, by name
+    teams: tuple[str, ...] = ()
 
 
 async def show_figures(
@@ -425,10 +427,11 @@ async def show_figures(
     now: datetime,
     calendar: WorkingCalendar,
     policy: Policy,
+    team: str = "",
 ) -> FiguresShown | str:
-    """The figures for ``period_text`` narrowed to ``route`` or ``worker`` ("" for none), audited
-    as ``figures.viewed``; or a message saying what was not understood. The caller has checked
-    that the actor may see figures."""
+    """The figures for ``period_text`` narrowed to ``route``, ``team`` or ``worker`` ("" for none;
+    the first given wins), audited as ``figures.viewed``; or a message saying what was not
+    understood. The caller has checked that the actor may see figures."""
     period = parse_period(period_text, now, calendar)
     if isinstance(period, str):
         return period
@@ -446,21 +449,28 @@ async def show_figures(
                 key=lambda pair: pair[1].lower(),
             )
         )
+        teams = tuple(sorted({e.team for e in entries if e.team}, key=str.lower))
+        if route:
+            team = worker = ""
+        elif team:
+            worker = ""
         if worker and worker not in {person for person, _ in workers}:
             return "That worker is not in the directory."
-        narrowing = Narrowing(route=route or None, worker_id=None if route else worker or None)
+        if team and team not in teams:
+            return "No one in the directory is in that team."
+        narrowing = Narrowing(route=route or None, worker_id=worker or None, team=team or None)
         band = (policy.open_contacts.band_low, policy.open_contacts.band_high)
         figures = await compute_figures(uow.figures, period, narrowing, now, calendar, band)
         detail = (
             f"period={period.start.isoformat()}/{period.end.isoformat()}; "
-            f"route={route or '-'}; worker={worker or '-'}"
+            f"route={route or '-'}; team={team or '-'}; worker={worker or '-'}"
         )
         await uow.audit.append(
             AuditEvent(at=now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail)
         )
         await uow.commit()
     names = {e.aad_object_id: e.display_name for e in entries if e.display_name}
-    return FiguresShown(figures, workers, names)
+    return FiguresShown(figures, workers, names, teams)
 
 
 # -- the CSV export --------------------------------------------------------------------------------
@@ -470,8 +480,11 @@ async def show_figures(
 CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
     GroupBy.WEEK: "week beginning",
     GroupBy.WORKER: "worker id",
+    GroupBy.TEAM: "team",
     GroupBy.ROUTE: "route",
 }
+#: The team group of clocks whose worker the directory puts in no team.
+NO_TEAM = "(no team)"
 CSV_COLUMNS: tuple[str, ...] = (
     "measure",
     "count",
@@ -517,6 +530,8 @@ async def export_figures(
         def label(group: str) -> str:
             if by is GroupBy.WEEK:
                 return week_start(bounds[int(group)].astimezone(calendar.tz).date()).isoformat()
+            if by is GroupBy.TEAM:
+                return group or NO_TEAM
             return group.upper() if by is GroupBy.ROUTE else group
 
         times = {(t.group, t.clock): t for t in await uow.figures.times(bounds, Narrowing(), by)}

@@ -43,19 +43,23 @@ REREFERRAL_MONTHS: tuple[int, ...] = (3, 12)
 
 
 class GroupBy(StrEnum):
-    """How timeliness is split: by week (Monday to Sunday), by worker or by route."""
+    """How timeliness is split: by week (Monday to Sunday), by worker, by the worker's team (the
+    role directory's) or by route."""
 
     WEEK = "week"
     WORKER = "worker"
+    TEAM = "team"
     ROUTE = "route"
 
 
 @dataclass(frozen=True, slots=True)
 class Narrowing:
-    """Which contacts the figures are about: all of them, or one route's, or one worker's."""
+    """Which contacts the figures are about: all of them, or one route's, one worker's, or one
+    team's (the people the role directory puts in that team)."""
 
     route: str | None = None
     worker_id: str | None = None
+    team: str | None = None
 
     def __post_init__(self) -> None:
         if self.route is not None and self.route not in ROUTES:
@@ -67,6 +71,8 @@ class Narrowing:
             return f"route {self.route.upper()}"
         if self.worker_id is not None:
             return "one worker"
+        if self.team is not None:
+            return f"team {self.team}"
         return "all contacts"
 
 
@@ -156,7 +162,8 @@ class FiguresQueries(Protocol):
     ) -> list[TimelinessRow]:
         """Met and late counts per group and clock, over ``[bounds[0], bounds[-1])``. By week,
         the group is the index of the bucket ``[bounds[i], bounds[i+1])`` as text; by worker, the
-        clock's assignee ("" for none); by route, the route the contact was last screened to."""
+        clock's assignee ("" for none); by team, the assignee's team ("" for none); by route, the
+        route the contact was last screened to."""
         ...
 
     async def times(

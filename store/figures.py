@@ -46,7 +46,14 @@ from frontdoor.figures import (
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, DeadlineState
 from store.repository import SqlRepository
-from store.tables import ConsultationRow, ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
+from store.tables import (
+    ConsultationRow,
+    ContactEventRow,
+    ContactRow,
+    DeadlineRow,
+    UtcDateTime,
+    WorkerTeamRow,
+)
 
 #: The events by which a contact arrives at the front door, and the one by which it leaves.
 _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
@@ -79,6 +86,9 @@ def _narrowed_contacts(
         statement = statement.where(ContactRow.route == narrowing.route)
     if narrowing.worker_id is not None and worker is not None:
         statement = statement.where(worker == narrowing.worker_id)
+    if narrowing.team is not None and worker is not None:
+        members = select(WorkerTeamRow.aad_object_id).where(WorkerTeamRow.team == narrowing.team)
+        statement = statement.where(worker.in_(members))
     return statement
 
 
@@ -89,6 +99,9 @@ def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[An
             return cast(_bucket(when, bounds), String)
         case GroupBy.WORKER:
             return func.coalesce(DeadlineRow.assignee_id, "")
+        case GroupBy.TEAM:
+            team = select(WorkerTeamRow.team).where(WorkerTeamRow.aad_object_id == DeadlineRow.assignee_id)
+            return func.coalesce(team.scalar_subquery(), "")
         case GroupBy.ROUTE:
             return func.coalesce(ContactRow.route, "")
 
@@ -242,7 +255,7 @@ class SqlFigures(SqlRepository):
 
     def _events(self, narrowing: Narrowing) -> Select[*tuple[Any, ...]]:
         statement = select(ContactEventRow.at)
-        if narrowing.route is not None or narrowing.worker_id is not None:
+        if narrowing != Narrowing():
             statement = statement.join(ContactRow, ContactRow.id == ContactEventRow.contact_id)
         return _narrowed_contacts(statement, narrowing, ContactRow.assignee_id)
 

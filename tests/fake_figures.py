@@ -30,6 +30,7 @@ class _Held(Protocol):
     contacts: dict[str, Contact]
     deadlines: dict[int, Deadline]
     consultations: dict[str, Consultation]
+    teams: dict[str, str]
 
 
 def _route(contact: Contact | None) -> str:
@@ -48,26 +49,34 @@ def _percentile(ordered: Sequence[float], p: float) -> float:
 
 
 def _group(
-    by: GroupBy, bounds: Sequence[datetime], when: datetime, d: Deadline, contact: Contact | None
+    by: GroupBy,
+    bounds: Sequence[datetime],
+    when: datetime,
+    d: Deadline,
+    contact: Contact | None,
+    teams: dict[str, str],
 ) -> str:
     match by:
         case GroupBy.WEEK:
             return str(next(i for i, upper in enumerate(bounds[1:]) if when < upper))
         case GroupBy.WORKER:
             return d.assignee_id or ""
+        case GroupBy.TEAM:
+            return teams.get(d.assignee_id or "", "")
         case GroupBy.ROUTE:
             return _route(contact)
-
-
-def _keeps(contact: Contact | None, narrowing: Narrowing, worker: str | None) -> bool:
-    if narrowing.route is not None and _route(contact) != narrowing.route:
-        return False
-    return narrowing.worker_id is None or worker == narrowing.worker_id
 
 
 class FakeFigures:
     def __init__(self, view: Callable[[], _Held]) -> None:
         self._view = view
+
+    def _keeps(self, contact: Contact | None, narrowing: Narrowing, worker: str | None) -> bool:
+        if narrowing.route is not None and _route(contact) != narrowing.route:
+            return False
+        if narrowing.team is not None and self._view().teams.get(worker or "") != narrowing.team:
+            return False
+        return narrowing.worker_id is None or worker == narrowing.worker_id
 
     def _by_reference(self) -> dict[str, Contact]:
         return {c.reference: c for c in self._view().contacts.values() if c.reference}
@@ -95,9 +104,9 @@ class FakeFigures:
             if not bounds[0] <= when < bounds[-1]:
                 continue
             contact = contacts.get(d.subject)
-            if not _keeps(contact, narrowing, d.assignee_id):
+            if not self._keeps(contact, narrowing, d.assignee_id):
                 continue
-            group = _group(by, bounds, when, d, contact)
+            group = _group(by, bounds, when, d, contact, self._view().teams)
             (met if d.state is DeadlineState.MET else late)[(group, d.clock)] += 1
         return [
             TimelinessRow(group, clock, met[(group, clock)], late[(group, clock)])
@@ -119,9 +128,9 @@ class FakeFigures:
             if d.closed_at is None or not bounds[0] <= d.closed_at < bounds[-1]:
                 continue
             contact = contacts.get(d.subject)
-            if not _keeps(contact, narrowing, d.assignee_id):
+            if not self._keeps(contact, narrowing, d.assignee_id):
                 continue
-            key = (_group(by, bounds, d.closed_at, d, contact), d.clock)
+            key = (_group(by, bounds, d.closed_at, d, contact, self._view().teams), d.clock)
             seconds.setdefault(key, []).append((d.closed_at - d.started_at).total_seconds())
         return [
             ClockTimes(group, clock, len(times), _percentile(ordered, 0.5), _percentile(ordered, 0.9))
@@ -137,7 +146,7 @@ class FakeFigures:
             closed_on, received = c.history.closed_on, c.received_at
             if not c.reference or closed_on is None or received is None:
                 continue
-            if not days[0] <= received < days[-1] or not _keeps(c, narrowing, c.assignee_id):
+            if not days[0] <= received < days[-1] or not self._keeps(c, narrowing, c.assignee_id):
                 continue
             day = next(i for i, upper in enumerate(days[1:]) if received < upper)
             for w, window in enumerate(opens):
@@ -146,7 +155,7 @@ class FakeFigures:
 
     def _events(self, narrowing: Narrowing) -> Iterable[tuple[datetime, bool, bool]]:
         for contact in self._view().contacts.values():
-            if not _keeps(contact, narrowing, contact.assignee_id):
+            if not self._keeps(contact, narrowing, contact.assignee_id):
                 continue
             for e in contact.events:
                 yield e.at, e.action in _ARRIVALS, e.to_state is ContactState.CLOSED
@@ -166,13 +175,13 @@ class FakeFigures:
             if c.reference
             and c.received_at is not None
             and start <= c.received_at < end
-            and _keeps(c, narrowing, c.assignee_id)
+            and self._keeps(c, narrowing, c.assignee_id)
         ]
         needs = Counter(need.value for c in received for need in c.presenting_needs)
         rereferrals = sum(
             1
             for c in self._view().contacts.values()
-            if _keeps(c, narrowing, c.assignee_id)
+            if self._keeps(c, narrowing, c.assignee_id)
             for e in c.events
             if e.action == Action.REFER_REREFERRAL.value and start <= e.at < end
         )

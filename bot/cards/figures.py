@@ -51,6 +51,7 @@ from frontdoor.figures import (
     ClockTally,
     ClockTimes,
     Figures,
+    Narrowing,
     Volumes,
     WeeklyFigures,
 )
@@ -61,7 +62,10 @@ __all__ = [
     "FIGURES_VERB",
     "MOST_WORKERS",
     "PERIOD_KEY",
+    "PICKED",
     "ROUTE_KEY",
+    "TEAM_INPUT",
+    "TEAM_KEY",
     "WORKER_INPUT",
     "WORKER_KEY",
     "WORKER_PICKED",
@@ -78,10 +82,13 @@ FIGURES_ELSEWHERE: Final = "I show the figures in a personal chat with me, or in
 PERIOD_KEY: Final = "period"
 ROUTE_KEY: Final = "route"
 WORKER_KEY: Final = "worker"
-#: The worker choice's input id. Teams sends every input with every button, so only the "Show
-#: this worker" button, whose worker is ``WORKER_PICKED``, reads it.
+TEAM_KEY: Final = "team"
+#: The worker and team choices' input ids. Teams sends every input with every button, so only the
+#: "Show this worker" ("Show this team") button, whose worker (team) is ``PICKED``, reads it.
 WORKER_INPUT: Final = "figures_worker"
-WORKER_PICKED: Final = "picked"
+TEAM_INPUT: Final = "figures_team"
+PICKED: Final = "picked"
+WORKER_PICKED: Final = PICKED
 
 #: Most bars shown for presenting needs (the table lists them all).
 _MOST_NEEDS = 8
@@ -225,15 +232,33 @@ def _volume_charts(volumes: Volumes) -> list[CardElement]:
 
 
 def _buttons(
-    period_text: str, workers: Sequence[tuple[str, str]], route: str | None, worker: str | None
+    period_text: str, workers: Sequence[tuple[str, str]], teams: Sequence[str], narrowing: Narrowing
 ) -> list[CardElement]:
-    def show(title: str, route_value: str = "", worker_value: str = "") -> ExecuteAction:
-        data = {PERIOD_KEY: period_text, ROUTE_KEY: route_value, WORKER_KEY: worker_value}
+    def show(
+        title: str, route_value: str = "", worker_value: str = "", team_value: str = ""
+    ) -> ExecuteAction:
+        data = {
+            PERIOD_KEY: period_text,
+            ROUTE_KEY: route_value,
+            WORKER_KEY: worker_value,
+            TEAM_KEY: team_value,
+        }
         return ExecuteAction(title=title, verb=FIGURES_VERB, data=data)
 
+    route, worker = narrowing.route, narrowing.worker_id
     routes: list[Action] = [show("All contacts")]
     routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
     elements: list[CardElement] = [ActionSet(actions=routes)]
+    if teams:
+        elements.append(
+            ChoiceSetInput(
+                id=TEAM_INPUT,
+                label="Or one team (its workers' clocks)",
+                value=narrowing.team,
+                choices=[CardChoice(title=team, value=team) for team in teams],
+            )
+        )
+        elements.append(ActionSet(actions=[show("Show this team", team_value=PICKED)]))
     if workers:
         listed = list(workers[:MOST_WORKERS])
         if worker and worker not in {person for person, _ in listed}:
@@ -254,7 +279,7 @@ def _buttons(
                     size="Small",
                 )
             )
-        elements.append(ActionSet(actions=[show("Show this worker", worker_value=WORKER_PICKED)]))
+        elements.append(ActionSet(actions=[show("Show this worker", worker_value=PICKED)]))
     return elements
 
 
@@ -264,8 +289,10 @@ def figures_card(
     workers: Sequence[tuple[str, str]],
     names: Mapping[str, str],
     notice: str = "",
+    teams: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The ``figures`` card. ``workers``: (id, name) of the people it may be narrowed to."""
+    """The ``figures`` card. ``workers``: (id, name) of the people it may be narrowed to;
+    ``teams``: the teams it may be narrowed to."""
     narrowing = figures.narrowing
     who = narrowing.label
     if narrowing.worker_id is not None:
@@ -314,7 +341,7 @@ def figures_card(
                 *([title, str(n)] for title, n in _need_rows(volumes)),
             ],
         ),
-        *_buttons(period_text, workers, narrowing.route, narrowing.worker_id),
+        *_buttons(period_text, workers, teams, narrowing),
     ]
     return to_dict(AdaptiveCard(body=body, fallback_text=f"Front door figures: {figures.period.label}"))
 

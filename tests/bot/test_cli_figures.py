@@ -97,7 +97,7 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
         r[:6] for r in _rows(by_route.stdout)
     ]
     assert _run(env, "--from", "2026-11-30", "--to", "2026-11-01").returncode == 2
-    assert _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team").returncode == 2
+    assert _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "month").returncode == 2
 
     store = SqlStore(env["DATABASE_URL"])
     try:
@@ -107,3 +107,44 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
         await store.close()
     assert [e.action for e in exports] == ["figures.exported"] * 3
     assert all(e.actor_id.startswith("cli:") for e in exports) and "by=worker" in exports[1].detail
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_teams_recorded_in_the_directory_and_the_export_by_team(env: dict[str, str]) -> None:
+    await _seed(env["DATABASE_URL"])
+    assert _cli(env, "roles", "team", "sw-fig-1", "North").returncode == 2  # not in the directory
+    for person in ("sw-fig-1", "sw-fig-2", "sw-fig-3"):
+        assert _cli(env, "roles", "grant", person, "social_worker").returncode == 0
+    first = _cli(env, "roles", "team", "sw-fig-1", "  Assessment   North ")
+    assert first.returncode == 0 and "sw-fig-1 is in team Assessment North" in first.stdout, first.stderr
+    assert _cli(env, "roles", "team", "sw-fig-2", "Assessment North").returncode == 0
+    assert _cli(env, "roles", "team", "sw-fig-3", "First Contact").returncode == 0
+    cleared = _cli(env, "roles", "team", "sw-fig-3")
+    assert cleared.returncode == 0 and "sw-fig-3 is in no team" in cleared.stdout
+    assert _cli(env, "roles", "team", "sw-fig-3", "x" * 81).returncode == 2
+    assert "sw-fig-1\tsocial_worker\tteam: Assessment North" in _cli(env, "roles", "list").stdout
+
+    by_team = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    assert by_team.returncode == 0, by_team.stderr
+    rows = _rows(by_team.stdout)
+    assert rows[0] == ["team", *COLUMNS]
+    # Workers take contacts in turn, 40 each, 8 of each one's screening clocks late.
+    screening = [row[:6] for row in rows[1:] if row[1] == "Screening in 1 working day"]
+    assert screening == [
+        ["(no team)", "Screening in 1 working day", "40", "32", "8", "80.0"],
+        ["Assessment North", "Screening in 1 working day", "80", "64", "16", "80.0"],
+    ]
+
+    store = SqlStore(env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            events = [s.event for s in await uow.audit.for_subject("person:sw-fig-3")]
+    finally:
+        await store.close()
+    assert [(e.action, e.detail) for e in events if e.action == "role.team"] == [
+        ("role.team", "First Contact"),
+        ("role.team", "-"),
+    ]

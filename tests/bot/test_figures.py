@@ -13,7 +13,10 @@ from bot.cards.figures import (
     FIGURES_VERB,
     MOST_WORKERS,
     PERIOD_KEY,
+    PICKED,
     ROUTE_KEY,
+    TEAM_INPUT,
+    TEAM_KEY,
     WORKER_INPUT,
     WORKER_KEY,
     WORKER_PICKED,
@@ -183,3 +186,34 @@ async def test_a_long_directory_is_capped_on_the_card(
     assert "November 2026: Fictional Example Worker With A Long Name 399" in texts_of(narrowed.card)
     # listed now, so one fewer not listed
     assert "and 365 more not listed here: the CSV export by worker has everyone." in texts_of(narrowed.card)
+
+
+async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.roles.set_team(SOCIAL_WORKER.aad_object_id, "Assessment North")
+        assert await uow.roles.set_team(OFFICER.aad_object_id, "First Contact")
+        await uow.commit()
+    chat = teams_channel.personal(CONSULTANT)
+    reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
+    [card] = reply.cards
+    [choice] = [item for item in card["body"] if item.get("id") == TEAM_INPUT]
+    assert [c["value"] for c in choice["choices"]] == ["Assessment North", "First Contact"]
+    [button] = [a for a in actions(card) if a.get("title") == "Show this team"]
+    assert button["data"][TEAM_KEY] == PICKED
+
+    picked = {**button["data"], TEAM_INPUT: "Assessment North", WORKER_INPUT: OFFICER.aad_object_id}
+    team = await teams_channel.execute(
+        chat, CONSULTANT, FIGURES_VERB, picked, card_activity_id=reply.sent[-1].activity_id
+    )
+    assert team.card is not None, team.text
+    assert "November 2026: team Assessment North" in texts_of(team.card)
+    # The team is the social worker alone: every third contact's clocks (as narrowed to them).
+    assert ["Screening in 1 working day", "32", "8", "80%"] in _rows(team.card)
+    [choice] = [item for item in team.card["body"] if item.get("id") == TEAM_INPUT]
+    assert choice["value"] == "Assessment North"
+
+    unknown = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, {**picked, TEAM_INPUT: "Nowhere"})
+    assert unknown.card is None and "No one in the directory is in that team." in unknown.json["value"]
+    viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
+    assert len(viewed) == 2 and "team=Assessment North" in viewed[1]

@@ -23,6 +23,7 @@ from frontdoor.figures import (
 )
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, Deadline
+from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
 
 CALENDAR = WorkingCalendar()
@@ -200,3 +201,35 @@ async def test_rereferrals_within_3_and_12_months_and_consultations(store: Store
     assert route_iv.returning == ((3, 0), (12, 0))
     assert december.returning == ((3, 1), (12, 1))
     assert december.consultations == 1
+
+
+async def test_narrowing_and_grouping_by_the_workers_team(store: Store) -> None:
+    await _seed_times(store)
+    async with store.unit_of_work() as uow:
+        assert not await uow.roles.set_team("sw-a", "North")  # not in the directory yet
+        for person, team in (("sw-a", "North"), ("sw-b", "South"), ("sw-c", "North")):
+            await uow.roles.grant(person, Role.SOCIAL_WORKER)
+            assert await uow.roles.set_team(person, team)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        # A team changed, then one cleared: only the last is kept.
+        assert await uow.roles.set_team("sw-c", "")
+        assert await uow.roles.set_team("sw-b", "South")
+        await uow.commit()
+    period = parse_period("2026-11", NOW, CALENDAR)
+    assert isinstance(period, Period)
+    bounds = [period.start, period.end]
+    async with store.unit_of_work() as uow:
+        entries = {e.aad_object_id: e.team for e in await uow.roles.entries()}
+        north = await compute_figures(uow.figures, period, Narrowing(team="North"), NOW, CALENDAR, (50, 85))
+        nobody = await compute_figures(uow.figures, period, Narrowing(team="East"), NOW, CALENDAR, (50, 85))
+        by_team = await uow.figures.timeliness(bounds, NOW, Narrowing(), GroupBy.TEAM, [K.SCREENING])
+        times = await uow.figures.times(bounds, Narrowing(), GroupBy.TEAM, [K.SCREENING])
+    assert entries == {"sw-a": "North", "sw-b": "South", "sw-c": ""}
+    # North is sw-a: screening after 3, 1 and 10 hours, the 10-hour one late; both CP clocks.
+    assert (north.total(K.SCREENING).met, north.total(K.SCREENING).late) == (2, 1)
+    assert north.total(K.CP_DECISION).total == 2
+    assert north.time(K.SCREENING).median == pytest.approx(3 * 3600)
+    assert nobody.total(K.SCREENING).total == 0
+    assert sorted((r.group, r.met, r.late) for r in by_team) == [("North", 2, 1), ("South", 2, 0)]
+    assert sorted((t.group, t.count) for t in times) == [("North", 3), ("South", 2)]

@@ -19,10 +19,11 @@ from bot import cli_audit, cli_consultations, cli_figures
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from frontdoor.agencies import Agency, parse_agency
+from frontdoor.directory import DirectoryError, set_team
 from frontdoor.mash import set_partner_agency
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
-from frontdoor.records import TEAM_NAME_MOST, AuditEvent, RotaEntry, team_name
+from frontdoor.records import AuditEvent, RotaEntry
 from frontdoor.roles import Role, parse_role
 from frontdoor.unit_of_work import Store
 from scheduler.bank_holidays import england_and_wales_holidays, holiday_years
@@ -153,26 +154,13 @@ async def _roles_list(store: Store) -> int:
 
 
 async def _roles_team(store: Store, clock: Clock, aad_object_id: str, text: str) -> int:
-    team = team_name(text)
-    if team is None:
-        sys.stderr.write(
-            f"frontdoor-bot: a team's name is at most {TEAM_NAME_MOST} characters, on one line\n"
-        )
+    try:
+        async with store.unit_of_work() as uow:
+            team = await set_team(uow, actor_id=_actor(), person_id=aad_object_id, text=text, at=clock.now())
+            await uow.commit()
+    except DirectoryError as refused:
+        sys.stderr.write(f"frontdoor-bot: {refused}\n")
         return 2
-    async with store.unit_of_work() as uow:
-        if not await uow.roles.set_team(aad_object_id, team):
-            sys.stderr.write(f"frontdoor-bot: {aad_object_id} is not in the role directory\n")
-            return 2
-        await uow.audit.append(
-            AuditEvent(
-                at=clock.now(),
-                actor_id=_actor(),
-                action="role.team",
-                subject=f"person:{aad_object_id}",
-                detail=team or "-",
-            )
-        )
-        await uow.commit()
     _out(f"{aad_object_id} is in team {team}" if team else f"{aad_object_id} is in no team")
     return 0
 

@@ -12,9 +12,14 @@ contacts and their events, never contacts loaded one by one) and put together he
 - *Volumes*: contacts received in the period (by received-at), by source, type and presenting need;
   urgent contacts; re-referrals sent to the duty manager.
 
-A narrowing (route, worker) applies to timeliness and volumes: the route a contact was last
-screened to, and the worker a clock was assigned to when it closed (for volumes, the contact's
-current assignee). Open contacts are always the whole front door's, against its band.
+A narrowing (route, team, worker) applies to timeliness, times and volumes: the route a contact was
+last screened to, the worker a clock was assigned to when it closed (for volumes, the contact's
+current assignee), and the team the role directory puts that worker in. Open contacts and
+consultations are always the whole front door's.
+
+*Times*: the median and 90th percentile of how long closed clocks ran (SQL ``percentile_cont`` or
+its window-function equivalent). *Re-referral measure*: contacts whose child's case had closed
+within 3 and 12 months before (the history checks' closure date, the re-referral rule's months).
 """
 
 from __future__ import annotations
@@ -70,6 +75,7 @@ __all__ = [
     "export_figures",
     "hours_text",
     "parse_period",
+    "rereferral_windows",
     "show_figures",
     "volume_measures",
     "volumes_between",
@@ -219,15 +225,21 @@ def _months_earlier(day: date, months: int, tz: tzinfo) -> date:
     return months_before(_midnight(day, tz), months).astimezone(tz).date()
 
 
+def rereferral_windows(start: datetime, end: datetime, tz: tzinfo) -> tuple[list[datetime], list[list[date]]]:
+    """The local midnights cutting ``start``–``end`` into days, and for each of
+    ``REREFERRAL_MONTHS`` the day its window opens for a contact received on each of those days."""
+    days = _day_bounds(Period(start, end, ""), tz)
+    local_days = [moment.astimezone(tz).date() for moment in days[:-1]]
+    return days, [[_months_earlier(day, months, tz) for day in local_days] for months in REREFERRAL_MONTHS]
+
+
 async def volumes_between(
     queries: FiguresQueries, start: datetime, end: datetime, narrowing: Narrowing, tz: tzinfo
 ) -> Volumes:
     """The volumes from ``start`` to ``end``, with the re-referral measure: contacts whose child's
     case had closed within 3 and within 12 months before (``REREFERRAL_MONTHS``), counted in SQL
     against the window's opening day for each day of the period."""
-    days = _day_bounds(Period(start, end, ""), tz)
-    local_days = [moment.astimezone(tz).date() for moment in days[:-1]]
-    opens = [[_months_earlier(day, months, tz) for day in local_days] for months in REREFERRAL_MONTHS]
+    days, opens = rereferral_windows(start, end, tz)
     counts = await queries.returning(days, opens, narrowing)
     volumes = await queries.volumes(start, end, narrowing)
     return replace(volumes, returning=tuple(zip(REREFERRAL_MONTHS, counts, strict=True)))

@@ -4,9 +4,11 @@ weekly card to the duty channel.
 The ``figures`` card shows, for a period and a narrowing: a line chart of open contacts each day
 against the target band, grouped bars of timeliness by week and clock, a gauge of this week's
 screening decisions within one working day, a donut of contacts by source and bars by presenting
-need; and the same numbers in tables, for people who prefer to read. Buttons (``Action.Execute``,
-verb ``FIGURES_VERB``) narrow it by route or worker, and the card is replaced in place. Counts,
-shares, clock and route titles and staff names only: never anything about a child.
+need; and the same numbers in tables (with the clocks' median and 90th-percentile times, the
+re-referral measure and consultations), for people who prefer to read. Buttons (``Action.Execute``,
+verb ``FIGURES_VERB``) narrow it by route, team or worker, and the card is replaced in place.
+Counts, shares, times, clock and route titles, team and staff names only: never anything about a
+child.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """``figures`` in Teams (SPEC §11): the management information card, and its buttons that narrow it
-by route or worker (``Action.Execute``, the card replaced in place).
+by route, team or worker (``Action.Execute``, the card replaced in place).
 
 Shown in a personal chat or in the duty channel, never in another channel: the activity handler
 checks the permission, and each handler checks it again with the sender's roles, and checks where

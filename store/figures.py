@@ -5,6 +5,10 @@ Times are compared in UTC; buckets (days, weeks) are ``CASE`` expressions over b
 domain works out in local time, so the same SQL runs on SQLite and PostgreSQL. The indexes these
 read by are in ``store.tables`` (deadlines by clock and closing time and by state and due time;
 contact events by action and time and by state and time; contacts by received-at).
+
+The clocks' median and 90th-percentile times are PostgreSQL's ``percentile_cont``; SQLite has none,
+so there the same statement ranks each group's times with window functions and interpolates between
+the two ranks around p × (n − 1), which is ``percentile_cont``'s definition.
 """
 
 from __future__ import annotations
@@ -93,7 +97,8 @@ def _narrowed_contacts(
 
 
 def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[Any]) -> ColumnElement[Any]:
-    """The group a clock counts in: its week's bucket (by ``when``), its assignee, or its route."""
+    """The group a clock counts in: its week's bucket (by ``when``), its assignee, its assignee's
+    team (the role directory's), or its route."""
     match by:
         case GroupBy.WEEK:
             return cast(_bucket(when, bounds), String)

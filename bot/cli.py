@@ -19,6 +19,7 @@ from bot import cli_audit, cli_consultations, cli_figures
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from frontdoor.agencies import Agency, parse_agency
+from frontdoor.directory import DirectoryError, set_team
 from frontdoor.mash import set_partner_agency
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
@@ -84,7 +85,12 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--agency", type=_agency, help="a partner's agency: " + ", ".join(a.value for a in Agency)
             )
-    role_commands.add_parser("list", help="everyone in the directory and their roles")
+    role_commands.add_parser("list", help="everyone in the directory, their roles and team")
+    team = role_commands.add_parser(
+        "team", help="record the team a person works in (the figures narrow by it)"
+    )
+    team.add_argument("aad_object_id", help="the person's Azure AD object id")
+    team.add_argument("team", nargs="?", default="", help="the team's name; leave out to clear it")
 
     duty = commands.add_parser("duty", help="the duty rota")
     duty_commands = duty.add_subparsers(dest="duty_command", required=True)
@@ -140,9 +146,22 @@ async def _roles_list(store: Store) -> int:
     async with store.unit_of_work() as uow:
         entries = await uow.roles.entries()
     for entry in sorted(entries, key=lambda e: e.aad_object_id):
-        _out(f"{entry.aad_object_id}\t{','.join(sorted(r.value for r in entry.roles))}")
+        team = f"\tteam: {entry.team}" if entry.team else ""
+        _out(f"{entry.aad_object_id}\t{','.join(sorted(r.value for r in entry.roles))}{team}")
     if not entries:
         _out("the role directory is empty")
+    return 0
+
+
+async def _roles_team(store: Store, clock: Clock, aad_object_id: str, text: str) -> int:
+    try:
+        async with store.unit_of_work() as uow:
+            team = await set_team(uow, actor_id=_actor(), person_id=aad_object_id, text=text, at=clock.now())
+            await uow.commit()
+    except DirectoryError as refused:
+        sys.stderr.write(f"frontdoor-bot: {refused}\n")
+        return 2
+    _out(f"{aad_object_id} is in team {team}" if team else f"{aad_object_id} is in no team")
     return 0
 
 
@@ -196,6 +215,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "roles":
         if args.roles_command == "list":
             return asyncio.run(_with_store(settings, _roles_list))
+        if args.roles_command == "team":
+            return asyncio.run(
+                _with_store(settings, lambda store: _roles_team(store, clock, args.aad_object_id, args.team))
+            )
         grant = args.roles_command == "grant"
         agency = getattr(args, "agency", None)
         if grant and (args.role is Role.PARTNER) != (agency is not None):

@@ -1,7 +1,8 @@
 """``frontdoor-bot figures export``: the figures of SPEC §11 as CSV, with no personal data.
 
 ``--from`` and ``--to`` are dates in Europe/London, both included; ``--by`` groups the timeliness
-by week (the default, with each week's volumes), worker (their directory id) or route. The CSV
+and times by week (the default, with each week's volumes), worker (their directory id), team (the
+worker's, in the role directory) or route. The CSV
 goes to standard output, or to ``--output FILE``, a new file readable by its owner only (as the
 consultations export writes it). Each export is audited with the actor ``cli:<login name>``.
 """

@@ -35,6 +35,7 @@ class CommandName(StrEnum):
     ROLES = "roles"
     GRANT = "grant"
     REVOKE = "revoke"
+    TEAM = "team"
     MY_WORK = "my_work"
     QUEUE = "queue"
     HANDOVER = "handover"
@@ -246,6 +247,14 @@ COMMANDS: tuple[Command, ...] = (
         ALL_SCOPES,
         Permission.MANAGE_DIRECTORY,
         usage="@person role",
+    ),
+    Command(
+        CommandName.TEAM,
+        "team",
+        "Record the team a person works in, for the figures (administrators)",
+        ALL_SCOPES,
+        Permission.MANAGE_DIRECTORY,
+        usage="@person team name",
     ),
     # Business continuity (SPEC §10): urgent-only mode, switched by a team manager. Rarely used, so
     # last: it is typed, and listed in the help card, rather than in the Teams menu.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from frontdoor.records import AuditEvent, DirectoryEntry
+from frontdoor.records import TEAM_NAME_MOST, AuditEvent, DirectoryEntry, team_name
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import UnitOfWork
 
@@ -19,6 +19,7 @@ MAX_PERSON_ID = 128
 
 GRANT_ACTION = "role.grant"
 REVOKE_ACTION = "role.revoke"
+TEAM_ACTION = "role.team"
 
 
 class DirectoryError(Exception):
@@ -91,6 +92,27 @@ async def revoke_role(
             )
         )
     return RoleChange(person_id, role, changed)
+
+
+async def set_team(uow: UnitOfWork, *, actor_id: str, person_id: str, text: str, at: datetime) -> str:
+    """Record the team a person of the directory works in (``text`` tidied; "" clears it), audited
+    as ``role.team``; returns the team. The figures narrow and group by it (SPEC §11)."""
+    person_id = check_person_id(person_id)
+    team = team_name(text)
+    if team is None:
+        raise DirectoryError(f"A team's name is at most {TEAM_NAME_MOST} characters, on one line.")
+    if not await uow.roles.set_team(person_id, team):
+        raise DirectoryError("That person is not in the role directory: grant them a role first.")
+    await uow.audit.append(
+        AuditEvent(
+            at=at,
+            actor_id=actor_id,
+            action=TEAM_ACTION,
+            subject=person_subject(person_id),
+            detail=team or "-",
+        )
+    )
+    return team
 
 
 def ordered_directory(entries: list[DirectoryEntry]) -> list[DirectoryEntry]:

@@ -12,9 +12,14 @@ contacts and their events, never contacts loaded one by one) and put together he
 - *Volumes*: contacts received in the period (by received-at), by source, type and presenting need;
   urgent contacts; re-referrals sent to the duty manager.
 
-A narrowing (route, worker) applies to timeliness and volumes: the route a contact was last
-screened to, and the worker a clock was assigned to when it closed (for volumes, the contact's
-current assignee). Open contacts are always the whole front door's, against its band.
+A narrowing (route, team, worker) applies to timeliness, times and volumes: the route a contact was
+last screened to, the worker a clock was assigned to when it closed (for volumes, the contact's
+current assignee), and the team the role directory puts that worker in. Open contacts and
+consultations are always the whole front door's.
+
+*Times*: the median and 90th percentile of how long closed clocks ran (SQL ``percentile_cont`` or
+its window-function equivalent). *Re-referral measure*: contacts whose child's case had closed
+within 3 and 12 months before (the history checks' closure date, the re-referral rule's months).
 """
 
 from __future__ import annotations
@@ -26,15 +31,17 @@ import itertools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures_records import (
     INSPECTED_CLOCKS,
+    REREFERRAL_MONTHS,
     ROUTES,
     ClockTally,
+    ClockTimes,
     FiguresQueries,
     GroupBy,
     Narrowing,
@@ -42,6 +49,7 @@ from frontdoor.figures_records import (
     TimelinessRow,
     Volumes,
 )
+from frontdoor.intake import months_before
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
@@ -49,8 +57,10 @@ from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = [
     "INSPECTED_CLOCKS",
+    "REREFERRAL_MONTHS",
     "ROUTES",
     "ClockTally",
+    "ClockTimes",
     "Figures",
     "FiguresExport",
     "FiguresQueries",
@@ -63,8 +73,12 @@ __all__ = [
     "WeeklyFigures",
     "compute_figures",
     "export_figures",
+    "hours_text",
     "parse_period",
+    "rereferral_windows",
     "show_figures",
+    "volume_measures",
+    "volumes_between",
     "week_start",
     "weekly_figures",
 ]
@@ -176,9 +190,14 @@ class Figures:
     #: screening decisions within one working day, this week so far (the gauge)
     screening_this_week: ClockTally
     volumes: Volumes
+    #: how long the clocks closed in the period ran: median and 90th percentile, per clock
+    times: tuple[ClockTimes, ...] = ()
 
     def total(self, clock: ClockKind) -> ClockTally:
         return next(t for t in self.totals if t.clock is clock)
+
+    def time(self, clock: ClockKind) -> ClockTimes:
+        return next((t for t in self.times if t.clock is clock), ClockTimes("0", clock))
 
 
 def _tallies(rows: Sequence[TimelinessRow], group: str) -> tuple[ClockTally, ...]:
@@ -198,6 +217,32 @@ def _summed(rows: Sequence[TimelinessRow]) -> tuple[ClockTally, ...]:
         )
         for clock in INSPECTED_CLOCKS
     )
+
+
+def _months_earlier(day: date, months: int, tz: tzinfo) -> date:
+    """The day a window of ``months`` opens for a contact received on ``day``: the re-referral
+    rule's own arithmetic (``frontdoor.intake.months_before``), so the measure agrees with it."""
+    return months_before(_midnight(day, tz), months).astimezone(tz).date()
+
+
+def rereferral_windows(start: datetime, end: datetime, tz: tzinfo) -> tuple[list[datetime], list[list[date]]]:
+    """The local midnights cutting ``start``–``end`` into days, and for each of
+    ``REREFERRAL_MONTHS`` the day its window opens for a contact received on each of those days."""
+    days = _day_bounds(Period(start, end, ""), tz)
+    local_days = [moment.astimezone(tz).date() for moment in days[:-1]]
+    return days, [[_months_earlier(day, months, tz) for day in local_days] for months in REREFERRAL_MONTHS]
+
+
+async def volumes_between(
+    queries: FiguresQueries, start: datetime, end: datetime, narrowing: Narrowing, tz: tzinfo
+) -> Volumes:
+    """The volumes from ``start`` to ``end``, with the re-referral measure: contacts whose child's
+    case had closed within 3 and within 12 months before (``REREFERRAL_MONTHS``), counted in SQL
+    against the window's opening day for each day of the period."""
+    days, opens = rereferral_windows(start, end, tz)
+    counts = await queries.returning(days, opens, narrowing)
+    volumes = await queries.volumes(start, end, narrowing)
+    return replace(volumes, returning=tuple(zip(REREFERRAL_MONTHS, counts, strict=True)))
 
 
 async def compute_figures(
@@ -225,6 +270,7 @@ async def compute_figures(
         [ClockKind.SCREENING],
     )
     screening = _tallies(this_week, "0")[0]
+    times = await queries.times([period.start, period.end], narrowing, GroupBy.WEEK)
     return Figures(
         period=period,
         narrowing=narrowing,
@@ -239,7 +285,10 @@ async def compute_figures(
         ),
         totals=_summed(by_week),
         screening_this_week=screening,
-        volumes=await queries.volumes(period.start, period.end, narrowing),
+        volumes=await volumes_between(queries, period.start, period.end, narrowing, tz),
+        times=tuple(
+            next((t for t in times if t.clock is clock), ClockTimes("0", clock)) for clock in INSPECTED_CLOCKS
+        ),
     )
 
 
@@ -345,6 +394,18 @@ CLOCK_SHORT_TITLES: Mapping[ClockKind, str] = {
     ClockKind.COMPLETION_48H: "Completed in 48h (routes III-IV)",
 }
 
+
+def volume_measures(volumes: Volumes) -> list[tuple[str, int]]:
+    """The volumes' single numbers, titled: the CSV's volume rows and the card's table."""
+    return [
+        ("contacts received", volumes.received),
+        ("urgent contacts", volumes.urgent),
+        ("re-referrals", volumes.rereferrals),
+        *((f"re-referrals within {months} months", n) for months, n in volumes.returning),
+        ("consultations", volumes.consultations),
+    ]
+
+
 #: Every choice the volumes are counted by, in a fixed order.
 SOURCES: tuple[str, ...] = tuple(s.value for s in Source)
 CONTACT_TYPES: tuple[str, ...] = tuple(t.value for t in ContactType)
@@ -365,6 +426,8 @@ class FiguresShown:
     #: (id, display name) of the people the figures may be narrowed to, by name
     workers: tuple[tuple[str, str], ...]
     names: Mapping[str, str]
+    #: the teams the role directory records, by name
+    teams: tuple[str, ...] = ()
 
 
 async def show_figures(
@@ -376,10 +439,11 @@ async def show_figures(
     now: datetime,
     calendar: WorkingCalendar,
     policy: Policy,
+    team: str = "",
 ) -> FiguresShown | str:
-    """The figures for ``period_text`` narrowed to ``route`` or ``worker`` ("" for none), audited
-    as ``figures.viewed``; or a message saying what was not understood. The caller has checked
-    that the actor may see figures."""
+    """The figures for ``period_text`` narrowed to ``route``, ``team`` or ``worker`` ("" for none;
+    the first given wins), audited as ``figures.viewed``; or a message saying what was not
+    understood. The caller has checked that the actor may see figures."""
     period = parse_period(period_text, now, calendar)
     if isinstance(period, str):
         return period
@@ -397,21 +461,28 @@ async def show_figures(
                 key=lambda pair: pair[1].lower(),
             )
         )
+        teams = tuple(sorted({e.team for e in entries if e.team}, key=str.lower))
+        if route:
+            team = worker = ""
+        elif team:
+            worker = ""
         if worker and worker not in {person for person, _ in workers}:
             return "That worker is not in the directory."
-        narrowing = Narrowing(route=route or None, worker_id=None if route else worker or None)
+        if team and team not in teams:
+            return "No one in the directory is in that team."
+        narrowing = Narrowing(route=route or None, worker_id=worker or None, team=team or None)
         band = (policy.open_contacts.band_low, policy.open_contacts.band_high)
         figures = await compute_figures(uow.figures, period, narrowing, now, calendar, band)
         detail = (
             f"period={period.start.isoformat()}/{period.end.isoformat()}; "
-            f"route={route or '-'}; worker={worker or '-'}"
+            f"route={route or '-'}; team={team or '-'}; worker={worker or '-'}"
         )
         await uow.audit.append(
             AuditEvent(at=now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail)
         )
         await uow.commit()
     names = {e.aad_object_id: e.display_name for e in entries if e.display_name}
-    return FiguresShown(figures, workers, names)
+    return FiguresShown(figures, workers, names, teams)
 
 
 # -- the CSV export --------------------------------------------------------------------------------
@@ -421,9 +492,25 @@ async def show_figures(
 CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
     GroupBy.WEEK: "week beginning",
     GroupBy.WORKER: "worker id",
+    GroupBy.TEAM: "team",
     GroupBy.ROUTE: "route",
 }
-CSV_COLUMNS: tuple[str, ...] = ("measure", "count", "on time", "late", "share on time (%)")
+#: The team group of clocks whose worker the directory puts in no team.
+NO_TEAM = "(no team)"
+CSV_COLUMNS: tuple[str, ...] = (
+    "measure",
+    "count",
+    "on time",
+    "late",
+    "share on time (%)",
+    "median hours",
+    "90th percentile hours",
+)
+
+
+def hours_text(seconds: float | None) -> str:
+    """Seconds as hours, one decimal ("" for none): the CSV's times."""
+    return "" if seconds is None else f"{seconds / 3600:.1f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -455,27 +542,36 @@ async def export_figures(
         def label(group: str) -> str:
             if by is GroupBy.WEEK:
                 return week_start(bounds[int(group)].astimezone(calendar.tz).date()).isoformat()
+            if by is GroupBy.TEAM:
+                return group or NO_TEAM
             return group.upper() if by is GroupBy.ROUTE else group
 
+        times = {(t.group, t.clock): t for t in await uow.figures.times(bounds, Narrowing(), by)}
         order = {clock: index for index, clock in enumerate(INSPECTED_CLOCKS)}
         groups = sorted({row.group for row in rows}, key=lambda g: int(g) if by is GroupBy.WEEK else g)
         for group in groups:
             for row in sorted((r for r in rows if r.group == group), key=lambda r: order[r.clock]):
                 tally = ClockTally(row.clock, row.met, row.late)
                 share = "" if tally.share is None else f"{tally.share * 100:.1f}"
+                took = times.get((group, row.clock), ClockTimes(group, row.clock))
                 writer.writerow(
-                    [label(group), CLOCK_SHORT_TITLES[row.clock], tally.total, row.met, row.late, share]
+                    [
+                        label(group),
+                        CLOCK_SHORT_TITLES[row.clock],
+                        tally.total,
+                        row.met,
+                        row.late,
+                        share,
+                        hours_text(took.median),
+                        hours_text(took.p90),
+                    ]
                 )
                 count += 1
         if by is GroupBy.WEEK:
             for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):
-                volumes = await uow.figures.volumes(lower, upper, Narrowing())
-                for measure, number in (
-                    ("contacts received", volumes.received),
-                    ("urgent contacts", volumes.urgent),
-                    ("re-referrals", volumes.rereferrals),
-                ):
-                    writer.writerow([label(str(index)), measure, number, "", "", ""])
+                volumes = await volumes_between(uow.figures, lower, upper, Narrowing(), calendar.tz)
+                for measure, number in volume_measures(volumes):
+                    writer.writerow([label(str(index)), measure, number, "", "", "", "", ""])
                     count += 1
         detail = f"period={start.isoformat()}/{end.isoformat()}; by={by.value}; rows={count}"
         await uow.audit.append(

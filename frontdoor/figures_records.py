@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
@@ -14,8 +14,10 @@ from frontdoor.records import ClockKind
 
 __all__ = [
     "INSPECTED_CLOCKS",
+    "REREFERRAL_MONTHS",
     "ROUTES",
     "ClockTally",
+    "ClockTimes",
     "FiguresQueries",
     "GroupBy",
     "Narrowing",
@@ -36,20 +38,28 @@ INSPECTED_CLOCKS: tuple[ClockKind, ...] = (
 ROUTES: tuple[str, ...] = ("i", "ii", "iii", "iv")
 
 
+#: The re-referral measure's windows (SPEC §11: "re-referrals within 3 and 12 months"), in months.
+REREFERRAL_MONTHS: tuple[int, ...] = (3, 12)
+
+
 class GroupBy(StrEnum):
-    """How timeliness is split: by week (Monday to Sunday), by worker or by route."""
+    """How timeliness is split: by week (Monday to Sunday), by worker, by the worker's team (the
+    role directory's) or by route."""
 
     WEEK = "week"
     WORKER = "worker"
+    TEAM = "team"
     ROUTE = "route"
 
 
 @dataclass(frozen=True, slots=True)
 class Narrowing:
-    """Which contacts the figures are about: all of them, or one route's, or one worker's."""
+    """Which contacts the figures are about: all of them, or one route's, one worker's, or one
+    team's (the people the role directory puts in that team)."""
 
     route: str | None = None
     worker_id: str | None = None
+    team: str | None = None
 
     def __post_init__(self) -> None:
         if self.route is not None and self.route not in ROUTES:
@@ -61,6 +71,8 @@ class Narrowing:
             return f"route {self.route.upper()}"
         if self.worker_id is not None:
             return "one worker"
+        if self.team is not None:
+            return f"team {self.team}"
         return "all contacts"
 
 
@@ -87,6 +99,19 @@ class TimelinessRow:
     clock: ClockKind
     met: int
     late: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClockTimes:
+    """How long one group's closed clocks of one kind ran, from start to close, in seconds: the
+    median and the 90th percentile (continuous, interpolated like PostgreSQL's
+    ``percentile_cont``); None when no clock closed."""
+
+    group: str
+    clock: ClockKind
+    count: int = 0
+    median: float | None = None
+    p90: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,11 @@ class Volumes:
     by_source: Mapping[str, int] = field(default_factory=dict)
     by_type: Mapping[str, int] = field(default_factory=dict)
     by_need: Mapping[str, int] = field(default_factory=dict)
+    #: consultations logged (SPEC §2), the whole front door's: they belong to no route or worker
+    consultations: int = 0
+    #: (months, contacts received whose child's case had closed within that many months before,
+    #: by the history checks) for each of ``REREFERRAL_MONTHS``
+    returning: tuple[tuple[int, int], ...] = ()
 
 
 class FiguresQueries(Protocol):
@@ -132,7 +162,29 @@ class FiguresQueries(Protocol):
     ) -> list[TimelinessRow]:
         """Met and late counts per group and clock, over ``[bounds[0], bounds[-1])``. By week,
         the group is the index of the bucket ``[bounds[i], bounds[i+1])`` as text; by worker, the
-        clock's assignee ("" for none); by route, the route the contact was last screened to."""
+        clock's assignee ("" for none); by team, the assignee's team ("" for none); by route, the
+        route the contact was last screened to."""
+        ...
+
+    async def times(
+        self,
+        bounds: Sequence[datetime],
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ClockTimes]:
+        """The median and 90th-percentile time from start to close of the clocks closed (met or
+        late) in ``[bounds[0], bounds[-1])``, per group and clock, grouped as ``timeliness``.
+        Clocks still open have no time yet and are not in it."""
+        ...
+
+    async def returning(
+        self, days: Sequence[datetime], opens: Sequence[Sequence[date]], narrowing: Narrowing
+    ) -> list[int]:
+        """Contacts received from ``days[0]`` to ``days[-1]`` whose history checks record that the
+        child's case closed on or after a window's opening day: ``days`` are the local midnights
+        that cut the period into days, and ``opens[w][i]`` the day window ``w`` opens for contacts
+        received on day ``i``. One count per window."""
         ...
 
     async def open_contacts(self, instants: Sequence[datetime]) -> list[int]:

@@ -107,6 +107,11 @@ class RoleDirectory(Protocol):
         """Remember a staff member's Teams display name (for @mentions) if they are listed."""
         ...
 
+    async def set_team(self, aad_object_id: str, team: str) -> bool:
+        """Record the team a listed person works in ("" for none); False when they are not in the
+        directory (nothing is recorded then)."""
+        ...
+
 
 class DutyRota(Protocol):
     async def set(self, entry: RotaEntry) -> None:

@@ -100,11 +100,26 @@ class ChannelRegistration:
     registered_at: datetime
 
 
+#: The longest team name the role directory keeps (``DirectoryEntry.team``).
+TEAM_NAME_MOST = 80
+
+
+def team_name(text: str) -> str | None:
+    """``text`` as a team's name, spaces tidied ("" for none); None when it is too long or holds
+    a control character."""
+    name = " ".join(text.split())
+    if len(name) > TEAM_NAME_MOST or any(not ch.isprintable() for ch in name):
+        return None
+    return name
+
+
 @dataclass(frozen=True, slots=True)
 class DirectoryEntry:
     aad_object_id: str
     roles: frozenset[Role]
     display_name: str = ""
+    #: the team they work in ("" for none recorded): the figures narrow and group by it
+    team: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,19 @@ from sqlalchemy import delete, select, update
 from frontdoor.records import DirectoryEntry
 from frontdoor.roles import Role
 from store.repository import SqlRepository as _Repository
-from store.tables import RoleDirectoryRow
+from store.tables import RoleDirectoryRow, WorkerTeamRow
 
 
-def _entries(rows: Iterable[RoleDirectoryRow]) -> list[DirectoryEntry]:
+def _entries(rows: Iterable[RoleDirectoryRow], teams: dict[str, str]) -> list[DirectoryEntry]:
     roles: dict[str, set[Role]] = defaultdict(set)
     names: dict[str, str] = {}
     for row in rows:
         roles[row.aad_object_id].add(Role(row.role))
         names[row.aad_object_id] = row.display_name
-    return [DirectoryEntry(person, frozenset(roles[person]), names[person]) for person in sorted(roles)]
+    return [
+        DirectoryEntry(person, frozenset(roles[person]), names[person], teams.get(person, ""))
+        for person in sorted(roles)
+    ]
 
 
 class SqlRoleDirectory(_Repository):
@@ -55,14 +58,30 @@ class SqlRoleDirectory(_Repository):
         )
         return (await self._session.execute(statement)).first() is not None
 
+    async def _teams(self) -> dict[str, str]:
+        rows = await self._session.execute(select(WorkerTeamRow.aad_object_id, WorkerTeamRow.team))
+        return {person: team for person, team in rows.all()}
+
     async def entries(self) -> list[DirectoryEntry]:
-        return _entries(await self._uow.rows(select(RoleDirectoryRow)))
+        return _entries(await self._uow.rows(select(RoleDirectoryRow)), await self._teams())
 
     async def holders(self, role: Role) -> list[DirectoryEntry]:
         people = select(RoleDirectoryRow.aad_object_id).where(RoleDirectoryRow.role == role.value)
         return _entries(
-            await self._uow.rows(select(RoleDirectoryRow).where(RoleDirectoryRow.aad_object_id.in_(people)))
+            await self._uow.rows(select(RoleDirectoryRow).where(RoleDirectoryRow.aad_object_id.in_(people))),
+            await self._teams(),
         )
+
+    async def set_team(self, aad_object_id: str, team: str) -> bool:
+        await self._uow.begin_write()
+        if not await self.roles_of(aad_object_id):
+            return False
+        await self._session.execute(delete(WorkerTeamRow).where(WorkerTeamRow.aad_object_id == aad_object_id))
+        if team:
+            await self._session.execute(
+                self._uow.insert(WorkerTeamRow).values(aad_object_id=aad_object_id, team=team)
+            )
+        return True
 
     async def set_display_name(self, aad_object_id: str, name: str) -> None:
         await self._uow.begin_write()

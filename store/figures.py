@@ -5,22 +5,30 @@ Times are compared in UTC; buckets (days, weeks) are ``CASE`` expressions over b
 domain works out in local time, so the same SQL runs on SQLite and PostgreSQL. The indexes these
 read by are in ``store.tables`` (deadlines by clock and closing time and by state and due time;
 contact events by action and time and by state and time; contacts by received-at).
+
+The clocks' median and 90th-percentile times are PostgreSQL's ``percentile_cont``; SQLite has none,
+so there the same statement ranks each group's times with window functions and interpolates between
+the two ranks around p × (n − 1), which is ``percentile_cont``'s definition.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    Float,
+    Integer,
     SQLColumnExpression,
     String,
     Text,
     and_,
     case,
     cast,
+    extract,
     func,
     literal,
     or_,
@@ -30,11 +38,26 @@ from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Contact, ContactState
-from frontdoor.figures import INSPECTED_CLOCKS, NEEDS, GroupBy, Narrowing, TimelinessRow, Volumes
+from frontdoor.figures import (
+    INSPECTED_CLOCKS,
+    NEEDS,
+    ClockTimes,
+    GroupBy,
+    Narrowing,
+    TimelinessRow,
+    Volumes,
+)
 from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, DeadlineState
 from store.repository import SqlRepository
-from store.tables import ContactEventRow, ContactRow, DeadlineRow, UtcDateTime
+from store.tables import (
+    ConsultationRow,
+    ContactEventRow,
+    ContactRow,
+    DeadlineRow,
+    UtcDateTime,
+    WorkerTeamRow,
+)
 
 #: The events by which a contact arrives at the front door, and the one by which it leaves.
 _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
@@ -67,7 +90,39 @@ def _narrowed_contacts(
         statement = statement.where(ContactRow.route == narrowing.route)
     if narrowing.worker_id is not None and worker is not None:
         statement = statement.where(worker == narrowing.worker_id)
+    if narrowing.team is not None and worker is not None:
+        members = select(WorkerTeamRow.aad_object_id).where(WorkerTeamRow.team == narrowing.team)
+        statement = statement.where(worker.in_(members))
     return statement
+
+
+def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    """The group a clock counts in: its week's bucket (by ``when``), its assignee, its assignee's
+    team (the role directory's), or its route."""
+    match by:
+        case GroupBy.WEEK:
+            return cast(_bucket(when, bounds), String)
+        case GroupBy.WORKER:
+            return func.coalesce(DeadlineRow.assignee_id, "")
+        case GroupBy.TEAM:
+            team = select(WorkerTeamRow.team).where(WorkerTeamRow.aad_object_id == DeadlineRow.assignee_id)
+            return func.coalesce(team.scalar_subquery(), "")
+        case GroupBy.ROUTE:
+            return func.coalesce(ContactRow.route, "")
+
+
+def _clocks_of_contacts(
+    statement: Select[*tuple[Any, ...]], narrowing: Narrowing, by: GroupBy
+) -> Select[*tuple[Any, ...]]:
+    """``statement`` over the deadlines, joined to their contacts when a route is asked about, and
+    narrowed."""
+    if narrowing.route is not None or by is GroupBy.ROUTE:
+        statement = statement.join(ContactRow, ContactRow.reference == DeadlineRow.subject)
+    return _narrowed_contacts(statement, narrowing, DeadlineRow.assignee_id)
+
+
+#: The percentiles of ``times``: the median and the 90th.
+_PERCENTILES = (0.5, 0.9)
 
 
 class SqlFigures(SqlRepository):
@@ -91,21 +146,12 @@ class SqlFigures(SqlRepository):
             d.state == DeadlineState.OPEN.value, d.due_at >= first, d.due_at < last, d.due_at < _at(now)
         )
         when: ColumnElement[datetime] = func.coalesce(d.closed_at, d.due_at, type_=UtcDateTime())
-        group: ColumnElement[Any]
-        match by:
-            case GroupBy.WEEK:
-                group = cast(_bucket(when, bounds), String)
-            case GroupBy.WORKER:
-                group = func.coalesce(d.assignee_id, "")
-            case GroupBy.ROUTE:
-                group = func.coalesce(ContactRow.route, "")
+        group = _group(by, bounds, when)
         met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
         statement = select(group.label("grp"), d.clock, met, func.count()).where(
             d.clock.in_([clock.value for clock in clocks]), or_(closed, overdue)
         )
-        if narrowing.route is not None or by is GroupBy.ROUTE:
-            statement = statement.join(ContactRow, ContactRow.reference == d.subject)
-        statement = _narrowed_contacts(statement, narrowing, d.assignee_id).group_by("grp", d.clock)
+        statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
         return [
             TimelinessRow(
                 str(grp),
@@ -116,9 +162,105 @@ class SqlFigures(SqlRepository):
             for grp, clock, met_count, total in await self._all(statement)
         ]
 
+    def _seconds(self) -> ColumnElement[float]:
+        """A closed clock's time from start to close, in seconds."""
+        d = DeadlineRow
+        if self._uow.dialect == "postgresql":
+            return cast(extract("epoch", d.closed_at - d.started_at), Float)
+        # SQLite keeps the UTC times as text; julianday reads them as fractional days.
+        return func.round((func.julianday(d.closed_at) - func.julianday(d.started_at)) * 86400.0, 3)
+
+    async def times(
+        self,
+        bounds: Sequence[datetime],
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ClockTimes]:
+        if len(bounds) < 2:
+            raise ValueError("times need at least one bucket")
+        d = DeadlineRow
+        seconds = self._seconds()
+        group = _group(by, bounds, d.closed_at)
+        where = (
+            d.clock.in_([clock.value for clock in clocks]),
+            d.state.in_(_CLOSED_STATES),
+            d.closed_at >= _at(bounds[0]),
+            d.closed_at < _at(bounds[-1]),
+        )
+        statement: Select[*tuple[Any, ...]]
+        if self._uow.dialect == "postgresql":
+            statement = select(
+                group.label("grp"),
+                d.clock,
+                func.count(),
+                *(func.percentile_cont(p).within_group(seconds) for p in _PERCENTILES),
+            ).where(*where)
+            statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
+        else:
+            # SQLite has no percentile_cont: rank each group's times in order (window functions)
+            # and interpolate between the two ranks around p × (n − 1), as percentile_cont does.
+            partition = (group, d.clock)
+            ranked = _clocks_of_contacts(
+                select(
+                    group.label("grp"),
+                    d.clock.label("clock"),
+                    seconds.label("seconds"),
+                    (func.row_number().over(partition_by=partition, order_by=seconds) - 1).label("rank"),
+                    func.count().over(partition_by=partition).label("n"),
+                ).where(*where),
+                narrowing,
+                by,
+            ).subquery()
+
+            def percentile(p: float) -> ColumnElement[float]:
+                position = p * (ranked.c.n - 1)
+                lower = cast(position, Integer)
+                fraction = position - lower
+                return func.sum(
+                    case(
+                        (ranked.c.rank == lower, ranked.c.seconds * (1 - fraction)),
+                        (ranked.c.rank == lower + 1, ranked.c.seconds * fraction),
+                        else_=0,
+                    )
+                )
+
+            statement = select(
+                ranked.c.grp, ranked.c.clock, func.count(), *(percentile(p) for p in _PERCENTILES)
+            ).group_by(ranked.c.grp, ranked.c.clock)
+        return [
+            ClockTimes(str(grp), ClockKind(clock), int(count), float(median), float(p90))
+            for grp, clock, count, median, p90 in await self._all(statement)
+        ]
+
+    async def returning(
+        self, days: Sequence[datetime], opens: Sequence[Sequence[date]], narrowing: Narrowing
+    ) -> list[int]:
+        c = ContactRow
+        columns = []
+        for window in opens:
+            opening = case(
+                *[
+                    (c.received_at < _at(upper), literal(day, Date()))
+                    for upper, day in zip(days[1:], window, strict=True)
+                ],
+                else_=literal(window[-1], Date()),
+            )
+            columns.append(func.sum(case((c.history_closed_on >= opening, 1), else_=0)))
+        if not columns:
+            return []
+        statement = select(*columns).where(
+            c.reference.is_not(None),
+            c.history_closed_on.is_not(None),
+            c.received_at >= _at(days[0]),
+            c.received_at < _at(days[-1]),
+        )
+        [row] = await self._all(_narrowed_contacts(statement, narrowing, c.assignee_id))
+        return [int(value or 0) for value in row]
+
     def _events(self, narrowing: Narrowing) -> Select[*tuple[Any, ...]]:
         statement = select(ContactEventRow.at)
-        if narrowing.route is not None or narrowing.worker_id is not None:
+        if narrowing != Narrowing():
             statement = statement.join(ContactRow, ContactRow.id == ContactEventRow.contact_id)
         return _narrowed_contacts(statement, narrowing, ContactRow.assignee_id)
 
@@ -179,7 +321,13 @@ class SqlFigures(SqlRepository):
                 e.action == Action.REFER_REREFERRAL.value, e.at >= _at(start), e.at < _at(end)
             )
         )
+        consultations = await self._count(
+            select(ConsultationRow.id).where(
+                ConsultationRow.created_at >= _at(start), ConsultationRow.created_at < _at(end)
+            )
+        )
         return Volumes(
+            consultations=consultations,
             received=count,
             urgent=urgent,
             rereferrals=rereferrals,

@@ -47,6 +47,8 @@ PERSON = 255
 CODE = 32
 #: What a deadline, alert or audit event is about: a reference, a record id or a key.
 SUBJECT = 255
+#: A team's name in the role directory (``frontdoor.records.TEAM_NAME_MOST``).
+TEAM_NAME = 80
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -219,6 +221,16 @@ class RoleDirectoryRow(Base):
     aad_object_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
     role: Mapped[str] = mapped_column(String(CODE), primary_key=True)
     display_name: Mapped[str] = mapped_column(Text)
+
+
+class WorkerTeamRow(Base):
+    """The team a person of the role directory works in (one row a person): the figures narrow
+    and group by it (SPEC §11)."""
+
+    __tablename__ = "worker_teams"
+
+    aad_object_id: Mapped[str] = mapped_column(String(PERSON), primary_key=True)
+    team: Mapped[str] = mapped_column(String(TEAM_NAME), index=True)
 
 
 class DutyRotaRow(Base):

@@ -30,6 +30,7 @@ from frontdoor.figures import (
     compute_figures,
     export_figures,
     parse_period,
+    rereferral_windows,
     weekly_figures,
 )
 from store.migrate import upgrade
@@ -61,9 +62,10 @@ FROM generate_series(0, {n} - 1) AS i;
 INSERT INTO contacts (id, reference, state, version, created_by, created_at, received_at, source,
     contact_type, assignee_id, route, draft_section, worries, working_well, needs_to_happen, consent,
     consent_reason, presenting_needs, immediate_risks, history_open_case,
-    history_allocated_worker_id, history_closed_within_3_months, history_last_worker_id,
+    history_allocated_worker_id, history_last_worker_id,
     history_systems_checked, history_chronology, referrer_type, referrer_name, referrer_agency,
-    referrer_role, referrer_phone, referrer_email, referrer_anonymity_requested)
+    referrer_role, referrer_phone, referrer_email, referrer_anonymity_requested, history_closed_on,
+    history_open_to_early_help, emergency_child, emergency_whereabouts, emergency_phone)
 SELECT id, reference, CASE WHEN open THEN 'awaiting_screening' ELSE 'closed' END, 2, 'officer-bench',
        t, t, (ARRAY[{sources}])[1 + i % {n_sources}], (ARRAY[{types}])[1 + i % {n_types}],
        CASE WHEN open THEN NULL ELSE worker END, CASE WHEN open THEN NULL ELSE route END,
@@ -71,7 +73,8 @@ SELECT id, reference, CASE WHEN open THEN 'awaiting_screening' ELSE 'closed' END
        ('["' || (ARRAY[{needs}])[1 + i % {n_needs}] || '", "'
            || (ARRAY[{needs}])[1 + (i / 7) % {n_needs}] || '"]')::json,
        (CASE WHEN route = 'i' THEN '["injury"]' ELSE '[]' END)::json,
-       false, NULL, false, NULL, '[]'::json, '', 'professional', '', '', '', '', '', false
+       false, NULL, NULL, '[]'::json, '', 'professional', '', '', '', '', '', false,
+       CASE WHEN i % 7 = 0 THEN (t - (i % 500) * interval '1 day')::date END, false, '', '', ''
 FROM seed;
 
 INSERT INTO contact_events (contact_id, position, at, actor_id, action, from_state, to_state, rationale, data)
@@ -152,6 +155,7 @@ async def _measure(url: str) -> None:
     month = parse_period("2026-11", NOW, CALENDAR)
     assert isinstance(month, Period)
     band = (50, 85)
+    days, opens = rereferral_windows(month.start, month.end, CALENDAR.tz)
 
     def card(narrowing: Narrowing) -> Callable[[], Awaitable[object]]:
         async def run() -> object:
@@ -160,21 +164,35 @@ async def _measure(url: str) -> None:
 
         return run
 
+    async def times() -> object:
+        async with store.unit_of_work() as uow:
+            return await uow.figures.times([month.start, month.end], Narrowing(), GroupBy.WEEK)
+
+    async def returning() -> object:
+        async with store.unit_of_work() as uow:
+            return await uow.figures.returning(days, opens, Narrowing())
+
     async def weekly() -> object:
         async with store.unit_of_work() as uow:
             return await weekly_figures(uow.figures, date(2026, 12, 7), NOW, CALENDAR)
 
-    async def export() -> object:
-        return await export_figures(
-            store.unit_of_work, "bench", month.start, month.end, GroupBy.WORKER, NOW, CALENDAR
-        )
+    def export(by: GroupBy) -> Callable[[], Awaitable[object]]:
+        async def run() -> object:
+            return await export_figures(
+                store.unit_of_work, "bench", month.start, month.end, by, NOW, CALENDAR
+            )
+
+        return run
 
     try:
         await _timed("figures card, a month, all contacts", card(Narrowing()))
         await _timed("figures card, a month, route II", card(Narrowing(route="ii")))
         await _timed("figures card, a month, one worker", card(Narrowing(worker_id="sw-bench-7")))
+        await _timed("  of which times (median, 90th percentile)", times)
+        await _timed("  of which re-referrals in 3 and 12 months", returning)
         await _timed("weekly card figures (two weeks)", weekly)
-        await _timed("CSV export, a month, by worker", export)
+        await _timed("CSV export, a month, by worker", export(GroupBy.WORKER))
+        await _timed("CSV export, a month, by week", export(GroupBy.WEEK))
     finally:
         await store.close()
 

@@ -99,6 +99,7 @@ class _Data:
     sequences: dict[tuple[str, int], int] = field(default_factory=dict)
     roles: dict[str, frozenset[Role]] = field(default_factory=dict)
     names: dict[str, str] = field(default_factory=dict)
+    teams: dict[str, str] = field(default_factory=dict)
     rota: set[RotaEntry] = field(default_factory=set)
     conversations: dict[str, ConversationRecord] = field(default_factory=dict)
     channels: dict[ChannelPurpose, ChannelRegistration] = field(default_factory=dict)
@@ -122,6 +123,7 @@ class _Data:
             sequences=dict(self.sequences),
             roles=dict(self.roles),
             names=dict(self.names),
+            teams=dict(self.teams),
             rota=set(self.rota),
             conversations=dict(self.conversations),
             channels=dict(self.channels),
@@ -337,7 +339,7 @@ class _Roles(_Repository):
     async def entries(self) -> list[DirectoryEntry]:
         data = self._uow.view()
         return [
-            DirectoryEntry(person, data.roles[person], data.names.get(person, ""))
+            DirectoryEntry(person, data.roles[person], data.names.get(person, ""), data.teams.get(person, ""))
             for person in sorted(data.roles)
         ]
 
@@ -348,6 +350,16 @@ class _Roles(_Repository):
         data = await self._uow.write()
         if aad_object_id in data.roles:
             data.names[aad_object_id] = name
+
+    async def set_team(self, aad_object_id: str, team: str) -> bool:
+        data = await self._uow.write()
+        if aad_object_id not in data.roles:
+            return False
+        if team:
+            data.teams[aad_object_id] = team
+        else:
+            data.teams.pop(aad_object_id, None)
+        return True
 
 
 class _Rota(_Repository):

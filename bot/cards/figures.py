@@ -4,9 +4,11 @@ weekly card to the duty channel.
 The ``figures`` card shows, for a period and a narrowing: a line chart of open contacts each day
 against the target band, grouped bars of timeliness by week and clock, a gauge of this week's
 screening decisions within one working day, a donut of contacts by source and bars by presenting
-need; and the same numbers in tables, for people who prefer to read. Buttons (``Action.Execute``,
-verb ``FIGURES_VERB``) narrow it by route or worker, and the card is replaced in place. Counts,
-shares, clock and route titles and staff names only: never anything about a child.
+need; and the same numbers in tables (with the clocks' median and 90th-percentile times, the
+re-referral measure and consultations), for people who prefer to read. Buttons (``Action.Execute``,
+verb ``FIGURES_VERB``) narrow it by route, team or worker, and the card is replaced in place.
+Counts, shares, times, clock and route titles, team and staff names only: never anything about a
+child.
 """
 
 from __future__ import annotations
@@ -45,14 +47,27 @@ from bot.cards.common import to_dict
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.contact import ContactType, PresentingNeed, Source
-from frontdoor.figures import CLOCK_SHORT_TITLES, ROUTES, ClockTally, Figures, Volumes, WeeklyFigures
+from frontdoor.figures import (
+    CLOCK_SHORT_TITLES,
+    ROUTES,
+    ClockTally,
+    ClockTimes,
+    Figures,
+    Narrowing,
+    Volumes,
+    WeeklyFigures,
+)
 from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 
 __all__ = [
     "FIGURES_ELSEWHERE",
     "FIGURES_VERB",
+    "MOST_WORKERS",
     "PERIOD_KEY",
+    "PICKED",
     "ROUTE_KEY",
+    "TEAM_INPUT",
+    "TEAM_KEY",
     "WORKER_INPUT",
     "WORKER_KEY",
     "WORKER_PICKED",
@@ -69,13 +84,19 @@ FIGURES_ELSEWHERE: Final = "I show the figures in a personal chat with me, or in
 PERIOD_KEY: Final = "period"
 ROUTE_KEY: Final = "route"
 WORKER_KEY: Final = "worker"
-#: The worker choice's input id. Teams sends every input with every button, so only the "Show
-#: this worker" button, whose worker is ``WORKER_PICKED``, reads it.
+TEAM_KEY: Final = "team"
+#: The worker and team choices' input ids. Teams sends every input with every button, so only the
+#: "Show this worker" ("Show this team") button, whose worker (team) is ``PICKED``, reads it.
 WORKER_INPUT: Final = "figures_worker"
-WORKER_PICKED: Final = "picked"
+TEAM_INPUT: Final = "figures_team"
+PICKED: Final = "picked"
+WORKER_PICKED: Final = PICKED
 
 #: Most bars shown for presenting needs (the table lists them all).
 _MOST_NEEDS = 8
+#: Most workers offered in the card's choice: a long directory must not take the card over Teams'
+#: ~28 KB. The rest are counted ("and N more"); the CSV by worker has everyone.
+MOST_WORKERS: Final = 40
 
 
 def _text(text: str, **options: Any) -> TextBlock:
@@ -97,6 +118,22 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
 
 def _tally_row(title: str, tally: ClockTally) -> list[str]:
     return [title, str(tally.met), str(tally.late), tally.percent_text()]
+
+
+def _duration_text(seconds: float | None) -> str:
+    """A clock's running time, read at a glance: minutes under an hour, else hours (one decimal)
+    under two days, else days."""
+    if seconds is None:
+        return "–"
+    if seconds < 3600:
+        return f"{round(seconds / 60)} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def _times_row(title: str, times: ClockTimes) -> list[str]:
+    return [title, str(times.count), _duration_text(times.median), _duration_text(times.p90)]
 
 
 def _open_chart(figures: Figures) -> LineChart:
@@ -197,25 +234,54 @@ def _volume_charts(volumes: Volumes) -> list[CardElement]:
 
 
 def _buttons(
-    period_text: str, workers: Sequence[tuple[str, str]], route: str | None, worker: str | None
+    period_text: str, workers: Sequence[tuple[str, str]], teams: Sequence[str], narrowing: Narrowing
 ) -> list[CardElement]:
-    def show(title: str, route_value: str = "", worker_value: str = "") -> ExecuteAction:
-        data = {PERIOD_KEY: period_text, ROUTE_KEY: route_value, WORKER_KEY: worker_value}
+    def show(
+        title: str, route_value: str = "", worker_value: str = "", team_value: str = ""
+    ) -> ExecuteAction:
+        data = {
+            PERIOD_KEY: period_text,
+            ROUTE_KEY: route_value,
+            WORKER_KEY: worker_value,
+            TEAM_KEY: team_value,
+        }
         return ExecuteAction(title=title, verb=FIGURES_VERB, data=data)
 
+    route, worker = narrowing.route, narrowing.worker_id
     routes: list[Action] = [show("All contacts")]
     routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
     elements: list[CardElement] = [ActionSet(actions=routes)]
+    if teams:
+        elements.append(
+            ChoiceSetInput(
+                id=TEAM_INPUT,
+                label="Or one team (its workers' clocks)",
+                value=narrowing.team,
+                choices=[CardChoice(title=team, value=team) for team in teams],
+            )
+        )
+        elements.append(ActionSet(actions=[show("Show this team", team_value=PICKED)]))
     if workers:
+        listed = list(workers[:MOST_WORKERS])
+        if worker and worker not in {person for person, _ in listed}:
+            listed += [(person, name) for person, name in workers if person == worker]
         elements.append(
             ChoiceSetInput(
                 id=WORKER_INPUT,
                 label="Or one worker",
                 value=worker or None,
-                choices=[CardChoice(title=name, value=person) for person, name in workers],
+                choices=[CardChoice(title=name, value=person) for person, name in listed],
             )
         )
-        elements.append(ActionSet(actions=[show("Show this worker", worker_value=WORKER_PICKED)]))
+        if more := len(workers) - len(listed):
+            elements.append(
+                _text(
+                    f"and {more} more not listed here: the CSV export by worker has everyone.",
+                    is_subtle=True,
+                    size="Small",
+                )
+            )
+        elements.append(ActionSet(actions=[show("Show this worker", worker_value=PICKED)]))
     return elements
 
 
@@ -225,8 +291,10 @@ def figures_card(
     workers: Sequence[tuple[str, str]],
     names: Mapping[str, str],
     notice: str = "",
+    teams: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The ``figures`` card. ``workers``: (id, name) of the people it may be narrowed to."""
+    """The ``figures`` card. ``workers``: (id, name) of the people it may be narrowed to;
+    ``teams``: the teams it may be narrowed to."""
     narrowing = figures.narrowing
     who = narrowing.label
     if narrowing.worker_id is not None:
@@ -247,9 +315,13 @@ def figures_card(
             ["Clock", "On time", "Late", "Share on time"],
             [_tally_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.totals],
         ),
+        _table(
+            ["Time from start to close", "Clocks closed", "Median", "90th percentile"],
+            [_times_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.times],
+        ),
         _text(
-            "A clock counts when it closed; one still open after its due time counts as late. "
-            "Worker: whom the clock was with when it closed.",
+            "A clock counts when it closed; one still open after its due time counts as late (and "
+            "has no time yet). Worker: whom the clock was with when it closed.",
             is_subtle=True,
             size="Small",
         ),
@@ -261,12 +333,17 @@ def figures_card(
                 ["Contacts received", str(volumes.received)],
                 ["Urgent (immediate risk)", str(volumes.urgent)],
                 ["Re-referrals to the duty manager", str(volumes.rereferrals)],
+                *(
+                    [f"Child's case closed within {months} months before", str(n)]
+                    for months, n in volumes.returning
+                ),
+                ["Consultations (the whole front door)", str(volumes.consultations)],
                 *([title, str(n)] for title, n in _type_rows(volumes)),
                 *([title, str(n)] for title, n in _source_rows(volumes)),
                 *([title, str(n)] for title, n in _need_rows(volumes)),
             ],
         ),
-        *_buttons(period_text, workers, narrowing.route, narrowing.worker_id),
+        *_buttons(period_text, workers, teams, narrowing),
     ]
     return to_dict(AdaptiveCard(body=body, fallback_text=f"Front door figures: {figures.period.label}"))
 

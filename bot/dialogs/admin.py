@@ -1,4 +1,5 @@
-"""Administration in Teams: ``roles``, ``grant @person role`` and ``revoke @person role``.
+"""Administration in Teams: ``roles``, ``grant @person role``, ``revoke @person role`` and
+``team @person team name`` (the team a person works in, which the figures narrow by).
 
 Only administrators (``Permission.MANAGE_DIRECTORY``) reach these handlers: the activity handler
 checks the command's permission first, and each handler checks again, so a routing mistake can
@@ -25,7 +26,7 @@ from bot.cards.admin import directory_card
 from bot.routing import Actor, Router
 from frontdoor.agencies import Agency, parse_agency
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.directory import DirectoryError, grant_role, ordered_directory, revoke_role
+from frontdoor.directory import DirectoryError, grant_role, ordered_directory, revoke_role, set_team
 from frontdoor.mash import set_partner_agency
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, parse_role
@@ -189,12 +190,44 @@ class _Admin:
             held = "already has" if grant else "does not have"
             await turn_context.send_activity(f"No change: {person.label} {held} the role **{role.value}**.")
 
-    async def _person(self, turn_context: TurnContext, argument: str, verb: str) -> tuple[Person | None, str]:
+    async def team(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
+        if not actor.may(Permission.MANAGE_DIRECTORY):
+            await turn_context.send_activity(NOT_ADMIN)
+            return
+        usage = "Type **team @person team name**, mentioning one person; **team @person** alone clears it."
+        person, problem = await self._person(turn_context, parsed.argument, "team", "record a team")
+        if person is None:
+            await turn_context.send_activity(problem or usage)
+            return
+        text = _OBJECT_ID.sub(" ", _AT_TAG.sub(" ", parsed.argument))
+        try:
+            async with self._store.unit_of_work() as uow:
+                team = await set_team(
+                    uow,
+                    actor_id=actor.aad_object_id,
+                    person_id=person.aad_object_id,
+                    text=text,
+                    at=self._clock.now(),
+                )
+                await uow.commit()
+        except DirectoryError as refused:
+            await turn_context.send_activity(str(refused))
+            return
+        log.info(
+            "role directory team recorded",
+            extra={"activity_id": turn_context.activity.id or "", "aad_object_id": person.aad_object_id},
+        )
+        done = f"is in the team **{team}**" if team else "is in no team now"
+        await turn_context.send_activity(f"Done: {person.label} {done}.")
+
+    async def _person(
+        self, turn_context: TurnContext, argument: str, verb: str, what: str = ""
+    ) -> tuple[Person | None, str]:
         """The one person the command names, or None and what to tell the administrator."""
         mentioned = mentioned_users(turn_context)
         typed = {match.lower() for match in _OBJECT_ID.findall(_AT_TAG.sub(" ", argument))}
         if len(mentioned) + len(typed) > 1:
-            return None, f"Please {verb} a role for one person at a time."
+            return None, f"Please {what or verb + ' a role'} for one person at a time."
         if typed:
             return Person(aad_object_id=typed.pop(), name=""), ""
         if not mentioned:
@@ -203,10 +236,11 @@ class _Admin:
         aad_object_id = await _object_id_of(turn_context, user)
         if not aad_object_id:
             who = user.name or "that person"
+            what_follows = "team name" if verb == "team" else "role"
             return None, (
                 f"I couldn't find the Azure AD object id of {who}: Teams did not send it and they are "
                 "not a member of this conversation. Mention them in a chat or channel they belong to, "
-                f"or type their object id instead of the mention ({verb} <object id> role)."
+                f"or type their object id instead of the mention ({verb} <object id> {what_follows})."
             )
         return Person(aad_object_id=aad_object_id, name=user.name), ""
 
@@ -217,3 +251,4 @@ def register(router: Router, store: Store, clock: Clock) -> None:
     router.command(CommandName.ROLES, admin.roles)
     router.command(CommandName.GRANT, admin.grant)
     router.command(CommandName.REVOKE, admin.revoke)
+    router.command(CommandName.TEAM, admin.team)

@@ -1,5 +1,5 @@
 """``figures`` in Teams (SPEC §11): the management information card, and its buttons that narrow it
-by route or worker (``Action.Execute``, the card replaced in place).
+by route, team or worker (``Action.Execute``, the card replaced in place).
 
 Shown in a personal chat or in the duty channel, never in another channel: the activity handler
 checks the permission, and each handler checks it again with the sender's roles, and checks where
@@ -18,10 +18,12 @@ from bot.cards.figures import (
     FIGURES_ELSEWHERE,
     FIGURES_VERB,
     PERIOD_KEY,
+    PICKED,
     ROUTE_KEY,
+    TEAM_INPUT,
+    TEAM_KEY,
     WORKER_INPUT,
     WORKER_KEY,
-    WORKER_PICKED,
     figures_card,
 )
 from bot.replies import refusal
@@ -63,7 +65,9 @@ class FiguresFeature:
             duty = await uow.channels.get(ChannelPurpose.DUTY)
         return duty is not None and duty.conversation_id == actor.conversation_id
 
-    async def _card(self, actor: Actor, period: str, route: str, worker: str) -> dict[str, Any] | str:
+    async def _card(
+        self, actor: Actor, period: str, route: str, worker: str, team: str = ""
+    ) -> dict[str, Any] | str:
         shown = await show_figures(
             self._store.unit_of_work,
             actor.aad_object_id,
@@ -73,12 +77,13 @@ class FiguresFeature:
             self._clock.now(),
             self._calendar,
             self._policy,
+            team,
         )
         if isinstance(shown, str):
             log.info("figures refused", extra={"status": "not_understood"})
             return shown
         log.info("figures shown", extra={"conversation_kind": actor.scope.value})
-        return figures_card(shown.figures, period, shown.workers, shown.names)
+        return figures_card(shown.figures, period, shown.workers, shown.names, teams=shown.teams)
 
     async def on_figures(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
         if not actor.may(Permission.SEE_FIGURES):
@@ -101,11 +106,12 @@ class FiguresFeature:
         data = action.data
         route = _text(data, ROUTE_KEY, 8)
         worker = _text(data, WORKER_KEY)
-        if worker == WORKER_PICKED:
+        if worker == PICKED:
             worker = _text(data, WORKER_INPUT)
-        if route:
-            worker = ""
-        card = await self._card(actor, _text(data, PERIOD_KEY, 64), route, worker)
+        team = _text(data, TEAM_KEY, 100)
+        if team == PICKED:
+            team = _text(data, TEAM_INPUT, 100)
+        card = await self._card(actor, _text(data, PERIOD_KEY, 64), route, worker, team)
         if isinstance(card, str):
             return InvokeReply(message=card)
         return InvokeReply(card=card)

@@ -240,3 +240,50 @@ async def test_help_shows_the_admin_commands_to_admins_only(
     assert not {"roles", "grant @person role", "revoke @person role"} & set(
         typed_commands(officer_help.cards[0])
     )
+
+
+async def test_an_admin_records_the_team_a_person_works_in(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await _start(start_bot)
+    channel = teams_channel.channel(
+        "team-07", "19:decisions07@thread.tacv2", "Decisions", members=[ADMIN, ALEX, OFFICER]
+    )
+    unknown = await teams_channel.say(
+        channel, ADMIN, "team <at>Alex Examplename</at> North", mentioning=[ALEX]
+    )
+    assert unknown.texts == ["That person is not in the role directory: grant them a role first."]
+    await teams_channel.say(
+        channel, ADMIN, "grant <at>Alex Examplename</at> social worker", mentioning=[ALEX]
+    )
+
+    recorded = await teams_channel.say(
+        channel, ADMIN, "team <at>Alex Examplename</at>  Assessment   North ", mentioning=[ALEX]
+    )
+    assert recorded.texts == ["Done: Alex Examplename is in the team **Assessment North**."]
+    too_long = await teams_channel.say(
+        channel, ADMIN, "team <at>Alex Examplename</at> " + "x" * 81, mentioning=[ALEX]
+    )
+    assert too_long.texts == ["A team's name is at most 80 characters, on one line."]
+    two = await teams_channel.say(
+        channel,
+        ADMIN,
+        "team <at>Alex Examplename</at> <at>Olu Officerperson</at> North",
+        mentioning=[ALEX, OFFICER],
+    )
+    assert two.texts == ["Please record a team for one person at a time."]
+    refused = await teams_channel.say(
+        channel, ALEX, "team <at>Alex Examplename</at> South", mentioning=[ALEX]
+    )
+    assert refused.texts and refused.texts[0].startswith("Sorry, only")
+    async with bot.store.unit_of_work() as uow:
+        [entry] = [e for e in await uow.roles.entries() if e.aad_object_id == ALEX.aad_object_id]
+    assert entry.team == "Assessment North"
+
+    cleared = await teams_channel.say(channel, ADMIN, "team <at>Alex Examplename</at>", mentioning=[ALEX])
+    assert cleared.texts == ["Done: Alex Examplename is in no team now."]
+    events = [e.event for e in await _audit(bot, ALEX.aad_object_id) if e.event.action == "role.team"]
+    assert [(e.actor_id, e.detail) for e in events] == [
+        (ADMIN.aad_object_id, "Assessment North"),
+        (ADMIN.aad_object_id, "-"),
+    ]

@@ -20,7 +20,15 @@ from store.sql import SqlStore
 from tests.figures_seed import seed_month
 
 EXE = str(Path(sys.executable).with_name("frontdoor-bot"))
-COLUMNS = ["measure", "count", "on time", "late", "share on time (%)"]
+COLUMNS = [
+    "measure",
+    "count",
+    "on time",
+    "late",
+    "share on time (%)",
+    "median hours",
+    "90th percentile hours",
+]
 
 
 @pytest.fixture
@@ -61,6 +69,15 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
     assert sum(int(row[3]) for row in screening) == 96 and sum(int(row[4]) for row in screening) == 24
     received = [row for row in rows[1:] if row[1] == "contacts received"]
     assert sum(int(row[2]) for row in received) == 120
+    # Each week also counts consultations and the re-referral measure (the seeded contacts record
+    # no earlier closure and no consultation was logged: nought).
+    for measure in ("consultations", "re-referrals within 3 months", "re-referrals within 12 months"):
+        assert [row[2] for row in rows[1:] if row[1] == measure] == ["0"] * 6, (
+            measure
+        )  # 6 weeks: 1 and 30 November start partial ones
+    # Times: hours with one decimal on every clock row (worked out by hand in
+    # tests/store/test_figures_measures.py); a median never above its 90th percentile.
+    assert all(float(row[6]) <= float(row[7]) for row in screening)
     assert "CT-26-" not in by_week.stdout  # no references, no names: figures only
 
     output = tmp_path / "by-worker.csv"
@@ -71,14 +88,16 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
     assert stat.S_IMODE(output.stat().st_mode) == 0o600
     rows = _rows(output.read_text(encoding="utf-8"))
     assert rows[0] == ["worker id", *COLUMNS]
-    assert ["sw-fig-1", "Screening in 1 working day", "40", "32", "8", "80.0"] in rows
+    assert ["sw-fig-1", "Screening in 1 working day", "40", "32", "8", "80.0"] in [row[:6] for row in rows]
     again = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--output", str(output))
     assert again.returncode == 2 and "exists" in again.stderr
 
     by_route = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "route")
-    assert ["II", "Screening in 1 working day", "36", "28", "8", "77.8"] in _rows(by_route.stdout)
+    assert ["II", "Screening in 1 working day", "36", "28", "8", "77.8"] in [
+        r[:6] for r in _rows(by_route.stdout)
+    ]
     assert _run(env, "--from", "2026-11-30", "--to", "2026-11-01").returncode == 2
-    assert _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team").returncode == 2
+    assert _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "month").returncode == 2
 
     store = SqlStore(env["DATABASE_URL"])
     try:
@@ -88,3 +107,44 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
         await store.close()
     assert [e.action for e in exports] == ["figures.exported"] * 3
     assert all(e.actor_id.startswith("cli:") for e in exports) and "by=worker" in exports[1].detail
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([EXE, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+async def test_teams_recorded_in_the_directory_and_the_export_by_team(env: dict[str, str]) -> None:
+    await _seed(env["DATABASE_URL"])
+    assert _cli(env, "roles", "team", "sw-fig-1", "North").returncode == 2  # not in the directory
+    for person in ("sw-fig-1", "sw-fig-2", "sw-fig-3"):
+        assert _cli(env, "roles", "grant", person, "social_worker").returncode == 0
+    first = _cli(env, "roles", "team", "sw-fig-1", "  Assessment   North ")
+    assert first.returncode == 0 and "sw-fig-1 is in team Assessment North" in first.stdout, first.stderr
+    assert _cli(env, "roles", "team", "sw-fig-2", "Assessment North").returncode == 0
+    assert _cli(env, "roles", "team", "sw-fig-3", "First Contact").returncode == 0
+    cleared = _cli(env, "roles", "team", "sw-fig-3")
+    assert cleared.returncode == 0 and "sw-fig-3 is in no team" in cleared.stdout
+    assert _cli(env, "roles", "team", "sw-fig-3", "x" * 81).returncode == 2
+    assert "sw-fig-1\tsocial_worker\tteam: Assessment North" in _cli(env, "roles", "list").stdout
+
+    by_team = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team")
+    assert by_team.returncode == 0, by_team.stderr
+    rows = _rows(by_team.stdout)
+    assert rows[0] == ["team", *COLUMNS]
+    # Workers take contacts in turn, 40 each, 8 of each one's screening clocks late.
+    screening = [row[:6] for row in rows[1:] if row[1] == "Screening in 1 working day"]
+    assert screening == [
+        ["(no team)", "Screening in 1 working day", "40", "32", "8", "80.0"],
+        ["Assessment North", "Screening in 1 working day", "80", "64", "16", "80.0"],
+    ]
+
+    store = SqlStore(env["DATABASE_URL"])
+    try:
+        async with store.unit_of_work() as uow:
+            events = [s.event for s in await uow.audit.for_subject("person:sw-fig-3")]
+    finally:
+        await store.close()
+    assert [(e.action, e.detail) for e in events if e.action == "role.team"] == [
+        ("role.team", "First Contact"),
+        ("role.team", "-"),
+    ]

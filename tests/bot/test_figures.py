@@ -11,14 +11,19 @@ from typing import Any
 from bot.cards.figures import (
     FIGURES_ELSEWHERE,
     FIGURES_VERB,
+    MOST_WORKERS,
     PERIOD_KEY,
+    PICKED,
     ROUTE_KEY,
+    TEAM_INPUT,
+    TEAM_KEY,
     WORKER_INPUT,
     WORKER_KEY,
     WORKER_PICKED,
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import default_policy
+from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import (
@@ -142,3 +147,73 @@ async def test_who_may_see_the_figures_and_where(start_bot: StartBot, teams_chan
     assert [e.actor_id for e in await audit(bot) if e.action == "figures.viewed"] == [
         DUTY_MANAGER.aad_object_id
     ]
+
+
+async def test_a_long_directory_is_capped_on_the_card(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    async with bot.store.unit_of_work() as uow:
+        for n in range(400):
+            person = f"00000000-0000-4000-8000-{n:012d}"
+            await uow.roles.grant(person, Role.SOCIAL_WORKER)
+            await uow.roles.set_display_name(person, f"Fictional Example Worker With A Long Name {n:03d}")
+        await uow.commit()
+    chat = teams_channel.personal(CONSULTANT)
+    reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
+    [card] = reply.cards
+    assert len(json.dumps(card, separators=(",", ":")).encode()) < TEAMS_CARD_LIMIT
+    [choice] = [item for item in card["body"] if item.get("id") == WORKER_INPUT]
+    # 400 and the usual cast's six whose roles clocks go to (two officers, two consultants, the social
+    # worker, the duty manager): 406, of which the first 40 by name are listed.
+    assert len(choice["choices"]) == MOST_WORKERS
+    assert "and 366 more not listed here: the CSV export by worker has everyone." in texts_of(card)
+    # The times and the further volumes are in the tables.
+    rows = _rows(card)
+    assert ["Time from start to close", "Clocks closed", "Median", "90th percentile"] in rows
+    assert any(row[0] == "Screening in 1 working day" and row[1] == "120" for row in rows)
+    assert ["Consultations (the whole front door)", "0"] in rows
+    assert ["Child's case closed within 12 months before", "0"] in rows
+
+    # A worker beyond the cap, once picked, stays in the list of the updated card.
+    last = "00000000-0000-4000-8000-000000000399"
+    picked = {PERIOD_KEY: "2026-11", ROUTE_KEY: "", WORKER_KEY: WORKER_PICKED, WORKER_INPUT: last}
+    narrowed = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
+    assert narrowed.card is not None, narrowed.text
+    assert len(json.dumps(narrowed.card, separators=(",", ":")).encode()) < TEAMS_CARD_LIMIT
+    [choice] = [item for item in narrowed.card["body"] if item.get("id") == WORKER_INPUT]
+    assert choice["value"] == last and choice["choices"][-1]["value"] == last
+    assert "November 2026: Fictional Example Worker With A Long Name 399" in texts_of(narrowed.card)
+    # listed now, so one fewer not listed
+    assert "and 365 more not listed here: the CSV export by worker has everyone." in texts_of(narrowed.card)
+
+
+async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: TeamsChannel) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.roles.set_team(SOCIAL_WORKER.aad_object_id, "Assessment North")
+        assert await uow.roles.set_team(OFFICER.aad_object_id, "First Contact")
+        await uow.commit()
+    chat = teams_channel.personal(CONSULTANT)
+    reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
+    [card] = reply.cards
+    [choice] = [item for item in card["body"] if item.get("id") == TEAM_INPUT]
+    assert [c["value"] for c in choice["choices"]] == ["Assessment North", "First Contact"]
+    [button] = [a for a in actions(card) if a.get("title") == "Show this team"]
+    assert button["data"][TEAM_KEY] == PICKED
+
+    picked = {**button["data"], TEAM_INPUT: "Assessment North", WORKER_INPUT: OFFICER.aad_object_id}
+    team = await teams_channel.execute(
+        chat, CONSULTANT, FIGURES_VERB, picked, card_activity_id=reply.sent[-1].activity_id
+    )
+    assert team.card is not None, team.text
+    assert "November 2026: team Assessment North" in texts_of(team.card)
+    # The team is the social worker alone: every third contact's clocks (as narrowed to them).
+    assert ["Screening in 1 working day", "32", "8", "80%"] in _rows(team.card)
+    [choice] = [item for item in team.card["body"] if item.get("id") == TEAM_INPUT]
+    assert choice["value"] == "Assessment North"
+
+    unknown = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, {**picked, TEAM_INPUT: "Nowhere"})
+    assert unknown.card is None and "No one in the directory is in that team." in unknown.json["value"]
+    viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
+    assert len(viewed) == 2 and "team=Assessment North" in viewed[1]

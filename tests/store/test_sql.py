@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.exc import StatementError
 
 from frontdoor.contact import Contact
+from frontdoor.roles import Role
 from store.engine import create_engine
 from store.sql import SqlStore
 from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, UtcDateTime
@@ -85,6 +87,35 @@ async def test_a_second_sqlite_writer_in_the_same_task_times_out_instead_of_hang
             await first.commit()
             assert await second.references.allocate("CT", 27) == 1
             await second.commit()
+    finally:
+        await store.close()
+
+
+async def test_many_sqlite_writers_at_once_neither_deadlock_nor_time_out(sqlite_url: str) -> None:
+    """More units of work at once than any bounded pool holds, some reading before they write
+    (holding a connection while they wait for the writer lock), some writing first (taking the
+    lock before a connection), some reading in a second unit of work while writing in the first:
+    a turn's shape with 32 people at once. Each must finish, well inside the busy timeout."""
+    store = SqlStore(sqlite_url, busy_timeout=3.0)
+
+    async def person(index: int) -> None:
+        who = f"aad-{index:03d}"
+        async with store.unit_of_work() as uow:
+            if index % 3 == 0:
+                await uow.roles.roles_of(who)  # a read first: this unit of work holds a connection
+            await asyncio.sleep(0)
+            await uow.roles.grant(who, Role.OFFICER)
+            if index % 3 == 1:
+                async with store.unit_of_work() as other:  # a second connection, lock held
+                    await other.roles.roles_of(who)
+            await asyncio.sleep(0.01)  # hold the lock while the others queue
+            await uow.commit()
+
+    try:
+        async with asyncio.timeout(30):
+            await asyncio.gather(*(person(index) for index in range(48)))
+        async with store.unit_of_work() as uow:
+            assert len(await uow.roles.holders(Role.OFFICER)) == 48
     finally:
         await store.close()
 

@@ -27,7 +27,7 @@ _DEADLINE_COLUMNS = (
 )
 
 
-def _deadline(row: DeadlineRow | Row[Any]) -> Deadline:
+def _deadline(row: DeadlineRow | Row[*tuple[Any, ...]]) -> Deadline:
     return Deadline(
         subject=row.subject,
         clock=ClockKind(row.clock),

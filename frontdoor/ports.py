@@ -107,6 +107,10 @@ class RoleDirectory(Protocol):
         """Remember a staff member's Teams display name (for @mentions) if they are listed."""
         ...
 
+    async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
+        """``set_display_name`` and ``roles_of`` at once (one statement): what every turn does."""
+        ...
+
 
 class DutyRota(Protocol):
     async def set(self, entry: RotaEntry) -> None:

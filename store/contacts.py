@@ -8,9 +8,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 
 from frontdoor.contact import (
     Child,
@@ -40,6 +40,8 @@ CASELOAD_LOCK = 0x66_64_63_6C  # "fdcl"
 
 _Choice = TypeVar("_Choice", ContactState, Source, ContactType, Consent)
 _Part = TypeVar("_Part", ContactChildRow, ContactParentRow, ContactEventRow)
+#: a row of a table's columns (a core select), read by column name like the mapped row
+_Columns = Row[*tuple[Any, ...]]
 
 
 def _optional(kind: type[_Choice], value: str | None) -> _Choice | None:
@@ -91,10 +93,10 @@ def _contact_values(contact: Contact) -> _Values:
 
 
 def _contact(
-    row: ContactRow,
-    children: Sequence[ContactChildRow],
-    parents: Sequence[ContactParentRow],
-    events: Sequence[ContactEventRow],
+    row: ContactRow | _Columns,
+    children: Sequence[ContactChildRow | _Columns],
+    parents: Sequence[ContactParentRow | _Columns],
+    events: Sequence[ContactEventRow | _Columns],
 ) -> Contact:
     referrer = None
     if row.referrer_type is not None:
@@ -344,7 +346,10 @@ class SqlContactRepository(_Repository):
                 await self._session.execute(insert(entity), values)
 
     async def _load(self, statement: Select[ContactRow]) -> list[Contact]:
-        rows = await self._uow.rows(statement)
+        # Plain column rows, not mapped objects: every turn of the contact script loads its draft,
+        # and building (and refreshing) mapped objects cost more than the queries themselves.
+        result = await self._session.execute(statement.with_only_columns(*ContactRow.__table__.columns))
+        rows = result.all()
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -353,13 +358,17 @@ class SqlContactRepository(_Repository):
         events = await self._parts(ContactEventRow, ids)
         return [_contact(row, children[row.id], parents[row.id], events[row.id]) for row in rows]
 
-    async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Part]]:
-        rows = await self._uow.rows(
-            select(entity)
-            .where(entity.contact_id.in_(contact_ids))
-            .order_by(entity.contact_id, entity.position)
+    async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Columns]]:
+        # One contact (the usual case) is a plain ``=``: an ``IN`` list is expanded at every run.
+        which = (
+            entity.contact_id == contact_ids[0]
+            if len(contact_ids) == 1
+            else entity.contact_id.in_(contact_ids)
         )
-        grouped: defaultdict[str, list[_Part]] = defaultdict(list)
-        for row in rows:
+        result = await self._session.execute(
+            select(*entity.__table__.columns).where(which).order_by(entity.contact_id, entity.position)
+        )
+        grouped: defaultdict[str, list[_Columns]] = defaultdict(list)
+        for row in result.all():
             grouped[row.contact_id].append(row)
         return grouped

@@ -349,6 +349,10 @@ class _Roles(_Repository):
         if aad_object_id in data.roles:
             data.names[aad_object_id] = name
 
+    async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
+        await self.set_display_name(aad_object_id, name)
+        return await self.roles_of(aad_object_id)
+
 
 class _Rota(_Repository):
     async def set(self, entry: RotaEntry) -> None:

@@ -303,6 +303,23 @@ async def test_entries_holders_and_display_names(store: Store) -> None:
         assert await uow.roles.roles_of("not-listed") == frozenset()
 
 
+async def test_named_roles_records_the_name_and_returns_the_roles_in_one_go(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.roles.grant("aad-1", Role.CONSULTANT)
+        await uow.roles.grant("aad-1", Role.TEAM_MANAGER)
+        assert await uow.roles.named_roles("aad-1", "Sam Consultant") == {Role.CONSULTANT, Role.TEAM_MANAGER}
+        assert await uow.roles.named_roles("not-listed", "Nobody") == frozenset()
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.roles.entries() == [
+            DirectoryEntry("aad-1", frozenset({Role.CONSULTANT, Role.TEAM_MANAGER}), "Sam Consultant")
+        ]
+        assert await uow.roles.named_roles("aad-1", "Sam Renamed") == {Role.CONSULTANT, Role.TEAM_MANAGER}
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert [entry.display_name for entry in await uow.roles.entries()] == ["Sam Renamed"]
+
+
 async def test_rota_set_remove_and_on(store: Store) -> None:
     monday, tuesday = date(2026, 6, 1), date(2026, 6, 2)
     entries = [

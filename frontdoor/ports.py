@@ -6,7 +6,7 @@ the same contract suite. ``frontdoor.unit_of_work`` gathers them behind one tran
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -130,6 +130,10 @@ class ConversationStore(Protocol):
     async def get(self, conversation_id: str) -> ConversationRecord | None: ...
 
     async def personal_chat_of(self, user_id: str) -> ConversationRecord | None: ...
+
+    async def personal_chats_of(self, user_ids: Collection[str]) -> dict[str, ConversationRecord]:
+        """``personal_chat_of`` for many people in one read: those with a chat, by user id."""
+        ...
 
     async def mark_dead(self, conversation_id: str, reason: str) -> None: ...
 

@@ -411,6 +411,28 @@ async def test_personal_chat_prefers_a_live_chat_then_the_newest(store: Store) -
         assert chat is not None and chat.conversation_id == "a:old"
 
 
+async def test_personal_chats_of_many_people_are_each_what_personal_chat_of_gives(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.conversations.upsert(conversation("a:1-old", user_id="user-1", minutes=0))
+        await uow.conversations.upsert(conversation("a:1-new", user_id="user-1", minutes=10))
+        await uow.conversations.upsert(conversation("a:2-live", user_id="user-2", minutes=0))
+        await uow.conversations.upsert(conversation("a:2-dead", user_id="user-2", minutes=10))
+        await uow.conversations.upsert(conversation("a:3", user_id="user-3", minutes=0))
+        await uow.conversations.upsert(conversation("g:group", kind=ConversationKind.GROUP_CHAT, minutes=20))
+        await uow.conversations.mark_dead("a:2-dead", "blocked")
+        await uow.commit()
+    people = ["user-1", "user-2", "user-4"]
+    async with store.unit_of_work() as uow:
+        chats = await uow.conversations.personal_chats_of(people)
+        assert {user: chat.conversation_id for user, chat in chats.items()} == {
+            "user-1": "a:1-new",
+            "user-2": "a:2-live",
+        }
+        for person in people:
+            assert chats.get(person) == await uow.conversations.personal_chat_of(person)
+        assert await uow.conversations.personal_chats_of([]) == {}
+
+
 async def test_registering_a_channel_replaces_and_returns_the_previous_one(store: Store) -> None:
     first = ChannelRegistration(ChannelPurpose.DECISIONS, "19:a@thread.tacv2", "admin-1", T0)
     second = ChannelRegistration(

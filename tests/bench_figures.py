@@ -61,8 +61,9 @@ FROM generate_series(0, {n} - 1) AS i;
 INSERT INTO contacts (id, reference, state, version, created_by, created_at, received_at, source,
     contact_type, assignee_id, route, draft_section, worries, working_well, needs_to_happen, consent,
     consent_reason, presenting_needs, immediate_risks, history_open_case,
-    history_allocated_worker_id, history_closed_within_3_months, history_last_worker_id,
-    history_systems_checked, history_chronology, referrer_type, referrer_name, referrer_agency,
+    history_allocated_worker_id, history_closed_on, history_last_worker_id,
+    history_systems_checked, history_chronology, history_open_to_early_help, emergency_child,
+    emergency_whereabouts, emergency_phone, referrer_type, referrer_name, referrer_agency,
     referrer_role, referrer_phone, referrer_email, referrer_anonymity_requested)
 SELECT id, reference, CASE WHEN open THEN 'awaiting_screening' ELSE 'closed' END, 2, 'officer-bench',
        t, t, (ARRAY[{sources}])[1 + i % {n_sources}], (ARRAY[{types}])[1 + i % {n_types}],
@@ -71,7 +72,8 @@ SELECT id, reference, CASE WHEN open THEN 'awaiting_screening' ELSE 'closed' END
        ('["' || (ARRAY[{needs}])[1 + i % {n_needs}] || '", "'
            || (ARRAY[{needs}])[1 + (i / 7) % {n_needs}] || '"]')::json,
        (CASE WHEN route = 'i' THEN '["injury"]' ELSE '[]' END)::json,
-       false, NULL, false, NULL, '[]'::json, '', 'professional', '', '', '', '', '', false
+       false, NULL, NULL, NULL, '[]'::json, '', false, '', '', '', 'professional', '', '', '', '', '',
+       false
 FROM seed;
 
 INSERT INTO contact_events (contact_id, position, at, actor_id, action, from_state, to_state, rationale, data)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, literal, select
+from sqlalchemy import event, func, literal, select
 from sqlalchemy.exc import StatementError
 
-from frontdoor.contact import Contact
+from frontdoor.contact import Contact, Parent
+from frontdoor.ports import StaleVersionError
 from frontdoor.roles import Role
 from store.engine import create_engine
 from store.sql import SqlStore
@@ -54,6 +56,57 @@ async def test_deleting_a_contact_deletes_its_rows_in_the_part_tables(sql_store:
         await uow.contacts.delete(contact.id)
         await uow.commit()
     assert await _part_rows(sql_store) == 0
+
+
+async def test_a_save_rewrites_only_the_parts_that_changed_since_it_read_them(sql_store: SqlStore) -> None:
+    writes: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith(("DELETE", "INSERT")):
+            writes.append(statement.split()[2])  # the table
+
+    event.listen(sql_store.engine.sync_engine, "before_cursor_execute", record)
+    contact = full_contact()
+    async with sql_store.unit_of_work() as uow:
+        await uow.contacts.add(contact)
+        await uow.commit()
+
+    async with sql_store.unit_of_work() as uow:  # read, then save with the same parts
+        loaded = await uow.contacts.get(contact.id)
+        assert loaded is not None
+        writes.clear()
+        saved = await uow.contacts.save(replace(loaded, worries="Still worried"), loaded.version)
+        assert writes == []
+        writes.clear()  # a second save in the same unit of work knows the parts it saved
+        parents = (*saved.parents, Parent(name="Carer Two", relationship="aunt"))
+        saved = await uow.contacts.save(replace(saved, parents=parents), saved.version)
+        assert writes == ["contact_parents", "contact_parents"]
+        await uow.commit()
+
+    async with sql_store.unit_of_work() as uow:  # read at one version, saved at another
+        stale = await uow.contacts.get(contact.id)
+        assert stale is not None
+        async with sql_store.unit_of_work() as other:
+            current = await other.contacts.get(contact.id)
+            assert current is not None
+            await other.contacts.save(replace(current, children=current.children[:1]), current.version)
+            await other.commit()
+        with pytest.raises(StaleVersionError):
+            await uow.contacts.save(replace(stale, worries="Stale"), stale.version)
+        writes.clear()
+        await uow.contacts.save(replace(stale, worries="Over it"), stale.version + 1)
+        assert sorted(set(writes)) == ["contact_children", "contact_events", "contact_parents"]
+        await uow.commit()
+
+    async with sql_store.unit_of_work() as uow:
+        final = await uow.contacts.get(contact.id)
+    assert final is not None
+    assert (final.worries, final.children, final.parents, final.events) == (
+        "Over it",
+        contact.children,
+        parents,
+        saved.events,
+    )
 
 
 async def test_the_column_type_refuses_naive_datetimes(sql_store: SqlStore) -> None:

@@ -82,7 +82,7 @@ pytest: $(VENV)/.installed node_modules/.installed postgres-binaries dovecot-bin
 
 test: lint typecheck imports pytest
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed postgres-binaries
 	$(PY) -m tests.bench
 
 # The Teams app package: manifest (command lists generated from frontdoor/commands.py) and icons.

@@ -129,9 +129,11 @@ class FrontDoorBot(ActivityHandler):
                 await self._record(uow, record)
                 turn_context.turn_state[_PLACE_KEY] = await _place_of(uow, record)
             if sender is not None:
-                if sender.name:
-                    await uow.roles.set_display_name(sender.aad_object_id, sender.name)
-                turn_context.turn_state[_ROLES_KEY] = await uow.roles.roles_of(sender.aad_object_id)
+                turn_context.turn_state[_ROLES_KEY] = (
+                    await uow.roles.named_roles(sender.aad_object_id, sender.name)
+                    if sender.name
+                    else await uow.roles.roles_of(sender.aad_object_id)
+                )
             await uow.commit()
         return True
 

@@ -43,9 +43,10 @@ from frontdoor.alerts import (
     utc_text,
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.clocks import clock_rule
 from frontdoor.contact import Contact, ContactState
 from frontdoor.policy import Policy
-from frontdoor.rag import Rag, clock_rag
+from frontdoor.rag import Rag, rag_status
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Role
 
@@ -381,13 +382,18 @@ def build_handover(
     open_contacts = [contact for contact in contacts if contact.open]
     open_deadlines = [d for d in deadlines if d.state is DeadlineState.OPEN]
 
+    # Which clocks run in office time, once per kind rather than once per deadline (``clock_rag``).
+    calendars = {
+        kind: calendar if clock_rule(kind, policy).office_timed else None
+        for kind in {d.clock for d in open_deadlines}
+    }
     lines = [
         ClockLine(
             subject=d.subject,
             clock=d.clock,
             started_at=d.started_at.astimezone(UTC),
             due_at=d.due_at.astimezone(UTC),
-            rag=clock_rag(d.clock, d.started_at, d.due_at, now, calendar, policy),
+            rag=rag_status(d.started_at, d.due_at, now, policy, calendar=calendars[d.clock]),
             assignee_id=d.assignee_id,
             breached=d.due_at <= now,
         )

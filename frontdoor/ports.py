@@ -6,7 +6,7 @@ the same contract suite. ``frontdoor.unit_of_work`` gathers them behind one tran
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
@@ -112,6 +112,10 @@ class RoleDirectory(Protocol):
         directory (nothing is recorded then)."""
         ...
 
+    async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
+        """``set_display_name`` and ``roles_of`` at once (one statement): what every turn does."""
+        ...
+
 
 class DutyRota(Protocol):
     async def set(self, entry: RotaEntry) -> None:
@@ -131,6 +135,10 @@ class ConversationStore(Protocol):
     async def get(self, conversation_id: str) -> ConversationRecord | None: ...
 
     async def personal_chat_of(self, user_id: str) -> ConversationRecord | None: ...
+
+    async def personal_chats_of(self, user_ids: Collection[str]) -> dict[str, ConversationRecord]:
+        """``personal_chat_of`` for many people in one read: those with a chat, by user id."""
+        ...
 
     async def mark_dead(self, conversation_id: str, reason: str) -> None: ...
 

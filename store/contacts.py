@@ -6,11 +6,11 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
 
 from frontdoor.contact import (
     Child,
@@ -32,6 +32,7 @@ from frontdoor.contact import (
 from frontdoor.ports import NotFoundError, StaleVersionError
 from store.figures import latest_route
 from store.repository import SqlRepository as _Repository
+from store.repository import Transaction
 from store.repository import Values as _Values
 from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, ContactRow
 
@@ -40,6 +41,34 @@ CASELOAD_LOCK = 0x66_64_63_6C  # "fdcl"
 
 _Choice = TypeVar("_Choice", ContactState, Source, ContactType, Consent)
 _Part = TypeVar("_Part", ContactChildRow, ContactParentRow, ContactEventRow)
+#: a contact's parts, in the order ``_Parts.parts`` gives them
+_PARTS: tuple[type[ContactChildRow | ContactParentRow | ContactEventRow], ...] = (
+    ContactChildRow,
+    ContactParentRow,
+    ContactEventRow,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    """A contact's children, parents and events at one version."""
+
+    version: int
+    children: tuple[Child, ...]
+    parents: tuple[Parent, ...]
+    events: tuple[ContactEvent, ...]
+
+    @classmethod
+    def of(cls, contact: Contact) -> _Parts:
+        events = tuple(replace(event, at=event.at.astimezone(UTC)) for event in contact.events)
+        return cls(contact.version, contact.children, contact.parents, events)
+
+    def parts(self) -> tuple[object, ...]:
+        return (self.children, self.parents, self.events)
+
+
+#: a row of a table's columns (a core select), read by column name like the mapped row
+_Columns = Row[*tuple[Any, ...]]
 
 
 def _optional(kind: type[_Choice], value: str | None) -> _Choice | None:
@@ -91,10 +120,10 @@ def _contact_values(contact: Contact) -> _Values:
 
 
 def _contact(
-    row: ContactRow,
-    children: Sequence[ContactChildRow],
-    parents: Sequence[ContactParentRow],
-    events: Sequence[ContactEventRow],
+    row: ContactRow | _Columns,
+    children: Sequence[ContactChildRow | _Columns],
+    parents: Sequence[ContactParentRow | _Columns],
+    events: Sequence[ContactEventRow | _Columns],
 ) -> Contact:
     referrer = None
     if row.referrer_type is not None:
@@ -183,10 +212,15 @@ def _in_utc(contact: Contact) -> Contact:
 
 
 class SqlContactRepository(_Repository):
+    def __init__(self, uow: Transaction) -> None:
+        super().__init__(uow)
+        #: the parts of each contact as this unit of work loaded or saved them, by contact id
+        self._parts_at: dict[str, _Parts] = {}
+
     async def add(self, contact: Contact) -> None:
         await self._uow.begin_write()
         await self._session.execute(insert(ContactRow).values(_contact_values(contact)))
-        await self._insert_parts(contact)
+        await self._insert_parts(contact, _PARTS)
 
     async def get(self, contact_id: str) -> Contact | None:
         found = await self._load(select(ContactRow).where(ContactRow.id == contact_id))
@@ -213,11 +247,22 @@ class SqlContactRepository(_Repository):
             if exists.first() is None:
                 raise NotFoundError(f"no contact {contact.id}")
             raise StaleVersionError(f"contact {contact.id} is no longer at version {expected_version}")
-        for part in (ContactChildRow, ContactParentRow, ContactEventRow):
+        # Each part is rewritten only if it changed since this unit of work read it at the version
+        # the update just replaced: every write of a part bumps the version, so the rows are then
+        # exactly what was read. A script card changes one part at most, often none.
+        known = self._parts_at.get(contact.id)
+        now = _Parts.of(contact)
+        if known is None or known.version != expected_version:
+            changed = list(_PARTS)
+        else:
+            pairs = zip(_PARTS, known.parts(), now.parts(), strict=True)
+            changed = [part for part, was, is_now in pairs if was != is_now]
+        for part in changed:
             await self._session.execute(
                 delete(part).where(part.contact_id == contact.id).execution_options(synchronize_session=False)
             )
-        await self._insert_parts(contact)
+        await self._insert_parts(contact, changed)
+        self._parts_at[contact.id] = replace(now, version=expected_version + 1)
         return replace(_in_utc(contact), version=expected_version + 1)
 
     async def delete(self, contact_id: str) -> None:
@@ -296,7 +341,9 @@ class SqlContactRepository(_Repository):
             # committed before it and none can commit between the count and ours.
             await self._session.execute(select(func.pg_advisory_xact_lock(CASELOAD_LOCK, key)))
 
-    async def _insert_parts(self, contact: Contact) -> None:
+    async def _insert_parts(
+        self, contact: Contact, parts: Sequence[type[ContactChildRow | ContactParentRow | ContactEventRow]]
+    ) -> None:
         children: list[_Values] = [
             {
                 "contact_id": contact.id,
@@ -335,31 +382,36 @@ class SqlContactRepository(_Repository):
             }
             for position, event in enumerate(contact.events)
         ]
-        for entity, values in (
-            (ContactChildRow, children),
-            (ContactParentRow, parents),
-            (ContactEventRow, events),
-        ):
-            if values:
+        for entity, values in zip(_PARTS, (children, parents, events), strict=True):
+            if values and entity in parts:
                 await self._session.execute(insert(entity), values)
 
     async def _load(self, statement: Select[ContactRow]) -> list[Contact]:
-        rows = await self._uow.rows(statement)
+        # Plain column rows, not mapped objects: every turn of the contact script loads its draft,
+        # and building (and refreshing) mapped objects cost more than the queries themselves.
+        result = await self._session.execute(statement.with_only_columns(*ContactRow.__table__.columns))
+        rows = result.all()
         if not rows:
             return []
         ids = [row.id for row in rows]
         children = await self._parts(ContactChildRow, ids)
         parents = await self._parts(ContactParentRow, ids)
         events = await self._parts(ContactEventRow, ids)
-        return [_contact(row, children[row.id], parents[row.id], events[row.id]) for row in rows]
+        contacts = [_contact(row, children[row.id], parents[row.id], events[row.id]) for row in rows]
+        self._parts_at.update((contact.id, _Parts.of(contact)) for contact in contacts)
+        return contacts
 
-    async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Part]]:
-        rows = await self._uow.rows(
-            select(entity)
-            .where(entity.contact_id.in_(contact_ids))
-            .order_by(entity.contact_id, entity.position)
+    async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Columns]]:
+        # One contact (the usual case) is a plain ``=``: an ``IN`` list is expanded at every run.
+        which = (
+            entity.contact_id == contact_ids[0]
+            if len(contact_ids) == 1
+            else entity.contact_id.in_(contact_ids)
         )
-        grouped: defaultdict[str, list[_Part]] = defaultdict(list)
-        for row in rows:
+        result = await self._session.execute(
+            select(*entity.__table__.columns).where(which).order_by(entity.contact_id, entity.position)
+        )
+        grouped: defaultdict[str, list[_Columns]] = defaultdict(list)
+        for row in result.all():
             grouped[row.contact_id].append(row)
         return grouped

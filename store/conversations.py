@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select, update
 
 from frontdoor.records import ConversationKind, ConversationRecord
@@ -67,6 +69,23 @@ class SqlConversationStore(_Repository):
             .limit(1)
         )
         return _conversation(rows[0]) if rows else None
+
+    async def personal_chats_of(self, user_ids: Collection[str]) -> dict[str, ConversationRecord]:
+        if not user_ids:
+            return {}
+        rows = await self._uow.rows(
+            select(ConversationRefRow)
+            .where(
+                ConversationRefRow.user_id.in_(sorted(set(user_ids))),
+                ConversationRefRow.kind == ConversationKind.PERSONAL.value,
+            )
+            .order_by(ConversationRefRow.dead, ConversationRefRow.updated_at.desc())
+        )
+        chats: dict[str, ConversationRecord] = {}
+        for row in rows:  # each person's first row is the one ``personal_chat_of`` would give
+            if row.user_id is not None and row.user_id not in chats:
+                chats[row.user_id] = _conversation(row)
+        return chats
 
     async def mark_dead(self, conversation_id: str, reason: str) -> None:
         await self._uow.begin_write()

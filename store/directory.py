@@ -84,10 +84,15 @@ class SqlRoleDirectory(_Repository):
         return True
 
     async def set_display_name(self, aad_object_id: str, name: str) -> None:
+        await self.named_roles(aad_object_id, name)
+
+    async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
         await self._uow.begin_write()
-        await self._session.execute(
+        result = await self._session.execute(
             update(RoleDirectoryRow)
             .where(RoleDirectoryRow.aad_object_id == aad_object_id)
             .values(display_name=name)
+            .returning(RoleDirectoryRow.role)
             .execution_options(synchronize_session=False)
         )
+        return frozenset(Role(value) for value in result.scalars())

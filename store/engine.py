@@ -23,6 +23,8 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 #: How long a writer waits for another writer before giving up, in seconds.
 DEFAULT_BUSY_TIMEOUT = 30.0
+#: SQLite connections kept open between units of work (more are opened when needed).
+SQLITE_POOL_SIZE = 16
 
 _SQLITE_MEMORY = {"", ":memory:"}
 
@@ -70,7 +72,13 @@ def _sqlite_engine(url: URL, *, busy_timeout: float, transactional_ddl: bool) ->
         raise ValueError("an in-memory SQLite database cannot be shared by units of work: give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     create_owner_only(path)
-    engine = create_async_engine(url, connect_args={"timeout": busy_timeout})
+    # No limit on connections (``max_overflow=-1``): a SQLite connection is a file handle and a
+    # thread, and a bounded pool deadlocks when every connection is held by a unit of work waiting
+    # for the writer lock (``store.sql``) or for a second connection. ``SQLITE_POOL_SIZE`` stay
+    # open, so a few people at once reuse them rather than opening one a turn.
+    engine = create_async_engine(
+        url, connect_args={"timeout": busy_timeout}, pool_size=SQLITE_POOL_SIZE, max_overflow=-1
+    )
     milliseconds = int(busy_timeout * 1000)
 
     @event.listens_for(engine.sync_engine, "connect")

@@ -10,7 +10,9 @@ Concurrency:
   read-then-write inside one unit of work (the audit chain, a compare-and-set) sees no other
   writer in between. Reads before the first write run outside a transaction and never block.
   A task that opens a second unit of work and writes in it while its first one holds the lock
-  waits for the busy timeout and then fails: commit the first one before.
+  waits for the busy timeout and then fails: commit the first one before. A writer checks out its
+  connection before it waits for the lock, and SQLite's pool has no limit (``store.engine``), so
+  the lock's holder never waits for a connection that a waiter for the lock holds.
 - On PostgreSQL each operation is safe by itself under READ COMMITTED: conditional ``UPDATE``s,
   ``INSERT … ON CONFLICT`` (the reference upsert locks its row until commit, so a rolled-back
   number is not consumed), and a transaction-scoped advisory lock around the audit chain.
@@ -162,6 +164,9 @@ class SqlUnitOfWork:
         if self._sqlite_writer is None:
             self._writing = True
             return
+        # The connection first, then the writer lock: a lock holder still waiting for a pooled
+        # connection while the waiters for the lock hold them all would wait for ever.
+        await self.session.connection()
         try:
             async with asyncio.timeout(self._busy_timeout):
                 await self._sqlite_writer.acquire()

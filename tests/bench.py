@@ -35,14 +35,20 @@ def write(results: dict[str, Any]) -> None:
 async def main() -> None:
     started = time.perf_counter()
     results: dict[str, Any] = {}
+    parts: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         print("Turns: each bot in its own process, SQLite, loopback HTTP, real CloudAdapter")
         await bench_turns.main(results, Path(folder))
+    parts["turns"] = time.perf_counter() - started
     await bench_alerts.main(results)
+    parts["alerts"] = time.perf_counter() - started - sum(parts.values())
     await bench_figures.main()
+    parts["figures"] = time.perf_counter() - started - sum(parts.values())
     results["seconds"] = round(time.perf_counter() - started, 1)
+    results["seconds_by_part"] = {name: round(seconds, 1) for name, seconds in parts.items()}
     write(results)
-    print(f"\nwritten {RESULTS} and {CHART} in {results['seconds']:.0f} s")
+    by_part = ", ".join(f"{name} {seconds:.0f} s" for name, seconds in results["seconds_by_part"].items())
+    print(f"\nwritten {RESULTS} and {CHART} in {results['seconds']:.0f} s ({by_part})")
 
 
 if __name__ == "__main__":

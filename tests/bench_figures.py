@@ -111,9 +111,13 @@ def _array(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{value}'" for value in values)
 
 
-async def _generate(server: PostgresServer, database: str) -> tuple[float, dict[str, int]]:
+async def _generate(
+    server: PostgresServer, database: str, contacts: int = CONTACTS
+) -> tuple[float, dict[str, int]]:
+    """``contacts`` contacts (the last ``OPEN`` awaiting screening) with their events and clocks,
+    generated inside the database in one statement batch (``tests/store/test_bench_rows.py``)."""
     sql = _GENERATE.format(
-        n=CONTACTS,
+        n=contacts,
         open=OPEN,
         workers=WORKERS,
         sources=_array(SOURCES),

@@ -10,7 +10,7 @@ others see changes only after commit, and writers never lose each other's update
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from types import TracebackType
@@ -361,6 +361,10 @@ class _Roles(_Repository):
             data.teams.pop(aad_object_id, None)
         return True
 
+    async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
+        await self.set_display_name(aad_object_id, name)
+        return await self.roles_of(aad_object_id)
+
 
 class _Rota(_Repository):
     async def set(self, entry: RotaEntry) -> None:
@@ -397,6 +401,10 @@ class _Conversations(_Repository):
         chats.sort(key=lambda record: record.updated_at, reverse=True)
         chats.sort(key=lambda record: record.dead)
         return chats[0] if chats else None
+
+    async def personal_chats_of(self, user_ids: Collection[str]) -> dict[str, ConversationRecord]:
+        chats = {user_id: await self.personal_chat_of(user_id) for user_id in user_ids}
+        return {user_id: record for user_id, record in chats.items() if record is not None}
 
     async def mark_dead(self, conversation_id: str, reason: str) -> None:
         data = await self._uow.write()

@@ -201,13 +201,14 @@ class DecisionsFeature:
         who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
         others press "Decide or sign off"."""
         found: list[str] = []
-        async with self._store.unit_of_work() as uow:
-            people = {e.aad_object_id for role in roles for e in await uow.roles.holders(role)}
-            for person in sorted(people):
-                record = await uow.conversations.personal_chat_of(person)
-                user_id = _teams_user_id(record.reference) if record is not None else None
-                if user_id is not None:
-                    found.append(user_id)
+        async with self._store.unit_of_work() as uow:  # two reads, however many people
+            people = {e.aad_object_id for e in await uow.roles.entries() if e.roles & set(roles)}
+            chats = await uow.conversations.personal_chats_of(people)
+        for person in sorted(people):
+            record = chats.get(person)
+            user_id = _teams_user_id(record.reference) if record is not None else None
+            if user_id is not None:
+                found.append(user_id)
         return tuple(found)
 
     async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
@@ -215,11 +216,11 @@ class DecisionsFeature:
         now = self._clock.now()
         async with self._store.unit_of_work() as uow:
             deadlines = await open_deadlines(uow, contact.reference or "")
-            names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
-            officers = [
-                (e.aad_object_id, e.display_name or e.aad_object_id)
-                for e in await uow.roles.holders(Role.OFFICER)
-            ]
+            entries = await uow.roles.entries()
+        names = {entry.aad_object_id: entry.display_name for entry in entries}
+        officers = [
+            (e.aad_object_id, e.display_name or e.aad_object_id) for e in entries if Role.OFFICER in e.roles
+        ]
         repeat_of = recorded_repeat_of(contact)
         summary = channel_summary(
             contact, deadlines, now, self._calendar, self._policy, repeat=bool(repeat_of)

@@ -303,6 +303,23 @@ async def test_entries_holders_and_display_names(store: Store) -> None:
         assert await uow.roles.roles_of("not-listed") == frozenset()
 
 
+async def test_named_roles_records_the_name_and_returns_the_roles_in_one_go(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.roles.grant("aad-1", Role.CONSULTANT)
+        await uow.roles.grant("aad-1", Role.TEAM_MANAGER)
+        assert await uow.roles.named_roles("aad-1", "Sam Consultant") == {Role.CONSULTANT, Role.TEAM_MANAGER}
+        assert await uow.roles.named_roles("not-listed", "Nobody") == frozenset()
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.roles.entries() == [
+            DirectoryEntry("aad-1", frozenset({Role.CONSULTANT, Role.TEAM_MANAGER}), "Sam Consultant")
+        ]
+        assert await uow.roles.named_roles("aad-1", "Sam Renamed") == {Role.CONSULTANT, Role.TEAM_MANAGER}
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert [entry.display_name for entry in await uow.roles.entries()] == ["Sam Renamed"]
+
+
 async def test_rota_set_remove_and_on(store: Store) -> None:
     monday, tuesday = date(2026, 6, 1), date(2026, 6, 2)
     entries = [
@@ -392,6 +409,28 @@ async def test_personal_chat_prefers_a_live_chat_then_the_newest(store: Store) -
     async with store.unit_of_work() as uow:
         chat = await uow.conversations.personal_chat_of("user-1")
         assert chat is not None and chat.conversation_id == "a:old"
+
+
+async def test_personal_chats_of_many_people_are_each_what_personal_chat_of_gives(store: Store) -> None:
+    async with store.unit_of_work() as uow:
+        await uow.conversations.upsert(conversation("a:1-old", user_id="user-1", minutes=0))
+        await uow.conversations.upsert(conversation("a:1-new", user_id="user-1", minutes=10))
+        await uow.conversations.upsert(conversation("a:2-live", user_id="user-2", minutes=0))
+        await uow.conversations.upsert(conversation("a:2-dead", user_id="user-2", minutes=10))
+        await uow.conversations.upsert(conversation("a:3", user_id="user-3", minutes=0))
+        await uow.conversations.upsert(conversation("g:group", kind=ConversationKind.GROUP_CHAT, minutes=20))
+        await uow.conversations.mark_dead("a:2-dead", "blocked")
+        await uow.commit()
+    people = ["user-1", "user-2", "user-4"]
+    async with store.unit_of_work() as uow:
+        chats = await uow.conversations.personal_chats_of(people)
+        assert {user: chat.conversation_id for user, chat in chats.items()} == {
+            "user-1": "a:1-new",
+            "user-2": "a:2-live",
+        }
+        for person in people:
+            assert chats.get(person) == await uow.conversations.personal_chat_of(person)
+        assert await uow.conversations.personal_chats_of([]) == {}
 
 
 async def test_registering_a_channel_replaces_and_returns_the_previous_one(store: Store) -> None:

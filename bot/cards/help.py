@@ -8,11 +8,20 @@ from typing import Any
 from microsoft_teams.cards import AdaptiveCard, Fact, FactSet, TextBlock
 
 from bot.cards.common import to_dict
+from bot.replies import DEMO_NOTICE, who_you_are
 from frontdoor.commands import COMMANDS, Scope
 from frontdoor.roles import Role, may
 
 
-def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dict[str, Any]:
+def help_card(
+    roles: Iterable[Role],
+    scope: Scope,
+    unknown: bool = False,
+    aad_object_id: str | None = None,
+    demo: bool = False,
+) -> dict[str, Any]:
+    """``aad_object_id``: the person's id, shown with the grant line when they hold no role;
+    ``demo``: the bot runs in demo mode (``bot.demo``)."""
     held = frozenset(roles)
     facts = [
         Fact(title=command.words + (f" {command.usage}" if command.usage else ""), value=command.description)
@@ -31,4 +40,8 @@ def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dic
         ),
         FactSet(facts=facts),
     ]
+    if aad_object_id is not None and not held:
+        body.append(TextBlock(text=who_you_are(aad_object_id), wrap=True))
+    if demo:
+        body.append(TextBlock(text=DEMO_NOTICE, wrap=True, color="Attention"))
     return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

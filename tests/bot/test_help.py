@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from frontdoor.roles import Role
 from tests.bot.conftest import StartBot
+from tests.bot.intake_script import grant
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 OFFICER = TeamsUser("aad-officer-0001", "Officer Testperson")
@@ -96,3 +98,41 @@ async def test_a_stray_card_submission_is_answered(start_bot: StartBot, teams_ch
     reply = await teams_channel.submit(chat, OFFICER, {"step": "gone"})
     assert reply.status in (200, 201)
     assert any("no longer active" in text for text in reply.texts)
+
+
+def _texts(card: dict) -> list[str]:
+    return [item["text"] for item in card["body"] if item["type"] == "TextBlock"]
+
+
+async def test_a_person_without_a_role_is_told_their_id_and_the_grant_line(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    await start_bot()
+    newcomer = TeamsUser("3f0c2a9e-5b1d-4c7e-9a2f-000000000abc", "Newcomer Testperson")
+    chat = teams_channel.personal(newcomer)
+    [card] = (await teams_channel.say(chat, newcomer, "help")).cards
+    line = "`frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc <role>`"
+    assert any(
+        "Azure AD object id is 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc" in t and line in t for t in _texts(card)
+    )
+    refused = await teams_channel.say(chat, newcomer, "new contact")
+    assert refused.texts == [
+        "Sorry, only First Contact officers, consultants or team managers can do that. If you think you "
+        "should be able to, ask an administrator. You have no role yet. Your Azure AD object id is "
+        "3f0c2a9e-5b1d-4c7e-9a2f-000000000abc; give an administrator this line: "
+        "`frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc officer`"
+    ]
+
+
+async def test_a_person_with_a_role_is_not_told_the_grant_line(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await start_bot()
+    await grant(bot, OFFICER, Role.OFFICER)
+    chat = teams_channel.personal(OFFICER)
+    [card] = (await teams_channel.say(chat, OFFICER, "help")).cards
+    assert not any("roles grant" in t for t in _texts(card))
+    refused = await teams_channel.say(chat, OFFICER, "roles")
+    assert refused.texts == [
+        "Sorry, only administrators can do that. If you think you should be able to, ask an administrator."
+    ]

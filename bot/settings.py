@@ -82,6 +82,12 @@ class Settings:
     clock_start: datetime | None = None
     #: the front door's mailbox (``FRONTDOOR_IMAP_URL``, ``FRONTDOOR_IMAP_PASSWORD``); None: not watched
     mailbox: MailboxAddress | None = None
+    #: demo mode (``bot.demo``): the Playground's users, channels and today's rota are seeded
+    demo: bool = False
+    #: the Playground configuration file demo mode reads
+    demo_config: Path = Path(".m365agentsplayground.yml")
+    #: where the Playground's mock connector listens (the seeded channels' service URL)
+    demo_service_url: str = "http://127.0.0.1:56150/_connector"
 
     @property
     def authentication_enabled(self) -> bool:
@@ -107,6 +113,11 @@ class Settings:
         authentication is off, which needs the explicit ``FRONTDOOR_AUTH=off``, never in production,
         and only on a loopback address."""
         if self.environment is Environment.PRODUCTION:
+            if self.demo:
+                raise SettingsError(
+                    "FRONTDOOR_DEMO=1 seeds fictional people with roles and is never allowed with "
+                    "FRONTDOOR_ENV=production; refusing to start"
+                )
             if not self.app_id:
                 raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppId; refusing to start")
             if not self.app_password and self.app_type is not AppType.USER_ASSIGNED_MSI:
@@ -214,6 +225,10 @@ class Settings:
             except ValueError as error:
                 raise SettingsError(f"FRONTDOOR_IMAP_URL {error}") from None
 
+        demo_text = get("FRONTDOOR_DEMO", "0")
+        if demo_text not in ("0", "1"):
+            raise SettingsError("FRONTDOOR_DEMO must be '0' or '1'")
+
         settings = cls(
             environment=environment,
             host=host,
@@ -234,6 +249,9 @@ class Settings:
             auth_off=auth_text == "off",
             clock_start=clock_start,
             mailbox=mailbox,
+            demo=demo_text == "1",
+            demo_config=Path(get("FRONTDOOR_DEMO_CONFIG", ".m365agentsplayground.yml")),
+            demo_service_url=get("FRONTDOOR_DEMO_SERVICE_URL", "http://127.0.0.1:56150/_connector"),
         )
         settings.check(serving=serving)
         return settings

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
+.PHONY: run playground test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -59,10 +59,16 @@ dovecot-binaries:
 
 setup: $(VENV)/.installed
 
+# The command line reads .env (when present) for whatever the environment does not set.
 run: $(VENV)/.installed
 	@mkdir -p var
 	$(VENV)/bin/frontdoor-bot db upgrade
-	$(if $(MicrosoftAppId),,FRONTDOOR_AUTH=off) $(VENV)/bin/frontdoor-bot serve
+	@if [ -z "$$MicrosoftAppId" ] && ! grep -qs '^MicrosoftAppId=.' .env; then export FRONTDOOR_AUTH=off; fi; \
+		$(VENV)/bin/frontdoor-bot serve
+
+# The bot in demo mode and Microsoft 365 Agents Playground in front of it (see docs/demo.md).
+playground: $(VENV)/.installed node_modules/.installed
+	@./scripts/playground.sh
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 DEMO_ACTOR = "demo-mode"
 #: a Playground user whose id is ``demo-<role>`` is granted that role
 _USER_PREFIX = "demo-"
-#: the team channel, by name, that becomes each registered channel
+#: the team channel, by name, that becomes each registered channel (General, the team's own
+#: conversation, is the duty channel unless one is named Duty)
 CHANNEL_NAMES = {
     "Decisions": ChannelPurpose.DECISIONS,
     "Duty": ChannelPurpose.DUTY,
@@ -75,12 +76,15 @@ def load_setup(path: Path) -> DemoSetup:
             for channel in team["channels"]
             if str(channel["name"]) in CHANNEL_NAMES
         }
+        # the Playground allows one channel besides General, whose conversation id is the team id
+        channels.setdefault(ChannelPurpose.DUTY, str(team["id"]))
         setup = DemoSetup(str(raw["tenantId"]), str(raw["bot"]["id"]), str(team["id"]), people, channels)
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise DemoConfigError(
             f"{path}: not a usable Playground configuration ({type(error).__name__})"
         ) from None
-    missing = sorted(purpose.value for purpose in ChannelPurpose if purpose not in setup.channels)
+    required = (ChannelPurpose.DECISIONS, ChannelPurpose.DUTY)
+    missing = sorted(purpose.value for purpose in required if purpose not in setup.channels)
     if missing:
         raise DemoConfigError(f"{path}: the team has no channel for {', '.join(missing)}")
     return setup

@@ -24,26 +24,18 @@ PEOPLE = {
     "0de30000-0000-4000-8000-000000000003": (Role.CONSULTANT, "Connie Consultant (Demo consultant)"),
     "0de30000-0000-4000-8000-000000000004": (Role.DUTY_MANAGER, "Dev Dutymanager (Demo duty manager)"),
     "0de30000-0000-4000-8000-000000000005": (Role.TEAM_MANAGER, "Tam Teammanager (Demo team manager)"),
-    "0de30000-0000-4000-8000-000000000006": (
-        Role.SERVICE_MANAGER,
-        "Sam Servicemanager (Demo service manager)",
-    ),
-    "0de30000-0000-4000-8000-000000000007": (Role.EDT, "Eddie Edt (Demo edt)"),
-    "0de30000-0000-4000-8000-000000000008": (Role.PARTNER, "Pat Partner-Police (Demo partner)"),
-    "0de30000-0000-4000-8000-000000000009": (Role.PROFESSIONAL, "Priya Professional (Demo professional)"),
-    "0de30000-0000-4000-8000-000000000010": (Role.ADMIN, "Ada Admin (Demo admin)"),
+    "0de30000-0000-4000-8000-000000000006": (Role.EDT, "Eddie Edt (Demo edt)"),
 }
 CHANNELS = {
-    ChannelPurpose.DECISIONS: "19:demo-decisions@thread.tacv2",
-    ChannelPurpose.DUTY: "19:demo-duty@thread.tacv2",
-    ChannelPurpose.EDT: "19:demo-edt@thread.tacv2",
+    ChannelPurpose.DECISIONS: "demo-decisions-channel",
+    ChannelPurpose.DUTY: "demo-team",  # General: the Playground allows one channel besides it
 }
 TODAY = BOT_START.astimezone(LONDON).date()
 ROTA = {
     RotaEntry(TODAY, Role.CONSULTANT, "0de30000-0000-4000-8000-000000000003"),
     RotaEntry(TODAY, Role.DUTY_MANAGER, "0de30000-0000-4000-8000-000000000004"),
     RotaEntry(TODAY, Role.TEAM_MANAGER, "0de30000-0000-4000-8000-000000000005"),
-    RotaEntry(TODAY, Role.EDT, "0de30000-0000-4000-8000-000000000007"),
+    RotaEntry(TODAY, Role.EDT, "0de30000-0000-4000-8000-000000000006"),
 }
 
 
@@ -69,9 +61,9 @@ async def test_demo_mode_seeds_every_role_the_channels_and_todays_rota_once(
     bot = await start_bot(demo=True, demo_config=CONFIG)
     assert await _seeded(bot) == (PEOPLE, CHANNELS, ROTA)
     events = await audit(bot)
-    assert [e.detail for e in events if e.action == "demo.seeded"] == ["changes=17"]
-    assert sum(e.action == "role.grant" for e in events) == 10
-    assert sum(e.action == "channel.registered" for e in events) == 3
+    assert [e.detail for e in events if e.action == "demo.seeded"] == ["changes=12"]
+    assert sum(e.action == "role.grant" for e in events) == 6
+    assert sum(e.action == "channel.registered" for e in events) == 2
 
     bot = await start_bot(demo=True, demo_config=CONFIG)  # a restart changes nothing
     assert await _seeded(bot) == (PEOPLE, CHANNELS, ROTA)

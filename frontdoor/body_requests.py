@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime, time
 from frontdoor.agencies import BodyRequest, RequestingBody, Response
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.consultation import due_for_deletion
-from frontdoor.decisions import Refusal, RefusalReason, close_clocks
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, RefusalReason, close_clocks
 
 log = logging.getLogger(__name__)
 

@@ -37,11 +37,11 @@ from frontdoor.alerts import (
     utc_text,
 )
 from frontdoor.calendar import require_aware
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ChannelPurpose, ClockKind
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, RefusalReason
 
 __all__ = [
     "CONTINUITY_SUBJECT",

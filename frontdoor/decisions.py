@@ -1,6 +1,8 @@
 """Threshold decisions of SPEC §3: the consultant's screening routes I–IV, the duty manager's
-re-referral decision, allocation to a social worker under the caseload cap, and what every
-decision use case shares (outcomes, refusals, "someone else acted first", the event data codec).
+re-referral decision and allocation to a social worker under the caseload cap. What every use case
+shares (refusals, "someone else acted first", loading and saving, clocks) is ``frontdoor.usecase``;
+outcomes and the event data codec are ``frontdoor.outcomes``; workers' loads and the checks on a
+chosen worker are ``frontdoor.allocation``.
 
 Each use case takes a fresh ``UnitOfWork`` and commits once: the contact's move, the deadlines it
 starts or closes and its audit rows are saved together or not at all. The actor's roles are passed
@@ -47,614 +49,61 @@ rationales, team names or anything else typed.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
-from frontdoor.clocks import due_at
-from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
-from frontdoor.handover import OPEN_STATES, WorkerLoad
+from frontdoor.allocation import check_holder, over_cap
+from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.contact import Contact, ContactState
 from frontdoor.lifecycle import Action, transition
+from frontdoor.outcomes import (
+    WITHOUT_CONSENT,
+    Agency,
+    DataValue,
+    Outcome,
+    OutcomeKind,
+    ServiceConsent,
+    add_event_data,
+    outcome_data,
+    without_consent_problem,
+)
 from frontdoor.policy import Policy
-from frontdoor.ports import StaleVersionError
-from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
-from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
+    AlreadyDecided,
+    Refusal,
+    RefusalReason,
+    audit_event,
+    close_clocks,
+    load_contact,
+    not_permitted,
+    open_deadlines,
+    reassign_clocks,
+    save_or_race,
+    start_clock,
+    wrong_state,
+)
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
-    "AGENCY_TITLES",
-    "OUTCOME_TITLES",
     "PROCEEDING_ROUTES",
     "ROUTE_ACTIONS",
     "ROUTE_TITLES",
-    "SERVICE_CONSENT_TITLES",
-    "WITHOUT_CONSENT",
-    "Agency",
-    "AlreadyDecided",
-    "DataValue",
-    "Outcome",
-    "OutcomeKind",
-    "RecordedOutcome",
-    "Refusal",
-    "RefusalReason",
     "RereferralChoice",
     "RereferralDecided",
     "RereferralDecision",
     "ScreeningDecided",
     "ScreeningDecision",
     "ScreeningRoute",
-    "ServiceConsent",
-    "WorkerChoice",
-    "add_event_data",
-    "already_decided",
-    "audit_event",
-    "close_clocks",
-    "current_outcome",
     "decide_rereferral",
     "decide_screening",
-    "event_data",
-    "load_contact",
     "may_stay_with_early_help",
-    "not_permitted",
-    "note",
-    "open_deadlines",
-    "outcome_data",
-    "read_event_data",
-    "reassign_clocks",
-    "save_or_race",
-    "start_clock",
-    "state_title",
-    "without_consent_problem",
-    "worker_loads",
-    "wrong_state",
 ]
-
-
-# -- results shared by every decision use case ----------------------------------------------------
-
-
-class RefusalReason(StrEnum):
-    NOT_PERMITTED = "not_permitted"
-    NOT_FOUND = "not_found"
-    #: the contact is not in a state where this can be done (and the card was not simply stale)
-    WRONG_STATE = "wrong_state"
-    #: the work belongs to someone else (another worker's allocation)
-    NOT_YOURS = "not_yours"
-    INVALID = "invalid"
-    #: the chosen social worker is at the caseload cap
-    OVER_CAP = "over_cap"
-    #: outside the time this may be done in (the challenge window)
-    OUTSIDE_WINDOW = "outside_window"
-    #: a scheduled step whose time has not come (a parent letter that has not lapsed yet)
-    NOT_DUE = "not_due"
-    #: nobody signs off, or settles, their own decision or challenge
-    OWN_DECISION = "own_decision"
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why a request was not carried out; nothing was changed. ``message`` is safe to show and to
-    log: it names staff and references, never a child, a family or a referrer."""
-
-    reason: RefusalReason
-    message: str
-    #: for ``OVER_CAP``: the worker's load that stopped the allocation
-    load: WorkerLoad | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AlreadyDecided:
-    """The card was out of date: someone acted on the contact first (or this card was sent
-    already). Nothing was changed; ``contact`` is the contact as it is now, to redraw the card."""
-
-    contact: Contact
-    #: the person who made the last change, from the contact's last event
-    by: str
-    #: their display name from the role directory, when known
-    by_name: str
-    #: the last event's action (a ``lifecycle.Action`` or ``casework.CaseworkAction`` value)
-    action: str
-    at: datetime | None
-    #: the last change was this actor's own: a replayed or double-clicked card
-    replay: bool
-
-    @property
-    def message(self) -> str:
-        reference = self.contact.reference or "This contact"
-        what = self.action.replace("_", " ")
-        when = f" at {self.at.astimezone(LONDON):%H:%M on %d %b}" if self.at is not None else ""
-        if self.replay:
-            return f"You have already done this: {reference} ({what}{when}). Nothing more was changed."
-        if self.contact.completing and self.contact.state is ContactState.AWAITING_SCREENING:
-            # An urgent contact's officer saved another card while this one was open.
-            return (
-                f"{reference} was updated by the officer completing it, so nothing was changed: decide again."
-            )
-        who = self.by_name or self.by
-        return f"{reference} was already decided by {who} ({what}{when}), so nothing was changed."
-
-
-_STATE_TITLES: Mapping[ContactState, str] = MappingProxyType(
-    {
-        ContactState.DRAFT: "a draft",
-        ContactState.AWAITING_SCREENING: "awaiting screening",
-        ContactState.CP_DECISION: "awaiting the child-protection decision",
-        ContactState.REFERRAL_ACCEPTED: "accepted for referral, awaiting its outcome",
-        ContactState.OFFICER_WORK: "with an officer for further work",
-        ContactState.SW_ASSESSMENT: "with a social worker",
-        ContactState.DUTY_MANAGER_REVIEW: "with the duty manager (re-referral)",
-        ContactState.AWAITING_SIGNOFF: "awaiting sign-off",
-        ContactState.PASSED_ON: "passed to the allocated worker",
-        ContactState.CLOSED: "closed",
-        ContactState.CANCELLED: "cancelled",
-    }
-)
-
-
-def state_title(state: ContactState) -> str:
-    """Where a contact is, in words that follow "CT-26-000001 is …" and "Contact …"."""
-    return _STATE_TITLES[state]
-
-
-# -- outcomes -------------------------------------------------------------------------------------
-
-
-class OutcomeKind(StrEnum):
-    """The outcomes of SPEC §3, recorded on every route that ends."""
-
-    ACCEPTED = "accepted_for_assessment"
-    ADVICE = "advice_and_guidance"
-    OTHER_AGENCY = "referral_to_other_agency"
-    NO_FURTHER_ACTION = "no_further_action"
-
-
-OUTCOME_TITLES: Mapping[OutcomeKind, str] = MappingProxyType(
-    {
-        OutcomeKind.ACCEPTED: "Accepted for a statutory assessment",
-        OutcomeKind.ADVICE: "Advice and guidance / signposting",
-        OutcomeKind.OTHER_AGENCY: "Referral to another agency",
-        OutcomeKind.NO_FURTHER_ACTION: "No further action",
-    }
-)
-
-
-class Agency(StrEnum):
-    """Where a contact may be referred on (SPEC §3)."""
-
-    EARLY_HELP = "early_help"
-    DOMESTIC_ABUSE = "domestic_abuse_service"
-    DRUG_AND_ALCOHOL = "drug_and_alcohol_service"
-    VOLUNTARY_SECTOR = "voluntary_sector"
-    PARENTING_SUPPORT = "parenting_support"
-    PROBATION = "probation"
-    HEALTH = "health"
-
-
-AGENCY_TITLES: Mapping[Agency, str] = MappingProxyType(
-    {
-        Agency.EARLY_HELP: "Early help",
-        Agency.DOMESTIC_ABUSE: "Domestic abuse service",
-        Agency.DRUG_AND_ALCOHOL: "Drug and alcohol service",
-        Agency.VOLUNTARY_SECTOR: "Voluntary sector",
-        Agency.PARENTING_SUPPORT: "Parenting support",
-        Agency.PROBATION: "Probation",
-        Agency.HEALTH: "Health",
-    }
-)
-
-
-class ServiceConsent(StrEnum):
-    """Whether there is consent for a service, recorded with every outcome (SPEC §3)."""
-
-    GIVEN = "given"
-    NOT_GIVEN = "not_given"
-
-
-SERVICE_CONSENT_TITLES: Mapping[ServiceConsent, str] = MappingProxyType(
-    {
-        ServiceConsent.GIVEN: "Consent for a service: given",
-        ServiceConsent.NOT_GIVEN: "Consent for a service: not given",
-    }
-)
-
-#: The consents on a contact that mean a decider proceeding with enquiries does so without consent.
-WITHOUT_CONSENT: frozenset[Consent] = frozenset({Consent.REFUSED, Consent.NOT_SOUGHT})
-
-
-def without_consent_problem(contact: Contact, risk_of_harm: str) -> str | None:
-    """What to fix when a decider proceeds on ``contact`` without consent and has not confirmed, with
-    a sentence, that the evidence suggests a risk of harm (SPEC §3); None when nothing is missing."""
-    if contact.consent not in WITHOUT_CONSENT or risk_of_harm.strip():
-        return None
-    return (
-        "Without consent: consent was refused or not sought, so tick that the evidence suggests a risk of "
-        "harm and say why in a sentence"
-    )
-
-
-#: Longest receiving-team name accepted: a team name, not a note.
-TEAM_NAME_MAX_LENGTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """An outcome with its rationale. ``receiving_team`` and ``strategy_discussion`` belong to an
-    accepted contact only, ``agency`` to a referral to another agency only (see ``problems``)."""
-
-    kind: OutcomeKind
-    rationale: str
-    receiving_team: str = ""
-    strategy_discussion: bool = False
-    agency: Agency | None = None
-    #: an accepted contact: the receiving team's manager (a team manager's directory id) to highlight
-    #: it to and who may challenge it; "" when none was named
-    receiving_manager_id: str = ""
-    #: whether there is consent for a service (None: not recorded, as on outcomes from before it was asked)
-    service_consent: ServiceConsent | None = None
-    #: a decider accepting without the parents' consent: the sentence confirming the evidence
-    #: suggests a risk of harm (given only with the tick); "" otherwise
-    risk_of_harm: str = ""
-
-    @property
-    def accepted(self) -> bool:
-        return self.kind is OutcomeKind.ACCEPTED
-
-    @property
-    def title(self) -> str:
-        if self.kind is OutcomeKind.OTHER_AGENCY and self.agency is not None:
-            return f"{OUTCOME_TITLES[self.kind]}: {AGENCY_TITLES[self.agency]}"
-        return OUTCOME_TITLES[self.kind]
-
-    def problems(self) -> tuple[str, ...]:
-        """What is wrong with this outcome, as messages fit to show; empty when it may be recorded."""
-        found: list[str] = []
-        if not self.rationale.strip():
-            found.append("Rationale: every outcome needs a rationale")
-        team = self.receiving_team.strip()
-        if self.accepted:
-            if not team:
-                found.append("Receiving team: name the team the contact is accepted by")
-            elif len(team) > TEAM_NAME_MAX_LENGTH or "\n" in team:
-                found.append(f"Receiving team: a team name of at most {TEAM_NAME_MAX_LENGTH} characters")
-        elif team or self.strategy_discussion or self.receiving_manager_id.strip():
-            found.append(
-                "Receiving team, its manager and strategy discussion belong to an accepted contact only"
-            )
-        if self.kind is OutcomeKind.OTHER_AGENCY and self.agency is None:
-            found.append("Agency: choose the agency the contact is referred to")
-        if self.kind is not OutcomeKind.OTHER_AGENCY and self.agency is not None:
-            found.append("Agency: only a referral to another agency names an agency")
-        return tuple(found)
-
-    def audit_detail(self) -> str:
-        """The outcome as an audit detail: closed vocabulary only (no team name, no rationale)."""
-        parts = [f"outcome={self.kind.value}"]
-        if self.accepted:
-            parts.append(f"strategy_discussion={'yes' if self.strategy_discussion else 'no'}")
-            if self.receiving_manager_id.strip():
-                parts.append(f"receiving_manager={self.receiving_manager_id.strip()}")
-        if self.agency is not None:
-            parts.append(f"agency={self.agency.value}")
-        if self.service_consent is not None:
-            parts.append(f"service_consent={self.service_consent.value}")
-        if self.risk_of_harm.strip():
-            parts.append("without_consent=yes")
-        return "; ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class RecordedOutcome:
-    """The outcome a contact carries now, who recorded it and when."""
-
-    outcome: Outcome
-    decided_by: str
-    at: datetime
-
-
-# -- event data -----------------------------------------------------------------------------------
-
-DataValue = str | bool
-
-
-def event_data(values: Mapping[str, DataValue]) -> str:
-    """``values`` as the ``data`` of a ``ContactEvent``: compact JSON with sorted keys ("" if empty)."""
-    if not values:
-        return ""
-    return json.dumps(dict(values), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def read_event_data(event: ContactEvent) -> dict[str, DataValue]:
-    """An event's ``data`` back as a mapping; anything unreadable reads as nothing, so a damaged
-    row never stops a contact from loading."""
-    if not event.data:
-        return {}
-    try:
-        raw = json.loads(event.data)
-    except ValueError:
-        return {}
-    if not isinstance(raw, dict):
-        return {}
-    return {str(key): value for key, value in raw.items() if isinstance(value, str | bool)}
-
-
-def outcome_data(outcome: Outcome) -> dict[str, DataValue]:
-    """An outcome's particulars as event data; its rationale is the event's own rationale."""
-    data: dict[str, DataValue] = {"outcome": outcome.kind.value}
-    if outcome.accepted:
-        data["receiving_team"] = outcome.receiving_team.strip()
-        data["strategy_discussion"] = outcome.strategy_discussion
-        if outcome.receiving_manager_id.strip():
-            data["receiving_manager"] = outcome.receiving_manager_id.strip()
-    if outcome.agency is not None:
-        data["agency"] = outcome.agency.value
-    if outcome.service_consent is not None:
-        data["service_consent"] = outcome.service_consent.value
-    if outcome.risk_of_harm.strip():
-        data["without_consent"] = True
-        data["risk_of_harm"] = outcome.risk_of_harm.strip()
-    return data
-
-
-def _outcome_of(event: ContactEvent) -> Outcome | None:
-    data = read_event_data(event)
-    kind, agency = data.get("outcome"), data.get("agency")
-    if not isinstance(kind, str) or kind not in OutcomeKind.__members__.values():
-        return None
-    team = data.get("receiving_team", "")
-    manager = data.get("receiving_manager", "")
-    service, harm = data.get("service_consent"), data.get("risk_of_harm", "")
-    return Outcome(
-        kind=OutcomeKind(kind),
-        rationale=event.rationale,
-        receiving_team=team if isinstance(team, str) else "",
-        strategy_discussion=data.get("strategy_discussion") is True,
-        agency=Agency(agency) if isinstance(agency, str) and agency in Agency.__members__.values() else None,
-        receiving_manager_id=manager if isinstance(manager, str) else "",
-        service_consent=ServiceConsent(service)
-        if isinstance(service, str) and service in ServiceConsent.__members__.values()
-        else None,
-        risk_of_harm=harm if isinstance(harm, str) else "",
-    )
-
-
-def current_outcome(contact: Contact) -> RecordedOutcome | None:
-    """The outcome the contact carries now: the latest one recorded in its history, unless it has
-    since gone back to screening for a fresh decision."""
-    found: RecordedOutcome | None = None
-    for event in contact.events:
-        if event.to_state is ContactState.AWAITING_SCREENING:
-            found = None
-        outcome = _outcome_of(event)
-        if outcome is not None:
-            found = RecordedOutcome(outcome, event.actor_id, event.at)
-    return found
-
-
-def add_event_data(contact: Contact, values: Mapping[str, DataValue]) -> Contact:
-    """``contact`` with ``values`` set as the data of its last event (the one just appended)."""
-    if not contact.events:
-        raise ValueError("the contact has no event to add data to")
-    last = replace(contact.events[-1], data=event_data(values))
-    return replace(contact, events=(*contact.events[:-1], last))
-
-
-def note(
-    contact: Contact,
-    actor_id: str,
-    at: datetime,
-    action: str,
-    rationale: str = "",
-    values: Mapping[str, DataValue] | None = None,
-) -> Contact:
-    """``contact`` with an event recording work that does not move it (``to_state`` None)."""
-    if not actor_id.strip():
-        raise ValueError("an event needs the id of the person making it")
-    event = ContactEvent(
-        at=require_aware(at, "event time").astimezone(UTC),
-        actor_id=actor_id,
-        action=action,
-        from_state=contact.state,
-        to_state=None,
-        rationale=rationale.strip(),
-        data=event_data(values or {}),
-    )
-    return replace(contact, events=(*contact.events, event))
-
-
-# -- building blocks for the use cases ------------------------------------------------------------
-
-
-def audit_event(at: datetime, actor_id: str, action: str, subject: str, detail: str = "") -> AuditEvent:
-    return AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject, detail=detail)
-
-
-async def _display_name(uow: UnitOfWork, person_id: str) -> str:
-    entry = next((e for e in await uow.roles.entries() if e.aad_object_id == person_id), None)
-    return entry.display_name if entry is not None else ""
-
-
-async def already_decided(uow: UnitOfWork, contact: Contact, actor_id: str) -> AlreadyDecided:
-    """The "someone else acted first" answer for ``contact`` as it is now."""
-    last = contact.events[-1] if contact.events else None
-    by = last.actor_id if last is not None else ""
-    return AlreadyDecided(
-        contact=contact,
-        by=by,
-        by_name=await _display_name(uow, by) if by else "",
-        action=last.action if last is not None else "",
-        at=last.at if last is not None else None,
-        replay=bool(by) and by == actor_id,
-    )
-
-
-async def load_contact(
-    uow: UnitOfWork, contact_id: str, actor_id: str, expected_version: int | None
-) -> Contact | Refusal | AlreadyDecided:
-    """The submitted contact at ``expected_version`` (None: whatever version is current)."""
-    contact = await uow.contacts.get(contact_id)
-    if contact is None or contact.reference is None:
-        return Refusal(RefusalReason.NOT_FOUND, "That contact could not be found, so nothing was changed.")
-    if expected_version is not None and contact.version != expected_version:
-        return await already_decided(uow, contact, actor_id)
-    return contact
-
-
-async def save_or_race(
-    uow: UnitOfWork, contact: Contact, expected_version: int, actor_id: str
-) -> Contact | AlreadyDecided:
-    """Save ``contact`` from ``expected_version``; if another decision was saved in between, the
-    contact as that left it."""
-    try:
-        return await uow.contacts.save(contact, expected_version)
-    except StaleVersionError:
-        current = await uow.contacts.get(contact.id)
-        return await already_decided(uow, current or contact, actor_id)
-
-
-def wrong_state(contact: Contact, doing: str) -> Refusal:
-    return Refusal(
-        RefusalReason.WRONG_STATE,
-        f"{contact.reference} is {state_title(contact.state)}, so it cannot be {doing} now. "
-        "Nothing was changed.",
-    )
-
-
-def not_permitted(who: Iterable[Role], doing: str) -> Refusal:
-    titles = " or ".join(ROLE_TITLES[role] for role in who)
-    return Refusal(RefusalReason.NOT_PERMITTED, f"Sorry, only {titles} can {doing}.")
-
-
-async def open_deadlines(uow: UnitOfWork, subject: str) -> tuple[Deadline, ...]:
-    return tuple(d for d in await uow.deadlines.for_subject(subject) if d.state is DeadlineState.OPEN)
-
-
-async def close_clocks(
-    uow: UnitOfWork,
-    subject: str,
-    clocks: Iterable[ClockKind],
-    at: datetime,
-    state: DeadlineState = DeadlineState.MET,
-) -> None:
-    """Close the open ``clocks`` of ``subject`` at ``at`` (SPEC §3): as met when closed by their
-    due time, else as late; or as ``state`` when that is not met (cancelled)."""
-    for clock in dict.fromkeys(clocks):
-        await uow.deadlines.close(subject, clock.value, state.value, at)
-
-
-async def reassign_clocks(
-    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], assignee_id: str | None, now: datetime
-) -> None:
-    """Give the open ``clocks`` of ``subject`` to ``assignee_id`` (None: the consultants on duty).
-
-    The port has no update, so the row is cancelled and added again with the same start and due
-    time. Alert keys are made of the subject, clock and due time, so no alert is sent twice.
-    """
-    wanted = set(clocks)
-    moving = [
-        d for d in await open_deadlines(uow, subject) if d.clock in wanted and d.assignee_id != assignee_id
-    ]
-    await close_clocks(uow, subject, (d.clock for d in moving), now, DeadlineState.CANCELLED)
-    for deadline in moving:
-        await uow.deadlines.add(replace(deadline, id=None, assignee_id=assignee_id))
-
-
-async def start_clock(
-    uow: UnitOfWork,
-    subject: str,
-    clock: ClockKind,
-    start: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    assignee_id: str | None = None,
-) -> Deadline:
-    start = require_aware(start, "clock start").astimezone(UTC)
-    deadline = Deadline(
-        subject, clock, start, due_at(clock, start, calendar, policy), assignee_id=assignee_id
-    )
-    return await uow.deadlines.add(deadline)
-
-
-# -- social workers' loads ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerChoice:
-    """A social worker as the allocation picker and ``status`` show them: load against the cap."""
-
-    worker_id: str
-    display_name: str
-    load: WorkerLoad
-
-    @property
-    def available(self) -> bool:
-        return self.load.open_contacts < self.load.cap
-
-    @property
-    def label(self) -> str:
-        return f"{self.display_name or self.worker_id} ({self.load.open_contacts}/{self.load.cap})"
-
-
-async def _open_loads(uow: UnitOfWork) -> Counter[str]:
-    """Open contacts per assignee. A contact counts against whoever it is assigned to while it is
-    open; it is unassigned when it goes to sign-off, so the cap measures work in hand."""
-    contacts = await uow.contacts.list_by_state(sorted(OPEN_STATES))
-    return Counter(c.assignee_id for c in contacts if c.assignee_id is not None)
-
-
-async def worker_loads(uow: UnitOfWork, policy: Policy) -> tuple[WorkerChoice, ...]:
-    """Every social worker in the directory with their open load against the cap, by name."""
-    async with uow:
-        workers = await uow.roles.holders(Role.SOCIAL_WORKER)
-        loads = await _open_loads(uow)
-    cap = policy.caseload.cap
-    choices = [
-        WorkerChoice(
-            entry.aad_object_id,
-            entry.display_name,
-            WorkerLoad(entry.aad_object_id, loads[entry.aad_object_id], cap),
-        )
-        for entry in workers
-    ]
-    choices.sort(key=lambda choice: ((choice.display_name or choice.worker_id).casefold(), choice.worker_id))
-    return tuple(choices)
-
-
-async def _check_holder(uow: UnitOfWork, person_id: str, role: Role) -> Refusal | str:
-    """The person's display name if the directory says they hold ``role``, else why not."""
-    entry = next((e for e in await uow.roles.holders(role) if e.aad_object_id == person_id), None)
-    if entry is None:
-        singular = ROLE_TITLES[role].removesuffix("s")
-        return Refusal(
-            RefusalReason.INVALID,
-            f"The person chosen is not listed as one of the {ROLE_TITLES[role]}; choose a {singular}.",
-        )
-    return entry.display_name
-
-
-async def _over_cap(uow: UnitOfWork, worker_id: str, name: str, policy: Policy) -> Refusal | None:
-    """Checked after the allocation is saved, inside the same unit of work, so the count includes
-    it. The worker's caseload is locked first (held until the unit of work ends), so two
-    allocations to one worker at once are counted one after the other on any store, PostgreSQL's
-    READ COMMITTED included, and cannot both slip under the cap. The refusal leaves the unit of
-    work uncommitted: nothing is changed."""
-    cap = policy.caseload.cap
-    await uow.contacts.lock_worker(worker_id)
-    after = (await _open_loads(uow))[worker_id]
-    if after <= cap:
-        return None
-    load = WorkerLoad(worker_id, after - 1, cap)
-    return Refusal(
-        RefusalReason.OVER_CAP,
-        f"{name or worker_id} already holds {load.open_contacts} open contacts (the cap is {cap}), "
-        "so nothing was allocated. Choose another social worker.",
-        load=load,
-    )
 
 
 def _summary(
@@ -823,7 +272,7 @@ async def decide_screening(
         name = ""
         if assignee is not None:
             role = Role.OFFICER if decision.route is ScreeningRoute.III else Role.SOCIAL_WORKER
-            checked = await _check_holder(uow, assignee, role)
+            checked = await check_holder(uow, assignee, role)
             if isinstance(checked, Refusal):
                 return checked
             name = checked
@@ -847,7 +296,7 @@ async def decide_screening(
         if isinstance(saved, AlreadyDecided):
             return saved
         if decision.route is ScreeningRoute.IV and assignee is not None:
-            over = await _over_cap(uow, assignee, name, policy)
+            over = await over_cap(uow, assignee, name, policy)
             if over is not None:
                 return over
 
@@ -985,7 +434,7 @@ async def decide_rereferral(
                     RefusalReason.INVALID,
                     "Please choose a social worker: no last allocated worker is recorded for this contact.",
                 )
-            checked = await _check_holder(uow, worker, Role.SOCIAL_WORKER)
+            checked = await check_holder(uow, worker, Role.SOCIAL_WORKER)
             if isinstance(checked, Refusal):
                 return checked
             name = checked
@@ -1004,7 +453,7 @@ async def decide_rereferral(
         if isinstance(saved, AlreadyDecided):
             return saved
         if worker is not None:
-            over = await _over_cap(uow, worker, name, policy)
+            over = await over_cap(uow, worker, name, policy)
             if over is not None:
                 return over
 

@@ -89,7 +89,6 @@ from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_le
 from frontdoor.clocks import ClockUnit, clock_rules, due_at
 from frontdoor.contact import ContactState
 from frontdoor.continuity import HELD_REASON, holds, urgent_only
-from frontdoor.decisions import AlreadyDecided, Refusal, RefusalReason
 from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
@@ -97,6 +96,7 @@ from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import MANAGERS, Permission, Role, may
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 
 __all__ = [
     "ACKNOWLEDGEABLE",

@@ -42,7 +42,6 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactState
 from frontdoor.continuity import UrgentOnly, urgent_only
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.handover import (
     OPEN_STATES,
     ClockLine,
@@ -73,6 +72,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import ROLE_TITLES, Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from frontdoor.usecase import Refusal, RefusalReason
 
 __all__ = [
     "HANDOVER_ACKNOWLEDGED",

@@ -43,20 +43,20 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact
-from frontdoor.decisions import (
+from frontdoor.outcomes import note
+from frontdoor.policy import Policy
+from frontdoor.records import ChannelPurpose, ClockKind, Deadline
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from frontdoor.usecase import (
     AlreadyDecided,
     Refusal,
     RefusalReason,
     audit_event,
     load_contact,
     not_permitted,
-    note,
     save_or_race,
 )
-from frontdoor.policy import Policy
-from frontdoor.records import ChannelPurpose, ClockKind, Deadline
-from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "OVERNIGHT_ACTION",

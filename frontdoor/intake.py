@@ -48,9 +48,9 @@ from enum import StrEnum
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
-from frontdoor.decisions import add_event_data, read_event_data
 from frontdoor.lifecycle import Action, transition
 from frontdoor.mail import return_mail_of_draft
+from frontdoor.outcomes import add_event_data, read_event_data
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline

@@ -24,7 +24,7 @@ from datetime import date, datetime
 
 from frontdoor.calendar import LONDON, require_aware
 from frontdoor.contact import Child, Contact, Referrer, ReferrerType
-from frontdoor.decisions import Agency, Outcome, OutcomeKind
+from frontdoor.outcomes import Agency, Outcome, OutcomeKind
 from frontdoor.script import UNBORN_NAME
 
 __all__ = [

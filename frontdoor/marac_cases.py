@@ -22,12 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest, Response
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.consultation import due_for_deletion
-from frontdoor.decisions import Refusal, RefusalReason, close_clocks
 from frontdoor.marac import marac_meeting_at
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, RefusalReason, close_clocks
 
 log = logging.getLogger(__name__)
 

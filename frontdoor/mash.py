@@ -32,12 +32,12 @@ from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
 from frontdoor.consultation import due_for_deletion
 from frontdoor.contact import ContactState
-from frontdoor.decisions import Refusal, RefusalReason, close_clocks, start_clock
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, DeadlineState
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, RefusalReason, close_clocks, start_clock
 
 log = logging.getLogger(__name__)
 

@@ -37,14 +37,18 @@ from datetime import datetime
 
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import (
+from frontdoor.lifecycle import Action, transition
+from frontdoor.outcomes import Outcome, current_outcome
+from frontdoor.policy import Policy
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
     AlreadyDecided,
-    Outcome,
     Refusal,
     RefusalReason,
     audit_event,
     close_clocks,
-    current_outcome,
     load_contact,
     not_permitted,
     open_deadlines,
@@ -53,11 +57,6 @@ from frontdoor.decisions import (
     start_clock,
     wrong_state,
 )
-from frontdoor.lifecycle import Action, transition
-from frontdoor.policy import Policy
-from frontdoor.records import ClockKind, Deadline, DeadlineState
-from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = ["SentBack", "refuse_sign_off", "return_for_screening"]
 

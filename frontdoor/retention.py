@@ -26,10 +26,11 @@ from typing import Final
 
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Referrer
-from frontdoor.decisions import audit_event, current_outcome, event_data, note, read_event_data
 from frontdoor.intake import months_before
+from frontdoor.outcomes import current_outcome, event_data, note, read_event_data
 from frontdoor.policy import Policy
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from frontdoor.usecase import audit_event
 
 __all__ = [
     "FIGURES_DATA_KEYS",

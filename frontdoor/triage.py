@@ -39,7 +39,6 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.guard import scan, summarise
 from frontdoor.intake import Refusal as IntakeRefusal
 from frontdoor.intake import SubmissionResult, submit_contact
@@ -48,6 +47,7 @@ from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission, Role, may
 from frontdoor.script import Section
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
 

@@ -28,13 +28,13 @@ from datetime import datetime
 
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactState
-from frontdoor.decisions import Refusal, not_permitted
 from frontdoor.handover import OPEN_STATES
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import Refusal, not_permitted
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [

@@ -18,17 +18,10 @@ from types import MappingProxyType
 
 from frontdoor.casework import CaseworkAction, ChallengeResult
 from frontdoor.contact import Consent, Contact, ContactEvent, ContactState
-from frontdoor.decisions import (
-    AGENCY_TITLES,
-    OUTCOME_TITLES,
-    ROUTE_ACTIONS,
-    ROUTE_TITLES,
-    Agency,
-    OutcomeKind,
-    read_event_data,
-)
+from frontdoor.decisions import ROUTE_ACTIONS, ROUTE_TITLES
 from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.lifecycle import Action
+from frontdoor.outcomes import AGENCY_TITLES, OUTCOME_TITLES, Agency, OutcomeKind, read_event_data
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 
 __all__ = [

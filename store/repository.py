@@ -1,7 +1,7 @@
 """What a repository needs from the unit of work it runs in, and the base every repository shares.
 
-``store.sql.SqlUnitOfWork`` provides a ``Transaction``; the repositories (in ``store.sql`` and in
-their own modules such as ``store.consultations``) depend on this protocol only, so no repository
+``store.sql.SqlUnitOfWork`` provides a ``Transaction``; the repositories (each in its own module,
+such as ``store.contacts`` or ``store.consultations``) depend on this protocol only, so no repository
 module imports the unit of work that builds it.
 """
 
@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from store.tables import Base
 
 _Row = TypeVar("_Row", bound=Base)
+#: the column values of one row to insert or update
+Values = dict[str, object]
 
 
 class Transaction(Protocol):

@@ -55,8 +55,9 @@ from frontdoor.policy import Policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
+from store.deadlines import alerts_due_statement
 from store.migrate import upgrade
-from store.sql import SqlStore, alerts_due_statement
+from store.sql import SqlStore
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.postgres import PostgresServer, running_postgres_server
 from tests.store.deadline_rows import add_closed_contacts, add_open_deadlines

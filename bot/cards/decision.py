@@ -36,9 +36,9 @@ from bot.cards.clocks import due_title
 from bot.cards.common import RAG_STYLES, to_dict
 from bot.cards.keys import REFERENCE_KEY
 from frontdoor.contact import ContactState
-from frontdoor.decisions import state_title
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
+from frontdoor.usecase import state_title
 from frontdoor.views import ChannelSummary
 
 __all__ = [

@@ -48,15 +48,9 @@ from bot.cards.work import (
     risk_of_harm_inputs,
     service_consent_choice,
 )
-from frontdoor.decisions import (
-    AGENCY_TITLES,
-    OUTCOME_TITLES,
-    ROUTE_TITLES,
-    OutcomeKind,
-    RereferralChoice,
-    ScreeningRoute,
-    WorkerChoice,
-)
+from frontdoor.allocation import WorkerChoice
+from frontdoor.decisions import ROUTE_TITLES, RereferralChoice, ScreeningRoute
+from frontdoor.outcomes import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind
 from frontdoor.views import ChannelSummary
 
 __all__ = [

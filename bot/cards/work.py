@@ -62,7 +62,7 @@ from frontdoor.casework import (
     ReferrerStage,
 )
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import (
+from frontdoor.outcomes import (
     AGENCY_TITLES,
     OUTCOME_TITLES,
     SERVICE_CONSENT_TITLES,

@@ -29,7 +29,6 @@ from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
-from frontdoor.decisions import Refusal
 from frontdoor.dispatch import (
     ACK_REFUSED_ACTION,
     ACKNOWLEDGEABLE,
@@ -41,6 +40,7 @@ from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 

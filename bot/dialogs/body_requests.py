@@ -31,12 +31,12 @@ from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, read_request, respond
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.references import Reference, ReferenceKind
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
 

@@ -84,20 +84,12 @@ from frontdoor.casework import (
 )
 from frontdoor.commands import Scope
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import (
-    WITHOUT_CONSENT,
-    Agency,
-    AlreadyDecided,
-    Outcome,
-    OutcomeKind,
-    Refusal,
-    RefusalReason,
-    ServiceConsent,
-)
+from frontdoor.outcomes import WITHOUT_CONSENT, Agency, Outcome, OutcomeKind, ServiceConsent
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
 

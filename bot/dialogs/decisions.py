@@ -73,6 +73,7 @@ from bot.dialogs.personal import PersonalCards
 from bot.notify import Mentioned, Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.allocation import worker_loads
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
@@ -81,33 +82,32 @@ from frontdoor.continuity import urgent_only
 from frontdoor.decisions import (
     ROUTE_ACTIONS,
     ROUTE_TITLES,
-    WITHOUT_CONSENT,
-    Agency,
-    AlreadyDecided,
-    OutcomeKind,
-    Refusal,
     RereferralChoice,
     RereferralDecided,
     RereferralDecision,
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
-    ServiceConsent,
-    current_outcome,
     decide_rereferral,
     decide_screening,
     may_stay_with_early_help,
-    open_deadlines,
-    read_event_data,
-    worker_loads,
 )
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.lifecycle import Action
+from frontdoor.outcomes import (
+    WITHOUT_CONSENT,
+    Agency,
+    OutcomeKind,
+    ServiceConsent,
+    current_outcome,
+    read_event_data,
+)
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
 
 log = logging.getLogger(__name__)

@@ -39,7 +39,6 @@ from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.decisions import Refusal
 from frontdoor.duty import (
     ROTA_ROLES,
     HandoverAck,
@@ -61,6 +60,7 @@ from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
 from frontdoor.timefmt import format_local
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,6 @@ from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import AlertKey, AlertKind
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.decisions import Refusal
 from frontdoor.dispatch import acknowledge_alert
 from frontdoor.edt import EdtHandover, OvernightRecorded, acknowledgements_of, record_overnight_action, takers
 from frontdoor.policy import Policy
@@ -31,6 +30,7 @@ from frontdoor.ports import Clock
 from frontdoor.records import ClockKind
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 

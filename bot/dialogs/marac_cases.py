@@ -35,12 +35,12 @@ from bot.notify import Notifier
 from bot.routing import Actor, CardAction, Router
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.decisions import Refusal
 from frontdoor.marac_cases import add_case, answer_request, link_child, log_mappa, next_meeting
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 

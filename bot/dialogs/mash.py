@@ -42,7 +42,6 @@ from bot.notify import Notifier
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import PARTNER_TITLES, Agency, MashDecision, MashEpisode, MashReason, Urgency
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.mash import (
     EpisodeForm,
     PartnerView,
@@ -60,6 +59,7 @@ from frontdoor.records import AuditEvent
 from frontdoor.references import Reference, ReferenceKind
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
 

@@ -25,12 +25,13 @@ from frontdoor.casework import (
     referrer_challenge,
 )
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import current_outcome, open_deadlines
 from frontdoor.letters import outcome_letter
+from frontdoor.outcomes import current_outcome
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import open_deadlines
 from frontdoor.worklog import outcome_letter_status, parent_letter
 
 __all__ = ["PersonalCards"]

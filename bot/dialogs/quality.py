@@ -35,12 +35,12 @@ from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
-from frontdoor.decisions import AlreadyDecided, Refusal
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal
 
 __all__ = ["QualityFeature"]
 

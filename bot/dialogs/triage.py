@@ -41,13 +41,13 @@ from frontdoor.agencies import TriageOutcome
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.contact import Consent, ImmediateRisk
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.intake import SubmissionResult
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.script import DEFAULT_LOCAL_SYSTEMS
 from frontdoor.triage import ChildKnown, OutcomeForm, decide_incident, meeting_day, record_incident
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
 

@@ -19,12 +19,12 @@ from bot.cards.worklists import my_work_card, queue_card
 from bot.routing import Actor, Router
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.decisions import Refusal
 from frontdoor.mail import waiting_count
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 from frontdoor.worklists import my_work, screening_queue
 
 log = logging.getLogger(__name__)

@@ -179,10 +179,23 @@ async def _keep_channels(bot: RunningBot, registrations: Sequence[ChannelRegistr
         await uow.commit()
 
 
+#: The bot's own background work after answering (``bot.dialogs.background.Later`` and the
+#: record sent to an allocated worker): a turn is over only when these have finished.
+_AFTER_ANSWER = ("Later.__call__.<locals>.guarded", "IntakeFeature._send_record")
+
+
 async def _settled(teams_channel: TeamsChannel) -> None:
-    """Let work the bot does after answering (channel updates, letters) arrive."""
+    """Let work the bot does after answering (channel updates, letters) arrive, however slowly the
+    machine runs, so that nothing a turn caused is counted against the next one."""
     seen = -1
     while seen != len(teams_channel.activities):
+        pending = [
+            task
+            for task in asyncio.all_tasks()
+            if task is not asyncio.current_task() and task.get_coro().__qualname__.endswith(_AFTER_ANSWER)
+        ]
+        if pending:
+            await asyncio.wait(pending, timeout=10)
         seen = len(teams_channel.activities)
         await asyncio.sleep(0.01)
 

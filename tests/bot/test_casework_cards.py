@@ -15,8 +15,8 @@ from bot.cards.decisions import SIGN_OFF_VERB
 from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, WORK_VERB
 from frontdoor.casework import LetterLapsed, lapse_parent_letter
 from frontdoor.contact import ContactState
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.records import ClockKind, DeadlineState
+from frontdoor.usecase import Refusal, RefusalReason
 from tests.bot.casework_helpers import (
     OTHER_WORKER,
     RECEIVING_TEAM,

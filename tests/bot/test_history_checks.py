@@ -11,7 +11,7 @@ import pytest
 
 from bot.cards.decisions import DECIDE_VERB
 from frontdoor.contact import ContactState
-from frontdoor.decisions import current_outcome
+from frontdoor.outcomes import current_outcome
 from frontdoor.policy import parse_policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role

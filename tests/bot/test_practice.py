@@ -15,7 +15,7 @@ from bot.app import SETTINGS
 from bot.cards.decisions import SIGN_OFF_VERB
 from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, REFERRER_CHALLENGE_VERB, WORK_VERB
 from frontdoor.contact import ContactState
-from frontdoor.decisions import OutcomeKind, ServiceConsent, current_outcome
+from frontdoor.outcomes import OutcomeKind, ServiceConsent, current_outcome
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from scheduler.jobs import run_retention

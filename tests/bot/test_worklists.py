@@ -26,13 +26,8 @@ from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
-from frontdoor.decisions import (
-    ScreeningDecided,
-    ScreeningDecision,
-    ScreeningRoute,
-    ServiceConsent,
-    decide_screening,
-)
+from frontdoor.decisions import ScreeningDecided, ScreeningDecision, ScreeningRoute, decide_screening
+from frontdoor.outcomes import ServiceConsent
 from frontdoor.policy import default_policy
 from frontdoor.roles import Role
 from frontdoor.script import Section

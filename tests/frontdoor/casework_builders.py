@@ -29,20 +29,14 @@ from frontdoor.casework import (
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import (
-    Agency,
-    AlreadyDecided,
-    Outcome,
-    OutcomeKind,
-    Refusal,
-    RereferralDecided,
-    decide_rereferral,
-)
+from frontdoor.decisions import RereferralDecided, decide_rereferral
+from frontdoor.outcomes import Agency, Outcome, OutcomeKind
 from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal
 from tests.frontdoor.decision_builders import (
     CONSULTANT,
     CONSULTANT_2,

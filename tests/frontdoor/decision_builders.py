@@ -22,23 +22,22 @@ from frontdoor.contact import (
     Source,
 )
 from frontdoor.decisions import (
-    AlreadyDecided,
-    Refusal,
     RereferralChoice,
     RereferralDecided,
     RereferralDecision,
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
-    ServiceConsent,
     decide_rereferral,
     decide_screening,
 )
 from frontdoor.intake import SubmissionResult, submit_contact
+from frontdoor.outcomes import ServiceConsent
 from frontdoor.policy import Policy, default_policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState, StoredAuditEvent
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal
 
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)  # Monday 16 March 2026, 10:00 in London (GMT)
 CALENDAR = WorkingCalendar()

@@ -5,12 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from frontdoor.contact import Contact
-from frontdoor.decisions import (
-    AlreadyDecided,
-    Refusal,
-)
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal
 from tests.frontdoor.casework_builders import (
     CALENDAR,
     POLICY,

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from frontdoor.allocation import worker_loads
 from frontdoor.casework import (
     PARENT_LETTER_ACTOR,
     CaseworkAction,
@@ -44,26 +45,14 @@ from frontdoor.casework import (
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import (
-    Agency,
-    AlreadyDecided,
-    Outcome,
-    OutcomeKind,
-    Refusal,
-    RefusalReason,
-    RereferralDecided,
-    ScreeningDecided,
-    ServiceConsent,
-    current_outcome,
-    decide_rereferral,
-    read_event_data,
-    worker_loads,
-)
+from frontdoor.decisions import RereferralDecided, ScreeningDecided, decide_rereferral
 from frontdoor.lifecycle import Action
+from frontdoor.outcomes import Agency, Outcome, OutcomeKind, ServiceConsent, current_outcome, read_event_data
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 from frontdoor.views import channel_summary
 from tests.fakes import InMemoryStore
 from tests.frontdoor.casework_builders import (

@@ -22,7 +22,6 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.continuity import HELD_REASON, holds, switch_urgent_only, urgent_only
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.edt import edt_handover_day, post_due_edt_handover, post_due_overnight_summary
 from frontdoor.policy import PolicyError, default_policy, parse_policy
 from frontdoor.records import (
@@ -34,6 +33,7 @@ from frontdoor.records import (
     RotaEntry,
 )
 from frontdoor.roles import Role
+from frontdoor.usecase import Refusal, RefusalReason
 from tests.fakes import InMemoryStore
 
 #: Good Friday 2026 is a bank holiday.

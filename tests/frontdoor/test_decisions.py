@@ -10,32 +10,26 @@ from datetime import timedelta
 
 import pytest
 
+from frontdoor.allocation import worker_loads
 from frontdoor.contact import (
     Contact,
     ContactState,
 )
 from frontdoor.decisions import (
-    Agency,
-    AlreadyDecided,
-    OutcomeKind,
-    Refusal,
-    RefusalReason,
     RereferralDecided,
     RereferralDecision,
     ScreeningDecided,
     ScreeningDecision,
     ScreeningRoute,
-    ServiceConsent,
-    current_outcome,
     decide_screening,
     may_stay_with_early_help,
-    read_event_data,
-    worker_loads,
 )
+from frontdoor.outcomes import Agency, OutcomeKind, ServiceConsent, current_outcome, read_event_data
 from frontdoor.policy import Caseload
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
 from tests.frontdoor.decision_builders import (
     CALENDAR,

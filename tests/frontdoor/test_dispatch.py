@@ -24,7 +24,6 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
 from frontdoor.dispatch import (
     AlertNotice,
@@ -50,6 +49,7 @@ from frontdoor.records import (
 )
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore

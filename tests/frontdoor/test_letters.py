@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 import pytest
 
 from frontdoor.contact import Child, Contact, ContactState, Parent, Referrer, ReferrerType
-from frontdoor.decisions import Agency, Outcome, OutcomeKind
 from frontdoor.letters import (
     children_phrase,
     letter_date,
@@ -16,6 +15,7 @@ from frontdoor.letters import (
     outcome_letter,
     referrer_is_told,
 )
+from frontdoor.outcomes import Agency, Outcome, OutcomeKind
 
 RECEIVED = datetime(2026, 3, 16, 10, 0, tzinfo=UTC)
 ISSUED = datetime(2026, 3, 17, 23, 30, tzinfo=UTC)  # 23:30 on 17 March in London too (GMT)

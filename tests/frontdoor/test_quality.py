@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from frontdoor.allocation import worker_loads
 from frontdoor.casework import (
     OutcomeRecorded,
     ParentLetterSent,
@@ -17,19 +18,13 @@ from frontdoor.casework import (
     record_parents_unreachable,
 )
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import (
-    AlreadyDecided,
-    Refusal,
-    RefusalReason,
-    RereferralDecided,
-    current_outcome,
-    decide_rereferral,
-    worker_loads,
-)
+from frontdoor.decisions import RereferralDecided, decide_rereferral
 from frontdoor.lifecycle import Action
+from frontdoor.outcomes import current_outcome
 from frontdoor.quality import SentBack
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 from tests.frontdoor.casework_builders import (
     ACCEPTED,
     ADVICE,

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from frontdoor.contact import Contact, ContactEvent, ContactState
-from frontdoor.decisions import event_data
+from frontdoor.outcomes import event_data
 from frontdoor.policy import parse_policy
 from frontdoor.retention import anonymised, remove_expired_personal_data
 from frontdoor.unit_of_work import Store

@@ -10,12 +10,13 @@ import pytest
 
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
-from frontdoor.decisions import Refusal, RefusalReason, ScreeningRoute, decide_rereferral
+from frontdoor.decisions import ScreeningRoute, decide_rereferral
 from frontdoor.policy import Policy
 from frontdoor.rag import Rag
 from frontdoor.records import ClockKind, Deadline
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from frontdoor.worklists import WORKLIST_LIMIT, WorkList, my_work, screening_queue
 from tests.fakes import InMemoryStore
 from tests.frontdoor.decision_builders import (

@@ -25,10 +25,11 @@ from frontdoor.casework import (
     resolve_challenge,
 )
 from frontdoor.contact import ContactState
-from frontdoor.decisions import Outcome, Refusal, RefusalReason, current_outcome, state_title
 from frontdoor.intake import recorded_repeat_of
+from frontdoor.outcomes import Outcome, current_outcome
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason, state_title
 from frontdoor.worklog import ParentLetterStatus, history, outcome_letter_status, parent_letter
 from tests.fakes import InMemoryStore
 from tests.frontdoor.casework_builders import (

@@ -18,7 +18,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from frontdoor.alerts import DUTY_CHANNEL, AlertKind, OutboxItem, OutboxState, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, ContactState, Referrer, ReferrerType
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.duty import (
     HANDOVER_ACK_REFUSED,
     HANDOVER_ACKNOWLEDGED,
@@ -41,6 +40,7 @@ from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from scheduler.bank_holidays import england_and_wales_holidays
 from scheduler.daily_jobs import (
     EDT_JOB_ID,

@@ -4,11 +4,11 @@ opened on a submitted contact through the use case."""
 from __future__ import annotations
 
 from frontdoor.agencies import Agency, MashEpisode, MashReason, Urgency
-from frontdoor.decisions import Refusal
 from frontdoor.mash import EpisodeForm, open_episode, set_partner_agency
 from frontdoor.policy import Policy
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 from tests.frontdoor.decision_builders import CALENDAR, CONSULTANT, NOW, POLICY, seat, submitted
 
 POLICE = "aad-partner-police"

@@ -10,10 +10,10 @@ import pytest
 
 from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, purge_expired_requests, respond
-from frontdoor.decisions import Refusal
 from frontdoor.policy import parse_policy
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 from tests.frontdoor.decision_builders import CALENDAR, NOW, OFFICER, POLICY
 
 ROLES = frozenset({Role.OFFICER})

@@ -10,8 +10,6 @@ from dataclasses import replace
 import pytest
 
 from frontdoor.decisions import (
-    Refusal,
-    RefusalReason,
     RereferralChoice,
     RereferralDecided,
     RereferralDecision,
@@ -21,6 +19,7 @@ from frontdoor.decisions import (
 from frontdoor.handover import OPEN_STATES
 from frontdoor.policy import Caseload
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from tests.frontdoor.decision_builders import (
     CALENDAR,
     DUTY_MANAGER,

@@ -12,7 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql
 
 from frontdoor.records import ClockKind, Deadline
-from store.sql import SqlStore, alerts_due_statement
+from store.deadlines import alerts_due_statement
+from store.sql import SqlStore
 from tests.store.deadline_rows import add_closed_contacts, add_open_deadlines
 
 NOW = datetime(2026, 3, 16, 10, tzinfo=UTC)

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from frontdoor.agencies import MappaInvitation, MaracCase
-from frontdoor.decisions import Refusal
 from frontdoor.marac_cases import (
     add_case,
     answer_request,
@@ -22,6 +21,7 @@ from frontdoor.policy import parse_policy
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 from tests.frontdoor.decision_builders import CALENDAR, NOW, OFFICER, POLICY, SW
 
 ROLES = frozenset({Role.OFFICER})

@@ -16,7 +16,6 @@ from frontdoor.agencies import (
     SharedChild,
     Urgency,
 )
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.mash import (
     PartnerView,
     StaffView,
@@ -31,6 +30,7 @@ from frontdoor.mash import (
 from frontdoor.policy import parse_policy
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from tests.frontdoor.decision_builders import CHILD, CONSULTANT, NOW, POLICY
 from tests.store.mash_builders import CONSULTANT_ROLES, HEALTH, PARTNER_ROLES, POLICE, opened
 

@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 
 from frontdoor.agencies import Agency, BodyRequest, MaracCase, MashDecision, RequestingBody, TriageIncident
 from frontdoor.body_requests import BodyRequestForm, log_request, respond
-from frontdoor.decisions import Refusal
 from frontdoor.marac_cases import add_case
 from frontdoor.mash import close_episode
 from frontdoor.policy import parse_policy
@@ -16,6 +15,7 @@ from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.triage import record_incident
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal
 from scheduler.jobs import run_retention
 from tests.frontdoor.decision_builders import CALENDAR, CONSULTANT, NOW, OFFICER, POLICY
 from tests.store.mash_builders import CONSULTANT_ROLES, opened

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from frontdoor.agencies import TriageDecision, TriageIncident, TriageOutcome
-from frontdoor.decisions import Refusal, RefusalReason
 from frontdoor.policy import parse_policy
 from frontdoor.roles import Role
 from frontdoor.triage import purge_expired_incidents, record_incident
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import Refusal, RefusalReason
 from tests.frontdoor.decision_builders import NOW, OFFICER
 
 ROLES = frozenset({Role.OFFICER})

@@ -1,0 +1,125 @@
+"""The parent letter (route IV and re-referrals): recorded when the parents could not be reached,
+with its ``parent_letter`` clock, and its lapse."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.casework.rules import WORKERS, assigned_work, audit_contact, invalid
+from frontdoor.casework.values import PARENT_LETTER_ACTOR, CaseworkAction, LetterLapsed, ParentLetterSent
+from frontdoor.contact import Contact, ContactState
+from frontdoor.outcomes import note
+from frontdoor.policy import Policy
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.roles import Permission, Role, may
+from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import (
+    AlreadyDecided,
+    Refusal,
+    RefusalReason,
+    close_clocks,
+    load_contact,
+    not_permitted,
+    open_deadlines,
+    save_or_race,
+    start_clock,
+)
+
+
+async def record_parents_unreachable(
+    uow: UnitOfWork,
+    contact_id: str,
+    actor_id: str,
+    roles: Iterable[Role],
+    expected_version: int,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    text: str = "",
+) -> ParentLetterSent | Refusal | AlreadyDecided:
+    """The parents could not be reached, so a letter was sent. On route IV and re-referrals it asks
+    them to make contact within 3 working days and starts the lapse clock; on route III it advises
+    them of the contact and signposts (the outcome letter to the professional follows sign-off)."""
+    require_aware(now, "now")
+    roles = frozenset(roles)
+    if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
+        return not_permitted(WORKERS, "record a letter to parents")
+    async with uow:
+        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        if not isinstance(loaded, Contact):
+            return loaded
+        if refused := assigned_work(loaded, actor_id, roles, "given a parent letter"):
+            return refused
+        subject = loaded.reference or ""
+        waiting = [d for d in await open_deadlines(uow, subject) if d.clock is ClockKind.PARENT_LETTER]
+        if waiting:
+            until = waiting[0].due_at.astimezone(LONDON)
+            return invalid(
+                f"a letter to the parents is already waiting for a reply until {until:%H:%M on %a %d %b}"
+            )
+        saved = await save_or_race(
+            uow,
+            note(loaded, actor_id, now, CaseworkAction.PARENT_LETTER_SENT, text),
+            expected_version,
+            actor_id,
+        )
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        lapses_at = None
+        if saved.state is ContactState.SW_ASSESSMENT:
+            clock = await start_clock(uow, subject, ClockKind.PARENT_LETTER, now, calendar, policy, actor_id)
+            lapses_at = clock.due_at
+        await audit_contact(uow, now, actor_id, CaseworkAction.PARENT_LETTER_SENT.value, subject)
+        await uow.commit()
+    return ParentLetterSent(saved, lapses_at)
+
+
+def due_parent_letters(deadlines: Iterable[Deadline], now: datetime) -> tuple[str, ...]:
+    """The subjects (references) whose parent letter has lapsed by ``now``: what the scheduler
+    passes to ``lapse_parent_letter``."""
+    now = require_aware(now, "now")
+    return tuple(
+        dict.fromkeys(
+            d.subject
+            for d in deadlines
+            if d.clock is ClockKind.PARENT_LETTER and d.state is DeadlineState.OPEN and d.due_at <= now
+        )
+    )
+
+
+async def lapse_parent_letter(
+    uow: UnitOfWork,
+    reference: str,
+    now: datetime,
+    calendar: WorkingCalendar,
+    policy: Policy,
+    actor_id: str = PARENT_LETTER_ACTOR,
+) -> LetterLapsed | Refusal | AlreadyDecided:
+    """The parents did not answer the letter in time: the contact comes back to its worker to
+    review and re-apply the threshold, with a fresh 1-working-day clock. Run by the scheduler; a
+    second run for the same letter finds nothing waiting and changes nothing."""
+    require_aware(now, "now")
+    async with uow:
+        contact = await uow.contacts.get_by_reference(reference)
+        if contact is None:
+            return Refusal(RefusalReason.NOT_FOUND, f"No contact {reference}.")
+        waiting = [d for d in await open_deadlines(uow, reference) if d.clock is ClockKind.PARENT_LETTER]
+        if not waiting or contact.state is not ContactState.SW_ASSESSMENT:
+            return Refusal(
+                RefusalReason.WRONG_STATE, f"{reference} has no parent letter waiting; nothing was changed."
+            )
+        if min(d.due_at for d in waiting) > now:
+            return Refusal(RefusalReason.NOT_DUE, f"The parent letter on {reference} has not lapsed yet.")
+        worker = contact.assignee_id
+        lapsed = note(contact, actor_id, now, CaseworkAction.PARENT_LETTER_LAPSED)
+        saved = await save_or_race(uow, lapsed, contact.version, actor_id)
+        if isinstance(saved, AlreadyDecided):
+            return saved
+        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], now)
+        review = await start_clock(uow, reference, ClockKind.SCREENING, now, calendar, policy, worker)
+        detail = f"worker={worker or '-'}; review_due={review.due_at.isoformat()}"
+        await audit_contact(uow, now, actor_id, CaseworkAction.PARENT_LETTER_LAPSED.value, reference, detail)
+        await uow.commit()
+    return LetterLapsed(saved, worker, review.due_at)

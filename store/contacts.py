@@ -1,0 +1,365 @@
+"""``frontdoor.ports.ContactRepository`` over SQL: ``contacts`` with their children, parents and
+events."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import Select, delete, func, insert, or_, select, update
+
+from frontdoor.contact import (
+    Child,
+    Consent,
+    Contact,
+    ContactEvent,
+    ContactState,
+    ContactSummary,
+    ContactType,
+    EmergencyDetails,
+    HistoryChecks,
+    ImmediateRisk,
+    Parent,
+    PresentingNeed,
+    Referrer,
+    ReferrerType,
+    Source,
+)
+from frontdoor.ports import NotFoundError, StaleVersionError
+from store.figures import latest_route
+from store.repository import SqlRepository as _Repository
+from store.repository import Values as _Values
+from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, ContactRow
+
+#: they never meet the one-key audit chain lock); the second key is a hash of the worker's id.
+CASELOAD_LOCK = 0x66_64_63_6C  # "fdcl"
+
+_Choice = TypeVar("_Choice", ContactState, Source, ContactType, Consent)
+_Part = TypeVar("_Part", ContactChildRow, ContactParentRow, ContactEventRow)
+
+
+def _optional(kind: type[_Choice], value: str | None) -> _Choice | None:
+    return None if value is None else kind(value)
+
+
+def _contact_values(contact: Contact) -> _Values:
+    referrer = contact.referrer
+    history = contact.history
+    return {
+        "id": contact.id,
+        "reference": contact.reference,
+        "state": contact.state.value,
+        "version": contact.version,
+        "created_by": contact.created_by,
+        "created_at": contact.created_at,
+        "received_at": contact.received_at,
+        "source": None if contact.source is None else contact.source.value,
+        "contact_type": None if contact.contact_type is None else contact.contact_type.value,
+        "assignee_id": contact.assignee_id,
+        "route": latest_route(contact),
+        "draft_section": contact.draft_section,
+        "worries": contact.worries,
+        "working_well": contact.working_well,
+        "needs_to_happen": contact.needs_to_happen,
+        "consent": None if contact.consent is None else contact.consent.value,
+        "consent_reason": contact.consent_reason,
+        "presenting_needs": sorted(need.value for need in contact.presenting_needs),
+        "immediate_risks": sorted(risk.value for risk in contact.immediate_risks),
+        "history_open_case": history.open_case,
+        "history_allocated_worker_id": history.allocated_worker_id,
+        "history_last_worker_id": history.last_worker_id,
+        "history_systems_checked": list(history.systems_checked),
+        "history_chronology": history.chronology,
+        "history_closed_on": history.closed_on,
+        "history_open_to_early_help": history.open_to_early_help,
+        "history_early_help_worker_id": history.early_help_worker_id,
+        "emergency_child": contact.emergency.child,
+        "emergency_whereabouts": contact.emergency.whereabouts,
+        "emergency_phone": contact.emergency.phone,
+        "referrer_type": None if referrer is None else referrer.type.value,
+        "referrer_name": "" if referrer is None else referrer.name,
+        "referrer_agency": "" if referrer is None else referrer.agency,
+        "referrer_role": "" if referrer is None else referrer.role,
+        "referrer_phone": "" if referrer is None else referrer.phone,
+        "referrer_email": "" if referrer is None else referrer.email,
+        "referrer_anonymity_requested": False if referrer is None else referrer.anonymity_requested,
+    }
+
+
+def _contact(
+    row: ContactRow,
+    children: Sequence[ContactChildRow],
+    parents: Sequence[ContactParentRow],
+    events: Sequence[ContactEventRow],
+) -> Contact:
+    referrer = None
+    if row.referrer_type is not None:
+        referrer = Referrer(
+            type=ReferrerType(row.referrer_type),
+            name=row.referrer_name,
+            agency=row.referrer_agency,
+            role=row.referrer_role,
+            phone=row.referrer_phone,
+            email=row.referrer_email,
+            anonymity_requested=row.referrer_anonymity_requested,
+        )
+    return Contact(
+        id=row.id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        state=ContactState(row.state),
+        version=row.version,
+        reference=row.reference,
+        received_at=row.received_at,
+        source=_optional(Source, row.source),
+        contact_type=_optional(ContactType, row.contact_type),
+        referrer=referrer,
+        children=tuple(
+            Child(
+                name=child.name,
+                date_of_birth=child.date_of_birth,
+                expected_date=child.expected_date,
+                gender=child.gender,
+                address=child.address,
+                school=child.school,
+            )
+            for child in children
+        ),
+        parents=tuple(
+            Parent(
+                name=parent.name, relationship=parent.relationship, address=parent.address, phone=parent.phone
+            )
+            for parent in parents
+        ),
+        consent=_optional(Consent, row.consent),
+        consent_reason=row.consent_reason,
+        worries=row.worries,
+        working_well=row.working_well,
+        needs_to_happen=row.needs_to_happen,
+        presenting_needs=frozenset(PresentingNeed(value) for value in row.presenting_needs),
+        immediate_risks=frozenset(ImmediateRisk(value) for value in row.immediate_risks),
+        history=HistoryChecks(
+            open_case=row.history_open_case,
+            allocated_worker_id=row.history_allocated_worker_id,
+            last_worker_id=row.history_last_worker_id,
+            systems_checked=tuple(row.history_systems_checked),
+            chronology=row.history_chronology,
+            closed_on=row.history_closed_on,
+            open_to_early_help=row.history_open_to_early_help,
+            early_help_worker_id=row.history_early_help_worker_id,
+        ),
+        emergency=EmergencyDetails(
+            child=row.emergency_child, whereabouts=row.emergency_whereabouts, phone=row.emergency_phone
+        ),
+        assignee_id=row.assignee_id,
+        draft_section=row.draft_section,
+        events=tuple(
+            ContactEvent(
+                at=event.at,
+                actor_id=event.actor_id,
+                action=event.action,
+                from_state=_optional(ContactState, event.from_state),
+                to_state=_optional(ContactState, event.to_state),
+                rationale=event.rationale,
+                data=event.data,
+            )
+            for event in events
+        ),
+    )
+
+
+def _in_utc(contact: Contact) -> Contact:
+    """``contact`` with its times in UTC, as the database gives them back."""
+    return replace(
+        contact,
+        created_at=contact.created_at.astimezone(UTC),
+        received_at=None if contact.received_at is None else contact.received_at.astimezone(UTC),
+        events=tuple(replace(event, at=event.at.astimezone(UTC)) for event in contact.events),
+    )
+
+
+class SqlContactRepository(_Repository):
+    async def add(self, contact: Contact) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(insert(ContactRow).values(_contact_values(contact)))
+        await self._insert_parts(contact)
+
+    async def get(self, contact_id: str) -> Contact | None:
+        found = await self._load(select(ContactRow).where(ContactRow.id == contact_id))
+        return found[0] if found else None
+
+    async def get_by_reference(self, reference: str) -> Contact | None:
+        found = await self._load(select(ContactRow).where(ContactRow.reference == reference))
+        return found[0] if found else None
+
+    async def save(self, contact: Contact, expected_version: int) -> Contact:
+        await self._uow.begin_write()
+        values = _contact_values(contact)
+        del values["id"]
+        values["version"] = expected_version + 1
+        statement = (
+            update(ContactRow)
+            .where(ContactRow.id == contact.id, ContactRow.version == expected_version)
+            .values(values)
+            .returning(ContactRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        if (await self._session.execute(statement)).first() is None:
+            exists = await self._session.execute(select(ContactRow.id).where(ContactRow.id == contact.id))
+            if exists.first() is None:
+                raise NotFoundError(f"no contact {contact.id}")
+            raise StaleVersionError(f"contact {contact.id} is no longer at version {expected_version}")
+        for part in (ContactChildRow, ContactParentRow, ContactEventRow):
+            await self._session.execute(
+                delete(part).where(part.contact_id == contact.id).execution_options(synchronize_session=False)
+            )
+        await self._insert_parts(contact)
+        return replace(_in_utc(contact), version=expected_version + 1)
+
+    async def delete(self, contact_id: str) -> None:
+        await self._uow.begin_write()
+        # The children, parents and events go with it (ON DELETE CASCADE).
+        await self._session.execute(
+            delete(ContactRow).where(ContactRow.id == contact_id).execution_options(synchronize_session=False)
+        )
+
+    async def list_by_state(self, states: Sequence[ContactState]) -> list[Contact]:
+        if not states:
+            return []
+        values = sorted({state.value for state in states})
+        return await self._load(
+            select(ContactRow)
+            .where(ContactRow.state.in_(values))
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
+    async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
+        if not states:
+            return []
+        columns = (ContactRow.reference, ContactRow.state, ContactRow.received_at, ContactRow.assignee_id)
+        result = await self._session.execute(
+            select(*columns)
+            .where(
+                ContactRow.state.in_(sorted({state.value for state in states})),
+                ContactRow.reference.is_not(None),
+                ContactRow.received_at.is_not(None),
+            )
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+        return [
+            ContactSummary(reference, ContactState(state), received_at, assignee_id)
+            for reference, state, received_at, assignee_id in result.all()
+            if reference is not None and received_at is not None  # the query's own filter, for the types
+        ]
+
+    async def drafts_of(self, user_id: str) -> list[Contact]:
+        return await self._load(
+            select(ContactRow)
+            .where(
+                or_(ContactRow.state == ContactState.DRAFT.value, ContactRow.draft_section != ""),
+                ContactRow.created_by == user_id,
+            )
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
+    async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
+        if not states:
+            return []
+        values = sorted({state.value for state in states})
+        return await self._load(
+            select(ContactRow)
+            .where(ContactRow.assignee_id == user_id, ContactRow.state.in_(values))
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
+    async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        latest = (
+            select(ContactEventRow.contact_id)
+            .group_by(ContactEventRow.contact_id)
+            .having(func.max(ContactEventRow.at) <= cutoff)
+        )
+        return await self._load(
+            select(ContactRow)
+            .where(ContactRow.state == ContactState.CLOSED.value, ContactRow.id.in_(latest))
+            .order_by(ContactRow.created_at, ContactRow.id)
+        )
+
+    async def lock_worker(self, worker_id: str) -> None:
+        await self._uow.begin_write()  # on SQLite the writer lock is the worker's lock too
+        if self._uow.dialect == "postgresql":
+            key = int.from_bytes(hashlib.blake2b(worker_id.encode(), digest_size=4).digest(), signed=True)
+            # Held to the end of the transaction, so the count after it sees every allocation
+            # committed before it and none can commit between the count and ours.
+            await self._session.execute(select(func.pg_advisory_xact_lock(CASELOAD_LOCK, key)))
+
+    async def _insert_parts(self, contact: Contact) -> None:
+        children: list[_Values] = [
+            {
+                "contact_id": contact.id,
+                "position": position,
+                "name": child.name,
+                "date_of_birth": child.date_of_birth,
+                "expected_date": child.expected_date,
+                "gender": child.gender,
+                "address": child.address,
+                "school": child.school,
+            }
+            for position, child in enumerate(contact.children)
+        ]
+        parents: list[_Values] = [
+            {
+                "contact_id": contact.id,
+                "position": position,
+                "name": parent.name,
+                "relationship": parent.relationship,
+                "address": parent.address,
+                "phone": parent.phone,
+            }
+            for position, parent in enumerate(contact.parents)
+        ]
+        events: list[_Values] = [
+            {
+                "contact_id": contact.id,
+                "position": position,
+                "at": event.at,
+                "actor_id": event.actor_id,
+                "action": event.action,
+                "from_state": None if event.from_state is None else event.from_state.value,
+                "to_state": None if event.to_state is None else event.to_state.value,
+                "rationale": event.rationale,
+                "data": event.data,
+            }
+            for position, event in enumerate(contact.events)
+        ]
+        for entity, values in (
+            (ContactChildRow, children),
+            (ContactParentRow, parents),
+            (ContactEventRow, events),
+        ):
+            if values:
+                await self._session.execute(insert(entity), values)
+
+    async def _load(self, statement: Select[ContactRow]) -> list[Contact]:
+        rows = await self._uow.rows(statement)
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        children = await self._parts(ContactChildRow, ids)
+        parents = await self._parts(ContactParentRow, ids)
+        events = await self._parts(ContactEventRow, ids)
+        return [_contact(row, children[row.id], parents[row.id], events[row.id]) for row in rows]
+
+    async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Part]]:
+        rows = await self._uow.rows(
+            select(entity)
+            .where(entity.contact_id.in_(contact_ids))
+            .order_by(entity.contact_id, entity.position)
+        )
+        grouped: defaultdict[str, list[_Part]] = defaultdict(list)
+        for row in rows:
+            grouped[row.contact_id].append(row)
+        return grouped

@@ -1,0 +1,86 @@
+"""``frontdoor.ports.ConversationStore`` over SQL: ``conversation_refs``."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+
+from frontdoor.records import ConversationKind, ConversationRecord
+from store.repository import SqlRepository as _Repository
+from store.repository import Values as _Values
+from store.tables import ConversationRefRow
+
+
+def _conversation(row: ConversationRefRow) -> ConversationRecord:
+    return ConversationRecord(
+        conversation_id=row.conversation_id,
+        kind=ConversationKind(row.kind),
+        tenant_id=row.tenant_id,
+        service_url=row.service_url,
+        reference=row.reference,
+        updated_at=row.updated_at,
+        user_id=row.user_id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        dead=row.dead,
+        dead_reason=row.dead_reason,
+    )
+
+
+class SqlConversationStore(_Repository):
+    async def upsert(self, record: ConversationRecord) -> None:
+        await self._uow.begin_write()
+        values: _Values = {
+            "conversation_id": record.conversation_id,
+            "kind": record.kind.value,
+            "tenant_id": record.tenant_id,
+            "service_url": record.service_url,
+            "user_id": record.user_id,
+            "team_id": record.team_id,
+            "channel_id": record.channel_id,
+            "reference": record.reference,
+            "updated_at": record.updated_at,
+            "dead": record.dead,
+            "dead_reason": record.dead_reason,
+        }
+        statement = self._uow.insert(ConversationRefRow).values(values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[ConversationRefRow.conversation_id],
+            set_={key: statement.excluded[key] for key in values if key != "conversation_id"},
+        )
+        await self._session.execute(statement)
+
+    async def get(self, conversation_id: str) -> ConversationRecord | None:
+        rows = await self._uow.rows(
+            select(ConversationRefRow).where(ConversationRefRow.conversation_id == conversation_id)
+        )
+        return _conversation(rows[0]) if rows else None
+
+    async def personal_chat_of(self, user_id: str) -> ConversationRecord | None:
+        """The user's personal chat with the bot: a live one before a dead one, newest first."""
+        rows = await self._uow.rows(
+            select(ConversationRefRow)
+            .where(
+                ConversationRefRow.user_id == user_id,
+                ConversationRefRow.kind == ConversationKind.PERSONAL.value,
+            )
+            .order_by(ConversationRefRow.dead, ConversationRefRow.updated_at.desc())
+            .limit(1)
+        )
+        return _conversation(rows[0]) if rows else None
+
+    async def mark_dead(self, conversation_id: str, reason: str) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(ConversationRefRow)
+            .where(ConversationRefRow.conversation_id == conversation_id)
+            .values(dead=True, dead_reason=reason)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def dead(self) -> list[ConversationRecord]:
+        rows = await self._uow.rows(
+            select(ConversationRefRow)
+            .where(ConversationRefRow.dead.is_(True))
+            .order_by(ConversationRefRow.conversation_id)
+        )
+        return [_conversation(row) for row in rows]

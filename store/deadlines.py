@@ -1,0 +1,137 @@
+"""``frontdoor.ports.DeadlineRepository`` over SQL: ``deadlines``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, Select, case, insert, select, update
+
+from frontdoor.calendar import require_aware
+from frontdoor.records import ClockKind, Deadline, DeadlineState
+from store.repository import SqlRepository as _Repository
+from store.tables import DeadlineRow
+
+
+def _deadline(row: DeadlineRow) -> Deadline:
+    return Deadline(
+        subject=row.subject,
+        clock=ClockKind(row.clock),
+        started_at=row.started_at,
+        due_at=row.due_at,
+        state=DeadlineState(row.state),
+        assignee_id=row.assignee_id,
+        id=row.id,
+        closed_at=row.closed_at,
+    )
+
+
+def alerts_due_statement(moment: datetime) -> Select[DeadlineRow]:
+    """The tick's query: open deadlines whose next alert is due by ``moment``. Closed deadlines
+    have no next alert, so it reads only the due entries of ``ix_deadlines_next_alert_at``."""
+    return (
+        select(DeadlineRow)
+        .where(DeadlineRow.next_alert_at <= moment, DeadlineRow.state == DeadlineState.OPEN.value)
+        .order_by(DeadlineRow.due_at, DeadlineRow.id)
+    )
+
+
+class SqlDeadlineRepository(_Repository):
+    async def add(self, deadline: Deadline) -> Deadline:
+        await self._uow.begin_write()
+        statement = (
+            insert(DeadlineRow)
+            .values(
+                subject=deadline.subject,
+                clock=deadline.clock.value,
+                started_at=deadline.started_at,
+                due_at=deadline.due_at,
+                state=deadline.state.value,
+                assignee_id=deadline.assignee_id,
+                next_alert_at=deadline.started_at if deadline.state is DeadlineState.OPEN else None,
+            )
+            .returning(DeadlineRow.id)
+        )
+        new_id: int = (await self._session.execute(statement)).scalar_one()
+        return replace(
+            deadline,
+            id=new_id,
+            started_at=deadline.started_at.astimezone(UTC),
+            due_at=deadline.due_at.astimezone(UTC),
+        )
+
+    async def for_subject(self, subject: str) -> list[Deadline]:
+        rows = await self._uow.rows(
+            select(DeadlineRow)
+            .where(DeadlineRow.subject == subject)
+            .order_by(DeadlineRow.due_at, DeadlineRow.id)
+        )
+        return [_deadline(row) for row in rows]
+
+    async def open_due_before(
+        self, moment: datetime, limit: int | None = 100, *, clock: ClockKind | None = None
+    ) -> list[Deadline]:
+        """Open deadlines (of ``clock``, or any) due at or before ``moment``, soonest first."""
+        statement = select(DeadlineRow).where(
+            DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.due_at <= moment
+        )
+        if clock is not None:
+            statement = statement.where(DeadlineRow.clock == clock.value)
+        rows = await self._uow.rows(statement.order_by(DeadlineRow.due_at, DeadlineRow.id).limit(limit))
+        return [_deadline(row) for row in rows]
+
+    async def alerts_due_by(self, moment: datetime) -> list[Deadline]:
+        return [_deadline(row) for row in await self._uow.rows(alerts_due_statement(moment))]
+
+    async def set_next_alerts(self, next_alerts: Mapping[int, datetime | None]) -> None:
+        if not next_alerts:
+            return
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(DeadlineRow).execution_options(synchronize_session=False),
+            [{"id": key, "next_alert_at": moment} for key, moment in next_alerts.items()],
+        )
+
+    async def open_for_subjects(self, subjects: Sequence[str]) -> list[Deadline]:
+        if not subjects:
+            return []
+        rows = await self._uow.rows(
+            select(DeadlineRow)
+            .where(
+                DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.subject.in_(sorted(set(subjects)))
+            )
+            .order_by(DeadlineRow.due_at, DeadlineRow.id)
+        )
+        return [_deadline(row) for row in rows]
+
+    async def open_for_assignee(self, assignee_id: str) -> list[Deadline]:
+        rows = await self._uow.rows(
+            select(DeadlineRow)
+            .where(DeadlineRow.state == DeadlineState.OPEN.value, DeadlineRow.assignee_id == assignee_id)
+            .order_by(DeadlineRow.due_at, DeadlineRow.id)
+        )
+        return [_deadline(row) for row in rows]
+
+    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+        await self._uow.begin_write()
+        closing = DeadlineState(state)
+        closed_at = require_aware(closed_at, "closing time").astimezone(UTC)
+        new_state: str | ColumnElement[str] = closing.value
+        if closing is DeadlineState.MET:
+            # Decided per row in the one statement: a breached clock is never recorded as met.
+            new_state = case(
+                (DeadlineRow.due_at >= closed_at, DeadlineState.MET.value), else_=DeadlineState.LATE.value
+            )
+        statement = (
+            update(DeadlineRow)
+            .where(
+                DeadlineRow.subject == subject,
+                DeadlineRow.clock == ClockKind(clock).value,
+                DeadlineRow.state == DeadlineState.OPEN.value,
+            )
+            .values(state=new_state, closed_at=closed_at, next_alert_at=None)
+            .returning(DeadlineRow.id)
+            .execution_options(synchronize_session=False)
+        )
+        return len((await self._session.execute(statement)).all())

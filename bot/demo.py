@@ -1,12 +1,14 @@
 """Demo mode (``FRONTDOOR_DEMO=1``, never in production): the people of the Microsoft 365 Agents
 Playground's configuration file get one role each, its team's Decisions, Duty and EDT channels
-become the registered channels, and today's rota is filled, so a newcomer can switch user in the
-Playground and try every role. Seeding is idempotent and audited; the data is fictional."""
+become the registered channels, and today's rota is filled, so a newcomer can start the
+Playground as any of them (``make playground AS=<role>``) and try every role. Seeding is
+idempotent and audited; the data is fictional."""
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +116,9 @@ async def seed(store: Store, clock: Clock, setup: DemoSetup, service_url: str) -
                     )
             await uow.roles.set_display_name(user.aad_object_id, user.name)
         for conversation_id in setup.channels.values():
-            if await uow.conversations.get(conversation_id) is None:
+            # the Playground's address may have moved since: its channels are reached where it is now
+            known = await uow.conversations.get(conversation_id)
+            if known is None or known.service_url != service_url:
                 await uow.conversations.upsert(_channel_record(setup, conversation_id, service_url, clock))
         today = now.astimezone(LONDON).date()
         on_duty = await uow.rota.on(today)
@@ -174,3 +178,61 @@ def _channel_record(
         team_id=setup.team_id,
         channel_id=conversation_id,
     )
+
+
+#: Someone with no role (a partner professional who logs a consultation): the Playground's current
+#: user when it is started as ``professional``. Not seeded: a professional holds no role.
+PROFESSIONAL = {
+    "id": "demo-professional",
+    "name": "Pat Professional (Demo professional)",
+    "userPrincipleName": "demo-professional@frontdoor-demo.invalid",
+    "aadObjectId": "0de30000-0000-4000-8000-000000000009",
+    "givenName": "Pat",
+    "surname": "Professional",
+    "email": "demo-professional@frontdoor-demo.invalid",
+}
+#: the Playground takes the current user and at most this many others
+_OTHER_USERS = 5
+
+
+def playground_config_as(text: str, role: str) -> str:
+    """The Playground configuration ``text`` with the person whose id is ``demo-<role>`` as its
+    current user (the Playground 0.2.28 page cannot switch user: it is restarted as another
+    person). ``professional`` is someone with no role. Raises ``DemoConfigError``."""
+    try:
+        raw = yaml.safe_load(text)
+        people = [dict(raw["currentUser"]), *(dict(user) for user in raw["users"])]
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+        raise DemoConfigError(f"not a usable Playground configuration ({type(error).__name__})") from None
+    wanted = _USER_PREFIX + role.replace("_", "-")
+    if wanted == PROFESSIONAL["id"]:
+        chosen = dict(PROFESSIONAL)
+    else:
+        found = [person for person in people if person.get("id") == wanted]
+        if not found:
+            known = ", ".join(str(p.get("id")).removeprefix(_USER_PREFIX) for p in people)
+            raise DemoConfigError(f"no Playground user {wanted!r}: one of {known} or professional")
+        chosen = found[0]
+    raw["currentUser"] = chosen
+    # each person's own personal chat, as in Teams, so two Playgrounds can run side by side
+    chat = f"demo-personal-chat-{wanted.removeprefix(_USER_PREFIX)}"
+    raw["personalChat"] = {**dict(raw.get("personalChat") or {}), "id": chat}
+    raw["users"] = [person for person in people if person.get("id") != wanted][:_OTHER_USERS]
+    return str(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m bot.demo as <role> <config>``: print the configuration as that person."""
+    if len(argv) != 3 or argv[0] != "as":
+        sys.stderr.write("usage: python -m bot.demo as <role> <playground config>\n")
+        return 2
+    try:
+        sys.stdout.write(playground_config_as(Path(argv[2]).read_text(encoding="utf-8"), argv[1]))
+    except (OSError, DemoConfigError) as error:
+        sys.stderr.write(f"{error}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from bot.demo import DemoConfigError, playground_config_as
 from bot.settings import Settings, SettingsError
 from frontdoor.calendar import LONDON
 from frontdoor.records import ChannelPurpose, RotaEntry
@@ -97,3 +99,36 @@ def test_demo_mode_setting_is_zero_or_one() -> None:
     with pytest.raises(SettingsError, match="FRONTDOOR_DEMO must be"):
         Settings.from_env({"FRONTDOOR_AUTH": "off", "FRONTDOOR_DEMO": "yes"})
     assert Settings.from_env({"FRONTDOOR_AUTH": "off", "FRONTDOOR_DEMO": "1"}).demo
+
+
+def test_the_playground_is_started_as_any_demo_person_or_a_professional() -> None:
+    text = CONFIG.read_text(encoding="utf-8")
+    as_consultant = yaml.safe_load(playground_config_as(text, "consultant"))
+    assert as_consultant["currentUser"]["aadObjectId"] == "0de30000-0000-4000-8000-000000000003"
+    assert as_consultant["personalChat"]["id"] == "demo-personal-chat-consultant"
+    others = {user["aadObjectId"] for user in as_consultant["users"]}
+    assert others == set(PEOPLE) - {"0de30000-0000-4000-8000-000000000003"}  # the Playground's five
+    assert as_consultant["team"] == yaml.safe_load(text)["team"]
+
+    as_manager = yaml.safe_load(playground_config_as(text, "team_manager"))
+    assert as_manager["currentUser"]["name"] == "Tam Teammanager (Demo team manager)"
+
+    as_professional = yaml.safe_load(playground_config_as(text, "professional"))
+    assert as_professional["currentUser"]["aadObjectId"] not in PEOPLE  # nobody gives them a role
+    assert len(as_professional["users"]) == 5
+
+    with pytest.raises(DemoConfigError, match="no Playground user 'demo-wizard'"):
+        playground_config_as(text, "wizard")
+    with pytest.raises(DemoConfigError, match="not a usable Playground configuration"):
+        playground_config_as("users: 3", "officer")
+
+
+async def test_a_restart_for_a_playground_on_another_port_moves_the_channels_there(
+    start_bot: StartBot,
+) -> None:
+    await start_bot(demo=True, demo_config=CONFIG)
+    moved = "http://127.0.0.1:56199/_connector"
+    bot = await start_bot(demo=True, demo_config=CONFIG, demo_service_url=moved)
+    async with bot.store.unit_of_work() as uow:
+        records = [await uow.conversations.get(cid) for cid in CHANNELS.values()]
+    assert [record.service_url if record else None for record in records] == [moved, moved]

@@ -68,11 +68,15 @@ M365_AGENTS_PLAYGROUND_CONFIG_PATH="$PLAYGROUND_CONFIG" \
     --port "$PLAYGROUND_PORT" --service-url "$FRONTDOOR_DEMO_SERVICE_URL" --disable-telemetry \
     > "var/demo-playground-$AS.log" 2>&1 &
 playground_pid=$!
+# the Playground takes another port at random when its own is taken: only its own will do
+listening=""
 for _ in $(seq 150); do
-    curl -fs "http://127.0.0.1:$PLAYGROUND_PORT/" >/dev/null 2>&1 && break
+    listening="$(grep -o 'Listening on [0-9]*' "var/demo-playground-$AS.log" | head -1 | cut -d' ' -f3 || true)"
+    [ -n "$listening" ] && break
     kill -0 "$playground_pid" 2>/dev/null || { cat "var/demo-playground-$AS.log"; echo "the Playground did not start"; exit 1; }
     sleep 0.2
 done
+[ "$listening" = "$PLAYGROUND_PORT" ] || { echo "the Playground could not take port $PLAYGROUND_PORT (set PLAYGROUND_PORT)"; exit 1; }
 
 stops="both"; [ -z "$ONLY" ] || stops="this Playground"
 echo

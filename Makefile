@@ -67,9 +67,9 @@ run: $(VENV)/.installed
 		$(VENV)/bin/frontdoor-bot serve
 
 # The bot in demo mode and Microsoft 365 Agents Playground in front of it (see docs/demo.md).
-# `make playground AS=consultant`: the Playground's user is the demo consultant (default officer).
+# `make playground ROLE=consultant`: the Playground's user is the demo consultant (default officer).
 playground: $(VENV)/.installed node_modules/.installed
-	@PLAYGROUND_AS="$(AS)" ./scripts/playground.sh
+	@PLAYGROUND_AS="$(ROLE)" ./scripts/playground.sh
 
 # On a fresh clone of the committed tree: `make playground`, then its URL in headless Chromium
 # reaches the help card as a member of staff, then Ctrl-C stops both (minutes: it sets up the clone).

@@ -1,7 +1,7 @@
 """Demo mode (``FRONTDOOR_DEMO=1``, never in production): the people of the Microsoft 365 Agents
 Playground's configuration file get one role each, its team's Decisions, Duty and EDT channels
 become the registered channels, and today's rota is filled, so a newcomer can start the
-Playground as any of them (``make playground AS=<role>``) and try every role. Seeding is
+Playground as any of them (``make playground ROLE=<role>``) and try every role. Seeding is
 idempotent and audited; the data is fictional."""
 
 from __future__ import annotations

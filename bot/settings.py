@@ -38,6 +38,13 @@ class AppType(StrEnum):
     USER_ASSIGNED_MSI = "UserAssignedMSI"
 
 
+#: Why demo mode never runs in production (``FRONTDOOR_DEMO=1`` with ``FRONTDOOR_ENV=production``).
+_DEMO_IN_PRODUCTION = (
+    "FRONTDOOR_DEMO=1 seeds fictional people with roles and is never allowed with "
+    "FRONTDOOR_ENV=production; refusing to start"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """The service's SMTP server: the second route for alerts Teams cannot deliver (SPEC §10)."""
@@ -114,10 +121,7 @@ class Settings:
         and only on a loopback address."""
         if self.environment is Environment.PRODUCTION:
             if self.demo:
-                raise SettingsError(
-                    "FRONTDOOR_DEMO=1 seeds fictional people with roles and is never allowed with "
-                    "FRONTDOOR_ENV=production; refusing to start"
-                )
+                raise SettingsError(_DEMO_IN_PRODUCTION)
             if not self.app_id:
                 raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppId; refusing to start")
             if not self.app_password and self.app_type is not AppType.USER_ASSIGNED_MSI:
@@ -157,6 +161,12 @@ class Settings:
             environment = Environment(get("FRONTDOOR_ENV", "development").lower())
         except ValueError:
             raise SettingsError("FRONTDOOR_ENV must be 'development' or 'production'") from None
+
+        demo_text = get("FRONTDOOR_DEMO", "0")
+        if demo_text not in ("0", "1"):
+            raise SettingsError("FRONTDOOR_DEMO must be '0' or '1'")
+        if demo_text == "1" and environment is Environment.PRODUCTION:
+            raise SettingsError(_DEMO_IN_PRODUCTION)  # before anything demo mode also sets
 
         app_id = get("MicrosoftAppId")
         app_password = source.get("MicrosoftAppPassword", "")
@@ -224,10 +234,6 @@ class Settings:
                 )
             except ValueError as error:
                 raise SettingsError(f"FRONTDOOR_IMAP_URL {error}") from None
-
-        demo_text = get("FRONTDOOR_DEMO", "0")
-        if demo_text not in ("0", "1"):
-            raise SettingsError("FRONTDOOR_DEMO must be '0' or '1'")
 
         settings = cls(
             environment=environment,

@@ -2,11 +2,11 @@
 # `make playground`: the bot in demo mode on a demo SQLite database under var/, and Microsoft 365
 # Agents Playground (npm @microsoft/m365agentsplayground) in front of it, offline on loopback with
 # its telemetry and statsbeat off and no browser. Prints the one URL to open; Ctrl-C stops both.
-# PLAYGROUND_AS=<role> (`make playground AS=consultant`) makes that demo person the Playground's
+# PLAYGROUND_AS=<role> (`make playground ROLE=consultant`) makes that demo person the Playground's
 # user: its page (0.2.28) cannot switch user, so trying another role is a restart (the demo
 # database is kept). PLAYGROUND_ONLY=1 starts only a Playground, for the bot another
-# `make playground` runs: two people at once, e.g. `make playground AS=consultant` and, in another
-# terminal, `make playground AS=officer PLAYGROUND_ONLY=1 PLAYGROUND_PORT=56152`.
+# `make playground` runs: two people at once, e.g. `make playground ROLE=consultant` and, in another
+# terminal, `make playground ROLE=officer PLAYGROUND_ONLY=1 PLAYGROUND_PORT=56152`.
 # FRONTDOOR_PORT and PLAYGROUND_PORT come from the environment, then .env.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +81,6 @@ done
 stops="both"; [ -z "$ONLY" ] || stops="this Playground"
 echo
 echo "Open http://127.0.0.1:$PLAYGROUND_PORT/ (you are the demo $AS; Ctrl-C stops $stops)"
-echo "Another role: make playground AS=<officer|social_worker|consultant|duty_manager|team_manager|edt|professional>"
+echo "Another role: make playground ROLE=<officer|social_worker|consultant|duty_manager|team_manager|edt|professional>"
 echo "Logs: var/demo-bot.log, var/demo-playground-$AS.log"
 wait -n $bot_pid "$playground_pid"

@@ -6,7 +6,7 @@
 // playwright-core) exactly as a person does: it types into the message box, picks from the cards'
 // lists, types into their fields and clicks their buttons. It never calls the Playground's own
 // endpoints. The Playground's page (0.2.28) cannot switch user, so each role is a fresh start of
-// `scripts/playground.sh` as that person (PLAYGROUND_AS, what `make playground AS=<role>` does)
+// `scripts/playground.sh` as that person (PLAYGROUND_AS, what `make playground ROLE=<role>` does)
 // on one demo database, var/screenshots.sqlite3, emptied first. Cards are found by their visible
 // text and buttons, so a card that is updated in place is followed as well as a new one.
 //

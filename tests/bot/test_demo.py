@@ -93,6 +93,9 @@ def test_demo_mode_is_refused_in_production() -> None:
         SettingsError, match=r"FRONTDOOR_DEMO=1 .* never allowed with FRONTDOOR_ENV=production"
     ):
         Settings.from_env({**PRODUCTION, "FRONTDOOR_DEMO": "1"})
+    # what make playground sets: demo mode is named before authentication
+    with pytest.raises(SettingsError, match=r"^FRONTDOOR_DEMO=1 .* FRONTDOOR_ENV=production"):
+        Settings.from_env({"FRONTDOOR_ENV": "production", "FRONTDOOR_DEMO": "1", "FRONTDOOR_AUTH": "off"})
 
 
 def test_demo_mode_setting_is_zero_or_one() -> None:

@@ -69,14 +69,13 @@ M365_AGENTS_PLAYGROUND_CONFIG_PATH="$PLAYGROUND_CONFIG" \
     > "var/demo-playground-$AS.log" 2>&1 &
 playground_pid=$!
 # the Playground takes another port at random when its own is taken: only its own will do
-listening=""
 for _ in $(seq 150); do
-    listening="$(grep -o 'Listening on [0-9]*' "var/demo-playground-$AS.log" | head -1 | cut -d' ' -f3 || true)"
-    [ -n "$listening" ] && break
+    grep -q "Listening on $PLAYGROUND_PORT\b" "var/demo-playground-$AS.log" && break
     kill -0 "$playground_pid" 2>/dev/null || { cat "var/demo-playground-$AS.log"; echo "the Playground did not start"; exit 1; }
     sleep 0.2
 done
-[ "$listening" = "$PLAYGROUND_PORT" ] || { echo "the Playground could not take port $PLAYGROUND_PORT (set PLAYGROUND_PORT)"; exit 1; }
+grep -q "Listening on $PLAYGROUND_PORT\b" "var/demo-playground-$AS.log" || {
+    cat "var/demo-playground-$AS.log"; echo "the Playground did not take port $PLAYGROUND_PORT (set PLAYGROUND_PORT)"; exit 1; }
 
 stops="both"; [ -z "$ONLY" ] || stops="this Playground"
 echo

@@ -7,7 +7,7 @@ from frontdoor.roles import PERMISSIONS, ROLE_TITLES, Permission, Role
 #: Said by ``help`` while the bot runs in demo mode (``bot.demo``).
 DEMO_NOTICE = (
     "Demo mode is on: the people, channels and rota are fictional demo data. "
-    "To try another role, start the Playground as that person: make playground ROLE=<role>."
+    "To try another role, start the Playground as that person: `make playground ROLE=<role>`."
 )
 
 

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
+.PHONY: run playground playground-check screenshots chromium test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -59,10 +59,33 @@ dovecot-binaries:
 
 setup: $(VENV)/.installed
 
+# The command line reads .env (when present) for whatever the environment does not set.
 run: $(VENV)/.installed
 	@mkdir -p var
 	$(VENV)/bin/frontdoor-bot db upgrade
-	$(if $(MicrosoftAppId),,FRONTDOOR_AUTH=off) $(VENV)/bin/frontdoor-bot serve
+	@if [ -z "$$MicrosoftAppId" ] && ! grep -qsE '^(export +)?MicrosoftAppId *= *[^ #]' .env; then export FRONTDOOR_AUTH=off; fi; \
+		$(VENV)/bin/frontdoor-bot serve
+
+# The bot in demo mode and Microsoft 365 Agents Playground in front of it (see docs/demo.md).
+# `make playground ROLE=consultant`: the Playground's user is the demo consultant (default officer).
+playground: $(VENV)/.installed node_modules/.installed
+	@PLAYGROUND_AS="$(ROLE)" ./scripts/playground.sh
+
+# On a fresh clone of the committed tree: `make playground`, then its URL in headless Chromium
+# reaches the help card as a member of staff, then Ctrl-C stops both (minutes: it sets up the clone).
+playground-check: node_modules/.installed chromium
+	./scripts/playground-check.sh
+
+# Debian's Chromium, which scripts/screenshots.js drives through playwright-core.
+chromium:
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing Chromium (Debian's chromium)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+# Every card a person meets, as the Playground shows it, into docs/screenshots/ (see docs/demo.md).
+screenshots: $(VENV)/.installed node_modules/.installed chromium
+	node scripts/screenshots.js
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

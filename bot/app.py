@@ -21,6 +21,7 @@ from aiohttp import web
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
 from botbuilder.schema import Activity
 
+from bot import demo
 from bot.alerting import TeamsAlertSender
 from bot.auth import (
     PUBLIC_CLOUD,
@@ -163,6 +164,7 @@ def create_app(
         dedup=dedup,
         authenticated=settings.authentication_enabled,
         max_text_chars=settings.policy.limits.max_free_text_chars,
+        demo=settings.demo,
     )
 
     app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -228,6 +230,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Recorded before the scheduler's first catch-up, which never reaches back past it.
     await installed_at(store.unit_of_work, app[CLOCK].now())
     await _seed_admins(store, settings.admins, app[CLOCK])
+    if settings.demo:
+        await demo.seed(store, app[CLOCK], demo.load_setup(settings.demo_config), settings.demo_service_url)
     keys = app.get(KEYS)
     if keys is not None:
         await keys.start()  # the signing keys are in memory before the first request

@@ -12,8 +12,10 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from aiohttp import web
+from dotenv import load_dotenv
 
 from bot import cli_audit, cli_consultations, cli_figures
 from bot.logs import configure_logging
@@ -194,6 +196,10 @@ async def _duty_show(store: Store, day: date) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # ``.env`` in the working directory, when present, fills in what the environment does not set
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        load_dotenv(dotenv, override=False)
     try:
         settings = Settings.from_env(serving=args.command == "serve")
     except SettingsError as error:

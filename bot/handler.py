@@ -72,8 +72,11 @@ class FrontDoorBot(ActivityHandler):
         dedup: Deduplicator | None = None,
         authenticated: bool = True,
         max_text_chars: int = 4000,
+        demo: bool = False,
     ) -> None:
         super().__init__()
+        #: demo mode (``bot.demo``): ``help`` says so
+        self._demo = demo
         #: False only in local development without credentials: then an activity's ``serviceUrl``
         #: is whatever the caller claimed, and it never replaces the one stored for a conversation
         self._authenticated = authenticated
@@ -202,7 +205,7 @@ class FrontDoorBot(ActivityHandler):
             await uow.commit()
         if refused is Refused.WRONG_PLACE:
             return wrong_place_text(rule)
-        return refusal(rule.permissions[0])
+        return refusal(rule.permissions[0], None if actor.roles else actor.aad_object_id)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity: Activity = turn_context.activity
@@ -222,9 +225,8 @@ class FrontDoorBot(ActivityHandler):
                 "conversation_kind": scope.value,
             },
         )
-        roles = actor.roles if actor else frozenset()
         if parsed is not None and parsed.command.name is CommandName.HELP:
-            await self._send_card(turn_context, help_card(roles, scope))
+            await self._send_card(turn_context, self._help(actor, scope))
             return
         handler = self._router.commands.get(parsed.command.name) if parsed else None
         if parsed is not None and handler is not None and scope in parsed.command.scopes:
@@ -244,7 +246,13 @@ class FrontDoorBot(ActivityHandler):
             for fallback in self._router.text_fallbacks:
                 if await fallback(turn_context, actor, text):
                     return
-        await self._send_card(turn_context, help_card(roles, scope, unknown=True))
+        await self._send_card(turn_context, self._help(actor, scope, unknown=True))
+
+    def _help(self, actor: Actor | None, scope: Scope, unknown: bool = False) -> dict[str, Any]:
+        """The help card for this person here; one without a role is told their id."""
+        if actor is None:
+            return help_card(frozenset(), scope, unknown, demo=self._demo)
+        return help_card(actor.roles, scope, unknown, actor.aad_object_id, self._demo)
 
     async def _on_submission(self, turn_context: TurnContext, actor: Actor | None, value: Any) -> None:
         action = value.get(ACTION_KEY) if isinstance(value, dict) else None
@@ -267,7 +275,7 @@ class FrontDoorBot(ActivityHandler):
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         actor = await self._actor(turn_context)
         scope = _SCOPES[conversation_kind(turn_context.activity)]
-        await self._send_card(turn_context, help_card(actor.roles if actor else frozenset(), scope))
+        await self._send_card(turn_context, self._help(actor, scope))
 
     async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
         activity: Activity = turn_context.activity

@@ -38,6 +38,13 @@ class AppType(StrEnum):
     USER_ASSIGNED_MSI = "UserAssignedMSI"
 
 
+#: Why demo mode never runs in production (``FRONTDOOR_DEMO=1`` with ``FRONTDOOR_ENV=production``).
+_DEMO_IN_PRODUCTION = (
+    "FRONTDOOR_DEMO=1 seeds fictional people with roles and is never allowed with "
+    "FRONTDOOR_ENV=production; refusing to start"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SmtpSettings:
     """The service's SMTP server: the second route for alerts Teams cannot deliver (SPEC §10)."""
@@ -82,6 +89,12 @@ class Settings:
     clock_start: datetime | None = None
     #: the front door's mailbox (``FRONTDOOR_IMAP_URL``, ``FRONTDOOR_IMAP_PASSWORD``); None: not watched
     mailbox: MailboxAddress | None = None
+    #: demo mode (``bot.demo``): the Playground's users, channels and today's rota are seeded
+    demo: bool = False
+    #: the Playground configuration file demo mode reads
+    demo_config: Path = Path(".m365agentsplayground.yml")
+    #: where the Playground's mock connector listens (the seeded channels' service URL)
+    demo_service_url: str = "http://127.0.0.1:56150/_connector"
 
     @property
     def authentication_enabled(self) -> bool:
@@ -107,6 +120,8 @@ class Settings:
         authentication is off, which needs the explicit ``FRONTDOOR_AUTH=off``, never in production,
         and only on a loopback address."""
         if self.environment is Environment.PRODUCTION:
+            if self.demo:
+                raise SettingsError(_DEMO_IN_PRODUCTION)
             if not self.app_id:
                 raise SettingsError("FRONTDOOR_ENV=production needs MicrosoftAppId; refusing to start")
             if not self.app_password and self.app_type is not AppType.USER_ASSIGNED_MSI:
@@ -146,6 +161,12 @@ class Settings:
             environment = Environment(get("FRONTDOOR_ENV", "development").lower())
         except ValueError:
             raise SettingsError("FRONTDOOR_ENV must be 'development' or 'production'") from None
+
+        demo_text = get("FRONTDOOR_DEMO", "0")
+        if demo_text not in ("0", "1"):
+            raise SettingsError("FRONTDOOR_DEMO must be '0' or '1'")
+        if demo_text == "1" and environment is Environment.PRODUCTION:
+            raise SettingsError(_DEMO_IN_PRODUCTION)  # before anything demo mode also sets
 
         app_id = get("MicrosoftAppId")
         app_password = source.get("MicrosoftAppPassword", "")
@@ -234,6 +255,9 @@ class Settings:
             auth_off=auth_text == "off",
             clock_start=clock_start,
             mailbox=mailbox,
+            demo=demo_text == "1",
+            demo_config=Path(get("FRONTDOOR_DEMO_CONFIG", ".m365agentsplayground.yml")),
+            demo_service_url=get("FRONTDOOR_DEMO_SERVICE_URL", "http://127.0.0.1:56150/_connector"),
         )
         settings.check(serving=serving)
         return settings

@@ -8,6 +8,7 @@ from typing import Any
 from microsoft_teams.cards import AdaptiveCard, Container, TextBlock
 
 from bot.cards.common import to_dict
+from bot.replies import DEMO_NOTICE, who_you_are
 from frontdoor.commands import COMMANDS, Command, Scope
 from frontdoor.roles import Role, may
 
@@ -31,7 +32,15 @@ def _command(command: Command) -> Container:
     )
 
 
-def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dict[str, Any]:
+def help_card(
+    roles: Iterable[Role],
+    scope: Scope,
+    unknown: bool = False,
+    aad_object_id: str | None = None,
+    demo: bool = False,
+) -> dict[str, Any]:
+    """``aad_object_id``: the person's id, shown with the grant line when they hold no role;
+    ``demo``: the bot runs in demo mode (``bot.demo``)."""
     held = frozenset(roles)
     commands = [
         _command(command)
@@ -50,4 +59,8 @@ def help_card(roles: Iterable[Role], scope: Scope, unknown: bool = False) -> dic
         ),
         *commands,
     ]
+    if aad_object_id is not None and not held:
+        body.append(TextBlock(text=who_you_are(aad_object_id), wrap=True))
+    if demo:
+        body.append(TextBlock(text=DEMO_NOTICE, wrap=True, color="Attention"))
     return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

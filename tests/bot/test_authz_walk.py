@@ -203,7 +203,12 @@ async def _settled(teams_channel: TeamsChannel) -> None:
 async def _setup(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> tuple[RunningBot, SettableClock, str, str, list[Where]]:
-    bot, clock = await ready(start_bot, teams_channel, tenants=frozenset({teams_channel.tenant_id}))
+    # No scheduler: its ticks run every 30 s of real time on the walk's advancing clock, and what
+    # they post proactively (alerts to the channels) would land in whichever turn is running and
+    # be counted against it, more often the slower the machine. The walk checks the turns' answers.
+    bot, clock = await ready(
+        start_bot, teams_channel, tenants=frozenset({teams_channel.tenant_id}), scheduler_enabled=False
+    )
     for user in (ADMIN, PARTNER, PROFESSIONAL, AUTHOR, NOBODY):
         await introduce(teams_channel, user)
     async with bot.store.unit_of_work() as uow:  # a police partner, as an administrator grants one

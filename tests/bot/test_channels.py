@@ -105,9 +105,13 @@ async def test_anyone_but_an_admin_is_refused_and_nothing_changes(
     person = TeamsUser("aad-person-0390", "Rae Rolesperson")
     await grant(bot, person, *roles)
     reply = await teams_channel.say(decisions_channel(teams_channel), person, "register decisions channel")
-    assert reply.texts == [
-        "Sorry, only administrators can do that. If you think you should be able to, ask an administrator."
-    ]
+    told = "Sorry, only administrators can do that. If you think you should be able to, ask an administrator."
+    if not roles:  # someone with no role at all is told who they are and what an administrator runs
+        told += (
+            " You have no role yet. Your Azure AD object id is aad-person-0390; give an administrator this "
+            "line: `frontdoor-bot roles grant aad-person-0390 admin`"
+        )
+    assert reply.texts == [told]
     assert await _registered(bot, ChannelPurpose.DECISIONS) is None
     assert [e for e in await audit(bot) if e.action == "channel.registered"] == []
 

@@ -230,3 +230,18 @@ async def test_a_partner_is_granted_with_their_agency(cli_env: dict[str, str]) -
         assert actions == ["role.grant", "partner.agency", "role.revoke", "partner.agency"]
     finally:
         await store.close()
+
+
+def test_a_dot_env_file_in_the_working_directory_is_read_and_the_environment_wins(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text("FRONTDOOR_LOG_LEVEL=LOUDLY\n", encoding="utf-8")
+    run = [EXE, "roles", "list"]
+    result = subprocess.run(run, env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "FRONTDOOR_LOG_LEVEL" in result.stderr
+    env = {**cli_env, "FRONTDOOR_LOG_LEVEL": "INFO"}
+    (tmp_path / "var").mkdir(exist_ok=True)
+    subprocess.run([EXE, "db", "upgrade"], env=env, cwd=tmp_path, capture_output=True, timeout=60, check=True)
+    result = subprocess.run(run, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "the role directory is empty" in result.stdout

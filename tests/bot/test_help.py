@@ -7,7 +7,7 @@ import pytest
 from bot.dialogs.find import USAGE as FIND_USAGE
 from frontdoor.roles import Role
 from tests.bot.conftest import StartBot
-from tests.bot.intake_script import _walk, typed_commands
+from tests.bot.intake_script import _walk, grant, typed_commands
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 OFFICER = TeamsUser("aad-officer-0001", "Officer Testperson")
@@ -115,3 +115,41 @@ async def test_every_command_is_shown_whole_on_a_line_of_its_own_with_both_kinds
         assert example in typed, typed
     assert not any(node.get("type") in ("FactSet", "ColumnSet") for node in _walk(card))
     assert "find CT-26-000123" in FIND_USAGE  # what `find` alone says agrees
+
+
+def _texts(card: dict) -> list[str]:
+    return [item["text"] for item in card["body"] if item["type"] == "TextBlock"]
+
+
+async def test_a_person_without_a_role_is_told_their_id_and_the_grant_line(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    await start_bot()
+    newcomer = TeamsUser("3f0c2a9e-5b1d-4c7e-9a2f-000000000abc", "Newcomer Testperson")
+    chat = teams_channel.personal(newcomer)
+    [card] = (await teams_channel.say(chat, newcomer, "help")).cards
+    line = "`frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc <role>`"
+    assert any(
+        "Azure AD object id is 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc" in t and line in t for t in _texts(card)
+    )
+    refused = await teams_channel.say(chat, newcomer, "new contact")
+    assert refused.texts == [
+        "Sorry, only First Contact officers, consultants or team managers can do that. If you think you "
+        "should be able to, ask an administrator. You have no role yet. Your Azure AD object id is "
+        "3f0c2a9e-5b1d-4c7e-9a2f-000000000abc; give an administrator this line: "
+        "`frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc officer`"
+    ]
+
+
+async def test_a_person_with_a_role_is_not_told_the_grant_line(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await start_bot()
+    await grant(bot, OFFICER, Role.OFFICER)
+    chat = teams_channel.personal(OFFICER)
+    [card] = (await teams_channel.say(chat, OFFICER, "help")).cards
+    assert not any("roles grant" in t for t in _texts(card))
+    refused = await teams_channel.say(chat, OFFICER, "roles")
+    assert refused.texts == [
+        "Sorry, only administrators can do that. If you think you should be able to, ask an administrator."
+    ]

@@ -163,7 +163,13 @@ async function main() {
   let browser;
   let pages;
   try {
+    // Chromium runs at the real time even when the tests run under libfaketime (make test-anytime):
+    // rendering does not read the clock, and Chromium under an LD_PRELOAD clock is not a tested setup.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => name !== "LD_PRELOAD" && !name.startsWith("FAKETIME")),
+    );
     browser = await chromium.launch({
+      env,
       executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
       headless: true,
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],

@@ -84,6 +84,16 @@ def test_a_real_bot_card_passes(card_renderer: CardRenderer) -> None:
             id="facts under the wrong key",
         ),
         pytest.param(
+            card(
+                {
+                    "type": "Table",
+                    "rows": [{"type": "TableRow", "cells": [{"type": "TableCell", "items": [text("a")]}]}],
+                }
+            ),
+            "render (light, dark): dropped: $.body[0].rows[0].cells[0] (TableCell): it renders as nothing",
+            id="a table without column definitions",
+        ),
+        pytest.param(
             card(text("seven actions"), actions=[submit(f"action {n}") for n in range(1, 8)]),
             "render (light, dark): dropped: $.actions[6] (Action.Submit): it renders as nothing",
             id="more actions than Teams shows",

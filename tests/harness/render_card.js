@@ -91,6 +91,7 @@ function pageCheck({ cards, width, skipKeys }) {
     const subcards = [];
     const { tagged, expected } = tag(card, prefix, subcards);
     const parsed = new AC.AdaptiveCard();
+    parsed.hostConfig = window.teamsHostConfig;
     const context = new AC.SerializationContext(AC.Versions.v1_5);
     parsed.parse(tagged, context);
     const events = [];
@@ -153,8 +154,7 @@ async function openPage(browser, theme) {
   await page.addStyleTag({ path: files.css(theme) });
   await page.addScriptTag({ path: files.script });
   await page.evaluate((hostConfig) => {
-    const AC = window.AdaptiveCards;
-    AC.AdaptiveCard.prototype.hostConfig = new AC.HostConfig(hostConfig);
+    window.teamsHostConfig = new window.AdaptiveCards.HostConfig(hostConfig);
   }, files.hostConfig(theme));
   return page;
 }

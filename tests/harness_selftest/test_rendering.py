@@ -132,6 +132,15 @@ def test_a_card_that_does_not_render_whole_fails(
     assert any(expected in problem for problem in problems), problems
 
 
+def test_the_teams_host_config_is_used(card_renderer: CardRenderer) -> None:
+    # Teams shows six actions (maxActions); the renderer's own default is five.
+    [problems] = card_renderer.render_problems([card(actions=[submit(f"action {n}") for n in range(1, 8)])])
+
+    assert [problem.split(" (Action")[0] for problem in problems] == [
+        "render (light, dark): dropped: $.actions[6]"
+    ]
+
+
 def test_charts_are_rendered_as_their_placeholder(card_renderer: CardRenderer) -> None:
     series = {"legend": "contacts", "values": [{"x": 1, "y": 2}]}
     chart = {"type": "Chart.Line", "title": "Contacts", "data": [series]}

@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 
-.PHONY: run playground playground-check screenshots chromium test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries package faketime test-anytime
+.PHONY: run playground playground-check screenshots test lint typecheck imports pytest setup bench clean postgres-binaries dovecot-binaries chromium-binaries package faketime test-anytime
 
 # The virtual environment is refreshed whenever pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -15,7 +15,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $@
 
-# Microsoft's Adaptive Cards SDK, used by the tests to validate every card.
+# Microsoft's Adaptive Cards SDK, used by the tests to validate every card, and its renderer with the
+# Teams host configs (adaptivecards-designer) and playwright-core, used to render every card in Chromium.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js) is required for the card checks"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
@@ -43,12 +44,19 @@ ANYTIME_TESTS ?= tests/scheduler tests/reliability tests/bot/test_alerts.py test
 	tests/bot/test_cli.py tests/bot/test_settings.py tests/bot/test_dedup.py tests/bot/test_worklists.py \
 	tests/bot/test_intake_stale.py tests/store/test_leader.py tests/store/test_processed_activities.py \
 	tests/frontdoor/test_handover.py tests/frontdoor/test_dispatch.py
-test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faketime
+test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faketime chromium-binaries
 	@instants='$(ANYTIME_AT)'; IFS='|'; for at in $$instants; do \
 		echo "== make test-anytime at $$at UTC"; \
 		TZ=UTC FAKETIME_DONT_RESET=1 faketime -m -f "@$$at" \
 			$(VENV)/bin/pytest -q -p no:cacheprovider $(ANYTIME_TESTS) || exit 1; \
 	done
+
+# Debian's Chromium, in which the tests render every card (driven by playwright-core; no browser download).
+chromium-binaries:
+	@if ! test -x /usr/bin/chromium; then \
+		echo "installing Chromium for the card rendering check"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
 
 # Dovecot for the test IMAP server (started by the tests in a temporary directory, see tests/imap.py).
 dovecot-binaries:
@@ -73,18 +81,11 @@ playground: $(VENV)/.installed node_modules/.installed
 
 # On a fresh clone of the committed tree: `make playground`, then its URL in headless Chromium
 # reaches the help card as a member of staff, then Ctrl-C stops both (minutes: it sets up the clone).
-playground-check: node_modules/.installed chromium
+playground-check: node_modules/.installed chromium-binaries
 	./scripts/playground-check.sh
 
-# Debian's Chromium, which scripts/screenshots.js drives through playwright-core.
-chromium:
-	@if ! test -x /usr/bin/chromium; then \
-		echo "installing Chromium (Debian's chromium)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
-	fi
-
 # Every card a person meets, as the Playground shows it, into docs/screenshots/ (see docs/demo.md).
-screenshots: $(VENV)/.installed node_modules/.installed chromium
+screenshots: $(VENV)/.installed node_modules/.installed chromium-binaries
 	node scripts/screenshots.js
 
 lint: $(VENV)/.installed
@@ -99,7 +100,7 @@ imports: $(VENV)/.installed
 
 # Two workers, one a core; the reliability tests time real bot processes, so they run on their own.
 PYTEST := $(VENV)/bin/pytest -q -p no:cacheprovider
-pytest: $(VENV)/.installed node_modules/.installed postgres-binaries dovecot-binaries
+pytest: $(VENV)/.installed node_modules/.installed postgres-binaries dovecot-binaries chromium-binaries
 	$(PYTEST) -n 2 --durations=12 --ignore=tests/reliability
 	$(PYTEST) --durations=4 tests/reliability
 

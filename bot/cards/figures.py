@@ -23,6 +23,7 @@ from microsoft_teams.cards import (
     AdaptiveCard,
     CardElement,
     ChoiceSetInput,
+    ColumnDefinition,
     DonutChart,
     DonutChartData,
     ExecuteAction,
@@ -113,7 +114,12 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> Table:
             cells=[TableCell(items=[_text(cell, weight="Bolder" if bold else None)]) for cell in cells]
         )
 
-    return Table(first_row_as_headers=True, rows=[row(header, bold=True), *(row(r) for r in rows)])
+    # Without column definitions Teams' renderer draws no cell at all.
+    return Table(
+        columns=[ColumnDefinition(width=1) for _ in header],
+        first_row_as_headers=True,
+        rows=[row(header, bold=True), *(row(r) for r in rows)],
+    )
 
 
 def _tally_row(title: str, tally: ClockTally) -> list[str]:

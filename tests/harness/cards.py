@@ -45,17 +45,18 @@ class InvalidCardError(AssertionError):
         super().__init__(f"invalid Adaptive Card{where}:\n  " + "\n  ".join(problems))
 
 
-class CardValidator:
-    """A client for the Node worker. Thread-safe; caches answers by the card's canonical JSON."""
+class NodeWorker:
+    """A long-lived ``node <script>`` answering one JSON line per request line. Thread-safe.
 
-    def __init__(
-        self,
-        *,
-        node: str | None = None,
-        script: Path = SCRIPT,
-        cwd: Path = PROJECT_ROOT,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-    ) -> None:
+    The worker is started on first use; it first writes ``{"ready": true, ...}`` (kept in ``hello``).
+    Any failure to start or answer raises ``unavailable``, so a missing tool is never skipped silently.
+    """
+
+    unavailable: type[RuntimeError] = RuntimeError
+    #: What the worker is, for messages.
+    what = "the Node worker"
+
+    def __init__(self, *, node: str | None, script: Path, cwd: Path, timeout: float) -> None:
         self._node = node
         self._script = script
         self._cwd = cwd
@@ -64,14 +65,12 @@ class CardValidator:
         self._buffer = b""
         self._next_id = 0
         self._lock = threading.Lock()
-        self._cache: dict[str, list[str]] = {}
-        self.sdk_version = ""
-        self.validated = 0
+        self.hello: dict[str, Any] = {}
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker now (it is otherwise started by the first validation)."""
+        """Start the worker now (it is otherwise started by the first request)."""
         with self._lock:
             self._ensure_started()
 
@@ -84,7 +83,7 @@ class CardValidator:
             if process.stdin is not None:
                 process.stdin.close()
             try:
-                process.wait(timeout=5)
+                process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -102,12 +101,12 @@ class CardValidator:
         self._process = None
         node = self._node or shutil.which("node")
         if node is None:
-            raise CardValidatorUnavailable(
-                "Node.js (`node`) is not on PATH: it is required to validate Adaptive Cards with "
-                "Microsoft's SDK. Install Node.js 20 and run `npm ci` in the project root."
+            raise self.unavailable(
+                f"Node.js (`node`) is not on PATH: it is required to run {self.what}. "
+                "Install Node.js 20 and run `npm ci` in the project root."
             )
         if not self._script.is_file():
-            raise CardValidatorUnavailable(f"the card validator script is missing: {self._script}")
+            raise self.unavailable(f"the script of {self.what} is missing: {self._script}")
         try:
             process = subprocess.Popen(
                 [node, str(self._script)],
@@ -117,19 +116,19 @@ class CardValidator:
                 cwd=self._cwd,
             )
         except OSError as error:
-            raise CardValidatorUnavailable(f"cannot run Node.js ({node}): {error}") from error
+            raise self.unavailable(f"cannot run Node.js ({node}): {error}") from error
         self._process = process
         self._buffer = b""
         try:
             hello = json.loads(self._read_line(process))
-        except CardValidatorUnavailable:
+        except self.unavailable:
             self._process = None
             raise
         if not isinstance(hello, dict) or hello.get("ready") is not True:
             self._process = None
             process.kill()
-            raise CardValidatorUnavailable(f"the card validator did not start properly: {hello!r}")
-        self.sdk_version = str(hello.get("sdk", ""))
+            raise self.unavailable(f"{self.what} did not start properly: {hello!r}")
+        self.hello = hello
         return process
 
     def _read_line(self, process: subprocess.Popen[bytes]) -> bytes:
@@ -140,7 +139,7 @@ class CardValidator:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 process.kill()
-                raise CardValidatorUnavailable(f"the card validator gave no answer within {self._timeout}s")
+                raise self.unavailable(f"{self.what} gave no answer within {self._timeout}s")
             ready, _, _ = select.select([fd], [], [], remaining)
             if not ready:
                 continue
@@ -148,13 +147,54 @@ class CardValidator:
             if not chunk:
                 process.wait(timeout=5)
                 stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
-                raise CardValidatorUnavailable(
-                    f"the card validator (node {self._script.name}) exited with status {process.returncode}: "
+                raise self.unavailable(
+                    f"{self.what} (node {self._script.name}) exited with status {process.returncode}: "
                     f"{stderr.strip() or 'no message'}"
                 )
             self._buffer += chunk
         line, _, self._buffer = self._buffer.partition(b"\n")
         return line
+
+    def _request(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Send ``payload`` with a fresh ``id`` and return the answer (the caller holds the lock)."""
+        process = self._ensure_started()
+        self._next_id += 1
+        request_id = self._next_id
+        assert process.stdin is not None
+        line = json.dumps({"id": request_id, **payload}, ensure_ascii=False).encode() + b"\n"
+        try:
+            process.stdin.write(line)
+            process.stdin.flush()
+        except BrokenPipeError as error:
+            self._process = None
+            raise self.unavailable(f"{self.what} process has died") from error
+        answer = json.loads(self._read_line(process))
+        if not isinstance(answer, dict) or answer.get("id") != request_id:
+            raise self.unavailable(f"{self.what} answered out of turn: {answer!r}")
+        return answer
+
+
+class CardValidator(NodeWorker):
+    """A client for the validator worker. Thread-safe; caches answers by the card's canonical JSON."""
+
+    unavailable = CardValidatorUnavailable
+    what = "the card validator"
+
+    def __init__(
+        self,
+        *,
+        node: str | None = None,
+        script: Path = SCRIPT,
+        cwd: Path = PROJECT_ROOT,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        super().__init__(node=node, script=script, cwd=cwd, timeout=timeout)
+        self._cache: dict[str, list[str]] = {}
+        self.validated = 0
+
+    @property
+    def sdk_version(self) -> str:
+        return str(self.hello.get("sdk", ""))
 
     # -- validation ----------------------------------------------------------------------------
 
@@ -165,23 +205,10 @@ class CardValidator:
             cached = self._cache.get(key)
             if cached is not None:
                 return list(cached)
-            process = self._ensure_started()
-            self._next_id += 1
-            request_id = self._next_id
-            assert process.stdin is not None
             # The SDK does not know Teams' chart elements: they are checked against their schema
             # here (tests/harness/charts.py) and the rest of the card goes to the SDK.
             sdk_card, chart_problems = without_charts(card)
-            line = json.dumps({"id": request_id, "card": sdk_card}, ensure_ascii=False).encode() + b"\n"
-            try:
-                process.stdin.write(line)
-                process.stdin.flush()
-            except BrokenPipeError as error:
-                self._process = None
-                raise CardValidatorUnavailable("the card validator process has died") from error
-            answer = json.loads(self._read_line(process))
-            if not isinstance(answer, dict) or answer.get("id") != request_id:
-                raise CardValidatorUnavailable(f"the card validator answered out of turn: {answer!r}")
+            answer = self._request({"card": sdk_card})
             problems = chart_problems + [str(problem) for problem in answer.get("problems", [])]
             self._cache[key] = problems
             self.validated += 1

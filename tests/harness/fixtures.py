@@ -1,9 +1,12 @@
 """Fixtures for the loopback Teams channel and the Adaptive Card validator.
 
 - ``card_validator`` (session): the one Node worker running Microsoft's Adaptive Cards SDK.
+- ``card_renderer`` (session): the one Node worker rendering cards with Microsoft's JS renderer and
+  Teams' host configs in headless Chromium (one browser per test process).
 - ``make_teams_channel`` (function): starts channels with any options; at teardown each is stopped
   and verified: any unexpected connector request, and any card the bot sent, updated or returned
-  from an invoke that the SDK rejects, fails the test.
+  from an invoke that the SDK rejects or that does not render whole within a Teams card's width,
+  fails the test.
 - ``teams_channel`` (function): one such channel with the defaults.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.harness.cards import CardValidator, shared_validator
+from tests.harness.rendering import CardRenderer, shared_renderer
 from tests.harness.teams import TeamsChannel
 
 MakeTeamsChannel = Callable[..., Awaitable[TeamsChannel]]
@@ -28,8 +32,18 @@ def card_validator() -> Iterator[CardValidator]:
     validator.close()
 
 
+@pytest.fixture(scope="session")
+def card_renderer() -> Iterator[CardRenderer]:
+    """Microsoft's Adaptive Cards renderer in one headless Chromium (started on first use)."""
+    renderer = shared_renderer()
+    yield renderer
+    renderer.close()
+
+
 @pytest.fixture
-async def make_teams_channel(card_validator: CardValidator) -> AsyncIterator[MakeTeamsChannel]:
+async def make_teams_channel(
+    card_validator: CardValidator, card_renderer: CardRenderer
+) -> AsyncIterator[MakeTeamsChannel]:
     """``await make_teams_channel(tenant_id=..., token_factory=...)`` → a started ``TeamsChannel``."""
     channels: list[TeamsChannel] = []
 
@@ -45,7 +59,7 @@ async def make_teams_channel(card_validator: CardValidator) -> AsyncIterator[Mak
     problems: list[str] = []
     for channel in channels:
         try:
-            channel.verify(card_validator)
+            channel.verify(card_validator, card_renderer)
         except AssertionError as error:
             problems.append(str(error))
     if problems:

@@ -23,6 +23,7 @@ from aiohttp import web
 
 from tests.harness.cards import CardValidator
 from tests.harness.conversations import Conversation, JsonObject, root_conversation_id
+from tests.harness.rendering import CardRenderer
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -412,18 +413,26 @@ class Recordings:
             found.extend((label, card) for card in _cards_in_invoke_body(body))
         return found
 
-    def card_problems(self, validator: CardValidator) -> list[str]:
+    def card_problems(self, validator: CardValidator, renderer: CardRenderer | None = None) -> list[str]:
+        """What Microsoft's SDK finds wrong with the recorded cards, and, given a ``renderer``, what
+        rendering them as Teams does shows wrong (all the cards in one batch)."""
+        recorded = self.recorded_cards()
         problems: list[str] = []
-        for label, card in self.recorded_cards():
+        for label, card in recorded:
             problems.extend(f"{label}: {problem}" for problem in validator.validate(card))
+        if renderer is not None and recorded:
+            rendered = renderer.render_problems([card for _, card in recorded])
+            for (label, _), found in zip(recorded, rendered, strict=True):
+                problems.extend(f"{label}: {problem}" for problem in found)
         return problems
 
-    def verify(self, validator: CardValidator) -> None:
-        """Fail on unexpected requests and on any recorded card Microsoft's SDK rejects."""
+    def verify(self, validator: CardValidator, renderer: CardRenderer | None = None) -> None:
+        """Fail on unexpected requests, on any recorded card Microsoft's SDK rejects and, given a
+        ``renderer``, on any that does not render whole within a Teams card's width."""
         problems = [
             f"unexpected request {item.method} {item.path}: {item.reason}" for item in self.unexpected
         ]
-        problems.extend(self.card_problems(validator))
+        problems.extend(self.card_problems(validator, renderer))
         if problems:
             raise AssertionError("the loopback Teams channel found problems:\n  " + "\n  ".join(problems))
 

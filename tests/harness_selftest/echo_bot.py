@@ -53,6 +53,21 @@ BAD_CARD: dict[str, Any] = {
     ],
 }
 
+#: Valid for the SDK, but six 100 px columns do not fit the width of a Teams card.
+WIDE_CARD: dict[str, Any] = {
+    "type": "AdaptiveCard",
+    "version": "1.5",
+    "body": [
+        {
+            "type": "ColumnSet",
+            "columns": [
+                {"type": "Column", "width": "100px", "items": [{"type": "TextBlock", "text": f"day {day}"}]}
+                for day in range(1, 7)
+            ],
+        }
+    ],
+}
+
 
 @dataclass(frozen=True, slots=True)
 class _Configuration:
@@ -88,6 +103,8 @@ class EchoBot(TeamsActivityHandler):  # type: ignore[misc]
             )
         elif text == "bad card":
             await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(BAD_CARD)))
+        elif text == "wide card":
+            await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(WIDE_CARD)))
         elif text == "update and delete":
             sent = await turn_context.send_activity(
                 MessageFactory.attachment(CardFactory.adaptive_card(decision_card()))

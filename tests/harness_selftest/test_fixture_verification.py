@@ -1,5 +1,6 @@
-"""The ``teams_channel`` fixture fails a test at teardown when the bot sends an invalid card or calls
-a route Teams does not have. Proven by running such tests in a separate pytest process."""
+"""The ``teams_channel`` fixture fails a test at teardown when the bot sends an invalid card, a card
+that does not render whole within a Teams card's width, or calls a route Teams does not have.
+Proven by running such tests in a separate pytest process."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ GENERATED_TESTS = textwrap.dedent(
 
     async def test_bad_card(teams_channel, aiohttp_server):
         await say(teams_channel, aiohttp_server, "bad card")
+
+
+    async def test_wide_card(teams_channel, aiohttp_server):
+        await say(teams_channel, aiohttp_server, "wide card")
 
 
     async def test_stray_route(teams_channel, aiohttp_server):
@@ -70,10 +75,15 @@ def test_invalid_cards_and_unexpected_routes_fail_the_test_at_teardown(tmp_path:
 
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert "3 passed, 2 errors" in output, output
+    assert "4 passed, 3 errors" in output, output
     assert "ERROR at teardown of test_bad_card" in output, output
+    assert "ERROR at teardown of test_wide_card" in output, output
     assert "ERROR at teardown of test_stray_route" in output, output
     assert 'Unknown element type "Sparkline"' in output, output
     assert 'DuplicateId: Duplicate Id "a"' in output, output
     assert 'Property "labelPosition" is supported in version 1.6' in output, output
+    # The rendering check: the element the renderer drops, the card wider than a Teams card.
+    dropped = "render (light, dark): dropped: $.body[0] (Sparkline): the renderer does not know it"
+    assert dropped in output, output
+    assert "render (light, dark): too wide: $: the card is" in output, output
     assert "unexpected request GET /v3/conversations: no such Bot Framework connector route" in output, output

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, Select, case, insert, select, update
 
 from frontdoor.calendar import require_aware
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from store.repository import SqlRepository as _Repository
 from store.tables import DeadlineRow
 
@@ -24,6 +24,7 @@ def _deadline(row: DeadlineRow) -> Deadline:
         assignee_id=row.assignee_id,
         id=row.id,
         closed_at=row.closed_at,
+        late_reason=LateReason(row.late_reason) if row.late_reason else None,
     )
 
 
@@ -135,3 +136,12 @@ class SqlDeadlineRepository(_Repository):
             .execution_options(synchronize_session=False)
         )
         return len((await self._session.execute(statement)).all())
+
+    async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(DeadlineRow)
+            .where(DeadlineRow.id == deadline_id)
+            .values(late_reason=reason.value)
+            .execution_options(synchronize_session=False)
+        )

@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from bot.cards import body_requests, marac_cases, mash, triage
 from bot.cards.alerts import ACK_VERB as ALERT_ACK_VERB
+from bot.cards.alerts import REASON_VERB as ALERT_REASON_VERB
 from bot.cards.consultation import CANCEL as CONSULTATION_CANCEL
 from bot.cards.consultation import OVERRIDE as CONSULTATION_OVERRIDE
 from bot.cards.consultation import SAVE as CONSULTATION_SAVE
@@ -307,6 +308,13 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
         Reads.NOTHING,
         "breach alerts only (due-soon alerts inform): the alert's recipients, managers, and people "
         "whose role can act on its clock",
+    ),
+    (Surface.EXECUTION, ALERT_REASON_VERB): Rule(
+        PERSONAL | CARD_CHANNELS,
+        (Permission.VIEW_CONTACTS,),
+        Reads.NOTHING,
+        "breach alerts only: why the clock ran late, a code from the list; the person the work is with, "
+        "consultants, duty managers and team managers",
     ),
     (Surface.EXECUTION, HANDOVER_ACK_VERB): Rule(
         PERSONAL | frozenset({Place.DUTY_CHANNEL}),

@@ -114,6 +114,7 @@ __all__ = [
     "SendReport",
     "TickReport",
     "acknowledge_alert",
+    "alert_clock",
     "alert_copies",
     "deadline_horizon",
     "destination",
@@ -881,6 +882,12 @@ def may_take(
     if deadline.clock in DECISION_CLOCKS:
         return bool(roles & {Role.CONSULTANT, Role.EDT})
     return deadline.assignee_id is not None and deadline.assignee_id == person_id
+
+
+async def alert_clock(uow: UnitOfWork, key: AlertKey) -> tuple[Deadline | None, Acknowledgement | None]:
+    """The clock an alert is about (None if there is none) and who took it (None: nobody yet)."""
+    deadline = _the_deadline(await uow.deadlines.for_subject(key.subject), key)
+    return deadline, (await _first_taker(uow, deadline) if deadline is not None else None)
 
 
 async def alert_copies(uow: UnitOfWork, key: AlertKey) -> list[OutboxItem]:

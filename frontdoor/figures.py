@@ -46,10 +46,12 @@ from frontdoor.figures_records import (
     GroupBy,
     Narrowing,
     Period,
+    ReasonRow,
     TimelinessRow,
     Volumes,
 )
 from frontdoor.intake import months_before
+from frontdoor.late_reasons import LATE_REASON_TITLES, NO_REASON
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
@@ -68,6 +70,7 @@ __all__ = [
     "GroupBy",
     "Narrowing",
     "Period",
+    "ReasonRow",
     "TimelinessRow",
     "Volumes",
     "WeeklyFigures",
@@ -75,6 +78,7 @@ __all__ = [
     "export_figures",
     "hours_text",
     "parse_period",
+    "reason_measures",
     "rereferral_windows",
     "show_figures",
     "volume_measures",
@@ -192,6 +196,8 @@ class Figures:
     volumes: Volumes
     #: how long the clocks closed in the period ran: median and 90th percentile, per clock
     times: tuple[ClockTimes, ...] = ()
+    #: the late clocks by the reason recorded (SPEC §11 "breaches with reasons"), titled
+    reasons: tuple[tuple[str, int], ...] = ()
 
     def total(self, clock: ClockKind) -> ClockTally:
         return next(t for t in self.totals if t.clock is clock)
@@ -271,6 +277,7 @@ async def compute_figures(
     )
     screening = _tallies(this_week, "0")[0]
     times = await queries.times([period.start, period.end], narrowing, GroupBy.WEEK)
+    reasons = await queries.breach_reasons([period.start, period.end], now, narrowing, GroupBy.WEEK)
     return Figures(
         period=period,
         narrowing=narrowing,
@@ -289,6 +296,7 @@ async def compute_figures(
         times=tuple(
             next((t for t in times if t.clock is clock), ClockTimes("0", clock)) for clock in INSPECTED_CLOCKS
         ),
+        reasons=reason_measures(reasons, "0"),
     )
 
 
@@ -406,6 +414,16 @@ def volume_measures(volumes: Volumes) -> list[tuple[str, int]]:
     ]
 
 
+def reason_measures(rows: Sequence[ReasonRow], group: str) -> tuple[tuple[str, int], ...]:
+    """``group``'s late clocks by reason, titled, every reason in the list's order and then "No
+    reason recorded" (zeros included): the card's table and the CSV's rows."""
+    counts = {row.reason: row.count for row in rows if row.group == group}
+    return (
+        *((title, counts.get(reason, 0)) for reason, title in LATE_REASON_TITLES.items()),
+        (NO_REASON, counts.get(None, 0)),
+    )
+
+
 #: Every choice the volumes are counted by, in a fixed order.
 SOURCES: tuple[str, ...] = tuple(s.value for s in Source)
 CONTACT_TYPES: tuple[str, ...] = tuple(t.value for t in ContactType)
@@ -495,6 +513,8 @@ CSV_GROUP_TITLES: Mapping[GroupBy, str] = {
     GroupBy.TEAM: "team",
     GroupBy.ROUTE: "route",
 }
+#: The measure of a breaches-by-reason row is this and the reason ("late: Consent being sought").
+BREACHES_PREFIX = "late: "
 #: The team group of clocks whose worker the directory puts in no team.
 NO_TEAM = "(no team)"
 CSV_COLUMNS: tuple[str, ...] = (
@@ -566,6 +586,13 @@ async def export_figures(
                         hours_text(took.p90),
                     ]
                 )
+                count += 1
+        reasons = await uow.figures.breach_reasons(bounds, now, Narrowing(), by)
+        for group in sorted(
+            {row.group for row in reasons}, key=lambda g: int(g) if by is GroupBy.WEEK else g
+        ):
+            for title, number in reason_measures(reasons, group):
+                writer.writerow([label(group), f"{BREACHES_PREFIX}{title}", number, "", "", "", "", ""])
                 count += 1
         if by is GroupBy.WEEK:
             for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):

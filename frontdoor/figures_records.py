@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from frontdoor.calendar import require_aware
-from frontdoor.records import ClockKind
+from frontdoor.records import ClockKind, LateReason
 
 __all__ = [
     "INSPECTED_CLOCKS",
@@ -22,6 +22,7 @@ __all__ = [
     "GroupBy",
     "Narrowing",
     "Period",
+    "ReasonRow",
     "TimelinessRow",
     "Volumes",
 ]
@@ -102,6 +103,15 @@ class TimelinessRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ReasonRow:
+    """How many of one group's late clocks have one reason (None: no reason recorded)."""
+
+    group: str
+    reason: LateReason | None
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
 class ClockTimes:
     """How long one group's closed clocks of one kind ran, from start to close, in seconds: the
     median and the 90th percentile (continuous, interpolated like PostgreSQL's
@@ -164,6 +174,18 @@ class FiguresQueries(Protocol):
         the group is the index of the bucket ``[bounds[i], bounds[i+1])`` as text; by worker, the
         clock's assignee ("" for none); by team, the assignee's team ("" for none); by route, the
         route the contact was last screened to."""
+        ...
+
+    async def breach_reasons(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ReasonRow]:
+        """The late clocks of ``timeliness`` (closed late, or open past their due time), counted
+        per group and reason recorded on them (None: none), over all ``clocks`` together."""
         ...
 
     async def times(

@@ -19,6 +19,7 @@ from frontdoor.records import (
     ConversationRecord,
     Deadline,
     DirectoryEntry,
+    LateReason,
     RotaEntry,
     StoredAuditEvent,
 )
@@ -188,6 +189,10 @@ class DeadlineRepository(Protocol):
         Closing as met is honest (SPEC §3): a row whose due time is before ``closed_at`` is
         recorded as late instead, never as met.
         """
+        ...
+
+    async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
+        """Record why the deadline ``deadline_id`` ran late (the last recorded wins)."""
         ...
 
 

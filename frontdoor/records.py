@@ -52,6 +52,18 @@ class DeadlineState(StrEnum):
     CANCELLED = "cancelled"
 
 
+class LateReason(StrEnum):
+    """Why a clock ran late (SPEC §11 "breaches with reasons"): a fixed list, never free text,
+    recorded on the breach alert card (``frontdoor.late_reasons``)."""
+
+    AGENCY_INFORMATION = "agency_information"
+    CONSENT = "consent"
+    VOLUME = "volume"
+    OUT_OF_HOURS = "out_of_hours"
+    SYSTEM = "system"
+    OTHER = "other"
+
+
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
     """Who did what to which record, when. Never carries free text about a child."""
@@ -140,3 +152,5 @@ class Deadline:
     id: int | None = None
     #: when the clock closed (met, late or cancelled); None while it is open
     closed_at: datetime | None = None
+    #: why it ran late, as recorded on the breach alert card; None: no reason recorded
+    late_reason: LateReason | None = None

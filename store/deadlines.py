@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, case, insert, select, update
 
 from frontdoor.calendar import require_aware
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from store.repository import SqlRepository as _Repository
 from store.tables import DeadlineRow
 
@@ -37,6 +37,7 @@ def _deadline(row: DeadlineRow | Row[*tuple[Any, ...]]) -> Deadline:
         assignee_id=row.assignee_id,
         id=row.id,
         closed_at=row.closed_at,
+        late_reason=LateReason(row.late_reason) if row.late_reason else None,
     )
 
 
@@ -152,3 +153,12 @@ class SqlDeadlineRepository(_Repository):
             .execution_options(synchronize_session=False)
         )
         return len((await self._session.execute(statement)).all())
+
+    async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(DeadlineRow)
+            .where(DeadlineRow.id == deadline_id)
+            .values(late_reason=reason.value)
+            .execution_options(synchronize_session=False)
+        )

@@ -44,11 +44,12 @@ from frontdoor.figures import (
     ClockTimes,
     GroupBy,
     Narrowing,
+    ReasonRow,
     TimelinessRow,
     Volumes,
 )
 from frontdoor.lifecycle import Action
-from frontdoor.records import ClockKind, DeadlineState
+from frontdoor.records import ClockKind, DeadlineState, LateReason
 from store.repository import SqlRepository
 from store.tables import (
     ConsultationRow,
@@ -121,6 +122,23 @@ def _clocks_of_contacts(
     return _narrowed_contacts(statement, narrowing, DeadlineRow.assignee_id)
 
 
+def _timed(bounds: Sequence[datetime], now: datetime, states: Sequence[str]) -> ColumnElement[bool]:
+    """The clocks timeliness counts in ``[bounds[0], bounds[-1])``: closed in one of ``states`` in
+    it, or open and past their due time, due in it (a late clock still open)."""
+    d = DeadlineRow
+    first, last = _at(bounds[0]), _at(bounds[-1])
+    closed = and_(d.state.in_(states), d.closed_at >= first, d.closed_at < last)
+    overdue = and_(
+        d.state == DeadlineState.OPEN.value, d.due_at >= first, d.due_at < last, d.due_at < _at(now)
+    )
+    return or_(closed, overdue)
+
+
+def _timed_at() -> ColumnElement[datetime]:
+    """When a clock ``_timed`` counts was timed: its closing, or for an open one its due time."""
+    return func.coalesce(DeadlineRow.closed_at, DeadlineRow.due_at, type_=UtcDateTime())
+
+
 #: The percentiles of ``times``: the median and the 90th.
 _PERCENTILES = (0.5, 0.9)
 
@@ -140,16 +158,10 @@ class SqlFigures(SqlRepository):
         if len(bounds) < 2:
             raise ValueError("timeliness needs at least one bucket")
         d = DeadlineRow
-        first, last = _at(bounds[0]), _at(bounds[-1])
-        closed = and_(d.state.in_(_CLOSED_STATES), d.closed_at >= first, d.closed_at < last)
-        overdue = and_(
-            d.state == DeadlineState.OPEN.value, d.due_at >= first, d.due_at < last, d.due_at < _at(now)
-        )
-        when: ColumnElement[datetime] = func.coalesce(d.closed_at, d.due_at, type_=UtcDateTime())
-        group = _group(by, bounds, when)
+        group = _group(by, bounds, _timed_at())
         met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
         statement = select(group.label("grp"), d.clock, met, func.count()).where(
-            d.clock.in_([clock.value for clock in clocks]), or_(closed, overdue)
+            d.clock.in_([clock.value for clock in clocks]), _timed(bounds, now, _CLOSED_STATES)
         )
         statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
         return [
@@ -160,6 +172,28 @@ class SqlFigures(SqlRepository):
                 int(total) - int(met_count or 0),
             )
             for grp, clock, met_count, total in await self._all(statement)
+        ]
+
+    async def breach_reasons(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ReasonRow]:
+        if len(bounds) < 2:
+            raise ValueError("breach reasons need at least one bucket")
+        d = DeadlineRow
+        group = _group(by, bounds, _timed_at())
+        statement = select(group.label("grp"), d.late_reason, func.count()).where(
+            d.clock.in_([clock.value for clock in clocks]),
+            _timed(bounds, now, (DeadlineState.LATE.value,)),
+        )
+        statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.late_reason)
+        return [
+            ReasonRow(str(grp), LateReason(reason) if reason else None, int(count))
+            for grp, reason, count in await self._all(statement)
         ]
 
     def _seconds(self) -> ColumnElement[float]:

@@ -288,6 +288,8 @@ class DeadlineRow(Base):
     next_alert_at: Mapped[datetime | None]
     #: when the clock closed (met, late or cancelled); null while open
     closed_at: Mapped[datetime | None]
+    #: why it ran late (``frontdoor.records.LateReason``), from the breach alert card; null: none
+    late_reason: Mapped[str | None] = mapped_column(String(CODE))
 
 
 class AlertOutboxRow(Base):

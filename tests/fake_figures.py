@@ -16,11 +16,12 @@ from frontdoor.figures import (
     ClockTimes,
     GroupBy,
     Narrowing,
+    ReasonRow,
     TimelinessRow,
     Volumes,
 )
 from frontdoor.lifecycle import Action
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 
 _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
 _ROUTES = ("route_i", "route_ii", "route_iii", "route_iv")
@@ -81,17 +82,17 @@ class FakeFigures:
     def _by_reference(self) -> dict[str, Contact]:
         return {c.reference: c for c in self._view().contacts.values() if c.reference}
 
-    async def timeliness(
+    def _timed(
         self,
         bounds: Sequence[datetime],
         now: datetime,
         narrowing: Narrowing,
         by: GroupBy,
-        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
-    ) -> list[TimelinessRow]:
+        clocks: Sequence[ClockKind],
+    ) -> Iterable[tuple[str, Deadline]]:
+        """The clocks timeliness counts, with their group: closed met or late in the period, or open
+        past their due time, due in it."""
         contacts = self._by_reference()
-        met: Counter[tuple[str, ClockKind]] = Counter()
-        late: Counter[tuple[str, ClockKind]] = Counter()
         for d in self._view().deadlines.values():
             if d.clock not in clocks:
                 continue
@@ -106,12 +107,39 @@ class FakeFigures:
             contact = contacts.get(d.subject)
             if not self._keeps(contact, narrowing, d.assignee_id):
                 continue
-            group = _group(by, bounds, when, d, contact, self._view().teams)
+            yield _group(by, bounds, when, d, contact, self._view().teams), d
+
+    async def timeliness(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[TimelinessRow]:
+        met: Counter[tuple[str, ClockKind]] = Counter()
+        late: Counter[tuple[str, ClockKind]] = Counter()
+        for group, d in self._timed(bounds, now, narrowing, by, clocks):
             (met if d.state is DeadlineState.MET else late)[(group, d.clock)] += 1
         return [
             TimelinessRow(group, clock, met[(group, clock)], late[(group, clock)])
             for group, clock in sorted(set(met) | set(late))
         ]
+
+    async def breach_reasons(
+        self,
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
+    ) -> list[ReasonRow]:
+        counts: Counter[tuple[str, LateReason | None]] = Counter(
+            (group, d.late_reason)
+            for group, d in self._timed(bounds, now, narrowing, by, clocks)
+            if d.state is not DeadlineState.MET
+        )
+        return [ReasonRow(group, reason, n) for (group, reason), n in counts.items()]
 
     async def times(
         self,

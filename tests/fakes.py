@@ -59,6 +59,7 @@ from frontdoor.records import (
     Deadline,
     DeadlineState,
     DirectoryEntry,
+    LateReason,
     RotaEntry,
     StoredAuditEvent,
 )
@@ -503,6 +504,11 @@ class _Deadlines(_Repository):
                 data.next_alerts[key] = None
                 closed += 1
         return closed
+
+    async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
+        data = await self._uow.write()
+        if deadline_id in data.deadlines:
+            data.deadlines[deadline_id] = replace(data.deadlines[deadline_id], late_reason=reason)
 
 
 class _Audit(_Repository):

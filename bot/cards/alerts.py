@@ -10,6 +10,10 @@ card is built from ``frontdoor.dispatch.AlertNotice``, which holds ids, clock na
 ``ACK_VERB``) whose data is ``{"alert": <the alert key's text>}`` and nothing else that matters: who
 presses is the activity's sender. Once someone has it the card says "Taken by <name> at <time>" and
 the button goes; every copy is updated in place.
+
+A breach card also asks why the clock ran late (SPEC §11): a choice of ``LateReason`` codes (input
+``REASON_INPUT``) and "Record the reason" (verb ``REASON_VERB``, same data). Once recorded the card
+says "Why it ran late: <reason>"; the choice stays, so the reason can be changed.
 """
 
 from __future__ import annotations
@@ -23,12 +27,14 @@ from microsoft_teams.cards import (
     Action,
     AdaptiveCard,
     CardElement,
+    ChoiceSetInput,
     Container,
     ExecuteAction,
     Fact,
     FactSet,
     TextBlock,
 )
+from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
@@ -36,6 +42,8 @@ from bot.cards.decision import view_action
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import AlertKind, OutboxItem, Recipient, RecipientKind, is_late
 from frontdoor.dispatch import TAKEABLE, AlertNotice
+from frontdoor.late_reasons import LATE_REASON_TITLES
+from frontdoor.records import LateReason
 from frontdoor.timefmt import format_due, format_local
 
 __all__ = [
@@ -43,6 +51,8 @@ __all__ = [
     "ALERT_CARD_KINDS",
     "ALERT_ID_PREFIX",
     "ALERT_KEY",
+    "REASON_INPUT",
+    "REASON_VERB",
     "TakenBy",
     "alert_card",
     "alert_message",
@@ -51,6 +61,9 @@ __all__ = [
 
 #: The verb of "I've got this".
 ACK_VERB: Final = "alert.ack"
+#: The verb of "Record the reason", and the input of the reason's code.
+REASON_VERB: Final = "alert.reason"
+REASON_INPUT: Final = "late_reason"
 #: The key of the alert key's text in the action's data.
 ALERT_KEY: Final = "alert"
 #: The id of the card's reference line is this and the alert key's text.
@@ -136,10 +149,12 @@ def alert_card(
     sent_at: datetime | None = None,
     taken: TakenBy | None = None,
     note: str = "",
+    reason: LateReason | None = None,
 ) -> dict[str, Any]:
     """The card for ``notice`` at ``now``. ``sent_at`` is when it was first sent (for a card updated
     later, so it stays marked late or not as it was); ``taken``: someone has it; ``note``: a line of
-    our own wording (e.g. "Dara Dutyperson already has this")."""
+    our own wording (e.g. "Dara Dutyperson already has this"); ``reason``: why the clock ran late,
+    as recorded."""
     kind = notice.key.kind
     reference = notice.key.subject
     due = notice.key.due_at
@@ -202,6 +217,8 @@ def alert_card(
                 wrap=True,
             )
         )
+    if kind in TAKEABLE:
+        body += _reason_elements(reason)
     if note:
         body.append(TextBlock(text=note, wrap=True))
     # Only a contact has a full record to View; a partner's request alert has nothing more to show.
@@ -219,10 +236,32 @@ def alert_card(
         )
     if kind in TAKEABLE and taken is None:
         actions.append(ExecuteAction(title="I've got this", verb=ACK_VERB, data={ALERT_KEY: notice.key.text}))
+    if kind in TAKEABLE:
+        actions.append(
+            ExecuteAction(title="Record the reason", verb=REASON_VERB, data={ALERT_KEY: notice.key.text})
+        )
     if reference.startswith("CT-"):
         actions.append(view_action(reference))
     card = AdaptiveCard(body=body, actions=actions, fallback_text=f"{_heading(notice)}: {reference}")
     return to_dict(card)
+
+
+def _reason_elements(reason: LateReason | None) -> list[CardElement]:
+    """Why the clock ran late: the reason recorded, if any, and the choice to record or change it."""
+    elements: list[CardElement] = []
+    if reason is not None:
+        elements.append(
+            TextBlock(text=f"Why it ran late: {LATE_REASON_TITLES[reason]}.", weight="Bolder", wrap=True)
+        )
+    elements.append(
+        ChoiceSetInput(
+            id=REASON_INPUT,
+            label="Why it ran late" if reason is None else "Change the reason",
+            choices=[CardChoice(title=title, value=code.value) for code, title in LATE_REASON_TITLES.items()],
+            value=reason.value if reason is not None else None,
+        )
+    )
+    return elements
 
 
 def alert_message(notice: AlertNotice, now: datetime, names: Mapping[str, str]) -> Rendered:

@@ -331,6 +331,7 @@ def figures_card(
             is_subtle=True,
             size="Small",
         ),
+        _table(["Why clocks ran late", "Late"], [[title, str(n)] for title, n in figures.reasons]),
         *_volume_charts(volumes),
         _text("Volumes", weight="Bolder"),
         _table(

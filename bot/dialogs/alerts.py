@@ -11,6 +11,10 @@ alerts about that clock (personal chats, the duty channel, reroutes) is updated 
 conversation and message ids the outbox recorded when it sent them, never ids from the invoke.
 
 A second press (or the loser of two at once) changes nothing and is told who already has it.
+
+"Record the reason" (verb ``REASON_VERB``) on a breach card records why the clock ran late
+(``frontdoor.late_reasons.record_late_reason``: a code from the card's choice, never free text); the
+card, and every other sent copy, then shows the reason, the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
-from bot.cards.alerts import ACK_VERB, ALERT_KEY, TakenBy, alert_card
+from bot.cards.alerts import ACK_VERB, ALERT_KEY, REASON_INPUT, REASON_VERB, TakenBy, alert_card
 from bot.dialogs.background import Later
 from bot.notify import Notifier
 from bot.replies import refusal
@@ -34,10 +38,12 @@ from frontdoor.dispatch import (
     ACKNOWLEDGEABLE,
     AlertNotice,
     acknowledge_alert,
+    alert_clock,
     alert_copies,
 )
+from frontdoor.late_reasons import record_late_reason
 from frontdoor.ports import Clock
-from frontdoor.records import AuditEvent
+from frontdoor.records import AuditEvent, LateReason
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
@@ -70,6 +76,7 @@ class AlertsFeature:
 
     def register(self, router: Router) -> None:
         router.execution(ACK_VERB, self.on_ack)
+        router.execution(REASON_VERB, self.on_reason)
 
     async def on_ack(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         key = _key(action.data)
@@ -90,6 +97,7 @@ class AlertsFeature:
         async with self._store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
             copies = await alert_copies(uow, key)
+            deadline, _ = await alert_clock(uow, key)
         ack = result.acknowledgement
         taker = names.get(ack.person_id) or (actor.name if ack.person_id == actor.aad_object_id else "")
         taken = TakenBy(taker or "a member of staff", ack.at)
@@ -97,13 +105,55 @@ class AlertsFeature:
         if not result.new:
             who = "You" if ack.person_id == actor.aad_object_id else taken.name
             note = f"{who} already had this: nothing was changed."
+        reason = deadline.late_reason if deadline is not None else None
+        card = self._card(copies, key, action, names, taken, reason, note)
+        if result.new:
+            self._later(self._update_copies(copies, names, taken, reason))
+        return InvokeReply(card=card)
+
+    async def on_reason(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
+        key = _key(action.data)
+        code = action.data.get(REASON_INPUT)
+        if key is None or not isinstance(code, str) or code not in {r.value for r in LateReason}:
+            log.info("unreadable alert card", extra={"verb": action.action})
+            return InvokeReply(message=_UNREADABLE if key is None else "Please choose why it ran late.")
+        result = await record_late_reason(
+            self._store.unit_of_work(),
+            key,
+            LateReason(code),
+            actor.aad_object_id,
+            actor.roles,
+            self._clock.now(),
+        )
+        if isinstance(result, Refusal):
+            log.info("late reason not recorded", extra={"key": key.text, "status": result.reason.value})
+            return InvokeReply(message=result.message)
+        async with self._store.unit_of_work() as uow:
+            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
+            copies = await alert_copies(uow, key)
+            _, ack = await alert_clock(uow, key)
+        taken = TakenBy(names.get(ack.person_id) or "a member of staff", ack.at) if ack is not None else None
+        card = self._card(copies, key, action, names, taken, result.reason, "")
+        self._later(self._update_copies(copies, names, taken, result.reason))
+        return InvokeReply(card=card)
+
+    def _card(
+        self,
+        copies: Sequence[OutboxItem],
+        key: AlertKey,
+        action: CardAction,
+        names: Mapping[str, str],
+        taken: TakenBy | None,
+        reason: LateReason | None,
+        note: str,
+    ) -> dict[str, Any]:
+        """The card of the copy whose button was pressed, as it stands now."""
         pressed = self._pressed(copies, key, action.card_activity_id)
         notice = AlertNotice.of(pressed) if pressed is not None else AlertNotice.of_key(key, DUTY_CHANNEL)
         sent_at = pressed.sent_at if pressed is not None else None
-        card = alert_card(notice, now, names, sent_at=sent_at, taken=taken, note=note)
-        if result.new:
-            self._later(self._update_copies(copies, names, taken))
-        return InvokeReply(card=card)
+        return alert_card(
+            notice, self._clock.now(), names, sent_at=sent_at, taken=taken, note=note, reason=reason
+        )
 
     @staticmethod
     def _pressed(copies: Sequence[OutboxItem], key: AlertKey, activity_id: str | None) -> OutboxItem | None:
@@ -115,7 +165,11 @@ class AlertsFeature:
         return next((item for item in copies if item.alert_key == key), None)
 
     async def _update_copies(
-        self, copies: Sequence[OutboxItem], names: Mapping[str, str], taken: TakenBy
+        self,
+        copies: Sequence[OutboxItem],
+        names: Mapping[str, str],
+        taken: TakenBy | None,
+        reason: LateReason | None,
     ) -> None:
         await asyncio.sleep(0)  # let the invoke's answer go first
         updated = 0
@@ -126,7 +180,9 @@ class AlertsFeature:
                 notice = AlertNotice.of(item)
             except ValueError:
                 continue
-            card = alert_card(notice, self._clock.now(), names, sent_at=item.sent_at, taken=taken)
+            card = alert_card(
+                notice, self._clock.now(), names, sent_at=item.sent_at, taken=taken, reason=reason
+            )
             delivery = await self._notifier.update_card(item.conversation_id, item.activity_id, card)
             if delivery.ok:
                 updated += 1

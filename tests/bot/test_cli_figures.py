@@ -89,6 +89,16 @@ async def test_export_by_week_worker_and_route(env: dict[str, str], tmp_path: Pa
     rows = _rows(output.read_text(encoding="utf-8"))
     assert rows[0] == ["worker id", *COLUMNS]
     assert ["sw-fig-1", "Screening in 1 working day", "40", "32", "8", "80.0"] in [row[:6] for row in rows]
+    # Breaches by reason: no reason was recorded on the seeded clocks, so all the worker's late
+    # clocks are "no reason recorded", and each reason has a row of its own (count 0).
+    late = sum(int(row[4]) for row in rows[1:] if row[0] == "sw-fig-1" and not row[1].startswith("late: "))
+    reasons = [row for row in rows[1:] if row[0] == "sw-fig-1" and row[1].startswith("late: ")]
+    assert late > 0 and ["sw-fig-1", "late: No reason recorded", str(late), "", ""] in [
+        r[:5] for r in reasons
+    ]
+    assert ["sw-fig-1", "late: Consent being sought", "0", "", ""] in [r[:5] for r in reasons] and len(
+        reasons
+    ) == 7
     again = _run(env, "--from", "2026-11-01", "--to", "2026-11-30", "--output", str(output))
     assert again.returncode == 2 and "exists" in again.stderr
 

@@ -24,6 +24,7 @@ _DEADLINE_COLUMNS = (
     DeadlineRow.state,
     DeadlineRow.assignee_id,
     DeadlineRow.closed_at,
+    DeadlineRow.late_reason,
 )
 
 

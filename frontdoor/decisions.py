@@ -49,12 +49,13 @@ rationales, team names or anything else typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from frontdoor.acting import Rules, Who
 from frontdoor.allocation import check_holder, over_cap
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState
@@ -226,21 +227,18 @@ async def decide_screening(
     uow: UnitOfWork,
     contact_id: str,
     decision: ScreeningDecision,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> ScreeningDecided | Refusal | AlreadyDecided:
     """Route a contact awaiting screening (consultants and team managers; route IV also needs the
     allocate permission, which both hold)."""
-    require_aware(now, "now")
-    roles = frozenset(roles)
+    require_aware(rules.now, "now")
     deciders = (Role.CONSULTANT, Role.TEAM_MANAGER)
-    if not may(roles, Permission.THRESHOLD_DECISION):
+    if not may(who.roles, Permission.THRESHOLD_DECISION):
         return not_permitted(deciders, "make a screening decision")
-    if decision.route is ScreeningRoute.IV and not may(roles, Permission.ALLOCATE):
+    if decision.route is ScreeningRoute.IV and not may(who.roles, Permission.ALLOCATE):
         return not_permitted(deciders, "allocate to a social worker")
     if problems := decision.problems():
         return Refusal(RefusalReason.INVALID, "Please check: " + "; ".join(problems))
@@ -249,7 +247,7 @@ async def decide_screening(
     assignee = ((decision.assignee_id or "").strip() or None) if assigning else None
 
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.AWAITING_SCREENING:
@@ -278,7 +276,7 @@ async def decide_screening(
             name = checked
 
         to_state, action = _ROUTE_MOVES[decision.route]
-        moved = transition(loaded, to_state, actor_id, now, action, decision.rationale)
+        moved = transition(loaded, to_state, who.actor_id, rules.now, action, decision.rationale)
         outcome = decision.route_ii_outcome() if decision.route is ScreeningRoute.II else None
         data: dict[str, DataValue] = {"route": decision.route.value}
         if assignee is not None:
@@ -292,20 +290,22 @@ async def decide_screening(
         if decision.stays_with_early_help:
             data |= {"early_help": "stays", "early_help_worker": early_help_worker or ""}
         moved = replace(add_event_data(moved, data), assignee_id=assignee)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         if decision.route is ScreeningRoute.IV and assignee is not None:
-            over = await over_cap(uow, assignee, name, policy)
+            over = await over_cap(uow, assignee, name, rules.policy)
             if over is not None:
                 return over
 
-        received = saved.received_at or now
+        received = saved.received_at or rules.now
         held = {d.clock for d in await open_deadlines(uow, subject)}
         closing = [ClockKind.SCREENING]
         if decision.route is ScreeningRoute.I:
             if ClockKind.CP_DECISION not in held:
-                await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
+                await start_clock(
+                    uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy
+                )
             completion = ClockKind.COMPLETION_24H
         else:
             closing.append(ClockKind.CP_DECISION)
@@ -316,12 +316,12 @@ async def decide_screening(
         # has the completion clock from received-at: it keeps it if the route's timescale is the
         # same, else the new route's replaces it, also from received-at. Sending back buys no time.
         others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
-        await close_clocks(uow, subject, [c for c in others if c in held], now, DeadlineState.CANCELLED)
+        await close_clocks(uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED)
         if completion in held:
-            await reassign_clocks(uow, subject, [completion], assignee, now)
+            await reassign_clocks(uow, subject, [completion], assignee, rules.now)
         else:
-            await start_clock(uow, subject, completion, received, calendar, policy, assignee)
-        await close_clocks(uow, subject, closing, now)
+            await start_clock(uow, subject, completion, received, rules.calendar, rules.policy, assignee)
+        await close_clocks(uow, subject, closing, rules.now)
 
         detail = f"route={decision.route.value}"
         if assignee is not None:
@@ -334,19 +334,19 @@ async def decide_screening(
         if decision.stays_with_early_help:
             audited = "contact.stays_with_early_help"
             detail += f"; early_help_worker={early_help_worker or ''}"
-        await uow.audit.append(audit_event(now, actor_id, audited, subject, detail))
+        await uow.audit.append(audit_event(rules.now, who.actor_id, audited, subject, detail))
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
 
     return ScreeningDecided(
         contact=saved,
         route=decision.route,
-        decided_by=actor_id,
-        decided_at=now.astimezone(UTC),
+        decided_by=who.actor_id,
+        decided_at=rules.now.astimezone(UTC),
         assignee_id=assignee,
         outcome=outcome,
         deadlines=deadlines,
-        summary=_summary(saved, deadlines, now, calendar, policy),
+        summary=_summary(saved, deadlines, rules.now, rules.calendar, rules.policy),
         early_help_worker=early_help_worker,
     )
 
@@ -399,19 +399,17 @@ async def decide_rereferral(
     uow: UnitOfWork,
     contact_id: str,
     decision: RereferralDecision,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> RereferralDecided | Refusal | AlreadyDecided:
     """The duty manager's decision on a contact in ``duty_manager_review``: the child-protection
     threshold is met (2-hour clock, and 24-hour completion as route I), or reassignment to a social
     worker, by default the last allocated one, under the caseload cap, who must recommend within
     48 hours."""
-    require_aware(now, "now")
-    if not may(roles, Permission.DECIDE_REREFERRAL):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.DECIDE_REREFERRAL):
         return not_permitted((Role.DUTY_MANAGER,), "decide a re-referral")
     if not decision.rationale.strip():
         return Refusal(
@@ -419,7 +417,7 @@ async def decide_rereferral(
         )
 
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.DUTY_MANAGER_REVIEW:
@@ -441,47 +439,72 @@ async def decide_rereferral(
 
         if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
             moved = transition(
-                loaded, ContactState.CP_DECISION, actor_id, now, Action.CP_THRESHOLD_MET, decision.rationale
+                loaded,
+                ContactState.CP_DECISION,
+                who.actor_id,
+                rules.now,
+                Action.CP_THRESHOLD_MET,
+                decision.rationale,
             )
         else:
             moved = transition(
-                loaded, ContactState.SW_ASSESSMENT, actor_id, now, Action.REASSIGN, decision.rationale
+                loaded,
+                ContactState.SW_ASSESSMENT,
+                who.actor_id,
+                rules.now,
+                Action.REASSIGN,
+                decision.rationale,
             )
             moved = add_event_data(moved, {"assignee": worker or ""})
         moved = replace(moved, assignee_id=worker)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         if worker is not None:
-            over = await over_cap(uow, worker, name, policy)
+            over = await over_cap(uow, worker, name, rules.policy)
             if over is not None:
                 return over
 
         if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
             held = {d.clock for d in await open_deadlines(uow, subject)}
             if ClockKind.CP_DECISION not in held:
-                await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
+                await start_clock(
+                    uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy
+                )
             await start_clock(
-                uow, subject, ClockKind.COMPLETION_24H, saved.received_at or now, calendar, policy
+                uow,
+                subject,
+                ClockKind.COMPLETION_24H,
+                saved.received_at or rules.now,
+                rules.calendar,
+                rules.policy,
             )
             detail = f"decision={decision.choice.value}"
         else:
             await start_clock(
-                uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, now, calendar, policy, worker
+                uow,
+                subject,
+                ClockKind.REREFERRAL_RECOMMENDATION,
+                rules.now,
+                rules.calendar,
+                rules.policy,
+                worker,
             )
             detail = f"decision={decision.choice.value}; assignee={worker}"
-        await close_clocks(uow, subject, [ClockKind.SCREENING], now)
+        await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)
         action = Action.CP_THRESHOLD_MET if worker is None else Action.REASSIGN
-        await uow.audit.append(audit_event(now, actor_id, f"contact.{action.value}", subject, detail))
+        await uow.audit.append(
+            audit_event(rules.now, who.actor_id, f"contact.{action.value}", subject, detail)
+        )
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
 
     return RereferralDecided(
         contact=saved,
         choice=decision.choice,
-        decided_by=actor_id,
-        decided_at=now.astimezone(UTC),
+        decided_by=who.actor_id,
+        decided_at=rules.now.astimezone(UTC),
         worker_id=worker,
         deadlines=deadlines,
-        summary=_summary(saved, deadlines, now, calendar, policy),
+        summary=_summary(saved, deadlines, rules.now, rules.calendar, rules.policy),
     )

@@ -63,6 +63,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     Acknowledgement,
     AlertKey,
@@ -192,11 +193,9 @@ class PlanReport:
         return sum(1 for alert in self.alerts if alert.late)
 
 
-async def plan_alerts(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> PlanReport:
+async def plan_alerts(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> PlanReport:
     """Enqueue every alert due at ``now`` that is not in the outbox yet, in one unit of work."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with unit_of_work() as uow:
         # Only the deadlines whose next alert has come (``alerts.next_alert_at``, indexed): a tick
         # with nothing due is one indexed query, however many deadlines are open or closed.
@@ -210,16 +209,18 @@ async def plan_alerts(
         planned = alerts_due(
             deadlines,
             now,
-            calendar,
-            policy,
+            rules.calendar,
+            rules.policy,
             already,
             acknowledged=acknowledged,
-            staffing=await _staffing(uow, now, calendar),
+            staffing=await _staffing(uow, now, rules.calendar),
         )
         enqueued = await uow.alerts.enqueue([m for alert in planned for m in alert.messages()], now)
         await uow.deadlines.set_next_alerts(
             {
-                d.id: next_alert_at(d, now, calendar, policy, any(ack.covers(d) for ack in acknowledged))
+                d.id: next_alert_at(
+                    d, now, rules.calendar, rules.policy, any(ack.covers(d) for ack in acknowledged)
+                )
                 for d in deadlines
                 if d.id is not None
             }
@@ -256,11 +257,9 @@ def letter_lapsed_messages(
     )
 
 
-async def lapse_due_letters(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> tuple[LetterLapsed, ...]:
+async def lapse_due_letters(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> tuple[LetterLapsed, ...]:
     """Lapse every parent letter due by ``now``, each with its message to the worker."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with unit_of_work() as uow:
         overdue = await uow.deadlines.open_due_before(now, None, clock=ClockKind.PARENT_LETTER)
     letters: dict[str, Deadline] = {}
@@ -276,13 +275,15 @@ async def lapse_due_letters(
             contact = await uow.contacts.get_by_reference(reference)
             if contact is None or contact.state is not ContactState.SW_ASSESSMENT:
                 continue  # nothing to lapse: ``lapse_parent_letter`` would refuse
-            review_due = due_at(ClockKind.SCREENING, now, calendar, policy)
-            staffing = await _staffing(uow, now, calendar)
+            review_due = due_at(ClockKind.SCREENING, now, rules.calendar, rules.policy)
+            staffing = await _staffing(uow, now, rules.calendar)
             messages = letter_lapsed_messages(
-                letters[reference], contact.assignee_id, review_due, now, calendar, staffing
+                letters[reference], contact.assignee_id, review_due, now, rules.calendar, staffing
             )
             await uow.alerts.enqueue(messages, now)
-            result = await lapse_parent_letter(uow, reference, now, calendar, policy)
+            result = await lapse_parent_letter(
+                uow, reference, rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy)
+            )
         if isinstance(result, LetterLapsed):
             log.info("parent letter lapsed", extra={"reference": reference})
             lapsed.append(result)
@@ -297,12 +298,10 @@ class TickReport:
     plan: PlanReport
 
 
-async def run_tick(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> TickReport:
+async def run_tick(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> TickReport:
     """The deadline tick at ``now``: lapse the parent letters due, then plan the alerts."""
-    lapsed = await lapse_due_letters(unit_of_work, now, calendar, policy)
-    plan = await plan_alerts(unit_of_work, now, calendar, policy)
+    lapsed = await lapse_due_letters(unit_of_work, rules=rules)
+    plan = await plan_alerts(unit_of_work, rules=rules)
     return TickReport(tuple(result.contact.reference or "" for result in lapsed), plan)
 
 
@@ -800,15 +799,14 @@ async def _first_taker(
 
 
 async def acknowledge_alert(
-    uow: UnitOfWork, key: AlertKey, actor_id: str, roles: Iterable[Role], now: datetime
+    uow: UnitOfWork, key: AlertKey, *, who: Who, now: datetime
 ) -> AlertTaken | Refusal:
     """``actor_id`` takes the clock ``key`` is about ("I've got this"): recorded as an
     ``alert.acknowledged`` audit event, which stops the repeats and the escalation of its breach.
     The first to take it keeps it: a later press (or one that lost a race) gets ``new=False`` naming
     who has it, and changes nothing."""
     require_aware(now, "now")
-    roles = frozenset(roles)
-    if not may(roles, Permission.VIEW_CONTACTS):
+    if not may(who.roles, Permission.VIEW_CONTACTS):
         return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can take an alert.")
     if key.kind is AlertKind.DUE_SOON:
         return Refusal(
@@ -825,11 +823,11 @@ async def acknowledge_alert(
         if taker is not None:
             return AlertTaken(key, taker, new=False)
         recipients = {item.recipient.person_id for item in await alert_copies(uow, key)}
-        if not may_take(deadline, actor_id, roles, recipients):
+        if not may_take(deadline, who.actor_id, who.roles, recipients):
             await uow.audit.append(
                 AuditEvent(
                     at=now,
-                    actor_id=actor_id,
+                    actor_id=who.actor_id,
                     action=ACK_REFUSED_ACTION,
                     subject=key.subject,
                     detail=f"clock={deadline.clock.value}; reason=not_permitted",
@@ -842,7 +840,7 @@ async def acknowledge_alert(
                 RefusalReason.WRONG_STATE,
                 f"The clock on {key.subject} has stopped ({deadline.state.value}): there is nothing to take.",
             )
-        ack = Acknowledgement(key.subject, key.clock, actor_id, now)
+        ack = Acknowledgement(key.subject, key.clock, who.actor_id, now)
         stored = await uow.audit.append(acknowledgement_event(ack))
         # Appending holds the audit chain's write lock to commit, so anyone who took it first has
         # committed by now and is seen here: the first taker wins.

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures_records import (
@@ -42,7 +43,6 @@ from frontdoor.figures_records import (
     TimelinessRow,
     Volumes,
 )
-from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import UnitOfWorkFactory
@@ -368,19 +368,12 @@ class FiguresShown:
 
 
 async def show_figures(
-    unit_of_work: UnitOfWorkFactory,
-    actor_id: str,
-    period_text: str,
-    route: str,
-    worker: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    unit_of_work: UnitOfWorkFactory, actor_id: str, period_text: str, route: str, worker: str, *, rules: Rules
 ) -> FiguresShown | str:
     """The figures for ``period_text`` narrowed to ``route`` or ``worker`` ("" for none), audited
     as ``figures.viewed``; or a message saying what was not understood. The caller has checked
     that the actor may see figures."""
-    period = parse_period(period_text, now, calendar)
+    period = parse_period(period_text, rules.now, rules.calendar)
     if isinstance(period, str):
         return period
     if route and route not in ROUTES:
@@ -400,14 +393,16 @@ async def show_figures(
         if worker and worker not in {person for person, _ in workers}:
             return "That worker is not in the directory."
         narrowing = Narrowing(route=route or None, worker_id=None if route else worker or None)
-        band = (policy.open_contacts.band_low, policy.open_contacts.band_high)
-        figures = await compute_figures(uow.figures, period, narrowing, now, calendar, band)
+        band = (rules.policy.open_contacts.band_low, rules.policy.open_contacts.band_high)
+        figures = await compute_figures(uow.figures, period, narrowing, rules.now, rules.calendar, band)
         detail = (
             f"period={period.start.isoformat()}/{period.end.isoformat()}; "
             f"route={route or '-'}; worker={worker or '-'}"
         )
         await uow.audit.append(
-            AuditEvent(at=now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail)
+            AuditEvent(
+                at=rules.now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail
+            )
         )
         await uow.commit()
     names = {e.aad_object_id: e.display_name for e in entries if e.display_name}

@@ -32,6 +32,7 @@ from typing import Final
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
 from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
@@ -101,7 +102,10 @@ class DeadlineAlerts:
             if not await self._lead():
                 log.debug("deadline tick skipped: another process leads")
                 return None
-            report = await run_tick(self._unit_of_work, self._clock.now(), self._calendar, self._policy)
+            report = await run_tick(
+                self._unit_of_work,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+            )
         if report.lapsed or report.plan.alerts:
             log.info(
                 "deadline tick planned alerts",

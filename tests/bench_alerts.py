@@ -43,6 +43,7 @@ from bot.alerting import TeamsAlertSender
 from bot.app import ALERTS, CALENDAR, NOTIFIER, SETTINGS, create_app, working_calendar
 from bot.outbox_cards import render
 from bot.settings import DEVELOPMENT, Settings
+from frontdoor.acting import Rules
 from frontdoor.alerts import OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
@@ -226,7 +227,7 @@ async def _timed_plan(
     store: SqlStore, now: datetime, calendar: WorkingCalendar, policy: Policy
 ) -> tuple[float, int, int]:
     started = time.perf_counter()
-    report = await plan_alerts(store.unit_of_work, now, calendar, policy)
+    report = await plan_alerts(store.unit_of_work, rules=Rules(now=now, calendar=calendar, policy=policy))
     return time.perf_counter() - started, len(report.alerts), report.enqueued
 
 
@@ -392,12 +393,16 @@ async def _dispatch(fresh: UrlFactory) -> None:
         await _add_deadlines(bot.store, deadlines)
 
         alerts = bot.app[ALERTS]
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(
+            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
+        )
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
         _dispatch_line(f"{CHATS} chats, app[ALERTS].dispatch", report, wall, cpu, "(app-wide cap 30/s)")
 
         clock.set(rounds[1])
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(
+            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
+        )
         uncapped = Dispatcher(
             bot.store.unit_of_work,
             TeamsAlertSender(bot.app[NOTIFIER], bot.store),
@@ -424,7 +429,9 @@ async def _dispatch(fresh: UrlFactory) -> None:
             ],
         )
         clock.set(burst_at)
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(
+            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
+        )
         chat = bot.channel.personal(_worker(0))
         before = {post.seq for post in bot.channel.sent_to(chat)}
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
@@ -491,7 +498,10 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
             builds: list[float] = []
             for _ in range(HANDOVER_RUNS):
                 started = time.perf_counter()
-                handover = await current_handover(bot.store.unit_of_work(), MONDAY_HANDOVER, calendar, policy)
+                handover = await current_handover(
+                    bot.store.unit_of_work(),
+                    rules=Rules(now=MONDAY_HANDOVER, calendar=calendar, policy=policy),
+                )
                 builds.append(time.perf_counter() - started)
             message = handover_message(handover, calendar, policy)
             item = OutboxItem(
@@ -520,7 +530,9 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
             # As the scheduler posts it: the job enqueues it, the dispatcher sends it.
             before = {post.seq for post in bot.channel.sent_to(duty)}
             started = time.perf_counter()
-            posted = await post_due_handover(bot.store.unit_of_work, MONDAY_HANDOVER, calendar, policy)
+            posted = await post_due_handover(
+                bot.store.unit_of_work, rules=Rules(now=MONDAY_HANDOVER, calendar=calendar, policy=policy)
+            )
             enqueue = time.perf_counter() - started
             sender = TeamsAlertSender(bot.app[NOTIFIER], bot.store)
             await Dispatcher(bot.store.unit_of_work, sender, clock).dispatch_due()

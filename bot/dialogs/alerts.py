@@ -81,9 +81,7 @@ class AlertsFeature:
             await self._audit(actor, key, now)
             log.info("alert not taken", extra={"key": key.text, "status": "not_permitted"})
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
-        result = await acknowledge_alert(
-            self._store.unit_of_work(), key, actor.aad_object_id, actor.roles, now
-        )
+        result = await acknowledge_alert(self._store.unit_of_work(), key, who=actor.who, now=now)
         if isinstance(result, Refusal):
             log.info("alert not taken", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)

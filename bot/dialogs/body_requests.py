@@ -27,6 +27,7 @@ from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.carddata import choices, reference_of, text_input
 from bot.dialogs.find import Finders
 from bot.routing import Actor, CardAction, Router
+from frontdoor.acting import Rules
 from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, read_request, respond
 from frontdoor.calendar import WorkingCalendar
@@ -91,10 +92,9 @@ class BodyRequestsFeature:
             result = await log_request(
                 uow,
                 form,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
                 calendar=self._calendar,
+                who=actor.who,
+                now=self._clock.now(),
             )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -116,10 +116,8 @@ class BodyRequestsFeature:
                 uow,
                 reference,
                 text_input(action.data, RESPONSE_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             async with self._store.unit_of_work() as uow:
@@ -136,7 +134,10 @@ class BodyRequestsFeature:
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
         async with self._store.unit_of_work() as uow:
             result = await read_request(
-                uow, str(reference), actor_id=actor.aad_object_id, roles=actor.roles, now=self._clock.now()
+                uow,
+                str(reference),
+                who=actor.who,
+                now=self._clock.now(),
             )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)

@@ -55,6 +55,7 @@ from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
 from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import (
     CaseworkAction,
@@ -227,39 +228,46 @@ class CaseworkFeature:
         self, contact: Contact, step: WorkStep, data: Mapping[str, Any], actor: Actor, version: int
     ) -> Result | str:
         uow, now = self._store.unit_of_work(), self._clock.now()
-        who, roles = actor.aad_object_id, actor.roles
+        who = actor.who
         if step in _WORK_KINDS:
             text = _text(data, NOTE_INPUTS[step].value)
-            return await record_work(uow, contact.id, _WORK_KINDS[step], text, who, roles, version, now)
+            return await record_work(uow, contact.id, _WORK_KINDS[step], text, version, who=who, now=now)
         if step is WorkStep.CONSENT:
             consent = _choice(data, Input.CONSENT.value, Consent)
             if consent is None:
                 return "Please choose the consent. Nothing was changed."
             reason = _text(data, Input.CONSENT_REASON.value) if consent in WITHOUT_CONSENT else ""
-            return await record_consent(uow, contact.id, consent, reason, who, roles, version, now)
+            return await record_consent(uow, contact.id, consent, reason, version, who=who, now=now)
         if step is WorkStep.PARENTS_UNREACHABLE:
             notes = _text(data, Input.LETTER_NOTES.value)
             return await record_parents_unreachable(
-                uow, contact.id, who, roles, version, now, self._calendar, self._policy, notes
+                uow,
+                contact.id,
+                version,
+                notes,
+                who=who,
+                rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
             )
         outcome = outcome_from(data)
         if isinstance(outcome, str):
             return outcome
         if contact.state is ContactState.SW_ASSESSMENT:
             return await recommend(
-                uow, contact.id, outcome, who, roles, version, now, self._calendar, self._policy
+                uow,
+                contact.id,
+                outcome,
+                version,
+                who=who,
+                rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
             )
         return await record_outcome(
             uow,
             contact.id,
             outcome,
-            who,
-            roles,
             version,
-            now,
-            self._calendar,
-            self._policy,
             only_from=ContactState.OFFICER_WORK,
+            who=who,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
@@ -276,10 +284,9 @@ class CaseworkFeature:
         result = await record_outcome_letter_sent(
             self._store.unit_of_work(),
             contact.id,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
+            who=actor.who,
+            now=self._clock.now(),
         )
         return await self._answer(result, contact, actor, "Recorded: the outcome letter was sent.")
 
@@ -300,7 +307,12 @@ class CaseworkFeature:
         if step is OutcomeStep.ACCEPT:
             rationale = _text(action.data, Input.CP_RATIONALE.value)
             result = await accept_referral(
-                uow, contact.id, rationale, actor.aad_object_id, actor.roles, version, now
+                uow,
+                contact.id,
+                rationale,
+                version,
+                who=actor.who,
+                now=now,
             )
             done = "Recorded: progress to referral. Record the outcome with the receiving team next."
         else:
@@ -311,12 +323,9 @@ class CaseworkFeature:
                 uow,
                 contact.id,
                 outcome,
-                actor.aad_object_id,
-                actor.roles,
                 version,
-                now,
-                self._calendar,
-                self._policy,
+                who=actor.who,
+                rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
             )
             done = "Recorded: the outcome. It now waits for sign-off."
         return await self._answer(result, contact, actor, done)
@@ -348,21 +357,26 @@ class CaseworkFeature:
                     else Permission.THRESHOLD_DECISION
                 )
             )
-        uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
+        uow, now, who = self._store.unit_of_work(), self._clock.now(), actor.who
         result: Result
         if step is ChallengeStep.RAISE:
             grounds = _text(action.data, Input.GROUNDS.value)
             result = await raise_challenge(
-                uow, contact.id, grounds, who, roles, version, now, self._calendar, self._policy
+                uow,
+                contact.id,
+                grounds,
+                version,
+                who=who,
+                rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
             )
             done = "Recorded: your challenge. The consultant or team manager who decided is told."
         elif step is ChallengeStep.DISCUSS:
             text = _text(action.data, Input.DISCUSSION.value)
-            result = await record_challenge_discussion(uow, contact.id, text, who, roles, version, now)
+            result = await record_challenge_discussion(uow, contact.id, text, version, who=who, now=now)
             done = "Recorded: the discussion."
         elif step is ChallengeStep.ESCALATE:
             reason = _text(action.data, Input.ESCALATE_REASON.value)
-            result = await escalate_challenge(uow, contact.id, reason, who, roles, version, now)
+            result = await escalate_challenge(uow, contact.id, reason, version, who=who, now=now)
             done = "Recorded: not agreed. The service managers are told, to record the final decision."
         else:
             chosen = _choice(action.data, Input.RESULT.value, ChallengeResult)
@@ -378,12 +392,11 @@ class CaseworkFeature:
                 contact.id,
                 chosen,
                 _text(action.data, Input.RESULT_RATIONALE.value),
-                who,
-                roles,
                 version,
-                now,
                 revised_outcome=revised,
                 agency=agency,
+                who=who,
+                now=now,
             )
             done = f"Recorded: the challenge is {chosen.value}."
         return await self._answer(result, contact, actor, done)
@@ -402,11 +415,11 @@ class CaseworkFeature:
         if not actor.may(Permission.RECORD_REFERRER_CHALLENGE):
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.RECORD_REFERRER_CHALLENGE))
-        uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
+        uow, now, who = self._store.unit_of_work(), self._clock.now(), actor.who
         result: ReferrerChallengeRecorded | Refusal | AlreadyDecided
         if step is ReferrerChallengeStep.RAISE:
             grounds = _text(action.data, Input.REFERRER_GROUNDS.value)
-            result = await record_referrer_challenge(uow, contact.id, grounds, who, roles, now)
+            result = await record_referrer_challenge(uow, contact.id, grounds, who=who, now=now)
             done = "Recorded: the referrer's challenge. A consultant or team manager discusses it next."
         else:
             chosen = _choice(action.data, Input.REFERRER_RESULT.value, ReferrerResult)
@@ -418,9 +431,8 @@ class CaseworkFeature:
                 chosen,
                 _text(action.data, Input.REFERRER_STEP_NOTES.value),
                 _text(action.data, Input.AGENCY_LEAD.value),
-                who,
-                roles,
-                now,
+                who=who,
+                now=now,
             )
             done = "Recorded: the step and its result."
         if isinstance(result, ReferrerChallengeRecorded):

@@ -64,9 +64,8 @@ class ChannelsFeature:
             purpose,
             actor.conversation_id,
             _KINDS[actor.scope],
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
+            who=actor.who,
+            now=self._clock.now(),
         )
         if isinstance(result, ChannelRefusal):
             log.info("channel not registered", extra={"purpose": purpose.value})

@@ -35,6 +35,8 @@ from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.find import Finders
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
+from frontdoor.acting import Rules
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.consultation import (
     ConsultationDraft,
@@ -155,9 +157,10 @@ async def _names(store: Store, ids: Iterable[str | None]) -> dict[str, str]:
 
 
 class ConsultationFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
+    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
         self._store = store
         self._clock = clock
+        self._calendar = calendar
         self._policy = policy
         self._records = ContactRecords(store, clock)
 
@@ -184,7 +187,7 @@ class ConsultationFeature:
 
     async def on_consultation(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
         async with self._store.unit_of_work() as uow:
-            draft = await starting_draft(uow, actor.aad_object_id, actor.name, actor.roles)
+            draft = await starting_draft(uow, actor.name, who=actor.who)
         await _send(turn_context, self._form(actor, uuid.uuid4().hex, draft))
 
     async def _usable(self, turn_context: TurnContext, actor: Actor) -> bool:
@@ -211,12 +214,10 @@ class ConsultationFeature:
             result = await save_consultation(
                 uow,
                 submission.draft,
-                actor.aad_object_id,
-                actor.roles,
-                self._clock.now(),
-                self._policy,
                 override_reason=reason,
                 form_id=submission.form_id,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if result.outcome is SaveOutcome.SAVED and result.consultation is not None:
             saved = result.consultation
@@ -277,7 +278,7 @@ class ConsultationFeature:
 
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
         async with self._store.unit_of_work() as uow:
-            result = await find_consultation(uow, str(reference), actor.aad_object_id, actor.roles)
+            result = await find_consultation(uow, str(reference), who=actor.who)
         log.info("consultation find", extra={"reference": str(reference), "status": result.outcome.value})
         if result.outcome is FindOutcome.FOUND and result.consultation is not None:
             found = result.consultation
@@ -295,7 +296,11 @@ class ConsultationFeature:
         consultation_ref, contact_ref = references
         async with self._store.unit_of_work() as uow:
             result = await link_consultation(
-                uow, consultation_ref, contact_ref, actor.aad_object_id, actor.roles, self._clock.now()
+                uow,
+                consultation_ref,
+                contact_ref,
+                who=actor.who,
+                now=self._clock.now(),
             )
         log.info("consultation link", extra={"reference": consultation_ref, "status": result.outcome.value})
         if result.outcome is LinkOutcome.LINKED:

@@ -13,6 +13,8 @@ from botbuilder.core import TurnContext
 
 from bot.cards.continuity import URGENT_ONLY_BANNER, held_line
 from bot.routing import Actor, Router
+from frontdoor.acting import Rules
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.continuity import Switched, switch_urgent_only
 from frontdoor.policy import Policy
@@ -41,9 +43,10 @@ def reply_text(result: Switched) -> str:
 
 
 class ContinuityFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
+    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
         self._store = store
         self._clock = clock
+        self._calendar = calendar
         self._policy = policy
 
     def register(self, router: Router) -> None:
@@ -53,10 +56,8 @@ class ContinuityFeature:
         result = await switch_urgent_only(
             self._store.unit_of_work(),
             command.argument,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if not isinstance(result, Switched):
             log.info("urgent-only mode not switched", extra={"status": result.reason.value})

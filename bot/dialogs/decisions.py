@@ -73,6 +73,7 @@ from bot.dialogs.personal import PersonalCards
 from bot.notify import Mentioned, Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.allocation import worker_loads
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
@@ -447,12 +448,9 @@ class DecisionsFeature:
             self._store.unit_of_work(),
             contact.id,
             decision,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         return await self._answer(result, contact, actor)
 
@@ -480,12 +478,9 @@ class DecisionsFeature:
             self._store.unit_of_work(),
             contact.id,
             decision,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         return await self._answer(result, contact, actor)
 
@@ -501,11 +496,10 @@ class DecisionsFeature:
         result = await sign_off(
             self._store.unit_of_work(),
             contact.id,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
             highlight=_text(action.data, HIGHLIGHT_INPUT) == "true",
+            who=actor.who,
+            now=self._clock.now(),
         )
         return await self._answer(result, contact, actor)
 

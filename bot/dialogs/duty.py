@@ -36,6 +36,7 @@ from bot.dialogs.carddata import whole_number
 from bot.notify import Mentioned, Notifier, card_activity
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
@@ -123,14 +124,18 @@ class DutyFeature:
             await turn_context.send_activity(refusal(Permission.HANDOVER))
             return
         now = self._clock.now()
-        handover = await current_handover(self._store.unit_of_work(), now, self._calendar, self._policy)
+        handover = await current_handover(
+            self._store.unit_of_work(), rules=Rules(now=now, calendar=self._calendar, policy=self._policy)
+        )
         lines = [await self._last_posted_line(now)]
         card = handover_card(handover, await self._names(), on_demand=True, lines=lines)
         log.info("handover shown", extra={"conversation_kind": actor.scope.value})
         await turn_context.send_activity(_card_message(card))
 
     async def _last_posted_line(self, now: datetime) -> str:
-        post = await latest_posted_handover(self._store.unit_of_work(), now, self._calendar, self._policy)
+        post = await latest_posted_handover(
+            self._store.unit_of_work(), rules=Rules(now=now, calendar=self._calendar, policy=self._policy)
+        )
         if post is None:
             upcoming = handover_at(now.astimezone(self._calendar.tz).date(), self._calendar, self._policy)
             when = f" at {format_local(upcoming)}" if upcoming is not None and upcoming > now else ""
@@ -171,11 +176,8 @@ class DutyFeature:
         result = await acknowledge_handover(
             self._store.unit_of_work(),
             day,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         subject = f"handover:{day.isoformat()}"
         if isinstance(result, Refusal):
@@ -262,7 +264,8 @@ class DutyFeature:
             await turn_context.send_activity(refusal(Permission.SEE_STATUS))
             return
         status = await system_status(
-            self._store.unit_of_work(), self._clock.now(), self._calendar, self._policy
+            self._store.unit_of_work(),
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         log.info("status shown", extra={"conversation_kind": actor.scope.value})
         await turn_context.send_activity(_card_message(status_card(status, await self._names())))
@@ -307,7 +310,11 @@ class DutyFeature:
         if isinstance(checked, str):
             return InvokeReply(message=checked)
         result = await set_rota(
-            self._store.unit_of_work(), checked, wanted, actor.aad_object_id, actor.roles, self._clock.now()
+            self._store.unit_of_work(),
+            checked,
+            wanted,
+            who=actor.who,
+            now=self._clock.now(),
         )
         rota = await rota_day(self._store.unit_of_work(), checked, self._calendar)
         if isinstance(result, Refusal):

@@ -21,7 +21,9 @@ from bot.cards.alerts import ALERT_KEY, TakenBy
 from bot.cards.edt import DAY_KEY, TAKE_VERB, edt_handover_card
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.alerts import AlertKey, AlertKind
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.dispatch import acknowledge_alert
 from frontdoor.edt import EdtHandover, OvernightRecorded, acknowledgements_of, record_overnight_action, takers
@@ -52,9 +54,10 @@ def _take(data: Mapping[str, Any]) -> tuple[AlertKey, date] | None:
 
 
 class EdtFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
+    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
         self._store = store
         self._clock = clock
+        self._calendar = calendar
         self._policy = policy
 
     def register(self, router: Router) -> None:
@@ -71,9 +74,7 @@ class EdtFeature:
             log.info("EDT item not taken", extra={"key": key.text, "status": "not_permitted"})
             return InvokeReply(message=refusal(Permission.OVERNIGHT_ACTION))
         now = self._clock.now()
-        result = await acknowledge_alert(
-            self._store.unit_of_work(), key, actor.aad_object_id, actor.roles, now
-        )
+        result = await acknowledge_alert(self._store.unit_of_work(), key, who=actor.who, now=now)
         if isinstance(result, Refusal):
             log.info("EDT item not taken", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)
@@ -109,10 +110,8 @@ class EdtFeature:
             self._store.unit_of_work(),
             reference.upper(),
             text,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if not isinstance(result, OvernightRecorded):
             log.info("overnight action not recorded", extra={"status": type(result).__name__})

@@ -26,6 +26,7 @@ from bot.cards.figures import (
 )
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.figures import show_figures
@@ -70,9 +71,7 @@ class FiguresFeature:
             period,
             route,
             worker,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if isinstance(shown, str):
             log.info("figures refused", extra={"status": "not_understood"})

@@ -68,6 +68,7 @@ from bot.dialogs.find import Finders
 from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.channels import channel_conversation
 from frontdoor.commands import CommandName, ParsedCommand, Scope
@@ -263,7 +264,7 @@ class IntakeFeature:
 
     async def on_new_contact(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         now = self._clock.now()
-        result = await start_contact(self._store.unit_of_work(), actor.aad_object_id, actor.roles, now)
+        result = await start_contact(self._store.unit_of_work(), who=actor.who, now=now)
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
             return
@@ -384,11 +385,9 @@ class IntakeFeature:
             answers,
             actor.aad_object_id,
             ref.version,
-            now,
-            self._policy,
             advance=advance,
             local_systems=self._local_systems,
-            calendar=self._calendar,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -613,9 +612,7 @@ class IntakeFeature:
             ref.contact_id,
             actor.aad_object_id,
             ref.version,
-            now,
-            self._calendar,
-            self._policy,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -969,12 +966,10 @@ class IntakeFeature:
             self._store.unit_of_work(),
             reference,
             answers,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            now,
-            self._policy,
             self._local_systems,
+            who=actor.who,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             log.info("history checks refused", extra={"reference": reference, "status": result.reason.value})

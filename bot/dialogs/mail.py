@@ -77,7 +77,10 @@ class MailFeature:
         if item_id is None:
             return
         result = await take(
-            self._store.unit_of_work(), item_id, actor.aad_object_id, actor.roles, self._clock.now()
+            self._store.unit_of_work(),
+            item_id,
+            who=actor.who,
+            now=self._clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
@@ -102,10 +105,9 @@ class MailFeature:
         result = await start_from_mail(
             self._store.unit_of_work(),
             item_id,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
             Section.SOURCE.value,
+            who=actor.who,
+            now=self._clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
@@ -135,11 +137,10 @@ class MailFeature:
         result = await mark_not_referral(
             self._store.unit_of_work(),
             item_id,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
             reason,
             detail,
+            who=actor.who,
+            now=self._clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)

@@ -33,6 +33,7 @@ from bot.cards.marac_cases import (
 from bot.dialogs.carddata import text_input
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.marac_cases import add_case, answer_request, link_child, log_mappa, next_meeting
@@ -114,11 +115,8 @@ class MaracFeature:
             result = await add_case(
                 uow,
                 text_input(action.data, CASE_REFERENCE_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)
@@ -138,11 +136,8 @@ class MaracFeature:
                 _date(text_input(action.data, CHILD_DOB_INPUT)),
                 text_input(action.data, TEAM_INPUT),
                 worker,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)
@@ -165,10 +160,8 @@ class MaracFeature:
                 uow,
                 request_id,
                 text_input(action.data, ANSWER_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
@@ -204,8 +197,7 @@ class MaracFeature:
                 _date(text_input(action.data, MEETING_INPUT)),
                 team,
                 worker or None,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
+                who=actor.who,
                 now=self._clock.now(),
             )
         if isinstance(result, Refusal):

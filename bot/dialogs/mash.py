@@ -40,6 +40,7 @@ from bot.dialogs.carddata import choices, reference_of, text_input
 from bot.dialogs.find import Finders
 from bot.notify import Notifier
 from bot.routing import Actor, CardAction, Router
+from frontdoor.acting import Rules
 from frontdoor.agencies import PARTNER_TITLES, Agency, MashDecision, MashEpisode, MashReason, Urgency
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.mash import (
@@ -141,11 +142,8 @@ class MashFeature:
             result = await open_episode(
                 uow,
                 form,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -205,10 +203,8 @@ class MashFeature:
                 uow,
                 reference,
                 text_input(action.data, ANSWER_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
@@ -241,10 +237,8 @@ class MashFeature:
                 agency[0],
                 text_input(action.data, ANSWER_INPUT),
                 text_input(action.data, GIVEN_BY_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         await self._after_staff_change(turn_context, actor, reference, result, "Phone answer recorded.")
 
@@ -264,10 +258,8 @@ class MashFeature:
                 decision[0],
                 text_input(action.data, RATIONALE_INPUT),
                 participants,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
             )
         await self._after_staff_change(turn_context, actor, reference, result, "Episode closed.")
 
@@ -295,7 +287,10 @@ class MashFeature:
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
         async with self._store.unit_of_work() as uow:
             seen = await read_episode(
-                uow, str(reference), actor_id=actor.aad_object_id, roles=actor.roles, now=self._clock.now()
+                uow,
+                str(reference),
+                who=actor.who,
+                now=self._clock.now(),
             )
         if isinstance(seen, StaffView):
             await self._card(turn_context, await self._staff_card(actor, seen.episode))

@@ -32,6 +32,7 @@ from bot.dialogs.decisions import DecisionsFeature
 from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
@@ -88,12 +89,9 @@ class QualityFeature:
             self._store.unit_of_work(),
             contact.id,
             version,
-            actor.aad_object_id,
-            actor.roles,
             text_input(action.data, SEND_BACK_INPUT),
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)
@@ -169,12 +167,9 @@ class QualityFeature:
             self._store.unit_of_work(),
             contact.id,
             version,
-            actor.aad_object_id,
-            actor.roles,
             text_input(action.data, RETURN_INPUT),
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)

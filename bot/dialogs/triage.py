@@ -37,6 +37,7 @@ from bot.cards.triage import (
 )
 from bot.dialogs.carddata import choices, text_input
 from bot.routing import Actor, CardAction, Router
+from frontdoor.acting import Rules
 from frontdoor.agencies import TriageOutcome
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
@@ -103,8 +104,7 @@ class TriageFeature:
                 text_input(action.data, POLICE_REFERENCE_INPUT),
                 _date(text_input(action.data, OCCURRED_INPUT)),
                 text_input(action.data, SUMMARY_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
+                who=actor.who,
                 now=self._clock.now(),
             )
         if isinstance(result, Refusal):
@@ -152,11 +152,8 @@ class TriageFeature:
             self._store.unit_of_work,
             incident_id,
             form,
-            actor_id=actor.aad_object_id,
-            roles=actor.roles,
-            now=self._clock.now(),
-            calendar=self._calendar,
-            policy=self._policy,
+            who=actor.who,
+            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             async with self._store.unit_of_work() as uow:

@@ -17,6 +17,7 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 
 from bot.cards.worklists import my_work_card, queue_card
 from bot.routing import Actor, Router
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.mail import waiting_count
@@ -55,7 +56,9 @@ class WorklistsFeature:
     async def on_my_work(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         now = self._clock.now()
         result = await my_work(
-            self._store.unit_of_work(), actor.aad_object_id, actor.roles, now, self._calendar, self._policy
+            self._store.unit_of_work(),
+            who=actor.who,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
@@ -69,7 +72,9 @@ class WorklistsFeature:
     async def on_queue(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         now = self._clock.now()
         result = await screening_queue(
-            self._store.unit_of_work(), actor.roles, now, self._calendar, self._policy
+            self._store.unit_of_work(),
+            actor.roles,
+            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
         )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)

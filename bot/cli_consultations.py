@@ -80,7 +80,7 @@ async def export(
             _midnight(end_day + timedelta(days=1)),
             with_text=bool(args.with_text),
             names=names,
-            who=Who(actor_id=actor_id, roles=MANAGER_ROLES),
+            who=Who(actor_id, MANAGER_ROLES),
             now=clock.now(),
         )
     if result.outcome is not ExportOutcome.EXPORTED:

@@ -5,7 +5,7 @@ signature reads in one line and the order cannot drift:
     async def decide_screening(uow, contact_id, decision, expected_version, *, who, rules)
 
 The bot builds ``Who`` from the turn's sender (``bot.routing.Actor.who``) and ``Rules`` from its
-clock, calendar and policy; the scheduler builds
+clock, calendar and policy (``bot.dialogs.context.FeatureContext.rules``); the scheduler builds
 ``Rules`` from its own; tests build both directly.
 """
 

@@ -281,9 +281,7 @@ async def lapse_due_letters(unit_of_work: UnitOfWorkFactory, *, rules: Rules) ->
                 letters[reference], contact.assignee_id, review_due, now, rules.calendar, staffing
             )
             await uow.alerts.enqueue(messages, now)
-            result = await lapse_parent_letter(
-                uow, reference, rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy)
-            )
+            result = await lapse_parent_letter(uow, reference, rules=Rules(now, rules.calendar, rules.policy))
         if isinstance(result, LetterLapsed):
             log.info("parent letter lapsed", extra={"reference": reference})
             lapsed.append(result)

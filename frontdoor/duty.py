@@ -183,7 +183,7 @@ async def current_handover(uow: UnitOfWork, *, rules: Rules) -> Handover:
         return await _build(
             uow,
             _local_day(now, rules.calendar),
-            rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy),
+            rules=Rules(now, rules.calendar, rules.policy),
         )
 
 
@@ -215,7 +215,7 @@ async def post_due_handover(unit_of_work: UnitOfWorkFactory, *, rules: Rules) ->
     async with unit_of_work() as uow:
         if key in await uow.alerts.planned([key.subject]):
             return None
-        handover = await _build(uow, day, rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy))
+        handover = await _build(uow, day, rules=Rules(now, rules.calendar, rules.policy))
         added = await uow.alerts.enqueue(
             [handover_message(handover, rules.calendar, rules.policy, at=moment)], now
         )
@@ -820,7 +820,7 @@ async def system_status(uow: UnitOfWork, failed_limit: int = 20, *, rules: Rules
         handover = await _build(
             uow,
             _local_day(now, rules.calendar),
-            rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy),
+            rules=Rules(now, rules.calendar, rules.policy),
         )
         registrations = {purpose: await uow.channels.get(purpose) for purpose in ChannelPurpose}
         dead = await uow.conversations.dead()

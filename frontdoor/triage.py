@@ -200,7 +200,7 @@ async def decide_incident(
             draft.id,
             who.actor_id,
             draft.version,
-            rules=Rules(now=now, calendar=rules.calendar, policy=rules.policy),
+            rules=Rules(now, rules.calendar, rules.policy),
         )
         if isinstance(result, IntakeRefusal):
             async with unit_of_work() as uow:

@@ -104,7 +104,7 @@ class DeadlineAlerts:
                 return None
             report = await run_tick(
                 self._unit_of_work,
-                rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+                rules=Rules(self._clock.now(), self._calendar, self._policy),
             )
         if report.lapsed or report.plan.alerts:
             log.info(

@@ -54,7 +54,7 @@ async def run_retention(
     """Delete or anonymise what is past retention as of ``clock.now()``: consultations, the personal
     data of contacts closed without acceptance, and the stored data of e-mails that did not become
     accepted referrals; the references (and ``mail:`` ids) done."""
-    rules = Rules(now=clock.now(), calendar=calendar or WorkingCalendar(), policy=policy)
+    rules = Rules(clock.now(), calendar or WorkingCalendar(), policy)
     async with unit_of_work() as uow:
         deleted = tuple(await purge_expired_consultations(uow, rules=rules))
     for purge in (
@@ -109,7 +109,7 @@ async def run_mail_untaken(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> int:
     """Alert the duty manager about e-mails left untaken too long (each once)."""
-    added = await alert_untaken(unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy))
+    added = await alert_untaken(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if added:
         log.info("untaken e-mail alerts enqueued", extra={"count": added})
     return added

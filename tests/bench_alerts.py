@@ -227,7 +227,7 @@ async def _timed_plan(
     store: SqlStore, now: datetime, calendar: WorkingCalendar, policy: Policy
 ) -> tuple[float, int, int]:
     started = time.perf_counter()
-    report = await plan_alerts(store.unit_of_work, rules=Rules(now=now, calendar=calendar, policy=policy))
+    report = await plan_alerts(store.unit_of_work, rules=Rules(now, calendar, policy))
     return time.perf_counter() - started, len(report.alerts), report.enqueued
 
 
@@ -393,16 +393,12 @@ async def _dispatch(fresh: UrlFactory) -> None:
         await _add_deadlines(bot.store, deadlines)
 
         alerts = bot.app[ALERTS]
-        await plan_alerts(
-            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
-        )
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
         _dispatch_line(f"{CHATS} chats, app[ALERTS].dispatch", report, wall, cpu, "(app-wide cap 30/s)")
 
         clock.set(rounds[1])
-        await plan_alerts(
-            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
-        )
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         uncapped = Dispatcher(
             bot.store.unit_of_work,
             TeamsAlertSender(bot.app[NOTIFIER], bot.store),
@@ -429,9 +425,7 @@ async def _dispatch(fresh: UrlFactory) -> None:
             ],
         )
         clock.set(burst_at)
-        await plan_alerts(
-            bot.store.unit_of_work, rules=Rules(now=clock.now(), calendar=calendar, policy=policy)
-        )
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         chat = bot.channel.personal(_worker(0))
         before = {post.seq for post in bot.channel.sent_to(chat)}
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
@@ -500,7 +494,7 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
                 started = time.perf_counter()
                 handover = await current_handover(
                     bot.store.unit_of_work(),
-                    rules=Rules(now=MONDAY_HANDOVER, calendar=calendar, policy=policy),
+                    rules=Rules(MONDAY_HANDOVER, calendar, policy),
                 )
                 builds.append(time.perf_counter() - started)
             message = handover_message(handover, calendar, policy)
@@ -531,7 +525,7 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
             before = {post.seq for post in bot.channel.sent_to(duty)}
             started = time.perf_counter()
             posted = await post_due_handover(
-                bot.store.unit_of_work, rules=Rules(now=MONDAY_HANDOVER, calendar=calendar, policy=policy)
+                bot.store.unit_of_work, rules=Rules(MONDAY_HANDOVER, calendar, policy)
             )
             enqueue = time.perf_counter() - started
             sender = TeamsAlertSender(bot.app[NOTIFIER], bot.store)

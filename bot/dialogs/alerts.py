@@ -25,7 +25,7 @@ from botbuilder.core import TurnContext
 
 from bot.cards.alerts import ACK_VERB, ALERT_KEY, TakenBy, alert_card
 from bot.dialogs.background import Later
-from bot.notify import Notifier
+from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
@@ -36,10 +36,8 @@ from frontdoor.dispatch import (
     acknowledge_alert,
     alert_copies,
 )
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
@@ -61,10 +59,8 @@ def _key(data: Mapping[str, Any]) -> AlertKey | None:
 
 
 class AlertsFeature:
-    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
-        self._store = store
-        self._clock = clock
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
         #: card updates, after an invoke was answered
         self._later = Later(log, "alert card updates failed")
 
@@ -76,16 +72,16 @@ class AlertsFeature:
         if key is None:
             log.info("unreadable alert card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
-        now = self._clock.now()
+        now = self._context.clock.now()
         if not actor.may(Permission.VIEW_CONTACTS):
             await self._audit(actor, key, now)
             log.info("alert not taken", extra={"key": key.text, "status": "not_permitted"})
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
-        result = await acknowledge_alert(self._store.unit_of_work(), key, who=actor.who, now=now)
+        result = await acknowledge_alert(self._context.store.unit_of_work(), key, who=actor.who, now=now)
         if isinstance(result, Refusal):
             log.info("alert not taken", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
             copies = await alert_copies(uow, key)
         ack = result.acknowledgement
@@ -124,8 +120,8 @@ class AlertsFeature:
                 notice = AlertNotice.of(item)
             except ValueError:
                 continue
-            card = alert_card(notice, self._clock.now(), names, sent_at=item.sent_at, taken=taken)
-            delivery = await self._notifier.update_card(item.conversation_id, item.activity_id, card)
+            card = alert_card(notice, self._context.clock.now(), names, sent_at=item.sent_at, taken=taken)
+            delivery = await self._context.notifier.update_card(item.conversation_id, item.activity_id, card)
             if delivery.ok:
                 updated += 1
             else:
@@ -141,7 +137,7 @@ class AlertsFeature:
         log.info("alert cards updated", extra={"count": updated, "reference": reference})
 
     async def _audit(self, actor: Actor, key: AlertKey, now: datetime) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
                     at=now,

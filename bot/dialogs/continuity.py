@@ -12,15 +12,11 @@ import logging
 from botbuilder.core import TurnContext
 
 from bot.cards.continuity import URGENT_ONLY_BANNER, held_line
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, Router
-from frontdoor.acting import Rules
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.continuity import Switched, switch_urgent_only
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.timefmt import format_duration
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -43,21 +39,18 @@ def reply_text(result: Switched) -> str:
 
 
 class ContinuityFeature:
-    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.CONTINUITY, self.on_continuity)
 
     async def on_continuity(self, turn_context: TurnContext, actor: Actor, command: ParsedCommand) -> None:
         result = await switch_urgent_only(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             command.argument,
             who=actor.who,
-            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(),
         )
         if not isinstance(result, Switched):
             log.info("urgent-only mode not switched", extra={"status": result.reason.value})

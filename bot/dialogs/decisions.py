@@ -69,13 +69,13 @@ from bot.dialogs.background import Later
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.personal import PersonalCards
-from bot.notify import Mentioned, Notifier
+from bot.notify import Mentioned
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.acting import Rules
 from frontdoor.allocation import worker_loads
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
@@ -103,11 +103,8 @@ from frontdoor.outcomes import (
     current_outcome,
     read_event_data,
 )
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -175,19 +172,13 @@ def _teams_user_id(reference: str) -> str | None:
 class DecisionsFeature:
     """The decision card's user-specific views, the routes I–IV and sign-off."""
 
-    def __init__(
-        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._records = ContactRecords(store, clock)
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
+        self._records = ContactRecords(context.store, context.clock)
         #: channel updates and letters, after an invoke was answered
         self._later = Later(log, "work after a decision failed")
         #: the personal card about a contact (assignees, outcome letters), shared with casework
-        self.personal = PersonalCards(store, clock, calendar, policy)
+        self.personal = PersonalCards(context.store, context.clock, context.calendar, context.policy)
 
     def register(self, router: Router) -> None:
         router.execution(REFRESH_VERB, self.on_refresh)
@@ -202,7 +193,7 @@ class DecisionsFeature:
         who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
         others press "Decide or sign off"."""
         found: list[str] = []
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             people = {e.aad_object_id for role in roles for e in await uow.roles.holders(role)}
             for person in sorted(people):
                 record = await uow.conversations.personal_chat_of(person)
@@ -213,8 +204,8 @@ class DecisionsFeature:
 
     async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
         """The card ``actor`` should see for ``contact`` now (None: the status card for everyone)."""
-        now = self._clock.now()
-        async with self._store.unit_of_work() as uow:
+        now = self._context.clock.now()
+        async with self._context.store.unit_of_work() as uow:
             deadlines = await open_deadlines(uow, contact.reference or "")
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
             officers = [
@@ -223,10 +214,10 @@ class DecisionsFeature:
             ]
         repeat_of = recorded_repeat_of(contact)
         summary = channel_summary(
-            contact, deadlines, now, self._calendar, self._policy, repeat=bool(repeat_of)
+            contact, deadlines, now, self._context.calendar, self._context.policy, repeat=bool(repeat_of)
         )
         review = contact.state is ContactState.DUTY_MANAGER_REVIEW
-        until = challenge_window(contact, self._calendar, self._policy)
+        until = challenge_window(contact, self._context.calendar, self._context.policy)
         audience = _audience(contact, until, now)
         refresh_ids = await self.refresh_user_ids(audience) if audience else ()
         state = CardState(
@@ -239,7 +230,7 @@ class DecisionsFeature:
             kind=_kind(contact),
         )
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
-            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
             return rereferral_decider_card(
                 summary, now, state, workers, contact.history.last_worker_id, repeat_of
             )
@@ -248,7 +239,7 @@ class DecisionsFeature:
             and contact.state is ContactState.AWAITING_SCREENING
             and actor.may(Permission.THRESHOLD_DECISION)
         ):
-            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
             officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
             early_help = ""
             if may_stay_with_early_help(contact):
@@ -304,7 +295,7 @@ class DecisionsFeature:
         return status_card(summary, now, state, repeat_of)
 
     async def _managers(self) -> set[str]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             return {entry.aad_object_id for entry in await uow.roles.holders(Role.TEAM_MANAGER)}
 
     def redraw_channel(self, contact: Contact) -> None:
@@ -334,12 +325,12 @@ class DecisionsFeature:
             await self._update_message(reference, card, last)
             if last is not None and last.get("purpose") == "decisions":
                 return
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 registration = await uow.channels.get(ChannelPurpose.DECISIONS)
             detail = "purpose=decisions; reason=no_channel"
             action = "contact.not_posted"
             if registration is not None:
-                delivery = await self._notifier.send_card(registration.conversation_id, card)
+                delivery = await self._context.notifier.send_card(registration.conversation_id, card)
                 action = "contact.posted" if delivery.ok else "contact.post_failed"
                 where = f"purpose=decisions; conversation={delivery.conversation_id}"
                 detail = (
@@ -347,10 +338,10 @@ class DecisionsFeature:
                     if delivery.ok
                     else f"{where}; code={delivery.error_code}"
                 )
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 await uow.audit.append(
                     AuditEvent(
-                        at=self._clock.now(),
+                        at=self._context.clock.now(),
                         actor_id=actor_id,
                         action=action,
                         subject=reference,
@@ -382,14 +373,14 @@ class DecisionsFeature:
                 "recorded the outcome: it is below, please see that it is sent."
             )
             card = await self.personal.card_for(contact, person, roles, heading=heading)
-            delivery = await self._notifier.send_card_to_person(person, card)
+            delivery = await self._context.notifier.send_card_to_person(person, card)
             if delivery.ok:
                 via = "recorder" if person == recipient else "signer"
                 break
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(),
+                    at=self._context.clock.now(),
                     actor_id=signer,
                     action="contact.letter_delivered" if via != "none" else "contact.letter_not_delivered",
                     subject=reference,
@@ -415,7 +406,7 @@ class DecisionsFeature:
 
     async def _marked(self, card: dict[str, Any]) -> dict[str, Any]:
         """The card with the urgent-only banner while that mode is on (SPEC §10)."""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             mode = await urgent_only(uow)
         return with_urgent_only_banner(card, mode)
 
@@ -445,12 +436,12 @@ class DecisionsFeature:
             )
             return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
         result = await decide_screening(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             decision,
             version,
             who=actor.who,
-            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(),
         )
         return await self._answer(result, contact, actor)
 
@@ -475,12 +466,12 @@ class DecisionsFeature:
             else None,
         )
         result = await decide_rereferral(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             decision,
             version,
             who=actor.who,
-            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(),
         )
         return await self._answer(result, contact, actor)
 
@@ -494,12 +485,12 @@ class DecisionsFeature:
         if not actor.may(Permission.SIGN_OFF):
             return InvokeReply(message=refusal(Permission.SIGN_OFF))
         result = await sign_off(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             version,
             highlight=_text(action.data, HIGHLIGHT_INPUT) == "true",
             who=actor.who,
-            now=self._clock.now(),
+            now=self._context.clock.now(),
         )
         return await self._answer(result, contact, actor)
 
@@ -555,7 +546,7 @@ class DecisionsFeature:
         await asyncio.sleep(0)  # let the invoke's answer go first
         outcome, contact = result.outcome, result.contact
         reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             managers = {e.aad_object_id: e.display_name for e in await uow.roles.holders(Role.TEAM_MANAGER)}
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
         urgent = result.highlight
@@ -572,7 +563,7 @@ class DecisionsFeature:
                 actor.aad_object_id, "contact.receiving_manager_not_told", reference, "reason=none_named"
             )
             return
-        until = challenge_window(contact, self._calendar, self._policy)
+        until = challenge_window(contact, self._context.calendar, self._context.policy)
         by = names.get(actor.aad_object_id) or actor.name or "the front door"
         team = outcome.receiving_team.strip() or "your team"
         window = (
@@ -593,7 +584,7 @@ class DecisionsFeature:
             card = await self.personal.card_for(
                 contact, manager, await self.personal.roles_of(manager), heading=heading
             )
-            delivery = await self._notifier.send_card_to_person(manager, card)
+            delivery = await self._context.notifier.send_card_to_person(manager, card)
             via = "personal_chat" if delivery.ok else "none"
             if not delivery.ok and urgent:
                 via = await self._mention_in_channel(
@@ -608,12 +599,12 @@ class DecisionsFeature:
                 )
 
     async def _mention_in_channel(self, contact: Contact, manager: str, name: str) -> str:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             channel = await channel_conversation(uow, ChannelPurpose.DECISIONS)
         if channel is None:
             return "none"
         card = await self.card_for(contact, None)
-        posted = await self._notifier.send_card(
+        posted = await self._context.notifier.send_card(
             channel.conversation_id,
             card,
             [Mentioned(manager, name)],
@@ -623,10 +614,14 @@ class DecisionsFeature:
         return "decisions_channel" if posted.ok else "none"
 
     async def _audit(self, actor_id: str, action: str, reference: str, detail: str) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(), actor_id=actor_id, action=action, subject=reference, detail=detail
+                    at=self._context.clock.now(),
+                    actor_id=actor_id,
+                    action=action,
+                    subject=reference,
+                    detail=detail,
                 )
             )
             await uow.commit()
@@ -648,7 +643,7 @@ class DecisionsFeature:
         their personal chat; if they have none, the decider is told in theirs."""
         await asyncio.sleep(0)  # let the invoke's answer go first
         reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
         card = await self.personal.card_for(
             contact,
@@ -656,14 +651,14 @@ class DecisionsFeature:
             await self.personal.roles_of(assignee),
             heading=f"Assigned to you for {what} by {names.get(actor.aad_object_id) or actor.name} ({why}).",
         )
-        delivery = await self._notifier.send_card_to_person(assignee, card)
-        async with self._store.unit_of_work() as uow:
+        delivery = await self._context.notifier.send_card_to_person(assignee, card)
+        async with self._context.store.unit_of_work() as uow:
             detail = f"assignee={assignee}; via={'personal_chat' if delivery.ok else 'none'}"
             if delivery.ok:
                 detail += f"; activity={delivery.activity_id}"
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(),
+                    at=self._context.clock.now(),
                     actor_id=actor.aad_object_id,
                     action="contact.assignee_told" if delivery.ok else "contact.assignee_not_told",
                     subject=reference,
@@ -676,10 +671,10 @@ class DecisionsFeature:
                 "assignee not reached",
                 extra={"reference": reference, "error_code": delivery.error_code or ""},
             )
-            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            chat = await self._context.notifier.personal_chat_of(actor.aad_object_id)
             if chat is not None:
                 who = names.get(assignee) or "the person chosen"
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat, f"I could not message {who} about {reference}: please tell them it is theirs."
                 )
 
@@ -697,11 +692,13 @@ class DecisionsFeature:
         if may(roles, Permission.VIEW_CONTACTS):
             card = await self.personal.card_for(contact, worker, roles, heading=heading)
         else:
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 deadlines = await open_deadlines(uow, reference)
-            summary = channel_summary(contact, deadlines, self._clock.now(), self._calendar, self._policy)
-            card = channel_card(summary, self._clock.now(), ChannelCardKind.DECISION, note=heading)
-        delivery = await self._notifier.send_card_to_person(worker, card) if worker else None
+            summary = channel_summary(
+                contact, deadlines, self._context.clock.now(), self._context.calendar, self._context.policy
+            )
+            card = channel_card(summary, self._context.clock.now(), ChannelCardKind.DECISION, note=heading)
+        delivery = await self._context.notifier.send_card_to_person(worker, card) if worker else None
         told = delivery is not None and delivery.ok
         detail = f"worker={worker}; via={'personal_chat' if told else 'none'}"
         await self._records.audit(
@@ -711,9 +708,9 @@ class DecisionsFeature:
             detail,
         )
         if not told:
-            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            chat = await self._context.notifier.personal_chat_of(actor.aad_object_id)
             if chat is not None:
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat,
                     f"I could not message the early help worker about {reference}: it is recorded on the "
                     "decision; please let them know.",
@@ -721,7 +718,7 @@ class DecisionsFeature:
 
     async def _last_post(self, reference: str) -> dict[str, str] | None:
         """Where the contact's channel card was last posted (the decisions or the duty channel)."""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             rows = await uow.audit.for_subject(reference)
         posted = [
             dict(_DETAIL.findall(row.event.detail))
@@ -740,7 +737,7 @@ class DecisionsFeature:
         if where is None or not where.get("conversation") or not where.get("activity"):
             log.info("decision card not updated in the channel", extra={"reference": reference})
             return
-        delivery = await self._notifier.update_card(where["conversation"], where["activity"], card)
+        delivery = await self._context.notifier.update_card(where["conversation"], where["activity"], card)
         if not delivery.ok:
             log.warning(
                 "decision card update failed",

@@ -24,17 +24,13 @@ from bot.cards.figures import (
     WORKER_PICKED,
     figures_card,
 )
+from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.acting import Rules
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.figures import show_figures
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +41,8 @@ def _text(data: Mapping[str, Any], key: str, most: int = 255) -> str:
 
 
 class FiguresFeature:
-    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.FIGURES, self.on_figures)
@@ -60,18 +53,18 @@ class FiguresFeature:
             return True
         if actor.scope is not Scope.TEAM:
             return False
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             duty = await uow.channels.get(ChannelPurpose.DUTY)
         return duty is not None and duty.conversation_id == actor.conversation_id
 
     async def _card(self, actor: Actor, period: str, route: str, worker: str) -> dict[str, Any] | str:
         shown = await show_figures(
-            self._store.unit_of_work,
+            self._context.store.unit_of_work,
             actor.aad_object_id,
             period,
             route,
             worker,
-            rules=Rules(now=self._clock.now(), calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(),
         )
         if isinstance(shown, str):
             log.info("figures refused", extra={"status": "not_understood"})

@@ -64,12 +64,12 @@ from bot.cards.mash import start_action as mash_start_action
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
-from bot.notify import Delivery, Mentioned, Notifier, PersonAddress
+from bot.notify import Delivery, Mentioned, PersonAddress
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.acting import Rules
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.channels import channel_conversation
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.consultation import consultations_followed_by, follows_text
@@ -90,8 +90,6 @@ from frontdoor.intake import (
     start_contact,
     submit_contact,
 )
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, ConversationRecord, Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission, Role, may
@@ -106,7 +104,6 @@ from frontdoor.script import (
     fields_for,
     section_of,
 )
-from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
 from frontdoor.views import ChannelSummary, channel_summary, initials, section_values
 
@@ -216,25 +213,22 @@ class IntakeFeature:
 
     def __init__(
         self,
-        store: Store,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        policy: Policy,
-        notifier: Notifier,
+        context: FeatureContext,
         local_systems: Sequence[Choice] | None = None,
         decision_card: DecisionCardMaker | None = None,
         channel_update: ChannelUpdater | None = None,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+        self._context = context
+        self._store = context.store
+        self._clock = context.clock
+        self._calendar = context.calendar
+        self._policy = context.policy
+        self._notifier = context.notifier
         # The service's list from its policy file (``history.local_systems``) unless given.
         self._local_systems = tuple(
-            local_systems if local_systems is not None else policy.history.local_systems
+            local_systems if local_systems is not None else context.policy.history.local_systems
         )
-        self._records = ContactRecords(store, clock)
+        self._records = ContactRecords(context.store, context.clock)
         #: builds the decisions (or duty) channel's card, with the decision's refresh, if set
         self._decision_card = decision_card
         #: redraws a contact's channel card, if set
@@ -387,7 +381,7 @@ class IntakeFeature:
             ref.version,
             advance=advance,
             local_systems=self._local_systems,
-            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -612,7 +606,7 @@ class IntakeFeature:
             ref.contact_id,
             actor.aad_object_id,
             ref.version,
-            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -969,7 +963,7 @@ class IntakeFeature:
             version,
             self._local_systems,
             who=actor.who,
-            rules=Rules(now=now, calendar=self._calendar, policy=self._policy),
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             log.info("history checks refused", extra={"reference": reference, "status": result.reason.value})

@@ -622,8 +622,8 @@ async def test_a_lapsed_parent_letter_tells_the_worker_the_contact_is_back_with_
         bot.store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=SOCIAL_WORKER.aad_object_id, roles=frozenset({Role.SOCIAL_WORKER})),
-        rules=Rules(now=MONDAY_10AM, calendar=bot.app[CALENDAR], policy=bot.app[SETTINGS].policy),
+        who=Who(SOCIAL_WORKER.aad_object_id, frozenset({Role.SOCIAL_WORKER})),
+        rules=Rules(MONDAY_10AM, bot.app[CALENDAR], bot.app[SETTINGS].policy),
     )
     reference = contact.reference or ""
     assert isinstance(sent, ParentLetterSent) and sent.lapses_at is not None

@@ -334,14 +334,14 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     early = await lapse_parent_letter(
         bot.store.unit_of_work(),
         reference,
-        rules=Rules(now=the_clock.now(), calendar=calendar, policy=policy),
+        rules=Rules(the_clock.now(), calendar, policy),
     )
     assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_DUE
     the_clock.set(datetime(2026, 3, 19, 10, 1, tzinfo=UTC))
     lapsed = await lapse_parent_letter(
         bot.store.unit_of_work(),
         reference,
-        rules=Rules(now=the_clock.now(), calendar=calendar, policy=policy),
+        rules=Rules(the_clock.now(), calendar, policy),
     )
     assert isinstance(lapsed, LetterLapsed) and lapsed.worker_id == SOCIAL_WORKER.aad_object_id
     refreshed = await press_card(teams_channel, worker_chat, SOCIAL_WORKER, waiting, WORK_VERB, "refresh")

@@ -92,8 +92,8 @@ async def _seed(url: str) -> None:
                 result = await save_consultation(
                     uow,
                     draft,
-                    who=Who(actor_id=actor, roles=frozenset(roles)),
-                    rules=Rules(now=at.replace(tzinfo=UTC), calendar=WorkingCalendar(), policy=POLICY),
+                    who=Who(actor, frozenset(roles)),
+                    rules=Rules(at.replace(tzinfo=UTC), WorkingCalendar(), POLICY),
                 )
                 assert result.consultation is not None
         async with store.unit_of_work() as uow:
@@ -101,7 +101,7 @@ async def _seed(url: str) -> None:
                 uow,
                 "PC-26-00003",
                 "CT-26-000001",
-                who=Who(actor_id="aad-officer-0601", roles=frozenset({Role.OFFICER})),
+                who=Who("aad-officer-0601", frozenset({Role.OFFICER})),
                 now=LINKED_AT,
             )
     finally:

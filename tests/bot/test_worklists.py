@@ -87,8 +87,8 @@ async def _decided(
         contact.id,
         decision,
         contact.version,
-        who=Who(actor_id=CONSULTANT.aad_object_id, roles=frozenset({Role.CONSULTANT})),
-        rules=Rules(now=MONDAY_10AM, calendar=CALENDAR, policy=POLICY),
+        who=Who(CONSULTANT.aad_object_id, frozenset({Role.CONSULTANT})),
+        rules=Rules(MONDAY_10AM, CALENDAR, POLICY),
     )
     assert isinstance(result, ScreeningDecided), result
     return result.contact

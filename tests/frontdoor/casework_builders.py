@@ -81,7 +81,7 @@ async def work(
         kind,
         f"Notes: {kind.value}",
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
+        who=Who(actor, ROLES[actor]),
         now=now,
     )
 
@@ -94,8 +94,8 @@ async def outcome_of(
         contact.id,
         outcome,
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -107,8 +107,8 @@ async def recommended(
         contact.id,
         outcome,
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -119,7 +119,7 @@ async def signed(
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
+        who=Who(actor, ROLES[actor]),
         now=now,
     )
 
@@ -131,8 +131,8 @@ async def letter_out(
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -159,7 +159,7 @@ async def route_i_accepted_in_two_steps(store: Store) -> Contact:
             contact.id,
             "Progress to referral",
             contact.version,
-            who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
             now=NOW,
         ),
         CaseworkRecorded,
@@ -194,7 +194,7 @@ async def route_iii(store: Store) -> Contact:
         store.unit_of_work(),
         contact.id,
         closed.contact.version,
-        who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
+        who=Who(OFFICER, ROLES[OFFICER]),
         now=NOW,
     )
     return ok(done, CaseworkRecorded).contact
@@ -211,7 +211,7 @@ async def route_iv(store: Store) -> Contact:
             Consent.GIVEN,
             "",
             contact.version,
-            who=Who(actor_id=SW, roles=ROLES[SW]),
+            who=Who(SW, ROLES[SW]),
             now=NOW,
         ),
         CaseworkRecorded,
@@ -227,8 +227,8 @@ async def rereferral_cp(store: Store) -> Contact:
         contact.id,
         CP_MET,
         contact.version,
-        who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     # The duty manager who sent it to a child-protection decision may make that decision too.
     recorded = ok(
@@ -245,8 +245,8 @@ async def rereferral_reassigned(store: Store) -> Contact:
         contact.id,
         REASSIGN,
         contact.version,
-        who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     recorded = ok(await recommended(store, ok(decided, RereferralDecided).contact, ACCEPTED), OutcomeRecorded)
     assert recorded.recommendation is Recommendation.PROGRESS_TO_REFERRAL
@@ -276,8 +276,8 @@ async def letter_waiting(store: Store, clock: SettableClock) -> Contact:
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=SW, roles=ROLES[SW]),
-        rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+        who=Who(SW, ROLES[SW]),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     return ok(sent, ParentLetterSent).contact
 
@@ -290,8 +290,8 @@ async def challenge(
         contact.id,
         "Threshold not met in our view",
         contact.version,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -309,7 +309,7 @@ async def resolve(
         result,
         "Because",
         None,
-        who=Who(actor_id=actor, roles=roles),
+        who=Who(actor, roles),
         now=NOW,
         **revised,
     )

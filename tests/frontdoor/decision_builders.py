@@ -136,7 +136,7 @@ async def submitted(
         draft.id,
         OFFICER,
         draft.version,
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        rules=Rules(now, CALENDAR, POLICY),
     )
     assert isinstance(result, SubmissionResult), result
     return result.contact
@@ -203,8 +203,8 @@ async def screen(
         contact.id,
         decision,
         contact.version if version is None else version,
-        who=Who(actor_id=actor, roles=ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
-        rules=Rules(now=now, calendar=CALENDAR, policy=policy),
+        who=Who(actor, ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
+        rules=Rules(now, CALENDAR, policy),
     )
 
 
@@ -262,8 +262,8 @@ async def rereferral(
         contact.id,
         decision,
         contact.version if version is None else version,
-        who=Who(actor_id=actor, roles=ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 

@@ -37,8 +37,8 @@ async def refuse(
         contact.id,
         contact.version if version is None else version,
         reason,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=LATER, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(LATER, CALENDAR, POLICY),
     )
 
 
@@ -50,6 +50,6 @@ async def give_back(
         contact.id,
         contact.version if version is None else version,
         reason,
-        who=Who(actor_id=actor, roles=ROLES[actor]),
-        rules=Rules(now=LATER, calendar=CALENDAR, policy=POLICY),
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(LATER, CALENDAR, POLICY),
     )

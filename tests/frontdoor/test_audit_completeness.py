@@ -99,7 +99,7 @@ async def _draft(store: Store, **history: object) -> Contact:
 async def open_case(store: Store) -> Contact:
     draft = await _draft(store, open_case=True, allocated_worker_id=SW)
     result = await submit_contact(
-        store.unit_of_work(), draft.id, OFFICER, 0, rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY)
+        store.unit_of_work(), draft.id, OFFICER, 0, rules=Rules(NOW, CALENDAR, POLICY)
     )
     assert isinstance(result, SubmissionResult) and result.contact.state is ContactState.PASSED_ON
     return result.contact

@@ -163,7 +163,7 @@ async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
             contact.id,
             recorded.contact.version,
             highlight=highlight,
-            who=Who(actor_id=CONSULTANT_2, roles=ROLES[CONSULTANT_2]),
+            who=Who(CONSULTANT_2, ROLES[CONSULTANT_2]),
             now=NOW,
         ),
         SignedOff,
@@ -230,7 +230,7 @@ async def test_a_referral_accepted_must_record_an_accepted_outcome(store: Store)
         contact.id,
         "Progress",
         contact.version,
-        who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
         now=NOW,
     )
     contact = ok(accepted, CaseworkRecorded).contact
@@ -268,8 +268,8 @@ async def test_a_re_referral_recommendation_meets_its_48_hour_clock(store: Store
         contact.id,
         REASSIGN,
         contact.version,
-        who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(decided, RereferralDecided).contact
     ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
@@ -322,7 +322,7 @@ async def test_consent_is_recorded_on_the_contact(
         consent,
         reason,
         contact.version,
-        who=Who(actor_id=SW, roles=ROLES[SW]),
+        who=Who(SW, ROLES[SW]),
         now=NOW,
     )
     if not accepted:
@@ -343,7 +343,7 @@ async def _sign(store: Store, contact: Contact) -> object:
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=CONSULTANT, roles=frozenset({Role.SOCIAL_WORKER})),
+        who=Who(CONSULTANT, frozenset({Role.SOCIAL_WORKER})),
         now=NOW,
     )
 
@@ -355,7 +355,7 @@ async def _work_as_consultant(store: Store, contact: Contact) -> object:
         WorkKind.PARENT_CONTACT,
         "x",
         contact.version,
-        who=Who(actor_id=SW, roles=frozenset({Role.CONSULTANT})),
+        who=Who(SW, frozenset({Role.CONSULTANT})),
         now=NOW,
     )
 
@@ -366,8 +366,8 @@ async def _recommend_as_officer(store: Store, contact: Contact) -> object:
         contact.id,
         NFA,
         contact.version,
-        who=Who(actor_id=SW, roles=frozenset({Role.OFFICER})),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(SW, frozenset({Role.OFFICER})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -377,8 +377,8 @@ async def _outcome_as_nobody(store: Store, contact: Contact) -> object:
         contact.id,
         NFA,
         contact.version,
-        who=Who(actor_id=SW, roles=frozenset({Role.PROFESSIONAL})),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(SW, frozenset({Role.PROFESSIONAL})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -387,8 +387,8 @@ async def _letter_as_admin(store: Store, contact: Contact) -> object:
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=SW, roles=frozenset({Role.ADMIN})),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(SW, frozenset({Role.ADMIN})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -398,8 +398,8 @@ async def _challenge_as_consultant(store: Store, contact: Contact) -> object:
         contact.id,
         "x",
         contact.version,
-        who=Who(actor_id=TEAM_MANAGER, roles=frozenset({Role.CONSULTANT})),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(TEAM_MANAGER, frozenset({Role.CONSULTANT})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -454,7 +454,7 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     early = await lapse_parent_letter(
         store.unit_of_work(),
         contact.reference or "",
-        rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_DUE
     assert await snapshot(store, contact) == before
@@ -466,7 +466,7 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     lapsed = await lapse_parent_letter(
         store.unit_of_work(),
         contact.reference or "",
-        rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(lapsed, LetterLapsed)
     # Still open to the same worker, who reviews and re-applies the threshold within a working day.
@@ -493,7 +493,7 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     again = await lapse_parent_letter(
         store.unit_of_work(),
         contact.reference or "",
-        rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
     assert await snapshot(store, contact) == after
@@ -519,7 +519,7 @@ async def test_parents_getting_in_touch_stop_the_letter_clock(store: Store) -> N
     result = await lapse_parent_letter(
         store.unit_of_work(),
         contact.reference or "",
-        rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(result, Refusal)
 
@@ -657,7 +657,7 @@ async def test_an_anonymous_member_of_the_public_is_never_told_or_named(store: S
         store.unit_of_work(),
         contact.id,
         result.contact.version,
-        who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
+        who=Who(OFFICER, ROLES[OFFICER]),
         now=NOW,
     )
     assert isinstance(no_letter, Refusal) and no_letter.reason is RefusalReason.INVALID
@@ -690,7 +690,7 @@ async def test_the_officer_records_the_outcome_letter_as_sent_once(store: Store)
             store.unit_of_work(),
             contact.id,
             closed.version,
-            who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
+            who=Who(OFFICER, ROLES[OFFICER]),
             now=NOW,
         ),
         CaseworkRecorded,
@@ -699,7 +699,7 @@ async def test_the_officer_records_the_outcome_letter_as_sent_once(store: Store)
         store.unit_of_work(),
         contact.id,
         sent.contact.version,
-        who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
+        who=Who(OFFICER, ROLES[OFFICER]),
         now=NOW,
     )
     assert isinstance(again, Refusal) and "already recorded as sent" in again.message
@@ -765,8 +765,8 @@ async def test_only_the_receiving_manager_named_on_a_signed_off_outcome_may_chal
         contact.id,
         "x",
         None,
-        who=Who(actor_id="aad-tm-2", roles=frozenset({Role.TEAM_MANAGER})),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who("aad-tm-2", frozenset({Role.TEAM_MANAGER})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(other, Refusal) and other.reason is RefusalReason.NOT_YOURS
     ok(await challenge(store, contact, NOW), ChallengeRecorded)
@@ -790,7 +790,7 @@ async def test_agreed_the_decider_records_it_and_the_challenger_cannot_settle_it
             contact.id,
             "Talked",
             None,
-            who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
             now=NOW,
         ),
         ChallengeRecorded,
@@ -828,7 +828,7 @@ async def test_not_agreed_it_escalates_to_the_service_manager_who_records_the_fi
             contact.id,
             "We disagree",
             None,
-            who=Who(actor_id=TEAM_MANAGER, roles=ROLES[TEAM_MANAGER]),
+            who=Who(TEAM_MANAGER, ROLES[TEAM_MANAGER]),
             now=NOW,
         ),
         ChallengeRecorded,
@@ -899,7 +899,7 @@ async def test_no_discussion_without_an_open_challenge(store: Store) -> None:
         contact.id,
         "x",
         contact.version,
-        who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
         now=NOW,
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
@@ -924,7 +924,7 @@ async def test_a_referrer_challenge_is_discussed_then_goes_to_the_team_manager_t
             result,
             "Discussed the reasons",
             lead,
-            who=Who(actor_id=actor, roles=roles),
+            who=Who(actor, roles),
             now=NOW,
         )
 
@@ -935,7 +935,7 @@ async def test_a_referrer_challenge_is_discussed_then_goes_to_the_team_manager_t
             store.unit_of_work(),
             contact.id,
             "School disagrees",
-            who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
+            who=Who(OFFICER, ROLES[OFFICER]),
             now=NOW,
         ),
         ReferrerChallengeRecorded,

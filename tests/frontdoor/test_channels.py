@@ -49,7 +49,7 @@ async def _register(
         purpose,
         conversation_id,
         kind,
-        who=Who(actor_id=ADMIN, roles=frozenset(roles or {Role.ADMIN})),
+        who=Who(ADMIN, frozenset(roles or {Role.ADMIN})),
         now=NOW,
     )
 

@@ -265,8 +265,8 @@ async def test_a_professional_saves_a_clean_consultation(uow: FakeUnitOfWork) ->
     result = await save_consultation(
         uow,
         draft(),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
     saved = result.consultation
@@ -286,8 +286,8 @@ async def test_someone_not_in_the_directory_is_a_professional(uow: FakeUnitOfWor
     result = await save_consultation(
         uow,
         draft(),
-        who=Who(actor_id="prof-9", roles=NO_ROLES),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-9", NO_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
 
@@ -296,8 +296,8 @@ async def test_text_is_stored_trimmed(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
         uow,
         draft(worry=f"  {CLEAN_WORRY}\n", agency=" Example FC "),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None
     assert (result.consultation.worry, result.consultation.agency) == (CLEAN_WORRY, "Example FC")
@@ -309,8 +309,8 @@ async def test_references_are_gap_free_and_blocked_attempts_use_none(uow: FakeUn
         result = await save_consultation(
             uow,
             draft(worry=worry),
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
         if result.consultation is not None:
             saved.append(result.consultation.reference)
@@ -325,8 +325,8 @@ async def test_a_professional_is_blocked_by_findings_and_cannot_override(uow: Fa
             uow,
             draft(worry=worry),
             override_reason=reason,
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
         assert result.outcome is SaveOutcome.NEEDS_CHANGES
         assert result.can_override is False
@@ -345,16 +345,16 @@ async def test_the_callers_own_number_does_not_block(uow: FakeUnitOfWork) -> Non
     result = await save_consultation(
         uow,
         draft(worry=worry, contact_phone="0113 496 0000"),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
     assert result.consultation is not None and result.consultation.contact_phone == "0113 496 0000"
     other = await save_consultation(
         uow,
         draft(worry=f"{worry} Dad is on 07700 900123."),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert other.outcome is SaveOutcome.NEEDS_CHANGES
 
@@ -365,8 +365,8 @@ async def test_staff_are_offered_the_override_but_need_a_reason(uow: FakeUnitOfW
             uow,
             draft(worry="Lives at B33 8TH."),
             override_reason=reason,
-            who=Who(actor_id="officer-1", roles=OFFICER),
-            rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("officer-1", OFFICER),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
         assert result.outcome is SaveOutcome.NEEDS_CHANGES
         assert result.can_override is True
@@ -382,8 +382,8 @@ async def test_a_staff_override_is_saved_and_audited_without_free_text(uow: Fake
         uow,
         draft(worry=worry, advice=advice, on_behalf=True),
         override_reason=f"  {reason} ",
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
     saved = result.consultation
@@ -405,8 +405,8 @@ async def test_an_override_reason_without_findings_is_not_recorded(uow: FakeUnit
         uow,
         draft(),
         override_reason="just in case",
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None and result.consultation.override_reason == ""
     assert uow.actions == ["consultation.create"]
@@ -416,8 +416,8 @@ async def test_the_advice_is_guarded_too(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
         uow,
         draft(advice="Ask Mrs Testface to ring us."),
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.NEEDS_CHANGES
     assert [f.field for f in result.findings] == [F.ADVICE]
@@ -428,8 +428,8 @@ async def test_an_over_long_override_reason_is_refused(uow: FakeUnitOfWork) -> N
         uow,
         draft(worry="at B33 8TH"),
         override_reason="r" * 501,
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert result.errors == (
@@ -442,8 +442,8 @@ async def test_invalid_drafts_are_not_saved_and_report_findings_too(uow: FakeUni
     result = await save_consultation(
         uow,
         draft(agency="", worry="near B33 8TH"),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert result.errors == (FieldError(F.AGENCY, "Give the professional's agency."),)
@@ -455,8 +455,8 @@ async def test_a_professional_cannot_log_on_behalf_or_give_advice(uow: FakeUnitO
     result = await save_consultation(
         uow,
         draft(on_behalf=True, advice="Do this."),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert [e.field for e in result.errors] == [F.ADVICE, F.ON_BEHALF]
@@ -466,8 +466,8 @@ async def test_an_admin_cannot_log_consultations(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
         uow,
         draft(),
-        who=Who(actor_id="admin-1", roles=ADMIN),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("admin-1", ADMIN),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.REFUSED
     assert uow.references.calls == [] and uow.commits == 0
@@ -478,8 +478,8 @@ async def test_now_must_be_timezone_aware(uow: FakeUnitOfWork) -> None:
         await save_consultation(
             uow,
             draft(),
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=datetime(2026, 6, 8, 9, 30), calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(datetime(2026, 6, 8, 9, 30), WorkingCalendar(), POLICY),
         )
 
 
@@ -501,8 +501,8 @@ async def test_the_reference_year_is_londons(uow: FakeUnitOfWork, now: datetime,
     result = await save_consultation(
         uow,
         draft(),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=now, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(now, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None
     assert result.consultation.reference == reference
@@ -516,8 +516,8 @@ async def test_each_year_restarts_the_sequence(uow: FakeUnitOfWork) -> None:
         result = await save_consultation(
             uow,
             draft(),
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=now, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(now, WorkingCalendar(), POLICY),
         )
         assert result.consultation is not None
         refs.append(result.consultation.reference)
@@ -531,8 +531,8 @@ async def saved_by(uow: FakeUnitOfWork, actor_id: str, roles: frozenset[Role] = 
     result = await save_consultation(
         uow,
         draft(),
-        who=Who(actor_id=actor_id, roles=roles),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(actor_id, roles),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None
     return result.consultation
@@ -542,7 +542,7 @@ async def test_a_professional_finds_their_own(uow: FakeUnitOfWork) -> None:
     mine = await saved_by(uow, "prof-1")
     commits = uow.commits
     for typed in ("PC-26-00001", "pc 26 00001", "PC–26–00001"):
-        result = await find_consultation(uow, typed, who=Who(actor_id="prof-1", roles=PROFESSIONAL))
+        result = await find_consultation(uow, typed, who=Who("prof-1", PROFESSIONAL))
         assert result.outcome is FindOutcome.FOUND
         assert result.consultation == mine
     assert uow.commits == commits  # finding writes nothing
@@ -552,8 +552,8 @@ async def test_someone_elses_and_a_missing_reference_look_the_same() -> None:
     with_one = FakeUnitOfWork()
     await saved_by(with_one, "prof-1")
     empty = FakeUnitOfWork()
-    others = await find_consultation(with_one, "PC-26-00001", who=Who(actor_id="prof-2", roles=PROFESSIONAL))
-    missing = await find_consultation(empty, "PC-26-00001", who=Who(actor_id="prof-2", roles=PROFESSIONAL))
+    others = await find_consultation(with_one, "PC-26-00001", who=Who("prof-2", PROFESSIONAL))
+    missing = await find_consultation(empty, "PC-26-00001", who=Who("prof-2", PROFESSIONAL))
     assert others == missing
     assert others.outcome is FindOutcome.NOT_FOUND
     assert others.consultation is None
@@ -563,26 +563,26 @@ async def test_someone_elses_and_a_missing_reference_look_the_same() -> None:
 async def test_staff_find_any(uow: FakeUnitOfWork) -> None:
     theirs = await saved_by(uow, "prof-1")
     for roles in (OFFICER, SOCIAL_WORKER, TEAM_MANAGER):
-        result = await find_consultation(uow, "PC-26-00001", who=Who(actor_id="staff-1", roles=roles))
+        result = await find_consultation(uow, "PC-26-00001", who=Who("staff-1", roles))
         assert (result.outcome, result.consultation) == (FindOutcome.FOUND, theirs)
 
 
 async def test_staff_get_not_found_for_a_missing_reference(uow: FakeUnitOfWork) -> None:
-    result = await find_consultation(uow, "PC-26-00042", who=Who(actor_id="officer-1", roles=OFFICER))
+    result = await find_consultation(uow, "PC-26-00042", who=Who("officer-1", OFFICER))
     assert (result.outcome, result.message) == (FindOutcome.NOT_FOUND, not_found_message("PC-26-00042"))
 
 
 async def test_everyone_else_is_refused_without_a_look(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    existing = await find_consultation(uow, "PC-26-00001", who=Who(actor_id="admin-1", roles=ADMIN))
-    missing = await find_consultation(uow, "PC-26-00099", who=Who(actor_id="admin-1", roles=ADMIN))
+    existing = await find_consultation(uow, "PC-26-00001", who=Who("admin-1", ADMIN))
+    missing = await find_consultation(uow, "PC-26-00099", who=Who("admin-1", ADMIN))
     assert existing.outcome is missing.outcome is FindOutcome.REFUSED
     assert existing == missing
 
 
 @pytest.mark.parametrize("typed", ["CT-26-000001", "PC-26-1", "hello", ""])
 async def test_text_that_is_not_a_consultation_reference(uow: FakeUnitOfWork, typed: str) -> None:
-    result = await find_consultation(uow, typed, who=Who(actor_id="prof-1", roles=PROFESSIONAL))
+    result = await find_consultation(uow, typed, who=Who("prof-1", PROFESSIONAL))
     assert result.outcome is FindOutcome.INVALID_REFERENCE
     assert "PC-26-00012" in result.message
 
@@ -593,7 +593,7 @@ async def test_text_that_is_not_a_consultation_reference(uow: FakeUnitOfWork, ty
 async def test_an_officer_links_a_consultation_to_a_contact(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
     result = await link_consultation(
-        uow, "PC-26-00001", "ct-26-000002", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
+        uow, "PC-26-00001", "ct-26-000002", who=Who("officer-1", OFFICER), now=NOW
     )
     assert result.outcome is LinkOutcome.LINKED
     assert result.consultation is not None
@@ -607,12 +607,10 @@ async def test_an_officer_links_a_consultation_to_a_contact(uow: FakeUnitOfWork)
 
 async def test_linking_twice_to_the_same_contact_changes_nothing(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    await link_consultation(
-        uow, "PC-26-00001", "CT-26-000002", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
-    )
+    await link_consultation(uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW)
     events, commits = len(uow.audit.events), uow.commits
     again = await link_consultation(
-        uow, "PC-26-00001", "CT-26-000002", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
+        uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW
     )
     assert again.outcome is LinkOutcome.ALREADY_LINKED
     assert (len(uow.audit.events), uow.commits) == (events, commits)
@@ -620,11 +618,9 @@ async def test_linking_twice_to_the_same_contact_changes_nothing(uow: FakeUnitOf
 
 async def test_a_link_is_not_silently_moved(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    await link_consultation(
-        uow, "PC-26-00001", "CT-26-000002", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
-    )
+    await link_consultation(uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW)
     moved = await link_consultation(
-        uow, "PC-26-00001", "CT-26-000001", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
+        uow, "PC-26-00001", "CT-26-000001", who=Who("officer-1", OFFICER), now=NOW
     )
     assert moved.outcome is LinkOutcome.LINKED_ELSEWHERE
     assert "CT-26-000002" in moved.message
@@ -647,9 +643,7 @@ async def test_links_that_do_not_happen(
     uow: FakeUnitOfWork, consultation: str, contact: str, roles: frozenset[Role], outcome: LinkOutcome
 ) -> None:
     await saved_by(uow, "prof-1")
-    result = await link_consultation(
-        uow, consultation, contact, who=Who(actor_id="someone-1", roles=roles), now=NOW
-    )
+    result = await link_consultation(uow, consultation, contact, who=Who("someone-1", roles), now=NOW)
     assert result.outcome is outcome
     assert uow.consultations.rows["PC-26-00001"].linked_contact_reference is None
     assert uow.actions == ["consultation.create"] and uow.commits == 1
@@ -662,7 +656,7 @@ async def test_linking_inside_a_larger_use_case_leaves_the_commit_to_it(uow: Fak
         "PC-26-00001",
         "CT-26-000001",
         commit=False,
-        who=Who(actor_id="officer-1", roles=OFFICER),
+        who=Who("officer-1", OFFICER),
         now=NOW,
     )
     assert result.outcome is LinkOutcome.LINKED
@@ -704,13 +698,11 @@ async def test_purge_deletes_what_is_past_retention_and_audits_each(uow: FakeUni
         result = await save_consultation(
             uow,
             draft(),
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=at, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(at, WorkingCalendar(), POLICY),
         )
         assert result.consultation is not None
-    deleted = await purge_expired_consultations(
-        uow, rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY)
-    )
+    deleted = await purge_expired_consultations(uow, rules=Rules(NOW, WorkingCalendar(), POLICY))
     assert deleted == ("PC-25-00001", "PC-25-00002")  # the cutoff, 8 December 2025, is last year
     assert sorted(uow.consultations.rows) == ["PC-25-00003", "PC-26-00001"]
     assert [e for e in uow.audit.events if e.action == "consultation.delete"] == [
@@ -726,8 +718,8 @@ async def test_managers_export_csv_without_free_text_by_default(uow: FakeUnitOfW
     await save_consultation(
         uow,
         draft(worry="A worry", advice="Ring back.", on_behalf=True, agency="=cmd|' /C calc'!A0"),
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW + timedelta(hours=1), calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY),
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
     assert Role.TEAM_MANAGER in MANAGER_ROLES
@@ -736,7 +728,7 @@ async def test_managers_export_csv_without_free_text_by_default(uow: FakeUnitOfW
         start,
         end,
         names={"officer-1": "Ollie Officer"},
-        who=Who(actor_id="tm-1", roles=TEAM_MANAGER),
+        who=Who("tm-1", TEAM_MANAGER),
         now=NOW,
     )
     assert (result.outcome, result.count) == (ExportOutcome.EXPORTED, 2)
@@ -785,12 +777,12 @@ async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
     await save_consultation(
         uow,
         draft(worry='=HYPERLINK("http://example.invalid") worry', contact_phone="0113 496 0000"),
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
     result = await export_consultations(
-        uow, start, end, with_text=True, who=Who(actor_id="tm-1", roles=TEAM_MANAGER), now=NOW
+        uow, start, end, with_text=True, who=Who("tm-1", TEAM_MANAGER), now=NOW
     )
     header, row = list(csv.reader(io.StringIO(result.csv_text)))
     assert header[9:] == ["professional name", "phone", "worry", "advice", "override reason"]
@@ -807,9 +799,7 @@ async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
 @pytest.mark.parametrize("roles", [OFFICER, SOCIAL_WORKER, PROFESSIONAL, ADMIN])
 async def test_others_may_not_export(uow: FakeUnitOfWork, roles: frozenset[Role]) -> None:
     await saved_by(uow, "prof-1")
-    result = await export_consultations(
-        uow, NOW - timedelta(days=1), NOW, who=Who(actor_id="x-1", roles=roles), now=NOW
-    )
+    result = await export_consultations(uow, NOW - timedelta(days=1), NOW, who=Who("x-1", roles), now=NOW)
     assert (result.outcome, result.csv_text) == (ExportOutcome.REFUSED, "")
     assert uow.actions == ["consultation.create"]
 
@@ -831,15 +821,15 @@ async def test_a_second_save_from_the_same_card_returns_the_first(uow: FakeUnitO
         uow,
         draft(),
         form_id=FORM,
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     again = await save_consultation(
         uow,
         draft(worry="Something else"),
         form_id=FORM,
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert first.consultation is not None and first.consultation.form_id == FORM
     assert (again.outcome, again.repeated, again.consultation) == (
@@ -856,15 +846,15 @@ async def test_the_same_card_id_from_someone_else_is_a_new_consultation(uow: Fak
         uow,
         draft(),
         form_id=FORM,
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     other = await save_consultation(
         uow,
         draft(),
         form_id=FORM,
-        who=Who(actor_id="prof-2", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-2", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert other.consultation is not None and not other.repeated
     assert other.consultation.reference == "PC-26-00002"
@@ -889,8 +879,8 @@ async def test_a_save_that_loses_the_race_writes_nothing(uow: FakeUnitOfWork) ->
         uow,
         draft(),
         form_id=FORM,
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert (result.repeated, result.consultation) == (True, sneaky)
     assert racing.rows == {} and uow.commits == commits  # not committed: the number rolls back
@@ -902,8 +892,8 @@ async def test_a_malformed_card_id_is_ignored(uow: FakeUnitOfWork, form_id: str)
         uow,
         draft(),
         form_id=form_id,
-        who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None and result.consultation.form_id is None
 
@@ -912,42 +902,40 @@ async def test_a_malformed_card_id_is_ignored(uow: FakeUnitOfWork, form_id: str)
 
 
 async def test_a_professionals_card_starts_with_their_name_and_last_agency(uow: FakeUnitOfWork) -> None:
-    first = await starting_draft(uow, " Testy McTestface ", who=Who(actor_id="prof-1", roles=PROFESSIONAL))
+    first = await starting_draft(uow, " Testy McTestface ", who=Who("prof-1", PROFESSIONAL))
     assert first == ConsultationDraft(professional_name="Testy McTestface", agency="")
     await save_consultation(
         uow,
         draft(agency="Example Academy", contact_phone="0113 496 0000"),
-        who=Who(actor_id="prof-1", roles=NO_ROLES),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", NO_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     await save_consultation(
         uow,
         draft(agency="Older School"),
-        who=Who(actor_id="prof-1", roles=NO_ROLES),
-        rules=Rules(now=NOW - timedelta(days=3), calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("prof-1", NO_ROLES),
+        rules=Rules(NOW - timedelta(days=3), WorkingCalendar(), POLICY),
     )
-    later = await starting_draft(uow, "", who=Who(actor_id="prof-1", roles=NO_ROLES))
+    later = await starting_draft(uow, "", who=Who("prof-1", NO_ROLES))
     assert later == ConsultationDraft(
         professional_name="Testy McTestface",
         agency="Example Academy",
         professional_role="Designated safeguarding lead",
         contact_phone="0113 496 0000",
     )
-    assert (
-        await starting_draft(uow, "Someone Else", who=Who(actor_id="prof-2", roles=PROFESSIONAL))
-    ).agency == ""
+    assert (await starting_draft(uow, "Someone Else", who=Who("prof-2", PROFESSIONAL))).agency == ""
 
 
 async def test_a_staff_card_starts_empty_on_behalf_of_a_caller(uow: FakeUnitOfWork) -> None:
     await save_consultation(
         uow,
         draft(on_behalf=True),
-        who=Who(actor_id="officer-1", roles=OFFICER),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
-    assert await starting_draft(
-        uow, "Ollie Officer", who=Who(actor_id="officer-1", roles=OFFICER)
-    ) == ConsultationDraft(professional_name="", agency="", on_behalf=True)
+    assert await starting_draft(uow, "Ollie Officer", who=Who("officer-1", OFFICER)) == ConsultationDraft(
+        professional_name="", agency="", on_behalf=True
+    )
 
 
 # -- the contact's side of a link ------------------------------------------------------------------
@@ -957,9 +945,7 @@ async def test_a_contact_lists_the_consultations_it_follows(uow: FakeUnitOfWork)
     for _ in range(3):
         await saved_by(uow, "prof-1")
     for reference in ("PC-26-00003", "PC-26-00001"):
-        await link_consultation(
-            uow, reference, "CT-26-000001", who=Who(actor_id="officer-1", roles=OFFICER), now=NOW
-        )
+        await link_consultation(uow, reference, "CT-26-000001", who=Who("officer-1", OFFICER), now=NOW)
     followed = await consultations_followed_by(uow.consultations, "CT-26-000001")
     assert followed == ("PC-26-00001", "PC-26-00003")
     assert await consultations_followed_by(uow.consultations, "CT-26-000002") == ()

@@ -167,8 +167,8 @@ async def test_a_switch_that_cannot_be_made_changes_nothing(
     result = await switch_urgent_only(
         store.unit_of_work(),
         argument,
-        who=Who(actor_id="tm-1", roles=roles),
-        rules=Rules(now=MONDAY, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who("tm-1", roles),
+        rules=Rules(MONDAY, WorkingCalendar(), POLICY),
     )
     assert isinstance(result, Refusal) and result.reason is reason and says in result.message
     async with store.unit_of_work() as uow:
@@ -185,8 +185,8 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
     on = await switch_urgent_only(
         store.unit_of_work(),
         "on  Severe   weather",
-        who=Who(actor_id="tm-1", roles=MANAGER_ROLES),
-        rules=Rules(now=MONDAY, calendar=WorkingCalendar(), policy=policy),
+        who=Who("tm-1", MANAGER_ROLES),
+        rules=Rules(MONDAY, WorkingCalendar(), policy),
     )
     assert not isinstance(on, Refusal) and on.on and on.mode.reason == "Severe weather" and on.notices == 5
     async with store.unit_of_work() as uow:
@@ -203,8 +203,8 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
     again = await switch_urgent_only(
         store.unit_of_work(),
         "on again",
-        who=Who(actor_id="tm-2", roles=MANAGER_ROLES),
-        rules=Rules(now=MONDAY, calendar=WorkingCalendar(), policy=policy),
+        who=Who("tm-2", MANAGER_ROLES),
+        rules=Rules(MONDAY, WorkingCalendar(), policy),
     )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
 
@@ -228,8 +228,8 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
     off = await switch_urgent_only(
         store.unit_of_work(),
         "OFF",
-        who=Who(actor_id="tm-2", roles=MANAGER_ROLES),
-        rules=Rules(now=later, calendar=WorkingCalendar(), policy=policy),
+        who=Who("tm-2", MANAGER_ROLES),
+        rules=Rules(later, WorkingCalendar(), policy),
     )
     assert not isinstance(off, Refusal) and not off.on and off.duration == timedelta(hours=5, minutes=30)
     assert [(held.subject, held.kind, held.due_at) for held in off.held] == [
@@ -257,34 +257,19 @@ async def test_without_an_edt_channel_there_is_no_edt_handover_nor_overnight_sum
     store = InMemoryStore()
     friday_close = datetime(2026, 3, 20, 17, 0, tzinfo=UTC)
     monday_open = datetime(2026, 3, 23, 8, 30, tzinfo=UTC)
-    assert (
-        await post_due_edt_handover(
-            store.unit_of_work, rules=Rules(now=friday_close, calendar=CAL, policy=POLICY)
-        )
-        is None
-    )
-    assert (
-        await post_due_overnight_summary(
-            store.unit_of_work, rules=Rules(now=monday_open, calendar=CAL, policy=POLICY)
-        )
-        is None
-    )
+    assert await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY)) is None
+    assert await post_due_overnight_summary(store.unit_of_work, rules=Rules(monday_open, CAL, POLICY)) is None
     async with store.unit_of_work() as uow:
         registration = ChannelRegistration(ChannelPurpose.EDT, "19:edt", "admin", friday_close)
         await uow.channels.register(registration)
         await uow.commit()
-    posted = await post_due_edt_handover(
-        store.unit_of_work, rules=Rules(now=friday_close, calendar=CAL, policy=POLICY)
-    )
+    posted = await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY))
     assert posted is not None and posted.day == date(2026, 3, 20) and not posted.late
     assert (
-        await post_due_edt_handover(
-            store.unit_of_work, rules=Rules(now=friday_close, calendar=CAL, policy=POLICY)
-        )
-        is None
+        await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY)) is None
     )  # once
     summary = await post_due_overnight_summary(
-        store.unit_of_work, rules=Rules(now=monday_open + timedelta(hours=2), calendar=CAL, policy=POLICY)
+        store.unit_of_work, rules=Rules(monday_open + timedelta(hours=2), CAL, POLICY)
     )
     assert summary is not None and summary.late
     async with store.unit_of_work() as uow:

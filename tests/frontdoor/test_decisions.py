@@ -281,8 +281,8 @@ async def test_an_unknown_contact_is_refused(store: Store) -> None:
         "no-such-id",
         ROUTE_I,
         1,
-        who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_FOUND
 

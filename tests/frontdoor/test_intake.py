@@ -80,9 +80,7 @@ def answers(**changes: dict[str, object]) -> dict[Section, dict[str, object]]:
 
 
 async def started(store: Store, actor: str = OFFICER) -> Contact:
-    result = await start_contact(
-        store.unit_of_work(), who=Who(actor_id=actor, roles=frozenset({Role.OFFICER})), now=NOW
-    )
+    result = await start_contact(store.unit_of_work(), who=Who(actor, frozenset({Role.OFFICER})), now=NOW)
     assert isinstance(result, Contact)
     return result
 
@@ -97,7 +95,7 @@ async def save(
         values,
         kwargs.pop("actor", OFFICER),
         kwargs.pop("version", contact.version),
-        rules=Rules(now=kwargs.pop("now", NOW), calendar=CALENDAR, policy=POLICY),
+        rules=Rules(kwargs.pop("now", NOW), CALENDAR, POLICY),
         **kwargs,
     )
 
@@ -140,7 +138,7 @@ async def submit(
         OFFICER,
         contact.version,
         received_at,
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -194,9 +192,7 @@ def store() -> InMemoryStore:
 
 @pytest.mark.parametrize("role", [Role.OFFICER, Role.CONSULTANT, Role.TEAM_MANAGER])
 async def test_officers_consultants_and_team_managers_start_a_draft(store: Store, role: Role) -> None:
-    contact = await start_contact(
-        store.unit_of_work(), who=Who(actor_id=OFFICER, roles=frozenset({role})), now=NOW
-    )
+    contact = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset({role})), now=NOW)
     assert isinstance(contact, Contact)
     assert contact.state is ContactState.DRAFT
     assert contact.draft_section == "source"
@@ -211,9 +207,7 @@ async def test_officers_consultants_and_team_managers_start_a_draft(store: Store
     [set(), {Role.SOCIAL_WORKER}, {Role.PROFESSIONAL}, {Role.ADMIN}, {Role.DUTY_MANAGER}],
 )
 async def test_anyone_else_is_told_politely_who_can(store: Store, roles: set[Role]) -> None:
-    result = await start_contact(
-        store.unit_of_work(), who=Who(actor_id=OFFICER, roles=frozenset(roles)), now=NOW
-    )
+    result = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset(roles)), now=NOW)
     assert isinstance(result, Refusal)
     assert result.reason is RefusalReason.NOT_PERMITTED
     assert "officers, social work consultants and team managers" in result.message
@@ -378,7 +372,7 @@ async def test_another_persons_draft_is_refused(store: Store) -> None:
             contact.id,
             OTHER_OFFICER,
             contact.version,
-            rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+            rules=Rules(NOW, CALENDAR, POLICY),
         ),
     ):
         assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_YOURS
@@ -411,7 +405,7 @@ async def test_a_missing_draft_is_refused(store: Store) -> None:
         {},
         OFFICER,
         0,
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_FOUND
 
@@ -582,7 +576,7 @@ async def test_re_referral_is_decided_from_the_closure_date_and_the_policy_windo
         contact.id,
         OFFICER,
         contact.version,
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=policy),
+        rules=Rules(NOW, CALENDAR, policy),
     )
     assert isinstance(result, SubmissionResult)
     assert result.route is route
@@ -739,8 +733,8 @@ async def _record(store: Store, contact: Contact, values: dict[str, object], rol
         contact.reference or "",
         values,
         contact.version,
-        who=Who(actor_id="aad-cons-1", roles=frozenset(roles)),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who("aad-cons-1", frozenset(roles)),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 

@@ -25,9 +25,7 @@ OFFICER = "aad-officer-1"
 
 
 async def _at_referrer(store: InMemoryStore) -> Contact:
-    contact = await start_contact(
-        store.unit_of_work(), who=Who(actor_id=OFFICER, roles=frozenset({Role.OFFICER})), now=NOW
-    )
+    contact = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset({Role.OFFICER})), now=NOW)
     assert isinstance(contact, Contact)
     answers: dict[Section, dict[str, object]] = {
         Section.SOURCE: {"source": "phone", "contact_type": "referral"},
@@ -41,7 +39,7 @@ async def _at_referrer(store: InMemoryStore) -> Contact:
             values,
             OFFICER,
             contact.version,
-            rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=default_policy()),
+            rules=Rules(NOW, WorkingCalendar(), default_policy()),
         )
         assert isinstance(saved, SectionSaved)
         contact = saved.contact

@@ -219,8 +219,8 @@ async def test_a_returned_allocation_leaves_the_workers_load_and_is_screened_aga
         again.id,
         NFA,
         again.version,
-        who=Who(actor_id=OFFICER, roles=ROLES[OFFICER]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(OFFICER, ROLES[OFFICER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     closed = ok(await signed(store, ok(outcome, OutcomeRecorded).contact), SignedOff).contact
     assert closed.state is ContactState.CLOSED
@@ -237,16 +237,16 @@ async def test_a_returned_re_referral_meets_its_recommendation_clock_and_cancels
         contact.id,
         REASSIGN,
         contact.version,
-        who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(decided, RereferralDecided).contact
     letter = await record_parents_unreachable(
         store.unit_of_work(),
         contact.id,
         contact.version,
-        who=Who(actor_id=SW, roles=ROLES[SW]),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(SW, ROLES[SW]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(letter, ParentLetterSent).contact
     back = ok(await give_back(store, contact), SentBack).contact

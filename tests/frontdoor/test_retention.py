@@ -68,21 +68,19 @@ async def test_only_not_accepted_contacts_closed_long_enough_ago_lose_their_pers
     assert (
         await remove_expired_personal_data(
             store.unit_of_work,
-            rules=Rules(
-                now=datetime(2026, 9, 16, 10, 59, tzinfo=UTC), calendar=WorkingCalendar(), policy=POLICY
-            ),
+            rules=Rules(datetime(2026, 9, 16, 10, 59, tzinfo=UTC), WorkingCalendar(), POLICY),
         )
         == ()
     )
     done = await remove_expired_personal_data(
         store.unit_of_work,
-        rules=Rules(now=datetime(2026, 9, 16, 11, 0, tzinfo=UTC), calendar=WorkingCalendar(), policy=POLICY),
+        rules=Rules(datetime(2026, 9, 16, 11, 0, tzinfo=UTC), WorkingCalendar(), POLICY),
     )
     assert done == ("CT-26-000001", "CT-26-000002")
     assert (
         await remove_expired_personal_data(
             store.unit_of_work,
-            rules=Rules(now=datetime(2026, 9, 17, tzinfo=UTC), calendar=WorkingCalendar(), policy=POLICY),
+            rules=Rules(datetime(2026, 9, 17, tzinfo=UTC), WorkingCalendar(), POLICY),
         )
         == ()
     )

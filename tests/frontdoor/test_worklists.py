@@ -63,8 +63,8 @@ async def mine(
     result = await my_work(
         store.unit_of_work(),
         limit=limit,
-        who=Who(actor_id=person, roles=ROLES[person]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=policy),
+        who=Who(person, ROLES[person]),
+        rules=Rules(now, CALENDAR, policy),
     )
     assert isinstance(result, WorkList), result
     return result
@@ -77,7 +77,7 @@ async def queue(
         store.unit_of_work(),
         ROLES[CONSULTANT],
         limit=limit,
-        rules=Rules(now=now, calendar=CALENDAR, policy=policy),
+        rules=Rules(now, CALENDAR, policy),
     )
     assert isinstance(result, WorkList), result
     return result
@@ -90,8 +90,8 @@ async def reassigned(store: Store, worker: str, *, now: datetime = NOW) -> Conta
         contact.id,
         REASSIGN,
         contact.version,
-        who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-        rules=Rules(now=now, calendar=CALENDAR, policy=POLICY),
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
     assert not isinstance(result, Refusal), result
     return result.contact
@@ -275,14 +275,8 @@ async def test_the_lists_are_for_people_who_may_view_contacts(store: Store, role
     await seat(store)
     await screened(store, await submitted(store), ROUTE_IV)
     for result in (
-        await my_work(
-            store.unit_of_work(),
-            who=Who(actor_id=SW, roles=roles),
-            rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
-        ),
-        await screening_queue(
-            store.unit_of_work(), roles, rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY)
-        ),
+        await my_work(store.unit_of_work(), who=Who(SW, roles), rules=Rules(NOW, CALENDAR, POLICY)),
+        await screening_queue(store.unit_of_work(), roles, rules=Rules(NOW, CALENDAR, POLICY)),
     ):
         assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_PERMITTED
 
@@ -295,15 +289,13 @@ async def test_every_front_door_role_may_see_them(store: Store, role: Role) -> N
     assert isinstance(
         await my_work(
             store.unit_of_work(),
-            who=Who(actor_id=SW, roles=frozenset({role})),
-            rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+            who=Who(SW, frozenset({role})),
+            rules=Rules(NOW, CALENDAR, POLICY),
         ),
         WorkList,
     )
     assert isinstance(
-        await screening_queue(
-            store.unit_of_work(), {role}, rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY)
-        ),
+        await screening_queue(store.unit_of_work(), {role}, rules=Rules(NOW, CALENDAR, POLICY)),
         WorkList,
     )
 

@@ -122,7 +122,7 @@ async def test_the_person_who_recorded_the_outcome_may_record_its_letter_as_sent
         store.unit_of_work(),
         contact.id,
         closed.version,
-        who=Who(actor_id=CONSULTANT_2, roles=ROLES[CONSULTANT_2]),
+        who=Who(CONSULTANT_2, ROLES[CONSULTANT_2]),
         now=NOW,
     )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
@@ -131,7 +131,7 @@ async def test_the_person_who_recorded_the_outcome_may_record_its_letter_as_sent
         store.unit_of_work(),
         contact.id,
         closed.version,
-        who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
         now=NOW,
     )
     letter = outcome_letter_status(ok(sent, CaseworkRecorded).contact)
@@ -170,7 +170,7 @@ async def test_the_parent_letter_waits_then_lapses_back_to_the_worker(store: Sto
         await lapse_parent_letter(
             store.unit_of_work(),
             contact.reference or "",
-            rules=Rules(now=clock.now(), calendar=EASTER, policy=POLICY),
+            rules=Rules(clock.now(), EASTER, POLICY),
         ),
         LetterLapsed,
     )
@@ -239,8 +239,8 @@ async def test_history_of_an_accepted_outcome_and_its_challenge(store: Store) ->
             contact.id,
             "Grounds",
             contact.version,
-            who=Who(actor_id=TEAM_MANAGER, roles=ROLES[TEAM_MANAGER]),
-            rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+            who=Who(TEAM_MANAGER, ROLES[TEAM_MANAGER]),
+            rules=Rules(NOW, CALENDAR, POLICY),
         ),
         ChallengeRecorded,
     )
@@ -252,7 +252,7 @@ async def test_history_of_an_accepted_outcome_and_its_challenge(store: Store) ->
             "Advice fits",
             raised.contact.version,
             revised_outcome=ADVICE.kind,
-            who=Who(actor_id=CONSULTANT, roles=ROLES[CONSULTANT]),
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
             now=NOW,
         ),
         ChallengeRecorded,

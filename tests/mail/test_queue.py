@@ -139,12 +139,7 @@ async def test_two_officers_take_at_once_and_the_first_wins(store: Store) -> Non
     item = await _add(store, 1, at(9))
     results = await asyncio.gather(
         *(
-            take(
-                store.unit_of_work(),
-                item.id,
-                who=Who(actor_id=officer, roles=frozenset({Role.OFFICER})),
-                now=at(10),
-            )
+            take(store.unit_of_work(), item.id, who=Who(officer, frozenset({Role.OFFICER})), now=at(10))
             for officer in OFFICERS
         )
     )
@@ -173,24 +168,15 @@ async def test_an_e_mail_untaken_for_an_office_hour_alerts_the_duty_manager_once
         await take(
             store.unit_of_work(),
             taken.id,
-            who=Who(actor_id=OFFICERS[0], roles=frozenset({Role.OFFICER})),
+            who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
             now=at(8, 10),
         ),
         MailItem,
     )
 
-    assert (
-        await alert_untaken(store.unit_of_work, rules=Rules(now=at(9, 29), calendar=CALENDAR, policy=POLICY))
-        == 0
-    )
-    assert (
-        await alert_untaken(store.unit_of_work, rules=Rules(now=at(9, 30), calendar=CALENDAR, policy=POLICY))
-        == 1
-    )
-    assert (
-        await alert_untaken(store.unit_of_work, rules=Rules(now=at(9, 45), calendar=CALENDAR, policy=POLICY))
-        == 0
-    )  # once
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 29), CALENDAR, POLICY)) == 0
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 30), CALENDAR, POLICY)) == 1
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 45), CALENDAR, POLICY)) == 0  # once
 
     async with store.unit_of_work() as uow:
         [sent] = [
@@ -209,15 +195,9 @@ async def test_the_untaken_limit_is_the_policy_s_and_counts_office_time_only(sto
     policy = parse_policy("[mail]\nuntaken_alert_office_hours = 3")
     # Friday 16:30: half an office hour that day, the rest on Monday from 08:30.
     await _add(store, 1, at(16, 30, date(2026, 3, 13)))
-    assert (
-        await alert_untaken(store.unit_of_work, rules=Rules(now=at(10, 59), calendar=CALENDAR, policy=policy))
-        == 0
-    )
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(10, 59), CALENDAR, policy)) == 0
     # Nobody on the rota: the duty channel is told instead.
-    assert (
-        await alert_untaken(store.unit_of_work, rules=Rules(now=at(11, 0), calendar=CALENDAR, policy=policy))
-        == 1
-    )
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(11, 0), CALENDAR, policy)) == 1
 
 
 def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
@@ -257,9 +237,7 @@ async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(
         await uow.commit()
 
     # Six months before Monday 16 March 2026 is 16 September 2025.
-    deleted = await purge_expired_mail(
-        store.unit_of_work(), rules=Rules(now=at(3), calendar=CALENDAR, policy=POLICY)
-    )
+    deleted = await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, POLICY))
 
     assert sorted(deleted) == sorted([not_referral.id, closed.id])
     async with store.unit_of_work() as uow:
@@ -271,9 +249,9 @@ async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(
     ]
     # A shorter retention reaches the recent one too.
     shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 2")
-    assert await purge_expired_mail(
-        store.unit_of_work(), rules=Rules(now=at(3), calendar=CALENDAR, policy=shorter)
-    ) == [recent.id]
+    assert await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, shorter)) == [
+        recent.id
+    ]
 
 
 async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store) -> None:
@@ -282,7 +260,7 @@ async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store
         await take(
             store.unit_of_work(),
             item.id,
-            who=Who(actor_id=OFFICERS[0], roles=frozenset({Role.OFFICER})),
+            who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
             now=at(10),
         ),
         MailItem,
@@ -291,7 +269,7 @@ async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store
         store.unit_of_work(),
         item.id,
         "source",
-        who=Who(actor_id=OFFICERS[0], roles=frozenset({Role.OFFICER})),
+        who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
         now=at(10),
     )
     assert isinstance(started, tuple)

@@ -231,15 +231,13 @@ async def test_a_contact_from_an_e_mail_is_received_when_the_e_mail_was(
     imap_mailbox.deliver(messages.plain(), received(0))
     await watcher(imap_mailbox, store).sync()
     [item] = await items(store)
-    taken = await take(
-        store.unit_of_work(), item.id, who=Who(actor_id=OFFICER, roles=frozenset({Role.OFFICER})), now=T0
-    )
+    taken = await take(store.unit_of_work(), item.id, who=Who(OFFICER, frozenset({Role.OFFICER})), now=T0)
     assert isinstance(taken, MailItem)
     started = await start_from_mail(
         store.unit_of_work(),
         item.id,
         "source",
-        who=Who(actor_id=OFFICER, roles=frozenset({Role.OFFICER})),
+        who=Who(OFFICER, frozenset({Role.OFFICER})),
         now=T0,
     )
     assert not hasattr(started, "message")

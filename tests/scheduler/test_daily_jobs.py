@@ -135,7 +135,7 @@ async def total(store: Store) -> int:
 
 
 async def post(store: Store, at: datetime) -> HandoverPosted | None:
-    return await post_due_handover(store.unit_of_work, rules=Rules(now=at, calendar=CALENDAR, policy=POLICY))
+    return await post_due_handover(store.unit_of_work, rules=Rules(at, CALENDAR, POLICY))
 
 
 async def acknowledge(
@@ -144,17 +144,15 @@ async def acknowledge(
     return await acknowledge_handover(
         store.unit_of_work(),
         day,
-        who=Who(actor_id=person, roles=frozenset(roles)),
-        rules=Rules(now=at, calendar=CALENDAR, policy=POLICY),
+        who=Who(person, frozenset(roles)),
+        rules=Rules(at, CALENDAR, POLICY),
     )
 
 
 async def escalate(store: Store, at: datetime) -> HandoverEscalated | None:
     """The escalation job at ``at``, the dispatcher having sent what was due by then."""
     await deliver(store, at)
-    return await escalate_due_handover(
-        store.unit_of_work, rules=Rules(now=at, calendar=CALENDAR, policy=POLICY)
-    )
+    return await escalate_due_handover(store.unit_of_work, rules=Rules(at, CALENDAR, POLICY))
 
 
 async def a_reassigned_contact(store: Store, received: datetime) -> None:
@@ -196,9 +194,7 @@ async def test_the_handover_is_enqueued_once_at_half_past_four_on_a_working_day(
     # again, later: still one row
     assert await post(store, local(2026, 3, 16, 16, 30, 30)) is None
     assert (
-        await post_due_handover(
-            store.unit_of_work, rules=Rules(now=local(2026, 3, 16, 16, 31), calendar=CALENDAR, policy=POLICY)
-        )
+        await post_due_handover(store.unit_of_work, rules=Rules(local(2026, 3, 16, 16, 31), CALENDAR, POLICY))
         is None
     )
     [row] = await rows(store)
@@ -228,12 +224,10 @@ async def test_a_closure_date_has_no_handover(store: Store) -> None:
     closed = parse_policy('[calendar]\nclosure_dates = ["2026-03-17"]\n')
     calendar = calendar_from(closed, ())
     assert await post_due_handover(
-        store.unit_of_work, rules=Rules(now=local(2026, 3, 16, 16, 30), calendar=calendar, policy=closed)
+        store.unit_of_work, rules=Rules(local(2026, 3, 16, 16, 30), calendar, closed)
     )
     assert (
-        await post_due_handover(
-            store.unit_of_work, rules=Rules(now=local(2026, 3, 17, 16, 30), calendar=calendar, policy=closed)
-        )
+        await post_due_handover(store.unit_of_work, rules=Rules(local(2026, 3, 17, 16, 30), calendar, closed))
         is None
     )
     assert [row.subject for row in await rows(store)] == ["handover:2026-03-16"]
@@ -445,9 +439,7 @@ async def test_fridays_handover_escalates_on_monday_and_after_a_bank_holiday_on_
 
 
 async def marac(store: Store, at: datetime, calendar: WorkingCalendar = CALENDAR) -> MaracPosted | None:
-    return await post_due_marac_reminder(
-        store.unit_of_work, rules=Rules(now=at, calendar=calendar, policy=POLICY)
-    )
+    return await post_due_marac_reminder(store.unit_of_work, rules=Rules(at, calendar, POLICY))
 
 
 async def test_marac_reminders_on_tuesdays_and_thursdays_once(store: Store) -> None:
@@ -492,12 +484,12 @@ async def test_marac_follows_the_policy(store: Store) -> None:
     calendar = calendar_from(policy, ())
     assert (
         await post_due_marac_reminder(
-            store.unit_of_work, rules=Rules(now=local(2026, 3, 17, 9, 30), calendar=calendar, policy=policy)
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 9, 30), calendar, policy)
         )
         is None
     )
     assert await post_due_marac_reminder(
-        store.unit_of_work, rules=Rules(now=local(2026, 3, 16, 8, 0), calendar=calendar, policy=policy)
+        store.unit_of_work, rules=Rules(local(2026, 3, 16, 8, 0), calendar, policy)
     )
     [row] = await rows(store)
     assert MaracReminder.from_payload(row.payload).meeting_at == datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
@@ -617,14 +609,14 @@ async def test_a_handover_never_delivered_is_not_escalated_as_unacknowledged(sto
         await uow.commit()
     assert (
         await escalate_due_handover(
-            store.unit_of_work, rules=Rules(now=local(2026, 3, 17, 8, 30), calendar=CALENDAR, policy=POLICY)
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
         )
         is None
     )
     assert await escalate(store, local(2026, 3, 17, 12, 0)) is None
     assert [row.kind for row in await rows(store)] == [AlertKind.HANDOVER]
     state = await latest_posted_handover(
-        store.unit_of_work(), rules=Rules(now=local(2026, 3, 17, 12, 0), calendar=CALENDAR, policy=POLICY)
+        store.unit_of_work(), rules=Rules(local(2026, 3, 17, 12, 0), CALENDAR, POLICY)
     )
     assert state == HandoverPostState(
         date(2026, 3, 16), OutboxState.FAILED, 1, "NoChannel: no duty channel is registered"
@@ -638,12 +630,12 @@ async def test_a_handover_still_waiting_to_be_sent_escalates_only_once_delivered
     # Still pending at the opening (Teams kept answering 503): no escalation yet.
     assert (
         await escalate_due_handover(
-            store.unit_of_work, rules=Rules(now=local(2026, 3, 17, 8, 30), calendar=CALENDAR, policy=POLICY)
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
         )
         is None
     )
     state = await latest_posted_handover(
-        store.unit_of_work(), rules=Rules(now=local(2026, 3, 17, 8, 30), calendar=CALENDAR, policy=POLICY)
+        store.unit_of_work(), rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
     )
     assert state is not None and state.state is OutboxState.PENDING and not state.delivered
     # Delivered at 08:40 and still unacknowledged: now it escalates.

@@ -39,8 +39,8 @@ async def opened(store: Store, urgency: Urgency = Urgency.STANDARD, policy: Poli
     episode = await open_episode(
         store.unit_of_work(),
         _form(contact.reference or "", urgency),
-        who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=policy),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, CALENDAR, policy),
     )
     assert not isinstance(episode, Refusal), episode
     return episode

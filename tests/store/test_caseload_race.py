@@ -77,8 +77,8 @@ async def test_concurrent_rereferral_reassignments_never_exceed_the_cap(store: S
                 c.id,
                 decision,
                 c.version,
-                who=Who(actor_id=DUTY_MANAGER, roles=ROLES[DUTY_MANAGER]),
-                rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY_CAP),
+                who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+                rules=Rules(NOW, CALENDAR, POLICY_CAP),
             )
             for c in contacts
         )

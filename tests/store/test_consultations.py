@@ -181,8 +181,8 @@ async def test_concurrent_saves_from_one_card_save_once_and_leave_no_gap(store: 
                 uow,
                 DRAFT,
                 form_id=form_id,
-                who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-                rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+                who=Who("prof-1", PROFESSIONAL),
+                rules=Rules(NOW, WorkingCalendar(), POLICY),
             )
         assert result.outcome is SaveOutcome.SAVED and result.consultation is not None
         return result.consultation.reference, result.repeated
@@ -208,15 +208,15 @@ async def test_link_purge_and_audit_on_each_store(store: Store) -> None:
         old = await save_consultation(
             uow,
             DRAFT,
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=NOW - timedelta(days=200), calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW - timedelta(days=200), WorkingCalendar(), POLICY),
         )
     async with store.unit_of_work() as uow:
         new = await save_consultation(
             uow,
             DRAFT,
-            who=Who(actor_id="prof-1", roles=PROFESSIONAL),
-            rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
     assert old.consultation is not None and new.consultation is not None
     async with store.unit_of_work() as uow:
@@ -224,14 +224,12 @@ async def test_link_purge_and_audit_on_each_store(store: Store) -> None:
             uow,
             new.consultation.reference,
             "CT-26-000001",
-            who=Who(actor_id="officer-1", roles=frozenset({Role.OFFICER})),
+            who=Who("officer-1", frozenset({Role.OFFICER})),
             now=NOW,
         )
     assert linked.consultation is not None and linked.consultation.linked_contact_reference == "CT-26-000001"
     async with store.unit_of_work() as uow:
-        deleted = await purge_expired_consultations(
-            uow, rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY)
-        )
+        deleted = await purge_expired_consultations(uow, rules=Rules(NOW, WorkingCalendar(), POLICY))
     assert deleted == (old.consultation.reference,) == ("PC-25-00001",)
     async with store.unit_of_work() as uow:
         assert await uow.consultations.get_by_reference("PC-25-00001") is None

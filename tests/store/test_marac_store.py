@@ -33,8 +33,8 @@ async def _case(store: Store) -> MaracCase:
     case = await add_case(
         store.unit_of_work(),
         "marac-1",
-        who=Who(actor_id=OFFICER, roles=ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(case, MaracCase), case
     return case
@@ -50,8 +50,8 @@ async def test_a_linked_childs_request_is_due_at_the_meeting_and_closes_when_ans
         None,
         "Team A",
         SW,
-        who=Who(actor_id=OFFICER, roles=ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert not isinstance(linked, Refusal)
     _, request = linked
@@ -63,16 +63,16 @@ async def test_a_linked_childs_request_is_due_at_the_meeting_and_closes_when_ans
         store.unit_of_work(),
         request.id,
         "x",
-        who=Who(actor_id="aad-someone", roles=frozenset()),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who("aad-someone", frozenset()),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(other, Refusal)
     answered = await answer_request(
         store.unit_of_work(),
         request.id,
         "Known",
-        who=Who(actor_id=SW, roles=frozenset({Role.SOCIAL_WORKER})),
-        rules=Rules(now=NOW + timedelta(hours=1), calendar=CALENDAR, policy=POLICY),
+        who=Who(SW, frozenset({Role.SOCIAL_WORKER})),
+        rules=Rules(NOW + timedelta(hours=1), CALENDAR, POLICY),
     )
     assert not isinstance(answered, Refusal) and answered.answer is not None
     async with store.unit_of_work() as uow:
@@ -91,15 +91,13 @@ async def test_marac_and_mappa_records_are_deleted_after_the_policys_months(
         date(2026, 3, 18),
         "",
         None,
-        who=Who(actor_id=OFFICER, roles=ROLES),
+        who=Who(OFFICER, ROLES),
         now=NOW,
     )
     assert isinstance(invitation, MappaInvitation) and invitation.to_front_door
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)
     policy = parse_policy(f"[retention]\nmarac_mappa_months = {months}\n")
-    deleted = await purge_expired_marac(
-        store.unit_of_work(), rules=Rules(now=later, calendar=CALENDAR, policy=policy)
-    )
+    deleted = await purge_expired_marac(store.unit_of_work(), rules=Rules(later, CALENDAR, policy))
     assert deleted == (() if kept else ("MAPPA-1", "MARAC-1"))
     async with store.unit_of_work() as uow:
         assert (await uow.marac.get_case(case.id) is not None) is kept

@@ -67,8 +67,8 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
         store.unit_of_work(),
         reference,
         "Nothing known",
-        who=Who(actor_id=POLICE, roles=PARTNER_ROLES),
-        rules=Rules(now=NOW + timedelta(hours=1), calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(POLICE, PARTNER_ROLES),
+        rules=Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY),
     )
     assert not isinstance(answered, Refusal)
     request = answered.request_for(Agency.POLICE)
@@ -79,8 +79,8 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
         Agency.POLICE,
         "Twice",
         "Someone",
-        who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES),
-        rules=Rules(now=NOW + timedelta(hours=2), calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW + timedelta(hours=2), WorkingCalendar(), POLICY),
     )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
     closed = await close_episode(
@@ -89,8 +89,8 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
         MashDecision.NO_FURTHER_ACTION,
         "No concerns shared",
         (Agency.POLICE,),
-        who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES),
-        rules=Rules(now=NOW + timedelta(hours=3), calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW + timedelta(hours=3), WorkingCalendar(), POLICY),
     )
     assert not isinstance(closed, Refusal) and closed.closure is not None
     async with store.unit_of_work() as uow:
@@ -107,17 +107,17 @@ async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> N
         store.unit_of_work(),
         episode.reference,
         "Police answer",
-        who=Who(actor_id=POLICE, roles=PARTNER_ROLES),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(POLICE, PARTNER_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     health = await read_episode(
-        store.unit_of_work(), episode.reference, who=Who(actor_id=HEALTH, roles=PARTNER_ROLES), now=NOW
+        store.unit_of_work(), episode.reference, who=Who(HEALTH, PARTNER_ROLES), now=NOW
     )
     assert (
         isinstance(health, PartnerView) and health.agency is Agency.HEALTH and health.request.answer is None
     )
     staff = await read_episode(
-        store.unit_of_work(), episode.reference, who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES), now=NOW
+        store.unit_of_work(), episode.reference, who=Who(CONSULTANT, CONSULTANT_ROLES), now=NOW
     )
     assert isinstance(staff, StaffView)
     # A partner whose role was revoked, or with no agency, is refused.
@@ -125,7 +125,7 @@ async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> N
         await set_partner_agency(uow, HEALTH, None, actor_id="admin", now=NOW)
         await uow.commit()
     gone = await read_episode(
-        store.unit_of_work(), episode.reference, who=Who(actor_id=HEALTH, roles=PARTNER_ROLES), now=NOW
+        store.unit_of_work(), episode.reference, who=Who(HEALTH, PARTNER_ROLES), now=NOW
     )
     assert isinstance(gone, Refusal) and gone.reason is RefusalReason.NOT_PERMITTED
     async with store.unit_of_work() as uow:
@@ -144,14 +144,14 @@ async def test_retention_deletes_closed_episodes_after_the_policys_months(
         MashDecision.ADVICE_SIGNPOSTING,
         "Advice given",
         (Agency.POLICE,),
-        who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES),
-        rules=Rules(now=NOW, calendar=WorkingCalendar(), policy=POLICY),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     other = await opened(store)  # still open: never deleted
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)  # three months on
     policy = parse_policy(f"[retention]\nmash_episodes_months = {months}\n")
     deleted = await purge_expired_episodes(
-        store.unit_of_work(), rules=Rules(now=later, calendar=WorkingCalendar(), policy=policy)
+        store.unit_of_work(), rules=Rules(later, WorkingCalendar(), policy)
     )
     assert deleted == (() if kept else (episode.reference,))
     async with store.unit_of_work() as uow:

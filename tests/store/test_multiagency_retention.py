@@ -36,8 +36,8 @@ async def test_the_retention_job_deletes_each_multi_agency_record_after_its_mont
         MashDecision.NO_FURTHER_ACTION,
         "Nothing to add",
         (Agency.POLICE,),
-        who=Who(actor_id=CONSULTANT, roles=CONSULTANT_ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert not isinstance(result, Refusal), result
     still_open = await opened(store)
@@ -46,28 +46,28 @@ async def test_the_retention_job_deletes_each_multi_agency_record_after_its_mont
         "DA-7",
         date(2026, 3, 15),
         "Argument between adults",
-        who=Who(actor_id=OFFICER, roles=ROLES),
+        who=Who(OFFICER, ROLES),
         now=NOW,
     )
     assert isinstance(incident, TriageIncident)
     form = BodyRequestForm(RequestingBody.CAFCASS, "C-1", "Una Example", None, "", date(2026, 3, 20))
     request = await log_request(
-        store.unit_of_work(), form, calendar=CALENDAR, who=Who(actor_id=OFFICER, roles=ROLES), now=NOW
+        store.unit_of_work(), form, calendar=CALENDAR, who=Who(OFFICER, ROLES), now=NOW
     )
     assert isinstance(request, BodyRequest)
     answered = await respond(
         store.unit_of_work(),
         request.reference,
         "None held",
-        who=Who(actor_id=OFFICER, roles=ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert not isinstance(answered, Refusal)
     case = await add_case(
         store.unit_of_work(),
         "MARAC-9",
-        who=Who(actor_id=OFFICER, roles=ROLES),
-        rules=Rules(now=NOW, calendar=CALENDAR, policy=POLICY),
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(case, MaracCase)
 

@@ -27,7 +27,7 @@ async def _recorded(store: Store, reference: str = "DA-1", now: datetime = NOW) 
         reference,
         date(2026, 3, 15),
         SUMMARY,
-        who=Who(actor_id=OFFICER, roles=ROLES),
+        who=Who(OFFICER, ROLES),
         now=now,
     )
     assert isinstance(incident, TriageIncident), incident
@@ -56,7 +56,7 @@ async def test_the_triage_meets_monday_to_friday(store: Store) -> None:
         "DA-2",
         date(2026, 3, 20),
         SUMMARY,
-        who=Who(actor_id=OFFICER, roles=ROLES),
+        who=Who(OFFICER, ROLES),
         now=saturday,
     )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.WRONG_STATE
@@ -69,7 +69,7 @@ async def test_incidents_are_deleted_after_the_policys_months(store: Store, mont
     recent = await _recorded(store, "DA-NEW", later)
     policy = parse_policy(f"[retention]\ntriage_incidents_months = {months}\n")
     deleted = await purge_expired_incidents(
-        store.unit_of_work(), rules=Rules(now=later, calendar=WorkingCalendar(), policy=policy)
+        store.unit_of_work(), rules=Rules(later, WorkingCalendar(), policy)
     )
     assert deleted == (() if kept else ("DA-OLD",))
     async with store.unit_of_work() as uow:

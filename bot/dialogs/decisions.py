@@ -107,6 +107,7 @@ from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
+from frontdoor.worklog import event_words
 
 log = logging.getLogger(__name__)
 
@@ -784,17 +785,16 @@ def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[
     return ()
 
 
-_SENT_BACK = {
-    Action.REFUSE_SIGN_OFF.value: "Sent back from sign-off for a fresh decision",
-    Action.RETURN_FOR_SCREENING.value: "Returned by the social worker for a threshold decision",
-}
+#: why the contact is being screened again (a refused sign-off or a returned allocation)
+_SENT_BACK = (Action.REFUSE_SIGN_OFF.value, Action.RETURN_FOR_SCREENING.value)
 
-_CHALLENGE_LINES = {
-    CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team ({who})",
-    CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed ({who})",
-    CaseworkAction.CHALLENGE_ESCALATED.value: "Not agreed: escalated to the service manager ({who})",
-    CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved: {result} ({who})",
-}
+#: the challenge's steps name who took them in brackets, and a resolution its result
+_CHALLENGE_STEPS = (
+    CaseworkAction.CHALLENGE_RAISED.value,
+    CaseworkAction.CHALLENGE_DISCUSSED.value,
+    CaseworkAction.CHALLENGE_ESCALATED.value,
+    CaseworkAction.CHALLENGE_RESOLVED.value,
+)
 
 
 def _lines(
@@ -807,36 +807,31 @@ def _lines(
     back: list[str] = []
     for event in contact.events:
         who = names.get(event.actor_id) or "a member of staff"
+        words = event_words(event.action)
         if event.to_state is ContactState.AWAITING_SCREENING:
             lines = []
-            again = _SENT_BACK.get(event.action)
-            back = [f"{again}, by {who} at {_when(event.at)}."] if again else []
+            back = [f"{words}, by {who} at {_when(event.at)}."] if event.action in _SENT_BACK else []
         route = _ROUTE_ACTIONS.get(event.action)
         if route is not None and read_event_data(event).get("early_help") == EARLY_HELP_STAYS:
             worker = names.get(str(read_event_data(event).get("early_help_worker", ""))) or "the worker named"
             lines.append(f"Decided: stays with early help ({worker} told), by {who} at {_when(event.at)}.")
         elif route is not None:
-            lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
+            lines.append(f"{words}, by {who} at {_when(event.at)}.")
             if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
                 assignee = contact.assignee_id or ""
                 role = "officer" if route is ScreeningRoute.III else "social worker"
                 lines.append(f"Assigned to the {role} {names.get(assignee) or 'chosen'}.")
-        elif event.action == Action.CP_THRESHOLD_MET.value:
-            lines.append(f"Decided: child-protection threshold met, by {who} at {_when(event.at)}.")
+        elif event.action in (Action.CP_THRESHOLD_MET.value, Action.ACCEPT_REFERRAL.value):
+            lines.append(f"{words}, by {who} at {_when(event.at)}.")
         elif event.action == Action.REASSIGN.value:
             worker = names.get(contact.assignee_id or "") or "the social worker chosen"
             lines.append(f"Decided: reassigned to {worker} to recommend, by {who} at {_when(event.at)}.")
-        elif event.action == Action.SIGN_OFF.value:
-            lines.append(f"Signed off and closed by {who} at {_when(event.at)}.")
-        elif event.action == Action.ACCEPT_REFERRAL.value:
-            lines.append(f"Child-protection decision: progress to referral, by {who} at {_when(event.at)}.")
-        elif event.action in (Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
-            what = "Recommendation" if event.action == Action.RECOMMEND.value else "Outcome recorded"
-            lines.append(f"{what} by {who} at {_when(event.at)}.")
-        elif event.action in _CHALLENGE_LINES:
-            result = str(read_event_data(event).get("result", ""))
-            line = _CHALLENGE_LINES[event.action].format(who=who, result=result)
-            lines.append(f"{line} at {_when(event.at)}.")
+        elif event.action in (Action.SIGN_OFF.value, Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
+            lines.append(f"{words} by {who} at {_when(event.at)}.")
+        elif event.action in _CHALLENGE_STEPS:
+            resolved = event.action == CaseworkAction.CHALLENGE_RESOLVED.value
+            result = f": {read_event_data(event).get('result', '')}" if resolved else ""
+            lines.append(f"{words}{result} ({who}) at {_when(event.at)}.")
     recorded = current_outcome(contact)
     if recorded is not None:
         outcome = recorded.outcome

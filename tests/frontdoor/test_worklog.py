@@ -219,7 +219,7 @@ async def test_history_names_every_step_with_its_particulars(store: Store) -> No
     lines = history(contact)
     assert [line.title for line in lines] == [
         "Submitted for screening",
-        "Screened: route IV: allocate to a social worker",
+        "Decided: route IV: allocate to a social worker",
         "Contact with the referrer",
         "Recommendation: no further involvement; Referral to another agency: Early help",
     ]

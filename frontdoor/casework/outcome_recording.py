@@ -1,4 +1,6 @@
-"""The child-protection decision, outcomes and recommendations."""
+"""Recording a contact's outcome: the child-protection decision (progress to referral), the outcome
+itself, and a social worker's recommendation. The outcomes and their event data are in
+``frontdoor.outcomes``."""
 
 from __future__ import annotations
 

@@ -33,9 +33,10 @@ from typing import Final
 from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.acting import Rules
+from frontdoor.alert_tick import TickReport, run_tick
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
-from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
+from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import UnitOfWorkFactory

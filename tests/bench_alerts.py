@@ -44,12 +44,13 @@ from bot.app import ALERTS, CALENDAR, NOTIFIER, SETTINGS, create_app, working_ca
 from bot.outbox_cards import render
 from bot.settings import DEVELOPMENT, Settings
 from frontdoor.acting import Rules
+from frontdoor.alert_tick import plan_alerts
 from frontdoor.alerts import OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.contact import ContactState
 from frontdoor.delivery import ConversationRateLimiter
-from frontdoor.dispatch import Dispatcher, DispatchReport, plan_alerts
+from frontdoor.dispatch import Dispatcher, DispatchReport
 from frontdoor.duty import current_handover, post_due_handover
 from frontdoor.handover import handover_message
 from frontdoor.policy import Policy, parse_policy

@@ -3,8 +3,8 @@
 The ``Action.Execute`` (verb ``ACK_VERB``) carries only the alert's key; who is taking it is the
 activity's sender with the roles the directory gives them. Only a breach alert can be taken, and
 only by the people it was sent to or whose role can act on the clock
-(``frontdoor.dispatch.may_take``); anyone else is refused, audited, and nothing changes.
-``frontdoor.dispatch.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
+(``frontdoor.alert_taking.may_take``); anyone else is refused, audited, and nothing changes.
+``frontdoor.alert_taking.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
 stops the repeats and the escalation of the breach). The invoke is answered straight away with the
 card saying "Taken by <name> at <time>"; then, in a task of its own, every other sent copy of the
 alerts about that clock (personal chats, the duty channel, reroutes) is updated in place, using the
@@ -28,14 +28,9 @@ from bot.dialogs.background import Later
 from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.alert_taking import ACK_REFUSED_ACTION, acknowledge_alert, alert_copies
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
-from frontdoor.dispatch import (
-    ACK_REFUSED_ACTION,
-    ACKNOWLEDGEABLE,
-    AlertNotice,
-    acknowledge_alert,
-    alert_copies,
-)
+from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission
 from frontdoor.usecase import Refusal

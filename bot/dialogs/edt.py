@@ -22,9 +22,9 @@ from bot.cards.edt import DAY_KEY, TAKE_VERB, edt_handover_card
 from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.alert_taking import acknowledge_alert
 from frontdoor.alerts import AlertKey, AlertKind
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.dispatch import acknowledge_alert
 from frontdoor.edt import EdtHandover, OvernightRecorded, acknowledgements_of, record_overnight_action, takers
 from frontdoor.records import ClockKind
 from frontdoor.roles import Permission

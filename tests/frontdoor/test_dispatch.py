@@ -15,6 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from frontdoor.acting import Rules, Who
+from frontdoor.alert_taking import AlertTaken, acknowledge_alert, alert_copies, may_take
+from frontdoor.alert_tick import deadline_horizon, plan_alerts, run_tick
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     AlertKey,
@@ -26,18 +28,7 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
-from frontdoor.dispatch import (
-    AlertNotice,
-    AlertTaken,
-    Dispatcher,
-    SendReport,
-    acknowledge_alert,
-    alert_copies,
-    deadline_horizon,
-    may_take,
-    plan_alerts,
-    run_tick,
-)
+from frontdoor.dispatch import AlertNotice, Dispatcher, SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from frontdoor.acting import Rules
+from frontdoor.alert_tick import plan_alerts
 from frontdoor.alerts import AlertKind, OutboxItem
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.dispatch import SendReport, plan_alerts
+from frontdoor.dispatch import SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,

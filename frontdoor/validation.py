@@ -38,6 +38,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TypeVar
 
+from frontdoor.answers import (
+    ChildrenAnswers,
+    EmergencyAnswers,
+    HistoryAnswers,
+    ParentsAnswers,
+    ParsedSection,
+    ReferrerAnswers,
+    RiskAnswers,
+    SourceAnswers,
+    SummaryAnswers,
+    WorriesAnswers,
+)
 from frontdoor.calendar import LONDON
 from frontdoor.contact import (
     Child,
@@ -52,6 +64,12 @@ from frontdoor.contact import (
     Referrer,
     ReferrerType,
     Source,
+)
+from frontdoor.contact_details import (
+    join_address,
+    normalise_email,
+    normalise_phone,
+    normalise_postcode,
 )
 from frontdoor.policy import Policy
 from frontdoor.script import (
@@ -73,28 +91,13 @@ __all__ = [
     "OLDEST_CHILD_YEARS",
     "OVERDUE_TOLERANCE",
     "UNBORN_HORIZON",
-    "ChildrenAnswers",
-    "EmergencyAnswers",
     "FieldError",
-    "HistoryAnswers",
-    "ParentsAnswers",
-    "ParsedSection",
-    "ReferrerAnswers",
-    "RiskAnswers",
-    "SourceAnswers",
-    "SummaryAnswers",
-    "WorriesAnswers",
     "apply_section",
     "check_complete",
     "check_emergency",
     "check_history",
     "check_received_at",
-    "join_address",
-    "normalise_email",
-    "normalise_phone",
-    "normalise_postcode",
     "parse_section",
-    "split_address",
 ]
 
 MAX_BACKDATE = timedelta(days=14)
@@ -110,82 +113,6 @@ class FieldError:
 
     field_id: str
     message: str
-
-
-# -- phone numbers, e-mail addresses, postcodes --------------------------------------------------
-
-_PHONE_PUNCTUATION = re.compile(r"[\s\-.()/]")
-# National significant numbers (after the leading 0): 01 and 02 geographic, 03 non-geographic and
-# 07 mobile take ten digits; a few 01 areas take nine; 0800/0808 freephone take nine or ten.
-_UK_NATIONAL = re.compile(r"(?:[1-3]\d{9}|1\d{8}|7\d{9}|80[08]\d{6,7})")
-
-
-def normalise_phone(text: str) -> str | None:
-    """A UK phone number in E.164 (``+441914980000``), or None when ``text`` is not one."""
-    raw = text.strip()
-    # "+44 (0)20 ..." is how numbers are printed on letterheads; the (0) is not dialled from abroad.
-    raw = raw.replace("(0)", "") if raw.startswith(("+44", "0044")) else raw
-    digits = _PHONE_PUNCTUATION.sub("", raw)
-    if digits.startswith("+44"):
-        national = digits[3:]
-    elif digits.startswith("0044"):
-        national = digits[4:]
-    elif digits.startswith("0"):
-        national = digits[1:]
-    else:
-        return None
-    if not national.isascii() or not national.isdigit() or not _UK_NATIONAL.fullmatch(national):
-        return None
-    return f"+44{national}"
-
-
-# Pragmatic, not RFC 5322: one @, no spaces, a dot inside the domain with something either side.
-_EMAIL = re.compile(r"[^@\s]+@(?P<domain>[^@\s.]+(?:\.[^@\s.]+)+)")
-
-
-def normalise_email(text: str) -> str | None:
-    """``text`` as an e-mail address with a lower-case domain, or None when it does not look like one."""
-    candidate = text.strip()
-    if len(candidate) > 254 or not _EMAIL.fullmatch(candidate):
-        return None
-    local, _, domain = candidate.rpartition("@")
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        return None
-    return f"{local}@{domain.lower()}"
-
-
-# Outward code: A9, A99, A9A, AA9, AA99, AA9A; inward code: 9AA without C, I, K, M, O or V.
-_POSTCODE = re.compile(
-    r"(?P<outward>[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?))"
-    r"(?P<inward>[0-9][ABD-HJLNP-UW-Z]{2})"
-)
-
-
-def normalise_postcode(text: str) -> str | None:
-    """A full UK postcode, upper case with one space (``SW1A 1AA``), or None when ``text`` is not one."""
-    compact = re.sub(r"\s+", "", text).upper()
-    if compact == "GIR0AA":  # the one postcode outside the pattern (Girobank)
-        return "GIR 0AA"
-    match = _POSTCODE.fullmatch(compact)
-    return f"{match['outward']} {match['inward']}" if match else None
-
-
-def join_address(address: str, postcode: str) -> str:
-    """The record's address text: the address, then the normalised postcode on its own last line."""
-    address = address.strip()
-    if not postcode:
-        return address
-    return f"{address}\n{postcode}" if address else postcode
-
-
-def split_address(text: str) -> tuple[str, str]:
-    """``join_address`` reversed: (address, postcode); the postcode is empty when the last line is
-    not a postcode."""
-    head, _, last = text.strip().rpartition("\n")
-    postcode = normalise_postcode(last) if last else None
-    if postcode is not None and last.strip().upper() == postcode:
-        return head.strip(), postcode
-    return text.strip(), ""
 
 
 # -- dates and times -----------------------------------------------------------------------------
@@ -317,76 +244,6 @@ def _referrer_errors(referrer: Referrer, partial: bool) -> list[FieldError]:
                 FieldError("referrer_agency", "Referrer agency: a professional must give their agency")
             )
     return errors
-
-
-# -- parsed answers, one type per section --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourceAnswers:
-    source: Source | None
-    contact_type: ContactType | None
-    #: None: not given, so the contact is received when it is submitted
-    received_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReferrerAnswers:
-    referrer: Referrer | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChildrenAnswers:
-    children: tuple[Child, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ParentsAnswers:
-    parents: tuple[Parent, ...]
-    consent: Consent | None
-    consent_reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class WorriesAnswers:
-    worries: str
-    working_well: str
-    needs_to_happen: str
-    presenting_needs: frozenset[PresentingNeed]
-
-
-@dataclass(frozen=True, slots=True)
-class RiskAnswers:
-    #: the questions answered yes; any makes the contact urgent
-    immediate_risks: frozenset[ImmediateRisk]
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyAnswers:
-    emergency: EmergencyDetails
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryAnswers:
-    history: HistoryChecks
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryAnswers:
-    """The summary card asks nothing; it is here so every section parses."""
-
-
-ParsedSection = (
-    SourceAnswers
-    | ReferrerAnswers
-    | ChildrenAnswers
-    | ParentsAnswers
-    | WorriesAnswers
-    | RiskAnswers
-    | EmergencyAnswers
-    | HistoryAnswers
-    | SummaryAnswers
-)
 
 
 # -- reading raw card values ---------------------------------------------------------------------

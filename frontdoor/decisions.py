@@ -462,75 +462,21 @@ async def decide_rereferral(
         if loaded.state is not ContactState.DUTY_MANAGER_REVIEW:
             return wrong_state(loaded, "decided as a re-referral")
         subject = loaded.reference or ""
-        worker: str | None = None
-        name = ""
-        if decision.choice is RereferralChoice.REASSIGN:
-            worker = (decision.worker_id or loaded.history.last_worker_id or "").strip() or None
-            if worker is None:
-                return Refusal(
-                    RefusalReason.INVALID,
-                    "Please choose a social worker: no last allocated worker is recorded for this contact.",
-                )
-            checked = await check_holder(uow, worker, Role.SOCIAL_WORKER)
-            if isinstance(checked, Refusal):
-                return checked
-            name = checked
-
-        if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
-            moved = transition(
-                loaded,
-                ContactState.CP_DECISION,
-                who.actor_id,
-                rules.now,
-                Action.CP_THRESHOLD_MET,
-                decision.rationale,
-            )
-        else:
-            moved = transition(
-                loaded,
-                ContactState.SW_ASSESSMENT,
-                who.actor_id,
-                rules.now,
-                Action.REASSIGN,
-                decision.rationale,
-            )
-            moved = add_event_data(moved, {"assignee": worker or ""})
-        moved = replace(moved, assignee_id=worker)
-        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
+        chosen = await _rereferral_worker(uow, loaded, decision)
+        if isinstance(chosen, Refusal):
+            return chosen
+        worker, name = chosen
+        saved = await save_or_race(
+            uow, _rereferred(loaded, decision, worker, who, rules), expected_version, who.actor_id
+        )
         if isinstance(saved, AlreadyDecided):
             return saved
         if worker is not None:
             over = await over_cap(uow, worker, name, rules.policy)
             if over is not None:
                 return over
-
-        if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
-            held = {d.clock for d in await open_deadlines(uow, subject)}
-            if ClockKind.CP_DECISION not in held:
-                await start_clock(
-                    uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy
-                )
-            await start_clock(
-                uow,
-                subject,
-                ClockKind.COMPLETION_24H,
-                saved.received_at or rules.now,
-                rules.calendar,
-                rules.policy,
-            )
-            detail = f"decision={decision.choice.value}"
-        else:
-            await start_clock(
-                uow,
-                subject,
-                ClockKind.REREFERRAL_RECOMMENDATION,
-                rules.now,
-                rules.calendar,
-                rules.policy,
-                worker,
-            )
-            detail = f"decision={decision.choice.value}; assignee={worker}"
-        await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)
+        await _start_rereferral_clocks(uow, saved, worker, rules)
+        detail = f"decision={decision.choice.value}" + (f"; assignee={worker}" if worker is not None else "")
         action = Action.CP_THRESHOLD_MET if worker is None else Action.REASSIGN
         await uow.audit.append(
             audit_event(rules.now, who.actor_id, f"contact.{action.value}", subject, detail)
@@ -547,3 +493,61 @@ async def decide_rereferral(
         deadlines=deadlines,
         summary=_summary(saved, deadlines, rules.now, rules.calendar, rules.policy),
     )
+
+
+async def _rereferral_worker(
+    uow: UnitOfWork, loaded: Contact, decision: RereferralDecision
+) -> tuple[str | None, str] | Refusal:
+    """The social worker a reassignment goes to (the chosen one, else the last allocated) and their
+    name; ``(None, "")`` when the threshold is met instead."""
+    if decision.choice is not RereferralChoice.REASSIGN:
+        return None, ""
+    worker = (decision.worker_id or loaded.history.last_worker_id or "").strip() or None
+    if worker is None:
+        return Refusal(
+            RefusalReason.INVALID,
+            "Please choose a social worker: no last allocated worker is recorded for this contact.",
+        )
+    checked = await check_holder(uow, worker, Role.SOCIAL_WORKER)
+    if isinstance(checked, Refusal):
+        return checked
+    return worker, checked
+
+
+def _rereferred(
+    loaded: Contact, decision: RereferralDecision, worker: str | None, who: Who, rules: Rules
+) -> Contact:
+    """``loaded`` moved by the re-referral decision (not saved yet)."""
+    if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
+        moved = transition(
+            loaded,
+            ContactState.CP_DECISION,
+            who.actor_id,
+            rules.now,
+            Action.CP_THRESHOLD_MET,
+            decision.rationale,
+        )
+    else:
+        moved = transition(
+            loaded, ContactState.SW_ASSESSMENT, who.actor_id, rules.now, Action.REASSIGN, decision.rationale
+        )
+        moved = add_event_data(moved, {"assignee": worker or ""})
+    return replace(moved, assignee_id=worker)
+
+
+async def _start_rereferral_clocks(uow: UnitOfWork, saved: Contact, worker: str | None, rules: Rules) -> None:
+    """Threshold met (no worker): the 2-hour child-protection clock and the 24-hour completion clock
+    from received-at. Reassigned: the worker's 48-hour recommendation clock. Either way the
+    screening clock closes."""
+    subject = saved.reference or ""
+    if worker is None:
+        held = {d.clock for d in await open_deadlines(uow, subject)}
+        if ClockKind.CP_DECISION not in held:
+            await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
+        received = saved.received_at or rules.now
+        await start_clock(uow, subject, ClockKind.COMPLETION_24H, received, rules.calendar, rules.policy)
+    else:
+        await start_clock(
+            uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, rules.now, rules.calendar, rules.policy, worker
+        )
+    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)

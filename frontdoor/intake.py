@@ -48,6 +48,7 @@ from enum import StrEnum
 from frontdoor.acting import Rules, Who
 from frontdoor.answers import HistoryAnswers
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.card_values import FieldError
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.lifecycle import Action, transition
@@ -70,7 +71,6 @@ from frontdoor.script import (
 )
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import (
-    FieldError,
     apply_section,
     check_complete,
     check_emergency,

@@ -19,6 +19,7 @@ from frontdoor.answers import (
     SummaryAnswers,
     WorriesAnswers,
 )
+from frontdoor.card_values import FieldError
 from frontdoor.contact import (
     Child,
     Consent,
@@ -41,7 +42,7 @@ from frontdoor.contact_details import (
 )
 from frontdoor.policy import Policy, default_policy, parse_policy
 from frontdoor.script import Section
-from frontdoor.validation import FieldError, apply_section, check_complete, check_received_at, parse_section
+from frontdoor.validation import apply_section, check_complete, check_received_at, parse_section
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 3, 16, 10, 0, tzinfo=LONDON)  # a Monday, GMT

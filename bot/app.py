@@ -37,6 +37,7 @@ from bot.dialogs.body_requests import BodyRequestsFeature
 from bot.dialogs.casework import CaseworkFeature
 from bot.dialogs.channels import ChannelsFeature
 from bot.dialogs.consultation import ConsultationFeature
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.continuity import ContinuityFeature
 from bot.dialogs.decisions import DecisionsFeature
 from bot.dialogs.duty import DutyFeature
@@ -125,35 +126,34 @@ def create_app(
     register_admin(router, store, clock)
     # ``find`` dispatches by reference kind; each feature registers the finder for its own kind.
     finders = register_find(router)
-    ConsultationFeature(store, clock, settings.policy).register(router, finders)
-    calendar = working_calendar(settings, clock)
-    notifier = Notifier(adapter, store, settings.app_id)
-    decisions = DecisionsFeature(store, clock, calendar, settings.policy, notifier)
+    context = FeatureContext(
+        store=store,
+        clock=clock,
+        calendar=working_calendar(settings, clock),
+        policy=settings.policy,
+        notifier=Notifier(adapter, store, settings.app_id),
+    )
+    ConsultationFeature(context).register(router, finders)
+    decisions = DecisionsFeature(context)
     decisions.register(router)
-    CaseworkFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
-    QualityFeature(store, clock, calendar, settings.policy, notifier, decisions).register(router)
+    CaseworkFeature(context, decisions).register(router)
+    QualityFeature(context, decisions).register(router)
     intake = IntakeFeature(
-        store,
-        clock,
-        calendar,
-        settings.policy,
-        notifier,
-        decision_card=decisions.posted_card,
-        channel_update=decisions.update_channel_card,
+        context, decision_card=decisions.posted_card, channel_update=decisions.update_channel_card
     )
     intake.register(router, finders)
-    MailFeature(store, clock, intake).register(router)
-    ChannelsFeature(store, clock, notifier).register(router)
-    ContinuityFeature(store, clock, settings.policy).register(router)
-    EdtFeature(store, clock, settings.policy).register(router)
-    AlertsFeature(store, clock, notifier).register(router)
-    DutyFeature(store, clock, calendar, settings.policy, notifier).register(router)
-    FiguresFeature(store, clock, calendar, settings.policy).register(router)
-    WorklistsFeature(store, clock, calendar, settings.policy).register(router)
-    MashFeature(store, clock, calendar, settings.policy, notifier).register(router, finders)
-    TriageFeature(store, clock, calendar, settings.policy, intake.dispatch_submitted).register(router)
-    BodyRequestsFeature(store, clock, calendar, settings.policy).register(router, finders)
-    MaracFeature(store, clock, calendar, settings.policy, notifier).register(router)
+    MailFeature(context, intake).register(router)
+    ChannelsFeature(context).register(router)
+    ContinuityFeature(context).register(router)
+    EdtFeature(context).register(router)
+    AlertsFeature(context).register(router)
+    DutyFeature(context).register(router)
+    FiguresFeature(context).register(router)
+    WorklistsFeature(context).register(router)
+    MashFeature(context).register(router, finders)
+    TriageFeature(context, intake.dispatch_submitted).register(router)
+    BodyRequestsFeature(context).register(router, finders)
+    MaracFeature(context).register(router)
     router.verify()  # every rule of the authorization table has its handler (bot.access)
     dedup = Deduplicator(store, clock)
     bot = FrontDoorBot(
@@ -174,8 +174,8 @@ def create_app(
     app[ROUTER] = router
     app[SETTINGS] = settings
     app[CLOCK] = clock
-    app[CALENDAR] = calendar
-    app[NOTIFIER] = notifier
+    app[CALENDAR] = context.calendar
+    app[NOTIFIER] = context.notifier
     app[DEDUP] = dedup
     if settings.authentication_enabled:
         keys = KeyManager(token_sources)
@@ -191,8 +191,8 @@ def create_app(
             store.unit_of_work,
             clock,
             settings.policy,
-            calendar,
-            sender=TeamsAlertSender(notifier, store),
+            context.calendar,
+            sender=TeamsAlertSender(context.notifier, store),
             mailer=SmtpAlertMailer(settings.smtp) if settings.smtp is not None else None,
             leadership=leadership,
             tick_seconds=settings.tick_seconds,
@@ -211,7 +211,7 @@ def create_app(
             )
             app[MAILBOX] = mailbox
         app[SCHEDULER] = create_scheduler(
-            store.unit_of_work, clock, settings.policy, calendar, alerts=alerts, mailbox=mailbox
+            store.unit_of_work, clock, settings.policy, context.calendar, alerts=alerts, mailbox=mailbox
         )
         # Appended after ``_lifecycle``, so it stops before the store is closed.
         app.cleanup_ctx.append(_scheduling)

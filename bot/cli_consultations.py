@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
+from frontdoor.acting import Who
 from frontdoor.calendar import LONDON
 from frontdoor.consultation import MANAGER_ROLES, ExportOutcome, export_consultations
 from frontdoor.ports import Clock
@@ -75,13 +76,12 @@ async def export(
         names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
         result = await export_consultations(
             uow,
-            actor_id,
-            MANAGER_ROLES,
             _midnight(start_day),
             _midnight(end_day + timedelta(days=1)),
-            clock.now(),
             with_text=bool(args.with_text),
             names=names,
+            who=Who(actor_id, MANAGER_ROLES),
+            now=clock.now(),
         )
     if result.outcome is not ExportOutcome.EXPORTED:
         sys.stderr.write(f"frontdoor-bot: {result.message}\n")

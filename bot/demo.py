@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
+from frontdoor.acting import Who
 from frontdoor.agencies import Agency
 from frontdoor.calendar import LONDON
 from frontdoor.channels import register_channel
@@ -144,9 +145,8 @@ async def seed(store: Store, clock: Clock, setup: DemoSetup, service_url: str) -
                 purpose,
                 conversation_id,
                 ConversationKind.CHANNEL,
-                DEMO_ACTOR,
-                {Role.ADMIN},
-                now,
+                who=Who(DEMO_ACTOR, frozenset({Role.ADMIN})),
+                now=now,
             )
     if changes:
         async with store.unit_of_work() as uow:

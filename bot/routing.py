@@ -16,6 +16,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.access import ACCESS, Place, Rule, Surface, UnlistedError, rule_for, unregistered
+from frontdoor.acting import Who
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.roles import Permission, Role, may
 
@@ -32,6 +33,11 @@ class Actor:
 
     def may(self, permission: Permission) -> bool:
         return may(self.roles, permission)
+
+    @property
+    def who(self) -> Who:
+        """Who acts, as the use cases take it."""
+        return Who(self.aad_object_id, self.roles)
 
 
 @dataclass(frozen=True, slots=True)

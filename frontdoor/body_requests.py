@@ -7,17 +7,16 @@ working day, and they close when the response is recorded (met, or late after th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import BodyRequest, RequestingBody, Response
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.consultation import due_for_deletion
-from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import Refusal, RefusalReason, close_clocks
 
@@ -68,16 +67,10 @@ async def _audit(
 
 
 async def log_request(
-    uow: UnitOfWork,
-    form: BodyRequestForm,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
+    uow: UnitOfWork, form: BodyRequestForm, *, who: Who, now: datetime, calendar: WorkingCalendar
 ) -> BodyRequest | Refusal:
     now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
     problems = form.problems(now.astimezone(LONDON).date())
     if problems or form.due_on is None:
@@ -93,44 +86,37 @@ async def log_request(
             form.subject_date_of_birth,
             form.subject_address.strip(),
             due_time(form.due_on, calendar),
-            actor_id,
+            who.actor_id,
             now,
         )
         await uow.body_requests.add(request)
         await uow.deadlines.add(
-            Deadline(reference, ClockKind.BODY_REQUEST, now, request.due_at, assignee_id=actor_id)
+            Deadline(reference, ClockKind.BODY_REQUEST, now, request.due_at, assignee_id=who.actor_id)
         )
-        await _audit(uow, now, actor_id, LOGGED, reference, f"body={form.body.value}")
+        await _audit(uow, now, who.actor_id, LOGGED, reference, f"body={form.body.value}")
         await uow.commit()
     log.info("information request logged", extra={"reference": reference})
     return request
 
 
 async def respond(
-    uow: UnitOfWork,
-    reference: str,
-    text: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    uow: UnitOfWork, reference: str, text: str, *, who: Who, rules: Rules
 ) -> BodyRequest | Refusal:
     """Record the response and close the clock (met; the audit says whether it was in time)."""
-    now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
-    if not text.strip() or len(text) > policy.limits.max_free_text_chars:
+    if not text.strip() or len(text) > rules.policy.limits.max_free_text_chars:
         return Refusal(RefusalReason.INVALID, "Write the response that was sent.")
     async with uow:
         request = await uow.body_requests.get(reference)
         if request is None:
             return Refusal(RefusalReason.NOT_FOUND, f"No information request {reference}.")
-        if not await uow.body_requests.respond(reference, Response(text.strip(), actor_id, now)):
+        if not await uow.body_requests.respond(reference, Response(text.strip(), who.actor_id, now)):
             return Refusal(RefusalReason.WRONG_STATE, f"{reference} has its response already.")
         await close_clocks(uow, reference, [ClockKind.BODY_REQUEST], now)
         timing = "late" if now > request.due_at else "in_time"
-        await _audit(uow, now, actor_id, RESPONDED, reference, timing)
+        await _audit(uow, now, who.actor_id, RESPONDED, reference, timing)
         await uow.commit()
         answered = await uow.body_requests.get(reference)
     log.info("information request answered", extra={"reference": reference, "status": timing})
@@ -138,25 +124,23 @@ async def respond(
     return answered
 
 
-async def read_request(
-    uow: UnitOfWork, reference: str, *, actor_id: str, roles: Iterable[Role], now: datetime
-) -> BodyRequest | Refusal:
+async def read_request(uow: UnitOfWork, reference: str, *, who: Who, now: datetime) -> BodyRequest | Refusal:
     """Front-door staff read a request (audited)."""
-    if not may(roles, Permission.VIEW_CONTACTS):
+    if not may(who.roles, Permission.VIEW_CONTACTS):
         return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can see that.")
     async with uow:
         request = await uow.body_requests.get(reference)
         if request is None:
             return Refusal(RefusalReason.NOT_FOUND, f"No information request {reference}.")
-        await _audit(uow, require_aware(now, "now"), actor_id, VIEWED, reference, "full")
+        await _audit(uow, require_aware(now, "now"), who.actor_id, VIEWED, reference, "full")
         await uow.commit()
     return request
 
 
-async def purge_expired_requests(uow: UnitOfWork, now: datetime, policy: Policy) -> tuple[str, ...]:
+async def purge_expired_requests(uow: UnitOfWork, *, rules: Rules) -> tuple[str, ...]:
     """Delete requests answered more than ``retention.information_requests_months`` ago."""
-    at = require_aware(now, "now").astimezone(UTC)
-    cutoff = due_for_deletion(at, policy, policy.retention.information_requests_months)
+    at = require_aware(rules.now, "now").astimezone(UTC)
+    cutoff = due_for_deletion(at, rules.policy, rules.policy.retention.information_requests_months)
     deleted = await uow.body_requests.delete_responded_before(cutoff)
     for reference in deleted:
         await _audit(uow, at, RETENTION_ACTOR, DELETED, reference, "retention")

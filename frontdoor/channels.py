@@ -8,11 +8,12 @@ it there. Each registration is audited with ids only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import MappingProxyType
 
+from frontdoor.acting import Who
 from frontdoor.calendar import require_aware
 from frontdoor.records import (
     AuditEvent,
@@ -21,7 +22,7 @@ from frontdoor.records import (
     ConversationKind,
     ConversationRecord,
 )
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
 
 __all__ = [
@@ -69,14 +70,14 @@ async def register_channel(
     purpose: ChannelPurpose,
     conversation_id: str,
     kind: ConversationKind,
-    actor_id: str,
-    roles: Iterable[Role],
+    *,
+    who: Who,
     now: datetime,
 ) -> ChannelRegistered | ChannelRefusal:
     """Make the team channel ``conversation_id`` the channel for ``purpose``, if ``roles`` may."""
     require_aware(now, "now")
     title = PURPOSE_TITLES[purpose]
-    if not may(roles, Permission.REGISTER_CHANNELS):
+    if not may(who.roles, Permission.REGISTER_CHANNELS):
         return ChannelRefusal(f"Sorry, only administrators can choose the {title}.")
     if kind is not ConversationKind.CHANNEL:
         return ChannelRefusal(
@@ -91,7 +92,7 @@ async def register_channel(
         registration = ChannelRegistration(
             purpose=purpose,
             conversation_id=conversation_id,
-            registered_by=actor_id,
+            registered_by=who.actor_id,
             registered_at=now.astimezone(UTC),
         )
         previous = await uow.channels.register(registration)
@@ -99,7 +100,7 @@ async def register_channel(
         await uow.audit.append(
             AuditEvent(
                 at=now,
-                actor_id=actor_id,
+                actor_id=who.actor_id,
                 action="channel.registered",
                 subject=f"channel:{purpose.value}",
                 detail=f"conversation={conversation_id}; previous={replaced}",

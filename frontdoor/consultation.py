@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import LONDON, require_aware
 from frontdoor.contact import Contact
 from frontdoor.errors import InvalidReferenceError
@@ -400,12 +401,11 @@ def guard_draft(draft: ConsultationDraft, today: date) -> tuple[FieldFindings, .
 async def save_consultation(
     uow: ConsultationUnitOfWork,
     draft: ConsultationDraft,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
     override_reason: str | None = None,
     form_id: str | None = None,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> SaveResult:
     """Validate and guard ``draft``; if it passes (or staff override with a reason), save it under
     the next ``PC-YY-NNNNN`` reference of the Europe/London year of ``now`` and commit.
@@ -413,19 +413,19 @@ async def save_consultation(
     ``form_id`` names the card the draft came from (32 lower-case hex digits; anything else is
     ignored). A second save from the same card by the same person writes nothing and returns the
     first record with ``repeated`` set, even when the two saves race."""
-    held = frozenset(roles)
+    held = frozenset(who.roles)
     if not may(held, Permission.LOG_CONSULTATION):
         return SaveResult(SaveOutcome.REFUSED, message="Logging consultations is not part of your role.")
     form = form_id if form_id is not None and _FORM_ID.fullmatch(form_id) else None
-    if form is not None and (earlier := await uow.consultations.from_form(actor_id, form)) is not None:
+    if form is not None and (earlier := await uow.consultations.from_form(who.actor_id, form)) is not None:
         return SaveResult(SaveOutcome.SAVED, consultation=earlier, repeated=True)
     is_staff = may(held, Permission.SEE_ANY_CONSULTATION)
     # The reference year and the date-of-birth window follow the service's calendar: at New Year
     # London is on GMT, so its year is the UTC year, but a ``now`` given in another zone must not
     # shift a consultation into the wrong year's sequence.
-    local_now = require_aware(now, "now").astimezone(LONDON)
+    local_now = require_aware(rules.now, "now").astimezone(LONDON)
 
-    errors = validate_draft(draft, policy, is_staff=is_staff)
+    errors = validate_draft(draft, rules.policy, is_staff=is_staff)
     reason = (override_reason or "").strip()
     if reason and (error := _too_long(ConsultationField.OVERRIDE_REASON, reason, MAX_OVERRIDE_REASON_CHARS)):
         errors.append(error)
@@ -450,7 +450,7 @@ async def save_consultation(
 
     year = two_digit_year(local_now.year)
     number = await uow.references.allocate(ReferenceKind.CONSULTATION.value, year)
-    if form is not None and (earlier := await uow.consultations.from_form(actor_id, form)) is not None:
+    if form is not None and (earlier := await uow.consultations.from_form(who.actor_id, form)) is not None:
         # The same press delivered twice: the other delivery saved while this one waited for the
         # write lock the allocation takes. Not committing rolls the number back, so no gap.
         return SaveResult(SaveOutcome.SAVED, consultation=earlier, repeated=True)
@@ -459,14 +459,14 @@ async def save_consultation(
     consultation = Consultation(
         id=uuid.uuid4().hex,
         reference=reference,
-        author_id=actor_id,
+        author_id=who.actor_id,
         on_behalf=draft.on_behalf,
         professional_name=draft.professional_name.strip(),
         agency=draft.agency.strip(),
         professional_role=draft.professional_role.strip(),
         worry=draft.worry.strip(),
         advice=advice,
-        advised_by=actor_id if advice else None,
+        advised_by=who.actor_id if advice else None,
         created_at=local_now.astimezone(UTC),
         override_reason=reason if findings else "",
         contact_phone=draft.contact_phone.strip(),
@@ -475,12 +475,12 @@ async def save_consultation(
     await uow.consultations.add(consultation)
     at = consultation.created_at
     await uow.audit.append(
-        AuditEvent(at, actor_id, ACTION_CREATE, reference, "on_behalf" if draft.on_behalf else "")
+        AuditEvent(at, who.actor_id, ACTION_CREATE, reference, "on_behalf" if draft.on_behalf else "")
     )
     if findings:
         # Which kinds of data were kept, never the data or the reason: those stay on the record.
         kinds = sorted({kind.value for field in findings for kind in field.kinds})
-        await uow.audit.append(AuditEvent(at, actor_id, ACTION_OVERRIDE, reference, ",".join(kinds)))
+        await uow.audit.append(AuditEvent(at, who.actor_id, ACTION_OVERRIDE, reference, ",".join(kinds)))
     await uow.commit()
     return SaveResult(SaveOutcome.SAVED, consultation=consultation, findings=findings)
 
@@ -501,12 +501,10 @@ def _consultation_reference(text: str) -> Reference | None:
     return reference if reference.kind is ReferenceKind.CONSULTATION else None
 
 
-async def find_consultation(
-    uow: ConsultationUnitOfWork, reference_text: str, actor_id: str, roles: Iterable[Role]
-) -> FindResult:
+async def find_consultation(uow: ConsultationUnitOfWork, reference_text: str, *, who: Who) -> FindResult:
     """A professional finds their own consultations; front-door staff find any; others are refused.
     Read-only: nothing is written or committed."""
-    held = frozenset(roles)
+    held = frozenset(who.roles)
     sees_any = may(held, Permission.SEE_ANY_CONSULTATION)
     if not sees_any and not may(held, Permission.LOG_CONSULTATION):
         return FindResult(FindOutcome.REFUSED, message="Finding consultations is not part of your role.")
@@ -514,7 +512,7 @@ async def find_consultation(
     if reference is None:
         return FindResult(FindOutcome.INVALID_REFERENCE, message=_NOT_A_CONSULTATION)
     consultation = await uow.consultations.get_by_reference(str(reference))
-    if consultation is None or not (sees_any or consultation.author_id == actor_id):
+    if consultation is None or not (sees_any or consultation.author_id == who.actor_id):
         return FindResult(FindOutcome.NOT_FOUND, message=not_found_message(str(reference)))
     return FindResult(FindOutcome.FOUND, consultation=consultation)
 
@@ -523,16 +521,15 @@ async def link_consultation(
     uow: ConsultationLinkUnitOfWork,
     consultation_reference: str,
     contact_reference: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
     *,
+    who: Who,
+    now: datetime,
     commit: bool = True,
 ) -> LinkResult:
     """Link a consultation to the contact it became. Front-door staff only (officers during intake
     or later). Pass ``commit=False`` when linking inside a larger use case that commits itself,
     such as submitting the contact."""
-    if not may(frozenset(roles), Permission.SEE_ANY_CONSULTATION):
+    if not may(frozenset(who.roles), Permission.SEE_ANY_CONSULTATION):
         return LinkResult(LinkOutcome.REFUSED, message="Linking consultations is for front-door staff.")
     reference = _consultation_reference(consultation_reference)
     if reference is None:
@@ -564,7 +561,7 @@ async def link_consultation(
     await uow.audit.append(
         AuditEvent(
             require_aware(now, "now").astimezone(UTC),
-            actor_id,
+            who.actor_id,
             ACTION_LINK,
             consultation.reference,
             str(contact_ref),
@@ -579,18 +576,16 @@ async def link_consultation(
 # -- the card's starting values and the contact's side of a link ---------------------------------
 
 
-async def starting_draft(
-    uow: ConsultationUnitOfWork, actor_id: str, display_name: str, roles: Iterable[Role]
-) -> ConsultationDraft:
+async def starting_draft(uow: ConsultationUnitOfWork, display_name: str, *, who: Who) -> ConsultationDraft:
     """What a new consultation card holds before anyone types.
 
     Front-door staff mostly log for a caller on the phone, so their card starts empty and "on
     behalf". A professional's starts with the name Teams gives for them and, since Teams does not
     tell the bot their agency, role or number, those of their own last consultation, if any.
     """
-    if may(frozenset(roles), Permission.SEE_ANY_CONSULTATION):
+    if may(frozenset(who.roles), Permission.SEE_ANY_CONSULTATION):
         return ConsultationDraft(professional_name="", agency="", on_behalf=True)
-    last = await uow.consultations.latest_own(actor_id)
+    last = await uow.consultations.latest_own(who.actor_id)
     name = display_name.strip()[:MAX_SHORT_FIELD_CHARS]
     if last is None:
         return ConsultationDraft(professional_name=name, agency="")
@@ -683,25 +678,24 @@ def consultations_csv(
 
 async def export_consultations(
     uow: ConsultationUnitOfWork,
-    actor_id: str,
-    roles: Iterable[Role],
     start: datetime,
     end: datetime,
-    now: datetime,
     *,
+    who: Who,
+    now: datetime,
     with_text: bool = False,
     names: Mapping[str, str] | None = None,
 ) -> ExportResult:
     """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited
     (how many, the period, and whether free text was included)."""
-    if not frozenset(roles) & MANAGER_ROLES:
+    if not frozenset(who.roles) & MANAGER_ROLES:
         return ExportResult(ExportOutcome.REFUSED, message="Exporting consultations is for managers.")
     rows = await uow.consultations.list_between(require_aware(start, "start"), require_aware(end, "end"))
     detail = f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}"
     await uow.audit.append(
         AuditEvent(
             require_aware(now, "now").astimezone(UTC),
-            actor_id,
+            who.actor_id,
             ACTION_EXPORT,
             "consultations",
             detail + (" with text" if with_text else ""),
@@ -736,12 +730,12 @@ def due_for_deletion(now: datetime, policy: Policy, months: int | None = None) -
 
 
 async def purge_expired_consultations(
-    uow: ConsultationUnitOfWork, now: datetime, policy: Policy, *, actor_id: str = RETENTION_ACTOR
+    uow: ConsultationUnitOfWork, *, rules: Rules, actor_id: str = RETENTION_ACTOR
 ) -> tuple[str, ...]:
     """Delete the consultations past retention, audit each deletion, commit; the references deleted."""
-    cutoff = due_for_deletion(now, policy)
+    cutoff = due_for_deletion(rules.now, rules.policy)
     deleted = await uow.consultations.delete_older_than(cutoff)
-    at = require_aware(now, "now").astimezone(UTC)
+    at = require_aware(rules.now, "now").astimezone(UTC)
     for reference in deleted:
         await uow.audit.append(AuditEvent(at, actor_id, ACTION_DELETE, reference, "retention"))
     await uow.commit()

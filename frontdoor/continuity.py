@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     AlertKey,
     AlertKind,
@@ -37,7 +38,6 @@ from frontdoor.alerts import (
     utc_text,
 )
 from frontdoor.calendar import require_aware
-from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ChannelPurpose, ClockKind
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
@@ -176,13 +176,11 @@ def _notice(
     return [OutboxMessage.create(outbox_key(key, to), key, to, now, body) for to in recipients]
 
 
-async def switch_urgent_only(
-    uow: UnitOfWork, argument: str, actor_id: str, roles: Iterable[Role], now: datetime, policy: Policy
-) -> Switched | Refusal:
+async def switch_urgent_only(uow: UnitOfWork, argument: str, *, who: Who, rules: Rules) -> Switched | Refusal:
     """``continuity on <reason>`` / ``continuity off`` by ``actor_id``. Switching on tells the
     channels, the service managers and ``continuity.notify``; switching off lists what was held."""
-    now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.SWITCH_CONTINUITY):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.SWITCH_CONTINUITY):
         return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only team managers can switch urgent-only mode.")
     parsed = _parse(argument)
     if isinstance(parsed, str):
@@ -202,13 +200,13 @@ async def switch_urgent_only(
         managers = sorted({e.aad_object_id for e in await uow.roles.holders(Role.SERVICE_MANAGER)})
         people = [Recipient.person(person) for person in managers]
         if on:
-            mode = UrgentOnly(now, actor_id, reason)
+            mode = UrgentOnly(now, who.actor_id, reason)
             key = AlertKey(f"{CONTINUITY_SUBJECT}:{utc_text(now)}", None, AlertKind.CONTINUITY, 0, now)
             body = _body(key, mode, on=True)
-            mails = [Recipient.email(address) for address in policy.continuity.notify]
+            mails = [Recipient.email(address) for address in rules.policy.continuity.notify]
             notices = await uow.alerts.enqueue(_notice(key, [*channels, *people, *mails], now, body), now)
             await uow.audit.append(
-                AuditEvent(now, actor_id, SWITCHED_ON, CONTINUITY_SUBJECT, f"reason={reason}")
+                AuditEvent(now, who.actor_id, SWITCHED_ON, CONTINUITY_SUBJECT, f"reason={reason}")
             )
             await uow.commit()
             return Switched(True, mode, notices=notices)
@@ -219,13 +217,13 @@ async def switch_urgent_only(
             await uow.alerts.mark_withdrawn(row.id, RELEASED_REASON)
         duration = now - current.since
         key = AlertKey(f"{CONTINUITY_SUBJECT}:{utc_text(current.since)}", None, AlertKind.CONTINUITY, 1, now)
-        body = {**_body(key, current, on=False), "ended_at": utc_text(now), "ended_by": actor_id}
+        body = {**_body(key, current, on=False), "ended_at": utc_text(now), "ended_by": who.actor_id}
         body["held"] = [alert.data() for alert in held[:_MAX_LISTED]]
         body["held_count"] = len(held)
         notices = await uow.alerts.enqueue(_notice(key, [*channels, *people], now, body), now)
         minutes = int(duration.total_seconds() // 60)
         detail = f"duration_minutes={minutes}; held={len(held)}"
-        await uow.audit.append(AuditEvent(now, actor_id, SWITCHED_OFF, CONTINUITY_SUBJECT, detail))
+        await uow.audit.append(AuditEvent(now, who.actor_id, SWITCHED_OFF, CONTINUITY_SUBJECT, detail))
         await uow.commit()
     return Switched(False, current, duration, held, notices)
 

@@ -49,12 +49,13 @@ rationales, team names or anything else typed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
+from frontdoor.acting import Rules, Who
 from frontdoor.allocation import check_holder, over_cap
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState
@@ -226,49 +227,26 @@ async def decide_screening(
     uow: UnitOfWork,
     contact_id: str,
     decision: ScreeningDecision,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> ScreeningDecided | Refusal | AlreadyDecided:
     """Route a contact awaiting screening (consultants and team managers; route IV also needs the
     allocate permission, which both hold)."""
-    require_aware(now, "now")
-    roles = frozenset(roles)
-    deciders = (Role.CONSULTANT, Role.TEAM_MANAGER)
-    if not may(roles, Permission.THRESHOLD_DECISION):
-        return not_permitted(deciders, "make a screening decision")
-    if decision.route is ScreeningRoute.IV and not may(roles, Permission.ALLOCATE):
-        return not_permitted(deciders, "allocate to a social worker")
-    if problems := decision.problems():
-        return Refusal(RefusalReason.INVALID, "Please check: " + "; ".join(problems))
+    require_aware(rules.now, "now")
+    if (refused := _screening_refusal(decision, who)) is not None:
+        return refused
     # Only routes III and IV assign anyone; an assignee sent with another route is ignored.
     assigning = decision.route in (ScreeningRoute.III, ScreeningRoute.IV)
     assignee = ((decision.assignee_id or "").strip() or None) if assigning else None
 
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
-        if loaded.state is not ContactState.AWAITING_SCREENING:
-            return wrong_state(loaded, "screened")
-        if decision.route in PROCEEDING_ROUTES and (
-            problem := without_consent_problem(loaded, decision.risk_of_harm)
-        ):
-            return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
-        if decision.stays_with_early_help and (loaded.urgent or not loaded.history.open_to_early_help):
-            why = (
-                "it is urgent: an immediate safeguarding incident is dealt with by the front door"
-                if loaded.urgent
-                else "the history checks do not say the child is open to early help"
-            )
-            return Refusal(
-                RefusalReason.INVALID,
-                f"{loaded.reference} cannot stay with early help: {why}. Nothing was changed.",
-            )
-        subject = loaded.reference or ""
+        if (refused := _contact_refusal(loaded, decision)) is not None:
+            return refused
         name = ""
         if assignee is not None:
             role = Role.OFFICER if decision.route is ScreeningRoute.III else Role.SOCIAL_WORKER
@@ -276,79 +254,140 @@ async def decide_screening(
             if isinstance(checked, Refusal):
                 return checked
             name = checked
-
-        to_state, action = _ROUTE_MOVES[decision.route]
-        moved = transition(loaded, to_state, actor_id, now, action, decision.rationale)
-        outcome = decision.route_ii_outcome() if decision.route is ScreeningRoute.II else None
-        data: dict[str, DataValue] = {"route": decision.route.value}
-        if assignee is not None:
-            data["assignee"] = assignee
-        proceeding_without = decision.route in PROCEEDING_ROUTES and loaded.consent in WITHOUT_CONSENT
-        if proceeding_without:
-            data |= {"without_consent": True, "risk_of_harm": decision.risk_of_harm.strip()}
-        if outcome is not None:
-            data |= outcome_data(outcome)
-        early_help_worker = loaded.history.early_help_worker_id if decision.stays_with_early_help else None
-        if decision.stays_with_early_help:
-            data |= {"early_help": "stays", "early_help_worker": early_help_worker or ""}
-        moved = replace(add_event_data(moved, data), assignee_id=assignee)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        screened = _screened(loaded, decision, assignee, who, rules)
+        saved = await save_or_race(uow, screened.contact, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         if decision.route is ScreeningRoute.IV and assignee is not None:
-            over = await over_cap(uow, assignee, name, policy)
+            over = await over_cap(uow, assignee, name, rules.policy)
             if over is not None:
                 return over
-
-        received = saved.received_at or now
-        held = {d.clock for d in await open_deadlines(uow, subject)}
-        closing = [ClockKind.SCREENING]
-        if decision.route is ScreeningRoute.I:
-            if ClockKind.CP_DECISION not in held:
-                await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
-            completion = ClockKind.COMPLETION_24H
-        else:
-            closing.append(ClockKind.CP_DECISION)
-            completion = (
-                ClockKind.COMPLETION_24H if decision.route is ScreeningRoute.II else ClockKind.COMPLETION_48H
-            )
-        # A contact screened again (sent back from sign-off, or returned by its social worker) still
-        # has the completion clock from received-at: it keeps it if the route's timescale is the
-        # same, else the new route's replaces it, also from received-at. Sending back buys no time.
-        others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
-        await close_clocks(uow, subject, [c for c in others if c in held], now, DeadlineState.CANCELLED)
-        if completion in held:
-            await reassign_clocks(uow, subject, [completion], assignee, now)
-        else:
-            await start_clock(uow, subject, completion, received, calendar, policy, assignee)
-        await close_clocks(uow, subject, closing, now)
-
-        detail = f"route={decision.route.value}"
-        if assignee is not None:
-            detail += f"; assignee={assignee}"
-        if proceeding_without:
-            detail += "; without_consent=yes"
-        if outcome is not None:
-            detail += f"; {outcome.audit_detail()}"
-        audited = f"contact.{action.value}"
-        if decision.stays_with_early_help:
-            audited = "contact.stays_with_early_help"
-            detail += f"; early_help_worker={early_help_worker or ''}"
-        await uow.audit.append(audit_event(now, actor_id, audited, subject, detail))
+        subject = loaded.reference or ""
+        await _move_screening_clocks(uow, saved, decision.route, assignee, rules)
+        await uow.audit.append(
+            audit_event(rules.now, who.actor_id, screened.audit_action, subject, screened.audit_detail)
+        )
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
 
     return ScreeningDecided(
         contact=saved,
         route=decision.route,
-        decided_by=actor_id,
-        decided_at=now.astimezone(UTC),
+        decided_by=who.actor_id,
+        decided_at=rules.now.astimezone(UTC),
         assignee_id=assignee,
-        outcome=outcome,
+        outcome=screened.outcome,
         deadlines=deadlines,
-        summary=_summary(saved, deadlines, now, calendar, policy),
-        early_help_worker=early_help_worker,
+        summary=_summary(saved, deadlines, rules.now, rules.calendar, rules.policy),
+        early_help_worker=screened.early_help_worker,
     )
+
+
+def _screening_refusal(decision: ScreeningDecision, who: Who) -> Refusal | None:
+    """Whether ``who`` may make ``decision`` at all, and whether the form is complete."""
+    deciders = (Role.CONSULTANT, Role.TEAM_MANAGER)
+    if not may(who.roles, Permission.THRESHOLD_DECISION):
+        return not_permitted(deciders, "make a screening decision")
+    if decision.route is ScreeningRoute.IV and not may(who.roles, Permission.ALLOCATE):
+        return not_permitted(deciders, "allocate to a social worker")
+    if problems := decision.problems():
+        return Refusal(RefusalReason.INVALID, "Please check: " + "; ".join(problems))
+    return None
+
+
+def _contact_refusal(loaded: Contact, decision: ScreeningDecision) -> Refusal | None:
+    """Whether ``decision`` fits the contact as it is: awaiting screening, a reason to proceed
+    without consent, and early help only for a child open to it and not urgent."""
+    if loaded.state is not ContactState.AWAITING_SCREENING:
+        return wrong_state(loaded, "screened")
+    if decision.route in PROCEEDING_ROUTES and (
+        problem := without_consent_problem(loaded, decision.risk_of_harm)
+    ):
+        return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
+    if decision.stays_with_early_help and (loaded.urgent or not loaded.history.open_to_early_help):
+        why = (
+            "it is urgent: an immediate safeguarding incident is dealt with by the front door"
+            if loaded.urgent
+            else "the history checks do not say the child is open to early help"
+        )
+        return Refusal(
+            RefusalReason.INVALID,
+            f"{loaded.reference} cannot stay with early help: {why}. Nothing was changed.",
+        )
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Screened:
+    """The contact moved by a screening decision (not saved yet), and what its audit row says."""
+
+    contact: Contact
+    outcome: Outcome | None
+    early_help_worker: str | None
+    audit_action: str
+    audit_detail: str
+
+
+def _screened(
+    loaded: Contact, decision: ScreeningDecision, assignee: str | None, who: Who, rules: Rules
+) -> _Screened:
+    """Move ``loaded`` along the decision's route, with the event data and audit row it needs."""
+    to_state, action = _ROUTE_MOVES[decision.route]
+    moved = transition(loaded, to_state, who.actor_id, rules.now, action, decision.rationale)
+    outcome = decision.route_ii_outcome() if decision.route is ScreeningRoute.II else None
+    data: dict[str, DataValue] = {"route": decision.route.value}
+    detail = f"route={decision.route.value}"
+    if assignee is not None:
+        data["assignee"] = assignee
+        detail += f"; assignee={assignee}"
+    if decision.route in PROCEEDING_ROUTES and loaded.consent in WITHOUT_CONSENT:
+        data |= {"without_consent": True, "risk_of_harm": decision.risk_of_harm.strip()}
+        detail += "; without_consent=yes"
+    if outcome is not None:
+        data |= outcome_data(outcome)
+        detail += f"; {outcome.audit_detail()}"
+    audited = f"contact.{action.value}"
+    early_help_worker = None
+    if decision.stays_with_early_help:
+        early_help_worker = loaded.history.early_help_worker_id
+        data |= {"early_help": "stays", "early_help_worker": early_help_worker or ""}
+        audited = "contact.stays_with_early_help"
+        detail += f"; early_help_worker={early_help_worker or ''}"
+    return _Screened(
+        contact=replace(add_event_data(moved, data), assignee_id=assignee),
+        outcome=outcome,
+        early_help_worker=early_help_worker,
+        audit_action=audited,
+        audit_detail=detail,
+    )
+
+
+async def _move_screening_clocks(
+    uow: UnitOfWork, saved: Contact, route: ScreeningRoute, assignee: str | None, rules: Rules
+) -> None:
+    """Close the screening clock, start (or keep) the route's completion clock from received-at
+    and, for route I, the child-protection decision clock."""
+    subject = saved.reference or ""
+    received = saved.received_at or rules.now
+    held = {d.clock for d in await open_deadlines(uow, subject)}
+    closing = [ClockKind.SCREENING]
+    if route is ScreeningRoute.I:
+        if ClockKind.CP_DECISION not in held:
+            await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
+        completion = ClockKind.COMPLETION_24H
+    else:
+        closing.append(ClockKind.CP_DECISION)
+        completion = ClockKind.COMPLETION_24H if route is ScreeningRoute.II else ClockKind.COMPLETION_48H
+    # A contact screened again (sent back from sign-off, or returned by its social worker) still
+    # has the completion clock from received-at: it keeps it if the route's timescale is the
+    # same, else the new route's replaces it, also from received-at. Sending back buys no time.
+    others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
+    await close_clocks(uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED)
+    if completion in held:
+        await reassign_clocks(uow, subject, [completion], assignee, rules.now)
+    else:
+        await start_clock(uow, subject, completion, received, rules.calendar, rules.policy, assignee)
+    await close_clocks(uow, subject, closing, rules.now)
 
 
 def may_stay_with_early_help(contact: Contact) -> bool:
@@ -399,19 +438,17 @@ async def decide_rereferral(
     uow: UnitOfWork,
     contact_id: str,
     decision: RereferralDecision,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> RereferralDecided | Refusal | AlreadyDecided:
     """The duty manager's decision on a contact in ``duty_manager_review``: the child-protection
     threshold is met (2-hour clock, and 24-hour completion as route I), or reassignment to a social
     worker, by default the last allocated one, under the caseload cap, who must recommend within
     48 hours."""
-    require_aware(now, "now")
-    if not may(roles, Permission.DECIDE_REREFERRAL):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.DECIDE_REREFERRAL):
         return not_permitted((Role.DUTY_MANAGER,), "decide a re-referral")
     if not decision.rationale.strip():
         return Refusal(
@@ -419,69 +456,98 @@ async def decide_rereferral(
         )
 
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.DUTY_MANAGER_REVIEW:
             return wrong_state(loaded, "decided as a re-referral")
         subject = loaded.reference or ""
-        worker: str | None = None
-        name = ""
-        if decision.choice is RereferralChoice.REASSIGN:
-            worker = (decision.worker_id or loaded.history.last_worker_id or "").strip() or None
-            if worker is None:
-                return Refusal(
-                    RefusalReason.INVALID,
-                    "Please choose a social worker: no last allocated worker is recorded for this contact.",
-                )
-            checked = await check_holder(uow, worker, Role.SOCIAL_WORKER)
-            if isinstance(checked, Refusal):
-                return checked
-            name = checked
-
-        if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
-            moved = transition(
-                loaded, ContactState.CP_DECISION, actor_id, now, Action.CP_THRESHOLD_MET, decision.rationale
-            )
-        else:
-            moved = transition(
-                loaded, ContactState.SW_ASSESSMENT, actor_id, now, Action.REASSIGN, decision.rationale
-            )
-            moved = add_event_data(moved, {"assignee": worker or ""})
-        moved = replace(moved, assignee_id=worker)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        chosen = await _rereferral_worker(uow, loaded, decision)
+        if isinstance(chosen, Refusal):
+            return chosen
+        worker, name = chosen
+        saved = await save_or_race(
+            uow, _rereferred(loaded, decision, worker, who, rules), expected_version, who.actor_id
+        )
         if isinstance(saved, AlreadyDecided):
             return saved
         if worker is not None:
-            over = await over_cap(uow, worker, name, policy)
+            over = await over_cap(uow, worker, name, rules.policy)
             if over is not None:
                 return over
-
-        if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
-            held = {d.clock for d in await open_deadlines(uow, subject)}
-            if ClockKind.CP_DECISION not in held:
-                await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
-            await start_clock(
-                uow, subject, ClockKind.COMPLETION_24H, saved.received_at or now, calendar, policy
-            )
-            detail = f"decision={decision.choice.value}"
-        else:
-            await start_clock(
-                uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, now, calendar, policy, worker
-            )
-            detail = f"decision={decision.choice.value}; assignee={worker}"
-        await close_clocks(uow, subject, [ClockKind.SCREENING], now)
+        await _start_rereferral_clocks(uow, saved, worker, rules)
+        detail = f"decision={decision.choice.value}" + (f"; assignee={worker}" if worker is not None else "")
         action = Action.CP_THRESHOLD_MET if worker is None else Action.REASSIGN
-        await uow.audit.append(audit_event(now, actor_id, f"contact.{action.value}", subject, detail))
+        await uow.audit.append(
+            audit_event(rules.now, who.actor_id, f"contact.{action.value}", subject, detail)
+        )
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
 
     return RereferralDecided(
         contact=saved,
         choice=decision.choice,
-        decided_by=actor_id,
-        decided_at=now.astimezone(UTC),
+        decided_by=who.actor_id,
+        decided_at=rules.now.astimezone(UTC),
         worker_id=worker,
         deadlines=deadlines,
-        summary=_summary(saved, deadlines, now, calendar, policy),
+        summary=_summary(saved, deadlines, rules.now, rules.calendar, rules.policy),
     )
+
+
+async def _rereferral_worker(
+    uow: UnitOfWork, loaded: Contact, decision: RereferralDecision
+) -> tuple[str | None, str] | Refusal:
+    """The social worker a reassignment goes to (the chosen one, else the last allocated) and their
+    name; ``(None, "")`` when the threshold is met instead."""
+    if decision.choice is not RereferralChoice.REASSIGN:
+        return None, ""
+    worker = (decision.worker_id or loaded.history.last_worker_id or "").strip() or None
+    if worker is None:
+        return Refusal(
+            RefusalReason.INVALID,
+            "Please choose a social worker: no last allocated worker is recorded for this contact.",
+        )
+    checked = await check_holder(uow, worker, Role.SOCIAL_WORKER)
+    if isinstance(checked, Refusal):
+        return checked
+    return worker, checked
+
+
+def _rereferred(
+    loaded: Contact, decision: RereferralDecision, worker: str | None, who: Who, rules: Rules
+) -> Contact:
+    """``loaded`` moved by the re-referral decision (not saved yet)."""
+    if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
+        moved = transition(
+            loaded,
+            ContactState.CP_DECISION,
+            who.actor_id,
+            rules.now,
+            Action.CP_THRESHOLD_MET,
+            decision.rationale,
+        )
+    else:
+        moved = transition(
+            loaded, ContactState.SW_ASSESSMENT, who.actor_id, rules.now, Action.REASSIGN, decision.rationale
+        )
+        moved = add_event_data(moved, {"assignee": worker or ""})
+    return replace(moved, assignee_id=worker)
+
+
+async def _start_rereferral_clocks(uow: UnitOfWork, saved: Contact, worker: str | None, rules: Rules) -> None:
+    """Threshold met (no worker): the 2-hour child-protection clock and the 24-hour completion clock
+    from received-at. Reassigned: the worker's 48-hour recommendation clock. Either way the
+    screening clock closes."""
+    subject = saved.reference or ""
+    if worker is None:
+        held = {d.clock for d in await open_deadlines(uow, subject)}
+        if ClockKind.CP_DECISION not in held:
+            await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
+        received = saved.received_at or rules.now
+        await start_clock(uow, subject, ClockKind.COMPLETION_24H, received, rules.calendar, rules.policy)
+    else:
+        await start_clock(
+            uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, rules.now, rules.calendar, rules.policy, worker
+        )
+    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)

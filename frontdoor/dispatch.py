@@ -1,20 +1,5 @@
-"""Deadline alerts end to end (SPEC §7): the tick that plans them, the dispatcher that sends them,
-and "I've got this".
-
-**The tick** (``run_tick``), run by the scheduler's leader every few seconds, reads everything from
-the tables and the clock it is given, so a run that is missed, doubled or cut short changes nothing a
-later run would not put right:
-
-1. ``lapse_due_letters``: each parent letter whose three working days are up is lapsed
-   (``casework.lapse_parent_letter``: the contact goes back to its worker with a fresh screening
-   clock), and in the same transaction the worker is sent a ``LETTER_LAPSED`` message saying the
-   contact is back with them. This comes first, so the alerts planned next see the letter's clock
-   closed instead of breached.
-2. ``plan_alerts``: in one unit of work, the open deadlines, the alerts already in the outbox, the
-   acknowledgements (audit events) and who is on duty (rota and directory) go to
-   ``alerts.alerts_due``, and every planned alert's messages are enqueued under their keys. Enqueue
-   is insert-if-absent by key, so each alert is enqueued exactly once however often the tick runs
-   and however many processes run it.
+"""Deadline alerts (SPEC §7): the dispatcher that sends them. The tick that plans them is
+``frontdoor.alert_tick``; "I've got this" is ``frontdoor.alert_taking``.
 
 **The dispatcher** (``Dispatcher.dispatch_due``), run by every process, claims due rows with a lease,
 finds each recipient's conversation (a person's personal chat with the bot, or the registered
@@ -46,10 +31,6 @@ Delivery is at least once: a crash between sending and ``mark_sent`` leaves the 
 the row is sent again. An alert that goes out more than ``alerts.LATE_GRACE`` after its own time
 says so on the card.
 
-**"I've got this"** (``acknowledge_alert``): a member of staff who may view contacts takes the
-breach; it is recorded as an audit event, which stops the repeats and the escalation of that clock.
-Two people pressing at once: the first wins, the second is told who has it.
-
 Logs carry references, keys, conversation ids and status codes: never names or content.
 """
 
@@ -58,70 +39,37 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final, Protocol
 
 from frontdoor.alerts import (
-    Acknowledgement,
     AlertKey,
     AlertKind,
     OutboxItem,
-    OutboxMessage,
-    PlannedAlert,
     Recipient,
     RecipientKind,
-    Staffing,
-    acknowledgement_event,
-    acknowledgement_from_event,
-    alerts_due,
     email_message,
-    is_late,
-    next_alert_at,
-    outbox_key,
-    recipients_for,
     reroute_message,
-    utc_text,
 )
-from frontdoor.calendar import WorkingCalendar, require_aware
-from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_letter
-from frontdoor.clocks import ClockUnit, clock_rules, due_at
-from frontdoor.contact import ContactState
 from frontdoor.continuity import HELD_REASON, holds, urgent_only
 from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
-from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
-from frontdoor.roles import MANAGERS, Permission, Role, may
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 
 __all__ = [
     "ACKNOWLEDGEABLE",
-    "ACK_REFUSED_ACTION",
-    "DECISION_CLOCKS",
     "TAKEABLE",
     "AlertMailer",
     "AlertNotice",
     "AlertSender",
-    "AlertTaken",
     "Destination",
     "DispatchReport",
     "Dispatcher",
-    "PlanReport",
     "SendReport",
-    "TickReport",
-    "acknowledge_alert",
-    "alert_clock",
-    "alert_copies",
-    "deadline_horizon",
     "destination",
-    "lapse_due_letters",
-    "may_take",
-    "plan_alerts",
-    "run_tick",
 ]
 
 log = logging.getLogger(__name__)
@@ -148,163 +96,6 @@ SEND_TIMEOUT: Final = timedelta(seconds=20)
 LEASE_MARGIN: Final = timedelta(seconds=5)
 #: How long one ``dispatch_due`` keeps claiming before leaving the rest to the next run.
 DISPATCH_BUDGET: Final = timedelta(seconds=60)
-
-
-# -- the tick ------------------------------------------------------------------------------------
-
-
-def deadline_horizon(policy: Policy) -> timedelta:
-    """How far past ``now`` the tick reads open deadlines. A clock can be due soon no earlier than it
-    started, so a deadline whose due time is further off than its clock's whole length cannot alert
-    yet. A working day is counted as a week (weekends, bank holidays and closures between)."""
-    longest = timedelta(hours=1)
-    for rule in clock_rules(policy).values():
-        if rule.unit is ClockUnit.HOURS:
-            longest = max(longest, timedelta(hours=rule.amount))
-        else:
-            longest = max(longest, timedelta(days=7) * (max(rule.amount, 1) + 1))
-    return longest
-
-
-async def _staffing(uow: UnitOfWork, now: datetime, calendar: WorkingCalendar) -> Staffing:
-    day = now.astimezone(calendar.tz).date()
-    return Staffing.of(await uow.rota.on(day), await uow.roles.entries(), await uow.mash.partners())
-
-
-async def _acknowledgements(uow: UnitOfWork, subjects: Iterable[str]) -> list[Acknowledgement]:
-    found: list[Acknowledgement] = []
-    for subject in sorted(set(subjects)):
-        for stored in await uow.audit.for_subject(subject):
-            ack = acknowledgement_from_event(stored.event)
-            if ack is not None:
-                found.append(ack)
-    return found
-
-
-@dataclass(frozen=True, slots=True)
-class PlanReport:
-    """What one planning run found: the alerts whose time had come, and how many rows were new."""
-
-    alerts: tuple[PlannedAlert, ...] = ()
-    enqueued: int = 0
-
-    @property
-    def late(self) -> int:
-        return sum(1 for alert in self.alerts if alert.late)
-
-
-async def plan_alerts(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> PlanReport:
-    """Enqueue every alert due at ``now`` that is not in the outbox yet, in one unit of work."""
-    now = require_aware(now, "now").astimezone(UTC)
-    async with unit_of_work() as uow:
-        # Only the deadlines whose next alert has come (``alerts.next_alert_at``, indexed): a tick
-        # with nothing due is one indexed query, however many deadlines are open or closed.
-        deadlines = await uow.deadlines.alerts_due_by(now)
-        if not deadlines:
-            return PlanReport()
-        already = await uow.alerts.planned({d.subject for d in deadlines})
-        # Acknowledgements only change the repeats and escalation of a breached CP clock.
-        breached_cp = [d.subject for d in deadlines if d.clock is ClockKind.CP_DECISION and d.due_at <= now]
-        acknowledged = await _acknowledgements(uow, breached_cp)
-        planned = alerts_due(
-            deadlines,
-            now,
-            calendar,
-            policy,
-            already,
-            acknowledged=acknowledged,
-            staffing=await _staffing(uow, now, calendar),
-        )
-        enqueued = await uow.alerts.enqueue([m for alert in planned for m in alert.messages()], now)
-        await uow.deadlines.set_next_alerts(
-            {
-                d.id: next_alert_at(d, now, calendar, policy, any(ack.covers(d) for ack in acknowledged))
-                for d in deadlines
-                if d.id is not None
-            }
-        )
-        await uow.commit()
-    return PlanReport(tuple(planned), enqueued)
-
-
-def letter_lapsed_messages(
-    letter: Deadline,
-    worker_id: str | None,
-    review_due: datetime,
-    now: datetime,
-    calendar: WorkingCalendar,
-    staffing: Staffing,
-) -> tuple[OutboxMessage, ...]:
-    """The message telling the worker that ``letter`` lapsed and the contact is back with them to
-    review and re-apply the threshold by ``review_due``. Its own time is the letter's due time."""
-    key = AlertKey(letter.subject, ClockKind.PARENT_LETTER, AlertKind.LETTER_LAPSED, 0, letter.due_at)
-    day = now.astimezone(calendar.tz).date()
-    alert = PlannedAlert(
-        key=key,
-        at=letter.due_at,
-        started_at=letter.started_at,
-        assignee_id=worker_id,
-        recipients=recipients_for(AlertKind.LETTER_LAPSED, worker_id, day, staffing),
-        late=is_late(letter.due_at, now),
-        deadline_id=letter.id,
-    )
-    body = {**alert.body(), "review_due": utc_text(review_due)}
-    return tuple(
-        OutboxMessage.create(outbox_key(key, recipient), key, recipient, alert.at, body)
-        for recipient in alert.recipients
-    )
-
-
-async def lapse_due_letters(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> tuple[LetterLapsed, ...]:
-    """Lapse every parent letter due by ``now``, each with its message to the worker."""
-    now = require_aware(now, "now").astimezone(UTC)
-    async with unit_of_work() as uow:
-        overdue = await uow.deadlines.open_due_before(now, None, clock=ClockKind.PARENT_LETTER)
-    letters: dict[str, Deadline] = {}
-    for deadline in overdue:
-        if deadline.clock is ClockKind.PARENT_LETTER:
-            letters.setdefault(deadline.subject, deadline)
-    lapsed: list[LetterLapsed] = []
-    for reference in due_parent_letters(overdue, now):
-        uow = unit_of_work()
-        # ``lapse_parent_letter`` enters this same unit of work and commits the contact, its clocks,
-        # its audit row and the worker's message together; a refusal rolls them all back.
-        async with uow:
-            contact = await uow.contacts.get_by_reference(reference)
-            if contact is None or contact.state is not ContactState.SW_ASSESSMENT:
-                continue  # nothing to lapse: ``lapse_parent_letter`` would refuse
-            review_due = due_at(ClockKind.SCREENING, now, calendar, policy)
-            staffing = await _staffing(uow, now, calendar)
-            messages = letter_lapsed_messages(
-                letters[reference], contact.assignee_id, review_due, now, calendar, staffing
-            )
-            await uow.alerts.enqueue(messages, now)
-            result = await lapse_parent_letter(uow, reference, now, calendar, policy)
-        if isinstance(result, LetterLapsed):
-            log.info("parent letter lapsed", extra={"reference": reference})
-            lapsed.append(result)
-        elif isinstance(result, Refusal | AlreadyDecided):
-            log.info("parent letter not lapsed", extra={"reference": reference, "status": "refused"})
-    return tuple(lapsed)
-
-
-@dataclass(frozen=True, slots=True)
-class TickReport:
-    lapsed: tuple[str, ...]
-    plan: PlanReport
-
-
-async def run_tick(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> TickReport:
-    """The deadline tick at ``now``: lapse the parent letters due, then plan the alerts."""
-    lapsed = await lapse_due_letters(unit_of_work, now, calendar, policy)
-    plan = await plan_alerts(unit_of_work, now, calendar, policy)
-    return TickReport(tuple(result.contact.reference or "" for result in lapsed), plan)
 
 
 # -- what a row says ------------------------------------------------------------------------------
@@ -768,137 +559,3 @@ class Dispatcher:
             },
         )
         return DispatchReport(failed=1, rerouted=rerouted, emailed=emailed)
-
-
-# -- "I've got this" --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AlertTaken:
-    """Who has the breach (or due-soon clock) an alert is about."""
-
-    key: AlertKey
-    acknowledgement: Acknowledgement
-    #: False: someone had taken it already, and ``acknowledgement`` is theirs
-    new: bool
-
-
-def _the_deadline(deadlines: Sequence[Deadline], key: AlertKey) -> Deadline | None:
-    matching = [d for d in deadlines if d.clock is key.clock and d.due_at == key.due_at]
-    return max(matching, key=lambda d: d.id or 0) if matching else None
-
-
-async def _first_taker(
-    uow: UnitOfWork, deadline: Deadline, before_seq: int | None = None
-) -> Acknowledgement | None:
-    for stored in await uow.audit.for_subject(deadline.subject):
-        if before_seq is not None and stored.seq >= before_seq:
-            break
-        ack = acknowledgement_from_event(stored.event)
-        if ack is not None and ack.covers(deadline):
-            return ack
-    return None
-
-
-async def acknowledge_alert(
-    uow: UnitOfWork, key: AlertKey, actor_id: str, roles: Iterable[Role], now: datetime
-) -> AlertTaken | Refusal:
-    """``actor_id`` takes the clock ``key`` is about ("I've got this"): recorded as an
-    ``alert.acknowledged`` audit event, which stops the repeats and the escalation of its breach.
-    The first to take it keeps it: a later press (or one that lost a race) gets ``new=False`` naming
-    who has it, and changes nothing."""
-    require_aware(now, "now")
-    roles = frozenset(roles)
-    if not may(roles, Permission.VIEW_CONTACTS):
-        return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can take an alert.")
-    if key.kind is AlertKind.DUE_SOON:
-        return Refusal(
-            RefusalReason.INVALID,
-            "A due-soon alert is for information: there is nothing to take, and nothing was changed.",
-        )
-    if key.clock is None or key.kind not in ACKNOWLEDGEABLE:
-        return Refusal(RefusalReason.INVALID, "This message is not about a running clock: nothing to take.")
-    async with uow:
-        deadline = _the_deadline(await uow.deadlines.for_subject(key.subject), key)
-        if deadline is None:
-            return Refusal(RefusalReason.NOT_FOUND, f"No such clock on {key.subject}.")
-        taker = await _first_taker(uow, deadline)
-        if taker is not None:
-            return AlertTaken(key, taker, new=False)
-        recipients = {item.recipient.person_id for item in await alert_copies(uow, key)}
-        if not may_take(deadline, actor_id, roles, recipients):
-            await uow.audit.append(
-                AuditEvent(
-                    at=now,
-                    actor_id=actor_id,
-                    action=ACK_REFUSED_ACTION,
-                    subject=key.subject,
-                    detail=f"clock={deadline.clock.value}; reason=not_permitted",
-                )
-            )
-            await uow.commit()
-            return Refusal(RefusalReason.NOT_PERMITTED, _NOT_YOURS[deadline.clock in DECISION_CLOCKS])
-        if deadline.state is not DeadlineState.OPEN:
-            return Refusal(
-                RefusalReason.WRONG_STATE,
-                f"The clock on {key.subject} has stopped ({deadline.state.value}): there is nothing to take.",
-            )
-        ack = Acknowledgement(key.subject, key.clock, actor_id, now)
-        stored = await uow.audit.append(acknowledgement_event(ack))
-        # Appending holds the audit chain's write lock to commit, so anyone who took it first has
-        # committed by now and is seen here: the first taker wins.
-        earlier = await _first_taker(uow, deadline, before_seq=stored.seq)
-        if earlier is not None:
-            await uow.rollback()
-            return AlertTaken(key, earlier, new=False)
-        await uow.commit()
-    log.info("alert taken", extra={"key": key.text, "reference": key.subject})
-    return AlertTaken(key, ack, new=True)
-
-
-#: The clocks that time a threshold decision: consultants and managers may act on them.
-DECISION_CLOCKS: Final = frozenset({ClockKind.SCREENING, ClockKind.CP_DECISION})
-#: The audit action of an "I've got this" refused.
-ACK_REFUSED_ACTION: Final = "alert.ack_refused"
-_NOT_YOURS: Final = {
-    True: "Sorry, only the people this alert was sent to, consultants, the emergency duty team and managers "
-    "can take it. "
-    "Nothing was changed.",
-    False: "Sorry, only the people this alert was sent to, the person the work is with and managers can "
-    "take it. Nothing was changed.",
-}
-
-
-def may_take(
-    deadline: Deadline, person_id: str, roles: Iterable[Role], recipients: Iterable[str | None] = ()
-) -> bool:
-    """Who may say "I've got this" on a breach of ``deadline`` (SPEC §7): the people it was sent to,
-    and those whose role can act on the clock: consultants, the emergency duty team (urgent contacts
-    out of hours) and managers for the screening and child-protection clocks, the assignee and
-    managers for the casework clocks."""
-    roles = frozenset(roles)
-    if person_id in set(recipients) or roles & MANAGERS:
-        return True
-    if deadline.clock in DECISION_CLOCKS:
-        return bool(roles & {Role.CONSULTANT, Role.EDT})
-    return deadline.assignee_id is not None and deadline.assignee_id == person_id
-
-
-async def alert_clock(uow: UnitOfWork, key: AlertKey) -> tuple[Deadline | None, Acknowledgement | None]:
-    """The clock an alert is about (None if there is none) and who took it (None: nobody yet)."""
-    deadline = _the_deadline(await uow.deadlines.for_subject(key.subject), key)
-    return deadline, (await _first_taker(uow, deadline) if deadline is not None else None)
-
-
-async def alert_copies(uow: UnitOfWork, key: AlertKey) -> list[OutboxItem]:
-    """The sent messages about the same clock as ``key`` (due soon, breached, repeats, escalation,
-    reroutes, to every recipient) that can be updated in place."""
-    found: list[OutboxItem] = []
-    for item in await uow.alerts.sent_about(key.subject):
-        try:
-            other = item.alert_key
-        except ValueError:
-            continue
-        if other.clock is key.clock and other.due_at == key.due_at and other.kind in ACKNOWLEDGEABLE:
-            found.append(item)
-    return found

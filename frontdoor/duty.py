@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     AlertKind,
     OutboxItem,
@@ -149,13 +150,16 @@ async def _open_contacts(uow: UnitOfWork) -> list[HandoverContact]:
     return [HandoverContact(s.reference, s.state, s.received_at, s.assignee_id) for s in summaries]
 
 
-async def _build(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy, day: date
-) -> Handover:
-    next_day = calendar.next_working_day(day)
+async def _build(uow: UnitOfWork, day: date, *, rules: Rules) -> Handover:
+    next_day = rules.calendar.next_working_day(day)
     staffing = Staffing.of(await uow.rota.on(next_day), await uow.roles.entries())
     handover = build_handover(
-        await _open_contacts(uow), await _open_deadlines(uow, now), now, calendar, policy, staffing
+        await _open_contacts(uow),
+        await _open_deadlines(uow, rules.now),
+        rules.now,
+        rules.calendar,
+        rules.policy,
+        staffing,
     )
     untaken = tuple(item.received_at for item in await uow.mail.waiting())
     handover = replace(handover, untaken_mail=untaken)
@@ -172,13 +176,15 @@ async def _build(
     )
 
 
-async def current_handover(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> Handover:
+async def current_handover(uow: UnitOfWork, *, rules: Rules) -> Handover:
     """The handover as it would be made at ``now`` (for ``handover`` on demand)."""
-    now = _utc(now)
+    now = _utc(rules.now)
     async with uow:
-        return await _build(uow, now, calendar, policy, _local_day(now, calendar))
+        return await _build(
+            uow,
+            _local_day(now, rules.calendar),
+            rules=Rules(now, rules.calendar, rules.policy),
+        )
 
 
 # -- posting and escalating (the scheduler's jobs) ------------------------------------------------
@@ -191,28 +197,28 @@ class HandoverPosted:
     next_duty_managers: tuple[str, ...]
 
 
-async def post_due_handover(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> HandoverPosted | None:
+async def post_due_handover(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> HandoverPosted | None:
     """Enqueue the last handover due by ``now`` if it has not been, the next opening has not come
     and it was due after the service first started on this database (``installed_at``, recorded
     by the first run if no start was; see the module docstring). Its row is due at the handover
     time, so a catch-up is late.
     Returns what was enqueued, or None (nothing due, or enqueued already here or elsewhere)."""
-    now = _utc(now)
+    now = _utc(rules.now)
     installed = await installed_at(unit_of_work, now)
-    moment = previous_handover_at(now, calendar, policy)
-    day = handover_day_of(moment, calendar)
-    if now >= handover_escalation_at(day, calendar):
+    moment = previous_handover_at(now, rules.calendar, rules.policy)
+    day = handover_day_of(moment, rules.calendar)
+    if now >= handover_escalation_at(day, rules.calendar):
         return None
     if moment < installed:
         return None  # due before the service first started on this database: nothing to catch up
-    key = handover_key(day, calendar, policy)
+    key = handover_key(day, rules.calendar, rules.policy)
     async with unit_of_work() as uow:
         if key in await uow.alerts.planned([key.subject]):
             return None
-        handover = await _build(uow, now, calendar, policy, day)
-        added = await uow.alerts.enqueue([handover_message(handover, calendar, policy, at=moment)], now)
+        handover = await _build(uow, day, rules=Rules(now, rules.calendar, rules.policy))
+        added = await uow.alerts.enqueue(
+            [handover_message(handover, rules.calendar, rules.policy, at=moment)], now
+        )
         await uow.commit()
     if not added:
         return None
@@ -271,15 +277,13 @@ def _escalation_day(now: datetime, calendar: WorkingCalendar, policy: Policy) ->
     return calendar.previous_working_day(last)
 
 
-async def escalate_due_handover(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> HandoverEscalated | None:
+async def escalate_due_handover(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> HandoverEscalated | None:
     """Enqueue the escalation of the latest handover whose next opening has come, if it was posted,
     nobody has acknowledged it and it has not been escalated yet."""
-    now = _utc(now)
-    day = _escalation_day(now, calendar, policy)
-    today = _local_day(now, calendar)
-    posted = handover_key(day, calendar, policy)
+    now = _utc(rules.now)
+    day = _escalation_day(now, rules.calendar, rules.policy)
+    today = _local_day(now, rules.calendar)
+    posted = handover_key(day, rules.calendar, rules.policy)
     async with unit_of_work() as uow:
         already = await uow.alerts.planned([posted.subject])
         if posted not in already or posted.but(AlertKind.HANDOVER_ESCALATION) in already:
@@ -293,16 +297,18 @@ async def escalate_due_handover(
         directory = await uow.roles.entries()
         staffing = Staffing.of(await uow.rota.on(today), directory)
         planned = plan_handover_escalation(
-            day, now, calendar, policy, already, acknowledged=acknowledged, staffing=staffing
+            day, now, rules.calendar, rules.policy, already, acknowledged=acknowledged, staffing=staffing
         )
         if planned is None:
             return None
-        incoming, _ = _incoming(day, calendar, await uow.rota.on(calendar.next_working_day(day)), directory)
+        incoming, _ = _incoming(
+            day, rules.calendar, await uow.rota.on(rules.calendar.next_working_day(day)), directory
+        )
         escalation = HandoverEscalation(
             day=day,
             handover_at=posted.due_at,
             escalated_at=planned.at,
-            next_duty_day=calendar.next_working_day(day),
+            next_duty_day=rules.calendar.next_working_day(day),
             next_duty_managers=incoming,
             team_managers=staffing.on_duty(Role.TEAM_MANAGER, today),
         )
@@ -336,14 +342,12 @@ class HandoverPostState:
         return self.state is OutboxState.SENT
 
 
-async def latest_posted_handover(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> HandoverPostState | None:
+async def latest_posted_handover(uow: UnitOfWork, *, rules: Rules) -> HandoverPostState | None:
     """The latest handover enqueued by ``now`` (today's after 16:30, else the previous working
     day's) and whether it was delivered; None when it was never enqueued."""
-    now = _utc(now)
-    day = handover_day_of(previous_handover_at(now, calendar, policy), calendar)
-    key = handover_key(day, calendar, policy)
+    now = _utc(rules.now)
+    day = handover_day_of(previous_handover_at(now, rules.calendar, rules.policy), rules.calendar)
+    key = handover_key(day, rules.calendar, rules.policy)
     async with uow:
         post = _post_of(await uow.alerts.about(key.subject))
     if post is None:
@@ -407,21 +411,15 @@ async def incoming_duty_managers(
 
 
 async def acknowledge_handover(
-    uow: UnitOfWork,
-    day: date,
-    person_id: str,
-    roles: Collection[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, day: date, *, who: Who, rules: Rules
 ) -> HandoverAcknowledged | Refusal:
     """``person_id`` acknowledges the handover of ``day``. They must be an incoming duty manager
     (``incoming_duty_managers``) holding the role, or a team manager (the escalation's recipient,
     who may take the handover on when the incoming duty manager cannot). A refusal is audited."""
-    now = _utc(now)
-    if not calendar.is_working_day(day):
+    now = _utc(rules.now)
+    if not rules.calendar.is_working_day(day):
         return Refusal(RefusalReason.NOT_FOUND, "There is no handover for that day.")
-    key = handover_key(day, calendar, policy)
+    key = handover_key(day, rules.calendar, rules.policy)
     async with uow:
         if key not in await uow.alerts.planned([key.subject]):
             return Refusal(
@@ -431,28 +429,30 @@ async def acknowledge_handover(
         if first is not None:
             return HandoverAcknowledged(first, new=False)
         directory = await uow.roles.entries()
-        incoming, _ = _incoming(day, calendar, await uow.rota.on(calendar.next_working_day(day)), directory)
-        as_duty_manager = Role.DUTY_MANAGER in roles and person_id in incoming
-        if not as_duty_manager and Role.TEAM_MANAGER not in roles:
+        incoming, _ = _incoming(
+            day, rules.calendar, await uow.rota.on(rules.calendar.next_working_day(day)), directory
+        )
+        as_duty_manager = Role.DUTY_MANAGER in who.roles and who.actor_id in incoming
+        if not as_duty_manager and Role.TEAM_MANAGER not in who.roles:
             await uow.audit.append(
-                AuditEvent(now, person_id, HANDOVER_ACK_REFUSED, key.subject, "reason=not_incoming")
+                AuditEvent(now, who.actor_id, HANDOVER_ACK_REFUSED, key.subject, "reason=not_incoming")
             )
             await uow.commit()
             names = {entry.aad_object_id: entry.display_name for entry in directory}
-            who = ", ".join(names.get(person) or "a duty manager" for person in incoming)
-            next_day = calendar.next_working_day(day)
+            incoming_names = ", ".join(names.get(person) or "a duty manager" for person in incoming)
+            next_day = rules.calendar.next_working_day(day)
             return Refusal(
                 RefusalReason.NOT_PERMITTED,
                 f"Only the incoming duty manager for {next_day:%a} {next_day.day} {next_day:%b}"
-                + (f" ({who})" if who else "")
+                + (f" ({incoming_names})" if incoming_names else "")
                 + " or a team manager can acknowledge this handover.",
             )
         role = Role.DUTY_MANAGER if as_duty_manager else Role.TEAM_MANAGER
         await uow.audit.append(
-            AuditEvent(now, person_id, HANDOVER_ACKNOWLEDGED, key.subject, f"as={role.value}")
+            AuditEvent(now, who.actor_id, HANDOVER_ACKNOWLEDGED, key.subject, f"as={role.value}")
         )
         await uow.commit()
-    return HandoverAcknowledged(HandoverAck(day, person_id, now), new=True)
+    return HandoverAcknowledged(HandoverAck(day, who.actor_id, now), new=True)
 
 
 # -- the handover as posted (read back from the outbox) -------------------------------------------
@@ -692,18 +692,13 @@ class RotaSaved:
 
 
 async def set_rota(
-    uow: UnitOfWork,
-    day: date,
-    wanted: Mapping[Role, Collection[str]],
-    actor_id: str,
-    roles: Collection[Role],
-    now: datetime,
+    uow: UnitOfWork, day: date, wanted: Mapping[Role, Collection[str]], *, who: Who, now: datetime
 ) -> RotaSaved | Refusal:
     """Make the rota of ``day`` name exactly ``wanted[role]`` for each role given (roles not given
     are left alone). Everyone put on duty must hold the role in the directory. Each change is
     audited like the command line's (``rota.set`` / ``rota.remove``, subject ``rota:<day>``)."""
     now = _utc(now)
-    if not may(roles, Permission.MANAGE_ROTA):
+    if not may(who.roles, Permission.MANAGE_ROTA):
         return Refusal(RefusalReason.NOT_PERMITTED, "Only duty managers or administrators can set the rota.")
     unknown = [role for role in wanted if role not in ROTA_ROLES]
     if unknown:
@@ -735,7 +730,7 @@ async def set_rota(
                 await uow.rota.remove(entry)
             action = ROTA_SET if change.added else ROTA_REMOVE
             detail = f"{change.role.value}:{change.person_id}"
-            await uow.audit.append(AuditEvent(now, actor_id, action, subject, detail))
+            await uow.audit.append(AuditEvent(now, who.actor_id, action, subject, detail))
         await uow.commit()
     return RotaSaved(day, tuple(changes))
 
@@ -819,14 +814,16 @@ def _recipient(item_payload: str) -> Recipient | None:
         return None
 
 
-async def system_status(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy, failed_limit: int = 20
-) -> Status:
+async def system_status(uow: UnitOfWork, failed_limit: int = 20, *, rules: Rules) -> Status:
     """Open contacts against the band, loads against the cap, breached and at-risk clocks, dead
     conversations and undelivered alerts, at ``now``."""
-    now = _utc(now)
+    now = _utc(rules.now)
     async with uow:
-        handover = await _build(uow, now, calendar, policy, _local_day(now, calendar))
+        handover = await _build(
+            uow,
+            _local_day(now, rules.calendar),
+            rules=Rules(now, rules.calendar, rules.policy),
+        )
         registrations = {purpose: await uow.channels.get(purpose) for purpose in ChannelPurpose}
         dead = await uow.conversations.dead()
         failed = await uow.alerts.failed(failed_limit)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Final
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     EDT_CHANNEL,
@@ -44,7 +45,6 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact
 from frontdoor.outcomes import note
-from frontdoor.policy import Policy
 from frontdoor.records import ChannelPurpose, ClockKind, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -222,14 +222,12 @@ class Posted:
     late: bool
 
 
-async def post_due_edt_handover(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> Posted | None:
+async def post_due_edt_handover(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> Posted | None:
     """Enqueue the EDT handover if it is due and not enqueued yet (the scheduler's job)."""
-    day = edt_handover_day(now, calendar)
+    day = edt_handover_day(rules.now, rules.calendar)
     if day is None:
         return None
-    closing = calendar.closing_on(day)
+    closing = rules.calendar.closing_on(day)
     async with unit_of_work() as uow:
         subject = f"{_HANDOVER}{day.isoformat()}"
         if not await _uses_edt(uow) or await uow.alerts.planned([subject]):
@@ -237,14 +235,18 @@ async def post_due_edt_handover(
         deadlines = await uow.deadlines.open_due_before(_FAR, _MAX_DEADLINES)
         staffing = Staffing.of(await uow.rota.on(day), await uow.roles.entries())
         handover = EdtHandover(
-            day, closing, calendar.next_opening(closing), _items(deadlines), staffing.on_duty(Role.EDT, day)
+            day,
+            closing,
+            rules.calendar.next_opening(closing),
+            _items(deadlines),
+            staffing.on_duty(Role.EDT, day),
         )
         message = OutboxMessage.create(
             outbox_key(handover.key, EDT_CHANNEL), handover.key, EDT_CHANNEL, closing, handover.body()
         )
-        added = await uow.alerts.enqueue([message], now)
+        added = await uow.alerts.enqueue([message], rules.now)
         await uow.commit()
-    return Posted(day, is_late(closing, now)) if added else None
+    return Posted(day, is_late(closing, rules.now)) if added else None
 
 
 # -- overnight action -------------------------------------------------------------------------------
@@ -256,40 +258,35 @@ class OvernightRecorded:
 
 
 async def record_overnight_action(
-    uow: UnitOfWork,
-    reference: str,
-    text: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    uow: UnitOfWork, reference: str, text: str, *, who: Who, rules: Rules
 ) -> OvernightRecorded | Refusal | AlreadyDecided:
     """Record on the contact ``reference`` what the emergency duty team did overnight."""
-    require_aware(now, "now")
-    if not may(roles, Permission.OVERNIGHT_ACTION):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.OVERNIGHT_ACTION):
         return not_permitted([Role.EDT], "record overnight action")
     text = text.strip()
     if not text:
         return Refusal(
             RefusalReason.INVALID, "Say what was done, e.g. *overnight CT-26-000123 visited, child safe*."
         )
-    if len(text) > policy.limits.max_free_text_chars:
+    if len(text) > rules.policy.limits.max_free_text_chars:
         return Refusal(
-            RefusalReason.INVALID, f"Please keep the note to {policy.limits.max_free_text_chars} characters."
+            RefusalReason.INVALID,
+            f"Please keep the note to {rules.policy.limits.max_free_text_chars} characters.",
         )
     async with uow:
         found = await uow.contacts.get_by_reference(reference)
         if found is None:
             return Refusal(RefusalReason.NOT_FOUND, f"No contact {reference}: nothing was recorded.")
-        loaded = await load_contact(uow, found.id, actor_id, found.version)
+        loaded = await load_contact(uow, found.id, who.actor_id, found.version)
         if not isinstance(loaded, Contact):
             return loaded
         saved = await save_or_race(
-            uow, note(loaded, actor_id, now, OVERNIGHT_ACTION, text), loaded.version, actor_id
+            uow, note(loaded, who.actor_id, rules.now, OVERNIGHT_ACTION, text), loaded.version, who.actor_id
         )
         if isinstance(saved, AlreadyDecided):
             return saved
-        await uow.audit.append(audit_event(now, actor_id, OVERNIGHT_AUDIT, reference))
+        await uow.audit.append(audit_event(rules.now, who.actor_id, OVERNIGHT_AUDIT, reference))
         await uow.commit()
     return OvernightRecorded(saved)
 
@@ -368,17 +365,15 @@ class OvernightSummary:
         )
 
 
-async def post_due_overnight_summary(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> Posted | None:
+async def post_due_overnight_summary(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> Posted | None:
     """Enqueue the overnight summary to the duty channel on a working day from its opening until
     its closing, once (the scheduler's job)."""
-    now = require_aware(now, "now").astimezone(UTC)
-    day = now.astimezone(calendar.tz).date()
-    opening = calendar.opening_on(day)
-    if not calendar.is_working_day(day) or not opening <= now < calendar.closing_on(day):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    day = now.astimezone(rules.calendar.tz).date()
+    opening = rules.calendar.opening_on(day)
+    if not rules.calendar.is_working_day(day) or not opening <= now < rules.calendar.closing_on(day):
         return None
-    since = calendar.closing_on(calendar.previous_working_day(day))
+    since = rules.calendar.closing_on(rules.calendar.previous_working_day(day))
     async with unit_of_work() as uow:
         subject = f"{_SUMMARY}{day.isoformat()}"
         if not await _uses_edt(uow) or await uow.alerts.planned([subject]):

@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures_records import (
@@ -52,7 +53,6 @@ from frontdoor.figures_records import (
 )
 from frontdoor.intake import months_before
 from frontdoor.late_reasons import LATE_REASON_TITLES, NO_REASON
-from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import UnitOfWorkFactory
@@ -454,15 +454,14 @@ async def show_figures(
     period_text: str,
     route: str,
     worker: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    *,
+    rules: Rules,
     team: str = "",
 ) -> FiguresShown | str:
     """The figures for ``period_text`` narrowed to ``route``, ``team`` or ``worker`` ("" for none;
     the first given wins), audited as ``figures.viewed``; or a message saying what was not
     understood. The caller has checked that the actor may see figures."""
-    period = parse_period(period_text, now, calendar)
+    period = parse_period(period_text, rules.now, rules.calendar)
     if isinstance(period, str):
         return period
     if route and route not in ROUTES:
@@ -489,14 +488,16 @@ async def show_figures(
         if team and team not in teams:
             return "No one in the directory is in that team."
         narrowing = Narrowing(route=route or None, worker_id=worker or None, team=team or None)
-        band = (policy.open_contacts.band_low, policy.open_contacts.band_high)
-        figures = await compute_figures(uow.figures, period, narrowing, now, calendar, band)
+        band = (rules.policy.open_contacts.band_low, rules.policy.open_contacts.band_high)
+        figures = await compute_figures(uow.figures, period, narrowing, rules.now, rules.calendar, band)
         detail = (
             f"period={period.start.isoformat()}/{period.end.isoformat()}; "
             f"route={route or '-'}; team={team or '-'}; worker={worker or '-'}"
         )
         await uow.audit.append(
-            AuditEvent(at=now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail)
+            AuditEvent(
+                at=rules.now, actor_id=actor_id, action="figures.viewed", subject="figures", detail=detail
+            )
         )
         await uow.commit()
     names = {e.aad_object_id: e.display_name for e in entries if e.display_name}

@@ -40,12 +40,15 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
+from frontdoor.acting import Rules, Who
+from frontdoor.answers import HistoryAnswers
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.card_values import FieldError
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.lifecycle import Action, transition
@@ -68,8 +71,6 @@ from frontdoor.script import (
 )
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import (
-    FieldError,
-    HistoryAnswers,
     apply_section,
     check_complete,
     check_emergency,
@@ -281,12 +282,10 @@ def _stale(contact: Contact) -> Refusal:
 # -- start, save, back, cancel -------------------------------------------------------------------
 
 
-async def start_contact(
-    uow: UnitOfWork, actor_id: str, roles: Iterable[Role], now: datetime
-) -> Contact | Refusal:
+async def start_contact(uow: UnitOfWork, *, who: Who, now: datetime) -> Contact | Refusal:
     """A new draft on the first section, if ``roles`` may start contacts."""
     require_aware(now, "now")
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(
             RefusalReason.NOT_PERMITTED,
             f"Sorry, only {_STARTERS} can record a new contact. To talk a situation through without "
@@ -294,13 +293,13 @@ async def start_contact(
         )
     contact = Contact(
         id=str(uuid.uuid4()),
-        created_by=actor_id,
+        created_by=who.actor_id,
         created_at=now.astimezone(UTC),
         draft_section=Section.SOURCE.value,
     )
     async with uow:
         await uow.contacts.add(contact)
-        await uow.audit.append(_audit(now, actor_id, "contact.started", contact.id))
+        await uow.audit.append(_audit(now, who.actor_id, "contact.started", contact.id))
         await uow.commit()
     return contact
 
@@ -312,12 +311,10 @@ async def save_section(
     values: Mapping[str, object],
     actor_id: str,
     expected_version: int,
-    now: datetime,
-    policy: Policy,
     *,
+    rules: Rules,
     advance: bool = True,
     local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
-    calendar: WorkingCalendar | None = None,
 ) -> SectionSaved | Refusal:
     """Save one card's answers to the draft and, with ``advance``, move it to the next card.
 
@@ -325,7 +322,7 @@ async def save_section(
     and the draft stays on this card. Moving on from the emergency details card creates the urgent
     contact at once (SPEC §3), which needs ``calendar`` for its clocks.
     """
-    require_aware(now, "now")
+    require_aware(rules.now, "now")
     async with uow:
         checked = _check_draft(await uow.contacts.get(contact_id), actor_id, expected_version, section)
         if isinstance(checked, Refusal):
@@ -336,9 +333,9 @@ async def save_section(
         parsed = parse_section(
             section,
             values,
-            _local_date(now),
-            now,
-            policy,
+            _local_date(rules.now),
+            rules.now,
+            rules.policy,
             partial=not advance or later,
             local_systems=local_systems,
         )
@@ -353,18 +350,20 @@ async def save_section(
         updated = replace(updated, draft_section=landing.value)
         creating = advance and section is Section.EMERGENCY and checked.reference is None
         if creating:
-            if calendar is None:
+            if rules.calendar is None:
                 raise ValueError("creating an urgent contact needs the working calendar")
             errors = check_emergency(updated)
-            received = (updated.received_at or now).astimezone(UTC)
-            errors += check_received_at(received, now)
+            received = (updated.received_at or rules.now).astimezone(UTC)
+            errors += check_received_at(received, rules.now)
             if errors:
                 names = "; ".join(error.message for error in errors)
                 return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(errors))
-            created = await _create(uow, updated, actor_id, expected_version, now, received, calendar, policy)
+            created = await _create(uow, updated, actor_id, expected_version, received, rules=rules)
             if isinstance(created, Refusal):
                 return created
-            await uow.audit.append(_audit(now, actor_id, "contact.section_saved", contact_id, section.value))
+            await uow.audit.append(
+                _audit(rules.now, actor_id, "contact.section_saved", contact_id, section.value)
+            )
             await uow.commit()
             return SectionSaved(created.contact, landing, created=created)
         try:
@@ -375,7 +374,7 @@ async def save_section(
         # An urgent contact already has a reference: its changes are audited under it.
         subject = checked.reference or contact_id
         detail = section.value if checked.reference is None else f"{section.value}; contact={contact_id}"
-        await uow.audit.append(_audit(now, actor_id, action, subject, detail))
+        await uow.audit.append(_audit(rules.now, actor_id, action, subject, detail))
         await uow.commit()
     before = checked if checked.reference is not None else None
     return SectionSaved(saved, landing, before=before)
@@ -591,21 +590,14 @@ def _clocks(
 
 
 async def _create(
-    uow: UnitOfWork,
-    draft: Contact,
-    actor_id: str,
-    expected_version: int,
-    now: datetime,
-    received: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, draft: Contact, actor_id: str, expected_version: int, received: datetime, *, rules: Rules
 ) -> SubmissionResult | Refusal:
     """Give ``draft`` its reference, route and clocks, inside the caller's unit of work (which
     commits). ``draft.draft_section`` is kept: "" for a finished submission, the next card for an
     urgent contact its officer is still completing."""
-    route = _route(draft, received, policy)
-    repeat_of = await _repeat_of(uow, draft, received, policy)
-    mention_targets = await _consultants_on_duty(uow, _local_date(now)) if draft.urgent else ()
+    route = _route(draft, received, rules.policy)
+    repeat_of = await _repeat_of(uow, draft, received, rules.policy)
+    mention_targets = await _consultants_on_duty(uow, _local_date(rules.now)) if draft.urgent else ()
 
     # The reference year is the year of receipt where the front door is (SPEC §2).
     year = received.astimezone(LONDON).year % 100
@@ -613,7 +605,7 @@ async def _create(
     reference = format_reference(ReferenceKind.CONTACT, year, number)
 
     to_state, action = _MOVES[route]
-    moved = transition(draft, to_state, actor_id, now, action)
+    moved = transition(draft, to_state, actor_id, rules.now, action)
     if repeat_of:
         # Kept with the submission, so every later drawing of the contact's cards says it too.
         moved = add_event_data(moved, {REPEAT_OF_KEY: " ".join(repeat_of)})
@@ -625,12 +617,14 @@ async def _create(
         return _stale(draft)
     deadlines = [
         await uow.deadlines.add(deadline)
-        for deadline in _clocks(route, draft.urgent, reference, received, calendar, policy)
+        for deadline in _clocks(route, draft.urgent, reference, received, rules.calendar, rules.policy)
     ]
     urgent = "yes" if draft.urgent else "no"
     detail = f"route={route.value}; urgent={urgent}; contact={draft.id}"
-    await uow.audit.append(_audit(now, actor_id, "contact.submitted", reference, detail))
-    summary = channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of))
+    await uow.audit.append(_audit(rules.now, actor_id, "contact.submitted", reference, detail))
+    summary = channel_summary(
+        saved, deadlines, rules.now, rules.calendar, rules.policy, repeat=bool(repeat_of)
+    )
     return SubmissionResult(
         contact=saved,
         reference=reference,
@@ -650,10 +644,9 @@ async def submit_contact(
     contact_id: str,
     actor_id: str,
     expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
     received_at: datetime | None = None,
+    *,
+    rules: Rules,
 ) -> SubmissionResult | Refusal:
     """Submit the draft from its summary card: reference, received-at, route, clocks, audit, at once.
 
@@ -662,7 +655,7 @@ async def submit_contact(
     contact created earlier this finishes it instead: the officer's cards are complete (history
     checks may stay outstanding), and its reference, route and clocks stay as they are.
     """
-    require_aware(now, "now")
+    require_aware(rules.now, "now")
     async with uow:
         checked = _check_draft(
             await uow.contacts.get(contact_id), actor_id, expected_version, Section.SUMMARY
@@ -670,21 +663,14 @@ async def submit_contact(
         if isinstance(checked, Refusal):
             return checked
         if checked.reference is not None:
-            return await _finish(uow, checked, actor_id, expected_version, now, calendar, policy)
-        received = (received_at or checked.received_at or now).astimezone(UTC)
-        errors = check_complete(checked, _local_date(now)) + check_received_at(received, now)
+            return await _finish(uow, checked, actor_id, expected_version, rules=rules)
+        received = (received_at or checked.received_at or rules.now).astimezone(UTC)
+        errors = check_complete(checked, _local_date(rules.now)) + check_received_at(received, rules.now)
         if errors:
             names = "; ".join(error.message for error in errors)
             return Refusal(RefusalReason.INVALID, f"Before submitting, please check: {names}", tuple(errors))
         created = await _create(
-            uow,
-            replace(checked, draft_section=""),
-            actor_id,
-            expected_version,
-            now,
-            received,
-            calendar,
-            policy,
+            uow, replace(checked, draft_section=""), actor_id, expected_version, received, rules=rules
         )
         if isinstance(created, SubmissionResult):
             await uow.commit()
@@ -692,15 +678,9 @@ async def submit_contact(
 
 
 async def _finish(
-    uow: UnitOfWork,
-    contact: Contact,
-    actor_id: str,
-    expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, contact: Contact, actor_id: str, expected_version: int, *, rules: Rules
 ) -> SubmissionResult | Refusal:
-    errors = check_complete(contact, _local_date(now))
+    errors = check_complete(contact, _local_date(rules.now))
     if errors:
         names = "; ".join(error.message for error in errors)
         return Refusal(RefusalReason.INVALID, f"Before finishing, please check: {names}", tuple(errors))
@@ -711,7 +691,7 @@ async def _finish(
         return _stale(contact)
     history = "recorded" if contact.history.recorded else "outstanding"
     detail = f"contact={contact.id}; history={history}"
-    await uow.audit.append(_audit(now, actor_id, "contact.completed", reference, detail))
+    await uow.audit.append(_audit(rules.now, actor_id, "contact.completed", reference, detail))
     deadlines = await uow.deadlines.for_subject(reference)
     await uow.commit()
     repeat_of = recorded_repeat_of(saved)
@@ -720,10 +700,12 @@ async def _finish(
         reference=reference,
         route=Route.REREFERRAL if saved.state is ContactState.DUTY_MANAGER_REVIEW else Route.SCREENING,
         urgent=saved.urgent,
-        received_at=saved.received_at or now,
+        received_at=saved.received_at or rules.now,
         deadlines=tuple(deadlines),
         mention_targets=(),
-        summary=channel_summary(saved, deadlines, now, calendar, policy, repeat=bool(repeat_of)),
+        summary=channel_summary(
+            saved, deadlines, rules.now, rules.calendar, rules.policy, repeat=bool(repeat_of)
+        ),
         worker_to_notify=None,
         repeat_of=repeat_of,
         completed=True,
@@ -749,18 +731,17 @@ async def record_history_checks(
     uow: UnitOfWork,
     reference: str,
     values: Mapping[str, object],
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
-    policy: Policy,
     local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
+    *,
+    who: Who,
+    rules: Rules,
 ) -> HistoryRecorded | Refusal:
     """Record the history checks an urgent contact was created without (SPEC §3: "outstanding until
     recorded, by the officer or the consultant"). Refused for a contact that is not urgent, whose
     checks are recorded already, or that has closed."""
-    require_aware(now, "now")
-    if not may(roles, Permission.RECORD_HISTORY_CHECKS):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.RECORD_HISTORY_CHECKS):
         return Refusal(RefusalReason.NOT_PERMITTED, f"Sorry, only {_RECORDERS} can record history checks.")
     async with uow:
         contact = await uow.contacts.get_by_reference(reference)
@@ -780,7 +761,12 @@ async def record_history_checks(
                 RefusalReason.STALE, f"{reference} changed since this card was sent; open it again."
             )
         parsed = parse_section(
-            Section.HISTORY, values, _local_date(now), now, policy, local_systems=local_systems
+            Section.HISTORY,
+            values,
+            _local_date(rules.now),
+            rules.now,
+            rules.policy,
+            local_systems=local_systems,
         )
         if isinstance(parsed, list):
             names = "; ".join(error.message for error in parsed)
@@ -800,8 +786,8 @@ async def record_history_checks(
             )
         open_case = "yes" if parsed.history.open_case else "no"
         early_help = "yes" if parsed.history.open_to_early_help else "no"
-        rereferral = "yes" if is_rereferral(saved, saved.received_at or now, policy) else "no"
+        rereferral = "yes" if is_rereferral(saved, saved.received_at or rules.now, rules.policy) else "no"
         detail = f"open_case={open_case}; early_help={early_help}; rereferral={rereferral}"
-        await uow.audit.append(_audit(now, actor_id, "contact.history_recorded", reference, detail))
+        await uow.audit.append(_audit(rules.now, who.actor_id, "contact.history_recorded", reference, detail))
         await uow.commit()
     return HistoryRecorded(saved, contact)

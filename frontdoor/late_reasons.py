@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
+from frontdoor.acting import Who
+from frontdoor.alert_taking import alert_clock
 from frontdoor.alerts import AlertKey
 from frontdoor.calendar import require_aware
-from frontdoor.dispatch import TAKEABLE, alert_clock
+from frontdoor.dispatch import TAKEABLE
 from frontdoor.records import AuditEvent, Deadline, DeadlineState, LateReason
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import UnitOfWork
@@ -76,7 +78,7 @@ def may_give_reason(deadline: Deadline, person_id: str, roles: Iterable[Role]) -
 
 
 async def record_late_reason(
-    uow: UnitOfWork, key: AlertKey, reason: LateReason, actor_id: str, roles: Iterable[Role], now: datetime
+    uow: UnitOfWork, key: AlertKey, reason: LateReason, *, who: Who, now: datetime
 ) -> LateReasonRecorded | Refusal:
     """Record ``reason`` on the breached clock the alert ``key`` is about (the last one wins),
     audited as ``clock.late_reason``; a refusal (audited when it is about who may) changes nothing."""
@@ -89,11 +91,11 @@ async def record_late_reason(
         deadline, _ = await alert_clock(uow, key)
         if deadline is None or deadline.id is None:
             return Refusal(RefusalReason.NOT_FOUND, f"No such clock on {key.subject}: nothing was changed.")
-        if not may_give_reason(deadline, actor_id, roles):
+        if not may_give_reason(deadline, who.actor_id, who.roles):
             await uow.audit.append(
                 AuditEvent(
                     at=now,
-                    actor_id=actor_id,
+                    actor_id=who.actor_id,
                     action=LATE_REASON_REFUSED_ACTION,
                     subject=key.subject,
                     detail=f"clock={deadline.clock.value}; reason=not_permitted",
@@ -114,7 +116,7 @@ async def record_late_reason(
         await uow.audit.append(
             AuditEvent(
                 at=now,
-                actor_id=actor_id,
+                actor_id=who.actor_id,
                 action=LATE_REASON_ACTION,
                 subject=key.subject,
                 detail=f"clock={deadline.clock.value}; reason={reason.value}",

@@ -32,6 +32,7 @@ from email.utils import getaddresses
 from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     AlertKey,
     AlertKind,
@@ -317,27 +318,27 @@ class TakenBySomeoneElse:
 
 
 async def take(
-    uow: UnitOfWork, item_id: str, actor_id: str, roles: Iterable[Role], now: datetime
+    uow: UnitOfWork, item_id: str, *, who: Who, now: datetime
 ) -> MailItem | TakenBySomeoneElse | MailRefusal:
     """ "I'll take it": the first to press it gets the e-mail; the rest are told who did."""
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return _ONLY_STARTERS
     async with uow:
         item = await uow.mail.get(item_id)
         if item is None or item.state is MailState.UNREADABLE:
             return _GONE
         if item.state is not MailState.WAITING:
-            if item.taken_by == actor_id and item.state is MailState.TAKEN:
+            if item.taken_by == who.actor_id and item.state is MailState.TAKEN:
                 return item
             return TakenBySomeoneElse(item, item.taken_by or "")
-        taken = replace(item, state=MailState.TAKEN, taken_by=actor_id, taken_at=now.astimezone(UTC))
+        taken = replace(item, state=MailState.TAKEN, taken_by=who.actor_id, taken_at=now.astimezone(UTC))
         try:
             saved = await uow.mail.save(taken, item.version)
         except StaleVersionError:
             await uow.rollback()
             current = await uow.mail.get(item_id)
             return TakenBySomeoneElse(current or item, (current.taken_by if current else None) or "")
-        await uow.audit.append(_audit(now, actor_id, "mail.taken", item))
+        await uow.audit.append(_audit(now, who.actor_id, "mail.taken", item))
         await uow.commit()
     return saved
 
@@ -361,24 +362,19 @@ def referrer_from(item: MailItem) -> Referrer:
 
 
 async def start_from_mail(
-    uow: UnitOfWork,
-    item_id: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    first_section: str,
+    uow: UnitOfWork, item_id: str, first_section: str, *, who: Who, now: datetime
 ) -> tuple[MailItem, Contact] | MailRefusal:
     """A draft contact from a taken e-mail: source e-mail, received-at the e-mail's received time,
     referrer the sender; the e-mail is linked to the draft."""
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return _ONLY_STARTERS
     async with uow:
-        checked = _own_taken(await uow.mail.get(item_id), actor_id)
+        checked = _own_taken(await uow.mail.get(item_id), who.actor_id)
         if isinstance(checked, MailRefusal):
             return checked
         contact = Contact(
             id=str(uuid.uuid4()),
-            created_by=actor_id,
+            created_by=who.actor_id,
             created_at=now.astimezone(UTC),
             received_at=checked.received_at,
             source=Source.EMAIL,
@@ -391,8 +387,10 @@ async def start_from_mail(
         except StaleVersionError:
             return MailRefusal("That e-mail was changed at the same moment elsewhere; please look again.")
         await uow.contacts.add(contact)
-        await uow.audit.append(AuditEvent(now, actor_id, "contact.started", contact.id, f"mail={item_id}"))
-        await uow.audit.append(_audit(now, actor_id, "mail.started", checked, f"contact={contact.id}"))
+        await uow.audit.append(
+            AuditEvent(now, who.actor_id, "contact.started", contact.id, f"mail={item_id}")
+        )
+        await uow.audit.append(_audit(now, who.actor_id, "mail.started", checked, f"contact={contact.id}"))
         await uow.commit()
     return saved, contact
 
@@ -423,18 +421,12 @@ def check_reason(reason_text: str, detail: str) -> tuple[NotReferralReason, str]
 
 
 async def mark_not_referral(
-    uow: UnitOfWork,
-    item_id: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    reason: NotReferralReason,
-    detail: str,
+    uow: UnitOfWork, item_id: str, reason: NotReferralReason, detail: str, *, who: Who, now: datetime
 ) -> MailItem | MailRefusal:
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return _ONLY_STARTERS
     async with uow:
-        checked = _own_taken(await uow.mail.get(item_id), actor_id)
+        checked = _own_taken(await uow.mail.get(item_id), who.actor_id)
         if isinstance(checked, MailRefusal):
             return checked
         closed = replace(
@@ -448,7 +440,9 @@ async def mark_not_referral(
             saved = await uow.mail.save(closed, checked.version)
         except StaleVersionError:
             return MailRefusal("That e-mail was changed at the same moment elsewhere; please look again.")
-        await uow.audit.append(_audit(now, actor_id, "mail.not_referral", checked, f"reason={reason.value}"))
+        await uow.audit.append(
+            _audit(now, who.actor_id, "mail.not_referral", checked, f"reason={reason.value}")
+        )
         await uow.commit()
     return saved
 
@@ -506,23 +500,21 @@ def untaken_from_payload(payload: str) -> tuple[str, datetime]:
     return item_id, require_aware(datetime.fromisoformat(received)).astimezone(UTC)
 
 
-async def alert_untaken(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> int:
+async def alert_untaken(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> int:
     """Enqueue the untaken-e-mail alerts now due and not enqueued yet; how many rows were added."""
-    require_aware(now, "now")
+    require_aware(rules.now, "now")
     async with unit_of_work() as uow:
-        overdue = untaken_too_long(await uow.mail.waiting(), now, calendar, policy)
+        overdue = untaken_too_long(await uow.mail.waiting(), rules.now, rules.calendar, rules.policy)
         if not overdue:
             return 0
         planned = await uow.alerts.planned([item.subject_key for item in overdue])
         fresh = [item for item in overdue if untaken_alert_key(item) not in planned]
         if not fresh:
             return 0
-        day = now.astimezone(calendar.tz).date()
+        day = rules.now.astimezone(rules.calendar.tz).date()
         staffing = Staffing.of(await uow.rota.on(day), await uow.roles.entries())
         recipients = recipients_for(AlertKind.MAIL_UNTAKEN, None, day, staffing)
-        added = await uow.alerts.enqueue(untaken_alerts(fresh, now, recipients), now)
+        added = await uow.alerts.enqueue(untaken_alerts(fresh, rules.now, recipients), rules.now)
         await uow.commit()
     return added
 
@@ -541,13 +533,11 @@ def retention_cutoff(now: datetime, calendar: WorkingCalendar, policy: Policy) -
     return local.replace(year=year, month=month + 1, day=day).astimezone(UTC)
 
 
-async def purge_expired_mail(
-    uow: UnitOfWork, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> list[str]:
+async def purge_expired_mail(uow: UnitOfWork, *, rules: Rules) -> list[str]:
     """Delete the stored data of e-mails received before the cutoff that did not become an
     accepted referral (not a referral, unreadable, or whose contact was closed, cancelled or passed
     on); each deletion audited. The ids deleted."""
-    cutoff = retention_cutoff(now, calendar, policy)
+    cutoff = retention_cutoff(rules.now, rules.calendar, rules.policy)
     deleted: list[str] = []
     async with uow:
         for item in await uow.mail.received_before(cutoff):
@@ -558,7 +548,7 @@ async def purge_expired_mail(
                 if contact is not None and contact.state not in _NOT_ACCEPTED:
                     continue
             await uow.mail.delete(item.id)
-            await uow.audit.append(_audit(now, RETENTION_ACTOR, "mail.deleted", item, "retention"))
+            await uow.audit.append(_audit(rules.now, RETENTION_ACTOR, "mail.deleted", item, "retention"))
             deleted.append(item.id)
         await uow.commit()
     return deleted

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from frontdoor.acting import Rules
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     AlertKey,
@@ -149,17 +150,15 @@ class MaracPosted:
     late: bool
 
 
-async def post_due_marac_reminder(
-    unit_of_work: UnitOfWorkFactory, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> MaracPosted | None:
+async def post_due_marac_reminder(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> MaracPosted | None:
     """Enqueue today's MARAC reminder if it is due, not enqueued yet and its time came after the
     service first started on this database (``installed_at``) (the scheduler's job)."""
-    day = require_aware(now, "now").astimezone(calendar.tz).date()
-    installed = await installed_at(unit_of_work, now)
-    if plan_marac_reminder(now, calendar, policy, {}) is None:
+    day = require_aware(rules.now, "now").astimezone(rules.calendar.tz).date()
+    installed = await installed_at(unit_of_work, rules.now)
+    if plan_marac_reminder(rules.now, rules.calendar, rules.policy, {}) is None:
         return None  # not a meeting day, or outside the reminder's window: no need to look
-    key = marac_key(day, calendar, policy)
-    remind = marac_reminder_at(day, calendar, policy)
+    key = marac_key(day, rules.calendar, rules.policy)
+    remind = marac_reminder_at(day, rules.calendar, rules.policy)
     if remind is None or remind < installed:
         return None  # due before the service first started on this database: nothing to catch up
     async with unit_of_work() as uow:
@@ -169,9 +168,11 @@ async def post_due_marac_reminder(
             for request in case.requests
             if request.answer is None
         )
-        message = plan_marac_reminder(now, calendar, policy, await uow.alerts.planned([key.subject]), waiting)
+        message = plan_marac_reminder(
+            rules.now, rules.calendar, rules.policy, await uow.alerts.planned([key.subject]), waiting
+        )
         if message is None:
             return None
-        added = await uow.alerts.enqueue([message], now)
+        added = await uow.alerts.enqueue([message], rules.now)
         await uow.commit()
-    return MaracPosted(day, is_late(message.send_at, now)) if added else None
+    return MaracPosted(day, is_late(message.send_at, rules.now)) if added else None

@@ -15,17 +15,17 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest, Response
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.consultation import due_for_deletion
 from frontdoor.marac import marac_meeting_at
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, Deadline
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import Refusal, RefusalReason, close_clocks
 
@@ -60,32 +60,23 @@ async def _audit(
     await uow.audit.append(AuditEvent(at.astimezone(UTC), actor_id, action, subject, detail))
 
 
-async def add_case(
-    uow: UnitOfWork,
-    case_reference: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-) -> MaracCase | Refusal:
+async def add_case(uow: UnitOfWork, case_reference: str, *, who: Who, rules: Rules) -> MaracCase | Refusal:
     """Put a case on the next MARAC meeting."""
-    now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
     case_reference = case_reference.strip().upper()
     if not _REFERENCE.fullmatch(case_reference):
         return Refusal(RefusalReason.INVALID, "MARAC case reference: 3 to 32 letters, digits, / or -.")
-    meeting = next_meeting(now, calendar, policy)
+    meeting = next_meeting(now, rules.calendar, rules.policy)
     if meeting is None:
         return Refusal(RefusalReason.WRONG_STATE, "There is no MARAC meeting in the next fortnight.")
     async with uow:
         if any(c.case_reference == case_reference for c in await uow.marac.cases_on(meeting[0])):
             return Refusal(RefusalReason.INVALID, f"{case_reference} is on that meeting already.")
-        case = MaracCase(str(uuid.uuid4()), meeting[0], case_reference, actor_id, now)
+        case = MaracCase(str(uuid.uuid4()), meeting[0], case_reference, who.actor_id, now)
         await uow.marac.add_case(case)
-        await _audit(uow, now, actor_id, CASE_ADDED, case_reference, f"meeting={meeting[0].isoformat()}")
+        await _audit(uow, now, who.actor_id, CASE_ADDED, case_reference, f"meeting={meeting[0].isoformat()}")
         await uow.commit()
     return case
 
@@ -98,15 +89,12 @@ async def link_child(
     team: str,
     worker_id: str,
     *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    who: Who,
+    rules: Rules,
 ) -> tuple[MaracCase, MaracRequest] | Refusal:
     """Record a linked child and ask their allocated worker, due back before the meeting."""
-    now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
     if not child_name.strip() or not team.strip() or not worker_id:
         return Refusal(
@@ -118,7 +106,7 @@ async def link_child(
         case = await uow.marac.get_case(case_id)
         if case is None:
             return Refusal(RefusalReason.NOT_FOUND, "That MARAC case is not on a meeting.")
-        meeting = marac_meeting_at(case.meeting_day, calendar, policy)
+        meeting = marac_meeting_at(case.meeting_day, rules.calendar, rules.policy)
         if meeting is None or meeting <= now:
             return Refusal(RefusalReason.WRONG_STATE, f"The meeting of {case.case_reference} has started.")
         request = MaracRequest(
@@ -135,36 +123,38 @@ async def link_child(
             Deadline(request.subject, ClockKind.MARAC_REQUEST, now, meeting, assignee_id=worker_id)
         )
         await _audit(
-            uow, now, actor_id, CHILD_LINKED, case.case_reference, f"request={request.id}; worker={worker_id}"
+            uow,
+            now,
+            who.actor_id,
+            CHILD_LINKED,
+            case.case_reference,
+            f"request={request.id}; worker={worker_id}",
         )
         await uow.commit()
     return replace(case, requests=(*case.requests, request)), request
 
 
 async def answer_request(
-    uow: UnitOfWork,
-    request_id: str,
-    text: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    uow: UnitOfWork, request_id: str, text: str, *, who: Who, rules: Rules
 ) -> MaracRequest | Refusal:
     """The allocated worker answers (or staff record the answer for them); the clock closes."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with uow:
         request = await uow.marac.get_request(request_id)
-        if request is None or (actor_id != request.worker_id and not may(roles, Permission.START_CONTACT)):
+        if request is None or (
+            who.actor_id != request.worker_id and not may(who.roles, Permission.START_CONTACT)
+        ):
             return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, that request is not yours to answer.")
-        if not text.strip() or len(text) > policy.limits.max_free_text_chars:
+        if not text.strip() or len(text) > rules.policy.limits.max_free_text_chars:
             return Refusal(RefusalReason.INVALID, "Write your team's answer.")
-        if not await uow.marac.answer(request_id, Response(text.strip(), actor_id, now)):
+        if not await uow.marac.answer(request_id, Response(text.strip(), who.actor_id, now)):
             return Refusal(RefusalReason.WRONG_STATE, "That request was answered already.")
         await close_clocks(uow, request.subject, [ClockKind.MARAC_REQUEST], now)
         case = await uow.marac.get_case(request.case_id)
         timing = "late" if now > request.due_at else "in_time"
-        await _audit(uow, now, actor_id, ANSWERED, case.case_reference if case else request.subject, timing)
+        await _audit(
+            uow, now, who.actor_id, ANSWERED, case.case_reference if case else request.subject, timing
+        )
         await uow.commit()
         answered = await uow.marac.get_request(request_id)
     log.info("marac request answered", extra={"reference": request.subject, "status": timing})
@@ -186,13 +176,12 @@ async def log_mappa(
     team: str,
     worker_id: str | None,
     *,
-    actor_id: str,
-    roles: Iterable[Role],
+    who: Who,
     now: datetime,
 ) -> MappaInvitation | Refusal:
     """Log a MAPPA invitation and where it was forwarded: a team (and its worker), or the front door."""
     now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
     mappa_reference = mappa_reference.strip().upper()
     if not _REFERENCE.fullmatch(mappa_reference) or meeting_day is None or len(team) > MAX_FIELD_CHARS:
@@ -205,20 +194,20 @@ async def log_mappa(
             RefusalReason.INVALID, "Give both the team and its worker, or neither (no child identified)."
         )
     invitation = MappaInvitation(
-        str(uuid.uuid4()), mappa_reference, meeting_day, team.strip(), worker_id or None, actor_id, now
+        str(uuid.uuid4()), mappa_reference, meeting_day, team.strip(), worker_id or None, who.actor_id, now
     )
     async with uow:
         await uow.marac.add_invitation(invitation)
         where = "front_door" if invitation.to_front_door else f"team; worker={worker_id}"
-        await _audit(uow, now, actor_id, MAPPA_LOGGED, mappa_reference, f"forwarded={where}")
+        await _audit(uow, now, who.actor_id, MAPPA_LOGGED, mappa_reference, f"forwarded={where}")
         await uow.commit()
     return invitation
 
 
-async def purge_expired_marac(uow: UnitOfWork, now: datetime, policy: Policy) -> tuple[str, ...]:
+async def purge_expired_marac(uow: UnitOfWork, *, rules: Rules) -> tuple[str, ...]:
     """Delete MARAC cases and MAPPA invitations older than ``retention.marac_mappa_months``."""
-    at = require_aware(now, "now").astimezone(UTC)
-    cutoff = due_for_deletion(at, policy, policy.retention.marac_mappa_months)
+    at = require_aware(rules.now, "now").astimezone(UTC)
+    cutoff = due_for_deletion(at, rules.policy, rules.policy.retention.marac_mappa_months)
     deleted = await uow.marac.delete_before(cutoff.date())
     for reference in deleted:
         await _audit(uow, at, RETENTION_ACTOR, DELETED, reference, "retention")

@@ -12,10 +12,11 @@ closed-vocabulary values only.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import (
     Agency,
     Answer,
@@ -109,24 +110,17 @@ async def _refuse(
 
 
 async def open_episode(
-    uow: UnitOfWork,
-    form: EpisodeForm,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, form: EpisodeForm, *, who: Who, rules: Rules
 ) -> MashEpisode | Refusal:
     """Open an episode on a submitted, open contact, send a request to each agency chosen (its clock
     runs from now, with the consultant as the person chased alongside the partner), commit."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with uow:
-        if not may(roles, Permission.MASH_EPISODE):
+        if not may(who.roles, Permission.MASH_EPISODE):
             return await _refuse(
                 uow,
                 now,
-                actor_id,
+                who.actor_id,
                 form.contact_reference,
                 "open",
                 Refusal(
@@ -134,7 +128,7 @@ async def open_episode(
                     "Sorry, only consultants or team managers open a MASH episode.",
                 ),
             )
-        problems = form.problems(policy.limits.max_free_text_chars)
+        problems = form.problems(rules.policy.limits.max_free_text_chars)
         if problems:
             return Refusal(RefusalReason.INVALID, " ".join(problems))
         contact = await uow.contacts.get_by_reference(form.contact_reference)
@@ -145,13 +139,15 @@ async def open_episode(
         clock = request_clock(form.urgency)
         requests = []
         for agency in dict.fromkeys(form.agencies):
-            request = InformationRequest(reference, agency, request_due(form.urgency, now, calendar, policy))
-            await start_clock(uow, request.subject, clock, now, calendar, policy, actor_id)
+            request = InformationRequest(
+                reference, agency, request_due(form.urgency, now, rules.calendar, rules.policy)
+            )
+            await start_clock(uow, request.subject, clock, now, rules.calendar, rules.policy, who.actor_id)
             requests.append(request)
         episode = MashEpisode(
             reference=reference,
             contact_reference=form.contact_reference,
-            opened_by=actor_id,
+            opened_by=who.actor_id,
             opened_at=now,
             urgency=form.urgency,
             reasons=tuple(dict.fromkeys(form.reasons)),
@@ -165,7 +161,7 @@ async def open_episode(
             f"agencies={','.join(r.agency.value for r in requests)}; "
             f"reasons={','.join(r.value for r in episode.reasons)}"
         )
-        await _audit(uow, now, actor_id, OPENED, reference, detail)
+        await _audit(uow, now, who.actor_id, OPENED, reference, detail)
         await uow.commit()
     log.info("mash episode opened", extra={"reference": reference, "count": len(requests)})
     return episode
@@ -202,53 +198,43 @@ async def _answer(
 
 
 async def partner_answer(
-    uow: UnitOfWork,
-    reference: str,
-    text: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    uow: UnitOfWork, reference: str, text: str, *, who: Who, rules: Rules
 ) -> MashEpisode | Refusal:
     """A partner answers their own agency's request on ``reference`` (the agency is theirs in the
     directory, whatever the card says)."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with uow:
-        agency = await uow.mash.agency_of(actor_id) if may(roles, Permission.ANSWER_AGENCY_REQUESTS) else None
+        agency = (
+            await uow.mash.agency_of(who.actor_id)
+            if may(who.roles, Permission.ANSWER_AGENCY_REQUESTS)
+            else None
+        )
         episode = await uow.mash.get(reference)
         if agency is None or episode is None or episode.request_for(agency) is None:
             return await _refuse(
-                uow, now, actor_id, reference, "answer", Refusal(RefusalReason.NOT_PERMITTED, _NOT_ASKED)
+                uow, now, who.actor_id, reference, "answer", Refusal(RefusalReason.NOT_PERMITTED, _NOT_ASKED)
             )
-        if not text.strip() or len(text) > policy.limits.max_free_text_chars:
+        if not text.strip() or len(text) > rules.policy.limits.max_free_text_chars:
             return Refusal(
                 RefusalReason.INVALID,
-                f"Write your answer (at most {policy.limits.max_free_text_chars} characters).",
+                f"Write your answer (at most {rules.policy.limits.max_free_text_chars} characters).",
             )
-        return await _answer(uow, episode, agency, Answer(text.strip(), actor_id, now, AnswerChannel.CARD))
+        return await _answer(
+            uow, episode, agency, Answer(text.strip(), who.actor_id, now, AnswerChannel.CARD)
+        )
 
 
 async def record_phone_answer(
-    uow: UnitOfWork,
-    reference: str,
-    agency: Agency,
-    text: str,
-    given_by: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    uow: UnitOfWork, reference: str, agency: Agency, text: str, given_by: str, *, who: Who, rules: Rules
 ) -> MashEpisode | Refusal:
     """Front-door staff record an answer a partner gave by phone, with who gave it."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with uow:
-        if not may(roles, Permission.VIEW_CONTACTS):
+        if not may(who.roles, Permission.VIEW_CONTACTS):
             return await _refuse(
                 uow,
                 now,
-                actor_id,
+                who.actor_id,
                 reference,
                 "phone_answer",
                 Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff record a phone answer."),
@@ -256,10 +242,10 @@ async def record_phone_answer(
         episode = await uow.mash.get(reference)
         if episode is None:
             return Refusal(RefusalReason.NOT_FOUND, f"No MASH episode {reference}.")
-        limit = policy.limits.max_free_text_chars
+        limit = rules.policy.limits.max_free_text_chars
         if not text.strip() or not given_by.strip() or len(text) > limit or len(given_by) > limit:
             return Refusal(RefusalReason.INVALID, "Write the answer and who gave it by phone.")
-        answer = Answer(text.strip(), actor_id, now, AnswerChannel.PHONE, given_by.strip())
+        answer = Answer(text.strip(), who.actor_id, now, AnswerChannel.PHONE, given_by.strip())
         return await _answer(uow, episode, agency, answer)
 
 
@@ -270,20 +256,18 @@ async def close_episode(
     rationale: str,
     participants: Sequence[Agency],
     *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    policy: Policy,
+    who: Who,
+    rules: Rules,
 ) -> MashEpisode | Refusal:
     """Record the multi-agency decision and who took part; requests still open are withdrawn (their
     clocks cancelled, so nobody is chased for an episode that is over)."""
-    now = require_aware(now, "now").astimezone(UTC)
+    now = require_aware(rules.now, "now").astimezone(UTC)
     async with uow:
-        if not may(roles, Permission.MASH_EPISODE):
+        if not may(who.roles, Permission.MASH_EPISODE):
             return await _refuse(
                 uow,
                 now,
-                actor_id,
+                who.actor_id,
                 reference,
                 "close",
                 Refusal(
@@ -296,11 +280,11 @@ async def close_episode(
             return Refusal(RefusalReason.NOT_FOUND, f"No MASH episode {reference}.")
         if episode.closed:
             return Refusal(RefusalReason.WRONG_STATE, f"{reference} is closed already.")
-        if not rationale.strip() or len(rationale) > policy.limits.max_free_text_chars:
+        if not rationale.strip() or len(rationale) > rules.policy.limits.max_free_text_chars:
             return Refusal(RefusalReason.INVALID, "Write the reasons for the multi-agency decision.")
         if not participants:
             return Refusal(RefusalReason.INVALID, "Choose the partner agencies that took part.")
-        closure = Closure(decision, rationale.strip(), tuple(dict.fromkeys(participants)), actor_id, now)
+        closure = Closure(decision, rationale.strip(), tuple(dict.fromkeys(participants)), who.actor_id, now)
         closed = replace(episode, closure=closure)
         await uow.mash.save(closed)
         for request in episode.requests:
@@ -311,7 +295,7 @@ async def close_episode(
         await _audit(
             uow,
             now,
-            actor_id,
+            who.actor_id,
             CLOSED,
             reference,
             f"decision={decision.value}; participants={','.join(a.value for a in closure.participants)}",
@@ -357,26 +341,29 @@ class PartnerView:
 
 
 async def read_episode(
-    uow: UnitOfWork, reference: str, *, actor_id: str, roles: Iterable[Role], now: datetime
+    uow: UnitOfWork, reference: str, *, who: Who, now: datetime
 ) -> StaffView | PartnerView | Refusal:
     """What ``actor_id`` may see of ``reference``; every read, and every refused one, is audited."""
     now = require_aware(now, "now").astimezone(UTC)
-    roles = frozenset(roles)
     async with uow:
         episode = await uow.mash.get(reference)
-        if may(roles, Permission.VIEW_CONTACTS):
+        if may(who.roles, Permission.VIEW_CONTACTS):
             if episode is None:
                 return Refusal(RefusalReason.NOT_FOUND, f"No MASH episode {reference}.")
-            await _audit(uow, now, actor_id, VIEWED, reference, "full")
+            await _audit(uow, now, who.actor_id, VIEWED, reference, "full")
             await uow.commit()
             return StaffView(episode)
-        agency = await uow.mash.agency_of(actor_id) if may(roles, Permission.ANSWER_AGENCY_REQUESTS) else None
+        agency = (
+            await uow.mash.agency_of(who.actor_id)
+            if may(who.roles, Permission.ANSWER_AGENCY_REQUESTS)
+            else None
+        )
         view = PartnerView.of(episode, agency) if episode is not None and agency is not None else None
         if view is None:
             return await _refuse(
-                uow, now, actor_id, reference, "read", Refusal(RefusalReason.NOT_PERMITTED, _NOT_ASKED)
+                uow, now, who.actor_id, reference, "read", Refusal(RefusalReason.NOT_PERMITTED, _NOT_ASKED)
             )
-        await _audit(uow, now, actor_id, REQUEST_VIEWED, reference, f"agency={view.agency.value}")
+        await _audit(uow, now, who.actor_id, REQUEST_VIEWED, reference, f"agency={view.agency.value}")
         await uow.commit()
         return view
 
@@ -407,10 +394,10 @@ def episode_retention_cutoff(now: datetime, policy: Policy) -> datetime:
     return due_for_deletion(now, policy, policy.retention.mash_episodes_months)
 
 
-async def purge_expired_episodes(uow: UnitOfWork, now: datetime, policy: Policy) -> tuple[str, ...]:
+async def purge_expired_episodes(uow: UnitOfWork, *, rules: Rules) -> tuple[str, ...]:
     """Delete the closed episodes past retention with their answers, audit each, commit."""
-    at = require_aware(now, "now").astimezone(UTC)
-    deleted = await uow.mash.delete_closed_before(episode_retention_cutoff(at, policy))
+    at = require_aware(rules.now, "now").astimezone(UTC)
+    deleted = await uow.mash.delete_closed_before(episode_retention_cutoff(at, rules.policy))
     for reference in deleted:
         await _audit(uow, at, RETENTION_ACTOR, DELETED, reference, "retention")
     await uow.commit()

@@ -31,15 +31,14 @@ Clocks. Sending a contact back never buys time and never loses a child from view
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import require_aware
 from frontdoor.contact import Contact, ContactState
 from frontdoor.lifecycle import Action, transition
 from frontdoor.outcomes import Outcome, current_outcome
-from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
@@ -87,43 +86,33 @@ def _invalid(problem: str) -> Refusal:
     return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
 
 
-async def _back_to_screening(
-    uow: UnitOfWork, contact: Contact, now: datetime, calendar: WorkingCalendar, policy: Policy
-) -> Deadline:
+async def _back_to_screening(uow: UnitOfWork, contact: Contact, *, rules: Rules) -> Deadline:
     """The clocks of a contact just sent back to screening (see the module's docstring)."""
     subject = contact.reference or ""
-    await reassign_clocks(uow, subject, _COMPLETION, None, now)
+    await reassign_clocks(uow, subject, _COMPLETION, None, rules.now)
     held = {d.clock for d in await open_deadlines(uow, subject)}
     if contact.urgent and ClockKind.CP_DECISION not in held:
-        await start_clock(uow, subject, ClockKind.CP_DECISION, now, calendar, policy)
+        await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
     # Nothing should still be timing a screening decision here; if something is, the new one replaces it.
-    await close_clocks(uow, subject, [ClockKind.SCREENING], now, DeadlineState.CANCELLED)
-    return await start_clock(uow, subject, ClockKind.SCREENING, now, calendar, policy)
+    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now, DeadlineState.CANCELLED)
+    return await start_clock(uow, subject, ClockKind.SCREENING, rules.now, rules.calendar, rules.policy)
 
 
 async def refuse_sign_off(
-    uow: UnitOfWork,
-    contact_id: str,
-    expected_version: int,
-    actor_id: str,
-    roles: Iterable[Role],
-    rationale: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, contact_id: str, expected_version: int, rationale: str, *, who: Who, rules: Rules
 ) -> SentBack | Refusal | AlreadyDecided:
     """The consultant or team manager quality-assuring an outcome does not sign it off: the contact
     goes back to ``awaiting_screening`` (``awaiting_signoff`` -> ``awaiting_screening``) with the
     reason, for the threshold decision to be made again. Anyone who may sign off may refuse, the
     outcome's own recorder included (who then decides again). The receiving team is never told: it
     hears of an accepted contact only when it is signed off."""
-    require_aware(now, "now")
-    if not may(roles, Permission.SIGN_OFF):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.SIGN_OFF):
         return not_permitted(_DECIDERS, "send an outcome back instead of signing it off")
     if not rationale.strip():
         return _invalid("Reason: say why the outcome is not signed off, so that it can be decided again")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.AWAITING_SIGNOFF:
@@ -133,27 +122,32 @@ async def refuse_sign_off(
             return _invalid("no outcome is recorded on this contact to send back")
         subject = loaded.reference or ""
         moved = transition(
-            loaded, ContactState.AWAITING_SCREENING, actor_id, now, Action.REFUSE_SIGN_OFF, rationale
+            loaded,
+            ContactState.AWAITING_SCREENING,
+            who.actor_id,
+            rules.now,
+            Action.REFUSE_SIGN_OFF,
+            rationale,
         )
         moved = replace(moved, assignee_id=None)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        screening = await _back_to_screening(uow, saved, now, calendar, policy)
-        same = recorded.decided_by == actor_id
+        screening = await _back_to_screening(uow, saved, rules=rules)
+        same = recorded.decided_by == who.actor_id
         detail = (
             f"{recorded.outcome.audit_detail()}; recorder={recorded.decided_by}; "
             f"refuser_is_decider={'yes' if same else 'no'}"
         )
         await uow.audit.append(
-            audit_event(now, actor_id, f"contact.{Action.REFUSE_SIGN_OFF.value}", subject, detail)
+            audit_event(rules.now, who.actor_id, f"contact.{Action.REFUSE_SIGN_OFF.value}", subject, detail)
         )
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
     return SentBack(
         contact=saved,
         action=Action.REFUSE_SIGN_OFF,
-        by=actor_id,
+        by=who.actor_id,
         refused_outcome=recorded.outcome,
         recorder_id=recorded.decided_by,
         worker_id=None,
@@ -163,31 +157,23 @@ async def refuse_sign_off(
 
 
 async def return_for_screening(
-    uow: UnitOfWork,
-    contact_id: str,
-    expected_version: int,
-    actor_id: str,
-    roles: Iterable[Role],
-    rationale: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, contact_id: str, expected_version: int, rationale: str, *, who: Who, rules: Rules
 ) -> SentBack | Refusal | AlreadyDecided:
     """The allocated social worker finds that a threshold decision by a consultant is needed: the
     contact goes back to the consultants' screening queue (``sw_assessment`` ->
     ``awaiting_screening``) with the reason, and leaves the worker's caseload."""
-    require_aware(now, "now")
-    if not may(roles, Permission.WORK_ALLOCATED):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.WORK_ALLOCATED):
         return not_permitted((Role.SOCIAL_WORKER,), "return a contact for a threshold decision")
     if not rationale.strip():
         return _invalid("Reason: say why a threshold decision by a consultant is needed")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.SW_ASSESSMENT:
             return wrong_state(loaded, "returned for a threshold decision")
-        if loaded.assignee_id != actor_id:
+        if loaded.assignee_id != who.actor_id:
             return Refusal(
                 RefusalReason.NOT_YOURS,
                 f"{loaded.reference} is allocated to someone else, so only they can return it for a "
@@ -195,20 +181,31 @@ async def return_for_screening(
             )
         subject = loaded.reference or ""
         moved = transition(
-            loaded, ContactState.AWAITING_SCREENING, actor_id, now, Action.RETURN_FOR_SCREENING, rationale
+            loaded,
+            ContactState.AWAITING_SCREENING,
+            who.actor_id,
+            rules.now,
+            Action.RETURN_FOR_SCREENING,
+            rationale,
         )
         moved = replace(moved, assignee_id=None)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         # Returning is the worker's answer: it meets the re-referral recommendation clock and the
         # review after a lapsed letter; a letter still waiting for the parents has nothing to time.
-        await close_clocks(uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], now)
-        await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now, DeadlineState.CANCELLED)
-        screening = await _back_to_screening(uow, saved, now, calendar, policy)
+        await close_clocks(
+            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], rules.now
+        )
+        await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
+        screening = await _back_to_screening(uow, saved, rules=rules)
         await uow.audit.append(
             audit_event(
-                now, actor_id, f"contact.{Action.RETURN_FOR_SCREENING.value}", subject, f"worker={actor_id}"
+                rules.now,
+                who.actor_id,
+                f"contact.{Action.RETURN_FOR_SCREENING.value}",
+                subject,
+                f"worker={who.actor_id}",
             )
         )
         deadlines = await open_deadlines(uow, subject)
@@ -216,10 +213,10 @@ async def return_for_screening(
     return SentBack(
         contact=saved,
         action=Action.RETURN_FOR_SCREENING,
-        by=actor_id,
+        by=who.actor_id,
         refused_outcome=None,
         recorder_id=None,
-        worker_id=actor_id,
+        worker_id=who.actor_id,
         screening_due=screening.due_at,
         deadlines=deadlines,
     )

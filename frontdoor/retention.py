@@ -24,11 +24,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Final
 
+from frontdoor.acting import Rules
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Referrer
 from frontdoor.intake import months_before
 from frontdoor.outcomes import current_outcome, event_data, note, read_event_data
-from frontdoor.policy import Policy
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import audit_event
 
@@ -112,15 +112,13 @@ async def _remove(uow: UnitOfWork, contact: Contact, now: datetime, months: int)
     return reference
 
 
-async def remove_expired_personal_data(
-    unit_of_work: UnitOfWorkFactory, now: datetime, policy: Policy
-) -> tuple[str, ...]:
+async def remove_expired_personal_data(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> tuple[str, ...]:
     """Remove the personal data of every contact closed without being accepted more than
     ``retention.referrals_not_accepted_months`` ago; the references done. One unit of work per
     contact, so a contact changed meanwhile (a stale version) is left for the next run."""
-    require_aware(now, "now")
-    months = policy.retention.referrals_not_accepted_months
-    cutoff = months_before(now, months)
+    require_aware(rules.now, "now")
+    months = rules.policy.retention.referrals_not_accepted_months
+    cutoff = months_before(rules.now, months)
     async with unit_of_work() as uow:
         candidates = await uow.contacts.closed_before(cutoff)
     done: list[str] = []
@@ -132,7 +130,7 @@ async def remove_expired_personal_data(
                 continue
             if closed_at > cutoff:
                 continue
-            reference = await _remove(uow, current, now, months)
+            reference = await _remove(uow, current, rules.now, months)
             if reference is not None:
                 await uow.commit()
                 done.append(reference)

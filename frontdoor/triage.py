@@ -14,10 +14,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import (
     CONTACT_OUTCOMES,
     TOLD_OUTCOMES,
@@ -25,7 +25,7 @@ from frontdoor.agencies import (
     TriageIncident,
     TriageOutcome,
 )
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.calendar import LONDON, require_aware
 from frontdoor.consultation import due_for_deletion
 from frontdoor.contact import (
     Child,
@@ -42,9 +42,8 @@ from frontdoor.contact import (
 from frontdoor.guard import scan, summarise
 from frontdoor.intake import Refusal as IntakeRefusal
 from frontdoor.intake import SubmissionResult, submit_contact
-from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 from frontdoor.script import Section
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import Refusal, RefusalReason
@@ -76,19 +75,12 @@ async def _audit(
 
 
 async def record_incident(
-    uow: UnitOfWork,
-    police_reference: str,
-    occurred_on: date | None,
-    summary: str,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
+    uow: UnitOfWork, police_reference: str, occurred_on: date | None, summary: str, *, who: Who, now: datetime
 ) -> TriageIncident | Refusal:
     """Add a police incident to today's list (Monday to Friday)."""
     now = require_aware(now, "now").astimezone(UTC)
     day = meeting_day(now)
-    if not may(roles, Permission.START_CONTACT):
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, ONLY_STAFF)
     if day.weekday() >= 5:
         return Refusal(
@@ -111,10 +103,10 @@ async def record_incident(
         if any(i.police_reference == police_reference for i in await uow.triage.on(day)):
             return Refusal(RefusalReason.INVALID, f"{police_reference} is on today's list already.")
         incident = TriageIncident(
-            str(uuid.uuid4()), day, police_reference, occurred_on, summary.strip(), actor_id, now
+            str(uuid.uuid4()), day, police_reference, occurred_on, summary.strip(), who.actor_id, now
         )
         await uow.triage.add(incident)
-        await _audit(uow, now, actor_id, RECORDED, police_reference, f"incident={incident.id}; day={day}")
+        await _audit(uow, now, who.actor_id, RECORDED, police_reference, f"incident={incident.id}; day={day}")
         await uow.commit()
     log.info("triage incident recorded", extra={"reference": police_reference})
     return incident
@@ -180,21 +172,13 @@ def _draft(
 
 
 async def decide_incident(
-    unit_of_work: UnitOfWorkFactory,
-    incident_id: str,
-    form: OutcomeForm,
-    *,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    unit_of_work: UnitOfWorkFactory, incident_id: str, form: OutcomeForm, *, who: Who, rules: Rules
 ) -> tuple[TriageIncident, SubmissionResult | None] | Refusal:
     """Give an incident its one outcome. For (b) and (c) the contact is submitted first (its own
     unit of work, as intake does), then the outcome is recorded with its reference; a contact that
     cannot be submitted leaves the incident undecided."""
-    now = require_aware(now, "now").astimezone(UTC)
-    if not may(roles, Permission.START_CONTACT):
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, ONLY_STAFF)
     problems = form.problems()
     if problems:
@@ -207,12 +191,16 @@ async def decide_incident(
         return Refusal(RefusalReason.WRONG_STATE, f"{incident.police_reference} has its outcome already.")
     submitted: SubmissionResult | None = None
     if form.outcome in CONTACT_OUTCOMES and form.child is not None:
-        draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, actor_id, now)
+        draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, who.actor_id, now)
         async with unit_of_work() as uow:
             await uow.contacts.add(draft)
             await uow.commit()
         result = await submit_contact(
-            unit_of_work(), draft.id, actor_id, draft.version, now, calendar, policy
+            unit_of_work(),
+            draft.id,
+            who.actor_id,
+            draft.version,
+            rules=Rules(now, rules.calendar, rules.policy),
         )
         if isinstance(result, IntakeRefusal):
             async with unit_of_work() as uow:
@@ -222,7 +210,7 @@ async def decide_incident(
         submitted = result
     decision = TriageDecision(
         form.outcome,
-        actor_id,
+        who.actor_id,
         now,
         contact_reference=submitted.reference if submitted else "",
         other_authority=form.other_authority.strip(),
@@ -233,7 +221,12 @@ async def decide_incident(
             return Refusal(RefusalReason.WRONG_STATE, f"{incident.police_reference} has its outcome already.")
         contact = f"; contact={decision.contact_reference}" if decision.contact_reference else ""
         await _audit(
-            uow, now, actor_id, DECIDED, incident.police_reference, f"outcome={form.outcome.value}{contact}"
+            uow,
+            now,
+            who.actor_id,
+            DECIDED,
+            incident.police_reference,
+            f"outcome={form.outcome.value}{contact}",
         )
         await uow.commit()
         decided = await uow.triage.get(incident_id)
@@ -242,10 +235,10 @@ async def decide_incident(
     return decided, submitted
 
 
-async def purge_expired_incidents(uow: UnitOfWork, now: datetime, policy: Policy) -> tuple[str, ...]:
+async def purge_expired_incidents(uow: UnitOfWork, *, rules: Rules) -> tuple[str, ...]:
     """Delete triage incidents past ``retention.triage_incidents_months``, audit each, commit."""
-    at = require_aware(now, "now").astimezone(UTC)
-    cutoff = due_for_deletion(at, policy, policy.retention.triage_incidents_months)
+    at = require_aware(rules.now, "now").astimezone(UTC)
+    cutoff = due_for_deletion(at, rules.policy, rules.policy.retention.triage_incidents_months)
     deleted = await uow.triage.delete_recorded_before(cutoff)
     for reference in deleted:
         await _audit(uow, at, RETENTION_ACTOR, DELETED, reference, "retention")

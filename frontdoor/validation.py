@@ -31,15 +31,30 @@ Choices made here, beyond the spec's words:
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
-from enum import StrEnum
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 
+from frontdoor.answers import (
+    ChildrenAnswers,
+    EmergencyAnswers,
+    HistoryAnswers,
+    ParentsAnswers,
+    ParsedSection,
+    ReferrerAnswers,
+    RiskAnswers,
+    SourceAnswers,
+    SummaryAnswers,
+    WorriesAnswers,
+)
 from frontdoor.calendar import LONDON
+from frontdoor.card_values import (
+    CardValues,
+    FieldError,
+    all_blank,
+    fields_by_id,
+    group_indices,
+)
 from frontdoor.contact import (
     Child,
     Consent,
@@ -54,6 +69,9 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.contact_details import (
+    join_address,
+)
 from frontdoor.policy import Policy
 from frontdoor.script import (
     DEFAULT_LOCAL_SYSTEMS,
@@ -61,8 +79,6 @@ from frontdoor.script import (
     MAX_PARENTS,
     UNBORN_NAME,
     Choice,
-    FieldKind,
-    FieldSpec,
     Section,
     child_fields,
     fields_for,
@@ -74,28 +90,14 @@ __all__ = [
     "OLDEST_CHILD_YEARS",
     "OVERDUE_TOLERANCE",
     "UNBORN_HORIZON",
-    "ChildrenAnswers",
-    "EmergencyAnswers",
+    # defined with the card reader (frontdoor.card_values); what parse_section and the checks return
     "FieldError",
-    "HistoryAnswers",
-    "ParentsAnswers",
-    "ParsedSection",
-    "ReferrerAnswers",
-    "RiskAnswers",
-    "SourceAnswers",
-    "SummaryAnswers",
-    "WorriesAnswers",
     "apply_section",
     "check_complete",
     "check_emergency",
     "check_history",
     "check_received_at",
-    "join_address",
-    "normalise_email",
-    "normalise_phone",
-    "normalise_postcode",
     "parse_section",
-    "split_address",
 ]
 
 MAX_BACKDATE = timedelta(days=14)
@@ -104,112 +106,7 @@ OVERDUE_TOLERANCE = timedelta(weeks=6)
 OLDEST_CHILD_YEARS = 25
 
 
-@dataclass(frozen=True, slots=True)
-class FieldError:
-    """A problem with one field. ``message`` starts with the field's label as the card shows it and
-    never repeats what was typed, so it is safe to show and to log."""
-
-    field_id: str
-    message: str
-
-
-# -- phone numbers, e-mail addresses, postcodes --------------------------------------------------
-
-_PHONE_PUNCTUATION = re.compile(r"[\s\-.()/]")
-# National significant numbers (after the leading 0): 01 and 02 geographic, 03 non-geographic and
-# 07 mobile take ten digits; a few 01 areas take nine; 0800/0808 freephone take nine or ten.
-_UK_NATIONAL = re.compile(r"(?:[1-3]\d{9}|1\d{8}|7\d{9}|80[08]\d{6,7})")
-
-
-def normalise_phone(text: str) -> str | None:
-    """A UK phone number in E.164 (``+441914980000``), or None when ``text`` is not one."""
-    raw = text.strip()
-    # "+44 (0)20 ..." is how numbers are printed on letterheads; the (0) is not dialled from abroad.
-    raw = raw.replace("(0)", "") if raw.startswith(("+44", "0044")) else raw
-    digits = _PHONE_PUNCTUATION.sub("", raw)
-    if digits.startswith("+44"):
-        national = digits[3:]
-    elif digits.startswith("0044"):
-        national = digits[4:]
-    elif digits.startswith("0"):
-        national = digits[1:]
-    else:
-        return None
-    if not national.isascii() or not national.isdigit() or not _UK_NATIONAL.fullmatch(national):
-        return None
-    return f"+44{national}"
-
-
-# Pragmatic, not RFC 5322: one @, no spaces, a dot inside the domain with something either side.
-_EMAIL = re.compile(r"[^@\s]+@(?P<domain>[^@\s.]+(?:\.[^@\s.]+)+)")
-
-
-def normalise_email(text: str) -> str | None:
-    """``text`` as an e-mail address with a lower-case domain, or None when it does not look like one."""
-    candidate = text.strip()
-    if len(candidate) > 254 or not _EMAIL.fullmatch(candidate):
-        return None
-    local, _, domain = candidate.rpartition("@")
-    if local.startswith(".") or local.endswith(".") or ".." in local:
-        return None
-    return f"{local}@{domain.lower()}"
-
-
-# Outward code: A9, A99, A9A, AA9, AA99, AA9A; inward code: 9AA without C, I, K, M, O or V.
-_POSTCODE = re.compile(
-    r"(?P<outward>[A-PR-UWYZ](?:[0-9][0-9A-HJKPSTUW]?|[A-HK-Y][0-9][0-9ABEHMNPRVWXY]?))"
-    r"(?P<inward>[0-9][ABD-HJLNP-UW-Z]{2})"
-)
-
-
-def normalise_postcode(text: str) -> str | None:
-    """A full UK postcode, upper case with one space (``SW1A 1AA``), or None when ``text`` is not one."""
-    compact = re.sub(r"\s+", "", text).upper()
-    if compact == "GIR0AA":  # the one postcode outside the pattern (Girobank)
-        return "GIR 0AA"
-    match = _POSTCODE.fullmatch(compact)
-    return f"{match['outward']} {match['inward']}" if match else None
-
-
-def join_address(address: str, postcode: str) -> str:
-    """The record's address text: the address, then the normalised postcode on its own last line."""
-    address = address.strip()
-    if not postcode:
-        return address
-    return f"{address}\n{postcode}" if address else postcode
-
-
-def split_address(text: str) -> tuple[str, str]:
-    """``join_address`` reversed: (address, postcode); the postcode is empty when the last line is
-    not a postcode."""
-    head, _, last = text.strip().rpartition("\n")
-    postcode = normalise_postcode(last) if last else None
-    if postcode is not None and last.strip().upper() == postcode:
-        return head.strip(), postcode
-    return text.strip(), ""
-
-
 # -- dates and times -----------------------------------------------------------------------------
-
-_UK_DATE = re.compile(r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})")
-_CLOCK = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?::[0-5]\d)?")
-
-
-def _parse_date(text: str) -> date | None:
-    # Input.Date sends ISO dates; people typing into a text box write 14/03/2026.
-    try:
-        if match := _UK_DATE.fullmatch(text):
-            return date(int(match["year"]), int(match["month"]), int(match["day"]))
-        return date.fromisoformat(text) if len(text) == 10 else None
-    except ValueError:
-        return None
-
-
-def _parse_time(text: str) -> time | None:
-    match = _CLOCK.fullmatch(text)
-    return time(int(match["hour"]), int(match["minute"])) if match else None
-
-
 def _years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
@@ -320,280 +217,11 @@ def _referrer_errors(referrer: Referrer, partial: bool) -> list[FieldError]:
     return errors
 
 
-# -- parsed answers, one type per section --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourceAnswers:
-    source: Source | None
-    contact_type: ContactType | None
-    #: None: not given, so the contact is received when it is submitted
-    received_at: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class ReferrerAnswers:
-    referrer: Referrer | None
-
-
-@dataclass(frozen=True, slots=True)
-class ChildrenAnswers:
-    children: tuple[Child, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class ParentsAnswers:
-    parents: tuple[Parent, ...]
-    consent: Consent | None
-    consent_reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class WorriesAnswers:
-    worries: str
-    working_well: str
-    needs_to_happen: str
-    presenting_needs: frozenset[PresentingNeed]
-
-
-@dataclass(frozen=True, slots=True)
-class RiskAnswers:
-    #: the questions answered yes; any makes the contact urgent
-    immediate_risks: frozenset[ImmediateRisk]
-
-
-@dataclass(frozen=True, slots=True)
-class EmergencyAnswers:
-    emergency: EmergencyDetails
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryAnswers:
-    history: HistoryChecks
-
-
-@dataclass(frozen=True, slots=True)
-class SummaryAnswers:
-    """The summary card asks nothing; it is here so every section parses."""
-
-
-ParsedSection = (
-    SourceAnswers
-    | ReferrerAnswers
-    | ChildrenAnswers
-    | ParentsAnswers
-    | WorriesAnswers
-    | RiskAnswers
-    | EmergencyAnswers
-    | HistoryAnswers
-    | SummaryAnswers
-)
-
-
-# -- reading raw card values ---------------------------------------------------------------------
-
-_E = TypeVar("_E", bound=StrEnum)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# Teams user ids ("29:1abc…") and Azure AD object ids (GUIDs): no spaces, nothing exotic.
-_PERSON_ID = re.compile(r"[A-Za-z0-9:._@\-]{1,255}")
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0", ""})
-
-
-class _Reader:
-    """Reads one card's values field by field, collecting errors instead of raising."""
-
-    def __init__(self, values: Mapping[str, object], policy: Policy, partial: bool) -> None:
-        self.values = values
-        self.policy = policy
-        self.partial = partial
-        self.errors: list[FieldError] = []
-
-    def error(self, spec: FieldSpec, problem: str) -> None:
-        self.errors.append(FieldError(spec.id, f"{spec.label}: {problem}"))
-
-    def _unreadable(self, spec: FieldSpec) -> None:
-        self.error(spec, "this answer could not be read; please enter it again")
-
-    def _missing(self, spec: FieldSpec) -> None:
-        if spec.required and not self.partial:
-            self.error(spec, "this is required" + (f" ({spec.error_message})" if spec.error_message else ""))
-
-    def raw(self, spec: FieldSpec) -> str | None:
-        """The value as a stripped string; None (and an error) when it is not text."""
-        value = self.values.get(spec.id)
-        if value is None:
-            return ""
-        if isinstance(value, bool) and spec.kind is FieldKind.TOGGLE:
-            return str(value).lower()
-        if not isinstance(value, str):
-            self._unreadable(spec)
-            return None
-        return value.strip()
-
-    def text(self, spec: FieldSpec) -> str:
-        raw = self.raw(spec)
-        if raw is None:
-            return ""
-        text = _CONTROL.sub("", unicodedata.normalize("NFC", raw.replace("\r\n", "\n")))
-        if spec.kind is not FieldKind.MULTILINE:
-            text = " ".join(text.split())
-        limit = spec.limit(self.policy)
-        if limit is not None and len(text) > limit:
-            self.error(spec, f"is too long: at most {limit} characters, this has {len(text)}")
-            return ""
-        if not text:
-            self._missing(spec)
-        return text
-
-    def choice(self, spec: FieldSpec, enum: type[_E]) -> _E | None:
-        raw = self.raw(spec)
-        if raw is None:
-            return None
-        if not raw:
-            self._missing(spec)
-            return None
-        if raw not in spec.choice_values:
-            self.error(spec, "that is not one of the choices; please choose again")
-            return None
-        return enum(raw)
-
-    def plain_choice(self, spec: FieldSpec) -> str:
-        raw = self.raw(spec)
-        if raw is None:
-            return ""
-        if not raw:
-            self._missing(spec)
-            return ""
-        if raw not in spec.choice_values:
-            self.error(spec, "that is not one of the choices; please choose again")
-            return ""
-        return raw
-
-    def multichoice_values(self, spec: FieldSpec) -> tuple[str, ...]:
-        value = self.values.get(spec.id)
-        items: list[str]
-        if value is None:
-            items = []
-        elif isinstance(value, str):
-            items = [item.strip() for item in value.split(",")]
-        elif isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
-            items = [item.strip() for item in value]
-        else:
-            self._unreadable(spec)
-            return ()
-        chosen = tuple(dict.fromkeys(item for item in items if item))
-        if any(item not in spec.choice_values for item in chosen):
-            self.error(spec, "one of these is not one of the choices; please choose again")
-            return ()
-        if not chosen:
-            self._missing(spec)
-        return chosen
-
-    def multichoice(self, spec: FieldSpec, enum: type[_E]) -> frozenset[_E]:
-        return frozenset(enum(item) for item in self.multichoice_values(spec))
-
-    def toggle(self, spec: FieldSpec) -> bool:
-        raw = self.raw(spec)
-        if raw is None:
-            return False
-        lowered = raw.lower()
-        if lowered in _TRUE:
-            return True
-        if lowered not in _FALSE:
-            self._unreadable(spec)
-        return False
-
-    def date(self, spec: FieldSpec) -> date | None:
-        value = self.values.get(spec.id)
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        raw = self.raw(spec)
-        if raw is None:
-            return None
-        if not raw:
-            self._missing(spec)
-            return None
-        parsed = _parse_date(raw)
-        if parsed is None:
-            self.error(spec, "enter a date such as 2026-03-14")
-        return parsed
-
-    def time(self, spec: FieldSpec) -> time | None:
-        raw = self.raw(spec)
-        if raw is None:
-            return None
-        if not raw:
-            self._missing(spec)
-            return None
-        parsed = _parse_time(raw)
-        if parsed is None:
-            self.error(spec, "enter a time such as 09:30")
-        return parsed
-
-    def normalised(self, spec: FieldSpec, normalise: Callable[[str], str | None], problem: str) -> str:
-        raw = self.text(spec)
-        if not raw:
-            return ""
-        normal = normalise(raw)
-        if normal is None:
-            self.error(spec, problem)
-            return ""
-        return normal
-
-    def phone(self, spec: FieldSpec) -> str:
-        """The number as typed (its spaces help whoever reads it back), once ``normalise_phone``
-        accepts it as a UK number; the E.164 form is for comparing numbers only."""
-        typed = " ".join(self.text(spec).split())
-        if typed and normalise_phone(typed) is None:
-            self.error(spec, "enter a UK phone number, such as 07700 900123 or 0191 498 0000")
-            return ""
-        return typed
-
-    def email(self, spec: FieldSpec) -> str:
-        return self.normalised(spec, normalise_email, "enter an e-mail address such as name@example.org")
-
-    def postcode(self, spec: FieldSpec) -> str:
-        return self.normalised(spec, normalise_postcode, "enter a full UK postcode, such as SW1A 1AA")
-
-    def person(self, spec: FieldSpec) -> str | None:
-        raw = self.raw(spec)
-        if raw is None:
-            return None
-        if not raw:
-            self._missing(spec)
-            return None
-        if not _PERSON_ID.fullmatch(raw):
-            self.error(spec, "choose a person from the list")
-            return None
-        return raw
-
-
-def _by_id(specs: Iterable[FieldSpec]) -> dict[str, FieldSpec]:
-    return {spec.id: spec for spec in specs}
-
-
-_GROUP_KEY = re.compile(r"(?P<group>child|parent)_(?P<index>\d{1,3})_[a-z]+")
-
-
-def _indices(values: Mapping[str, object], group: str) -> list[int]:
-    found = {
-        int(match["index"])
-        for key in values
-        if isinstance(key, str) and (match := _GROUP_KEY.fullmatch(key)) and match["group"] == group
-    }
-    return sorted(found)
-
-
-def _blank(values: Mapping[str, object], specs: Iterable[FieldSpec]) -> bool:
-    return all(values.get(spec.id) in (None, "", [], ()) for spec in specs)
-
-
 # -- the sections ----------------------------------------------------------------------------------
 
 
-def _parse_source(read: _Reader, today: date, now: datetime) -> SourceAnswers:
-    spec = _by_id(fields_for(Section.SOURCE))
+def _parse_source(read: CardValues, today: date, now: datetime) -> SourceAnswers:
+    spec = fields_by_id(fields_for(Section.SOURCE))
     source = read.choice(spec["source"], Source)
     contact_type = read.choice(spec["contact_type"], ContactType)
     received_date = read.date(spec["received_date"])
@@ -609,12 +237,12 @@ def _parse_source(read: _Reader, today: date, now: datetime) -> SourceAnswers:
     return SourceAnswers(source, contact_type, received_at)
 
 
-def _parse_referrer(read: _Reader) -> ReferrerAnswers:
-    spec = _by_id(fields_for(Section.REFERRER))
-    if read.partial and _blank(read.values, spec.values()):
+def _parse_referrer(read: CardValues) -> ReferrerAnswers:
+    spec = fields_by_id(fields_for(Section.REFERRER))
+    if read.partial and all_blank(read.values, spec.values()):
         return ReferrerAnswers(None)
     # Even a draft needs the type once anything else is given: the rules hang on it.
-    type_reader = _Reader(read.values, read.policy, partial=False)
+    type_reader = CardValues(read.values, read.policy, partial=False)
     referrer_type = type_reader.choice(spec["referrer_type"], ReferrerType)
     read.errors.extend(type_reader.errors)
     name = read.text(spec["referrer_name"])
@@ -630,18 +258,18 @@ def _parse_referrer(read: _Reader) -> ReferrerAnswers:
     return ReferrerAnswers(referrer)
 
 
-def _parse_children(read: _Reader, today: date) -> ChildrenAnswers:
+def _parse_children(read: CardValues, today: date) -> ChildrenAnswers:
     children: list[tuple[int, Child]] = []
-    for index in _indices(read.values, "child"):
+    for index in group_indices(read.values, "child"):
         if index >= MAX_CHILDREN:
             problem = f"At most {MAX_CHILDREN} children per contact"
             read.errors.append(FieldError(f"child_{index}_name", problem))
             continue
         specs = child_fields(index)
         # An empty block left by "Add another child" is not a child.
-        if _blank(read.values, specs):
+        if all_blank(read.values, specs):
             continue
-        spec = _by_id(specs)
+        spec = fields_by_id(specs)
         # The name is read as optional: an unborn baby may have none; checked below instead.
         name = read.text(replace(spec[f"child_{index}_name"], required=False))
         expected = read.date(spec[f"child_{index}_expected"])
@@ -666,17 +294,17 @@ def _parse_children(read: _Reader, today: date) -> ChildrenAnswers:
     return ChildrenAnswers(tuple(child for _, child in children))
 
 
-def _parse_parents(read: _Reader) -> ParentsAnswers:
+def _parse_parents(read: CardValues) -> ParentsAnswers:
     parents: list[Parent] = []
-    for index in _indices(read.values, "parent"):
+    for index in group_indices(read.values, "parent"):
         if index >= MAX_PARENTS:
             problem = f"At most {MAX_PARENTS} parents per contact"
             read.errors.append(FieldError(f"parent_{index}_name", problem))
             continue
         specs = parent_fields(index)
-        if _blank(read.values, specs):
+        if all_blank(read.values, specs):
             continue
-        spec = _by_id(specs)
+        spec = fields_by_id(specs)
         name = read.text(spec[f"parent_{index}_name"])
         if not name and not read.partial:
             read.error(spec[f"parent_{index}_name"], "enter their name, or clear this parent's details")
@@ -690,7 +318,7 @@ def _parse_parents(read: _Reader) -> ParentsAnswers:
                 phone=read.phone(spec[f"parent_{index}_phone"]),
             )
         )
-    spec = _by_id(fields_for(Section.PARENTS))
+    spec = fields_by_id(fields_for(Section.PARENTS))
     consent = read.choice(spec["consent"], Consent)
     reason = read.text(spec["consent_reason"])
     if consent in _REASONED and not reason and not read.partial:
@@ -706,8 +334,8 @@ _REASONED: dict[Consent, str] = {
 }
 
 
-def _parse_worries(read: _Reader) -> WorriesAnswers:
-    spec = _by_id(fields_for(Section.WORRIES))
+def _parse_worries(read: CardValues) -> WorriesAnswers:
+    spec = fields_by_id(fields_for(Section.WORRIES))
     return WorriesAnswers(
         worries=read.text(spec["worries"]),
         working_well=read.text(spec["working_well"]),
@@ -716,14 +344,14 @@ def _parse_worries(read: _Reader) -> WorriesAnswers:
     )
 
 
-def _parse_risk(read: _Reader) -> RiskAnswers:
-    spec = _by_id(fields_for(Section.RISK))
+def _parse_risk(read: CardValues) -> RiskAnswers:
+    spec = fields_by_id(fields_for(Section.RISK))
     yes = frozenset(risk for risk in ImmediateRisk if read.plain_choice(spec[f"risk_{risk.value}"]) == "yes")
     return RiskAnswers(yes)
 
 
-def _parse_emergency(read: _Reader) -> EmergencyAnswers:
-    spec = _by_id(fields_for(Section.EMERGENCY))
+def _parse_emergency(read: CardValues) -> EmergencyAnswers:
+    spec = fields_by_id(fields_for(Section.EMERGENCY))
     return EmergencyAnswers(
         EmergencyDetails(
             child=read.text(spec["emergency_child"]),
@@ -733,8 +361,8 @@ def _parse_emergency(read: _Reader) -> EmergencyAnswers:
     )
 
 
-def _parse_history(read: _Reader, today: date, local_systems: Sequence[Choice]) -> HistoryAnswers:
-    spec = _by_id(fields_for(Section.HISTORY, local_systems=local_systems))
+def _parse_history(read: CardValues, today: date, local_systems: Sequence[Choice]) -> HistoryAnswers:
+    spec = fields_by_id(fields_for(Section.HISTORY, local_systems=local_systems))
     open_case = read.toggle(spec["open_case"])
     worker = read.person(spec["allocated_worker"])
     # When the id was unreadable, that error is already recorded and is the one kept for the field.
@@ -778,7 +406,7 @@ def parse_section(
     """
     if not isinstance(values, Mapping):
         return [FieldError("", "This card could not be read; please open it again")]
-    read = _Reader(values, policy, partial)
+    read = CardValues(values, policy, partial)
     parsed: ParsedSection
     match section:
         case Section.SOURCE:

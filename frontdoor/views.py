@@ -27,6 +27,7 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.contact_details import split_address
 from frontdoor.policy import Policy
 from frontdoor.rag import Rag, clock_rag
 from frontdoor.records import ClockKind, Deadline, DeadlineState
@@ -38,7 +39,6 @@ from frontdoor.script import (
     is_after,
     section_of,
 )
-from frontdoor.validation import split_address
 
 __all__ = [
     "ChannelSummary",

@@ -26,11 +26,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import require_aware
 from frontdoor.contact import ContactState
 from frontdoor.handover import OPEN_STATES
 from frontdoor.intake import recorded_repeat_of
-from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
@@ -109,23 +109,18 @@ def _cut(items: Sequence[WorkItem], limit: int) -> WorkList:
 
 
 async def my_work(
-    uow: UnitOfWork,
-    person_id: str,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    *,
-    limit: int = WORKLIST_LIMIT,
+    uow: UnitOfWork, *, who: Who, rules: Rules, limit: int = WORKLIST_LIMIT
 ) -> WorkList | Refusal:
     """The open contacts assigned to ``person_id``: urgent first, then by next due time."""
-    require_aware(now, "now")
-    if (refused := _refused(roles)) is not None:
+    require_aware(rules.now, "now")
+    if (refused := _refused(who.roles)) is not None:
         return refused
     async with uow:
-        found = {c.id: c for c in await uow.contacts.assigned_to(person_id, sorted(OPEN_STATES))}
+        found = {c.id: c for c in await uow.contacts.assigned_to(who.actor_id, sorted(OPEN_STATES))}
         held = {c.reference for c in found.values()}
-        for subject in sorted({d.subject for d in await uow.deadlines.open_for_assignee(person_id)} - held):
+        for subject in sorted(
+            {d.subject for d in await uow.deadlines.open_for_assignee(who.actor_id)} - held
+        ):
             contact = await uow.contacts.get_by_reference(subject)
             if contact is not None and contact.state in OPEN_STATES:
                 found[contact.id] = contact
@@ -133,14 +128,16 @@ async def my_work(
         deadlines = _by_subject(await uow.deadlines.open_for_subjects([c.reference or "" for c in contacts]))
 
     items = [
-        WorkItem(channel_summary(c, deadlines.get(c.reference or "", ()), now, calendar, policy))
+        WorkItem(
+            channel_summary(c, deadlines.get(c.reference or "", ()), rules.now, rules.calendar, rules.policy)
+        )
         for c in contacts
     ]
 
     def order(item: WorkItem) -> tuple[bool, bool, datetime, datetime, str]:
         summary = item.summary
-        due = summary.due_at or now
-        received = summary.received_at or now
+        due = summary.due_at or rules.now
+        received = summary.received_at or rules.now
         return (not summary.urgent, summary.due_at is None, due, received, summary.reference)
 
     items.sort(key=order)
@@ -151,16 +148,10 @@ async def my_work(
 
 
 async def screening_queue(
-    uow: UnitOfWork,
-    roles: Iterable[Role],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    *,
-    limit: int = WORKLIST_LIMIT,
+    uow: UnitOfWork, roles: Iterable[Role], *, rules: Rules, limit: int = WORKLIST_LIMIT
 ) -> WorkList | Refusal:
     """The contacts awaiting screening: urgent first, then the oldest received first."""
-    require_aware(now, "now")
+    require_aware(rules.now, "now")
     if (refused := _refused(roles)) is not None:
         return refused
     async with uow:
@@ -176,11 +167,13 @@ async def screening_queue(
         held = deadlines.get(contact.reference or "", [])
         repeat_of = recorded_repeat_of(contact)
         screening = next((d.due_at for d in held if d.clock is ClockKind.SCREENING), None)
-        summary = channel_summary(contact, held, now, calendar, policy, repeat=bool(repeat_of))
+        summary = channel_summary(
+            contact, held, rules.now, rules.calendar, rules.policy, repeat=bool(repeat_of)
+        )
         items.append(WorkItem(summary, screening_due_at=screening, repeat_of=repeat_of))
 
     def order(item: WorkItem) -> tuple[bool, datetime, str]:
-        return (not item.summary.urgent, item.summary.received_at or now, item.summary.reference)
+        return (not item.summary.urgent, item.summary.received_at or rules.now, item.summary.reference)
 
     items.sort(key=order)
     return _cut(items, limit)

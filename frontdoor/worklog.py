@@ -26,10 +26,12 @@ from frontdoor.records import ClockKind, Deadline, DeadlineState
 
 __all__ = [
     "CONSENT_WORDS",
+    "EVENT_WORDS",
     "HistoryLine",
     "OutcomeLetter",
     "ParentLetter",
     "ParentLetterStatus",
+    "event_words",
     "history",
     "is_rereferral",
     "outcome_letter_status",
@@ -44,22 +46,24 @@ CONSENT_WORDS: Mapping[Consent, str] = MappingProxyType(
     }
 )
 
-_TITLES: Mapping[str, str] = MappingProxyType(
+#: The one telling of what each event on a contact was, in our own words: the contact's history
+#: (``history``) and the decision card's status lines (``bot.dialogs.decisions``) both read it.
+EVENT_WORDS: Mapping[str, str] = MappingProxyType(
     {
         Action.SUBMIT.value: "Submitted for screening",
         Action.OPEN_CASE.value: "Passed to the allocated worker (open case)",
         Action.REFER_REREFERRAL.value: "Sent to the duty manager as a re-referral",
         Action.CANCEL.value: "Cancelled",
         OVERNIGHT_ACTION: "Emergency duty team: overnight action",
-        **{ROUTE_ACTIONS[route].value: f"Screened: route {title}" for route, title in ROUTE_TITLES.items()},
-        Action.CP_THRESHOLD_MET.value: "Re-referral: child-protection threshold met",
+        **{ROUTE_ACTIONS[route].value: f"Decided: route {title}" for route, title in ROUTE_TITLES.items()},
+        Action.CP_THRESHOLD_MET.value: "Decided: child-protection threshold met",
         Action.REASSIGN.value: "Re-referral: reassigned to a social worker to recommend",
         Action.ACCEPT_REFERRAL.value: "Child-protection decision: progress to referral",
         Action.RECORD_OUTCOME.value: "Outcome recorded",
         Action.RECOMMEND.value: "Recommendation",
-        Action.RETURN_FOR_SCREENING.value: "Returned for screening",
+        Action.RETURN_FOR_SCREENING.value: "Returned by the social worker for a threshold decision",
         Action.SIGN_OFF.value: "Signed off and closed",
-        Action.REFUSE_SIGN_OFF.value: "Sign-off refused: back for screening",
+        Action.REFUSE_SIGN_OFF.value: "Sent back from sign-off for a fresh decision",
         CaseworkAction.REFERRER_CONTACTED.value: "Contact with the referrer",
         CaseworkAction.PARENTS_CONTACTED.value: "Contact with the parents",
         CaseworkAction.OFFICER_WORK.value: "Further work",
@@ -75,7 +79,7 @@ _TITLES: Mapping[str, str] = MappingProxyType(
         CaseworkAction.OUTCOME_LETTER_SENT.value: "Outcome letter sent to the referrer",
         CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team",
         CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed",
-        CaseworkAction.CHALLENGE_ESCALATED.value: "Challenge not agreed: escalated to the service manager",
+        CaseworkAction.CHALLENGE_ESCALATED.value: "Not agreed: escalated to the service manager",
         CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved",
         CaseworkAction.REFERRER_CHALLENGE_RAISED.value: "Challenged by the referrer",
         CaseworkAction.REFERRER_CHALLENGE_STEP.value: "Referrer's challenge",
@@ -129,8 +133,13 @@ def _outcome_words(data: Mapping[str, object]) -> str:
     return words
 
 
+def event_words(action: str) -> str:
+    """What an event with ``action`` was, in our own words (``EVENT_WORDS``)."""
+    return EVENT_WORDS.get(action, action.replace("_", " ").capitalize())
+
+
 def _title(event: ContactEvent) -> str:
-    title = _TITLES.get(event.action, event.action.replace("_", " ").capitalize())
+    title = event_words(event.action)
     data = read_event_data(event)
     extra: list[str] = []
     result = data.get("result")

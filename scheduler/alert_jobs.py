@@ -32,9 +32,11 @@ from typing import Final
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.acting import Rules
+from frontdoor.alert_tick import TickReport, run_tick
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
-from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport, TickReport, run_tick
+from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import UnitOfWorkFactory
@@ -101,7 +103,10 @@ class DeadlineAlerts:
             if not await self._lead():
                 log.debug("deadline tick skipped: another process leads")
                 return None
-            report = await run_tick(self._unit_of_work, self._clock.now(), self._calendar, self._policy)
+            report = await run_tick(
+                self._unit_of_work,
+                rules=Rules(self._clock.now(), self._calendar, self._policy),
+            )
         if report.lapsed or report.plan.alerts:
             log.info(
                 "deadline tick planned alerts",

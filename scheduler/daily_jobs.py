@@ -19,6 +19,7 @@ from typing import Final
 
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.acting import Rules
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.duty import HandoverEscalated, HandoverPosted, escalate_due_handover, post_due_handover
 from frontdoor.edt import Posted, post_due_edt_handover, post_due_overnight_summary
@@ -42,12 +43,12 @@ async def run_handover(
 ) -> tuple[HandoverPosted | None, HandoverEscalated | None]:
     """Post the handover if its time has come, and escalate the last one if nobody acknowledged it
     by the next opening."""
-    posted = await post_due_handover(unit_of_work, clock.now(), calendar, policy)
+    posted = await post_due_handover(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if posted is not None:
         _enqueued(
             "handover enqueued", f"handover:{posted.day.isoformat()}", posted.late, posted.next_duty_managers
         )
-    escalated = await escalate_due_handover(unit_of_work, clock.now(), calendar, policy)
+    escalated = await escalate_due_handover(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if escalated is not None:
         _enqueued(
             "handover escalation enqueued",
@@ -62,7 +63,7 @@ async def run_marac(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> MaracPosted | None:
     """Post today's MARAC reminder if its time has come and the meeting has not started."""
-    posted = await post_due_marac_reminder(unit_of_work, clock.now(), calendar, policy)
+    posted = await post_due_marac_reminder(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if posted is not None:
         _enqueued("MARAC reminder enqueued", f"marac:{posted.day.isoformat()}", posted.late)
     return posted
@@ -82,10 +83,10 @@ async def run_edt(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> tuple[Posted | None, Posted | None]:
     """Post the EDT handover at closing, and the overnight summary at opening (``frontdoor.edt``)."""
-    handover = await post_due_edt_handover(unit_of_work, clock.now(), calendar, policy)
+    handover = await post_due_edt_handover(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if handover is not None:
         _enqueued("EDT handover enqueued", f"edt-handover:{handover.day.isoformat()}", handover.late)
-    summary = await post_due_overnight_summary(unit_of_work, clock.now(), calendar, policy)
+    summary = await post_due_overnight_summary(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if summary is not None:
         _enqueued("overnight summary enqueued", f"overnight:{summary.day.isoformat()}", summary.late)
     return handover, summary

@@ -23,6 +23,7 @@ from typing import Final
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.acting import Rules
 from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
@@ -53,9 +54,9 @@ async def run_retention(
     """Delete or anonymise what is past retention as of ``clock.now()``: consultations, the personal
     data of contacts closed without acceptance, and the stored data of e-mails that did not become
     accepted referrals; the references (and ``mail:`` ids) done."""
-    now = clock.now()
+    rules = Rules(clock.now(), calendar or WorkingCalendar(), policy)
     async with unit_of_work() as uow:
-        deleted = tuple(await purge_expired_consultations(uow, now, policy))
+        deleted = tuple(await purge_expired_consultations(uow, rules=rules))
     for purge in (
         purge_expired_episodes,
         purge_expired_incidents,
@@ -63,9 +64,9 @@ async def run_retention(
         purge_expired_marac,
     ):
         async with unit_of_work() as uow:
-            deleted += tuple(await purge(uow, now, policy))
-    anonymised = await remove_expired_personal_data(unit_of_work, now, policy)
-    mail = await purge_expired_mail(unit_of_work(), now, calendar or WorkingCalendar(), policy)
+            deleted += tuple(await purge(uow, rules=rules))
+    anonymised = await remove_expired_personal_data(unit_of_work, rules=rules)
+    mail = await purge_expired_mail(unit_of_work(), rules=rules)
     log.info("retention ran", extra={"count": len(deleted) + len(anonymised) + len(mail)})
     return (*deleted, *anonymised, *(f"{SUBJECT_PREFIX}{item_id}" for item_id in mail))
 
@@ -108,7 +109,7 @@ async def run_mail_untaken(
     unit_of_work: UnitOfWorkFactory, clock: Clock, policy: Policy, calendar: WorkingCalendar
 ) -> int:
     """Alert the duty manager about e-mails left untaken too long (each once)."""
-    added = await alert_untaken(unit_of_work, clock.now(), calendar, policy)
+    added = await alert_untaken(unit_of_work, rules=Rules(clock.now(), calendar, policy))
     if added:
         log.info("untaken e-mail alerts enqueued", extra={"count": added})
     return added

@@ -43,12 +43,14 @@ from bot.alerting import TeamsAlertSender
 from bot.app import ALERTS, CALENDAR, NOTIFIER, SETTINGS, create_app, working_calendar
 from bot.outbox_cards import render
 from bot.settings import DEVELOPMENT, Settings
+from frontdoor.acting import Rules
+from frontdoor.alert_tick import plan_alerts
 from frontdoor.alerts import OutboxItem, OutboxState
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.contact import ContactState
 from frontdoor.delivery import ConversationRateLimiter
-from frontdoor.dispatch import Dispatcher, DispatchReport, plan_alerts
+from frontdoor.dispatch import Dispatcher, DispatchReport
 from frontdoor.duty import current_handover, post_due_handover
 from frontdoor.handover import handover_message
 from frontdoor.policy import Policy, parse_policy
@@ -226,7 +228,7 @@ async def _timed_plan(
     store: SqlStore, now: datetime, calendar: WorkingCalendar, policy: Policy
 ) -> tuple[float, int, int]:
     started = time.perf_counter()
-    report = await plan_alerts(store.unit_of_work, now, calendar, policy)
+    report = await plan_alerts(store.unit_of_work, rules=Rules(now, calendar, policy))
     return time.perf_counter() - started, len(report.alerts), report.enqueued
 
 
@@ -392,12 +394,12 @@ async def _dispatch(fresh: UrlFactory) -> None:
         await _add_deadlines(bot.store, deadlines)
 
         alerts = bot.app[ALERTS]
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
         _dispatch_line(f"{CHATS} chats, app[ALERTS].dispatch", report, wall, cpu, "(app-wide cap 30/s)")
 
         clock.set(rounds[1])
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         uncapped = Dispatcher(
             bot.store.unit_of_work,
             TeamsAlertSender(bot.app[NOTIFIER], bot.store),
@@ -424,7 +426,7 @@ async def _dispatch(fresh: UrlFactory) -> None:
             ],
         )
         clock.set(burst_at)
-        await plan_alerts(bot.store.unit_of_work, clock.now(), calendar, policy)
+        await plan_alerts(bot.store.unit_of_work, rules=Rules(clock.now(), calendar, policy))
         chat = bot.channel.personal(_worker(0))
         before = {post.seq for post in bot.channel.sent_to(chat)}
         report, wall, cpu = await _timed_dispatch(alerts.dispatch)
@@ -492,7 +494,10 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
             build_cpu: list[float] = []  # the process's CPU (the database driver's thread too)
             for _ in range(HANDOVER_RUNS):
                 started, cpu = time.perf_counter(), time.process_time()
-                handover = await current_handover(bot.store.unit_of_work(), MONDAY_HANDOVER, calendar, policy)
+                handover = await current_handover(
+                    bot.store.unit_of_work(),
+                    rules=Rules(MONDAY_HANDOVER, calendar, policy),
+                )
                 builds.append(time.perf_counter() - started)
                 build_cpu.append(time.process_time() - cpu)
             message = handover_message(handover, calendar, policy)
@@ -522,7 +527,9 @@ async def _handover(fresh: UrlFactory, results: Results) -> None:
             # As the scheduler posts it: the job enqueues it, the dispatcher sends it.
             before = {post.seq for post in bot.channel.sent_to(duty)}
             started = time.perf_counter()
-            posted = await post_due_handover(bot.store.unit_of_work, MONDAY_HANDOVER, calendar, policy)
+            posted = await post_due_handover(
+                bot.store.unit_of_work, rules=Rules(MONDAY_HANDOVER, calendar, policy)
+            )
             enqueue = time.perf_counter() - started
             sender = TeamsAlertSender(bot.app[NOTIFIER], bot.store)
             await Dispatcher(bot.store.unit_of_work, sender, clock).dispatch_due()

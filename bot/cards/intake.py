@@ -46,6 +46,7 @@ from bot.cards.collapse import collapsible
 from bot.cards.common import to_dict
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
+from frontdoor.card_values import FieldError
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
 from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.intake import Route, SubmissionResult
@@ -70,7 +71,6 @@ from frontdoor.script import (
 )
 from frontdoor.script import Choice as ScriptChoice
 from frontdoor.timefmt import format_due, format_local
-from frontdoor.validation import FieldError
 from frontdoor.views import child_summary, format_phone, referrer_label
 
 __all__ = [

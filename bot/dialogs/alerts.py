@@ -3,8 +3,8 @@
 The ``Action.Execute`` (verb ``ACK_VERB``) carries only the alert's key; who is taking it is the
 activity's sender with the roles the directory gives them. Only a breach alert can be taken, and
 only by the people it was sent to or whose role can act on the clock
-(``frontdoor.dispatch.may_take``); anyone else is refused, audited, and nothing changes.
-``frontdoor.dispatch.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
+(``frontdoor.alert_taking.may_take``); anyone else is refused, audited, and nothing changes.
+``frontdoor.alert_taking.acknowledge_alert`` records it (an ``alert.acknowledged`` audit event, which
 stops the repeats and the escalation of the breach). The invoke is answered straight away with the
 card saying "Taken by <name> at <time>"; then, in a task of its own, every other sent copy of the
 alerts about that clock (personal chats, the duty channel, reroutes) is updated in place, using the
@@ -29,23 +29,15 @@ from botbuilder.core import TurnContext
 
 from bot.cards.alerts import ACK_VERB, ALERT_KEY, REASON_INPUT, REASON_VERB, TakenBy, alert_card
 from bot.dialogs.background import Later
-from bot.notify import Notifier
+from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.alert_taking import ACK_REFUSED_ACTION, acknowledge_alert, alert_clock, alert_copies
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
-from frontdoor.dispatch import (
-    ACK_REFUSED_ACTION,
-    ACKNOWLEDGEABLE,
-    AlertNotice,
-    acknowledge_alert,
-    alert_clock,
-    alert_copies,
-)
+from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice
 from frontdoor.late_reasons import record_late_reason
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, LateReason
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
@@ -67,10 +59,8 @@ def _key(data: Mapping[str, Any]) -> AlertKey | None:
 
 
 class AlertsFeature:
-    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
-        self._store = store
-        self._clock = clock
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
         #: card updates, after an invoke was answered
         self._later = Later(log, "alert card updates failed")
 
@@ -83,18 +73,16 @@ class AlertsFeature:
         if key is None:
             log.info("unreadable alert card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE)
-        now = self._clock.now()
+        now = self._context.clock.now()
         if not actor.may(Permission.VIEW_CONTACTS):
             await self._audit(actor, key, now)
             log.info("alert not taken", extra={"key": key.text, "status": "not_permitted"})
             return InvokeReply(message=refusal(Permission.VIEW_CONTACTS))
-        result = await acknowledge_alert(
-            self._store.unit_of_work(), key, actor.aad_object_id, actor.roles, now
-        )
+        result = await acknowledge_alert(self._context.store.unit_of_work(), key, who=actor.who, now=now)
         if isinstance(result, Refusal):
             log.info("alert not taken", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
             copies = await alert_copies(uow, key)
             deadline, _ = await alert_clock(uow, key)
@@ -118,17 +106,16 @@ class AlertsFeature:
             log.info("unreadable alert card", extra={"verb": action.action})
             return InvokeReply(message=_UNREADABLE if key is None else "Please choose why it ran late.")
         result = await record_late_reason(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             key,
             LateReason(code),
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         if isinstance(result, Refusal):
             log.info("late reason not recorded", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
             copies = await alert_copies(uow, key)
             _, ack = await alert_clock(uow, key)
@@ -152,7 +139,7 @@ class AlertsFeature:
         notice = AlertNotice.of(pressed) if pressed is not None else AlertNotice.of_key(key, DUTY_CHANNEL)
         sent_at = pressed.sent_at if pressed is not None else None
         return alert_card(
-            notice, self._clock.now(), names, sent_at=sent_at, taken=taken, note=note, reason=reason
+            notice, self._context.clock.now(), names, sent_at=sent_at, taken=taken, note=note, reason=reason
         )
 
     @staticmethod
@@ -181,9 +168,9 @@ class AlertsFeature:
             except ValueError:
                 continue
             card = alert_card(
-                notice, self._clock.now(), names, sent_at=item.sent_at, taken=taken, reason=reason
+                notice, self._context.clock.now(), names, sent_at=item.sent_at, taken=taken, reason=reason
             )
-            delivery = await self._notifier.update_card(item.conversation_id, item.activity_id, card)
+            delivery = await self._context.notifier.update_card(item.conversation_id, item.activity_id, card)
             if delivery.ok:
                 updated += 1
             else:
@@ -199,7 +186,7 @@ class AlertsFeature:
         log.info("alert cards updated", extra={"count": updated, "reference": reference})
 
     async def _audit(self, actor: Actor, key: AlertKey, now: datetime) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
                     at=now,

@@ -25,17 +25,14 @@ from bot.cards.body_requests import (
 )
 from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.carddata import choices, reference_of, text_input
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, read_request, respond
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.references import Reference, ReferenceKind
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
@@ -51,11 +48,8 @@ def _date(text: str) -> date | None:
 
 
 class BodyRequestsFeature:
-    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router, finders: Finders) -> None:
         router.command(CommandName.INFORMATION_REQUEST, self.on_command)
@@ -67,9 +61,9 @@ class BodyRequestsFeature:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def _request_card(self, request: BodyRequest, notice: str = "", error: str = "") -> dict[str, Any]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
-        return request_card(request, names, self._clock.now(), notice=notice, error=error)
+        return request_card(request, names, self._context.clock.now(), notice=notice, error=error)
 
     async def on_command(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
         await self._card(turn_context, log_form_card())
@@ -87,14 +81,13 @@ class BodyRequestsFeature:
             text_input(action.data, ADDRESS_INPUT),
             _date(text_input(action.data, DUE_INPUT)),
         )
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await log_request(
                 uow,
                 form,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
+                calendar=self._context.calendar,
+                who=actor.who,
+                now=self._context.clock.now(),
             )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -111,18 +104,16 @@ class BodyRequestsFeature:
         if reference is None:
             await turn_context.send_activity(UNREADABLE)
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await respond(
                 uow,
                 reference,
                 text_input(action.data, RESPONSE_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if isinstance(result, Refusal):
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 request = await uow.body_requests.get(reference)
             if request is not None and result.reason is not RefusalReason.NOT_PERMITTED:
                 await self._card(turn_context, await self._request_card(request, error=result.message))
@@ -134,10 +125,8 @@ class BodyRequestsFeature:
         )
 
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
-        async with self._store.unit_of_work() as uow:
-            result = await read_request(
-                uow, str(reference), actor_id=actor.aad_object_id, roles=actor.roles, now=self._clock.now()
-            )
+        async with self._context.store.unit_of_work() as uow:
+            result = await read_request(uow, str(reference), who=actor.who, now=self._context.clock.now())
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
             return

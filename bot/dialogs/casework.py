@@ -51,11 +51,11 @@ from bot.cards.work import (
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
-from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.casework import (
     CaseworkAction,
     CaseworkRecorded,
@@ -85,10 +85,7 @@ from frontdoor.casework import (
 from frontdoor.commands import Scope
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.outcomes import WITHOUT_CONSENT, Agency, Outcome, OutcomeKind, ServiceConsent
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
@@ -177,22 +174,10 @@ def outcome_from(data: Mapping[str, Any]) -> Outcome | str:
 
 
 class CaseworkFeature:
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        policy: Policy,
-        notifier: Notifier,
-        decisions: DecisionsFeature,
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext, decisions: DecisionsFeature) -> None:
+        self._context = context
         self._decisions = decisions
-        self._records = ContactRecords(store, clock)
+        self._records = ContactRecords(context.store, context.clock)
         self._personal = decisions.personal
 
     def register(self, router: Router) -> None:
@@ -226,40 +211,33 @@ class CaseworkFeature:
     async def _work(
         self, contact: Contact, step: WorkStep, data: Mapping[str, Any], actor: Actor, version: int
     ) -> Result | str:
-        uow, now = self._store.unit_of_work(), self._clock.now()
-        who, roles = actor.aad_object_id, actor.roles
+        uow, now = self._context.store.unit_of_work(), self._context.clock.now()
+        who, rules = actor.who, self._context.rules(now)
         if step in _WORK_KINDS:
             text = _text(data, NOTE_INPUTS[step].value)
-            return await record_work(uow, contact.id, _WORK_KINDS[step], text, who, roles, version, now)
+            return await record_work(uow, contact.id, _WORK_KINDS[step], text, version, who=who, now=now)
         if step is WorkStep.CONSENT:
             consent = _choice(data, Input.CONSENT.value, Consent)
             if consent is None:
                 return "Please choose the consent. Nothing was changed."
             reason = _text(data, Input.CONSENT_REASON.value) if consent in WITHOUT_CONSENT else ""
-            return await record_consent(uow, contact.id, consent, reason, who, roles, version, now)
+            return await record_consent(uow, contact.id, consent, reason, version, who=who, now=now)
         if step is WorkStep.PARENTS_UNREACHABLE:
             notes = _text(data, Input.LETTER_NOTES.value)
-            return await record_parents_unreachable(
-                uow, contact.id, who, roles, version, now, self._calendar, self._policy, notes
-            )
+            return await record_parents_unreachable(uow, contact.id, version, notes, who=who, rules=rules)
         outcome = outcome_from(data)
         if isinstance(outcome, str):
             return outcome
         if contact.state is ContactState.SW_ASSESSMENT:
-            return await recommend(
-                uow, contact.id, outcome, who, roles, version, now, self._calendar, self._policy
-            )
+            return await recommend(uow, contact.id, outcome, version, who=who, rules=rules)
         return await record_outcome(
             uow,
             contact.id,
             outcome,
-            who,
-            roles,
             version,
-            now,
-            self._calendar,
-            self._policy,
             only_from=ContactState.OFFICER_WORK,
+            who=who,
+            rules=rules,
         )
 
     async def on_letter_sent(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
@@ -274,12 +252,11 @@ class CaseworkFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.SEND_LETTERS))
         result = await record_outcome_letter_sent(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         return await self._answer(result, contact, actor, "Recorded: the outcome letter was sent.")
 
@@ -295,13 +272,11 @@ class CaseworkFeature:
         if not (actor.may(Permission.THRESHOLD_DECISION) or actor.may(Permission.DECIDE_REREFERRAL)):
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
-        uow, now = self._store.unit_of_work(), self._clock.now()
+        uow, now = self._context.store.unit_of_work(), self._context.clock.now()
         result: Result
         if step is OutcomeStep.ACCEPT:
             rationale = _text(action.data, Input.CP_RATIONALE.value)
-            result = await accept_referral(
-                uow, contact.id, rationale, actor.aad_object_id, actor.roles, version, now
-            )
+            result = await accept_referral(uow, contact.id, rationale, version, who=actor.who, now=now)
             done = "Recorded: progress to referral. Record the outcome with the receiving team next."
         else:
             outcome = outcome_from(action.data)
@@ -311,12 +286,9 @@ class CaseworkFeature:
                 uow,
                 contact.id,
                 outcome,
-                actor.aad_object_id,
-                actor.roles,
                 version,
-                now,
-                self._calendar,
-                self._policy,
+                who=actor.who,
+                rules=self._context.rules(now),
             )
             done = "Recorded: the outcome. It now waits for sign-off."
         return await self._answer(result, contact, actor, done)
@@ -348,21 +320,20 @@ class CaseworkFeature:
                     else Permission.THRESHOLD_DECISION
                 )
             )
-        uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
+        uow, now, who = self._context.store.unit_of_work(), self._context.clock.now(), actor.who
+        rules = self._context.rules(now)
         result: Result
         if step is ChallengeStep.RAISE:
             grounds = _text(action.data, Input.GROUNDS.value)
-            result = await raise_challenge(
-                uow, contact.id, grounds, who, roles, version, now, self._calendar, self._policy
-            )
+            result = await raise_challenge(uow, contact.id, grounds, version, who=who, rules=rules)
             done = "Recorded: your challenge. The consultant or team manager who decided is told."
         elif step is ChallengeStep.DISCUSS:
             text = _text(action.data, Input.DISCUSSION.value)
-            result = await record_challenge_discussion(uow, contact.id, text, who, roles, version, now)
+            result = await record_challenge_discussion(uow, contact.id, text, version, who=who, now=now)
             done = "Recorded: the discussion."
         elif step is ChallengeStep.ESCALATE:
             reason = _text(action.data, Input.ESCALATE_REASON.value)
-            result = await escalate_challenge(uow, contact.id, reason, who, roles, version, now)
+            result = await escalate_challenge(uow, contact.id, reason, version, who=who, now=now)
             done = "Recorded: not agreed. The service managers are told, to record the final decision."
         else:
             chosen = _choice(action.data, Input.RESULT.value, ChallengeResult)
@@ -378,12 +349,11 @@ class CaseworkFeature:
                 contact.id,
                 chosen,
                 _text(action.data, Input.RESULT_RATIONALE.value),
-                who,
-                roles,
                 version,
-                now,
                 revised_outcome=revised,
                 agency=agency,
+                who=who,
+                now=now,
             )
             done = f"Recorded: the challenge is {chosen.value}."
         return await self._answer(result, contact, actor, done)
@@ -402,11 +372,11 @@ class CaseworkFeature:
         if not actor.may(Permission.RECORD_REFERRER_CHALLENGE):
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.RECORD_REFERRER_CHALLENGE))
-        uow, now, who, roles = self._store.unit_of_work(), self._clock.now(), actor.aad_object_id, actor.roles
+        uow, now, who = self._context.store.unit_of_work(), self._context.clock.now(), actor.who
         result: ReferrerChallengeRecorded | Refusal | AlreadyDecided
         if step is ReferrerChallengeStep.RAISE:
             grounds = _text(action.data, Input.REFERRER_GROUNDS.value)
-            result = await record_referrer_challenge(uow, contact.id, grounds, who, roles, now)
+            result = await record_referrer_challenge(uow, contact.id, grounds, who=who, now=now)
             done = "Recorded: the referrer's challenge. A consultant or team manager discusses it next."
         else:
             chosen = _choice(action.data, Input.REFERRER_RESULT.value, ReferrerResult)
@@ -418,9 +388,8 @@ class CaseworkFeature:
                 chosen,
                 _text(action.data, Input.REFERRER_STEP_NOTES.value),
                 _text(action.data, Input.AGENCY_LEAD.value),
-                who,
-                roles,
-                now,
+                who=who,
+                now=now,
             )
             done = "Recorded: the step and its result."
         if isinstance(result, ReferrerChallengeRecorded):
@@ -471,9 +440,9 @@ class CaseworkFeature:
         contact, reference = result.contact, result.contact.reference or ""
         if result.action is CaseworkAction.CHALLENGE_RAISED:
             for person in sorted(answerers(contact) - {actor.aad_object_id}):
-                chat = await self._notifier.personal_chat_of(person)
+                chat = await self._context.notifier.personal_chat_of(person)
                 if chat is not None:
-                    await self._notifier.send_text(
+                    await self._context.notifier.send_text(
                         chat,
                         f"The threshold decision on {reference} was challenged by the receiving team "
                         f"({actor.name or 'a team manager'}). Record the discussion and its result on the "
@@ -488,7 +457,7 @@ class CaseworkFeature:
         """Every holder of ``role`` gets the contact on their personal card: a challenge has come to
         them. Each is audited (``contact.escalation_told``), reached or not."""
         reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             people = [entry.aad_object_id for entry in await uow.roles.holders(role)]
         heading = (
             f"{reference}: a challenge that could not be settled has come to you. Record the next step below."
@@ -497,7 +466,7 @@ class CaseworkFeature:
             card = await self._personal.card_for(
                 contact, person, await self._personal.roles_of(person), heading=heading
             )
-            delivery = await self._notifier.send_card_to_person(person, card)
+            delivery = await self._context.notifier.send_card_to_person(person, card)
             via = "personal_chat" if delivery.ok else "none"
             await self._records.audit(
                 actor.aad_object_id,

@@ -12,13 +12,11 @@ import logging
 
 from botbuilder.core import TurnContext
 
-from bot.notify import Notifier
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, Router
 from frontdoor.channels import PURPOSE_TITLES, ChannelRefusal, register_channel
 from frontdoor.commands import CommandName, ParsedCommand, Scope
-from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose, ConversationKind
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +37,8 @@ _WHAT_COMES: dict[ChannelPurpose, str] = {
 
 
 class ChannelsFeature:
-    def __init__(self, store: Store, clock: Clock, notifier: Notifier) -> None:
-        self._store = store
-        self._clock = clock
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.REGISTER_DECISIONS_CHANNEL, self.on_register_decisions)
@@ -60,13 +56,12 @@ class ChannelsFeature:
 
     async def _register(self, turn_context: TurnContext, actor: Actor, purpose: ChannelPurpose) -> None:
         result = await register_channel(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             purpose,
             actor.conversation_id,
             _KINDS[actor.scope],
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         if isinstance(result, ChannelRefusal):
             log.info("channel not registered", extra={"purpose": purpose.value})
@@ -78,7 +73,7 @@ class ChannelsFeature:
         )
         moved_from = result.moved_from
         if moved_from is not None:
-            await self._notifier.send_text(
+            await self._context.notifier.send_text(
                 moved_from,
                 f"This channel is no longer the {title}: an administrator has moved it to another channel.",
             )

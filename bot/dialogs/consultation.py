@@ -34,6 +34,7 @@ from bot.cards.consultation import (
 from bot.dialogs.cardmessages import replace_card as _replace
 from bot.dialogs.cardmessages import send_card as _send
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
@@ -50,8 +51,6 @@ from frontdoor.consultation import (
     starting_draft,
 )
 from frontdoor.errors import InvalidReferenceError
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission
 from frontdoor.unit_of_work import Store
@@ -132,11 +131,9 @@ async def _names(store: Store, ids: Iterable[str | None]) -> dict[str, str]:
 
 
 class ConsultationFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._policy = policy
-        self._records = ContactRecords(store, clock)
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
+        self._records = ContactRecords(context.store, context.clock)
 
     def register(self, router: Router, finders: Finders) -> None:
         router.command(CommandName.CONSULTATION, self.on_consultation)
@@ -152,7 +149,7 @@ class ConsultationFeature:
                 form_id=form_id,
                 draft=draft,
                 staff=actor.may(Permission.SEE_ANY_CONSULTATION),
-                max_text_chars=self._policy.limits.max_free_text_chars,
+                max_text_chars=self._context.policy.limits.max_free_text_chars,
                 **shown,
             )
         )
@@ -160,8 +157,8 @@ class ConsultationFeature:
     # -- the form ---------------------------------------------------------------------------------
 
     async def on_consultation(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
-        async with self._store.unit_of_work() as uow:
-            draft = await starting_draft(uow, actor.aad_object_id, actor.name, actor.roles)
+        async with self._context.store.unit_of_work() as uow:
+            draft = await starting_draft(uow, actor.name, who=actor.who)
         await _send(turn_context, self._form(actor, uuid.uuid4().hex, draft))
 
     async def _usable(self, turn_context: TurnContext, actor: Actor) -> bool:
@@ -184,16 +181,14 @@ class ConsultationFeature:
             return
         overriding = action.action == OVERRIDE
         reason = submission.override_reason if overriding else None
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await save_consultation(
                 uow,
                 submission.draft,
-                actor.aad_object_id,
-                actor.roles,
-                self._clock.now(),
-                self._policy,
                 override_reason=reason,
                 form_id=submission.form_id,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if result.outcome is SaveOutcome.SAVED and result.consultation is not None:
             saved = result.consultation
@@ -201,11 +196,11 @@ class ConsultationFeature:
                 "consultation saved",
                 extra={"reference": saved.reference, "status": "repeated" if result.repeated else "saved"},
             )
-            names = await _names(self._store, (saved.author_id, saved.advised_by))
+            names = await _names(self._context.store, (saved.author_id, saved.advised_by))
             card = receipt_card(
                 saved,
                 names,
-                retention_months=self._policy.retention.consultations_months,
+                retention_months=self._context.policy.retention.consultations_months,
                 staff=actor.may(Permission.SEE_ANY_CONSULTATION),
                 repeated=result.repeated,
             )
@@ -242,7 +237,7 @@ class ConsultationFeature:
         if not _is_form_id(form_id):
             await turn_context.send_activity(STALE_FORM)
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             saved = await uow.consultations.from_form(actor.aad_object_id, form_id)
         if saved is not None:
             text = f"This form was already saved as {saved.reference}; nothing was cancelled."
@@ -253,12 +248,12 @@ class ConsultationFeature:
     # -- find and link ----------------------------------------------------------------------------
 
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
-        async with self._store.unit_of_work() as uow:
-            result = await find_consultation(uow, str(reference), actor.aad_object_id, actor.roles)
+        async with self._context.store.unit_of_work() as uow:
+            result = await find_consultation(uow, str(reference), who=actor.who)
         log.info("consultation find", extra={"reference": str(reference), "status": result.outcome.value})
         if result.outcome is FindOutcome.FOUND and result.consultation is not None:
             found = result.consultation
-            names = await _names(self._store, (found.author_id, found.advised_by))
+            names = await _names(self._context.store, (found.author_id, found.advised_by))
             await self._records.viewed(actor, str(found.reference), "via=find", consultation=True)
             await _send(turn_context, consultation_card(found, names))
             return
@@ -270,9 +265,13 @@ class ConsultationFeature:
             await turn_context.send_activity(LINK_USAGE)
             return
         consultation_ref, contact_ref = references
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await link_consultation(
-                uow, consultation_ref, contact_ref, actor.aad_object_id, actor.roles, self._clock.now()
+                uow,
+                consultation_ref,
+                contact_ref,
+                who=actor.who,
+                now=self._context.clock.now(),
             )
         log.info("consultation link", extra={"reference": consultation_ref, "status": result.outcome.value})
         if result.outcome is LinkOutcome.LINKED:

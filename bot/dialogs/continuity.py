@@ -12,13 +12,11 @@ import logging
 from botbuilder.core import TurnContext
 
 from bot.cards.continuity import URGENT_ONLY_BANNER, held_line
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, Router
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.continuity import Switched, switch_urgent_only
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.timefmt import format_duration
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -41,22 +39,18 @@ def reply_text(result: Switched) -> str:
 
 
 class ContinuityFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.CONTINUITY, self.on_continuity)
 
     async def on_continuity(self, turn_context: TurnContext, actor: Actor, command: ParsedCommand) -> None:
         result = await switch_urgent_only(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             command.argument,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         if not isinstance(result, Switched):
             log.info("urgent-only mode not switched", extra={"status": result.reason.value})

@@ -69,12 +69,13 @@ from bot.dialogs.background import Later
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.personal import PersonalCards
-from bot.notify import Mentioned, Notifier
+from bot.notify import Mentioned
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.allocation import worker_loads
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
@@ -102,13 +103,11 @@ from frontdoor.outcomes import (
     current_outcome,
     read_event_data,
 )
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
+from frontdoor.worklog import event_words
 
 log = logging.getLogger(__name__)
 
@@ -174,19 +173,13 @@ def _teams_user_id(reference: str) -> str | None:
 class DecisionsFeature:
     """The decision card's user-specific views, the routes I–IV and sign-off."""
 
-    def __init__(
-        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._records = ContactRecords(store, clock)
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
+        self._records = ContactRecords(context.store, context.clock)
         #: channel updates and letters, after an invoke was answered
         self._later = Later(log, "work after a decision failed")
         #: the personal card about a contact (assignees, outcome letters), shared with casework
-        self.personal = PersonalCards(store, clock, calendar, policy)
+        self.personal = PersonalCards(context.store, context.clock, context.calendar, context.policy)
 
     def register(self, router: Router) -> None:
         router.execution(REFRESH_VERB, self.on_refresh)
@@ -201,7 +194,7 @@ class DecisionsFeature:
         who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
         others press "Decide or sign off"."""
         found: list[str] = []
-        async with self._store.unit_of_work() as uow:  # two reads, however many people
+        async with self._context.store.unit_of_work() as uow:  # two reads, however many people
             people = {e.aad_object_id for e in await uow.roles.entries() if e.roles & set(roles)}
             chats = await uow.conversations.personal_chats_of(people)
         for person in sorted(people):
@@ -213,8 +206,8 @@ class DecisionsFeature:
 
     async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
         """The card ``actor`` should see for ``contact`` now (None: the status card for everyone)."""
-        now = self._clock.now()
-        async with self._store.unit_of_work() as uow:
+        now = self._context.clock.now()
+        async with self._context.store.unit_of_work() as uow:
             deadlines = await open_deadlines(uow, contact.reference or "")
             entries = await uow.roles.entries()
         names = {entry.aad_object_id: entry.display_name for entry in entries}
@@ -223,10 +216,10 @@ class DecisionsFeature:
         ]
         repeat_of = recorded_repeat_of(contact)
         summary = channel_summary(
-            contact, deadlines, now, self._calendar, self._policy, repeat=bool(repeat_of)
+            contact, deadlines, now, self._context.calendar, self._context.policy, repeat=bool(repeat_of)
         )
         review = contact.state is ContactState.DUTY_MANAGER_REVIEW
-        until = challenge_window(contact, self._calendar, self._policy)
+        until = challenge_window(contact, self._context.calendar, self._context.policy)
         audience = _audience(contact, until, now)
         refresh_ids = await self.refresh_user_ids(audience) if audience else ()
         state = CardState(
@@ -239,7 +232,7 @@ class DecisionsFeature:
             kind=_kind(contact),
         )
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
-            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
             return rereferral_decider_card(
                 summary, now, state, workers, contact.history.last_worker_id, repeat_of
             )
@@ -248,7 +241,7 @@ class DecisionsFeature:
             and contact.state is ContactState.AWAITING_SCREENING
             and actor.may(Permission.THRESHOLD_DECISION)
         ):
-            workers = await worker_loads(self._store.unit_of_work(), self._policy)
+            workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
             officers.sort(key=lambda pair: (pair[1].casefold(), pair[0]))
             early_help = ""
             if may_stay_with_early_help(contact):
@@ -304,7 +297,7 @@ class DecisionsFeature:
         return status_card(summary, now, state, repeat_of)
 
     async def _managers(self) -> set[str]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             return {entry.aad_object_id for entry in await uow.roles.holders(Role.TEAM_MANAGER)}
 
     def redraw_channel(self, contact: Contact) -> None:
@@ -334,12 +327,12 @@ class DecisionsFeature:
             await self._update_message(reference, card, last)
             if last is not None and last.get("purpose") == "decisions":
                 return
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 registration = await uow.channels.get(ChannelPurpose.DECISIONS)
             detail = "purpose=decisions; reason=no_channel"
             action = "contact.not_posted"
             if registration is not None:
-                delivery = await self._notifier.send_card(registration.conversation_id, card)
+                delivery = await self._context.notifier.send_card(registration.conversation_id, card)
                 action = "contact.posted" if delivery.ok else "contact.post_failed"
                 where = f"purpose=decisions; conversation={delivery.conversation_id}"
                 detail = (
@@ -347,10 +340,10 @@ class DecisionsFeature:
                     if delivery.ok
                     else f"{where}; code={delivery.error_code}"
                 )
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 await uow.audit.append(
                     AuditEvent(
-                        at=self._clock.now(),
+                        at=self._context.clock.now(),
                         actor_id=actor_id,
                         action=action,
                         subject=reference,
@@ -382,14 +375,14 @@ class DecisionsFeature:
                 "recorded the outcome: it is below, please see that it is sent."
             )
             card = await self.personal.card_for(contact, person, roles, heading=heading)
-            delivery = await self._notifier.send_card_to_person(person, card)
+            delivery = await self._context.notifier.send_card_to_person(person, card)
             if delivery.ok:
                 via = "recorder" if person == recipient else "signer"
                 break
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(),
+                    at=self._context.clock.now(),
                     actor_id=signer,
                     action="contact.letter_delivered" if via != "none" else "contact.letter_not_delivered",
                     subject=reference,
@@ -415,7 +408,7 @@ class DecisionsFeature:
 
     async def _marked(self, card: dict[str, Any]) -> dict[str, Any]:
         """The card with the urgent-only banner while that mode is on (SPEC §10)."""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             mode = await urgent_only(uow)
         return with_urgent_only_banner(card, mode)
 
@@ -445,15 +438,12 @@ class DecisionsFeature:
             )
             return InvokeReply(message=refusal(Permission.THRESHOLD_DECISION))
         result = await decide_screening(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             decision,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         return await self._answer(result, contact, actor)
 
@@ -478,15 +468,12 @@ class DecisionsFeature:
             else None,
         )
         result = await decide_rereferral(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             decision,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         return await self._answer(result, contact, actor)
 
@@ -500,13 +487,12 @@ class DecisionsFeature:
         if not actor.may(Permission.SIGN_OFF):
             return InvokeReply(message=refusal(Permission.SIGN_OFF))
         result = await sign_off(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            self._clock.now(),
             highlight=_text(action.data, HIGHLIGHT_INPUT) == "true",
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         return await self._answer(result, contact, actor)
 
@@ -562,7 +548,7 @@ class DecisionsFeature:
         await asyncio.sleep(0)  # let the invoke's answer go first
         outcome, contact = result.outcome, result.contact
         reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             managers = {e.aad_object_id: e.display_name for e in await uow.roles.holders(Role.TEAM_MANAGER)}
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
         urgent = result.highlight
@@ -579,7 +565,7 @@ class DecisionsFeature:
                 actor.aad_object_id, "contact.receiving_manager_not_told", reference, "reason=none_named"
             )
             return
-        until = challenge_window(contact, self._calendar, self._policy)
+        until = challenge_window(contact, self._context.calendar, self._context.policy)
         by = names.get(actor.aad_object_id) or actor.name or "the front door"
         team = outcome.receiving_team.strip() or "your team"
         window = (
@@ -600,7 +586,7 @@ class DecisionsFeature:
             card = await self.personal.card_for(
                 contact, manager, await self.personal.roles_of(manager), heading=heading
             )
-            delivery = await self._notifier.send_card_to_person(manager, card)
+            delivery = await self._context.notifier.send_card_to_person(manager, card)
             via = "personal_chat" if delivery.ok else "none"
             if not delivery.ok and urgent:
                 via = await self._mention_in_channel(
@@ -615,12 +601,12 @@ class DecisionsFeature:
                 )
 
     async def _mention_in_channel(self, contact: Contact, manager: str, name: str) -> str:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             channel = await channel_conversation(uow, ChannelPurpose.DECISIONS)
         if channel is None:
             return "none"
         card = await self.card_for(contact, None)
-        posted = await self._notifier.send_card(
+        posted = await self._context.notifier.send_card(
             channel.conversation_id,
             card,
             [Mentioned(manager, name)],
@@ -630,10 +616,14 @@ class DecisionsFeature:
         return "decisions_channel" if posted.ok else "none"
 
     async def _audit(self, actor_id: str, action: str, reference: str, detail: str) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(), actor_id=actor_id, action=action, subject=reference, detail=detail
+                    at=self._context.clock.now(),
+                    actor_id=actor_id,
+                    action=action,
+                    subject=reference,
+                    detail=detail,
                 )
             )
             await uow.commit()
@@ -655,7 +645,7 @@ class DecisionsFeature:
         their personal chat; if they have none, the decider is told in theirs."""
         await asyncio.sleep(0)  # let the invoke's answer go first
         reference = contact.reference or ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
         card = await self.personal.card_for(
             contact,
@@ -663,14 +653,14 @@ class DecisionsFeature:
             await self.personal.roles_of(assignee),
             heading=f"Assigned to you for {what} by {names.get(actor.aad_object_id) or actor.name} ({why}).",
         )
-        delivery = await self._notifier.send_card_to_person(assignee, card)
-        async with self._store.unit_of_work() as uow:
+        delivery = await self._context.notifier.send_card_to_person(assignee, card)
+        async with self._context.store.unit_of_work() as uow:
             detail = f"assignee={assignee}; via={'personal_chat' if delivery.ok else 'none'}"
             if delivery.ok:
                 detail += f"; activity={delivery.activity_id}"
             await uow.audit.append(
                 AuditEvent(
-                    at=self._clock.now(),
+                    at=self._context.clock.now(),
                     actor_id=actor.aad_object_id,
                     action="contact.assignee_told" if delivery.ok else "contact.assignee_not_told",
                     subject=reference,
@@ -683,10 +673,10 @@ class DecisionsFeature:
                 "assignee not reached",
                 extra={"reference": reference, "error_code": delivery.error_code or ""},
             )
-            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            chat = await self._context.notifier.personal_chat_of(actor.aad_object_id)
             if chat is not None:
                 who = names.get(assignee) or "the person chosen"
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat, f"I could not message {who} about {reference}: please tell them it is theirs."
                 )
 
@@ -704,11 +694,13 @@ class DecisionsFeature:
         if may(roles, Permission.VIEW_CONTACTS):
             card = await self.personal.card_for(contact, worker, roles, heading=heading)
         else:
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 deadlines = await open_deadlines(uow, reference)
-            summary = channel_summary(contact, deadlines, self._clock.now(), self._calendar, self._policy)
-            card = channel_card(summary, self._clock.now(), ChannelCardKind.DECISION, note=heading)
-        delivery = await self._notifier.send_card_to_person(worker, card) if worker else None
+            summary = channel_summary(
+                contact, deadlines, self._context.clock.now(), self._context.calendar, self._context.policy
+            )
+            card = channel_card(summary, self._context.clock.now(), ChannelCardKind.DECISION, note=heading)
+        delivery = await self._context.notifier.send_card_to_person(worker, card) if worker else None
         told = delivery is not None and delivery.ok
         detail = f"worker={worker}; via={'personal_chat' if told else 'none'}"
         await self._records.audit(
@@ -718,9 +710,9 @@ class DecisionsFeature:
             detail,
         )
         if not told:
-            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            chat = await self._context.notifier.personal_chat_of(actor.aad_object_id)
             if chat is not None:
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat,
                     f"I could not message the early help worker about {reference}: it is recorded on the "
                     "decision; please let them know.",
@@ -728,7 +720,7 @@ class DecisionsFeature:
 
     async def _last_post(self, reference: str) -> dict[str, str] | None:
         """Where the contact's channel card was last posted (the decisions or the duty channel)."""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             rows = await uow.audit.for_subject(reference)
         posted = [
             dict(_DETAIL.findall(row.event.detail))
@@ -747,7 +739,7 @@ class DecisionsFeature:
         if where is None or not where.get("conversation") or not where.get("activity"):
             log.info("decision card not updated in the channel", extra={"reference": reference})
             return
-        delivery = await self._notifier.update_card(where["conversation"], where["activity"], card)
+        delivery = await self._context.notifier.update_card(where["conversation"], where["activity"], card)
         if not delivery.ok:
             log.warning(
                 "decision card update failed",
@@ -802,17 +794,16 @@ def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[
     return ()
 
 
-_SENT_BACK = {
-    Action.REFUSE_SIGN_OFF.value: "Sent back from sign-off for a fresh decision",
-    Action.RETURN_FOR_SCREENING.value: "Returned by the social worker for a threshold decision",
-}
+#: why the contact is being screened again (a refused sign-off or a returned allocation)
+_SENT_BACK = (Action.REFUSE_SIGN_OFF.value, Action.RETURN_FOR_SCREENING.value)
 
-_CHALLENGE_LINES = {
-    CaseworkAction.CHALLENGE_RAISED.value: "Threshold challenged by the receiving team ({who})",
-    CaseworkAction.CHALLENGE_DISCUSSED.value: "Challenge discussed ({who})",
-    CaseworkAction.CHALLENGE_ESCALATED.value: "Not agreed: escalated to the service manager ({who})",
-    CaseworkAction.CHALLENGE_RESOLVED.value: "Challenge resolved: {result} ({who})",
-}
+#: the challenge's steps name who took them in brackets, and a resolution its result
+_CHALLENGE_STEPS = (
+    CaseworkAction.CHALLENGE_RAISED.value,
+    CaseworkAction.CHALLENGE_DISCUSSED.value,
+    CaseworkAction.CHALLENGE_ESCALATED.value,
+    CaseworkAction.CHALLENGE_RESOLVED.value,
+)
 
 
 def _lines(
@@ -825,36 +816,31 @@ def _lines(
     back: list[str] = []
     for event in contact.events:
         who = names.get(event.actor_id) or "a member of staff"
+        words = event_words(event.action)
         if event.to_state is ContactState.AWAITING_SCREENING:
             lines = []
-            again = _SENT_BACK.get(event.action)
-            back = [f"{again}, by {who} at {_when(event.at)}."] if again else []
+            back = [f"{words}, by {who} at {_when(event.at)}."] if event.action in _SENT_BACK else []
         route = _ROUTE_ACTIONS.get(event.action)
         if route is not None and read_event_data(event).get("early_help") == EARLY_HELP_STAYS:
             worker = names.get(str(read_event_data(event).get("early_help_worker", ""))) or "the worker named"
             lines.append(f"Decided: stays with early help ({worker} told), by {who} at {_when(event.at)}.")
         elif route is not None:
-            lines.append(f"Decided: route {ROUTE_TITLES[route]}, by {who} at {_when(event.at)}.")
+            lines.append(f"{words}, by {who} at {_when(event.at)}.")
             if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
                 assignee = contact.assignee_id or ""
                 role = "officer" if route is ScreeningRoute.III else "social worker"
                 lines.append(f"Assigned to the {role} {names.get(assignee) or 'chosen'}.")
-        elif event.action == Action.CP_THRESHOLD_MET.value:
-            lines.append(f"Decided: child-protection threshold met, by {who} at {_when(event.at)}.")
+        elif event.action in (Action.CP_THRESHOLD_MET.value, Action.ACCEPT_REFERRAL.value):
+            lines.append(f"{words}, by {who} at {_when(event.at)}.")
         elif event.action == Action.REASSIGN.value:
             worker = names.get(contact.assignee_id or "") or "the social worker chosen"
             lines.append(f"Decided: reassigned to {worker} to recommend, by {who} at {_when(event.at)}.")
-        elif event.action == Action.SIGN_OFF.value:
-            lines.append(f"Signed off and closed by {who} at {_when(event.at)}.")
-        elif event.action == Action.ACCEPT_REFERRAL.value:
-            lines.append(f"Child-protection decision: progress to referral, by {who} at {_when(event.at)}.")
-        elif event.action in (Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
-            what = "Recommendation" if event.action == Action.RECOMMEND.value else "Outcome recorded"
-            lines.append(f"{what} by {who} at {_when(event.at)}.")
-        elif event.action in _CHALLENGE_LINES:
-            result = str(read_event_data(event).get("result", ""))
-            line = _CHALLENGE_LINES[event.action].format(who=who, result=result)
-            lines.append(f"{line} at {_when(event.at)}.")
+        elif event.action in (Action.SIGN_OFF.value, Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
+            lines.append(f"{words} by {who} at {_when(event.at)}.")
+        elif event.action in _CHALLENGE_STEPS:
+            resolved = event.action == CaseworkAction.CHALLENGE_RESOLVED.value
+            result = f": {read_event_data(event).get('result', '')}" if resolved else ""
+            lines.append(f"{words}{result} ({who}) at {_when(event.at)}.")
     recorded = current_outcome(contact)
     if recorded is not None:
         outcome = recorded.outcome

@@ -33,11 +33,11 @@ from bot.cards.duty import (
 from bot.cards.handover import ACK_VERB, DAY_KEY, ITEM_KEY, escalation_card, handover_card
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import whole_number
-from bot.notify import Mentioned, Notifier, card_activity
+from bot.dialogs.context import FeatureContext
+from bot.notify import Mentioned, card_activity
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.duty import (
     ROTA_ROLES,
@@ -55,11 +55,8 @@ from frontdoor.duty import (
     system_status,
 )
 from frontdoor.handover import handover_at, handover_key
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role
 from frontdoor.timefmt import format_local
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
@@ -93,14 +90,8 @@ def _day_text(day: date) -> str:
 class DutyFeature:
     """``handover``, ``status``, ``duty`` and the handover's acknowledgement."""
 
-    def __init__(
-        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
         #: message updates, after an invoke was answered
         self._later = Later(log, "work after an acknowledgement failed")
 
@@ -113,7 +104,7 @@ class DutyFeature:
         router.execution(ROTA_SHOW_VERB, self.on_rota_show)
 
     async def _names(self) -> dict[str, str]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             return {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
 
     # -- handover --------------------------------------------------------------------------------
@@ -122,17 +113,21 @@ class DutyFeature:
         if not actor.may(Permission.HANDOVER):
             await turn_context.send_activity(refusal(Permission.HANDOVER))
             return
-        now = self._clock.now()
-        handover = await current_handover(self._store.unit_of_work(), now, self._calendar, self._policy)
+        now = self._context.clock.now()
+        handover = await current_handover(self._context.store.unit_of_work(), rules=self._context.rules(now))
         lines = [await self._last_posted_line(now)]
         card = handover_card(handover, await self._names(), on_demand=True, lines=lines)
         log.info("handover shown", extra={"conversation_kind": actor.scope.value})
         await turn_context.send_activity(_card_message(card))
 
     async def _last_posted_line(self, now: datetime) -> str:
-        post = await latest_posted_handover(self._store.unit_of_work(), now, self._calendar, self._policy)
+        post = await latest_posted_handover(
+            self._context.store.unit_of_work(), rules=self._context.rules(now)
+        )
         if post is None:
-            upcoming = handover_at(now.astimezone(self._calendar.tz).date(), self._calendar, self._policy)
+            upcoming = handover_at(
+                now.astimezone(self._context.calendar.tz).date(), self._context.calendar, self._context.policy
+            )
             when = f" at {format_local(upcoming)}" if upcoming is not None and upcoming > now else ""
             return f"The next end-of-day handover is posted to the duty channel{when}."
         handover = f"The handover of {_day_text(post.day)}"
@@ -153,7 +148,7 @@ class DutyFeature:
             case OutboxState.PENDING | OutboxState.LEASED:
                 return f"{handover} is waiting to be sent to the duty channel."
         ack = await handover_acknowledgement(
-            self._store.unit_of_work(), post.day, self._calendar, self._policy
+            self._context.store.unit_of_work(), post.day, self._context.calendar, self._context.policy
         )
         posted = f"{handover} was posted to the duty channel"
         if ack is None:
@@ -169,13 +164,10 @@ class DutyFeature:
             return InvokeReply(message=_UNREADABLE)
         item = await self._item(_item_id(action.data), day)
         result = await acknowledge_handover(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             day,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         subject = f"handover:{day.isoformat()}"
         if isinstance(result, Refusal):
@@ -187,7 +179,9 @@ class DutyFeature:
             card, _, _ = self._rendered(item, await self._names(), None, result.message)
             return InvokeReply(card=card)
         # The first acknowledgement counts, even if two arrived together.
-        ack = await handover_acknowledgement(self._store.unit_of_work(), day, self._calendar, self._policy)
+        ack = await handover_acknowledgement(
+            self._context.store.unit_of_work(), day, self._context.calendar, self._context.policy
+        )
         ack = ack or result.ack
         log.info(
             "handover acknowledged", extra={"subject": subject, "status": "new" if result.new else "again"}
@@ -207,11 +201,11 @@ class DutyFeature:
     async def _item(self, item_id: int | None, day: date) -> OutboxItem | None:
         """The outbox row a handover card came from, if it really is a post of ``day``'s handover
         or its escalation."""
-        if item_id is None or not self._calendar.is_working_day(day):
+        if item_id is None or not self._context.calendar.is_working_day(day):
             return None
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             item = await uow.alerts.get(item_id)
-        subject = handover_key(day, self._calendar, self._policy).subject
+        subject = handover_key(day, self._context.calendar, self._context.policy).subject
         if item is None or item.kind not in _HANDOVER_KINDS or item.subject != subject:
             return None
         return item
@@ -236,8 +230,8 @@ class DutyFeature:
     async def _update_messages(self, day: date, ack: HandoverAck) -> None:
         """Show the acknowledgement on every message of ``day``'s handover and its escalation."""
         await asyncio.sleep(0)  # let the invoke's answer go first
-        subject = handover_key(day, self._calendar, self._policy).subject
-        async with self._store.unit_of_work() as uow:
+        subject = handover_key(day, self._context.calendar, self._context.policy).subject
+        async with self._context.store.unit_of_work() as uow:
             items = [item for item in await uow.alerts.sent_about(subject) if item.kind in _HANDOVER_KINDS]
         names = await self._names()
         for item in items:
@@ -248,7 +242,7 @@ class DutyFeature:
             mentions = [Mentioned(person, names[person]) for person in mention_ids if names.get(person)]
             activity = card_activity(card, mentions, text)
             activity.id = item.activity_id
-            delivery = await self._notifier.send(item.conversation_id, activity, update=True)
+            delivery = await self._context.notifier.send(item.conversation_id, activity, update=True)
             if not delivery.ok:
                 log.warning(
                     "handover card update failed",
@@ -261,9 +255,7 @@ class DutyFeature:
         if not actor.may(Permission.SEE_STATUS):
             await turn_context.send_activity(refusal(Permission.SEE_STATUS))
             return
-        status = await system_status(
-            self._store.unit_of_work(), self._clock.now(), self._calendar, self._policy
-        )
+        status = await system_status(self._context.store.unit_of_work(), rules=self._context.rules())
         log.info("status shown", extra={"conversation_kind": actor.scope.value})
         await turn_context.send_activity(_card_message(status_card(status, await self._names())))
 
@@ -277,11 +269,11 @@ class DutyFeature:
         if isinstance(day, str):
             await turn_context.send_activity(day)
             return
-        rota = await rota_day(self._store.unit_of_work(), day, self._calendar)
+        rota = await rota_day(self._context.store.unit_of_work(), day, self._context.calendar)
         await turn_context.send_activity(_card_message(rota_card(rota, editable=True)))
 
     def _today(self) -> date:
-        return self._clock.now().astimezone(self._calendar.tz).date()
+        return self._context.clock.now().astimezone(self._context.calendar.tz).date()
 
     async def on_rota_show(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         if not actor.may(Permission.MANAGE_ROTA):
@@ -292,7 +284,7 @@ class DutyFeature:
         checked = parse_rota_day(day.isoformat(), self._today())
         if isinstance(checked, str):
             return InvokeReply(message=checked)
-        rota = await rota_day(self._store.unit_of_work(), checked, self._calendar)
+        rota = await rota_day(self._context.store.unit_of_work(), checked, self._context.calendar)
         return InvokeReply(card=rota_card(rota, editable=True))
 
     async def on_rota_save(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
@@ -307,9 +299,13 @@ class DutyFeature:
         if isinstance(checked, str):
             return InvokeReply(message=checked)
         result = await set_rota(
-            self._store.unit_of_work(), checked, wanted, actor.aad_object_id, actor.roles, self._clock.now()
+            self._context.store.unit_of_work(),
+            checked,
+            wanted,
+            who=actor.who,
+            now=self._context.clock.now(),
         )
-        rota = await rota_day(self._store.unit_of_work(), checked, self._calendar)
+        rota = await rota_day(self._context.store.unit_of_work(), checked, self._context.calendar)
         if isinstance(result, Refusal):
             log.info("rota change refused", extra={"status": result.reason.value})
             return InvokeReply(card=rota_card(rota, editable=True, notice=result.message))

@@ -19,17 +19,15 @@ from botbuilder.core import TurnContext
 
 from bot.cards.alerts import ALERT_KEY, TakenBy
 from bot.cards.edt import DAY_KEY, TAKE_VERB, edt_handover_card
+from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
+from frontdoor.alert_taking import acknowledge_alert
 from frontdoor.alerts import AlertKey, AlertKind
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.dispatch import acknowledge_alert
 from frontdoor.edt import EdtHandover, OvernightRecorded, acknowledgements_of, record_overnight_action, takers
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import ClockKind
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
@@ -52,10 +50,8 @@ def _take(data: Mapping[str, Any]) -> tuple[AlertKey, date] | None:
 
 
 class EdtFeature:
-    def __init__(self, store: Store, clock: Clock, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.execution(TAKE_VERB, self.on_take)
@@ -70,14 +66,12 @@ class EdtFeature:
         if not actor.may(Permission.OVERNIGHT_ACTION):
             log.info("EDT item not taken", extra={"key": key.text, "status": "not_permitted"})
             return InvokeReply(message=refusal(Permission.OVERNIGHT_ACTION))
-        now = self._clock.now()
-        result = await acknowledge_alert(
-            self._store.unit_of_work(), key, actor.aad_object_id, actor.roles, now
-        )
+        now = self._context.clock.now()
+        result = await acknowledge_alert(self._context.store.unit_of_work(), key, who=actor.who, now=now)
         if isinstance(result, Refusal):
             log.info("EDT item not taken", extra={"key": key.text, "status": result.reason.value})
             return InvokeReply(message=result.message)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries() if e.display_name}
             posts = await uow.alerts.sent_about(f"edt-handover:{day.isoformat()}")
             handover = EdtHandover.from_payload(posts[0].payload) if posts else None
@@ -106,13 +100,11 @@ class EdtFeature:
             await turn_context.send_activity("Type **overnight** with the reference and what was done.")
             return
         result = await record_overnight_action(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             reference.upper(),
             text,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         if not isinstance(result, OvernightRecorded):
             log.info("overnight action not recorded", extra={"status": type(result).__name__})

@@ -26,16 +26,13 @@ from bot.cards.figures import (
     WORKER_KEY,
     figures_card,
 )
+from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.figures import show_figures
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +43,8 @@ def _text(data: Mapping[str, Any], key: str, most: int = 255) -> str:
 
 
 class FiguresFeature:
-    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.FIGURES, self.on_figures)
@@ -61,7 +55,7 @@ class FiguresFeature:
             return True
         if actor.scope is not Scope.TEAM:
             return False
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             duty = await uow.channels.get(ChannelPurpose.DUTY)
         return duty is not None and duty.conversation_id == actor.conversation_id
 
@@ -69,15 +63,13 @@ class FiguresFeature:
         self, actor: Actor, period: str, route: str, worker: str, team: str = ""
     ) -> dict[str, Any] | str:
         shown = await show_figures(
-            self._store.unit_of_work,
+            self._context.store.unit_of_work,
             actor.aad_object_id,
             period,
             route,
             worker,
-            self._clock.now(),
-            self._calendar,
-            self._policy,
-            team,
+            rules=self._context.rules(),
+            team=team,
         )
         if isinstance(shown, str):
             log.info("figures refused", extra={"status": "not_understood"})

@@ -16,6 +16,7 @@ from botbuilder.core import CardFactory, MessageFactory, TurnContext
 
 from bot.cards.mail import DETAIL_INPUT, MAIL_KEY, NOT_REFERRAL, REASON_INPUT, START, TAKE, mail_queue_card
 from bot.cards.mail import taken_card as taken_mail_card
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.intake import IntakeFeature
 from bot.routing import Actor, CardAction, Router
 from frontdoor.commands import CommandName, ParsedCommand
@@ -29,9 +30,7 @@ from frontdoor.mail import (
     take,
 )
 from frontdoor.mail_records import MailItem
-from frontdoor.ports import Clock
 from frontdoor.script import Section
-from frontdoor.unit_of_work import Store
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +39,8 @@ _UNREADABLE = "That card could not be read. Say **mail** to see the queue again.
 
 
 class MailFeature:
-    def __init__(self, store: Store, clock: Clock, intake: IntakeFeature) -> None:
-        self._store = store
-        self._clock = clock
+    def __init__(self, context: FeatureContext, intake: IntakeFeature) -> None:
+        self._context = context
         self._intake = intake
 
     def register(self, router: Router) -> None:
@@ -53,7 +51,7 @@ class MailFeature:
 
     async def on_mail(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         result = await mail_queue(
-            self._store.unit_of_work(), actor.aad_object_id, actor.roles, self._clock.now()
+            self._context.store.unit_of_work(), actor.aad_object_id, actor.roles, self._context.clock.now()
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
@@ -77,7 +75,10 @@ class MailFeature:
         if item_id is None:
             return
         result = await take(
-            self._store.unit_of_work(), item_id, actor.aad_object_id, actor.roles, self._clock.now()
+            self._context.store.unit_of_work(),
+            item_id,
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
@@ -90,7 +91,7 @@ class MailFeature:
         await _send_card(turn_context, taken_mail_card(result, "You took this e-mail."))
 
     async def _taken_by_message(self, taken: TakenBySomeoneElse) -> str:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
         who = names.get(taken.taken_by) or "someone else"
         return f"{who} took that e-mail first, so it is theirs to deal with."
@@ -100,12 +101,11 @@ class MailFeature:
         if item_id is None:
             return
         result = await start_from_mail(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             item_id,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
             Section.SOURCE.value,
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)
@@ -133,13 +133,12 @@ class MailFeature:
             return
         reason, detail = checked
         result = await mark_not_referral(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             item_id,
-            actor.aad_object_id,
-            actor.roles,
-            self._clock.now(),
             reason,
             detail,
+            who=actor.who,
+            now=self._context.clock.now(),
         )
         if isinstance(result, MailRefusal):
             await turn_context.send_activity(result.message)

@@ -31,15 +31,11 @@ from bot.cards.marac_cases import (
     request_card,
 )
 from bot.dialogs.carddata import text_input
-from bot.notify import Notifier
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, CardAction, Router
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.marac_cases import add_case, answer_request, link_child, log_mappa, next_meeting
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.roles import Role
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
@@ -55,14 +51,8 @@ def _date(text: str) -> date | None:
 
 
 class MaracFeature:
-    def __init__(
-        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.MARAC, self.on_marac)
@@ -76,7 +66,7 @@ class MaracFeature:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def _people(self) -> tuple[list[tuple[str, str]], dict[str, str]]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             entries = await uow.roles.entries()
         names = {e.aad_object_id: e.display_name for e in entries}
         workers = sorted(
@@ -90,11 +80,11 @@ class MaracFeature:
         return workers, names
 
     async def _meeting(self, notice: str = "", error: str = "") -> dict[str, Any] | None:
-        now = self._clock.now()
-        meeting = next_meeting(now, self._calendar, self._policy)
+        now = self._context.clock.now()
+        meeting = next_meeting(now, self._context.calendar, self._context.policy)
         if meeting is None:
             return None
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             cases = await uow.marac.cases_on(meeting[0])
         workers, names = await self._people()
         return meeting_card(meeting[0], meeting[1], cases, workers, names, now, notice=notice, error=error)
@@ -110,15 +100,12 @@ class MaracFeature:
         await self._show_meeting(turn_context)
 
     async def on_add_case(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await add_case(
                 uow,
                 text_input(action.data, CASE_REFERENCE_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)
@@ -130,7 +117,7 @@ class MaracFeature:
         worker = text_input(action.data, WORKER_INPUT)
         if worker not in {person for person, _ in workers}:
             worker = ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await link_child(
                 uow,
                 text_input(action.data, CASE_INPUT),
@@ -138,18 +125,15 @@ class MaracFeature:
                 _date(text_input(action.data, CHILD_DOB_INPUT)),
                 text_input(action.data, TEAM_INPUT),
                 worker,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)
             return
         case, request = result
-        delivery = await self._notifier.send_card_to_person(
-            worker, request_card(case, request, self._clock.now())
+        delivery = await self._context.notifier.send_card_to_person(
+            worker, request_card(case, request, self._context.clock.now())
         )
         sent = (
             "The request was sent to the worker."
@@ -160,30 +144,30 @@ class MaracFeature:
 
     async def on_answer(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         request_id = text_input(action.data, REQUEST_KEY)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await answer_request(
                 uow,
                 request_id,
                 text_input(action.data, ANSWER_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             case = await uow.marac.get_case(result.case_id)
         if case is not None:
             await self._card(
                 turn_context,
-                request_card(case, result, self._clock.now(), notice="Thank you: your answer is recorded."),
+                request_card(
+                    case, result, self._context.clock.now(), notice="Thank you: your answer is recorded."
+                ),
             )
 
     async def _mappa(self, notice: str = "", error: str = "") -> dict[str, Any]:
-        since: datetime = self._clock.now() - timedelta(days=30)
-        async with self._store.unit_of_work() as uow:
+        since: datetime = self._context.clock.now() - timedelta(days=30)
+        async with self._context.store.unit_of_work() as uow:
             invitations = await uow.marac.invitations_since(since)
         workers, names = await self._people()
         return mappa_card(invitations, workers, names, notice=notice, error=error)
@@ -197,24 +181,23 @@ class MaracFeature:
         worker = text_input(action.data, WORKER_INPUT) if team else ""
         if worker and worker not in {person for person, _ in workers}:
             worker = ""
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await log_mappa(
                 uow,
                 text_input(action.data, MAPPA_REFERENCE_INPUT),
                 _date(text_input(action.data, MEETING_INPUT)),
                 team,
                 worker or None,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
+                who=actor.who,
+                now=self._context.clock.now(),
             )
         if isinstance(result, Refusal):
             await self._card(turn_context, await self._mappa(error=result.message))
             return
         if result.worker_id:
-            chat = await self._notifier.personal_chat_of(result.worker_id)
+            chat = await self._context.notifier.personal_chat_of(result.worker_id)
             if chat is not None:
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat,
                     f"MAPPA invitation {result.mappa_reference} (meeting {result.meeting_day:%d/%m/%Y}) "
                     "has been forwarded to your team.",

@@ -37,11 +37,10 @@ from bot.cards.mash import (
     request_card,
 )
 from bot.dialogs.carddata import choices, reference_of, text_input
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
-from bot.notify import Notifier
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import PARTNER_TITLES, Agency, MashDecision, MashEpisode, MashReason, Urgency
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.mash import (
     EpisodeForm,
     PartnerView,
@@ -53,12 +52,9 @@ from frontdoor.mash import (
     read_episode,
     record_phone_answer,
 )
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent
 from frontdoor.references import Reference, ReferenceKind
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
@@ -68,14 +64,8 @@ REQUEST_SENT = "mash.request_sent"
 
 
 class MashFeature:
-    def __init__(
-        self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy, notifier: Notifier
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router, finders: Finders) -> None:
         router.submission(START, self.on_start)
@@ -91,7 +81,7 @@ class MashFeature:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def _names(self) -> dict[str, str]:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             return {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
 
     async def _staff_card(
@@ -100,9 +90,9 @@ class MashFeature:
         return episode_card(
             episode,
             await self._names(),
-            self._clock.now(),
+            self._context.clock.now(),
             may_close=actor.may(Permission.MASH_EPISODE),
-            max_chars=self._policy.limits.max_free_text_chars,
+            max_chars=self._context.policy.limits.max_free_text_chars,
             notice=notice,
             error=error,
         )
@@ -120,7 +110,9 @@ class MashFeature:
         if reference is None:
             await turn_context.send_activity(UNREADABLE)
             return
-        await self._card(turn_context, open_form_card(reference, self._policy.limits.max_free_text_chars))
+        await self._card(
+            turn_context, open_form_card(reference, self._context.policy.limits.max_free_text_chars)
+        )
 
     async def on_open(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         contact = reference_of(action.data, REFERENCE_KEY, ReferenceKind.CONTACT)
@@ -137,19 +129,11 @@ class MashFeature:
             agencies,
             text_input(action.data, QUESTION_INPUT),
         )
-        async with self._store.unit_of_work() as uow:
-            result = await open_episode(
-                uow,
-                form,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                calendar=self._calendar,
-                policy=self._policy,
-            )
+        async with self._context.store.unit_of_work() as uow:
+            result = await open_episode(uow, form, who=actor.who, rules=self._context.rules())
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
-                max_chars = self._policy.limits.max_free_text_chars
+                max_chars = self._context.policy.limits.max_free_text_chars
                 await self._card(turn_context, open_form_card(contact, max_chars, error=result.message))
             else:
                 await turn_context.send_activity(result.message)
@@ -168,18 +152,18 @@ class MashFeature:
     async def _send_request(self, episode: MashEpisode, agency: Agency) -> str:
         """Send the request card to each partner of ``agency``; what to tell the consultant."""
         view = PartnerView.of(episode, agency)
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             people = await partners_of(uow, agency)
         delivered = 0
         if view is not None:
-            card = request_card(view, self._clock.now())
+            card = request_card(view, self._context.clock.now())
             for person in people:
-                delivery = await self._notifier.send_card_to_person(person, card)
+                delivery = await self._context.notifier.send_card_to_person(person, card)
                 delivered += 1 if delivery.ok else 0
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
                 AuditEvent(
-                    self._clock.now(),
+                    self._context.clock.now(),
                     episode.opened_by,
                     REQUEST_SENT,
                     episode.reference,
@@ -200,29 +184,28 @@ class MashFeature:
         reference = await self._episode_reference(turn_context, action)
         if reference is None:
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await partner_answer(
                 uow,
                 reference,
                 text_input(action.data, ANSWER_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             agency = await uow.mash.agency_of(actor.aad_object_id)
         view = PartnerView.of(result, agency) if agency is not None else None
         if view is not None:
             await self._card(
-                turn_context, request_card(view, self._clock.now(), notice="Thank you: your answer is sent.")
+                turn_context,
+                request_card(view, self._context.clock.now(), notice="Thank you: your answer is sent."),
             )
-            chat = await self._notifier.personal_chat_of(result.opened_by)
+            chat = await self._context.notifier.personal_chat_of(result.opened_by)
             if chat is not None:
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat, f"{PARTNER_TITLES[view.agency]} answered on {reference}."
                 )
 
@@ -234,17 +217,15 @@ class MashFeature:
         if not agency or len(agency) > 1:
             await turn_context.send_activity("Choose the agency that answered.")
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await record_phone_answer(
                 uow,
                 reference,
                 agency[0],
                 text_input(action.data, ANSWER_INPUT),
                 text_input(action.data, GIVEN_BY_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         await self._after_staff_change(turn_context, actor, reference, result, "Phone answer recorded.")
 
@@ -257,17 +238,15 @@ class MashFeature:
         if not decision or len(decision) > 1 or participants is None:
             await turn_context.send_activity("Choose the decision and the agencies that took part.")
             return
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await close_episode(
                 uow,
                 reference,
                 decision[0],
                 text_input(action.data, RATIONALE_INPUT),
                 participants,
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
-                policy=self._policy,
+                who=actor.who,
+                rules=self._context.rules(),
             )
         await self._after_staff_change(turn_context, actor, reference, result, "Episode closed.")
 
@@ -283,7 +262,7 @@ class MashFeature:
             await self._card(turn_context, await self._staff_card(actor, result, notice=notice))
             return
         if result.reason is RefusalReason.INVALID:
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 episode = await uow.mash.get(reference)
             if episode is not None:
                 await self._card(turn_context, await self._staff_card(actor, episode, error=result.message))
@@ -293,13 +272,11 @@ class MashFeature:
     # -- find ----------------------------------------------------------------------------------
 
     async def on_find(self, turn_context: TurnContext, actor: Actor, reference: Reference) -> None:
-        async with self._store.unit_of_work() as uow:
-            seen = await read_episode(
-                uow, str(reference), actor_id=actor.aad_object_id, roles=actor.roles, now=self._clock.now()
-            )
+        async with self._context.store.unit_of_work() as uow:
+            seen = await read_episode(uow, str(reference), who=actor.who, now=self._context.clock.now())
         if isinstance(seen, StaffView):
             await self._card(turn_context, await self._staff_card(actor, seen.episode))
         elif isinstance(seen, PartnerView):
-            await self._card(turn_context, request_card(seen, self._clock.now()))
+            await self._card(turn_context, request_card(seen, self._context.clock.now()))
         else:
             await turn_context.send_activity(seen.message)

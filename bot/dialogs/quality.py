@@ -28,18 +28,15 @@ from botbuilder.core import TurnContext
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_INPUT, RETURN_VERB, SEND_BACK_INPUT
 from bot.dialogs.carddata import card_reference, card_version, text_input
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.decisions import DecisionsFeature
-from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.roles import Permission, may
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import AlreadyDecided, Refusal
 
 __all__ = ["QualityFeature"]
@@ -51,22 +48,10 @@ _PERSONAL_ONLY = "This card works only in your personal chat with me, so nothing
 
 
 class QualityFeature:
-    def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        policy: Policy,
-        notifier: Notifier,
-        decisions: DecisionsFeature,
-    ) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
-        self._notifier = notifier
+    def __init__(self, context: FeatureContext, decisions: DecisionsFeature) -> None:
+        self._context = context
         self._decisions = decisions
-        self._records = ContactRecords(store, clock)
+        self._records = ContactRecords(context.store, context.clock)
         self._personal = decisions.personal
 
     def register(self, router: Router) -> None:
@@ -85,15 +70,12 @@ class QualityFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.SIGN_OFF))
         result = await refuse_sign_off(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             version,
-            actor.aad_object_id,
-            actor.roles,
             text_input(action.data, SEND_BACK_INPUT),
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)
@@ -120,7 +102,7 @@ class QualityFeature:
         roles = await self._personal.roles_of(recorder)
         delivered = False
         if may(roles, Permission.VIEW_CONTACTS):
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
             by = names.get(actor.aad_object_id) or actor.name or "a consultant"
             card = await self._personal.card_for(
@@ -130,7 +112,7 @@ class QualityFeature:
                 heading=f"{reference}: the outcome you recorded was not signed off by {by}. It is back for "
                 "screening, to be decided again; the reason is under What has happened.",
             )
-            delivery = await self._notifier.send_card_to_person(recorder, card)
+            delivery = await self._context.notifier.send_card_to_person(recorder, card)
             delivered = delivery.ok
             if not delivery.ok:
                 log.info(
@@ -144,9 +126,9 @@ class QualityFeature:
             f"recorder={recorder}; via={'personal_chat' if delivered else 'none'}",
         )
         if not delivered:
-            chat = await self._notifier.personal_chat_of(actor.aad_object_id)
+            chat = await self._context.notifier.personal_chat_of(actor.aad_object_id)
             if chat is not None:
-                await self._notifier.send_text(
+                await self._context.notifier.send_text(
                     chat,
                     f"I could not message the person who recorded the outcome of {reference}: please tell "
                     "them it was sent back, and why.",
@@ -166,15 +148,12 @@ class QualityFeature:
             await self._records.refused(actor, contact, action.action)
             return InvokeReply(message=refusal(Permission.WORK_ALLOCATED))
         result = await return_for_screening(
-            self._store.unit_of_work(),
+            self._context.store.unit_of_work(),
             contact.id,
             version,
-            actor.aad_object_id,
-            actor.roles,
             text_input(action.data, RETURN_INPUT),
-            self._clock.now(),
-            self._calendar,
-            self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         if not isinstance(result, SentBack):
             current = await self._unchanged(result, contact)

@@ -36,17 +36,14 @@ from bot.cards.triage import (
     triage_card,
 )
 from bot.dialogs.carddata import choices, text_input
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, CardAction, Router
 from frontdoor.agencies import TriageOutcome
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.contact import Consent, ImmediateRisk
 from frontdoor.intake import SubmissionResult
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.script import DEFAULT_LOCAL_SYSTEMS
 from frontdoor.triage import ChildKnown, OutcomeForm, decide_incident, meeting_day, record_incident
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
@@ -63,19 +60,11 @@ def _date(text: str) -> date | None:
 
 class TriageFeature:
     def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        policy: Policy,
-        dispatch: Callable[[SubmissionResult, Actor], Awaitable[list[str]]],
+        self, context: FeatureContext, dispatch: Callable[[SubmissionResult, Actor], Awaitable[list[str]]]
     ) -> None:
         """``dispatch`` posts a contact the triage made as intake posts its own."""
+        self._context = context
         self._dispatch = dispatch
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
 
     def register(self, router: Router) -> None:
         router.command(CommandName.TRIAGE, self.on_triage)
@@ -87,8 +76,8 @@ class TriageFeature:
         await turn_context.send_activity(MessageFactory.attachment(CardFactory.adaptive_card(card)))
 
     async def _list(self, notice: str = "", error: str = "") -> dict[str, Any]:
-        day = meeting_day(self._clock.now())
-        async with self._store.unit_of_work() as uow:
+        day = meeting_day(self._context.clock.now())
+        async with self._context.store.unit_of_work() as uow:
             incidents = await uow.triage.on(day)
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
         return triage_card(day, incidents, names, notice=notice, error=error)
@@ -97,15 +86,14 @@ class TriageFeature:
         await self._card(turn_context, await self._list())
 
     async def on_add(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             result = await record_incident(
                 uow,
                 text_input(action.data, POLICE_REFERENCE_INPUT),
                 _date(text_input(action.data, OCCURRED_INPUT)),
                 text_input(action.data, SUMMARY_INPUT),
-                actor_id=actor.aad_object_id,
-                roles=actor.roles,
-                now=self._clock.now(),
+                who=actor.who,
+                now=self._context.clock.now(),
             )
         if isinstance(result, Refusal):
             await self._card(turn_context, await self._list(error=result.message))
@@ -113,7 +101,7 @@ class TriageFeature:
         await self._card(turn_context, await self._list(notice=f"{result.police_reference} added."))
 
     async def on_pick(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
-        async with self._store.unit_of_work() as uow:
+        async with self._context.store.unit_of_work() as uow:
             incident = await uow.triage.get(text_input(action.data, INCIDENT_KEY))
         if incident is None or incident.decision is not None:
             await self._card(turn_context, await self._list(error="That incident has its outcome already."))
@@ -149,17 +137,14 @@ class TriageFeature:
             text_input(data, TOLD_INPUT),
         )
         result = await decide_incident(
-            self._store.unit_of_work,
+            self._context.store.unit_of_work,
             incident_id,
             form,
-            actor_id=actor.aad_object_id,
-            roles=actor.roles,
-            now=self._clock.now(),
-            calendar=self._calendar,
-            policy=self._policy,
+            who=actor.who,
+            rules=self._context.rules(),
         )
         if isinstance(result, Refusal):
-            async with self._store.unit_of_work() as uow:
+            async with self._context.store.unit_of_work() as uow:
                 incident = await uow.triage.get(incident_id)
             if result.reason is RefusalReason.INVALID and incident is not None:
                 await self._card(

@@ -16,14 +16,11 @@ from typing import Any
 from botbuilder.core import CardFactory, MessageFactory, TurnContext
 
 from bot.cards.worklists import my_work_card, queue_card
+from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, Router
-from frontdoor.calendar import WorkingCalendar
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.mail import waiting_count
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.roles import Permission
-from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal
 from frontdoor.worklists import my_work, screening_queue
 
@@ -42,20 +39,19 @@ def mail_waiting(count: int) -> str:
 
 
 class WorklistsFeature:
-    def __init__(self, store: Store, clock: Clock, calendar: WorkingCalendar, policy: Policy) -> None:
-        self._store = store
-        self._clock = clock
-        self._calendar = calendar
-        self._policy = policy
+    def __init__(self, context: FeatureContext) -> None:
+        self._context = context
 
     def register(self, router: Router) -> None:
         router.command(CommandName.MY_WORK, self.on_my_work)
         router.command(CommandName.QUEUE, self.on_queue)
 
     async def on_my_work(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
-        now = self._clock.now()
+        now = self._context.clock.now()
         result = await my_work(
-            self._store.unit_of_work(), actor.aad_object_id, actor.roles, now, self._calendar, self._policy
+            self._context.store.unit_of_work(),
+            who=actor.who,
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
@@ -67,9 +63,11 @@ class WorklistsFeature:
         await _send_card(turn_context, my_work_card(result, now))
 
     async def on_queue(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
-        now = self._clock.now()
+        now = self._context.clock.now()
         result = await screening_queue(
-            self._store.unit_of_work(), actor.roles, now, self._calendar, self._policy
+            self._context.store.unit_of_work(),
+            actor.roles,
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
@@ -87,7 +85,7 @@ class WorklistsFeature:
         else:
             await _send_card(turn_context, queue_card(result, now))
         if actor.may(Permission.MAIL_QUEUE):
-            emails = await waiting_count(self._store.unit_of_work())
+            emails = await waiting_count(self._context.store.unit_of_work())
             if emails:
                 await turn_context.send_activity(mail_waiting(emails))
 

@@ -64,7 +64,7 @@ from frontdoor.casework.challenge import (
     resolve_challenge,
 )
 from frontdoor.casework.notes import record_consent, record_work
-from frontdoor.casework.outcomes import accept_referral, recommend, record_outcome
+from frontdoor.casework.outcome_recording import accept_referral, recommend, record_outcome
 from frontdoor.casework.parent_letter import (
     due_parent_letters,
     lapse_parent_letter,

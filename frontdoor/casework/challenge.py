@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.casework.rules import audit_contact, audit_letter, invalid, with_letter
 from frontdoor.casework.sign_off import deciders
@@ -94,15 +94,7 @@ def _own_challenge(contact: Contact) -> Refusal:
 
 
 async def raise_challenge(
-    uow: UnitOfWork,
-    contact_id: str,
-    grounds: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    expected_version: int | None,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
+    uow: UnitOfWork, contact_id: str, grounds: str, expected_version: int | None, *, who: Who, rules: Rules
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
     """The receiving team manager named on the outcome challenges the threshold, until the end of the
     working day the contact was signed off to them on.
@@ -110,26 +102,26 @@ async def raise_challenge(
     A challenge does not compete with the front door's own steps, so a card may send
     ``expected_version`` None; with a version, a stale card is answered with ``AlreadyDecided``.
     """
-    require_aware(now, "now")
-    if not may(roles, Permission.CHALLENGE_THRESHOLD):
+    require_aware(rules.now, "now")
+    if not may(who.roles, Permission.CHALLENGE_THRESHOLD):
         return not_permitted((Role.TEAM_MANAGER,), "challenge a threshold decision")
     if not grounds.strip():
         return invalid("Grounds: say why the threshold decision is challenged")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
-        until = challenge_window(loaded, calendar, policy)
+        until = challenge_window(loaded, rules.calendar, rules.policy)
         recorded = current_outcome(loaded)
         if until is None or recorded is None:
             return wrong_state(loaded, "challenged (only a contact signed off as accepted can be)")
-        if recorded.outcome.receiving_manager_id != actor_id:
+        if recorded.outcome.receiving_manager_id != who.actor_id:
             return Refusal(
                 RefusalReason.NOT_YOURS,
                 f"Only the receiving team manager named on {loaded.reference}'s outcome may challenge its "
                 "threshold. Nothing was changed.",
             )
-        if now > until:
+        if rules.now > until:
             return Refusal(
                 RefusalReason.OUTSIDE_WINDOW,
                 f"{loaded.reference} could be challenged until {until.astimezone(LONDON):%H:%M on %a %d %b}; "
@@ -139,7 +131,7 @@ async def raise_challenge(
         if current is not None:
             return invalid("this contact's threshold has already been challenged")
         return await _challenge_event(
-            uow, loaded, actor_id, now, CaseworkAction.CHALLENGE_RAISED, grounds, detail=""
+            uow, loaded, who.actor_id, rules.now, CaseworkAction.CHALLENGE_RAISED, grounds, detail=""
         )
 
 
@@ -186,30 +178,23 @@ async def _open_challenge(
 
 
 async def record_challenge_discussion(
-    uow: UnitOfWork,
-    contact_id: str,
-    text: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    expected_version: int | None,
-    now: datetime,
+    uow: UnitOfWork, contact_id: str, text: str, expected_version: int | None, *, who: Who, now: datetime
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
     """Record the discussion of an open challenge: by the challenger, the decider who answers, or
     (once it escalated) a service manager."""
     require_aware(now, "now")
-    roles = frozenset(roles)
     if not text.strip():
         return invalid("Discussion: say what was discussed")
     async with uow:
-        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        found = await _open_challenge(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(found, tuple):
             return found
         loaded, status = found
-        settling = status.escalated and may(roles, Permission.SETTLE_ESCALATION)
-        if not (actor_id == status.raised_by or _may_answer(loaded, actor_id, roles) or settling):
+        settling = status.escalated and may(who.roles, Permission.SETTLE_ESCALATION)
+        if not (who.actor_id == status.raised_by or _may_answer(loaded, who.actor_id, who.roles) or settling):
             return _not_party(loaded)
         result = await _challenge_event(
-            uow, loaded, actor_id, now, CaseworkAction.CHALLENGE_DISCUSSED, text, detail=""
+            uow, loaded, who.actor_id, now, CaseworkAction.CHALLENGE_DISCUSSED, text, detail=""
         )
     return result
 
@@ -223,33 +208,26 @@ def _not_party(contact: Contact) -> Refusal:
 
 
 async def escalate_challenge(
-    uow: UnitOfWork,
-    contact_id: str,
-    rationale: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    expected_version: int | None,
-    now: datetime,
+    uow: UnitOfWork, contact_id: str, rationale: str, expected_version: int | None, *, who: Who, now: datetime
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
     """The decider and the receiving team manager do not agree: the challenge escalates to the
     service manager, who records the final decision. Either of them may say so."""
     require_aware(now, "now")
-    roles = frozenset(roles)
     if not rationale.strip():
         return invalid("Why it is not agreed: say where the disagreement lies")
     async with uow:
-        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        found = await _open_challenge(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(found, tuple):
             return found
         loaded, status = found
-        if not (actor_id == status.raised_by or _may_answer(loaded, actor_id, roles)):
+        if not (who.actor_id == status.raised_by or _may_answer(loaded, who.actor_id, who.roles)):
             return _not_party(loaded)
         if status.escalated:
             return invalid("this challenge has already gone to the service manager")
         result = await _challenge_event(
             uow,
             loaded,
-            actor_id,
+            who.actor_id,
             now,
             CaseworkAction.CHALLENGE_ESCALATED,
             rationale,
@@ -263,11 +241,10 @@ async def resolve_challenge(
     contact_id: str,
     result: ChallengeResult,
     rationale: str,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int | None,
-    now: datetime,
     *,
+    who: Who,
+    now: datetime,
     revised_outcome: OutcomeKind | None = None,
     agency: Agency | None = None,
     service_name: str = DEFAULT_SERVICE_NAME,
@@ -277,7 +254,6 @@ async def resolve_challenge(
     their own challenge. *Overturned* needs the revised outcome (anything but accepted), which
     becomes the contact's outcome, with ``rationale`` as its rationale."""
     require_aware(now, "now")
-    roles = frozenset(roles)
     if not rationale.strip():
         return invalid("Rationale: say why the challenge ended this way")
     revised: Outcome | None = None
@@ -292,17 +268,17 @@ async def resolve_challenge(
     elif revised_outcome is not None or agency is not None:
         return invalid("an upheld decision keeps its outcome: give no revised outcome")
     async with uow:
-        found = await _open_challenge(uow, contact_id, actor_id, expected_version)
+        found = await _open_challenge(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(found, tuple):
             return found
         loaded, status = found
-        if actor_id == status.raised_by:
+        if who.actor_id == status.raised_by:
             return _own_challenge(loaded)
-        if status.escalated and not may(roles, Permission.SETTLE_ESCALATION):
+        if status.escalated and not may(who.roles, Permission.SETTLE_ESCALATION):
             return not_permitted(
                 (Role.SERVICE_MANAGER,), "record the final decision on an escalated challenge"
             )
-        if not status.escalated and not _may_answer(loaded, actor_id, roles):
+        if not status.escalated and not _may_answer(loaded, who.actor_id, who.roles):
             return _not_party(loaded)
         values: dict[str, DataValue] = {"result": result.value}
         if revised is not None:
@@ -313,7 +289,7 @@ async def resolve_challenge(
         recorded = await _challenge_event(
             uow,
             loaded,
-            actor_id,
+            who.actor_id,
             now,
             CaseworkAction.CHALLENGE_RESOLVED,
             rationale,

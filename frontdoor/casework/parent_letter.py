@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import LONDON, require_aware
 from frontdoor.casework.rules import WORKERS, assigned_work, audit_contact, invalid
 from frontdoor.casework.values import PARENT_LETTER_ACTOR, CaseworkAction, LetterLapsed, ParentLetterSent
 from frontdoor.contact import Contact, ContactState
 from frontdoor.outcomes import note
-from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import (
     AlreadyDecided,
@@ -29,28 +29,19 @@ from frontdoor.usecase import (
 
 
 async def record_parents_unreachable(
-    uow: UnitOfWork,
-    contact_id: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    expected_version: int,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    text: str = "",
+    uow: UnitOfWork, contact_id: str, expected_version: int, text: str = "", *, who: Who, rules: Rules
 ) -> ParentLetterSent | Refusal | AlreadyDecided:
     """The parents could not be reached, so a letter was sent. On route IV and re-referrals it asks
     them to make contact within 3 working days and starts the lapse clock; on route III it advises
     them of the contact and signposts (the outcome letter to the professional follows sign-off)."""
-    require_aware(now, "now")
-    roles = frozenset(roles)
-    if not (may(roles, Permission.WORK_ALLOCATED) or may(roles, Permission.OFFICER_WORK)):
+    require_aware(rules.now, "now")
+    if not (may(who.roles, Permission.WORK_ALLOCATED) or may(who.roles, Permission.OFFICER_WORK)):
         return not_permitted(WORKERS, "record a letter to parents")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
-        if refused := assigned_work(loaded, actor_id, roles, "given a parent letter"):
+        if refused := assigned_work(loaded, who.actor_id, who.roles, "given a parent letter"):
             return refused
         subject = loaded.reference or ""
         waiting = [d for d in await open_deadlines(uow, subject) if d.clock is ClockKind.PARENT_LETTER]
@@ -61,17 +52,19 @@ async def record_parents_unreachable(
             )
         saved = await save_or_race(
             uow,
-            note(loaded, actor_id, now, CaseworkAction.PARENT_LETTER_SENT, text),
+            note(loaded, who.actor_id, rules.now, CaseworkAction.PARENT_LETTER_SENT, text),
             expected_version,
-            actor_id,
+            who.actor_id,
         )
         if isinstance(saved, AlreadyDecided):
             return saved
         lapses_at = None
         if saved.state is ContactState.SW_ASSESSMENT:
-            clock = await start_clock(uow, subject, ClockKind.PARENT_LETTER, now, calendar, policy, actor_id)
+            clock = await start_clock(
+                uow, subject, ClockKind.PARENT_LETTER, rules.now, rules.calendar, rules.policy, who.actor_id
+            )
             lapses_at = clock.due_at
-        await audit_contact(uow, now, actor_id, CaseworkAction.PARENT_LETTER_SENT.value, subject)
+        await audit_contact(uow, rules.now, who.actor_id, CaseworkAction.PARENT_LETTER_SENT.value, subject)
         await uow.commit()
     return ParentLetterSent(saved, lapses_at)
 
@@ -90,17 +83,12 @@ def due_parent_letters(deadlines: Iterable[Deadline], now: datetime) -> tuple[st
 
 
 async def lapse_parent_letter(
-    uow: UnitOfWork,
-    reference: str,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    actor_id: str = PARENT_LETTER_ACTOR,
+    uow: UnitOfWork, reference: str, actor_id: str = PARENT_LETTER_ACTOR, *, rules: Rules
 ) -> LetterLapsed | Refusal | AlreadyDecided:
     """The parents did not answer the letter in time: the contact comes back to its worker to
     review and re-apply the threshold, with a fresh 1-working-day clock. Run by the scheduler; a
     second run for the same letter finds nothing waiting and changes nothing."""
-    require_aware(now, "now")
+    require_aware(rules.now, "now")
     async with uow:
         contact = await uow.contacts.get_by_reference(reference)
         if contact is None:
@@ -110,16 +98,20 @@ async def lapse_parent_letter(
             return Refusal(
                 RefusalReason.WRONG_STATE, f"{reference} has no parent letter waiting; nothing was changed."
             )
-        if min(d.due_at for d in waiting) > now:
+        if min(d.due_at for d in waiting) > rules.now:
             return Refusal(RefusalReason.NOT_DUE, f"The parent letter on {reference} has not lapsed yet.")
         worker = contact.assignee_id
-        lapsed = note(contact, actor_id, now, CaseworkAction.PARENT_LETTER_LAPSED)
+        lapsed = note(contact, actor_id, rules.now, CaseworkAction.PARENT_LETTER_LAPSED)
         saved = await save_or_race(uow, lapsed, contact.version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], now)
-        review = await start_clock(uow, reference, ClockKind.SCREENING, now, calendar, policy, worker)
+        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], rules.now)
+        review = await start_clock(
+            uow, reference, ClockKind.SCREENING, rules.now, rules.calendar, rules.policy, worker
+        )
         detail = f"worker={worker or '-'}; review_due={review.due_at.isoformat()}"
-        await audit_contact(uow, now, actor_id, CaseworkAction.PARENT_LETTER_LAPSED.value, reference, detail)
+        await audit_contact(
+            uow, rules.now, actor_id, CaseworkAction.PARENT_LETTER_LAPSED.value, reference, detail
+        )
         await uow.commit()
     return LetterLapsed(saved, worker, review.due_at)

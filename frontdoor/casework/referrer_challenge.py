@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from frontdoor.acting import Who
 from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import DECIDERS, audit_contact, invalid
 from frontdoor.casework.values import CaseworkAction
@@ -115,22 +116,17 @@ def may_record_stage(stage: ReferrerStage, roles: Iterable[Role]) -> bool:
 
 
 async def record_referrer_challenge(
-    uow: UnitOfWork,
-    contact_id: str,
-    grounds: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    now: datetime,
+    uow: UnitOfWork, contact_id: str, grounds: str, *, who: Who, now: datetime
 ) -> ReferrerChallengeRecorded | Refusal | AlreadyDecided:
     """A referrer disagrees with the outcome of a closed contact: staff record it, with what the
     referrer said; a consultant or team manager discusses it next."""
     require_aware(now, "now")
-    if not may(roles, Permission.RECORD_REFERRER_CHALLENGE):
+    if not may(who.roles, Permission.RECORD_REFERRER_CHALLENGE):
         return not_permitted((Role.OFFICER, *DECIDERS), "record a referrer's challenge")
     if not grounds.strip():
         return invalid("What the referrer disagrees with: say what they said")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, None)
+        loaded = await load_contact(uow, contact_id, who.actor_id, None)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.CLOSED or current_outcome(loaded) is None:
@@ -139,7 +135,7 @@ async def record_referrer_challenge(
         if current is not None and current.open:
             return invalid("the referrer's challenge of this contact is still open: record its next step")
         return await _referrer_event(
-            uow, loaded, actor_id, now, CaseworkAction.REFERRER_CHALLENGE_RAISED, grounds, {}, detail=""
+            uow, loaded, who.actor_id, now, CaseworkAction.REFERRER_CHALLENGE_RAISED, grounds, {}, detail=""
         )
 
 
@@ -149,19 +145,18 @@ async def record_referrer_challenge_step(
     result: ReferrerResult,
     notes: str,
     agency_lead: str,
-    actor_id: str,
-    roles: Iterable[Role],
+    *,
+    who: Who,
     now: datetime,
 ) -> ReferrerChallengeRecorded | Refusal | AlreadyDecided:
     """The next step of an open referrer challenge, with its result: the discussion (a consultant or
     team manager), then, if it remains, a team manager with the agency's lead, then the service
     manager with the agency's lead. The two later steps name the agency's lead."""
     require_aware(now, "now")
-    roles = frozenset(roles)
     if not notes.strip():
         return invalid("Notes: say what was discussed and decided")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, None)
+        loaded = await load_contact(uow, contact_id, who.actor_id, None)
         if not isinstance(loaded, Contact):
             return loaded
         current = referrer_challenge(loaded)
@@ -170,9 +165,9 @@ async def record_referrer_challenge_step(
             return wrong_state(
                 loaded, "given a referrer challenge step (there is no open referrer challenge)"
             )
-        if not may_record_stage(stage, roles):
-            who, doing = _STAGE_WHO[stage]
-            return not_permitted(who, doing)
+        if not may_record_stage(stage, who.roles):
+            stage_roles, doing = _STAGE_WHO[stage]
+            return not_permitted(stage_roles, doing)
         lead = agency_lead.strip()
         if stage is not ReferrerStage.DISCUSSION and not lead:
             return invalid("The agency's lead: name who took part for the referrer's agency")
@@ -181,7 +176,7 @@ async def record_referrer_challenge_step(
             values["agency_lead"] = lead
         detail = f"stage={stage.value}; result={result.value}"
         return await _referrer_event(
-            uow, loaded, actor_id, now, CaseworkAction.REFERRER_CHALLENGE_STEP, notes, values, detail
+            uow, loaded, who.actor_id, now, CaseworkAction.REFERRER_CHALLENGE_STEP, notes, values, detail
         )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 
+from frontdoor.acting import Who
 from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import DECIDERS, audit_contact, audit_letter, invalid, with_letter
 from frontdoor.casework.values import CaseworkAction, CaseworkRecorded, SignedOff
@@ -54,11 +54,10 @@ def deciders(contact: Contact) -> frozenset[str]:
 async def sign_off(
     uow: UnitOfWork,
     contact_id: str,
-    actor_id: str,
-    roles: Iterable[Role],
     expected_version: int,
-    now: datetime,
     *,
+    who: Who,
+    now: datetime,
     highlight: bool = False,
     service_name: str = DEFAULT_SERVICE_NAME,
 ) -> SignedOff | Refusal | AlreadyDecided:
@@ -68,10 +67,10 @@ async def sign_off(
     team (by the caller), with the immediate-risk highlight when ``highlight`` is ticked; its
     receiving team manager may challenge it until the end of this working day (``challenge_window``)."""
     require_aware(now, "now")
-    if not may(roles, Permission.SIGN_OFF):
+    if not may(who.roles, Permission.SIGN_OFF):
         return not_permitted(DECIDERS, "sign off a contact")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         if loaded.state is not ContactState.AWAITING_SIGNOFF:
@@ -79,7 +78,7 @@ async def sign_off(
         recorded = current_outcome(loaded)
         if recorded is None:
             return invalid("no outcome is recorded on this contact to sign off")
-        if actor_id in deciders(loaded):
+        if who.actor_id in deciders(loaded):
             return Refusal(
                 RefusalReason.OWN_DECISION,
                 f"You made the decision or recommendation on {loaded.reference}, so another consultant or "
@@ -88,21 +87,21 @@ async def sign_off(
         subject = loaded.reference or ""
         accepted = recorded.outcome.accepted
         highlight = highlight and accepted
-        moved = transition(loaded, ContactState.CLOSED, actor_id, now, Action.SIGN_OFF)
+        moved = transition(loaded, ContactState.CLOSED, who.actor_id, now, Action.SIGN_OFF)
         if accepted:
             moved = add_event_data(moved, {"highlight": highlight})
-        moved, letter = with_letter(moved, recorded.outcome, actor_id, now, service_name)
-        saved = await save_or_race(uow, moved, expected_version, actor_id)
+        moved, letter = with_letter(moved, recorded.outcome, who.actor_id, now, service_name)
+        saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
         await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)], now)
         detail = recorded.outcome.audit_detail()
         if accepted:
             detail += f"; highlight={'yes' if highlight else 'no'}"
-        await audit_contact(uow, now, actor_id, Action.SIGN_OFF.value, subject, detail)
-        await audit_letter(uow, now, actor_id, subject, letter)
+        await audit_contact(uow, now, who.actor_id, Action.SIGN_OFF.value, subject, detail)
+        await audit_letter(uow, now, who.actor_id, subject, letter)
         await uow.commit()
-    return SignedOff(saved, recorded.outcome, recorded.decided_by, actor_id, letter, highlight=highlight)
+    return SignedOff(saved, recorded.outcome, recorded.decided_by, who.actor_id, letter, highlight=highlight)
 
 
 def _last(contact: Contact, action: CaseworkAction) -> ContactEvent | None:
@@ -110,27 +109,21 @@ def _last(contact: Contact, action: CaseworkAction) -> ContactEvent | None:
 
 
 async def record_outcome_letter_sent(
-    uow: UnitOfWork,
-    contact_id: str,
-    actor_id: str,
-    roles: Iterable[Role],
-    expected_version: int,
-    now: datetime,
+    uow: UnitOfWork, contact_id: str, expected_version: int, *, who: Who, now: datetime
 ) -> CaseworkRecorded | Refusal | AlreadyDecided:
     """Record that the latest outcome letter was sent to the referrer: by an officer (who sends
     letters), or by the person who recorded the outcome it reports, to whom the letter is shown to
     send (the consultant on route II, the social worker after a recommendation)."""
     require_aware(now, "now")
-    roles = frozenset(roles)
-    sends_letters = may(roles, Permission.SEND_LETTERS)
-    if not (sends_letters or may(roles, Permission.VIEW_CONTACTS)):
+    sends_letters = may(who.roles, Permission.SEND_LETTERS)
+    if not (sends_letters or may(who.roles, Permission.VIEW_CONTACTS)):
         return not_permitted((Role.OFFICER,), "record letters sent")
     async with uow:
-        loaded = await load_contact(uow, contact_id, actor_id, expected_version)
+        loaded = await load_contact(uow, contact_id, who.actor_id, expected_version)
         if not isinstance(loaded, Contact):
             return loaded
         recorded = current_outcome(loaded)
-        if not sends_letters and (recorded is None or recorded.decided_by != actor_id):
+        if not sends_letters and (recorded is None or recorded.decided_by != who.actor_id):
             return Refusal(
                 RefusalReason.NOT_PERMITTED,
                 "Sorry, only First Contact officers or the person who recorded the outcome can record "
@@ -145,11 +138,14 @@ async def record_outcome_letter_sent(
             return invalid("this outcome letter is already recorded as sent")
         subject = loaded.reference or ""
         saved = await save_or_race(
-            uow, note(loaded, actor_id, now, CaseworkAction.OUTCOME_LETTER_SENT), expected_version, actor_id
+            uow,
+            note(loaded, who.actor_id, now, CaseworkAction.OUTCOME_LETTER_SENT),
+            expected_version,
+            who.actor_id,
         )
         if isinstance(saved, AlreadyDecided):
             return saved
-        await audit_contact(uow, now, actor_id, CaseworkAction.OUTCOME_LETTER_SENT.value, subject)
+        await audit_contact(uow, now, who.actor_id, CaseworkAction.OUTCOME_LETTER_SENT.value, subject)
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
     return CaseworkRecorded(saved, CaseworkAction.OUTCOME_LETTER_SENT.value, deadlines)

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from bot.app import ALERTS, CALENDAR, SCHEDULER, SETTINGS, create_app
 from bot.cards.alerts import ACK_VERB, ALERT_KEY
 from bot.settings import DEVELOPMENT, Settings
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.clocks import due_at
@@ -620,12 +621,9 @@ async def test_a_lapsed_parent_letter_tells_the_worker_the_contact_is_back_with_
     sent = await record_parents_unreachable(
         bot.store.unit_of_work(),
         contact.id,
-        SOCIAL_WORKER.aad_object_id,
-        frozenset({Role.SOCIAL_WORKER}),
         contact.version,
-        MONDAY_10AM,
-        bot.app[CALENDAR],
-        bot.app[SETTINGS].policy,
+        who=Who(SOCIAL_WORKER.aad_object_id, frozenset({Role.SOCIAL_WORKER})),
+        rules=Rules(MONDAY_10AM, bot.app[CALENDAR], bot.app[SETTINGS].policy),
     )
     reference = contact.reference or ""
     assert isinstance(sent, ParentLetterSent) and sent.lapses_at is not None

@@ -13,6 +13,7 @@ import pytest
 from bot.app import CALENDAR, SETTINGS
 from bot.cards.decisions import SIGN_OFF_VERB
 from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, WORK_VERB
+from frontdoor.acting import Rules
 from frontdoor.casework import LetterLapsed, lapse_parent_letter
 from frontdoor.contact import ContactState
 from frontdoor.records import ClockKind, DeadlineState
@@ -330,10 +331,18 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     # Not yet lapsed at 09:59 on Thursday; lapsed at 10:01 (the scheduler's job calls this).
     calendar, policy = bot.app[CALENDAR], bot.app[SETTINGS].policy
     the_clock.set(datetime(2026, 3, 19, 9, 59, tzinfo=UTC))
-    early = await lapse_parent_letter(bot.store.unit_of_work(), reference, the_clock.now(), calendar, policy)
+    early = await lapse_parent_letter(
+        bot.store.unit_of_work(),
+        reference,
+        rules=Rules(the_clock.now(), calendar, policy),
+    )
     assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_DUE
     the_clock.set(datetime(2026, 3, 19, 10, 1, tzinfo=UTC))
-    lapsed = await lapse_parent_letter(bot.store.unit_of_work(), reference, the_clock.now(), calendar, policy)
+    lapsed = await lapse_parent_letter(
+        bot.store.unit_of_work(),
+        reference,
+        rules=Rules(the_clock.now(), calendar, policy),
+    )
     assert isinstance(lapsed, LetterLapsed) and lapsed.worker_id == SOCIAL_WORKER.aad_object_id
     refreshed = await press_card(teams_channel, worker_chat, SOCIAL_WORKER, waiting, WORK_VERB, "refresh")
     text = texts_of(refreshed)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import ConsultationDraft, link_consultation, save_consultation
 from frontdoor.policy import default_policy
 from frontdoor.roles import Role
@@ -87,11 +89,20 @@ async def _seed(url: str) -> None:
         ]
         for draft, actor, roles, at in saves:
             async with store.unit_of_work() as uow:
-                result = await save_consultation(uow, draft, actor, roles, at.replace(tzinfo=UTC), POLICY)
+                result = await save_consultation(
+                    uow,
+                    draft,
+                    who=Who(actor, frozenset(roles)),
+                    rules=Rules(at.replace(tzinfo=UTC), WorkingCalendar(), POLICY),
+                )
                 assert result.consultation is not None
         async with store.unit_of_work() as uow:
             await link_consultation(
-                uow, "PC-26-00003", "CT-26-000001", "aad-officer-0601", {Role.OFFICER}, LINKED_AT
+                uow,
+                "PC-26-00003",
+                "CT-26-000001",
+                who=Who("aad-officer-0601", frozenset({Role.OFFICER})),
+                now=LINKED_AT,
             )
     finally:
         await store.close()

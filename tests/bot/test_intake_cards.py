@@ -27,6 +27,7 @@ from bot.cards.intake import (
     set_aside_card,
 )
 from frontdoor.calendar import WorkingCalendar
+from frontdoor.card_values import FieldError
 from frontdoor.contact import (
     Child,
     Consent,
@@ -44,7 +45,6 @@ from frontdoor.contact import (
 from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind, Deadline
 from frontdoor.script import MAX_CHILDREN, Section, fields_for
-from frontdoor.validation import FieldError
 from frontdoor.views import channel_summary, section_values
 from tests.harness.cards import CardValidator
 

@@ -119,7 +119,7 @@ async def test_a_sent_back_outcome_is_decided_again_and_signed_off(
         teams_channel, teams_channel.personal(CONSULTANT), "the outcome you recorded was not signed off"
     )
     assert told.card is not None and REASON in texts_of(told.card)
-    assert "Sign-off refused: back for screening" in texts_of(told.card)
+    assert "Sent back from sign-off for a fresh decision" in texts_of(told.card)
     _assert_minimised(view, back, updated)
     for card in (view, back, updated):
         assert REASON not in texts_of(card)

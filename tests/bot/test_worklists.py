@@ -24,6 +24,7 @@ from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, REREFERRAL_VERB, SIGN_OFF_VERB
 from bot.cards.keys import REFERENCE_KEY
 from bot.dialogs.worklists import NOTHING_ASSIGNED, NOTHING_WAITING
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import ScreeningDecided, ScreeningDecision, ScreeningRoute, decide_screening
@@ -85,12 +86,9 @@ async def _decided(
         bot.store.unit_of_work(),
         contact.id,
         decision,
-        CONSULTANT.aad_object_id,
-        {Role.CONSULTANT},
         contact.version,
-        MONDAY_10AM,
-        CALENDAR,
-        POLICY,
+        who=Who(CONSULTANT.aad_object_id, frozenset({Role.CONSULTANT})),
+        rules=Rules(MONDAY_10AM, CALENDAR, POLICY),
     )
     assert isinstance(result, ScreeningDecided), result
     return result.contact

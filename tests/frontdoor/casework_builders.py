@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import (
     CaseworkRecorded,
@@ -79,10 +80,9 @@ async def work(
         contact.id,
         kind,
         f"Notes: {kind.value}",
-        actor,
-        ROLES[actor],
         contact.version,
-        now,
+        who=Who(actor, ROLES[actor]),
+        now=now,
     )
 
 
@@ -90,7 +90,12 @@ async def outcome_of(
     store: Store, contact: Contact, outcome: Outcome, actor: str = CONSULTANT, *, now: datetime = NOW
 ) -> OutcomeRecorded | Refusal | AlreadyDecided:
     return await record_outcome(
-        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        outcome,
+        contact.version,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -98,21 +103,36 @@ async def recommended(
     store: Store, contact: Contact, outcome: Outcome, actor: str = SW, *, now: datetime = NOW
 ) -> OutcomeRecorded | Refusal | AlreadyDecided:
     return await recommend(
-        store.unit_of_work(), contact.id, outcome, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        outcome,
+        contact.version,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
 async def signed(
     store: Store, contact: Contact, actor: str = CONSULTANT_2, *, now: datetime = NOW
 ) -> SignedOff | Refusal | AlreadyDecided:
-    return await sign_off(store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now)
+    return await sign_off(
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(actor, ROLES[actor]),
+        now=now,
+    )
 
 
 async def letter_out(
     store: Store, contact: Contact, actor: str = OFFICER, *, now: datetime = NOW
 ) -> ParentLetterSent | Refusal | AlreadyDecided:
     return await record_parents_unreachable(
-        store.unit_of_work(), contact.id, actor, ROLES[actor], contact.version, now, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -138,10 +158,9 @@ async def route_i_accepted_in_two_steps(store: Store) -> Contact:
             store.unit_of_work(),
             contact.id,
             "Progress to referral",
-            CONSULTANT,
-            ROLES[CONSULTANT],
             contact.version,
-            NOW,
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
+            now=NOW,
         ),
         CaseworkRecorded,
     )
@@ -172,7 +191,11 @@ async def route_iii(store: Store) -> Contact:
     closed = ok(await signed(store, contact), SignedOff)
     assert closed.letter is not None
     done = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], closed.contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        closed.contact.version,
+        who=Who(OFFICER, ROLES[OFFICER]),
+        now=NOW,
     )
     return ok(done, CaseworkRecorded).contact
 
@@ -183,7 +206,13 @@ async def route_iv(store: Store) -> Contact:
     contact = ok(await work(store, contact, WorkKind.PARENT_CONTACT), CaseworkRecorded).contact
     contact = ok(
         await record_consent(
-            store.unit_of_work(), contact.id, Consent.GIVEN, "", SW, ROLES[SW], contact.version, NOW
+            store.unit_of_work(),
+            contact.id,
+            Consent.GIVEN,
+            "",
+            contact.version,
+            who=Who(SW, ROLES[SW]),
+            now=NOW,
         ),
         CaseworkRecorded,
     ).contact
@@ -197,12 +226,9 @@ async def rereferral_cp(store: Store) -> Contact:
         store.unit_of_work(),
         contact.id,
         CP_MET,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
         contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     # The duty manager who sent it to a child-protection decision may make that decision too.
     recorded = ok(
@@ -218,12 +244,9 @@ async def rereferral_reassigned(store: Store) -> Contact:
         store.unit_of_work(),
         contact.id,
         REASSIGN,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
         contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     recorded = ok(await recommended(store, ok(decided, RereferralDecided).contact, ACCEPTED), OutcomeRecorded)
     assert recorded.recommendation is Recommendation.PROGRESS_TO_REFERRAL
@@ -250,7 +273,11 @@ EASTER = WorkingCalendar(
 async def letter_waiting(store: Store, clock: SettableClock) -> Contact:
     contact = await screened(store, await submitted(store, now=clock.now()), ROUTE_IV)
     sent = await record_parents_unreachable(
-        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, clock.now(), EASTER, POLICY
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(SW, ROLES[SW]),
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     return ok(sent, ParentLetterSent).contact
 
@@ -262,12 +289,9 @@ async def challenge(
         store.unit_of_work(),
         contact.id,
         "Threshold not met in our view",
-        actor,
-        ROLES[actor],
         contact.version,
-        now,
-        CALENDAR,
-        POLICY,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -280,5 +304,12 @@ async def resolve(
     **revised: Any,
 ) -> ChallengeRecorded | Refusal | AlreadyDecided:
     return await resolve_challenge(
-        store.unit_of_work(), contact.id, result, "Because", actor, roles, None, NOW, **revised
+        store.unit_of_work(),
+        contact.id,
+        result,
+        "Because",
+        None,
+        who=Who(actor, roles),
+        now=NOW,
+        **revised,
     )

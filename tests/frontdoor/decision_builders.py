@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import (
     Child,
@@ -131,7 +132,11 @@ async def submitted(
         await uow.contacts.add(draft)
         await uow.commit()
     result = await submit_contact(
-        store.unit_of_work(), draft.id, OFFICER, draft.version, now, CALENDAR, POLICY
+        store.unit_of_work(),
+        draft.id,
+        OFFICER,
+        draft.version,
+        rules=Rules(now, CALENDAR, POLICY),
     )
     assert isinstance(result, SubmissionResult), result
     return result.contact
@@ -197,12 +202,9 @@ async def screen(
         store.unit_of_work(),
         contact.id,
         decision,
-        actor,
-        ROLES.get(actor, frozenset()) if roles is None else roles,
         contact.version if version is None else version,
-        now,
-        CALENDAR,
-        policy,
+        who=Who(actor, ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
+        rules=Rules(now, CALENDAR, policy),
     )
 
 
@@ -259,12 +261,9 @@ async def rereferral(
         store.unit_of_work(),
         contact.id,
         decision,
-        actor,
-        ROLES.get(actor, frozenset()) if roles is None else roles,
         contact.version if version is None else version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(actor, ROLES.get(actor, frozenset()) if roles is None else frozenset(roles)),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 

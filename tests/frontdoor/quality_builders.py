@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from frontdoor.acting import Rules, Who
 from frontdoor.contact import Contact
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.unit_of_work import Store
@@ -35,12 +36,9 @@ async def refuse(
         store.unit_of_work(),
         contact.id,
         contact.version if version is None else version,
-        actor,
-        ROLES[actor],
         reason,
-        LATER,
-        CALENDAR,
-        POLICY,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(LATER, CALENDAR, POLICY),
     )
 
 
@@ -51,10 +49,7 @@ async def give_back(
         store.unit_of_work(),
         contact.id,
         contact.version if version is None else version,
-        actor,
-        ROLES[actor],
         reason,
-        LATER,
-        CALENDAR,
-        POLICY,
+        who=Who(actor, ROLES[actor]),
+        rules=Rules(LATER, CALENDAR, POLICY),
     )

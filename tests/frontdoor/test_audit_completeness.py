@@ -15,6 +15,7 @@ import re
 import uuid
 from collections import Counter
 
+from frontdoor.acting import Rules
 from frontdoor.casework import SignedOff
 from frontdoor.contact import (
     Consent,
@@ -97,7 +98,9 @@ async def _draft(store: Store, **history: object) -> Contact:
 
 async def open_case(store: Store) -> Contact:
     draft = await _draft(store, open_case=True, allocated_worker_id=SW)
-    result = await submit_contact(store.unit_of_work(), draft.id, OFFICER, 0, NOW, CALENDAR, POLICY)
+    result = await submit_contact(
+        store.unit_of_work(), draft.id, OFFICER, 0, rules=Rules(NOW, CALENDAR, POLICY)
+    )
     assert isinstance(result, SubmissionResult) and result.contact.state is ContactState.PASSED_ON
     return result.contact
 

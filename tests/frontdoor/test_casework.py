@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.allocation import worker_loads
 from frontdoor.casework import (
     PARENT_LETTER_ACTOR,
@@ -160,11 +161,10 @@ async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
         await sign_off(
             store.unit_of_work(),
             contact.id,
-            CONSULTANT_2,
-            ROLES[CONSULTANT_2],
             recorded.contact.version,
-            NOW,
             highlight=highlight,
+            who=Who(CONSULTANT_2, ROLES[CONSULTANT_2]),
+            now=NOW,
         ),
         SignedOff,
     )
@@ -226,7 +226,12 @@ async def test_a_referral_accepted_must_record_an_accepted_outcome(store: Store)
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_I)
     accepted = await accept_referral(
-        store.unit_of_work(), contact.id, "Progress", CONSULTANT, ROLES[CONSULTANT], contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        "Progress",
+        contact.version,
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
+        now=NOW,
     )
     contact = ok(accepted, CaseworkRecorded).contact
     refused = await outcome_of(store, contact, NFA)
@@ -262,12 +267,9 @@ async def test_a_re_referral_recommendation_meets_its_48_hour_clock(store: Store
         store.unit_of_work(),
         contact.id,
         REASSIGN,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
         contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(decided, RereferralDecided).contact
     ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
@@ -315,7 +317,13 @@ async def test_consent_is_recorded_on_the_contact(
     await seat(store)
     contact = await screened(store, await submitted(store), ROUTE_IV)
     result = await record_consent(
-        store.unit_of_work(), contact.id, consent, reason, SW, ROLES[SW], contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        consent,
+        reason,
+        contact.version,
+        who=Who(SW, ROLES[SW]),
+        now=NOW,
     )
     if not accepted:
         assert isinstance(result, Refusal) and result.reason is RefusalReason.INVALID
@@ -332,7 +340,11 @@ Step = Callable[[Store, Contact], Awaitable[object]]
 
 async def _sign(store: Store, contact: Contact) -> object:
     return await sign_off(
-        store.unit_of_work(), contact.id, CONSULTANT, {Role.SOCIAL_WORKER}, contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(CONSULTANT, frozenset({Role.SOCIAL_WORKER})),
+        now=NOW,
     )
 
 
@@ -342,28 +354,41 @@ async def _work_as_consultant(store: Store, contact: Contact) -> object:
         contact.id,
         WorkKind.PARENT_CONTACT,
         "x",
-        SW,
-        {Role.CONSULTANT},
         contact.version,
-        NOW,
+        who=Who(SW, frozenset({Role.CONSULTANT})),
+        now=NOW,
     )
 
 
 async def _recommend_as_officer(store: Store, contact: Contact) -> object:
     return await recommend(
-        store.unit_of_work(), contact.id, NFA, SW, {Role.OFFICER}, contact.version, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        NFA,
+        contact.version,
+        who=Who(SW, frozenset({Role.OFFICER})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
 async def _outcome_as_nobody(store: Store, contact: Contact) -> object:
     return await record_outcome(
-        store.unit_of_work(), contact.id, NFA, SW, {Role.PROFESSIONAL}, contact.version, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        NFA,
+        contact.version,
+        who=Who(SW, frozenset({Role.PROFESSIONAL})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
 async def _letter_as_admin(store: Store, contact: Contact) -> object:
     return await record_parents_unreachable(
-        store.unit_of_work(), contact.id, SW, {Role.ADMIN}, contact.version, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(SW, frozenset({Role.ADMIN})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -372,12 +397,9 @@ async def _challenge_as_consultant(store: Store, contact: Contact) -> object:
         store.unit_of_work(),
         contact.id,
         "x",
-        TEAM_MANAGER,
-        {Role.CONSULTANT},
         contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(TEAM_MANAGER, frozenset({Role.CONSULTANT})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 
@@ -430,7 +452,9 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     assert due_parent_letters(await deadlines_of(store, contact.reference), clock.now()) == ()
     before = await snapshot(store, contact)
     early = await lapse_parent_letter(
-        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+        store.unit_of_work(),
+        contact.reference or "",
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(early, Refusal) and early.reason is RefusalReason.NOT_DUE
     assert await snapshot(store, contact) == before
@@ -440,7 +464,9 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
         contact.reference,
     )
     lapsed = await lapse_parent_letter(
-        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+        store.unit_of_work(),
+        contact.reference or "",
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(lapsed, LetterLapsed)
     # Still open to the same worker, who reviews and re-applies the threshold within a working day.
@@ -465,7 +491,9 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     # The scheduler running again finds nothing waiting.
     after = await snapshot(store, contact)
     again = await lapse_parent_letter(
-        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+        store.unit_of_work(),
+        contact.reference or "",
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
     assert await snapshot(store, contact) == after
@@ -489,7 +517,9 @@ async def test_parents_getting_in_touch_stop_the_letter_clock(store: Store) -> N
     ]
     clock.set(datetime(2026, 4, 10, tzinfo=UTC))
     result = await lapse_parent_letter(
-        store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY
+        store.unit_of_work(),
+        contact.reference or "",
+        rules=Rules(clock.now(), EASTER, POLICY),
     )
     assert isinstance(result, Refusal)
 
@@ -624,7 +654,11 @@ async def test_an_anonymous_member_of_the_public_is_never_told_or_named(store: S
     assert result.contact.events[-1].action == "referrer_not_told"
     assert (await audit_actions(store, contact.reference))[-1] == "contact.referrer_not_told"
     no_letter = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], result.contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        result.contact.version,
+        who=Who(OFFICER, ROLES[OFFICER]),
+        now=NOW,
     )
     assert isinstance(no_letter, Refusal) and no_letter.reason is RefusalReason.INVALID
     summary = channel_summary(
@@ -653,12 +687,20 @@ async def test_the_officer_records_the_outcome_letter_as_sent_once(store: Store)
     closed = ok(await signed(store, contact), SignedOff).contact
     sent = ok(
         await record_outcome_letter_sent(
-            store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], closed.version, NOW
+            store.unit_of_work(),
+            contact.id,
+            closed.version,
+            who=Who(OFFICER, ROLES[OFFICER]),
+            now=NOW,
         ),
         CaseworkRecorded,
     )
     again = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, OFFICER, ROLES[OFFICER], sent.contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        sent.contact.version,
+        who=Who(OFFICER, ROLES[OFFICER]),
+        now=NOW,
     )
     assert isinstance(again, Refusal) and "already recorded as sent" in again.message
 
@@ -719,7 +761,12 @@ async def test_only_the_receiving_manager_named_on_a_signed_off_outcome_may_chal
     assert isinstance(early, Refusal) and early.reason is RefusalReason.WRONG_STATE  # not told yet
     contact = ok(await signed(store, unsigned), SignedOff).contact
     other = await raise_challenge(
-        store.unit_of_work(), contact.id, "x", "aad-tm-2", {Role.TEAM_MANAGER}, None, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        "x",
+        None,
+        who=Who("aad-tm-2", frozenset({Role.TEAM_MANAGER})),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(other, Refusal) and other.reason is RefusalReason.NOT_YOURS
     ok(await challenge(store, contact, NOW), ChallengeRecorded)
@@ -739,7 +786,12 @@ async def test_agreed_the_decider_records_it_and_the_challenger_cannot_settle_it
     assert isinstance(again, Refusal) and "already been challenged" in again.message
     discussed = ok(
         await record_challenge_discussion(
-            store.unit_of_work(), contact.id, "Talked", CONSULTANT, ROLES[CONSULTANT], None, NOW
+            store.unit_of_work(),
+            contact.id,
+            "Talked",
+            None,
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
+            now=NOW,
         ),
         ChallengeRecorded,
     )
@@ -772,7 +824,12 @@ async def test_not_agreed_it_escalates_to_the_service_manager_who_records_the_fi
     ok(await challenge(store, contact, NOW + timedelta(hours=1)), ChallengeRecorded)
     escalated = ok(
         await escalate_challenge(
-            store.unit_of_work(), contact.id, "We disagree", TEAM_MANAGER, ROLES[TEAM_MANAGER], None, NOW
+            store.unit_of_work(),
+            contact.id,
+            "We disagree",
+            None,
+            who=Who(TEAM_MANAGER, ROLES[TEAM_MANAGER]),
+            now=NOW,
         ),
         ChallengeRecorded,
     )
@@ -838,7 +895,12 @@ async def test_no_discussion_without_an_open_challenge(store: Store) -> None:
     await seat(store)
     contact = await accepted_contact(store)
     result = await record_challenge_discussion(
-        store.unit_of_work(), contact.id, "x", CONSULTANT, ROLES[CONSULTANT], contact.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        "x",
+        contact.version,
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
+        now=NOW,
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.WRONG_STATE
 
@@ -857,14 +919,24 @@ async def test_a_referrer_challenge_is_discussed_then_goes_to_the_team_manager_t
 
     async def step(actor: str, roles: frozenset[Role], result: ReferrerResult, lead: str = "") -> Any:
         return await record_referrer_challenge_step(
-            store.unit_of_work(), contact.id, result, "Discussed the reasons", lead, actor, roles, NOW
+            store.unit_of_work(),
+            contact.id,
+            result,
+            "Discussed the reasons",
+            lead,
+            who=Who(actor, roles),
+            now=NOW,
         )
 
     nothing = await step(CONSULTANT, ROLES[CONSULTANT], ReferrerResult.REMAINS)
     assert isinstance(nothing, Refusal) and nothing.reason is RefusalReason.WRONG_STATE
     raised = ok(
         await record_referrer_challenge(
-            store.unit_of_work(), contact.id, "School disagrees", OFFICER, ROLES[OFFICER], NOW
+            store.unit_of_work(),
+            contact.id,
+            "School disagrees",
+            who=Who(OFFICER, ROLES[OFFICER]),
+            now=NOW,
         ),
         ReferrerChallengeRecorded,
     )

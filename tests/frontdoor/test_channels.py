@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from frontdoor.acting import Who
 from frontdoor.channels import ChannelRefusal, ChannelRegistered, channel_conversation, register_channel
 from frontdoor.records import ChannelPurpose, ConversationKind, ConversationRecord
 from frontdoor.roles import Role
@@ -44,7 +45,12 @@ async def _register(
     purpose: ChannelPurpose = ChannelPurpose.DECISIONS,
 ) -> ChannelRegistered | ChannelRefusal:
     return await register_channel(
-        store.unit_of_work(), purpose, conversation_id, kind, ADMIN, roles or {Role.ADMIN}, NOW
+        store.unit_of_work(),
+        purpose,
+        conversation_id,
+        kind,
+        who=Who(ADMIN, frozenset(roles or {Role.ADMIN})),
+        now=NOW,
     )
 
 

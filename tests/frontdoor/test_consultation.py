@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import (
     MANAGER_ROLES,
     RETENTION_ACTOR,
@@ -260,7 +262,12 @@ def test_the_limit_comes_from_policy() -> None:
 
 
 async def test_a_professional_saves_a_clean_consultation(uow: FakeUnitOfWork) -> None:
-    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY)
+    result = await save_consultation(
+        uow,
+        draft(),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert result.outcome is SaveOutcome.SAVED
     saved = result.consultation
     assert saved is not None
@@ -276,13 +283,21 @@ async def test_a_professional_saves_a_clean_consultation(uow: FakeUnitOfWork) ->
 
 
 async def test_someone_not_in_the_directory_is_a_professional(uow: FakeUnitOfWork) -> None:
-    result = await save_consultation(uow, draft(), "prof-9", NO_ROLES, NOW, POLICY)
+    result = await save_consultation(
+        uow,
+        draft(),
+        who=Who("prof-9", NO_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert result.outcome is SaveOutcome.SAVED
 
 
 async def test_text_is_stored_trimmed(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(worry=f"  {CLEAN_WORRY}\n", agency=" Example FC "), "prof-1", PROFESSIONAL, NOW, POLICY
+        uow,
+        draft(worry=f"  {CLEAN_WORRY}\n", agency=" Example FC "),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None
     assert (result.consultation.worry, result.consultation.agency) == (CLEAN_WORRY, "Example FC")
@@ -291,7 +306,12 @@ async def test_text_is_stored_trimmed(uow: FakeUnitOfWork) -> None:
 async def test_references_are_gap_free_and_blocked_attempts_use_none(uow: FakeUnitOfWork) -> None:
     saved = []
     for worry in [CLEAN_WORRY, "She lives at B33 8TH.", CLEAN_WORRY, "", CLEAN_WORRY]:
-        result = await save_consultation(uow, draft(worry=worry), "prof-1", PROFESSIONAL, NOW, POLICY)
+        result = await save_consultation(
+            uow,
+            draft(worry=worry),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
+        )
         if result.consultation is not None:
             saved.append(result.consultation.reference)
     assert saved == ["PC-26-00001", "PC-26-00002", "PC-26-00003"]
@@ -302,7 +322,11 @@ async def test_a_professional_is_blocked_by_findings_and_cannot_override(uow: Fa
     worry = "Testy (DOB 3.3.15) lives at B33 8TH; mum is on 07700 900123."
     for reason in (None, "I really need to"):
         result = await save_consultation(
-            uow, draft(worry=worry), "prof-1", PROFESSIONAL, NOW, POLICY, override_reason=reason
+            uow,
+            draft(worry=worry),
+            override_reason=reason,
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
         assert result.outcome is SaveOutcome.NEEDS_CHANGES
         assert result.can_override is False
@@ -319,12 +343,18 @@ async def test_a_professional_is_blocked_by_findings_and_cannot_override(uow: Fa
 async def test_the_callers_own_number_does_not_block(uow: FakeUnitOfWork) -> None:
     worry = f"{CLEAN_WORRY} Ring me back at school on 0113 496 0000."
     result = await save_consultation(
-        uow, draft(worry=worry, contact_phone="0113 496 0000"), "prof-1", PROFESSIONAL, NOW, POLICY
+        uow,
+        draft(worry=worry, contact_phone="0113 496 0000"),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
     assert result.consultation is not None and result.consultation.contact_phone == "0113 496 0000"
     other = await save_consultation(
-        uow, draft(worry=f"{worry} Dad is on 07700 900123."), "prof-1", PROFESSIONAL, NOW, POLICY
+        uow,
+        draft(worry=f"{worry} Dad is on 07700 900123."),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert other.outcome is SaveOutcome.NEEDS_CHANGES
 
@@ -332,7 +362,11 @@ async def test_the_callers_own_number_does_not_block(uow: FakeUnitOfWork) -> Non
 async def test_staff_are_offered_the_override_but_need_a_reason(uow: FakeUnitOfWork) -> None:
     for reason in (None, "", "   "):
         result = await save_consultation(
-            uow, draft(worry="Lives at B33 8TH."), "officer-1", OFFICER, NOW, POLICY, override_reason=reason
+            uow,
+            draft(worry="Lives at B33 8TH."),
+            override_reason=reason,
+            who=Who("officer-1", OFFICER),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
         )
         assert result.outcome is SaveOutcome.NEEDS_CHANGES
         assert result.can_override is True
@@ -347,11 +381,9 @@ async def test_a_staff_override_is_saved_and_audited_without_free_text(uow: Fake
     result = await save_consultation(
         uow,
         draft(worry=worry, advice=advice, on_behalf=True),
-        "officer-1",
-        OFFICER,
-        NOW,
-        POLICY,
         override_reason=f"  {reason} ",
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.SAVED
     saved = result.consultation
@@ -370,7 +402,11 @@ async def test_a_staff_override_is_saved_and_audited_without_free_text(uow: Fake
 
 async def test_an_override_reason_without_findings_is_not_recorded(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(), "officer-1", OFFICER, NOW, POLICY, override_reason="just in case"
+        uow,
+        draft(),
+        override_reason="just in case",
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.consultation is not None and result.consultation.override_reason == ""
     assert uow.actions == ["consultation.create"]
@@ -378,7 +414,10 @@ async def test_an_override_reason_without_findings_is_not_recorded(uow: FakeUnit
 
 async def test_the_advice_is_guarded_too(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(advice="Ask Mrs Testface to ring us."), "officer-1", OFFICER, NOW, POLICY
+        uow,
+        draft(advice="Ask Mrs Testface to ring us."),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.NEEDS_CHANGES
     assert [f.field for f in result.findings] == [F.ADVICE]
@@ -386,7 +425,11 @@ async def test_the_advice_is_guarded_too(uow: FakeUnitOfWork) -> None:
 
 async def test_an_over_long_override_reason_is_refused(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(worry="at B33 8TH"), "officer-1", OFFICER, NOW, POLICY, override_reason="r" * 501
+        uow,
+        draft(worry="at B33 8TH"),
+        override_reason="r" * 501,
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert result.errors == (
@@ -397,7 +440,10 @@ async def test_an_over_long_override_reason_is_refused(uow: FakeUnitOfWork) -> N
 
 async def test_invalid_drafts_are_not_saved_and_report_findings_too(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(agency="", worry="near B33 8TH"), "prof-1", PROFESSIONAL, NOW, POLICY
+        uow,
+        draft(agency="", worry="near B33 8TH"),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert result.errors == (FieldError(F.AGENCY, "Give the professional's agency."),)
@@ -407,21 +453,34 @@ async def test_invalid_drafts_are_not_saved_and_report_findings_too(uow: FakeUni
 
 async def test_a_professional_cannot_log_on_behalf_or_give_advice(uow: FakeUnitOfWork) -> None:
     result = await save_consultation(
-        uow, draft(on_behalf=True, advice="Do this."), "prof-1", PROFESSIONAL, NOW, POLICY
+        uow,
+        draft(on_behalf=True, advice="Do this."),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert result.outcome is SaveOutcome.INVALID
     assert [e.field for e in result.errors] == [F.ADVICE, F.ON_BEHALF]
 
 
 async def test_an_admin_cannot_log_consultations(uow: FakeUnitOfWork) -> None:
-    result = await save_consultation(uow, draft(), "admin-1", ADMIN, NOW, POLICY)
+    result = await save_consultation(
+        uow,
+        draft(),
+        who=Who("admin-1", ADMIN),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert result.outcome is SaveOutcome.REFUSED
     assert uow.references.calls == [] and uow.commits == 0
 
 
 async def test_now_must_be_timezone_aware(uow: FakeUnitOfWork) -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, datetime(2026, 6, 8, 9, 30), POLICY)
+        await save_consultation(
+            uow,
+            draft(),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(datetime(2026, 6, 8, 9, 30), WorkingCalendar(), POLICY),
+        )
 
 
 @pytest.mark.parametrize(
@@ -439,7 +498,12 @@ async def test_now_must_be_timezone_aware(uow: FakeUnitOfWork) -> None:
     ],
 )
 async def test_the_reference_year_is_londons(uow: FakeUnitOfWork, now: datetime, reference: str) -> None:
-    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, now, POLICY)
+    result = await save_consultation(
+        uow,
+        draft(),
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(now, WorkingCalendar(), POLICY),
+    )
     assert result.consultation is not None
     assert result.consultation.reference == reference
     assert result.consultation.created_at == now and result.consultation.created_at.tzinfo is UTC
@@ -449,7 +513,12 @@ async def test_each_year_restarts_the_sequence(uow: FakeUnitOfWork) -> None:
     eve, day = datetime(2026, 12, 31, 23, 59, tzinfo=UTC), datetime(2027, 1, 1, 0, 1, tzinfo=UTC)
     refs = []
     for now in (eve, eve, day, day):
-        result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, now, POLICY)
+        result = await save_consultation(
+            uow,
+            draft(),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(now, WorkingCalendar(), POLICY),
+        )
         assert result.consultation is not None
         refs.append(result.consultation.reference)
     assert refs == ["PC-26-00001", "PC-26-00002", "PC-27-00001", "PC-27-00002"]
@@ -459,7 +528,12 @@ async def test_each_year_restarts_the_sequence(uow: FakeUnitOfWork) -> None:
 
 
 async def saved_by(uow: FakeUnitOfWork, actor_id: str, roles: frozenset[Role] = PROFESSIONAL) -> Consultation:
-    result = await save_consultation(uow, draft(), actor_id, roles, NOW, POLICY)
+    result = await save_consultation(
+        uow,
+        draft(),
+        who=Who(actor_id, roles),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert result.consultation is not None
     return result.consultation
 
@@ -468,7 +542,7 @@ async def test_a_professional_finds_their_own(uow: FakeUnitOfWork) -> None:
     mine = await saved_by(uow, "prof-1")
     commits = uow.commits
     for typed in ("PC-26-00001", "pc 26 00001", "PC–26–00001"):
-        result = await find_consultation(uow, typed, "prof-1", PROFESSIONAL)
+        result = await find_consultation(uow, typed, who=Who("prof-1", PROFESSIONAL))
         assert result.outcome is FindOutcome.FOUND
         assert result.consultation == mine
     assert uow.commits == commits  # finding writes nothing
@@ -478,8 +552,8 @@ async def test_someone_elses_and_a_missing_reference_look_the_same() -> None:
     with_one = FakeUnitOfWork()
     await saved_by(with_one, "prof-1")
     empty = FakeUnitOfWork()
-    others = await find_consultation(with_one, "PC-26-00001", "prof-2", PROFESSIONAL)
-    missing = await find_consultation(empty, "PC-26-00001", "prof-2", PROFESSIONAL)
+    others = await find_consultation(with_one, "PC-26-00001", who=Who("prof-2", PROFESSIONAL))
+    missing = await find_consultation(empty, "PC-26-00001", who=Who("prof-2", PROFESSIONAL))
     assert others == missing
     assert others.outcome is FindOutcome.NOT_FOUND
     assert others.consultation is None
@@ -489,26 +563,26 @@ async def test_someone_elses_and_a_missing_reference_look_the_same() -> None:
 async def test_staff_find_any(uow: FakeUnitOfWork) -> None:
     theirs = await saved_by(uow, "prof-1")
     for roles in (OFFICER, SOCIAL_WORKER, TEAM_MANAGER):
-        result = await find_consultation(uow, "PC-26-00001", "staff-1", roles)
+        result = await find_consultation(uow, "PC-26-00001", who=Who("staff-1", roles))
         assert (result.outcome, result.consultation) == (FindOutcome.FOUND, theirs)
 
 
 async def test_staff_get_not_found_for_a_missing_reference(uow: FakeUnitOfWork) -> None:
-    result = await find_consultation(uow, "PC-26-00042", "officer-1", OFFICER)
+    result = await find_consultation(uow, "PC-26-00042", who=Who("officer-1", OFFICER))
     assert (result.outcome, result.message) == (FindOutcome.NOT_FOUND, not_found_message("PC-26-00042"))
 
 
 async def test_everyone_else_is_refused_without_a_look(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    existing = await find_consultation(uow, "PC-26-00001", "admin-1", ADMIN)
-    missing = await find_consultation(uow, "PC-26-00099", "admin-1", ADMIN)
+    existing = await find_consultation(uow, "PC-26-00001", who=Who("admin-1", ADMIN))
+    missing = await find_consultation(uow, "PC-26-00099", who=Who("admin-1", ADMIN))
     assert existing.outcome is missing.outcome is FindOutcome.REFUSED
     assert existing == missing
 
 
 @pytest.mark.parametrize("typed", ["CT-26-000001", "PC-26-1", "hello", ""])
 async def test_text_that_is_not_a_consultation_reference(uow: FakeUnitOfWork, typed: str) -> None:
-    result = await find_consultation(uow, typed, "prof-1", PROFESSIONAL)
+    result = await find_consultation(uow, typed, who=Who("prof-1", PROFESSIONAL))
     assert result.outcome is FindOutcome.INVALID_REFERENCE
     assert "PC-26-00012" in result.message
 
@@ -518,7 +592,9 @@ async def test_text_that_is_not_a_consultation_reference(uow: FakeUnitOfWork, ty
 
 async def test_an_officer_links_a_consultation_to_a_contact(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    result = await link_consultation(uow, "PC-26-00001", "ct-26-000002", "officer-1", OFFICER, NOW)
+    result = await link_consultation(
+        uow, "PC-26-00001", "ct-26-000002", who=Who("officer-1", OFFICER), now=NOW
+    )
     assert result.outcome is LinkOutcome.LINKED
     assert result.consultation is not None
     assert result.consultation.linked_contact_reference == "CT-26-000002"
@@ -531,17 +607,21 @@ async def test_an_officer_links_a_consultation_to_a_contact(uow: FakeUnitOfWork)
 
 async def test_linking_twice_to_the_same_contact_changes_nothing(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    await link_consultation(uow, "PC-26-00001", "CT-26-000002", "officer-1", OFFICER, NOW)
+    await link_consultation(uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW)
     events, commits = len(uow.audit.events), uow.commits
-    again = await link_consultation(uow, "PC-26-00001", "CT-26-000002", "officer-1", OFFICER, NOW)
+    again = await link_consultation(
+        uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW
+    )
     assert again.outcome is LinkOutcome.ALREADY_LINKED
     assert (len(uow.audit.events), uow.commits) == (events, commits)
 
 
 async def test_a_link_is_not_silently_moved(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
-    await link_consultation(uow, "PC-26-00001", "CT-26-000002", "officer-1", OFFICER, NOW)
-    moved = await link_consultation(uow, "PC-26-00001", "CT-26-000001", "officer-1", OFFICER, NOW)
+    await link_consultation(uow, "PC-26-00001", "CT-26-000002", who=Who("officer-1", OFFICER), now=NOW)
+    moved = await link_consultation(
+        uow, "PC-26-00001", "CT-26-000001", who=Who("officer-1", OFFICER), now=NOW
+    )
     assert moved.outcome is LinkOutcome.LINKED_ELSEWHERE
     assert "CT-26-000002" in moved.message
     assert uow.consultations.rows["PC-26-00001"].linked_contact_reference == "CT-26-000002"
@@ -563,7 +643,7 @@ async def test_links_that_do_not_happen(
     uow: FakeUnitOfWork, consultation: str, contact: str, roles: frozenset[Role], outcome: LinkOutcome
 ) -> None:
     await saved_by(uow, "prof-1")
-    result = await link_consultation(uow, consultation, contact, "someone-1", roles, NOW)
+    result = await link_consultation(uow, consultation, contact, who=Who("someone-1", roles), now=NOW)
     assert result.outcome is outcome
     assert uow.consultations.rows["PC-26-00001"].linked_contact_reference is None
     assert uow.actions == ["consultation.create"] and uow.commits == 1
@@ -572,7 +652,12 @@ async def test_links_that_do_not_happen(
 async def test_linking_inside_a_larger_use_case_leaves_the_commit_to_it(uow: FakeUnitOfWork) -> None:
     await saved_by(uow, "prof-1")
     result = await link_consultation(
-        uow, "PC-26-00001", "CT-26-000001", "officer-1", OFFICER, NOW, commit=False
+        uow,
+        "PC-26-00001",
+        "CT-26-000001",
+        commit=False,
+        who=Who("officer-1", OFFICER),
+        now=NOW,
     )
     assert result.outcome is LinkOutcome.LINKED
     assert uow.commits == 1  # only the save's
@@ -610,9 +695,14 @@ def test_the_retention_period_comes_from_policy() -> None:
 async def test_purge_deletes_what_is_past_retention_and_audits_each(uow: FakeUnitOfWork) -> None:
     cutoff = due_for_deletion(NOW, POLICY)
     for at in (cutoff - timedelta(days=30), cutoff - timedelta(seconds=1), cutoff, NOW):
-        result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, at, POLICY)
+        result = await save_consultation(
+            uow,
+            draft(),
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(at, WorkingCalendar(), POLICY),
+        )
         assert result.consultation is not None
-    deleted = await purge_expired_consultations(uow, NOW, POLICY)
+    deleted = await purge_expired_consultations(uow, rules=Rules(NOW, WorkingCalendar(), POLICY))
     assert deleted == ("PC-25-00001", "PC-25-00002")  # the cutoff, 8 December 2025, is last year
     assert sorted(uow.consultations.rows) == ["PC-25-00003", "PC-26-00001"]
     assert [e for e in uow.audit.events if e.action == "consultation.delete"] == [
@@ -628,15 +718,18 @@ async def test_managers_export_csv_without_free_text_by_default(uow: FakeUnitOfW
     await save_consultation(
         uow,
         draft(worry="A worry", advice="Ring back.", on_behalf=True, agency="=cmd|' /C calc'!A0"),
-        "officer-1",
-        OFFICER,
-        NOW + timedelta(hours=1),
-        POLICY,
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY),
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
     assert Role.TEAM_MANAGER in MANAGER_ROLES
     result = await export_consultations(
-        uow, "tm-1", TEAM_MANAGER, start, end, NOW, names={"officer-1": "Ollie Officer"}
+        uow,
+        start,
+        end,
+        names={"officer-1": "Ollie Officer"},
+        who=Who("tm-1", TEAM_MANAGER),
+        now=NOW,
     )
     assert (result.outcome, result.count) == (ExportOutcome.EXPORTED, 2)
     rows = list(csv.reader(io.StringIO(result.csv_text)))
@@ -684,13 +777,13 @@ async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
     await save_consultation(
         uow,
         draft(worry='=HYPERLINK("http://example.invalid") worry', contact_phone="0113 496 0000"),
-        "prof-1",
-        PROFESSIONAL,
-        NOW,
-        POLICY,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     start, end = NOW - timedelta(days=1), NOW + timedelta(days=1)
-    result = await export_consultations(uow, "tm-1", TEAM_MANAGER, start, end, NOW, with_text=True)
+    result = await export_consultations(
+        uow, start, end, with_text=True, who=Who("tm-1", TEAM_MANAGER), now=NOW
+    )
     header, row = list(csv.reader(io.StringIO(result.csv_text)))
     assert header[9:] == ["professional name", "phone", "worry", "advice", "override reason"]
     assert row[9:] == [
@@ -706,7 +799,7 @@ async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
 @pytest.mark.parametrize("roles", [OFFICER, SOCIAL_WORKER, PROFESSIONAL, ADMIN])
 async def test_others_may_not_export(uow: FakeUnitOfWork, roles: frozenset[Role]) -> None:
     await saved_by(uow, "prof-1")
-    result = await export_consultations(uow, "x-1", roles, NOW - timedelta(days=1), NOW, NOW)
+    result = await export_consultations(uow, NOW - timedelta(days=1), NOW, who=Who("x-1", roles), now=NOW)
     assert (result.outcome, result.csv_text) == (ExportOutcome.REFUSED, "")
     assert uow.actions == ["consultation.create"]
 
@@ -724,9 +817,19 @@ FORM = "0123456789abcdef0123456789abcdef"
 
 
 async def test_a_second_save_from_the_same_card_returns_the_first(uow: FakeUnitOfWork) -> None:
-    first = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    first = await save_consultation(
+        uow,
+        draft(),
+        form_id=FORM,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     again = await save_consultation(
-        uow, draft(worry="Something else"), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM
+        uow,
+        draft(worry="Something else"),
+        form_id=FORM,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     assert first.consultation is not None and first.consultation.form_id == FORM
     assert (again.outcome, again.repeated, again.consultation) == (
@@ -739,8 +842,20 @@ async def test_a_second_save_from_the_same_card_returns_the_first(uow: FakeUnitO
 
 
 async def test_the_same_card_id_from_someone_else_is_a_new_consultation(uow: FakeUnitOfWork) -> None:
-    await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
-    other = await save_consultation(uow, draft(), "prof-2", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    await save_consultation(
+        uow,
+        draft(),
+        form_id=FORM,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
+    other = await save_consultation(
+        uow,
+        draft(),
+        form_id=FORM,
+        who=Who("prof-2", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert other.consultation is not None and not other.repeated
     assert other.consultation.reference == "PC-26-00002"
 
@@ -760,14 +875,26 @@ async def test_a_save_that_loses_the_race_writes_nothing(uow: FakeUnitOfWork) ->
     racing = Racing()
     uow.consultations = racing
     commits = uow.commits
-    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=FORM)
+    result = await save_consultation(
+        uow,
+        draft(),
+        form_id=FORM,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert (result.repeated, result.consultation) == (True, sneaky)
     assert racing.rows == {} and uow.commits == commits  # not committed: the number rolls back
 
 
 @pytest.mark.parametrize("form_id", ["", "not-hex", FORM.upper(), FORM + "0", "../" * 12])
 async def test_a_malformed_card_id_is_ignored(uow: FakeUnitOfWork, form_id: str) -> None:
-    result = await save_consultation(uow, draft(), "prof-1", PROFESSIONAL, NOW, POLICY, form_id=form_id)
+    result = await save_consultation(
+        uow,
+        draft(),
+        form_id=form_id,
+        who=Who("prof-1", PROFESSIONAL),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     assert result.consultation is not None and result.consultation.form_id is None
 
 
@@ -775,27 +902,38 @@ async def test_a_malformed_card_id_is_ignored(uow: FakeUnitOfWork, form_id: str)
 
 
 async def test_a_professionals_card_starts_with_their_name_and_last_agency(uow: FakeUnitOfWork) -> None:
-    first = await starting_draft(uow, "prof-1", " Testy McTestface ", PROFESSIONAL)
+    first = await starting_draft(uow, " Testy McTestface ", who=Who("prof-1", PROFESSIONAL))
     assert first == ConsultationDraft(professional_name="Testy McTestface", agency="")
     await save_consultation(
-        uow, draft(agency="Example Academy", contact_phone="0113 496 0000"), "prof-1", NO_ROLES, NOW, POLICY
+        uow,
+        draft(agency="Example Academy", contact_phone="0113 496 0000"),
+        who=Who("prof-1", NO_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
     )
     await save_consultation(
-        uow, draft(agency="Older School"), "prof-1", NO_ROLES, NOW - timedelta(days=3), POLICY
+        uow,
+        draft(agency="Older School"),
+        who=Who("prof-1", NO_ROLES),
+        rules=Rules(NOW - timedelta(days=3), WorkingCalendar(), POLICY),
     )
-    later = await starting_draft(uow, "prof-1", "", NO_ROLES)
+    later = await starting_draft(uow, "", who=Who("prof-1", NO_ROLES))
     assert later == ConsultationDraft(
         professional_name="Testy McTestface",
         agency="Example Academy",
         professional_role="Designated safeguarding lead",
         contact_phone="0113 496 0000",
     )
-    assert (await starting_draft(uow, "prof-2", "Someone Else", PROFESSIONAL)).agency == ""
+    assert (await starting_draft(uow, "Someone Else", who=Who("prof-2", PROFESSIONAL))).agency == ""
 
 
 async def test_a_staff_card_starts_empty_on_behalf_of_a_caller(uow: FakeUnitOfWork) -> None:
-    await save_consultation(uow, draft(on_behalf=True), "officer-1", OFFICER, NOW, POLICY)
-    assert await starting_draft(uow, "officer-1", "Ollie Officer", OFFICER) == ConsultationDraft(
+    await save_consultation(
+        uow,
+        draft(on_behalf=True),
+        who=Who("officer-1", OFFICER),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
+    assert await starting_draft(uow, "Ollie Officer", who=Who("officer-1", OFFICER)) == ConsultationDraft(
         professional_name="", agency="", on_behalf=True
     )
 
@@ -807,7 +945,7 @@ async def test_a_contact_lists_the_consultations_it_follows(uow: FakeUnitOfWork)
     for _ in range(3):
         await saved_by(uow, "prof-1")
     for reference in ("PC-26-00003", "PC-26-00001"):
-        await link_consultation(uow, reference, "CT-26-000001", "officer-1", OFFICER, NOW)
+        await link_consultation(uow, reference, "CT-26-000001", who=Who("officer-1", OFFICER), now=NOW)
     followed = await consultations_followed_by(uow.consultations, "CT-26-000001")
     assert followed == ("PC-26-00001", "PC-26-00003")
     assert await consultations_followed_by(uow.consultations, "CT-26-000002") == ()

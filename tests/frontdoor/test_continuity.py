@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     EDT_CHANNEL,
@@ -163,7 +164,12 @@ async def test_a_switch_that_cannot_be_made_changes_nothing(
     argument: str, roles: frozenset[Role], reason: RefusalReason, says: str
 ) -> None:
     store = InMemoryStore()
-    result = await switch_urgent_only(store.unit_of_work(), argument, "tm-1", roles, MONDAY, POLICY)
+    result = await switch_urgent_only(
+        store.unit_of_work(),
+        argument,
+        who=Who("tm-1", roles),
+        rules=Rules(MONDAY, WorkingCalendar(), POLICY),
+    )
     assert isinstance(result, Refusal) and result.reason is reason and says in result.message
     async with store.unit_of_work() as uow:
         assert await urgent_only(uow) is None
@@ -177,7 +183,10 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
         await uow.commit()
     policy = parse_policy('[continuity]\nnotify = ["comms@example.org", "ccu@example.org"]\n')
     on = await switch_urgent_only(
-        store.unit_of_work(), "on  Severe   weather", "tm-1", MANAGER_ROLES, MONDAY, policy
+        store.unit_of_work(),
+        "on  Severe   weather",
+        who=Who("tm-1", MANAGER_ROLES),
+        rules=Rules(MONDAY, WorkingCalendar(), policy),
     )
     assert not isinstance(on, Refusal) and on.on and on.mode.reason == "Severe weather" and on.notices == 5
     async with store.unit_of_work() as uow:
@@ -191,7 +200,12 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
         "email:comms@example.org",
         "person:sm-1",
     ]
-    again = await switch_urgent_only(store.unit_of_work(), "on again", "tm-2", MANAGER_ROLES, MONDAY, policy)
+    again = await switch_urgent_only(
+        store.unit_of_work(),
+        "on again",
+        who=Who("tm-2", MANAGER_ROLES),
+        rules=Rules(MONDAY, WorkingCalendar(), policy),
+    )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
 
     # Switching off lists (and withdraws) what was held, once per alert.
@@ -211,7 +225,12 @@ async def test_switching_on_tells_the_channels_service_managers_and_the_policy_a
                 await uow.alerts.mark_held(item.id, HELD_REASON)
         await uow.commit()
     later = MONDAY + timedelta(hours=5, minutes=30)
-    off = await switch_urgent_only(store.unit_of_work(), "OFF", "tm-2", MANAGER_ROLES, later, policy)
+    off = await switch_urgent_only(
+        store.unit_of_work(),
+        "OFF",
+        who=Who("tm-2", MANAGER_ROLES),
+        rules=Rules(later, WorkingCalendar(), policy),
+    )
     assert not isinstance(off, Refusal) and not off.on and off.duration == timedelta(hours=5, minutes=30)
     assert [(held.subject, held.kind, held.due_at) for held in off.held] == [
         ("CT-26-000009", AlertKind.DUE_SOON, due)
@@ -238,17 +257,19 @@ async def test_without_an_edt_channel_there_is_no_edt_handover_nor_overnight_sum
     store = InMemoryStore()
     friday_close = datetime(2026, 3, 20, 17, 0, tzinfo=UTC)
     monday_open = datetime(2026, 3, 23, 8, 30, tzinfo=UTC)
-    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None
-    assert await post_due_overnight_summary(store.unit_of_work, monday_open, CAL, POLICY) is None
+    assert await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY)) is None
+    assert await post_due_overnight_summary(store.unit_of_work, rules=Rules(monday_open, CAL, POLICY)) is None
     async with store.unit_of_work() as uow:
         registration = ChannelRegistration(ChannelPurpose.EDT, "19:edt", "admin", friday_close)
         await uow.channels.register(registration)
         await uow.commit()
-    posted = await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY)
+    posted = await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY))
     assert posted is not None and posted.day == date(2026, 3, 20) and not posted.late
-    assert await post_due_edt_handover(store.unit_of_work, friday_close, CAL, POLICY) is None  # once
+    assert (
+        await post_due_edt_handover(store.unit_of_work, rules=Rules(friday_close, CAL, POLICY)) is None
+    )  # once
     summary = await post_due_overnight_summary(
-        store.unit_of_work, monday_open + timedelta(hours=2), CAL, POLICY
+        store.unit_of_work, rules=Rules(monday_open + timedelta(hours=2), CAL, POLICY)
     )
     assert summary is not None and summary.late
     async with store.unit_of_work() as uow:

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.allocation import worker_loads
 from frontdoor.contact import (
     Contact,
@@ -276,7 +277,12 @@ async def test_screening_a_re_referral_is_refused_as_the_wrong_state(store: Stor
 
 async def test_an_unknown_contact_is_refused(store: Store) -> None:
     result = await decide_screening(
-        store.unit_of_work(), "no-such-id", ROUTE_I, CONSULTANT, ROLES[CONSULTANT], 1, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        "no-such-id",
+        ROUTE_I,
+        1,
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_FOUND
 

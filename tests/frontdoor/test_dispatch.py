@@ -14,6 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from frontdoor.acting import Rules, Who
+from frontdoor.alert_taking import AlertTaken, acknowledge_alert, alert_copies, may_take
+from frontdoor.alert_tick import deadline_horizon, plan_alerts, run_tick
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     AlertKey,
@@ -25,18 +28,7 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
-from frontdoor.dispatch import (
-    AlertNotice,
-    AlertTaken,
-    Dispatcher,
-    SendReport,
-    acknowledge_alert,
-    alert_copies,
-    deadline_horizon,
-    may_take,
-    plan_alerts,
-    run_tick,
-)
+from frontdoor.dispatch import AlertNotice, Dispatcher, SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,
@@ -184,7 +176,9 @@ async def test_planning_enqueues_each_alert_once_however_often_and_however_concu
     await clocks(store, 6)
     moment, runs = T0, 0
     while moment <= CP_DUE + timedelta(hours=2):
-        await asyncio.gather(*(plan_alerts(store.unit_of_work, moment, CALENDAR, POLICY) for _ in range(3)))
+        await asyncio.gather(
+            *(plan_alerts(store.unit_of_work, rules=Rules(moment, CALENDAR, POLICY)) for _ in range(3))
+        )
         moment += timedelta(minutes=5)
         runs += 3
     found = Counter(
@@ -210,13 +204,20 @@ async def test_planning_runs_the_letter_lapse_first_and_tells_the_worker_once(st
     start = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
     contact = await screened(store, await submitted(store, now=start), ROUTE_IV)
     sent = await record_parents_unreachable(
-        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, start, easter, POLICY
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(SW, ROLES[SW]),
+        rules=Rules(start, easter, POLICY),
     )
     assert isinstance(sent, ParentLetterSent) and sent.lapses_at == datetime(2026, 4, 9, 9, 0, tzinfo=UTC)
     reference = contact.reference or ""
 
-    first = await run_tick(store.unit_of_work, sent.lapses_at, easter, POLICY)
-    again = await run_tick(store.unit_of_work, sent.lapses_at + timedelta(minutes=1), easter, POLICY)
+    first = await run_tick(store.unit_of_work, rules=Rules(sent.lapses_at, easter, POLICY))
+    again = await run_tick(
+        store.unit_of_work,
+        rules=Rules(sent.lapses_at + timedelta(minutes=1), easter, POLICY),
+    )
     assert first.lapsed == (reference,) and again.lapsed == ()
     lapsed = [item for item in await rows(store) if item.kind is AlertKind.LETTER_LAPSED]
     assert [(item.subject, item.recipient) for item in lapsed] == [(reference, Recipient.person(SW))]
@@ -242,7 +243,7 @@ async def test_a_retryable_failure_that_never_clears_is_rerouted_and_a_failing_r
     time = FakeTime(CP_DUE)
     unavailable = SendFailure(503, "ServiceUnavailable")
     sender = ScriptedSender(time, {f"a:chat-{WORKER}": [unavailable] * 10})
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     retry = RetryPolicy(max_attempts=3, backoff=Backoff(random=lambda: 0.5))
     send = dispatcher(store, time, sender, retry=retry)
     # The channel's own copy of the breach goes; the worker's waits: 2 s base, jitter at a half.
@@ -287,7 +288,7 @@ async def test_a_permanent_failure_is_given_up_at_once(
     await clocks(store)
     time = FakeTime(CP_DUE)
     sender = ScriptedSender(time, {f"a:chat-{WORKER}": [failure]})
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     report = await dispatcher(store, time, sender).dispatch_due()
     assert (report.failed, report.rerouted, report.retried) == (1, int(rerouted), 0)
     [failed] = [item for item in await rows(store) if item.state is OutboxState.FAILED]
@@ -303,7 +304,7 @@ async def test_an_alert_waiting_for_a_retry_is_withdrawn_once_its_clock_stops(st
     time = FakeTime(CP_DUE)
     unavailable = SendFailure(503, "ServiceUnavailable")
     sender = ScriptedSender(time, {f"a:chat-{WORKER}": [unavailable, unavailable]})
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     first = await dispatcher(store, time, sender).dispatch_due()
     assert (first.sent, first.retried) == (2, 2)  # the duty channel's copies went; the worker's wait
     sends_before = len(sender.sends)
@@ -327,7 +328,7 @@ async def test_someone_without_a_chat_with_the_bot_is_reached_through_the_duty_c
     await clocks(store)
     time = FakeTime(CP_DUE)
     sender = ScriptedSender(time)
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     report = await dispatcher(store, time, sender).dispatch_due()
     assert (report.claimed, report.sent, report.failed, report.rerouted) == (3, 2, 1, 1)
     failed = [item for item in await rows(store) if item.state is OutboxState.FAILED]
@@ -339,7 +340,7 @@ async def test_without_a_duty_channel_an_alert_for_it_fails_visibly(store: Store
     await places(store, WORKER, duty=False)
     await clocks(store)
     time = FakeTime(CP_DUE)
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     report = await dispatcher(store, time, ScriptedSender(time)).dispatch_due()
     assert (report.sent, report.failed, report.rerouted) == (1, 1, 0)
     async with store.unit_of_work() as uow:
@@ -355,7 +356,7 @@ async def test_a_throttled_conversation_is_held_and_its_other_rows_deferred_not_
     time = FakeTime(CP_DUE)
     throttled = SendFailure(429, "Throttled", retry_after=timedelta(seconds=60))
     sender = ScriptedSender(time, {DUTY_CONVERSATION: [throttled]})
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     send = dispatcher(store, time, sender)
     report = await send.dispatch_due()
     assert (report.sent, report.retried, report.deferred) == (3, 1, 2)
@@ -378,7 +379,7 @@ async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Sto
     await clocks(store, 130, assignee=None)  # no consultants: every breach goes to the duty channel
     time = FakeTime(CP_DUE)
     sender = ScriptedSender(time)
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     send = dispatcher(store, time, sender)
     runs = 0
     while len(sender.sends) < 130 and runs < 500:
@@ -405,7 +406,7 @@ async def test_a_dispatcher_taking_over_counts_what_the_last_leader_just_sent(st
     await clocks(store, 16, assignee=None)
     time = FakeTime(CP_DUE)
     sender = ScriptedSender(time)
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     # One batch of 7, then it is gone (a zero budget: no second batch).
     await dispatcher(store, time, sender, batch=7, budget=timedelta(0)).dispatch_due()
     assert len(sender.sends) == 7
@@ -431,7 +432,7 @@ async def test_a_send_that_gets_no_answer_in_time_is_retried(store: Store) -> No
                 await asyncio.sleep(5)
             return await super().send(item, conversation_id, now)
 
-    await plan_alerts(store.unit_of_work, CP_DUE, CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     send = dispatcher(store, time, Hanging(time), send_timeout=timedelta(seconds=0.05))
     report = await send.dispatch_due()
     assert (report.sent, report.retried) == (1, 1)
@@ -448,7 +449,12 @@ async def test_the_first_to_take_an_alert_has_it_and_the_others_are_told(store: 
     staff = frozenset({Role.CONSULTANT})
     results = await asyncio.gather(
         *(
-            acknowledge_alert(store.unit_of_work(), key, f"aad-c-{n}", staff, CP_DUE + timedelta(seconds=n))
+            acknowledge_alert(
+                store.unit_of_work(),
+                key,
+                who=Who(f"aad-c-{n}", staff),
+                now=CP_DUE + timedelta(seconds=n),
+            )
             for n in range(5)
         )
     )
@@ -462,7 +468,7 @@ async def test_the_first_to_take_an_alert_has_it_and_the_others_are_told(store: 
     assert [e.action for e in events] == ["alert.acknowledged"]
 
     # The taken breach is not repeated nor escalated.
-    await plan_alerts(store.unit_of_work, CP_DUE + timedelta(hours=3), CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE + timedelta(hours=3), CALENDAR, POLICY))
     assert {item.kind for item in await rows(store)} == {AlertKind.BREACHED}
 
 
@@ -504,10 +510,14 @@ def test_who_may_take_a_breach(
 async def test_an_officer_is_refused_a_cp_breach_and_a_due_soon_alert_cannot_be_taken(store: Store) -> None:
     await clocks(store)
     breach = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
-    refused = await acknowledge_alert(store.unit_of_work(), breach, "aad-o", {Role.OFFICER}, CP_DUE)
+    refused = await acknowledge_alert(
+        store.unit_of_work(), breach, who=Who("aad-o", frozenset({Role.OFFICER})), now=CP_DUE
+    )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
     soon = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.DUE_SOON, 0, CP_DUE)
-    informs = await acknowledge_alert(store.unit_of_work(), soon, "aad-c", {Role.CONSULTANT}, CP_DUE)
+    informs = await acknowledge_alert(
+        store.unit_of_work(), soon, who=Who("aad-c", frozenset({Role.CONSULTANT})), now=CP_DUE
+    )
     assert isinstance(informs, Refusal) and informs.reason is RefusalReason.INVALID
     async with store.unit_of_work() as uow:
         events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
@@ -519,19 +529,19 @@ async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_
     await clocks(store)
     key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
     for roles in (frozenset(), frozenset({Role.PROFESSIONAL}), frozenset({Role.ADMIN})):
-        refused = await acknowledge_alert(store.unit_of_work(), key, "someone", roles, CP_DUE)
+        refused = await acknowledge_alert(store.unit_of_work(), key, who=Who("someone", roles), now=CP_DUE)
         assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
     staff = frozenset({Role.CONSULTANT})
     unknown = AlertKey("CT-26-999999", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
-    missing = await acknowledge_alert(store.unit_of_work(), unknown, CONSULTANT, staff, CP_DUE)
+    missing = await acknowledge_alert(store.unit_of_work(), unknown, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(missing, Refusal) and missing.reason is RefusalReason.NOT_FOUND
     lapsed = key.but(AlertKind.LETTER_LAPSED)
-    invalid = await acknowledge_alert(store.unit_of_work(), lapsed, CONSULTANT, staff, CP_DUE)
+    invalid = await acknowledge_alert(store.unit_of_work(), lapsed, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(invalid, Refusal) and invalid.reason is RefusalReason.INVALID
     async with store.unit_of_work() as uow:
         await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION.value, "met", CP_DUE)
         await uow.commit()
-    stopped = await acknowledge_alert(store.unit_of_work(), key, CONSULTANT, staff, CP_DUE)
+    stopped = await acknowledge_alert(store.unit_of_work(), key, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(stopped, Refusal) and stopped.reason is RefusalReason.WRONG_STATE
     async with store.unit_of_work() as uow:
         assert await uow.audit.for_subject("CT-26-000001") == []
@@ -547,7 +557,7 @@ async def test_the_copies_of_an_alert_are_every_sent_message_about_its_clock(sto
     send = dispatcher(store, time, ScriptedSender(time))
     for moment in (CP_DUE - timedelta(minutes=30), CP_DUE):
         time.moment = moment
-        await plan_alerts(store.unit_of_work, moment, CALENDAR, POLICY)
+        await plan_alerts(store.unit_of_work, rules=Rules(moment, CALENDAR, POLICY))
         await send.dispatch_due()
     key = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
     async with store.unit_of_work() as uow:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
 from frontdoor.intake import (
@@ -79,7 +80,7 @@ def answers(**changes: dict[str, object]) -> dict[Section, dict[str, object]]:
 
 
 async def started(store: Store, actor: str = OFFICER) -> Contact:
-    result = await start_contact(store.unit_of_work(), actor, {Role.OFFICER}, NOW)
+    result = await start_contact(store.unit_of_work(), who=Who(actor, frozenset({Role.OFFICER})), now=NOW)
     assert isinstance(result, Contact)
     return result
 
@@ -92,12 +93,10 @@ async def save(
         contact.id,
         section,
         values,
-        kwargs.pop("actor", OFFICER),  # type: ignore[arg-type]
-        kwargs.pop("version", contact.version),  # type: ignore[arg-type]
-        kwargs.pop("now", NOW),  # type: ignore[arg-type]
-        POLICY,
-        calendar=CALENDAR,
-        **kwargs,  # type: ignore[arg-type]
+        kwargs.pop("actor", OFFICER),
+        kwargs.pop("version", contact.version),
+        rules=Rules(kwargs.pop("now", NOW), CALENDAR, POLICY),
+        **kwargs,
     )
 
 
@@ -134,7 +133,12 @@ async def submit(
     store: Store, contact: Contact, *, received_at: datetime | None = None, now: datetime = NOW
 ) -> SubmissionResult | Refusal:
     return await submit_contact(
-        store.unit_of_work(), contact.id, OFFICER, contact.version, now, CALENDAR, POLICY, received_at
+        store.unit_of_work(),
+        contact.id,
+        OFFICER,
+        contact.version,
+        received_at,
+        rules=Rules(now, CALENDAR, POLICY),
     )
 
 
@@ -188,7 +192,7 @@ def store() -> InMemoryStore:
 
 @pytest.mark.parametrize("role", [Role.OFFICER, Role.CONSULTANT, Role.TEAM_MANAGER])
 async def test_officers_consultants_and_team_managers_start_a_draft(store: Store, role: Role) -> None:
-    contact = await start_contact(store.unit_of_work(), OFFICER, {role}, NOW)
+    contact = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset({role})), now=NOW)
     assert isinstance(contact, Contact)
     assert contact.state is ContactState.DRAFT
     assert contact.draft_section == "source"
@@ -203,7 +207,7 @@ async def test_officers_consultants_and_team_managers_start_a_draft(store: Store
     [set(), {Role.SOCIAL_WORKER}, {Role.PROFESSIONAL}, {Role.ADMIN}, {Role.DUTY_MANAGER}],
 )
 async def test_anyone_else_is_told_politely_who_can(store: Store, roles: set[Role]) -> None:
-    result = await start_contact(store.unit_of_work(), OFFICER, roles, NOW)
+    result = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset(roles)), now=NOW)
     assert isinstance(result, Refusal)
     assert result.reason is RefusalReason.NOT_PERMITTED
     assert "officers, social work consultants and team managers" in result.message
@@ -364,7 +368,11 @@ async def test_another_persons_draft_is_refused(store: Store) -> None:
         await go_back(store.unit_of_work(), contact.id, Section.SOURCE, OTHER_OFFICER, contact.version, NOW),
         await cancel_draft(store.unit_of_work(), contact.id, OTHER_OFFICER, NOW),
         await submit_contact(
-            store.unit_of_work(), contact.id, OTHER_OFFICER, contact.version, NOW, CALENDAR, POLICY
+            store.unit_of_work(),
+            contact.id,
+            OTHER_OFFICER,
+            contact.version,
+            rules=Rules(NOW, CALENDAR, POLICY),
         ),
     ):
         assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_YOURS
@@ -391,7 +399,13 @@ async def test_a_contact_that_has_moved_on_is_refused(store: Store) -> None:
 
 async def test_a_missing_draft_is_refused(store: Store) -> None:
     result = await save_section(
-        store.unit_of_work(), "no-such-id", Section.SOURCE, {}, OFFICER, 0, NOW, POLICY
+        store.unit_of_work(),
+        "no-such-id",
+        Section.SOURCE,
+        {},
+        OFFICER,
+        0,
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_FOUND
 
@@ -558,7 +572,11 @@ async def test_re_referral_is_decided_from_the_closure_date_and_the_policy_windo
     policy = parse_policy(f"[windows]\nrereferral_months = {months}")
     contact = await drafted(store, answers(history={"closed_on": closed_on}))
     result = await submit_contact(
-        store.unit_of_work(), contact.id, OFFICER, contact.version, NOW, CALENDAR, policy
+        store.unit_of_work(),
+        contact.id,
+        OFFICER,
+        contact.version,
+        rules=Rules(NOW, CALENDAR, policy),
     )
     assert isinstance(result, SubmissionResult)
     assert result.route is route
@@ -714,11 +732,9 @@ async def _record(store: Store, contact: Contact, values: dict[str, object], rol
         store.unit_of_work(),
         contact.reference or "",
         values,
-        "aad-cons-1",
-        roles,
         contact.version,
-        NOW,
-        POLICY,
+        who=Who("aad-cons-1", frozenset(roles)),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
 
 

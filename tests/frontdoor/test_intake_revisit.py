@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Contact, ImmediateRisk
 from frontdoor.intake import (
     Refusal,
@@ -23,7 +25,7 @@ OFFICER = "aad-officer-1"
 
 
 async def _at_referrer(store: InMemoryStore) -> Contact:
-    contact = await start_contact(store.unit_of_work(), OFFICER, {Role.OFFICER}, NOW)
+    contact = await start_contact(store.unit_of_work(), who=Who(OFFICER, frozenset({Role.OFFICER})), now=NOW)
     assert isinstance(contact, Contact)
     answers: dict[Section, dict[str, object]] = {
         Section.SOURCE: {"source": "phone", "contact_type": "referral"},
@@ -31,7 +33,13 @@ async def _at_referrer(store: InMemoryStore) -> Contact:
     }
     for section, values in answers.items():
         saved = await save_section(
-            store.unit_of_work(), contact.id, section, values, OFFICER, contact.version, NOW, default_policy()
+            store.unit_of_work(),
+            contact.id,
+            section,
+            values,
+            OFFICER,
+            contact.version,
+            rules=Rules(NOW, WorkingCalendar(), default_policy()),
         )
         assert isinstance(saved, SectionSaved)
         contact = saved.contact

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from frontdoor.acting import Rules, Who
 from frontdoor.allocation import worker_loads
 from frontdoor.casework import (
     OutcomeRecorded,
@@ -214,7 +215,12 @@ async def test_a_returned_allocation_leaves_the_workers_load_and_is_screened_aga
     assert states[ClockKind.COMPLETION_48H][DeadlineState.OPEN] == 1
     assert (await open_clocks(store, again.reference))[ClockKind.COMPLETION_48H].assignee_id == OFFICER
     outcome = await record_outcome(
-        store.unit_of_work(), again.id, NFA, OFFICER, ROLES[OFFICER], again.version, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        again.id,
+        NFA,
+        again.version,
+        who=Who(OFFICER, ROLES[OFFICER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     closed = ok(await signed(store, ok(outcome, OutcomeRecorded).contact), SignedOff).contact
     assert closed.state is ContactState.CLOSED
@@ -230,16 +236,17 @@ async def test_a_returned_re_referral_meets_its_recommendation_clock_and_cancels
         store.unit_of_work(),
         contact.id,
         REASSIGN,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
         contact.version,
-        NOW,
-        CALENDAR,
-        POLICY,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(decided, RereferralDecided).contact
     letter = await record_parents_unreachable(
-        store.unit_of_work(), contact.id, SW, ROLES[SW], contact.version, NOW, CALENDAR, POLICY
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        who=Who(SW, ROLES[SW]),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     contact = ok(letter, ParentLetterSent).contact
     back = ok(await give_back(store, contact), SentBack).contact

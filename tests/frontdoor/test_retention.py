@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from frontdoor.acting import Rules
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Contact, ContactEvent, ContactState
 from frontdoor.outcomes import event_data
 from frontdoor.policy import parse_policy
@@ -65,16 +67,21 @@ async def test_only_not_accepted_contacts_closed_long_enough_ago_lose_their_pers
     # One minute short of six months: nothing yet.
     assert (
         await remove_expired_personal_data(
-            store.unit_of_work, datetime(2026, 9, 16, 10, 59, tzinfo=UTC), POLICY
+            store.unit_of_work,
+            rules=Rules(datetime(2026, 9, 16, 10, 59, tzinfo=UTC), WorkingCalendar(), POLICY),
         )
         == ()
     )
     done = await remove_expired_personal_data(
-        store.unit_of_work, datetime(2026, 9, 16, 11, 0, tzinfo=UTC), POLICY
+        store.unit_of_work,
+        rules=Rules(datetime(2026, 9, 16, 11, 0, tzinfo=UTC), WorkingCalendar(), POLICY),
     )
     assert done == ("CT-26-000001", "CT-26-000002")
     assert (
-        await remove_expired_personal_data(store.unit_of_work, datetime(2026, 9, 17, tzinfo=UTC), POLICY)
+        await remove_expired_personal_data(
+            store.unit_of_work,
+            rules=Rules(datetime(2026, 9, 17, tzinfo=UTC), WorkingCalendar(), POLICY),
+        )
         == ()
     )
 

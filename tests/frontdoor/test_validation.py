@@ -8,6 +8,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from frontdoor.answers import (
+    ChildrenAnswers,
+    HistoryAnswers,
+    ParentsAnswers,
+    ParsedSection,
+    ReferrerAnswers,
+    RiskAnswers,
+    SourceAnswers,
+    SummaryAnswers,
+    WorriesAnswers,
+)
+from frontdoor.card_values import FieldError
 from frontdoor.contact import (
     Child,
     Consent,
@@ -21,29 +33,16 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
-from frontdoor.policy import Policy, default_policy, parse_policy
-from frontdoor.script import UNBORN_NAME, Section, child_fields
-from frontdoor.validation import (
-    ChildrenAnswers,
-    FieldError,
-    HistoryAnswers,
-    ParentsAnswers,
-    ParsedSection,
-    ReferrerAnswers,
-    RiskAnswers,
-    SourceAnswers,
-    SummaryAnswers,
-    WorriesAnswers,
-    apply_section,
-    check_complete,
-    check_received_at,
+from frontdoor.contact_details import (
     join_address,
     normalise_email,
     normalise_phone,
     normalise_postcode,
-    parse_section,
     split_address,
 )
+from frontdoor.policy import Policy, default_policy, parse_policy
+from frontdoor.script import UNBORN_NAME, Section, child_fields
+from frontdoor.validation import apply_section, check_complete, check_received_at, parse_section
 from frontdoor.views import format_phone
 
 LONDON = ZoneInfo("Europe/London")

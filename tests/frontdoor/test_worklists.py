@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
 from frontdoor.decisions import ScreeningRoute, decide_rereferral
@@ -59,7 +60,12 @@ async def mine(
     limit: int = WORKLIST_LIMIT,
     policy: Policy = POLICY,
 ) -> WorkList:
-    result = await my_work(store.unit_of_work(), person, ROLES[person], now, CALENDAR, policy, limit=limit)
+    result = await my_work(
+        store.unit_of_work(),
+        limit=limit,
+        who=Who(person, ROLES[person]),
+        rules=Rules(now, CALENDAR, policy),
+    )
     assert isinstance(result, WorkList), result
     return result
 
@@ -68,7 +74,10 @@ async def queue(
     store: Store, *, now: datetime = NOW, limit: int = WORKLIST_LIMIT, policy: Policy = POLICY
 ) -> WorkList:
     result = await screening_queue(
-        store.unit_of_work(), ROLES[CONSULTANT], now, CALENDAR, policy, limit=limit
+        store.unit_of_work(),
+        ROLES[CONSULTANT],
+        limit=limit,
+        rules=Rules(now, CALENDAR, policy),
     )
     assert isinstance(result, WorkList), result
     return result
@@ -80,12 +89,9 @@ async def reassigned(store: Store, worker: str, *, now: datetime = NOW) -> Conta
         store.unit_of_work(),
         contact.id,
         REASSIGN,
-        DUTY_MANAGER,
-        ROLES[DUTY_MANAGER],
         contact.version,
-        now,
-        CALENDAR,
-        POLICY,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(now, CALENDAR, POLICY),
     )
     assert not isinstance(result, Refusal), result
     return result.contact
@@ -269,8 +275,8 @@ async def test_the_lists_are_for_people_who_may_view_contacts(store: Store, role
     await seat(store)
     await screened(store, await submitted(store), ROUTE_IV)
     for result in (
-        await my_work(store.unit_of_work(), SW, roles, NOW, CALENDAR, POLICY),
-        await screening_queue(store.unit_of_work(), roles, NOW, CALENDAR, POLICY),
+        await my_work(store.unit_of_work(), who=Who(SW, roles), rules=Rules(NOW, CALENDAR, POLICY)),
+        await screening_queue(store.unit_of_work(), roles, rules=Rules(NOW, CALENDAR, POLICY)),
     ):
         assert isinstance(result, Refusal) and result.reason is RefusalReason.NOT_PERMITTED
 
@@ -280,8 +286,18 @@ async def test_the_lists_are_for_people_who_may_view_contacts(store: Store, role
 )
 async def test_every_front_door_role_may_see_them(store: Store, role: Role) -> None:
     await seat(store)
-    assert isinstance(await my_work(store.unit_of_work(), SW, {role}, NOW, CALENDAR, POLICY), WorkList)
-    assert isinstance(await screening_queue(store.unit_of_work(), {role}, NOW, CALENDAR, POLICY), WorkList)
+    assert isinstance(
+        await my_work(
+            store.unit_of_work(),
+            who=Who(SW, frozenset({role})),
+            rules=Rules(NOW, CALENDAR, POLICY),
+        ),
+        WorkList,
+    )
+    assert isinstance(
+        await screening_queue(store.unit_of_work(), {role}, rules=Rules(NOW, CALENDAR, POLICY)),
+        WorkList,
+    )
 
 
 async def test_a_line_never_names_a_child_a_family_or_an_anonymous_referrer(store: Store) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.casework import (
     CaseworkRecorded,
     ChallengeRecorded,
@@ -118,12 +119,20 @@ async def test_the_person_who_recorded_the_outcome_may_record_its_letter_as_sent
     before = await snapshot(store, contact)
     # The signer did not record the outcome and does not send letters.
     refused = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, CONSULTANT_2, ROLES[CONSULTANT_2], closed.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        closed.version,
+        who=Who(CONSULTANT_2, ROLES[CONSULTANT_2]),
+        now=NOW,
     )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
     assert await snapshot(store, contact) == before
     sent = await record_outcome_letter_sent(
-        store.unit_of_work(), contact.id, CONSULTANT, ROLES[CONSULTANT], closed.version, NOW
+        store.unit_of_work(),
+        contact.id,
+        closed.version,
+        who=Who(CONSULTANT, ROLES[CONSULTANT]),
+        now=NOW,
     )
     letter = outcome_letter_status(ok(sent, CaseworkRecorded).contact)
     assert (
@@ -158,7 +167,11 @@ async def test_the_parent_letter_waits_then_lapses_back_to_the_worker(store: Sto
 
     clock.set(datetime(2026, 4, 9, 9, 0, tzinfo=UTC))
     lapsed = ok(
-        await lapse_parent_letter(store.unit_of_work(), contact.reference or "", clock.now(), EASTER, POLICY),
+        await lapse_parent_letter(
+            store.unit_of_work(),
+            contact.reference or "",
+            rules=Rules(clock.now(), EASTER, POLICY),
+        ),
         LetterLapsed,
     )
     letter = parent_letter(lapsed.contact, await deadlines_of(store, contact.reference))
@@ -206,7 +219,7 @@ async def test_history_names_every_step_with_its_particulars(store: Store) -> No
     lines = history(contact)
     assert [line.title for line in lines] == [
         "Submitted for screening",
-        "Screened: route IV: allocate to a social worker",
+        "Decided: route IV: allocate to a social worker",
         "Contact with the referrer",
         "Recommendation: no further involvement; Referral to another agency: Early help",
     ]
@@ -225,12 +238,9 @@ async def test_history_of_an_accepted_outcome_and_its_challenge(store: Store) ->
             store.unit_of_work(),
             contact.id,
             "Grounds",
-            TEAM_MANAGER,
-            ROLES[TEAM_MANAGER],
             contact.version,
-            NOW,
-            CALENDAR,
-            POLICY,
+            who=Who(TEAM_MANAGER, ROLES[TEAM_MANAGER]),
+            rules=Rules(NOW, CALENDAR, POLICY),
         ),
         ChallengeRecorded,
     )
@@ -240,11 +250,10 @@ async def test_history_of_an_accepted_outcome_and_its_challenge(store: Store) ->
             contact.id,
             ChallengeResult.OVERTURNED,
             "Advice fits",
-            CONSULTANT,
-            ROLES[CONSULTANT],
             raised.contact.version,
-            NOW,
             revised_outcome=ADVICE.kind,
+            who=Who(CONSULTANT, ROLES[CONSULTANT]),
+            now=NOW,
         ),
         ChallengeRecorded,
     )

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bot.settings import DEVELOPMENT, Settings, SettingsError
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import AlertKind, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Contact, ContactState
@@ -137,7 +138,10 @@ def test_the_preview_is_short_plain_text_with_no_clickable_link() -> None:
 async def test_two_officers_take_at_once_and_the_first_wins(store: Store) -> None:
     item = await _add(store, 1, at(9))
     results = await asyncio.gather(
-        *(take(store.unit_of_work(), item.id, officer, {Role.OFFICER}, at(10)) for officer in OFFICERS)
+        *(
+            take(store.unit_of_work(), item.id, who=Who(officer, frozenset({Role.OFFICER})), now=at(10))
+            for officer in OFFICERS
+        )
     )
     winners = [r for r in results if isinstance(r, MailItem)]
     losers = [r for r in results if isinstance(r, TakenBySomeoneElse)]
@@ -161,12 +165,18 @@ async def test_an_e_mail_untaken_for_an_office_hour_alerts_the_duty_manager_once
     early = await _add(store, 1, at(8))
     taken = await _add(store, 2, at(8, 5))
     assert isinstance(
-        await take(store.unit_of_work(), taken.id, OFFICERS[0], {Role.OFFICER}, at(8, 10)), MailItem
+        await take(
+            store.unit_of_work(),
+            taken.id,
+            who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
+            now=at(8, 10),
+        ),
+        MailItem,
     )
 
-    assert await alert_untaken(store.unit_of_work, at(9, 29), CALENDAR, POLICY) == 0
-    assert await alert_untaken(store.unit_of_work, at(9, 30), CALENDAR, POLICY) == 1
-    assert await alert_untaken(store.unit_of_work, at(9, 45), CALENDAR, POLICY) == 0  # once
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 29), CALENDAR, POLICY)) == 0
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 30), CALENDAR, POLICY)) == 1
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(9, 45), CALENDAR, POLICY)) == 0  # once
 
     async with store.unit_of_work() as uow:
         [sent] = [
@@ -185,9 +195,9 @@ async def test_the_untaken_limit_is_the_policy_s_and_counts_office_time_only(sto
     policy = parse_policy("[mail]\nuntaken_alert_office_hours = 3")
     # Friday 16:30: half an office hour that day, the rest on Monday from 08:30.
     await _add(store, 1, at(16, 30, date(2026, 3, 13)))
-    assert await alert_untaken(store.unit_of_work, at(10, 59), CALENDAR, policy) == 0
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(10, 59), CALENDAR, policy)) == 0
     # Nobody on the rota: the duty channel is told instead.
-    assert await alert_untaken(store.unit_of_work, at(11, 0), CALENDAR, policy) == 1
+    assert await alert_untaken(store.unit_of_work, rules=Rules(at(11, 0), CALENDAR, policy)) == 1
 
 
 def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
@@ -227,7 +237,7 @@ async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(
         await uow.commit()
 
     # Six months before Monday 16 March 2026 is 16 September 2025.
-    deleted = await purge_expired_mail(store.unit_of_work(), at(3), CALENDAR, POLICY)
+    deleted = await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, POLICY))
 
     assert sorted(deleted) == sorted([not_referral.id, closed.id])
     async with store.unit_of_work() as uow:
@@ -239,16 +249,28 @@ async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(
     ]
     # A shorter retention reaches the recent one too.
     shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 2")
-    assert await purge_expired_mail(store.unit_of_work(), at(3), CALENDAR, shorter) == [recent.id]
+    assert await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, shorter)) == [
+        recent.id
+    ]
 
 
 async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store) -> None:
     item = await _add(store, 1, at(9))
     assert isinstance(
-        await take(store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10)), MailItem
+        await take(
+            store.unit_of_work(),
+            item.id,
+            who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
+            now=at(10),
+        ),
+        MailItem,
     )
     started = await start_from_mail(
-        store.unit_of_work(), item.id, OFFICERS[0], {Role.OFFICER}, at(10), "source"
+        store.unit_of_work(),
+        item.id,
+        "source",
+        who=Who(OFFICERS[0], frozenset({Role.OFFICER})),
+        now=at(10),
     )
     assert isinstance(started, tuple)
     _, contact = started

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Who
 from frontdoor.contact import Source
 from frontdoor.mail import start_from_mail, take
 from frontdoor.mail_records import MailItem, MailState
@@ -230,9 +231,15 @@ async def test_a_contact_from_an_e_mail_is_received_when_the_e_mail_was(
     imap_mailbox.deliver(messages.plain(), received(0))
     await watcher(imap_mailbox, store).sync()
     [item] = await items(store)
-    taken = await take(store.unit_of_work(), item.id, OFFICER, {Role.OFFICER}, T0)
+    taken = await take(store.unit_of_work(), item.id, who=Who(OFFICER, frozenset({Role.OFFICER})), now=T0)
     assert isinstance(taken, MailItem)
-    started = await start_from_mail(store.unit_of_work(), item.id, OFFICER, {Role.OFFICER}, T0, "source")
+    started = await start_from_mail(
+        store.unit_of_work(),
+        item.id,
+        "source",
+        who=Who(OFFICER, frozenset({Role.OFFICER})),
+        now=T0,
+    )
     assert not hasattr(started, "message")
     _, contact = started  # type: ignore[misc]
     async with store.unit_of_work() as uow:

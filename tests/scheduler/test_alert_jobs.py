@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from frontdoor.acting import Rules
+from frontdoor.alert_tick import plan_alerts
 from frontdoor.alerts import AlertKind, OutboxItem
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.dispatch import SendReport, plan_alerts
+from frontdoor.dispatch import SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,
@@ -131,7 +133,7 @@ async def test_only_the_leader_plans_and_dispatches(tmp_path: Path) -> None:
 
         # Planned (as by the leader, in another process): the follower does not send it either,
         # since one dispatcher is what keeps Teams' per-conversation limits.
-        planned = await plan_alerts(store.unit_of_work, clock.now(), CALENDAR, POLICY)
+        planned = await plan_alerts(store.unit_of_work, rules=Rules(clock.now(), CALENDAR, POLICY))
         assert planned.enqueued == 1
         assert (await following.dispatch()).claimed == 0
         assert follower_sender.sent == []
@@ -153,7 +155,7 @@ async def test_a_new_leader_sends_at_once_what_a_dead_leader_had_claimed(tmp_pat
     store = InMemoryStore()
     await with_a_breach(store)
     clock = SettableClock(T0 + timedelta(hours=2))
-    await plan_alerts(store.unit_of_work, clock.now(), CALENDAR, POLICY)
+    await plan_alerts(store.unit_of_work, rules=Rules(clock.now(), CALENDAR, POLICY))
     async with store.unit_of_work() as uow:  # the dead leader's claim, its lease still running
         [claimed] = await uow.alerts.claim(clock.now(), timedelta(minutes=5))
     sender = RecordingSender()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
+from frontdoor.acting import Rules, Who
 from frontdoor.alerts import DUTY_CHANNEL, AlertKind, OutboxItem, OutboxState, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, ContactState, Referrer, ReferrerType
@@ -134,19 +135,24 @@ async def total(store: Store) -> int:
 
 
 async def post(store: Store, at: datetime) -> HandoverPosted | None:
-    return await post_due_handover(store.unit_of_work, at, CALENDAR, POLICY)
+    return await post_due_handover(store.unit_of_work, rules=Rules(at, CALENDAR, POLICY))
 
 
 async def acknowledge(
     store: Store, day: date, person: str, roles: set[Role], at: datetime
 ) -> HandoverAcknowledged | Refusal:
-    return await acknowledge_handover(store.unit_of_work(), day, person, roles, at, CALENDAR, POLICY)
+    return await acknowledge_handover(
+        store.unit_of_work(),
+        day,
+        who=Who(person, frozenset(roles)),
+        rules=Rules(at, CALENDAR, POLICY),
+    )
 
 
 async def escalate(store: Store, at: datetime) -> HandoverEscalated | None:
     """The escalation job at ``at``, the dispatcher having sent what was due by then."""
     await deliver(store, at)
-    return await escalate_due_handover(store.unit_of_work, at, CALENDAR, POLICY)
+    return await escalate_due_handover(store.unit_of_work, rules=Rules(at, CALENDAR, POLICY))
 
 
 async def a_reassigned_contact(store: Store, received: datetime) -> None:
@@ -187,7 +193,10 @@ async def test_the_handover_is_enqueued_once_at_half_past_four_on_a_working_day(
     assert len([posted for posted in results if posted is not None]) == 1
     # again, later: still one row
     assert await post(store, local(2026, 3, 16, 16, 30, 30)) is None
-    assert await post_due_handover(store.unit_of_work, local(2026, 3, 16, 16, 31), CALENDAR, POLICY) is None
+    assert (
+        await post_due_handover(store.unit_of_work, rules=Rules(local(2026, 3, 16, 16, 31), CALENDAR, POLICY))
+        is None
+    )
     [row] = await rows(store)
     assert row.kind is AlertKind.HANDOVER and row.subject == "handover:2026-03-16"
     assert row.recipient == DUTY_CHANNEL
@@ -214,8 +223,13 @@ async def test_no_handover_at_a_weekend_or_on_a_bank_holiday(store: Store) -> No
 async def test_a_closure_date_has_no_handover(store: Store) -> None:
     closed = parse_policy('[calendar]\nclosure_dates = ["2026-03-17"]\n')
     calendar = calendar_from(closed, ())
-    assert await post_due_handover(store.unit_of_work, local(2026, 3, 16, 16, 30), calendar, closed)
-    assert await post_due_handover(store.unit_of_work, local(2026, 3, 17, 16, 30), calendar, closed) is None
+    assert await post_due_handover(
+        store.unit_of_work, rules=Rules(local(2026, 3, 16, 16, 30), calendar, closed)
+    )
+    assert (
+        await post_due_handover(store.unit_of_work, rules=Rules(local(2026, 3, 17, 16, 30), calendar, closed))
+        is None
+    )
     assert [row.subject for row in await rows(store)] == ["handover:2026-03-16"]
 
 
@@ -425,7 +439,7 @@ async def test_fridays_handover_escalates_on_monday_and_after_a_bank_holiday_on_
 
 
 async def marac(store: Store, at: datetime, calendar: WorkingCalendar = CALENDAR) -> MaracPosted | None:
-    return await post_due_marac_reminder(store.unit_of_work, at, calendar, POLICY)
+    return await post_due_marac_reminder(store.unit_of_work, rules=Rules(at, calendar, POLICY))
 
 
 async def test_marac_reminders_on_tuesdays_and_thursdays_once(store: Store) -> None:
@@ -469,9 +483,14 @@ async def test_marac_follows_the_policy(store: Store) -> None:
     policy = parse_policy('[marac]\ndays = ["monday"]\nat = "11:00"\nreminder_at = "08:00"\n')
     calendar = calendar_from(policy, ())
     assert (
-        await post_due_marac_reminder(store.unit_of_work, local(2026, 3, 17, 9, 30), calendar, policy) is None
+        await post_due_marac_reminder(
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 9, 30), calendar, policy)
+        )
+        is None
     )
-    assert await post_due_marac_reminder(store.unit_of_work, local(2026, 3, 16, 8, 0), calendar, policy)
+    assert await post_due_marac_reminder(
+        store.unit_of_work, rules=Rules(local(2026, 3, 16, 8, 0), calendar, policy)
+    )
     [row] = await rows(store)
     assert MaracReminder.from_payload(row.payload).meeting_at == datetime(2026, 3, 16, 11, 0, tzinfo=UTC)
 
@@ -589,11 +608,16 @@ async def test_a_handover_never_delivered_is_not_escalated_as_unacknowledged(sto
         await uow.alerts.mark_failed(item.id, "NoChannel: no duty channel is registered")
         await uow.commit()
     assert (
-        await escalate_due_handover(store.unit_of_work, local(2026, 3, 17, 8, 30), CALENDAR, POLICY) is None
+        await escalate_due_handover(
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
+        )
+        is None
     )
     assert await escalate(store, local(2026, 3, 17, 12, 0)) is None
     assert [row.kind for row in await rows(store)] == [AlertKind.HANDOVER]
-    state = await latest_posted_handover(store.unit_of_work(), local(2026, 3, 17, 12, 0), CALENDAR, POLICY)
+    state = await latest_posted_handover(
+        store.unit_of_work(), rules=Rules(local(2026, 3, 17, 12, 0), CALENDAR, POLICY)
+    )
     assert state == HandoverPostState(
         date(2026, 3, 16), OutboxState.FAILED, 1, "NoChannel: no duty channel is registered"
     )
@@ -605,9 +629,14 @@ async def test_a_handover_still_waiting_to_be_sent_escalates_only_once_delivered
     await post(store, local(2026, 3, 16, 16, 30))
     # Still pending at the opening (Teams kept answering 503): no escalation yet.
     assert (
-        await escalate_due_handover(store.unit_of_work, local(2026, 3, 17, 8, 30), CALENDAR, POLICY) is None
+        await escalate_due_handover(
+            store.unit_of_work, rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
+        )
+        is None
     )
-    state = await latest_posted_handover(store.unit_of_work(), local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
+    state = await latest_posted_handover(
+        store.unit_of_work(), rules=Rules(local(2026, 3, 17, 8, 30), CALENDAR, POLICY)
+    )
     assert state is not None and state.state is OutboxState.PENDING and not state.delivered
     # Delivered at 08:40 and still unacknowledged: now it escalates.
     escalated = await escalate(store, local(2026, 3, 17, 8, 40))

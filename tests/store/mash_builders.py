@@ -3,6 +3,7 @@ opened on a submitted contact through the use case."""
 
 from __future__ import annotations
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import Agency, MashEpisode, MashReason, Urgency
 from frontdoor.mash import EpisodeForm, open_episode, set_partner_agency
 from frontdoor.policy import Policy
@@ -38,11 +39,8 @@ async def opened(store: Store, urgency: Urgency = Urgency.STANDARD, policy: Poli
     episode = await open_episode(
         store.unit_of_work(),
         _form(contact.reference or "", urgency),
-        actor_id=CONSULTANT,
-        roles=CONSULTANT_ROLES,
-        now=NOW,
-        calendar=CALENDAR,
-        policy=policy,
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, CALENDAR, policy),
     )
     assert not isinstance(episode, Refusal), episode
     return episode

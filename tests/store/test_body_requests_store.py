@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import BodyRequest, RequestingBody
 from frontdoor.body_requests import BodyRequestForm, log_request, purge_expired_requests, respond
 from frontdoor.policy import parse_policy
@@ -22,7 +23,7 @@ ROLES = frozenset({Role.OFFICER})
 async def _logged(store: Store, due_on: date = date(2026, 3, 21)) -> BodyRequest:
     form = BodyRequestForm(RequestingBody.OFSTED_CHILDMINDER, "OF-1", "Una Example", None, "", due_on)
     request = await log_request(
-        store.unit_of_work(), form, actor_id=OFFICER, roles=ROLES, now=NOW, calendar=CALENDAR
+        store.unit_of_work(), form, calendar=CALENDAR, who=Who(OFFICER, ROLES), now=NOW
     )
     assert isinstance(request, BodyRequest), request
     return request
@@ -41,14 +42,17 @@ async def test_answered_requests_are_deleted_after_the_policys_months(
 ) -> None:
     answered = await _logged(store)
     result = await respond(
-        store.unit_of_work(), answered.reference, "Nothing held", actor_id=OFFICER, roles=ROLES,
-        now=NOW + timedelta(hours=1), policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        answered.reference,
+        "Nothing held",
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW + timedelta(hours=1), CALENDAR, POLICY),
+    )
     assert not isinstance(result, Refusal)
     waiting = await _logged(store)
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)
     policy = parse_policy(f"[retention]\ninformation_requests_months = {months}\n")
-    deleted = await purge_expired_requests(store.unit_of_work(), later, policy)
+    deleted = await purge_expired_requests(store.unit_of_work(), rules=Rules(later, CALENDAR, policy))
     assert deleted == (() if kept else (answered.reference,))
     async with store.unit_of_work() as uow:
         assert await uow.body_requests.get(waiting.reference) is not None

@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.decisions import (
     RereferralChoice,
     RereferralDecided,
@@ -75,12 +76,9 @@ async def test_concurrent_rereferral_reassignments_never_exceed_the_cap(store: S
                 store.unit_of_work(),
                 c.id,
                 decision,
-                DUTY_MANAGER,
-                ROLES[DUTY_MANAGER],
                 c.version,
-                NOW,
-                CALENDAR,
-                POLICY_CAP,
+                who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+                rules=Rules(NOW, CALENDAR, POLICY_CAP),
             )
             for c in contacts
         )

@@ -10,6 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import IntegrityError
 
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import (
     Consultation,
     ConsultationDraft,
@@ -175,7 +177,13 @@ async def test_concurrent_saves_from_one_card_save_once_and_leave_no_gap(store: 
 
     async def press(form_id: str) -> tuple[str, bool]:
         async with store.unit_of_work() as uow:
-            result = await save_consultation(uow, DRAFT, "prof-1", PROFESSIONAL, NOW, POLICY, form_id=form_id)
+            result = await save_consultation(
+                uow,
+                DRAFT,
+                form_id=form_id,
+                who=Who("prof-1", PROFESSIONAL),
+                rules=Rules(NOW, WorkingCalendar(), POLICY),
+            )
         assert result.outcome is SaveOutcome.SAVED and result.consultation is not None
         return result.consultation.reference, result.repeated
 
@@ -197,17 +205,31 @@ async def test_link_purge_and_audit_on_each_store(store: Store) -> None:
         await uow.contacts.add(full_contact())
         await uow.commit()
     async with store.unit_of_work() as uow:
-        old = await save_consultation(uow, DRAFT, "prof-1", PROFESSIONAL, NOW - timedelta(days=200), POLICY)
+        old = await save_consultation(
+            uow,
+            DRAFT,
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW - timedelta(days=200), WorkingCalendar(), POLICY),
+        )
     async with store.unit_of_work() as uow:
-        new = await save_consultation(uow, DRAFT, "prof-1", PROFESSIONAL, NOW, POLICY)
+        new = await save_consultation(
+            uow,
+            DRAFT,
+            who=Who("prof-1", PROFESSIONAL),
+            rules=Rules(NOW, WorkingCalendar(), POLICY),
+        )
     assert old.consultation is not None and new.consultation is not None
     async with store.unit_of_work() as uow:
         linked = await link_consultation(
-            uow, new.consultation.reference, "CT-26-000001", "officer-1", {Role.OFFICER}, NOW
+            uow,
+            new.consultation.reference,
+            "CT-26-000001",
+            who=Who("officer-1", frozenset({Role.OFFICER})),
+            now=NOW,
         )
     assert linked.consultation is not None and linked.consultation.linked_contact_reference == "CT-26-000001"
     async with store.unit_of_work() as uow:
-        deleted = await purge_expired_consultations(uow, NOW, POLICY)
+        deleted = await purge_expired_consultations(uow, rules=Rules(NOW, WorkingCalendar(), POLICY))
     assert deleted == (old.consultation.reference,) == ("PC-25-00001",)
     async with store.unit_of_work() as uow:
         assert await uow.consultations.get_by_reference("PC-25-00001") is None

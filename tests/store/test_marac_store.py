@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import MappaInvitation, MaracCase
 from frontdoor.marac_cases import (
     add_case,
@@ -32,11 +33,8 @@ async def _case(store: Store) -> MaracCase:
     case = await add_case(
         store.unit_of_work(),
         "marac-1",
-        actor_id=OFFICER,
-        roles=ROLES,
-        now=NOW,
-        calendar=CALENDAR,
-        policy=POLICY,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(case, MaracCase), case
     return case
@@ -46,9 +44,15 @@ async def test_a_linked_childs_request_is_due_at_the_meeting_and_closes_when_ans
     case = await _case(store)
     assert case.meeting_day == date(2026, 3, 17) and case.case_reference == "MARAC-1"
     linked = await link_child(
-        store.unit_of_work(), case.id, "Vic Example", None, "Team A", SW, actor_id=OFFICER, roles=ROLES,
-        now=NOW, calendar=CALENDAR, policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        case.id,
+        "Vic Example",
+        None,
+        "Team A",
+        SW,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
+    )
     assert not isinstance(linked, Refusal)
     _, request = linked
     async with store.unit_of_work() as uow:
@@ -59,16 +63,17 @@ async def test_a_linked_childs_request_is_due_at_the_meeting_and_closes_when_ans
         store.unit_of_work(),
         request.id,
         "x",
-        actor_id="aad-someone",
-        roles=frozenset(),
-        now=NOW,
-        policy=POLICY,
+        who=Who("aad-someone", frozenset()),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(other, Refusal)
     answered = await answer_request(
-        store.unit_of_work(), request.id, "Known", actor_id=SW, roles=frozenset({Role.SOCIAL_WORKER}),
-        now=NOW + timedelta(hours=1), policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        request.id,
+        "Known",
+        who=Who(SW, frozenset({Role.SOCIAL_WORKER})),
+        rules=Rules(NOW + timedelta(hours=1), CALENDAR, POLICY),
+    )
     assert not isinstance(answered, Refusal) and answered.answer is not None
     async with store.unit_of_work() as uow:
         assert await outstanding(uow, case.meeting_day) == []
@@ -81,12 +86,18 @@ async def test_marac_and_mappa_records_are_deleted_after_the_policys_months(
 ) -> None:
     case = await _case(store)
     invitation = await log_mappa(
-        store.unit_of_work(), "MAPPA-1", date(2026, 3, 18), "", None, actor_id=OFFICER, roles=ROLES, now=NOW
+        store.unit_of_work(),
+        "MAPPA-1",
+        date(2026, 3, 18),
+        "",
+        None,
+        who=Who(OFFICER, ROLES),
+        now=NOW,
     )
     assert isinstance(invitation, MappaInvitation) and invitation.to_front_door
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)
     policy = parse_policy(f"[retention]\nmarac_mappa_months = {months}\n")
-    deleted = await purge_expired_marac(store.unit_of_work(), later, policy)
+    deleted = await purge_expired_marac(store.unit_of_work(), rules=Rules(later, CALENDAR, policy))
     assert deleted == (() if kept else ("MAPPA-1", "MARAC-1"))
     async with store.unit_of_work() as uow:
         assert (await uow.marac.get_case(case.id) is not None) is kept

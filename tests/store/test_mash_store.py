@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import (
     Agency,
     AnswerChannel,
@@ -16,6 +17,7 @@ from frontdoor.agencies import (
     SharedChild,
     Urgency,
 )
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.mash import (
     PartnerView,
     StaffView,
@@ -62,22 +64,34 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
     episode = await opened(store)
     reference = episode.reference
     answered = await partner_answer(
-        store.unit_of_work(), reference, "Nothing known", actor_id=POLICE, roles=PARTNER_ROLES,
-        now=NOW + timedelta(hours=1), policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        reference,
+        "Nothing known",
+        who=Who(POLICE, PARTNER_ROLES),
+        rules=Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY),
+    )
     assert not isinstance(answered, Refusal)
     request = answered.request_for(Agency.POLICE)
     assert request is not None and request.answer is not None and request.answer.channel is AnswerChannel.CARD
     again = await record_phone_answer(
-        store.unit_of_work(), reference, Agency.POLICE, "Twice", "Someone", actor_id=CONSULTANT,
-        roles=CONSULTANT_ROLES, now=NOW + timedelta(hours=2), policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        reference,
+        Agency.POLICE,
+        "Twice",
+        "Someone",
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW + timedelta(hours=2), WorkingCalendar(), POLICY),
+    )
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
     closed = await close_episode(
-        store.unit_of_work(), reference, MashDecision.NO_FURTHER_ACTION, "No concerns shared",
-        (Agency.POLICE,), actor_id=CONSULTANT, roles=CONSULTANT_ROLES, now=NOW + timedelta(hours=3),
-        policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        reference,
+        MashDecision.NO_FURTHER_ACTION,
+        "No concerns shared",
+        (Agency.POLICE,),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW + timedelta(hours=3), WorkingCalendar(), POLICY),
+    )
     assert not isinstance(closed, Refusal) and closed.closure is not None
     async with store.unit_of_work() as uow:
         assert await uow.mash.get(reference) == closed
@@ -90,17 +104,20 @@ async def test_answers_close_their_clocks_and_closing_cancels_the_rest(store: St
 async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> None:
     episode = await opened(store)
     await partner_answer(
-        store.unit_of_work(), episode.reference, "Police answer", actor_id=POLICE, roles=PARTNER_ROLES,
-        now=NOW, policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        episode.reference,
+        "Police answer",
+        who=Who(POLICE, PARTNER_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     health = await read_episode(
-        store.unit_of_work(), episode.reference, actor_id=HEALTH, roles=PARTNER_ROLES, now=NOW
+        store.unit_of_work(), episode.reference, who=Who(HEALTH, PARTNER_ROLES), now=NOW
     )
     assert (
         isinstance(health, PartnerView) and health.agency is Agency.HEALTH and health.request.answer is None
     )
     staff = await read_episode(
-        store.unit_of_work(), episode.reference, actor_id=CONSULTANT, roles=CONSULTANT_ROLES, now=NOW
+        store.unit_of_work(), episode.reference, who=Who(CONSULTANT, CONSULTANT_ROLES), now=NOW
     )
     assert isinstance(staff, StaffView)
     # A partner whose role was revoked, or with no agency, is refused.
@@ -108,7 +125,7 @@ async def test_a_partner_reads_only_their_own_agencys_request(store: Store) -> N
         await set_partner_agency(uow, HEALTH, None, actor_id="admin", now=NOW)
         await uow.commit()
     gone = await read_episode(
-        store.unit_of_work(), episode.reference, actor_id=HEALTH, roles=PARTNER_ROLES, now=NOW
+        store.unit_of_work(), episode.reference, who=Who(HEALTH, PARTNER_ROLES), now=NOW
     )
     assert isinstance(gone, Refusal) and gone.reason is RefusalReason.NOT_PERMITTED
     async with store.unit_of_work() as uow:
@@ -122,13 +139,20 @@ async def test_retention_deletes_closed_episodes_after_the_policys_months(
 ) -> None:
     episode = await opened(store)
     await close_episode(
-        store.unit_of_work(), episode.reference, MashDecision.ADVICE_SIGNPOSTING, "Advice given",
-        (Agency.POLICE,), actor_id=CONSULTANT, roles=CONSULTANT_ROLES, now=NOW, policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        episode.reference,
+        MashDecision.ADVICE_SIGNPOSTING,
+        "Advice given",
+        (Agency.POLICE,),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, WorkingCalendar(), POLICY),
+    )
     other = await opened(store)  # still open: never deleted
     later = datetime(2026, 6, 16, 10, 0, tzinfo=UTC)  # three months on
     policy = parse_policy(f"[retention]\nmash_episodes_months = {months}\n")
-    deleted = await purge_expired_episodes(store.unit_of_work(), later, policy)
+    deleted = await purge_expired_episodes(
+        store.unit_of_work(), rules=Rules(later, WorkingCalendar(), policy)
+    )
     assert deleted == (() if kept else (episode.reference,))
     async with store.unit_of_work() as uow:
         assert (await uow.mash.get(episode.reference) is not None) is kept

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import Agency, BodyRequest, MaracCase, MashDecision, RequestingBody, TriageIncident
 from frontdoor.body_requests import BodyRequestForm, log_request, respond
 from frontdoor.marac_cases import add_case
@@ -30,9 +31,14 @@ MONTH = (
 async def test_the_retention_job_deletes_each_multi_agency_record_after_its_months(store: Store) -> None:
     closed = await opened(store)
     result = await close_episode(
-        store.unit_of_work(), closed.reference, MashDecision.NO_FURTHER_ACTION, "Nothing to add",
-        (Agency.POLICE,), actor_id=CONSULTANT, roles=CONSULTANT_ROLES, now=NOW, policy=POLICY,
-    )  # fmt: skip
+        store.unit_of_work(),
+        closed.reference,
+        MashDecision.NO_FURTHER_ACTION,
+        "Nothing to add",
+        (Agency.POLICE,),
+        who=Who(CONSULTANT, CONSULTANT_ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
+    )
     assert not isinstance(result, Refusal), result
     still_open = await opened(store)
     incident = await record_incident(
@@ -40,34 +46,28 @@ async def test_the_retention_job_deletes_each_multi_agency_record_after_its_mont
         "DA-7",
         date(2026, 3, 15),
         "Argument between adults",
-        actor_id=OFFICER,
-        roles=ROLES,
+        who=Who(OFFICER, ROLES),
         now=NOW,
     )
     assert isinstance(incident, TriageIncident)
     form = BodyRequestForm(RequestingBody.CAFCASS, "C-1", "Una Example", None, "", date(2026, 3, 20))
     request = await log_request(
-        store.unit_of_work(), form, actor_id=OFFICER, roles=ROLES, now=NOW, calendar=CALENDAR
+        store.unit_of_work(), form, calendar=CALENDAR, who=Who(OFFICER, ROLES), now=NOW
     )
     assert isinstance(request, BodyRequest)
     answered = await respond(
         store.unit_of_work(),
         request.reference,
         "None held",
-        actor_id=OFFICER,
-        roles=ROLES,
-        now=NOW,
-        policy=POLICY,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert not isinstance(answered, Refusal)
     case = await add_case(
         store.unit_of_work(),
         "MARAC-9",
-        actor_id=OFFICER,
-        roles=ROLES,
-        now=NOW,
-        calendar=CALENDAR,
-        policy=POLICY,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, CALENDAR, POLICY),
     )
     assert isinstance(case, MaracCase)
 

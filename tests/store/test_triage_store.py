@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from frontdoor.acting import Rules, Who
 from frontdoor.agencies import TriageDecision, TriageIncident, TriageOutcome
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.policy import parse_policy
 from frontdoor.roles import Role
 from frontdoor.triage import purge_expired_incidents, record_incident
@@ -21,7 +23,12 @@ SUMMARY = "Verbal argument between two adults, children present"
 
 async def _recorded(store: Store, reference: str = "DA-1", now: datetime = NOW) -> TriageIncident:
     incident = await record_incident(
-        store.unit_of_work(), reference, date(2026, 3, 15), SUMMARY, actor_id=OFFICER, roles=ROLES, now=now
+        store.unit_of_work(),
+        reference,
+        date(2026, 3, 15),
+        SUMMARY,
+        who=Who(OFFICER, ROLES),
+        now=now,
     )
     assert isinstance(incident, TriageIncident), incident
     return incident
@@ -45,7 +52,12 @@ async def test_an_incident_round_trips_and_takes_one_outcome(store: Store) -> No
 async def test_the_triage_meets_monday_to_friday(store: Store) -> None:
     saturday = NOW + timedelta(days=5)
     refused = await record_incident(
-        store.unit_of_work(), "DA-2", date(2026, 3, 20), SUMMARY, actor_id=OFFICER, roles=ROLES, now=saturday
+        store.unit_of_work(),
+        "DA-2",
+        date(2026, 3, 20),
+        SUMMARY,
+        who=Who(OFFICER, ROLES),
+        now=saturday,
     )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.WRONG_STATE
 
@@ -56,7 +68,9 @@ async def test_incidents_are_deleted_after_the_policys_months(store: Store, mont
     later = datetime(2026, 5, 20, 10, 0, tzinfo=UTC)  # two months on
     recent = await _recorded(store, "DA-NEW", later)
     policy = parse_policy(f"[retention]\ntriage_incidents_months = {months}\n")
-    deleted = await purge_expired_incidents(store.unit_of_work(), later, policy)
+    deleted = await purge_expired_incidents(
+        store.unit_of_work(), rules=Rules(later, WorkingCalendar(), policy)
+    )
     assert deleted == (() if kept else ("DA-OLD",))
     async with store.unit_of_work() as uow:
         assert await uow.triage.get(recent.id) is not None

@@ -21,23 +21,21 @@ from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.cardmessages import send_card
 from bot.dialogs.contacts import ContactRecords
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.decisions import may_decide_now
 from bot.dialogs.intake.forms import UNREADABLE, ScriptForms, answers_of, set_aside, shown
 from bot.dialogs.intake.submission import SubmissionPosts
-from bot.notify import Notifier, PersonAddress
+from bot.notify import PersonAddress
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply
 from frontdoor.consultation import consultations_followed_by, follows_text
 from frontdoor.contact import Contact, ContactState
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.intake import Refusal, RefusalReason, record_history_checks
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.records import Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission
 from frontdoor.script import Choice, Section, fields_for
-from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
 from frontdoor.views import section_values
 
@@ -72,18 +70,16 @@ class RecordViews:
 
     def __init__(
         self,
-        store: Store,
-        clock: Clock,
-        policy: Policy,
-        notifier: Notifier,
+        context: FeatureContext,
         local_systems: Sequence[Choice],
         forms: ScriptForms,
         posts: SubmissionPosts,
     ) -> None:
-        self._store = store
-        self._clock = clock
-        self._policy = policy
-        self._notifier = notifier
+        self._context = context
+        self._store = store = context.store
+        self._clock = clock = context.clock
+        self._policy = context.policy
+        self._notifier = context.notifier
         self._local_systems = tuple(local_systems)
         self._forms = forms
         self._posts = posts
@@ -213,12 +209,10 @@ class RecordViews:
             self._store.unit_of_work(),
             reference,
             answers,
-            actor.aad_object_id,
-            actor.roles,
             version,
-            now,
-            self._policy,
             self._local_systems,
+            who=actor.who,
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             log.info("history checks refused", extra={"reference": reference, "status": result.reason.value})

@@ -41,6 +41,7 @@ from bot.cards.intake import (
     section_card,
 )
 from bot.dialogs.cardmessages import replace_card
+from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
 from bot.dialogs.intake.forms import (
     NO_DRAFT,
@@ -54,10 +55,9 @@ from bot.dialogs.intake.forms import (
 )
 from bot.dialogs.intake.records import RecordViews
 from bot.dialogs.intake.submission import ChannelUpdater, DecisionCardMaker, SubmissionPosts
-from bot.notify import Notifier
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, Router
-from frontdoor.calendar import LONDON, WorkingCalendar
+from frontdoor.calendar import LONDON
 from frontdoor.commands import CommandName, ParsedCommand, Scope
 from frontdoor.contact import Contact
 from frontdoor.intake import (
@@ -72,8 +72,6 @@ from frontdoor.intake import (
     start_contact,
     submit_contact,
 )
-from frontdoor.policy import Policy
-from frontdoor.ports import Clock
 from frontdoor.references import ReferenceKind
 from frontdoor.roles import Permission
 from frontdoor.script import (
@@ -85,7 +83,6 @@ from frontdoor.script import (
     field_section,
     section_of,
 )
-from frontdoor.unit_of_work import Store
 from frontdoor.validation import FieldError
 from frontdoor.views import initials
 
@@ -98,15 +95,19 @@ class IntakeFeature:
 
     def __init__(
         self,
-        store: Store,
-        clock: Clock,
-        calendar: WorkingCalendar,
-        policy: Policy,
-        notifier: Notifier,
+        context: FeatureContext,
         local_systems: Sequence[Choice] | None = None,
         decision_card: DecisionCardMaker | None = None,
         channel_update: ChannelUpdater | None = None,
     ) -> None:
+        self._context = context
+        store, clock, calendar, policy, notifier = (
+            context.store,
+            context.clock,
+            context.calendar,
+            context.policy,
+            context.notifier,
+        )
         self._store = store
         self._clock = clock
         self._calendar = calendar
@@ -119,9 +120,7 @@ class IntakeFeature:
         self._posts = SubmissionPosts(
             store, clock, calendar, policy, notifier, self._local_systems, decision_card, channel_update
         )
-        self._views = RecordViews(
-            store, clock, policy, notifier, self._local_systems, self._forms, self._posts
-        )
+        self._views = RecordViews(context, self._local_systems, self._forms, self._posts)
 
     def register(self, router: Router, finders: Finders) -> None:
         finders.register(ReferenceKind.CONTACT, self._views.find_contact, Permission.VIEW_CONTACTS)
@@ -145,7 +144,7 @@ class IntakeFeature:
 
     async def on_new_contact(self, turn_context: TurnContext, actor: Actor, _: ParsedCommand) -> None:
         now = self._clock.now()
-        result = await start_contact(self._store.unit_of_work(), actor.aad_object_id, actor.roles, now)
+        result = await start_contact(self._store.unit_of_work(), who=actor.who, now=now)
         if isinstance(result, Refusal):
             await turn_context.send_activity(result.message)
             return
@@ -268,11 +267,9 @@ class IntakeFeature:
             answers,
             actor.aad_object_id,
             ref.version,
-            now,
-            self._policy,
             advance=advance,
             local_systems=self._local_systems,
-            calendar=self._calendar,
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
@@ -398,9 +395,7 @@ class IntakeFeature:
             ref.contact_id,
             actor.aad_object_id,
             ref.version,
-            now,
-            self._calendar,
-            self._policy,
+            rules=self._context.rules(now),
         )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:

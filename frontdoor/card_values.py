@@ -63,6 +63,7 @@ def parse_time(text: str) -> time | None:
 
 
 _E = TypeVar("_E", bound=StrEnum)
+_Parsed = TypeVar("_Parsed", date, time)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Teams user ids ("29:1abc…") and Azure AD object ids (GUIDs): no spaces, nothing exotic.
 _PERSON_ID = re.compile(r"[A-Za-z0-9:._@\-]{1,255}")
@@ -178,27 +179,25 @@ class CardValues:
         value = self.values.get(spec.id)
         if isinstance(value, date) and not isinstance(value, datetime):
             return value
-        raw = self.raw(spec)
-        if raw is None:
-            return None
-        if not raw:
-            self._missing(spec)
-            return None
-        parsed = parse_date(raw)
-        if parsed is None:
-            self.error(spec, "enter a date such as 2026-03-14")
-        return parsed
+        return self._parsed(spec, parse_date, "enter a date such as 2026-03-14")
 
     def time(self, spec: FieldSpec) -> time | None:
+        return self._parsed(spec, parse_time, "enter a time such as 09:30")
+
+    def _parsed(
+        self, spec: FieldSpec, parse: Callable[[str], _Parsed | None], problem: str
+    ) -> _Parsed | None:
+        """A typed date or time: None when the card did not carry the field (or it is blank: then
+        missing, when required), or when it does not parse (then ``problem``)."""
         raw = self.raw(spec)
         if raw is None:
             return None
         if not raw:
             self._missing(spec)
             return None
-        parsed = parse_time(raw)
+        parsed = parse(raw)
         if parsed is None:
-            self.error(spec, "enter a time such as 09:30")
+            self.error(spec, problem)
         return parsed
 
     def normalised(self, spec: FieldSpec, normalise: Callable[[str], str | None], problem: str) -> str:

@@ -13,11 +13,9 @@ import io
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
 
 from bot.app import ALERTS, CALENDAR, SCHEDULER, SETTINGS, create_app
 from bot.cards.alerts import ACK_VERB, ALERT_KEY
@@ -25,14 +23,25 @@ from bot.settings import DEVELOPMENT, Settings
 from frontdoor.acting import Rules, Who
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
-from frontdoor.clocks import due_at
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
-from scheduler.alert_jobs import DeadlineAlerts
 from store.sql import SqlStore
-from store.tables import AlertOutboxRow
-from tests.bot.alert_helpers import alert_key_of, deliveries
+from tests.bot.alert_helpers import (
+    OTHER_TEAM_MANAGER,
+    REFERENCE,
+    TEAM_MANAGER,
+    alert_key_of,
+    alerts,
+    deliveries,
+    outbox_rows,
+    personal,
+    ready,
+    start_clock,
+    tick_at,
+    wait_for,
+    with_cp_clock,
+)
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import (
     ADMIN,
@@ -48,16 +57,10 @@ from tests.bot.intake_script import (
     grant,
     introduce,
     register_channels,
-    staff,
     texts_of,
 )
 from tests.frontdoor.decision_builders import ROUTE_IV, route, screened, seat, submitted
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser
-
-TEAM_MANAGER = TeamsUser("aad-teammanager-0309", "Tam Teammanagerperson")
-OTHER_TEAM_MANAGER = TeamsUser("aad-teammanager-0310", "Toby Teammanagerexample")
-REFERENCE = "CT-26-000101"
-
 
 # -- helpers ----------------------------------------------------------------------------------------
 
@@ -66,83 +69,10 @@ def kinds(teams: TeamsChannel, conversation: Conversation | str) -> list[tuple[s
     return [(key.kind.value, key.sequence) for key, _ in deliveries(teams, conversation)]
 
 
-async def ready(start_bot: StartBot, teams: TeamsChannel, clock: SettableClock) -> RunningBot:
-    """The bot with the usual cast (and two team managers), both channels registered, and everyone's
-    personal chat open; the start-up catch-up has run."""
-    bot = await start_bot(clock=clock)
-    await staff(bot)
-    await grant(bot, TEAM_MANAGER, Role.TEAM_MANAGER)
-    await grant(bot, OTHER_TEAM_MANAGER, Role.TEAM_MANAGER)
-    await register_channels(teams)
-    for person in (CONSULTANT, CONSULTANT_2, SOCIAL_WORKER, DUTY_MANAGER, TEAM_MANAGER, OTHER_TEAM_MANAGER):
-        await introduce(teams, person)
-    await alerts(bot).tick()
-    return bot
-
-
-def alerts(bot: RunningBot) -> DeadlineAlerts:
-    return bot.app[ALERTS]
-
-
-async def with_cp_clock(
-    start_bot: StartBot, teams: TeamsChannel
-) -> tuple[RunningBot, SettableClock, datetime]:
-    """``ready`` at Monday 10:00 with the social worker's 2-hour child-protection clock running;
-    the bot, its clock and when the child-protection decision is due (12:00)."""
-    clock = SettableClock(MONDAY_10AM)
-    bot = await ready(start_bot, teams, clock)
-    await start_clock(bot, ClockKind.CP_DECISION, MONDAY_10AM, assignee=SOCIAL_WORKER)
-    return bot, clock, MONDAY_10AM + timedelta(hours=2)
-
-
-async def start_clock(
-    bot: RunningBot,
-    kind: ClockKind,
-    start: datetime,
-    assignee: TeamsUser | None = None,
-    subject: str = REFERENCE,
-) -> Deadline:
-    """A running clock on ``subject`` as the contact's use cases would have started it."""
-    due = due_at(kind, start, bot.app[CALENDAR], bot.app[SETTINGS].policy)
-    deadline = Deadline(subject, kind, start, due, assignee_id=assignee.aad_object_id if assignee else None)
-    async with bot.store.unit_of_work() as uow:
-        stored = await uow.deadlines.add(deadline)
-        await uow.commit()
-    return stored
-
-
 async def on_rota(bot: RunningBot, user: TeamsUser, role: Role, day: datetime) -> None:
     async with bot.store.unit_of_work() as uow:
         await uow.rota.set(RotaEntry(day.astimezone(bot.app[CALENDAR].tz).date(), role, user.aad_object_id))
         await uow.commit()
-
-
-async def tick_at(bot: RunningBot, clock: SettableClock, moment: datetime) -> None:
-    clock.set(moment)
-    await alerts(bot).tick()
-
-
-async def outbox_rows(bot: RunningBot, subject: str = REFERENCE) -> list[OutboxItem]:
-    """Every outbox row about ``subject``, oldest first."""
-    assert isinstance(bot.store, SqlStore)
-    async with bot.store.unit_of_work() as uow:
-        ids = (
-            await uow.session.execute(
-                select(AlertOutboxRow.id).where(AlertOutboxRow.subject == subject).order_by(AlertOutboxRow.id)
-            )
-        ).scalars()
-        rows = [item for row_id in list(ids) if (item := await uow.alerts.get(row_id)) is not None]
-    return rows
-
-
-async def wait_for(condition: Any, within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - the loopback channel records on another thread
-            await asyncio.sleep(0.02)
-
-
-def personal(teams: TeamsChannel, user: TeamsUser) -> Conversation:
-    return teams.personal(user)
 
 
 # -- who gets what, when ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from frontdoor.records import ChannelPurpose, RotaEntry
 from frontdoor.roles import Role
 from tests.bot.conftest import BOT_START, RunningBot, StartBot
 from tests.bot.intake_script import audit
-from tests.bot.test_settings import PRODUCTION
+from tests.bot.settings_values import PRODUCTION
 from tests.harness.teams import TeamsChannel, TeamsUser
 
 CONFIG = Path(__file__).resolve().parents[2] / ".m365agentsplayground.yml"

@@ -26,6 +26,7 @@ from frontdoor.policy import default_policy
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.figures_helpers import table_rows
 from tests.bot.intake_script import (
     CONSULTANT,
     DUTY_MANAGER,
@@ -49,16 +50,6 @@ TEAMS_CARD_LIMIT = 28 * 1024
 
 def _types(card: dict[str, Any]) -> list[str]:
     return [item["type"] for item in card["body"]]
-
-
-def _rows(card: dict[str, Any]) -> list[list[str]]:
-    """Every table row's cell texts."""
-    return [
-        [cell["items"][0]["text"] for cell in row["cells"]]
-        for item in card["body"]
-        if item["type"] == "Table"
-        for row in item["rows"]
-    ]
 
 
 async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot:
@@ -91,7 +82,7 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     ):
         assert chart in types
     assert "November 2026: all contacts" in texts_of(card)
-    rows = _rows(card)
+    rows = table_rows(card)
     # The shares worked out by hand in tests/store/test_figures.py.
     assert ["Screening in 1 working day", "96", "24", "80%"] in rows
     assert ["CP decision in 2 hours", "8", "4", "67%"] in rows
@@ -109,7 +100,7 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     )
     assert narrowed.card is not None, narrowed.text
     assert "November 2026: route II" in texts_of(narrowed.card)
-    assert ["Screening in 1 working day", "28", "8", "78%"] in _rows(narrowed.card)
+    assert ["Screening in 1 working day", "28", "8", "78%"] in table_rows(narrowed.card)
 
     # One worker, picked from the list: every third contact's clocks were theirs.
     picked = {
@@ -121,7 +112,7 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     worker = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
     assert worker.card is not None, worker.text
     assert f"November 2026: {SOCIAL_WORKER.name}" in texts_of(worker.card)
-    assert ["Screening in 1 working day", "32", "8", "80%"] in _rows(worker.card)
+    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(worker.card)
 
     viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
     assert (
@@ -169,7 +160,7 @@ async def test_a_long_directory_is_capped_on_the_card(
     assert len(choice["choices"]) == MOST_WORKERS
     assert "and 366 more not listed here: the CSV export by worker has everyone." in texts_of(card)
     # The times and the further volumes are in the tables.
-    rows = _rows(card)
+    rows = table_rows(card)
     assert ["Time from start to close", "Clocks closed", "Median", "90th percentile"] in rows
     assert any(row[0] == "Screening in 1 working day" and row[1] == "120" for row in rows)
     assert ["Consultations (the whole front door)", "0"] in rows
@@ -209,7 +200,7 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     assert team.card is not None, team.text
     assert "November 2026: team Assessment North" in texts_of(team.card)
     # The team is the social worker alone: every third contact's clocks (as narrowed to them).
-    assert ["Screening in 1 working day", "32", "8", "80%"] in _rows(team.card)
+    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(team.card)
     [choice] = [item for item in team.card["body"] if item.get("id") == TEAM_INPUT]
     assert choice["value"] == "Assessment North"
 

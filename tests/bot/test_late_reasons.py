@@ -11,8 +11,17 @@ from datetime import timedelta
 
 from bot.cards.alerts import ACK_VERB, ALERT_KEY, REASON_INPUT, REASON_VERB
 from frontdoor.records import ClockKind, DeadlineState, LateReason
-from tests.bot.alert_helpers import deliveries
+from tests.bot.alert_helpers import (
+    REFERENCE,
+    deliveries,
+    outbox_rows,
+    personal,
+    tick_at,
+    wait_for,
+    with_cp_clock,
+)
 from tests.bot.conftest import RunningBot, StartBot
+from tests.bot.figures_helpers import table_rows
 from tests.bot.intake_script import (
     ADMIN,
     DUTY_MANAGER,
@@ -23,8 +32,6 @@ from tests.bot.intake_script import (
     introduce,
     texts_of,
 )
-from tests.bot.test_alerts import REFERENCE, outbox_rows, personal, tick_at, wait_for, with_cp_clock
-from tests.bot.test_figures import _rows
 from tests.harness.teams import TeamsChannel
 
 AGENCY = "Why it ran late: Waiting for information from an agency."
@@ -110,7 +117,7 @@ async def test_a_reason_is_recorded_on_the_breach_card_changed_later_and_counted
     # The figures count it: this week's late child-protection clock, consent being sought.
     shown = await teams_channel.say(personal(teams_channel, DUTY_MANAGER), DUTY_MANAGER, "figures this week")
     [card] = shown.cards
-    rows = _rows(card)
+    rows = table_rows(card)
     assert ["Consent being sought", "1"] in rows and ["No reason recorded", "0"] in rows
     assert len(json.dumps(card, separators=(",", ":")).encode()) < 28 * 1024
 

@@ -7,15 +7,7 @@ import pytest
 
 from bot.settings import DEFAULT_DATABASE_URL, DEVELOPMENT, AppType, Environment, Settings, SettingsError
 from frontdoor.systemclock import RunningClock, SystemClock
-
-#: Credentials of a production deployment (all fictional).
-PRODUCTION = {
-    "FRONTDOOR_ENV": "production",
-    "MicrosoftAppId": "00000000-0000-0000-0000-000000000001",
-    "MicrosoftAppPassword": "not-a-real-secret",
-    "MicrosoftAppTenantId": "00000000-0000-0000-0000-0000000000aa",
-    "FRONTDOOR_TENANTS": "tenant-a",
-}
+from tests.bot.settings_values import PRODUCTION
 
 
 def test_defaults_are_the_embedded_development_setup() -> None:

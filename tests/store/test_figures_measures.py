@@ -11,7 +11,6 @@ import pytest
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import Consultation
-from frontdoor.contact import Contact, ContactEvent, ContactState, HistoryChecks
 from frontdoor.figures import (
     ClockTimes,
     GroupBy,
@@ -21,10 +20,10 @@ from frontdoor.figures import (
     parse_period,
     volumes_between,
 )
-from frontdoor.lifecycle import Action
 from frontdoor.records import ClockKind, Deadline
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from tests.store.figures_builders import measured_contact
 
 CALENDAR = WorkingCalendar()
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -53,50 +52,13 @@ async def _clock(
         await uow.commit()
 
 
-async def _contact(
-    store: Store, number: int, received: datetime, closed_on: date | None = None, route: str = "ii"
-) -> str:
-    reference = f"CT-26-{700000 + number:06d}"
-    async with store.unit_of_work() as uow:
-        await uow.contacts.add(
-            Contact(
-                id=f"measure-{number}",
-                created_by="officer-fig",
-                created_at=received,
-                state=ContactState.AWAITING_SIGNOFF,
-                reference=reference,
-                received_at=received,
-                history=HistoryChecks(systems_checked=("case system",), closed_on=closed_on),
-                events=(
-                    ContactEvent(
-                        received,
-                        "officer-fig",
-                        Action.SUBMIT.value,
-                        ContactState.DRAFT,
-                        ContactState.AWAITING_SCREENING,
-                    ),
-                    ContactEvent(
-                        received + HOUR,
-                        "consultant-fig",
-                        f"route_{route}",
-                        ContactState.AWAITING_SCREENING,
-                        ContactState.AWAITING_SIGNOFF,
-                        "seeded",
-                    ),
-                ),
-            )
-        )
-        await uow.commit()
-    return reference
-
-
 async def _seed_times(store: Store) -> None:
     # Screening clocks in November, closed after 1, 2, 3, 4 and 10 hours (the last one late, its
     # due time 5 hours after the start): sorted 1, 2, 3, 4, 10.
     #   median: rank 0.5 × 4 = 2 → 3 hours; 90th: rank 0.9 × 4 = 3.6 → 4 + 0.6 × (10 − 4) = 7.6 hours.
     for number, hours in enumerate((3, 1, 10, 4, 2)):
         received = _at(2 + number, 9)
-        subject = await _contact(store, number, received, route="iv" if number == 2 else "ii")
+        subject = await measured_contact(store, number, received, route="iv" if number == 2 else "ii")
         due = timedelta(hours=5) if hours == 10 else timedelta(days=3)
         worker = "sw-a" if number < 3 else "sw-b"
         await _clock(store, subject, K.SCREENING, received, hours * HOUR, worker, due)
@@ -154,16 +116,16 @@ async def test_median_and_90th_percentile_times_worked_out_by_hand(store: Store)
 
 async def test_rereferrals_within_3_and_12_months_and_consultations(store: Store) -> None:
     # Received 2 November: the windows open on 2 August 2026 (3 months) and 2 November 2025 (12).
-    await _contact(store, 10, _at(2, 9), date(2026, 8, 2))  # both: the opening day counts
-    await _contact(store, 11, _at(2, 10), date(2026, 8, 1))  # 12 months only
-    await _contact(store, 12, _at(2, 11), date(2025, 11, 2))  # 12 months only
-    await _contact(store, 13, _at(2, 12), date(2025, 11, 1))  # neither
-    await _contact(store, 14, _at(2, 13))  # never open before
+    await measured_contact(store, 10, _at(2, 9), date(2026, 8, 2))  # both: the opening day counts
+    await measured_contact(store, 11, _at(2, 10), date(2026, 8, 1))  # 12 months only
+    await measured_contact(store, 12, _at(2, 11), date(2025, 11, 2))  # 12 months only
+    await measured_contact(store, 13, _at(2, 12), date(2025, 11, 1))  # neither
+    await measured_contact(store, 14, _at(2, 13))  # never open before
     # Received 30 November: the windows open on 30 August 2026 and 30 November 2025.
-    await _contact(store, 15, _at(30, 16), date(2026, 8, 30))  # both
-    await _contact(store, 16, _at(30, 16, 30), date(2026, 8, 29))  # 12 only (on 2 November: both)
+    await measured_contact(store, 15, _at(30, 16), date(2026, 8, 30))  # both
+    await measured_contact(store, 16, _at(30, 16, 30), date(2026, 8, 29))  # 12 only (on 2 November: both)
     # Received in December: not in November's figures.
-    await _contact(store, 17, datetime(2026, 12, 1, 9, tzinfo=UTC), date(2026, 11, 30))
+    await measured_contact(store, 17, datetime(2026, 12, 1, 9, tzinfo=UTC), date(2026, 11, 30))
     async with store.unit_of_work() as uow:
         for number, created in enumerate(
             (

@@ -15,7 +15,7 @@ from frontdoor.figures import GroupBy, Narrowing, Period, compute_figures, expor
 from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
-from tests.store.test_figures_measures import _contact
+from tests.store.figures_builders import measured_contact
 
 CALENDAR = WorkingCalendar()
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
@@ -51,11 +51,11 @@ async def _clock(
 
 
 async def _seed(store: Store) -> None:
-    a = await _contact(store, 10, _at(2, 9))
-    b = await _contact(store, 11, _at(3, 9))
-    c = await _contact(store, 12, _at(4, 9), route="iv")
-    d = await _contact(store, 13, _at(5, 9), route="iv")
-    e = await _contact(store, 14, _at(6, 9))
+    a = await measured_contact(store, 10, _at(2, 9))
+    b = await measured_contact(store, 11, _at(3, 9))
+    c = await measured_contact(store, 12, _at(4, 9), route="iv")
+    d = await measured_contact(store, 13, _at(5, 9), route="iv")
+    e = await measured_contact(store, 14, _at(6, 9))
     # November's late clocks:
     #   a: screening, sw-a, due in 5 hours, closed after 10: late, waiting for an agency;
     #   b: screening, sw-a, closed after 8: late, first "agency" then changed to consent;

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from botbuilder.core import TurnContext
 
-from bot.cards.work import (
+from bot.cards.work_inputs import (
     CHALLENGE_VERB,
     LETTER_SENT_VERB,
     NOTE_INPUTS,

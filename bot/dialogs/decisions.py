@@ -64,7 +64,7 @@ from bot.cards.decisions import (
     signoff_card,
     status_card,
 )
-from bot.cards.work import Input
+from bot.cards.work_inputs import Input
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text

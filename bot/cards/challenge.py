@@ -42,10 +42,7 @@ from frontdoor.casework import (
     ReferrerResult,
     ReferrerStage,
 )
-from frontdoor.outcomes import (
-    OUTCOME_TITLES,
-    OutcomeKind,
-)
+from frontdoor.outcomes import OUTCOME_TITLES, OutcomeKind
 from frontdoor.timefmt import format_due, format_local
 
 __all__ = [

@@ -8,20 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from microsoft_teams.cards import (
-    CardElement,
-    ChoiceSetInput,
-    TextInput,
-    ToggleInput,
-)
+from microsoft_teams.cards import CardElement, ChoiceSetInput, TextInput, ToggleInput
 from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.work_inputs import _MAX_TEXT, Input, _agency_choice, _notes
-from frontdoor.outcomes import (
-    OUTCOME_TITLES,
-    SERVICE_CONSENT_TITLES,
-    OutcomeKind,
-)
+from frontdoor.outcomes import OUTCOME_TITLES, SERVICE_CONSENT_TITLES, OutcomeKind
 
 __all__ = [
     "outcome_form",

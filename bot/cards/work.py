@@ -69,10 +69,7 @@ from bot.cards.work_inputs import (
 )
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.outcomes import (
-    OutcomeKind,
-    RecordedOutcome,
-)
+from frontdoor.outcomes import OutcomeKind, RecordedOutcome
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.worklog import (

@@ -29,13 +29,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from frontdoor.acting import Rules, Who
+from frontdoor.alert_recipients import Staffing
 from frontdoor.alerts import (
     AlertKind,
     OutboxItem,
     OutboxMessage,
     OutboxState,
     Recipient,
-    Staffing,
     is_late,
     outbox_key,
     utc_text,

@@ -13,15 +13,8 @@ import pytest
 from bot.cards.duty import rota_card, status_card
 from bot.cards.handover import ACK_VERB, MAX_LINES, handover_card
 from bot.outbox_cards import RENDERERS, render
-from frontdoor.alerts import (
-    DUTY_CHANNEL,
-    AlertKind,
-    OutboxItem,
-    OutboxMessage,
-    OutboxState,
-    Recipient,
-    Staffing,
-)
+from frontdoor.alert_recipients import Staffing
+from frontdoor.alerts import DUTY_CHANNEL, AlertKind, OutboxItem, OutboxMessage, OutboxState, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState
 from frontdoor.continuity import UrgentOnly

@@ -14,9 +14,10 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from bot.cards.decisions import decide_action
-from bot.cards.intake import SectionForm, history_checks_card, record_card
+from bot.cards.intake import SectionForm, history_checks_card
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.mash import start_action as mash_start_action
+from bot.cards.record import record_card
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.cardmessages import send_card

@@ -23,7 +23,7 @@ from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.cardmessages import send_card
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
-from bot.dialogs.decisions import may_decide_now
+from bot.dialogs.decision_status import may_decide_now
 from bot.dialogs.intake.forms import UNREADABLE, ScriptForms, answers_of, set_aside, shown
 from bot.dialogs.intake.submission import SubmissionPosts
 from bot.notify import PersonAddress

@@ -32,7 +32,8 @@ from bot.routing import Actor, CardAction, InvokeReply
 from frontdoor.consultation import consultations_followed_by, follows_text
 from frontdoor.contact import Contact, ContactState
 from frontdoor.errors import InvalidReferenceError
-from frontdoor.intake import Refusal, RefusalReason, record_history_checks
+from frontdoor.history_checks import record_history_checks
+from frontdoor.intake import Refusal, RefusalReason
 from frontdoor.records import Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission

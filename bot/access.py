@@ -48,7 +48,7 @@ from bot.cards.mail import PERSONAL_ONLY as MAIL_PERSONAL_ONLY
 from bot.cards.mail import START as MAIL_START
 from bot.cards.mail import TAKE as MAIL_TAKE
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_VERB
-from bot.cards.work import (
+from bot.cards.work_inputs import (
     CHALLENGE_VERB,
     LETTER_SENT_VERB,
     OUTCOME_VERB,

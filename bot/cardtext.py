@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.cards.decisions import RATIONALE_INPUT
 from bot.cards.quality import RETURN_INPUT, SEND_BACK_INPUT
-from bot.cards.work import Input
+from bot.cards.work_inputs import Input
 
 #: input id → how the card names it
 FREE_TEXT: Mapping[str, str] = {

@@ -15,14 +15,8 @@ from datetime import datetime
 from typing import Final
 
 from frontdoor.acting import Who
-from frontdoor.alerts import (
-    Acknowledgement,
-    AlertKey,
-    AlertKind,
-    OutboxItem,
-    acknowledgement_event,
-    acknowledgement_from_event,
-)
+from frontdoor.alert_schedule import Acknowledgement, acknowledgement_event, acknowledgement_from_event
+from frontdoor.alerts import AlertKey, AlertKind, OutboxItem
 from frontdoor.calendar import require_aware
 from frontdoor.dispatch import ACKNOWLEDGEABLE
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState

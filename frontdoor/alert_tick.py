@@ -24,21 +24,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from frontdoor.acting import Rules
-from frontdoor.alerts import (
+from frontdoor.alert_recipients import Staffing, recipients_for
+from frontdoor.alert_schedule import (
     Acknowledgement,
-    AlertKey,
-    AlertKind,
-    OutboxMessage,
     PlannedAlert,
-    Staffing,
     acknowledgement_from_event,
     alerts_due,
-    is_late,
     next_alert_at,
-    outbox_key,
-    recipients_for,
-    utc_text,
 )
+from frontdoor.alerts import AlertKey, AlertKind, OutboxMessage, is_late, outbox_key, utc_text
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_letter
 from frontdoor.clocks import ClockUnit, clock_rules, due_at

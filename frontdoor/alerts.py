@@ -1,29 +1,6 @@
-"""Deadline alerts of SPEC §7: which alerts are due at a moment, to whom, and the outbox they go
-through.
-
-The tick calls ``alerts_due`` with the open deadlines, the time, the alerts already enqueued
-(from the outbox) and the acknowledgements; it gets back ``PlannedAlert`` values and enqueues
-their ``messages()`` in the outbox, one row per recipient, each under a unique key, so an alert is
-enqueued exactly once however often the tick runs, and however many processes run it.
-
-The schedule of one clock, with the default policy:
-
-- *due soon* when a quarter of its window is left (at least 15 minutes before due; see
-  ``clocks.due_soon_at``), to the assignee, or the consultants on duty when unassigned;
-- *breached* at the due time, to the same people and the duty channel;
-- a breached child-protection clock (``cp_decision``) that nobody has acknowledged is *repeated*
-  every ``alerts.cp_breach_repeat_minutes`` (sequence 1, 2, …), and one interval after the last of
-  ``alerts.cp_breach_repeats_before_escalation`` repeats it is *escalated* once to the team
-  manager on the rota and the duty channel. Acknowledging ("I've got this") stops both; a met or
-  cancelled deadline stops everything. After the escalation nothing more is sent automatically:
-  the clock stays red in queues, ``status`` and the end-of-day handover.
-
-The schedule is fixed by the deadline, not by when alerts happened to go out, so a bot that was
-down does not push an escalation later. After a gap, superseded alerts are collapsed rather than
-sent in a burst: a due-soon alert whose clock has since breached is not sent, a repeat is skipped
-when a notice of the same breach went out at or after its time, and repeats give way to the
-escalation once it is due. Whatever is sent after its own time by more than ``LATE_GRACE`` is
-flagged late, so the card can say so.
+"""Deadline alerts of SPEC §7: their kinds and keys, who a message is addressed to, and the outbox
+they go through (its rows and its port). Which alerts are due at a moment is
+``frontdoor.alert_schedule``; to whom, ``frontdoor.alert_recipients``.
 
 Alerts carry references, clock names, times and person ids only: never names or free text.
 """
@@ -32,60 +9,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from urllib.parse import quote, unquote
 
-from frontdoor.agencies import Agency, agency_of_subject
-from frontdoor.calendar import WorkingCalendar, require_aware
-from frontdoor.clocks import due_soon_at
-from frontdoor.policy import Policy
-from frontdoor.records import (
-    AuditEvent,
-    ChannelPurpose,
-    ClockKind,
-    Deadline,
-    DeadlineState,
-    DirectoryEntry,
-    RotaEntry,
-)
-from frontdoor.roles import Role
+from frontdoor.calendar import require_aware
+from frontdoor.records import ChannelPurpose, ClockKind
 
 __all__ = [
-    "ACKNOWLEDGED_ACTION",
     "DUTY_CHANNEL",
     "DUTY_MANAGER_EMAIL",
     "EDT_CHANNEL",
     "INTERRUPTED",
     "LATE_GRACE",
-    "PARTNER_CLOCKS",
-    "Acknowledgement",
     "AlertKey",
     "AlertKind",
     "AlertOutbox",
     "OutboxItem",
     "OutboxMessage",
     "OutboxState",
-    "PlannedAlert",
     "Recipient",
     "RecipientKind",
-    "Staffing",
-    "acknowledgement_event",
-    "acknowledgement_from_event",
-    "alerts_due",
     "email_message",
     "is_late",
-    "next_alert_at",
     "outbox_key",
-    "recipients_for",
     "reroute_message",
     "utc_text",
 ]
 
-#: The clocks of MASH partners' information requests: their alerts go to the partners asked too.
-PARTNER_CLOCKS = frozenset({ClockKind.MASH_REQUEST_URGENT, ClockKind.MASH_REQUEST})
 
 #: How long after its own time an alert may go out before it is marked late: a tick or two.
 LATE_GRACE = timedelta(minutes=2)
@@ -93,8 +46,6 @@ LATE_GRACE = timedelta(minutes=2)
 #: The ``last_error`` of a row whose sending process stopped while it was leased.
 INTERRUPTED = "interrupted: the dispatcher stopped while the row was leased"
 
-#: The audit action that records an "I've got this" on an alert card.
-ACKNOWLEDGED_ACTION = "alert.acknowledged"
 
 _KEY_VERSION = "a1"
 #: Separates an alert key from the recipient in an outbox row key, and marks a rerouted row.
@@ -259,143 +210,6 @@ DUTY_CHANNEL = Recipient.channel(ChannelPurpose.DUTY)
 #: The duty manager's e-mail address (``FRONTDOOR_DUTY_MANAGER_EMAIL``): the second route.
 DUTY_MANAGER_EMAIL = Recipient.email("duty_manager")
 EDT_CHANNEL = Recipient.channel(ChannelPurpose.EDT)
-
-#: The alerts about a running clock (as opposed to the handover and reminders).
-_CLOCK_ALERTS = frozenset({AlertKind.DUE_SOON, AlertKind.BREACHED, AlertKind.REPEAT, AlertKind.ESCALATION})
-
-
-@dataclass(frozen=True, slots=True)
-class Staffing:
-    """Who is on duty on which day (the rota) and who holds which role (the directory), for
-    resolving recipients. When nobody is on the rota in a role that day, everyone holding the role
-    is used instead: better everyone than nobody."""
-
-    rota: frozenset[RotaEntry] = field(default_factory=frozenset)
-    directory: tuple[DirectoryEntry, ...] = ()
-    #: (person, agency) of the MASH partners, who are chased about their agency's requests
-    partners: tuple[tuple[str, Agency], ...] = ()
-
-    @classmethod
-    def of(
-        cls,
-        rota: Iterable[RotaEntry] = (),
-        directory: Iterable[DirectoryEntry] = (),
-        partners: Iterable[tuple[str, Agency]] = (),
-    ) -> Staffing:
-        return cls(frozenset(rota), tuple(directory), tuple(partners))
-
-    def partners_asked(self, deadline: Deadline) -> tuple[Recipient, ...]:
-        """The partners holding the ``partner`` role whose agency a request's deadline is about."""
-        agency = agency_of_subject(deadline.subject) if deadline.clock in PARTNER_CLOCKS else None
-        if agency is None:
-            return ()
-        holders = set(self.holders(Role.PARTNER))
-        people = sorted({p for p, theirs in self.partners if theirs is agency and p in holders})
-        return tuple(Recipient.person(p) for p in people)
-
-    def on_rota(self, role: Role, day: date) -> tuple[str, ...]:
-        return tuple(sorted({e.person_id for e in self.rota if e.role is role and e.day == day}))
-
-    def holders(self, role: Role) -> tuple[str, ...]:
-        return tuple(sorted({e.aad_object_id for e in self.directory if role in e.roles}))
-
-    def on_duty(self, role: Role, day: date) -> tuple[str, ...]:
-        """Those on the rota in ``role`` on ``day``, or every holder of ``role`` if nobody is."""
-        return self.on_rota(role, day) or self.holders(role)
-
-
-def recipients_for(
-    kind: AlertKind,
-    assignee_id: str | None,
-    day: date,
-    staffing: Staffing,
-    *,
-    clock: ClockKind | None = None,
-    out_of_hours: bool = False,
-) -> tuple[Recipient, ...]:
-    """Who gets an alert of ``kind`` on ``day`` (SPEC §7):
-
-    - due soon and a lapsed parent letter: the assignee, or the consultants on duty when unassigned;
-    - breached and repeats: those, and the duty channel;
-    - escalations: the team managers on duty, and the duty channel;
-    - the handover and MARAC reminders: the duty channel;
-    - an e-mail left untaken: the duty managers on duty.
-
-    Out of office hours (SPEC §10) every alert about a child-protection clock (an urgent contact's
-    or a route I decision's) goes to the emergency duty team instead: the EDT staff on the rota
-    that day (every EDT holder when nobody is) and the EDT channel, never to day staff.
-
-    Never empty: with nobody to tell in person, the duty channel is told.
-    """
-    if out_of_hours and clock is ClockKind.CP_DECISION and kind in _CLOCK_ALERTS:
-        edt = [Recipient.person(person) for person in staffing.on_duty(Role.EDT, day)]
-        return (*edt, EDT_CHANNEL)
-    people: tuple[str, ...]
-    channel = True
-    match kind:
-        case AlertKind.DUE_SOON | AlertKind.LETTER_LAPSED:
-            people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
-            channel = False
-        case AlertKind.BREACHED | AlertKind.REPEAT:
-            people = (assignee_id,) if assignee_id else staffing.on_duty(Role.CONSULTANT, day)
-        case AlertKind.ESCALATION | AlertKind.HANDOVER_ESCALATION:
-            people = staffing.on_duty(Role.TEAM_MANAGER, day)
-        case AlertKind.MAIL_UNTAKEN:
-            people = staffing.on_duty(Role.DUTY_MANAGER, day)
-            channel = False
-        case _:
-            people = ()
-    found = [Recipient.person(person) for person in dict.fromkeys(people)]
-    if channel or not found:
-        found.append(DUTY_CHANNEL)
-    return tuple(found)
-
-
-# -- acknowledgements -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Acknowledgement:
-    """Someone said "I've got this" on an alert about ``subject``'s ``clock`` at ``at``.
-
-    It stops the repeats and the escalation of that clock's breach, if it was made after the clock
-    started (so an acknowledgement of an earlier clock of the same kind does not silence a new
-    one). It is recorded as an audit event (``acknowledgement_event``), which the tick reads back.
-    """
-
-    subject: str
-    clock: ClockKind
-    person_id: str
-    at: datetime
-
-    def covers(self, deadline: Deadline) -> bool:
-        return (
-            self.subject == deadline.subject
-            and self.clock is deadline.clock
-            and require_aware(self.at) >= deadline.started_at
-        )
-
-
-def acknowledgement_event(ack: Acknowledgement) -> AuditEvent:
-    """The audit event that records ``ack``."""
-    return AuditEvent(
-        at=ack.at,
-        actor_id=ack.person_id,
-        action=ACKNOWLEDGED_ACTION,
-        subject=ack.subject,
-        detail=f"clock={ack.clock.value}",
-    )
-
-
-def acknowledgement_from_event(event: AuditEvent) -> Acknowledgement | None:
-    """The acknowledgement an audit event records, or None if it records something else."""
-    if event.action != ACKNOWLEDGED_ACTION or not event.detail.startswith("clock="):
-        return None
-    try:
-        clock = ClockKind(event.detail.removeprefix("clock="))
-    except ValueError:
-        return None
-    return Acknowledgement(event.subject, clock, event.actor_id, event.at)
 
 
 def is_late(at: datetime, now: datetime, grace: timedelta = LATE_GRACE) -> bool:
@@ -654,182 +468,3 @@ class AlertOutbox(Protocol):
     async def counts(self) -> dict[OutboxState, int]:
         """How many rows are in each state (every state present, 0 when none)."""
         ...
-
-
-# -- planning -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PlannedAlert:
-    """An alert whose time has come: what, when it was due to go out, and to whom."""
-
-    key: AlertKey
-    #: the alert's own time (due-soon time, due time, repeat time, escalation time)
-    at: datetime
-    started_at: datetime
-    assignee_id: str | None
-    recipients: tuple[Recipient, ...]
-    #: planned more than ``LATE_GRACE`` after ``at``
-    late: bool
-    deadline_id: int | None = None
-
-    @property
-    def kind(self) -> AlertKind:
-        return self.key.kind
-
-    @property
-    def subject(self) -> str:
-        return self.key.subject
-
-    @property
-    def due_at(self) -> datetime:
-        return self.key.due_at
-
-    def body(self) -> dict[str, object]:
-        """The payload fields shared by every recipient: ids, clock and times only."""
-        return {
-            "alert": self.key.text,
-            "subject": self.key.subject,
-            "clock": self.key.clock.value if self.key.clock is not None else None,
-            "kind": self.key.kind.value,
-            "sequence": self.key.sequence,
-            "due_at": utc_text(self.key.due_at),
-            "started_at": utc_text(self.started_at),
-            "at": utc_text(self.at),
-            "assignee_id": self.assignee_id,
-            "deadline_id": self.deadline_id,
-            # who it goes to in person, so the channel's copy can @mention them
-            "people": [r.address for r in self.recipients if r.kind is RecipientKind.PERSON],
-        }
-
-    def messages(self) -> tuple[OutboxMessage, ...]:
-        """One outbox message per recipient, each under ``<alert key>#<recipient>``."""
-        body = self.body()
-        return tuple(
-            OutboxMessage.create(outbox_key(self.key, recipient), self.key, recipient, self.at, body)
-            for recipient in self.recipients
-        )
-
-
-def alerts_due(
-    deadlines: Iterable[Deadline],
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    already: Mapping[AlertKey, datetime],
-    *,
-    acknowledged: Iterable[Acknowledgement] = (),
-    staffing: Staffing | None = None,
-    late_grace: timedelta = LATE_GRACE,
-) -> list[PlannedAlert]:
-    """The alerts whose time has come at ``now`` and that are not in ``already`` (the keys
-    enqueued so far, with when each was enqueued), in time order. Only open deadlines alert.
-
-    Pass every open deadline that could be due soon by ``now``; recipients are resolved for the
-    local date of ``now`` from ``staffing``.
-    """
-    now = require_aware(now, "now").astimezone(UTC)
-    acks = tuple(acknowledged)
-    staffing = staffing or Staffing()
-    day = now.astimezone(calendar.tz).date()
-    out_of_hours = not calendar.in_office_hours(now)
-    planned: list[PlannedAlert] = []
-    for deadline in deadlines:
-        if deadline.state is not DeadlineState.OPEN:
-            continue
-        is_acked = any(ack.covers(deadline) for ack in acks)
-        for key, at in _due_keys(deadline, now, calendar, policy, already, is_acked):
-            planned.append(
-                PlannedAlert(
-                    key=key,
-                    at=at,
-                    started_at=deadline.started_at.astimezone(UTC),
-                    assignee_id=deadline.assignee_id,
-                    recipients=(
-                        *staffing.partners_asked(deadline),
-                        *recipients_for(
-                            key.kind,
-                            deadline.assignee_id,
-                            day,
-                            staffing,
-                            clock=deadline.clock,
-                            out_of_hours=out_of_hours,
-                        ),
-                    ),
-                    late=is_late(at, now, late_grace),
-                    deadline_id=deadline.id,
-                )
-            )
-    planned.sort(key=lambda alert: (alert.at, alert.key.text))
-    return planned
-
-
-def next_alert_at(
-    deadline: Deadline, now: datetime, calendar: WorkingCalendar, policy: Policy, acknowledged: bool
-) -> datetime | None:
-    """The earliest moment after ``now`` at which ``alerts_due`` could plan another alert for
-    ``deadline``, once everything due by ``now`` has been planned; None when nothing more is
-    automatic (closed, breached and not a child-protection clock, acknowledged, or escalated).
-
-    The tick stores it on the deadline and reads only the deadlines whose moment has come, so a
-    tick costs what is due rather than what is open. It follows ``_due_keys``: due soon, then the
-    breach, then each repeat interval of an unacknowledged CP breach up to the escalation."""
-    if deadline.state is not DeadlineState.OPEN:
-        return None
-    now = require_aware(now, "now").astimezone(UTC)
-    due = require_aware(deadline.due_at, "due_at").astimezone(UTC)
-    if now < due:
-        soon = due_soon_at(deadline.clock, deadline.started_at, due, calendar, policy)
-        return soon if now < soon else due
-    if deadline.clock is not ClockKind.CP_DECISION or acknowledged:
-        return None
-    interval = policy.alerts.cp_breach_repeat
-    intervals_passed = (now - due) // interval
-    if intervals_passed > policy.alerts.cp_breach_repeats_before_escalation:
-        return None
-    return due + (intervals_passed + 1) * interval
-
-
-def _due_keys(
-    deadline: Deadline,
-    now: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-    already: Mapping[AlertKey, datetime],
-    acknowledged: bool,
-) -> list[tuple[AlertKey, datetime]]:
-    due = require_aware(deadline.due_at, "due_at").astimezone(UTC)
-    breached = AlertKey(deadline.subject, deadline.clock, AlertKind.BREACHED, 0, due)
-    if now < due:
-        soon = due_soon_at(deadline.clock, deadline.started_at, due, calendar, policy)
-        key = breached.but(AlertKind.DUE_SOON)
-        return [(key, soon)] if now >= soon and key not in already else []
-
-    # Breached. A due-soon alert not sent by now is superseded by the breach and never sent.
-    found: list[tuple[AlertKey, datetime]] = []
-    if breached not in already:
-        found.append((breached, due))
-    if deadline.clock is not ClockKind.CP_DECISION or acknowledged:
-        return found
-
-    interval = policy.alerts.cp_breach_repeat
-    repeats = policy.alerts.cp_breach_repeats_before_escalation
-    intervals_passed = (now - due) // interval
-    if intervals_passed > repeats:
-        escalation = breached.but(AlertKind.ESCALATION)
-        if escalation not in already:
-            found.append((escalation, due + (repeats + 1) * interval))
-        return found
-    if intervals_passed < 1:
-        return found
-    repeat = breached.but(AlertKind.REPEAT, intervals_passed)
-    repeat_at = due + intervals_passed * interval
-    if repeat in already:
-        return found
-    # The latest notice of this breach so far (one planned now counts as sent now): a repeat
-    # that would follow it within the interval, after a gap, is collapsed into it.
-    notices = [already.get(breached.but(AlertKind.REPEAT, n)) for n in range(1, intervals_passed)]
-    notices.append(already.get(breached, now))
-    if max(moment for moment in notices if moment is not None) < repeat_at:
-        found.append((repeat, repeat_at))
-    return found

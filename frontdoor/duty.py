@@ -1,6 +1,6 @@
 """The duty manager's surfaces (SPEC §6, §7): the end-of-day handover as the scheduler posts it and
 as ``handover`` shows it, its acknowledgement and escalation, the duty rota (``duty``) and
-``status``.
+``status``. The rota is in ``frontdoor.rota`` and ``status`` in ``frontdoor.status``.
 
 The handover (``frontdoor.handover`` computes its content) is posted at ``handover.at`` on each
 working day to the duty channel, once: its outbox key is its day. If the bot was down at that time
@@ -24,25 +24,24 @@ Everything here carries references, clock names, times, counts and staff ids onl
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from frontdoor.acting import Rules, Who
+from frontdoor.alert_recipients import Staffing
 from frontdoor.alerts import (
     AlertKind,
     OutboxItem,
     OutboxMessage,
     OutboxState,
     Recipient,
-    Staffing,
     is_late,
     outbox_key,
     utc_text,
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import ContactState
-from frontdoor.continuity import UrgentOnly, urgent_only
 from frontdoor.handover import (
     OPEN_STATES,
     ClockLine,
@@ -62,26 +61,14 @@ from frontdoor.handover import (
 from frontdoor.installation import installed_at
 from frontdoor.policy import Policy
 from frontdoor.rag import Rag
-from frontdoor.records import (
-    AuditEvent,
-    ChannelPurpose,
-    ClockKind,
-    ConversationKind,
-    Deadline,
-    DirectoryEntry,
-    RotaEntry,
-)
-from frontdoor.roles import ROLE_TITLES, Permission, Role, may
+from frontdoor.records import AuditEvent, ClockKind, Deadline, DirectoryEntry, RotaEntry
+from frontdoor.roles import Role
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import Refusal, RefusalReason
 
 __all__ = [
     "HANDOVER_ACKNOWLEDGED",
     "HANDOVER_ACK_REFUSED",
-    "ROTA_REMOVE",
-    "ROTA_ROLES",
-    "ROTA_SET",
-    "DeadConversation",
     "HandoverAck",
     "HandoverAcknowledged",
     "HandoverEscalated",
@@ -89,12 +76,6 @@ __all__ = [
     "HandoverPost",
     "HandoverPostState",
     "HandoverPosted",
-    "RotaChange",
-    "RotaDay",
-    "RotaPerson",
-    "RotaSaved",
-    "Status",
-    "UndeliveredAlert",
     "acknowledge_handover",
     "current_handover",
     "escalate_due_handover",
@@ -102,32 +83,18 @@ __all__ = [
     "handover_from_json",
     "incoming_duty_managers",
     "latest_posted_handover",
-    "parse_rota_day",
     "post_due_handover",
-    "rota_day",
-    "set_rota",
-    "system_status",
 ]
 
 #: The audit action of "I acknowledge" on a handover card (subject ``handover:<day>``).
 HANDOVER_ACKNOWLEDGED = "handover.acknowledged"
 #: Someone not entitled to acknowledge a handover tried to.
 HANDOVER_ACK_REFUSED = "handover.acknowledge_refused"
-#: The rota changes, audited as the command line audits them (subject ``rota:<day>``).
-ROTA_SET = "rota.set"
-ROTA_REMOVE = "rota.remove"
 
-#: The roles the rota names people for, in the order the ``duty`` card shows them. An EDT entry for a
-#: day covers that day's out-of-hours time: before opening and after closing, all day when it is not a
-#: working day.
-ROTA_ROLES: tuple[Role, ...] = (Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER, Role.EDT)
 
 #: Every open deadline is read for the handover and ``status`` (there are a few hundred at most).
 _MAX_DEADLINES = 10_000
 _DEADLINE_HORIZON = timedelta(days=3660)
-#: ``duty <date>`` accepts dates this far from today (the bank holidays known to the bot).
-_ROTA_PAST = timedelta(days=366)
-_ROTA_FUTURE = timedelta(days=2 * 366)
 
 
 def _utc(moment: datetime, name: str = "now") -> datetime:
@@ -607,265 +574,4 @@ class HandoverPost:
         return cls(handover_from_json(data.raw("handover")), data.moment("at"))
 
 
-# -- the rota -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RotaPerson:
-    person_id: str
-    #: the Teams display name the directory holds ("" until the person has written to the bot)
-    name: str
-
-    @property
-    def label(self) -> str:
-        return self.name or self.person_id
-
-
-@dataclass(frozen=True, slots=True)
-class RotaDay:
-    """Who is on duty on ``day`` in each of ``ROTA_ROLES``, and who could be (the directory)."""
-
-    day: date
-    working_day: bool
-    on_duty: Mapping[Role, tuple[RotaPerson, ...]]
-    choices: Mapping[Role, tuple[RotaPerson, ...]]
-
-
-def _people(ids: Collection[str], names: Mapping[str, str]) -> tuple[RotaPerson, ...]:
-    people = [RotaPerson(person, names.get(person, "")) for person in set(ids)]
-    return tuple(sorted(people, key=lambda p: (p.label.casefold(), p.person_id)))
-
-
-async def rota_day(uow: UnitOfWork, day: date, calendar: WorkingCalendar) -> RotaDay:
-    async with uow:
-        entries = await uow.rota.on(day)
-        directory = await uow.roles.entries()
-    names = {entry.aad_object_id: entry.display_name for entry in directory}
-    return RotaDay(
-        day=day,
-        working_day=calendar.is_working_day(day),
-        on_duty={
-            role: _people({e.person_id for e in entries if e.role is role}, names) for role in ROTA_ROLES
-        },
-        choices={
-            role: _people({e.aad_object_id for e in directory if role in e.roles}, names)
-            for role in ROTA_ROLES
-        },
-    )
-
-
-def parse_rota_day(text: str, today: date) -> date | str:
-    """The date ``duty`` was asked about: nothing or ``today`` for today, ``tomorrow``, or an ISO
-    date (2026-03-17) within a year back and two years ahead. Otherwise the message to show."""
-    cleaned = text.strip().lower()
-    if cleaned in ("", "today"):
-        return today
-    if cleaned == "tomorrow":
-        return today + timedelta(days=1)
-    try:
-        day = date.fromisoformat(cleaned)
-    except ValueError:
-        shown = cleaned if len(cleaned) <= 20 and cleaned.isprintable() else "that"
-        return (
-            f"“{shown}” is not a date I can read. Type **duty** with a date as YYYY-MM-DD, "
-            "e.g. **duty 2026-03-17**."
-        )
-    if not today - _ROTA_PAST <= day <= today + _ROTA_FUTURE:
-        return (
-            "The rota can be seen and set from a year back to two years ahead; choose a date in that range."
-        )
-    return day
-
-
-@dataclass(frozen=True, slots=True)
-class RotaChange:
-    role: Role
-    person_id: str
-    #: True: put on duty; False: taken off
-    added: bool
-
-
-@dataclass(frozen=True, slots=True)
-class RotaSaved:
-    day: date
-    changes: tuple[RotaChange, ...]
-
-
-async def set_rota(
-    uow: UnitOfWork, day: date, wanted: Mapping[Role, Collection[str]], *, who: Who, now: datetime
-) -> RotaSaved | Refusal:
-    """Make the rota of ``day`` name exactly ``wanted[role]`` for each role given (roles not given
-    are left alone). Everyone put on duty must hold the role in the directory. Each change is
-    audited like the command line's (``rota.set`` / ``rota.remove``, subject ``rota:<day>``)."""
-    now = _utc(now)
-    if not may(who.roles, Permission.MANAGE_ROTA):
-        return Refusal(RefusalReason.NOT_PERMITTED, "Only duty managers or administrators can set the rota.")
-    unknown = [role for role in wanted if role not in ROTA_ROLES]
-    if unknown:
-        return Refusal(RefusalReason.INVALID, f"The rota has no place for {unknown[0].value}.")
-    changes: list[RotaChange] = []
-    async with uow:
-        current = await uow.rota.on(day)
-        for role in ROTA_ROLES:
-            if role not in wanted:
-                continue
-            want = set(wanted[role])
-            have = {entry.person_id for entry in current if entry.role is role}
-            holders = {entry.aad_object_id for entry in await uow.roles.holders(role)}
-            if want - have - holders:
-                singular = ROLE_TITLES[role].removesuffix("s")
-                return Refusal(
-                    RefusalReason.INVALID,
-                    f"Someone chosen as {singular} is not listed as one of the {ROLE_TITLES[role]}: "
-                    "nothing was changed.",
-                )
-            changes += [RotaChange(role, person, False) for person in sorted(have - want)]
-            changes += [RotaChange(role, person, True) for person in sorted(want - have)]
-        subject = f"rota:{day.isoformat()}"
-        for change in changes:
-            entry = RotaEntry(day, change.role, change.person_id)
-            if change.added:
-                await uow.rota.set(entry)
-            else:
-                await uow.rota.remove(entry)
-            action = ROTA_SET if change.added else ROTA_REMOVE
-            detail = f"{change.role.value}:{change.person_id}"
-            await uow.audit.append(AuditEvent(now, who.actor_id, action, subject, detail))
-        await uow.commit()
-    return RotaSaved(day, tuple(changes))
-
-
 # -- status ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class DeadConversation:
-    """A chat or channel the bot can no longer post to (Teams answered 403 or 404)."""
-
-    conversation_id: str
-    kind: ConversationKind
-    #: the person of a personal chat
-    person_id: str | None
-    #: the purpose of a registered channel
-    purpose: ChannelPurpose | None
-    #: Teams' error code
-    reason: str
-    since: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class UndeliveredAlert:
-    """An outbox row given up on: its kind, subject, recipient, when it was due and why it failed
-    (a status and a code)."""
-
-    id: int
-    kind: AlertKind
-    subject: str
-    recipient: Recipient | None
-    due_at: datetime
-    attempts: int
-    error: str
-
-
-@dataclass(frozen=True, slots=True)
-class EmailedAlert:
-    """An alert Teams could not deliver, sent (or being sent) by e-mail: the second route."""
-
-    subject: str
-    clock: ClockKind | None
-    #: the kind of the alert that went by e-mail (due soon, breached…)
-    kind: AlertKind
-    due_at: datetime
-    state: OutboxState
-    sent_at: datetime | None
-    error: str
-
-    @classmethod
-    def of(cls, item: OutboxItem) -> EmailedAlert:
-        key = item.alert_key
-        return cls(key.subject, key.clock, key.kind, key.due_at, item.state, item.sent_at, item.last_error)
-
-
-@dataclass(frozen=True, slots=True)
-class Status:
-    made_at: datetime
-    open_contacts: OpenContactCount
-    loads: tuple[WorkerLoad, ...]
-    breached: tuple[ClockLine, ...]
-    #: red or amber clocks not yet breached
-    at_risk: tuple[ClockLine, ...]
-    dead: tuple[DeadConversation, ...]
-    undelivered: tuple[UndeliveredAlert, ...]
-    outbox: Mapping[OutboxState, int]
-    #: which channels are registered
-    channels: Mapping[ChannelPurpose, bool]
-    #: urgent-only mode, when it is on (SPEC §10)
-    urgent_only: UrgentOnly | None = None
-    #: alerts that went (or are going) by e-mail, newest first
-    emailed: tuple[EmailedAlert, ...] = ()
-
-
-def _recipient(item_payload: str) -> Recipient | None:
-    try:
-        data = json.loads(item_payload)
-        text = data.get("recipient") if isinstance(data, dict) else None
-        return Recipient.parse(text) if isinstance(text, str) else None
-    except ValueError:
-        return None
-
-
-async def system_status(uow: UnitOfWork, failed_limit: int = 20, *, rules: Rules) -> Status:
-    """Open contacts against the band, loads against the cap, breached and at-risk clocks, dead
-    conversations and undelivered alerts, at ``now``."""
-    now = _utc(rules.now)
-    async with uow:
-        handover = await _build(
-            uow,
-            _local_day(now, rules.calendar),
-            rules=Rules(now, rules.calendar, rules.policy),
-        )
-        registrations = {purpose: await uow.channels.get(purpose) for purpose in ChannelPurpose}
-        dead = await uow.conversations.dead()
-        failed = await uow.alerts.failed(failed_limit)
-        counts = await uow.alerts.counts()
-        mode = await urgent_only(uow)
-        emailed = await uow.alerts.listed(kinds=[AlertKind.EMAIL], limit=failed_limit)
-    by_conversation = {
-        registration.conversation_id: purpose
-        for purpose, registration in registrations.items()
-        if registration is not None
-    }
-    return Status(
-        made_at=now,
-        open_contacts=handover.open_contacts,
-        loads=handover.loads,
-        breached=handover.breached(),
-        at_risk=tuple(line for line in handover.at_risk if not line.breached),
-        dead=tuple(
-            DeadConversation(
-                conversation_id=record.conversation_id,
-                kind=record.kind,
-                person_id=record.user_id if record.kind is ConversationKind.PERSONAL else None,
-                purpose=by_conversation.get(record.conversation_id),
-                reason=record.dead_reason,
-                since=_utc(record.updated_at, "updated_at"),
-            )
-            for record in dead
-        ),
-        undelivered=tuple(
-            UndeliveredAlert(
-                id=item.id,
-                kind=item.kind,
-                subject=item.subject,
-                recipient=_recipient(item.payload),
-                due_at=_utc(item.due_at, "due_at"),
-                attempts=item.attempts,
-                error=item.last_error,
-            )
-            for item in failed
-        ),
-        outbox=dict(counts),
-        channels={purpose: registration is not None for purpose, registration in registrations.items()},
-        urgent_only=mode,
-        emailed=tuple(EmailedAlert.of(item) for item in emailed),
-    )

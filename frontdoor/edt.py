@@ -29,15 +29,14 @@ from datetime import UTC, date, datetime
 from typing import Final
 
 from frontdoor.acting import Rules, Who
+from frontdoor.alert_recipients import Staffing
+from frontdoor.alert_schedule import Acknowledgement, acknowledgement_from_event
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     EDT_CHANNEL,
-    Acknowledgement,
     AlertKey,
     AlertKind,
     OutboxMessage,
-    Staffing,
-    acknowledgement_from_event,
     is_late,
     outbox_key,
     utc_text,

@@ -30,18 +30,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
-from frontdoor.alerts import (
-    DUTY_CHANNEL,
-    AlertKey,
-    AlertKind,
-    OutboxMessage,
-    PlannedAlert,
-    Staffing,
-    is_late,
-    outbox_key,
-    recipients_for,
-    utc_text,
-)
+from frontdoor.alert_recipients import Staffing, recipients_for
+from frontdoor.alert_schedule import PlannedAlert
+from frontdoor.alerts import DUTY_CHANNEL, AlertKey, AlertKind, OutboxMessage, is_late, outbox_key, utc_text
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.clocks import clock_rule
 from frontdoor.contact import Contact, ContactState

@@ -14,7 +14,7 @@ received-at, screening with the 2-hour child-protection clock from received-at a
 clock, and the consultants on duty to @mention. The draft stays with the officer
 (``Contact.completing``) for the remaining cards, which save onto the same contact; its summary's
 button finishes it (``submit_contact``), with the history checks allowed to stay outstanding, to be
-recorded later by the officer or a consultant (``record_history_checks``). Urgency wins over an
+recorded later by the officer or a consultant (``frontdoor.history_checks``). Urgency wins over an
 open case or a recent closure: a consultant decides at once, and those are told besides (the
 allocated worker, the duty manager) when the history checks say so.
 
@@ -46,7 +46,6 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from frontdoor.acting import Rules, Who
-from frontdoor.answers import HistoryAnswers
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.card_values import FieldError
 from frontdoor.clocks import due_at
@@ -74,7 +73,6 @@ from frontdoor.validation import (
     apply_section,
     check_complete,
     check_emergency,
-    check_history,
     check_received_at,
     parse_section,
 )
@@ -84,7 +82,6 @@ __all__ = [
     "NON_DRAFT_STATES",
     "REPEAT_OF_KEY",
     "DraftCancelled",
-    "HistoryRecorded",
     "MentionTarget",
     "Refusal",
     "RefusalReason",
@@ -96,7 +93,6 @@ __all__ = [
     "go_back",
     "is_rereferral",
     "months_before",
-    "record_history_checks",
     "recorded_repeat_of",
     "revisit_section",
     "save_section",
@@ -710,84 +706,3 @@ async def _finish(
         repeat_of=repeat_of,
         completed=True,
     )
-
-
-# -- history checks recorded on an urgent contact, later -----------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRecorded:
-    """The history checks as recorded on an urgent contact, and the contact before (to tell who
-    must hear of an open case or a re-referral they reveal)."""
-
-    contact: Contact
-    before: Contact
-
-
-_RECORDERS = "First Contact officers, consultants and team managers"
-
-
-async def record_history_checks(
-    uow: UnitOfWork,
-    reference: str,
-    values: Mapping[str, object],
-    expected_version: int,
-    local_systems: Sequence[Choice] = DEFAULT_LOCAL_SYSTEMS,
-    *,
-    who: Who,
-    rules: Rules,
-) -> HistoryRecorded | Refusal:
-    """Record the history checks an urgent contact was created without (SPEC §3: "outstanding until
-    recorded, by the officer or the consultant"). Refused for a contact that is not urgent, whose
-    checks are recorded already, or that has closed."""
-    require_aware(rules.now, "now")
-    if not may(who.roles, Permission.RECORD_HISTORY_CHECKS):
-        return Refusal(RefusalReason.NOT_PERMITTED, f"Sorry, only {_RECORDERS} can record history checks.")
-    async with uow:
-        contact = await uow.contacts.get_by_reference(reference)
-        if contact is None or contact.reference is None:
-            return Refusal(RefusalReason.NOT_FOUND, f"I could not find {reference}.")
-        if not contact.urgent or contact.history.recorded or contact.completing:
-            why = (
-                "its officer is still completing it: the history checks are one of their cards"
-                if contact.completing
-                else "its history checks are recorded already"
-            )
-            return Refusal(RefusalReason.MOVED_ON, f"{reference}: nothing was changed, {why}.")
-        if contact.state in (ContactState.CLOSED, ContactState.PASSED_ON):
-            return Refusal(RefusalReason.MOVED_ON, f"{reference} is closed, so nothing was changed.")
-        if contact.version != expected_version:
-            return Refusal(
-                RefusalReason.STALE, f"{reference} changed since this card was sent; open it again."
-            )
-        parsed = parse_section(
-            Section.HISTORY,
-            values,
-            _local_date(rules.now),
-            rules.now,
-            rules.policy,
-            local_systems=local_systems,
-        )
-        if isinstance(parsed, list):
-            names = "; ".join(error.message for error in parsed)
-            return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
-        if not isinstance(parsed, HistoryAnswers):  # what the history section parses to
-            raise TypeError("the history checks card parsed to another section's answers")
-        updated = replace(contact, history=parsed.history)
-        errors = check_history(updated)
-        if errors:
-            names = "; ".join(error.message for error in errors)
-            return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(errors))
-        try:
-            saved = await uow.contacts.save(updated, expected_version)
-        except StaleVersionError:
-            return Refusal(
-                RefusalReason.STALE, f"{reference} changed at the same time; nothing was changed here."
-            )
-        open_case = "yes" if parsed.history.open_case else "no"
-        early_help = "yes" if parsed.history.open_to_early_help else "no"
-        rereferral = "yes" if is_rereferral(saved, saved.received_at or rules.now, rules.policy) else "no"
-        detail = f"open_case={open_case}; early_help={early_help}; rereferral={rereferral}"
-        await uow.audit.append(_audit(rules.now, who.actor_id, "contact.history_recorded", reference, detail))
-        await uow.commit()
-    return HistoryRecorded(saved, contact)

@@ -33,16 +33,8 @@ from html.parser import HTMLParser
 from urllib.parse import unquote, urlsplit
 
 from frontdoor.acting import Rules, Who
-from frontdoor.alerts import (
-    AlertKey,
-    AlertKind,
-    OutboxMessage,
-    Recipient,
-    Staffing,
-    outbox_key,
-    recipients_for,
-    utc_text,
-)
+from frontdoor.alert_recipients import Staffing, recipients_for
+from frontdoor.alerts import AlertKey, AlertKind, OutboxMessage, Recipient, outbox_key, utc_text
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState, Referrer, ReferrerType, Source
 from frontdoor.mail_records import (

@@ -34,20 +34,12 @@ from microsoft_teams.cards import (
     Choice as CardChoice,
 )
 
+from bot.cards.challenge import ChallengeView, challenge_parts
 from bot.cards.decision import ChannelCardKind, channel_card, decision_card
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
+from bot.cards.outcome_form import outcome_form, risk_of_harm_inputs, service_consent_choice
 from bot.cards.quality import send_back_action
-from bot.cards.work import (
-    OUTCOME_VERB,
-    STEP_KEY,
-    ChallengeView,
-    Input,
-    OutcomeStep,
-    challenge_parts,
-    outcome_form,
-    risk_of_harm_inputs,
-    service_consent_choice,
-)
+from bot.cards.work_inputs import OUTCOME_VERB, STEP_KEY, Input, OutcomeStep
 from frontdoor.allocation import WorkerChoice
 from frontdoor.decisions import ROUTE_TITLES, RereferralChoice, ScreeningRoute
 from frontdoor.outcomes import AGENCY_TITLES, OUTCOME_TITLES, OutcomeKind

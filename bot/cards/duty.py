@@ -31,9 +31,10 @@ from bot.cards.continuity import URGENT_ONLY_BANNER
 from bot.cards.handover import band_line, capped_facts, clock_facts, heading, load_facts
 from frontdoor.alerts import AlertKind, OutboxState, Recipient
 from frontdoor.channels import PURPOSE_TITLES
-from frontdoor.duty import ROTA_ROLES, DeadConversation, EmailedAlert, RotaDay, Status, UndeliveredAlert
 from frontdoor.records import ConversationKind
 from frontdoor.roles import Role
+from frontdoor.rota import ROTA_ROLES, RotaDay
+from frontdoor.status import DeadConversation, EmailedAlert, Status, UndeliveredAlert
 from frontdoor.timefmt import format_local
 
 __all__ = [

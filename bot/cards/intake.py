@@ -1,5 +1,6 @@
 """Cards of the contact script (SPEC §5) in the officer's personal chat: one card per section, the
-summary with Submit, the receipt, the list of drafts to resume, and the full record of a contact.
+summary with Submit, the receipt, the list of drafts to resume, and the details of a contact that
+the full record (``bot.cards.record``) and the personal card show.
 
 Every section card is built from the script's ``FieldSpec``s, so the card marks as required what
 the server requires. Its buttons carry the draft's id, its version and the section in their data;
@@ -48,9 +49,7 @@ from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.card_values import FieldError
 from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
-from frontdoor.edt import OVERNIGHT_ACTION
 from frontdoor.intake import Route, SubmissionResult
-from frontdoor.mail_records import MailItem
 from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
@@ -94,7 +93,6 @@ __all__ = [
     "history_checks_card",
     "plain",
     "receipt_card",
-    "record_card",
     "section_card",
     "set_aside_card",
 ]
@@ -697,90 +695,6 @@ def _clock_facts(deadlines: Sequence[Deadline], now: datetime) -> list[tuple[str
     return [
         (CLOCK_TITLES[d.clock], f"{format_local(d.due_at)} ({format_due(d.due_at, now)})") for d in open_ones
     ]
-
-
-#: How a closed clock reads on the full record (SPEC §3: met by its due time, or late).
-CLOSED_CLOCK_WORDS: Mapping[DeadlineState, str] = {DeadlineState.MET: "met", DeadlineState.LATE: "late"}
-
-
-def _closed_clock_facts(deadlines: Sequence[Deadline]) -> list[tuple[str, str]]:
-    """The clocks that closed met or late, oldest first; cancelled ones timed nothing."""
-    closed = sorted(
-        (d for d in deadlines if d.state in CLOSED_CLOCK_WORDS and d.closed_at is not None),
-        key=lambda d: (d.closed_at or d.due_at, d.clock.value),
-    )
-    return [
-        (
-            CLOCK_TITLES[d.clock],
-            f"{CLOSED_CLOCK_WORDS[d.state]}: closed {format_local(d.closed_at or d.due_at)}, "
-            f"due {format_local(d.due_at)}",
-        )
-        for d in closed
-    ]
-
-
-def record_card(
-    contact: Contact,
-    deadlines: Sequence[Deadline],
-    now: datetime,
-    people_names: Mapping[str, str],
-    *,
-    heading: str = "",
-    local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
-    follows: str = "",
-    actions: Sequence[Action] = (),
-    record_history: bool = False,
-    email: MailItem | None = None,
-) -> dict[str, Any]:
-    """The full record of a submitted contact, for someone whose role lets them view contacts.
-    ``follows`` is the "follows consultation PC-…" line when consultations are linked to it;
-    ``actions``: what the viewer may do from it (open a MASH episode, open the contact's personal
-    card); ``record_history`` adds "Record history checks" (an urgent contact's outstanding checks,
-    for someone who may record them); ``email`` the e-mail it was started from (a link to it:
-    subject, received time and id, never its attachments)."""
-    reference = contact.reference or "Draft"
-    body: list[CardElement] = []
-    if heading:
-        body.append(_banner(heading, "accent"))
-    body += [
-        _text(reference, size="Large", weight="Bolder"),
-        _text("The full record: for you only. Do not forward it or paste it into a channel.", is_subtle=True),
-    ]
-    if contact.urgent:
-        body.append(_banner("Urgent: immediate risk", "attention"))
-    if follows:
-        body.append(_text(follows[:1].upper() + follows[1:]))
-    if email is not None:
-        body.append(
-            _facts(
-                [
-                    ("From e-mail", plain(email.subject) or "(no subject)"),
-                    ("E-mail received", format_local(email.received_at)),
-                    ("E-mail reference", f"mail:{email.id} (in the front door mailbox)"),
-                ]
-            )
-        )
-    body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
-    if closed := _closed_clock_facts(deadlines):
-        body += [_heading_text("Clocks closed"), _facts(closed)]
-    today = now.astimezone(LONDON).date()
-    body.extend(contact_details(contact, people_names, today, local_systems, collapse=True))
-    body.extend(_overnight(contact, people_names))
-    shown: list[Action] = list(actions)
-    if record_history:
-        data = {ACTION_KEY: HISTORY_OPEN, REFERENCE_KEY: reference, VERSION_KEY: contact.version}
-        shown.append(SubmitAction(title="Record history checks", data=data, associated_inputs="none"))
-    return to_dict(AdaptiveCard(body=body, actions=shown or None, fallback_text=f"Contact {reference}"))
-
-
-def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardElement]:
-    """What the emergency duty team recorded overnight (SPEC §10), newest last."""
-    found: list[CardElement] = []
-    for event in contact.events:
-        if event.action == OVERNIGHT_ACTION:
-            who = plain(people_names.get(event.actor_id) or "the emergency duty team")
-            found += _block(f"Emergency duty team, {format_local(event.at)} ({who})", event.rationale)
-    return [_heading_text("Overnight action"), *found] if found else []
 
 
 # -- the receipt ---------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 
 from botbuilder.core import TurnContext
 
-from bot.cards.work import (
+from bot.cards.work_inputs import (
     CHALLENGE_VERB,
     LETTER_SENT_VERB,
     NOTE_INPUTS,
@@ -52,7 +52,8 @@ from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
-from bot.dialogs.decisions import DecisionsFeature, risk_of_harm
+from bot.dialogs.decision_data import risk_of_harm
+from bot.dialogs.decisions import DecisionsFeature
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.calendar import LONDON

@@ -25,6 +25,9 @@ are ``bot.dialogs.quality``'s.
 
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
+
+Who may act on the card and its status lines are in ``bot.dialogs.decision_status``; reading a
+decision from the card's data in ``bot.dialogs.decision_data``.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -42,18 +45,12 @@ from botbuilder.core import TurnContext
 from bot.cards.continuity import with_urgent_only_banner
 from bot.cards.decision import ChannelCardKind, channel_card
 from bot.cards.decisions import (
-    AGENCY_INPUT,
     CHOICE_KEY,
     DECIDE_VERB,
-    EARLY_HELP_KEY,
-    EARLY_HELP_STAYS,
     HIGHLIGHT_INPUT,
-    OFFICER_INPUT,
-    OUTCOME_INPUT,
     RATIONALE_INPUT,
     REFRESH_VERB,
     REREFERRAL_VERB,
-    ROUTE_KEY,
     SIGN_OFF_VERB,
     WORKER_INPUT,
     CardState,
@@ -64,99 +61,45 @@ from bot.cards.decisions import (
     signoff_card,
     status_card,
 )
-from bot.cards.work import Input
 from bot.dialogs.background import Later
 from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
+from bot.dialogs.decision_data import _decision
+from bot.dialogs.decision_status import _CP_STATES, _DECIDERS, _audience, _kind, _lines, _may_decide_cp
 from bot.dialogs.personal import PersonalCards
 from bot.notify import Mentioned
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.allocation import worker_loads
 from frontdoor.calendar import LONDON
-from frontdoor.casework import CaseworkAction, SignedOff, challenge_status, challenge_window, sign_off
+from frontdoor.casework import SignedOff, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
 from frontdoor.continuity import urgent_only
 from frontdoor.decisions import (
-    ROUTE_ACTIONS,
     ROUTE_TITLES,
     RereferralChoice,
     RereferralDecided,
     RereferralDecision,
     ScreeningDecided,
-    ScreeningDecision,
     ScreeningRoute,
     decide_rereferral,
     decide_screening,
     may_stay_with_early_help,
 )
 from frontdoor.intake import recorded_repeat_of
-from frontdoor.lifecycle import Action
-from frontdoor.outcomes import (
-    WITHOUT_CONSENT,
-    Agency,
-    OutcomeKind,
-    ServiceConsent,
-    current_outcome,
-    read_event_data,
-)
+from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
-from frontdoor.worklog import event_words
 
 log = logging.getLogger(__name__)
 
-_DECIDERS = (Role.CONSULTANT, Role.TEAM_MANAGER)
-_ROUTE_ACTIONS = {action.value: route for route, action in ROUTE_ACTIONS.items()}
 _DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
 _UNREADABLE = "This card could not be read, so nothing was changed."
-
-
-def _when(at: datetime) -> str:
-    return f"{at.astimezone(LONDON):%H:%M on %a %d %b %Y}"
-
-
-def _decision(data: Mapping[str, Any]) -> ScreeningDecision | None:
-    """The decision the card's button and inputs describe; None if the card cannot be read."""
-    try:
-        route = ScreeningRoute(_text(data, ROUTE_KEY))
-        outcome = OutcomeKind(_text(data, OUTCOME_INPUT) or OutcomeKind.NO_FURTHER_ACTION.value)
-        agency_text = _text(data, AGENCY_INPUT)
-        agency = Agency(agency_text) if agency_text else None
-    except ValueError:
-        return None
-    assignee = {ScreeningRoute.III: OFFICER_INPUT, ScreeningRoute.IV: WORKER_INPUT}.get(route)
-    service = _text(data, Input.SERVICE_CONSENT.value)
-    service_consent = ServiceConsent(service) if service in ServiceConsent.__members__.values() else None
-    if _text(data, EARLY_HELP_KEY) == EARLY_HELP_STAYS:
-        # the outcome is the decision's own (a referral to early help): the card's outcome and agency
-        # choices are ignored; consent for a service is recorded as for any route II outcome
-        return ScreeningDecision(
-            route=route,
-            rationale=_text(data, RATIONALE_INPUT),
-            stays_with_early_help=True,
-            service_consent=service_consent,
-        )
-    return ScreeningDecision(
-        route=route,
-        rationale=_text(data, RATIONALE_INPUT),
-        assignee_id=_text(data, assignee) or None if assignee else None,
-        outcome=outcome,
-        # an agency belongs to a referral to another agency only; a leftover choice is ignored
-        agency=agency if outcome is OutcomeKind.OTHER_AGENCY else None,
-        service_consent=service_consent,
-        risk_of_harm=risk_of_harm(data),
-    )
-
-
-def risk_of_harm(data: Mapping[str, Any]) -> str:
-    """The sentence of a decider proceeding without consent, only when its tick is on."""
-    return _text(data, Input.RISK_OF_HARM.value) if _text(data, Input.RISK_CONFIRMED.value) == "true" else ""
 
 
 def _teams_user_id(reference: str) -> str | None:
@@ -745,124 +688,3 @@ class DecisionsFeature:
                 "decision card update failed",
                 extra={"reference": reference, "error_code": delivery.error_code or ""},
             )
-
-    # -- helpers ---------------------------------------------------------------------------------
-
-
-def _kind(contact: Contact) -> ChannelCardKind:
-    """The duty channel's card for a re-referral, else the decisions channel's."""
-    rereferral = any(event.action == Action.REFER_REREFERRAL.value for event in contact.events)
-    return ChannelCardKind.REREFERRAL if rereferral else ChannelCardKind.DECISION
-
-
-_CP_STATES = (ContactState.CP_DECISION, ContactState.REFERRAL_ACCEPTED)
-
-
-def _entered_by_rereferral(contact: Contact) -> bool:
-    return any(event.action == Action.CP_THRESHOLD_MET.value for event in contact.events)
-
-
-def _may_decide_cp(contact: Contact, actor: Actor) -> bool:
-    """Consultants and team managers; the duty manager too when they sent the re-referral there."""
-    if actor.may(Permission.THRESHOLD_DECISION):
-        return True
-    return actor.may(Permission.DECIDE_REREFERRAL) and _entered_by_rereferral(contact)
-
-
-def may_decide_now(contact: Contact, actor: Actor, now: datetime) -> bool:
-    """Whether ``actor``'s role can act on the contact's card now (decide, sign off, the
-    child-protection decision or a re-referral): the full record in their personal chat then offers
-    them the same deciders' view as the channel card ("Decide or sign off"), so a consultant can
-    screen without a decisions channel. The receiving team's challenge is on the work card."""
-    return bool(actor.roles & frozenset(_audience(contact, None, now)))
-
-
-def _audience(contact: Contact, until: datetime | None, now: datetime) -> tuple[Role, ...]:
-    """Who may still act on the channel card (they get a refresh and their own view): none once
-    nothing is left to decide, sign off or challenge."""
-    state = contact.state
-    if state is ContactState.DUTY_MANAGER_REVIEW:
-        return (Role.DUTY_MANAGER,)
-    if state in (ContactState.AWAITING_SCREENING, ContactState.AWAITING_SIGNOFF):
-        return _DECIDERS
-    if state in _CP_STATES:
-        return (*_DECIDERS, Role.DUTY_MANAGER) if _entered_by_rereferral(contact) else _DECIDERS
-    if state is ContactState.CLOSED and until is not None:
-        status = challenge_status(contact)
-        if now <= until or (status is not None and status.open):
-            return _DECIDERS
-    return ()
-
-
-#: why the contact is being screened again (a refused sign-off or a returned allocation)
-_SENT_BACK = (Action.REFUSE_SIGN_OFF.value, Action.RETURN_FOR_SCREENING.value)
-
-#: the challenge's steps name who took them in brackets, and a resolution its result
-_CHALLENGE_STEPS = (
-    CaseworkAction.CHALLENGE_RAISED.value,
-    CaseworkAction.CHALLENGE_DISCUSSED.value,
-    CaseworkAction.CHALLENGE_ESCALATED.value,
-    CaseworkAction.CHALLENGE_RESOLVED.value,
-)
-
-
-def _lines(
-    contact: Contact, names: Mapping[str, str], *, window: datetime | None = None, now: datetime | None = None
-) -> tuple[str, ...]:
-    """Where the contact is, from its history: the screening decision, the child-protection
-    decision, the outcome, the sign-off and any challenge (who and when; never what was typed)."""
-    lines: list[str] = []
-    #: why the contact is being screened again (a refused sign-off or a returned allocation)
-    back: list[str] = []
-    for event in contact.events:
-        who = names.get(event.actor_id) or "a member of staff"
-        words = event_words(event.action)
-        if event.to_state is ContactState.AWAITING_SCREENING:
-            lines = []
-            back = [f"{words}, by {who} at {_when(event.at)}."] if event.action in _SENT_BACK else []
-        route = _ROUTE_ACTIONS.get(event.action)
-        if route is not None and read_event_data(event).get("early_help") == EARLY_HELP_STAYS:
-            worker = names.get(str(read_event_data(event).get("early_help_worker", ""))) or "the worker named"
-            lines.append(f"Decided: stays with early help ({worker} told), by {who} at {_when(event.at)}.")
-        elif route is not None:
-            lines.append(f"{words}, by {who} at {_when(event.at)}.")
-            if event.to_state is not None and route in (ScreeningRoute.III, ScreeningRoute.IV):
-                assignee = contact.assignee_id or ""
-                role = "officer" if route is ScreeningRoute.III else "social worker"
-                lines.append(f"Assigned to the {role} {names.get(assignee) or 'chosen'}.")
-        elif event.action in (Action.CP_THRESHOLD_MET.value, Action.ACCEPT_REFERRAL.value):
-            lines.append(f"{words}, by {who} at {_when(event.at)}.")
-        elif event.action == Action.REASSIGN.value:
-            worker = names.get(contact.assignee_id or "") or "the social worker chosen"
-            lines.append(f"Decided: reassigned to {worker} to recommend, by {who} at {_when(event.at)}.")
-        elif event.action in (Action.SIGN_OFF.value, Action.RECORD_OUTCOME.value, Action.RECOMMEND.value):
-            lines.append(f"{words} by {who} at {_when(event.at)}.")
-        elif event.action in _CHALLENGE_STEPS:
-            resolved = event.action == CaseworkAction.CHALLENGE_RESOLVED.value
-            result = f": {read_event_data(event).get('result', '')}" if resolved else ""
-            lines.append(f"{words}{result} ({who}) at {_when(event.at)}.")
-    recorded = current_outcome(contact)
-    if recorded is not None:
-        outcome = recorded.outcome
-        strategy = ""
-        if outcome.accepted:
-            strategy = (
-                " (strategy discussion needed)"
-                if outcome.strategy_discussion
-                else " (no strategy discussion)"
-            )
-        lines.insert(1 if lines else 0, f"Outcome: {outcome.title}{strategy}.")
-    status = challenge_status(contact)
-    if window is not None and now is not None and status is None and now <= window:
-        lines.append(f"The receiving team may challenge the threshold until {_when(window)}.")
-    lines = [*back, *lines]
-    if contact.completing:
-        lines.append("The officer is still completing this urgent contact: this card updates as they go.")
-    if contact.urgent and not contact.history.recorded and contact.state not in _ENDED:
-        lines.append("History checks: outstanding.")
-    if not lines:
-        lines.append(f"Status: {contact.state.value.replace('_', ' ')}.")
-    return tuple(lines)
-
-
-_ENDED = (ContactState.CLOSED, ContactState.PASSED_ON)

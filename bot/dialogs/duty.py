@@ -40,22 +40,18 @@ from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.commands import CommandName, ParsedCommand
 from frontdoor.duty import (
-    ROTA_ROLES,
     HandoverAck,
     HandoverEscalation,
     HandoverPost,
-    RotaSaved,
     acknowledge_handover,
     current_handover,
     handover_acknowledgement,
     latest_posted_handover,
-    parse_rota_day,
-    rota_day,
-    set_rota,
-    system_status,
 )
 from frontdoor.handover import handover_at, handover_key
 from frontdoor.roles import Permission, Role
+from frontdoor.rota import ROTA_ROLES, RotaSaved, parse_rota_day, rota_day, set_rota
+from frontdoor.status import system_status
 from frontdoor.timefmt import format_local
 from frontdoor.usecase import Refusal
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from bot.cards.work import ChallengeView, PersonalView, ReferrerView, personal_card
+from bot.cards.challenge import ChallengeView, ReferrerView
+from bot.cards.work import PersonalView, personal_card
 from bot.dialogs.contacts import ContactRecords
 from bot.routing import Actor
 from frontdoor.calendar import WorkingCalendar

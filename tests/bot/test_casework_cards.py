@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import CALENDAR, SETTINGS
 from bot.cards.decisions import SIGN_OFF_VERB
-from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, WORK_VERB
+from bot.cards.work_inputs import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, WORK_VERB
 from frontdoor.acting import Rules
 from frontdoor.casework import LetterLapsed, lapse_parent_letter
 from frontdoor.contact import ContactState

@@ -13,33 +13,19 @@ import pytest
 from bot.cards.duty import rota_card, status_card
 from bot.cards.handover import ACK_VERB, MAX_LINES, handover_card
 from bot.outbox_cards import RENDERERS, render
-from frontdoor.alerts import (
-    DUTY_CHANNEL,
-    AlertKind,
-    OutboxItem,
-    OutboxMessage,
-    OutboxState,
-    Recipient,
-    Staffing,
-)
+from frontdoor.alert_recipients import Staffing
+from frontdoor.alerts import DUTY_CHANNEL, AlertKind, OutboxItem, OutboxMessage, OutboxState, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState
 from frontdoor.continuity import UrgentOnly
-from frontdoor.duty import (
-    ROTA_ROLES,
-    EmailedAlert,
-    HandoverAck,
-    HandoverEscalation,
-    HandoverPost,
-    RotaDay,
-    RotaPerson,
-    Status,
-)
+from frontdoor.duty import HandoverAck, HandoverEscalation, HandoverPost
 from frontdoor.handover import HandoverContact, build_handover, handover_key, handover_message
 from frontdoor.marac import plan_marac_reminder
 from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind, Deadline, DirectoryEntry, RotaEntry
 from frontdoor.roles import Role
+from frontdoor.rota import ROTA_ROLES, RotaDay, RotaPerson
+from frontdoor.status import EmailedAlert, Status
 from tests.bot.intake_script import actions, texts_of
 from tests.frontdoor.bank_holiday_dates import WEEKDAY_HOLIDAYS
 from tests.harness.cards import validate_card

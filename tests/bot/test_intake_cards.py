@@ -18,14 +18,8 @@ from bot.cards.decision import (
     open_case_card,
     rereferral_card,
 )
-from bot.cards.intake import (
-    DraftLine,
-    SectionForm,
-    drafts_card,
-    record_card,
-    section_card,
-    set_aside_card,
-)
+from bot.cards.intake import DraftLine, SectionForm, drafts_card, section_card, set_aside_card
+from bot.cards.record import record_card
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.card_values import FieldError
 from frontdoor.contact import (

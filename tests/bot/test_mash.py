@@ -34,7 +34,7 @@ from bot.cards.mash import (
     URGENCY_INPUT,
 )
 from bot.cards.triage import ADD as TRIAGE_ADD
-from bot.cards.work import STEP_KEY, WORK_VERB, WorkStep
+from bot.cards.work_inputs import STEP_KEY, WORK_VERB, WorkStep
 from frontdoor.agencies import Agency
 from frontdoor.alerts import AlertKind
 from frontdoor.records import ClockKind, DeadlineState

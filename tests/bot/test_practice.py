@@ -13,7 +13,13 @@ import pytest
 
 from bot.app import SETTINGS
 from bot.cards.decisions import SIGN_OFF_VERB
-from bot.cards.work import CHALLENGE_VERB, LETTER_SENT_VERB, OUTCOME_VERB, REFERRER_CHALLENGE_VERB, WORK_VERB
+from bot.cards.work_inputs import (
+    CHALLENGE_VERB,
+    LETTER_SENT_VERB,
+    OUTCOME_VERB,
+    REFERRER_CHALLENGE_VERB,
+    WORK_VERB,
+)
 from frontdoor.contact import ContactState
 from frontdoor.outcomes import OutcomeKind, ServiceConsent, current_outcome
 from frontdoor.records import ClockKind, DeadlineState

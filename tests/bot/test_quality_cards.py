@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.cards.decisions import DECIDE_VERB, SIGN_OFF_VERB
 from bot.cards.quality import REFUSE_SIGN_OFF_VERB, RETURN_VERB
-from bot.cards.work import WORK_VERB
+from bot.cards.work_inputs import WORK_VERB
 from frontdoor.allocation import worker_loads
 from frontdoor.contact import ContactState
 from frontdoor.policy import default_policy

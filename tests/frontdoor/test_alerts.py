@@ -14,22 +14,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontdoor.alerts import (
-    DUTY_CHANNEL,
-    LATE_GRACE,
+from frontdoor.alert_recipients import Staffing, recipients_for
+from frontdoor.alert_schedule import (
     Acknowledgement,
-    AlertKey,
-    AlertKind,
     PlannedAlert,
-    Recipient,
-    RecipientKind,
-    Staffing,
     acknowledgement_event,
     acknowledgement_from_event,
     alerts_due,
-    is_late,
-    recipients_for,
 )
+from frontdoor.alerts import DUTY_CHANNEL, LATE_GRACE, AlertKey, AlertKind, Recipient, RecipientKind, is_late
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.policy import Policy, parse_policy

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from frontdoor.acting import Rules, Who
+from frontdoor.alert_recipients import Staffing, recipients_for
+from frontdoor.alert_schedule import PlannedAlert, alerts_due
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     EDT_CHANNEL,
@@ -15,11 +17,7 @@ from frontdoor.alerts import (
     AlertKind,
     OutboxItem,
     OutboxState,
-    PlannedAlert,
     Recipient,
-    Staffing,
-    alerts_due,
-    recipients_for,
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.continuity import HELD_REASON, holds, switch_urgent_only, urgent_only

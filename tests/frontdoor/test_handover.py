@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from frontdoor.alerts import DUTY_CHANNEL, AlertKey, AlertKind, Recipient, Staffing
+from frontdoor.alert_recipients import Staffing
+from frontdoor.alerts import DUTY_CHANNEL, AlertKey, AlertKind, Recipient
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.contact import ContactState, HistoryChecks

@@ -11,9 +11,9 @@ import pytest
 from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
+from frontdoor.history_checks import HistoryRecorded, record_history_checks
 from frontdoor.intake import (
     DraftCancelled,
-    HistoryRecorded,
     MentionTarget,
     Refusal,
     RefusalReason,
@@ -25,7 +25,6 @@ from frontdoor.intake import (
     go_back,
     is_rereferral,
     months_before,
-    record_history_checks,
     save_section,
     start_contact,
     submit_contact,

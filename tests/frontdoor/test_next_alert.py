@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from frontdoor.alerts import Acknowledgement, AlertKey, alerts_due, next_alert_at
+from frontdoor.alert_schedule import Acknowledgement, alerts_due, next_alert_at
+from frontdoor.alerts import AlertKey
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.clocks import due_at
 from frontdoor.policy import default_policy

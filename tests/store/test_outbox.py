@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from frontdoor.alert_schedule import PlannedAlert, alerts_due
 from frontdoor.alerts import (
     DUTY_CHANNEL,
     DUTY_MANAGER_EMAIL,
@@ -18,9 +19,7 @@ from frontdoor.alerts import (
     AlertKind,
     AlertOutbox,
     OutboxState,
-    PlannedAlert,
     Recipient,
-    alerts_due,
     email_message,
     reroute_message,
 )

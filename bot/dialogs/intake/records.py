@@ -14,15 +14,16 @@ from botbuilder.core import TurnContext
 from botbuilder.schema import Activity
 
 from bot.cards.decisions import decide_action
-from bot.cards.intake import SectionForm, history_checks_card, record_card
+from bot.cards.intake import SectionForm, history_checks_card
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.mash import start_action as mash_start_action
+from bot.cards.record import record_card
 from bot.cards.work import work_card_action
 from bot.dialogs.carddata import contact_reference, whole_number
 from bot.dialogs.cardmessages import send_card
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
-from bot.dialogs.decisions import may_decide_now
+from bot.dialogs.decision_status import may_decide_now
 from bot.dialogs.intake.forms import UNREADABLE, ScriptForms, answers_of, set_aside, shown
 from bot.dialogs.intake.submission import SubmissionPosts
 from bot.notify import PersonAddress
@@ -31,7 +32,8 @@ from bot.routing import Actor, CardAction, InvokeReply
 from frontdoor.consultation import consultations_followed_by, follows_text
 from frontdoor.contact import Contact, ContactState
 from frontdoor.errors import InvalidReferenceError
-from frontdoor.intake import Refusal, RefusalReason, record_history_checks
+from frontdoor.history_checks import record_history_checks
+from frontdoor.intake import Refusal, RefusalReason
 from frontdoor.records import Deadline
 from frontdoor.references import Reference, ReferenceKind, parse_reference
 from frontdoor.roles import Permission

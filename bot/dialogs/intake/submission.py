@@ -18,7 +18,7 @@ from bot.cards.decision import (
     open_case_card,
     rereferral_card,
 )
-from bot.cards.intake import record_card
+from bot.cards.record import record_card
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.intake.forms import STAFF
 from bot.notify import Delivery, Mentioned, Notifier

@@ -7,17 +7,20 @@ from datetime import datetime
 from sqlalchemy import delete
 
 from store.repository import SqlRepository as _Repository
+from store.repository import table_of
 from store.tables import ProcessedActivityRow
+
+_PROCESSED = table_of(ProcessedActivityRow)
 
 
 class SqlProcessedActivities(_Repository):
     async def claim(self, key: str, at: datetime) -> bool:
         await self._uow.begin_write()
         statement = (
-            self._uow.insert(ProcessedActivityRow)
+            self._uow.insert(_PROCESSED)
             .values(activity_id=key, seen_at=at)
             .on_conflict_do_nothing()
-            .returning(ProcessedActivityRow.activity_id)
+            .returning(_PROCESSED.c.activity_id)
         )
         return (await self._session.execute(statement)).first() is not None
 

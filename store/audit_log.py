@@ -10,7 +10,10 @@ from sqlalchemy import func, insert, select
 from frontdoor.records import AuditEvent, StoredAuditEvent
 from store import chain
 from store.repository import SqlRepository as _Repository
+from store.repository import table_of
 from store.tables import AuditEventRow
+
+_AUDIT = table_of(AuditEventRow)
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
@@ -32,13 +35,11 @@ class SqlAuditLog(_Repository):
         if self._uow.dialect == "postgresql":
             # Held to the end of the transaction: the next writer reads this row's hash.
             await self._session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)))
-        last = await self._session.execute(
-            select(AuditEventRow.row_hash).order_by(AuditEventRow.seq.desc()).limit(1)
-        )
+        last = await self._session.execute(select(_AUDIT.c.row_hash).order_by(_AUDIT.c.seq.desc()).limit(1))
         prev_hash = last.scalar_one_or_none() or chain.GENESIS_HASH
         digest = chain.row_hash(prev_hash, event)
         statement = (
-            insert(AuditEventRow)
+            insert(_AUDIT)
             .values(
                 at=event.at,
                 actor_id=event.actor_id,
@@ -48,7 +49,7 @@ class SqlAuditLog(_Repository):
                 prev_hash=prev_hash,
                 row_hash=digest,
             )
-            .returning(AuditEventRow.seq)
+            .returning(_AUDIT.c.seq)
         )
         seq: int = (await self._session.execute(statement)).scalar_one()
         return StoredAuditEvent(seq=seq, event=event, prev_hash=prev_hash, row_hash=digest)

@@ -32,7 +32,7 @@ from frontdoor.contact import (
 from frontdoor.ports import NotFoundError, StaleVersionError
 from store.figures import latest_route
 from store.repository import SqlRepository as _Repository
-from store.repository import Transaction
+from store.repository import Transaction, table_of
 from store.repository import Values as _Values
 from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, ContactRow
 
@@ -219,7 +219,7 @@ class SqlContactRepository(_Repository):
 
     async def add(self, contact: Contact) -> None:
         await self._uow.begin_write()
-        await self._session.execute(insert(ContactRow).values(_contact_values(contact)))
+        await self._session.execute(insert(table_of(ContactRow)).values(_contact_values(contact)))
         await self._insert_parts(contact, _PARTS)
 
     async def get(self, contact_id: str) -> Contact | None:
@@ -235,12 +235,12 @@ class SqlContactRepository(_Repository):
         values = _contact_values(contact)
         del values["id"]
         values["version"] = expected_version + 1
+        table = table_of(ContactRow)
         statement = (
-            update(ContactRow)
-            .where(ContactRow.id == contact.id, ContactRow.version == expected_version)
+            update(table)
+            .where(table.c.id == contact.id, table.c.version == expected_version)
             .values(values)
-            .returning(ContactRow.id)
-            .execution_options(synchronize_session=False)
+            .returning(table.c.id)
         )
         if (await self._session.execute(statement)).first() is None:
             exists = await self._session.execute(select(ContactRow.id).where(ContactRow.id == contact.id))
@@ -384,7 +384,7 @@ class SqlContactRepository(_Repository):
         ]
         for entity, values in zip(_PARTS, (children, parents, events), strict=True):
             if values and entity in parts:
-                await self._session.execute(insert(entity), values)
+                await self._session.execute(insert(table_of(entity)), values)
 
     async def _load(self, statement: Select[ContactRow]) -> list[Contact]:
         # Plain column rows, not mapped objects: every turn of the contact script loads its draft,

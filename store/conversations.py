@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 from sqlalchemy import select, update
 
 from frontdoor.records import ConversationKind, ConversationRecord
 from store.repository import SqlRepository as _Repository
 from store.repository import Values as _Values
+from store.repository import table_of
 from store.tables import ConversationRefRow
 
+_CONVERSATIONS = table_of(ConversationRefRow)
 
-def _conversation(row: ConversationRefRow) -> ConversationRecord:
+
+def _conversation(row: ConversationRefRow | Any) -> ConversationRecord:
+    """From a mapped row or a Core row of the same columns."""
     return ConversationRecord(
         conversation_id=row.conversation_id,
         kind=ConversationKind(row.kind),
@@ -44,18 +49,19 @@ class SqlConversationStore(_Repository):
             "dead": record.dead,
             "dead_reason": record.dead_reason,
         }
-        statement = self._uow.insert(ConversationRefRow).values(values)
+        statement = self._uow.insert(_CONVERSATIONS).values(values)
         statement = statement.on_conflict_do_update(
-            index_elements=[ConversationRefRow.conversation_id],
+            index_elements=[_CONVERSATIONS.c.conversation_id],
             set_={key: statement.excluded[key] for key in values if key != "conversation_id"},
         )
         await self._session.execute(statement)
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
-        rows = await self._uow.rows(
-            select(ConversationRefRow).where(ConversationRefRow.conversation_id == conversation_id)
+        result = await self._session.execute(
+            select(_CONVERSATIONS).where(_CONVERSATIONS.c.conversation_id == conversation_id)
         )
-        return _conversation(rows[0]) if rows else None
+        row = result.first()
+        return None if row is None else _conversation(row)
 
     async def personal_chat_of(self, user_id: str) -> ConversationRecord | None:
         """The user's personal chat with the bot: a live one before a dead one, newest first."""

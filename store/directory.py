@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
 from frontdoor.records import DirectoryEntry
 from frontdoor.roles import Role
 from store.repository import SqlRepository as _Repository
+from store.repository import table_of
 from store.tables import RoleDirectoryRow, WorkerTeamRow
 
+_DIRECTORY = table_of(RoleDirectoryRow)
+_ENTRY = select(_DIRECTORY.c.aad_object_id, _DIRECTORY.c.role, _DIRECTORY.c.display_name)
 
-def _entries(rows: Iterable[RoleDirectoryRow], teams: dict[str, str]) -> list[DirectoryEntry]:
+
+def _entries(rows: Iterable[Any], teams: dict[str, str]) -> list[DirectoryEntry]:
+    """From rows of ``_ENTRY``'s columns."""
     roles: dict[str, set[Role]] = defaultdict(set)
     names: dict[str, str] = {}
     for row in rows:
@@ -28,7 +34,7 @@ def _entries(rows: Iterable[RoleDirectoryRow], teams: dict[str, str]) -> list[Di
 class SqlRoleDirectory(_Repository):
     async def roles_of(self, aad_object_id: str) -> frozenset[Role]:
         result = await self._session.execute(
-            select(RoleDirectoryRow.role).where(RoleDirectoryRow.aad_object_id == aad_object_id)
+            select(_DIRECTORY.c.role).where(_DIRECTORY.c.aad_object_id == aad_object_id)
         )
         return frozenset(Role(value) for value in result.scalars())
 
@@ -63,14 +69,12 @@ class SqlRoleDirectory(_Repository):
         return {person: team for person, team in rows.all()}
 
     async def entries(self) -> list[DirectoryEntry]:
-        return _entries(await self._uow.rows(select(RoleDirectoryRow)), await self._teams())
+        return _entries((await self._session.execute(_ENTRY)).all(), await self._teams())
 
     async def holders(self, role: Role) -> list[DirectoryEntry]:
-        people = select(RoleDirectoryRow.aad_object_id).where(RoleDirectoryRow.role == role.value)
-        return _entries(
-            await self._uow.rows(select(RoleDirectoryRow).where(RoleDirectoryRow.aad_object_id.in_(people))),
-            await self._teams(),
-        )
+        people = select(_DIRECTORY.c.aad_object_id).where(_DIRECTORY.c.role == role.value)
+        rows = await self._session.execute(_ENTRY.where(_DIRECTORY.c.aad_object_id.in_(people)))
+        return _entries(rows.all(), await self._teams())
 
     async def set_team(self, aad_object_id: str, team: str) -> bool:
         await self._uow.begin_write()
@@ -89,10 +93,9 @@ class SqlRoleDirectory(_Repository):
     async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
         await self._uow.begin_write()
         result = await self._session.execute(
-            update(RoleDirectoryRow)
-            .where(RoleDirectoryRow.aad_object_id == aad_object_id)
+            update(_DIRECTORY)
+            .where(_DIRECTORY.c.aad_object_id == aad_object_id)
             .values(display_name=name)
-            .returning(RoleDirectoryRow.role)
-            .execution_options(synchronize_session=False)
+            .returning(_DIRECTORY.c.role)
         )
         return frozenset(Role(value) for value in result.scalars())

@@ -27,7 +27,7 @@ import asyncio
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, text
+from sqlalchemy import Select, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -186,7 +186,7 @@ class SqlUnitOfWork:
             self._sqlite_writer.release()
         self._writing = False
 
-    def insert(self, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    def insert(self, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
         if self.dialect == "postgresql":
             return postgresql.insert(entity)

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from frontdoor.records import DirectoryEntry
 from frontdoor.roles import Role
@@ -16,6 +16,15 @@ from store.tables import RoleDirectoryRow, WorkerTeamRow
 
 _DIRECTORY = table_of(RoleDirectoryRow)
 _ENTRY = select(_DIRECTORY.c.aad_object_id, _DIRECTORY.c.role, _DIRECTORY.c.display_name)
+#: a person's roles (``person``), built once
+_ROLES_OF = select(_DIRECTORY.c.role).where(_DIRECTORY.c.aad_object_id == bindparam("person"))
+#: every turn's update of the sender's name (``person``, ``name``), giving their roles; built once
+_NAMED_ROLES = (
+    update(_DIRECTORY)
+    .where(_DIRECTORY.c.aad_object_id == bindparam("person"))
+    .values(display_name=bindparam("name"))
+    .returning(_DIRECTORY.c.role)
+)
 
 
 def _entries(rows: Iterable[Any], teams: dict[str, str]) -> list[DirectoryEntry]:
@@ -33,9 +42,7 @@ def _entries(rows: Iterable[Any], teams: dict[str, str]) -> list[DirectoryEntry]
 
 class SqlRoleDirectory(_Repository):
     async def roles_of(self, aad_object_id: str) -> frozenset[Role]:
-        result = await self._session.execute(
-            select(_DIRECTORY.c.role).where(_DIRECTORY.c.aad_object_id == aad_object_id)
-        )
+        result = await self._session.execute(_ROLES_OF, {"person": aad_object_id})
         return frozenset(Role(value) for value in result.scalars())
 
     async def grant(self, aad_object_id: str, role: Role) -> bool:
@@ -92,10 +99,5 @@ class SqlRoleDirectory(_Repository):
 
     async def named_roles(self, aad_object_id: str, name: str) -> frozenset[Role]:
         await self._uow.begin_write()
-        result = await self._session.execute(
-            update(_DIRECTORY)
-            .where(_DIRECTORY.c.aad_object_id == aad_object_id)
-            .values(display_name=name)
-            .returning(_DIRECTORY.c.role)
-        )
+        result = await self._session.execute(_NAMED_ROLES, {"person": aad_object_id, "name": name})
         return frozenset(Role(value) for value in result.scalars())

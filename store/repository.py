@@ -48,6 +48,14 @@ class SqlRepository:
         self._session = uow.session
 
 
+def dialect_insert(dialect: str, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` that supports ``ON CONFLICT`` on ``dialect`` (``Transaction.dialect``), for a
+    statement built once per database rather than once per call."""
+    if dialect == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
 def table_of(entity: type[Base]) -> Table:
     """The Core table of a mapped class. Statements on it skip the ORM's per-statement work
     (bulk DML, loading rows as objects), which on a turn's short statements costs more than the

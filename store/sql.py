@@ -64,6 +64,7 @@ from store.marac import SqlMaracRepository
 from store.mash import SqlMashRepository
 from store.outbox import SqlAlertOutbox
 from store.references import SqlReferenceSequence
+from store.repository import dialect_insert
 from store.rota import SqlDutyRota
 from store.tables import Base
 from store.triage import SqlTriageRepository
@@ -188,9 +189,7 @@ class SqlUnitOfWork:
 
     def insert(self, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(entity)
-        return sqlite.insert(entity)
+        return dialect_insert(self.dialect, entity)
 
     async def rows(self, statement: Select[_Row]) -> list[_Row]:
         """Run a query for mapped rows, refreshing any already in the session: writes go through

@@ -54,6 +54,15 @@ _CONTACTS = table_of(ContactRow)
 # find its compiled form in the cache.
 #: one contact's row, by id
 _CONTACT_BY_ID = select(*_CONTACTS.columns).where(_CONTACTS.c.id == bindparam("contact_id"))
+#: a person's drafts, and the contacts they submitted whose script is not finished
+_DRAFTS_OF = (
+    select(*_CONTACTS.columns)
+    .where(
+        or_(_CONTACTS.c.state == ContactState.DRAFT.value, _CONTACTS.c.draft_section != ""),
+        _CONTACTS.c.created_by == bindparam("user_id"),
+    )
+    .order_by(_CONTACTS.c.created_at, _CONTACTS.c.id)
+)
 #: each part of one contact, in order
 _PARTS_OF = {
     part: select(*table_of(part).columns)
@@ -324,14 +333,7 @@ class SqlContactRepository(_Repository):
         ]
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
-        return await self._load(
-            select(ContactRow)
-            .where(
-                or_(ContactRow.state == ContactState.DRAFT.value, ContactRow.draft_section != ""),
-                ContactRow.created_by == user_id,
-            )
-            .order_by(ContactRow.created_at, ContactRow.id)
-        )
+        return await self._assemble((await self._session.execute(_DRAFTS_OF, {"user_id": user_id})).all())
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
         if not states:

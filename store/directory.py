@@ -16,6 +16,7 @@ from store.tables import RoleDirectoryRow, WorkerTeamRow
 
 _DIRECTORY = table_of(RoleDirectoryRow)
 _ENTRY = select(_DIRECTORY.c.aad_object_id, _DIRECTORY.c.role, _DIRECTORY.c.display_name)
+_TEAMS = select(table_of(WorkerTeamRow).c.aad_object_id, table_of(WorkerTeamRow).c.team)
 #: a person's roles (``person``), built once
 _ROLES_OF = select(_DIRECTORY.c.role).where(_DIRECTORY.c.aad_object_id == bindparam("person"))
 #: every turn's update of the sender's name (``person``, ``name``), giving their roles; built once
@@ -72,7 +73,7 @@ class SqlRoleDirectory(_Repository):
         return (await self._session.execute(statement)).first() is not None
 
     async def _teams(self) -> dict[str, str]:
-        rows = await self._session.execute(select(WorkerTeamRow.aad_object_id, WorkerTeamRow.team))
+        rows = await self._session.execute(_TEAMS)
         return {person: team for person, team in rows.all()}
 
     async def entries(self) -> list[DirectoryEntry]:

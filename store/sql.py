@@ -70,6 +70,7 @@ from store.tables import Base
 from store.triage import SqlTriageRepository
 
 _Row = TypeVar("_Row", bound=Base)
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 
 class SqlStore:
@@ -177,7 +178,7 @@ class SqlUnitOfWork:
             ) from None
         self._writing = True
         try:
-            await self.session.execute(text("BEGIN IMMEDIATE"))
+            await self.session.execute(_BEGIN_IMMEDIATE)
         except BaseException:
             self._end_write()
             raise

@@ -3,23 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.sql.dml import ReturningInsert
 
 from store.repository import SqlRepository as _Repository
+from store.repository import dialect_insert, table_of
 from store.tables import ProcessedActivityRow
+
+_PROCESSED = table_of(ProcessedActivityRow)
+
+
+@cache
+def _claim(dialect: str) -> ReturningInsert[tuple[str]]:
+    """Every turn's claim, built once per database (``key``, ``at``)."""
+    return (
+        dialect_insert(dialect, _PROCESSED)
+        .values(activity_id=bindparam("key"), seen_at=bindparam("at"))
+        .on_conflict_do_nothing()
+        .returning(_PROCESSED.c.activity_id)
+    )
 
 
 class SqlProcessedActivities(_Repository):
     async def claim(self, key: str, at: datetime) -> bool:
         await self._uow.begin_write()
-        statement = (
-            self._uow.insert(ProcessedActivityRow)
-            .values(activity_id=key, seen_at=at)
-            .on_conflict_do_nothing()
-            .returning(ProcessedActivityRow.activity_id)
-        )
-        return (await self._session.execute(statement)).first() is not None
+        result = await self._session.execute(_claim(self._uow.dialect), {"key": key, "at": at})
+        return result.first() is not None
 
     async def release(self, key: str) -> None:
         await self._uow.begin_write()

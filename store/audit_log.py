@@ -5,12 +5,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from frontdoor.records import AuditEvent, StoredAuditEvent
 from store import chain
 from store.repository import SqlRepository as _Repository
+from store.repository import table_of
 from store.tables import AuditEventRow
+
+_AUDIT = table_of(AuditEventRow)
+#: the hash at the end of the chain, and an append to it: built once (most turns append)
+_LAST_HASH = select(_AUDIT.c.row_hash).order_by(_AUDIT.c.seq.desc()).limit(1)
+_APPENDED = ("at", "actor_id", "action", "subject", "detail", "prev_hash", "row_hash")
+_APPEND = insert(_AUDIT).values({name: bindparam(name) for name in _APPENDED}).returning(_AUDIT.c.seq)
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
@@ -32,25 +39,19 @@ class SqlAuditLog(_Repository):
         if self._uow.dialect == "postgresql":
             # Held to the end of the transaction: the next writer reads this row's hash.
             await self._session.execute(select(func.pg_advisory_xact_lock(AUDIT_CHAIN_LOCK)))
-        last = await self._session.execute(
-            select(AuditEventRow.row_hash).order_by(AuditEventRow.seq.desc()).limit(1)
-        )
+        last = await self._session.execute(_LAST_HASH)
         prev_hash = last.scalar_one_or_none() or chain.GENESIS_HASH
         digest = chain.row_hash(prev_hash, event)
-        statement = (
-            insert(AuditEventRow)
-            .values(
-                at=event.at,
-                actor_id=event.actor_id,
-                action=event.action,
-                subject=event.subject,
-                detail=event.detail,
-                prev_hash=prev_hash,
-                row_hash=digest,
-            )
-            .returning(AuditEventRow.seq)
-        )
-        seq: int = (await self._session.execute(statement)).scalar_one()
+        row = {
+            "at": event.at,
+            "actor_id": event.actor_id,
+            "action": event.action,
+            "subject": event.subject,
+            "detail": event.detail,
+            "prev_hash": prev_hash,
+            "row_hash": digest,
+        }
+        seq: int = (await self._session.execute(_APPEND, row)).scalar_one()
         return StoredAuditEvent(seq=seq, event=event, prev_hash=prev_hash, row_hash=digest)
 
     async def between(self, start: datetime, end: datetime) -> list[StoredAuditEvent]:

@@ -8,9 +8,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, Update, bindparam, delete, func, insert, or_, select, update
 
 from frontdoor.contact import (
     Child,
@@ -32,7 +33,7 @@ from frontdoor.contact import (
 from frontdoor.ports import NotFoundError, StaleVersionError
 from store.figures import latest_route
 from store.repository import SqlRepository as _Repository
-from store.repository import Transaction
+from store.repository import Transaction, table_of
 from store.repository import Values as _Values
 from store.tables import ContactChildRow, ContactEventRow, ContactParentRow, ContactRow
 
@@ -47,6 +48,40 @@ _PARTS: tuple[type[ContactChildRow | ContactParentRow | ContactEventRow], ...] =
     ContactParentRow,
     ContactEventRow,
 )
+_CONTACTS = table_of(ContactRow)
+# The statements of every script turn, built once with bound parameters: building one per call
+# (with the values in it) costs more than running it, as SQLAlchemy walks every column and value to
+# find its compiled form in the cache.
+#: one contact's row, by id
+_CONTACT_BY_ID = select(*_CONTACTS.columns).where(_CONTACTS.c.id == bindparam("contact_id"))
+#: a person's drafts, and the contacts they submitted whose script is not finished
+_DRAFTS_OF = (
+    select(*_CONTACTS.columns)
+    .where(
+        or_(_CONTACTS.c.state == ContactState.DRAFT.value, _CONTACTS.c.draft_section != ""),
+        _CONTACTS.c.created_by == bindparam("user_id"),
+    )
+    .order_by(_CONTACTS.c.created_at, _CONTACTS.c.id)
+)
+#: each part of one contact, in order
+_PARTS_OF = {
+    part: select(*table_of(part).columns)
+    .where(table_of(part).c.contact_id == bindparam("contact_id"))
+    .order_by(table_of(part).c.position)
+    for part in _PARTS
+}
+
+
+@cache
+def _save_statement(columns: tuple[str, ...]) -> Update:
+    """A contact's save: ``columns`` (not the id), if the contact is still at the version it was
+    read at (``_read_version``); built once for each set of columns (in practice one)."""
+    return (
+        update(_CONTACTS)
+        .where(_CONTACTS.c.id == bindparam("_id"), _CONTACTS.c.version == bindparam("_read_version"))
+        .values({name: bindparam(name) for name in columns})
+        .returning(_CONTACTS.c.id)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,11 +254,12 @@ class SqlContactRepository(_Repository):
 
     async def add(self, contact: Contact) -> None:
         await self._uow.begin_write()
-        await self._session.execute(insert(ContactRow).values(_contact_values(contact)))
+        await self._session.execute(insert(table_of(ContactRow)).values(_contact_values(contact)))
         await self._insert_parts(contact, _PARTS)
 
     async def get(self, contact_id: str) -> Contact | None:
-        found = await self._load(select(ContactRow).where(ContactRow.id == contact_id))
+        result = await self._session.execute(_CONTACT_BY_ID, {"contact_id": contact_id})
+        found = await self._assemble(result.all())
         return found[0] if found else None
 
     async def get_by_reference(self, reference: str) -> Contact | None:
@@ -233,16 +269,11 @@ class SqlContactRepository(_Repository):
     async def save(self, contact: Contact, expected_version: int) -> Contact:
         await self._uow.begin_write()
         values = _contact_values(contact)
-        del values["id"]
         values["version"] = expected_version + 1
-        statement = (
-            update(ContactRow)
-            .where(ContactRow.id == contact.id, ContactRow.version == expected_version)
-            .values(values)
-            .returning(ContactRow.id)
-            .execution_options(synchronize_session=False)
-        )
-        if (await self._session.execute(statement)).first() is None:
+        contact_id = values.pop("id")
+        statement = _save_statement(tuple(values))
+        parameters = {**values, "_id": contact_id, "_read_version": expected_version}
+        if (await self._session.execute(statement, parameters)).first() is None:
             exists = await self._session.execute(select(ContactRow.id).where(ContactRow.id == contact.id))
             if exists.first() is None:
                 raise NotFoundError(f"no contact {contact.id}")
@@ -302,14 +333,7 @@ class SqlContactRepository(_Repository):
         ]
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
-        return await self._load(
-            select(ContactRow)
-            .where(
-                or_(ContactRow.state == ContactState.DRAFT.value, ContactRow.draft_section != ""),
-                ContactRow.created_by == user_id,
-            )
-            .order_by(ContactRow.created_at, ContactRow.id)
-        )
+        return await self._assemble((await self._session.execute(_DRAFTS_OF, {"user_id": user_id})).all())
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:
         if not states:
@@ -384,13 +408,16 @@ class SqlContactRepository(_Repository):
         ]
         for entity, values in zip(_PARTS, (children, parents, events), strict=True):
             if values and entity in parts:
-                await self._session.execute(insert(entity), values)
+                await self._session.execute(insert(table_of(entity)), values)
 
     async def _load(self, statement: Select[ContactRow]) -> list[Contact]:
         # Plain column rows, not mapped objects: every turn of the contact script loads its draft,
         # and building (and refreshing) mapped objects cost more than the queries themselves.
-        result = await self._session.execute(statement.with_only_columns(*ContactRow.__table__.columns))
-        rows = result.all()
+        result = await self._session.execute(statement.with_only_columns(*_CONTACTS.columns))
+        return await self._assemble(result.all())
+
+    async def _assemble(self, rows: Sequence[Row[Any]]) -> list[Contact]:
+        """The contacts of these rows of ``contacts``' columns, with their parts."""
         if not rows:
             return []
         ids = [row.id for row in rows]
@@ -403,14 +430,14 @@ class SqlContactRepository(_Repository):
 
     async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Columns]]:
         # One contact (the usual case) is a plain ``=``: an ``IN`` list is expanded at every run.
-        which = (
-            entity.contact_id == contact_ids[0]
-            if len(contact_ids) == 1
-            else entity.contact_id.in_(contact_ids)
-        )
-        result = await self._session.execute(
-            select(*entity.__table__.columns).where(which).order_by(entity.contact_id, entity.position)
-        )
+        if len(contact_ids) == 1:
+            result = await self._session.execute(_PARTS_OF[entity], {"contact_id": contact_ids[0]})
+        else:
+            result = await self._session.execute(
+                select(*entity.__table__.columns)
+                .where(entity.contact_id.in_(contact_ids))
+                .order_by(entity.contact_id, entity.position)
+            )
         grouped: defaultdict[str, list[_Columns]] = defaultdict(list)
         for row in result.all():
             grouped[row.contact_id].append(row)

@@ -3,16 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from frontdoor.records import ConversationKind, ConversationRecord
 from store.repository import SqlRepository as _Repository
 from store.repository import Values as _Values
+from store.repository import dialect_insert, table_of
 from store.tables import ConversationRefRow
 
+_CONVERSATIONS = table_of(ConversationRefRow)
+#: every turn's read of its conversation (without authentication), built once
+_BY_ID = select(_CONVERSATIONS).where(_CONVERSATIONS.c.conversation_id == bindparam("conversation_id"))
 
-def _conversation(row: ConversationRefRow) -> ConversationRecord:
+
+@cache
+def _upsert(dialect: str, columns: tuple[str, ...]) -> postgresql.Insert | sqlite.Insert:
+    """Every turn's upsert of its conversation, built once per database and set of columns."""
+    statement = dialect_insert(dialect, _CONVERSATIONS).values({name: bindparam(name) for name in columns})
+    return statement.on_conflict_do_update(
+        index_elements=[_CONVERSATIONS.c.conversation_id],
+        set_={name: statement.excluded[name] for name in columns if name != "conversation_id"},
+    )
+
+
+def _conversation(row: ConversationRefRow | Any) -> ConversationRecord:
+    """From a mapped row or a Core row of the same columns."""
     return ConversationRecord(
         conversation_id=row.conversation_id,
         kind=ConversationKind(row.kind),
@@ -44,18 +63,11 @@ class SqlConversationStore(_Repository):
             "dead": record.dead,
             "dead_reason": record.dead_reason,
         }
-        statement = self._uow.insert(ConversationRefRow).values(values)
-        statement = statement.on_conflict_do_update(
-            index_elements=[ConversationRefRow.conversation_id],
-            set_={key: statement.excluded[key] for key in values if key != "conversation_id"},
-        )
-        await self._session.execute(statement)
+        await self._session.execute(_upsert(self._uow.dialect, tuple(values)), values)
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
-        rows = await self._uow.rows(
-            select(ConversationRefRow).where(ConversationRefRow.conversation_id == conversation_id)
-        )
-        return _conversation(rows[0]) if rows else None
+        row = (await self._session.execute(_BY_ID, {"conversation_id": conversation_id})).first()
+        return None if row is None else _conversation(row)
 
     async def personal_chat_of(self, user_id: str) -> ConversationRecord | None:
         """The user's personal chat with the bot: a live one before a dead one, newest first."""

@@ -1,6 +1,7 @@
 """Async engines for SQLite (aiosqlite) and PostgreSQL (asyncpg), set up the way the store needs.
 
-SQLite: WAL (readers never wait for the writer), a busy timeout, foreign keys on. The store
+SQLite: WAL (readers never wait for the writer), a busy timeout, foreign keys on, and each
+statement run in one trip to the connection's thread (``store.sqlite_cursor``). The store
 serialises its writers itself (``store.sql``), so transactions keep the driver's default of
 beginning at the first write. Migrations instead want transactional DDL, so their engine turns
 the driver's transaction handling off and emits ``BEGIN`` itself, as SQLAlchemy documents.
@@ -20,6 +21,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from store import sqlite_cursor
 
 #: How long a writer waits for another writer before giving up, in seconds.
 DEFAULT_BUSY_TIMEOUT = 30.0
@@ -72,6 +75,7 @@ def _sqlite_engine(url: URL, *, busy_timeout: float, transactional_ddl: bool) ->
         raise ValueError("an in-memory SQLite database cannot be shared by units of work: give a file path")
     path.parent.mkdir(parents=True, exist_ok=True)
     create_owner_only(path)
+    sqlite_cursor.install()  # one trip to SQLite's thread per statement
     # No limit on connections (``max_overflow=-1``): a SQLite connection is a file handle and a
     # thread, and a bounded pool deadlocks when every connection is held by a unit of work waiting
     # for the writer lock (``store.sql``) or for a second connection. ``SQLITE_POOL_SIZE`` stay

@@ -7,9 +7,9 @@ module imports the unit of work that builds it.
 
 from __future__ import annotations
 
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
-from sqlalchemy import Select
+from sqlalchemy import Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ class Transaction(Protocol):
         """Called before the first write of a transaction (see ``store.sql``)."""
         ...
 
-    def insert(self, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    def insert(self, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
         ...
 
@@ -46,3 +46,18 @@ class SqlRepository:
     def __init__(self, uow: Transaction) -> None:
         self._uow = uow
         self._session = uow.session
+
+
+def dialect_insert(dialect: str, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
+    """An ``INSERT`` that supports ``ON CONFLICT`` on ``dialect`` (``Transaction.dialect``), for a
+    statement built once per database rather than once per call."""
+    if dialect == "postgresql":
+        return postgresql.insert(entity)
+    return sqlite.insert(entity)
+
+
+def table_of(entity: type[Base]) -> Table:
+    """The Core table of a mapped class. Statements on it skip the ORM's per-statement work
+    (bulk DML, loading rows as objects), which on a turn's short statements costs more than the
+    statement itself: used where a turn runs a statement every time."""
+    return cast(Table, entity.__table__)

@@ -27,7 +27,7 @@ import asyncio
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy import Select, text
+from sqlalchemy import Select, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -64,11 +64,13 @@ from store.marac import SqlMaracRepository
 from store.mash import SqlMashRepository
 from store.outbox import SqlAlertOutbox
 from store.references import SqlReferenceSequence
+from store.repository import dialect_insert
 from store.rota import SqlDutyRota
 from store.tables import Base
 from store.triage import SqlTriageRepository
 
 _Row = TypeVar("_Row", bound=Base)
+_BEGIN_IMMEDIATE = text("BEGIN IMMEDIATE")
 
 
 class SqlStore:
@@ -176,7 +178,7 @@ class SqlUnitOfWork:
             ) from None
         self._writing = True
         try:
-            await self.session.execute(text("BEGIN IMMEDIATE"))
+            await self.session.execute(_BEGIN_IMMEDIATE)
         except BaseException:
             self._end_write()
             raise
@@ -186,11 +188,9 @@ class SqlUnitOfWork:
             self._sqlite_writer.release()
         self._writing = False
 
-    def insert(self, entity: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    def insert(self, entity: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
         """An ``INSERT`` that supports ``ON CONFLICT`` on this database."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(entity)
-        return sqlite.insert(entity)
+        return dialect_insert(self.dialect, entity)
 
     async def rows(self, statement: Select[_Row]) -> list[_Row]:
         """Run a query for mapped rows, refreshing any already in the session: writes go through

@@ -56,7 +56,8 @@ class Delivery:
     """What became of one send."""
 
     conversation_id: str | None
-    #: the id Teams gave the posted message; None when it was not posted
+    #: the id Teams gave the posted message; "" when posted but the channel gave no id; None when
+    #: it was not posted
     activity_id: str | None = None
     #: the HTTP status of a failed send (None: no answer, or not attempted)
     status: int | None = None
@@ -184,6 +185,9 @@ class Notifier:
         return await self.send(conversation_id, activity, update=True)
 
     async def send(self, conversation_id: str, activity: Activity, *, update: bool = False) -> Delivery:
+        if update and not activity.id:
+            # a post the channel answered with no id: there is no message to name
+            return Delivery(conversation_id, error_code="NoActivityId")
         async with self._store.unit_of_work() as uow:
             record = await uow.conversations.get(conversation_id)
         if record is None:
@@ -217,7 +221,12 @@ class Notifier:
         except Exception as error:
             failed.append(error)
         if sent and not failed:
-            log.info("proactive message sent", extra={"conversation_id": conversation_id, "status": 201})
+            if not sent[0]:
+                # Delivered, but the channel did not say which message it became (Microsoft 365
+                # Agents Playground answers 202 with no id when it splits text from a card).
+                log.info("proactive message sent, no message id", extra={"conversation_id": conversation_id})
+            else:
+                log.info("proactive message sent", extra={"conversation_id": conversation_id, "status": 201})
             return Delivery(conversation_id, activity_id=sent[0])
         return await self._failed(conversation_id, failed[0] if failed else None)
 

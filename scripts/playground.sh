@@ -62,6 +62,7 @@ if [ -z "$ONLY" ]; then
     done
 fi
 
+: > "var/demo-playground-$AS.log"  # emptied first: the wait below must not read a former start's line
 TEAMSAPPTESTER_BROWSER=none APPLICATION_INSIGHTS_NO_STATSBEAT=true \
 M365_AGENTS_PLAYGROUND_CONFIG_PATH="$PLAYGROUND_CONFIG" \
     node "$PLAYGROUND" --app-endpoint "http://127.0.0.1:$BOT_PORT/api/messages" --channel-id msteams \
@@ -69,7 +70,7 @@ M365_AGENTS_PLAYGROUND_CONFIG_PATH="$PLAYGROUND_CONFIG" \
     > "var/demo-playground-$AS.log" 2>&1 &
 playground_pid=$!
 # the Playground takes another port at random when its own is taken: only its own will do
-for _ in $(seq 150); do
+for _ in $(seq 600); do  # up to 2 minutes: a busy machine starts it slowly
     grep -q "Listening on $PLAYGROUND_PORT\b" "var/demo-playground-$AS.log" && break
     kill -0 "$playground_pid" 2>/dev/null || { cat "var/demo-playground-$AS.log"; echo "the Playground did not start"; exit 1; }
     sleep 0.2

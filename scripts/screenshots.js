@@ -64,9 +64,10 @@ const written = [];
 
 // -- the Playground, as one or more people ------------------------------------------------------
 
-function startPlayground(role, port, only) {
+function startPlayground(role, port, only, extra = {}) {
   const env = {
     ...process.env,
+    ...extra,
     PLAYGROUND_AS: role,
     PLAYGROUND_ONLY: only ? '1' : '',
     FRONTDOOR_PORT: BOT_PORT,
@@ -95,15 +96,15 @@ function startPlayground(role, port, only) {
 
 /** One session: the first role's Playground starts the bot (its Playground receives the channel
  * posts); each other role gets a Playground of its own for the same bot, on the next port. */
-async function session(browser, roles, scene) {
+async function session(browser, roles, scene, env = {}) {
   const started = [];
   const chats = {};
   try {
     for (const [index, role] of roles.entries()) {
-      const playground = startPlayground(role, Number(PLAYGROUND_PORT) + index, index > 0);
+      const playground = startPlayground(role, Number(PLAYGROUND_PORT) + index, index > 0, env);
       started.push(playground);
       const url = await playground.url;
-      const context = await browser.newContext({ viewport: { width: 1280, height: 2400 }, deviceScaleFactor: 1 });
+      const context = await browser.newContext({ viewport: { width: 1280, height: 4400 }, deviceScaleFactor: 1 });
       const page = await context.newPage();
       page.setDefaultTimeout(TIMEOUT);
       await page.goto(url);
@@ -163,22 +164,37 @@ class Chat {
     );
   }
 
-  /** The last card on the page whose text matches; waits for it. */
-  async card(text) {
+  /** The last card on the page whose text matches; waits for it (``timeout`` ms). */
+  async card(text, timeout = TIMEOUT) {
     // a card's own show-card panels are cards too: only the outermost, visible ones count
     const card = this.page.locator(CARD).filter({ hasText: text, visible: true }).last();
-    await card.waitFor({ state: 'visible' });
+    await card.waitFor({ state: 'visible', timeout });
     return card;
   }
 
   /** Save a PNG of the card (docs/screenshots/<name>.png). */
   async shot(card, name) {
-    await card.scrollIntoViewIfNeeded();
+    // the whole card inside the chat's scrolling pane
+    await card.evaluate((element) => element.scrollIntoView({ block: 'start' }));
     await this.page.waitForTimeout(300); // let images and fonts settle
     const file = path.join(OUT, `${name}.png`);
-    await card.screenshot({ path: file, animations: 'disabled' });
+    // the page's pixels where the card is (an element screenshot draws some cards, the queue's,
+    // without the Playground's styles)
+    const box = await card.boundingBox();
+    await this.page.screenshot({ path: file, animations: 'disabled', clip: box });
     written.push(path.relative(ROOT, file));
     console.log(`  ${path.relative(ROOT, file)}`);
+  }
+
+  /** Click the button of one line of a list card (a `queue` line): the line whose own text block
+   * is ``reference``. */
+  async pressFor(card, reference, title) {
+    const line = card
+      .locator('.ac-container')
+      .filter({ has: this.page.getByText(reference, { exact: true }) })
+      .filter({ has: this.page.getByRole('button', { name: title }) })
+      .last();
+    await line.getByRole('button', { name: title }).first().click();
   }
 
   /** Click a button on a card (by its visible title). */
@@ -265,26 +281,38 @@ function exact(text) {
 
 const REFERENCE = /CT-\d\d-\d{6}/;
 
-/** The officer records a contact; returns its reference (pictures only when ``prefix`` is given). */
+/** The officer records a contact; returns its reference (pictures only when ``prefix`` is given).
+ * The script is one card redrawn in place, step by step; at the end the receipt replaces it. */
 async function recordContact(officer, prefix, extra = []) {
-  const done = officer.page.locator(CARD).filter({ hasText: /(Submitted as|Finished) CT-/ });
+  const receipt = /(Contact submitted|Urgent contact finished)\s*CT-\d\d-\d{6}/;
+  const done = officer.page.locator(CARD).filter({ hasText: receipt });
   const before = await done.count();
   await officer.say('new contact');
   await officer.script(prefix, extra);
   await officer.page.waitForFunction(
-    ([selector, count]) => [...document.querySelectorAll(selector)].filter((e) => /(Submitted as|Finished) CT-/.test(e.innerText)).length > count,
-    [CARD, before],
+    ([selector, count, pattern]) => [...document.querySelectorAll(selector)].filter((e) => new RegExp(pattern).test(e.innerText)).length > count,
+    [CARD, before, receipt.source],
   );
-  const [reference] = REFERENCE.exec(await done.last().innerText());
-  const receipt = await officer.card(new RegExp(`(Contact submitted|contact finished)[\\s\\S]*${reference}`));
-  if (prefix) await officer.shot(receipt, `${prefix.replace('-script', '')}-receipt`);
+  const card = done.last();
+  const [reference] = REFERENCE.exec(await card.innerText());
+  if (prefix) await officer.shot(card, `${prefix.replace('-script', '')}-receipt`);
   return reference;
 }
 
-/** The channel card of a contact in the Decisions channel. */
+/** The channel card of a contact in the Decisions channel: the newest, which the Playground's
+ * channel shows at the top (a card the bot had to post again, as it could not update the first, is
+ * above the first). */
 async function channelCard(chat, reference) {
   await chat.open('Decisions');
-  return chat.card(new RegExp(reference));
+  await chat.card(new RegExp(reference));
+  const cards = chat.page.locator(CARD).filter({ hasText: new RegExp(reference), visible: true });
+  let newest = cards.first();
+  let top = Infinity;
+  for (let i = 0; i < (await cards.count()); i += 1) {
+    const box = await cards.nth(i).boundingBox();
+    if (box && box.y < top) [newest, top] = [cards.nth(i), box.y];
+  }
+  return newest;
 }
 
 const SCENES = {
@@ -292,7 +320,8 @@ const SCENES = {
     await officer.shot(await officer.card(/new contact/), 'officer-help');
     const routine = await recordContact(officer, 'officer-script-routine');
     const urgent = await recordContact(officer, 'officer-script-urgent', [[/^Does the child have an injury/, 'Yes']]);
-    await officer.shot(await officer.card(new RegExp(`Urgent contact created[\\s\\S]*${urgent}`)), 'officer-urgent-created');
+    // the urgent contact's "created" receipt is on the script's card from the step after the
+    // immediate-risk questions (officer-script-urgent-04); its last step becomes the receipt
 
     // the consultant on duty, in the decisions channel
     let card = await channelCard(consultant, urgent);
@@ -315,8 +344,6 @@ const SCENES = {
 
     // the consultant's own lists, in their personal chat
     await consultant.open('Personal Chat');
-    await consultant.say('queue');
-    await consultant.shot(await consultant.card(new RegExp(urgent)), 'consultant-queue');
     await consultant.say('status');
     await consultant.shot(await consultant.card(/[Oo]pen contacts|band/), 'consultant-status');
     await consultant.say('figures');
@@ -324,28 +351,50 @@ const SCENES = {
   },
 
   async signOff({ team_manager, officer, consultant }) {
-    // a contact the consultant screens from their personal chat (queue, then View) while the team
-    // manager's Playground holds the decisions channel; the team manager then signs it off there
+    // a contact the consultant screens from their personal chat (queue, View, Decide or sign off)
+    // while the team manager's Playground holds the decisions channel; the team manager then signs
+    // it off there (nobody signs off their own decision)
     const reference = await recordContact(officer, null);
     await consultant.say('queue');
-    await consultant.press(await consultant.card(new RegExp(reference)), 'View');
-    let card = await consultant.card(new RegExp(`${reference}[\\s\\S]*Rationale`)).catch(() => null);
-    if (card === null) {
-      console.warn('  skipped the sign-off: a consultant cannot screen from their personal chat in this version');
-    } else {
-      await consultant.fill(card, [[/^Rationale/, 'No role for children\'s social care: advice to the school (fictional).']]);
-      await consultant.press(card, /^Route II/);
-      await consultant.card(new RegExp(`${reference}[\\s\\S]*Decided`));
-      card = await channelCard(team_manager, reference);
-      await team_manager.press(card, 'Decide or sign off');
-      card = await team_manager.card(new RegExp(`${reference}[\\s\\S]*Sign off and close`));
-      await team_manager.shot(card, 'team-manager-sign-off');
-      await team_manager.press(card, 'Sign off and close');
-      await team_manager.shot(await team_manager.card(new RegExp(`${reference}[\\s\\S]*[Ss]igned off`)), 'channel-contact-closed');
-      await team_manager.open('Personal Chat');
-    }
+    const queue = await consultant.card(/Awaiting screening/);
+    // (here rather than in the first session, where this card comes out drawn without the
+    // Playground's styles, as the first card after coming back from the channel)
+    await consultant.shot(queue, 'consultant-queue');
+    await consultant.pressFor(queue, reference, 'View');
+    let card = await consultant.card(new RegExp(`${reference}[\\s\\S]*Decide or sign off`));
+    await consultant.shot(card, 'consultant-full-record');
+    await consultant.press(card, 'Decide or sign off');
+    card = await consultant.card(new RegExp(`${reference}[\\s\\S]*Rationale`));
+    await consultant.fill(card, [
+      [/^Rationale/, 'No role for children\'s social care: advice to the school (fictional).'],
+      [/^Route II \(required for it\): consent/, /./],
+    ]);
+    await consultant.shot(card, 'consultant-decide-personal');
+    await consultant.press(card, /^Route II/);
+    await consultant.card(new RegExp(`${reference}[\\s\\S]*Decided`));
+    card = await channelCard(team_manager, reference);
+    await team_manager.shot(card, 'channel-contact-awaiting-sign-off');
+    await team_manager.press(card, 'Decide or sign off');
+    card = await team_manager.card(new RegExp(`${reference}[\\s\\S]*Sign off and close`));
+    await team_manager.shot(card, 'team-manager-sign-off');
+    await team_manager.press(card, 'Sign off and close');
+    await team_manager.shot(await team_manager.card(new RegExp(`${reference}[\\s\\S]*[Ss]igned off`)), 'channel-contact-closed');
+    await team_manager.open('Personal Chat');
     await team_manager.say('handover');
     await team_manager.shot(await team_manager.card(/[Hh]andover/), 'team-manager-handover');
+  },
+
+  async breach({ duty_manager }) {
+    // the bot restarted three hours on (FRONTDOOR_CLOCK_START): the urgent contact's 2-hour
+    // child-protection clock has run out, and the alert tick posts it to the duty channel (the
+    // first alert comes before the page is open, so the page shows the reminders after it)
+    await duty_manager.open('General');
+    let card = await duty_manager.card(/[Bb]reached[\s\S]*Record the reason/, 180000);
+    await duty_manager.fill(card, [[/./, /./]]);
+    await duty_manager.shot(card, 'duty-manager-breach-alert');
+    await duty_manager.press(card, 'Record the reason');
+    card = await duty_manager.card(/[Bb]reached[\s\S]*Why it ran late: /);
+    await duty_manager.shot(card, 'duty-manager-breach-reason');
   },
 
   async consultation({ professional }) {
@@ -369,6 +418,8 @@ const PLAN = [
   { people: ['consultant', 'officer'], scenes: ['officerContacts'] },
   { people: ['team_manager', 'officer', 'consultant'], scenes: ['signOff'] },
   { people: ['professional'], scenes: ['consultation'] },
+  // three hours on: a breached clock's alert in the duty channel, and its late reason
+  { people: ['duty_manager'], scenes: ['breach'], env: { FRONTDOOR_CLOCK_START: new Date(Date.now() + 3 * 3600 * 1000).toISOString() } },
 ];
 
 async function main() {
@@ -383,13 +434,18 @@ async function main() {
   const began = Date.now();
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
-    for (const { people, scenes } of PLAN) {
+    for (const { people, scenes, env } of PLAN) {
       const wanted = scenes.filter((name) => !only || only.includes(name));
       if (wanted.length === 0) continue;
       console.log(`${people.join(' and ')}: ${wanted.join(', ')}`);
-      await session(browser, people, async (chats) => {
-        for (const name of wanted) await SCENES[name](chats);
-      });
+      await session(
+        browser,
+        people,
+        async (chats) => {
+          for (const name of wanted) await SCENES[name](chats);
+        },
+        env,
+      );
     }
   } finally {
     await browser.close();

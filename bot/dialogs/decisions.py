@@ -36,7 +36,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,7 @@ from frontdoor.decisions import (
     decide_screening,
     may_stay_with_early_help,
 )
+from frontdoor.installation import SYSTEM_ACTOR
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
@@ -679,8 +680,11 @@ class DecisionsFeature:
         """Update the contact's channel card where it was last posted (``where``, when known)."""
         await asyncio.sleep(0)  # let the invoke's answer go first
         where = where or await self._last_post(reference)
-        if where is None or not where.get("conversation") or not where.get("activity"):
+        if where is None or not where.get("conversation"):
             log.info("decision card not updated in the channel", extra={"reference": reference})
+            return
+        if not where.get("activity"):
+            await self._post_again(reference, where, card)
             return
         delivery = await self._context.notifier.update_card(where["conversation"], where["activity"], card)
         if not delivery.ok:
@@ -688,3 +692,30 @@ class DecisionsFeature:
                 "decision card update failed",
                 extra={"reference": reference, "error_code": delivery.error_code or ""},
             )
+
+    async def _post_again(self, reference: str, where: Mapping[str, str], card: dict[str, Any]) -> None:
+        """The card was posted, but the channel never said which message it is (a host that shows a
+        post's text and its card as two messages, as Microsoft 365 Agents Playground does, answers
+        with no id), so it cannot be updated: post the card afresh, and later redraws update that."""
+        conversation = where["conversation"]
+        delivery = await self._context.notifier.send_card(conversation, card)
+        if not delivery.ok:
+            log.warning(
+                "decision card not posted again",
+                extra={"reference": reference, "error_code": delivery.error_code or ""},
+            )
+            return
+        purpose = where.get("purpose", "decisions")
+        detail = f"purpose={purpose}; conversation={conversation}; activity={delivery.activity_id}"
+        async with self._context.store.unit_of_work() as uow:
+            await uow.audit.append(
+                AuditEvent(
+                    at=self._context.clock.now(),
+                    actor_id=SYSTEM_ACTOR,
+                    action="contact.posted",
+                    subject=reference,
+                    detail=f"{detail}; mentioned=0; reason=no_message_id",
+                )
+            )
+            await uow.commit()
+        log.info("decision card posted again", extra={"reference": reference})

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.cards.intake import HISTORY_OPEN, HISTORY_SAVE, NEXT, SUBMIT
 from frontdoor.contact import ContactState
+from frontdoor.installation import SYSTEM_ACTOR
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
@@ -323,3 +324,40 @@ async def test_the_consultant_decides_while_the_officer_is_still_completing_the_
     contact = await only_contact(bot)
     assert contact.state is ContactState.CP_DECISION and contact.children[0].name == CHILD_NAME
     assert "Z.T." in texts_of(teams_channel.updates_to(decisions)[-1].card or {})
+
+
+async def test_a_channel_that_names_no_message_for_the_urgent_post_still_sees_the_card_redrawn(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    # Microsoft 365 Agents Playground shows a post's text and its card as two messages and answers
+    # 202 with no id, so the @mentioned urgent post's message cannot be updated by id.
+    bot = await _ready(start_bot, teams_channel)
+    await on_rota(bot, CONSULTANT_2, Role.CONSULTANT)
+    decisions = decisions_channel(teams_channel)
+    chat = teams_channel.personal(OFFICER)
+    teams_channel.split_text_and_cards()
+    await _created(teams_channel, chat, INJURED)
+    [first] = _posts(teams_channel, decisions)
+    assert first.text is None  # the @mention line went as a message of its own
+    [posted] = [e for e in await audit(bot) if e.action == "contact.posted"]
+    assert "activity=" not in posted.detail  # no empty id recorded
+    assert posted.actor_id == OFFICER.aad_object_id
+
+    # the officer's next card redraws the channel card: posted afresh, and that post is recorded
+    answers = script(risk=INJURED)
+    await press(teams_channel, chat, OFFICER, NEXT, answers[Section.REFERRER])
+    first_again, second = _posts(teams_channel, decisions)
+    assert first_again.activity_id == first.activity_id
+    assert second.text is None and second.card is not None and not second.mentions
+    assert "CT-26-000001" in texts_of(second.card) and "URGENT: immediate risk" in texts_of(second.card)
+    assert teams_channel.updates_to(decisions) == []
+    again = [e for e in await audit(bot) if e.action == "contact.posted"][-1]
+    assert again.actor_id == SYSTEM_ACTOR and again.subject == "CT-26-000001"
+    assert f"activity={second.activity_id}" in again.detail and "reason=no_message_id" in again.detail
+
+    # later redraws update that post in place: no third card
+    await press(teams_channel, chat, OFFICER, NEXT, answers[Section.CHILDREN])
+    assert len(_posts(teams_channel, decisions)) == 2
+    [update] = teams_channel.updates_to(decisions)
+    assert update.activity_id == second.activity_id
+    assert update.card is not None and "Z.T." in texts_of(update.card)

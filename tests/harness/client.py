@@ -168,6 +168,10 @@ class TeamsChannel(Recordings):
         """See ``LoopbackConnector.slow_down``."""
         self.connector.slow_down(seconds, operations=operations, seed=seed)
 
+    def split_text_and_cards(self, split: bool = True) -> None:
+        """See ``LoopbackConnector.split_text_and_cards``."""
+        self.connector.split_text_and_cards(split)
+
     @property
     def in_flight(self) -> int:
         """Connector calls received and not yet answered (waiting out ``slow_down`` or handled)."""

@@ -105,6 +105,7 @@ class LoopbackConnector:
         self._latency_operations: frozenset[Operation] = POSTS
         self._latency_random = random.Random()
         self._in_flight = 0
+        self._split_text_and_cards = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -305,6 +306,13 @@ class LoopbackConnector:
             if seed is not None:
                 self._latency_random.seed(seed)
 
+    def split_text_and_cards(self, split: bool = True) -> None:
+        """From now on, answer a post holding both text and cards as Microsoft 365 Agents
+        Playground (0.2.28) does: it shows the text and each card as messages of their own and
+        answers 202 with no body, so the sender never learns a message id."""
+        with self._lock:
+            self._split_text_and_cards = split
+
     @property
     def in_flight(self) -> int:
         """Connector calls received and not yet answered (waiting out ``slow_down`` or handled)."""
@@ -466,6 +474,18 @@ class LoopbackConnector:
         failure = self._fail(request, operation, conversation_id)
         if failure is not None:
             return failure
+        if self._split_text_and_cards and body.get("text") and body.get("attachments"):
+            attachments = body["attachments"]
+            parts = [{**body, "attachments": []}]
+            if isinstance(attachments, list):
+                card_part = {key: value for key, value in body.items() if key != "text"}
+                parts += [{**card_part, "attachments": [one]} for one in attachments]
+            for part in parts:
+                self._recordings.record(
+                    operation, request.method, conversation_id, self.new_activity_id(), reply_to_id, part
+                )
+            self._recordings.log_call(request, operation, conversation_id, 202)
+            return web.Response(status=202)
         activity_id = self.new_activity_id()
         self._recordings.record(operation, request.method, conversation_id, activity_id, reply_to_id, body)
         self._recordings.log_call(request, operation, conversation_id, 201)

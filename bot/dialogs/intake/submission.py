@@ -314,10 +314,11 @@ class SubmissionPosts:
     async def _posted(
         self, actor: Actor, reference: str, purpose: str, delivery: Delivery, mentioned: int
     ) -> None:
-        detail = (
-            f"purpose={purpose}; conversation={delivery.conversation_id}; "
-            f"activity={delivery.activity_id}; mentioned={mentioned}"
-        )
+        # No message id (a channel that answered without one): none is recorded, and the first
+        # redraw posts the card afresh (``DecisionsFeature._update_message``).
+        activity = f"activity={delivery.activity_id}; " if delivery.activity_id else ""
+        where = f"purpose={purpose}; conversation={delivery.conversation_id}"
+        detail = f"{where}; {activity}mentioned={mentioned}"
         await self._records.audit(actor.aad_object_id, "contact.posted", reference, detail)
 
     async def _post_failed(self, actor: Actor, reference: str, purpose: str, delivery: Delivery) -> None:

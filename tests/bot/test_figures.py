@@ -92,6 +92,34 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     [line] = [item for item in card["body"] if item["type"] == "Chart.Line"]
     assert [point["y"] for point in line["data"][0]["values"]][-1] == 4  # open on 30 November
     assert {point["y"] for point in line["data"][1]["values"]} == {50}  # the band
+    # The days are numbered (a number axis is labelled at a few points, not at each of 30 days).
+    assert [point["x"] for point in line["data"][0]["values"]] == list(range(1, 31))
+    assert line["xAxisTitle"] == "Day (1 = Sun 1 Nov, 30 = Mon 30 Nov)"
+    # The weeks are short dates under "Week beginning", so Teams does not cut them off.
+    [weeks] = [item for item in card["body"] if item["type"] == "Chart.VerticalBar.Grouped"]
+    assert weeks["xAxisTitle"] == "Week beginning"
+    assert [value["x"] for value in weeks["data"][0]["values"]] == [
+        "26 Oct",
+        "2 Nov",
+        "9 Nov",
+        "16 Nov",
+        "23 Nov",
+        "30 Nov",
+    ]
+    # The headline and the charts are shown; the tables are folded behind "Show" lines.
+    assert (
+        "120 contacts received, 12 urgent. Screening decisions within one working day over the "
+        "period: 80% (96 of 120)." in texts_of(card)
+    )
+    assert not [item for item in card["body"] if item["type"] == "Table"]
+    folded = [item for item in card["body"] if item.get("isVisible") is False]
+    assert [item["id"] for item in folded] == [
+        "figures-clocks-body",
+        "figures-times-body",
+        "figures-reasons-body",
+        "figures-volumes-body",
+    ]
+    assert all(table["type"] == "Table" for item in folded for table in item["items"][:1])
 
     # Route II, in place.
     [route_ii] = [a for a in actions(card) if a.get("verb") == FIGURES_VERB and a["data"][ROUTE_KEY] == "ii"]

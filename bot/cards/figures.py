@@ -265,7 +265,7 @@ def _buttons(
     route, worker = narrowing.route, narrowing.worker_id
     routes: list[Action] = [show("All contacts")]
     routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
-    elements: list[CardElement] = [ActionSet(actions=routes)]
+    elements: list[CardElement] = []
     if teams:
         elements.append(
             ChoiceSetInput(
@@ -297,7 +297,8 @@ def _buttons(
                 )
             )
         elements.append(ActionSet(actions=[show("Show this worker", worker_value=PICKED)]))
-    return elements
+    # The team and worker lists are long: folded, like the tables.
+    return [ActionSet(actions=routes), *collapsible("figures-narrow", "Show one team or worker", elements)]
 
 
 def figures_card(

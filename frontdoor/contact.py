@@ -158,6 +158,8 @@ class ContactSummary:
     state: ContactState
     received_at: datetime
     assignee_id: str | None = None
+    #: an urgent contact whose history checks nobody has recorded yet (SPEC §3)
+    history_outstanding: bool = False
 
 
 @dataclass(frozen=True, slots=True)

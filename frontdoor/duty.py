@@ -114,7 +114,10 @@ async def _open_deadlines(uow: UnitOfWork, now: datetime) -> list[Deadline]:
 
 async def _open_contacts(uow: UnitOfWork) -> list[HandoverContact]:
     summaries = await uow.contacts.summaries(sorted(OPEN_STATES))
-    return [HandoverContact(s.reference, s.state, s.received_at, s.assignee_id) for s in summaries]
+    return [
+        HandoverContact(s.reference, s.state, s.received_at, s.assignee_id, s.history_outstanding)
+        for s in summaries
+    ]
 
 
 async def _build(uow: UnitOfWork, day: date, *, rules: Rules) -> Handover:

@@ -316,7 +316,14 @@ class SqlContactRepository(_Repository):
     async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
         if not states:
             return []
-        columns = (ContactRow.reference, ContactRow.state, ContactRow.received_at, ContactRow.assignee_id)
+        columns = (
+            ContactRow.reference,
+            ContactRow.state,
+            ContactRow.received_at,
+            ContactRow.assignee_id,
+            ContactRow.immediate_risks,
+            ContactRow.history_systems_checked,
+        )
         result = await self._session.execute(
             select(*columns)
             .where(
@@ -327,8 +334,11 @@ class SqlContactRepository(_Repository):
             .order_by(ContactRow.created_at, ContactRow.id)
         )
         return [
-            ContactSummary(reference, ContactState(state), received_at, assignee_id)
-            for reference, state, received_at, assignee_id in result.all()
+            # urgent (an immediate risk) and no system checked yet: ``Contact.history.recorded``
+            ContactSummary(
+                reference, ContactState(state), received_at, assignee_id, bool(risks) and not systems
+            )
+            for reference, state, received_at, assignee_id, risks, systems in result.all()
             if reference is not None and received_at is not None  # the query's own filter, for the types
         ]
 

@@ -268,7 +268,9 @@ class _Contacts(_Repository):
 
     async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
         return [
-            ContactSummary(c.reference, c.state, c.received_at, c.assignee_id)
+            ContactSummary(
+                c.reference, c.state, c.received_at, c.assignee_id, c.urgent and not c.history.recorded
+            )
             for c in await self.list_by_state(states)
             if c.reference is not None and c.received_at is not None
         ]

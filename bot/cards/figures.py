@@ -44,6 +44,7 @@ from microsoft_teams.cards import (
 from microsoft_teams.cards import BarChartDataValue as BarValue
 from microsoft_teams.cards import Choice as CardChoice
 
+from bot.cards.collapse import collapsible
 from bot.cards.common import to_dict
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
@@ -143,7 +144,10 @@ def _times_row(title: str, times: ClockTimes) -> list[str]:
 
 
 def _open_chart(figures: Figures) -> LineChart:
-    days = [_day_label(day) for day, _ in figures.open_by_day]
+    # The days are numbered from the period's first: a number axis is labelled at a few round
+    # numbers, where a label on each of a month's days piles up into an unreadable row.
+    days = list(range(1, len(figures.open_by_day) + 1))
+    first, last = figures.open_by_day[0][0], figures.open_by_day[-1][0]
 
     def series(legend: str, values: Sequence[int], color: Any) -> LineChartData:
         return LineChartData(
@@ -155,7 +159,7 @@ def _open_chart(figures: Figures) -> LineChart:
     count = len(days)
     return LineChart(
         title="Open contacts each day against the target band (the whole front door)",
-        x_axis_title="Day",
+        x_axis_title=f"Day (1 = {first:%a} {_day_label(first)}, {count} = {last:%a} {_day_label(last)})",
         y_axis_title="Open contacts",
         data=[
             series("Open contacts", [n for _, n in figures.open_by_day], "categoricalBlue"),
@@ -169,12 +173,17 @@ def _timeliness_chart(figures: Figures) -> GroupedVerticalBarChart:
     data = []
     for index, clock in enumerate(CLOCK_SHORT_TITLES):
         values = [
-            BarValue(x=f"w/c {_day_label(week)}", y=round((tallies[index].share or 0) * 100))
+            BarValue(x=_day_label(week), y=round((tallies[index].share or 0) * 100))
             for week, tallies in figures.weeks
         ]
         data.append(GroupedVerticalBarChartData(legend=CLOCK_SHORT_TITLES[clock], values=values))
     return GroupedVerticalBarChart(
-        title="On time by week and clock (%)", y_axis_title="% on time", y_min=0, y_max=100, data=data
+        title="On time by week and clock (%)",
+        x_axis_title="Week beginning",
+        y_axis_title="% on time",
+        y_min=0,
+        y_max=100,
+        data=data,
     )
 
 
@@ -256,7 +265,7 @@ def _buttons(
     route, worker = narrowing.route, narrowing.worker_id
     routes: list[Action] = [show("All contacts")]
     routes += [show(f"Route {r.upper()}", route_value=r) for r in ROUTES if r != route]
-    elements: list[CardElement] = [ActionSet(actions=routes)]
+    elements: list[CardElement] = []
     if teams:
         elements.append(
             ChoiceSetInput(
@@ -288,7 +297,8 @@ def _buttons(
                 )
             )
         elements.append(ActionSet(actions=[show("Show this worker", worker_value=PICKED)]))
-    return elements
+    # The team and worker lists are long: folded, like the tables.
+    return [ActionSet(actions=routes), *collapsible("figures-narrow", "Show one team or worker", elements)]
 
 
 def figures_card(
@@ -312,42 +322,74 @@ def figures_card(
     ]
     if notice:
         body.append(_text(notice, color="Attention"))
+    screening = figures.total(figures.screening_this_week.clock)
+    on_time = (
+        f"{screening.percent_text()} ({screening.met} of {screening.total})"
+        if screening.total
+        else "none due yet"
+    )
     body += [
+        _text(
+            f"{volumes.received} contacts received, {volumes.urgent} urgent. Screening decisions within "
+            f"one working day over the period: {on_time}.",
+            weight="Bolder",
+        ),
         _open_chart(figures),
         _timeliness_chart(figures),
         _gauge(figures.screening_this_week),
-        _text("Timeliness over the period", weight="Bolder"),
-        _table(
-            ["Clock", "On time", "Late", "Share on time"],
-            [_tally_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.totals],
-        ),
-        _table(
-            ["Time from start to close", "Clocks closed", "Median", "90th percentile"],
-            [_times_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.times],
-        ),
-        _text(
-            "A clock counts when it closed; one still open after its due time counts as late (and "
-            "has no time yet). Worker: whom the clock was with when it closed.",
-            is_subtle=True,
-            size="Small",
-        ),
-        _table(["Why clocks ran late", "Late"], [[title, str(n)] for title, n in figures.reasons]),
         *_volume_charts(volumes),
-        _text("Volumes", weight="Bolder"),
-        _table(
-            ["Received", "Number"],
+        *collapsible(
+            "figures-clocks",
+            "Show on time and late by clock",
             [
-                ["Contacts received", str(volumes.received)],
-                ["Urgent (immediate risk)", str(volumes.urgent)],
-                ["Re-referrals to the duty manager", str(volumes.rereferrals)],
-                *(
-                    [f"Child's case closed within {months} months before", str(n)]
-                    for months, n in volumes.returning
+                _table(
+                    ["Clock", "On time", "Late", "Share on time"],
+                    [_tally_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.totals],
                 ),
-                ["Consultations (the whole front door)", str(volumes.consultations)],
-                *([title, str(n)] for title, n in _type_rows(volumes)),
-                *([title, str(n)] for title, n in _source_rows(volumes)),
-                *([title, str(n)] for title, n in _need_rows(volumes)),
+                _text(
+                    "A clock counts when it closed; one still open after its due time counts as late "
+                    "(and has no time yet). Worker: whom the clock was with when it closed.",
+                    is_subtle=True,
+                    size="Small",
+                ),
+            ],
+            separator=True,
+        ),
+        *collapsible(
+            "figures-times",
+            "Show times from start to close",
+            [
+                _table(
+                    ["Time from start to close", "Clocks closed", "Median", "90th percentile"],
+                    [_times_row(CLOCK_SHORT_TITLES[t.clock], t) for t in figures.times],
+                )
+            ],
+        ),
+        *collapsible(
+            "figures-reasons",
+            "Show why clocks ran late",
+            [_table(["Why clocks ran late", "Late"], [[title, str(n)] for title, n in figures.reasons])],
+        ),
+        *collapsible(
+            "figures-volumes",
+            "Show volumes",
+            [
+                _table(
+                    ["Received", "Number"],
+                    [
+                        ["Contacts received", str(volumes.received)],
+                        ["Urgent (immediate risk)", str(volumes.urgent)],
+                        ["Re-referrals to the duty manager", str(volumes.rereferrals)],
+                        *(
+                            [f"Child's case closed within {months} months before", str(n)]
+                            for months, n in volumes.returning
+                        ),
+                        ["Consultations (the whole front door)", str(volumes.consultations)],
+                        *([title, str(n)] for title, n in _type_rows(volumes)),
+                        *([title, str(n)] for title, n in _source_rows(volumes)),
+                        *([title, str(n)] for title, n in _need_rows(volumes)),
+                    ],
+                )
             ],
         ),
         *_buttons(period_text, workers, teams, narrowing),

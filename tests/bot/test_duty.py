@@ -18,7 +18,7 @@ from bot.app import CALENDAR, NOTIFIER, SETTINGS
 from bot.cards.duty import ROLES_KEY, ROTA_DAY_KEY, ROTA_SAVE_VERB, ROTA_SHOW_VERB
 from bot.cards.handover import ACK_VERB
 from frontdoor.alerts import AlertKind, OutboxMessage, Recipient, outbox_key
-from frontdoor.contact import Child, ContactState
+from frontdoor.contact import Child, ContactState, HistoryChecks
 from frontdoor.dispatch import Dispatcher
 from frontdoor.handover import handover_key
 from frontdoor.records import ClockKind, Deadline, RotaEntry
@@ -359,6 +359,32 @@ async def test_handover_on_demand_for_duty_and_team_managers_only(
         "The handover of Mon 16 Mar 2026 was posted to the duty channel; nobody has acknowledged it yet."
         in (texts_of(reply.cards[0]))
     )
+
+
+async def test_the_handover_lists_an_urgent_contact_whose_history_checks_are_outstanding(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """The handover agrees with the contact's receipt and channel card (SPEC §3): an urgent
+    contact created before its history checks has them outstanding until someone records them."""
+    bot, _ = await _ready(start_bot, teams_channel, local(MONDAY, 14))
+    urgent = full_contact("c-urgent", reference="CT-26-000077")  # urgent
+    async with bot.store.unit_of_work() as uow:
+        await uow.contacts.add(
+            replace(
+                urgent,
+                state=ContactState.AWAITING_SCREENING,
+                received_at=local(MONDAY, 11),
+                history=HistoryChecks(),
+            )
+        )
+        await uow.contacts.add(
+            replace(urgent, id="c-checked", reference="CT-26-000078", received_at=local(MONDAY, 12))
+        )
+        await uow.commit()
+    reply = await teams_channel.say(teams_channel.personal(DUTY_MANAGER), DUTY_MANAGER, "handover")
+    text = texts_of(reply.cards[0])
+    assert "Urgent contacts with history checks outstanding (1)" in text
+    assert "CT-26-000077" in text and text.count("history checks not yet recorded") == 1
 
 
 async def test_a_handover_never_delivered_is_one_story_undelivered_never_unacknowledged(

@@ -36,6 +36,7 @@ from tests.bot.intake_script import (
     audit,
     decisions_channel,
     duty_channel,
+    inputs,
     register_channels,
     staff,
     texts_of,
@@ -92,6 +93,36 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     [line] = [item for item in card["body"] if item["type"] == "Chart.Line"]
     assert [point["y"] for point in line["data"][0]["values"]][-1] == 4  # open on 30 November
     assert {point["y"] for point in line["data"][1]["values"]} == {50}  # the band
+    # The days are numbered (a number axis is labelled at a few points, not at each of 30 days).
+    assert [point["x"] for point in line["data"][0]["values"]] == list(range(1, 31))
+    assert line["xAxisTitle"] == "Day (1 = Sun 1 Nov, 30 = Mon 30 Nov)"
+    # The weeks are short dates under "Week beginning", so Teams does not cut them off.
+    [weeks] = [item for item in card["body"] if item["type"] == "Chart.VerticalBar.Grouped"]
+    assert weeks["xAxisTitle"] == "Week beginning"
+    assert [value["x"] for value in weeks["data"][0]["values"]] == [
+        "26 Oct",
+        "2 Nov",
+        "9 Nov",
+        "16 Nov",
+        "23 Nov",
+        "30 Nov",
+    ]
+    # The headline and the charts are shown; the tables are folded behind "Show" lines.
+    assert (
+        "120 contacts received, 12 urgent. Screening decisions within one working day over the "
+        "period: 80% (96 of 120)." in texts_of(card)
+    )
+    assert not [item for item in card["body"] if item["type"] == "Table"]
+    folded = [item for item in card["body"] if item.get("isVisible") is False]
+    assert [item["id"] for item in folded] == [
+        "figures-clocks-body",
+        "figures-times-body",
+        "figures-reasons-body",
+        "figures-volumes-body",
+        "figures-narrow-body",
+    ]
+    assert all(item["items"][0]["type"] == "Table" for item in folded[:4])
+    assert WORKER_INPUT in {item.get("id") for item in folded[4]["items"]}
 
     # Route II, in place.
     [route_ii] = [a for a in actions(card) if a.get("verb") == FIGURES_VERB and a["data"][ROUTE_KEY] == "ii"]
@@ -154,7 +185,7 @@ async def test_a_long_directory_is_capped_on_the_card(
     reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
     [card] = reply.cards
     assert len(json.dumps(card, separators=(",", ":")).encode()) < TEAMS_CARD_LIMIT
-    [choice] = [item for item in card["body"] if item.get("id") == WORKER_INPUT]
+    choice = inputs(card)[WORKER_INPUT]
     # 400 and the usual cast's six whose roles clocks go to (two officers, two consultants, the social
     # worker, the duty manager): 406, of which the first 40 by name are listed.
     assert len(choice["choices"]) == MOST_WORKERS
@@ -172,7 +203,7 @@ async def test_a_long_directory_is_capped_on_the_card(
     narrowed = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
     assert narrowed.card is not None, narrowed.text
     assert len(json.dumps(narrowed.card, separators=(",", ":")).encode()) < TEAMS_CARD_LIMIT
-    [choice] = [item for item in narrowed.card["body"] if item.get("id") == WORKER_INPUT]
+    choice = inputs(narrowed.card)[WORKER_INPUT]
     assert choice["value"] == last and choice["choices"][-1]["value"] == last
     assert "November 2026: Fictional Example Worker With A Long Name 399" in texts_of(narrowed.card)
     # listed now, so one fewer not listed
@@ -188,7 +219,7 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     chat = teams_channel.personal(CONSULTANT)
     reply = await teams_channel.say(chat, CONSULTANT, "figures 2026-11")
     [card] = reply.cards
-    [choice] = [item for item in card["body"] if item.get("id") == TEAM_INPUT]
+    choice = inputs(card)[TEAM_INPUT]
     assert [c["value"] for c in choice["choices"]] == ["Assessment North", "First Contact"]
     [button] = [a for a in actions(card) if a.get("title") == "Show this team"]
     assert button["data"][TEAM_KEY] == PICKED
@@ -201,7 +232,7 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     assert "November 2026: team Assessment North" in texts_of(team.card)
     # The team is the social worker alone: every third contact's clocks (as narrowed to them).
     assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(team.card)
-    [choice] = [item for item in team.card["body"] if item.get("id") == TEAM_INPUT]
+    choice = inputs(team.card)[TEAM_INPUT]
     assert choice["value"] == "Assessment North"
 
     unknown = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, {**picked, TEAM_INPUT: "Nowhere"})

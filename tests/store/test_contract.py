@@ -8,7 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from frontdoor.contact import Child, Contact, ContactEvent, ContactState, ContactSummary, Parent
+from frontdoor.contact import (
+    Child,
+    Contact,
+    ContactEvent,
+    ContactState,
+    ContactSummary,
+    HistoryChecks,
+    ImmediateRisk,
+    Parent,
+)
 from frontdoor.ports import NotFoundError, StaleVersionError
 from frontdoor.records import (
     AuditEvent,
@@ -164,6 +173,8 @@ async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(sto
                 reference="CT-26-000002",
                 received_at=received,
                 assignee_id="sw-1",
+                # urgent, created before its history checks: outstanding
+                immediate_risks=frozenset({ImmediateRisk.INJURY}),
             )
         )
         await uow.contacts.add(
@@ -172,6 +183,9 @@ async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(sto
                 state=screening,
                 reference="CT-26-000001",
                 received_at=received,
+                # urgent, with its history checks recorded
+                immediate_risks=frozenset({ImmediateRisk.INJURY}),
+                history=HistoryChecks(systems_checked=("LCS",)),
             )
         )
         await uow.contacts.add(
@@ -189,7 +203,7 @@ async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(sto
         assert await uow.contacts.summaries([]) == []
     assert found == [
         ContactSummary("CT-26-000001", screening, received, None),
-        ContactSummary("CT-26-000002", screening, received, "sw-1"),
+        ContactSummary("CT-26-000002", screening, received, "sw-1", history_outstanding=True),
     ]
     assert all(summary.received_at.tzinfo is not None for summary in found)
 

@@ -42,6 +42,7 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from bot.access import Place
 from bot.cards.continuity import with_urgent_only_banner
 from bot.cards.decision import ChannelCardKind, channel_card
 from bot.cards.decisions import (
@@ -148,8 +149,12 @@ class DecisionsFeature:
                 found.append(user_id)
         return tuple(found)
 
-    async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
-        """The card ``actor`` should see for ``contact`` now (None: the status card for everyone)."""
+    async def card_for(
+        self, contact: Contact, actor: Actor | None, notice: str = "", *, in_chat: bool = False
+    ) -> dict[str, Any]:
+        """The card ``actor`` should see for ``contact`` now (None: the status card for everyone),
+        shaped for the place it is shown: an actor in their personal chat, or ``in_chat``, gets it
+        without the channel's View and note."""
         now = self._context.clock.now()
         async with self._context.store.unit_of_work() as uow:
             deadlines = await open_deadlines(uow, contact.reference or "")
@@ -174,6 +179,7 @@ class DecisionsFeature:
             refresh_user_ids=refresh_ids,
             active=bool(audience),
             kind=_kind(contact),
+            in_chat=in_chat or (actor is not None and actor.place is Place.PERSONAL),
         )
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
             workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
@@ -462,6 +468,9 @@ class DecisionsFeature:
         )
         card = await self.card_for(result.contact, None)
         self._update_channel(reference, card)
+        if actor.place is Place.PERSONAL:
+            # decided from the personal chat: the card there is the status without the channel's parts
+            card = await self.card_for(result.contact, None, in_chat=True)
         if isinstance(result, SignedOff) and result.letter is not None:
             self._later(self.send_letter(result.contact, result.decided_by, actor.aad_object_id))
         if isinstance(result, SignedOff) and result.outcome.accepted:

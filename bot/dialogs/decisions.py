@@ -43,6 +43,7 @@ from typing import Any
 from botbuilder.core import TurnContext
 
 from bot.access import Place
+from bot.cards.common import with_typed
 from bot.cards.continuity import with_urgent_only_banner
 from bot.cards.decision import ChannelCardKind, channel_card
 from bot.cards.decisions import (
@@ -395,7 +396,7 @@ class DecisionsFeature:
             who=actor.who,
             rules=self._context.rules(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def on_rereferral(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = card_reference(action.data)
@@ -425,7 +426,7 @@ class DecisionsFeature:
             who=actor.who,
             rules=self._context.rules(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = card_reference(action.data)
@@ -444,14 +445,17 @@ class DecisionsFeature:
             who=actor.who,
             now=self._context.clock.now(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def _answer(
         self,
         result: ScreeningDecided | RereferralDecided | SignedOff | Refusal | AlreadyDecided,
         contact: Contact,
         actor: Actor,
+        typed: Mapping[str, Any],
     ) -> InvokeReply:
+        """The card in reply to a decision, a re-referral decision or a sign-off: refused, the same
+        card again with the reason and with what ``typed`` holds (the card's inputs) put back."""
         reference = contact.reference or ""
         if isinstance(result, AlreadyDecided):
             log.info(
@@ -462,7 +466,8 @@ class DecisionsFeature:
         if isinstance(result, Refusal):
             log.info("decision refused", extra={"reference": reference, "status": result.reason.value})
             current = await self._records.contact(reference) or contact
-            return InvokeReply(card=await self.card_for(current, actor, notice=result.message))
+            card = await self.card_for(current, actor, notice=result.message)
+            return InvokeReply(card=with_typed(card, typed))
         log.info(
             "decision card acted on", extra={"reference": reference, "status": result.contact.state.value}
         )

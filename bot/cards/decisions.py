@@ -200,7 +200,7 @@ def decider_card(
             choices=[CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in _ROUTE_II_OUTCOMES],
             value=OutcomeKind.NO_FURTHER_ACTION.value,
         ),
-        service_consent_choice(required=False, label="Route II (required for it): consent for a service"),
+        service_consent_choice(required=False, label="Consent for a service (required for route II)"),
         ChoiceSetInput(
             id=AGENCY_INPUT,
             label="Route II, referral to another agency: the agency",

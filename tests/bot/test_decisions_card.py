@@ -300,6 +300,7 @@ async def test_a_refused_decision_keeps_what_was_typed_on_the_card(
     assert kept["rationale"]["value"] == RATIONALE
     assert kept["outcome"]["value"] == "advice_and_guidance"
     assert not kept["service_consent"].get("value")  # still to be chosen
+    assert kept["service_consent"]["label"] == "Consent for a service (required for route II)"
     assert (await only_contact(bot)).state is ContactState.AWAITING_SCREENING
     # the channel's card, which everyone sees, was not changed and never shows the rationale
     assert teams_channel.updates_to(decisions_channel(teams_channel)) == []

@@ -75,7 +75,6 @@ from bot.notify import Mentioned
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.allocation import worker_loads
-from frontdoor.calendar import LONDON
 from frontdoor.casework import SignedOff, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
@@ -96,6 +95,7 @@ from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
+from frontdoor.timefmt import format_time_on
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -526,11 +526,7 @@ class DecisionsFeature:
         until = challenge_window(contact, self._context.calendar, self._context.policy)
         by = names.get(actor.aad_object_id) or actor.name or "the front door"
         team = outcome.receiving_team.strip() or "your team"
-        window = (
-            f" You may challenge the threshold until {until.astimezone(LONDON):%H:%M on %a %d %b}."
-            if until
-            else ""
-        )
+        window = f" You may challenge the threshold until {format_time_on(until)}." if until else ""
         if urgent:
             heading = (
                 f"URGENT: {reference} has immediate risk and was accepted for a statutory assessment by "

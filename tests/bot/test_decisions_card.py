@@ -104,7 +104,11 @@ async def test_route_ii_then_sign_off_by_another_closes_the_contact_and_updates_
     decided = response.card
     assert decided is not None, response.text
     text = texts_of(decided)
-    assert "Decided: route II: no further social care involvement, by Cora Consultantperson at 10:00" in text
+    # the time is shown as everywhere else (not "10:00 on Mon 16 Mar 2026")
+    assert (
+        "Decided: route II: no further social care involvement, by Cora Consultantperson at "
+        "Mon 16 Mar 2026 10:00." in text
+    )
     assert "Outcome: Advice and guidance / signposting" in text
     assert "RAG: " in text and "due" in text
     contact = await only_contact(bot)

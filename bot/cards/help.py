@@ -8,7 +8,7 @@ from typing import Any
 from microsoft_teams.cards import AdaptiveCard, Container, TextBlock
 
 from bot.cards.common import to_dict
-from bot.replies import DEMO_NOTICE, who_you_are
+from bot.replies import DEMO_NOTICE, grant_line, no_role_yet
 from frontdoor.commands import COMMANDS, Command, Scope
 from frontdoor.roles import Role, may
 
@@ -60,7 +60,11 @@ def help_card(
         *commands,
     ]
     if aad_object_id is not None and not held:
-        body.append(TextBlock(text=who_you_are(aad_object_id), wrap=True))
+        # the line to copy in code format, on a line of its own across the card's width
+        body += [
+            TextBlock(text=no_role_yet(aad_object_id), wrap=True),
+            TextBlock(text=grant_line(aad_object_id), font_type="Monospace", wrap=True, spacing="None"),
+        ]
     if demo:
         body.append(TextBlock(text=DEMO_NOTICE, wrap=True, color="Attention"))
     return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

@@ -30,13 +30,9 @@ def grant_line(aad_object_id: str, role: str = "<role>") -> str:
     return f"frontdoor-bot roles grant {aad_object_id} {role}"
 
 
-def no_role_yet(aad_object_id: str) -> str:
-    """Tells a person without a role who they are to the bot; the grant line follows it."""
-    return (
-        f"You have no role yet. Your Azure AD object id is {aad_object_id}; give an administrator this line:"
-    )
-
-
 def who_you_are(aad_object_id: str, role: str = "<role>") -> str:
     """Tells a person without a role who they are to the bot, and what to give an administrator."""
-    return f"{no_role_yet(aad_object_id)} `{grant_line(aad_object_id, role)}`"
+    return (
+        f"You have no role yet. Your Azure AD object id is {aad_object_id}; "
+        f"give an administrator this line: `{grant_line(aad_object_id, role)}`"
+    )

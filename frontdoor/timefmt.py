@@ -18,6 +18,13 @@ def format_local(moment: datetime, tz: ZoneInfo = LONDON) -> str:
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
+def format_time_on(moment: datetime, tz: ZoneInfo = LONDON) -> str:
+    """E.g. ``17:00 on Mon 7 Dec``, for a time in a sentence ("until 17:00 on Mon 7 Dec"): the
+    day written as ``format_local`` writes it."""
+    local = to_local(moment, tz)
+    return f"{local:%H:%M} on {local:%a} {local.day} {local:%b}"
+
+
 def format_duration(delta: timedelta) -> str:
     """A span as people say it, to the minute: ``2 days 3 h``, ``1 h 5 min``, ``under a minute``.
 

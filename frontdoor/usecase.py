@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
 from frontdoor.contact import Contact, ContactState
 from frontdoor.handover import WorkerLoad
@@ -22,6 +22,7 @@ from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import ROLE_TITLES, Role
+from frontdoor.timefmt import format_time_on
 from frontdoor.unit_of_work import UnitOfWork
 
 
@@ -74,7 +75,7 @@ class AlreadyDecided:
     def message(self) -> str:
         reference = self.contact.reference or "This contact"
         what = self.action.replace("_", " ")
-        when = f" at {self.at.astimezone(LONDON):%H:%M on %d %b}" if self.at is not None else ""
+        when = f" at {format_time_on(self.at)}" if self.at is not None else ""
         if self.replay:
             return f"You have already done this: {reference} ({what}{when}). Nothing more was changed."
         if self.contact.completing and self.contact.state is ContactState.AWAITING_SCREENING:

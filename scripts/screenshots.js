@@ -367,7 +367,7 @@ const SCENES = {
     card = await consultant.card(new RegExp(`${reference}[\\s\\S]*Rationale`));
     await consultant.fill(card, [
       [/^Rationale/, 'No role for children\'s social care: advice to the school (fictional).'],
-      [/^Route II \(required for it\): consent/, /./],
+      [/^Consent for a service \(required for route II\)/, /./],
     ]);
     await consultant.shot(card, 'consultant-decide-personal');
     await consultant.press(card, /^Route II/);

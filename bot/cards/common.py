@@ -37,3 +37,22 @@ def to_dict(card: AdaptiveCard) -> dict[str, Any]:
     card.version = CARD_VERSION
     data: dict[str, Any] = card.model_dump(by_alias=True, exclude_none=True)
     return data
+
+
+def with_typed(card: dict[str, Any], typed: Mapping[str, Any]) -> dict[str, Any]:
+    """``card`` (a freshly built one: changed in place) with what the person had typed or chosen
+    put back into its inputs, by input id: a card redrawn with an error loses nothing typed."""
+
+    def fill(node: Any) -> None:
+        if isinstance(node, dict):
+            value = typed.get(str(node.get("id", "")))
+            if str(node.get("type", "")).startswith("Input.") and isinstance(value, str):
+                node["value"] = value
+            for child in node.values():
+                fill(child)
+        elif isinstance(node, list):
+            for child in node:
+                fill(child)
+
+    fill(card)
+    return card

@@ -128,9 +128,13 @@ def channel_card(
             Fact(title=what, value=f"{format_local(summary.due_at)} ({format_due(summary.due_at, now)})")
         )
     if summary.repeat:
-        earlier = f": earlier {', '.join(repeat_of)}" if repeat_of else ""
-        facts.append(Fact(title="Repeat contact", value=f"Yes, within 12 months{earlier}"))
+        facts.append(Fact(title="Repeat contact", value="Yes, within 12 months"))
     body.append(FactSet(facts=facts))
+    if summary.repeat and repeat_of:
+        # each reference on a line of its own across the card's width: Teams breaks a line at a
+        # hyphen, so a reference in a narrow fact column was cut mid-way ("CT-26-" / "000001")
+        body.append(TextBlock(text="Earlier contacts (12 months):", wrap=True, spacing="Small"))
+        body += [TextBlock(text=reference, weight="Bolder", spacing="None") for reference in repeat_of]
     if summary.rag is not None:
         body.append(rag_flag(summary.rag))
     if note:

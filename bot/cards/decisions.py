@@ -35,7 +35,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.challenge import ChallengeView, challenge_parts
-from bot.cards.decision import ChannelCardKind, channel_card, decision_card
+from bot.cards.decision import VIEW_VERB, ChannelCardKind, channel_card, decision_card
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from bot.cards.outcome_form import outcome_form, risk_of_harm_inputs, service_consent_choice
 from bot.cards.quality import send_back_action
@@ -110,6 +110,9 @@ class CardState:
     active: bool = True
     #: which channel card this is: the decisions channel's or the duty channel's (re-referral)
     kind: ChannelCardKind = ChannelCardKind.DECISION
+    #: shown in the viewer's personal chat (a decider screening from there), not in the channel:
+    #: no View (the full record is already there) and no note about what the channel does not show
+    in_chat: bool = False
 
     def data(self, **more: str) -> dict[str, Any]:
         return {REFERENCE_KEY: self.reference, VERSION_KEY: self.version, **more}
@@ -130,7 +133,8 @@ def _refresh(state: CardState) -> RefreshDefinition | None:
 
 
 def _finish(card: dict[str, Any], state: CardState, extra: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
-    """Add the state lines, the notice and ``extra`` elements above the card's closing note."""
+    """Add the state lines, the notice and ``extra`` elements above the card's closing note; in a
+    personal chat (``state.in_chat``) drop that note and the View action, which are the channel's."""
     body: list[dict[str, Any]] = card["body"]
     added: list[dict[str, Any]] = [
         _element(TextBlock(text=line, weight="Bolder", wrap=True)) for line in state.lines
@@ -138,7 +142,10 @@ def _finish(card: dict[str, Any], state: CardState, extra: Sequence[dict[str, An
     if state.notice:
         added.append(_element(TextBlock(text=state.notice, color="Attention", weight="Bolder", wrap=True)))
     added += extra
-    card["body"] = [*body[:-1], *added, body[-1]]
+    closing = [] if state.in_chat else [body[-1]]
+    card["body"] = [*body[:-1], *added, *closing]
+    if state.in_chat:
+        card["actions"] = [action for action in card.get("actions", []) if action.get("verb") != VIEW_VERB]
     return card
 
 
@@ -193,7 +200,7 @@ def decider_card(
             choices=[CardChoice(title=OUTCOME_TITLES[kind], value=kind.value) for kind in _ROUTE_II_OUTCOMES],
             value=OutcomeKind.NO_FURTHER_ACTION.value,
         ),
-        service_consent_choice(required=False, label="Route II (required for it): consent for a service"),
+        service_consent_choice(required=False, label="Consent for a service (required for route II)"),
         ChoiceSetInput(
             id=AGENCY_INPUT,
             label="Route II, referral to another agency: the agency",

@@ -8,7 +8,7 @@ from typing import Any
 from microsoft_teams.cards import AdaptiveCard, Container, TextBlock
 
 from bot.cards.common import to_dict
-from bot.replies import DEMO_NOTICE, who_you_are
+from bot.replies import DEMO_NOTICE, grant_line
 from frontdoor.commands import COMMANDS, Command, Scope
 from frontdoor.roles import Role, may
 
@@ -60,7 +60,14 @@ def help_card(
         *commands,
     ]
     if aad_object_id is not None and not held:
-        body.append(TextBlock(text=who_you_are(aad_object_id), wrap=True))
+        # the id and the line to copy in code format, each on a line of its own: in a sentence, the
+        # id was cut at one of its hyphens ("3f0c2a9e-" / "5b1d-…") on a Teams card 400 px wide
+        body += [
+            TextBlock(text="You have no role yet. Your Azure AD object id:", wrap=True),
+            TextBlock(text=aad_object_id, font_type="Monospace", wrap=True, spacing="None"),
+            TextBlock(text="Give an administrator this line:", wrap=True, spacing="Small"),
+            TextBlock(text=grant_line(aad_object_id), font_type="Monospace", wrap=True, spacing="None"),
+        ]
     if demo:
         body.append(TextBlock(text=DEMO_NOTICE, wrap=True, color="Attention"))
     return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))

@@ -393,14 +393,15 @@ def section_card(form: SectionForm) -> dict[str, Any]:
         body.append(_banner(form.notice, "accent"))
     if form.contact is not None and section not in (Section.SOURCE, Section.SUMMARY):
         answered = _answered(form.contact, steps[: step - 1], form.local_systems)
-        body += collapsible("answered", f"Answered so far ({len(steps[: step - 1])} steps)", answered)
+        done = step - 1
+        body += collapsible("answered", f"Answered so far ({done} step{'' if done == 1 else 's'})", answered)
     if form.reference:
-        finish = " Press Finish when every card is done." if section is Section.SUMMARY else ""
+        finish = " Press Finish when every step is done." if section is Section.SUMMARY else ""
         body.append(
             _banner(
-                f"{form.reference} is with the consultant on duty. Carry on with the rest of the contact: "
-                "each card you save updates its card on the decisions channel. History checks you "
-                "cannot do now stay outstanding." + finish,
+                f"{form.reference} is with the consultant on duty. Carry on with the rest of the contact "
+                "on this card: each step you save updates its card on the decisions channel. History "
+                "checks you cannot do now stay outstanding." + finish,
                 "attention",
             )
         )
@@ -729,8 +730,6 @@ def _receipt_body(result: SubmissionResult, now: datetime, outcomes: Sequence[st
         body.append(_text(f"Where it is now: {STATE_TITLES[result.contact.state]}."))
     else:
         body.append(_text(_ROUTE_TEXT[result.route]))
-    if result.contact.completing:
-        body.append(_text("Carry on with the rest of the contact below: same reference."))
     if result.urgent and not result.contact.history.recorded and not result.contact.completing:
         body.append(_text("History checks: outstanding. Record them from the contact's record (find it)."))
     facts = [("Received", format_local(result.received_at)), *_clock_facts(result.deadlines, now)]

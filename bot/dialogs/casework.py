@@ -56,7 +56,6 @@ from bot.dialogs.decision_data import risk_of_harm
 from bot.dialogs.decisions import DecisionsFeature
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.calendar import LONDON
 from frontdoor.casework import (
     CaseworkAction,
     CaseworkRecorded,
@@ -87,6 +86,7 @@ from frontdoor.commands import Scope
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.outcomes import WITHOUT_CONSENT, Agency, Outcome, OutcomeKind, ServiceConsent
 from frontdoor.roles import Permission, Role
+from frontdoor.timefmt import format_time_on
 from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
 
 log = logging.getLogger(__name__)
@@ -491,7 +491,7 @@ def _done(step: WorkStep, result: Result) -> str:
         if result.lapses_at is not None:
             return (
                 "Recorded: the letter to the parents. They have until "
-                f"{result.lapses_at.astimezone(LONDON):%H:%M on %a %d %b} to make contact; if they do not, "
+                f"{format_time_on(result.lapses_at)} to make contact; if they do not, "
                 "the contact comes back to you to review."
             )
         return "Recorded: the letter to the parents."

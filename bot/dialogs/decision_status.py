@@ -14,13 +14,13 @@ from datetime import datetime
 from bot.cards.decision import ChannelCardKind
 from bot.cards.decisions import EARLY_HELP_STAYS
 from bot.routing import Actor
-from frontdoor.calendar import LONDON
 from frontdoor.casework import CaseworkAction, challenge_status
 from frontdoor.contact import Contact, ContactState
 from frontdoor.decisions import ROUTE_ACTIONS, ScreeningRoute
 from frontdoor.lifecycle import Action
 from frontdoor.outcomes import current_outcome, read_event_data
 from frontdoor.roles import Permission, Role
+from frontdoor.timefmt import format_local
 from frontdoor.worklog import event_words
 
 __all__ = [
@@ -33,7 +33,7 @@ _ROUTE_ACTIONS = {action.value: route for route, action in ROUTE_ACTIONS.items()
 
 
 def _when(at: datetime) -> str:
-    return f"{at.astimezone(LONDON):%H:%M on %a %d %b %Y}"
+    return format_local(at)
 
 
 def _kind(contact: Contact) -> ChannelCardKind:

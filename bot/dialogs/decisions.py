@@ -42,6 +42,8 @@ from typing import Any
 
 from botbuilder.core import TurnContext
 
+from bot.access import Place
+from bot.cards.common import with_typed
 from bot.cards.continuity import with_urgent_only_banner
 from bot.cards.decision import ChannelCardKind, channel_card
 from bot.cards.decisions import (
@@ -73,7 +75,6 @@ from bot.notify import Mentioned
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
 from frontdoor.allocation import worker_loads
-from frontdoor.calendar import LONDON
 from frontdoor.casework import SignedOff, challenge_window, sign_off
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact, ContactState
@@ -94,6 +95,7 @@ from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
 from frontdoor.roles import Permission, Role, may
+from frontdoor.timefmt import format_time_on
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -148,8 +150,12 @@ class DecisionsFeature:
                 found.append(user_id)
         return tuple(found)
 
-    async def card_for(self, contact: Contact, actor: Actor | None, notice: str = "") -> dict[str, Any]:
-        """The card ``actor`` should see for ``contact`` now (None: the status card for everyone)."""
+    async def card_for(
+        self, contact: Contact, actor: Actor | None, notice: str = "", *, in_chat: bool = False
+    ) -> dict[str, Any]:
+        """The card ``actor`` should see for ``contact`` now (None: the status card for everyone),
+        shaped for the place it is shown: an actor in their personal chat, or ``in_chat``, gets it
+        without the channel's View and note."""
         now = self._context.clock.now()
         async with self._context.store.unit_of_work() as uow:
             deadlines = await open_deadlines(uow, contact.reference or "")
@@ -174,6 +180,7 @@ class DecisionsFeature:
             refresh_user_ids=refresh_ids,
             active=bool(audience),
             kind=_kind(contact),
+            in_chat=in_chat or (actor is not None and actor.place is Place.PERSONAL),
         )
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
             workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
@@ -389,7 +396,7 @@ class DecisionsFeature:
             who=actor.who,
             rules=self._context.rules(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def on_rereferral(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = card_reference(action.data)
@@ -419,7 +426,7 @@ class DecisionsFeature:
             who=actor.who,
             rules=self._context.rules(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def on_sign_off(self, _: TurnContext, actor: Actor, action: CardAction) -> InvokeReply:
         reference = card_reference(action.data)
@@ -438,14 +445,17 @@ class DecisionsFeature:
             who=actor.who,
             now=self._context.clock.now(),
         )
-        return await self._answer(result, contact, actor)
+        return await self._answer(result, contact, actor, action.data)
 
     async def _answer(
         self,
         result: ScreeningDecided | RereferralDecided | SignedOff | Refusal | AlreadyDecided,
         contact: Contact,
         actor: Actor,
+        typed: Mapping[str, Any],
     ) -> InvokeReply:
+        """The card in reply to a decision, a re-referral decision or a sign-off: refused, the same
+        card again with the reason and with what ``typed`` holds (the card's inputs) put back."""
         reference = contact.reference or ""
         if isinstance(result, AlreadyDecided):
             log.info(
@@ -456,12 +466,16 @@ class DecisionsFeature:
         if isinstance(result, Refusal):
             log.info("decision refused", extra={"reference": reference, "status": result.reason.value})
             current = await self._records.contact(reference) or contact
-            return InvokeReply(card=await self.card_for(current, actor, notice=result.message))
+            card = await self.card_for(current, actor, notice=result.message)
+            return InvokeReply(card=with_typed(card, typed))
         log.info(
             "decision card acted on", extra={"reference": reference, "status": result.contact.state.value}
         )
         card = await self.card_for(result.contact, None)
         self._update_channel(reference, card)
+        if actor.place is Place.PERSONAL:
+            # decided from the personal chat: the card there is the status without the channel's parts
+            card = await self.card_for(result.contact, None, in_chat=True)
         if isinstance(result, SignedOff) and result.letter is not None:
             self._later(self.send_letter(result.contact, result.decided_by, actor.aad_object_id))
         if isinstance(result, SignedOff) and result.outcome.accepted:
@@ -512,11 +526,7 @@ class DecisionsFeature:
         until = challenge_window(contact, self._context.calendar, self._context.policy)
         by = names.get(actor.aad_object_id) or actor.name or "the front door"
         team = outcome.receiving_team.strip() or "your team"
-        window = (
-            f" You may challenge the threshold until {until.astimezone(LONDON):%H:%M on %a %d %b}."
-            if until
-            else ""
-        )
+        window = f" You may challenge the threshold until {format_time_on(until)}." if until else ""
         if urgent:
             heading = (
                 f"URGENT: {reference} has immediate risk and was accepted for a statutory assessment by "

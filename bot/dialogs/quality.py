@@ -32,11 +32,11 @@ from bot.dialogs.context import FeatureContext
 from bot.dialogs.decisions import DecisionsFeature
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.calendar import LONDON
 from frontdoor.commands import Scope
 from frontdoor.contact import Contact
 from frontdoor.quality import SentBack, refuse_sign_off, return_for_screening
 from frontdoor.roles import Permission, may
+from frontdoor.timefmt import format_time_on
 from frontdoor.usecase import AlreadyDecided, Refusal
 
 __all__ = ["QualityFeature"]
@@ -85,7 +85,7 @@ class QualityFeature:
         self._decisions.run_later(self._tell_recorder(result, actor))
         notice = (
             f"Sent back: {contact.reference} is awaiting screening again, due by "
-            f"{result.screening_due.astimezone(LONDON):%H:%M on %a %d %b}."
+            f"{format_time_on(result.screening_due)}."
         )
         if result.recorder_id and result.recorder_id != actor.aad_object_id:
             notice += " Whoever recorded the outcome is told why in their personal chat."

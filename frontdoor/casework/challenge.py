@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.casework.rules import audit_contact, audit_letter, invalid, with_letter
 from frontdoor.casework.sign_off import deciders
 from frontdoor.casework.values import CaseworkAction, ChallengeRecorded, ChallengeResult, ChallengeStatus
@@ -28,6 +28,7 @@ from frontdoor.outcomes import (
 from frontdoor.policy import Policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Permission, Role, may
+from frontdoor.timefmt import format_time_on
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import (
     AlreadyDecided,
@@ -124,7 +125,7 @@ async def raise_challenge(
         if rules.now > until:
             return Refusal(
                 RefusalReason.OUTSIDE_WINDOW,
-                f"{loaded.reference} could be challenged until {until.astimezone(LONDON):%H:%M on %a %d %b}; "
+                f"{loaded.reference} could be challenged until {format_time_on(until)}; "
                 "that time has passed, so nothing was recorded.",
             )
         current = challenge_status(loaded)

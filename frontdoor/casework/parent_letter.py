@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, require_aware
+from frontdoor.calendar import require_aware
 from frontdoor.casework.rules import WORKERS, assigned_work, audit_contact, invalid
 from frontdoor.casework.values import PARENT_LETTER_ACTOR, CaseworkAction, LetterLapsed, ParentLetterSent
 from frontdoor.contact import Contact, ContactState
 from frontdoor.outcomes import note
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.roles import Permission, may
+from frontdoor.timefmt import format_time_on
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import (
     AlreadyDecided,
@@ -46,9 +47,9 @@ async def record_parents_unreachable(
         subject = loaded.reference or ""
         waiting = [d for d in await open_deadlines(uow, subject) if d.clock is ClockKind.PARENT_LETTER]
         if waiting:
-            until = waiting[0].due_at.astimezone(LONDON)
+            until = waiting[0].due_at
             return invalid(
-                f"a letter to the parents is already waiting for a reply until {until:%H:%M on %a %d %b}"
+                f"a letter to the parents is already waiting for a reply until {format_time_on(until)}"
             )
         saved = await save_or_race(
             uow,

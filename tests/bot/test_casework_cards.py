@@ -59,6 +59,8 @@ from tests.harness.teams import TeamsChannel, TeamsUser
 
 WORK_RATIONALE = "Early help offer accepted by the family after the home visit"
 NOTES = "Spoke to the designated safeguarding lead about attendance"
+#: the earlier contact, a TextBlock of its own (its whole text) on the channel card
+EARLIER = '"text": "CT-26-000001"'
 
 
 async def _deadlines(bot: RunningBot, reference: str) -> dict[ClockKind, list[DeadlineState]]:
@@ -551,17 +553,17 @@ async def test_the_decided_card_heading_follows_the_state_and_keeps_the_repeat_l
     await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER)  # the same child again
     posted = [p.card for p in teams_channel.sent_to(decisions_channel(teams_channel)) if p.card]
     assert posted[-1] is not None and "Repeat contact" in texts_of(posted[-1])
-    assert "earlier CT-26-000001" in texts_of(posted[-1])
+    assert EARLIER in texts_of(posted[-1])
 
     decided = reply_card(await screen(teams_channel, "ii", outcome="advice_and_guidance"))
     for card in (decided, await _channel_updated(teams_channel, "Decided: route II")):
         text = texts_of(card)
         assert "Contact awaiting sign-off" in text and "Contact awaiting screening" not in text
-        assert "Repeat contact" in text and "earlier CT-26-000001" in text
+        assert "Repeat contact" in text and EARLIER in text
     view = await channel_view(teams_channel, CONSULTANT_2)
     assert "Repeat contact" in texts_of(view)
     signed = await _sign_off(teams_channel, bot)
-    assert "Contact closed" in texts_of(signed) and "earlier CT-26-000001" in texts_of(signed)
+    assert "Contact closed" in texts_of(signed) and EARLIER in texts_of(signed)
 
 
 # -- re-referrals ---------------------------------------------------------------------------------

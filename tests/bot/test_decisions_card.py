@@ -38,6 +38,7 @@ from tests.bot.intake_script import (
     contacts,
     decisions_channel,
     duty_channel,
+    inputs,
     introduce,
     only_contact,
     register_channels,
@@ -103,7 +104,11 @@ async def test_route_ii_then_sign_off_by_another_closes_the_contact_and_updates_
     decided = response.card
     assert decided is not None, response.text
     text = texts_of(decided)
-    assert "Decided: route II: no further social care involvement, by Cora Consultantperson at 10:00" in text
+    # the time is shown as everywhere else (not "10:00 on Mon 16 Mar 2026")
+    assert (
+        "Decided: route II: no further social care involvement, by Cora Consultantperson at "
+        "Mon 16 Mar 2026 10:00." in text
+    )
     assert "Outcome: Advice and guidance / signposting" in text
     assert "RAG: " in text and "due" in text
     contact = await only_contact(bot)
@@ -271,6 +276,38 @@ async def test_a_decision_without_a_rationale_or_officer_is_refused_on_the_card(
     assert routed.card is not None and "Decided: route III" in texts_of(routed.card)
     contact = await only_contact(bot)
     assert contact.state is ContactState.OFFICER_WORK and contact.assignee_id == OFFICER.aad_object_id
+
+
+async def test_a_refused_decision_keeps_what_was_typed_on_the_card(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    bot = await _ready(start_bot, teams_channel)
+    await submit(teams_channel, teams_channel.personal(OFFICER), OFFICER)
+    activity_id, card = _posted(teams_channel)
+    view = await _view(teams_channel, CONSULTANT, card, activity_id)
+
+    # Route II without its consent for a service: refused, with the rationale and outcome as typed
+    refused = await _decide(
+        teams_channel,
+        CONSULTANT,
+        _route_data(view, "ii"),
+        activity_id,
+        rationale=RATIONALE,
+        outcome="advice_and_guidance",
+        service_consent="",
+    )
+
+    assert refused.card is not None and "record whether there is consent for a service" in texts_of(
+        refused.card
+    )
+    kept = inputs(refused.card)
+    assert kept["rationale"]["value"] == RATIONALE
+    assert kept["outcome"]["value"] == "advice_and_guidance"
+    assert not kept["service_consent"].get("value")  # still to be chosen
+    assert kept["service_consent"]["label"] == "Consent for a service (required for route II)"
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SCREENING
+    # the channel's card, which everyone sees, was not changed and never shows the rationale
+    assert teams_channel.updates_to(decisions_channel(teams_channel)) == []
 
 
 async def test_allocation_over_the_cap_is_refused_with_the_load_shown(

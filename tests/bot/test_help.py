@@ -128,10 +128,17 @@ async def test_a_person_without_a_role_is_told_their_id_and_the_grant_line(
     newcomer = TeamsUser("3f0c2a9e-5b1d-4c7e-9a2f-000000000abc", "Newcomer Testperson")
     chat = teams_channel.personal(newcomer)
     [card] = (await teams_channel.say(chat, newcomer, "help")).cards
-    line = "`frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc <role>`"
-    assert any(
-        "Azure AD object id is 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc" in t and line in t for t in _texts(card)
-    )
+    # the id, then the grant line to copy, each in code format (monospace) on a line of its own
+    texts = _texts(card)
+    start = texts.index("You have no role yet. Your Azure AD object id:")
+    assert texts[start:] == [
+        "You have no role yet. Your Azure AD object id:",
+        "3f0c2a9e-5b1d-4c7e-9a2f-000000000abc",
+        "Give an administrator this line:",
+        "frontdoor-bot roles grant 3f0c2a9e-5b1d-4c7e-9a2f-000000000abc <role>",
+    ]
+    monospace = [node["text"] for node in card["body"] if node.get("fontType") == "Monospace"]
+    assert monospace == texts[start + 1 :: 2]
     refused = await teams_channel.say(chat, newcomer, "new contact")
     assert refused.texts == [
         "Sorry, only First Contact officers, consultants or team managers can do that. If you think you "

@@ -70,6 +70,11 @@ async def test_the_urgent_script_is_one_card_from_new_contact_to_finished(
     assert "Urgent contact created" in now and "CT-26-000001" in now
     assert "The consultant on duty was @mentioned there." in now
     assert section_of_card(updates[-1].card or {}) is Section.REFERRER
+    # what to do next is said once, of this card (the script no longer puts a card below)
+    assert now.count("Carry on with the rest of the contact") == 1
+    assert "Carry on with the rest of the contact on this card" in now and "below" not in now
+    # the three steps before it are answered: the count agrees with itself in number
+    assert "Answered so far (3 steps)" in now
 
     await walk(teams_channel, chat, OFFICER, until=Section.SUMMARY)
     await press(teams_channel, chat, OFFICER, SUBMIT)
@@ -135,3 +140,7 @@ async def test_back_and_save_draft_redraw_the_same_card(
     # the steps answered before this one are on the card, folded away under one line
     assert "Answered so far (2 steps)" in texts_of(saved) and "No immediate risk" in texts_of(saved)
     assert (await only_contact(bot)).draft_section == "referrer"
+    await press(teams_channel, chat, OFFICER, BACK)
+    _, updates = _script_card(teams_channel, chat)
+    assert section_of_card(updates[-1].card or {}) is Section.RISK
+    assert "Answered so far (1 step)" in texts_of(updates[-1].card or {})

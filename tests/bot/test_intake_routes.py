@@ -201,7 +201,10 @@ async def test_a_second_contact_about_the_same_child_is_flagged_as_a_repeat(
     first, second = _posts(teams_channel, decisions_channel(teams_channel))
     assert first.card is not None and second.card is not None
     assert "Repeat contact" not in _facts(first.card)
-    assert _facts(second.card)["Repeat contact"] == "Yes, within 12 months: earlier CT-26-000001"
+    assert _facts(second.card)["Repeat contact"] == "Yes, within 12 months"
+    # the earlier reference on a line of its own across the card, never cut at a hyphen in a column
+    texts = [node["text"] for node in second.card["body"] if node["type"] == "TextBlock"]
+    assert texts[texts.index("Earlier contacts (12 months):") + 1] == "CT-26-000001"
 
 
 async def test_an_anonymous_member_of_the_public_is_never_named_on_a_channel_card(

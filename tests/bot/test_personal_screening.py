@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.cards.decision import VIEW_VERB
 from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB, SIGN_OFF_VERB
 from frontdoor.contact import ContactState
 from tests.bot.conftest import RunningBot, StartBot
@@ -32,6 +33,7 @@ from tests.bot.intake_script import (
 from tests.harness.teams import Conversation, TeamsChannel, TeamsUser, TurnResponse
 
 REFERENCE = "CT-26-000001"
+CHANNEL_NOTE = "Names and details are not shown in the channel"
 
 
 async def _ready(start_bot: StartBot, teams_channel: TeamsChannel, *, channel: bool) -> RunningBot:
@@ -139,6 +141,10 @@ async def test_a_personal_chat_and_the_channel_card_the_first_wins_and_the_other
     activity_id, card = _posted(teams_channel)
     chat, personal_view = await _deciders_view(teams_channel, CONSULTANT)
     channel_view = await _view(teams_channel, CONSULTANT_2, card, activity_id)
+    # The channel's card keeps its note and View; in the personal chat, where the full record
+    # already is, the same deciders' view has neither.
+    assert CHANNEL_NOTE in texts_of(channel_view) and len(_executes(channel_view, VIEW_VERB)) == 1
+    assert CHANNEL_NOTE not in texts_of(personal_view) and _executes(personal_view, VIEW_VERB) == []
 
     async def in_chat() -> TurnResponse:
         return await _decide_personally(teams_channel, chat, CONSULTANT, personal_view, "ii")
@@ -159,6 +165,12 @@ async def test_a_personal_chat_and_the_channel_card_the_first_wins_and_the_other
     text = texts_of(lost.card)
     assert f"already decided by {winner.name}" in text and "nothing was changed" in text
     assert f"Decided: route {route}:" in text and _executes(lost.card, DECIDE_VERB) == []
+    # each answer is shaped for where it was pressed: the personal chat's without the channel's parts
+    in_personal_chat = won if personal_first else lost
+    for answer in (won, lost):
+        shown_in_chat = answer is in_personal_chat
+        assert (CHANNEL_NOTE in texts_of(answer.card or {})) is not shown_in_chat
+        assert (_executes(answer.card or {}, VIEW_VERB) == []) is shown_in_chat
     routes = [e for e in await audit(bot) if e.action.startswith("contact.route_")]
     assert [(e.action, e.actor_id) for e in routes] == [
         (f"contact.route_{route.lower()}", winner.aad_object_id)
@@ -168,6 +180,7 @@ async def test_a_personal_chat_and_the_channel_card_the_first_wins_and_the_other
     assert updates and updates[-1].activity_id == activity_id and updates[-1].card is not None
     update_text = texts_of(updates[-1].card)
     assert f"Decided: route {route}:" in update_text and f"by {winner.name} at" in update_text
+    assert CHANNEL_NOTE in update_text and len(_executes(updates[-1].card, VIEW_VERB)) == 1
 
 
 async def test_both_at_once_exactly_one_wins(start_bot: StartBot, teams_channel: TeamsChannel) -> None:

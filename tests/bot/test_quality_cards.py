@@ -107,7 +107,10 @@ async def test_a_sent_back_outcome_is_decided_again_and_signed_off(
     # The consultant gets the screening routes back at once, with who sent it back and when.
     text = texts_of(back)
     assert "Sent back: CT-26-000001 is awaiting screening again, due by 10:00 on Tue 17 Mar" in text
-    assert "Sent back from sign-off for a fresh decision, by Cai Consultantexample at 10:00" in text
+    assert (
+        "Sent back from sign-off for a fresh decision, by Cai Consultantexample at Mon 16 Mar 2026 10:00."
+        in text
+    )
     assert has_button(back, DECIDE_VERB) and not has_button(back, SIGN_OFF_VERB)
     contact = await only_contact(bot)
     assert contact.state is ContactState.AWAITING_SCREENING and contact.events[-1].rationale == REASON

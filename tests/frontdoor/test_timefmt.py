@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from frontdoor.timefmt import format_due, format_duration, format_local, to_local
+from frontdoor.timefmt import format_due, format_duration, format_local, format_time_on, to_local
 
 
 @pytest.mark.parametrize(
@@ -20,6 +20,18 @@ from frontdoor.timefmt import format_due, format_duration, format_local, to_loca
 )
 def test_format_local(moment: datetime, expected: str) -> None:
     assert format_local(moment) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(2026, 12, 7, 13, 34, tzinfo=UTC), "13:34 on Mon 7 Dec"),  # the day as format_local has it
+        (datetime(2026, 3, 30, 16, 0, tzinfo=UTC), "17:00 on Mon 30 Mar"),  # BST
+    ],
+)
+def test_format_time_on(moment: datetime, expected: str) -> None:
+    assert format_time_on(moment) == expected
+    assert format_local(moment).startswith(expected.split(" on ")[1])
 
 
 @pytest.mark.parametrize(

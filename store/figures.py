@@ -147,6 +147,27 @@ class SqlFigures(SqlRepository):
     async def _all(self, statement: Select[*tuple[Any, ...]]) -> list[Any]:
         return list((await self._session.execute(statement)).all())
 
+    @staticmethod
+    def _grouped(
+        key: Any,
+        counts: Sequence[ColumnElement[Any]],
+        bounds: Sequence[datetime],
+        now: datetime,
+        narrowing: Narrowing,
+        by: GroupBy,
+        clocks: Sequence[ClockKind],
+        closed_states: Sequence[str],
+    ) -> Select[*tuple[Any, ...]]:
+        """``counts`` per group and ``key`` (a deadline column), over the ``clocks`` timed in the period
+        (closed in one of ``closed_states``, or open past their due time) and ``narrowing``."""
+        if len(bounds) < 2:
+            raise ValueError("figures need at least one bucket")
+        group = _group(by, bounds, _timed_at())
+        statement = select(group.label("grp"), key, *counts).where(
+            DeadlineRow.clock.in_([clock.value for clock in clocks]), _timed(bounds, now, closed_states)
+        )
+        return _clocks_of_contacts(statement, narrowing, by).group_by("grp", key)
+
     async def timeliness(
         self,
         bounds: Sequence[datetime],
@@ -155,15 +176,11 @@ class SqlFigures(SqlRepository):
         by: GroupBy,
         clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
     ) -> list[TimelinessRow]:
-        if len(bounds) < 2:
-            raise ValueError("timeliness needs at least one bucket")
         d = DeadlineRow
-        group = _group(by, bounds, _timed_at())
         met = func.sum(case((d.state == DeadlineState.MET.value, 1), else_=0))
-        statement = select(group.label("grp"), d.clock, met, func.count()).where(
-            d.clock.in_([clock.value for clock in clocks]), _timed(bounds, now, _CLOSED_STATES)
+        statement = self._grouped(
+            d.clock, (met, func.count()), bounds, now, narrowing, by, clocks, _CLOSED_STATES
         )
-        statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.clock)
         return [
             TimelinessRow(
                 str(grp),
@@ -182,15 +199,10 @@ class SqlFigures(SqlRepository):
         by: GroupBy,
         clocks: Sequence[ClockKind] = INSPECTED_CLOCKS,
     ) -> list[ReasonRow]:
-        if len(bounds) < 2:
-            raise ValueError("breach reasons need at least one bucket")
-        d = DeadlineRow
-        group = _group(by, bounds, _timed_at())
-        statement = select(group.label("grp"), d.late_reason, func.count()).where(
-            d.clock.in_([clock.value for clock in clocks]),
-            _timed(bounds, now, (DeadlineState.LATE.value,)),
+        late = (DeadlineState.LATE.value,)
+        statement = self._grouped(
+            DeadlineRow.late_reason, (func.count(),), bounds, now, narrowing, by, clocks, late
         )
-        statement = _clocks_of_contacts(statement, narrowing, by).group_by("grp", d.late_reason)
         return [
             ReasonRow(str(grp), LateReason(reason) if reason else None, int(count))
             for grp, reason, count in await self._all(statement)

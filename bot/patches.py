@@ -40,12 +40,12 @@ def _plain_copy(value: Any) -> Any:
     if kind in _SCALARS:
         return value
     if kind is dict:
-        copy = {}
+        copied = {}
         for key, item in value.items():
             if type(key) is not str:
                 raise _NotPlain
-            copy[key] = _plain_copy(item)
-        return copy
+            copied[key] = _plain_copy(item)
+        return copied
     if kind is list:
         return [_plain_copy(item) for item in value]
     raise _NotPlain

@@ -143,15 +143,11 @@ class FrontDoorBot(ActivityHandler):
     async def _record(self, uow: UnitOfWork, record: ConversationRecord) -> None:
         """Store the conversation's reference; unauthenticated, never move a known conversation to
         another service URL (a forged ``serviceUrl`` would redirect every later proactive post)."""
-        if not self._authenticated:
-            known = await uow.conversations.get(record.conversation_id)
-            if known is not None and known.service_url != record.service_url:
-                log.warning(
-                    "unauthenticated activity claimed another serviceUrl; the stored one is kept",
-                    extra={"conversation_id": record.conversation_id[:128]},
-                )
-                return
-        await uow.conversations.upsert(record)
+        if not await uow.conversations.upsert(record, keep_service_url=not self._authenticated):
+            log.warning(
+                "unauthenticated activity claimed another serviceUrl; the stored one is kept",
+                extra={"conversation_id": record.conversation_id[:128]},
+            )
 
     async def _actor(self, turn_context: TurnContext) -> Actor | None:
         activity: Activity = turn_context.activity

@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ConversationReference
+from msrest.serialization import Model
 
 from frontdoor.records import ConversationKind, ConversationRecord
 
@@ -85,12 +86,45 @@ def conversation_record(activity: Activity, at: datetime) -> ConversationRecord 
         kind=kind,
         tenant_id=tenant_of(activity),
         service_url=service_url,
-        reference=json.dumps(reference.serialize(), separators=(",", ":")),
+        reference=json.dumps(reference_json(reference), separators=(",", ":")),
         updated_at=at,
         user_id=sender.aad_object_id if kind is ConversationKind.PERSONAL and sender else None,
         team_id=_text(_field(team, "id")) or None,
         channel_id=_text(_field(channel, "id")) or None,
     )
+
+
+#: The msrest types a reference's fields have, and the Python type each takes as it is.
+_PLAIN_TYPES: dict[str, type] = {"str": str, "bool": bool}
+
+
+class _NotPlain(Exception):
+    """A field that msrest itself must serialize."""
+
+
+def _plain_model(model: Model) -> dict[str, Any]:
+    plain: dict[str, Any] = {}
+    for attribute, spec in model._attribute_map.items():
+        value = getattr(model, attribute, None)
+        if value is None:
+            continue
+        if isinstance(value, Model):
+            plain[spec["key"]] = _plain_model(value)
+        elif type(value) is _PLAIN_TYPES.get(spec["type"]):
+            plain[spec["key"]] = value
+        else:
+            raise _NotPlain
+    return plain
+
+
+def reference_json(reference: ConversationReference) -> dict[str, Any]:
+    """``reference.serialize()``, without msrest's generic serializer on every turn when each
+    field is a plain string, boolean or nested model (a Teams reference always is); anything else
+    goes through msrest."""
+    try:
+        return _plain_model(reference)
+    except _NotPlain:
+        return dict(reference.serialize())
 
 
 def strip_bot_mention(activity: Activity) -> None:

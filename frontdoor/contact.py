@@ -163,6 +163,18 @@ class ContactSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class ChildOnContact:
+    """A child named on a submitted contact, with that contact's id, reference and received time,
+    read without the rest of the record (for the repeat-contact check at each submission)."""
+
+    contact_id: str
+    reference: str
+    received_at: datetime
+    name: str
+    date_of_birth: date
+
+
+@dataclass(frozen=True, slots=True)
 class ContactEvent:
     """One entry in a contact's history: a decision or a change, with who, when and why.
 

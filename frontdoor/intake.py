@@ -486,7 +486,12 @@ def child_key(child: Child) -> tuple[str, date] | None:
     None for an unborn baby, whose placeholder name and expected date identify nobody."""
     if child.date_of_birth is None:
         return None
-    return (_normal_name(child.name), child.date_of_birth)
+    return child_key_of(child.name, child.date_of_birth)
+
+
+def child_key_of(name: str, date_of_birth: date) -> tuple[str, date]:
+    """``child_key`` of a child with this name and date of birth."""
+    return (_normal_name(name), date_of_birth)
 
 
 #: The key of the submission event's data that lists the earlier contacts about the same child.
@@ -512,20 +517,12 @@ async def _repeat_of(
     if not keys:
         return ()
     since = months_before(received_at, policy.windows.repeat_contact_months)
-    # The port has no query by child; scanning submitted contacts is fine at a front door's volume
-    # and keeps the port small. A store may add an indexed lookup later behind the same function.
-    earlier = await uow.contacts.list_by_state(NON_DRAFT_STATES)
-    found = [
-        other
-        for other in earlier
-        if other.id != contact.id
-        and other.reference
-        and other.received_at is not None
-        and other.received_at >= since
-        and any(child_key(child) in keys for child in other.children)
-    ]
-    found.sort(key=lambda other: (other.received_at or received_at, other.reference or ""))
-    return tuple(other.reference or "" for other in found)
+    born = {born for _, born in keys}
+    found: dict[str, tuple[datetime, str]] = {}
+    for child in await uow.contacts.children_born_on(born, since, NON_DRAFT_STATES):
+        if child.contact_id != contact.id and child_key_of(child.name, child.date_of_birth) in keys:
+            found[child.contact_id] = (child.received_at, child.reference)
+    return tuple(reference for _, reference in sorted(found.values()))
 
 
 async def _consultants_on_duty(uow: UnitOfWork, today: date) -> tuple[MentionTarget, ...]:

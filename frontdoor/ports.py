@@ -10,7 +10,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
 from typing import Protocol
 
-from frontdoor.contact import Contact, ContactState, ContactSummary
+from frontdoor.contact import ChildOnContact, Contact, ContactState, ContactSummary
 from frontdoor.records import (
     AuditEvent,
     ChannelPurpose,
@@ -66,6 +66,13 @@ class ContactRepository(Protocol):
     async def summaries(self, states: Sequence[ContactState]) -> list[ContactSummary]:
         """The submitted contacts in ``states`` (those with a reference and a received time), in
         the order of ``list_by_state``, reading only the summary's columns."""
+        ...
+
+    async def children_born_on(
+        self, dates: Collection[date], received_since: datetime, states: Sequence[ContactState]
+    ) -> list[ChildOnContact]:
+        """Each child born on one of ``dates`` in a submitted contact in ``states`` received at or
+        after ``received_since`` (an indexed read: a submission must not load every contact)."""
         ...
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
@@ -129,8 +136,10 @@ class DutyRota(Protocol):
 
 
 class ConversationStore(Protocol):
-    async def upsert(self, record: ConversationRecord) -> None:
-        """Insert or update; an update from a live activity clears a dead mark."""
+    async def upsert(self, record: ConversationRecord, *, keep_service_url: bool = False) -> bool:
+        """Insert or update; an update from a live activity clears a dead mark. With
+        ``keep_service_url``, a known conversation stored with another service URL is left as it is
+        and False is returned (in the same statement: no read before the write)."""
         ...
 
     async def get(self, conversation_id: str) -> ConversationRecord | None: ...

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
@@ -15,6 +15,7 @@ from sqlalchemy import Row, Select, Update, bindparam, delete, func, insert, or_
 
 from frontdoor.contact import (
     Child,
+    ChildOnContact,
     Consent,
     Contact,
     ContactEvent,
@@ -340,6 +341,31 @@ class SqlContactRepository(_Repository):
             )
             for reference, state, received_at, assignee_id, risks, systems in result.all()
             if reference is not None and received_at is not None  # the query's own filter, for the types
+        ]
+
+    async def children_born_on(
+        self, dates: Collection[date], received_since: datetime, states: Sequence[ContactState]
+    ) -> list[ChildOnContact]:
+        if not dates or not states:
+            return []
+        child = ContactChildRow
+        result = await self._session.execute(
+            select(
+                ContactRow.id, ContactRow.reference, ContactRow.received_at, child.name, child.date_of_birth
+            )
+            .join(child, child.contact_id == ContactRow.id)
+            .where(
+                child.date_of_birth.in_(sorted(set(dates))),
+                ContactRow.received_at >= received_since,
+                ContactRow.reference.is_not(None),
+                ContactRow.state.in_(sorted({state.value for state in states})),
+            )
+            .order_by(ContactRow.received_at, ContactRow.id, child.position)
+        )
+        return [
+            ChildOnContact(contact_id, reference, received_at.astimezone(UTC), name, born)
+            for contact_id, reference, received_at, name, born in result.all()
+            if reference is not None and received_at is not None and born is not None  # for the types
         ]
 
     async def drafts_of(self, user_id: str) -> list[Contact]:

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from frontdoor.records import ConversationKind, ConversationRecord
 from store.repository import SqlRepository as _Repository
@@ -21,13 +21,16 @@ _BY_ID = select(_CONVERSATIONS).where(_CONVERSATIONS.c.conversation_id == bindpa
 
 
 @cache
-def _upsert(dialect: str, columns: tuple[str, ...]) -> postgresql.Insert | sqlite.Insert:
-    """Every turn's upsert of its conversation, built once per database and set of columns."""
+def _upsert(dialect: str, columns: tuple[str, ...], keep_service_url: bool) -> ReturningInsert[Any]:
+    """Every turn's upsert of its conversation, built once per database, set of columns and
+    ``keep_service_url``: it gives back the conversation's id when it inserted or updated."""
     statement = dialect_insert(dialect, _CONVERSATIONS).values({name: bindparam(name) for name in columns})
+    keep = _CONVERSATIONS.c.service_url == statement.excluded.service_url if keep_service_url else None
     return statement.on_conflict_do_update(
         index_elements=[_CONVERSATIONS.c.conversation_id],
         set_={name: statement.excluded[name] for name in columns if name != "conversation_id"},
-    )
+        where=keep,
+    ).returning(_CONVERSATIONS.c.conversation_id)
 
 
 def _conversation(row: ConversationRefRow | Any) -> ConversationRecord:
@@ -48,7 +51,7 @@ def _conversation(row: ConversationRefRow | Any) -> ConversationRecord:
 
 
 class SqlConversationStore(_Repository):
-    async def upsert(self, record: ConversationRecord) -> None:
+    async def upsert(self, record: ConversationRecord, *, keep_service_url: bool = False) -> bool:
         await self._uow.begin_write()
         values: _Values = {
             "conversation_id": record.conversation_id,
@@ -63,7 +66,8 @@ class SqlConversationStore(_Repository):
             "dead": record.dead,
             "dead_reason": record.dead_reason,
         }
-        await self._session.execute(_upsert(self._uow.dialect, tuple(values)), values)
+        statement = _upsert(self._uow.dialect, tuple(values), keep_service_url)
+        return (await self._session.execute(statement, values)).first() is not None
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
         row = (await self._session.execute(_BY_ID, {"conversation_id": conversation_id})).first()

@@ -10,6 +10,12 @@ statement is one trip. Results, errors and transactions are those of the same ``
 
 ``install`` makes it the cursor of every aiosqlite connection SQLAlchemy opens (server-side
 cursors, which the store does not use, keep SQLAlchemy's own). ``store.engine`` installs it.
+
+A unit of work that only read ends with a rollback, and SQLAlchemy's pool rolls a connection back
+again when it is returned: two more trips per unit of work. ``sqlite3`` itself does nothing on
+``commit`` or ``rollback`` when the connection has no transaction open (``in_transaction`` is
+false, which it reads from SQLite's own autocommit flag), so ``install`` also skips the trip then.
+No statement is running on the connection at that moment: SQLAlchemy's adapter awaits each call.
 """
 
 from __future__ import annotations
@@ -100,6 +106,29 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
         self._rows.clear()
 
 
+_ADAPTER_ROLLBACK = AsyncAdapt_aiosqlite_connection.rollback
+_ADAPTER_COMMIT = AsyncAdapt_aiosqlite_connection.commit
+
+
+def _rollback(self: AsyncAdapt_aiosqlite_connection) -> None:
+    """``rollback``, without the trip to the SQLite thread when no transaction is open."""
+    raw = self._connection._connection
+    if raw is not None and not raw.in_transaction:
+        return
+    _ADAPTER_ROLLBACK(self)
+
+
+def _commit(self: AsyncAdapt_aiosqlite_connection) -> None:
+    """``commit``, without the trip to the SQLite thread when no transaction is open."""
+    raw = self._connection._connection
+    if raw is not None and not raw.in_transaction:
+        return
+    _ADAPTER_COMMIT(self)
+
+
 def install() -> None:
-    """Make ``OneTripCursor`` the cursor of SQLAlchemy's aiosqlite connections (idempotent)."""
+    """Make ``OneTripCursor`` the cursor of SQLAlchemy's aiosqlite connections, and skip the
+    commit or rollback trip when the connection has no transaction open (idempotent)."""
     AsyncAdapt_aiosqlite_connection._cursor_cls = OneTripCursor
+    AsyncAdapt_aiosqlite_connection.rollback = _rollback  # type: ignore[method-assign]
+    AsyncAdapt_aiosqlite_connection.commit = _commit  # type: ignore[method-assign]

@@ -136,7 +136,11 @@ class ContactRow(Base):
 
 class ContactChildRow(Base):
     __tablename__ = "contact_children"
-    __table_args__ = (UniqueConstraint("contact_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("contact_id", "position"),
+        # the repeat-contact check at each submission reads children by date of birth
+        Index("ix_contact_children_date_of_birth", "date_of_birth"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contact_id: Mapped[str] = mapped_column(String(ID), ForeignKey("contacts.id", ondelete="CASCADE"))

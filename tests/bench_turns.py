@@ -11,7 +11,9 @@ loopback Teams channel (``tests.harness``) drives both over HTTP:
 - **decision**: a consultant decides route II on the decision card (``Action.Execute``; echo: an
   ``Action.Execute`` answered with a card);
 
-each with one person (sequential), 8 and 32 people at once. Resident memory is read after
+each with one person (sequential), 8 and 32 people at once; and the contact script (echo: its
+counterpart) at an offered load of 100 turns a second for 10 s, 20 people each starting a turn
+every 0.2 s, staggered (``script 100/s``). Resident memory is read after
 warm-up and after the turns. Figures are printed, never asserted.
 """
 
@@ -47,6 +49,11 @@ LOADS: Final = (8, 32)
 TURNS_PER_PERSON: Final = {8: 25, 32: 8}
 #: Contacts each person makes when several work through the script at once.
 CONTACT_LOADS: Final = {8: 5, 32: 2}
+#: The offered load of the paced run: script turns a second, for how long, by how many people.
+PACED_RATE: Final = 100
+PACED_SECONDS: Final = 10
+PACED_PEOPLE: Final = 20
+PACED: Final = f"script {PACED_RATE}/s"
 RATIONALE: Final = "Needs met by universal services after checks with school"
 #: What a consultant fills in on the decision card for route II (as ``tests.bot.decision_helpers``).
 #: What the decision card says once the decision is made (a refusal keeps the card as it was).
@@ -263,6 +270,74 @@ async def _contacts(served: Served, channel: TeamsChannel, people: int, contacts
     )
 
 
+async def _paced(
+    served: Served, people: list[Callable[[], Awaitable[None]]], rate: float, seconds: float
+) -> Row:
+    """An offered load of ``rate`` turns a second for ``seconds``: person ``n`` of ``len(people)``
+    starts a turn every ``len(people) / rate`` seconds, staggered, and the next turn as soon as
+    the last one answered if it is late. Each element of ``people`` makes that person's next turn."""
+    latencies: list[float] = []
+    interval = len(people) / rate
+    started = time.perf_counter()
+    until = started + seconds
+
+    async def person(n: int, turn: Callable[[], Awaitable[None]]) -> None:
+        due = started + n / rate
+        while due < until:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            begun = time.perf_counter()
+            await turn()
+            latencies.append((time.perf_counter() - begun) * 1000)
+            due += interval
+
+    cpu_before = served.cpu_seconds()
+    await asyncio.gather(*(person(n, turn) for n, turn in enumerate(people)))
+    wall, cpu = time.perf_counter() - started, served.cpu_seconds() - cpu_before
+    return Row(
+        served.name,
+        PACED,
+        len(people),
+        len(latencies),
+        statistics.median(latencies),
+        _percentile(latencies, 0.99),
+        cpu / len(latencies) * 1000,
+        len(latencies) / wall,
+    )
+
+
+def _script_stepper(channel: TeamsChannel, user: TeamsUser) -> Callable[[], Awaitable[None]]:
+    """Each call is ``user``'s next turn of the contact script, contact after contact."""
+    chat = channel.personal(user)
+    state = {"next": "new"}
+
+    async def step() -> None:
+        if state["next"] == "new":
+            await channel.say(chat, user, "new contact")
+            state["next"] = "card"
+            return
+        card = channel.last_card(chat)
+        section = section_of_card(card)
+        if section is Section.SUMMARY:
+            await press(channel, chat, user, SUBMIT, card=card)
+            state["next"] = "new"
+        else:
+            await press(channel, chat, user, NEXT, ROUTINE[section], card=card)
+
+    return step
+
+
+def _echo_stepper(channel: TeamsChannel, user: TeamsUser) -> Callable[[], Awaitable[None]]:
+    """The echo bot's counterpart of ``_script_stepper``: a text, then card submissions."""
+    turns = _echo_contact_turns(channel, user, len(Section) + 1)
+    count = {"n": 0}
+
+    async def step() -> None:
+        await turns[count["n"] % len(turns)]()
+        count["n"] += 1
+
+    return step
+
+
 def _echo_contact_turns(channel: TeamsChannel, user: TeamsUser, turns: int) -> list[Turn]:
     chat = channel.personal(user)
     answers = list(ROUTINE.values())
@@ -368,7 +443,14 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    scenarios = sorted({row["scenario"] for row in rows})
+    # a scenario measured at one load only (the paced run) has no curve to draw
+    scenarios = sorted(
+        {
+            r["scenario"]
+            for r in rows
+            if len({o["people"] for o in rows if o["scenario"] == r["scenario"]}) > 1
+        }
+    )
     figure, axes = plt.subplots(1, len(scenarios), figsize=(5 * len(scenarios), 4), squeeze=False)
     for axis, scenario in zip(axes[0], scenarios, strict=True):
         for bot, style in (("ours", "-"), ("echo", "--")):
@@ -423,6 +505,18 @@ async def main(results: dict[str, Any], folder: Path) -> None:
             per_person = mine.turns // people
             plan = [_echo_contact_turns(channels["echo"], OFFICERS[n], per_person) for n in range(people)]
             rows.extend([await _run(echo, "contact script", plan), mine])
+
+        paced_people = OFFICERS[:PACED_PEOPLE]
+        rows.append(
+            await _paced(
+                echo, [_echo_stepper(channels["echo"], p) for p in paced_people], PACED_RATE, PACED_SECONDS
+            )
+        )
+        rows.append(
+            await _paced(
+                ours, [_script_stepper(ours_channel, p) for p in paced_people], PACED_RATE, PACED_SECONDS
+            )
+        )
 
         posts = [
             post

@@ -33,7 +33,7 @@ from frontdoor.agencies import (
 )
 from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
-from frontdoor.contact import Contact, ContactState, ContactSummary
+from frontdoor.contact import ChildOnContact, Contact, ContactState, ContactSummary
 from frontdoor.figures_records import FiguresQueries
 from frontdoor.mail_records import MailItem, MailRepository, MailState
 from frontdoor.ports import (
@@ -275,6 +275,19 @@ class _Contacts(_Repository):
             if c.reference is not None and c.received_at is not None
         ]
 
+    async def children_born_on(
+        self, dates: Collection[date], received_since: datetime, states: Sequence[ContactState]
+    ) -> list[ChildOnContact]:
+        found = [
+            (c, position, ChildOnContact(c.id, c.reference, c.received_at, child.name, child.date_of_birth))
+            for c in await self.list_by_state(states)
+            if c.reference is not None and c.received_at is not None and c.received_at >= received_since
+            for position, child in enumerate(c.children)
+            if child.date_of_birth is not None and child.date_of_birth in dates
+        ]
+        found.sort(key=lambda item: (item[2].received_at, item[0].id, item[1]))
+        return [child for _, _, child in found]
+
     async def closed_before(self, cutoff: datetime) -> list[Contact]:
         return _ordered(
             c
@@ -387,10 +400,14 @@ class _Rota(_Repository):
 
 
 class _Conversations(_Repository):
-    async def upsert(self, record: ConversationRecord) -> None:
+    async def upsert(self, record: ConversationRecord, *, keep_service_url: bool = False) -> bool:
         record = replace(record, updated_at=_utc(record.updated_at))
         data = await self._uow.write()
+        known = data.conversations.get(record.conversation_id)
+        if keep_service_url and known is not None and known.service_url != record.service_url:
+            return False
         data.conversations[record.conversation_id] = record
+        return True
 
     async def get(self, conversation_id: str) -> ConversationRecord | None:
         return self._uow.view().conversations.get(conversation_id)

@@ -10,6 +10,7 @@ import pytest
 
 from frontdoor.contact import (
     Child,
+    ChildOnContact,
     Contact,
     ContactEvent,
     ContactState,
@@ -208,6 +209,50 @@ async def test_summaries_hold_the_submitted_contacts_in_the_states_asked_for(sto
     assert all(summary.received_at.tzinfo is not None for summary in found)
 
 
+async def test_children_born_on_reads_the_submitted_contacts_children_by_birthday(store: Store) -> None:
+    screening, closed = ContactState.AWAITING_SCREENING, ContactState.CLOSED
+    born, other_day = date(2019, 4, 1), date(2019, 4, 2)
+    since = T0 - timedelta(days=30)
+
+    def submitted(
+        contact_id: str, number: int, days_ago: int, *children: Child, state: ContactState = screening
+    ) -> Contact:
+        return replace(
+            minimal_contact(contact_id, minutes=number),
+            state=state,
+            reference=f"CT-26-{number:06d}",
+            received_at=(T0 - timedelta(days=days_ago)).astimezone(BST),
+            children=children,
+        )
+
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(
+            submitted("newer", 2, 1, Child("Ada Example", born), Child("Bo Example", other_day))
+        )
+        await uow.contacts.add(submitted("older", 1, 20, Child("ADA  example", born), state=closed))
+        await uow.contacts.add(submitted("too-old", 3, 31, Child("Ada Example", born)))
+        await uow.contacts.add(submitted("unborn", 4, 2, Child("Baby Example", None, expected_date=born)))
+        await uow.contacts.add(
+            replace(submitted("draft", 5, 1, Child("Ada Example", born)), state=ContactState.DRAFT)
+        )
+        await uow.contacts.add(
+            replace(minimal_contact("no-reference", minutes=6), children=(Child("A", born),))
+        )
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        found = await uow.contacts.children_born_on({born}, since, [screening, closed])
+        assert await uow.contacts.children_born_on({born}, since, [screening]) == [found[1]]
+        assert await uow.contacts.children_born_on(set(), since, [screening]) == []
+        assert await uow.contacts.children_born_on({born, other_day}, since, []) == []
+        both = await uow.contacts.children_born_on({born, other_day}, since, [screening, closed])
+    assert found == [
+        ChildOnContact("older", "CT-26-000001", T0 - timedelta(days=20), "ADA  example", born),
+        ChildOnContact("newer", "CT-26-000002", T0 - timedelta(days=1), "Ada Example", born),
+    ]
+    assert all(child.received_at.tzinfo is UTC for child in found)
+    assert [child.name for child in both] == ["ADA  example", "Ada Example", "Bo Example"]
+
+
 async def test_closed_before_finds_closed_contacts_by_their_latest_event(store: Store) -> None:
     def closed(contact_id: str, *minutes: int, state: ContactState = ContactState.CLOSED) -> Contact:
         events = tuple(ContactEvent(T0 + timedelta(minutes=m), "c", "submit", None, state) for m in minutes)
@@ -385,6 +430,28 @@ async def test_conversations_upsert_get_and_personal_chat(store: Store) -> None:
         await uow.commit()
     async with store.unit_of_work() as uow:
         assert await uow.conversations.get("a:personal-1") == newer
+
+
+async def test_an_upsert_that_keeps_the_service_url_leaves_another_one_stored(store: Store) -> None:
+    chat = conversation("a:personal-1", user_id="user-1")
+    moved = replace(chat, service_url="https://forged.example.invalid/", updated_at=T0 + timedelta(hours=1))
+    same = replace(chat, reference='{"kept":"url"}', updated_at=T0 + timedelta(hours=2))
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.upsert(chat, keep_service_url=True) is True  # new: stored
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.upsert(moved, keep_service_url=True) is False
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.get("a:personal-1") == chat
+        assert await uow.conversations.upsert(same, keep_service_url=True) is True
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.get("a:personal-1") == same
+        assert await uow.conversations.upsert(moved) is True  # authenticated: the URL may move
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        assert await uow.conversations.get("a:personal-1") == moved
 
 
 async def test_mark_dead_and_an_upsert_revives(store: Store) -> None:

@@ -93,9 +93,10 @@ from frontdoor.decisions import (
 from frontdoor.installation import SYSTEM_ACTOR
 from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
-from frontdoor.records import AuditEvent, ChannelPurpose, Deadline
+from frontdoor.records import AuditEvent, ChannelPurpose, Deadline, DirectoryEntry
 from frontdoor.roles import Permission, Role, may
 from frontdoor.timefmt import format_time_on
+from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import AlreadyDecided, Refusal, open_deadlines
 from frontdoor.views import ChannelSummary, channel_summary
 
@@ -103,6 +104,21 @@ log = logging.getLogger(__name__)
 
 _DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
 _UNREADABLE = "This card could not be read, so nothing was changed."
+
+
+async def _refresh_user_ids(
+    uow: UnitOfWork, entries: Sequence[DirectoryEntry], roles: Sequence[Role]
+) -> tuple[str, ...]:
+    """``DecisionsFeature.refresh_user_ids`` from directory ``entries`` already read."""
+    people = {entry.aad_object_id for entry in entries if entry.roles & set(roles)}
+    chats = await uow.conversations.personal_chats_of(people)
+    found: list[str] = []
+    for person in sorted(people):
+        record = chats.get(person)
+        user_id = _teams_user_id(record.reference) if record is not None else None
+        if user_id is not None:
+            found.append(user_id)
+    return tuple(found)
 
 
 def _teams_user_id(reference: str) -> str | None:
@@ -139,16 +155,8 @@ class DecisionsFeature:
         """The Teams ids of the holders of ``roles`` (by default the consultants and team managers)
         who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
         others press "Decide or sign off"."""
-        found: list[str] = []
         async with self._context.store.unit_of_work() as uow:  # two reads, however many people
-            people = {e.aad_object_id for e in await uow.roles.entries() if e.roles & set(roles)}
-            chats = await uow.conversations.personal_chats_of(people)
-        for person in sorted(people):
-            record = chats.get(person)
-            user_id = _teams_user_id(record.reference) if record is not None else None
-            if user_id is not None:
-                found.append(user_id)
-        return tuple(found)
+            return await _refresh_user_ids(uow, await uow.roles.entries(), roles)
 
     async def card_for(
         self, contact: Contact, actor: Actor | None, notice: str = "", *, in_chat: bool = False
@@ -157,9 +165,12 @@ class DecisionsFeature:
         shaped for the place it is shown: an actor in their personal chat, or ``in_chat``, gets it
         without the channel's View and note."""
         now = self._context.clock.now()
-        async with self._context.store.unit_of_work() as uow:
+        until = challenge_window(contact, self._context.calendar, self._context.policy)
+        audience = _audience(contact, until, now)
+        async with self._context.store.unit_of_work() as uow:  # one unit of work for every read
             deadlines = await open_deadlines(uow, contact.reference or "")
             entries = await uow.roles.entries()
+            refresh_ids = await _refresh_user_ids(uow, entries, audience) if audience else ()
         names = {entry.aad_object_id: entry.display_name for entry in entries}
         officers = [
             (e.aad_object_id, e.display_name or e.aad_object_id) for e in entries if Role.OFFICER in e.roles
@@ -169,9 +180,6 @@ class DecisionsFeature:
             contact, deadlines, now, self._context.calendar, self._context.policy, repeat=bool(repeat_of)
         )
         review = contact.state is ContactState.DUTY_MANAGER_REVIEW
-        until = challenge_window(contact, self._context.calendar, self._context.policy)
-        audience = _audience(contact, until, now)
-        refresh_ids = await self.refresh_user_ids(audience) if audience else ()
         state = CardState(
             reference=contact.reference or "",
             version=contact.version,

@@ -210,9 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.command == "serve":
         from bot.app import create_app  # the web stack is only needed to serve
+        from bot.heap import freeze_after_start
 
         log.info("starting", extra={"host": settings.host, "port": settings.port})
-        web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+        app = create_app(settings)
+        freeze_after_start(app)
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
         return 0
     if args.command == "db":
         upgrade(settings.database_url)

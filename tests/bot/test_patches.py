@@ -8,10 +8,15 @@ import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from botbuilder.core import CardFactory, MessageFactory, turn_context
+from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication
 from botframework.connector import models
+from botframework.connector.auth import ClaimsIdentity, PasswordServiceClientCredentialFactory
+from botframework.connector.auth._connector_factory_impl import _ConnectorFactoryImpl
 from msrest.serialization import Serializer
 
 from bot import patches
@@ -108,3 +113,37 @@ def test_a_sent_activity_is_still_a_deep_copy() -> None:
     assert duplicate["body"] is not plain.attachments[0].content["body"]
     duplicate["body"].clear()  # changing the copy leaves what the dialog built alone
     assert plain.attachments[0].content["body"]
+
+
+async def test_the_user_token_client_is_built_only_when_used() -> None:
+    patches.apply_patches()
+    authentication = ConfigurationBotFrameworkAuthentication(SimpleNamespace(APP_ID="", APP_PASSWORD=""))
+    client = await authentication.create_user_token_client(ClaimsIdentity({}, True))
+    assert isinstance(client, patches.LazyUserTokenClient)
+    assert not client.built  # a turn that never signs in builds nothing
+    with pytest.raises(TypeError, match="user_id"):  # botbuilder's own client's check, so it was built
+        await client.get_user_token(None, "connection", "msteams", "")  # type: ignore[arg-type]
+    assert client.built
+
+
+async def test_a_connector_factory_keeps_its_client_per_service_url_and_audience() -> None:
+    patches.apply_patches()
+
+    def factory(credentials: PasswordServiceClientCredentialFactory) -> _ConnectorFactoryImpl:
+        return _ConnectorFactoryImpl("", "https://api.botframework.com", "", True, credentials)
+
+    credentials = PasswordServiceClientCredentialFactory("", "")
+    first = await factory(credentials).create("https://smba.example.invalid/uk/")
+    # botbuilder builds a factory per request: the next request's factory hands out the same client
+    assert await factory(credentials).create("https://smba.example.invalid/uk/") is first
+    assert first.config.base_url == "https://smba.example.invalid/uk/"
+    others = [
+        await factory(credentials).create("https://smba.example.invalid/emea/"),
+        await factory(credentials).create(
+            "https://smba.example.invalid/uk/", "https://other.example.invalid"
+        ),
+        await factory(PasswordServiceClientCredentialFactory("", "")).create(
+            "https://smba.example.invalid/uk/"
+        ),
+    ]
+    assert len({id(client) for client in [first, *others]}) == 4

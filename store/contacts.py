@@ -284,16 +284,23 @@ class SqlContactRepository(_Repository):
         # exactly what was read. A script card changes one part at most, often none.
         known = self._parts_at.get(contact.id)
         now = _Parts.of(contact)
+        appended = 0
         if known is None or known.version != expected_version:
             changed = list(_PARTS)
         else:
             pairs = zip(_PARTS, known.parts(), now.parts(), strict=True)
             changed = [part for part, was, is_now in pairs if was != is_now]
+            # A history only grows: when the events read are the first ones now, only the new
+            # ones are written (a decision adds one event to a history of any length).
+            if ContactEventRow in changed and now.events[: len(known.events)] == known.events:
+                appended = len(known.events)
         for part in changed:
+            if part is ContactEventRow and appended:
+                continue
             await self._session.execute(
                 delete(part).where(part.contact_id == contact.id).execution_options(synchronize_session=False)
             )
-        await self._insert_parts(contact, changed)
+        await self._insert_parts(contact, changed, events_from=appended)
         self._parts_at[contact.id] = replace(now, version=expected_version + 1)
         return replace(_in_utc(contact), version=expected_version + 1)
 
@@ -402,8 +409,13 @@ class SqlContactRepository(_Repository):
             await self._session.execute(select(func.pg_advisory_xact_lock(CASELOAD_LOCK, key)))
 
     async def _insert_parts(
-        self, contact: Contact, parts: Sequence[type[ContactChildRow | ContactParentRow | ContactEventRow]]
+        self,
+        contact: Contact,
+        parts: Sequence[type[ContactChildRow | ContactParentRow | ContactEventRow]],
+        *,
+        events_from: int = 0,
     ) -> None:
+        """Insert the rows of ``parts``; of the events, those from position ``events_from`` on."""
         children: list[_Values] = [
             {
                 "contact_id": contact.id,
@@ -441,6 +453,7 @@ class SqlContactRepository(_Repository):
                 "data": event.data,
             }
             for position, event in enumerate(contact.events)
+            if position >= events_from
         ]
         for entity, values in zip(_PARTS, (children, parents, events), strict=True):
             if values and entity in parts:

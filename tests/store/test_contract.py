@@ -105,6 +105,38 @@ async def test_save_checks_the_version_increments_it_and_replaces_the_parts(stor
     assert loaded.parents == (Parent(name="P"),)
 
 
+async def test_a_grown_history_saves_as_one_that_was_rewritten(store: Store) -> None:
+    """An appended event is written alone when the events read are unchanged; an earlier event
+    changed as well (its data, a retention pass) rewrites the history: both read back whole."""
+    contact = full_contact()
+    async with store.unit_of_work() as uow:
+        await uow.contacts.add(contact)
+        await uow.commit()
+
+    def later(minutes: int, action: str) -> ContactEvent:
+        return ContactEvent(
+            T0 + timedelta(minutes=minutes), "consultant-1", action, ContactState.AWAITING_SCREENING, None
+        )
+
+    version = 0
+    current = contact
+    for step, edit in enumerate(("append", "append", "change an earlier one and append")):
+        async with store.unit_of_work() as uow:
+            loaded = await uow.contacts.get(contact.id)
+            assert loaded == in_utc(replace(current, version=version))
+            events = loaded.events
+            if edit != "append":
+                events = (replace(events[0], rationale="Corrected rationale"), *events[1:])
+            current = replace(loaded, events=(*events, later(10 + step, f"note_{step}")))
+            await uow.contacts.save(current, expected_version=version)
+            await uow.commit()
+        version += 1
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.get(contact.id) == in_utc(replace(current, version=version))
+    assert len(current.events) == len(contact.events) + 3
+    assert current.events[0].rationale == "Corrected rationale"
+
+
 async def test_saving_from_a_stale_version_raises(store: Store) -> None:
     async with store.unit_of_work() as uow:
         await uow.contacts.add(full_contact())

@@ -1,8 +1,15 @@
-"""The help card: the commands this person may use here."""
+"""The help card: the commands this person may use here.
+
+It depends on nothing but its arguments, and ``help`` is the commonest turn: each card is built
+once (per roles, place, and, for someone with no role, their id) and kept as its JSON text, from
+which every call returns a fresh copy.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from microsoft_teams.cards import AdaptiveCard, Container, TextBlock
@@ -42,6 +49,14 @@ def help_card(
     """``aad_object_id``: the person's id, shown with the grant line when they hold no role;
     ``demo``: the bot runs in demo mode (``bot.demo``)."""
     held = frozenset(roles)
+    card: dict[str, Any] = json.loads(_help_json(held, scope, unknown, None if held else aad_object_id, demo))
+    return card
+
+
+@lru_cache(maxsize=512)
+def _help_json(
+    held: frozenset[Role], scope: Scope, unknown: bool, aad_object_id: str | None, demo: bool
+) -> str:
     commands = [
         _command(command)
         for command in COMMANDS
@@ -70,4 +85,6 @@ def help_card(
         ]
     if demo:
         body.append(TextBlock(text=DEMO_NOTICE, wrap=True, color="Attention"))
-    return to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))
+    return json.dumps(
+        to_dict(AdaptiveCard(body=body, fallback_text="Front door bot: type 'help' to see the commands."))
+    )

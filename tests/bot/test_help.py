@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.cards.help import help_card
 from bot.dialogs.find import USAGE as FIND_USAGE
+from frontdoor.commands import Scope
 from frontdoor.roles import Role
 from tests.bot.conftest import StartBot
 from tests.bot.intake_script import _walk, grant, typed_commands
@@ -160,3 +164,17 @@ async def test_a_person_with_a_role_is_not_told_the_grant_line(
     assert refused.texts == [
         "Sorry, only administrators can do that. If you think you should be able to, ask an administrator."
     ]
+
+
+def test_each_help_card_is_a_fresh_copy_of_the_one_built() -> None:
+    """The card is built once per roles, place and (with no role) person: a caller that changes the
+    card it got changes nobody else's."""
+    first = help_card(frozenset({Role.OFFICER}), Scope.PERSONAL, False, "aad-help-copy-1")
+    first["body"].clear()
+    again = help_card(frozenset({Role.OFFICER}), Scope.PERSONAL, False, "aad-help-copy-2")
+    assert again["body"]  # unchanged by the first caller, and the same for another officer
+    assert again == help_card(frozenset({Role.OFFICER}), Scope.PERSONAL, False, "aad-help-copy-1")
+    assert "aad-help-copy-2" not in json.dumps(again)  # a role holder's id is never shown
+    nobody = help_card(frozenset(), Scope.PERSONAL, False, "aad-help-copy-3")
+    assert "aad-help-copy-3" in json.dumps(nobody)
+    assert "aad-help-copy-4" in json.dumps(help_card(frozenset(), Scope.PERSONAL, False, "aad-help-copy-4"))

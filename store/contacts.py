@@ -4,8 +4,8 @@ events."""
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from functools import cache
@@ -101,6 +101,37 @@ class _Parts:
 
     def parts(self) -> tuple[object, ...]:
         return (self.children, self.parents, self.events)
+
+
+class PartsCache:
+    """Contacts' children, parents and events by contact id and version, kept by a store for all
+    its units of work, the most recently used first.
+
+    A contact's parts change only with its version (``save`` writes them under the version it
+    bumps, and a version is committed once), so the parts of a version that was committed are the
+    same for ever, in every process: a read of a contact reads its row, and its parts only when
+    this version's are not kept. Entries come from units of work that committed, or that only
+    read (committed data); a unit of work that wrote and rolled back adds none."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, int], _Parts] = OrderedDict()
+
+    def get(self, contact_id: str, version: int) -> _Parts | None:
+        found = self._entries.get((contact_id, version))
+        if found is not None:
+            self._entries.move_to_end((contact_id, version))
+        return found
+
+    def keep(self, parts: Mapping[str, _Parts]) -> None:
+        for contact_id, kept in parts.items():
+            self._entries[(contact_id, kept.version)] = kept
+            self._entries.move_to_end((contact_id, kept.version))
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 #: a row of a table's columns (a core select), read by column name like the mapped row
@@ -248,10 +279,16 @@ def _in_utc(contact: Contact) -> Contact:
 
 
 class SqlContactRepository(_Repository):
-    def __init__(self, uow: Transaction) -> None:
+    def __init__(self, uow: Transaction, kept: PartsCache | None = None) -> None:
         super().__init__(uow)
         #: the parts of each contact as this unit of work loaded or saved them, by contact id
         self._parts_at: dict[str, _Parts] = {}
+        self._kept = kept if kept is not None else PartsCache(0)
+
+    def keep_parts(self) -> None:
+        """Hand the parts this unit of work read or saved to the store's ``PartsCache``: called
+        when it commits, or ends having only read."""
+        self._kept.keep(self._parts_at)
 
     async def add(self, contact: Contact) -> None:
         await self._uow.begin_write()
@@ -306,6 +343,7 @@ class SqlContactRepository(_Repository):
 
     async def delete(self, contact_id: str) -> None:
         await self._uow.begin_write()
+        self._parts_at.pop(contact_id, None)
         # The children, parents and events go with it (ON DELETE CASCADE).
         await self._session.execute(
             delete(ContactRow).where(ContactRow.id == contact_id).execution_options(synchronize_session=False)
@@ -469,15 +507,34 @@ class SqlContactRepository(_Repository):
         """The contacts of these rows of ``contacts``' columns, with their parts."""
         if not rows:
             return []
-        ids = [row.id for row in rows]
+        known: dict[str, _Parts] = {}
+        for row in rows:
+            found = self._parts_at.get(row.id)
+            if found is None or found.version != row.version:
+                found = self._kept.get(row.id, row.version)
+            if found is not None:
+                known[row.id] = found
+        ids = [row.id for row in rows if row.id not in known]
         children = await self._parts(ContactChildRow, ids)
         parents = await self._parts(ContactParentRow, ids)
         events = await self._parts(ContactEventRow, ids)
-        contacts = [_contact(row, children[row.id], parents[row.id], events[row.id]) for row in rows]
-        self._parts_at.update((contact.id, _Parts.of(contact)) for contact in contacts)
+        contacts = []
+        for row in rows:
+            kept = known.get(row.id)
+            if kept is None:
+                contact = _contact(row, children[row.id], parents[row.id], events[row.id])
+                self._parts_at[row.id] = _Parts.of(contact)
+            else:
+                bare = _contact(row, (), (), ())
+                contact = replace(bare, children=kept.children, parents=kept.parents, events=kept.events)
+                self._parts_at[row.id] = kept
+            contacts.append(contact)
         return contacts
 
     async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Columns]]:
+        grouped: defaultdict[str, list[_Columns]] = defaultdict(list)
+        if not contact_ids:
+            return grouped
         # One contact (the usual case) is a plain ``=``: an ``IN`` list is expanded at every run.
         if len(contact_ids) == 1:
             result = await self._session.execute(_PARTS_OF[entity], {"contact_id": contact_ids[0]})
@@ -487,7 +544,6 @@ class SqlContactRepository(_Repository):
                 .where(entity.contact_id.in_(contact_ids))
                 .order_by(entity.contact_id, entity.position)
             )
-        grouped: defaultdict[str, list[_Columns]] = defaultdict(list)
         for row in result.all():
             grouped[row.contact_id].append(row)
         return grouped

@@ -53,7 +53,7 @@ from store.audit_log import SqlAuditLog
 from store.body_requests import SqlBodyRequestRepository
 from store.channels import SqlChannelRegistry
 from store.consultations import SqlConsultationRepository
-from store.contacts import SqlContactRepository
+from store.contacts import PartsCache, SqlContactRepository
 from store.conversations import SqlConversationStore
 from store.deadlines import SqlDeadlineRepository
 from store.directory import SqlRoleDirectory
@@ -82,13 +82,15 @@ class SqlStore:
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False, autoflush=False)
         self._busy_timeout = busy_timeout
         self._sqlite_writer = asyncio.Lock() if self._engine.dialect.name == "sqlite" else None
+        #: contacts' parts by version, for every unit of work of this store (``store.contacts``)
+        self._parts = PartsCache()
 
     @property
     def engine(self) -> AsyncEngine:
         return self._engine
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions(), self._sqlite_writer, self._busy_timeout)
+        return SqlUnitOfWork(self._sessions(), self._sqlite_writer, self._busy_timeout, self._parts)
 
     async def ping(self) -> bool:
         """Whether the database answers a query within five seconds."""
@@ -108,14 +110,21 @@ class SqlUnitOfWork:
     leaving the ``async with`` block rolls back whatever was not committed."""
 
     def __init__(
-        self, session: AsyncSession, sqlite_writer: asyncio.Lock | None, busy_timeout: float
+        self,
+        session: AsyncSession,
+        sqlite_writer: asyncio.Lock | None,
+        busy_timeout: float,
+        parts: PartsCache | None = None,
     ) -> None:
         self.session = session
         self.dialect = session.bind.dialect.name if session.bind is not None else ""
         self._sqlite_writer = sqlite_writer
         self._busy_timeout = busy_timeout
         self._writing = False
-        self.contacts: ContactRepository = SqlContactRepository(self)
+        #: whether this unit of work ever began a write (what it read is then not only committed data)
+        self._wrote = False
+        self._contacts = SqlContactRepository(self, parts)
+        self.contacts: ContactRepository = self._contacts
         self.references: ReferenceSequence = SqlReferenceSequence(self)
         self.roles: RoleDirectory = SqlRoleDirectory(self)
         self.rota: DutyRota = SqlDutyRota(self)
@@ -142,6 +151,8 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc_type is None and not self._wrote:
+            self._contacts.keep_parts()  # it only read: committed data
         try:
             await self.rollback()
         finally:
@@ -152,6 +163,7 @@ class SqlUnitOfWork:
             await self.session.commit()
         finally:
             self._end_write()
+        self._contacts.keep_parts()
 
     async def rollback(self) -> None:
         try:
@@ -163,6 +175,7 @@ class SqlUnitOfWork:
         """Called before the first write of a transaction (see the module docstring)."""
         if self._writing:
             return
+        self._wrote = True
         if self._sqlite_writer is None:
             self._writing = True
             return

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import Row, bindparam, func, insert, select
 
 from frontdoor.records import AuditEvent, StoredAuditEvent
 from store import chain
@@ -17,13 +18,15 @@ _AUDIT = table_of(AuditEventRow)
 #: the hash at the end of the chain, and an append to it: built once (most turns append)
 _LAST_HASH = select(_AUDIT.c.row_hash).order_by(_AUDIT.c.seq.desc()).limit(1)
 _APPENDED = ("at", "actor_id", "action", "subject", "detail", "prev_hash", "row_hash")
+#: a subject's events (every decision card redrawn in its channel reads them), built once
+_FOR_SUBJECT = select(_AUDIT).where(_AUDIT.c.subject == bindparam("subject")).order_by(_AUDIT.c.seq)
 _APPEND = insert(_AUDIT).values({name: bindparam(name) for name in _APPENDED}).returning(_AUDIT.c.seq)
 
 #: The key of the PostgreSQL advisory lock that serialises writers of the audit chain.
 AUDIT_CHAIN_LOCK = 0x66_64_61_75_64_69_74  # "fdaudit"
 
 
-def _stored(row: AuditEventRow) -> StoredAuditEvent:
+def _stored(row: AuditEventRow | Row[Any]) -> StoredAuditEvent:
     event = AuditEvent(
         at=row.at, actor_id=row.actor_id, action=row.action, subject=row.subject, detail=row.detail
     )
@@ -64,7 +67,5 @@ class SqlAuditLog(_Repository):
         return [_stored(row) for row in rows]
 
     async def for_subject(self, subject: str) -> list[StoredAuditEvent]:
-        rows = await self._uow.rows(
-            select(AuditEventRow).where(AuditEventRow.subject == subject).order_by(AuditEventRow.seq)
-        )
-        return [_stored(row) for row in rows]
+        result = await self._session.execute(_FOR_SUBJECT, {"subject": subject})
+        return [_stored(row) for row in result.all()]

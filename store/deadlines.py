@@ -7,11 +7,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, case, insert, select, update
+from sqlalchemy import ColumnElement, Row, Select, bindparam, case, insert, select, update
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from store.repository import SqlRepository as _Repository
+from store.repository import table_of
 from store.tables import DeadlineRow
 
 #: What a ``Deadline`` holds, read as plain columns (no ORM objects) where many rows are read.
@@ -52,23 +54,63 @@ def alerts_due_statement(moment: datetime) -> Select[DeadlineRow]:
     )
 
 
+_DEADLINES = table_of(DeadlineRow)
+#: a subject's clocks (every decision reads them), built once
+_FOR_SUBJECT = (
+    select(*_DEADLINE_COLUMNS)
+    .where(DeadlineRow.subject == bindparam("subject"))
+    .order_by(DeadlineRow.due_at, DeadlineRow.id)
+)
+#: a new clock, built once: its values are bound at each run
+_ADD = (
+    insert(_DEADLINES)
+    .values(
+        {
+            name: bindparam(name, type_=_DEADLINES.c[name].type)
+            for name in ("subject", "clock", "started_at", "due_at", "state", "assignee_id", "next_alert_at")
+        }
+    )
+    .returning(_DEADLINES.c.id)
+)
+
+
+def _close(state: str | ColumnElement[str]) -> ReturningUpdate[int]:
+    return (
+        update(DeadlineRow)
+        .where(
+            DeadlineRow.subject == bindparam("_subject"),
+            DeadlineRow.clock == bindparam("_clock"),
+            DeadlineRow.state == DeadlineState.OPEN.value,
+        )
+        .values(state=state, closed_at=_CLOSED_AT, next_alert_at=None)
+        .returning(DeadlineRow.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+#: every decision's closing of its clocks, built once: met when closed by the due time, else late
+#: (decided per row in the one statement: a breached clock is never recorded as met) ...
+_CLOSED_AT = bindparam("_closed_at", type_=DeadlineRow.__table__.c.closed_at.type)
+_CLOSE_MET = _close(
+    case((DeadlineRow.due_at >= _CLOSED_AT, DeadlineState.MET.value), else_=DeadlineState.LATE.value)
+)
+#: ... or closed as the state given (cancelled)
+_CLOSE_AS = _close(bindparam("_state", type_=DeadlineRow.__table__.c.state.type))
+
+
 class SqlDeadlineRepository(_Repository):
     async def add(self, deadline: Deadline) -> Deadline:
         await self._uow.begin_write()
-        statement = (
-            insert(DeadlineRow)
-            .values(
-                subject=deadline.subject,
-                clock=deadline.clock.value,
-                started_at=deadline.started_at,
-                due_at=deadline.due_at,
-                state=deadline.state.value,
-                assignee_id=deadline.assignee_id,
-                next_alert_at=deadline.started_at if deadline.state is DeadlineState.OPEN else None,
-            )
-            .returning(DeadlineRow.id)
-        )
-        new_id: int = (await self._session.execute(statement)).scalar_one()
+        values = {
+            "subject": deadline.subject,
+            "clock": deadline.clock.value,
+            "started_at": deadline.started_at,
+            "due_at": deadline.due_at,
+            "state": deadline.state.value,
+            "assignee_id": deadline.assignee_id,
+            "next_alert_at": deadline.started_at if deadline.state is DeadlineState.OPEN else None,
+        }
+        new_id: int = (await self._session.execute(_ADD, values)).scalar_one()
         return replace(
             deadline,
             id=new_id,
@@ -77,12 +119,8 @@ class SqlDeadlineRepository(_Repository):
         )
 
     async def for_subject(self, subject: str) -> list[Deadline]:
-        rows = await self._uow.rows(
-            select(DeadlineRow)
-            .where(DeadlineRow.subject == subject)
-            .order_by(DeadlineRow.due_at, DeadlineRow.id)
-        )
-        return [_deadline(row) for row in rows]
+        result = await self._session.execute(_FOR_SUBJECT, {"subject": subject})
+        return [_deadline(row) for row in result.all()]
 
     async def open_due_before(
         self, moment: datetime, limit: int | None = 100, *, clock: ClockKind | None = None
@@ -135,25 +173,15 @@ class SqlDeadlineRepository(_Repository):
     async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
         await self._uow.begin_write()
         closing = DeadlineState(state)
-        closed_at = require_aware(closed_at, "closing time").astimezone(UTC)
-        new_state: str | ColumnElement[str] = closing.value
-        if closing is DeadlineState.MET:
-            # Decided per row in the one statement: a breached clock is never recorded as met.
-            new_state = case(
-                (DeadlineRow.due_at >= closed_at, DeadlineState.MET.value), else_=DeadlineState.LATE.value
-            )
-        statement = (
-            update(DeadlineRow)
-            .where(
-                DeadlineRow.subject == subject,
-                DeadlineRow.clock == ClockKind(clock).value,
-                DeadlineRow.state == DeadlineState.OPEN.value,
-            )
-            .values(state=new_state, closed_at=closed_at, next_alert_at=None)
-            .returning(DeadlineRow.id)
-            .execution_options(synchronize_session=False)
-        )
-        return len((await self._session.execute(statement)).all())
+        parameters = {
+            "_subject": subject,
+            "_clock": ClockKind(clock).value,
+            "_closed_at": require_aware(closed_at, "closing time").astimezone(UTC),
+        }
+        if closing is not DeadlineState.MET:
+            parameters["_state"] = closing.value
+        statement = _CLOSE_MET if closing is DeadlineState.MET else _CLOSE_AS
+        return len((await self._session.execute(statement, parameters)).all())
 
     async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
         await self._uow.begin_write()

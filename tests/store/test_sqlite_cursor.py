@@ -84,6 +84,27 @@ async def test_rows_counts_ids_and_errors_are_sqlite3s(sqlite_url: str) -> None:
         await engine.dispose()
 
 
+async def test_no_trip_for_a_commit_or_rollback_with_no_transaction_open(
+    store: SqlStore, trips: Counter[str]
+) -> None:
+    async with store.unit_of_work() as uow:  # a connection opened and warm in the pool
+        await uow.roles.grant("aad-cursor-3", Role.OFFICER)
+        await uow.commit()
+    trips.clear()
+    async with store.unit_of_work() as uow:
+        assert await uow.roles.roles_of("aad-cursor-3") == {Role.OFFICER}
+    # the statement only: not the unit of work's rollback, nor the pool's on check-in
+    assert sum(trips.values()) == 1
+    trips.clear()
+    async with store.unit_of_work() as uow:
+        await uow.roles.revoke("aad-cursor-3", Role.OFFICER)
+        await uow.commit()
+    # a write: BEGIN IMMEDIATE and the statement, then the commit does go to the thread
+    assert trips["_run"] == 2 and trips["commit"] == 1
+    async with store.unit_of_work() as uow:
+        assert await uow.roles.roles_of("aad-cursor-3") == frozenset()
+
+
 async def test_orm_statements_and_rollback(store: SqlStore) -> None:
     async with store.unit_of_work() as uow:
         await uow.session.execute(

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import event
 
 from frontdoor.contact import Child, ContactEvent, ContactState, Parent
+from store.contacts import PartsCache, _Parts
 from store.sql import SqlStore
 from tests.store.samples import T0, full_contact, in_utc
 
@@ -116,3 +117,18 @@ async def test_parts_written_and_rolled_back_are_never_served(stores: tuple[SqlS
         assert await uow.contacts.get(contact.id) == in_utc(replace(kept, version=1))
     async with first.unit_of_work() as uow:  # and again, from what was kept
         assert await uow.contacts.get(contact.id) == in_utc(replace(kept, version=1))
+
+
+def test_the_cache_keeps_the_most_recently_used_up_to_its_size() -> None:
+    cache = PartsCache(size=2)
+
+    def parts(version: int) -> _Parts:
+        return _Parts(version, (Child(f"Child {version}"),), (), ())
+
+    cache.keep({"a": parts(1), "b": parts(1)})
+    assert cache.get("a", 1) == parts(1)  # "a" is now the most recently used
+    cache.keep({"c": parts(1)})
+    assert len(cache) == 2
+    assert cache.get("b", 1) is None  # the least recently used went
+    assert cache.get("a", 1) == parts(1) and cache.get("c", 1) == parts(1)
+    assert cache.get("a", 2) is None  # another version is another entry

@@ -284,11 +284,14 @@ class SqlContactRepository(_Repository):
         #: the parts of each contact as this unit of work loaded or saved them, by contact id
         self._parts_at: dict[str, _Parts] = {}
         self._kept = kept if kept is not None else PartsCache(0)
+        #: the contacts whose parts go to the store's cache: those read one at a time or saved
+        #: (a list of thousands, as the worklists read, would only push out the drafts being worked)
+        self._keepable: set[str] = set()
 
     def keep_parts(self) -> None:
-        """Hand the parts this unit of work read or saved to the store's ``PartsCache``: called
-        when it commits, or ends having only read."""
-        self._kept.keep(self._parts_at)
+        """Hand the parts of the contacts this unit of work read one at a time or saved to the
+        store's ``PartsCache``: called when it commits, or ends having only read."""
+        self._kept.keep({cid: self._parts_at[cid] for cid in self._keepable if cid in self._parts_at})
 
     async def add(self, contact: Contact) -> None:
         await self._uow.begin_write()
@@ -339,11 +342,13 @@ class SqlContactRepository(_Repository):
             )
         await self._insert_parts(contact, changed, events_from=appended)
         self._parts_at[contact.id] = replace(now, version=expected_version + 1)
+        self._keepable.add(contact.id)
         return replace(_in_utc(contact), version=expected_version + 1)
 
     async def delete(self, contact_id: str) -> None:
         await self._uow.begin_write()
         self._parts_at.pop(contact_id, None)
+        self._keepable.discard(contact_id)
         # The children, parents and events go with it (ON DELETE CASCADE).
         await self._session.execute(
             delete(ContactRow).where(ContactRow.id == contact_id).execution_options(synchronize_session=False)
@@ -529,6 +534,8 @@ class SqlContactRepository(_Repository):
                 contact = replace(bare, children=kept.children, parents=kept.parents, events=kept.events)
                 self._parts_at[row.id] = kept
             contacts.append(contact)
+        if len(rows) == 1:
+            self._keepable.add(rows[0].id)
         return contacts
 
     async def _parts(self, entity: type[_Part], contact_ids: list[str]) -> defaultdict[str, list[_Columns]]:

@@ -90,12 +90,12 @@ def _close(state: str | ColumnElement[str]) -> ReturningUpdate[int]:
 
 #: every decision's closing of its clocks, built once: met when closed by the due time, else late
 #: (decided per row in the one statement: a breached clock is never recorded as met) ...
-_CLOSED_AT = bindparam("_closed_at", type_=DeadlineRow.__table__.c.closed_at.type)
+_CLOSED_AT = bindparam("_closed_at", type_=_DEADLINES.c.closed_at.type)
 _CLOSE_MET = _close(
     case((DeadlineRow.due_at >= _CLOSED_AT, DeadlineState.MET.value), else_=DeadlineState.LATE.value)
 )
 #: ... or closed as the state given (cancelled)
-_CLOSE_AS = _close(bindparam("_state", type_=DeadlineRow.__table__.c.state.type))
+_CLOSE_AS = _close(bindparam("_state", type_=_DEADLINES.c.state.type))
 
 
 class SqlDeadlineRepository(_Repository):

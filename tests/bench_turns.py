@@ -200,6 +200,31 @@ class Row:
         }
 
 
+async def _measured(
+    served: Served,
+    scenario: str,
+    people: int,
+    latencies: list[float],
+    run: Callable[[], Awaitable[object]],
+) -> Row:
+    """``run`` timed as a whole, with the bot's CPU over it; ``run`` fills ``latencies``, a turn's
+    latency each (after this process settles its heap)."""
+    _settle()
+    cpu_before, wall_before = served.cpu_seconds(), time.perf_counter()
+    await run()
+    wall, cpu = time.perf_counter() - wall_before, served.cpu_seconds() - cpu_before
+    return Row(
+        served.name,
+        scenario,
+        people,
+        len(latencies),
+        statistics.median(latencies),
+        _percentile(latencies, 0.99),
+        cpu / len(latencies) * 1000,
+        len(latencies) / wall,
+    )
+
+
 async def _run(served: Served, scenario: str, people: list[list[Turn]]) -> Row:
     """Each person's turns in order, all the people at once; every turn timed."""
     latencies: list[float] = []
@@ -210,19 +235,8 @@ async def _run(served: Served, scenario: str, people: list[list[Turn]]) -> Row:
             await turn()
             latencies.append((time.perf_counter() - started) * 1000)
 
-    _settle()
-    cpu_before, wall_before = served.cpu_seconds(), time.perf_counter()
-    await asyncio.gather(*(person(turns) for turns in people))
-    wall, cpu = time.perf_counter() - wall_before, served.cpu_seconds() - cpu_before
-    return Row(
-        served.name,
-        scenario,
-        len(people),
-        len(latencies),
-        statistics.median(latencies),
-        _percentile(latencies, 0.99),
-        cpu / len(latencies) * 1000,
-        len(latencies) / wall,
+    return await _measured(
+        served, scenario, len(people), latencies, lambda: asyncio.gather(*(person(t) for t in people))
     )
 
 
@@ -265,19 +279,12 @@ async def _contacts(served: Served, channel: TeamsChannel, people: int, contacts
         for _ in range(contacts_each):
             await _walk_contact(channel, user, latencies)
 
-    _settle()
-    cpu_before, wall_before = served.cpu_seconds(), time.perf_counter()
-    await asyncio.gather(*(person(OFFICERS[n]) for n in range(people)))
-    wall, cpu = time.perf_counter() - wall_before, served.cpu_seconds() - cpu_before
-    return Row(
-        served.name,
+    return await _measured(
+        served,
         "contact script",
         people,
-        len(latencies),
-        statistics.median(latencies),
-        _percentile(latencies, 0.99),
-        cpu / len(latencies) * 1000,
-        len(latencies) / wall,
+        latencies,
+        lambda: asyncio.gather(*(person(OFFICERS[n]) for n in range(people))),
     )
 
 
@@ -289,32 +296,21 @@ async def _paced(
     the last one answered if it is late. Each element of ``people`` makes that person's next turn."""
     latencies: list[float] = []
     interval = len(people) / rate
-    _settle()
-    started = time.perf_counter()
-    until = started + seconds
 
-    async def person(n: int, turn: Callable[[], Awaitable[None]]) -> None:
+    async def person(n: int, turn: Callable[[], Awaitable[None]], started: float) -> None:
         due = started + n / rate
-        while due < until:
+        while due < started + seconds:
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             begun = time.perf_counter()
             await turn()
             latencies.append((time.perf_counter() - begun) * 1000)
             due += interval
 
-    cpu_before = served.cpu_seconds()
-    await asyncio.gather(*(person(n, turn) for n, turn in enumerate(people)))
-    wall, cpu = time.perf_counter() - started, served.cpu_seconds() - cpu_before
-    return Row(
-        served.name,
-        PACED,
-        len(people),
-        len(latencies),
-        statistics.median(latencies),
-        _percentile(latencies, 0.99),
-        cpu / len(latencies) * 1000,
-        len(latencies) / wall,
-    )
+    async def everyone() -> None:
+        started = time.perf_counter()
+        await asyncio.gather(*(person(n, turn, started) for n, turn in enumerate(people)))
+
+    return await _measured(served, PACED, len(people), latencies, everyone)
 
 
 def _script_stepper(channel: TeamsChannel, user: TeamsUser) -> Callable[[], Awaitable[None]]:
@@ -338,8 +334,9 @@ def _script_stepper(channel: TeamsChannel, user: TeamsUser) -> Callable[[], Awai
     return step
 
 
-#: Turns a routine contact takes: ``new contact``, a Next on each card but the emergency one, Submit.
-CONTACT_TURNS: Final = len(Section)
+#: Turns a routine contact takes: ``new contact``, then one on each card of the routine path (every
+#: section but the emergency one, which only an urgent contact shows), the last of them Submit.
+CONTACT_TURNS: Final = 1 + sum(section is not Section.EMERGENCY for section in Section)
 
 
 async def _staggered(channel: TeamsChannel, people: list[TeamsUser]) -> list[Callable[[], Awaitable[None]]]:

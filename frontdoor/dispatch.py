@@ -250,6 +250,36 @@ class DispatchReport:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class DispatchLimits:
+    """How a dispatcher paces itself: its lease on the rows it claims, how many it claims at a time,
+    and how long it lets a rate-limit wait, one send and one run take."""
+
+    lease: timedelta = DEFAULT_LEASE
+    batch: int = DEFAULT_BATCH
+    longest_wait: timedelta = LONGEST_WAIT
+    send_timeout: timedelta = SEND_TIMEOUT
+    budget: timedelta = DISPATCH_BUDGET
+
+    def __post_init__(self) -> None:
+        if self.batch < 1 or self.lease <= self.send_timeout + LEASE_MARGIN:
+            raise ValueError("a dispatcher needs a positive batch, and a lease longer than a send may take")
+
+    @property
+    def last_start(self) -> timedelta:
+        """How long after its claim a send may still start and finish before the lease runs out."""
+        return self.lease - self.send_timeout - LEASE_MARGIN
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMail:
+    """E-mail for a dispatcher: the mailer that sends rows addressed to e-mail, and how long a clock
+    alert Teams has not taken may wait before an e-mail copy goes too (None: no copies)."""
+
+    mailer: AlertMailer
+    copy_after: timedelta | None = None
+
+
 _SENT = DispatchReport(sent=1)
 _SENT_LATE = DispatchReport(sent=1, late=1)
 _RETRIED = DispatchReport(retried=1)
@@ -292,34 +322,25 @@ class Dispatcher:
         sender: AlertSender,
         clock: Clock,
         *,
+        limits: DispatchLimits = DispatchLimits(),
         retry: RetryPolicy | None = None,
         limiter: ConversationRateLimiter | None = None,
-        lease: timedelta = DEFAULT_LEASE,
-        batch: int = DEFAULT_BATCH,
-        longest_wait: timedelta = LONGEST_WAIT,
-        send_timeout: timedelta = SEND_TIMEOUT,
-        budget: timedelta = DISPATCH_BUDGET,
+        mail: AlertMail | None = None,
         rate_clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        mailer: AlertMailer | None = None,
-        email_after: timedelta | None = None,
     ) -> None:
-        if batch < 1 or lease <= send_timeout + LEASE_MARGIN:
-            raise ValueError("a dispatcher needs a positive batch, and a lease longer than a send may take")
+        """``rate_clock`` and ``sleep`` are real time, which Teams' rate limits run on (tests give
+        a fake); ``clock`` is the product's clock, which the rows' times are on."""
         self._unit_of_work = unit_of_work
         self._sender = sender
         self._clock = clock
+        self._limits = limits
         self._retry = retry or RetryPolicy()
         self.limiter = limiter or ConversationRateLimiter()
-        self._lease = lease
-        self._batch = batch
-        self._longest_wait = longest_wait
-        self._send_timeout = send_timeout
-        self._budget = budget
+        self._mailer = mail.mailer if mail is not None else None
+        self._email_after = mail.copy_after if mail is not None else None
         self._rate_clock = rate_clock or SystemClock()
         self._sleep = sleep
-        self._mailer = mailer
-        self._email_after = email_after
         self._lock = asyncio.Lock()
 
     async def remember_recent_sends(self) -> int:
@@ -344,15 +365,15 @@ class Dispatcher:
                 step = await self._dispatch_batch()
                 report += step
                 # A full batch may have left more behind; a reroute or an e-mail copy is due at once.
-                more = step.claimed == self._batch or step.rerouted > 0 or step.emailed > 0
-                if not more or self._rate_clock.now() - started >= self._budget:
+                more = step.claimed == self._limits.batch or step.rerouted > 0 or step.emailed > 0
+                if not more or self._rate_clock.now() - started >= self._limits.budget:
                     break
             self.limiter.forget_idle(self._rate_clock.now())
             return report
 
     async def _dispatch_batch(self) -> DispatchReport:
         async with self._unit_of_work() as uow:
-            items = await uow.alerts.claim(self._clock.now(), self._lease, self._batch)
+            items = await uow.alerts.claim(self._clock.now(), self._limits.lease, self._limits.batch)
             await uow.commit()
         if not items:
             return DispatchReport()
@@ -382,7 +403,7 @@ class Dispatcher:
                 report += await self._mail(item)
             elif where is None:
                 report += await self._give_up(item, "BadPayload: the row names no recipient", reroute=False)
-            elif self._rate_clock.now() - claimed_at > self._lease - self._send_timeout - LEASE_MARGIN:
+            elif self._rate_clock.now() - claimed_at > self._limits.last_start:
                 # Never start a send that could outlast the lease: another dispatcher could take the row.
                 report += await self._defer(item, timedelta(0))
             else:
@@ -394,13 +415,13 @@ class Dispatcher:
         if conversation is None:
             return await self._give_up(item, f"{where.problem}: no conversation to send to")
         wait = self.limiter.delay_before_send(conversation, self._rate_clock.now())
-        if wait > self._longest_wait:
+        if wait > self._limits.longest_wait:
             return await self._defer(item, wait)
         if wait > timedelta(0):
             await self._sleep(wait.total_seconds())
         now = self._clock.now()
         try:
-            async with asyncio.timeout(self._send_timeout.total_seconds()):
+            async with asyncio.timeout(self._limits.send_timeout.total_seconds()):
                 result = await self._sender.send(item, conversation, now)
         except TimeoutError:
             result = SendReport(conversation_id=conversation, failure=SendFailure(None, "Timeout"))
@@ -499,7 +520,7 @@ class Dispatcher:
             return await self._give_up(item, "NoMailer: e-mail is not set up", reroute=False)
         now = self._clock.now()
         try:
-            async with asyncio.timeout(self._send_timeout.total_seconds()):
+            async with asyncio.timeout(self._limits.send_timeout.total_seconds()):
                 result = await self._mailer.send(item, now)
         except TimeoutError:
             result = SendReport(failure=SendFailure(None, "SMTPTimeout"))

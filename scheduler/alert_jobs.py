@@ -36,7 +36,7 @@ from frontdoor.acting import Rules
 from frontdoor.alert_tick import TickReport, run_tick
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.delivery import RetryPolicy
-from frontdoor.dispatch import AlertMailer, AlertSender, Dispatcher, DispatchReport
+from frontdoor.dispatch import AlertMail, AlertMailer, AlertSender, Dispatcher, DispatchReport
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import UnitOfWorkFactory
@@ -76,9 +76,8 @@ class DeadlineAlerts:
         self._calendar = calendar
         self.leadership = leadership
         self.tick_seconds = tick_seconds
-        self.dispatcher = dispatcher or Dispatcher(
-            unit_of_work, sender, clock, retry=retry, mailer=mailer, email_after=policy.continuity.email_after
-        )
+        mail = AlertMail(mailer, copy_after=policy.continuity.email_after) if mailer is not None else None
+        self.dispatcher = dispatcher or Dispatcher(unit_of_work, sender, clock, retry=retry, mail=mail)
         self._ticking = asyncio.Lock()
         self._leading = False
 

@@ -28,7 +28,7 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
-from frontdoor.dispatch import AlertNotice, Dispatcher, SendReport
+from frontdoor.dispatch import AlertNotice, Dispatcher, DispatchLimits, SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,
@@ -408,7 +408,7 @@ async def test_a_dispatcher_taking_over_counts_what_the_last_leader_just_sent(st
     sender = ScriptedSender(time)
     await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
     # One batch of 7, then it is gone (a zero budget: no second batch).
-    await dispatcher(store, time, sender, batch=7, budget=timedelta(0)).dispatch_due()
+    await dispatcher(store, time, sender, limits=DispatchLimits(batch=7, budget=timedelta(0))).dispatch_due()
     assert len(sender.sends) == 7
     survivor = dispatcher(store, time, sender)
     assert await survivor.remember_recent_sends() == 7
@@ -433,11 +433,43 @@ async def test_a_send_that_gets_no_answer_in_time_is_retried(store: Store) -> No
             return await super().send(item, conversation_id, now)
 
     await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
-    send = dispatcher(store, time, Hanging(time), send_timeout=timedelta(seconds=0.05))
+    send = dispatcher(store, time, Hanging(time), limits=DispatchLimits(send_timeout=timedelta(seconds=0.05)))
     report = await send.dispatch_due()
     assert (report.sent, report.retried) == (1, 1)
     [waiting] = [item for item in await rows(store) if item.state is OutboxState.PENDING]
     assert waiting.recipient == DUTY_CHANNEL and waiting.last_error.startswith("no response Timeout")
+
+
+async def test_no_send_starts_that_could_outlast_the_lease(store: Store) -> None:
+    """Sends so slow that the lease on the batch would run out mid-send: the rest of the batch waits
+    for the next run (another dispatcher could take a row whose lease ran out, and send it twice)."""
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    slow = ScriptedSender(time, latency=timedelta(seconds=40))  # past DispatchLimits().last_start (35 s)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+    report = await dispatcher(store, time, slow).dispatch_due()
+    assert (report.claimed, report.sent, report.deferred) == (2, 1, 1)
+    [waiting] = [item for item in await rows(store) if item.state is OutboxState.PENDING]
+    assert waiting.attempts == 0  # deferring uses up no attempt
+    assert (await dispatcher(store, time, slow).dispatch_due()).sent == 1
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [
+        {"batch": 0},
+        {"lease": timedelta(seconds=25), "send_timeout": timedelta(seconds=20)},  # no time to start a send
+    ],
+)
+def test_limits_that_could_never_send_are_refused(limits: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="positive batch, and a lease longer"):
+        DispatchLimits(**limits)  # type: ignore[arg-type]
+
+
+def test_a_send_may_start_until_it_could_still_end_before_the_lease_with_the_margin() -> None:
+    limits = DispatchLimits(lease=timedelta(seconds=60), send_timeout=timedelta(seconds=20))
+    assert limits.last_start == timedelta(seconds=35)
 
 
 # -- "I've got this" --------------------------------------------------------------------------------

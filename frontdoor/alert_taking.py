@@ -91,13 +91,7 @@ async def acknowledge_alert(
         recipients = {item.recipient.person_id for item in await alert_copies(uow, key)}
         if not may_take(deadline, who.actor_id, who.roles, recipients):
             await uow.audit.append(
-                AuditEvent(
-                    at=now,
-                    actor_id=who.actor_id,
-                    action=ACK_REFUSED_ACTION,
-                    subject=key.subject,
-                    detail=f"clock={deadline.clock.value}; reason=not_permitted",
-                )
+                refused_on_clock(ACK_REFUSED_ACTION, who.actor_id, key.subject, deadline.clock, now)
             )
             await uow.commit()
             return Refusal(RefusalReason.NOT_PERMITTED, _NOT_YOURS[deadline.clock in DECISION_CLOCKS])
@@ -123,6 +117,21 @@ async def acknowledge_alert(
 DECISION_CLOCKS: Final = frozenset({ClockKind.SCREENING, ClockKind.CP_DECISION})
 #: The audit action of an "I've got this" refused.
 ACK_REFUSED_ACTION: Final = "alert.ack_refused"
+
+
+def refused_on_clock(
+    action: str, actor_id: str, subject: str, clock: ClockKind | None, now: datetime
+) -> AuditEvent:
+    """The audit event of ``actor_id`` refused ``action`` on ``subject``'s clock: not permitted."""
+    return AuditEvent(
+        at=now,
+        actor_id=actor_id,
+        action=action,
+        subject=subject,
+        detail=f"clock={clock.value if clock else '-'}; reason=not_permitted",
+    )
+
+
 _NOT_YOURS: Final = {
     True: "Sorry, only the people this alert was sent to, consultants, the emergency duty team and managers "
     "can take it. "

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Final
 
 from frontdoor.acting import Who
-from frontdoor.alert_taking import alert_clock
+from frontdoor.alert_taking import alert_clock, refused_on_clock
 from frontdoor.alerts import AlertKey
 from frontdoor.calendar import require_aware
 from frontdoor.dispatch import TAKEABLE
@@ -93,13 +93,7 @@ async def record_late_reason(
             return Refusal(RefusalReason.NOT_FOUND, f"No such clock on {key.subject}: nothing was changed.")
         if not may_give_reason(deadline, who.actor_id, who.roles):
             await uow.audit.append(
-                AuditEvent(
-                    at=now,
-                    actor_id=who.actor_id,
-                    action=LATE_REASON_REFUSED_ACTION,
-                    subject=key.subject,
-                    detail=f"clock={deadline.clock.value}; reason=not_permitted",
-                )
+                refused_on_clock(LATE_REASON_REFUSED_ACTION, who.actor_id, key.subject, deadline.clock, now)
             )
             await uow.commit()
             return Refusal(RefusalReason.NOT_PERMITTED, _NOT_PERMITTED)

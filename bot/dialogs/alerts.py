@@ -32,11 +32,17 @@ from bot.dialogs.background import Later
 from bot.dialogs.context import FeatureContext
 from bot.replies import refusal
 from bot.routing import Actor, CardAction, InvokeReply, Router
-from frontdoor.alert_taking import ACK_REFUSED_ACTION, acknowledge_alert, alert_clock, alert_copies
+from frontdoor.alert_taking import (
+    ACK_REFUSED_ACTION,
+    acknowledge_alert,
+    alert_clock,
+    alert_copies,
+    refused_on_clock,
+)
 from frontdoor.alerts import DUTY_CHANNEL, AlertKey, OutboxItem
 from frontdoor.dispatch import ACKNOWLEDGEABLE, AlertNotice
 from frontdoor.late_reasons import record_late_reason
-from frontdoor.records import AuditEvent, LateReason
+from frontdoor.records import LateReason
 from frontdoor.roles import Permission
 from frontdoor.usecase import Refusal
 
@@ -188,12 +194,6 @@ class AlertsFeature:
     async def _audit(self, actor: Actor, key: AlertKey, now: datetime) -> None:
         async with self._context.store.unit_of_work() as uow:
             await uow.audit.append(
-                AuditEvent(
-                    at=now,
-                    actor_id=actor.aad_object_id,
-                    action=ACK_REFUSED_ACTION,
-                    subject=key.subject,
-                    detail=f"clock={key.clock.value if key.clock else '-'}; reason=not_permitted",
-                )
+                refused_on_clock(ACK_REFUSED_ACTION, actor.aad_object_id, key.subject, key.clock, now)
             )
             await uow.commit()

@@ -66,6 +66,13 @@ class NodeWorker:
         self._next_id = 0
         self._lock = threading.Lock()
         self.hello: dict[str, Any] = {}
+        #: answers by the card's canonical JSON (``canonical``)
+        self._cache: dict[str, list[str]] = {}
+
+    @staticmethod
+    def canonical(card: Mapping[str, Any]) -> str:
+        """``card`` as JSON that is the same for equal cards: the key answers are cached by."""
+        return json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -189,7 +196,6 @@ class CardValidator(NodeWorker):
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(node=node, script=script, cwd=cwd, timeout=timeout)
-        self._cache: dict[str, list[str]] = {}
         self.validated = 0
 
     @property
@@ -200,7 +206,7 @@ class CardValidator(NodeWorker):
 
     def validate(self, card: Mapping[str, Any]) -> list[str]:
         """Every problem Microsoft's SDK (at version 1.5) and the house checks find; [] when valid."""
-        key = json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        key = self.canonical(card)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:

@@ -54,12 +54,11 @@ class CardRenderer(NodeWorker):
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(node=node, script=script, cwd=cwd, timeout=timeout)
-        self._cache: dict[str, list[str]] = {}
         self.rendered = 0
 
     def render_problems(self, cards: Sequence[Mapping[str, Any]]) -> list[list[str]]:
         """For each card, what rendering it in Teams' light and dark themes shows wrong; [] if none."""
-        keys = [json.dumps(card, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for card in cards]
+        keys = [self.canonical(card) for card in cards]
         with self._lock:
             missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
             if missing:

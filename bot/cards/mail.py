@@ -3,7 +3,8 @@
 - The queue (``mail``): the untaken e-mails, oldest first, each with its sender, subject, received
   time, attachment names and a short preview (plain text; links defanged by ``frontdoor.mail``, and
   Markdown escaped here so nothing on the card is a link), and an "I'll take it" button; then the
-  e-mails the asker has taken and not dealt with yet.
+  e-mails the asker has taken and not dealt with yet (the first few with their buttons, the rest
+  with "Open"; the card stays under Teams' message size however many are held).
 - A taken e-mail: the same details with "Start contact" and "Not a referral" (a reason and, for a
   duplicate, the CT- reference).
 
@@ -52,26 +53,61 @@ NOT_REFERRAL: Final = "mail.not_referral"
 MAIL_KEY: Final = "mail"
 REASON_INPUT: Final = "mail_reason"
 DETAIL_INPUT: Final = "mail_detail"
-#: E-mails listed on one card before "and N more".
-MAIL_LIST_LIMIT: Final = 20
+#: The limits below keep the queue card under the ~28 KB Teams takes in one message, however many
+#: e-mails wait or an officer holds and however long their subjects and attachment lists
+#: (tests/bot/test_mail_cards.py builds the largest).
+#: Waiting e-mails listed before "and N more".
+MAIL_LIST_LIMIT: Final = 10
+#: Taken e-mails shown with their "Start contact" and "Not a referral" inputs; then up to
+#: ``TAKEN_LISTED`` more with an "Open" button (their own card), then a count.
+TAKEN_IN_FULL: Final = 3
+TAKEN_LISTED: Final = 5
+#: What of a sender, a subject and the attachments' names the cards show (the mailbox has them all).
+SENDER_CHARS: Final = 120
+SUBJECT_CHARS: Final = 150
+ATTACHMENTS_SHOWN: Final = 5
+ATTACHMENT_NAME_CHARS: Final = 80
 
 
 def _text(text: str, **options: Any) -> TextBlock:
     return TextBlock(text=text, wrap=True, **options)
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _attachments(names: Sequence[str]) -> str:
+    if not names:
+        return "none"
+    shown = ", ".join(_cut(name, ATTACHMENT_NAME_CHARS) for name in names[:ATTACHMENTS_SHOWN])
+    more = len(names) - ATTACHMENTS_SHOWN
+    return plain(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def _subject(item: MailItem) -> TextBlock:
+    return _text(plain(_cut(item.subject, SUBJECT_CHARS)) or "(no subject)", weight="Bolder")
+
+
 def _details(item: MailItem) -> list[CardElement]:
     sender = f"{item.sender_name} ({item.sender_address})" if item.sender_name else item.sender_address
     facts = [
-        Fact(title="From", value=plain(sender)),
+        Fact(title="From", value=plain(_cut(sender, SENDER_CHARS))),
         Fact(title="Received", value=format_local(item.received_at)),
-        Fact(title="Attachments", value=plain(", ".join(item.attachments)) if item.attachments else "none"),
+        Fact(title="Attachments", value=_attachments(item.attachments)),
     ]
     return [
-        _text(plain(item.subject) or "(no subject)", weight="Bolder"),
+        _subject(item),
         FactSet(facts=facts),
         _text(plain(item.preview) or "(no text)", is_subtle=True, max_lines=4),
     ]
+
+
+def _listed(item: MailItem) -> Container:
+    """A taken e-mail beyond ``TAKEN_IN_FULL``: its subject and time, and a button to its own card."""
+    open_it = SubmitAction(title="Open", data={"fd": TAKE, MAIL_KEY: item.id})
+    received = _text(f"Received {format_local(item.received_at)}", is_subtle=True, spacing="None")
+    return Container(separator=True, items=[_subject(item), received, ActionSet(actions=[open_it])])
 
 
 def mail_queue_card(waiting: Sequence[MailItem], mine: Sequence[MailItem]) -> dict[str, Any]:
@@ -87,8 +123,13 @@ def mail_queue_card(waiting: Sequence[MailItem], mine: Sequence[MailItem]) -> di
         body.append(_text(f"and {hidden} more; take the oldest first.", is_subtle=True))
     if mine:
         body.append(_text(f"Taken by you: {len(mine)}", weight="Bolder", separator=True))
-        for item in mine:
+        for item in mine[:TAKEN_IN_FULL]:
             body.append(Container(separator=True, items=[*_details(item), *_taken_actions(item)]))
+        listed = mine[TAKEN_IN_FULL : TAKEN_IN_FULL + TAKEN_LISTED]
+        body.extend(_listed(item) for item in listed)
+        unlisted = len(mine) - TAKEN_IN_FULL - len(listed)
+        if unlisted > 0:
+            body.append(_text(f"and {unlisted} more taken by you; deal with these first.", is_subtle=True))
     return to_dict(AdaptiveCard(body=body, fallback_text=f"E-mail queue: {len(waiting)} waiting"))
 
 

@@ -93,6 +93,8 @@ ACTION_OVERRIDE = "consultation.override"
 ACTION_LINK = "consultation.link"
 ACTION_EXPORT = "consultation.export"
 ACTION_DELETE = "consultation.delete"
+#: A consultation's full record shown to someone (the same row ``find PC-…`` writes).
+ACTION_VIEWED = "consultation.viewed"
 
 
 class ConsultationField(StrEnum):
@@ -687,20 +689,19 @@ async def export_consultations(
     names: Mapping[str, str] | None = None,
 ) -> ExportResult:
     """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited
-    (how many, the period, and whether free text was included)."""
+    (how many, the period, and whether free text was included). With the free text it holds each
+    consultation's full record, so each is also audited as viewed, by reference (SPEC §8), and the
+    audit still says whose were read after retention has deleted them."""
     if not frozenset(who.roles) & MANAGER_ROLES:
         return ExportResult(ExportOutcome.REFUSED, message="Exporting consultations is for managers.")
     rows = await uow.consultations.list_between(require_aware(start, "start"), require_aware(end, "end"))
     detail = f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}"
-    await uow.audit.append(
-        AuditEvent(
-            require_aware(now, "now").astimezone(UTC),
-            who.actor_id,
-            ACTION_EXPORT,
-            "consultations",
-            detail + (" with text" if with_text else ""),
-        )
-    )
+    at = require_aware(now, "now").astimezone(UTC)
+    detail += " with text" if with_text else ""
+    await uow.audit.append(AuditEvent(at, who.actor_id, ACTION_EXPORT, "consultations", detail))
+    if with_text:
+        for row in rows:
+            await uow.audit.append(AuditEvent(at, who.actor_id, ACTION_VIEWED, row.reference, "via=export"))
     await uow.commit()
     text = consultations_csv(rows, with_text=with_text, names=names)
     return ExportResult(ExportOutcome.EXPORTED, csv_text=text, count=len(rows))

@@ -769,7 +769,7 @@ async def test_managers_export_csv_without_free_text_by_default(uow: FakeUnitOfW
         ],
     ]
     assert "Testy" not in result.csv_text and "Ring back" not in result.csv_text
-    assert uow.audit.events[-1].action == "consultation.export"
+    assert uow.audit.events[-1].action == "consultation.export"  # no record viewed without the text
     assert uow.audit.events[-1].detail.endswith("2026-06-09T09:30:00+00:00")
 
 
@@ -793,7 +793,11 @@ async def test_the_text_columns_only_when_asked(uow: FakeUnitOfWork) -> None:
         "",
         "",
     ]
-    assert uow.audit.events[-1].detail.endswith(" with text")
+    export, viewed = uow.audit.events[-2:]
+    assert (export.action, export.subject) == ("consultation.export", "consultations")
+    assert export.detail.endswith(" with text")
+    # the full record of each, by reference, as ``find PC-…`` audits it
+    assert viewed == AuditEvent(NOW, "tm-1", "consultation.viewed", "PC-26-00001", "via=export")
 
 
 @pytest.mark.parametrize("roles", [OFFICER, SOCIAL_WORKER, PROFESSIONAL, ADMIN])

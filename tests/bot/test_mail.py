@@ -55,6 +55,7 @@ from tests.bot.intake_script import (
 from tests.harness.teams import TeamsChannel, cards_in
 from tests.imap import TestMailbox
 from tests.mail import messages
+from tests.store.samples import full_contact
 
 #: The e-mails arrived before the bot's clock (10:00): at 09:12 and 09:40 that Monday.
 POLICY = default_policy()
@@ -198,12 +199,27 @@ async def test_not_a_referral_records_a_reason(start_bot: StartBot, teams_channe
     assert refused.texts == ["A duplicate needs the reference of the contact it repeats (CT-26-000123)."]
     assert (await _item(bot, first.id)).state is MailState.TAKEN
 
+    # A reference of the right form that names no contact (mistyped) is refused: the e-mail would
+    # leave the queue pointing at nothing.
+    detail = f"mail_detail_{first.id}"
+    mistyped = await press(
+        teams_channel, chat, OFFICER, NOT_REFERRAL,
+        {reason: NotReferralReason.DUPLICATE.value, detail: "same as ct-26-000041, see"},
+    )  # fmt: skip
+    assert mistyped.texts == [
+        "There is no contact CT-26-000041: check the reference of the contact this e-mail repeats."
+    ]
+    assert (await _item(bot, first.id)).state is MailState.TAKEN
+    async with bot.store.unit_of_work() as uow:
+        await uow.contacts.add(full_contact("c-duplicated", reference="CT-26-000041"))
+        await uow.commit()
+
     done = await press(
         teams_channel,
         chat,
         OFFICER,
         NOT_REFERRAL,
-        {reason: NotReferralReason.DUPLICATE.value, f"mail_detail_{first.id}": "same as ct-26-000041, see"},
+        {reason: NotReferralReason.DUPLICATE.value, detail: "same as ct-26-000041, see"},
     )
     assert done.texts == [
         "Recorded: not a referral, duplicate (CT-26-000041). The e-mail has left the queue."

@@ -22,7 +22,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState, Source
 from frontdoor.mail import item_from, parse_mail, take_in
 from frontdoor.mail_records import MailItem, MailState, NotReferralReason
-from frontdoor.policy import default_policy
+from frontdoor.policy import default_policy, parse_policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
@@ -302,9 +302,14 @@ async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
     start_bot: StartBot, teams_channel: TeamsChannel, imap_mailbox: TestMailbox
 ) -> None:
     """The composition: with ``FRONTDOOR_IMAP_URL`` set, the bot's scheduler reads the real mailbox
-    (Dovecot) as the leader, and the e-mail is in ``mail``."""
+    (Dovecot) as the leader, and the e-mail is in ``mail``. Switched on at 10:00 with
+    ``mail.first_read_hours = 1``, it queues the e-mail of 09:40 and passes over the one of 08:30."""
+    imap_mailbox.deliver(
+        messages.plain("<before-nine@school.example>"), datetime(2026, 3, 16, 8, 30, tzinfo=UTC)
+    )
     imap_mailbox.deliver(messages.unicode_subject(), SECOND_RECEIVED)
-    bot = await start_bot(clock=clock(), mailbox=imap_mailbox.address)
+    policy = parse_policy("[mail]\nfirst_read_hours = 1")
+    bot = await start_bot(clock=clock(), mailbox=imap_mailbox.address, policy=policy)
     await staff(bot)
     deadline = time.monotonic() + 15
     while True:
@@ -316,6 +321,10 @@ async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
     chat = await introduce(teams_channel, OFFICER)
     text = texts_of((await teams_channel.say(chat, OFFICER, "mail")).cards[-1])
     assert messages.SUBJECT_UNICODE in text and "Mon 16 Mar 2026 09:40" in text
+    async with bot.store.unit_of_work() as uow:
+        [item] = await uow.mail.received_before(datetime(2100, 1, 1, tzinfo=UTC))
+    assert item.received_at == SECOND_RECEIVED
+    assert "passed_over" in {e.action.split(".")[-1] for e in await audit(bot)}
 
 
 async def test_an_untaken_e_mail_alerts_the_duty_manager_in_teams(

@@ -206,6 +206,7 @@ def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
     watcher = MailboxWatcher(
         MailboxAddress("127.0.0.1", 1143, False, "fd"), lambda: None,  # type: ignore[arg-type,return-value]
         SettableClock(at(9)), SoleLeadership(), poll_seconds=policy.mail.poll_seconds,
+        first_read=policy.mail.first_read,
     )  # fmt: skip
     [job] = watcher.jobs()
     assert job.id == MAIL_POLL_JOB_ID and job.trigger.interval == timedelta(seconds=45)

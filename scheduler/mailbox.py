@@ -198,7 +198,7 @@ class MailboxWatcher:
             last = max(stored, read, self._read_up_to.get(validity, 0))
             uids = [uid for uid in await self._uids_after(client, last) if uid > last]
             if mark is None or first:
-                mark = await self._first_read(mark, last, uids, started)
+                mark = await self._first_read(mark, stored, last, uids, started)
             passed = await self._received_before(
                 client, [uid for uid in uids if uid <= mark.found_up_to], mark.passed_over_before
             )
@@ -226,14 +226,17 @@ class MailboxWatcher:
         return sorted({int(uid) for uid in b" ".join(found.lines[:-1]).split() if uid.isdigit()})
 
     async def _first_read(
-        self, before: MailboxMark | None, last: int, uids: Sequence[int], now: datetime
+        self, before: MailboxMark | None, stored: int, last: int, uids: Sequence[int], now: datetime
     ) -> MailboxMark:
         """The mark of a numbering read for the first time, stored before anything is taken, so a
-        read that fails half-way passes over the same messages when it is tried again."""
+        read that fails half-way passes over the same messages when it is tried again. A mailbox
+        with items stored at this numbering and no mark was read before marks were kept: what is
+        above the items stored is new, and nothing is passed over."""
         # Renumbered: what was received before the last read was read (or passed over) then.
         cutoff = now - self.first_read if before is None else before.read_at - RENUMBERED_OVERLAP
+        found_up_to = last if before is None and stored else max([last, *uids])
         mark = MailboxMark(
-            self.address.key, self._uid_validity, last, max([last, *uids]), cutoff.astimezone(UTC), now
+            self.address.key, self._uid_validity, last, found_up_to, cutoff.astimezone(UTC), now
         )
         async with self._unit_of_work() as uow:
             await uow.mail.set_mark(mark)

@@ -21,7 +21,7 @@ import pytest
 from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Source
-from frontdoor.mail import alert_untaken, start_from_mail, take
+from frontdoor.mail import alert_untaken, item_from, parse_mail, start_from_mail, take, take_in
 from frontdoor.mail_records import MailItem, MailState
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.retention import purge_expired_mail
@@ -412,3 +412,23 @@ async def test_a_renumbered_mailbox_brings_back_nothing_queued_or_deleted(
     assert not any(item.message_id == "<advice@school.example>" for item in stored)
     assert await again.sync() == SyncResult()
     await again.stop()
+
+
+async def test_a_mailbox_read_before_marks_were_kept_passes_nothing_over(
+    imap_mailbox: TestMailbox, store: Store
+) -> None:
+    """An upgrade: the store holds what the watcher took in before it kept a mark; a message that
+    arrived while the bot was down is new, not mail already there at a switch-on."""
+    raw = messages.plain("<before-the-upgrade@school.example>")
+    imap_mailbox.deliver(raw, T0 - timedelta(hours=3))
+    taken_before = item_from(
+        parse_mail(raw), mailbox=imap_mailbox.address.key, uid_validity=imap_mailbox.uid_validity("INBOX"),
+        uid=1, received_at=T0 - timedelta(hours=3), size=len(raw),
+    )  # fmt: skip
+    assert await take_in(store.unit_of_work(), taken_before, T0 - timedelta(hours=3))
+    imap_mailbox.deliver(messages.html(), T0 - timedelta(minutes=30))  # while the bot was down
+
+    upgraded = watcher(imap_mailbox, store, first_read=timedelta(0))
+    assert await upgraded.sync() == SyncResult(taken=1)
+    assert [item.uid for item in await items(store)] == [1, 2]
+    await upgraded.stop()

@@ -208,6 +208,7 @@ def create_app(
                 clock,
                 leadership,
                 poll_seconds=settings.policy.mail.poll_seconds,
+                first_read=settings.policy.mail.first_read,
             )
             app[MAILBOX] = mailbox
         app[SCHEDULER] = create_scheduler(

@@ -10,7 +10,8 @@ Officers see the waiting e-mails (``mail``), take one ("I'll take it": the first
 contact from it (source e-mail, received-at the e-mail's received time, referrer pre-filled from the
 sender) or mark it *not a referral* with a reason. An e-mail left waiting longer than
 ``mail.untaken_alert_office_hours`` of office time alerts the duty manager. Stored e-mail data of
-referrals not accepted is deleted after ``retention.referrals_not_accepted_months``.
+referrals not accepted is deleted after ``retention.referrals_not_accepted_months``
+(``frontdoor.retention.purge_expired_mail``).
 
 Logs carry ids only (the item id, the UID, the Message-ID): never a sender, subject or preview.
 """
@@ -36,11 +37,10 @@ from frontdoor.acting import Rules, Who
 from frontdoor.alert_recipients import Staffing, recipients_for
 from frontdoor.alerts import AlertKey, AlertKind, OutboxMessage, Recipient, outbox_key, utc_text
 from frontdoor.calendar import WorkingCalendar, require_aware
-from frontdoor.contact import Contact, ContactState, Referrer, ReferrerType, Source
+from frontdoor.contact import Contact, Referrer, ReferrerType, Source
 from frontdoor.mail_records import (
     _CONTACT_REFERENCE,
     PREVIEW_CHARS,
-    RETENTION_ACTOR,
     WATCHER_ACTOR,
     MailItem,
     MailState,
@@ -415,12 +415,19 @@ def check_reason(reason_text: str, detail: str) -> tuple[NotReferralReason, str]
 async def mark_not_referral(
     uow: UnitOfWork, item_id: str, reason: NotReferralReason, detail: str, *, who: Who, now: datetime
 ) -> MailItem | MailRefusal:
+    """Take the e-mail out of the queue as not a referral, with ``reason`` and ``detail`` (checked by
+    ``check_reason``). A duplicate's reference must name a contact that exists; it is only looked up,
+    never shown."""
     if not may(who.roles, Permission.START_CONTACT):
         return _ONLY_STARTERS
     async with uow:
         checked = _own_taken(await uow.mail.get(item_id), who.actor_id)
         if isinstance(checked, MailRefusal):
             return checked
+        if reason is NotReferralReason.DUPLICATE and await uow.contacts.get_by_reference(detail) is None:
+            return MailRefusal(
+                f"There is no contact {detail}: check the reference of the contact this e-mail repeats."
+            )
         closed = replace(
             checked,
             state=MailState.NOT_REFERRAL,
@@ -509,41 +516,6 @@ async def alert_untaken(unit_of_work: UnitOfWorkFactory, *, rules: Rules) -> int
         added = await uow.alerts.enqueue(untaken_alerts(fresh, rules.now, recipients), rules.now)
         await uow.commit()
     return added
-
-
-# -- retention ------------------------------------------------------------------------------------
-
-#: Contact states of referrals not accepted (the e-mail's data goes with them after retention).
-_NOT_ACCEPTED = frozenset({ContactState.CLOSED, ContactState.CANCELLED, ContactState.PASSED_ON})
-
-
-def retention_cutoff(now: datetime, calendar: WorkingCalendar, policy: Policy) -> datetime:
-    local = now.astimezone(calendar.tz)
-    index = local.year * 12 + (local.month - 1) - policy.retention.referrals_not_accepted_months
-    year, month = divmod(index, 12)
-    day = min(local.day, 28)
-    return local.replace(year=year, month=month + 1, day=day).astimezone(UTC)
-
-
-async def purge_expired_mail(uow: UnitOfWork, *, rules: Rules) -> list[str]:
-    """Delete the stored data of e-mails received before the cutoff that did not become an
-    accepted referral (not a referral, unreadable, or whose contact was closed, cancelled or passed
-    on); each deletion audited. The ids deleted."""
-    cutoff = retention_cutoff(rules.now, rules.calendar, rules.policy)
-    deleted: list[str] = []
-    async with uow:
-        for item in await uow.mail.received_before(cutoff):
-            if item.state in (MailState.WAITING, MailState.TAKEN):
-                continue  # still to be dealt with: never deleted unseen
-            if item.state is MailState.STARTED:
-                contact = await uow.contacts.get(item.contact_id) if item.contact_id else None
-                if contact is not None and contact.state not in _NOT_ACCEPTED:
-                    continue
-            await uow.mail.delete(item.id)
-            await uow.audit.append(_audit(rules.now, RETENTION_ACTOR, "mail.deleted", item, "retention"))
-            deleted.append(item.id)
-        await uow.commit()
-    return deleted
 
 
 # -- the mailbox's address ------------------------------------------------------------------------

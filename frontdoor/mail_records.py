@@ -88,6 +88,29 @@ class MailItem:
         return f"{SUBJECT_PREFIX}{self.id}"
 
 
+@dataclass(frozen=True, slots=True)
+class MailboxMark:
+    """How far the watcher has read a mailbox, at one UID validity (one numbering of its messages).
+
+    When the watcher first reads a numbering (the mailbox switched on, or renumbered by the
+    server), the messages already there, up to ``found_up_to``, that were received before
+    ``passed_over_before`` are passed over: recorded as seen, never queued."""
+
+    mailbox: str
+    uid_validity: int
+    #: the highest UID read or passed over
+    read_up_to: int
+    #: the highest UID in the mailbox when this numbering was first read
+    found_up_to: int
+    passed_over_before: datetime
+    #: when the mailbox was last read (a later renumbering passes over what was received before it)
+    read_at: datetime
+
+    def __post_init__(self) -> None:
+        require_aware(self.passed_over_before, "passed_over_before")
+        require_aware(self.read_at, "read_at")
+
+
 class MailRepository(Protocol):
     async def add(self, item: MailItem) -> bool:
         """Store ``item``; False (and nothing stored) when an item with its Message-ID, or its
@@ -120,6 +143,14 @@ class MailRepository(Protocol):
         ...
 
     async def delete(self, item_id: str) -> None: ...
+
+    async def mark(self, mailbox: str) -> MailboxMark | None:
+        """How far the watcher has read ``mailbox``; None before its first read."""
+        ...
+
+    async def set_mark(self, mark: MailboxMark) -> None:
+        """Store ``mark`` as the mailbox's (replacing the one stored)."""
+        ...
 
 
 # -- reading a message ---------------------------------------------------------------------------

@@ -324,11 +324,17 @@ class HistoryChecksPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    """The e-mail queue (SPEC §5a): when an untaken e-mail alerts the duty manager, and how often
-    the mailbox is polled when the server does not offer IDLE (and IDLE is renewed when it does)."""
+    """The e-mail queue (SPEC §5a): when an untaken e-mail alerts the duty manager, how often
+    the mailbox is polled when the server does not offer IDLE (and IDLE is renewed when it does),
+    and how many hours of the mail already in the mailbox the watcher's first read queues."""
 
     untaken_alert_office_hours: int = field(metadata={_PARSE: _positive_int})
     poll_seconds: int = field(metadata={_PARSE: _positive_int})
+    first_read_hours: int = field(metadata={_PARSE: _non_negative_int})
+
+    @property
+    def first_read(self) -> timedelta:
+        return timedelta(hours=self.first_read_hours)
 
 
 @dataclass(frozen=True, slots=True)

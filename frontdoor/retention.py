@@ -5,9 +5,10 @@ to another agency) keeps its personal data for ``retention.referrals_not_accepte
 closed; then ``remove_expired_personal_data`` (run nightly by the scheduler) removes it:
 
 - gone: the children's names, dates of birth and expected dates, addresses and schools; the parents;
-  the referrer's name, phone and e-mail; every free text (worries, what is working well, what needs
-  to happen, the consent reason, the chronology, every rationale and note, the outcome letter, the
-  receiving team's name);
+  the referrer's name, role, phone and e-mail; the urgent path's emergency details (the child's name
+  or description, where the child was, the caller's phone); every free text (worries, what is
+  working well, what needs to happen, the consent reason, the chronology, every rationale and note,
+  the outcome letter, the receiving team's name);
 - kept, for the management information: the reference, the dates (received, each event's time), the
   source and contact type, the referrer's type and agency, the route and every decision's closed
   vocabulary (outcome kind, agency, recommendation, results), who acted, the presenting needs and
@@ -15,6 +16,13 @@ closed; then ``remove_expired_personal_data`` (run nightly by the scheduler) rem
 
 The removal is recorded on the contact (an event ``personal_data_removed``, so it is never done
 twice) and audited per contact (``contact.personal_data_removed``, with the outcome kind only).
+
+The e-mails of the queue (SPEC §5a) follow the same rule (``purge_expired_mail``, run after it): the
+stored data of an e-mail received before the cutoff goes when it was marked not a referral, could
+not be read, or started a contact that closed without being accepted before the cutoff. One rule
+says what "closed without being accepted" is, for both: ``closed_without_acceptance``. An accepted
+contact (every signed-off contact ends closed, accepted ones too), a contact passed on to the
+allocated worker of an open case, and one still open keep theirs.
 """
 
 from __future__ import annotations
@@ -26,9 +34,12 @@ from typing import Final
 
 from frontdoor.acting import Rules
 from frontdoor.calendar import require_aware
-from frontdoor.contact import Child, Contact, ContactEvent, ContactState, Referrer
+from frontdoor.contact import Child, Contact, ContactEvent, ContactState, EmergencyDetails, Referrer
 from frontdoor.intake import months_before
+from frontdoor.mail_records import RETENTION_ACTOR as MAIL_RETENTION_ACTOR
+from frontdoor.mail_records import MailState
 from frontdoor.outcomes import current_outcome, event_data, note, read_event_data
+from frontdoor.records import AuditEvent
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import audit_event
 
@@ -37,6 +48,8 @@ __all__ = [
     "PERSONAL_DATA_REMOVED",
     "RETENTION_ACTOR",
     "anonymised",
+    "closed_without_acceptance",
+    "purge_expired_mail",
     "remove_expired_personal_data",
 ]
 
@@ -86,12 +99,22 @@ def anonymised(contact: Contact) -> Contact:
         working_well="",
         needs_to_happen="",
         history=replace(contact.history, chronology=""),
+        emergency=EmergencyDetails(),
         events=tuple(_figures_only(event) for event in contact.events),
     )
 
 
-def _closed_at(contact: Contact) -> datetime | None:
-    return max((event.at for event in contact.events), default=None)
+def closed_without_acceptance(contact: Contact) -> datetime | None:
+    """When ``contact`` closed without being accepted (no further action, advice and signposting,
+    another agency): the time of the event that closed it last. None when it is not closed, its
+    outcome is acceptance for assessment, or it has no outcome (a contact passed on to the allocated
+    worker of an open case is ``PASSED_ON``, never closed; a cancelled draft is ``CANCELLED``)."""
+    if contact.state is not ContactState.CLOSED:
+        return None
+    recorded = current_outcome(contact)
+    if recorded is None or recorded.outcome.accepted:
+        return None
+    return max((event.at for event in contact.events if event.to_state is ContactState.CLOSED), default=None)
 
 
 def _removed(contact: Contact) -> bool:
@@ -100,7 +123,7 @@ def _removed(contact: Contact) -> bool:
 
 async def _remove(uow: UnitOfWork, contact: Contact, now: datetime, months: int) -> str | None:
     recorded = current_outcome(contact)
-    if recorded is None or recorded.outcome.accepted or _removed(contact):
+    if recorded is None or _removed(contact):
         return None
     changed = note(anonymised(contact), RETENTION_ACTOR, now, PERSONAL_DATA_REMOVED)
     await uow.contacts.save(changed, contact.version)
@@ -125,10 +148,8 @@ async def remove_expired_personal_data(unit_of_work: UnitOfWorkFactory, *, rules
     for candidate in candidates:
         async with unit_of_work() as uow:
             current = await uow.contacts.get(candidate.id)
-            closed_at = _closed_at(current) if current is not None else None
-            if current is None or current.state is not ContactState.CLOSED or closed_at is None:
-                continue
-            if closed_at > cutoff:
+            closed_at = closed_without_acceptance(current) if current is not None else None
+            if current is None or closed_at is None or closed_at > cutoff:
                 continue
             reference = await _remove(uow, current, rules.now, months)
             if reference is not None:
@@ -136,3 +157,31 @@ async def remove_expired_personal_data(unit_of_work: UnitOfWorkFactory, *, rules
                 done.append(reference)
     log.info("personal data removed", extra={"count": len(done)})
     return tuple(done)
+
+
+async def purge_expired_mail(uow: UnitOfWork, *, rules: Rules) -> list[str]:
+    """Delete the stored data of every e-mail received more than
+    ``retention.referrals_not_accepted_months`` ago that was marked not a referral, could not be read,
+    or started a contact that closed without being accepted (``closed_without_acceptance``) as long
+    ago; each deletion audited. E-mails still waiting or taken are never deleted unseen. The ids
+    deleted."""
+    require_aware(rules.now, "now")
+    cutoff = months_before(rules.now, rules.policy.retention.referrals_not_accepted_months)
+    deleted: list[str] = []
+    async with uow:
+        for item in await uow.mail.received_before(cutoff):
+            if item.state in (MailState.WAITING, MailState.TAKEN):
+                continue
+            if item.state is MailState.STARTED and item.contact_id is not None:
+                contact = await uow.contacts.get(item.contact_id)
+                if contact is not None:
+                    closed_at = closed_without_acceptance(contact)
+                    if closed_at is None or closed_at > cutoff:
+                        continue
+            await uow.mail.delete(item.id)
+            await uow.audit.append(
+                AuditEvent(rules.now, MAIL_RETENTION_ACTOR, "mail.deleted", item.subject_key, "retention")
+            )
+            deleted.append(item.id)
+        await uow.commit()
+    return deleted

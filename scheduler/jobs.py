@@ -27,13 +27,13 @@ from frontdoor.acting import Rules
 from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.consultation import purge_expired_consultations
-from frontdoor.mail import alert_untaken, purge_expired_mail
+from frontdoor.mail import alert_untaken
 from frontdoor.mail_records import SUBJECT_PREFIX
 from frontdoor.marac_cases import purge_expired_marac
 from frontdoor.mash import purge_expired_episodes
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
-from frontdoor.retention import remove_expired_personal_data
+from frontdoor.retention import purge_expired_mail, remove_expired_personal_data
 from frontdoor.triage import purge_expired_incidents
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.alert_jobs import DeadlineAlerts

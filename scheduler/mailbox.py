@@ -8,10 +8,20 @@
   task then waits on the open connection and syncs as soon as the server announces a message,
   renewing IDLE every ``mail.poll_seconds``; the job keeps checking leadership and restarts the
   listener if it has stopped.
-- **Exactly once.** New messages are those with a UID above the highest stored for the mailbox
-  at its UID validity (or read by this process); the store refuses a second item with the same
-  Message-ID or UID, so a restart, or two processes racing through a change of leader, take
-  nothing twice.
+- **Exactly once.** New messages are those with a UID above the highest read for the mailbox at
+  its UID validity (the store's ``MailboxMark``, the items stored, or this process's own count); the
+  store refuses a second item with the same Message-ID or UID, so a restart, or two processes racing
+  through a change of leader, take nothing twice.
+- **Switching on, and a renumbered mailbox, queue no old mail.** The first read of a mailbox (and
+  the first after its server changed the UID validity, renumbering every message) finds the
+  messages already there. Those received before a cut-off are *passed over*: recorded as read
+  (``MailboxMark``), never queued, so they raise no untaken-e-mail alert; one audit event
+  (``mail.passed_over``) counts them. The cut-off is, on switching on, the moment of that first read
+  less ``mail.first_read_hours`` (0 by default: the mail already in the mailbox is dealt with as it
+  was before the bot); after a renumbering, the last read under the old numbering less
+  ``RENUMBERED_OVERLAP``, so nothing retention deleted comes back, and what came in since is
+  queued; a message read before, still stored, is recognised by its Message-ID. Received times are
+  the server's INTERNALDATE, which a renumbering keeps.
 - **A message that cannot be read** is logged by UID and Message-ID and stored as unreadable (so it
   is not read again); the watcher carries on with the next.
 - Messages are fetched with ``BODY.PEEK[]``: the watcher never marks them read or moves them.
@@ -29,15 +39,18 @@ import email.policy
 import logging
 import re
 import ssl
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 import aioimaplib
 from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.mail import MailboxAddress, MalformedMailError, item_from, parse_mail, take_in, unreadable_item
+from frontdoor.mail_records import WATCHER_ACTOR, MailboxMark
 from frontdoor.ports import Clock
+from frontdoor.records import AuditEvent
 from frontdoor.unit_of_work import UnitOfWorkFactory
 from scheduler.leadership import Leadership
 from scheduler.runner import ScheduledJob
@@ -50,6 +63,12 @@ logging.getLogger("aioimaplib").setLevel(logging.WARNING)
 MAIL_POLL_JOB_ID: Final = "mail_poll"
 #: Seconds to wait for the server on connecting and on each command (a 20 MB fetch included).
 COMMAND_TIMEOUT: Final = 60.0
+#: After a renumbering, messages received this long before the last read are looked at again
+#: (clocks of the bot and the mail server differ); one read before is matched by its Message-ID.
+RENUMBERED_OVERLAP: Final = timedelta(hours=1)
+#: UIDs per FETCH of received times on a first read.
+_DATES_PER_FETCH: Final = 500
+_MONTHS: Final = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")
 _FETCH_UID = re.compile(rb"UID (\d+)")
@@ -70,6 +89,8 @@ class SyncResult:
     unreadable: int = 0
     #: messages another process (or an earlier run) had taken already
     already: int = 0
+    #: messages already in the mailbox at a first read, received before its cut-off: not queued
+    passed_over: int = 0
 
 
 class MailboxWatcher:
@@ -81,6 +102,7 @@ class MailboxWatcher:
         leadership: Leadership,
         *,
         poll_seconds: float,
+        first_read: timedelta,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.address = address
@@ -88,6 +110,8 @@ class MailboxWatcher:
         self._clock = clock
         self.leadership = leadership
         self.poll_seconds = poll_seconds
+        #: on switching on, mail received this long before the first read is queued; older is not
+        self.first_read = first_read
         self._ssl_context = ssl_context
         self._client: aioimaplib.IMAP4 | None = None
         self._uid_validity = 0
@@ -160,26 +184,115 @@ class MailboxWatcher:
     # -- reading -------------------------------------------------------------------------------
 
     async def sync(self) -> SyncResult:
-        """Take every message not yet taken into the queue, oldest UID first."""
+        """Take every message not yet taken into the queue, oldest UID first; on the first read of
+        a numbering, pass over the messages already there received before its cut-off."""
         async with self._lock:
             client = await self._connected()
+            started = self._clock.now()
+            key, validity = self.address.key, self._uid_validity
             async with self._unit_of_work() as uow:
-                stored = await uow.mail.last_uid(self.address.key, self._uid_validity)
-            last = max(stored, self._read_up_to.get(self._uid_validity, 0))
-            found = await client.uid_search(f"UID {last + 1}:*")
-            if found.result != "OK":
-                raise MailboxError("UID SEARCH refused")
-            uids = sorted({int(uid) for uid in b" ".join(found.lines[:-1]).split() if uid.isdigit()})
+                mark = await uow.mail.mark(key)
+                stored = await uow.mail.last_uid(key, validity)
+            first = mark is None or mark.uid_validity != validity
+            read = 0 if mark is None or first else mark.read_up_to
+            last = max(stored, read, self._read_up_to.get(validity, 0))
+            uids = [uid for uid in await self._uids_after(client, last) if uid > last]
+            if mark is None or first:
+                mark = await self._first_read(mark, stored, last, uids, started)
+            passed = await self._received_before(
+                client, [uid for uid in uids if uid <= mark.found_up_to], mark.passed_over_before
+            )
             taken = unreadable = already = 0
-            for uid in (uid for uid in uids if uid > last):
-                outcome = await self._take(client, uid)
-                taken += outcome == "taken"
-                unreadable += outcome == "unreadable"
-                already += outcome == "already"
-                self._read_up_to[self._uid_validity] = uid
-        if taken or unreadable:
-            log.info("mailbox read", extra={"count": taken, "status": f"unreadable={unreadable}"})
-        return SyncResult(taken, unreadable, already)
+            for uid in uids:
+                if uid not in passed:
+                    outcome = await self._take(client, uid)
+                    taken += outcome == "taken"
+                    unreadable += outcome == "unreadable"
+                    already += outcome == "already"
+                self._read_up_to[validity] = uid
+            await self._record(replace(mark, read_up_to=max([last, *uids]), read_at=started), len(passed))
+        if taken or unreadable or passed:
+            status = f"unreadable={unreadable}; passed_over={len(passed)}"
+            log.info("mailbox read", extra={"count": taken, "status": status})
+        return SyncResult(taken, unreadable, already, len(passed))
+
+    async def _uids_after(self, client: aioimaplib.IMAP4, last: int) -> list[int]:
+        # NOOP first: a server answers a SEARCH from the view of the folder it last reported, and
+        # reports what arrived since (on a connection kept open between polls) on a NOOP.
+        await client.noop()
+        found = await client.uid_search(f"UID {last + 1}:*")
+        if found.result != "OK":
+            raise MailboxError("UID SEARCH refused")
+        return sorted({int(uid) for uid in b" ".join(found.lines[:-1]).split() if uid.isdigit()})
+
+    async def _first_read(
+        self, before: MailboxMark | None, stored: int, last: int, uids: Sequence[int], now: datetime
+    ) -> MailboxMark:
+        """The mark of a numbering read for the first time, stored before anything is taken, so a
+        read that fails half-way passes over the same messages when it is tried again. A mailbox
+        with items stored at this numbering and no mark was read before marks were kept: what is
+        above the items stored is new, and nothing is passed over."""
+        # Renumbered: what was received before the last read was read (or passed over) then.
+        cutoff = now - self.first_read if before is None else before.read_at - RENUMBERED_OVERLAP
+        found_up_to = last if before is None and stored else max([last, *uids])
+        mark = MailboxMark(
+            self.address.key, self._uid_validity, last, found_up_to, cutoff.astimezone(UTC), now
+        )
+        async with self._unit_of_work() as uow:
+            await uow.mail.set_mark(mark)
+            await uow.commit()
+        log.info(
+            "mailbox numbering first read",
+            extra={
+                "uid_validity": mark.uid_validity,
+                "uid": mark.found_up_to,
+                "status": f"renumbered={before is not None}",
+            },
+        )
+        return mark
+
+    async def _received_before(
+        self, client: aioimaplib.IMAP4, uids: Sequence[int], cutoff: datetime
+    ) -> frozenset[int]:
+        """Of ``uids``, those the server says were received before ``cutoff``: a SEARCH by day
+        (a day early, whatever the server's time zone), then the exact times of those found."""
+        if not uids:
+            return frozenset()
+        day = (cutoff - timedelta(days=1)).astimezone(UTC)
+        since = f"{day.day:02d}-{_MONTHS[day.month - 1]}-{day.year}"
+        found = await client.uid_search(f"UID {min(uids)}:{max(uids)} SINCE {since}")
+        if found.result != "OK":
+            raise MailboxError("UID SEARCH refused")
+        wanted = set(uids)
+        candidates = sorted({int(u) for u in b" ".join(found.lines[:-1]).split() if u.isdigit()} & wanted)
+        recent: set[int] = set()
+        for start in range(0, len(candidates), _DATES_PER_FETCH):
+            chunk = ",".join(str(uid) for uid in candidates[start : start + _DATES_PER_FETCH])
+            response = await client.uid("fetch", chunk, "(UID INTERNALDATE)")
+            if response.result != "OK":
+                raise MailboxError("UID FETCH refused")
+            for line in response.lines:
+                uid_match = _FETCH_UID.search(line) if isinstance(line, bytes) else None
+                if uid_match is None:
+                    continue
+                received = _internaldate(line)
+                if received is None or received >= cutoff:  # no date: queued, never lost
+                    recent.add(int(uid_match.group(1)))
+        return frozenset(wanted - recent)
+
+    async def _record(self, mark: MailboxMark, passed: int) -> None:
+        async with self._unit_of_work() as uow:
+            await uow.mail.set_mark(mark)
+            if passed:
+                detail = (
+                    f"uidvalidity={mark.uid_validity}; count={passed}; "
+                    f"received_before={mark.passed_over_before.isoformat()}"
+                )
+                subject = f"mailbox:{mark.mailbox}"
+                await uow.audit.append(
+                    AuditEvent(mark.read_at, WATCHER_ACTOR, "mail.passed_over", subject, detail)
+                )
+            await uow.commit()
 
     async def _take(self, client: aioimaplib.IMAP4, uid: int) -> str:
         response = await client.uid("fetch", str(uid), "(UID INTERNALDATE RFC822.SIZE BODY.PEEK[])")

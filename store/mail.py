@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Select, delete, func, select, update
 
-from frontdoor.mail_records import MailItem, MailState, NotReferralReason
+from frontdoor.mail_records import MailboxMark, MailItem, MailState, NotReferralReason
 from frontdoor.ports import NotFoundError, StaleVersionError
 from store.repository import SqlRepository
-from store.tables import MailItemRow
+from store.tables import MailboxMarkRow, MailItemRow
 
 
 def _values(item: MailItem) -> dict[str, object]:
@@ -145,3 +145,33 @@ class SqlMailRepository(SqlRepository):
         await self._session.execute(
             delete(MailItemRow).where(MailItemRow.id == item_id).execution_options(synchronize_session=False)
         )
+
+    async def mark(self, mailbox: str) -> MailboxMark | None:
+        found = await self._uow.rows(select(MailboxMarkRow).where(MailboxMarkRow.mailbox == mailbox))
+        if not found:
+            return None
+        row = found[0]
+        return MailboxMark(
+            row.mailbox,
+            row.uid_validity,
+            row.read_up_to,
+            row.found_up_to,
+            row.passed_over_before,
+            row.read_at,
+        )
+
+    async def set_mark(self, mark: MailboxMark) -> None:
+        await self._uow.begin_write()
+        values = {
+            "uid_validity": mark.uid_validity,
+            "read_up_to": mark.read_up_to,
+            "found_up_to": mark.found_up_to,
+            "passed_over_before": mark.passed_over_before,
+            "read_at": mark.read_at,
+        }
+        statement = (
+            self._uow.insert(MailboxMarkRow)
+            .values(mailbox=mark.mailbox, **values)
+            .on_conflict_do_update(index_elements=[MailboxMarkRow.mailbox], set_=values)
+        )
+        await self._session.execute(statement)

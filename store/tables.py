@@ -390,6 +390,19 @@ class MailItemRow(Base):
     closed_at: Mapped[datetime | None]
 
 
+class MailboxMarkRow(Base):
+    """How far the watcher has read a mailbox (``frontdoor.mail_records.MailboxMark``)."""
+
+    __tablename__ = "mailbox_marks"
+
+    mailbox: Mapped[str] = mapped_column(String(SUBJECT), primary_key=True)
+    uid_validity: Mapped[int] = mapped_column(BigInteger)
+    read_up_to: Mapped[int] = mapped_column(BigInteger)
+    found_up_to: Mapped[int] = mapped_column(BigInteger)
+    passed_over_before: Mapped[datetime]
+    read_at: Mapped[datetime]
+
+
 metadata = Base.metadata
 
 

@@ -35,7 +35,7 @@ from frontdoor.alerts import AlertOutbox
 from frontdoor.consultation import Consultation, ConsultationRepository
 from frontdoor.contact import ChildOnContact, Contact, ContactState, ContactSummary
 from frontdoor.figures_records import FiguresQueries
-from frontdoor.mail_records import MailItem, MailRepository, MailState
+from frontdoor.mail_records import MailboxMark, MailItem, MailRepository, MailState
 from frontdoor.ports import (
     AuditLog,
     ChannelRegistry,
@@ -111,6 +111,7 @@ class _Data:
     consultations: dict[str, Consultation] = field(default_factory=dict)
     processed: dict[str, datetime] = field(default_factory=dict)
     mail: dict[str, MailItem] = field(default_factory=dict)
+    mailbox_marks: dict[str, MailboxMark] = field(default_factory=dict)
     agencies: dict[str, Agency] = field(default_factory=dict)
     episodes: dict[str, MashEpisode] = field(default_factory=dict)
     incidents: dict[str, TriageIncident] = field(default_factory=dict)
@@ -135,6 +136,7 @@ class _Data:
             consultations=dict(self.consultations),
             processed=dict(self.processed),
             mail=dict(self.mail),
+            mailbox_marks=dict(self.mailbox_marks),
             agencies=dict(self.agencies),
             episodes=dict(self.episodes),
             incidents=dict(self.incidents),
@@ -674,6 +676,14 @@ class _Mail(_Repository):
 
     async def delete(self, item_id: str) -> None:
         (await self._uow.write()).mail.pop(item_id, None)
+
+    async def mark(self, mailbox: str) -> MailboxMark | None:
+        return self._uow.view().mailbox_marks.get(mailbox)
+
+    async def set_mark(self, mark: MailboxMark) -> None:
+        (await self._uow.write()).mailbox_marks[mark.mailbox] = replace(
+            mark, passed_over_before=_utc(mark.passed_over_before), read_at=_utc(mark.read_at)
+        )
 
 
 class _Mash(_Repository):

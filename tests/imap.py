@@ -167,12 +167,36 @@ class TestMailbox:
     server: DovecotServer
     address: MailboxAddress
 
-    def deliver(self, raw: bytes, received_at: datetime) -> None:
-        """Put a message in the INBOX as the mail server would, received at ``received_at``."""
+    def deliver(self, raw: bytes, received_at: datetime, folder: str = "INBOX") -> None:
+        """Put a message in ``folder`` as the mail server would, received at ``received_at``."""
         with imaplib.IMAP4(self.server.host, self.server.port) as client:
             client.login(self.address.user, PASSWORD)
-            status, _ = client.append("INBOX", "", imaplib.Time2Internaldate(received_at), raw)
+            status, _ = client.append(folder, "", imaplib.Time2Internaldate(received_at), raw)
             assert status == "OK"
+
+    def create(self, folder: str) -> None:
+        with imaplib.IMAP4(self.server.host, self.server.port) as client:
+            client.login(self.address.user, PASSWORD)
+            assert client.create(folder)[0] == "OK"
+
+    def uid_validity(self, folder: str) -> int:
+        with imaplib.IMAP4(self.server.host, self.server.port) as client:
+            client.login(self.address.user, PASSWORD)
+            assert client.select(folder, readonly=True)[0] == "OK"
+            return int(client.response("UIDVALIDITY")[1][0] or 0)
+
+    def renumber(self, folder: str) -> None:
+        """Give ``folder`` a new UID validity with the same messages (received times kept), as a
+        mailbox migration or a folder rebuilt on the server does: every message gets a new UID from 1.
+        (Dovecot cannot rename INBOX, so the tests renumber another folder.)"""
+        with imaplib.IMAP4(self.server.host, self.server.port) as client:
+            client.login(self.address.user, PASSWORD)
+            assert client.rename(folder, f"{folder}-renumbering")[0] == "OK"
+            assert client.create(folder)[0] == "OK"
+            assert client.select(f"{folder}-renumbering")[0] == "OK"
+            assert client.uid("COPY", "1:*", folder)[0] == "OK"
+            client.close()
+            assert client.delete(f"{folder}-renumbering")[0] == "OK"
 
     def count(self) -> int:
         with imaplib.IMAP4(self.server.host, self.server.port) as client:

@@ -22,7 +22,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import ContactState, Source
 from frontdoor.mail import item_from, parse_mail, take_in
 from frontdoor.mail_records import MailItem, MailState, NotReferralReason
-from frontdoor.policy import default_policy
+from frontdoor.policy import default_policy, parse_policy
 from frontdoor.records import ClockKind
 from frontdoor.roles import Role
 from frontdoor.script import Section
@@ -55,6 +55,7 @@ from tests.bot.intake_script import (
 from tests.harness.teams import TeamsChannel, cards_in
 from tests.imap import TestMailbox
 from tests.mail import messages
+from tests.store.samples import full_contact
 
 #: The e-mails arrived before the bot's clock (10:00): at 09:12 and 09:40 that Monday.
 POLICY = default_policy()
@@ -198,12 +199,27 @@ async def test_not_a_referral_records_a_reason(start_bot: StartBot, teams_channe
     assert refused.texts == ["A duplicate needs the reference of the contact it repeats (CT-26-000123)."]
     assert (await _item(bot, first.id)).state is MailState.TAKEN
 
+    # A reference of the right form that names no contact (mistyped) is refused: the e-mail would
+    # leave the queue pointing at nothing.
+    detail = f"mail_detail_{first.id}"
+    mistyped = await press(
+        teams_channel, chat, OFFICER, NOT_REFERRAL,
+        {reason: NotReferralReason.DUPLICATE.value, detail: "same as ct-26-000041, see"},
+    )  # fmt: skip
+    assert mistyped.texts == [
+        "There is no contact CT-26-000041: check the reference of the contact this e-mail repeats."
+    ]
+    assert (await _item(bot, first.id)).state is MailState.TAKEN
+    async with bot.store.unit_of_work() as uow:
+        await uow.contacts.add(full_contact("c-duplicated", reference="CT-26-000041"))
+        await uow.commit()
+
     done = await press(
         teams_channel,
         chat,
         OFFICER,
         NOT_REFERRAL,
-        {reason: NotReferralReason.DUPLICATE.value, f"mail_detail_{first.id}": "same as ct-26-000041, see"},
+        {reason: NotReferralReason.DUPLICATE.value, detail: "same as ct-26-000041, see"},
     )
     assert done.texts == [
         "Recorded: not a referral, duplicate (CT-26-000041). The e-mail has left the queue."
@@ -286,9 +302,14 @@ async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
     start_bot: StartBot, teams_channel: TeamsChannel, imap_mailbox: TestMailbox
 ) -> None:
     """The composition: with ``FRONTDOOR_IMAP_URL`` set, the bot's scheduler reads the real mailbox
-    (Dovecot) as the leader, and the e-mail is in ``mail``."""
+    (Dovecot) as the leader, and the e-mail is in ``mail``. Switched on at 10:00 with
+    ``mail.first_read_hours = 1``, it queues the e-mail of 09:40 and passes over the one of 08:30."""
+    imap_mailbox.deliver(
+        messages.plain("<before-nine@school.example>"), datetime(2026, 3, 16, 8, 30, tzinfo=UTC)
+    )
     imap_mailbox.deliver(messages.unicode_subject(), SECOND_RECEIVED)
-    bot = await start_bot(clock=clock(), mailbox=imap_mailbox.address)
+    policy = parse_policy("[mail]\nfirst_read_hours = 1")
+    bot = await start_bot(clock=clock(), mailbox=imap_mailbox.address, policy=policy)
     await staff(bot)
     deadline = time.monotonic() + 15
     while True:
@@ -300,6 +321,10 @@ async def test_the_bot_reads_its_mailbox_and_lists_what_came_in(
     chat = await introduce(teams_channel, OFFICER)
     text = texts_of((await teams_channel.say(chat, OFFICER, "mail")).cards[-1])
     assert messages.SUBJECT_UNICODE in text and "Mon 16 Mar 2026 09:40" in text
+    async with bot.store.unit_of_work() as uow:
+        [item] = await uow.mail.received_before(datetime(2100, 1, 1, tzinfo=UTC))
+    assert item.received_at == SECOND_RECEIVED
+    assert "passed_over" in {e.action.split(".")[-1] for e in await audit(bot)}
 
 
 async def test_an_untaken_e_mail_alerts_the_duty_manager_in_teams(

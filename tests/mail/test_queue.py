@@ -17,7 +17,7 @@ from bot.settings import DEVELOPMENT, Settings, SettingsError
 from frontdoor.acting import Rules, Who
 from frontdoor.alerts import AlertKind, Recipient
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.contact import Contact, ContactState
+from frontdoor.contact import Contact, ContactEvent, ContactState
 from frontdoor.intake import Refusal, cancel_draft
 from frontdoor.mail import (
     MailboxAddress,
@@ -27,7 +27,6 @@ from frontdoor.mail import (
     item_from,
     parse_mail,
     preview_text,
-    purge_expired_mail,
     start_from_mail,
     take,
     take_in,
@@ -36,12 +35,14 @@ from frontdoor.mail import (
 from frontdoor.mail_records import MailItem, MailState
 from frontdoor.policy import parse_policy
 from frontdoor.records import RotaEntry
+from frontdoor.retention import purge_expired_mail
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from scheduler.leadership import SoleLeadership
 from scheduler.mailbox import MAIL_POLL_JOB_ID, MailboxWatcher
 from tests.mail import messages
+from tests.store.samples import closed_contact
 
 #: Monday 16 March 2026 (GMT), office hours 08:30-17:00.
 MONDAY = date(2026, 3, 16)
@@ -205,6 +206,7 @@ def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
     watcher = MailboxWatcher(
         MailboxAddress("127.0.0.1", 1143, False, "fd"), lambda: None,  # type: ignore[arg-type,return-value]
         SettableClock(at(9)), SoleLeadership(), poll_seconds=policy.mail.poll_seconds,
+        first_read=policy.mail.first_read,
     )  # fmt: skip
     [job] = watcher.jobs()
     assert job.id == MAIL_POLL_JOB_ID and job.trigger.interval == timedelta(seconds=45)
@@ -215,43 +217,62 @@ def test_the_mailbox_is_polled_as_often_as_the_policy_says() -> None:
 
 async def test_e_mail_data_of_referrals_not_accepted_is_deleted_after_retention(store: Store) -> None:
     old = at(9, 0, date(2025, 8, 1))
+    long_ago = at(12, 0, date(2025, 8, 20))
     not_referral = await _add(store, 1, old)
-    accepted = await _add(store, 2, old)
-    closed = await _add(store, 3, old)
+    open_referral = await _add(store, 2, old)
+    not_accepted = await _add(store, 3, old)
     waiting = await _add(store, 4, old)
     recent = await _add(store, 5, at(9, 0, date(2026, 1, 10)))
+    accepted = await _add(store, 6, old)
+    passed_on = await _add(store, 7, old)
+    closed_lately = await _add(store, 8, old)
+    contacts: dict[str, Contact] = {
+        # still being worked on as a referral
+        open_referral.id: Contact("c-000002", OFFICERS[0], old, state=ContactState.REFERRAL_ACCEPTED),
+        # closed with no further action long ago: not accepted
+        not_accepted.id: closed_contact("c-000003", "no_further_action", long_ago),
+        # accepted for assessment, signed off and closed: every signed-off contact ends closed
+        accepted.id: closed_contact("c-000006", "accepted_for_assessment", long_ago),
+        # significant information for a child with an open case, passed to the allocated worker
+        passed_on.id: Contact(
+            "c-000007", OFFICERS[0], old, state=ContactState.PASSED_ON, reference="CT-26-000007",
+            events=(ContactEvent(old, OFFICERS[0], "open_case", ContactState.DRAFT, ContactState.PASSED_ON),),
+        ),
+        # received long ago, closed without being accepted five weeks ago: kept until six months after
+        closed_lately.id: closed_contact("c-000008", "advice_and_guidance", at(12, 0, date(2026, 2, 10))),
+    }  # fmt: skip
     async with store.unit_of_work() as uow:
-        for item, state, contact_state in (
-            (not_referral, MailState.NOT_REFERRAL, None),
-            (accepted, MailState.STARTED, ContactState.REFERRAL_ACCEPTED),
-            (closed, MailState.STARTED, ContactState.CLOSED),
-            (recent, MailState.NOT_REFERRAL, None),
-        ):
-            contact_id = None
-            if contact_state is not None:
-                contact_id = f"contact-{item.uid}"
-                await uow.contacts.add(
-                    Contact(contact_id, OFFICERS[0], old, state=contact_state, received_at=old)
-                )
-            await uow.mail.save(replace(item, state=state, taken_by=OFFICERS[0], contact_id=contact_id), 0)
+        await uow.mail.save(replace(not_referral, state=MailState.NOT_REFERRAL, taken_by=OFFICERS[0]), 0)
+        await uow.mail.save(replace(recent, state=MailState.NOT_REFERRAL, taken_by=OFFICERS[0]), 0)
+        for item_id, contact in contacts.items():
+            await uow.contacts.add(contact)
+            item = await uow.mail.get(item_id)
+            assert item is not None
+            started = replace(item, state=MailState.STARTED, taken_by=OFFICERS[0], contact_id=contact.id)
+            await uow.mail.save(started, 0)
         await uow.commit()
 
     # Six months before Monday 16 March 2026 is 16 September 2025.
     deleted = await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, POLICY))
 
-    assert sorted(deleted) == sorted([not_referral.id, closed.id])
+    assert sorted(deleted) == sorted([not_referral.id, not_accepted.id])
     async with store.unit_of_work() as uow:
         kept = {item.id for item in await uow.mail.received_before(at(12))}
         events = await uow.audit.for_subject(not_referral.subject_key)
-    assert kept == {accepted.id, waiting.id, recent.id}
+    assert kept == {open_referral.id, waiting.id, recent.id, accepted.id, passed_on.id, closed_lately.id}
     assert ("mail.deleted", "system:retention", "retention") in [
         (e.event.action, e.event.actor_id, e.event.detail) for e in events
     ]
-    # A shorter retention reaches the recent one too.
-    shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 2")
-    assert await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, shorter)) == [
-        recent.id
-    ]
+    # A shorter retention reaches the recent one too, and the one closed five weeks ago (a month
+    # after its closing, as the contact's own personal data goes).
+    shorter = parse_policy("[retention]\nreferrals_not_accepted_months = 1")
+    assert sorted(
+        await purge_expired_mail(store.unit_of_work(), rules=Rules(at(3), CALENDAR, shorter))
+    ) == sorted([recent.id, closed_lately.id])
+    # Still kept, however short the retention: the accepted, the passed-on and the open referral's.
+    async with store.unit_of_work() as uow:
+        kept = {item.id for item in await uow.mail.received_before(at(12))}
+    assert kept == {open_referral.id, waiting.id, accepted.id, passed_on.id}
 
 
 async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store) -> None:

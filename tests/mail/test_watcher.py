@@ -1,8 +1,10 @@
 """The mailbox watcher against a real Dovecot (``tests/imap.py``) and the real stores: each message
 delivered becomes one queue item with what the queue shows; a malformed one is logged by id and
 skipped without stopping the watcher; a restart and two processes take nothing twice; only the
-leader reads; IDLE brings a new message in without waiting for the next poll; a 20 MB message; and a
-contact started from an e-mail has the e-mail's received time as received-at."""
+leader reads; IDLE brings a new message in without waiting for the next poll; a 20 MB message; a
+contact started from an e-mail has the e-mail's received time as received-at; switching the watcher
+on queues none of the mail already in the mailbox (``mail.first_read_hours`` of it when the policy
+says so), and a mailbox renumbered by its server brings back nothing queued or deleted."""
 
 from __future__ import annotations
 
@@ -11,14 +13,18 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from frontdoor.acting import Who
+from frontdoor.acting import Rules, Who
+from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Source
-from frontdoor.mail import start_from_mail, take
+from frontdoor.mail import alert_untaken, item_from, parse_mail, start_from_mail, take, take_in
 from frontdoor.mail_records import MailItem, MailState
+from frontdoor.policy import default_policy, parse_policy
+from frontdoor.retention import purge_expired_mail
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
 from scheduler.leadership import SoleLeadership
@@ -49,13 +55,21 @@ class NotLeader:
         return None
 
 
-def watcher(mailbox: TestMailbox, store: Store, leadership: object | None = None) -> MailboxWatcher:
+#: The tests deliver their messages in the hour and a half before the watcher's clock: as if the
+#: service had chosen to queue the last day's mail when switching on (``mail.first_read_hours``).
+A_DAY = timedelta(hours=24)
+
+
+def watcher(
+    mailbox: TestMailbox, store: Store, leadership: object | None = None, *, first_read: timedelta = A_DAY
+) -> MailboxWatcher:
     return MailboxWatcher(
         mailbox.address,
         store.unit_of_work,
         Clock(),
         leadership or SoleLeadership(),  # type: ignore[arg-type]
         poll_seconds=2,
+        first_read=first_read,
     )
 
 
@@ -255,7 +269,7 @@ _OTHER_PROCESS = """
 import asyncio, json, sys
 from frontdoor.mail import MailboxAddress
 from frontdoor.systemclock import SettableClock
-from datetime import datetime
+from datetime import datetime, timedelta
 from scheduler.leadership import SoleLeadership
 from scheduler.mailbox import MailboxWatcher
 from store.sql import SqlStore
@@ -265,7 +279,9 @@ async def main():
     store = SqlStore(url)
     address = MailboxAddress(host, int(port), False, user, "INBOX", password)
     clock = SettableClock(datetime.fromisoformat(sys.argv[6]))
-    watcher = MailboxWatcher(address, store.unit_of_work, clock, SoleLeadership(), poll_seconds=2)
+    watcher = MailboxWatcher(
+        address, store.unit_of_work, clock, SoleLeadership(), poll_seconds=2, first_read=timedelta(hours=24)
+    )
     result = await watcher.sync()
     await watcher.stop()
     await store.close()
@@ -298,3 +314,121 @@ async def test_two_operating_system_processes_take_nothing_twice(
         assert sorted(item.uid for item in stored) == list(range(1, 21))
     finally:
         await store.close()
+
+
+# -- switching the watcher on, and a mailbox renumbered --------------------------------------------
+
+
+async def test_switching_on_queues_none_of_the_mail_already_in_the_mailbox(
+    imap_mailbox: TestMailbox, store: Store
+) -> None:
+    for number in range(3):  # years of mail already in the front door's mailbox
+        imap_mailbox.deliver(
+            messages.plain(f"<old-{number}@school.example>"), T0 - timedelta(days=400 - number)
+        )
+    imap_mailbox.deliver(messages.html(), T0 - timedelta(minutes=5))  # dealt with in Outlook as before
+
+    switched_on = watcher(imap_mailbox, store, first_read=timedelta(0))
+    assert await switched_on.sync() == SyncResult(passed_over=4)
+    assert await items(store) == []
+    # Nothing waits, so nothing alerts the duty manager, however long after.
+    later = Rules(T0 + timedelta(days=3), WorkingCalendar(), default_policy())
+    assert await alert_untaken(store.unit_of_work, rules=later) == 0
+    async with store.unit_of_work() as uow:
+        events = await uow.audit.for_subject(f"mailbox:{imap_mailbox.address.key}")
+    assert [(e.event.action, e.event.actor_id) for e in events] == [("mail.passed_over", "system:mailbox")]
+    assert "count=4" in events[0].event.detail
+
+    # From then on, what arrives is queued; what was passed over is never read again.
+    imap_mailbox.deliver(messages.attached(), T0 + timedelta(minutes=1))
+    assert await switched_on.sync() == SyncResult(taken=1)
+    restarted = watcher(imap_mailbox, store, first_read=timedelta(0))
+    assert await restarted.sync() == SyncResult()
+    assert [item.uid for item in await items(store)] == [5]
+    await switched_on.stop()
+    await restarted.stop()
+
+
+async def test_the_first_read_queues_the_mail_of_the_policy_s_last_hours(
+    imap_mailbox: TestMailbox, store: Store
+) -> None:
+    policy = parse_policy("[mail]\nfirst_read_hours = 2")
+    imap_mailbox.deliver(messages.plain("<three-hours@school.example>"), T0 - timedelta(hours=3))
+    imap_mailbox.deliver(messages.plain("<one-hour@school.example>"), T0 - timedelta(hours=1))
+    switched_on = watcher(imap_mailbox, store, first_read=policy.mail.first_read)
+    assert await switched_on.sync() == SyncResult(taken=1, passed_over=1)
+    assert [item.message_id for item in await items(store)] == ["<one-hour@school.example>"]
+    await switched_on.stop()
+
+
+async def test_a_renumbered_mailbox_brings_back_nothing_queued_or_deleted(
+    imap_mailbox: TestMailbox, store: Store
+) -> None:
+    folder = "Referrals"
+    imap_mailbox.create(folder)
+    address = replace(imap_mailbox.address, mailbox=folder)
+    clock = Clock(T0)
+
+    def watching() -> MailboxWatcher:
+        return MailboxWatcher(
+            address, store.unit_of_work, clock, SoleLeadership(), poll_seconds=2, first_read=timedelta(0)
+        )
+
+    first = watching()
+    assert await first.sync() == SyncResult()  # switched on with an empty folder
+    imap_mailbox.deliver(messages.plain("<kept@school.example>"), T0 + timedelta(minutes=1), folder)
+    imap_mailbox.deliver(messages.plain("<advice@school.example>"), T0 + timedelta(minutes=2), folder)
+    clock.moment = T0 + timedelta(minutes=5)
+    assert await first.sync() == SyncResult(taken=2)
+    kept, advice = await items(store)
+    assert kept.message_id == "<kept@school.example>"
+    # Seven months on: the advice e-mail was marked not a referral and retention deleted its data.
+    async with store.unit_of_work() as uow:
+        await uow.mail.save(replace(advice, state=MailState.NOT_REFERRAL, taken_by=OFFICER), advice.version)
+        await uow.commit()
+    clock.moment = T0 + timedelta(days=213)
+    rules = Rules(clock.moment, WorkingCalendar(), default_policy())
+    assert await purge_expired_mail(store.unit_of_work(), rules=rules) == [advice.id]
+    imap_mailbox.deliver(
+        messages.attached("<lately@nspcc.example>"), clock.moment - timedelta(minutes=30), folder
+    )
+    assert await first.sync() == SyncResult(taken=1)
+    await first.stop()
+
+    before = imap_mailbox.uid_validity(folder)
+    imap_mailbox.renumber(folder)
+    assert imap_mailbox.uid_validity(folder) != before
+    moved = "<during-the-move@police.example>"
+    imap_mailbox.deliver(messages.html(moved), clock.moment + timedelta(minutes=10), folder)
+    clock.moment += timedelta(minutes=20)
+    again = watching()
+    # The two old ones are passed over (one still queued, one deleted: neither comes back); the one
+    # read half an hour before is matched by its Message-ID; only the new one is queued.
+    assert await again.sync() == SyncResult(taken=1, already=1, passed_over=2)
+    stored = await items(store)
+    assert sorted(item.message_id for item in stored) == sorted(
+        ["<kept@school.example>", "<lately@nspcc.example>", moved]
+    )
+    assert not any(item.message_id == "<advice@school.example>" for item in stored)
+    assert await again.sync() == SyncResult()
+    await again.stop()
+
+
+async def test_a_mailbox_read_before_marks_were_kept_passes_nothing_over(
+    imap_mailbox: TestMailbox, store: Store
+) -> None:
+    """An upgrade: the store holds what the watcher took in before it kept a mark; a message that
+    arrived while the bot was down is new, not mail already there at a switch-on."""
+    raw = messages.plain("<before-the-upgrade@school.example>")
+    imap_mailbox.deliver(raw, T0 - timedelta(hours=3))
+    taken_before = item_from(
+        parse_mail(raw), mailbox=imap_mailbox.address.key, uid_validity=imap_mailbox.uid_validity("INBOX"),
+        uid=1, received_at=T0 - timedelta(hours=3), size=len(raw),
+    )  # fmt: skip
+    assert await take_in(store.unit_of_work(), taken_before, T0 - timedelta(hours=3))
+    imap_mailbox.deliver(messages.html(), T0 - timedelta(minutes=30))  # while the bot was down
+
+    upgraded = watcher(imap_mailbox, store, first_read=timedelta(0))
+    assert await upgraded.sync() == SyncResult(taken=1)
+    assert [item.uid for item in await items(store)] == [1, 2]
+    await upgraded.stop()

@@ -22,6 +22,7 @@ from frontdoor.contact import (
     ReferrerType,
     Source,
 )
+from frontdoor.outcomes import event_data
 from frontdoor.records import ConversationKind, ConversationRecord
 
 #: British Summer Time, so a time that goes in is not already in UTC.
@@ -140,3 +141,41 @@ def conversation(
         team_id=None if kind is ConversationKind.PERSONAL else "team-1",
         channel_id=None if kind is not ConversationKind.CHANNEL else conversation_id,
     )
+
+
+#: When ``closed_contact`` closes by default (a Monday, GMT).
+CLOSED_AT = datetime(2026, 3, 16, 12, 0, tzinfo=UTC)
+
+
+def closed_contact(contact_id: str, outcome: str, at: datetime = CLOSED_AT, **data: str) -> Contact:
+    """``full_contact`` closed at ``at`` with ``outcome`` (an ``OutcomeKind`` value) on route II, its
+    outcome letter produced as it closed."""
+    contact = replace(full_contact(contact_id, reference=f"CT-26-{contact_id[-6:]}"), events=())
+    events = (
+        ContactEvent(
+            at - timedelta(hours=2),
+            "officer-1",
+            "submit",
+            ContactState.DRAFT,
+            ContactState.AWAITING_SCREENING,
+        ),
+        ContactEvent(
+            at - timedelta(hours=1),
+            "consultant-1",
+            "route_ii",
+            ContactState.AWAITING_SCREENING,
+            ContactState.AWAITING_SIGNOFF,
+            rationale="Checks with Child One's school were reassuring",
+            data=event_data({"route": "ii", "outcome": outcome, "receiving_team": "Team North", **data}),
+        ),
+        ContactEvent(at, "consultant-2", "sign_off", ContactState.AWAITING_SIGNOFF, ContactState.CLOSED),
+        ContactEvent(
+            at,
+            "consultant-2",
+            "outcome_letter_produced",
+            ContactState.CLOSED,
+            None,
+            data=event_data({"letter": "Dear A Neighbour"}),
+        ),
+    )
+    return replace(contact, state=ContactState.CLOSED, events=events)

@@ -136,3 +136,31 @@ async def test_a_blank_without_its_tick_is_refused_naming_the_field_and_nothing_
         assert message in texts_of(reply.cards[-1]) + " ".join(reply.texts), texts_of(reply.cards[-1])
         assert _urgent_posts(teams_channel) == []
         assert (await only_contact(bot)).reference is None
+
+
+async def test_a_yes_left_in_a_draft_shows_in_the_queue_until_the_contact_is_created(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    await _ready(start_bot, teams_channel)
+    chat = teams_channel.personal(OFFICER)
+    await _to_emergency_card(teams_channel, chat)  # a yes, then the officer is called away
+    consultant_chat = teams_channel.personal(CONSULTANT)
+
+    reply = await teams_channel.say(consultant_chat, CONSULTANT, "queue")
+
+    [card] = reply.cards
+    text = texts_of(card)
+    assert "Urgent calls not yet created: 1" in text
+    assert f"Started by {OFFICER.name}" in text and "Mon 16 Mar 2026 10:00" in text
+    assert "Ask them, or phone the referrer" in text
+    # a channel may ask for the queue: nothing about the child is on it
+    for private in ("Boy", "Girl", "Zebedee", "school"):
+        assert private not in text
+    # in the decisions channel too
+    posted = await teams_channel.say(decisions_channel(teams_channel), CONSULTANT, "queue")
+    assert "Urgent calls not yet created: 1" in texts_of(posted.cards[-1])
+
+    # once the emergency details are saved, it is a contact in the queue like any other
+    await press(teams_channel, chat, OFFICER, NEXT, RANG_OFF)
+    text = texts_of((await teams_channel.say(consultant_chat, CONSULTANT, "queue")).cards[-1])
+    assert "Urgent calls not yet created" not in text and "CT-26-000001" in text

@@ -25,6 +25,11 @@ Choices made here, beyond the spec's words:
   the E.164 form (``+441914980000``) for comparing them. Accepted: mobiles (07), geographic
   numbers (01, 02), non-geographic 03 numbers, and 0800/0808 freephone numbers (helplines such as
   the NSPCC's), written with spaces, dashes, dots or brackets, with +44, 0044 or +44 (0) in front.
+  The emergency details card also takes a number abroad in international form (an urgent caller
+  may be anywhere), and "whereabouts not known" / "number withheld or not given" as ticks: an
+  urgent call must reach a consultant whatever the caller could say.
+- Received-at of a contact started from an e-mail is the e-mail's received time, set by
+  ``frontdoor.intake`` and never read from the card, so ``MAX_BACKDATE`` does not limit it.
 - An address and its postcode are two inputs on the card but one ``address`` text on the record
   (the records have no postcode column): the postcode is its last line (see ``join_address``).
 """

@@ -15,6 +15,7 @@ from typing import TypeVar
 from frontdoor.contact_details import (
     normalise_email,
     normalise_phone,
+    normalise_phone_anywhere,
     normalise_postcode,
 )
 from frontdoor.policy import Policy
@@ -210,12 +211,15 @@ class CardValues:
             return ""
         return normal
 
-    def phone(self, spec: FieldSpec) -> str:
+    def phone(self, spec: FieldSpec, *, abroad: bool = False) -> str:
         """The number as typed (its spaces help whoever reads it back), once ``normalise_phone``
-        accepts it as a UK number; the E.164 form is for comparing numbers only."""
+        accepts it as a UK number (or, with ``abroad``, ``normalise_phone_anywhere`` as a UK number
+        or one abroad in international form); the E.164 form is for comparing numbers only."""
         typed = " ".join(self.text(spec).split())
-        if typed and normalise_phone(typed) is None:
-            self.error(spec, "enter a UK phone number, such as 07700 900123 or 0191 498 0000")
+        normalise = normalise_phone_anywhere if abroad else normalise_phone
+        if typed and normalise(typed) is None:
+            where = ", or a number abroad with + and its country code" if abroad else " or 0191 498 0000"
+            self.error(spec, f"enter a UK phone number, such as 07700 900123{where}")
             return ""
         return typed
 

@@ -143,10 +143,17 @@ class EmergencyDetails:
 
     #: the child's name, or a description when the caller does not know it
     child: str = ""
-    #: where the child is now
+    #: where the child is now, or ``WHEREABOUTS_NOT_KNOWN``
     whereabouts: str = ""
-    #: the referrer's phone, as typed (checked to be a UK number)
+    #: the referrer's phone, as typed (a UK number, or one abroad in international form), or
+    #: ``PHONE_NOT_GIVEN``
     phone: str = ""
+
+
+#: The emergency details' answers when the caller cannot give them (SPEC §3: an urgent call reaches
+#: the consultant whatever is known): recorded, and read, as they are written.
+WHEREABOUTS_NOT_KNOWN = "Not known"
+PHONE_NOT_GIVEN = "Withheld or not given"
 
 
 @dataclass(frozen=True, slots=True)

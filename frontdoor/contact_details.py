@@ -10,6 +10,7 @@ __all__ = [
     "join_address",
     "normalise_email",
     "normalise_phone",
+    "normalise_phone_anywhere",
     "normalise_postcode",
     "split_address",
 ]
@@ -37,6 +38,30 @@ def normalise_phone(text: str) -> str | None:
     if not national.isascii() or not national.isdigit() or not _UK_NATIONAL.fullmatch(national):
         return None
     return f"+44{national}"
+
+
+# A number abroad in E.164 after its + (or 00): a country code that does not start with 0, and at
+# most 15 digits in all; 7 is the fewest any country dials (Niue, +683 4002).
+_INTERNATIONAL = re.compile(r"[1-9]\d{6,14}")
+
+
+def normalise_phone_anywhere(text: str) -> str | None:
+    """A UK number as ``normalise_phone`` reads it, or a number abroad written in international form
+    (``+33 6 12 34 56 78``, ``0033 ...``), in E.164; None otherwise. A +44 number is judged as a
+    UK one, so a mistyped UK number is not let through as "abroad"."""
+    uk = normalise_phone(text)
+    if uk is not None:
+        return uk
+    digits = _PHONE_PUNCTUATION.sub("", text.strip())
+    if digits.startswith("+"):
+        rest = digits[1:]
+    elif digits.startswith("00"):
+        rest = digits[2:]
+    else:
+        return None
+    if rest.startswith("44") or not rest.isascii() or not _INTERNATIONAL.fullmatch(rest):
+        return None
+    return f"+{rest}"
 
 
 # Pragmatic, not RFC 5322: one @, no spaces, a dot inside the domain with something either side.

@@ -93,6 +93,7 @@ __all__ = [
     "go_back",
     "is_rereferral",
     "months_before",
+    "received_from_mail",
     "recorded_repeat_of",
     "revisit_section",
     "save_section",
@@ -261,6 +262,22 @@ def _check_draft(
     return contact
 
 
+#: The cards whose saving sets received-at: the source card, and the emergency details card that
+#: creates an urgent contact.
+_RECEIVED_SECTIONS = frozenset({Section.SOURCE, Section.EMERGENCY})
+#: The source card's inputs of received-at.
+_RECEIVED_FIELDS = frozenset({"received_date", "received_time"})
+
+
+async def received_from_mail(uow: UnitOfWork, contact_id: str) -> datetime | None:
+    """Within ``uow``: the received time of the e-mail a contact was started from, or None for a
+    contact not started from one. SPEC §5a: the clock starts when the e-mail arrived, not when an
+    officer opens it, so this is its received-at, kept to the second; the ``MAX_BACKDATE`` limit on
+    a typed time does not apply to it (a backlog after a closure is still dated truly)."""
+    item = await uow.mail.for_contact(contact_id)
+    return item.received_at if item is not None else None
+
+
 #: The cards that create an urgent contact: fixed once it exists (its clocks started from them).
 _CREATION_SECTIONS = frozenset({Section.SOURCE, Section.RISK, Section.EMERGENCY})
 
@@ -326,6 +343,10 @@ async def save_section(
         # An urgent contact may move on from its history card with no system checked: the checks
         # then stay outstanding (SPEC §3), to be recorded later.
         later = section is Section.HISTORY and checked.urgent and not values.get("systems_checked")
+        from_mail = await received_from_mail(uow, contact_id) if section in _RECEIVED_SECTIONS else None
+        if section is Section.SOURCE and from_mail is not None:
+            # The e-mail's received time is not the card's to change (SPEC §5a), whatever it sends.
+            values = {key: value for key, value in values.items() if key not in _RECEIVED_FIELDS}
         parsed = parse_section(
             section,
             values,
@@ -339,6 +360,8 @@ async def save_section(
             names = "; ".join(error.message for error in parsed)
             return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
         updated = apply_section(checked, parsed)
+        if section is Section.SOURCE and from_mail is not None:
+            updated = replace(updated, received_at=from_mail)
         landing = section
         if advance:
             # The summary has no next card: saving it keeps the draft there, ready to submit.
@@ -349,8 +372,9 @@ async def save_section(
             if rules.calendar is None:
                 raise ValueError("creating an urgent contact needs the working calendar")
             errors = check_emergency(updated)
-            received = (updated.received_at or rules.now).astimezone(UTC)
-            errors += check_received_at(received, rules.now)
+            received = (from_mail or updated.received_at or rules.now).astimezone(UTC)
+            if from_mail is None:
+                errors += check_received_at(received, rules.now)
             if errors:
                 names = "; ".join(error.message for error in errors)
                 return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(errors))
@@ -643,8 +667,9 @@ async def submit_contact(
 ) -> SubmissionResult | Refusal:
     """Submit the draft from its summary card: reference, received-at, route, clocks, audit, at once.
 
-    Received-at is ``received_at`` if given, else the one entered on the source card, else ``now``;
-    it may be back-dated (``validation.MAX_BACKDATE``) but never in the future. For an urgent
+    Received-at is the e-mail's received time for a contact started from one (``received_from_mail``,
+    not limited in age); otherwise ``received_at`` if given, else the one entered on the source card,
+    else ``now``, back-dated at most ``validation.MAX_BACKDATE`` and never in the future. For an urgent
     contact created earlier this finishes it instead: the officer's cards are complete (history
     checks may stay outstanding), and its reference, route and clocks stay as they are.
     """
@@ -657,8 +682,11 @@ async def submit_contact(
             return checked
         if checked.reference is not None:
             return await _finish(uow, checked, actor_id, expected_version, rules=rules)
-        received = (received_at or checked.received_at or rules.now).astimezone(UTC)
-        errors = check_complete(checked, _local_date(rules.now)) + check_received_at(received, rules.now)
+        from_mail = await received_from_mail(uow, contact_id)
+        received = (from_mail or received_at or checked.received_at or rules.now).astimezone(UTC)
+        errors = check_complete(checked, _local_date(rules.now))
+        if from_mail is None:
+            errors += check_received_at(received, rules.now)
         if errors:
             names = "; ".join(error.message for error in errors)
             return Refusal(RefusalReason.INVALID, f"Before submitting, please check: {names}", tuple(errors))

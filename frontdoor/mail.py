@@ -48,7 +48,7 @@ from frontdoor.mail_records import (
 )
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
-from frontdoor.records import AuditEvent
+from frontdoor.records import AuditEvent, DirectoryEntry
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
@@ -347,9 +347,44 @@ def _own_taken(item: MailItem | None, actor_id: str) -> MailItem | MailRefusal:
     return item
 
 
-def referrer_from(item: MailItem) -> Referrer:
-    """The referrer a contact from this e-mail starts with: the sender's name and address; the
-    officer checks the type, agency and role on the referrer card."""
+#: The front door's own staff: an e-mail from one of them is a colleague passing on (forwarding)
+#: someone else's referral, so its sender is not the referrer. Partner-agency staff, professionals
+#: and the out-of-hours team do refer, so they are not in it.
+FRONT_DOOR_STAFF = frozenset(
+    {
+        Role.OFFICER,
+        Role.CONSULTANT,
+        Role.DUTY_MANAGER,
+        Role.TEAM_MANAGER,
+        Role.SOCIAL_WORKER,
+        Role.SERVICE_MANAGER,
+        Role.ADMIN,
+    }
+)
+
+
+def _folded_name(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def staff_names(entries: Iterable[DirectoryEntry]) -> frozenset[str]:
+    """The display names (folded) of the front door's staff in the role directory. The directory
+    holds no e-mail addresses; a sender in the same Microsoft 365 tenant is shown by Outlook under
+    the same display name Teams gives the bot, so the name is what matches."""
+    return frozenset(
+        _folded_name(entry.display_name)
+        for entry in entries
+        if entry.display_name.strip() and entry.roles & FRONT_DOOR_STAFF
+    )
+
+
+def referrer_from(item: MailItem, staff: frozenset[str] = frozenset()) -> Referrer | None:
+    """The referrer a contact from this e-mail starts with (SPEC §5a: "the sender as referrer
+    where it matches"): the sender's name and address, for the officer to check the type, agency
+    and role on the referrer card; None when the sender is one of ``staff`` (``staff_names``): a
+    colleague's forward, whose referrer the officer takes from the e-mail itself."""
+    if _folded_name(item.sender_name) in staff:
+        return None
     return Referrer(type=ReferrerType.PROFESSIONAL, name=item.sender_name, email=item.sender_address)
 
 
@@ -357,20 +392,22 @@ async def start_from_mail(
     uow: UnitOfWork, item_id: str, first_section: str, *, who: Who, now: datetime
 ) -> tuple[MailItem, Contact] | MailRefusal:
     """A draft contact from a taken e-mail: source e-mail, received-at the e-mail's received time,
-    referrer the sender; the e-mail is linked to the draft."""
+    referrer the sender unless they are front-door staff (``referrer_from``); the e-mail is linked
+    to the draft."""
     if not may(who.roles, Permission.START_CONTACT):
         return _ONLY_STARTERS
     async with uow:
         checked = _own_taken(await uow.mail.get(item_id), who.actor_id)
         if isinstance(checked, MailRefusal):
             return checked
+        referrer = referrer_from(checked, staff_names(await uow.roles.entries()))
         contact = Contact(
             id=str(uuid.uuid4()),
             created_by=who.actor_id,
             created_at=now.astimezone(UTC),
             received_at=checked.received_at,
             source=Source.EMAIL,
-            referrer=referrer_from(checked),
+            referrer=referrer,
             draft_section=first_section,
         )
         started = replace(checked, state=MailState.STARTED, contact_id=contact.id)
@@ -380,7 +417,13 @@ async def start_from_mail(
             return MailRefusal("That e-mail was changed at the same moment elsewhere; please look again.")
         await uow.contacts.add(contact)
         await uow.audit.append(
-            AuditEvent(now, who.actor_id, "contact.started", contact.id, f"mail={item_id}")
+            AuditEvent(
+                now,
+                who.actor_id,
+                "contact.started",
+                contact.id,
+                f"mail={item_id}" + ("" if referrer else "; referrer=none (sender is front-door staff)"),
+            )
         )
         await uow.audit.append(_audit(now, who.actor_id, "mail.started", checked, f"contact={contact.id}"))
         await uow.commit()

@@ -472,7 +472,11 @@ _RISK_FIELDS: tuple[FieldSpec, ...] = tuple(
     for risk, question in RISK_QUESTIONS.items()
 )
 
-#: Only what an emergency needs (SPEC §3); all three are required so the consultant can act.
+#: Only what an emergency needs (SPEC §3). Each is answered, but an urgent call must reach the
+#: consultant whatever the caller could say: where the child is and the caller's number may be
+#: answered "not known" / "withheld or not given" with a tick rather than left blank, and a number
+#: abroad is taken in international form. The server requires the text or its tick
+#: (``frontdoor.validation``); the card cannot express "one of two", so it requires only the child.
 _EMERGENCY_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec(
         "emergency_child",
@@ -487,18 +491,27 @@ _EMERGENCY_FIELDS: tuple[FieldSpec, ...] = (
         "emergency_whereabouts",
         "Where the child is now",
         FieldKind.TEXT,
-        required=True,
         max_length=TEXT_MAX_LENGTH,
-        error_message="Say where the child is now",
+    ),
+    FieldSpec(
+        "emergency_whereabouts_unknown",
+        "Whereabouts not known",
+        FieldKind.TOGGLE,
+        help="Tick if nobody can say where the child is now.",
     ),
     FieldSpec(
         "emergency_phone",
         "Referrer's phone",
         FieldKind.PHONE,
-        required=True,
         max_length=32,
-        help="So the consultant can call them back now.",
-        error_message="Enter a UK phone number",
+        help="So the consultant can call them back now: a UK number, or a number abroad with + and "
+        "its country code.",
+    ),
+    FieldSpec(
+        "emergency_phone_withheld",
+        "Number withheld or not given",
+        FieldKind.TOGGLE,
+        help="Tick for an anonymous caller, a withheld number, or a call that ended before it was taken.",
     ),
 )
 

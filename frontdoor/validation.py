@@ -25,6 +25,11 @@ Choices made here, beyond the spec's words:
   the E.164 form (``+441914980000``) for comparing them. Accepted: mobiles (07), geographic
   numbers (01, 02), non-geographic 03 numbers, and 0800/0808 freephone numbers (helplines such as
   the NSPCC's), written with spaces, dashes, dots or brackets, with +44, 0044 or +44 (0) in front.
+  The emergency details card also takes a number abroad in international form (an urgent caller
+  may be anywhere), and "whereabouts not known" / "number withheld or not given" as ticks: an
+  urgent call must reach a consultant whatever the caller could say.
+- Received-at of a contact started from an e-mail is the e-mail's received time, set by
+  ``frontdoor.intake`` and never read from the card, so ``MAX_BACKDATE`` does not limit it.
 - An address and its postcode are two inputs on the card but one ``address`` text on the record
   (the records have no postcode column): the postcode is its last line (see ``join_address``).
 """
@@ -56,6 +61,8 @@ from frontdoor.card_values import (
     group_indices,
 )
 from frontdoor.contact import (
+    PHONE_NOT_GIVEN,
+    WHEREABOUTS_NOT_KNOWN,
     Child,
     Consent,
     Contact,
@@ -79,6 +86,7 @@ from frontdoor.script import (
     MAX_PARENTS,
     UNBORN_NAME,
     Choice,
+    FieldKind,
     Section,
     child_fields,
     fields_for,
@@ -350,13 +358,35 @@ def _parse_risk(read: CardValues) -> RiskAnswers:
     return RiskAnswers(yes)
 
 
+#: The emergency details that may be answered with a tick instead (SPEC §3): field, its tick, what
+#: the tick records, and what to ask for when neither is given.
+_ANSWER_OR_TICK: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "emergency_whereabouts",
+        "emergency_whereabouts_unknown",
+        WHEREABOUTS_NOT_KNOWN,
+        "say where the child is",
+    ),
+    ("emergency_phone", "emergency_phone_withheld", PHONE_NOT_GIVEN, "enter their number"),
+)
+
+
 def _parse_emergency(read: CardValues) -> EmergencyAnswers:
     spec = fields_by_id(fields_for(Section.EMERGENCY))
+    answers: dict[str, str] = {}
+    for field_id, tick_id, tick_answer, ask in _ANSWER_OR_TICK:
+        field, tick = spec[field_id], spec[tick_id]
+        # a typed answer says more than the tick; a number typed wrong is refused as such (the
+        # first message per field is the one kept)
+        given = read.phone(field, abroad=True) if field.kind is FieldKind.PHONE else read.text(field)
+        answers[field_id] = given or (tick_answer if read.toggle(tick) else "")
+        if not answers[field_id] and not read.partial:
+            read.error(field, f"{ask}, or tick {tick.label}")
     return EmergencyAnswers(
         EmergencyDetails(
             child=read.text(spec["emergency_child"]),
-            whereabouts=read.text(spec["emergency_whereabouts"]),
-            phone=read.phone(spec["emergency_phone"]),
+            whereabouts=answers["emergency_whereabouts"],
+            phone=answers["emergency_phone"],
         )
     )
 
@@ -500,13 +530,19 @@ def check_emergency(contact: Contact) -> list[FieldError]:
     """What an urgent contact needs before it is created: the emergency details (SPEC §3)."""
     emergency = contact.emergency
     missing = (
-        ("emergency_child", "Child's name or description", emergency.child),
-        ("emergency_whereabouts", "Where the child is now", emergency.whereabouts),
-        ("emergency_phone", "Referrer's phone", emergency.phone),
+        ("emergency_child", "Child's name or description: this is required", emergency.child),
+        (
+            "emergency_whereabouts",
+            "Where the child is now: say where the child is, or tick Whereabouts not known",
+            emergency.whereabouts,
+        ),
+        (
+            "emergency_phone",
+            "Referrer's phone: enter their number, or tick Number withheld or not given",
+            emergency.phone,
+        ),
     )
-    errors = [
-        FieldError(field_id, f"{label}: this is required") for field_id, label, value in missing if not value
-    ]
+    errors = [FieldError(field_id, message) for field_id, message, value in missing if not value]
     if contact.source is None:
         errors.append(FieldError("source", "Source: this is required"))
     if contact.contact_type is None:

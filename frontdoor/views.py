@@ -17,6 +17,8 @@ from datetime import date, datetime
 
 from frontdoor.calendar import LONDON, WorkingCalendar
 from frontdoor.contact import (
+    PHONE_NOT_GIVEN,
+    WHEREABOUTS_NOT_KNOWN,
     Child,
     Contact,
     ContactState,
@@ -285,10 +287,15 @@ def section_values(contact: Contact, section: Section) -> dict[str, str]:
                 chronology=history.chronology,
             )
         case Section.EMERGENCY:
+            emergency = contact.emergency
+            unknown = emergency.whereabouts == WHEREABOUTS_NOT_KNOWN
+            withheld = emergency.phone == PHONE_NOT_GIVEN
             values.update(
-                emergency_child=contact.emergency.child,
-                emergency_whereabouts=contact.emergency.whereabouts,
-                emergency_phone=format_phone(contact.emergency.phone),
+                emergency_child=emergency.child,
+                emergency_whereabouts="" if unknown else emergency.whereabouts,
+                emergency_whereabouts_unknown=_flag(unknown),
+                emergency_phone="" if withheld else format_phone(emergency.phone),
+                emergency_phone_withheld=_flag(withheld),
             )
         case Section.SUMMARY:
             pass

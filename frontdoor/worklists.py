@@ -13,7 +13,10 @@ line gives the full record to someone allowed to see it.
   first, then by next due time; a contact with no open clock comes last.
 - *The queue* is every contact awaiting screening: urgent first, then the oldest received first,
   with the screening clock's due time and the repeat flag (the earlier contacts about the same child
-  that intake found and recorded at submission, as the decision card shows them).
+  that intake found and recorded at submission, as the decision card shows them). Above them, any
+  *urgent call not yet created*: a draft with a yes on its immediate-risk screen whose emergency
+  details were not saved (the officer was called away), with who started it and when, so a
+  consultant can ask them; it names nothing about the child.
 
 A list is cut to ``limit`` lines (a Teams card has a size limit); ``WorkList.more`` says how many
 were left off, and they are always the least pressing ones.
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from frontdoor.acting import Rules, Who
@@ -39,6 +42,7 @@ from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
     "WORKLIST_LIMIT",
+    "UrgentDraft",
     "WorkItem",
     "WorkList",
     "my_work",
@@ -69,11 +73,25 @@ class WorkItem:
 
 
 @dataclass(frozen=True, slots=True)
+class UrgentDraft:
+    """A draft with a yes on its immediate-risk screen whose emergency details are not saved yet,
+    so no urgent contact exists and no consultant has been told: who started it, and when. Nothing
+    about the child (the queue may be shown in a channel)."""
+
+    officer_id: str
+    officer_name: str
+    started_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class WorkList:
     """The lines shown, most pressing first, and how many there are in all."""
 
     items: tuple[WorkItem, ...]
     total: int
+    #: the queue only: urgent calls still in a draft, oldest first (never cut: each is a child at
+    #: immediate risk that no consultant has been told of)
+    urgent_drafts: tuple[UrgentDraft, ...] = ()
 
     @property
     def more(self) -> int:
@@ -82,7 +100,7 @@ class WorkList:
 
     @property
     def empty(self) -> bool:
-        return self.total == 0
+        return self.total == 0 and not self.urgent_drafts
 
 
 def _refused(roles: Iterable[Role]) -> Refusal | None:
@@ -161,6 +179,7 @@ async def screening_queue(
             if c.reference is not None and c.received_at is not None
         ]
         deadlines = _by_subject(await uow.deadlines.open_for_subjects([c.reference or "" for c in waiting]))
+        urgent_drafts = await _urgent_drafts(uow)
 
     items: list[WorkItem] = []
     for contact in waiting:
@@ -176,4 +195,16 @@ async def screening_queue(
         return (not item.summary.urgent, item.summary.received_at or rules.now, item.summary.reference)
 
     items.sort(key=order)
-    return _cut(items, limit)
+    return replace(_cut(items, limit), urgent_drafts=urgent_drafts)
+
+
+async def _urgent_drafts(uow: UnitOfWork) -> tuple[UrgentDraft, ...]:
+    """Drafts with a yes on the risk screen and no contact created yet (SPEC §3: any yes goes to a
+    consultant at once): an officer called away before the emergency details card was saved."""
+    drafts = [c for c in await uow.contacts.list_by_state([ContactState.DRAFT]) if c.urgent]
+    if not drafts:
+        return ()
+    names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+    return tuple(
+        UrgentDraft(c.created_by, names.get(c.created_by) or c.created_by, c.created_at) for c in drafts
+    )

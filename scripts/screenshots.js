@@ -55,7 +55,7 @@ const ANSWERS = [
   [/^Presenting needs/, [/neglect/i]],
   [/^Chronology/, 'Two earlier contacts, both closed with advice.'],
   [/child.*(name|description)/i, 'Boy, about 6, called Zebedee'],
-  [/where/i, 'Example Primary School office'],
+  [/^Where the child is now/, 'Example Primary School office'],
   [/phone/i, '0191 498 0000'],
   [/^(Does|Has|Is) the child/, 'No'],
 ];

@@ -165,6 +165,14 @@ _SECTION_INTROS: Mapping[Section, str] = {
     Section.SUMMARY: "Check the contact, then submit it.",
 }
 
+#: The source card's inputs of received-at, and what the card says instead for a draft started from
+#: an e-mail.
+_RECEIVED_INPUTS = frozenset({"received_date", "received_time"})
+_FROM_MAIL = (
+    "When the e-mail reached the mailbox: the clocks start then, however long it waited, so it "
+    "cannot be changed here."
+)
+
 # Teams renders a TextBlock's text as Markdown: what people typed is shown as typed.
 _MARKDOWN = re.compile(r"([\\`*_\[\]()#>~|])")
 
@@ -226,6 +234,9 @@ class SectionForm:
     created: SubmissionResult | None = None
     outcomes: tuple[str, ...] = ()
     created_at: datetime | None = None
+    #: on the source card of a draft started from an e-mail: the e-mail's received time, shown in
+    #: place of the date and time inputs (SPEC §5a: the clock starts when the e-mail arrived)
+    received_from_mail: datetime | None = None
 
 
 def _data(form: SectionForm, action: str) -> dict[str, Any]:
@@ -356,9 +367,18 @@ def _fields_body(form: SectionForm) -> list[CardElement]:
                 ],
             )
         )
-    body.append(_text(_SECTION_INTROS[section], is_subtle=True))
+    received = form.received_from_mail if section is Section.SOURCE else None
+    if received is None:
+        body.append(_text(_SECTION_INTROS[section], is_subtle=True))
+    else:
+        body.append(_text("How did the information reach us?", is_subtle=True))
+        seconds = received.astimezone(LONDON).second
+        body.append(_facts([("Received (the e-mail)", f"{format_local(received)}:{seconds:02d}")]))
+        body.append(_text(_FROM_MAIL, is_subtle=True, size="Small", spacing="None"))
     errors = {error.field_id: error.message for error in form.errors}
     for spec in form.fields:
+        if received is not None and spec.id in _RECEIVED_INPUTS:
+            continue
         if (
             spec.id == "consent"
             and section is Section.PARENTS

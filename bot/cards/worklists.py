@@ -34,7 +34,7 @@ from bot.cards.intake import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
-from frontdoor.worklists import WorkItem, WorkList
+from frontdoor.worklists import UrgentDraft, WorkItem, WorkList
 
 __all__ = ["MAX_CHILDREN_SHOWN", "MAX_REPEATS_SHOWN", "my_work_card", "queue_card"]
 
@@ -171,14 +171,44 @@ def my_work_card(work: WorkList, now: datetime) -> dict[str, Any]:
     return _card("My work", intro, lines, more, f"My work: {_plural(work.total, 'contact', 'contacts')}")
 
 
+def _urgent_drafts(drafts: Sequence[UrgentDraft]) -> list[CardElement]:
+    """Urgent calls still in a draft (SPEC §3): above the queue, in the attention colour."""
+    if not drafts:
+        return []
+    lines: list[CardElement] = [
+        TextBlock(
+            text=f"Urgent calls not yet created: {len(drafts)}", color="Attention", weight="Bolder", wrap=True
+        ),
+        TextBlock(
+            text="A yes on the immediate-risk screen, but the emergency details were not saved, so there is "
+            "no contact and no consultant was told. Ask them, or phone the referrer.",
+            wrap=True,
+            spacing="None",
+        ),
+    ]
+    lines += [
+        TextBlock(
+            text=f"- Started by {draft.officer_name} at {format_local(draft.started_at)}",
+            wrap=True,
+            spacing="None",
+        )
+        for draft in drafts
+    ]
+    return [Container(style="attention", items=lines)]
+
+
 def queue_card(work: WorkList, now: datetime) -> dict[str, Any]:
-    """The contacts awaiting screening: urgent first, then the oldest received first."""
+    """The contacts awaiting screening: urgent first, then the oldest received first; urgent calls
+    still in a draft above them."""
     intro = (
         f"{_plural(work.total, 'contact is', 'contacts are')} awaiting screening, urgent first, then the "
         f"oldest first. As at {format_local(now)}."
     )
     more = _more(work)
-    lines: list[CardElement] = [_queue_line(item, now) for item in work.items]
+    lines: list[CardElement] = [
+        *_urgent_drafts(work.urgent_drafts),
+        *(_queue_line(item, now) for item in work.items),
+    ]
     return _card(
         "Awaiting screening", intro, lines, more, f"Queue: {_plural(work.total, 'contact', 'contacts')}"
     )

@@ -112,10 +112,16 @@ class MailFeature:
             return
         item, contact = result
         log.info("contact started from mail", extra={"mail_id": item.id, "contact_id": contact.id})
-        notice = (
-            "Started from the e-mail: source, received time and the sender as referrer are filled in. "
-            "Check them against the e-mail in the mailbox as you go."
-        )
+        if contact.referrer is None:
+            notice = (
+                "Started from the e-mail: source and received time are filled in. The sender is "
+                "front-door staff (a forward), so the referrer is left for you to fill in from the e-mail."
+            )
+        else:
+            notice = (
+                "Started from the e-mail: source, received time and the sender as referrer are filled in. "
+                "Check them against the e-mail in the mailbox as you go."
+            )
         await self._intake.show_draft(turn_context, contact, notice)
 
     async def on_not_referral(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:

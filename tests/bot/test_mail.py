@@ -154,8 +154,10 @@ async def test_a_contact_started_from_an_e_mail_is_received_when_the_e_mail_was(
     assert section_of_card(card) is Section.SOURCE
     text = texts_of(card)
     assert "Started from the e-mail" in text
-    # The source card shows the e-mail's source and received time, ready to confirm.
-    assert '"value": "email"' in text and '"value": "2026-03-16"' in text and '"value": "09:12"' in text
+    # The source card shows the e-mail's source, ready to confirm, and its received time, which it
+    # does not ask for (the clock starts when the e-mail arrived).
+    assert '"value": "email"' in text and "Mon 16 Mar 2026 09:12:00" in text
+    assert '"received_date"' not in text and '"received_time"' not in text
     answers = script(source={"source": "email", "contact_type": "referral"})
     answers[Section.REFERRER] = {"referrer_agency": "Example Police", "referrer_phone": "0191 498 0001"}
     await walk(teams_channel, chat, OFFICER, answers)

@@ -110,8 +110,16 @@ def test_the_risk_screen_asks_the_procedures_questions() -> None:
 
 def test_the_emergency_details_ask_only_what_an_emergency_needs() -> None:
     specs = fields_for(S.EMERGENCY)
-    assert [spec.id for spec in specs] == ["emergency_child", "emergency_whereabouts", "emergency_phone"]
-    assert all(spec.required for spec in specs)
+    assert [spec.id for spec in specs] == [
+        "emergency_child",
+        "emergency_whereabouts",
+        "emergency_whereabouts_unknown",
+        "emergency_phone",
+        "emergency_phone_withheld",
+    ]
+    # the child is required on the card; where the child is and the caller's number are answered by
+    # text or by their tick, which only the server can require (one of two)
+    assert [spec.id for spec in specs if spec.required] == ["emergency_child"]
 
 
 def test_the_first_card_has_no_back() -> None:

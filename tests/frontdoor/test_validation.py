@@ -37,6 +37,7 @@ from frontdoor.contact_details import (
     join_address,
     normalise_email,
     normalise_phone,
+    normalise_phone_anywhere,
     normalise_postcode,
     split_address,
 )
@@ -747,3 +748,33 @@ def test_an_urgent_contact_needs_no_history_checks() -> None:
         complete_contact(), history=HistoryChecks(), immediate_risks=frozenset({ImmediateRisk.INJURY})
     )
     assert check_complete(contact, TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("+33 6 12 34 56 78", "+33612345678"),
+        ("0033 6 12 34 56 78", "+33612345678"),
+        ("+1 (202) 555-0100", "+12025550100"),
+        ("+683 4002", "+6834002"),  # the shortest: Niue
+        ("07700 900123", "+447700900123"),  # a UK number is still read as one
+    ],
+)
+def test_a_number_anywhere_in_international_form_compares_in_e164(typed: str, stored: str) -> None:
+    assert normalise_phone_anywhere(typed) == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "+44 12",  # a UK number mistyped, not one abroad
+        "+44 7700 9001",
+        "+0 123 456 789",  # no country code starts with 0
+        "+33 612",  # too short
+        "33 6 12 34 56 78",  # no + or 00
+        "+1234567890123456",  # longer than E.164 allows
+        "+33 6x",
+    ],
+)
+def test_a_number_abroad_must_be_whole_and_not_a_mistyped_uk_one(typed: str) -> None:
+    assert normalise_phone_anywhere(typed) is None

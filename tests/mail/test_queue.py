@@ -20,6 +20,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Contact, ContactEvent, ContactState
 from frontdoor.intake import Refusal, cancel_draft
 from frontdoor.mail import (
+    FRONT_DOOR_STAFF,
     MailboxAddress,
     TakenBySomeoneElse,
     alert_untaken,
@@ -27,6 +28,8 @@ from frontdoor.mail import (
     item_from,
     parse_mail,
     preview_text,
+    referrer_from,
+    staff_names,
     start_from_mail,
     take,
     take_in,
@@ -34,7 +37,7 @@ from frontdoor.mail import (
 )
 from frontdoor.mail_records import MailItem, MailState
 from frontdoor.policy import parse_policy
-from frontdoor.records import RotaEntry
+from frontdoor.records import DirectoryEntry, RotaEntry
 from frontdoor.retention import purge_expired_mail
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
@@ -302,3 +305,22 @@ async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store
         events = [e.event.action for e in await uow.audit.for_subject(item.subject_key)]
     assert [(i.id, i.state, i.contact_id) for i in back] == [(item.id, MailState.TAKEN, None)]
     assert events[-1] == "mail.returned"
+
+
+def test_the_sender_is_the_referrer_unless_they_are_front_door_staff() -> None:
+    item = item_from(
+        parse_mail(messages.plain()), mailbox="frontdoor@council.example/INBOX", uid_validity=1, uid=1,
+        received_at=at(9), size=1,
+    )  # fmt: skip
+    directory = [
+        DirectoryEntry("aad-1", frozenset({Role.PARTNER}), messages.SENDER_NAME),
+        DirectoryEntry("aad-2", frozenset({Role.PROFESSIONAL, Role.EDT}), messages.SENDER_NAME),
+    ]
+    # partner agencies, professionals and the out-of-hours team refer: the sender stays the referrer
+    referrer = referrer_from(item, staff_names(directory))
+    assert referrer is not None and referrer.email == messages.SENDER
+    # one of the front door's own (name matched however it is spaced or cased): a colleague's forward
+    for role in FRONT_DOOR_STAFF:
+        colleague = DirectoryEntry("aad-3", frozenset({role}), f"  {messages.SENDER_NAME.upper()} ")
+        assert referrer_from(item, staff_names([*directory, colleague])) is None, role
+    assert staff_names([DirectoryEntry("aad-4", frozenset({Role.OFFICER}), "")]) == frozenset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -20,6 +21,7 @@ from bot.dialogs.cardmessages import update_card
 from bot.routing import Actor, CardAction
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact, ContactState, ImmediateRisk
+from frontdoor.intake import received_from_mail
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.roles import Role
@@ -158,6 +160,7 @@ class ScriptForms:
         """The card of the section ``contact`` is on, showing its saved answers."""
         section = section_of(contact)
         people, names = await self.people() if section in (Section.HISTORY, Section.SUMMARY) else ((), {})
+        from_mail = await self.received_from_mail(contact.id, section)
         fields = fields_for(
             section,
             children=children or len(contact.children),
@@ -180,7 +183,16 @@ class ScriptForms:
             local_systems=self._local_systems,
             free_text_limit=self._policy.limits.max_free_text_chars,
             today=self._clock.now().astimezone(LONDON).date(),
+            received_from_mail=from_mail,
         )
+
+    async def received_from_mail(self, contact_id: str, section: Section) -> datetime | None:
+        """On the source card, the received time of the e-mail the draft was started from: shown,
+        not asked (SPEC §5a); None on other cards and for drafts not from an e-mail."""
+        if section is not Section.SOURCE:
+            return None
+        async with self._store.unit_of_work() as uow:
+            return await received_from_mail(uow, contact_id)
 
     async def invalid_form(
         self, ref: CardRef, answers: Mapping[str, object], errors: Sequence[FieldError], actor: Actor
@@ -214,6 +226,7 @@ class ScriptForms:
             people_names=names,
             local_systems=self._local_systems,
             free_text_limit=self._policy.limits.max_free_text_chars,
+            received_from_mail=await self.received_from_mail(ref.contact_id, ref.section),
         )
 
     async def not_staff(self, section: Section, answers: Mapping[str, object]) -> list[FieldError]:

@@ -173,6 +173,8 @@ class MashEpisode:
     children: tuple[SharedChild, ...]
     requests: tuple[InformationRequest, ...]
     closure: Closure | None = None
+    #: the card the episode was opened from: a second press of it opens nothing
+    form_id: str | None = None
 
     def request_for(self, agency: Agency) -> InformationRequest | None:
         return next((r for r in self.requests if r.agency is agency), None)
@@ -326,12 +328,18 @@ class BodyRequest:
     logged_by: str
     logged_at: datetime
     response: Response | None = None
+    #: the card it was logged from: a second press of it logs nothing
+    form_id: str | None = None
 
 
 class BodyRequestRepository(Protocol):
     async def add(self, request: BodyRequest) -> None: ...
 
     async def get(self, reference: str) -> BodyRequest | None: ...
+
+    async def from_form(self, form_id: str) -> BodyRequest | None:
+        """The request logged from the card ``form_id``, if any."""
+        ...
 
     async def respond(self, reference: str, response: Response) -> bool:
         """Record the response if there is none yet; False otherwise."""
@@ -356,6 +364,8 @@ class MaracRequest:
     worker_id: str
     due_at: datetime
     answer: Response | None = None
+    #: the card the child was linked from: a second press of it sends nothing
+    form_id: str | None = None
 
     @property
     def subject(self) -> str:
@@ -398,7 +408,10 @@ class MaracRepository(Protocol):
 
     async def get_case(self, case_id: str) -> MaracCase | None: ...
 
-    async def add_request(self, request: MaracRequest) -> None: ...
+    async def add_request(self, request: MaracRequest) -> bool:
+        """Add the request unless one from the same card (``form_id``) exists: False then, and
+        nothing is added (two presses at once add one)."""
+        ...
 
     async def get_request(self, request_id: str) -> MaracRequest | None: ...
 

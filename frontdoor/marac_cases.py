@@ -91,8 +91,10 @@ async def link_child(
     *,
     who: Who,
     rules: Rules,
+    form_id: str | None = None,
 ) -> tuple[MaracCase, MaracRequest] | Refusal:
-    """Record a linked child and ask their allocated worker, due back before the meeting."""
+    """Record a linked child and ask their allocated worker, due back before the meeting. A second
+    press of the card ``form_id`` (a repeat, or a stale copy) records and sends nothing."""
     now = require_aware(rules.now, "now").astimezone(UTC)
     if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
@@ -117,8 +119,17 @@ async def link_child(
             team.strip(),
             worker_id,
             meeting,
+            form_id=form_id,
         )
-        await uow.marac.add_request(request)
+        if not await uow.marac.add_request(request):
+            case = await uow.marac.get_case(case_id) or case
+            earlier = next((r for r in case.requests if r.form_id == form_id), None)
+            linked = f" ({earlier.child_name}, asked of {earlier.team})" if earlier else ""
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"This card linked a child to {case.case_reference} already{linked}: nothing was "
+                "linked or sent again.",
+            )
         await uow.deadlines.add(
             Deadline(request.subject, ClockKind.MARAC_REQUEST, now, meeting, assignee_id=worker_id)
         )

@@ -25,6 +25,7 @@ def _request(row: MaracRequestRow) -> MaracRequest:
         row.worker_id,
         row.due_at,
         answer,
+        row.form_id,
     )
 
 
@@ -63,23 +64,27 @@ class SqlMaracRepository(SqlRepository):
         rows = await self._uow.rows(select(MaracCaseRow).where(MaracCaseRow.id == case_id))
         return await self._case(rows[0]) if rows else None
 
-    async def add_request(self, request: MaracRequest) -> None:
+    async def add_request(self, request: MaracRequest) -> bool:
         await self._uow.begin_write()
-        self._session.add(
-            MaracRequestRow(
-                id=request.id,
-                case_id=request.case_id,
-                child_name=request.child_name,
-                child_date_of_birth=request.child_date_of_birth,
-                team=request.team,
-                worker_id=request.worker_id,
-                due_at=request.due_at,
-                answer=None,
-                answered_by=None,
-                answered_at=None,
+        statement = self._uow.insert(MaracRequestRow).values(
+            id=request.id,
+            case_id=request.case_id,
+            child_name=request.child_name,
+            child_date_of_birth=request.child_date_of_birth,
+            team=request.team,
+            worker_id=request.worker_id,
+            due_at=request.due_at,
+            answer=None,
+            answered_by=None,
+            answered_at=None,
+            form_id=request.form_id,
+        )
+        result = await self._session.execute(
+            statement.on_conflict_do_nothing(index_elements=[MaracRequestRow.form_id]).returning(
+                MaracRequestRow.id
             )
         )
-        await self._session.flush()
+        return result.first() is not None
 
     async def get_request(self, request_id: str) -> MaracRequest | None:
         rows = await self._uow.rows(select(MaracRequestRow).where(MaracRequestRow.id == request_id))

@@ -421,6 +421,8 @@ class MashEpisodeRow(Base):
     participants: Mapped[list[str]] = mapped_column(JSON)
     closed_by: Mapped[str | None] = mapped_column(String(PERSON))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: the card it was opened from (a repeated press opens nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
 
 
 class MashRequestRow(Base):
@@ -489,6 +491,8 @@ class MaracRequestRow(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(PERSON))
     answered_at: Mapped[datetime | None]
+    #: the card the child was linked from (a repeated press sends nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
 
 
 class MappaInvitationRow(Base):
@@ -522,3 +526,5 @@ class BodyRequestRow(Base):
     response: Mapped[str | None] = mapped_column(Text)
     responded_by: Mapped[str | None] = mapped_column(String(PERSON))
     responded_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: the card it was logged from (a repeated press logs nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)

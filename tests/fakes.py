@@ -694,6 +694,8 @@ class _Mash(_Repository):
         data = await self._uow.write()
         if episode.reference in data.episodes:
             raise ValueError(f"MASH episode {episode.reference} exists")
+        if episode.form_id is not None and any(e.form_id == episode.form_id for e in data.episodes.values()):
+            raise ValueError(f"a MASH episode from the card {episode.form_id} exists")
         data.episodes[episode.reference] = episode
 
     async def get(self, reference: str) -> MashEpisode | None:
@@ -752,12 +754,19 @@ class _BodyRequests(_Repository):
         data = await self._uow.write()
         if request.reference in data.body_requests:
             raise ValueError(f"information request {request.reference} exists")
+        if request.form_id is not None and any(
+            r.form_id == request.form_id for r in data.body_requests.values()
+        ):
+            raise ValueError(f"an information request from the card {request.form_id} exists")
         data.body_requests[request.reference] = replace(
             request, due_at=_utc(request.due_at), logged_at=_utc(request.logged_at)
         )
 
     async def get(self, reference: str) -> BodyRequest | None:
         return self._uow.view().body_requests.get(reference)
+
+    async def from_form(self, form_id: str) -> BodyRequest | None:
+        return next((r for r in self._uow.view().body_requests.values() if r.form_id == form_id), None)
 
     async def respond(self, reference: str, response: Response) -> bool:
         data = await self._uow.write()
@@ -789,14 +798,19 @@ class _Marac(_Repository):
     async def get_case(self, case_id: str) -> MaracCase | None:
         return self._uow.view().marac_cases.get(case_id)
 
-    async def add_request(self, request: MaracRequest) -> None:
+    async def add_request(self, request: MaracRequest) -> bool:
         data = await self._uow.write()
+        if request.form_id is not None and any(
+            r.form_id == request.form_id for c in data.marac_cases.values() for r in c.requests
+        ):
+            return False
         case = data.marac_cases[request.case_id]
         requests = sorted(
             (*case.requests, replace(request, due_at=_utc(request.due_at))),
             key=lambda r: (r.child_name, r.id),
         )
         data.marac_cases[case.id] = replace(case, requests=tuple(requests))
+        return True
 
     async def get_request(self, request_id: str) -> MaracRequest | None:
         return next(

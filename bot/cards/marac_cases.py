@@ -24,7 +24,7 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import to_dict
 from bot.cards.consultation import plain
-from bot.cards.keys import ACTION_KEY
+from bot.cards.keys import ACTION_KEY, FORM_KEY
 from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest
 from frontdoor.marac_cases import MAX_FIELD_CHARS
 from frontdoor.timefmt import format_due, format_local
@@ -66,9 +66,12 @@ def meeting_card(
     names: Mapping[str, str],
     now: datetime,
     *,
+    form_id: str,
     notice: str = "",
     error: str = "",
 ) -> dict[str, Any]:
+    """The meeting; ``form_id`` names this card's forms, so a second press of one (or of a stale
+    copy) records and sends nothing."""
     waiting = sum(1 for c in cases for r in c.requests if r.answer is None)
     body: list[CardElement] = [
         _text(f"MARAC meeting {format_local(meeting_at)}", size="Large", weight="Bolder"),
@@ -113,7 +116,13 @@ def meeting_card(
                 label="Allocated worker (asked and chased)",
                 choices=[Choice(title=name, value=person) for person, name in workers],
             ),
-            ActionSet(actions=[SubmitAction(title="Link and ask the team", data={ACTION_KEY: LINK_CHILD})]),
+            ActionSet(
+                actions=[
+                    SubmitAction(
+                        title="Link and ask the team", data={ACTION_KEY: LINK_CHILD, FORM_KEY: form_id}
+                    )
+                ]
+            ),
         ]
     return to_dict(AdaptiveCard(body=body, fallback_text=f"MARAC meeting {day.isoformat()}"))
 

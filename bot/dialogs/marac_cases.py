@@ -30,7 +30,7 @@ from bot.cards.marac_cases import (
     meeting_card,
     request_card,
 )
-from bot.dialogs.carddata import text_input
+from bot.dialogs.carddata import form_id_of, new_form_id, text_input
 from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, CardAction, Router
 from frontdoor.commands import CommandName, ParsedCommand
@@ -40,6 +40,7 @@ from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 
+STALE = "That form is no longer active: use the one on this card."
 _WORKER_ROLES = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER)
 
 
@@ -87,7 +88,17 @@ class MaracFeature:
         async with self._context.store.unit_of_work() as uow:
             cases = await uow.marac.cases_on(meeting[0])
         workers, names = await self._people()
-        return meeting_card(meeting[0], meeting[1], cases, workers, names, now, notice=notice, error=error)
+        return meeting_card(
+            meeting[0],
+            meeting[1],
+            cases,
+            workers,
+            names,
+            now,
+            form_id=new_form_id(),
+            notice=notice,
+            error=error,
+        )
 
     async def _show_meeting(self, turn_context: TurnContext, notice: str = "", error: str = "") -> None:
         card = await self._meeting(notice, error)
@@ -117,6 +128,10 @@ class MaracFeature:
         worker = text_input(action.data, WORKER_INPUT)
         if worker not in {person for person, _ in workers}:
             worker = ""
+        form_id = form_id_of(action.data)
+        if form_id is None:
+            await self._show_meeting(turn_context, error=STALE)
+            return
         async with self._context.store.unit_of_work() as uow:
             result = await link_child(
                 uow,
@@ -127,6 +142,7 @@ class MaracFeature:
                 worker,
                 who=actor.who,
                 rules=self._context.rules(),
+                form_id=form_id,
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)

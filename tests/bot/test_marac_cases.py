@@ -93,6 +93,23 @@ async def test_a_marac_case_whose_linked_childs_team_answers_late_after_a_chase(
     )
     assert "The request was sent to the worker" in texts_of(linked)
     assert "1 cases, 1 requests outstanding" in texts_of(linked)
+    # The same card pressed again links and sends nothing (the worker has one request card below).
+    repeat = _card(
+        await teams.submit(
+            chat,
+            OFFICER,
+            {
+                **action(added, LINK_CHILD)["data"],
+                CASE_INPUT: case_id,
+                CHILD_NAME_INPUT: CHILD,
+                CHILD_DOB_INPUT: "2017-09-09",
+                TEAM_INPUT: TEAM,
+                WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+            },
+        )
+    )
+    assert f"This card linked a child to MARAC-0042 already ({CHILD}, asked of {TEAM})" in texts_of(repeat)
+    assert "1 cases, 1 requests outstanding" in texts_of(repeat)
     [request_post] = [
         p for p in teams.sent_to(worker_chat) if p.card and "MARAC information request" in texts_of(p.card)
     ]

@@ -1,0 +1,38 @@
+"""Multi-agency records: the card each was made from, so a repeated or stale press makes nothing.
+
+- ``form_id`` on ``mash_episodes``, ``body_requests`` and ``marac_requests``: the id of the card
+  that opened the episode, logged the information request or linked the child; unique, so a second
+  press of the same card (Teams delivering it twice, or a stale copy pressed again) adds no second
+  record, clock or partner message. Rows from before this revision have none.
+
+Revision ID: 0008_agencies
+Revises: 0007_repeats
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0008_agencies"
+down_revision: str | Sequence[str] | None = "0007_repeats"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_FORMS = ("mash_episodes", "body_requests", "marac_requests")
+
+
+def upgrade() -> None:
+    for table in _FORMS:
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("form_id", sa.String(length=36), nullable=True))
+            batch.create_unique_constraint(f"uq_{table}_form_id", ["form_id"])
+
+
+def downgrade() -> None:
+    for table in reversed(_FORMS):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(f"uq_{table}_form_id", type_="unique")
+            batch.drop_column("form_id")

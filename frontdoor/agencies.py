@@ -374,6 +374,22 @@ class MaracRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class MaracAction:
+    """An action the MARAC meeting agreed on a case: what, who (an agency or a team) and by when."""
+
+    id: str
+    case_id: str
+    what: str
+    #: the agency or team that is to do it (free text: MARAC members are not all in the directory)
+    owner: str
+    due_on: date
+    recorded_by: str
+    recorded_at: datetime
+    #: the card it was recorded from: a second press of it records nothing
+    form_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class MaracCase:
     id: str
     meeting_day: date
@@ -381,6 +397,8 @@ class MaracCase:
     recorded_by: str
     recorded_at: datetime
     requests: tuple[MaracRequest, ...] = ()
+    #: in the order they were recorded
+    actions: tuple[MaracAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,6 +433,11 @@ class MaracRepository(Protocol):
 
     async def get_request(self, request_id: str) -> MaracRequest | None: ...
 
+    async def add_action(self, action: MaracAction) -> bool:
+        """Add the action unless one from the same card (``form_id``) exists: False then, and
+        nothing is added."""
+        ...
+
     async def answer(self, request_id: str, answer: Response) -> bool:
         """Record the answer if there is none yet; False otherwise."""
         ...
@@ -424,6 +447,6 @@ class MaracRepository(Protocol):
     async def invitations_since(self, moment: datetime) -> list[MappaInvitation]: ...
 
     async def delete_before(self, day: date) -> list[str]:
-        """Delete the cases (with their requests) of meetings and the invitations before ``day``;
-        their references."""
+        """Delete the cases (with their requests and actions) of meetings and the invitations
+        before ``day``; their references."""
         ...

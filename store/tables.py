@@ -495,6 +495,24 @@ class MaracRequestRow(Base):
     form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
 
 
+class MaracActionRow(Base):
+    """An action a MARAC meeting agreed on a case: what, who (an agency or team), by when."""
+
+    __tablename__ = "marac_actions"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("marac_cases.id", ondelete="CASCADE"), index=True
+    )
+    what: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime]
+    #: the card it was recorded from (a repeated press records nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
+
+
 class MappaInvitationRow(Base):
     """A MAPPA invitation and where it was forwarded (empty team: the front door)."""
 

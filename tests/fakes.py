@@ -21,6 +21,7 @@ from frontdoor.agencies import (
     BodyRequest,
     BodyRequestRepository,
     MappaInvitation,
+    MaracAction,
     MaracCase,
     MaracRepository,
     MaracRequest,
@@ -789,7 +790,7 @@ class _BodyRequests(_Repository):
 class _Marac(_Repository):
     async def add_case(self, case: MaracCase) -> None:
         data = await self._uow.write()
-        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=())
+        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=(), actions=())
 
     async def cases_on(self, day: date) -> list[MaracCase]:
         found = [c for c in self._uow.view().marac_cases.values() if c.meeting_day == day]
@@ -810,6 +811,17 @@ class _Marac(_Repository):
             key=lambda r: (r.child_name, r.id),
         )
         data.marac_cases[case.id] = replace(case, requests=tuple(requests))
+        return True
+
+    async def add_action(self, action: MaracAction) -> bool:
+        data = await self._uow.write()
+        if action.form_id is not None and any(
+            a.form_id == action.form_id for c in data.marac_cases.values() for a in c.actions
+        ):
+            return False
+        case = data.marac_cases[action.case_id]
+        stored = replace(action, recorded_at=_utc(action.recorded_at))
+        data.marac_cases[case.id] = replace(case, actions=(*case.actions, stored))
         return True
 
     async def get_request(self, request_id: str) -> MaracRequest | None:

@@ -4,6 +4,7 @@ Monday to Friday only, one outcome each, and deleted after ``retention.triage_in
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -14,6 +15,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Consent, ContactState, ImmediateRisk
 from frontdoor.intake import SubmissionResult
 from frontdoor.policy import default_policy, parse_policy
+from frontdoor.references import ReferenceKind
 from frontdoor.roles import Role
 from frontdoor.triage import (
     ChildKnown,
@@ -138,3 +140,27 @@ async def test_two_outcomes_pressed_at_once_leave_one_outcome_and_at_most_one_co
     assert stored is not None and stored.decision == decided.decision
     assert stored.decision.contact_reference == (expected[0] if expected else "")
     assert events.count("triage.decided") == 1
+    async with store.unit_of_work() as uow:  # the losing press's reference number was given back
+        assert await uow.references.allocate(ReferenceKind.CONTACT.value, 26) == len(expected) + 1
+
+
+async def test_a_contact_that_cannot_be_submitted_leaves_the_incident_undecided_and_nothing_kept(
+    store: Store,
+) -> None:
+    incident = await _recorded(store)
+    unchecked = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, replace(CHILD, systems_checked=()))
+    refused = await decide_incident(
+        store.unit_of_work,
+        incident.id,
+        unchecked,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, WorkingCalendar(), default_policy()),
+    )
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
+    assert "Checks done" in refused.message
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.list_by_state(list(ContactState)) == []
+        stored = await uow.triage.get(incident.id)
+        number = await uow.references.allocate(ReferenceKind.CONTACT.value, 26)
+    assert stored is not None and stored.decision is None
+    assert number == 1  # no reference was used up

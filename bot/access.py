@@ -370,7 +370,12 @@ ACCESS: Mapping[tuple[Surface, str], Rule] = {
     # MARAC and MAPPA.
     **{
         (Surface.SUBMISSION, action): _FRONT_DOOR_LOG
-        for action in (marac_cases.ADD_CASE, marac_cases.LINK_CHILD, marac_cases.LOG_MAPPA)
+        for action in (
+            marac_cases.ADD_CASE,
+            marac_cases.LINK_CHILD,
+            marac_cases.RECORD_ACTION,
+            marac_cases.LOG_MAPPA,
+        )
     },
     (Surface.SUBMISSION, marac_cases.ANSWER): Rule(
         PERSONAL,

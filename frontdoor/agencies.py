@@ -173,6 +173,8 @@ class MashEpisode:
     children: tuple[SharedChild, ...]
     requests: tuple[InformationRequest, ...]
     closure: Closure | None = None
+    #: the card the episode was opened from: a second press of it opens nothing
+    form_id: str | None = None
 
     def request_for(self, agency: Agency) -> InformationRequest | None:
         return next((r for r in self.requests if r.agency is agency), None)
@@ -326,12 +328,18 @@ class BodyRequest:
     logged_by: str
     logged_at: datetime
     response: Response | None = None
+    #: the card it was logged from: a second press of it logs nothing
+    form_id: str | None = None
 
 
 class BodyRequestRepository(Protocol):
     async def add(self, request: BodyRequest) -> None: ...
 
     async def get(self, reference: str) -> BodyRequest | None: ...
+
+    async def from_form(self, form_id: str) -> BodyRequest | None:
+        """The request logged from the card ``form_id``, if any."""
+        ...
 
     async def respond(self, reference: str, response: Response) -> bool:
         """Record the response if there is none yet; False otherwise."""
@@ -356,11 +364,29 @@ class MaracRequest:
     worker_id: str
     due_at: datetime
     answer: Response | None = None
+    #: the card the child was linked from: a second press of it sends nothing
+    form_id: str | None = None
 
     @property
     def subject(self) -> str:
         """The deadline and alert subject: no name, only the request's id."""
         return f"marac-request:{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class MaracAction:
+    """An action the MARAC meeting agreed on a case: what, who (an agency or a team) and by when."""
+
+    id: str
+    case_id: str
+    what: str
+    #: the agency or team that is to do it (free text: MARAC members are not all in the directory)
+    owner: str
+    due_on: date
+    recorded_by: str
+    recorded_at: datetime
+    #: the card it was recorded from: a second press of it records nothing
+    form_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +397,8 @@ class MaracCase:
     recorded_by: str
     recorded_at: datetime
     requests: tuple[MaracRequest, ...] = ()
+    #: in the order they were recorded
+    actions: tuple[MaracAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -398,9 +426,17 @@ class MaracRepository(Protocol):
 
     async def get_case(self, case_id: str) -> MaracCase | None: ...
 
-    async def add_request(self, request: MaracRequest) -> None: ...
+    async def add_request(self, request: MaracRequest) -> bool:
+        """Add the request unless one from the same card (``form_id``) exists: False then, and
+        nothing is added (two presses at once add one)."""
+        ...
 
     async def get_request(self, request_id: str) -> MaracRequest | None: ...
+
+    async def add_action(self, action: MaracAction) -> bool:
+        """Add the action unless one from the same card (``form_id``) exists: False then, and
+        nothing is added."""
+        ...
 
     async def answer(self, request_id: str, answer: Response) -> bool:
         """Record the answer if there is none yet; False otherwise."""
@@ -411,6 +447,6 @@ class MaracRepository(Protocol):
     async def invitations_since(self, moment: datetime) -> list[MappaInvitation]: ...
 
     async def delete_before(self, day: date) -> list[str]:
-        """Delete the cases (with their requests) of meetings and the invitations before ``day``;
-        their references."""
+        """Delete the cases (with their requests and actions) of meetings and the invitations
+        before ``day``; their references."""
         ...

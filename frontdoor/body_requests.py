@@ -40,6 +40,8 @@ class BodyRequestForm:
     subject_date_of_birth: date | None
     subject_address: str
     due_on: date | None
+    #: the card's id: a second press of the same card (a repeat, or a stale copy) logs nothing
+    form_id: str | None = None
 
     def problems(self, today: date) -> list[str]:
         found = []
@@ -77,6 +79,14 @@ async def log_request(
         return Refusal(RefusalReason.INVALID, " ".join(problems))
     async with uow:
         number = await uow.references.allocate(ReferenceKind.BODY_REQUEST.value, now.year)
+        # After the allocation, which waits for another logging to commit: of two presses of one
+        # card at once the second sees the first's request. Not committing rolls the number back.
+        if form.form_id is not None and (earlier := await uow.body_requests.from_form(form.form_id)):
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"This card logged {earlier.reference} already: nothing was logged again. "
+                f"Type find {earlier.reference} to see it.",
+            )
         reference = format_reference(ReferenceKind.BODY_REQUEST, now.year, number)
         request = BodyRequest(
             reference,
@@ -88,6 +98,7 @@ async def log_request(
             due_time(form.due_on, calendar),
             who.actor_id,
             now,
+            form_id=form.form_id,
         )
         await uow.body_requests.add(request)
         await uow.deadlines.add(

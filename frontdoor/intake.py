@@ -99,6 +99,7 @@ __all__ = [
     "save_section",
     "start_contact",
     "submit_contact",
+    "submit_whole_draft",
 ]
 
 
@@ -696,6 +697,22 @@ async def submit_contact(
         if isinstance(created, SubmissionResult):
             await uow.commit()
     return created
+
+
+async def submit_whole_draft(uow: UnitOfWork, draft: Contact, *, rules: Rules) -> SubmissionResult | Refusal:
+    """Add ``draft`` (complete, made by a use case rather than on the officer's cards) and submit it
+    as ``submit_contact`` does, received now, inside the caller's unit of work: nothing is
+    committed, so the caller commits it with its own change or rolls both back."""
+    require_aware(rules.now, "now")
+    errors = check_complete(draft, _local_date(rules.now))
+    if errors:
+        names = "; ".join(error.message for error in errors)
+        return Refusal(RefusalReason.INVALID, f"Before submitting, please check: {names}", tuple(errors))
+    await uow.contacts.add(draft)
+    received = rules.now.astimezone(UTC)
+    return await _create(
+        uow, replace(draft, draft_section=""), draft.created_by, draft.version, received, rules=rules
+    )
 
 
 async def _finish(

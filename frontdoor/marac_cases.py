@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from frontdoor.acting import Rules, Who
-from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest, Response
+from frontdoor.agencies import MappaInvitation, MaracAction, MaracCase, MaracRequest, Response
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.consultation import due_for_deletion
 from frontdoor.marac import marac_meeting_at
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 CASE_ADDED = "marac.case_added"
 CHILD_LINKED = "marac.request_sent"
 ANSWERED = "marac.answered"
+ACTION_RECORDED = "marac.action_recorded"
 MAPPA_LOGGED = "mappa.logged"
 DELETED = "marac.deleted"
 RETENTION_ACTOR = "system:retention"
@@ -50,6 +51,19 @@ def next_meeting(now: datetime, calendar: WorkingCalendar, policy: Policy) -> tu
         day = today + timedelta(days=offset)
         meeting = marac_meeting_at(day, calendar, policy)
         if meeting is not None and meeting > now:
+            return day, meeting
+    return None
+
+
+def last_meeting(now: datetime, calendar: WorkingCalendar, policy: Policy) -> tuple[date, datetime] | None:
+    """The meeting that started most recently (today's once it has started), within a fortnight:
+    where the actions it agreed are recorded, until the next meeting starts."""
+    now = require_aware(now, "now").astimezone(UTC)
+    today = now.astimezone(calendar.tz).date()
+    for offset in range(15):
+        day = today - timedelta(days=offset)
+        meeting = marac_meeting_at(day, calendar, policy)
+        if meeting is not None and meeting <= now:
             return day, meeting
     return None
 
@@ -91,8 +105,10 @@ async def link_child(
     *,
     who: Who,
     rules: Rules,
+    form_id: str | None = None,
 ) -> tuple[MaracCase, MaracRequest] | Refusal:
-    """Record a linked child and ask their allocated worker, due back before the meeting."""
+    """Record a linked child and ask their allocated worker, due back before the meeting. A second
+    press of the card ``form_id`` (a repeat, or a stale copy) records and sends nothing."""
     now = require_aware(rules.now, "now").astimezone(UTC)
     if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
@@ -117,8 +133,17 @@ async def link_child(
             team.strip(),
             worker_id,
             meeting,
+            form_id=form_id,
         )
-        await uow.marac.add_request(request)
+        if not await uow.marac.add_request(request):
+            case = await uow.marac.get_case(case_id) or case
+            earlier = next((r for r in case.requests if r.form_id == form_id), None)
+            linked = f" ({earlier.child_name}, asked of {earlier.team})" if earlier else ""
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"This card linked a child to {case.case_reference} already{linked}: nothing was "
+                "linked or sent again.",
+            )
         await uow.deadlines.add(
             Deadline(request.subject, ClockKind.MARAC_REQUEST, now, meeting, assignee_id=worker_id)
         )
@@ -160,6 +185,65 @@ async def answer_request(
     log.info("marac request answered", extra={"reference": request.subject, "status": timing})
     assert answered is not None
     return answered
+
+
+async def record_action(
+    uow: UnitOfWork,
+    case_id: str,
+    what: str,
+    owner: str,
+    due_on: date | None,
+    *,
+    who: Who,
+    rules: Rules,
+    form_id: str | None = None,
+) -> tuple[MaracCase, MaracAction] | Refusal:
+    """Record an action the meeting agreed on a case (once the meeting has started): what, the agency
+    or team that does it, and by when. A second press of the card ``form_id`` records nothing."""
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    if not may(who.roles, Permission.START_CONTACT):
+        return Refusal(RefusalReason.NOT_PERMITTED, _ONLY_STAFF)
+    problems = []
+    if not what.strip() or len(what) > rules.policy.limits.max_free_text_chars:
+        problems.append(
+            f"What was agreed: required, at most {rules.policy.limits.max_free_text_chars} characters."
+        )
+    if not owner.strip() or len(owner) > MAX_FIELD_CHARS:
+        problems.append(f"Who does it (an agency or team): required, at most {MAX_FIELD_CHARS} characters.")
+    async with uow:
+        case = await uow.marac.get_case(case_id)
+        if case is None:
+            return Refusal(RefusalReason.NOT_FOUND, "That MARAC case is not on a meeting.")
+        if due_on is None or due_on < case.meeting_day:
+            problems.append("By when: a date, on or after the meeting.")
+        if problems or due_on is None:
+            return Refusal(RefusalReason.INVALID, " ".join(problems))
+        meeting = marac_meeting_at(case.meeting_day, rules.calendar, rules.policy)
+        if meeting is not None and meeting > now:
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"The meeting of {case.case_reference} has not started: its actions are recorded "
+                "once it has.",
+            )
+        action = MaracAction(
+            str(uuid.uuid4()), case.id, what.strip(), owner.strip(), due_on, who.actor_id, now, form_id
+        )
+        if not await uow.marac.add_action(action):
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"This card recorded an action on {case.case_reference} already: nothing was recorded again.",
+            )
+        await _audit(
+            uow,
+            now,
+            who.actor_id,
+            ACTION_RECORDED,
+            case.case_reference,
+            f"action={action.id}; due={due_on.isoformat()}",
+        )
+        await uow.commit()
+    log.info("marac action recorded", extra={"reference": case.case_reference})
+    return replace(case, actions=(*case.actions, action)), action
 
 
 async def outstanding(uow: UnitOfWork, day: date) -> list[tuple[str, MaracRequest]]:

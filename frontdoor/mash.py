@@ -78,6 +78,8 @@ class EpisodeForm:
     reasons: tuple[MashReason, ...]
     agencies: tuple[Agency, ...]
     question: str
+    #: the card's id: a second press of the same card (a repeat, or a stale copy) opens nothing
+    form_id: str | None = None
 
     def problems(self, max_chars: int) -> list[str]:
         found = []
@@ -109,6 +111,26 @@ async def _refuse(
     return refusal
 
 
+def _repeated_opening(episodes: Sequence[MashEpisode], form: EpisodeForm) -> Refusal | None:
+    """Why ``form`` opens nothing: its card opened an episode already, or the contact has one open
+    (one open episode a contact: its partners are asked once)."""
+    for episode in episodes:
+        if form.form_id is not None and episode.form_id == form.form_id:
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"This card opened {episode.reference} already: nothing was opened or sent again. "
+                f"Type find {episode.reference} to see it.",
+            )
+    for episode in episodes:
+        if not episode.closed:
+            return Refusal(
+                RefusalReason.WRONG_STATE,
+                f"{form.contact_reference} has MASH episode {episode.reference} open already: nothing "
+                f"was opened or sent again. Type find {episode.reference} to see it.",
+            )
+    return None
+
+
 async def open_episode(
     uow: UnitOfWork, form: EpisodeForm, *, who: Who, rules: Rules
 ) -> MashEpisode | Refusal:
@@ -135,6 +157,11 @@ async def open_episode(
         if contact is None or contact.state in (ContactState.DRAFT, ContactState.CLOSED):
             return Refusal(RefusalReason.WRONG_STATE, f"{form.contact_reference} is not an open contact.")
         number = await uow.references.allocate(ReferenceKind.MASH_EPISODE.value, now.year)
+        # After the allocation, which waits for another opening to commit: of two presses at once
+        # the second sees the first's episode. Refusing rolls the number back.
+        repeat = _repeated_opening(await uow.mash.of_contact(form.contact_reference), form)
+        if repeat is not None:
+            return await _refuse(uow, now, who.actor_id, form.contact_reference, "open", repeat)
         reference = format_reference(ReferenceKind.MASH_EPISODE, now.year, number)
         clock = request_clock(form.urgency)
         requests = []
@@ -154,6 +181,7 @@ async def open_episode(
             question=form.question.strip(),
             children=tuple(SharedChild(c.name, c.date_of_birth) for c in contact.children),
             requests=tuple(requests),
+            form_id=form.form_id,
         )
         await uow.mash.add(episode)
         detail = (

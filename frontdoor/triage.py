@@ -41,7 +41,7 @@ from frontdoor.contact import (
 )
 from frontdoor.guard import scan, summarise
 from frontdoor.intake import Refusal as IntakeRefusal
-from frontdoor.intake import SubmissionResult, submit_contact
+from frontdoor.intake import SubmissionResult, submit_whole_draft
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission, may
 from frontdoor.script import Section
@@ -174,9 +174,10 @@ def _draft(
 async def decide_incident(
     unit_of_work: UnitOfWorkFactory, incident_id: str, form: OutcomeForm, *, who: Who, rules: Rules
 ) -> tuple[TriageIncident, SubmissionResult | None] | Refusal:
-    """Give an incident its one outcome. For (b) and (c) the contact is submitted first (its own
-    unit of work, as intake does), then the outcome is recorded with its reference; a contact that
-    cannot be submitted leaves the incident undecided."""
+    """Give an incident its one outcome. For (b) and (c) the contact is submitted in the same unit
+    of work as the outcome that names it: of two outcomes pressed at once exactly one is recorded,
+    and the other leaves nothing behind (no contact, reference or clock). A contact that cannot be
+    submitted leaves the incident undecided."""
     now = require_aware(rules.now, "now").astimezone(UTC)
     if not may(who.roles, Permission.START_CONTACT):
         return Refusal(RefusalReason.NOT_PERMITTED, ONLY_STAFF)
@@ -185,40 +186,32 @@ async def decide_incident(
         return Refusal(RefusalReason.INVALID, " ".join(problems))
     async with unit_of_work() as uow:
         incident = await uow.triage.get(incident_id)
-    if incident is None:
-        return Refusal(RefusalReason.NOT_FOUND, "That incident is not on the list.")
-    if incident.decision is not None:
-        return Refusal(RefusalReason.WRONG_STATE, f"{incident.police_reference} has its outcome already.")
-    submitted: SubmissionResult | None = None
-    if form.outcome in CONTACT_OUTCOMES and form.child is not None:
-        draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, who.actor_id, now)
-        async with unit_of_work() as uow:
-            await uow.contacts.add(draft)
-            await uow.commit()
-        result = await submit_contact(
-            unit_of_work(),
-            draft.id,
+        if incident is None:
+            return Refusal(RefusalReason.NOT_FOUND, "That incident is not on the list.")
+        if incident.decision is not None:
+            return _decided_already(incident)
+        submitted: SubmissionResult | None = None
+        if form.outcome in CONTACT_OUTCOMES and form.child is not None:
+            draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, who.actor_id, now)
+            result = await submit_whole_draft(uow, draft, rules=Rules(now, rules.calendar, rules.policy))
+            if isinstance(result, IntakeRefusal):
+                return Refusal(RefusalReason.INVALID, result.message)
+            submitted = result
+        decision = TriageDecision(
+            form.outcome,
             who.actor_id,
-            draft.version,
-            rules=Rules(now, rules.calendar, rules.policy),
+            now,
+            contact_reference=submitted.reference if submitted else "",
+            other_authority=form.other_authority.strip(),
+            told=form.told.strip(),
         )
-        if isinstance(result, IntakeRefusal):
-            async with unit_of_work() as uow:
-                await uow.contacts.delete(draft.id)
-                await uow.commit()
-            return Refusal(RefusalReason.INVALID, result.message)
-        submitted = result
-    decision = TriageDecision(
-        form.outcome,
-        who.actor_id,
-        now,
-        contact_reference=submitted.reference if submitted else "",
-        other_authority=form.other_authority.strip(),
-        told=form.told.strip(),
-    )
-    async with unit_of_work() as uow:
+        # The claim: a conditional write, so a second press waits for the first to commit and then
+        # finds the outcome taken; leaving without a commit rolls its contact back.
         if not await uow.triage.decide(incident_id, decision):
-            return Refusal(RefusalReason.WRONG_STATE, f"{incident.police_reference} has its outcome already.")
+            await uow.rollback()
+            async with unit_of_work() as again:
+                taken = await again.triage.get(incident_id)
+            return _decided_already(taken or incident)
         contact = f"; contact={decision.contact_reference}" if decision.contact_reference else ""
         await _audit(
             uow,
@@ -233,6 +226,19 @@ async def decide_incident(
     log.info("triage outcome", extra={"reference": incident.police_reference, "status": form.outcome.value})
     assert decided is not None
     return decided, submitted
+
+
+def _decided_already(incident: TriageIncident) -> Refusal:
+    """The reply to an outcome pressed on an incident that has one: which outcome it has."""
+    taken = incident.decision
+    if taken is None:
+        return Refusal(RefusalReason.WRONG_STATE, f"{incident.police_reference} has its outcome already.")
+    contact = f", contact {taken.contact_reference}" if taken.contact_reference else ""
+    return Refusal(
+        RefusalReason.WRONG_STATE,
+        f"{incident.police_reference} has its outcome already: ({taken.outcome.value}){contact}. "
+        "Nothing else was recorded.",
+    )
 
 
 async def purge_expired_incidents(uow: UnitOfWork, *, rules: Rules) -> tuple[str, ...]:

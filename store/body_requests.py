@@ -26,6 +26,7 @@ def _request(row: BodyRequestRow) -> BodyRequest:
         row.logged_by,
         row.logged_at,
         response,
+        row.form_id,
     )
 
 
@@ -46,12 +47,17 @@ class SqlBodyRequestRepository(SqlRepository):
                 response=None,
                 responded_by=None,
                 responded_at=None,
+                form_id=request.form_id,
             )
         )
         await self._session.flush()
 
     async def get(self, reference: str) -> BodyRequest | None:
         rows = await self._uow.rows(select(BodyRequestRow).where(BodyRequestRow.reference == reference))
+        return _request(rows[0]) if rows else None
+
+    async def from_form(self, form_id: str) -> BodyRequest | None:
+        rows = await self._uow.rows(select(BodyRequestRow).where(BodyRequestRow.form_id == form_id))
         return _request(rows[0]) if rows else None
 
     async def respond(self, reference: str, response: Response) -> bool:

@@ -7,9 +7,9 @@ from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
 
-from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest, Response
+from frontdoor.agencies import MappaInvitation, MaracAction, MaracCase, MaracRequest, Response
 from store.repository import SqlRepository
-from store.tables import MappaInvitationRow, MaracCaseRow, MaracRequestRow
+from store.tables import MappaInvitationRow, MaracActionRow, MaracCaseRow, MaracRequestRow
 
 
 def _request(row: MaracRequestRow) -> MaracRequest:
@@ -25,6 +25,7 @@ def _request(row: MaracRequestRow) -> MaracRequest:
         row.worker_id,
         row.due_at,
         answer,
+        row.form_id,
     )
 
 
@@ -33,9 +34,20 @@ class SqlMaracRepository(SqlRepository):
         requests = await self._uow.rows(
             select(MaracRequestRow).where(MaracRequestRow.case_id == row.id).order_by(MaracRequestRow.id)
         )
+        actions = await self._uow.rows(
+            select(MaracActionRow)
+            .where(MaracActionRow.case_id == row.id)
+            .order_by(MaracActionRow.recorded_at, MaracActionRow.id)
+        )
         return MaracCase(
             row.id, row.meeting_day, row.case_reference, row.recorded_by, row.recorded_at,
             tuple(sorted((_request(r) for r in requests), key=lambda r: (r.child_name, r.id))),
+            tuple(
+                MaracAction(
+                    a.id, a.case_id, a.what, a.owner, a.due_on, a.recorded_by, a.recorded_at, a.form_id
+                )
+                for a in actions
+            ),
         )  # fmt: skip
 
     async def add_case(self, case: MaracCase) -> None:
@@ -63,23 +75,46 @@ class SqlMaracRepository(SqlRepository):
         rows = await self._uow.rows(select(MaracCaseRow).where(MaracCaseRow.id == case_id))
         return await self._case(rows[0]) if rows else None
 
-    async def add_request(self, request: MaracRequest) -> None:
+    async def add_request(self, request: MaracRequest) -> bool:
         await self._uow.begin_write()
-        self._session.add(
-            MaracRequestRow(
-                id=request.id,
-                case_id=request.case_id,
-                child_name=request.child_name,
-                child_date_of_birth=request.child_date_of_birth,
-                team=request.team,
-                worker_id=request.worker_id,
-                due_at=request.due_at,
-                answer=None,
-                answered_by=None,
-                answered_at=None,
+        statement = self._uow.insert(MaracRequestRow).values(
+            id=request.id,
+            case_id=request.case_id,
+            child_name=request.child_name,
+            child_date_of_birth=request.child_date_of_birth,
+            team=request.team,
+            worker_id=request.worker_id,
+            due_at=request.due_at,
+            answer=None,
+            answered_by=None,
+            answered_at=None,
+            form_id=request.form_id,
+        )
+        result = await self._session.execute(
+            statement.on_conflict_do_nothing(index_elements=[MaracRequestRow.form_id]).returning(
+                MaracRequestRow.id
             )
         )
-        await self._session.flush()
+        return result.first() is not None
+
+    async def add_action(self, action: MaracAction) -> bool:
+        await self._uow.begin_write()
+        statement = self._uow.insert(MaracActionRow).values(
+            id=action.id,
+            case_id=action.case_id,
+            what=action.what,
+            owner=action.owner,
+            due_on=action.due_on,
+            recorded_by=action.recorded_by,
+            recorded_at=action.recorded_at,
+            form_id=action.form_id,
+        )
+        result = await self._session.execute(
+            statement.on_conflict_do_nothing(index_elements=[MaracActionRow.form_id]).returning(
+                MaracActionRow.id
+            )
+        )
+        return result.first() is not None
 
     async def get_request(self, request_id: str) -> MaracRequest | None:
         rows = await self._uow.rows(select(MaracRequestRow).where(MaracRequestRow.id == request_id))
@@ -133,11 +168,10 @@ class SqlMaracRepository(SqlRepository):
         ).all()
         ids = [row[0] for row in cases]
         if ids:
-            await self._session.execute(
-                delete(MaracRequestRow)
-                .where(MaracRequestRow.case_id.in_(ids))
-                .execution_options(synchronize_session=False)
-            )
+            for child in (MaracRequestRow, MaracActionRow):
+                await self._session.execute(
+                    delete(child).where(child.case_id.in_(ids)).execution_options(synchronize_session=False)
+                )
             await self._session.execute(
                 delete(MaracCaseRow)
                 .where(MaracCaseRow.id.in_(ids))

@@ -83,6 +83,7 @@ def _episode(row: MashEpisodeRow, requests: list[MashRequestRow]) -> MashEpisode
             _request(r) for r in sorted(requests, key=lambda r: list(Agency).index(Agency(r.agency)))
         ),
         closure=closure,
+        form_id=row.form_id,
     )
 
 
@@ -127,6 +128,7 @@ class SqlMashRepository(SqlRepository):
                     }
                     for c in episode.children
                 ],
+                form_id=episode.form_id,
                 **_closure_values(episode),
             )
         )

@@ -434,6 +434,8 @@ class MashEpisodeRow(Base):
     participants: Mapped[list[str]] = mapped_column(JSON)
     closed_by: Mapped[str | None] = mapped_column(String(PERSON))
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: the card it was opened from (a repeated press opens nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
 
 
 class MashRequestRow(Base):
@@ -502,6 +504,26 @@ class MaracRequestRow(Base):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_by: Mapped[str | None] = mapped_column(String(PERSON))
     answered_at: Mapped[datetime | None]
+    #: the card the child was linked from (a repeated press sends nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
+
+
+class MaracActionRow(Base):
+    """An action a MARAC meeting agreed on a case: what, who (an agency or team), by when."""
+
+    __tablename__ = "marac_actions"
+
+    id: Mapped[str] = mapped_column(String(ID), primary_key=True)
+    case_id: Mapped[str] = mapped_column(
+        String(ID), ForeignKey("marac_cases.id", ondelete="CASCADE"), index=True
+    )
+    what: Mapped[str] = mapped_column(Text)
+    owner: Mapped[str] = mapped_column(Text)
+    due_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(PERSON))
+    recorded_at: Mapped[datetime]
+    #: the card it was recorded from (a repeated press records nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)
 
 
 class MappaInvitationRow(Base):
@@ -535,3 +557,5 @@ class BodyRequestRow(Base):
     response: Mapped[str | None] = mapped_column(Text)
     responded_by: Mapped[str | None] = mapped_column(String(PERSON))
     responded_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: the card it was logged from (a repeated press logs nothing)
+    form_id: Mapped[str | None] = mapped_column(String(ID), unique=True)

@@ -21,6 +21,7 @@ from frontdoor.agencies import (
     BodyRequest,
     BodyRequestRepository,
     MappaInvitation,
+    MaracAction,
     MaracCase,
     MaracRepository,
     MaracRequest,
@@ -704,6 +705,8 @@ class _Mash(_Repository):
         data = await self._uow.write()
         if episode.reference in data.episodes:
             raise ValueError(f"MASH episode {episode.reference} exists")
+        if episode.form_id is not None and any(e.form_id == episode.form_id for e in data.episodes.values()):
+            raise ValueError(f"a MASH episode from the card {episode.form_id} exists")
         data.episodes[episode.reference] = episode
 
     async def get(self, reference: str) -> MashEpisode | None:
@@ -762,12 +765,19 @@ class _BodyRequests(_Repository):
         data = await self._uow.write()
         if request.reference in data.body_requests:
             raise ValueError(f"information request {request.reference} exists")
+        if request.form_id is not None and any(
+            r.form_id == request.form_id for r in data.body_requests.values()
+        ):
+            raise ValueError(f"an information request from the card {request.form_id} exists")
         data.body_requests[request.reference] = replace(
             request, due_at=_utc(request.due_at), logged_at=_utc(request.logged_at)
         )
 
     async def get(self, reference: str) -> BodyRequest | None:
         return self._uow.view().body_requests.get(reference)
+
+    async def from_form(self, form_id: str) -> BodyRequest | None:
+        return next((r for r in self._uow.view().body_requests.values() if r.form_id == form_id), None)
 
     async def respond(self, reference: str, response: Response) -> bool:
         data = await self._uow.write()
@@ -790,7 +800,7 @@ class _BodyRequests(_Repository):
 class _Marac(_Repository):
     async def add_case(self, case: MaracCase) -> None:
         data = await self._uow.write()
-        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=())
+        data.marac_cases[case.id] = replace(case, recorded_at=_utc(case.recorded_at), requests=(), actions=())
 
     async def cases_on(self, day: date) -> list[MaracCase]:
         found = [c for c in self._uow.view().marac_cases.values() if c.meeting_day == day]
@@ -799,14 +809,30 @@ class _Marac(_Repository):
     async def get_case(self, case_id: str) -> MaracCase | None:
         return self._uow.view().marac_cases.get(case_id)
 
-    async def add_request(self, request: MaracRequest) -> None:
+    async def add_request(self, request: MaracRequest) -> bool:
         data = await self._uow.write()
+        if request.form_id is not None and any(
+            r.form_id == request.form_id for c in data.marac_cases.values() for r in c.requests
+        ):
+            return False
         case = data.marac_cases[request.case_id]
         requests = sorted(
             (*case.requests, replace(request, due_at=_utc(request.due_at))),
             key=lambda r: (r.child_name, r.id),
         )
         data.marac_cases[case.id] = replace(case, requests=tuple(requests))
+        return True
+
+    async def add_action(self, action: MaracAction) -> bool:
+        data = await self._uow.write()
+        if action.form_id is not None and any(
+            a.form_id == action.form_id for c in data.marac_cases.values() for a in c.actions
+        ):
+            return False
+        case = data.marac_cases[action.case_id]
+        stored = replace(action, recorded_at=_utc(action.recorded_at))
+        data.marac_cases[case.id] = replace(case, actions=(*case.actions, stored))
+        return True
 
     async def get_request(self, request_id: str) -> MaracRequest | None:
         return next(

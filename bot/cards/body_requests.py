@@ -23,7 +23,7 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import to_dict
 from bot.cards.consultation import plain
-from bot.cards.keys import ACTION_KEY, REFERENCE_KEY
+from bot.cards.keys import ACTION_KEY, FORM_KEY, REFERENCE_KEY
 from frontdoor.agencies import REQUESTING_BODY_TITLES, BodyRequest, RequestingBody
 from frontdoor.body_requests import MAX_FIELD_CHARS
 from frontdoor.timefmt import format_due, format_local
@@ -44,7 +44,9 @@ def _text(text: str, **options: Any) -> TextBlock:
     return TextBlock(text=text, wrap=True, **options)
 
 
-def log_form_card(error: str = "") -> dict[str, Any]:
+def log_form_card(form_id: str, error: str = "") -> dict[str, Any]:
+    """The form that logs a request; ``form_id`` names this card, so a second press of it (or of a
+    stale copy) logs nothing."""
     body: list[CardElement] = [_text("Information request", size="Large", weight="Bolder")]
     if error:
         body.append(_text(error, color="Attention", weight="Bolder"))
@@ -61,7 +63,7 @@ def log_form_card(error: str = "") -> dict[str, Any]:
         TextInput(id=ADDRESS_INPUT, label="Subject's address", max_length=MAX_FIELD_CHARS),
         DateInput(id=DUE_INPUT, label="Response due by"),
     ]
-    actions: list[Action] = [SubmitAction(title="Log the request", data={ACTION_KEY: LOG})]
+    actions: list[Action] = [SubmitAction(title="Log the request", data={ACTION_KEY: LOG, FORM_KEY: form_id})]
     return to_dict(AdaptiveCard(body=body, actions=actions, fallback_text="Information request"))
 
 

@@ -27,7 +27,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.common import flag, to_dict
-from bot.cards.keys import ACTION_KEY
+from bot.cards.keys import ACTION_KEY, FORM_KEY
 from frontdoor.consultation import (
     MAX_OVERRIDE_REASON_CHARS,
     MAX_PHONE_CHARS,
@@ -44,8 +44,6 @@ from frontdoor.timefmt import format_local
 SAVE: Final = "consultation.save"
 OVERRIDE: Final = "consultation.override"
 CANCEL: Final = "consultation.cancel"
-#: The key of the form's id in the buttons' data.
-FORM_KEY: Final = "form"
 
 F = ConsultationField
 

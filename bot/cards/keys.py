@@ -11,3 +11,6 @@ ACTION_KEY: Final = "fd"
 REFERENCE_KEY: Final = "reference"
 #: The version of the record the card was drawn from, so a stale card cannot overwrite a newer one.
 VERSION_KEY: Final = "version"
+#: The id of the card a form was drawn on (``new_form_id``), so a second press of the same card
+#: (a repeat, or a stale copy) is recognised and changes nothing.
+FORM_KEY: Final = "form"

@@ -1,5 +1,6 @@
-"""MARAC and MAPPA cards (SPEC §9): the next MARAC meeting with its cases, linked children and the
-state of each request, with the forms to add a case and link a child; the request as the allocated
+"""MARAC and MAPPA cards (SPEC §9): a MARAC meeting with its cases, linked children, the state of
+each request and the actions agreed, with the forms to add a case and link a child (before it
+starts) or to record an action (once it has); the request as the allocated
 worker sees it; and the MAPPA log with its form. Personal chats only: they name children."""
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import to_dict
 from bot.cards.consultation import plain
-from bot.cards.keys import ACTION_KEY
-from frontdoor.agencies import MappaInvitation, MaracCase, MaracRequest
+from bot.cards.keys import ACTION_KEY, FORM_KEY
+from frontdoor.agencies import MappaInvitation, MaracAction, MaracCase, MaracRequest
 from frontdoor.marac_cases import MAX_FIELD_CHARS
 from frontdoor.timefmt import format_due, format_local
 
 ADD_CASE: Final = "marac.add_case"
 LINK_CHILD: Final = "marac.link_child"
+RECORD_ACTION: Final = "marac.action"
 ANSWER: Final = "marac.answer"
 LOG_MAPPA: Final = "mappa.log"
 REQUEST_KEY: Final = "request"
@@ -44,6 +46,9 @@ WORKER_INPUT: Final = "worker"
 ANSWER_INPUT: Final = "answer"
 MAPPA_REFERENCE_INPUT: Final = "mappa_reference"
 MEETING_INPUT: Final = "meeting_day"
+WHAT_INPUT: Final = "what"
+OWNER_INPUT: Final = "owner"
+DUE_ON_INPUT: Final = "due_on"
 
 
 def _text(text: str, **options: Any) -> TextBlock:
@@ -58,6 +63,10 @@ def _status(request: MaracRequest, now: datetime, names: Mapping[str, str]) -> s
     return f"{plain(request.team)}, {who}: answered {format_local(request.answer.at)}{late}"
 
 
+def _action_line(action: MaracAction) -> str:
+    return f"Action: {plain(action.what)} ({plain(action.owner)}, by {action.due_on:%d/%m/%Y})"
+
+
 def meeting_card(
     day: date,
     meeting_at: datetime,
@@ -66,12 +75,20 @@ def meeting_card(
     names: Mapping[str, str],
     now: datetime,
     *,
+    form_id: str,
+    max_chars: int,
     notice: str = "",
     error: str = "",
 ) -> dict[str, Any]:
+    """The meeting with its cases, their linked children and actions. Before it starts: the forms
+    to add a case and link a child; once it has: the form to record an action it agreed.
+    ``form_id`` names this card's forms, so a second press of one (or of a stale copy) records and
+    sends nothing."""
+    started = meeting_at <= now
     waiting = sum(1 for c in cases for r in c.requests if r.answer is None)
+    title = f"MARAC meeting {format_local(meeting_at)}{' (started)' if started else ''}"
     body: list[CardElement] = [
-        _text(f"MARAC meeting {format_local(meeting_at)}", size="Large", weight="Bolder"),
+        _text(title, size="Large", weight="Bolder"),
         _text(
             f"{len(cases)} cases, {waiting} requests outstanding. For you only: it names children.",
             is_subtle=True,
@@ -90,7 +107,12 @@ def meeting_card(
                 items.append(_text(plain(request.answer.text), is_subtle=True))
         if not case.requests:
             items.append(_text("No linked children recorded yet.", is_subtle=True))
+        items += [_text(_action_line(action)) for action in case.actions]
         body.append(Container(items=items, separator=True))
+    if started:
+        if cases:
+            body += _action_form(cases, form_id, max_chars)
+        return to_dict(AdaptiveCard(body=body, fallback_text=f"MARAC meeting {day.isoformat()}"))
     body += [
         _text("Add a case", weight="Bolder", separator=True),
         TextInput(id=CASE_REFERENCE_INPUT, label="MARAC case reference", max_length=32),
@@ -113,9 +135,35 @@ def meeting_card(
                 label="Allocated worker (asked and chased)",
                 choices=[Choice(title=name, value=person) for person, name in workers],
             ),
-            ActionSet(actions=[SubmitAction(title="Link and ask the team", data={ACTION_KEY: LINK_CHILD})]),
+            ActionSet(
+                actions=[
+                    SubmitAction(
+                        title="Link and ask the team", data={ACTION_KEY: LINK_CHILD, FORM_KEY: form_id}
+                    )
+                ]
+            ),
         ]
     return to_dict(AdaptiveCard(body=body, fallback_text=f"MARAC meeting {day.isoformat()}"))
+
+
+def _action_form(cases: Sequence[MaracCase], form_id: str, max_chars: int) -> list[CardElement]:
+    return [
+        _text("Record an action the meeting agreed", weight="Bolder", separator=True),
+        ChoiceSetInput(
+            id=CASE_INPUT,
+            label="Case",
+            value=cases[0].id,
+            choices=[Choice(title=c.case_reference, value=c.id) for c in cases],
+        ),
+        TextInput(id=WHAT_INPUT, label="What was agreed", is_multiline=True, max_length=max_chars),
+        TextInput(id=OWNER_INPUT, label="Who does it (an agency or team)", max_length=MAX_FIELD_CHARS),
+        DateInput(id=DUE_ON_INPUT, label="By when"),
+        ActionSet(
+            actions=[
+                SubmitAction(title="Record the action", data={ACTION_KEY: RECORD_ACTION, FORM_KEY: form_id})
+            ]
+        ),
+    ]
 
 
 def request_card(

@@ -30,7 +30,7 @@ from microsoft_teams.cards import (
 
 from bot.cards.common import to_dict
 from bot.cards.consultation import plain
-from bot.cards.keys import ACTION_KEY, REFERENCE_KEY
+from bot.cards.keys import ACTION_KEY, FORM_KEY, REFERENCE_KEY
 from frontdoor.agencies import (
     MASH_DECISION_TITLES,
     MASH_REASON_TITLES,
@@ -90,7 +90,9 @@ def start_action(contact_reference: str) -> SubmitAction:
     return _submit("Open a MASH episode", START, contact_reference)
 
 
-def open_form_card(contact_reference: str, max_chars: int, error: str = "") -> dict[str, Any]:
+def open_form_card(contact_reference: str, max_chars: int, form_id: str, error: str = "") -> dict[str, Any]:
+    """The form that opens an episode; ``form_id`` names this card, so a second press of it (or of
+    a stale copy) opens nothing."""
     body: list[CardElement] = [
         _text(f"MASH episode on {contact_reference}", size="Large", weight="Bolder"),
         *_error(error),
@@ -130,7 +132,12 @@ def open_form_card(contact_reference: str, max_chars: int, error: str = "") -> d
     ]
     card = AdaptiveCard(
         body=body,
-        actions=[_submit("Open the episode", OPEN, contact_reference)],
+        actions=[
+            SubmitAction(
+                title="Open the episode",
+                data={ACTION_KEY: OPEN, REFERENCE_KEY: contact_reference, FORM_KEY: form_id},
+            )
+        ],
         fallback_text=f"MASH episode on {contact_reference}",
     )
     return to_dict(card)

@@ -24,7 +24,7 @@ from bot.cards.body_requests import (
     request_card,
 )
 from bot.cards.keys import REFERENCE_KEY
-from bot.dialogs.carddata import choices, reference_of, text_input
+from bot.dialogs.carddata import choices, form_id_of, new_form_id, reference_of, text_input
 from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
 from bot.routing import Actor, CardAction, Router
@@ -66,11 +66,12 @@ class BodyRequestsFeature:
         return request_card(request, names, self._context.clock.now(), notice=notice, error=error)
 
     async def on_command(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
-        await self._card(turn_context, log_form_card())
+        await self._card(turn_context, log_form_card(new_form_id()))
 
     async def on_log(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         body = choices(action.data, BODY_INPUT, RequestingBody)
-        if not body or len(body) > 1:
+        form_id = form_id_of(action.data)
+        if not body or len(body) > 1 or form_id is None:
             await turn_context.send_activity(UNREADABLE)
             return
         form = BodyRequestForm(
@@ -80,6 +81,7 @@ class BodyRequestsFeature:
             _date(text_input(action.data, DOB_INPUT)),
             text_input(action.data, ADDRESS_INPUT),
             _date(text_input(action.data, DUE_INPUT)),
+            form_id,
         )
         async with self._context.store.unit_of_work() as uow:
             result = await log_request(
@@ -91,7 +93,7 @@ class BodyRequestsFeature:
             )
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
-                await self._card(turn_context, log_form_card(error=result.message))
+                await self._card(turn_context, log_form_card(form_id, error=result.message))
             else:
                 await turn_context.send_activity(result.message)
             return

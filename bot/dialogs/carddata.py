@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
-from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
+from bot.cards.keys import FORM_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.references import ReferenceKind, parse_reference
 
@@ -68,3 +69,19 @@ def card_reference(data: Mapping[str, Any]) -> str | None:
 def card_version(data: Mapping[str, Any]) -> int | None:
     """The record version the card was drawn from (``VERSION_KEY``); None if unreadable."""
     return whole_number(data, VERSION_KEY, least=0, max_digits=9)
+
+
+def new_form_id() -> str:
+    """A fresh id for a card's form (``FORM_KEY``): 32 lower-case hex digits."""
+    return uuid.uuid4().hex
+
+
+def is_form_id(value: object) -> TypeGuard[str]:
+    """Whether ``value`` looks like a ``new_form_id``."""
+    return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
+
+
+def form_id_of(data: Mapping[str, Any]) -> str | None:
+    """The id of the card's form (``FORM_KEY``); None if it has none or it is not one of ours."""
+    value = data.get(FORM_KEY)
+    return value if is_form_id(value) else None

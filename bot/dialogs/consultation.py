@@ -13,16 +13,14 @@ Logs carry references, outcomes and counts only; never what anyone typed.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from botbuilder.core import TurnContext
 
 from bot.cards.consultation import (
     CANCEL,
-    FORM_KEY,
     OVERRIDE,
     SAVE,
     ConsultationForm,
@@ -31,6 +29,8 @@ from bot.cards.consultation import (
     consultation_form_card,
     receipt_card,
 )
+from bot.cards.keys import FORM_KEY
+from bot.dialogs.carddata import is_form_id, new_form_id
 from bot.dialogs.cardmessages import replace_card as _replace
 from bot.dialogs.cardmessages import send_card as _send
 from bot.dialogs.contacts import ContactRecords
@@ -88,15 +88,11 @@ class FormSubmission:
     override_reason: str
 
 
-def _is_form_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and len(value) == 32 and all(c in "0123456789abcdef" for c in value)
-
-
 def parse_submission(data: Mapping[str, Any]) -> FormSubmission | None:
     """The form's values, or None when the data is not what our form sends (a forged or foreign
     card). A missing text input is empty (Teams leaves out inputs nobody touched)."""
     form_id = data.get(FORM_KEY)
-    if not _is_form_id(form_id):
+    if not is_form_id(form_id):
         return None
     texts: dict[ConsultationField, str] = {}
     for name in _TEXT_FIELDS:
@@ -159,7 +155,7 @@ class ConsultationFeature:
     async def on_consultation(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
         async with self._context.store.unit_of_work() as uow:
             draft = await starting_draft(uow, actor.name, who=actor.who)
-        await _send(turn_context, self._form(actor, uuid.uuid4().hex, draft))
+        await _send(turn_context, self._form(actor, new_form_id(), draft))
 
     async def _usable(self, turn_context: TurnContext, actor: Actor) -> bool:
         # Card presses reach us without the command table's checks: repeat them here.
@@ -234,7 +230,7 @@ class ConsultationFeature:
             await turn_context.send_activity(PERSONAL_ONLY)
             return
         form_id = action.data.get(FORM_KEY)
-        if not _is_form_id(form_id):
+        if not is_form_id(form_id):
             await turn_context.send_activity(STALE_FORM)
             return
         async with self._context.store.unit_of_work() as uow:

@@ -1,7 +1,9 @@
 """MARAC and MAPPA administration in Teams: ``marac`` shows the next meeting with its cases and the
 state of each request, with the forms to add a case and link a child (whose allocated worker gets
 the request card in their personal chat and is chased by the alert pipeline); the worker answers on
-the card; ``mappa`` logs invitations and where they were forwarded. Personal chats only."""
+the card. Once a meeting has started (until the next one does), ``marac`` first shows it with the
+form to record the actions it agreed. ``mappa`` logs invitations and where they were forwarded.
+Personal chats only."""
 
 from __future__ import annotations
 
@@ -19,27 +21,41 @@ from bot.cards.marac_cases import (
     CASE_REFERENCE_INPUT,
     CHILD_DOB_INPUT,
     CHILD_NAME_INPUT,
+    DUE_ON_INPUT,
     LINK_CHILD,
     LOG_MAPPA,
     MAPPA_REFERENCE_INPUT,
     MEETING_INPUT,
+    OWNER_INPUT,
+    RECORD_ACTION,
     REQUEST_KEY,
     TEAM_INPUT,
+    WHAT_INPUT,
     WORKER_INPUT,
     mappa_card,
     meeting_card,
     request_card,
 )
-from bot.dialogs.carddata import text_input
+from bot.dialogs.carddata import form_id_of, new_form_id, text_input
 from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, CardAction, Router
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.marac_cases import add_case, answer_request, link_child, log_mappa, next_meeting
+from frontdoor.marac import marac_meeting_at
+from frontdoor.marac_cases import (
+    add_case,
+    answer_request,
+    last_meeting,
+    link_child,
+    log_mappa,
+    next_meeting,
+    record_action,
+)
 from frontdoor.roles import Role
 from frontdoor.usecase import Refusal
 
 log = logging.getLogger(__name__)
 
+STALE = "That form is no longer active: type **marac** to see the meetings again."
 _WORKER_ROLES = (Role.SOCIAL_WORKER, Role.CONSULTANT, Role.TEAM_MANAGER)
 
 
@@ -59,6 +75,7 @@ class MaracFeature:
         router.command(CommandName.MAPPA, self.on_mappa)
         router.submission(ADD_CASE, self.on_add_case)
         router.submission(LINK_CHILD, self.on_link_child)
+        router.submission(RECORD_ACTION, self.on_record_action)
         router.submission(ANSWER, self.on_answer)
         router.submission(LOG_MAPPA, self.on_log_mappa)
 
@@ -79,24 +96,42 @@ class MaracFeature:
         )
         return workers, names
 
-    async def _meeting(self, notice: str = "", error: str = "") -> dict[str, Any] | None:
-        now = self._context.clock.now()
-        meeting = next_meeting(now, self._context.calendar, self._context.policy)
-        if meeting is None:
-            return None
+    async def _meeting_card(
+        self, day: date, meeting_at: datetime, notice: str = "", error: str = ""
+    ) -> dict[str, Any]:
         async with self._context.store.unit_of_work() as uow:
-            cases = await uow.marac.cases_on(meeting[0])
+            cases = await uow.marac.cases_on(day)
         workers, names = await self._people()
-        return meeting_card(meeting[0], meeting[1], cases, workers, names, now, notice=notice, error=error)
+        return meeting_card(
+            day,
+            meeting_at,
+            cases,
+            workers,
+            names,
+            self._context.clock.now(),
+            form_id=new_form_id(),
+            max_chars=self._context.policy.limits.max_free_text_chars,
+            notice=notice,
+            error=error,
+        )
 
     async def _show_meeting(self, turn_context: TurnContext, notice: str = "", error: str = "") -> None:
-        card = await self._meeting(notice, error)
-        if card is None:
+        """The next meeting, where cases are added and children linked."""
+        meeting = next_meeting(self._context.clock.now(), self._context.calendar, self._context.policy)
+        if meeting is None:
             await turn_context.send_activity("There is no MARAC meeting in the next fortnight.")
             return
-        await self._card(turn_context, card)
+        await self._card(turn_context, await self._meeting_card(*meeting, notice=notice, error=error))
 
     async def on_marac(self, turn_context: TurnContext, actor: Actor, parsed: ParsedCommand) -> None:
+        # The meeting that has started (today's after it begins), while it has cases: its actions
+        # are recorded there. Then the next one.
+        last = last_meeting(self._context.clock.now(), self._context.calendar, self._context.policy)
+        if last is not None:
+            async with self._context.store.unit_of_work() as uow:
+                held = await uow.marac.cases_on(last[0])
+            if held:
+                await self._card(turn_context, await self._meeting_card(*last))
         await self._show_meeting(turn_context)
 
     async def on_add_case(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
@@ -117,6 +152,10 @@ class MaracFeature:
         worker = text_input(action.data, WORKER_INPUT)
         if worker not in {person for person, _ in workers}:
             worker = ""
+        form_id = form_id_of(action.data)
+        if form_id is None:
+            await turn_context.send_activity(STALE)
+            return
         async with self._context.store.unit_of_work() as uow:
             result = await link_child(
                 uow,
@@ -127,6 +166,7 @@ class MaracFeature:
                 worker,
                 who=actor.who,
                 rules=self._context.rules(),
+                form_id=form_id,
             )
         if isinstance(result, Refusal):
             await self._show_meeting(turn_context, error=result.message)
@@ -141,6 +181,35 @@ class MaracFeature:
             else "The worker could not be reached: phone them."
         )
         await self._show_meeting(turn_context, notice=f"Child linked to {case.case_reference}. {sent}")
+
+    async def on_record_action(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
+        form_id = form_id_of(action.data)
+        async with self._context.store.unit_of_work() as uow:
+            case = await uow.marac.get_case(text_input(action.data, CASE_INPUT))
+        meeting = (
+            marac_meeting_at(case.meeting_day, self._context.calendar, self._context.policy) if case else None
+        )
+        if case is None or meeting is None or form_id is None:
+            await turn_context.send_activity(STALE)
+            return
+        async with self._context.store.unit_of_work() as uow:
+            result = await record_action(
+                uow,
+                case.id,
+                text_input(action.data, WHAT_INPUT),
+                text_input(action.data, OWNER_INPUT),
+                _date(text_input(action.data, DUE_ON_INPUT)),
+                who=actor.who,
+                rules=self._context.rules(),
+                form_id=form_id,
+            )
+        if isinstance(result, Refusal):
+            card = await self._meeting_card(case.meeting_day, meeting, error=result.message)
+        else:
+            card = await self._meeting_card(
+                case.meeting_day, meeting, notice=f"Action recorded on {case.case_reference}."
+            )
+        await self._card(turn_context, card)
 
     async def on_answer(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
         request_id = text_input(action.data, REQUEST_KEY)

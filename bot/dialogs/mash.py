@@ -36,7 +36,7 @@ from bot.cards.mash import (
     open_form_card,
     request_card,
 )
-from bot.dialogs.carddata import choices, reference_of, text_input
+from bot.dialogs.carddata import choices, form_id_of, new_form_id, reference_of, text_input
 from bot.dialogs.context import FeatureContext
 from bot.dialogs.find import Finders
 from bot.routing import Actor, CardAction, Router
@@ -111,7 +111,8 @@ class MashFeature:
             await turn_context.send_activity(UNREADABLE)
             return
         await self._card(
-            turn_context, open_form_card(reference, self._context.policy.limits.max_free_text_chars)
+            turn_context,
+            open_form_card(reference, self._context.policy.limits.max_free_text_chars, new_form_id()),
         )
 
     async def on_open(self, turn_context: TurnContext, actor: Actor, action: CardAction) -> None:
@@ -119,7 +120,15 @@ class MashFeature:
         reasons = choices(action.data, REASONS_INPUT, MashReason)
         agencies = choices(action.data, AGENCIES_INPUT, Agency)
         urgency = choices(action.data, URGENCY_INPUT, Urgency)
-        if contact is None or reasons is None or agencies is None or urgency is None or len(urgency) > 1:
+        form_id = form_id_of(action.data)
+        if (
+            contact is None
+            or form_id is None
+            or reasons is None
+            or agencies is None
+            or urgency is None
+            or len(urgency) > 1
+        ):
             await turn_context.send_activity(UNREADABLE)
             return
         form = EpisodeForm(
@@ -128,13 +137,16 @@ class MashFeature:
             reasons,
             agencies,
             text_input(action.data, QUESTION_INPUT),
+            form_id,
         )
         async with self._context.store.unit_of_work() as uow:
             result = await open_episode(uow, form, who=actor.who, rules=self._context.rules())
         if isinstance(result, Refusal):
             if result.reason is RefusalReason.INVALID:
                 max_chars = self._context.policy.limits.max_free_text_chars
-                await self._card(turn_context, open_form_card(contact, max_chars, error=result.message))
+                await self._card(
+                    turn_context, open_form_card(contact, max_chars, form_id, error=result.message)
+                )
             else:
                 await turn_context.send_activity(result.message)
             return

@@ -28,9 +28,8 @@ from typing import Any
 
 from bot.access import Place, Surface
 from bot.app import ROUTER
-from bot.cards.consultation import FORM_KEY
 from bot.cards.intake import CONTACT_KEY, SECTION_KEY, VERSION_KEY
-from bot.cards.keys import ACTION_KEY
+from bot.cards.keys import ACTION_KEY, FORM_KEY
 from bot.routing import Router
 from frontdoor.agencies import Agency
 from frontdoor.commands import COMMANDS, CommandName

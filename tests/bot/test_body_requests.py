@@ -74,6 +74,11 @@ async def test_a_cafcass_request_answered_by_its_due_date(
     text = texts_of(logged)
     assert "CAFCASS safeguarding request" in text and "IR-26-00001" in text and "CAF-EXAMPLE-0042" in text
     assert "18/03/2026 17:00" in text or "Wed 18 Mar" in text, text
+    # The same card pressed again logs nothing (one request, one clock below) and says which exists.
+    repeat = await teams.submit(
+        chat, OFFICER, {**action(form, LOG)["data"], **REQUEST, DUE_INPUT: "2026-03-18"}
+    )
+    assert "This card logged IR-26-00001 already" in " ".join(repeat.texts), repeat.texts
 
     async with bot.store.unit_of_work() as uow:
         [clock_row] = await uow.deadlines.for_subject("IR-26-00001")

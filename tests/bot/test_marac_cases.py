@@ -18,12 +18,16 @@ from bot.cards.marac_cases import (
     CASE_REFERENCE_INPUT,
     CHILD_DOB_INPUT,
     CHILD_NAME_INPUT,
+    DUE_ON_INPUT,
     LINK_CHILD,
     LOG_MAPPA,
     MAPPA_REFERENCE_INPUT,
     MEETING_INPUT,
+    OWNER_INPUT,
+    RECORD_ACTION,
     REQUEST_KEY,
     TEAM_INPUT,
+    WHAT_INPUT,
     WORKER_INPUT,
 )
 from frontdoor.alerts import AlertKind
@@ -37,6 +41,7 @@ from tests.bot.intake_script import (
     OFFICER,
     SOCIAL_WORKER,
     action,
+    actions,
     audit,
     duty_channel,
     inputs,
@@ -93,6 +98,23 @@ async def test_a_marac_case_whose_linked_childs_team_answers_late_after_a_chase(
     )
     assert "The request was sent to the worker" in texts_of(linked)
     assert "1 cases, 1 requests outstanding" in texts_of(linked)
+    # The same card pressed again links and sends nothing (the worker has one request card below).
+    repeat = _card(
+        await teams.submit(
+            chat,
+            OFFICER,
+            {
+                **action(added, LINK_CHILD)["data"],
+                CASE_INPUT: case_id,
+                CHILD_NAME_INPUT: CHILD,
+                CHILD_DOB_INPUT: "2017-09-09",
+                TEAM_INPUT: TEAM,
+                WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+            },
+        )
+    )
+    assert f"This card linked a child to MARAC-0042 already ({CHILD}, asked of {TEAM})" in texts_of(repeat)
+    assert "1 cases, 1 requests outstanding" in texts_of(repeat)
     [request_post] = [
         p for p in teams.sent_to(worker_chat) if p.card and "MARAC information request" in texts_of(p.card)
     ]
@@ -168,3 +190,55 @@ async def test_a_marac_case_whose_linked_childs_team_answers_late_after_a_chase(
     text = texts_of(_card(to_front_door))
     assert "MAPPA-8 logged: forwarded to the front door" in text and "no child identified" in text
     assert ("mappa.logged", "forwarded=front_door") in [(e.action, e.detail) for e in await audit(bot)]
+
+
+async def test_the_actions_agreed_at_a_meeting_are_recorded_on_its_case_after_it_starts(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    teams = teams_channel
+    clock = SettableClock(MONDAY_10AM)
+    bot = await start_bot(clock=clock)
+    await staff(bot)
+    await register_channels(teams)
+    chat = await introduce(teams, OFFICER)
+    await teams.submit(chat, OFFICER, {ACTION_KEY: ADD_CASE, CASE_REFERENCE_INPUT: "MARAC-0042"})
+
+    # Before the meeting: one card, today's meeting, to prepare; no action form.
+    clock.set(TUESDAY_1PM - timedelta(minutes=1))
+    before = await teams.say(chat, OFFICER, "marac")
+    assert len(before.cards) == 1 and "(started)" not in texts_of(before.cards[0])
+    assert all(a.get("data", {}).get(ACTION_KEY) != RECORD_ACTION for a in actions(before.cards[0]))
+
+    # After 13:00: the started meeting with its case and the action form, then Thursday's.
+    clock.set(TUESDAY_1PM + timedelta(hours=1))
+    shown = await teams.say(chat, OFFICER, "marac")
+    assert len(shown.cards) == 2, shown.texts
+    held, upcoming = shown.cards
+    assert "(started)" in texts_of(held) and "MARAC-0042" in texts_of(held)
+    assert "19/03/2026 13:00" in texts_of(upcoming) or "Thu 19 Mar" in texts_of(upcoming)
+    assert all(a.get("data", {}).get(ACTION_KEY) != LINK_CHILD for a in actions(held))
+    press = {
+        **action(held, RECORD_ACTION)["data"],
+        CASE_INPUT: inputs(held)[CASE_INPUT]["value"],
+        WHAT_INPUT: "Refer the victim to the IDVA service",
+        OWNER_INPUT: "Example domestic abuse service",
+        DUE_ON_INPUT: "2026-03-24",
+    }
+    recorded = _card(await teams.submit(chat, OFFICER, dict(press)))
+    text = texts_of(recorded)
+    assert "Action recorded on MARAC-0042" in text
+    assert (
+        "Action: Refer the victim to the IDVA service (Example domestic abuse service, by 24/03/2026)" in text
+    )
+    # The same card again records nothing; a card without its form id is not read.
+    repeat = _card(await teams.submit(chat, OFFICER, dict(press)))
+    assert "This card recorded an action on MARAC-0042 already" in texts_of(repeat)
+    forged = await teams.submit(chat, OFFICER, {k: v for k, v in press.items() if k != "form"})
+    assert "no longer active" in " ".join(forged.texts)
+    # The next day the meeting is still there, with its action.
+    clock.set(TUESDAY_1PM + timedelta(days=1))
+    again = await teams.say(chat, OFFICER, "marac")
+    assert texts_of(again.cards[0]).count("Action: Refer the victim") == 1
+    events = [e for e in await audit(bot) if e.action == "marac.action_recorded"]
+    assert [(e.subject, e.actor_id) for e in events] == [("MARAC-0042", OFFICER.aad_object_id)]
+    assert "IDVA" not in events[0].detail

@@ -8,6 +8,7 @@ consultant closes it with the multi-agency decision. A partner is refused every 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -368,3 +369,49 @@ async def test_an_administrator_ties_a_partner_to_one_agency(
         assert await uow.mash.agency_of(person) is None
         actions = [e.event.action for e in await uow.audit.for_subject(f"person:{person}")]
     assert actions == ["role.grant", "partner.agency", "role.revoke", "partner.agency"]
+
+
+async def test_the_open_form_pressed_again_or_twice_at_once_asks_the_partners_once(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    teams = teams_channel
+    bot, _ = await _ready(start_bot, teams)
+    contact = await submitted(bot.store, now=MONDAY_10AM)
+    reference = contact.reference or ""
+    chat = teams.personal(CONSULTANT)
+    found = _card(await teams.say(chat, CONSULTANT, f"find {reference}"))
+    form = _card(await teams.submit(chat, CONSULTANT, action(found, START)["data"]))
+    press = {
+        **action(form, OPEN)["data"],
+        REASONS_INPUT: "risk_of_harm",
+        AGENCIES_INPUT: "police,health",
+        URGENCY_INPUT: "urgent",
+        QUESTION_INPUT: QUESTION,
+    }
+
+    at_once = await asyncio.gather(*(teams.submit(chat, CONSULTANT, dict(press)) for _ in range(2)))
+    later = await teams.submit(chat, CONSULTANT, dict(press))  # the same card, pressed again later
+    # A fresh form from the contact's card, while the episode is open.
+    fresh = _card(await teams.submit(chat, CONSULTANT, action(found, START)["data"]))
+    again = await teams.submit(chat, CONSULTANT, {**press, **action(fresh, OPEN)["data"]})
+    assert f"{reference} has MASH episode" in " ".join(again.texts)
+
+    async with bot.store.unit_of_work() as uow:
+        [episode] = await uow.mash.of_contact(reference)
+    assert all(reply.status in (200, 201) for reply in (*at_once, later, again))
+    # (overlapping turns share their ``sent``; the chat's own record tells them apart)
+    said = " ".join(teams.texts(chat))
+    assert said.count(f"This card opened {episode.reference} already") == 2, said
+    assert f"{reference} has MASH episode {episode.reference} open already" in said
+    for partner in (POLICE, HEALTH):
+        cards = [
+            p for p in teams.sent_to(teams.personal(partner)) if p.card and CHILD.name in texts_of(p.card)
+        ]
+        assert len(cards) == 1, partner.name  # the children's details went once
+    events = [e.action for e in await audit(bot)]
+    assert events.count("mash.opened") == 1 and events.count("mash.request_sent") == 2
+    assert events.count("mash.refused") == 3
+
+    # A press without the card's id (an old or forged card) is not read, and opens nothing.
+    forged = {k: v for k, v in {**press, **action(fresh, OPEN)["data"]}.items() if k != "form"}
+    assert "no longer active" in " ".join((await teams.submit(chat, CONSULTANT, forged)).texts)

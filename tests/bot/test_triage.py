@@ -5,6 +5,7 @@ on intake's path, posted to the decisions channel like any other."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from bot.cards.keys import ACTION_KEY
@@ -168,6 +169,44 @@ async def test_a_triage_day_with_one_incident_of_each_outcome(
     assert "has its outcome already" in texts_of(_card(again))
     refused = await teams.say(await introduce(teams, PROFESSIONAL), PROFESSIONAL, "triage")
     assert refused.texts and refused.texts[0].startswith("Sorry, only"), refused.texts
+
+
+async def test_two_outcomes_pressed_at_once_make_one_contact_posted_once(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    teams = teams_channel
+    bot = await start_bot(clock=SettableClock(MONDAY_10AM))
+    await staff(bot)
+    await register_channels(teams)
+    await introduce(teams, CONSULTANT)
+    chat = await introduce(teams, OFFICER)
+    listed = _card(
+        await teams.submit(
+            chat,
+            OFFICER,
+            {
+                ACTION_KEY: ADD,
+                POLICE_REFERENCE_INPUT: "DA-0316-X",
+                OCCURRED_INPUT: "2026-03-15",
+                SUMMARY_INPUT: SUMMARY,
+            },
+        )
+    )
+    [pick] = [a for a in actions(listed) if isinstance(a.get("data"), dict) and a["data"].get("fd") == PICK]
+    form = _card(await teams.submit(chat, OFFICER, pick["data"]))
+    press = {**action(form, DECIDE)["data"], OUTCOME_INPUT: "b", **OUTCOMES["b"]}
+
+    replies = await asyncio.gather(*(teams.submit(chat, OFFICER, dict(press)) for _ in range(2)))
+
+    assert all(reply.status in (200, 201) for reply in replies)
+    [contact] = [c for c in await contacts(bot) if c.reference]
+    assert [c for c in await contacts(bot) if c.state is ContactState.DRAFT] == []
+    posts = [p for p in teams.sent_to(decisions_channel(teams)) if p.card]
+    assert len(posts) == 1 and contact.reference in texts_of(posts[0].card)
+    said = " ".join(texts_of(c) for reply in replies for c in reply.cards)
+    assert said.count(f"Contact {contact.reference} created") == 1
+    assert f"DA-0316-X has its outcome already: (b), contact {contact.reference}" in said
+    assert [e.action for e in await audit(bot)].count("contact.submitted") == 1
 
 
 def _incident_reference(card: dict[str, Any], pick: dict[str, Any]) -> str:

@@ -3,6 +3,8 @@ Monday to Friday only, one outcome each, and deleted after ``retention.triage_in
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -10,9 +12,18 @@ import pytest
 from frontdoor.acting import Rules, Who
 from frontdoor.agencies import TriageDecision, TriageIncident, TriageOutcome
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.policy import parse_policy
+from frontdoor.contact import Consent, ContactState, ImmediateRisk
+from frontdoor.intake import SubmissionResult
+from frontdoor.policy import default_policy, parse_policy
+from frontdoor.references import ReferenceKind
 from frontdoor.roles import Role
-from frontdoor.triage import purge_expired_incidents, record_incident
+from frontdoor.triage import (
+    ChildKnown,
+    OutcomeForm,
+    decide_incident,
+    purge_expired_incidents,
+    record_incident,
+)
 from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason
 from tests.frontdoor.decision_builders import NOW, OFFICER
@@ -76,3 +87,80 @@ async def test_incidents_are_deleted_after_the_policys_months(store: Store, mont
         assert await uow.triage.get(recent.id) is not None
         events = [e.event.action for e in await uow.audit.for_subject("DA-OLD")]
     assert events.count("triage.deleted") == (0 if kept else 1)
+
+
+CHILD = ChildKnown(
+    "Zara Triagechild", date(2018, 2, 1), Consent.GIVEN, systems_checked=("social_care", "police")
+)
+FURTHER_ENQUIRIES = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, CHILD)
+STATUTORY = OutcomeForm(
+    TriageOutcome.STATUTORY,
+    ChildKnown("Zara Triagechild", date(2018, 2, 1), Consent.GIVEN, risks=frozenset({ImmediateRisk.INJURY})),
+)
+OTHER_AUTHORITY = OutcomeForm(TriageOutcome.OTHER_AUTHORITY, other_authority="Example County Council")
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (FURTHER_ENQUIRIES, FURTHER_ENQUIRIES),
+        (FURTHER_ENQUIRIES, OTHER_AUTHORITY),
+        (STATUTORY, STATUTORY),
+    ],
+    ids=["b+b", "b+d", "c+c"],
+)
+async def test_two_outcomes_pressed_at_once_leave_one_outcome_and_at_most_one_contact(
+    store: Store, first: OutcomeForm, second: OutcomeForm
+) -> None:
+    incident = await _recorded(store)
+    rules = Rules(NOW, WorkingCalendar(), default_policy())
+    who = Who(OFFICER, ROLES)
+    results = await asyncio.gather(
+        *(
+            decide_incident(store.unit_of_work, incident.id, form, who=who, rules=rules)
+            for form in (first, second)
+        )
+    )
+    won = [r for r in results if not isinstance(r, Refusal)]
+    lost = [r for r in results if isinstance(r, Refusal)]
+    assert len(won) == 1 and len(lost) == 1, results
+    assert lost[0].reason is RefusalReason.WRONG_STATE and "DA-1" in lost[0].message
+    decided, submitted = won[0]
+    assert decided.decision is not None
+    async with store.unit_of_work() as uow:
+        contacts = await uow.contacts.list_by_state(list(ContactState))
+        clocks = [d for c in contacts if c.reference for d in await uow.deadlines.for_subject(c.reference)]
+        stored = await uow.triage.get(incident.id)
+        events = [e.event.action for e in await uow.audit.for_subject("DA-1")]
+    # The contact of the winning outcome, and nothing of the losing one: no second CT reference,
+    # no clock running for a contact nobody sees.
+    expected = [submitted.reference] if isinstance(submitted, SubmissionResult) else []
+    assert [c.reference for c in contacts] == expected
+    assert {d.subject for d in clocks} == set(expected)
+    assert stored is not None and stored.decision == decided.decision
+    assert stored.decision.contact_reference == (expected[0] if expected else "")
+    assert events.count("triage.decided") == 1
+    async with store.unit_of_work() as uow:  # the losing press's reference number was given back
+        assert await uow.references.allocate(ReferenceKind.CONTACT.value, 26) == len(expected) + 1
+
+
+async def test_a_contact_that_cannot_be_submitted_leaves_the_incident_undecided_and_nothing_kept(
+    store: Store,
+) -> None:
+    incident = await _recorded(store)
+    unchecked = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, replace(CHILD, systems_checked=()))
+    refused = await decide_incident(
+        store.unit_of_work,
+        incident.id,
+        unchecked,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, WorkingCalendar(), default_policy()),
+    )
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
+    assert "Checks done" in refused.message
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.list_by_state(list(ContactState)) == []
+        stored = await uow.triage.get(incident.id)
+        number = await uow.references.allocate(ReferenceKind.CONTACT.value, 26)
+    assert stored is not None and stored.decision is None
+    assert number == 1  # no reference was used up

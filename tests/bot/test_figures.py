@@ -29,6 +29,7 @@ from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.figures_helpers import table_rows
 from tests.bot.intake_script import (
     CONSULTANT,
+    CONSULTANT_2,
     DUTY_MANAGER,
     OFFICER,
     SOCIAL_WORKER,
@@ -57,10 +58,19 @@ async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot
     bot = await start_bot(clock=SettableClock(MONDAY))
     await staff(bot)
     await register_channels(teams_channel)
-    await teams_channel.say(teams_channel.personal(SOCIAL_WORKER), SOCIAL_WORKER, "help")  # their name
+    for person in (SOCIAL_WORKER, CONSULTANT_2):
+        await teams_channel.say(teams_channel.personal(person), person, "help")  # their name
     workers = (SOCIAL_WORKER.aad_object_id, OFFICER.aad_object_id, CONSULTANT.aad_object_id)
+    deciders = (CONSULTANT.aad_object_id, CONSULTANT_2.aad_object_id)
     await seed_month(
-        bot.store, date(2026, 11, 2), date(2026, 11, 25), 120, WorkingCalendar(), default_policy(), workers
+        bot.store,
+        date(2026, 11, 2),
+        date(2026, 11, 25),
+        120,
+        WorkingCalendar(),
+        default_policy(),
+        workers,
+        deciders,
     )
     return bot
 
@@ -133,21 +143,23 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     assert "November 2026: route II" in texts_of(narrowed.card)
     assert ["Screening in 1 working day", "28", "8", "78%"] in table_rows(narrowed.card)
 
-    # One worker, picked from the list: every third contact's clocks were theirs.
+    # One worker, picked from the list: the second decider screened every other contact (12 of 60
+    # late) and made every child-protection decision (tests/store/test_figures.py).
     picked = {
         PERIOD_KEY: "2026-11",
         ROUTE_KEY: "",
         WORKER_KEY: WORKER_PICKED,
-        WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+        WORKER_INPUT: CONSULTANT_2.aad_object_id,
     }
     worker = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
     assert worker.card is not None, worker.text
-    assert f"November 2026: {SOCIAL_WORKER.name}" in texts_of(worker.card)
-    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(worker.card)
+    assert f"November 2026: {CONSULTANT_2.name}" in texts_of(worker.card)
+    assert ["Screening in 1 working day", "48", "12", "80%"] in table_rows(worker.card)
+    assert ["CP decision in 2 hours", "8", "4", "67%"] in table_rows(worker.card)
 
     viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
     assert (
-        len(viewed) == 3 and "route=ii" in viewed[1] and f"worker={SOCIAL_WORKER.aad_object_id}" in viewed[2]
+        len(viewed) == 3 and "route=ii" in viewed[1] and f"worker={CONSULTANT_2.aad_object_id}" in viewed[2]
     )
 
 
@@ -214,6 +226,7 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     bot = await _ready(start_bot, teams_channel)
     async with bot.store.unit_of_work() as uow:
         assert await uow.roles.set_team(SOCIAL_WORKER.aad_object_id, "Assessment North")
+        assert await uow.roles.set_team(CONSULTANT_2.aad_object_id, "Assessment North")
         assert await uow.roles.set_team(OFFICER.aad_object_id, "First Contact")
         await uow.commit()
     chat = teams_channel.personal(CONSULTANT)
@@ -230,8 +243,14 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     )
     assert team.card is not None, team.text
     assert "November 2026: team Assessment North" in texts_of(team.card)
-    # The team is the social worker alone: every third contact's clocks (as narrowed to them).
-    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(team.card)
+    # The team: the social worker (every third contact's completion) and the second decider (every
+    # other contact's screening, every child-protection decision).
+    assert ["Screening in 1 working day", "48", "12", "80%"] in table_rows(team.card)
+    assert ["CP decision in 2 hours", "8", "4", "67%"] in table_rows(team.card)
+    completion = [
+        row for row in table_rows(team.card) if row[0].startswith("Completed in") and row[-1].endswith("%")
+    ]
+    assert sum(int(row[1]) + int(row[2]) for row in completion) == 40
     choice = inputs(team.card)[TEAM_INPUT]
     assert choice["value"] == "Assessment North"
 

@@ -183,7 +183,7 @@ async def _measure(url: str) -> None:
     def export(by: GroupBy) -> Callable[[], Awaitable[object]]:
         async def run() -> object:
             return await export_figures(
-                store.unit_of_work, "bench", month.start, month.end, by, NOW, CALENDAR
+                store.unit_of_work, "bench", month.start, month.end, by, NOW, CALENDAR, (50, 85)
             )
 
         return run

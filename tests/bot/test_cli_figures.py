@@ -9,7 +9,8 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import date, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,12 @@ from frontdoor.acting import Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import CaseworkRecorded, accept_referral
 from frontdoor.decisions import ScreeningDecided
+from frontdoor.figures import Narrowing, Period, compute_figures, parse_period, week_start
 from frontdoor.policy import default_policy
 from frontdoor.records import ClockKind
+from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 from store.sql import SqlStore
-from tests.figures_seed import seed_month
+from tests.figures_seed import NEEDS, SOURCES, TYPES, seed_month
 from tests.frontdoor.decision_builders import (
     CONSULTANT,
     CONSULTANT_2,
@@ -244,4 +247,62 @@ async def test_decision_clocks_count_for_who_decided_by_worker_and_team(env: dic
         ["First Contact", "Screening in 1 working day", "1", "1", "0", "100.0"],
         ["MASH North", "Screening in 1 working day", "1", "0", "1", "0.0"],
         ["MASH North", "CP decision in 2 hours", "1", "1", "0", "100.0"],
+    ]
+
+
+async def test_export_by_week_carries_volumes_by_source_type_need_and_open_contacts_each_day(
+    env: dict[str, str],
+) -> None:
+    """SPEC §11 volumes in the CSV: contacts received by source, type and presenting need, and the
+    open contacts each day against the band, under each week."""
+    url = env["DATABASE_URL"]
+    store = SqlStore(url)
+    calendar, policy = WorkingCalendar(), default_policy()
+    try:
+        seeded = await seed_month(store, date(2026, 11, 2), date(2026, 11, 25), 120, calendar, policy)
+        period = parse_period("2026-11", datetime(2026, 12, 7, tzinfo=UTC), calendar)
+        assert isinstance(period, Period)
+        async with store.unit_of_work() as uow:
+            card = await compute_figures(uow.figures, period, Narrowing(), period.end, calendar, (50, 85))
+    finally:
+        await store.close()
+    result = _run(env, "--from", "2026-11-01", "--to", "2026-11-30")
+    assert result.returncode == 0, result.stderr
+    rows = [
+        row for row in _rows(result.stdout)[1:] if row[1].startswith(("contacts received ", "open contacts"))
+    ]
+    assert all(row[3:] == [""] * 5 for row in rows)  # counts only, in the same eight columns
+
+    # By the generator's rules (tests/figures_seed.py): contact n's source, type and needs.
+    expected: Counter[tuple[str, str]] = Counter()
+    for item in seeded:
+        week = week_start(item.received_at.astimezone(calendar.tz).date()).isoformat()
+        n = item.number
+        expected[(week, f"contacts received by source: {SOURCE_TITLES[SOURCES[n % len(SOURCES)]]}")] += 1
+        expected[(week, f"contacts received by type: {CONTACT_TYPE_TITLES[TYPES[n % len(TYPES)]]}")] += 1
+        for need in {NEEDS[n % len(NEEDS)], NEEDS[(n // 2) % len(NEEDS)]}:
+            expected[(week, f"contacts received by presenting need: {NEED_TITLES[need]}")] += 1
+    breakdown = {(row[0], row[1]): int(row[2]) for row in rows if row[1].startswith("contacts received by ")}
+    assert {key: n for key, n in breakdown.items() if n} == dict(expected)
+    # Every source, type and need has its row in every week, zeros included.
+    assert len(breakdown) == 6 * (len(SOURCES) + len(TYPES) + len(NEEDS))
+
+    # Each day of the period under its week, as the figures card's line draws it; the band by week.
+    days = [
+        (row[0], row[1].removeprefix("open contacts end of "), int(row[2]))
+        for row in rows
+        if "end of" in row[1]
+    ]
+    assert [(day, n) for _, day, n in days] == [(day.isoformat(), n) for day, n in card.open_by_day]
+    assert all(week == week_start(date.fromisoformat(day)).isoformat() for week, day, _ in days)
+    assert days[0][2] == 0 and days[-1][2] == 4 and max(n for _, _, n in days) > 0
+    band = policy.open_contacts
+    weeks = ["2026-10-26", "2026-11-02", "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"]
+    assert [row[:3] for row in rows if row[1].startswith("open contacts band")] == [
+        cell
+        for week in weeks
+        for cell in (
+            [week, "open contacts band low", str(band.band_low)],
+            [week, "open contacts band high", str(band.band_high)],
+        )
     ]

@@ -249,9 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         calendar = calendar_from(
             settings.policy, england_and_wales_holidays(holiday_years(clock.now().date()))
         )
+        band = (settings.policy.open_contacts.band_low, settings.policy.open_contacts.band_high)
         return asyncio.run(
             _with_store(
-                settings, lambda store: cli_figures.export(store, args, clock, calendar, _actor(), _out)
+                settings,
+                lambda store: cli_figures.export(store, args, clock, calendar, _actor(), _out, band),
             )
         )
     if args.duty_command == "set":

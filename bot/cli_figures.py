@@ -1,9 +1,9 @@
 """``frontdoor-bot figures export``: the figures of SPEC §11 as CSV, with no personal data.
 
 ``--from`` and ``--to`` are dates in Europe/London, both included; ``--by`` groups the timeliness
-and times by week (the default, with each week's volumes), worker (their directory id), team (the
-worker's, in the role directory) or route. The CSV
-goes to standard output, or to ``--output FILE``, a new file readable by its owner only (as the
+and times by week (the default, with each week's volumes and its open contacts each day), worker
+(their directory id), team (the worker's, in the role directory) or route. The CSV goes to standard
+output, or to ``--output FILE``, a new file readable by its owner only (as the
 consultations export writes it). Each export is audited with the actor ``cli:<login name>``.
 """
 
@@ -45,6 +45,7 @@ async def export(
     calendar: WorkingCalendar,
     actor_id: str,
     out: Callable[[str], None],
+    band: tuple[int, int],
 ) -> int:
     if args.end < args.start:
         sys.stderr.write("frontdoor-bot: --to is before --from\n")
@@ -61,6 +62,7 @@ async def export(
         GroupBy(args.by),
         clock.now(),
         calendar,
+        band,
     )
     if output is None:
         sys.stdout.write(result.csv_text)

@@ -13,7 +13,8 @@ contacts and their events, never contacts loaded one by one) and put together he
   urgent contacts; re-referrals sent to the duty manager.
 
 A narrowing (route, team, worker) applies to timeliness, times and volumes: the route a contact was
-last screened to, the worker a clock was assigned to when it closed (for volumes, the contact's
+last screened to, the worker a clock counts for (the person whose decision closed a screening or
+child-protection clock, else the one it was assigned to when it closed; for volumes, the contact's
 current assignee), and the team the role directory puts that worker in. Open contacts and
 consultations are always the whole front door's.
 
@@ -55,6 +56,7 @@ from frontdoor.intake import months_before
 from frontdoor.late_reasons import LATE_REASON_TITLES, NO_REASON
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
+from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 from frontdoor.unit_of_work import UnitOfWorkFactory
 
 __all__ = [
@@ -251,6 +253,18 @@ async def volumes_between(
     return replace(volumes, returning=tuple(zip(REREFERRAL_MONTHS, counts, strict=True)))
 
 
+async def _open_by_day(
+    queries: FiguresQueries, period: Period, now: datetime, tz: tzinfo
+) -> tuple[tuple[date, int], ...]:
+    """The open contacts at the end of each of the period's days begun by ``now`` (at ``now`` for
+    a day not over yet): the card's line and the CSV's rows."""
+    bounds = _day_bounds(period, tz)
+    days = [moment for moment in bounds[:-1] if moment <= now] + [bounds[-1]]
+    # Each day's figure is at its end (midnight), or now for a day not over yet.
+    counts = await queries.open_contacts([min(moment, now) for moment in days[1:]])
+    return tuple((moment.astimezone(tz).date(), n) for moment, n in zip(days[:-1], counts, strict=True))
+
+
 async def compute_figures(
     queries: FiguresQueries,
     period: Period,
@@ -263,10 +277,6 @@ async def compute_figures(
     tz = calendar.tz
     weeks = _week_bounds(period, tz)
     by_week = await queries.timeliness(weeks, now, narrowing, GroupBy.WEEK)
-    days = _day_bounds(period, tz)
-    # Each day's figure is at its end (midnight), or now for a day not over yet.
-    instants = [min(moment, now) for moment in days[1:]]
-    counts = await queries.open_contacts(instants)
     monday = _midnight(week_start(now.astimezone(tz).date()), tz)
     this_week = await queries.timeliness(
         [monday, max(now, monday + timedelta(microseconds=1))],
@@ -281,9 +291,7 @@ async def compute_figures(
     return Figures(
         period=period,
         narrowing=narrowing,
-        open_by_day=tuple(
-            (moment.astimezone(tz).date(), count) for moment, count in zip(days[:-1], counts, strict=True)
-        ),
+        open_by_day=await _open_by_day(queries, period, now, tz),
         band_low=band[0],
         band_high=band[1],
         weeks=tuple(
@@ -404,14 +412,27 @@ CLOCK_SHORT_TITLES: Mapping[ClockKind, str] = {
 
 
 def volume_measures(volumes: Volumes) -> list[tuple[str, int]]:
-    """The volumes' single numbers, titled: the CSV's volume rows and the card's table."""
+    """The volumes, titled: the CSV's volume rows. The single numbers, then contacts received by
+    source, type and presenting need, every choice in its fixed order, zeros included (a contact
+    may present several needs, so those add up to more than the contacts)."""
     return [
         ("contacts received", volumes.received),
         ("urgent contacts", volumes.urgent),
         ("re-referrals", volumes.rereferrals),
         *((f"re-referrals within {months} months", n) for months, n in volumes.returning),
         ("consultations", volumes.consultations),
+        *((f"{BY_SOURCE}{SOURCE_TITLES[s]}", volumes.by_source.get(s.value, 0)) for s in Source),
+        *((f"{BY_TYPE}{CONTACT_TYPE_TITLES[t]}", volumes.by_type.get(t.value, 0)) for t in ContactType),
+        *((f"{BY_NEED}{NEED_TITLES[n]}", volumes.by_need.get(n.value, 0)) for n in PresentingNeed),
     ]
+
+
+#: The CSV's measures of contacts received by source, type and need: the prefix, then the title.
+BY_SOURCE = "contacts received by source: "
+BY_TYPE = "contacts received by type: "
+BY_NEED = "contacts received by presenting need: "
+#: The CSV's open contacts at the end of a day: the prefix, then the day (YYYY-MM-DD).
+OPEN_AT_END_OF = "open contacts end of "
 
 
 def reason_measures(rows: Sequence[ReasonRow], group: str) -> tuple[tuple[str, int], ...]:
@@ -548,9 +569,11 @@ async def export_figures(
     by: GroupBy,
     now: datetime,
     calendar: WorkingCalendar,
+    band: tuple[int, int],
 ) -> FiguresExport:
     """The figures from ``start`` to ``end`` as CSV, by week, worker or route; audited as
-    ``figures.exported``. Timeliness rows per group and clock; by week, also each week's volumes."""
+    ``figures.exported``. Timeliness rows per group and clock; by week, also each week's volumes
+    and the open contacts at the end of each of its days, with the ``band`` (low, high)."""
     period = Period(start, end, "export")
     bounds = _week_bounds(period, calendar.tz) if by is GroupBy.WEEK else [start, end]
     buffer = io.StringIO()
@@ -596,10 +619,22 @@ async def export_figures(
                 writer.writerow([label(group), f"{BREACHES_PREFIX}{title}", number, "", "", "", "", ""])
                 count += 1
         if by is GroupBy.WEEK:
+            open_by_day = await _open_by_day(uow.figures, period, now, calendar.tz)
             for index, (lower, upper) in enumerate(itertools.pairwise(bounds)):
+                week = label(str(index))
                 volumes = await volumes_between(uow.figures, lower, upper, Narrowing(), calendar.tz)
-                for measure, number in volume_measures(volumes):
-                    writer.writerow([label(str(index)), measure, number, "", "", "", "", ""])
+                measures = [
+                    *volume_measures(volumes),
+                    *(
+                        (f"{OPEN_AT_END_OF}{day.isoformat()}", n)
+                        for day, n in open_by_day
+                        if week_start(day).isoformat() == week
+                    ),
+                    ("open contacts band low", band[0]),
+                    ("open contacts band high", band[1]),
+                ]
+                for measure, number in measures:
+                    writer.writerow([week, measure, number, "", "", "", "", ""])
                     count += 1
         detail = f"period={start.isoformat()}/{end.isoformat()}; by={by.value}; rows={count}"
         await uow.audit.append(

@@ -34,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
@@ -65,6 +66,9 @@ _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
 _CLOSED = ContactState.CLOSED.value
 _ROUTE_ACTIONS = {route: f"route_{route}" for route in ("i", "ii", "iii", "iv")}
 _CLOSED_STATES = (DeadlineState.MET.value, DeadlineState.LATE.value)
+#: The clocks a decision closes (SPEC §4): they are started with no one assigned, so they count for
+#: whoever made the decision.
+_DECISION_CLOCKS = (ClockKind.SCREENING.value, ClockKind.CP_DECISION.value)
 
 
 def _at(moment: datetime) -> ColumnElement[datetime]:
@@ -97,16 +101,34 @@ def _narrowed_contacts(
     return statement
 
 
+def _worker() -> ColumnElement[str | None]:
+    """The person a clock counts for. A closed decision clock (screening, child protection): the
+    person who made the decision, that is the actor of its contact's event recorded at the moment
+    it closed (the use case closes the clock and records the event at the same instant). Any other
+    clock, or a decision clock still open: its assignee (``None``: no one)."""
+    d, e, c = DeadlineRow, ContactEventRow, aliased(ContactRow)
+    decider = (
+        select(e.actor_id)
+        .join(c, c.id == e.contact_id)
+        .where(c.reference == d.subject, e.at == d.closed_at)
+        .order_by(e.position.desc())
+        .limit(1)
+        .correlate(d)
+        .scalar_subquery()
+    )
+    return case((d.clock.in_(_DECISION_CLOCKS), func.coalesce(decider, d.assignee_id)), else_=d.assignee_id)
+
+
 def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[Any]) -> ColumnElement[Any]:
-    """The group a clock counts in: its week's bucket (by ``when``), its assignee, its assignee's
-    team (the role directory's), or its route."""
+    """The group a clock counts in: its week's bucket (by ``when``), its worker (``_worker``), its
+    worker's team (the role directory's), or its route."""
     match by:
         case GroupBy.WEEK:
             return cast(_bucket(when, bounds), String)
         case GroupBy.WORKER:
-            return func.coalesce(DeadlineRow.assignee_id, "")
+            return func.coalesce(_worker(), "")
         case GroupBy.TEAM:
-            team = select(WorkerTeamRow.team).where(WorkerTeamRow.aad_object_id == DeadlineRow.assignee_id)
+            team = select(WorkerTeamRow.team).where(WorkerTeamRow.aad_object_id == _worker())
             return func.coalesce(team.scalar_subquery(), "")
         case GroupBy.ROUTE:
             return func.coalesce(ContactRow.route, "")
@@ -119,7 +141,7 @@ def _clocks_of_contacts(
     narrowed."""
     if narrowing.route is not None or by is GroupBy.ROUTE:
         statement = statement.join(ContactRow, ContactRow.reference == DeadlineRow.subject)
-    return _narrowed_contacts(statement, narrowing, DeadlineRow.assignee_id)
+    return _narrowed_contacts(statement, narrowing, _worker())
 
 
 def _timed(bounds: Sequence[datetime], now: datetime, states: Sequence[str]) -> ColumnElement[bool]:

@@ -2,8 +2,9 @@
 
 A bulk generator (``INSERT … SELECT`` over ``generate_series``, in the server) fills a migrated
 database with a million contacts over two years (one every 63 seconds), each with its events
-(submitted, screened to a route, signed off) and clocks (screening, completion, and the 2-hour
-clock for one in ten), a fifth of screening clocks late, then ``VACUUM ANALYZE``. It then times
+(submitted, screened to a route by one of ten consultants, signed off) and clocks (screening and
+the 2-hour clock for one in ten with no assignee, as intake starts them; completion with a worker),
+a fifth of screening clocks late, then ``VACUUM ANALYZE``. It then times
 what people ask for: the ``figures`` card for a month (all contacts, one route, one worker), the
 weekly card's figures, and the CSV export by worker. Printed, never asserted.
 """
@@ -47,6 +48,8 @@ SOURCES: Final = tuple(source.value for source in Source)
 TYPES: Final = tuple(kind.value for kind in ContactType)
 NEEDS: Final = tuple(need.value for need in PresentingNeed)
 WORKERS: Final = 40
+#: The consultants who screen (screening and CP clocks are started with no assignee, as intake does).
+DECIDERS: Final = 10
 
 _GENERATE: Final = """
 CREATE TEMP TABLE seed AS
@@ -81,7 +84,7 @@ INSERT INTO contact_events (contact_id, position, at, actor_id, action, from_sta
 SELECT id, 0, t, 'officer-bench', 'submit', 'draft', 'awaiting_screening', '', '' FROM seed
 UNION ALL
 SELECT id, 1, t + CASE WHEN i % 5 = 4 THEN interval '30 hours' ELSE interval '2 hours' END,
-       'consultant-bench',
+       'consultant-bench-' || (i % {deciders}),
        'route_' || route, 'awaiting_screening', 'awaiting_signoff', 'bench', '' FROM seed WHERE NOT open
 UNION ALL
 SELECT id, 2, t + CASE WHEN i % 4 = 3 THEN interval '60 hours' ELSE interval '20 hours' END,
@@ -90,7 +93,7 @@ SELECT id, 2, t + CASE WHEN i % 4 = 3 THEN interval '60 hours' ELSE interval '20
 
 INSERT INTO deadlines (subject, clock, started_at, due_at, state, assignee_id, closed_at)
 SELECT reference, 'screening', t, t + interval '1 day',
-       CASE WHEN open THEN 'open' WHEN i % 5 = 4 THEN 'late' ELSE 'met' END, worker,
+       CASE WHEN open THEN 'open' WHEN i % 5 = 4 THEN 'late' ELSE 'met' END, NULL,
        CASE WHEN open THEN NULL
             ELSE t + CASE WHEN i % 5 = 4 THEN interval '30 hours' ELSE interval '2 hours' END END
 FROM seed
@@ -102,7 +105,7 @@ SELECT reference, CASE WHEN route IN ('i', 'ii') THEN 'completion_24h' ELSE 'com
 FROM seed WHERE NOT open
 UNION ALL
 SELECT reference, 'cp_decision', t, t + interval '2 hours', CASE WHEN i % 30 = 0 THEN 'late' ELSE 'met' END,
-       worker, t + CASE WHEN i % 30 = 0 THEN interval '3 hours' ELSE interval '1 hour' END
+       NULL, t + CASE WHEN i % 30 = 0 THEN interval '3 hours' ELSE interval '1 hour' END
 FROM seed WHERE route = 'i' AND NOT open;
 """
 
@@ -120,6 +123,7 @@ async def _generate(
         n=contacts,
         open=OPEN,
         workers=WORKERS,
+        deciders=DECIDERS,
         sources=_array(SOURCES),
         n_sources=len(SOURCES),
         types=_array(TYPES),
@@ -183,7 +187,7 @@ async def _measure(url: str) -> None:
     def export(by: GroupBy) -> Callable[[], Awaitable[object]]:
         async def run() -> object:
             return await export_figures(
-                store.unit_of_work, "bench", month.start, month.end, by, NOW, CALENDAR
+                store.unit_of_work, "bench", month.start, month.end, by, NOW, CALENDAR, (50, 85)
             )
 
         return run
@@ -195,6 +199,7 @@ async def _measure(url: str) -> None:
         await _timed("  of which times (median, 90th percentile)", times)
         await _timed("  of which re-referrals in 3 and 12 months", returning)
         await _timed("weekly card figures (two weeks)", weekly)
+        await _timed("figures card, a month, one consultant", card(Narrowing(worker_id="consultant-bench-3")))
         await _timed("CSV export, a month, by worker", export(GroupBy.WORKER))
         await _timed("CSV export, a month, by week", export(GroupBy.WEEK))
     finally:

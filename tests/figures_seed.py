@@ -13,6 +13,11 @@ contact's number, so a test can work the shares out by hand:
 - its completion clock (24 hours for routes I and II, 48 for III and IV) is late when
   ``n % 4 == 3``; and left open (never completed) when ``n % 25 == 24``.
 
+As intake and screening do, the screening and child-protection clocks are started with no one
+assigned: the screening decision is made by the deciders in turn (``n % 2`` by default), an
+urgent contact's screening half an hour after it arrived and its child-protection decision by the
+other decider; the completion clock is assigned to the workers in turn (``n % 3``).
+
 No real person's details: contacts carry no names at all (the figures never read them).
 """
 
@@ -42,6 +47,7 @@ SOURCES = tuple(Source)
 TYPES = tuple(ContactType)
 NEEDS = tuple(PresentingNeed)
 WORKERS = ("sw-fig-1", "sw-fig-2", "sw-fig-3")
+DECIDERS = ("consultant-fig-1", "consultant-fig-2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,13 +64,21 @@ class Seeded:
     completion_late: bool
     completion_open: bool
     worker: str
+    #: who makes the screening decision, and an urgent contact's child-protection decision
+    screener: str
+    cp_decider: str
 
     @property
     def completion(self) -> ClockKind:
         return ClockKind.COMPLETION_24H if self.route in ("i", "ii") else ClockKind.COMPLETION_48H
 
 
-def plan(number: int, received_at: datetime, workers: Sequence[str] = WORKERS) -> Seeded:
+def plan(
+    number: int,
+    received_at: datetime,
+    workers: Sequence[str] = WORKERS,
+    deciders: Sequence[str] = DECIDERS,
+) -> Seeded:
     urgent = number % 10 == 0
     return Seeded(
         number=number,
@@ -77,6 +91,8 @@ def plan(number: int, received_at: datetime, workers: Sequence[str] = WORKERS) -
         completion_late=number % 4 == 3,
         completion_open=number % 25 == 24,
         worker=workers[number % len(workers)],
+        screener=deciders[number % len(deciders)],
+        cp_decider=deciders[(number + 1) % len(deciders)],
     )
 
 
@@ -99,10 +115,12 @@ async def seed_month(
     calendar: WorkingCalendar,
     policy: Policy,
     workers: Sequence[str] = WORKERS,
+    deciders: Sequence[str] = DECIDERS,
 ) -> list[Seeded]:
-    """Record ``count`` contacts received from ``first`` to ``last``, their clocks assigned to
-    ``workers`` in turn; returns their plans."""
-    seeded = [plan(n, at, workers) for n, at in enumerate(received_times(first, last, count, calendar))]
+    """Record ``count`` contacts received from ``first`` to ``last``, their completion clocks
+    assigned to ``workers`` in turn and their decisions made by ``deciders``; returns their plans."""
+    times = received_times(first, last, count, calendar)
+    seeded = [plan(n, at, workers, deciders) for n, at in enumerate(times)]
     async with store.unit_of_work() as uow:
         for item in seeded:
             await _record(uow, item, calendar, policy)
@@ -110,8 +128,12 @@ async def seed_month(
     return seeded
 
 
-def _closing(due: datetime, started: datetime, late: bool) -> datetime:
-    """A closing time: an hour after the due time when late, else halfway from start to due."""
+def _closing(due: datetime, started: datetime, late: bool, kind: ClockKind) -> datetime:
+    """A closing time: after the due time when late, else part of the way from start to due. The
+    screening decision comes a third of the way (half an hour late), the completion halfway (an
+    hour late), so no contact is screened and signed off at the same moment."""
+    if kind is ClockKind.SCREENING:
+        return due + timedelta(minutes=30) if late else started + (due - started) / 3
     return due + timedelta(hours=1) if late else started + (due - started) / 2
 
 
@@ -123,15 +145,24 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
         )
     ]
 
-    async def clock(kind: ClockKind, start: datetime, late: bool, open_: bool = False) -> datetime:
+    async def clock(
+        kind: ClockKind,
+        start: datetime,
+        late: bool,
+        open_: bool = False,
+        assignee: str | None = None,
+        closed: datetime | None = None,
+    ) -> datetime:
         due = due_at(kind, start, calendar, policy)
-        await work.deadlines.add(Deadline(subject, kind, start, due, assignee_id=item.worker))
-        closed = _closing(due, start, late)
+        await work.deadlines.add(Deadline(subject, kind, start, due, assignee_id=assignee))
+        closed = closed or _closing(due, start, late, kind)
         if not open_:
             await work.deadlines.close(subject, kind.value, "met", closed)
         return closed
 
-    screened = await clock(ClockKind.SCREENING, received, item.screening_late)
+    # An urgent contact is screened at once (on time: no urgent contact's screening runs late).
+    quickly = received + timedelta(minutes=30) if item.urgent else None
+    screened = await clock(ClockKind.SCREENING, received, item.screening_late, closed=quickly)
     route_state = {
         "i": ContactState.CP_DECISION,
         "ii": ContactState.AWAITING_SIGNOFF,
@@ -141,7 +172,7 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
     events.append(
         ContactEvent(
             screened,
-            "consultant-fig",
+            item.screener,
             f"route_{item.route}",
             ContactState.AWAITING_SCREENING,
             route_state,
@@ -149,8 +180,20 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
         )
     )
     if item.urgent:
-        await clock(ClockKind.CP_DECISION, received, item.cp_late)
-    completed = await clock(item.completion, received, item.completion_late, item.completion_open)
+        decided = await clock(ClockKind.CP_DECISION, received, item.cp_late)
+        events.append(
+            ContactEvent(
+                decided,
+                item.cp_decider,
+                Action.ACCEPT_REFERRAL.value,
+                ContactState.CP_DECISION,
+                ContactState.REFERRAL_ACCEPTED,
+                "seeded",
+            )
+        )
+    completed = await clock(
+        item.completion, received, item.completion_late, item.completion_open, item.worker
+    )
     state = route_state
     if not item.completion_open:
         events.append(

@@ -169,33 +169,73 @@ def _open_chart(figures: Figures) -> LineChart:
     )
 
 
-def _timeliness_chart(figures: Figures) -> GroupedVerticalBarChart:
-    data = []
-    for index, clock in enumerate(CLOCK_SHORT_TITLES):
-        values = [
-            BarValue(x=_day_label(week), y=round((tallies[index].share or 0) * 100))
-            for week, tallies in figures.weeks
-        ]
-        data.append(GroupedVerticalBarChartData(legend=CLOCK_SHORT_TITLES[clock], values=values))
-    return GroupedVerticalBarChart(
-        title="On time by week and clock (%)",
-        x_axis_title="Week beginning",
-        y_axis_title="% on time",
+def _on_time_bars(
+    title: str,
+    series: Sequence[tuple[str, Sequence[tuple[str, ClockTally]]]],
+    x_axis_title: str | None = None,
+    y_axis_title: str | None = None,
+) -> list[CardElement]:
+    """A grouped bar chart of shares on time, one series per (legend, [(x, tally)]): a bar only
+    where something was timed, since a 0% bar would read as every clock missed. A series with no
+    bar is left out (Teams wants values in every series); with no bar at all, a line says so."""
+    data = [
+        GroupedVerticalBarChartData(
+            legend=legend,
+            values=[BarValue(x=x, y=round(t.share * 100)) for x, t in points if t.share is not None],
+        )
+        for legend, points in series
+    ]
+    data = [item for item in data if item.values]
+    if not data:
+        return [_text(f"{title}: nothing was timed, so no bars.")]
+    chart = GroupedVerticalBarChart(
+        title=title,
+        x_axis_title=x_axis_title,
+        y_axis_title=y_axis_title,
         y_min=0,
         y_max=100,
         data=data,
     )
+    if all(t.share is not None for _, points in series for _, t in points):
+        return [chart]
+    return [chart, _text(NO_BAR, is_subtle=True, size="Small")]
 
 
-def _gauge(tally: ClockTally) -> GaugeChart:
+#: Under a bar chart with a week (or clock) left without a bar.
+NO_BAR: Final = "No bar where nothing was timed that week (– in the tables)."
+
+
+def _timeliness_chart(figures: Figures) -> list[CardElement]:
+    return _on_time_bars(
+        "On time by week and clock (%)",
+        [
+            (
+                CLOCK_SHORT_TITLES[clock],
+                [(_day_label(week), tallies[index]) for week, tallies in figures.weeks],
+            )
+            for index, clock in enumerate(CLOCK_SHORT_TITLES)
+        ],
+        x_axis_title="Week beginning",
+        y_axis_title="% on time",
+    )
+
+
+#: The gauge's title; when nothing was decided this week, the line shown instead of it.
+GAUGE_TITLE: Final = "Screening decisions within one working day, this week"
+
+
+def _gauge(tally: ClockTally) -> CardElement:
     share = tally.share
+    if share is None:
+        # A gauge needs a value, and 0% would read as every decision late: a line instead.
+        return _text(f"{GAUGE_TITLE}: none decided yet.")
     return GaugeChart(
-        title="Screening decisions within one working day, this week",
+        title=GAUGE_TITLE,
         min=0,
         max=100,
-        value=0 if share is None else round(share * 100),
+        value=round(share * 100),
         value_format="Percentage",
-        sub_label=f"{tally.met} of {tally.total}" if tally.total else "nothing decided yet this week",
+        sub_label=f"{tally.met} of {tally.total}",
         segments=[
             GaugeChartLegend(size=60, legend="Below 60%", color="attention"),
             GaugeChartLegend(size=20, legend="60-80%", color="warning"),
@@ -335,7 +375,7 @@ def figures_card(
             weight="Bolder",
         ),
         _open_chart(figures),
-        _timeliness_chart(figures),
+        *_timeliness_chart(figures),
         _gauge(figures.screening_this_week),
         *_volume_charts(volumes),
         *collapsible(
@@ -348,7 +388,8 @@ def figures_card(
                 ),
                 _text(
                     "A clock counts when it closed; one still open after its due time counts as late "
-                    "(and has no time yet). Worker: whom the clock was with when it closed.",
+                    "(and has no time yet). Worker: who made the decision (screening, CP), else whom "
+                    "the clock was with when it closed.",
                     is_subtle=True,
                     size="Small",
                 ),
@@ -419,18 +460,10 @@ def weekly_figures_card(weekly: WeeklyFigures, *, late: bool) -> dict[str, Any]:
     body: list[CardElement] = [
         _text("Weekly figures", is_subtle=True, size="Small"),
         _text(f"Last week (from {_day_label(last)}) against the week before", size="Large", weight="Bolder"),
-        GroupedVerticalBarChart(
-            title="On time (%)",
-            y_min=0,
-            y_max=100,
-            data=[
-                GroupedVerticalBarChartData(
-                    legend=label,
-                    values=[
-                        BarValue(x=CLOCK_SHORT_TITLES[t.clock], y=round((t.share or 0) * 100))
-                        for t in tallies
-                    ],
-                )
+        *_on_time_bars(
+            "On time (%)",
+            [
+                (label, [(CLOCK_SHORT_TITLES[t.clock], t) for t in tallies])
                 for label, tallies in (
                     (f"w/c {_day_label(before)}", weekly.before),
                     (f"w/c {_day_label(last)}", weekly.last),

@@ -22,13 +22,16 @@ from bot.cards.figures import (
     WORKER_PICKED,
 )
 from frontdoor.calendar import WorkingCalendar
+from frontdoor.figures import GroupBy, Narrowing
 from frontdoor.policy import default_policy
+from frontdoor.records import ClockKind as K
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.figures_helpers import table_rows
 from tests.bot.intake_script import (
     CONSULTANT,
+    CONSULTANT_2,
     DUTY_MANAGER,
     OFFICER,
     SOCIAL_WORKER,
@@ -53,14 +56,25 @@ def _types(card: dict[str, Any]) -> list[str]:
     return [item["type"] for item in card["body"]]
 
 
-async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot:
-    bot = await start_bot(clock=SettableClock(MONDAY))
+async def _ready(
+    start_bot: StartBot, teams_channel: TeamsChannel, clock: SettableClock | None = None
+) -> RunningBot:
+    bot = await start_bot(clock=clock or SettableClock(MONDAY))
     await staff(bot)
     await register_channels(teams_channel)
-    await teams_channel.say(teams_channel.personal(SOCIAL_WORKER), SOCIAL_WORKER, "help")  # their name
+    for person in (SOCIAL_WORKER, CONSULTANT_2):
+        await teams_channel.say(teams_channel.personal(person), person, "help")  # their name
     workers = (SOCIAL_WORKER.aad_object_id, OFFICER.aad_object_id, CONSULTANT.aad_object_id)
+    deciders = (CONSULTANT.aad_object_id, CONSULTANT_2.aad_object_id)
     await seed_month(
-        bot.store, date(2026, 11, 2), date(2026, 11, 25), 120, WorkingCalendar(), default_policy(), workers
+        bot.store,
+        date(2026, 11, 2),
+        date(2026, 11, 25),
+        120,
+        WorkingCalendar(),
+        default_policy(),
+        workers,
+        deciders,
     )
     return bot
 
@@ -77,11 +91,14 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     for chart in (
         "Chart.Line",
         "Chart.VerticalBar.Grouped",
-        "Chart.Gauge",
         "Chart.Donut",
         "Chart.HorizontalBar",
     ):
         assert chart in types
+    # Nothing was decided this week (it is Monday morning, the seeded contacts are November's): no
+    # gauge, whose 0% would read as every screening decision late, but a line saying so.
+    assert "Chart.Gauge" not in types
+    assert "Screening decisions within one working day, this week: none decided yet." in texts_of(card)
     assert "November 2026: all contacts" in texts_of(card)
     rows = table_rows(card)
     # The shares worked out by hand in tests/store/test_figures.py.
@@ -99,14 +116,12 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     # The weeks are short dates under "Week beginning", so Teams does not cut them off.
     [weeks] = [item for item in card["body"] if item["type"] == "Chart.VerticalBar.Grouped"]
     assert weeks["xAxisTitle"] == "Week beginning"
-    assert [value["x"] for value in weeks["data"][0]["values"]] == [
-        "26 Oct",
-        "2 Nov",
-        "9 Nov",
-        "16 Nov",
-        "23 Nov",
-        "30 Nov",
-    ]
+    # A bar only where something was timed that week: the partial weeks at either end (Sunday 1 and
+    # Monday 30 November) timed no screening decision, so they have no bar, not a 0% one.
+    assert [value["x"] for value in weeks["data"][0]["values"]] == ["2 Nov", "9 Nov", "16 Nov", "23 Nov"]
+    assert weeks["data"][0]["legend"] == "Screening in 1 working day"
+    assert all(value["y"] > 0 for series in weeks["data"] for value in series["values"])
+    assert "No bar where nothing was timed that week (– in the tables)." in texts_of(card)
     # The headline and the charts are shown; the tables are folded behind "Show" lines.
     assert (
         "120 contacts received, 12 urgent. Screening decisions within one working day over the "
@@ -133,21 +148,23 @@ async def test_a_month_of_figures_as_charts_narrowed_in_place(
     assert "November 2026: route II" in texts_of(narrowed.card)
     assert ["Screening in 1 working day", "28", "8", "78%"] in table_rows(narrowed.card)
 
-    # One worker, picked from the list: every third contact's clocks were theirs.
+    # One worker, picked from the list: the second decider screened every other contact (12 of 60
+    # late) and made every child-protection decision (tests/store/test_figures.py).
     picked = {
         PERIOD_KEY: "2026-11",
         ROUTE_KEY: "",
         WORKER_KEY: WORKER_PICKED,
-        WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+        WORKER_INPUT: CONSULTANT_2.aad_object_id,
     }
     worker = await teams_channel.execute(chat, CONSULTANT, FIGURES_VERB, picked)
     assert worker.card is not None, worker.text
-    assert f"November 2026: {SOCIAL_WORKER.name}" in texts_of(worker.card)
-    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(worker.card)
+    assert f"November 2026: {CONSULTANT_2.name}" in texts_of(worker.card)
+    assert ["Screening in 1 working day", "48", "12", "80%"] in table_rows(worker.card)
+    assert ["CP decision in 2 hours", "8", "4", "67%"] in table_rows(worker.card)
 
     viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
     assert (
-        len(viewed) == 3 and "route=ii" in viewed[1] and f"worker={SOCIAL_WORKER.aad_object_id}" in viewed[2]
+        len(viewed) == 3 and "route=ii" in viewed[1] and f"worker={CONSULTANT_2.aad_object_id}" in viewed[2]
     )
 
 
@@ -214,6 +231,7 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     bot = await _ready(start_bot, teams_channel)
     async with bot.store.unit_of_work() as uow:
         assert await uow.roles.set_team(SOCIAL_WORKER.aad_object_id, "Assessment North")
+        assert await uow.roles.set_team(CONSULTANT_2.aad_object_id, "Assessment North")
         assert await uow.roles.set_team(OFFICER.aad_object_id, "First Contact")
         await uow.commit()
     chat = teams_channel.personal(CONSULTANT)
@@ -230,8 +248,14 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     )
     assert team.card is not None, team.text
     assert "November 2026: team Assessment North" in texts_of(team.card)
-    # The team is the social worker alone: every third contact's clocks (as narrowed to them).
-    assert ["Screening in 1 working day", "32", "8", "80%"] in table_rows(team.card)
+    # The team: the social worker (every third contact's completion) and the second decider (every
+    # other contact's screening, every child-protection decision).
+    assert ["Screening in 1 working day", "48", "12", "80%"] in table_rows(team.card)
+    assert ["CP decision in 2 hours", "8", "4", "67%"] in table_rows(team.card)
+    completion = [
+        row for row in table_rows(team.card) if row[0].startswith("Completed in") and row[-1].endswith("%")
+    ]
+    assert sum(int(row[1]) + int(row[2]) for row in completion) == 40
     choice = inputs(team.card)[TEAM_INPUT]
     assert choice["value"] == "Assessment North"
 
@@ -239,3 +263,25 @@ async def test_narrowing_to_a_team_in_place(start_bot: StartBot, teams_channel: 
     assert unknown.card is None and "No one in the directory is in that team." in unknown.json["value"]
     viewed = [e.detail for e in await audit(bot) if e.action == "figures.viewed"]
     assert len(viewed) == 2 and "team=Assessment North" in viewed[1]
+
+
+async def test_the_gauge_shows_this_weeks_screening_decisions(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    wednesday = datetime(2026, 11, 18, 12, 0, tzinfo=UTC)
+    bot = await _ready(start_bot, teams_channel, SettableClock(wednesday))
+    reply = await teams_channel.say(teams_channel.personal(CONSULTANT), CONSULTANT, "figures this week")
+    [card] = reply.cards
+    [gauge] = [item for item in card["body"] if item["type"] == "Chart.Gauge"]
+    async with bot.store.unit_of_work() as uow:
+        rows = await uow.figures.timeliness(
+            [datetime(2026, 11, 16, tzinfo=UTC), wednesday],
+            wednesday,
+            Narrowing(),
+            GroupBy.WEEK,
+            [K.SCREENING],
+        )
+    [week] = rows
+    assert week.met + week.late > 0
+    assert gauge["value"] == round(100 * week.met / (week.met + week.late))
+    assert gauge["subLabel"] == f"{week.met} of {week.met + week.late}"

@@ -112,6 +112,11 @@ async def test_on_a_bank_holiday_monday_the_card_waits_for_tuesday(
     await _jobs(bot, clock)
     [post] = _weekly(teams_channel)
     assert post.card is not None and "Last week (from 24 Aug)" in texts_of(post.card)
+    # Nothing was timed in either week: no bars (a 0% bar would read as every clock missed), a
+    # line saying so, and "–" in the table.
+    assert "Chart.VerticalBar.Grouped" not in texts_of(post.card)
+    assert "On time (%): nothing was timed, so no bars." in texts_of(post.card)
+    assert "– (0/0)" in texts_of(post.card)
     # Wednesday is not the week's first working day: nothing more.
     clock.set(local(date(2026, 9, 2), 8, 30))
     await _jobs(bot, clock)

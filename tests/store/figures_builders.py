@@ -1,4 +1,5 @@
-"""Contacts seeded for the figures measures: received at a moment, decided an hour later by a route."""
+"""Contacts seeded for the figures measures: received at a moment, decided (an hour later by
+default) by a route."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ HOUR = timedelta(hours=1)
 
 
 async def measured_contact(
-    store: Store, number: int, received: datetime, closed_on: date | None = None, route: str = "ii"
+    store: Store,
+    number: int,
+    received: datetime,
+    closed_on: date | None = None,
+    route: str = "ii",
+    *,
+    decider: str = "consultant-fig",
+    decided: timedelta = HOUR,
 ) -> str:
     reference = f"CT-26-{700000 + number:06d}"
     async with store.unit_of_work() as uow:
@@ -34,8 +42,8 @@ async def measured_contact(
                         ContactState.AWAITING_SCREENING,
                     ),
                     ContactEvent(
-                        received + HOUR,
-                        "consultant-fig",
+                        received + decided,
+                        decider,
                         f"route_{route}",
                         ContactState.AWAITING_SCREENING,
                         ContactState.AWAITING_SIGNOFF,

@@ -19,6 +19,7 @@ POLICY = default_policy()
 CALENDAR = WorkingCalendar()  # November 2026 has no bank holiday
 NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)  # Monday 7 December 2026
 K = ClockKind
+DECISIONS = (K.SCREENING, K.CP_DECISION)
 
 
 async def _november(store: Store) -> Period:
@@ -70,18 +71,29 @@ async def test_narrowing_to_a_route_and_grouping_by_worker(store: Store) -> None
     async with store.unit_of_work() as uow:
         route_ii = await compute_figures(uow.figures, period, Narrowing(route="ii"), NOW, CALENDAR, (50, 85))
         bounds = [period.start, period.end]
-        by_worker = await uow.figures.timeliness(bounds, NOW, Narrowing(), GroupBy.WORKER, [K.SCREENING])
+        by_worker = await uow.figures.timeliness(bounds, NOW, Narrowing(), GroupBy.WORKER)
+        decider = await compute_figures(
+            uow.figures, period, Narrowing(worker_id="consultant-fig-2"), NOW, CALENDAR, (50, 85)
+        )
         by_route = await uow.figures.timeliness(bounds, NOW, Narrowing(), GroupBy.ROUTE, [K.SCREENING])
     # Route II: the 36 contacts n % 3 == 0 and not n % 10 == 0; 8 of them have n % 5 == 4.
     assert route_ii.total(K.SCREENING) == ClockTally(K.SCREENING, 28, 8)
     assert route_ii.total(K.CP_DECISION) == ClockTally(K.CP_DECISION, 0, 0)
     assert route_ii.volumes.received == 36
-    # Workers take contacts in turn (n % 3): 40 each; screening late n % 5 == 4: 8 each.
-    assert sorted((r.group, r.met, r.late) for r in by_worker) == [
-        ("sw-fig-1", 32, 8),
-        ("sw-fig-2", 32, 8),
-        ("sw-fig-3", 32, 8),
+    # The decision clocks are started with no one assigned and count for whoever decided: the two
+    # deciders screen in turn (n % 2), 60 each, late n % 5 == 4 (n % 10 == 4 or 9): 12 each; every
+    # urgent contact (n % 10 == 0, so even) had its child-protection decision made by the other,
+    # the second decider: 8 on time, 4 late. The completion clocks count for the workers they
+    # were assigned to in turn (n % 3).
+    assert sorted((r.group, r.clock, r.met, r.late) for r in by_worker if r.clock in DECISIONS) == [
+        ("consultant-fig-1", K.SCREENING, 48, 12),
+        ("consultant-fig-2", K.CP_DECISION, 8, 4),
+        ("consultant-fig-2", K.SCREENING, 48, 12),
     ]
+    assert {r.group for r in by_worker if r.clock not in DECISIONS} == {"sw-fig-1", "sw-fig-2", "sw-fig-3"}
+    assert decider.total(K.SCREENING) == ClockTally(K.SCREENING, 48, 12)
+    assert decider.total(K.CP_DECISION) == ClockTally(K.CP_DECISION, 8, 4)
+    assert decider.total(K.COMPLETION_24H) == ClockTally(K.COMPLETION_24H, 0, 0)
     assert sorted((r.group, r.met + r.late) for r in by_route) == [
         ("i", 12),
         ("ii", 36),

@@ -129,7 +129,14 @@ async def test_the_csv_has_a_row_per_reason_for_each_group(store: Store) -> None
         assert await uow.roles.set_team("sw-a", "Assessment North")
         await uow.commit()
     exported = await export_figures(
-        store.unit_of_work, "cli:tester", _at(1, 0), _at(1, 0, month=12), GroupBy.TEAM, NOW, CALENDAR
+        store.unit_of_work,
+        "cli:tester",
+        _at(1, 0),
+        _at(1, 0, month=12),
+        GroupBy.TEAM,
+        NOW,
+        CALENDAR,
+        (50, 85),
     )
     rows = list(csv.reader(io.StringIO(exported.csv_text)))
     assert rows[0] == [

@@ -373,6 +373,8 @@ async def test_the_consultant_records_the_history_checks_while_the_officer_has_n
     chat = teams_channel.personal(OFFICER)
     await _created(teams_channel, chat, INJURED)
     assert (await only_contact(bot)).completing
+    activity_id, card = _posted(teams_channel)
+    early_view = await _view(teams_channel, CONSULTANT_2, card, activity_id)
 
     consultant_chat = teams_channel.personal(CONSULTANT)
     reply = await teams_channel.say(consultant_chat, CONSULTANT, "find CT-26-000001")
@@ -393,6 +395,13 @@ async def test_the_consultant_records_the_history_checks_while_the_officer_has_n
     assert "History checks: outstanding." not in texts_of(teams_channel.updates_to(decisions)[-1].card or {})
     [recorded] = [e for e in await audit(bot) if e.action == "contact.history_recorded"]
     assert recorded.actor_id == CONSULTANT.aad_object_id
+    # a decision card drawn before the checks were saved is out of date, and says why
+    stale = await _decide(
+        teams_channel, CONSULTANT_2, _route_data(early_view, "i"), activity_id, rationale="Injury"
+    )
+    assert stale.card is not None
+    assert "history checks were recorded by Cora Consultantperson" in texts_of(stale.card)
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SCREENING
 
     # The officer comes back to the call: the cards after the consultant's save carry on from the
     # referrer's, and the worries card leads straight to the summary.

@@ -455,7 +455,8 @@ async def decide_rereferral(
     """The duty manager's decision on a contact in ``duty_manager_review``: the child-protection
     threshold is met (2-hour clock, and 24-hour completion as route I), or reassignment to a social
     worker, by default the last allocated one, under the caseload cap, who must recommend within
-    48 hours."""
+    48 hours. Either proceeds with enquiries: without consent, the duty manager confirms that the
+    evidence suggests a risk of harm (``RereferralDecision.risk_of_harm``), as routes I and IV do."""
     require_aware(rules.now, "now")
     if not may(who.roles, Permission.DECIDE_REREFERRAL):
         return not_permitted((Role.DUTY_MANAGER,), "decide a re-referral")

@@ -19,9 +19,10 @@ end of its working day (``followup_card``). Those actions, and the assignee's pe
 here, with ``bot.dialogs.personal``), are handled in ``bot.dialogs.casework``; after sign-off the
 outcome letter goes to whoever recorded the outcome (``send_letter``), and an accepted contact is
 told to its receiving team manager (``_tell_receiving_manager``): only the saved sign-off does that,
-marked URGENT when the signer ticked the immediate-risk highlight. Nobody signs off their own
-decision. "Send back" on the sign-off view, and the social worker's return for a threshold decision,
-are ``bot.dialogs.quality``'s.
+marked URGENT when the signer ticked the immediate-risk highlight, and only while that manager is
+still a team manager (``receivers``; otherwise the signer is told on their card who was not told).
+Nobody signs off their own decision. "Send back" on the sign-off view, and the social worker's
+return for a threshold decision, are ``bot.dialogs.quality``'s.
 
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.

@@ -61,7 +61,6 @@ from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.contact import Contact, ContactState
 from frontdoor.lifecycle import Action, transition
 from frontdoor.outcomes import (
-    WITHOUT_CONSENT,
     Agency,
     DataValue,
     Outcome,
@@ -69,6 +68,7 @@ from frontdoor.outcomes import (
     ServiceConsent,
     add_event_data,
     outcome_data,
+    without_consent_data,
     without_consent_problem,
 )
 from frontdoor.policy import Policy
@@ -301,7 +301,9 @@ def _contact_refusal(loaded: Contact, decision: ScreeningDecision) -> Refusal | 
     if loaded.state is not ContactState.AWAITING_SCREENING:
         return wrong_state(loaded, "screened")
     if decision.route in PROCEEDING_ROUTES and (
-        problem := without_consent_problem(loaded, decision.risk_of_harm)
+        problem := without_consent_problem(
+            loaded, decision.risk_of_harm, cp_decision=decision.route is ScreeningRoute.I
+        )
     ):
         return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
     if decision.stays_with_early_help and (loaded.urgent or not loaded.history.open_to_early_help):
@@ -340,8 +342,12 @@ def _screened(
     if assignee is not None:
         data["assignee"] = assignee
         detail += f"; assignee={assignee}"
-    if decision.route in PROCEEDING_ROUTES and loaded.consent in WITHOUT_CONSENT:
-        data |= {"without_consent": True, "risk_of_harm": decision.risk_of_harm.strip()}
+    if decision.route in PROCEEDING_ROUTES and (
+        confirmed := without_consent_data(
+            loaded, decision.risk_of_harm, cp_decision=decision.route is ScreeningRoute.I
+        )
+    ):
+        data |= confirmed
         detail += "; without_consent=yes"
     if outcome is not None:
         data |= outcome_data(outcome)
@@ -416,6 +422,9 @@ class RereferralDecision:
     rationale: str
     #: for a reassignment; None means the last allocated worker from the history checks
     worker_id: str | None = None
+    #: on a contact without consent: the sentence confirming the evidence suggests a risk of harm
+    #: (given only with the tick); both choices proceed with enquiries
+    risk_of_harm: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -446,7 +455,8 @@ async def decide_rereferral(
     """The duty manager's decision on a contact in ``duty_manager_review``: the child-protection
     threshold is met (2-hour clock, and 24-hour completion as route I), or reassignment to a social
     worker, by default the last allocated one, under the caseload cap, who must recommend within
-    48 hours."""
+    48 hours. Either proceeds with enquiries: without consent, the duty manager confirms that the
+    evidence suggests a risk of harm (``RereferralDecision.risk_of_harm``), as routes I and IV do."""
     require_aware(rules.now, "now")
     if not may(who.roles, Permission.DECIDE_REREFERRAL):
         return not_permitted((Role.DUTY_MANAGER,), "decide a re-referral")
@@ -461,6 +471,8 @@ async def decide_rereferral(
             return loaded
         if loaded.state is not ContactState.DUTY_MANAGER_REVIEW:
             return wrong_state(loaded, "decided as a re-referral")
+        if problem := without_consent_problem(loaded, decision.risk_of_harm):
+            return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
         subject = loaded.reference or ""
         chosen = await _rereferral_worker(uow, loaded, decision)
         if isinstance(chosen, Refusal):
@@ -477,6 +489,8 @@ async def decide_rereferral(
                 return over
         await _start_rereferral_clocks(uow, saved, worker, rules)
         detail = f"decision={decision.choice.value}" + (f"; assignee={worker}" if worker is not None else "")
+        if without_consent_data(loaded, decision.risk_of_harm):
+            detail += "; without_consent=yes"
         action = Action.CP_THRESHOLD_MET if worker is None else Action.REASSIGN
         await uow.audit.append(
             audit_event(rules.now, who.actor_id, f"contact.{action.value}", subject, detail)
@@ -518,6 +532,7 @@ def _rereferred(
     loaded: Contact, decision: RereferralDecision, worker: str | None, who: Who, rules: Rules
 ) -> Contact:
     """``loaded`` moved by the re-referral decision (not saved yet)."""
+    confirmed = without_consent_data(loaded, decision.risk_of_harm)
     if decision.choice is RereferralChoice.CP_THRESHOLD_MET:
         moved = transition(
             loaded,
@@ -527,11 +542,13 @@ def _rereferred(
             Action.CP_THRESHOLD_MET,
             decision.rationale,
         )
+        if confirmed:
+            moved = add_event_data(moved, confirmed)
     else:
         moved = transition(
             loaded, ContactState.SW_ASSESSMENT, who.actor_id, rules.now, Action.REASSIGN, decision.rationale
         )
-        moved = add_event_data(moved, {"assignee": worker or ""})
+        moved = add_event_data(moved, {"assignee": worker or "", **confirmed})
     return replace(moved, assignee_id=worker)
 
 

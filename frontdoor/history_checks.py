@@ -15,9 +15,10 @@ from frontdoor.answers import HistoryAnswers
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Contact, ContactState
 from frontdoor.intake import Refusal, RefusalReason, _audit, _local_date, is_rereferral
+from frontdoor.outcomes import note
 from frontdoor.ports import StaleVersionError
 from frontdoor.roles import Permission, may
-from frontdoor.script import DEFAULT_LOCAL_SYSTEMS, Choice, Section
+from frontdoor.script import DEFAULT_LOCAL_SYSTEMS, HISTORY_RECORDED_ACTION, Choice, Section, section_of
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import check_history, parse_section
 
@@ -50,8 +51,11 @@ async def record_history_checks(
     rules: Rules,
 ) -> HistoryRecorded | Refusal:
     """Record the history checks an urgent contact was created without (SPEC §3: "outstanding until
-    recorded, by the officer or the consultant"). Refused for a contact that is not urgent, whose
-    checks are recorded already, or that has closed."""
+    recorded, by the officer or the consultant"), whatever its officer's progress through the other
+    cards: recorded here, they are a ``HISTORY_RECORDED_ACTION`` event, and the officer's draft skips
+    its history card from then on (``frontdoor.script.next_section``). Refused for a contact that is
+    not urgent, whose checks are recorded already, or that has closed, and to the officer still
+    completing it, whose own card it is."""
     require_aware(rules.now, "now")
     if not may(who.roles, Permission.RECORD_HISTORY_CHECKS):
         return Refusal(RefusalReason.NOT_PERMITTED, f"Sorry, only {_RECORDERS} can record history checks.")
@@ -59,10 +63,13 @@ async def record_history_checks(
         contact = await uow.contacts.get_by_reference(reference)
         if contact is None or contact.reference is None:
             return Refusal(RefusalReason.NOT_FOUND, f"I could not find {reference}.")
-        if not contact.urgent or contact.history.recorded or contact.completing:
+        # Anyone who may records them whatever the officer's progress (an officer taken ill mid-call
+        # leaves them to the consultant); the officer still completing it uses their own card.
+        own_card = contact.completing and contact.created_by == who.actor_id
+        if not contact.urgent or contact.history.recorded or own_card:
             why = (
-                "its officer is still completing it: the history checks are one of their cards"
-                if contact.completing
+                "the history checks are one of your cards on it: record them there"
+                if own_card
                 else "its history checks are recorded already"
             )
             return Refusal(RefusalReason.MOVED_ON, f"{reference}: nothing was changed, {why}.")
@@ -85,7 +92,12 @@ async def record_history_checks(
             return Refusal(RefusalReason.INVALID, f"Please check: {names}", tuple(parsed))
         if not isinstance(parsed, HistoryAnswers):  # what the history section parses to
             raise TypeError("the history checks card parsed to another section's answers")
-        updated = replace(contact, history=parsed.history)
+        updated = note(
+            replace(contact, history=parsed.history), who.actor_id, rules.now, HISTORY_RECORDED_ACTION
+        )
+        if section_of(updated) is Section.HISTORY and updated.completing:
+            # the officer's draft is on its history card: it moves on, past checks now recorded
+            updated = replace(updated, draft_section=Section.SUMMARY.value)
         errors = check_history(updated)
         if errors:
             names = "; ".join(error.message for error in errors)

@@ -236,6 +236,12 @@ def _check_draft(
             RefusalReason.MOVED_ON,
             f"That contact has already been submitted{done}, so this card can no longer change it.",
         )
+    if contact.state in _ENDED_STATES:
+        # an urgent contact signed off before its officer finished the cards: its record is final
+        return Refusal(
+            RefusalReason.MOVED_ON,
+            f"{contact.reference} is closed, so its cards can no longer be changed. Nothing was changed.",
+        )
     current = section_of(contact)
     if contact.completing and section in _CREATION_SECTIONS:
         return Refusal(
@@ -278,6 +284,9 @@ async def received_from_mail(uow: UnitOfWork, contact_id: str) -> datetime | Non
     item = await uow.mail.for_contact(contact_id)
     return item.received_at if item is not None else None
 
+
+#: The states in which a contact's front-door work has ended: nothing on it is changed from a card.
+_ENDED_STATES = frozenset({ContactState.CLOSED, ContactState.PASSED_ON, ContactState.CANCELLED})
 
 #: The cards that create an urgent contact: fixed once it exists (its clocks started from them).
 _CREATION_SECTIONS = frozenset({Section.SOURCE, Section.RISK, Section.EMERGENCY})

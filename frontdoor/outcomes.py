@@ -81,16 +81,47 @@ SERVICE_CONSENT_TITLES: Mapping[ServiceConsent, str] = MappingProxyType(
 WITHOUT_CONSENT: frozenset[Consent] = frozenset({Consent.REFUSED, Consent.NOT_SOUGHT})
 
 
-def without_consent_problem(contact: Contact, risk_of_harm: str) -> str | None:
+def without_consent(contact: Contact, *, cp_decision: bool = False) -> bool:
+    """Whether a decider proceeding with enquiries on ``contact`` does so without the parents' consent
+    (SPEC §3): consent refused or not sought, or not recorded yet (an urgent contact whose officer has
+    not reached the consent card). The one exception is ``cp_decision``, route I's 2-hour
+    child-protection decision, which is never held up for the consent card: consent not recorded yet
+    is not consent refused, and the accepted outcome that follows confirms it if consent is still not
+    given by then."""
+    if contact.consent is None:
+        return not cp_decision
+    return contact.consent in WITHOUT_CONSENT
+
+
+def without_consent_problem(contact: Contact, risk_of_harm: str, *, cp_decision: bool = False) -> str | None:
     """What to fix when a decider proceeds on ``contact`` without consent and has not confirmed, with
-    a sentence, that the evidence suggests a risk of harm (SPEC §3); None when nothing is missing."""
-    if contact.consent not in WITHOUT_CONSENT or risk_of_harm.strip():
+    a sentence, that the evidence suggests a risk of harm (SPEC §3); None when nothing is missing. The
+    one rule for every decision that proceeds: routes I and IV, the duty manager's re-referral
+    decisions, an accepted outcome and a social worker's recommendation to progress to referral."""
+    if not without_consent(contact, cp_decision=cp_decision) or risk_of_harm.strip():
         return None
     return (
-        "Without consent: consent was refused or not sought, so tick that the evidence suggests a risk of "
-        "harm and say why in a sentence"
+        "Without consent: consent was refused, not sought or is not recorded yet, so tick that the "
+        "evidence suggests a risk of harm and say why in a sentence"
     )
 
+
+def without_consent_data(
+    contact: Contact, risk_of_harm: str, *, cp_decision: bool = False
+) -> dict[str, DataValue]:
+    """The event data of a decision proceeding on ``contact``: the confirmation and its sentence when
+    it proceeds without consent, else nothing."""
+    if not without_consent(contact, cp_decision=cp_decision):
+        return {}
+    return {"without_consent": True, "risk_of_harm": risk_of_harm.strip()}
+
+
+#: Why an accepted outcome must name its receiving team manager: the receiving team hears of the
+#: contact through them when it is signed off, and only they may challenge the threshold (SPEC §3).
+RECEIVING_MANAGER_NEEDED = (
+    "Receiving team manager: choose the receiving team's manager, who is told when the contact is "
+    "signed off and may challenge the threshold"
+)
 
 #: Longest receiving-team name accepted: a team name, not a note.
 TEAM_NAME_MAX_LENGTH = 200
@@ -106,8 +137,9 @@ class Outcome:
     receiving_team: str = ""
     strategy_discussion: bool = False
     agency: Agency | None = None
-    #: an accepted contact: the receiving team's manager (a team manager's directory id) to highlight
-    #: it to and who may challenge it; "" when none was named
+    #: an accepted contact: the receiving team's manager (a team manager's directory id), who is told
+    #: when it is signed off and may challenge it; required for an accepted outcome ("" only on
+    #: outcomes recorded before it was, and on the others)
     receiving_manager_id: str = ""
     #: whether there is consent for a service (None: not recorded, as on outcomes from before it was asked)
     service_consent: ServiceConsent | None = None
@@ -136,6 +168,8 @@ class Outcome:
                 found.append("Receiving team: name the team the contact is accepted by")
             elif len(team) > TEAM_NAME_MAX_LENGTH or "\n" in team:
                 found.append(f"Receiving team: a team name of at most {TEAM_NAME_MAX_LENGTH} characters")
+            if not self.receiving_manager_id.strip():
+                found.append(RECEIVING_MANAGER_NEEDED)
         elif team or self.strategy_discussion or self.receiving_manager_id.strip():
             found.append(
                 "Receiving team, its manager and strategy discussion belong to an accepted contact only"

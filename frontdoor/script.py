@@ -626,13 +626,28 @@ def is_after(section: Section, other: Section) -> bool:
 FIRST_AFTER_EMERGENCY = Section.REFERRER
 
 
+#: The contact event of history checks recorded on an urgent contact from its record
+#: (``frontdoor.history_checks``), by the consultant or anyone else who may, rather than on its
+#: officer's history card.
+HISTORY_RECORDED_ACTION = "history_recorded"
+
+
+def history_recorded_separately(contact: Contact) -> bool:
+    """Whether ``contact``'s history checks were recorded from its record rather than on its officer's
+    card: the officer's history card is then skipped, so their draft never overwrites them."""
+    return any(event.action == HISTORY_RECORDED_ACTION for event in contact.events)
+
+
 def next_section(section: Section, contact: Contact) -> Section | None:
     """The card after ``section`` for ``contact`` (with the section's answers applied); None after
-    the summary. The emergency details card comes only after a yes on the risk screen."""
+    the summary. The emergency details card comes only after a yes on the risk screen; the history
+    card not at all once the checks were recorded separately (``history_recorded_separately``)."""
     position = _ORDER.index(section)
     following = _ORDER[position + 1] if position + 1 < len(_ORDER) else None
     if following is Section.EMERGENCY and not contact.urgent:
         return FIRST_AFTER_EMERGENCY
+    if following is Section.HISTORY and history_recorded_separately(contact):
+        return Section.SUMMARY
     return following
 
 
@@ -645,6 +660,8 @@ def previous_section(section: Section, contact: Contact) -> Section | None:
     earlier = _ORDER[position - 1] if position > 0 else None
     if earlier is Section.EMERGENCY and not contact.urgent:
         return Section.RISK
+    if earlier is Section.HISTORY and history_recorded_separately(contact):
+        return Section.WORRIES
     return earlier
 
 

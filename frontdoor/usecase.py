@@ -22,6 +22,7 @@ from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState
 from frontdoor.roles import ROLE_TITLES, Role
+from frontdoor.script import HISTORY_RECORDED_ACTION
 from frontdoor.timefmt import format_time_on
 from frontdoor.unit_of_work import UnitOfWork
 
@@ -78,12 +79,18 @@ class AlreadyDecided:
         when = f" at {format_time_on(self.at)}" if self.at is not None else ""
         if self.replay:
             return f"You have already done this: {reference} ({what}{when}). Nothing more was changed."
+        who = self.by_name or self.by
+        if self.action == HISTORY_RECORDED_ACTION:
+            # an urgent contact's history checks, recorded from its record while this card was open
+            return (
+                f"{reference}'s history checks were recorded by {who}{when}, so nothing was changed: "
+                "decide again."
+            )
         if self.contact.completing and self.contact.state is ContactState.AWAITING_SCREENING:
             # An urgent contact's officer saved another card while this one was open.
             return (
                 f"{reference} was updated by the officer completing it, so nothing was changed: decide again."
             )
-        who = self.by_name or self.by
         return f"{reference} was already decided by {who} ({what}{when}), so nothing was changed."
 
 

@@ -178,10 +178,13 @@ def decider_card(
     repeat_of: Sequence[str] = (),
     *,
     without_consent: bool = False,
+    consent_recorded: bool = True,
     early_help_worker: str = "",
 ) -> dict[str, Any]:
     """A consultant's or team manager's view of a contact awaiting screening: routes I–IV, with, when
-    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need;
+    the parents' consent was refused or not sought, the tick and sentence that routes I and IV need
+    (route IV only while an urgent contact's consent is not recorded yet: route I's 2-hour decision
+    does not wait for the consent card);
     and "Stays with early help" when ``early_help_worker`` is given (the child is open to early help
     and the contact is not urgent; the worker's name as the directory has it)."""
     inputs: list[Any] = [
@@ -224,7 +227,7 @@ def decider_card(
         ),
     ]
     if without_consent:
-        inputs += risk_of_harm_inputs("Routes I and IV")
+        inputs += risk_of_harm_inputs("Routes I and IV" if consent_recorded else "Route IV")
     actions = [
         ExecuteAction(
             title=f"Route {ROUTE_TITLES[route]}", verb=DECIDE_VERB, data=state.data(route=route.value)
@@ -249,10 +252,12 @@ def decider_card(
     return _finish(card, state, [_element(element) for element in inputs])
 
 
-def _signoff_parts(state: CardState, highlight: bool | None) -> tuple[list[Any], list[dict[str, Any]]]:
+def _signoff_parts(
+    state: CardState, highlight: bool | None, receiving: str
+) -> tuple[list[Any], list[dict[str, Any]]]:
     """ "Sign off and close" and "Send back"; for an accepted outcome (``highlight`` not None) the
-    immediate-risk tick above them, ticked when ``highlight``. The receiving team hears of the contact
-    only when it is signed off."""
+    immediate-risk tick above them, ticked when ``highlight``, and ``receiving``: who signing off
+    tells. The receiving team hears of the contact only when it is signed off."""
     actions: list[Any] = [
         ExecuteAction(title="Sign off and close", verb=SIGN_OFF_VERB, data=state.data()),
         send_back_action(state.data()),
@@ -266,12 +271,7 @@ def _signoff_parts(state: CardState, highlight: bool | None) -> tuple[list[Any],
         value_on="true",
         value_off="false",
     )
-    note = TextBlock(
-        text="Signing off tells the receiving team manager named on the outcome; they may challenge the "
-        "threshold until the end of today.",
-        wrap=True,
-        is_subtle=True,
-    )
+    note = TextBlock(text=receiving, wrap=True, is_subtle=True)
     return actions, [_element(tick), _element(note)]
 
 
@@ -282,11 +282,13 @@ def signoff_card(
     repeat_of: Sequence[str] = (),
     *,
     highlight: bool | None = None,
+    receiving: str = "",
 ) -> dict[str, Any]:
     """A consultant's or team manager's view of a contact awaiting sign-off: "Sign off and close",
     or "Send back" with a reason for the decision to be made again (``bot.cards.quality``); for an
-    accepted outcome, the immediate-risk highlight tick (see ``_signoff_parts``)."""
-    actions, extra = _signoff_parts(state, highlight)
+    accepted outcome, the immediate-risk highlight tick and who signing off tells (``receiving``; see
+    ``_signoff_parts``)."""
+    actions, extra = _signoff_parts(state, highlight, receiving)
     card = channel_card(
         summary, now, state.kind, repeat_of=repeat_of, actions=actions, refresh=_refresh(state)
     )
@@ -300,9 +302,13 @@ def rereferral_decider_card(
     workers: Sequence[WorkerChoice],
     last_worker_id: str | None,
     repeat_of: Sequence[str] = (),
+    *,
+    without_consent: bool = False,
 ) -> dict[str, Any]:
     """A duty manager's view of a re-referral: the child-protection threshold is met, or reassign
-    to a social worker (by default the last allocated one) to recommend within 48 hours."""
+    to a social worker (by default the last allocated one) to recommend within 48 hours; with, when
+    the parents' consent was refused or not sought, the tick and sentence that either needs (both
+    proceed with enquiries)."""
     default = last_worker_id if any(choice.worker_id == last_worker_id for choice in workers) else None
     inputs: list[Any] = [
         TextInput(
@@ -326,6 +332,8 @@ def rereferral_decider_card(
             value=default,
         ),
     ]
+    if without_consent:
+        inputs += risk_of_harm_inputs("Either decision")
     actions = [
         ExecuteAction(
             title="Child-protection threshold met",
@@ -417,6 +425,7 @@ def followup_card(
     names: Mapping[str, str],
     repeat_of: Sequence[str] = (),
     highlight: bool | None = None,
+    receiving: str = "",
 ) -> dict[str, Any]:
     """A decider's view of a contact awaiting sign-off or signed off whose threshold may be, or is
     being, challenged: the sign-off (``signoff_card``) when ``sign_off``, and the challenge's lines
@@ -425,7 +434,7 @@ def followup_card(
     actions: list[Any] = []
     extra: list[dict[str, Any]] = []
     if sign_off:
-        actions, extra = _signoff_parts(state, highlight)
+        actions, extra = _signoff_parts(state, highlight, receiving)
     if challenge is not None:
         elements, challenge_actions = challenge_parts(challenge, names)
         extra += [_element(element) for element in elements]

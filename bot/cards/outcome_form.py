@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from microsoft_teams.cards import CardElement, ChoiceSetInput, TextInput, ToggleInput
+from microsoft_teams.cards import CardElement, ChoiceSetInput, TextBlock, TextInput, ToggleInput
 from microsoft_teams.cards import Choice as CardChoice
 
 from bot.cards.work_inputs import _MAX_TEXT, Input, _agency_choice, _notes
@@ -37,7 +37,8 @@ def risk_of_harm_inputs(when: str) -> list[CardElement]:
     return [
         ToggleInput(
             id=Input.RISK_CONFIRMED.value,
-            title=f"{when}: consent was refused or not sought, and the evidence suggests a risk of harm",
+            title=f"{when}: consent was refused, not sought or is not recorded yet, and the evidence "
+            "suggests a risk of harm",
             value="false",
             value_on="true",
             value_off="false",
@@ -104,11 +105,25 @@ def outcome_form(
             ),
         ]
         if managers:
+            # Required whenever the contact is accepted; the card can insist only when accepted is
+            # the one choice, and the server refuses an accepted outcome without one either way.
             elements.append(
                 ChoiceSetInput(
                     id=Input.RECEIVING_MANAGER.value,
-                    label=f"If accepted: the receiving team manager ({highlight})",
+                    label=f"If accepted: the receiving team manager (required; {highlight})",
                     choices=[CardChoice(title=name, value=person) for person, name in managers],
+                    is_required=len(kinds) == 1,
+                    error_message="Choose the receiving team manager",
+                )
+            )
+        else:
+            elements.append(
+                TextBlock(
+                    text="No team manager is in the role directory, so a contact cannot be accepted "
+                    "yet: an accepted outcome names the receiving team manager. Ask an administrator "
+                    "to add them.",
+                    wrap=True,
+                    color="Attention",
                 )
             )
     if OutcomeKind.OTHER_AGENCY in kinds:

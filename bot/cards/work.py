@@ -69,7 +69,7 @@ from bot.cards.work_inputs import (
 )
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.outcomes import OutcomeKind, RecordedOutcome
+from frontdoor.outcomes import OutcomeKind, RecordedOutcome, without_consent
 from frontdoor.records import ClockKind, Deadline, DeadlineState
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.worklog import (
@@ -240,7 +240,13 @@ def _casework_actions(view: PersonalView, reference: str, version: int) -> list[
     kinds = [k for k in OutcomeKind if not (officer and k is OutcomeKind.ACCEPTED)]
     finish = _show(
         "Record the outcome" if officer else "Make the recommendation",
-        outcome_form(kinds, view.managers, recommendation=not officer, urgent=contact.urgent),
+        outcome_form(
+            kinds,
+            view.managers,
+            recommendation=not officer,
+            urgent=contact.urgent,
+            without_consent=not officer and without_consent(contact),
+        ),
         execute(
             "Record the outcome and send for sign-off" if officer else "Recommend and send for sign-off",
             WorkStep.OUTCOME,

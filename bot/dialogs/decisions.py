@@ -19,9 +19,10 @@ end of its working day (``followup_card``). Those actions, and the assignee's pe
 here, with ``bot.dialogs.personal``), are handled in ``bot.dialogs.casework``; after sign-off the
 outcome letter goes to whoever recorded the outcome (``send_letter``), and an accepted contact is
 told to its receiving team manager (``_tell_receiving_manager``): only the saved sign-off does that,
-marked URGENT when the signer ticked the immediate-risk highlight. Nobody signs off their own
-decision. "Send back" on the sign-off view, and the social worker's return for a threshold decision,
-are ``bot.dialogs.quality``'s.
+marked URGENT when the signer ticked the immediate-risk highlight, and only while that manager is
+still a team manager (``receivers``; otherwise the signer is told on their card who was not told).
+Nobody signs off their own decision. "Send back" on the sign-off view, and the social worker's
+return for a threshold decision, are ``bot.dialogs.quality``'s.
 
 Someone acting on an out-of-date card (another decider was first, or the same press arrived twice)
 changes nothing and gets the card as it is now with a line naming who acted. Logs carry ids only.
@@ -37,6 +38,7 @@ import json
 import logging
 import re
 from collections.abc import Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +70,7 @@ from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
-from bot.dialogs.decision_data import _decision
+from bot.dialogs.decision_data import _decision, risk_of_harm
 from bot.dialogs.decision_status import _CP_STATES, _DECIDERS, _audience, _kind, _lines, _may_decide_cp
 from bot.dialogs.personal import PersonalCards
 from bot.notify import Mentioned
@@ -92,7 +94,7 @@ from frontdoor.decisions import (
 )
 from frontdoor.installation import SYSTEM_ACTOR
 from frontdoor.intake import recorded_repeat_of
-from frontdoor.outcomes import WITHOUT_CONSENT, current_outcome
+from frontdoor.outcomes import current_outcome, without_consent
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline, DirectoryEntry
 from frontdoor.roles import Permission, Role, may
 from frontdoor.timefmt import format_time_on
@@ -119,6 +121,51 @@ async def _refresh_user_ids(
         if user_id is not None:
             found.append(user_id)
     return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Receivers:
+    """Who is told of an accepted contact when it is signed off (``DecisionsFeature.receivers``)."""
+
+    reference: str
+    #: the team managers to send the contact to (each still a team manager who may see contacts)
+    told: tuple[str, ...]
+    #: the receiving team manager named on the outcome ("" on an outcome from before it was required)
+    named: str
+    #: their name as the directory has it
+    named_name: str = ""
+    #: why nobody is told (``not_permitted``: the named manager lost the role; ``none_named``: no
+    #: manager named and no team manager at all); "" when somebody is
+    reason: str = ""
+
+    def not_told(self, *, signed: bool = True) -> str:
+        """For the signer: who is not told and why, once ``signed`` (else: who will not be); ""
+        when nobody is left out."""
+        not_told = "was not told" if signed else "will not be told"
+        if self.reason == "not_permitted":
+            who = self.named_name or "The receiving team manager named on the outcome"
+            return (
+                f"{who} {not_told} of {self.reference}: they are no longer a team manager, so they may not "
+                "see it. Please tell the receiving team's manager yourself."
+            )
+        if self.reason:
+            return (
+                f"Nobody {'was told' if signed else 'will be told'} of {self.reference}: no receiving team "
+                "manager is named on the outcome and no team manager is in the role directory. Please tell "
+                "the receiving team yourself."
+            )
+        return ""
+
+    def note(self) -> str:
+        """The sign-off card's line saying who signing off tells."""
+        if self.reason:
+            return self.not_told(signed=False)
+        if self.named:
+            return (
+                f"Signing off tells {self.named_name or 'the receiving team manager'}, the receiving team "
+                "manager named on the outcome; they may challenge the threshold until the end of today."
+            )
+        return "No receiving team manager is named on this outcome, so signing off tells every team manager."
 
 
 def _teams_user_id(reference: str) -> str | None:
@@ -193,7 +240,13 @@ class DecisionsFeature:
         if review and actor is not None and actor.may(Permission.DECIDE_REREFERRAL):
             workers = await worker_loads(self._context.store.unit_of_work(), self._context.policy)
             return rereferral_decider_card(
-                summary, now, state, workers, contact.history.last_worker_id, repeat_of
+                summary,
+                now,
+                state,
+                workers,
+                contact.history.last_worker_id,
+                repeat_of,
+                without_consent=without_consent(contact),
             )
         if (
             actor is not None
@@ -213,7 +266,8 @@ class DecisionsFeature:
                 officers,
                 workers,
                 repeat_of=repeat_of,
-                without_consent=contact.consent in WITHOUT_CONSENT,
+                without_consent=without_consent(contact),
+                consent_recorded=contact.consent is not None,
                 early_help_worker=early_help,
             )
         if actor is not None and contact.state in _CP_STATES and _may_decide_cp(contact, actor):
@@ -230,13 +284,14 @@ class DecisionsFeature:
                 managers,
                 decision_made=decided,
                 repeat_of=repeat_of,
-                without_consent=contact.consent in WITHOUT_CONSENT,
+                without_consent=without_consent(contact),
             )
         if actor is not None and contact.state in (ContactState.AWAITING_SIGNOFF, ContactState.CLOSED):
             sign = contact.state is ContactState.AWAITING_SIGNOFF and actor.may(Permission.SIGN_OFF)
             recorded = current_outcome(contact)
             # The immediate-risk highlight is the signer's judgement, pre-ticked for urgent contacts.
             highlight = contact.urgent if recorded is not None and recorded.outcome.accepted else None
+            receiving = (await self.receivers(contact)).note() if sign and highlight is not None else ""
             challenge = (
                 self.personal.challenge_view(contact, actor.aad_object_id, actor.roles) if audience else None
             )
@@ -250,9 +305,10 @@ class DecisionsFeature:
                     names=names,
                     repeat_of=repeat_of,
                     highlight=highlight,
+                    receiving=receiving,
                 )
             if sign:
-                return signoff_card(summary, now, state, repeat_of, highlight=highlight)
+                return signoff_card(summary, now, state, repeat_of, highlight=highlight, receiving=receiving)
         return status_card(summary, now, state, repeat_of)
 
     async def _managers(self) -> set[str]:
@@ -425,6 +481,7 @@ class DecisionsFeature:
             worker_id=(_text(action.data, WORKER_INPUT) or None)
             if choice is RereferralChoice.REASSIGN
             else None,
+            risk_of_harm=risk_of_harm(action.data),
         )
         result = await decide_rereferral(
             self._context.store.unit_of_work(),
@@ -487,7 +544,13 @@ class DecisionsFeature:
         if isinstance(result, SignedOff) and result.letter is not None:
             self._later(self.send_letter(result.contact, result.decided_by, actor.aad_object_id))
         if isinstance(result, SignedOff) and result.outcome.accepted:
-            self._later(self._tell_receiving_manager(result, actor))
+            receivers = await self.receivers(result.contact)
+            self._later(self._tell_receiving_manager(result, actor, receivers))
+            if receivers.reason:
+                # the signer's own answer says who was not told and why; the channel card does not
+                card = await self.card_for(
+                    result.contact, None, receivers.not_told(), in_chat=actor.place is Place.PERSONAL
+                )
         if isinstance(result, ScreeningDecided) and result.assignee_id is not None:
             what = "further work" if result.route is ScreeningRoute.III else "a social-work assessment"
             route = f"route {ROUTE_TITLES[result.route]}"
@@ -505,12 +568,34 @@ class DecisionsFeature:
             )
         return InvokeReply(card=card)
 
-    async def _tell_receiving_manager(self, result: SignedOff, actor: Actor) -> None:
-        """After the sign-off of an accepted contact, and only then (SPEC §3): the receiving team
-        manager named on the outcome gets the contact in their personal chat, with the time they may
-        challenge it until; with the highlight ticked, marked URGENT, and if the bot cannot reach them
-        there, @mentioned on the decisions channel. A highlighted contact with no manager named goes
+    async def receivers(self, contact: Contact) -> Receivers:
+        """Who hears of ``contact``'s accepted outcome when it is signed off (SPEC §3): the receiving
+        team manager named on it, while they still hold that role (they were checked when the outcome
+        was recorded, perhaps days before). Someone who has lost it is never sent any part of the
+        contact; the signer is told instead. An outcome from before the manager had to be named goes
         to every team manager rather than to nobody."""
+        recorded = current_outcome(contact)
+        named = recorded.outcome.receiving_manager_id.strip() if recorded is not None else ""
+        reference = contact.reference or ""
+        async with self._context.store.unit_of_work() as uow:
+            managers = {e.aad_object_id for e in await uow.roles.holders(Role.TEAM_MANAGER)}
+            names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
+            wanted = [named] if named else sorted(managers)
+            allowed = [
+                person
+                for person in wanted
+                if person in managers and may(await uow.roles.roles_of(person), Permission.VIEW_CONTACTS)
+            ]
+        if not allowed:
+            reason = "not_permitted" if named else "none_named"
+            return Receivers(reference, (), named, names.get(named, "") if named else "", reason)
+        return Receivers(reference, tuple(allowed), named, names.get(named, "") if named else "")
+
+    async def _tell_receiving_manager(self, result: SignedOff, actor: Actor, receivers: Receivers) -> None:
+        """After the sign-off of an accepted contact, and only then (SPEC §3): each of ``receivers``
+        gets the contact in their personal chat, with the time they may challenge it until; with the
+        highlight ticked, marked URGENT, and if the bot cannot reach them there, @mentioned on the
+        decisions channel. Anyone left out (``receivers.not_told``) is audited, never sent anything."""
         await asyncio.sleep(0)  # let the invoke's answer go first
         outcome, contact = result.outcome, result.contact
         reference = contact.reference or ""
@@ -518,18 +603,16 @@ class DecisionsFeature:
             managers = {e.aad_object_id: e.display_name for e in await uow.roles.holders(Role.TEAM_MANAGER)}
             names = {e.aad_object_id: e.display_name for e in await uow.roles.entries()}
         urgent = result.highlight
-        if outcome.receiving_manager_id:
-            targets = [outcome.receiving_manager_id]
-        elif urgent and managers:
-            targets = sorted(managers)
-        else:
+        targets = receivers.told
+        if not targets:
             if urgent:
                 log.warning(
                     "no team manager to highlight an urgent contact to", extra={"reference": reference}
                 )
-            await self._audit(
-                actor.aad_object_id, "contact.receiving_manager_not_told", reference, "reason=none_named"
-            )
+            detail = f"reason={receivers.reason}"
+            if receivers.named:
+                detail = f"manager={receivers.named}; {detail}"
+            await self._audit(actor.aad_object_id, "contact.receiving_manager_not_told", reference, detail)
             return
         until = challenge_window(contact, self._context.calendar, self._context.policy)
         by = names.get(actor.aad_object_id) or actor.name or "the front door"

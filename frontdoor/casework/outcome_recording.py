@@ -119,16 +119,10 @@ async def record_outcome(
             return wrong_state(loaded, "given a recommendation")
         if refused := _outcome_permission(loaded, outcome, who.actor_id, who.roles):
             return refused
-        # A decider accepting the contact proceeds with enquiries: without consent, they confirm the
-        # evidence suggests a risk of harm. (A recommendation is confirmed by whoever signs it off.)
-        deciding = (
-            only_from is not ContactState.SW_ASSESSMENT and loaded.state is not ContactState.SW_ASSESSMENT
-        )
-        if (
-            outcome.accepted
-            and deciding
-            and (problem := without_consent_problem(loaded, outcome.risk_of_harm))
-        ):
+        # Accepting the contact proceeds with enquiries: without consent, whoever accepts it (or, on
+        # a social worker's recommendation to progress to referral, recommends it) confirms that the
+        # evidence suggests a risk of harm, with the same tick and sentence as routes I and IV.
+        if outcome.accepted and (problem := without_consent_problem(loaded, outcome.risk_of_harm)):
             return invalid(problem)
         manager = outcome.receiving_manager_id.strip()
         if manager and manager not in {e.aad_object_id for e in await uow.roles.holders(Role.TEAM_MANAGER)}:

@@ -593,6 +593,7 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
         service_consent="given",
         outcome_rationale=WORK_RATIONALE,
         receiving_team=RECEIVING_TEAM,
+        receiving_manager=TEAM_MANAGER.aad_object_id,
     )
     assert "Recorded: the recommendation." in texts_of(card)
     contact = await only_contact(bot)
@@ -632,6 +633,7 @@ async def test_the_duty_manager_records_the_outcome_of_a_re_referral_they_sent_t
         service_consent="given",
         outcome_rationale=RATIONALE,
         receiving_team=RECEIVING_TEAM,
+        receiving_manager=TEAM_MANAGER.aad_object_id,
     )
     assert "Outcome recorded by Dara Dutyperson" in texts_of(recorded)
     assert (await only_contact(bot)).state is ContactState.AWAITING_SIGNOFF

@@ -361,3 +361,58 @@ async def test_a_channel_that_names_no_message_for_the_urgent_post_still_sees_th
     [update] = teams_channel.updates_to(decisions)
     assert update.activity_id == second.activity_id
     assert update.card is not None and "Z.T." in texts_of(update.card)
+
+
+async def test_the_consultant_records_the_history_checks_while_the_officer_has_not_finished(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """The officer stops after the urgent contact is created (taken ill mid-call): the consultant can
+    still record the history checks, and the officer's draft skips its history card afterwards."""
+    bot = await _ready(start_bot, teams_channel)
+    decisions = decisions_channel(teams_channel)
+    chat = teams_channel.personal(OFFICER)
+    await _created(teams_channel, chat, INJURED)
+    assert (await only_contact(bot)).completing
+    activity_id, card = _posted(teams_channel)
+    early_view = await _view(teams_channel, CONSULTANT_2, card, activity_id)
+
+    consultant_chat = teams_channel.personal(CONSULTANT)
+    reply = await teams_channel.say(consultant_chat, CONSULTANT, "find CT-26-000001")
+    record = reply.cards[-1]
+    assert action(record, HISTORY_OPEN)["title"] == "Record history checks"
+    reply = await press(teams_channel, consultant_chat, CONSULTANT, HISTORY_OPEN, card=record)
+    assert "Record the history checks: CT-26-000001" in texts_of(reply.cards[-1])
+    reply = await press(
+        teams_channel,
+        consultant_chat,
+        CONSULTANT,
+        HISTORY_SAVE,
+        {"systems_checked": "social_care,police", "chronology": "Known to police"},
+    )
+    assert "Saved." in " ".join(reply.texts)
+    contact = await only_contact(bot)
+    assert contact.completing and contact.history.systems_checked == ("social_care", "police")
+    assert "History checks: outstanding." not in texts_of(teams_channel.updates_to(decisions)[-1].card or {})
+    [recorded] = [e for e in await audit(bot) if e.action == "contact.history_recorded"]
+    assert recorded.actor_id == CONSULTANT.aad_object_id
+    # a decision card drawn before the checks were saved is out of date, and says why
+    stale = await _decide(
+        teams_channel, CONSULTANT_2, _route_data(early_view, "i"), activity_id, rationale="Injury"
+    )
+    assert stale.card is not None
+    assert "history checks were recorded by Cora Consultantperson" in texts_of(stale.card)
+    assert (await only_contact(bot)).state is ContactState.AWAITING_SCREENING
+
+    # The officer comes back to the call: the cards after the consultant's save carry on from the
+    # referrer's, and the worries card leads straight to the summary.
+    answers = script(risk=INJURED)
+    # the referrer card was drawn before the consultant's save: refused, and drawn again
+    reply = await press(teams_channel, chat, OFFICER, NEXT, answers[Section.REFERRER])
+    assert any("CT-26-000001 changed while this card was open" in text for text in reply.texts)
+    for section in (Section.REFERRER, Section.CHILDREN, Section.PARENTS, Section.WORRIES):
+        assert section_of_card(teams_channel.last_card(chat)) is section
+        await press(teams_channel, chat, OFFICER, NEXT, answers[section])
+    assert section_of_card(teams_channel.last_card(chat)) is Section.SUMMARY
+    await press(teams_channel, chat, OFFICER, SUBMIT)
+    finished = await only_contact(bot)
+    assert not finished.completing and finished.history.systems_checked == ("social_care", "police")

@@ -66,6 +66,7 @@ ACCEPTED = Outcome(
     "Threshold met for a single assessment",
     "Safeguarding and Assessment Team North",
     True,
+    receiving_manager_id=TEAM_MANAGER,
 )
 NFA = Outcome(OutcomeKind.NO_FURTHER_ACTION, "No role for children's social care")
 ADVICE = Outcome(OutcomeKind.ADVICE, "Advice given to the school")

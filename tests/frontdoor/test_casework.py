@@ -173,7 +173,8 @@ async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
     assert challenge_window(result.contact, CALENDAR, POLICY) == datetime(2026, 3, 16, 17, 0, tzinfo=UTC)
     sign_detail = [r.event.detail for r in await audit_rows(store) if r.event.action == "contact.sign_off"]
     assert sign_detail == [
-        f"outcome=accepted_for_assessment; strategy_discussion=yes; highlight={'yes' if highlight else 'no'}"
+        "outcome=accepted_for_assessment; strategy_discussion=yes; "
+        f"receiving_manager={TEAM_MANAGER}; highlight={'yes' if highlight else 'no'}"
     ]
     recorded_detail = [
         r.event.detail for r in await audit_rows(store) if r.event.action == "contact.record_outcome"
@@ -183,9 +184,11 @@ async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
         "outcome": "accepted_for_assessment",
         "receiving_team": "Safeguarding and Assessment Team North",
         "strategy_discussion": True,
+        "receiving_manager": TEAM_MANAGER,
     }
     assert recorded_detail == [
-        "outcome=accepted_for_assessment; strategy_discussion=yes" + ("; urgent=yes" if urgent else "")
+        f"outcome=accepted_for_assessment; strategy_discussion=yes; receiving_manager={TEAM_MANAGER}"
+        + ("; urgent=yes" if urgent else "")
     ]
 
 
@@ -194,6 +197,7 @@ async def test_the_highlight_to_the_receiving_team_is_the_signers_tick(
     [
         (replace(NFA, rationale=" "), "needs a rationale"),
         (replace(ACCEPTED, receiving_team=""), "Receiving team"),
+        (replace(ACCEPTED, receiving_manager_id=" "), "Receiving team manager: choose the receiving team's"),
         (replace(NFA, strategy_discussion=True), "accepted contact only"),
         (replace(EARLY_HELP, agency=None), "choose the agency"),
         (replace(ADVICE, agency=Agency.PROBATION), "only a referral to another agency"),

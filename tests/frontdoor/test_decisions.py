@@ -13,6 +13,7 @@ import pytest
 from frontdoor.acting import Rules, Who
 from frontdoor.allocation import worker_loads
 from frontdoor.contact import (
+    Consent,
     Contact,
     ContactState,
 )
@@ -25,7 +26,16 @@ from frontdoor.decisions import (
     decide_screening,
     may_stay_with_early_help,
 )
-from frontdoor.outcomes import Agency, OutcomeKind, ServiceConsent, current_outcome, read_event_data
+from frontdoor.outcomes import (
+    Agency,
+    OutcomeKind,
+    ServiceConsent,
+    current_outcome,
+    read_event_data,
+    without_consent,
+    without_consent_data,
+    without_consent_problem,
+)
 from frontdoor.policy import Caseload
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.roles import Role
@@ -571,3 +581,32 @@ async def test_stays_with_early_help_is_refused_when_urgent_or_not_open_to_early
     assert (await stored(store, contact)).state is ContactState.AWAITING_SCREENING
     wrong_route = replace(STAYS, route=ScreeningRoute.I)
     assert "route II decision" in wrong_route.problems()[0]
+
+
+@pytest.mark.parametrize(
+    ("consent", "cp_decision", "confirmation_needed"),
+    [
+        (Consent.GIVEN, False, False),
+        (Consent.GIVEN, True, False),
+        (Consent.REFUSED, False, True),
+        (Consent.REFUSED, True, True),
+        (Consent.NOT_SOUGHT, False, True),
+        (Consent.NOT_SOUGHT, True, True),
+        # an urgent contact whose officer has not reached the consent card: route IV, the re-referral
+        # decisions and an accepted outcome need the confirmation; route I's 2-hour decision does not
+        (None, False, True),
+        (None, True, False),
+    ],
+)
+def test_the_one_rule_for_proceeding_without_consent(
+    consent: Consent | None, cp_decision: bool, confirmation_needed: bool
+) -> None:
+    contact = Contact(id="c-1", created_by="aad-officer", created_at=NOW, consent=consent)
+    assert without_consent(contact, cp_decision=cp_decision) is confirmation_needed
+    missing = without_consent_problem(contact, " ", cp_decision=cp_decision)
+    assert (missing is not None) is confirmation_needed
+    assert without_consent_problem(contact, "Bruising seen at school", cp_decision=cp_decision) is None
+    data = without_consent_data(contact, " Bruising seen at school ", cp_decision=cp_decision)
+    assert data == (
+        {"without_consent": True, "risk_of_harm": "Bruising seen at school"} if confirmation_needed else {}
+    )

@@ -32,7 +32,7 @@ from frontdoor.intake import (
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, StoredAuditEvent
 from frontdoor.roles import Role
-from frontdoor.script import Section
+from frontdoor.script import Section, section_of
 from frontdoor.unit_of_work import Store
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
 
@@ -759,12 +759,93 @@ async def test_outstanding_history_checks_are_recorded_later_by_whoever_may(stor
     assert isinstance(again, Refusal) and "recorded already" in again.message
 
 
-async def test_history_checks_are_not_recorded_this_way_on_a_routine_or_unfinished_contact(
-    store: Store,
-) -> None:
+async def test_history_checks_are_not_recorded_this_way_on_a_routine_contact(store: Store) -> None:
     routine = await submitted(store)
     refused = await _record(store, routine.contact, {"systems_checked": "police"}, {Role.OFFICER})
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
-    made = await created(store, answers(risk={"risk_injury": "yes"}))
-    unfinished = await _record(store, made.contact, {"systems_checked": "police"}, {Role.OFFICER})
-    assert isinstance(unfinished, Refusal) and "still completing it" in unfinished.message
+
+
+async def test_the_consultant_records_the_history_checks_while_the_officer_is_still_completing(
+    store: Store,
+) -> None:
+    """SPEC §3: outstanding "until recorded, by the officer or the consultant": an officer taken ill
+    mid-call must not leave them unrecordable. The officer's own draft then skips its history card."""
+    script = answers(risk={"risk_injury": "yes"})
+    made = await created(store, script)
+    assert made.contact.completing and section_of(made.contact) is Section.REFERRER
+    # The officer completing it records them on their own card, not this way.
+    own = await record_history_checks(
+        store.unit_of_work(),
+        made.reference,
+        {"systems_checked": "police"},
+        made.contact.version,
+        who=Who(OFFICER, frozenset({Role.OFFICER})),
+        rules=Rules(NOW, CALENDAR, POLICY),
+    )
+    assert isinstance(own, Refusal) and "one of your cards on it" in own.message
+    # The consultant records them, whatever card the officer is on.
+    checks = {"systems_checked": "police", "closed_on": "2026-02-01"}
+    recorded = await _record(store, made.contact, checks, {Role.CONSULTANT})
+    assert isinstance(recorded, HistoryRecorded), recorded
+    contact = recorded.contact
+    assert contact.history.recorded and contact.history.closed_on == date(2026, 2, 1)
+    assert contact.completing and section_of(contact) is Section.REFERRER
+    assert contact.events[-1].action == "history_recorded" and contact.events[-1].actor_id == "aad-cons-1"
+    # The officer carries on: their draft goes from worries straight to the summary, and back again,
+    # so nothing on it overwrites the consultant's checks.
+    section = Section.REFERRER
+    while section is not Section.SUMMARY:
+        assert section is not Section.HISTORY
+        result = await save(store, contact, section, script[section])
+        assert isinstance(result, SectionSaved), result
+        contact, section = result.contact, result.section
+    back = await go_back(store.unit_of_work(), contact.id, Section.SUMMARY, OFFICER, contact.version, NOW)
+    assert isinstance(back, SectionSaved) and back.section is Section.WORRIES
+    stale = await save(store, back.contact, Section.HISTORY, {"systems_checked": "social_care"})
+    assert isinstance(stale, Refusal)
+    forward = await save(store, back.contact, Section.WORRIES, script[Section.WORRIES])
+    assert isinstance(forward, SectionSaved) and forward.section is Section.SUMMARY
+    finished = await submit(store, forward.contact)
+    assert isinstance(finished, SubmissionResult) and finished.completed
+    assert finished.contact.history.systems_checked == ("police",)
+
+
+async def test_the_consultants_history_checks_move_a_draft_waiting_on_its_history_card(store: Store) -> None:
+    script = answers(risk={"risk_injury": "yes"})
+    made = await created(store, script)
+    contact, section = made.contact, Section.REFERRER
+    while section is not Section.HISTORY:
+        result = await save(store, contact, section, script[section])
+        assert isinstance(result, SectionSaved), result
+        contact, section = result.contact, result.section
+    recorded = await _record(store, contact, {"systems_checked": "police"}, {Role.TEAM_MANAGER})
+    assert isinstance(recorded, HistoryRecorded), recorded
+    assert section_of(recorded.contact) is Section.SUMMARY
+    # the officer's history card, open before, changes nothing
+    late = await save(store, contact, Section.HISTORY, {"systems_checked": "social_care"})
+    assert isinstance(late, Refusal)
+    assert (await _by_reference(store, made.reference)).history.systems_checked == ("police",)
+
+
+async def test_an_urgent_contact_closed_before_its_officer_finished_cannot_be_changed(store: Store) -> None:
+    script = answers(risk={"risk_injury": "yes"})
+    made = await created(store, script)
+    async with store.unit_of_work() as uow:
+        closed = replace(made.contact, state=ContactState.CLOSED)
+        await uow.contacts.save(closed, made.contact.version)
+        await uow.commit()
+    current = await _by_reference(store, made.reference)
+    assert current.completing
+    refused = await save(store, current, Section.REFERRER, script[Section.REFERRER])
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.MOVED_ON
+    assert "is closed, so its cards can no longer be changed" in refused.message
+    assert await _by_reference(store, made.reference) == current
+    finishing = await submit(store, current)
+    assert isinstance(finishing, Refusal) and finishing.reason is RefusalReason.MOVED_ON
+
+
+async def _by_reference(store: Store, reference: str) -> Contact:
+    async with store.unit_of_work() as uow:
+        found = await uow.contacts.get_by_reference(reference)
+    assert found is not None
+    return found

@@ -174,7 +174,8 @@ class RecordViews:
                     else []
                 ),
             ],
-            record_history=history_outstanding(contact) and actor.may(Permission.RECORD_HISTORY_CHECKS),
+            record_history=history_outstanding(contact, actor.aad_object_id)
+            and actor.may(Permission.RECORD_HISTORY_CHECKS),
             email=email,
         )
 
@@ -188,7 +189,7 @@ class RecordViews:
         reference = contact_reference(action.data, REFERENCE_KEY)
         async with self._store.unit_of_work() as uow:
             contact = await uow.contacts.get_by_reference(reference) if reference else None
-        if contact is None or not history_outstanding(contact):
+        if contact is None or not history_outstanding(contact, actor.aad_object_id):
             await turn_context.send_activity(
                 "There are no outstanding history checks to record on that contact: they may have been "
                 "recorded already. Say **find** and its reference to see it."
@@ -257,7 +258,9 @@ class RecordViews:
         await send_card(turn_context, history_checks_card(form, contact.reference or ""))
 
 
-def history_outstanding(contact: Contact) -> bool:
-    """An urgent contact, finished by its officer, whose history checks nobody has recorded yet."""
+def history_outstanding(contact: Contact, actor_id: str) -> bool:
+    """An urgent contact whose history checks nobody has recorded yet, for ``actor_id`` to record:
+    anyone but the officer still completing it, whose own card they are."""
     open_states = contact.state not in (ContactState.CLOSED, ContactState.PASSED_ON, ContactState.DRAFT)
-    return contact.urgent and not contact.history.recorded and not contact.completing and open_states
+    own_card = contact.completing and contact.created_by == actor_id
+    return contact.urgent and not contact.history.recorded and not own_card and open_states

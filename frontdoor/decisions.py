@@ -384,7 +384,7 @@ async def _move_screening_clocks(
     others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
     await close_clocks(uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED)
     if completion in held:
-        await reassign_clocks(uow, subject, [completion], assignee, rules.now)
+        await reassign_clocks(uow, subject, [completion], assignee)
     else:
         await start_clock(uow, subject, completion, received, rules.calendar, rules.policy, assignee)
     await close_clocks(uow, subject, closing, rules.now)

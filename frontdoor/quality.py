@@ -89,7 +89,7 @@ def _invalid(problem: str) -> Refusal:
 async def _back_to_screening(uow: UnitOfWork, contact: Contact, *, rules: Rules) -> Deadline:
     """The clocks of a contact just sent back to screening (see the module's docstring)."""
     subject = contact.reference or ""
-    await reassign_clocks(uow, subject, _COMPLETION, None, rules.now)
+    await reassign_clocks(uow, subject, _COMPLETION, None)
     held = {d.clock for d in await open_deadlines(uow, subject)}
     if contact.urgent and ClockKind.CP_DECISION not in held:
         await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)

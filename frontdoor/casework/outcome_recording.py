@@ -167,9 +167,7 @@ async def record_outcome(
                 uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], rules.now
             )
             await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
-        await reassign_clocks(
-            uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None, rules.now
-        )
+        await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None)
 
         if accepting:
             await audit_contact(uow, rules.now, who.actor_id, Action.ACCEPT_REFERRAL.value, subject)

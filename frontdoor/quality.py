@@ -195,7 +195,7 @@ async def return_for_screening(
         # Returning is the worker's answer: it meets the re-referral recommendation clock and the
         # review after a lapsed letter; a letter still waiting for the parents has nothing to time.
         await close_clocks(
-            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], rules.now
+            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW], rules.now
         )
         await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
         screening = await _back_to_screening(uow, saved, rules=rules)

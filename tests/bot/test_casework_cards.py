@@ -372,9 +372,11 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     )
     assert "Recorded: the recommendation." in texts_of(recommended)
     clocks = await _deadlines(bot, reference)
-    # The letter ran out without the parents getting in touch: closed after its due time, so late.
+    # The letter ran out without the parents getting in touch: late, as it is whenever the scheduler
+    # runs. The review after the lapse is the worker's own clock (not a screening decision): met.
     assert clocks[ClockKind.PARENT_LETTER] == [DeadlineState.LATE]
-    assert DeadlineState.MET in clocks[ClockKind.SCREENING]  # the review after the lapse is met
+    assert clocks[ClockKind.LETTER_REVIEW] == [DeadlineState.MET]
+    assert clocks[ClockKind.SCREENING] == [DeadlineState.MET]  # the consultant's screening only
     # The receiving team manager named hears of it only when it is signed off, to challenge today.
     manager = teams_channel.personal(TEAM_MANAGER)
     assert not [p for p in teams_channel.sent_to(manager) if p.card and reference in texts_of(p.card)]

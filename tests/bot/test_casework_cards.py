@@ -601,6 +601,11 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
     reference = contact.reference or ""
     assert contact.state is ContactState.AWAITING_SIGNOFF
     assert (await _deadlines(bot, reference))[ClockKind.REREFERRAL_RECOMMENDATION] == [DeadlineState.MET]
+    # Waiting for sign-off it is timed like a route IV outcome: the 48-hour completion clock from
+    # received-at, now with the consultants (alerted and handed over), open until it is signed off.
+    async with bot.store.unit_of_work() as uow:
+        waiting = await uow.deadlines.open_for_subjects([reference])
+    assert [(d.clock, d.assignee_id) for d in waiting] == [(ClockKind.COMPLETION_48H, None)]
     recommend = contact.events[-1]
     assert recommend.action == "recommend" and '"recommendation":"progress_to_referral"' in recommend.data
     # Signed off on the duty channel's card, which now says where the re-referral is.
@@ -611,6 +616,7 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
     await _sign_off(teams_channel, bot, CONSULTANT, duty_channel(teams_channel))
     closed = await only_contact(bot)
     assert closed.state is ContactState.CLOSED
+    assert (await _deadlines(bot, reference))[ClockKind.COMPLETION_48H] == [DeadlineState.MET]
     seen = await assert_every_change_audited(bot, closed)
     assert seen.index("contact.reassign") < seen.index("contact.recommend") < seen.index("contact.sign_off")
 

@@ -177,7 +177,7 @@ async def lapse_due_letters(unit_of_work: UnitOfWorkFactory, *, rules: Rules) ->
             contact = await uow.contacts.get_by_reference(reference)
             if contact is None or contact.state is not ContactState.SW_ASSESSMENT:
                 continue  # nothing to lapse: ``lapse_parent_letter`` would refuse
-            review_due = due_at(ClockKind.SCREENING, now, rules.calendar, rules.policy)
+            review_due = due_at(ClockKind.LETTER_REVIEW, now, rules.calendar, rules.policy)
             staffing = await _staffing(uow, now, rules.calendar)
             messages = letter_lapsed_messages(
                 letters[reference], contact.assignee_id, review_due, now, rules.calendar, staffing

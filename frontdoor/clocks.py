@@ -32,6 +32,7 @@ CLOCK_UNITS: dict[ClockKind, ClockUnit] = {
     ClockKind.COMPLETION_48H: ClockUnit.WORKING_DAYS,
     ClockKind.REREFERRAL_RECOMMENDATION: ClockUnit.HOURS,
     ClockKind.PARENT_LETTER: ClockUnit.WORKING_DAYS,
+    ClockKind.LETTER_REVIEW: ClockUnit.WORKING_DAYS,
     ClockKind.CHALLENGE: ClockUnit.END_OF_WORKING_DAY,
     ClockKind.MASH_REQUEST_URGENT: ClockUnit.HOURS,
     ClockKind.MASH_REQUEST: ClockUnit.WORKING_DAYS,
@@ -89,6 +90,8 @@ def clock_rule(kind: ClockKind, policy: Policy) -> ClockRule:
         ClockKind.COMPLETION_48H: timescales.completion_48h_hours,
         ClockKind.REREFERRAL_RECOMMENDATION: timescales.rereferral_recommendation_hours,
         ClockKind.PARENT_LETTER: timescales.parent_letter_working_days,
+        # re-applying the threshold after a lapsed letter: the screening decision's timescale
+        ClockKind.LETTER_REVIEW: timescales.screening_working_days,
         ClockKind.CHALLENGE: 0,
         ClockKind.MASH_REQUEST_URGENT: policy.mash.request_hours_urgent,
         ClockKind.MASH_REQUEST: policy.mash.request_working_days,

@@ -390,7 +390,7 @@ async def _move_screening_clocks(
     others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
     await close_clocks(uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED)
     if completion in held:
-        await reassign_clocks(uow, subject, [completion], assignee, rules.now)
+        await reassign_clocks(uow, subject, [completion], assignee)
     else:
         await start_clock(uow, subject, completion, received, rules.calendar, rules.policy, assignee)
     await close_clocks(uow, subject, closing, rules.now)
@@ -554,17 +554,22 @@ def _rereferred(
 
 async def _start_rereferral_clocks(uow: UnitOfWork, saved: Contact, worker: str | None, rules: Rules) -> None:
     """Threshold met (no worker): the 2-hour child-protection clock and the 24-hour completion clock
-    from received-at. Reassigned: the worker's 48-hour recommendation clock. Either way the
-    screening clock closes."""
+    from received-at. Reassigned: the worker's 48-hour recommendation clock and, as for route IV
+    (the procedure's "as per 3.4"), the 48-hour completion clock from received-at, which goes to
+    the consultants with the recommendation to time its sign-off. Either way the screening clock
+    closes."""
     subject = saved.reference or ""
+    received = saved.received_at or rules.now
     if worker is None:
         held = {d.clock for d in await open_deadlines(uow, subject)}
         if ClockKind.CP_DECISION not in held:
             await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
-        received = saved.received_at or rules.now
         await start_clock(uow, subject, ClockKind.COMPLETION_24H, received, rules.calendar, rules.policy)
     else:
         await start_clock(
             uow, subject, ClockKind.REREFERRAL_RECOMMENDATION, rules.now, rules.calendar, rules.policy, worker
+        )
+        await start_clock(
+            uow, subject, ClockKind.COMPLETION_48H, received, rules.calendar, rules.policy, worker
         )
     await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)

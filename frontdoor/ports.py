@@ -195,9 +195,15 @@ class DeadlineRepository(Protocol):
     async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
         """Close the open deadlines of ``subject`` on ``clock`` at ``closed_at``; returns how many.
 
-        Closing as met is honest (SPEC §3): a row whose due time is before ``closed_at`` is
-        recorded as late instead, never as met.
+        Closing is honest (SPEC §3): a row closed by its due time gets ``state`` (met, or cancelled
+        when it stopped mattering); a row whose due time is before ``closed_at`` is recorded as late
+        instead, never as met and never as cancelled. Closing as late is late.
         """
+        ...
+
+    async def reassign(self, subject: str, clock: str, assignee_id: str | None) -> int:
+        """Give the open deadlines of ``subject`` on ``clock`` to ``assignee_id`` (None: the
+        consultants on duty); returns how many. The rows keep their id, times and late reason."""
         ...
 
     async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:

@@ -89,7 +89,7 @@ def _invalid(problem: str) -> Refusal:
 async def _back_to_screening(uow: UnitOfWork, contact: Contact, *, rules: Rules) -> Deadline:
     """The clocks of a contact just sent back to screening (see the module's docstring)."""
     subject = contact.reference or ""
-    await reassign_clocks(uow, subject, _COMPLETION, None, rules.now)
+    await reassign_clocks(uow, subject, _COMPLETION, None)
     held = {d.clock for d in await open_deadlines(uow, subject)}
     if contact.urgent and ClockKind.CP_DECISION not in held:
         await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
@@ -195,7 +195,7 @@ async def return_for_screening(
         # Returning is the worker's answer: it meets the re-referral recommendation clock and the
         # review after a lapsed letter; a letter still waiting for the parents has nothing to time.
         await close_clocks(
-            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], rules.now
+            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW], rules.now
         )
         await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
         screening = await _back_to_screening(uow, saved, rules=rules)

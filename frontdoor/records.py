@@ -31,6 +31,8 @@ class ClockKind(StrEnum):
     COMPLETION_48H = "completion_48h"
     REREFERRAL_RECOMMENDATION = "rereferral_recommendation"
     PARENT_LETTER = "parent_letter"
+    #: the worker's review of a contact whose parent letter lapsed: theirs, not a screening decision
+    LETTER_REVIEW = "letter_review"
     CHALLENGE = "challenge"
     #: a MASH partner's information request (SPEC §9), urgent or not
     MASH_REQUEST_URGENT = "mash_request_urgent"
@@ -43,8 +45,9 @@ class ClockKind(StrEnum):
 
 class DeadlineState(StrEnum):
     """Where a clock stands. SPEC §3: a clock closed by its due time is met, one closed after it
-    is late (never met); a clock that stopped mattering (the contact went another way, or the
-    row was replaced to give the clock to someone else) is cancelled."""
+    is late (never met); a clock that stopped mattering by its due time (the contact went another
+    way) is cancelled, one that stopped mattering after it is late. A parent letter that lapsed
+    (its window ran out without the parents making contact) is late."""
 
     OPEN = "open"
     MET = "met"

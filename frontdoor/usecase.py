@@ -9,7 +9,7 @@ not go ahead returns a ``Refusal``. Neither changes anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -187,27 +187,30 @@ async def close_clocks(
     at: datetime,
     state: DeadlineState = DeadlineState.MET,
 ) -> None:
-    """Close the open ``clocks`` of ``subject`` at ``at`` (SPEC §3): as met when closed by their
-    due time, else as late; or as ``state`` when that is not met (cancelled)."""
+    """Close the open ``clocks`` of ``subject`` at ``at`` (SPEC §3): as ``state`` (met, or cancelled
+    when the clock stopped mattering) when closed by their due time, else as late: a breached
+    clock is never recorded as met, and never disappears as cancelled."""
     for clock in dict.fromkeys(clocks):
         await uow.deadlines.close(subject, clock.value, state.value, at)
 
 
 async def reassign_clocks(
-    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], assignee_id: str | None, now: datetime
+    uow: UnitOfWork, subject: str, clocks: Iterable[ClockKind], assignee_id: str | None
 ) -> None:
     """Give the open ``clocks`` of ``subject`` to ``assignee_id`` (None: the consultants on duty).
 
-    The port has no update, so the row is cancelled and added again with the same start and due
-    time. Alert keys are made of the subject, clock and due time, so no alert is sent twice.
+    Each clock keeps its row: its start, due time, id and any late reason recorded on it (SPEC §11
+    "breaches with reasons"), so a breach stays counted with its reason after it moves on. Alert
+    keys are made of the subject, clock and due time, so no alert is sent twice.
     """
     wanted = set(clocks)
-    moving = [
-        d for d in await open_deadlines(uow, subject) if d.clock in wanted and d.assignee_id != assignee_id
-    ]
-    await close_clocks(uow, subject, (d.clock for d in moving), now, DeadlineState.CANCELLED)
-    for deadline in moving:
-        await uow.deadlines.add(replace(deadline, id=None, assignee_id=assignee_id))
+    moving = {
+        d.clock
+        for d in await open_deadlines(uow, subject)
+        if d.clock in wanted and d.assignee_id != assignee_id
+    }
+    for clock in sorted(moving):
+        await uow.deadlines.reassign(subject, clock.value, assignee_id)
 
 
 async def start_clock(

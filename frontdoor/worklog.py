@@ -230,7 +230,7 @@ def parent_letter(contact: Contact, deadlines: Iterable[Deadline]) -> ParentLett
     lapsed = next((e for e in later if e.action == CaseworkAction.PARENT_LETTER_LAPSED.value), None)
     if lapsed is not None:
         review = (
-            _open(deadlines, ClockKind.SCREENING) if contact.state is ContactState.SW_ASSESSMENT else None
+            _open(deadlines, ClockKind.LETTER_REVIEW) if contact.state is ContactState.SW_ASSESSMENT else None
         )
         return ParentLetter(
             sent.at,

@@ -7,8 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, Select, bindparam, case, insert, select, update
-from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy import Row, Select, bindparam, case, insert, select, update
 
 from frontdoor.calendar import require_aware
 from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
@@ -67,35 +66,56 @@ _ADD = (
     .values(
         {
             name: bindparam(name, type_=_DEADLINES.c[name].type)
-            for name in ("subject", "clock", "started_at", "due_at", "state", "assignee_id", "next_alert_at")
+            for name in (
+                "subject",
+                "clock",
+                "started_at",
+                "due_at",
+                "state",
+                "assignee_id",
+                "next_alert_at",
+                "late_reason",
+            )
         }
     )
     .returning(_DEADLINES.c.id)
 )
 
 
-def _close(state: str | ColumnElement[str]) -> ReturningUpdate[int]:
-    return (
-        update(DeadlineRow)
-        .where(
-            DeadlineRow.subject == bindparam("_subject"),
-            DeadlineRow.clock == bindparam("_clock"),
-            DeadlineRow.state == DeadlineState.OPEN.value,
-        )
-        .values(state=state, closed_at=_CLOSED_AT, next_alert_at=None)
-        .returning(DeadlineRow.id)
-        .execution_options(synchronize_session=False)
-    )
-
-
-#: every decision's closing of its clocks, built once: met when closed by the due time, else late
-#: (decided per row in the one statement: a breached clock is never recorded as met) ...
+#: every closing of a clock, built once: the state given (met, or cancelled) when closed by the due
+#: time, else late, decided per row in the one statement (SPEC §3: a breached clock is never
+#: recorded as met, nor does it disappear as cancelled)
 _CLOSED_AT = bindparam("_closed_at", type_=_DEADLINES.c.closed_at.type)
-_CLOSE_MET = _close(
-    case((DeadlineRow.due_at >= _CLOSED_AT, DeadlineState.MET.value), else_=DeadlineState.LATE.value)
+_CLOSE = (
+    update(DeadlineRow)
+    .where(
+        DeadlineRow.subject == bindparam("_subject"),
+        DeadlineRow.clock == bindparam("_clock"),
+        DeadlineRow.state == DeadlineState.OPEN.value,
+    )
+    .values(
+        state=case(
+            (DeadlineRow.due_at >= _CLOSED_AT, bindparam("_state", type_=_DEADLINES.c.state.type)),
+            else_=DeadlineState.LATE.value,
+        ),
+        closed_at=_CLOSED_AT,
+        next_alert_at=None,
+    )
+    .returning(DeadlineRow.id)
+    .execution_options(synchronize_session=False)
 )
-#: ... or closed as the state given (cancelled)
-_CLOSE_AS = _close(bindparam("_state", type_=_DEADLINES.c.state.type))
+#: a clock handed on: the same row, another assignee
+_REASSIGN = (
+    update(DeadlineRow)
+    .where(
+        DeadlineRow.subject == bindparam("_subject"),
+        DeadlineRow.clock == bindparam("_clock"),
+        DeadlineRow.state == DeadlineState.OPEN.value,
+    )
+    .values(assignee_id=bindparam("_assignee_id", type_=_DEADLINES.c.assignee_id.type))
+    .returning(DeadlineRow.id)
+    .execution_options(synchronize_session=False)
+)
 
 
 class SqlDeadlineRepository(_Repository):
@@ -109,6 +129,7 @@ class SqlDeadlineRepository(_Repository):
             "state": deadline.state.value,
             "assignee_id": deadline.assignee_id,
             "next_alert_at": deadline.started_at if deadline.state is DeadlineState.OPEN else None,
+            "late_reason": deadline.late_reason.value if deadline.late_reason else None,
         }
         new_id: int = (await self._session.execute(_ADD, values)).scalar_one()
         return replace(
@@ -172,16 +193,18 @@ class SqlDeadlineRepository(_Repository):
 
     async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
         await self._uow.begin_write()
-        closing = DeadlineState(state)
         parameters = {
             "_subject": subject,
             "_clock": ClockKind(clock).value,
+            "_state": DeadlineState(state).value,
             "_closed_at": require_aware(closed_at, "closing time").astimezone(UTC),
         }
-        if closing is not DeadlineState.MET:
-            parameters["_state"] = closing.value
-        statement = _CLOSE_MET if closing is DeadlineState.MET else _CLOSE_AS
-        return len((await self._session.execute(statement, parameters)).all())
+        return len((await self._session.execute(_CLOSE, parameters)).all())
+
+    async def reassign(self, subject: str, clock: str, assignee_id: str | None) -> int:
+        await self._uow.begin_write()
+        parameters = {"_subject": subject, "_clock": ClockKind(clock).value, "_assignee_id": assignee_id}
+        return len((await self._session.execute(_REASSIGN, parameters)).all())
 
     async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
         await self._uow.begin_write()

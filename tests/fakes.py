@@ -519,13 +519,23 @@ class _Deadlines(_Repository):
                 and deadline.clock is kind
                 and deadline.state is DeadlineState.OPEN
             ):
-                new_state = closing
-                if closing is DeadlineState.MET and deadline.due_at < closed_at:
-                    new_state = DeadlineState.LATE
+                new_state = DeadlineState.LATE if deadline.due_at < closed_at else closing
                 data.deadlines[key] = replace(deadline, state=new_state, closed_at=closed_at)
                 data.next_alerts[key] = None
                 closed += 1
         return closed
+
+    async def reassign(self, subject: str, clock: str, assignee_id: str | None) -> int:
+        kind = ClockKind(clock)
+        data = await self._uow.write()
+        moving = [
+            key
+            for key, d in data.deadlines.items()
+            if d.subject == subject and d.clock is kind and d.state is DeadlineState.OPEN
+        ]
+        for key in moving:
+            data.deadlines[key] = replace(data.deadlines[key], assignee_id=assignee_id)
+        return len(moving)
 
     async def set_late_reason(self, deadline_id: int, reason: LateReason) -> None:
         data = await self._uow.write()

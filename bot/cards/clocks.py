@@ -14,6 +14,7 @@ CLOCK_TITLES: Mapping[ClockKind, str] = {
     ClockKind.COMPLETION_48H: "Completion (48 hours)",
     ClockKind.REREFERRAL_RECOMMENDATION: "Re-referral recommendation",
     ClockKind.PARENT_LETTER: "Parent letter lapses",
+    ClockKind.LETTER_REVIEW: "Review after the parent letter lapsed",
     ClockKind.CHALLENGE: "Challenge by the receiving team",
     ClockKind.MASH_REQUEST_URGENT: "MASH information request (urgent)",
     ClockKind.MASH_REQUEST: "MASH information request",

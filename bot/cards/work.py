@@ -70,7 +70,7 @@ from bot.cards.work_inputs import (
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.outcomes import OutcomeKind, RecordedOutcome, without_consent
-from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.records import Deadline, DeadlineState
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.worklog import (
     CONSENT_WORDS,
@@ -124,17 +124,13 @@ class PersonalView:
 
 
 def _clock_facts(view: PersonalView) -> list[Fact]:
-    lapsed = view.parent_letter is not None and view.parent_letter.status is ParentLetterStatus.LAPSED
     facts = []
     for deadline in sorted(
         (d for d in view.deadlines if d.state is DeadlineState.OPEN), key=lambda d: (d.due_at, d.clock.value)
     ):
-        title = CLOCK_TITLES[deadline.clock]
-        if deadline.clock is ClockKind.SCREENING and lapsed:
-            title = "Review after the parent letter lapsed"
         facts.append(
             Fact(
-                title=title,
+                title=CLOCK_TITLES[deadline.clock],
                 value=f"{format_local(deadline.due_at)} ({format_due(deadline.due_at, view.now)})",
             )
         )

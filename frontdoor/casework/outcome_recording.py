@@ -158,12 +158,10 @@ async def record_outcome(
         if from_state is ContactState.SW_ASSESSMENT:
             # The recommendation is what the re-referral clock and a lapsed letter's review clock time.
             await close_clocks(
-                uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.SCREENING], rules.now
+                uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW], rules.now
             )
             await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
-        await reassign_clocks(
-            uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None, rules.now
-        )
+        await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None)
 
         if accepting:
             await audit_contact(uow, rules.now, who.actor_id, Action.ACCEPT_REFERRAL.value, subject)

@@ -87,7 +87,7 @@ async def lapse_parent_letter(
     uow: UnitOfWork, reference: str, actor_id: str = PARENT_LETTER_ACTOR, *, rules: Rules
 ) -> LetterLapsed | Refusal | AlreadyDecided:
     """The parents did not answer the letter in time: the contact comes back to its worker to
-    review and re-apply the threshold, with a fresh 1-working-day clock. Run by the scheduler; a
+    review and re-apply the threshold, with a ``letter_review`` clock (1 working day). Run by the scheduler; a
     second run for the same letter finds nothing waiting and changes nothing."""
     require_aware(rules.now, "now")
     async with uow:
@@ -106,9 +106,11 @@ async def lapse_parent_letter(
         saved = await save_or_race(uow, lapsed, contact.version, actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], rules.now)
+        # The letter's window ran out without the parents making contact: not met, whenever the
+        # scheduler runs. The review is the worker's clock, not a screening decision (SPEC §11).
+        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.LATE)
         review = await start_clock(
-            uow, reference, ClockKind.SCREENING, rules.now, rules.calendar, rules.policy, worker
+            uow, reference, ClockKind.LETTER_REVIEW, rules.now, rules.calendar, rules.policy, worker
         )
         detail = f"worker={worker or '-'}; review_due={review.due_at.isoformat()}"
         await audit_contact(

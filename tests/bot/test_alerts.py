@@ -23,7 +23,7 @@ from bot.settings import DEVELOPMENT, Settings
 from frontdoor.acting import Rules, Who
 from frontdoor.alerts import AlertKind, OutboxItem, OutboxState
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
-from frontdoor.records import ClockKind, Deadline, RotaEntry
+from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from store.sql import SqlStore
@@ -572,10 +572,12 @@ async def test_a_lapsed_parent_letter_tells_the_worker_the_contact_is_back_with_
     async with bot.store.unit_of_work() as uow:
         deadlines = await uow.deadlines.for_subject(reference)
         planned = await uow.alerts.planned([reference])
-    # The lapse ran first: the letter's clock was met, never breached.
+    # The lapse ran first: the letter lapsed (closed late: its window ran out without the parents
+    # making contact) and no breach alert went out on it; the review is the worker's own clock.
     assert not any(key.clock is ClockKind.PARENT_LETTER and key.kind is AlertKind.BREACHED for key in planned)
+    assert [d.state for d in deadlines if d.clock is ClockKind.PARENT_LETTER] == [DeadlineState.LATE]
     assert any(
-        d.clock is ClockKind.SCREENING and d.assignee_id == SOCIAL_WORKER.aad_object_id for d in deadlines
+        d.clock is ClockKind.LETTER_REVIEW and d.assignee_id == SOCIAL_WORKER.aad_object_id for d in deadlines
     )
     await tick_at(bot, clock, lapses + timedelta(minutes=5))
     assert len([p for p in teams_channel.sent_to(worker) if "Parent letter lapsed" in (p.text or "")]) == 1

@@ -372,9 +372,11 @@ async def test_a_parent_letter_lapses_back_to_the_worker_who_re_applies_the_thre
     )
     assert "Recorded: the recommendation." in texts_of(recommended)
     clocks = await _deadlines(bot, reference)
-    # The letter ran out without the parents getting in touch: closed after its due time, so late.
+    # The letter ran out without the parents getting in touch: late, as it is whenever the scheduler
+    # runs. The review after the lapse is the worker's own clock (not a screening decision): met.
     assert clocks[ClockKind.PARENT_LETTER] == [DeadlineState.LATE]
-    assert DeadlineState.MET in clocks[ClockKind.SCREENING]  # the review after the lapse is met
+    assert clocks[ClockKind.LETTER_REVIEW] == [DeadlineState.MET]
+    assert clocks[ClockKind.SCREENING] == [DeadlineState.MET]  # the consultant's screening only
     # The receiving team manager named hears of it only when it is signed off, to challenge today.
     manager = teams_channel.personal(TEAM_MANAGER)
     assert not [p for p in teams_channel.sent_to(manager) if p.card and reference in texts_of(p.card)]
@@ -600,6 +602,11 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
     reference = contact.reference or ""
     assert contact.state is ContactState.AWAITING_SIGNOFF
     assert (await _deadlines(bot, reference))[ClockKind.REREFERRAL_RECOMMENDATION] == [DeadlineState.MET]
+    # Waiting for sign-off it is timed like a route IV outcome: the 48-hour completion clock from
+    # received-at, now with the consultants (alerted and handed over), open until it is signed off.
+    async with bot.store.unit_of_work() as uow:
+        waiting = await uow.deadlines.open_for_subjects([reference])
+    assert [(d.clock, d.assignee_id) for d in waiting] == [(ClockKind.COMPLETION_48H, None)]
     recommend = contact.events[-1]
     assert recommend.action == "recommend" and '"recommendation":"progress_to_referral"' in recommend.data
     # Signed off on the duty channel's card, which now says where the re-referral is.
@@ -610,6 +617,7 @@ async def test_a_reassigned_re_referral_is_recommended_on_the_workers_card_withi
     await _sign_off(teams_channel, bot, CONSULTANT, duty_channel(teams_channel))
     closed = await only_contact(bot)
     assert closed.state is ContactState.CLOSED
+    assert (await _deadlines(bot, reference))[ClockKind.COMPLETION_48H] == [DeadlineState.MET]
     seen = await assert_every_change_audited(bot, closed)
     assert seen.index("contact.reassign") < seen.index("contact.recommend") < seen.index("contact.sign_off")
 

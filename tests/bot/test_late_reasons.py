@@ -155,11 +155,10 @@ async def test_who_may_not_forged_codes_and_stale_cards_change_nothing(
     ]
     assert await _reason(bot) == (DeadlineState.OPEN, None)
 
-    # A stale card: the clock stopped mattering (cancelled) since the alert was sent.
+    # A stale card: the clock stopped mattering (cancelled) by its due time, so it did not run late
+    # (cancelled after its due time it would be recorded late, SPEC §3).
     async with bot.store.unit_of_work() as uow:
-        await uow.deadlines.close(
-            REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due + timedelta(minutes=5)
-        )
+        await uow.deadlines.close(REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due)
         await uow.commit()
     stale = await teams_channel.execute(
         duty, DUTY_MANAGER, REASON_VERB, good, card_activity_id=post.activity_id

@@ -47,6 +47,8 @@ from frontdoor.casework import (
 )
 from frontdoor.contact import Consent, Contact, ContactState
 from frontdoor.decisions import RereferralDecided, ScreeningDecided, decide_rereferral
+from frontdoor.duty import current_handover
+from frontdoor.figures import Narrowing, Period, compute_figures
 from frontdoor.lifecycle import Action
 from frontdoor.outcomes import Agency, Outcome, OutcomeKind, ServiceConsent, current_outcome, read_event_data
 from frontdoor.records import ClockKind, DeadlineState
@@ -258,8 +260,8 @@ async def test_a_recommendation_unassigns_the_worker_and_hands_the_clock_to_the_
     ] == [0]
     completion = (await open_clocks(store, contact.reference))[ClockKind.COMPLETION_48H]
     assert (completion.assignee_id, completion.due_at) == (None, NOW + timedelta(hours=48))
+    # The same clock (one row, its id kept) moves on to the consultants.
     assert states(await deadlines_of(store, contact.reference))[ClockKind.COMPLETION_48H] == [
-        DeadlineState.CANCELLED,
         DeadlineState.OPEN,
     ]
 
@@ -278,6 +280,53 @@ async def test_a_re_referral_recommendation_meets_its_48_hour_clock(store: Store
     contact = ok(decided, RereferralDecided).contact
     ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
     assert states(await deadlines_of(store, contact.reference))[ClockKind.REREFERRAL_RECOMMENDATION] == [
+        DeadlineState.MET
+    ]
+
+
+async def test_a_re_referral_recommendation_awaits_sign_off_on_the_completion_clock(store: Store) -> None:
+    """A re-referral reassigned to a social worker is timed like route IV (the procedure's "as per
+    3.4"): the 48-hour completion clock from received-at runs beside the worker's recommendation
+    clock, and goes to the consultants with the recommendation, so the sign-off is timed, listed
+    in the handover and alerted like a route III/IV outcome's."""
+    await seat(store)
+    contact = await submitted(store, rereferral=True, last_worker=SW)
+    decided = await decide_rereferral(
+        store.unit_of_work(),
+        contact.id,
+        REASSIGN,
+        contact.version,
+        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
+        rules=Rules(NOW, CALENDAR, POLICY),
+    )
+    contact = ok(decided, RereferralDecided).contact
+    clocks = await open_clocks(store, contact.reference)
+    assert set(clocks) == {ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.COMPLETION_48H}
+    completion = clocks[ClockKind.COMPLETION_48H]
+    # Received Monday 10:00: two working days, Wednesday 10:00, with the worker.
+    assert (completion.started_at, completion.due_at, completion.assignee_id) == (
+        NOW,
+        NOW + timedelta(hours=48),
+        SW,
+    )
+
+    recorded = ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
+    assert recorded.contact.state is ContactState.AWAITING_SIGNOFF and recorded.contact.assignee_id is None
+    clocks = await open_clocks(store, contact.reference)
+    assert set(clocks) == {ClockKind.COMPLETION_48H}
+    waiting = clocks[ClockKind.COMPLETION_48H]
+    assert (waiting.id, waiting.due_at, waiting.assignee_id) == (completion.id, completion.due_at, None)
+    assert recorded.deadlines == (waiting,)
+
+    # Wednesday 09:00, an hour before it is due: the duty manager's handover lists it as at risk.
+    handover = await current_handover(
+        store.unit_of_work(), rules=Rules(NOW + timedelta(hours=47), CALENDAR, POLICY)
+    )
+    assert [(line.subject, line.clock, line.assignee_id) for line in handover.at_risk] == [
+        (contact.reference, ClockKind.COMPLETION_48H, None)
+    ]
+    ok(await signed(store, recorded.contact, now=NOW + timedelta(hours=47)), SignedOff)
+    assert states(await deadlines_of(store, contact.reference))[ClockKind.COMPLETION_48H] == [
         DeadlineState.MET
     ]
 
@@ -486,10 +535,14 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
         PARENT_LETTER_ACTOR,
         None,
     )
+    # The letter's 3 working days ran out without the parents making contact: not met, even with the
+    # scheduler running at the very minute it was due. The review is the worker's own clock, not
+    # a screening decision.
     found = states(await deadlines_of(store, contact.reference))
-    assert found[ClockKind.PARENT_LETTER] == [DeadlineState.MET]
-    review = (await open_clocks(store, contact.reference))[ClockKind.SCREENING]
+    assert found[ClockKind.PARENT_LETTER] == [DeadlineState.LATE]
+    review = (await open_clocks(store, contact.reference))[ClockKind.LETTER_REVIEW]
     assert (review.due_at, review.assignee_id) == (lapsed.review_due, SW)
+    assert ClockKind.SCREENING not in await open_clocks(store, contact.reference)
     assert (await audit_actions(store, contact.reference))[-1] == "contact.parent_letter_lapsed"
 
     # The scheduler running again finds nothing waiting.
@@ -502,12 +555,40 @@ async def test_a_parent_letter_lapses_after_three_working_days_and_returns_to_th
     assert isinstance(again, Refusal) and again.reason is RefusalReason.WRONG_STATE
     assert await snapshot(store, contact) == after
 
-    # The worker re-applies the threshold: the review clock is met.
+    # The worker re-applies the threshold: the review clock is met. The figures count one screening
+    # decision (the consultant's), not the review.
     ok(await recommended(store, lapsed.contact, ACCEPTED, now=clock.now()), OutcomeRecorded)
-    assert states(await deadlines_of(store, contact.reference))[ClockKind.SCREENING] == [
-        DeadlineState.MET,
-        DeadlineState.MET,
-    ]
+    found = states(await deadlines_of(store, contact.reference))
+    assert (found[ClockKind.SCREENING], found[ClockKind.LETTER_REVIEW]) == (
+        [DeadlineState.MET],
+        [DeadlineState.MET],
+    )
+    spring = Period(datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC), "spring")
+    async with store.unit_of_work() as uow:
+        figures = await compute_figures(uow.figures, spring, Narrowing(), clock.now(), EASTER, (50, 85))
+    totals = {tally.clock: tally.total for tally in figures.totals}
+    assert totals[ClockKind.SCREENING] == 1 and ClockKind.LETTER_REVIEW not in totals
+
+
+async def test_a_letter_lapsed_late_by_the_scheduler_is_recorded_the_same_way(store: Store) -> None:
+    """The scheduler running a minute or an hour after the letter was due changes only the closing
+    time: the letter lapsed (late) and the worker has a review clock from then."""
+    await seat(store)
+    clock = SettableClock(THURSDAY)
+    contact = await letter_waiting(store, clock)
+    clock.set(datetime(2026, 4, 9, 10, 1, tzinfo=UTC))  # an hour and a minute after it was due
+    lapsed = ok(
+        await lapse_parent_letter(
+            store.unit_of_work(), contact.reference or "", rules=Rules(clock.now(), EASTER, POLICY)
+        ),
+        LetterLapsed,
+    )
+    letter = next(
+        d for d in await deadlines_of(store, contact.reference) if d.clock is ClockKind.PARENT_LETTER
+    )
+    assert (letter.state, letter.closed_at) == (DeadlineState.LATE, clock.now())
+    review = (await open_clocks(store, contact.reference))[ClockKind.LETTER_REVIEW]
+    assert review.due_at == lapsed.review_due == datetime(2026, 4, 10, 10, 1, tzinfo=UTC)
 
 
 async def test_parents_getting_in_touch_stop_the_letter_clock(store: Store) -> None:

@@ -471,9 +471,16 @@ async def test_a_re_referral_reassigned_to_a_social_worker(
         expected,
     )
     clocks = await open_clocks(store, contact.reference)
-    assert set(clocks) == {ClockKind.REREFERRAL_RECOMMENDATION}
+    assert set(clocks) == {ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.COMPLETION_48H}
     recommendation = clocks[ClockKind.REREFERRAL_RECOMMENDATION]
     assert (recommendation.started_at, recommendation.due_at, recommendation.assignee_id) == (
+        NOW,
+        NOW + timedelta(hours=48),
+        expected,
+    )
+    # As for route IV, the 48-hour completion clock from received-at (two working days), theirs too.
+    completion = clocks[ClockKind.COMPLETION_48H]
+    assert (completion.started_at, completion.due_at, completion.assignee_id) == (
         NOW,
         NOW + timedelta(hours=48),
         expected,

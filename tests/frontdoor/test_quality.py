@@ -19,10 +19,10 @@ from frontdoor.casework import (
     record_parents_unreachable,
 )
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import RereferralDecided, decide_rereferral
+from frontdoor.decisions import RereferralDecided, ScreeningDecided, decide_rereferral
 from frontdoor.lifecycle import Action
 from frontdoor.outcomes import current_outcome
-from frontdoor.quality import SentBack
+from frontdoor.quality import SentBack, refuse_sign_off
 from frontdoor.records import ClockKind, DeadlineState
 from frontdoor.unit_of_work import Store
 from frontdoor.usecase import AlreadyDecided, Refusal, RefusalReason
@@ -56,6 +56,7 @@ from tests.frontdoor.decision_builders import (
     audit_rows,
     deadlines_of,
     open_clocks,
+    screen,
     screened,
     seat,
     snapshot,
@@ -128,6 +129,10 @@ async def test_a_refused_sign_off_goes_back_to_screening_and_is_decided_again(st
         NOW + timedelta(hours=48),
         SW,
     )
+    # The 24-hour clock was not yet due when the route changed, so it is cancelled, not late.
+    assert (await clock_states(store, again))[ClockKind.COMPLETION_24H] == Counter(
+        {DeadlineState.CANCELLED: 1}
+    )
     recommended_ = ok(await recommended(store, again, ADVICE), OutcomeRecorded)
     closed = ok(await signed(store, recommended_.contact), SignedOff)
     assert closed.contact.state is ContactState.CLOSED and closed.decided_by == SW
@@ -140,6 +145,33 @@ async def test_a_refused_sign_off_goes_back_to_screening_and_is_decided_again(st
         "recommend",
         "sign_off",
     ]
+
+
+async def test_a_breached_completion_clock_replaced_by_another_route_closes_late(store: Store) -> None:
+    """SPEC §3: route II at Monday 10:00 (24 hours, due Tuesday 10:00), sent back at Tuesday 13:00
+    and decided again as route IV. The 24-hour clock was breached when the 48-hour clock replaced
+    it: it closes late at that moment, and the contact never counts as completed on time."""
+    await seat(store)
+    contact = await screened(store, await submitted(store), ROUTE_II)
+    tuesday = NOW + timedelta(hours=27)
+    refused = await refuse_sign_off(
+        store.unit_of_work(),
+        contact.id,
+        contact.version,
+        REASON,
+        who=Who(CONSULTANT_2, ROLES[CONSULTANT_2]),
+        rules=Rules(tuesday, CALENDAR, POLICY),
+    )
+    back = ok(refused, SentBack).contact
+    rescreened = tuesday + timedelta(minutes=30)
+    decided = await screen(store, back, ROUTE_IV, now=rescreened)
+    assert isinstance(decided, ScreeningDecided)
+    found = {(d.clock, d.state, d.closed_at) for d in await deadlines_of(store, contact.reference)}
+    assert (ClockKind.COMPLETION_24H, DeadlineState.LATE, rescreened) in found
+    assert not {d for d in found if d[0] is ClockKind.COMPLETION_24H and d[1] is not DeadlineState.LATE}
+    # The route IV clock runs from received-at: due Wednesday 10:00, with the worker.
+    completion = (await open_clocks(store, contact.reference))[ClockKind.COMPLETION_48H]
+    assert (completion.due_at, completion.assignee_id) == (NOW + timedelta(hours=48), SW)
 
 
 async def test_the_same_route_again_keeps_the_one_completion_clock(store: Store) -> None:

@@ -15,6 +15,7 @@ from frontdoor.figures import GroupBy, Narrowing, Period, compute_figures, expor
 from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
+from frontdoor.usecase import reassign_clocks
 from tests.store.figures_builders import measured_contact
 
 CALENDAR = WorkingCalendar()
@@ -77,7 +78,8 @@ async def _seed(store: Store) -> None:
         )
         assert stored.id is not None
         await uow.deadlines.set_late_reason(stored.id, R.OTHER)
-        await uow.deadlines.close(e, K.COMPLETION_48H.value, DeadlineState.CANCELLED.value, _at(20, 9))
+        # cancelled before its due time (the contact went another way): never counted
+        await uow.deadlines.close(e, K.COMPLETION_48H.value, DeadlineState.CANCELLED.value, _at(7, 10))
         await uow.commit()
 
 
@@ -159,3 +161,48 @@ async def test_the_csv_has_a_row_per_reason_for_each_group(store: Store) -> None
     # Seven rows (six reasons and none recorded) for each of the two teams, other columns empty.
     assert len(late) == 14 and all(row[3:] == ["", "", "", "", ""] for row in late)
     assert exported.rows == len(rows) - 1
+
+
+async def _breaches(store: Store) -> dict[str, int]:
+    period = parse_period("2026-11", NOW, CALENDAR)
+    assert isinstance(period, Period)
+    async with store.unit_of_work() as uow:
+        figures = await compute_figures(uow.figures, period, Narrowing(), NOW, CALENDAR, (50, 85))
+    assert sum(n for _, n in figures.reasons) == sum(t.late for t in figures.totals)
+    return _reasons(list(figures.reasons))
+
+
+async def test_a_reason_recorded_before_the_clock_is_handed_on_is_counted(store: Store) -> None:
+    """A route IV worker's 48-hour clock breaches, the worker says why, then recommends: the clock
+    goes to the consultants for sign-off and is closed late there, still with the worker's reason."""
+    subject = await measured_contact(store, 20, _at(9, 9), route="iv")
+    async with store.unit_of_work() as uow:
+        stored = await uow.deadlines.add(
+            Deadline(subject, K.COMPLETION_48H, _at(9, 9), _at(11, 9), assignee_id="sw-a")
+        )
+        assert stored.id is not None
+        await uow.deadlines.set_late_reason(stored.id, R.CONSENT)
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        await reassign_clocks(uow, subject, [K.COMPLETION_48H], None)  # the recommendation
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        await uow.deadlines.close(subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(12, 9))
+        await uow.commit()
+    assert await _breaches(store) == {"Consent being sought": 1}
+
+
+async def test_a_breached_completion_clock_replaced_by_another_route_counts_late(store: Store) -> None:
+    """Route II at 10:00 on Monday 9 November (due 10:00 Tuesday), sent back at 13:00 on Tuesday and
+    screened route IV: the 24-hour clock was breached, so it counts late, not cancelled."""
+    subject = await measured_contact(store, 21, _at(9, 10), route="iv")
+    async with store.unit_of_work() as uow:
+        await uow.deadlines.add(Deadline(subject, K.COMPLETION_24H, _at(9, 10), _at(10, 10)))
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        cancelled = DeadlineState.CANCELLED.value
+        await uow.deadlines.close(subject, K.COMPLETION_24H.value, cancelled, _at(10, 13))
+        await uow.deadlines.add(Deadline(subject, K.COMPLETION_48H, _at(9, 10), _at(11, 10)))
+        await uow.deadlines.close(subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(10, 15))
+        await uow.commit()
+    assert await _breaches(store) == {"No reason recorded": 1}

@@ -795,6 +795,8 @@ async def test_forged_actors_and_roles_stale_and_replayed_work_cards_change_noth
     post = await card_in(teams_channel, worker_chat, "Assigned to you")
     assert post.card is not None
     card = post.card
+    # the delivery is audited after the card arrives: counted before the presses, not among them
+    await eventually(lambda: _has(bot, "contact.assignee_told"), "the assignee's delivery audit")
     forged: dict[str, object] = {
         "actor": SOCIAL_WORKER.aad_object_id,
         "aad_object_id": SOCIAL_WORKER.aad_object_id,

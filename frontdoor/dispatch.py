@@ -7,9 +7,10 @@ channel of a purpose), has the ``AlertSender`` (the Teams side) render and post 
 result in a second unit of work:
 
 - sent: ``mark_sent`` with the conversation and message ids, so the card can be updated in place;
-- 429: retried after ``Retry-After``, and the conversation is held until then; 412, 502, 503, 504
-  and no answer: retried with exponential backoff and jitter, up to ``RetryPolicy.max_attempts``,
-  then given up and escalated (``frontdoor.delivery.RetryPolicy``);
+- 429: retried after ``Retry-After``, and the conversation is held until then, for as long as Teams
+  throttles (never given up); 412, 502, 503, 504 and no answer: retried with exponential backoff and
+  jitter, up to ``RetryPolicy.max_attempts``, then given up and escalated
+  (``frontdoor.delivery.RetryPolicy``);
 - 400, 401, 403, 404, no usable conversation (no personal chat, channel not registered, reference
   dead): given up at once (the ``Notifier`` marks a 403/404 conversation dead);
 - a row given up is marked failed (``status`` shows it) and, unless it was already for the duty
@@ -19,7 +20,8 @@ result in a second unit of work:
 The second route (SPEC §10): when a clock alert is given up on, or Teams has not taken it for
 ``continuity.email_after_minutes`` after its time, an e-mail copy for the duty manager is enqueued
 (``alerts.email_message``; once per alert, by key) in the same transaction, and the ``AlertMailer``
-sends it, retried like a Teams send. In urgent-only mode (``frontdoor.continuity``) rows that are not
+sends it, retried on the mail route's own slower schedule (``delivery.MAIL_RETRY``: a relay
+restart takes minutes). In urgent-only mode (``frontdoor.continuity``) rows that are not
 about a child-protection clock are held instead of sent.
 
 Teams' per-conversation limits are kept with ``ConversationRateLimiter``: a send that would break
@@ -54,7 +56,7 @@ from frontdoor.alerts import (
     reroute_message,
 )
 from frontdoor.continuity import HELD_REASON, holds, urgent_only
-from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
+from frontdoor.delivery import MAIL_RETRY, ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.ports import Clock
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -273,11 +275,13 @@ class DispatchLimits:
 
 @dataclass(frozen=True, slots=True)
 class AlertMail:
-    """E-mail for a dispatcher: the mailer that sends rows addressed to e-mail, and how long a clock
-    alert Teams has not taken may wait before an e-mail copy goes too (None: no copies)."""
+    """E-mail for a dispatcher: the mailer that sends rows addressed to e-mail, how long a clock
+    alert Teams has not taken may wait before an e-mail copy goes too (None: no copies), and how a
+    mail the server did not take is retried."""
 
     mailer: AlertMailer
     copy_after: timedelta | None = None
+    retry: RetryPolicy = MAIL_RETRY
 
 
 _SENT = DispatchReport(sent=1)
@@ -338,6 +342,7 @@ class Dispatcher:
         self._retry = retry or RetryPolicy()
         self.limiter = limiter or ConversationRateLimiter()
         self._mailer = mail.mailer if mail is not None else None
+        self._mail_retry = mail.retry if mail is not None else MAIL_RETRY
         self._email_after = mail.copy_after if mail is not None else None
         self._rate_clock = rate_clock or SystemClock()
         self._sleep = sleep
@@ -514,8 +519,9 @@ class Dispatcher:
         return await uow.alerts.enqueue([email_message(item, reason)], now)
 
     async def _mail(self, item: OutboxItem) -> DispatchReport:
-        """Send a row addressed to an e-mail recipient through the mailer; retried like a Teams send
-        when the server is down or refuses for now, given up (and shown in ``status``) otherwise."""
+        """Send a row addressed to an e-mail recipient through the mailer; retried on the mail
+        schedule (``AlertMail.retry``) when the server is down or refuses for now, given up (and
+        shown in ``status``) otherwise."""
         if self._mailer is None:
             return await self._give_up(item, "NoMailer: e-mail is not set up", reroute=False)
         now = self._clock.now()
@@ -533,7 +539,7 @@ class Dispatcher:
             )
             return _SENT_LATE if item.late(now) else _SENT
         failure = result.failure or SendFailure(None, "NotSent")
-        decision = self._retry.decide(failure, item.attempts, now, to_duty_channel=True)
+        decision = self._mail_retry.decide(failure, item.attempts, now, to_duty_channel=True)
         if decision.retry_at is None:
             return await self._give_up(item, decision.reason, reroute=False)
         async with self._unit_of_work() as uow:

@@ -440,6 +440,42 @@ async def test_an_smtp_server_that_is_down_or_refusing_loses_no_alert(
     assert len(smtp.received) == 1
 
 
+async def test_a_relay_down_for_eight_minutes_loses_no_email_of_an_alert_teams_could_not_deliver(
+    start_bot: StartBot, teams_channel: TeamsChannel, smtp: LocalSmtp
+) -> None:
+    """The e-mail copy is the last one of an alert Teams refused: its retries (``MAIL_RETRY``) outlast
+    a relay restart of minutes, on the injected clock, with the dispatcher running every 10 s."""
+    clock = SettableClock(MONDAY_10AM)
+    bot = await start_bot(clock=clock, smtp=smtp_settings(smtp))
+    await everyone(bot, teams_channel)
+    await on_rota(bot, CONSULTANT, Role.CONSULTANT, MONDAY_10AM)
+    reference = await _urgent_contact(bot, teams_channel)
+    teams_channel.fail_next(
+        teams_channel.personal(CONSULTANT).id, 403, code="ConversationBlockedByUser", times=None
+    )
+    smtp.stop()
+    down = MONDAY_10AM + timedelta(minutes=90)
+    await tick_at(bot, clock, down)
+    moment = down
+    while moment < down + timedelta(minutes=8):
+        moment += timedelta(seconds=10)
+        clock.set(moment)
+        await alerts(bot).dispatch()
+    [copy] = await rows(bot, AlertKind.EMAIL)
+    # Tried at 0 s, 30 s, 1 min 30, 3 min 30 and 7 min 30: still waiting, not given up.
+    assert (copy.state, copy.attempts) == (OutboxState.PENDING, 5)
+    assert copy.last_error.startswith("no response SMTP") and "retry 5 of 11" in copy.last_error
+    assert copy.next_attempt_at == down + timedelta(minutes=15, seconds=30)
+
+    smtp.start()
+    clock.set(copy.next_attempt_at)
+    await alerts(bot).dispatch()
+    [mail] = smtp.received
+    assert reference in mail.text
+    [copy] = await rows(bot, AlertKind.EMAIL)
+    assert (copy.state, copy.attempts) == (OutboxState.SENT, 6)
+
+
 def test_smtp_settings_come_from_the_environment() -> None:
     env = {
         **DEVELOPMENT,

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.mail import SmtpAlertMailer
+from bot.settings import SmtpSettings
 from frontdoor.acting import Rules, Who
 from frontdoor.alert_taking import AlertTaken, acknowledge_alert, alert_copies, may_take
 from frontdoor.alert_tick import deadline_horizon, plan_alerts, run_tick
@@ -28,7 +30,7 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
-from frontdoor.dispatch import AlertNotice, Dispatcher, DispatchLimits, SendReport
+from frontdoor.dispatch import AlertMail, AlertNotice, Dispatcher, DispatchLimits, SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,
@@ -46,6 +48,7 @@ from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore
 from tests.frontdoor.decision_builders import ROLES, ROUTE_IV, SW, screened, seat, submitted
+from tests.smtp_server import HOST, LocalSmtp
 
 POLICY = default_policy()
 CALENDAR = WorkingCalendar()
@@ -54,6 +57,7 @@ CP_DUE = T0 + timedelta(hours=2)
 DUTY_CONVERSATION = "19:duty@thread.tacv2"
 WORKER = "aad-worker-1"
 CONSULTANT = "aad-consultant-1"
+DM_MAIL = "duty.manager@example.org"
 
 
 class FakeTime:
@@ -372,6 +376,48 @@ async def test_a_throttled_conversation_is_held_and_its_other_rows_deferred_not_
     report = await send.dispatch_due()
     assert report.sent == 3
     assert [item.attempts for item in await rows(store) if item.recipient == DUTY_CHANNEL] == [2, 1, 1]
+
+
+async def test_a_conversation_throttled_for_long_is_retried_until_teams_takes_it_and_e_mailed_once(
+    store: Store,
+) -> None:
+    """A 429 is never a permanent failure (SPEC §7): twelve in a row are twelve retries, each after
+    Retry-After, with no reroute and no alarm; once Teams has not taken the alert for
+    ``continuity.email_after`` the duty manager gets it by e-mail too (once), and it is still sent
+    to Teams when the throttling ends."""
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    chat = f"a:chat-{WORKER}"
+    throttled = SendFailure(429, "Throttled", retry_after=timedelta(seconds=60))
+    sender = ScriptedSender(time, {chat: [throttled] * 12})
+    server = LocalSmtp().start()
+    try:
+        settings = SmtpSettings(
+            HOST, server.port, starttls=False, sender="bot@example.org", duty_manager=DM_MAIL
+        )
+        mail = AlertMail(SmtpAlertMailer(settings), copy_after=timedelta(minutes=5))
+        send = dispatcher(store, time, sender, mail=mail)
+        await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+        for _ in range(12):
+            await send.dispatch_due()
+            time.advance(timedelta(seconds=61))
+        found = await rows(store)
+        [worker_row] = [item for item in found if item.recipient == Recipient.person(WORKER)]
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.PENDING, 12)
+        assert worker_row.last_error == "HTTP 429 Throttled: retry 12 until Teams takes it"
+        assert not [item for item in found if item.rerouted or item.state is OutboxState.FAILED]
+        [copy] = [item for item in found if item.kind is AlertKind.EMAIL]
+        assert copy.state is OutboxState.SENT
+        [received] = server.received
+        assert received.recipients == (DM_MAIL,) and "HTTP 429" in received.text
+
+        await send.dispatch_due()  # the throttling is over
+        [worker_row] = [item for item in await rows(store) if item.recipient == Recipient.person(WORKER)]
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.SENT, 13)
+        assert len(sender.to(chat)) == 13 and len(server.received) == 1
+    finally:
+        server.stop()
 
 
 async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Store) -> None:

@@ -3,6 +3,7 @@ office hours, when the EDT handover is due, urgent-only mode's switches and what
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -49,6 +50,7 @@ STAFFING = Staffing.of(
         DirectoryEntry("edt-other", frozenset({Role.EDT})),
         DirectoryEntry("manager", frozenset({Role.TEAM_MANAGER})),
     ],
+    edt_channel=True,
 )
 EDT = (Recipient.person("edt-on-rota"), EDT_CHANNEL)
 
@@ -77,11 +79,29 @@ def test_out_of_hours_child_protection_alerts_go_to_the_emergency_duty_team(
 
 
 def test_with_nobody_from_the_edt_on_the_rota_every_edt_holder_is_told() -> None:
-    staffing = Staffing.of(directory=STAFFING.directory)
+    staffing = Staffing.of(directory=STAFFING.directory, edt_channel=True)
     found = recipients_for(
         AlertKind.BREACHED, None, SATURDAY, staffing, clock=ClockKind.CP_DECISION, out_of_hours=True
     )
     assert found == (Recipient.person("edt-on-rota"), Recipient.person("edt-other"), EDT_CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (AlertKind.BREACHED, (Recipient.person("worker"), DUTY_CHANNEL)),
+        (AlertKind.DUE_SOON, (Recipient.person("worker"),)),
+        (AlertKind.ESCALATION, (Recipient.person("manager"), DUTY_CHANNEL)),
+    ],
+)
+def test_without_an_edt_channel_out_of_hours_cp_alerts_go_to_day_staff_not_to_nobody(
+    kind: AlertKind, expected: tuple[Recipient, ...]
+) -> None:
+    """No EDT channel registered: the service does not use the bot out of hours (no EDT handover
+    either), so a child-protection alert is routed as in office hours, whoever holds the EDT role."""
+    staffing = replace(STAFFING, edt_channel=False)
+    found = recipients_for(kind, "worker", SATURDAY, staffing, clock=ClockKind.CP_DECISION, out_of_hours=True)
+    assert found == expected
 
 
 def test_alerts_due_judges_office_hours_by_the_calendar() -> None:

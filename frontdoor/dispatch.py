@@ -50,12 +50,13 @@ from frontdoor.alerts import (
     AlertKey,
     AlertKind,
     OutboxItem,
+    OutboxState,
     Recipient,
     RecipientKind,
     email_message,
     reroute_message,
 )
-from frontdoor.continuity import HELD_REASON, holds, urgent_only
+from frontdoor.continuity import HELD_REASON, STRAY_HOLD_REASON, holds, urgent_only
 from frontdoor.delivery import MAIL_RETRY, ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.ports import Clock
 from frontdoor.systemclock import SystemClock
@@ -128,6 +129,13 @@ class AlertNotice:
     review_due: datetime | None = None
     rerouted_from: Recipient | None = None
     reroute_reason: str = ""
+    #: the MASH partners among its recipients (their copy informs; taking it is the front door's)
+    partners: tuple[str, ...] = ()
+
+    @property
+    def for_partner(self) -> bool:
+        """Whether this copy is a MASH partner's: no "I've got this", no late reason to record."""
+        return self.recipient.person_id is not None and self.recipient.person_id in self.partners
 
     @classmethod
     def of(cls, item: OutboxItem) -> AlertNotice:
@@ -142,6 +150,7 @@ class AlertNotice:
         if isinstance(data.get("rerouted_from"), str) and data["rerouted_from"]:
             rerouted_from = Recipient.parse(data["rerouted_from"])
         reason = data.get("reroute_reason")
+        partners = data.get("partners")
         return cls(
             key=key,
             recipient=item.recipient,
@@ -152,6 +161,7 @@ class AlertNotice:
             review_due=_time(data.get("review_due")),
             rerouted_from=rerouted_from,
             reroute_reason=reason if isinstance(reason, str) else "",
+            partners=tuple(p for p in partners if isinstance(p, str)) if isinstance(partners, list) else (),
         )
 
     @classmethod
@@ -364,6 +374,7 @@ class Dispatcher:
         """Claim and send what is due, batch after batch, until nothing due is left (or the
         budget of real time is spent)."""
         async with self._lock:
+            await self._release_stray_holds()
             report = DispatchReport()
             started = self._rate_clock.now()
             while True:
@@ -375,6 +386,21 @@ class Dispatcher:
                     break
             self.limiter.forget_idle(self._rate_clock.now())
             return report
+
+    async def _release_stray_holds(self) -> int:
+        """Once urgent-only mode is off, send any row still held. Switching it off lists and
+        withdraws the rows held so far, but a batch that read the mode just before the switch holds
+        its rows just after: without this they would stay held for ever. Returns how many."""
+        async with self._unit_of_work() as uow:
+            if await urgent_only(uow) is not None:
+                return 0
+            stray = await uow.alerts.listed(states=[OutboxState.HELD], limit=self._limits.batch)
+            for item in stray:
+                await uow.alerts.mark_retry(item.id, self._clock.now(), STRAY_HOLD_REASON)
+            await uow.commit()
+        if stray:
+            log.warning("held alerts released: urgent-only mode had ended", extra={"count": len(stray)})
+        return len(stray)
 
     async def _dispatch_batch(self) -> DispatchReport:
         async with self._unit_of_work() as uow:

@@ -559,7 +559,8 @@ _CASEWORK = Deadline(
 @pytest.mark.parametrize(
     ("deadline", "person", "roles", "recipients", "allowed"),
     [
-        # screening and child-protection clocks: consultants, the EDT and managers, and whoever it was sent to
+        # screening and child-protection clocks: consultants and managers (the EDT for child
+        # protection), and whoever it was sent to
         (_CP, "aad-o", {Role.OFFICER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, ("aad-sw",), True),
@@ -569,6 +570,10 @@ _CASEWORK = Deadline(
         (_CP, "aad-sm", {Role.SERVICE_MANAGER}, (), True),
         (_CP, "aad-edt", {Role.EDT}, (), True),
         (replace(_CP, clock=ClockKind.SCREENING), "aad-o", {Role.OFFICER}, (None,), False),
+        # a screening clock waits for day staff: the EDT may not take it, unless it was sent to them
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-c", {Role.CONSULTANT}, (), True),
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-edt", {Role.EDT}, (), False),
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-edt", {Role.EDT}, ("aad-edt",), True),
         # casework clocks: the assignee and managers, and whoever it was sent to
         (_CASEWORK, "aad-sw", {Role.SOCIAL_WORKER}, (), True),
         (_CASEWORK, "aad-sw-2", {Role.SOCIAL_WORKER}, (), False),
@@ -583,6 +588,24 @@ def test_who_may_take_a_breach(
     deadline: Deadline, person: str, roles: set[Role], recipients: tuple[str | None, ...], allowed: bool
 ) -> None:
     assert may_take(deadline, person, roles, recipients) is allowed
+
+
+async def test_someone_who_may_not_view_contacts_is_refused_an_alert_and_the_refusal_is_audited(
+    store: Store,
+) -> None:
+    """A MASH partner chased about their agency's request is not front-door staff: refused, nothing
+    taken, and the refusal audited like any other (``alert.ack_refused``)."""
+    await clocks(store)
+    breach = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    refused = await acknowledge_alert(
+        store.unit_of_work(), breach, who=Who("aad-partner", frozenset({Role.PARTNER})), now=CP_DUE
+    )
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    async with store.unit_of_work() as uow:
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    assert [(e.action, e.actor_id, e.detail) for e in events] == [
+        ("alert.ack_refused", "aad-partner", "clock=cp_decision; reason=not_permitted")
+    ]
 
 
 async def test_an_officer_is_refused_a_cp_breach_and_a_due_soon_alert_cannot_be_taken(store: Store) -> None:
@@ -622,7 +645,9 @@ async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_
     stopped = await acknowledge_alert(store.unit_of_work(), key, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(stopped, Refusal) and stopped.reason is RefusalReason.WRONG_STATE
     async with store.unit_of_work() as uow:
-        assert await uow.audit.for_subject("CT-26-000001") == []
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    # The outsiders' refusals are audited; nothing else was recorded.
+    assert [(e.action, e.actor_id) for e in events] == [("alert.ack_refused", "someone")] * 3
 
 
 async def test_the_copies_of_an_alert_are_every_sent_message_about_its_clock(store: Store) -> None:

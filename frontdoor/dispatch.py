@@ -86,6 +86,9 @@ ACKNOWLEDGEABLE: Final = frozenset(
 #: The alerts "I've got this" is offered on: a due-soon alert informs and stops nothing (SPEC §7).
 TAKEABLE: Final = ACKNOWLEDGEABLE - {AlertKind.DUE_SOON}
 
+#: The alerts that go by e-mail too when Teams cannot deliver them (SPEC §10: the second route).
+_EMAILED: Final = ACKNOWLEDGEABLE | {AlertKind.URGENT_OUT_OF_HOURS}
+
 #: How long a claimed row is leased to one dispatcher before another may take it (and how long a
 #: row claimed by a process that died waits to be sent by another, or by it after a restart).
 DEFAULT_LEASE: Final = timedelta(seconds=60)
@@ -539,8 +542,9 @@ class Dispatcher:
         return DispatchReport(held=1)
 
     async def _enqueue_email(self, uow: UnitOfWork, item: OutboxItem, reason: str, now: datetime) -> int:
-        """The alert's e-mail copy (once per alert, by key), if e-mail is set up and it is a clock alert."""
-        if self._mailer is None or item.kind not in ACKNOWLEDGEABLE:
+        """The alert's e-mail copy (once per alert, by key), if e-mail is set up and it is a clock alert
+        or the EDT's notice of an urgent contact out of hours."""
+        if self._mailer is None or item.kind not in _EMAILED:
             return 0
         return await uow.alerts.enqueue([email_message(item, reason)], now)
 

@@ -80,6 +80,9 @@ ALERT_KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.REPEAT: "Still breached, not taken",
     AlertKind.ESCALATION: "Escalated to the team manager",
     AlertKind.LETTER_LAPSED: "Parent letter lapsed",
+    AlertKind.MAIL_UNTAKEN: "E-mail left untaken",
+    AlertKind.HANDOVER_ESCALATION: "Handover not acknowledged, escalated",
+    AlertKind.URGENT_OUT_OF_HOURS: "Urgent contact out of hours",
 }
 
 

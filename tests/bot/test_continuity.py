@@ -337,6 +337,27 @@ async def test_an_urgent_contact_logged_out_of_hours_reaches_the_edt_at_once_and
     assert len(_edt_notices(teams_channel, reference)) == 1  # once
 
 
+async def test_an_urgent_contact_out_of_hours_the_edt_channel_refuses_goes_to_the_duty_manager_by_email(
+    start_bot: StartBot, teams_channel: TeamsChannel, smtp: LocalSmtp
+) -> None:
+    """The second route (SPEC §10) covers the EDT's notice too: the EDT channel gone (403), the duty
+    manager is e-mailed the reference at once (no child's details), once."""
+    clock = SettableClock(MONDAY_1702)
+    bot = await start_bot(clock=clock, smtp=smtp_settings(smtp))
+    await everyone(bot, teams_channel)
+    teams_channel.fail_next(EDT_CHANNEL_ID, 403, code="BotNotInConversationRoster", times=None)
+    reference, _ = await _urgent_call(teams_channel)
+    await alerts(bot).dispatch()
+    [mail] = smtp.received
+    assert mail.recipients == (DUTY_MANAGER_ADDRESS,)
+    assert f"Reference: {reference}" in mail.text and "Alert: Urgent contact out of hours" in mail.text
+    assert "HTTP 403 BotNotInConversationRoster" in mail.text and CHILD_NAME not in mail.text
+    notice, rerouted = await rows(bot, AlertKind.URGENT_OUT_OF_HOURS)
+    assert notice.state is OutboxState.FAILED and rerouted.rerouted  # the duty channel has it too
+    await alerts(bot).dispatch()
+    assert len(smtp.received) == 1
+
+
 async def test_an_urgent_contact_logged_in_office_hours_is_not_sent_to_the_edt(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:

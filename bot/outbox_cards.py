@@ -16,7 +16,7 @@ from datetime import datetime
 
 from bot.cards.alerts import ALERT_CARD_KINDS, render_alert
 from bot.cards.continuity import render_continuity
-from bot.cards.edt import render_edt_handover, render_overnight_summary
+from bot.cards.edt import render_edt_handover, render_overnight_summary, render_urgent_out_of_hours
 from bot.cards.figures import render_weekly_figures
 from bot.cards.handover import render_handover, render_handover_escalation, render_marac_reminder
 from bot.cards.mail import render_mail_untaken
@@ -35,6 +35,7 @@ RENDERERS: dict[AlertKind, Renderer] = {
     AlertKind.CONTINUITY: render_continuity,
     AlertKind.EDT_HANDOVER: render_edt_handover,
     AlertKind.OVERNIGHT_SUMMARY: render_overnight_summary,
+    AlertKind.URGENT_OUT_OF_HOURS: render_urgent_out_of_hours,
     AlertKind.MAIL_UNTAKEN: render_mail_untaken,
     AlertKind.WEEKLY_FIGURES: render_weekly_figures,
     **dict.fromkeys(ALERT_CARD_KINDS, render_alert),

@@ -40,6 +40,8 @@ class Staffing:
     directory: tuple[DirectoryEntry, ...] = ()
     #: (person, agency) of the MASH partners, who are chased about their agency's requests
     partners: tuple[tuple[str, Agency], ...] = ()
+    #: an EDT channel is registered: the service uses the bot out of hours (SPEC §10)
+    edt_channel: bool = False
 
     @classmethod
     def of(
@@ -47,8 +49,10 @@ class Staffing:
         rota: Iterable[RotaEntry] = (),
         directory: Iterable[DirectoryEntry] = (),
         partners: Iterable[tuple[str, Agency]] = (),
+        *,
+        edt_channel: bool = False,
     ) -> Staffing:
-        return cls(frozenset(rota), tuple(directory), tuple(partners))
+        return cls(frozenset(rota), tuple(directory), tuple(partners), edt_channel)
 
     def partners_asked(self, deadline: Deadline) -> tuple[Recipient, ...]:
         """The partners holding the ``partner`` role whose agency a request's deadline is about."""
@@ -89,11 +93,14 @@ def recipients_for(
 
     Out of office hours (SPEC §10) every alert about a child-protection clock (an urgent contact's
     or a route I decision's) goes to the emergency duty team instead: the EDT staff on the rota
-    that day (every EDT holder when nobody is) and the EDT channel, never to day staff.
+    that day (every EDT holder when nobody is) and the EDT channel, never to day staff. That needs a
+    registered EDT channel (``staffing.edt_channel``): a service without one does not use the bot out
+    of hours, so its alerts go to day staff and the duty channel as in office hours, as its EDT
+    handover is not posted either (``frontdoor.edt``), rather than to nobody.
 
     Never empty: with nobody to tell in person, the duty channel is told.
     """
-    if out_of_hours and clock is ClockKind.CP_DECISION and kind in _CLOCK_ALERTS:
+    if out_of_hours and staffing.edt_channel and clock is ClockKind.CP_DECISION and kind in _CLOCK_ALERTS:
         edt = [Recipient.person(person) for person in staffing.on_duty(Role.EDT, day)]
         return (*edt, EDT_CHANNEL)
     people: tuple[str, ...]

@@ -123,6 +123,9 @@ class PlannedAlert:
     #: planned more than ``LATE_GRACE`` after ``at``
     late: bool
     deadline_id: int | None = None
+    #: the MASH partners among the recipients (chased about their agency's request): their copy
+    #: informs, and is not theirs to take ("I've got this" is the front door's)
+    partners: tuple[str, ...] = ()
 
     @property
     def kind(self) -> AlertKind:
@@ -149,6 +152,7 @@ class PlannedAlert:
             "at": utc_text(self.at),
             "assignee_id": self.assignee_id,
             "deadline_id": self.deadline_id,
+            "partners": list(self.partners),
             # who it goes to in person, so the channel's copy can @mention them
             "people": [r.address for r in self.recipients if r.kind is RecipientKind.PERSON],
         }
@@ -189,6 +193,7 @@ def alerts_due(
         if deadline.state is not DeadlineState.OPEN:
             continue
         is_acked = any(ack.covers(deadline) for ack in acks)
+        partners = staffing.partners_asked(deadline)
         for key, at in _due_keys(deadline, now, calendar, policy, already, is_acked):
             planned.append(
                 PlannedAlert(
@@ -197,7 +202,7 @@ def alerts_due(
                     started_at=deadline.started_at.astimezone(UTC),
                     assignee_id=deadline.assignee_id,
                     recipients=(
-                        *staffing.partners_asked(deadline),
+                        *partners,
                         *recipients_for(
                             key.kind,
                             deadline.assignee_id,
@@ -209,6 +214,7 @@ def alerts_due(
                     ),
                     late=is_late(at, now, late_grace),
                     deadline_id=deadline.id,
+                    partners=tuple(partner.address for partner in partners),
                 )
             )
     planned.sort(key=lambda alert: (alert.at, alert.key.text))

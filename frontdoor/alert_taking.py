@@ -73,6 +73,13 @@ async def acknowledge_alert(
     who has it, and changes nothing."""
     require_aware(now, "now")
     if not may(who.roles, Permission.VIEW_CONTACTS):
+        # Not front-door staff (a MASH partner, say, whose copy of a chase has no button): refused,
+        # and audited like every other refusal to take an alert.
+        async with uow:
+            await uow.audit.append(
+                refused_on_clock(ACK_REFUSED_ACTION, who.actor_id, key.subject, key.clock, now)
+            )
+            await uow.commit()
         return Refusal(RefusalReason.NOT_PERMITTED, "Sorry, only front-door staff can take an alert.")
     if key.kind is AlertKind.DUE_SOON:
         return Refusal(
@@ -133,9 +140,8 @@ def refused_on_clock(
 
 
 _NOT_YOURS: Final = {
-    True: "Sorry, only the people this alert was sent to, consultants, the emergency duty team and managers "
-    "can take it. "
-    "Nothing was changed.",
+    True: "Sorry, only the people this alert was sent to, consultants and managers (and, for a "
+    "child-protection clock, the emergency duty team) can take it. Nothing was changed.",
     False: "Sorry, only the people this alert was sent to, the person the work is with and managers can "
     "take it. Nothing was changed.",
 }
@@ -145,14 +151,18 @@ def may_take(
     deadline: Deadline, person_id: str, roles: Iterable[Role], recipients: Iterable[str | None] = ()
 ) -> bool:
     """Who may say "I've got this" on a breach of ``deadline`` (SPEC §7): the people it was sent to,
-    and those whose role can act on the clock: consultants, the emergency duty team (urgent contacts
-    out of hours) and managers for the screening and child-protection clocks, the assignee and
-    managers for the casework clocks."""
+    and those whose role can act on the clock: consultants and managers for the screening and
+    child-protection clocks, and the emergency duty team for the child-protection clock (they get
+    its alerts out of hours; a screening clock waits for day staff); the assignee and managers for
+    the casework clocks. (Staff only: ``acknowledge_alert`` refuses anyone who may not view
+    contacts, such as a MASH partner, first.)"""
     roles = frozenset(roles)
     if person_id in set(recipients) or roles & MANAGERS:
         return True
-    if deadline.clock in DECISION_CLOCKS:
+    if deadline.clock is ClockKind.CP_DECISION:
         return bool(roles & {Role.CONSULTANT, Role.EDT})
+    if deadline.clock in DECISION_CLOCKS:
+        return Role.CONSULTANT in roles
     return deadline.assignee_id is not None and deadline.assignee_id == person_id
 
 

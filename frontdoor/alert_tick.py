@@ -38,7 +38,7 @@ from frontdoor.casework import LetterLapsed, due_parent_letters, lapse_parent_le
 from frontdoor.clocks import ClockUnit, clock_rules, due_at
 from frontdoor.contact import ContactState
 from frontdoor.policy import Policy
-from frontdoor.records import ClockKind, Deadline
+from frontdoor.records import ChannelPurpose, ClockKind, Deadline
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import AlreadyDecided, Refusal
 
@@ -70,7 +70,10 @@ def deadline_horizon(policy: Policy) -> timedelta:
 
 async def _staffing(uow: UnitOfWork, now: datetime, calendar: WorkingCalendar) -> Staffing:
     day = now.astimezone(calendar.tz).date()
-    return Staffing.of(await uow.rota.on(day), await uow.roles.entries(), await uow.mash.partners())
+    edt_channel = await uow.channels.get(ChannelPurpose.EDT) is not None
+    return Staffing.of(
+        await uow.rota.on(day), await uow.roles.entries(), await uow.mash.partners(), edt_channel=edt_channel
+    )
 
 
 async def _acknowledgements(uow: UnitOfWork, subjects: Iterable[str]) -> list[Acknowledgement]:

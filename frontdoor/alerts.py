@@ -80,6 +80,8 @@ class AlertKind(StrEnum):
     OVERNIGHT_SUMMARY = "overnight_summary"
     #: an e-mail has waited in the queue untaken for longer than the policy allows (``frontdoor.mail``)
     MAIL_UNTAKEN = "mail_untaken"
+    #: an urgent contact created out of office hours, told to the EDT at once (SPEC §10)
+    URGENT_OUT_OF_HOURS = "urgent_out_of_hours"
 
 
 def utc_text(moment: datetime) -> str:

@@ -3,24 +3,31 @@ weather fail, a team manager switches the front door to *urgent only*, with a re
 
 While it is on:
 
-- only alerts about child-protection clocks (urgent contacts and route I decisions) go out; every
-  other alert (due soon, breached, lapsed letters, MARAC reminders) is *held* by the dispatcher:
-  its outbox row is kept in the ``held`` state, not sent and not lost;
+- only alerts about child-protection clocks (urgent contacts and route I decisions) and urgent
+  contacts go out; every other alert (due soon, breached, lapsed letters, MARAC reminders, an
+  e-mail left untaken, the unacknowledged handover's escalation) is *held* by the dispatcher: its
+  outbox row is kept in the ``held`` state, not sent and not lost;
 - the decisions channel and the duty channel are told, the service managers are told in their
   personal chat, and the addresses in ``continuity.notify`` (the communication co-ordinator) are
   e-mailed;
 - ``status`` says so.
 
-Switching it off lists every held alert (reference, clock, kind, due time) to the team manager and
-in the decisions and duty channels, and withdraws the held rows, so they are listed once and never
-sent late in a burst. Each switch is audited (``continuity.on`` with the reason, ``continuity.off``
-with how long it lasted and how many alerts were held); the mode itself is read back from those
+Switching it off lists the held alerts (reference, clock, kind, due time; the ``MAX_LISTED``
+earliest due one by one, any others counted by kind and clock) to the team manager and in the
+decisions and duty channels, and withdraws every held row, so they are listed once and never sent
+late in a burst. A dispatcher that read the mode just before it was switched off may hold a row
+after that listing: once the mode is off the dispatcher releases any row still held
+(``Dispatcher.dispatch_due``), so it is sent, late, rather than held for ever.
+
+Each switch is audited (``continuity.on`` with the reason, ``continuity.off`` with how long it
+lasted and how many alerts were held); the mode itself is read back from those
 audit events, so it survives restarts and is the same for every process.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -46,8 +53,10 @@ from frontdoor.usecase import Refusal, RefusalReason
 __all__ = [
     "CONTINUITY_SUBJECT",
     "HELD_REASON",
+    "MAX_LISTED",
     "MAX_REASON_CHARS",
     "RELEASED_REASON",
+    "STRAY_HOLD_REASON",
     "SWITCHED_OFF",
     "SWITCHED_ON",
     "ContinuityNotice",
@@ -55,6 +64,7 @@ __all__ = [
     "Switched",
     "UrgentOnly",
     "held_alerts",
+    "held_counts",
     "holds",
     "switch_urgent_only",
     "urgent_only",
@@ -65,6 +75,8 @@ SWITCHED_ON: Final = "continuity.on"
 SWITCHED_OFF: Final = "continuity.off"
 HELD_REASON: Final = "held: urgent-only mode"
 RELEASED_REASON: Final = "released: listed when urgent-only mode ended"
+#: A row held just after the mode ended (a dispatcher read it as on): sent rather than kept.
+STRAY_HOLD_REASON: Final = "released: held as urgent-only mode ended; sent now"
 MAX_REASON_CHARS: Final = 200
 
 #: The alerts urgent-only mode holds back unless they are about a child-protection clock.
@@ -76,10 +88,14 @@ _HOLDABLE: Final = frozenset(
         AlertKind.ESCALATION,
         AlertKind.LETTER_LAPSED,
         AlertKind.MARAC_REMINDER,
+        AlertKind.MAIL_UNTAKEN,
+        AlertKind.HANDOVER_ESCALATION,
     }
 )
-#: The most held alerts listed when the mode ends (the rest are counted).
-_MAX_LISTED: Final = 200
+#: The most held alerts listed one by one when the mode ends (the rest are counted by kind and clock).
+MAX_LISTED: Final = 200
+#: Held rows read (and withdrawn) at a time when the mode ends, until none is left.
+_PAGE: Final = 1000
 
 _USAGE: Final = (
     "Type **continuity on** and the reason (e.g. *continuity on loss of IT*), or **continuity off**."
@@ -140,6 +156,18 @@ def held_alerts(items: Iterable[OutboxItem]) -> tuple[HeldAlert, ...]:
             continue
         found.setdefault(key.text, HeldAlert(key.subject, key.clock, key.kind, key.due_at))
     return tuple(sorted(found.values(), key=lambda alert: (alert.due_at, alert.subject)))
+
+
+def held_counts(alerts: Iterable[HeldAlert]) -> tuple[tuple[AlertKind, ClockKind | None, int], ...]:
+    """How many of ``alerts`` there are of each kind and clock, most first: the compact list of the
+    held alerts beyond the ``MAX_LISTED`` listed one by one."""
+    counts = Counter((alert.kind, alert.clock) for alert in alerts)
+    return tuple(
+        (kind, clock, count)
+        for (kind, clock), count in sorted(
+            counts.items(), key=lambda entry: (-entry[1], entry[0][0].value, entry[0][1] or "")
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,15 +239,23 @@ async def switch_urgent_only(uow: UnitOfWork, argument: str, *, who: Who, rules:
             await uow.commit()
             return Switched(True, mode, notices=notices)
         assert current is not None
-        rows = await uow.alerts.listed(states=[OutboxState.HELD], limit=10 * _MAX_LISTED)
+        # Every held row, page after page (each page withdrawn before the next is read), so none is
+        # left held however many there are.
+        rows: list[OutboxItem] = []
+        while page := await uow.alerts.listed(states=[OutboxState.HELD], limit=_PAGE):
+            for row in page:
+                await uow.alerts.mark_withdrawn(row.id, RELEASED_REASON)
+            rows += page
         held = held_alerts(rows)
-        for row in rows:
-            await uow.alerts.mark_withdrawn(row.id, RELEASED_REASON)
         duration = now - current.since
         key = AlertKey(f"{CONTINUITY_SUBJECT}:{utc_text(current.since)}", None, AlertKind.CONTINUITY, 1, now)
         body = {**_body(key, current, on=False), "ended_at": utc_text(now), "ended_by": who.actor_id}
-        body["held"] = [alert.data() for alert in held[:_MAX_LISTED]]
+        body["held"] = [alert.data() for alert in held[:MAX_LISTED]]
         body["held_count"] = len(held)
+        body["held_rest"] = [
+            {"kind": kind.value, "clock": clock.value if clock else None, "count": count}
+            for kind, clock, count in held_counts(held[MAX_LISTED:])
+        ]
         notices = await uow.alerts.enqueue(_notice(key, [*channels, *people], now, body), now)
         minutes = int(duration.total_seconds() // 60)
         detail = f"duration_minutes={minutes}; held={len(held)}"
@@ -247,6 +283,8 @@ class ContinuityNotice:
     held: tuple[HeldAlert, ...] = ()
     held_count: int = 0
     ended_at: datetime | None = None
+    #: the held alerts not listed one by one, counted by kind and clock
+    rest: tuple[tuple[AlertKind, ClockKind | None, int], ...] = ()
 
     @classmethod
     def from_payload(cls, payload: str) -> ContinuityNotice:
@@ -268,12 +306,22 @@ class ContinuityNotice:
         )
         count = data.get("held_count")
         ended = data.get("ended_at")
+        rest = tuple(
+            (
+                AlertKind(entry["kind"]),
+                ClockKind(entry["clock"]) if entry.get("clock") else None,
+                int(entry["count"]),
+            )
+            for entry in data.get("held_rest", [])
+            if isinstance(entry, dict)
+        )
         return cls(
             mode=mode,
             on=notice.get("on") is True,
             held=held,
             held_count=count if isinstance(count, int) else len(held),
             ended_at=_moment(ended) if ended is not None else None,
+            rest=rest,
         )
 
 

@@ -4,7 +4,9 @@ again, and how fast one conversation may be written to.
 **Failures** (the Teams status-code table, ``research/perf_rel_sec.md`` §B2). The SDK does not
 retry proactive sends, so the dispatcher does:
 
-- 429 (Throttled): retry after ``Retry-After`` (exponential backoff if it is absent).
+- 429 (Throttled): retry after ``Retry-After`` (exponential backoff if it is absent), for as long
+  as Teams keeps throttling: throttling is never a permanent failure and uses up no attempts
+  (an alert throttled for longer than ``continuity.email_after_minutes`` also goes by e-mail).
 - 412, 502, 503, 504, or no response at all (network error, timeout): retry with backoff; a send
   that got no answer may not have reached Teams.
 - 403, 404 (BotNotInConversationRoster, ConversationBlockedByUser, BotDisabledByAdmin,
@@ -23,14 +25,20 @@ retry proactive sends, so the dispatcher does:
 
 Deviations from "400/401/403/404 are permanent: mark dead, reroute", and why: a 400 or 413 says
 the card is wrong, not the conversation, and a 401 says the bot is misconfigured everywhere;
-marking the conversation dead for either would wreck good references. A retryable failure that
-runs out of attempts (5 by default) is escalated like a permanent one: rerouted, alarm raised.
+marking the conversation dead for either would wreck good references. A transient failure (412,
+502, 503, 504, no answer) that runs out of attempts (5 by default) is escalated like a permanent
+one: rerouted, alarm raised. A 429 is not: Teams is answering, and asks us to slow down.
 "Reroute" means: send to the duty channel instead; when the failed send *was* to the duty channel
 there is nowhere further in Teams, so the alarm is raised and the row shows as failed in
 ``status`` (SPEC §9 names e-mail as the later second route).
 
 **Backoff**: exponential with full jitter (a random delay between 0 and ``base·2ⁿ⁻¹``, capped),
 from an injectable random source.
+
+**The e-mail route** (``MAIL_RETRY``) has its own, slower schedule: a relay being restarted is
+down for minutes, not seconds, and the e-mail is the last copy of an alert Teams could not take.
+It waits 30 s, 1, 2, 4, 8 minutes, then every 15 minutes, for 12 attempts in all (about 1 h 45 min
+from the first), without jitter (one process sends the mail).
 
 **Rate limits** (Teams, per bot per conversation): 7 sends a second, 8 in 2 seconds, 60 in 30
 seconds, 1,800 an hour; and a global cap of 30 a second for the whole app. ``ConversationRateLimiter``
@@ -47,12 +55,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from typing import Final
 
 from frontdoor.calendar import require_aware
 
 __all__ = [
     "DEFAULT_BACKOFF",
     "GLOBAL_WINDOWS",
+    "MAIL_RETRY",
     "TEAMS_CONVERSATION_WINDOWS",
     "Backoff",
     "Classification",
@@ -224,18 +234,14 @@ class RetryPolicy:
         require_aware(now, "now")
         found = classify(failure)
         described = failure.describe()
-        if found.retryable and attempts < self.max_attempts:
+        throttled = found.kind is FailureKind.THROTTLED
+        if found.retryable and (throttled or attempts < self.max_attempts):
             wait = self.backoff.delay(attempts)
             if failure.retry_after is not None:
                 wait = min(failure.retry_after, self.max_retry_after)
-            return SendDecision(
-                found,
-                now + wait,
-                False,
-                False,
-                False,
-                f"{described}: retry {attempts} of {self.max_attempts - 1}",
-            )
+            # Throttling is retried for as long as it lasts (SPEC §7): Teams is up and answering.
+            of = "until Teams takes it" if throttled else f"of {self.max_attempts - 1}"
+            return SendDecision(found, now + wait, False, False, False, f"{described}: retry {attempts} {of}")
         reroute, alarm = found.reroute, found.alarm
         if found.retryable:
             reroute, alarm = True, True
@@ -243,6 +249,18 @@ class RetryPolicy:
         if to_duty_channel and reroute:
             reroute, alarm = False, True
         return SendDecision(found, None, found.mark_dead, reroute, alarm, f"{described} ({found.kind.value})")
+
+
+def _no_jitter() -> float:
+    return 1.0
+
+
+#: The e-mail route's retries (see the module docstring): 30 s, 1, 2, 4, 8 min, then every 15 min,
+#: 12 attempts in all, so a relay restarted or down for well over an hour loses nothing.
+MAIL_RETRY: Final = RetryPolicy(
+    max_attempts=12,
+    backoff=Backoff(base=timedelta(seconds=30), cap=timedelta(minutes=15), random=_no_jitter),
+)
 
 
 # -- rate limits ----------------------------------------------------------------------------------

@@ -7,9 +7,10 @@ channel of a purpose), has the ``AlertSender`` (the Teams side) render and post 
 result in a second unit of work:
 
 - sent: ``mark_sent`` with the conversation and message ids, so the card can be updated in place;
-- 429: retried after ``Retry-After``, and the conversation is held until then; 412, 502, 503, 504
-  and no answer: retried with exponential backoff and jitter, up to ``RetryPolicy.max_attempts``,
-  then given up and escalated (``frontdoor.delivery.RetryPolicy``);
+- 429: retried after ``Retry-After``, and the conversation is held until then, for as long as Teams
+  throttles (never given up); 412, 502, 503, 504 and no answer: retried with exponential backoff and
+  jitter, up to ``RetryPolicy.max_attempts``, then given up and escalated
+  (``frontdoor.delivery.RetryPolicy``);
 - 400, 401, 403, 404, no usable conversation (no personal chat, channel not registered, reference
   dead): given up at once (the ``Notifier`` marks a 403/404 conversation dead);
 - a row given up is marked failed (``status`` shows it) and, unless it was already for the duty
@@ -19,7 +20,8 @@ result in a second unit of work:
 The second route (SPEC §10): when a clock alert is given up on, or Teams has not taken it for
 ``continuity.email_after_minutes`` after its time, an e-mail copy for the duty manager is enqueued
 (``alerts.email_message``; once per alert, by key) in the same transaction, and the ``AlertMailer``
-sends it, retried like a Teams send. In urgent-only mode (``frontdoor.continuity``) rows that are not
+sends it, retried on the mail route's own slower schedule (``delivery.MAIL_RETRY``: a relay
+restart takes minutes). In urgent-only mode (``frontdoor.continuity``) rows that are not
 about a child-protection clock are held instead of sent.
 
 Teams' per-conversation limits are kept with ``ConversationRateLimiter``: a send that would break
@@ -48,13 +50,14 @@ from frontdoor.alerts import (
     AlertKey,
     AlertKind,
     OutboxItem,
+    OutboxState,
     Recipient,
     RecipientKind,
     email_message,
     reroute_message,
 )
-from frontdoor.continuity import HELD_REASON, holds, urgent_only
-from frontdoor.delivery import ConversationRateLimiter, RetryPolicy, SendFailure
+from frontdoor.continuity import HELD_REASON, STRAY_HOLD_REASON, holds, urgent_only
+from frontdoor.delivery import MAIL_RETRY, ConversationRateLimiter, RetryPolicy, SendFailure
 from frontdoor.ports import Clock
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -82,6 +85,9 @@ ACKNOWLEDGEABLE: Final = frozenset(
 
 #: The alerts "I've got this" is offered on: a due-soon alert informs and stops nothing (SPEC §7).
 TAKEABLE: Final = ACKNOWLEDGEABLE - {AlertKind.DUE_SOON}
+
+#: The alerts that go by e-mail too when Teams cannot deliver them (SPEC §10: the second route).
+_EMAILED: Final = ACKNOWLEDGEABLE | {AlertKind.URGENT_OUT_OF_HOURS}
 
 #: How long a claimed row is leased to one dispatcher before another may take it (and how long a
 #: row claimed by a process that died waits to be sent by another, or by it after a restart).
@@ -126,6 +132,13 @@ class AlertNotice:
     review_due: datetime | None = None
     rerouted_from: Recipient | None = None
     reroute_reason: str = ""
+    #: the MASH partners among its recipients (their copy informs; taking it is the front door's)
+    partners: tuple[str, ...] = ()
+
+    @property
+    def for_partner(self) -> bool:
+        """Whether this copy is a MASH partner's: no "I've got this", no late reason to record."""
+        return self.recipient.person_id is not None and self.recipient.person_id in self.partners
 
     @classmethod
     def of(cls, item: OutboxItem) -> AlertNotice:
@@ -140,6 +153,7 @@ class AlertNotice:
         if isinstance(data.get("rerouted_from"), str) and data["rerouted_from"]:
             rerouted_from = Recipient.parse(data["rerouted_from"])
         reason = data.get("reroute_reason")
+        partners = data.get("partners")
         return cls(
             key=key,
             recipient=item.recipient,
@@ -150,6 +164,7 @@ class AlertNotice:
             review_due=_time(data.get("review_due")),
             rerouted_from=rerouted_from,
             reroute_reason=reason if isinstance(reason, str) else "",
+            partners=tuple(p for p in partners if isinstance(p, str)) if isinstance(partners, list) else (),
         )
 
     @classmethod
@@ -273,11 +288,13 @@ class DispatchLimits:
 
 @dataclass(frozen=True, slots=True)
 class AlertMail:
-    """E-mail for a dispatcher: the mailer that sends rows addressed to e-mail, and how long a clock
-    alert Teams has not taken may wait before an e-mail copy goes too (None: no copies)."""
+    """E-mail for a dispatcher: the mailer that sends rows addressed to e-mail, how long a clock
+    alert Teams has not taken may wait before an e-mail copy goes too (None: no copies), and how a
+    mail the server did not take is retried."""
 
     mailer: AlertMailer
     copy_after: timedelta | None = None
+    retry: RetryPolicy = MAIL_RETRY
 
 
 _SENT = DispatchReport(sent=1)
@@ -338,6 +355,7 @@ class Dispatcher:
         self._retry = retry or RetryPolicy()
         self.limiter = limiter or ConversationRateLimiter()
         self._mailer = mail.mailer if mail is not None else None
+        self._mail_retry = mail.retry if mail is not None else MAIL_RETRY
         self._email_after = mail.copy_after if mail is not None else None
         self._rate_clock = rate_clock or SystemClock()
         self._sleep = sleep
@@ -359,6 +377,7 @@ class Dispatcher:
         """Claim and send what is due, batch after batch, until nothing due is left (or the
         budget of real time is spent)."""
         async with self._lock:
+            await self._release_stray_holds()
             report = DispatchReport()
             started = self._rate_clock.now()
             while True:
@@ -370,6 +389,21 @@ class Dispatcher:
                     break
             self.limiter.forget_idle(self._rate_clock.now())
             return report
+
+    async def _release_stray_holds(self) -> int:
+        """Once urgent-only mode is off, send any row still held. Switching it off lists and
+        withdraws the rows held so far, but a batch that read the mode just before the switch holds
+        its rows just after: without this they would stay held for ever. Returns how many."""
+        async with self._unit_of_work() as uow:
+            if await urgent_only(uow) is not None:
+                return 0
+            stray = await uow.alerts.listed(states=[OutboxState.HELD], limit=self._limits.batch)
+            for item in stray:
+                await uow.alerts.mark_retry(item.id, self._clock.now(), STRAY_HOLD_REASON)
+            await uow.commit()
+        if stray:
+            log.warning("held alerts released: urgent-only mode had ended", extra={"count": len(stray)})
+        return len(stray)
 
     async def _dispatch_batch(self) -> DispatchReport:
         async with self._unit_of_work() as uow:
@@ -508,14 +542,16 @@ class Dispatcher:
         return DispatchReport(held=1)
 
     async def _enqueue_email(self, uow: UnitOfWork, item: OutboxItem, reason: str, now: datetime) -> int:
-        """The alert's e-mail copy (once per alert, by key), if e-mail is set up and it is a clock alert."""
-        if self._mailer is None or item.kind not in ACKNOWLEDGEABLE:
+        """The alert's e-mail copy (once per alert, by key), if e-mail is set up and it is a clock alert
+        or the EDT's notice of an urgent contact out of hours."""
+        if self._mailer is None or item.kind not in _EMAILED:
             return 0
         return await uow.alerts.enqueue([email_message(item, reason)], now)
 
     async def _mail(self, item: OutboxItem) -> DispatchReport:
-        """Send a row addressed to an e-mail recipient through the mailer; retried like a Teams send
-        when the server is down or refuses for now, given up (and shown in ``status``) otherwise."""
+        """Send a row addressed to an e-mail recipient through the mailer; retried on the mail
+        schedule (``AlertMail.retry``) when the server is down or refuses for now, given up (and
+        shown in ``status``) otherwise."""
         if self._mailer is None:
             return await self._give_up(item, "NoMailer: e-mail is not set up", reroute=False)
         now = self._clock.now()
@@ -533,7 +569,7 @@ class Dispatcher:
             )
             return _SENT_LATE if item.late(now) else _SENT
         failure = result.failure or SendFailure(None, "NotSent")
-        decision = self._retry.decide(failure, item.attempts, now, to_duty_channel=True)
+        decision = self._mail_retry.decide(failure, item.attempts, now, to_duty_channel=True)
         if decision.retry_at is None:
             return await self._give_up(item, decision.reason, reroute=False)
         async with self._unit_of_work() as uow:

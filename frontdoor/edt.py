@@ -6,6 +6,11 @@
   when it is back (marked late) as long as the office has not opened again. EDT staff take items
   on it ("I'll take it"): that is an ``alert.acknowledged`` of the child-protection clock
   (``dispatch.acknowledge_alert``), which stops its repeats and escalation.
+- **Urgent contacts out of hours**: an urgent contact created out of office hours (before opening,
+  from closing, weekends, bank holidays, closure dates) is told to the EDT channel at once, with
+  the EDT staff on the rota @mentioned (``tell_edt_of_urgent_contact``, in the transaction that
+  creates the contact, through the outbox). The decisions channel still gets its card. Without an
+  EDT channel nothing is enqueued and the officer is told to phone the EDT.
 - **Overnight action**: ``overnight CT-… <what was done>`` records a short note on the contact
   (a contact event shown in its record; audited as ``contact.edt_overnight_action`` without the
   text).
@@ -64,11 +69,13 @@ __all__ = [
     "EdtItem",
     "OvernightRecorded",
     "OvernightSummary",
+    "UrgentOutOfHours",
     "edt_handover_day",
     "post_due_edt_handover",
     "post_due_overnight_summary",
     "record_overnight_action",
     "takers",
+    "tell_edt_of_urgent_contact",
 ]
 
 #: The contact event that records what the EDT did overnight.
@@ -246,6 +253,77 @@ async def post_due_edt_handover(unit_of_work: UnitOfWorkFactory, *, rules: Rules
         added = await uow.alerts.enqueue([message], rules.now)
         await uow.commit()
     return Posted(day, is_late(closing, rules.now)) if added else None
+
+
+# -- urgent contacts out of hours ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UrgentOutOfHours:
+    """An urgent contact created out of office hours, for the EDT channel: its reference, when it
+    was received and created, when its child-protection decision is due, and the EDT to @mention."""
+
+    subject: str
+    received_at: datetime
+    created_at: datetime
+    due_at: datetime
+    edt: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> AlertKey:
+        return AlertKey(self.subject, ClockKind.CP_DECISION, AlertKind.URGENT_OUT_OF_HOURS, 0, self.due_at)
+
+    def body(self) -> dict[str, object]:
+        return {
+            "alert": self.key.text,
+            "subject": self.subject,
+            "kind": self.key.kind.value,
+            "at": utc_text(self.created_at),
+            "people": list(self.edt),
+            "urgent_out_of_hours": {
+                "received_at": utc_text(self.received_at),
+                "due_at": utc_text(self.due_at),
+            },
+        }
+
+    @classmethod
+    def from_payload(cls, payload: str) -> UrgentOutOfHours:
+        """``ValueError`` or ``KeyError`` if the payload is not one of these."""
+        data = json.loads(payload)
+        urgent = data.get("urgent_out_of_hours") if isinstance(data, dict) else None
+        if not isinstance(urgent, dict):
+            raise ValueError("not an urgent-out-of-hours payload")
+        people = data.get("people")
+        return cls(
+            subject=str(data["subject"]),
+            received_at=_moment(urgent["received_at"]),
+            created_at=_moment(data["at"]),
+            due_at=_moment(urgent["due_at"]),
+            edt=tuple(p for p in people if isinstance(p, str)) if isinstance(people, list) else (),
+        )
+
+
+async def tell_edt_of_urgent_contact(
+    uow: UnitOfWork, reference: str, deadlines: Iterable[Deadline], *, rules: Rules
+) -> bool | None:
+    """Out of office hours, enqueue (in the caller's unit of work) the EDT channel's notice of the
+    urgent contact ``reference`` whose child-protection clock is among ``deadlines``, @mentioning the
+    EDT staff on the rota for today (every EDT holder when nobody is). True: told; False: out of
+    hours but no EDT channel is registered; None: office hours (or no child-protection clock)."""
+    now = require_aware(rules.now, "now").astimezone(UTC)
+    clock = next((d for d in deadlines if d.clock is ClockKind.CP_DECISION), None)
+    if clock is None or rules.calendar.in_office_hours(now):
+        return None
+    if not await _uses_edt(uow):
+        return False
+    day = now.astimezone(rules.calendar.tz).date()
+    staffing = Staffing.of(await uow.rota.on(day), await uow.roles.entries())
+    notice = UrgentOutOfHours(reference, clock.started_at, now, clock.due_at, staffing.on_duty(Role.EDT, day))
+    message = OutboxMessage.create(
+        outbox_key(notice.key, EDT_CHANNEL), notice.key, EDT_CHANNEL, now, notice.body()
+    )
+    await uow.alerts.enqueue([message], now)
+    return True
 
 
 # -- overnight action -------------------------------------------------------------------------------

@@ -50,6 +50,7 @@ from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.card_values import FieldError
 from frontdoor.clocks import due_at
 from frontdoor.contact import Child, Contact, ContactState
+from frontdoor.edt import tell_edt_of_urgent_contact
 from frontdoor.lifecycle import Action, transition
 from frontdoor.mail import return_mail_of_draft
 from frontdoor.outcomes import add_event_data, read_event_data
@@ -178,6 +179,9 @@ class SubmissionResult:
     repeat_of: tuple[str, ...]
     #: an urgent contact created earlier, now finished by its officer (nothing new to post)
     completed: bool = False
+    #: an urgent contact created out of office hours: True if the EDT channel was told, False if
+    #: no EDT channel is registered (None: office hours, or not urgent)
+    edt_told: bool | None = None
 
     @property
     def repeat(self) -> bool:
@@ -646,6 +650,10 @@ async def _create(
         await uow.deadlines.add(deadline)
         for deadline in _clocks(route, draft.urgent, reference, received, rules.calendar, rules.policy)
     ]
+    # Out of hours an urgent contact cannot wait for the morning: the EDT is told at once (SPEC §10).
+    edt_told = (
+        await tell_edt_of_urgent_contact(uow, reference, deadlines, rules=rules) if draft.urgent else None
+    )
     urgent = "yes" if draft.urgent else "no"
     detail = f"route={route.value}; urgent={urgent}; contact={draft.id}"
     await uow.audit.append(_audit(rules.now, actor_id, "contact.submitted", reference, detail))
@@ -663,6 +671,7 @@ async def _create(
         summary=summary,
         worker_to_notify=worker,
         repeat_of=repeat_of,
+        edt_told=edt_told,
     )
 
 

@@ -80,6 +80,9 @@ ALERT_KIND_TITLES: Mapping[AlertKind, str] = {
     AlertKind.REPEAT: "Still breached, not taken",
     AlertKind.ESCALATION: "Escalated to the team manager",
     AlertKind.LETTER_LAPSED: "Parent letter lapsed",
+    AlertKind.MAIL_UNTAKEN: "E-mail left untaken",
+    AlertKind.HANDOVER_ESCALATION: "Handover not acknowledged, escalated",
+    AlertKind.URGENT_OUT_OF_HOURS: "Urgent contact out of hours",
 }
 
 
@@ -217,8 +220,18 @@ def alert_card(
                 wrap=True,
             )
         )
-    if kind in TAKEABLE:
+    # A MASH partner's copy chases their agency's answer: the front door takes the alert.
+    takeable = kind in TAKEABLE and not notice.for_partner
+    if takeable:
         body += _reason_elements(reason)
+    elif kind in TAKEABLE:
+        body.append(
+            TextBlock(
+                text="Sent to you to chase your agency's answer: please send it. "
+                "The front door takes this alert.",
+                wrap=True,
+            )
+        )
     if note:
         body.append(TextBlock(text=note, wrap=True))
     # Only a contact has a full record to View; a partner's request alert has nothing more to show.
@@ -234,9 +247,9 @@ def alert_card(
             -1,
             TextBlock(text="For information: a due-soon alert is not taken; a breach alert is.", wrap=True),
         )
-    if kind in TAKEABLE and taken is None:
+    if takeable and taken is None:
         actions.append(ExecuteAction(title="I've got this", verb=ACK_VERB, data={ALERT_KEY: notice.key.text}))
-    if kind in TAKEABLE:
+    if takeable:
         actions.append(
             ExecuteAction(title="Record the reason", verb=REASON_VERB, data={ALERT_KEY: notice.key.text})
         )

@@ -3,7 +3,7 @@ service managers) and switched off, with the list of alerts it held back."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +13,9 @@ from bot.cards.alerts import ALERT_KIND_TITLES
 from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
 from bot.cards.rendered import Rendered
-from frontdoor.alerts import OutboxItem
+from frontdoor.alerts import AlertKind, OutboxItem
 from frontdoor.continuity import ContinuityNotice, HeldAlert, UrgentOnly
+from frontdoor.records import ClockKind
 from frontdoor.timefmt import format_duration, format_local
 
 #: The banner the decisions channel's cards and ``status`` show while the mode is on.
@@ -45,6 +46,18 @@ def held_line(alert: HeldAlert) -> str:
     clock = CLOCK_TITLES[alert.clock] if alert.clock is not None else "Deadline"
     kind = ALERT_KIND_TITLES.get(alert.kind, alert.kind.value)
     return f"{alert.subject} · {clock} · {kind} · due {format_local(alert.due_at)}"
+
+
+def rest_line(rest: Sequence[tuple[AlertKind, ClockKind | None, int]]) -> str:
+    """The held alerts not listed one by one, counted: e.g. ``…and 1,204 more, not listed one by
+    one: 1,000 × Screening decision · Due soon; 204 × Deadline · E-mail left untaken.``"""
+    total = sum(count for _, _, count in rest)
+    parts = [
+        f"{count:,} × {CLOCK_TITLES[clock] if clock is not None else 'Deadline'} · "
+        f"{ALERT_KIND_TITLES.get(kind, kind.value)}"
+        for kind, clock, count in rest
+    ]
+    return f"…and {total:,} more, not listed one by one: {'; '.join(parts)}."
 
 
 def continuity_card(notice: ContinuityNotice, names: Mapping[str, str]) -> dict[str, Any]:
@@ -82,9 +95,8 @@ def continuity_card(notice: ContinuityNotice, names: Mapping[str, str]) -> dict[
     if notice.held:
         body.append(TextBlock(text="Held while it was on:", weight="Bolder", wrap=True))
         body += [TextBlock(text=held_line(alert), wrap=True, spacing="None") for alert in notice.held]
-        if notice.held_count > len(notice.held):
-            more = notice.held_count - len(notice.held)
-            body.append(TextBlock(text=f"…and {more} more (see status).", is_subtle=True, wrap=True))
+        if notice.rest:
+            body.append(TextBlock(text=rest_line(notice.rest), wrap=True))
     else:
         body.append(TextBlock(text="No alerts were held.", is_subtle=True, wrap=True))
     return to_dict(AdaptiveCard(body=body, fallback_text="Urgent-only mode has ended"))

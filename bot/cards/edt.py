@@ -1,5 +1,6 @@
 """The emergency duty team's cards (SPEC §10): the EDT handover at closing, with "I'll take it" on
-each child-protection clock open overnight, and the duty channel's overnight summary at opening.
+each child-protection clock open overnight, the EDT channel's notice of an urgent contact created
+out of hours, and the duty channel's overnight summary at opening.
 
 Both carry references, clock times and staff names only; what the EDT recorded overnight is read in
 the contact's record, never on a channel card.
@@ -25,7 +26,7 @@ from bot.cards.alerts import ALERT_KEY, TakenBy
 from bot.cards.common import to_dict
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
-from frontdoor.edt import EdtHandover, EdtItem, OvernightSummary
+from frontdoor.edt import EdtHandover, EdtItem, OvernightSummary, UrgentOutOfHours
 from frontdoor.timefmt import format_due, format_local
 
 #: The verb of "I'll take it" on an item of the EDT handover.
@@ -155,3 +156,44 @@ def render_edt_handover(item: OutboxItem, now: datetime, names: Mapping[str, str
 def render_overnight_summary(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
     summary = OvernightSummary.from_payload(item.payload)
     return Rendered(card=overnight_card(summary, now, names), text="Overnight summary from the EDT.")
+
+
+def urgent_out_of_hours_card(
+    notice: UrgentOutOfHours, now: datetime, names: Mapping[str, str], *, late: bool = False
+) -> dict[str, Any]:
+    edt = ", ".join(names.get(person, "") for person in notice.edt if names.get(person)) or "nobody named"
+    due = f"{format_local(notice.due_at)} ({format_due(notice.due_at, now)})"
+    body: list[CardElement] = [
+        TextBlock(text="Emergency duty team", is_subtle=True, wrap=True),
+        TextBlock(
+            text=f"Urgent contact out of hours: {notice.subject}", size="Large", weight="Bolder", wrap=True
+        ),
+        TextBlock(
+            text=f"Received {format_local(notice.received_at)}, logged {format_local(notice.created_at)}. "
+            f"Child-protection decision due {due}.",
+            wrap=True,
+        ),
+        TextBlock(text=f"EDT on the rota: {edt}.", wrap=True),
+    ]
+    if late:
+        body.append(
+            TextBlock(text="Sent late (the bot could not send it at once).", is_subtle=True, wrap=True)
+        )
+    body.append(
+        TextBlock(
+            text=f"Read it in your chat with the bot: **find {notice.subject}**. Record what you did: "
+            f"**overnight {notice.subject} what was done**.",
+            is_subtle=True,
+            wrap=True,
+        )
+    )
+    return to_dict(AdaptiveCard(body=body, fallback_text=f"Urgent contact out of hours: {notice.subject}"))
+
+
+def render_urgent_out_of_hours(item: OutboxItem, now: datetime, names: Mapping[str, str]) -> Rendered:
+    notice = UrgentOutOfHours.from_payload(item.payload)
+    return Rendered(
+        card=urgent_out_of_hours_card(notice, now, names, late=item.late(now)),
+        mention_ids=notice.edt,
+        text=f"Urgent contact {notice.subject} logged out of hours: it cannot wait for the morning.",
+    )

@@ -11,11 +11,11 @@ import logging
 
 from botbuilder.core import TurnContext
 
-from bot.cards.continuity import URGENT_ONLY_BANNER, held_line
+from bot.cards.continuity import URGENT_ONLY_BANNER, held_line, rest_line
 from bot.dialogs.context import FeatureContext
 from bot.routing import Actor, Router
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.continuity import Switched, switch_urgent_only
+from frontdoor.continuity import MAX_LISTED, Switched, held_counts, switch_urgent_only
 from frontdoor.timefmt import format_duration
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,9 @@ def reply_text(result: Switched) -> str:
     lines = [f"Urgent-only mode has ended after {lasted}."]
     if result.held:
         lines.append(f"{len(result.held)} alert(s) were held while it was on:")
-        lines += [f"- {held_line(alert)}" for alert in result.held]
+        lines += [f"- {held_line(alert)}" for alert in result.held[:MAX_LISTED]]
+        if len(result.held) > MAX_LISTED:
+            lines.append(rest_line(held_counts(result.held[MAX_LISTED:])))
     else:
         lines.append("No alerts were held.")
     return "\n\n".join(lines)

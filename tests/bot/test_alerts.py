@@ -307,8 +307,8 @@ async def test_an_officer_may_not_take_a_cp_breach_the_consultant_on_duty_may_an
     )
     assert refused.status == 200 and refused.card is None
     assert (
-        "only the people this alert was sent to, consultants, the emergency duty team and managers "
-        "can take it" in refused.text
+        "only the people this alert was sent to, consultants and managers (and, for a child-protection "
+        "clock, the emergency duty team) can take it" in refused.text
     )
     rows = (await audit(bot))[before:]
     assert [(e.action, e.actor_id, e.detail) for e in rows] == [

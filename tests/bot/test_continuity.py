@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.app import ALERTS, CALENDAR, SETTINGS
 from bot.cards.alerts import ALERT_ID_PREFIX, ALERT_KEY
 from bot.cards.edt import TAKE_VERB
+from bot.cards.intake import NEXT
 from bot.settings import DEVELOPMENT, Settings, SettingsError, SmtpSettings
 from frontdoor.alerts import AlertKey, AlertKind, OutboxItem, OutboxState
 from frontdoor.clocks import due_at, due_soon_at
@@ -27,7 +28,9 @@ from frontdoor.contact import ImmediateRisk
 from frontdoor.policy import parse_policy
 from frontdoor.records import ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
+from frontdoor.script import Section
 from frontdoor.systemclock import SettableClock
+from frontdoor.timefmt import format_local
 from scheduler.alert_jobs import DeadlineAlerts
 from scheduler.daily_jobs import run_edt
 from store.sql import SqlStore
@@ -51,12 +54,15 @@ from tests.bot.intake_script import (
     duty_channel,
     grant,
     introduce,
+    press,
     receipt_reference,
     register_channels,
     script,
     staff,
+    start,
     submit,
     texts_of,
+    walk,
 )
 from tests.harness.teams import Conversation, SentActivity, TeamsChannel, TeamsUser
 from tests.smtp_server import HOST, LocalSmtp
@@ -245,6 +251,138 @@ async def test_a_saturday_night_child_protection_breach_reaches_the_edt_and_no_d
     assert ("CT-26-000203", "breached") in seen(teams_channel, teams_channel.personal(CONSULTANT))
     assert ("CT-26-000203", "breached") in seen(teams_channel, duty_channel(teams_channel))
     assert ("CT-26-000203", "breached") not in seen(teams_channel, edt_channel(teams_channel))
+
+
+async def test_without_an_edt_channel_a_night_breach_goes_to_the_consultant_and_duty_channel_not_the_edt(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """A service that has registered no EDT channel does not use the bot out of hours (it gets no
+    EDT handover): its child-protection alerts at night are routed as in office hours, so they reach
+    a person, even though someone holds the EDT role and is on the rota."""
+    clock = SettableClock(SATURDAY_0030)
+    bot = await start_bot(clock=clock)
+    await everyone(bot, teams_channel, edt=False)
+    await on_rota(bot, CONSULTANT, Role.CONSULTANT, SATURDAY_0030)
+    await on_rota(bot, EDT_WORKER, Role.EDT, SATURDAY_0030)
+    start = datetime(2026, 3, 21, 1, 0, tzinfo=UTC)
+    await start_clock(bot, ClockKind.CP_DECISION, start, REFERENCE)
+    await tick_at(bot, clock, start + timedelta(hours=2))
+    assert seen(teams_channel, teams_channel.personal(CONSULTANT)) == [(REFERENCE, "breached")]
+    assert seen(teams_channel, duty_channel(teams_channel)) == [(REFERENCE, "breached")]
+    assert seen(teams_channel, teams_channel.personal(EDT_WORKER)) == []
+    breach = [row for row in await rows(bot) if row.subject == REFERENCE]
+    assert breach and all(row.state is OutboxState.SENT and not row.rerouted for row in breach)
+
+
+#: Monday 16 March 2026 (GMT), two minutes after the office closed at 17:00.
+MONDAY_1702 = datetime(2026, 3, 16, 17, 2, tzinfo=UTC)
+
+
+async def _urgent_call(teams: TeamsChannel) -> tuple[str, str]:
+    """An officer logs an urgent contact (its emergency card creates it): its reference, and what
+    the officer is told on creating it."""
+    answers = script(risk={f"risk_{ImmediateRisk.INJURY.value}": "yes"})
+    chat = teams.personal(OFFICER)
+    await start(teams, chat, OFFICER)
+    await walk(teams, chat, OFFICER, answers, until=Section.EMERGENCY)
+    reply = await press(teams, chat, OFFICER, NEXT, answers[Section.EMERGENCY])
+    return receipt_reference(reply), " ".join(texts_of(card) for card in reply.cards)
+
+
+def _edt_notices(teams: TeamsChannel, reference: str) -> list[SentActivity]:
+    return [
+        post
+        for post in teams.sent_to(edt_channel(teams))
+        if post.card and f"Urgent contact out of hours: {reference}" in texts_of(post.card)
+    ]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [MONDAY_1702, SATURDAY_0030, datetime(2026, 4, 6, 11, 0, tzinfo=UTC)],
+    ids=["monday-17:02", "saturday-00:30", "easter-monday-12:00"],
+)
+async def test_an_urgent_contact_logged_out_of_hours_reaches_the_edt_at_once_and_the_consultants_too(
+    start_bot: StartBot, teams_channel: TeamsChannel, moment: datetime
+) -> None:
+    """SPEC §10: out of hours the EDT channel gets what cannot wait. A call logged at 17:02 is in no
+    EDT handover (built at 17:00) and its clock's first alert is 90 minutes away: the EDT is told
+    at once, @mentioning the EDT on the rota; the decisions card for the consultants still goes."""
+    clock = SettableClock(moment)
+    bot = await start_bot(clock=clock)
+    await everyone(bot, teams_channel)
+    await on_rota(bot, CONSULTANT, Role.CONSULTANT, moment)
+    await on_rota(bot, EDT_WORKER, Role.EDT, moment)
+    reference, receipt = await _urgent_call(teams_channel)
+    assert "the emergency duty team has been told in the EDT channel" in receipt
+    assert _edt_notices(teams_channel, reference) == []  # through the outbox: the next dispatch sends it
+
+    await alerts(bot).dispatch()
+    [notice] = _edt_notices(teams_channel, reference)
+    assert notice.card is not None
+    shown = texts_of(notice.card)
+    due = moment + timedelta(hours=2)
+    assert f"Child-protection decision due {format_local(due)}" in shown
+    assert f"EDT on the rota: {EDT_WORKER.name}." in shown
+    assert [mention.name for mention in notice.mentions] == [EDT_WORKER.name]
+    assert CHILD_NAME not in shown and REFERRER_NAME not in shown  # references and times only
+    [row] = await rows(bot, AlertKind.URGENT_OUT_OF_HOURS)
+    assert (row.state, row.subject) == (OutboxState.SENT, reference)
+    # The decisions channel has its card, @mentioning the consultant on duty, as in the day.
+    [decision] = [
+        p for p in teams_channel.sent_to(decisions_channel(teams_channel)) if p.text and reference in p.text
+    ]
+    assert [mention.name for mention in decision.mentions] == [CONSULTANT.name]
+    await alerts(bot).dispatch()
+    assert len(_edt_notices(teams_channel, reference)) == 1  # once
+
+
+async def test_an_urgent_contact_out_of_hours_the_edt_channel_refuses_goes_to_the_duty_manager_by_email(
+    start_bot: StartBot, teams_channel: TeamsChannel, smtp: LocalSmtp
+) -> None:
+    """The second route (SPEC §10) covers the EDT's notice too: the EDT channel gone (403), the duty
+    manager is e-mailed the reference at once (no child's details), once."""
+    clock = SettableClock(MONDAY_1702)
+    bot = await start_bot(clock=clock, smtp=smtp_settings(smtp))
+    await everyone(bot, teams_channel)
+    teams_channel.fail_next(EDT_CHANNEL_ID, 403, code="BotNotInConversationRoster", times=None)
+    reference, _ = await _urgent_call(teams_channel)
+    await alerts(bot).dispatch()
+    [mail] = smtp.received
+    assert mail.recipients == (DUTY_MANAGER_ADDRESS,)
+    assert f"Reference: {reference}" in mail.text and "Alert: Urgent contact out of hours" in mail.text
+    assert "HTTP 403 BotNotInConversationRoster" in mail.text and CHILD_NAME not in mail.text
+    notice, rerouted = await rows(bot, AlertKind.URGENT_OUT_OF_HOURS)
+    assert notice.state is OutboxState.FAILED and rerouted.rerouted  # the duty channel has it too
+    await alerts(bot).dispatch()
+    assert len(smtp.received) == 1
+
+
+async def test_an_urgent_contact_logged_in_office_hours_is_not_sent_to_the_edt(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    clock = SettableClock(MONDAY_1702 - timedelta(minutes=4))  # 16:58
+    bot = await start_bot(clock=clock)
+    await everyone(bot, teams_channel)
+    reference, receipt = await _urgent_call(teams_channel)
+    await alerts(bot).dispatch()
+    assert "emergency duty team" not in receipt and _edt_notices(teams_channel, reference) == []
+    assert await rows(bot, AlertKind.URGENT_OUT_OF_HOURS) == []
+
+
+async def test_without_an_edt_channel_an_urgent_contact_out_of_hours_tells_the_officer_to_phone_the_edt(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    clock = SettableClock(MONDAY_1702)
+    bot = await start_bot(clock=clock)
+    await everyone(bot, teams_channel, edt=False)
+    reference, receipt = await _urgent_call(teams_channel)
+    assert "no EDT channel is registered: phone the emergency duty team now" in receipt
+    await alerts(bot).dispatch()
+    assert await rows(bot, AlertKind.URGENT_OUT_OF_HOURS) == []
+    assert any(
+        p.text and reference in p.text for p in teams_channel.sent_to(decisions_channel(teams_channel))
+    )
 
 
 async def test_only_an_administrator_registers_the_edt_channel_and_the_rota_has_edt_shifts(
@@ -438,6 +576,42 @@ async def test_an_smtp_server_that_is_down_or_refusing_loses_no_alert(
     status = await teams_channel.say(teams_channel.personal(DUTY_MANAGER), DUTY_MANAGER, "status")
     assert "failed: HTTP 400 SMTP 550" in texts_of(status.cards[-1])
     assert len(smtp.received) == 1
+
+
+async def test_a_relay_down_for_eight_minutes_loses_no_email_of_an_alert_teams_could_not_deliver(
+    start_bot: StartBot, teams_channel: TeamsChannel, smtp: LocalSmtp
+) -> None:
+    """The e-mail copy is the last one of an alert Teams refused: its retries (``MAIL_RETRY``) outlast
+    a relay restart of minutes, on the injected clock, with the dispatcher running every 10 s."""
+    clock = SettableClock(MONDAY_10AM)
+    bot = await start_bot(clock=clock, smtp=smtp_settings(smtp))
+    await everyone(bot, teams_channel)
+    await on_rota(bot, CONSULTANT, Role.CONSULTANT, MONDAY_10AM)
+    reference = await _urgent_contact(bot, teams_channel)
+    teams_channel.fail_next(
+        teams_channel.personal(CONSULTANT).id, 403, code="ConversationBlockedByUser", times=None
+    )
+    smtp.stop()
+    down = MONDAY_10AM + timedelta(minutes=90)
+    await tick_at(bot, clock, down)
+    moment = down
+    while moment < down + timedelta(minutes=8):
+        moment += timedelta(seconds=10)
+        clock.set(moment)
+        await alerts(bot).dispatch()
+    [copy] = await rows(bot, AlertKind.EMAIL)
+    # Tried at 0 s, 30 s, 1 min 30, 3 min 30 and 7 min 30: still waiting, not given up.
+    assert (copy.state, copy.attempts) == (OutboxState.PENDING, 5)
+    assert copy.last_error.startswith("no response SMTP") and "retry 5 of 11" in copy.last_error
+    assert copy.next_attempt_at == down + timedelta(minutes=15, seconds=30)
+
+    smtp.start()
+    clock.set(copy.next_attempt_at)
+    await alerts(bot).dispatch()
+    [mail] = smtp.received
+    assert reference in mail.text
+    [copy] = await rows(bot, AlertKind.EMAIL)
+    assert (copy.state, copy.attempts) == (OutboxState.SENT, 6)
 
 
 def test_smtp_settings_come_from_the_environment() -> None:

@@ -48,6 +48,7 @@ from tests.bot.intake_script import (
     CONSULTANT,
     MONDAY_10AM,
     action,
+    actions,
     audit,
     introduce,
     register_channels,
@@ -194,10 +195,23 @@ async def test_an_episode_with_three_partners_one_on_the_card_one_by_phone_one_c
     ]
     assert chase.card is not None and f"find {episode}" in texts_of(chase.card)
     assert "View sends the full record" not in texts_of(chase.card)
-    # A partner cannot take the alert.
+    # A partner is not offered the alert to take (nor a late reason to record): their copy chases
+    # their answer; the consultant's copy has the buttons.
+    assert [a.get("verb") for a in actions(chase.card) if a.get("verb")] == []
+    assert "chase your agency's answer" in texts_of(chase.card)
+    [(_, staff_copy)] = [
+        d for d in deliveries(teams, teams.personal(CONSULTANT)) if d[0].subject.startswith(episode)
+    ]
+    assert staff_copy.card is not None and ACK_VERB in [a.get("verb") for a in actions(staff_copy.card)]
+    # A forged press is refused, changes nothing, and is audited.
     [(key, _)] = [d for d in deliveries(teams, teams.personal(EDUCATION)) if d[0].kind is AlertKind.BREACHED]
     taken = await teams.execute(teams.personal(EDUCATION), EDUCATION, ACK_VERB, {ALERT_KEY: key.text})
     assert taken.json["value"].startswith("Sorry, only"), taken.text
+    refusals = [
+        e for e in await audit(bot) if e.actor_id == EDUCATION.aad_object_id and "refused" in e.action
+    ]
+    assert [(e.action, e.subject) for e in refusals][-1] == ("access.refused", f"verb:{ACK_VERB}")
+    assert not [e for e in await audit(bot) if e.action == "alert.acknowledged" and e.subject == key.subject]
 
     # Education answers late.
     late = await teams.submit(

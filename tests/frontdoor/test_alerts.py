@@ -507,6 +507,7 @@ def test_an_alert_makes_one_message_per_recipient_with_ids_and_times_only() -> N
         "deadline_id": 1,
         "due_at": "2026-06-08T11:00:00Z",
         "kind": "breached",
+        "partners": [],
         "people": ["sw-1"],
         "recipient": "person:sw-1",
         "sequence": 0,

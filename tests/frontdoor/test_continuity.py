@@ -3,10 +3,14 @@ office hours, when the EDT handover is due, urgent-only mode's switches and what
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from bot.cards.continuity import continuity_card
+from bot.dialogs.continuity import reply_text
 from frontdoor.acting import Rules, Who
 from frontdoor.alert_recipients import Staffing, recipients_for
 from frontdoor.alert_schedule import PlannedAlert, alerts_due
@@ -20,18 +24,30 @@ from frontdoor.alerts import (
     Recipient,
 )
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.continuity import HELD_REASON, holds, switch_urgent_only, urgent_only
+from frontdoor.continuity import (
+    HELD_REASON,
+    MAX_LISTED,
+    ContinuityNotice,
+    holds,
+    switch_urgent_only,
+    urgent_only,
+)
+from frontdoor.dispatch import Dispatcher, SendReport
 from frontdoor.edt import edt_handover_day, post_due_edt_handover, post_due_overnight_summary
 from frontdoor.policy import PolicyError, default_policy, parse_policy
 from frontdoor.records import (
     ChannelPurpose,
     ChannelRegistration,
     ClockKind,
+    ConversationKind,
+    ConversationRecord,
     Deadline,
     DirectoryEntry,
     RotaEntry,
 )
 from frontdoor.roles import Role
+from frontdoor.systemclock import SettableClock
+from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason
 from tests.fakes import InMemoryStore
 
@@ -49,6 +65,7 @@ STAFFING = Staffing.of(
         DirectoryEntry("edt-other", frozenset({Role.EDT})),
         DirectoryEntry("manager", frozenset({Role.TEAM_MANAGER})),
     ],
+    edt_channel=True,
 )
 EDT = (Recipient.person("edt-on-rota"), EDT_CHANNEL)
 
@@ -77,11 +94,29 @@ def test_out_of_hours_child_protection_alerts_go_to_the_emergency_duty_team(
 
 
 def test_with_nobody_from_the_edt_on_the_rota_every_edt_holder_is_told() -> None:
-    staffing = Staffing.of(directory=STAFFING.directory)
+    staffing = Staffing.of(directory=STAFFING.directory, edt_channel=True)
     found = recipients_for(
         AlertKind.BREACHED, None, SATURDAY, staffing, clock=ClockKind.CP_DECISION, out_of_hours=True
     )
     assert found == (Recipient.person("edt-on-rota"), Recipient.person("edt-other"), EDT_CHANNEL)
+
+
+@pytest.mark.parametrize(
+    ("kind", "expected"),
+    [
+        (AlertKind.BREACHED, (Recipient.person("worker"), DUTY_CHANNEL)),
+        (AlertKind.DUE_SOON, (Recipient.person("worker"),)),
+        (AlertKind.ESCALATION, (Recipient.person("manager"), DUTY_CHANNEL)),
+    ],
+)
+def test_without_an_edt_channel_out_of_hours_cp_alerts_go_to_day_staff_not_to_nobody(
+    kind: AlertKind, expected: tuple[Recipient, ...]
+) -> None:
+    """No EDT channel registered: the service does not use the bot out of hours (no EDT handover
+    either), so a child-protection alert is routed as in office hours, whoever holds the EDT role."""
+    staffing = replace(STAFFING, edt_channel=False)
+    found = recipients_for(kind, "worker", SATURDAY, staffing, clock=ClockKind.CP_DECISION, out_of_hours=True)
+    assert found == expected
 
 
 def test_alerts_due_judges_office_hours_by_the_calendar() -> None:
@@ -122,6 +157,10 @@ def test_the_edt_handover_is_due_from_closing_until_the_next_opening(
         (AlertKind.BREACHED, ClockKind.COMPLETION_48H, True),
         (AlertKind.LETTER_LAPSED, ClockKind.PARENT_LETTER, True),
         (AlertKind.MARAC_REMINDER, None, True),
+        # "everything else queues" (SPEC §10): an untaken e-mail and the handover's escalation too
+        (AlertKind.MAIL_UNTAKEN, None, True),
+        (AlertKind.HANDOVER_ESCALATION, None, True),
+        (AlertKind.URGENT_OUT_OF_HOURS, ClockKind.CP_DECISION, False),
         (AlertKind.DUE_SOON, ClockKind.CP_DECISION, False),
         (AlertKind.ESCALATION, ClockKind.CP_DECISION, False),
         (AlertKind.HANDOVER, None, False),
@@ -273,3 +312,109 @@ async def test_without_an_edt_channel_there_is_no_edt_handover_nor_overnight_sum
     async with store.unit_of_work() as uow:
         kinds = sorted(item.kind.value for item in await uow.alerts.listed())
     assert kinds == ["edt_handover", "overnight_summary"]
+
+
+# -- urgent-only mode ending: nothing left held, on SQLite and PostgreSQL too ----------------------
+
+
+async def _hold_screening_alerts(store: Store, count: int) -> list[datetime]:
+    """Urgent-only mode on, and ``count`` screening due-soon alerts held by it (due one minute
+    apart); returns their due times."""
+    on = await switch_urgent_only(
+        store.unit_of_work(),
+        "on loss of IT",
+        who=Who("tm-1", MANAGER_ROLES),
+        rules=Rules(MONDAY, CAL, POLICY),
+    )
+    assert not isinstance(on, Refusal)
+    dues = [MONDAY + timedelta(hours=4, minutes=n) for n in range(count)]
+    messages = [
+        message
+        for n, due in enumerate(dues)
+        for message in PlannedAlert(
+            AlertKey(f"CT-26-{n + 1:06d}", ClockKind.SCREENING, AlertKind.DUE_SOON, 0, due),
+            MONDAY + timedelta(minutes=1),
+            MONDAY,
+            None,
+            (Recipient.person("c-1"),),
+            late=False,
+        ).messages()
+    ]
+    async with store.unit_of_work() as uow:
+        await uow.alerts.enqueue(messages, MONDAY)
+        for item in await uow.alerts.claim(MONDAY + timedelta(minutes=1), timedelta(minutes=1), count + 10):
+            if item.kind is AlertKind.DUE_SOON:
+                await uow.alerts.mark_held(item.id, HELD_REASON)
+            else:  # the mode's own notices
+                await uow.alerts.mark_sent(item.id, "activity", MONDAY)
+        await uow.commit()
+    return dues
+
+
+async def test_switching_off_withdraws_every_held_row_and_counts_those_beyond_the_listed_ones(
+    store: Store,
+) -> None:
+    """More held rows than one read returns: all are withdrawn (none stays held for ever); the 200
+    due first are listed one by one and the rest counted by kind and clock, on the reply and card."""
+    dues = await _hold_screening_alerts(store, 2_050)
+    later = MONDAY + timedelta(hours=6)
+    off = await switch_urgent_only(
+        store.unit_of_work(), "off", who=Who("tm-1", MANAGER_ROLES), rules=Rules(later, CAL, POLICY)
+    )
+    assert not isinstance(off, Refusal) and len(off.held) == 2_050
+    async with store.unit_of_work() as uow:
+        assert await uow.alerts.listed(states=[OutboxState.HELD]) == []
+        [notice_row, *_] = await uow.alerts.listed(kinds=[AlertKind.CONTINUITY], limit=1)
+        audit = [stored.event.detail for stored in await uow.audit.for_subject("continuity")]
+    assert audit[-1] == "duration_minutes=360; held=2050"
+    notice = ContinuityNotice.from_payload(notice_row.payload)
+    assert notice.held_count == 2_050 and [held.due_at for held in notice.held] == dues[:MAX_LISTED]
+    assert notice.rest == ((AlertKind.DUE_SOON, ClockKind.SCREENING, 1_850),)
+    card = continuity_card(notice, {})
+    line = "…and 1,850 more, not listed one by one: 1,850 × Screening decision · Due soon."
+    assert line in json.dumps(card, ensure_ascii=False)
+    reply = reply_text(off)
+    assert line in reply and reply.count("\n\n- CT-26-") == MAX_LISTED
+
+
+async def test_a_row_held_just_after_the_mode_ended_is_sent_not_held_for_ever(store: Store) -> None:
+    """The race: a dispatcher reads the mode (on) for its batch, the team manager switches it off
+    (which lists the rows held so far), then the dispatcher holds its row. The next dispatch finds
+    the mode off and a row still held: it is sent, marked as released, not kept held."""
+    await _hold_screening_alerts(store, 1)
+    async with store.unit_of_work() as uow:
+        [row] = await uow.alerts.listed(states=[OutboxState.HELD])
+        await uow.alerts.mark_retry(row.id, MONDAY, "back to pending: claimed by the racing batch below")
+        await uow.commit()
+    async with store.unit_of_work() as uow:
+        [claimed] = await uow.alerts.claim(MONDAY + timedelta(minutes=1), timedelta(minutes=1))
+        await uow.commit()
+    later = MONDAY + timedelta(hours=6)
+    off = await switch_urgent_only(
+        store.unit_of_work(), "off", who=Who("tm-1", MANAGER_ROLES), rules=Rules(later, CAL, POLICY)
+    )
+    assert not isinstance(off, Refusal) and off.held == ()  # the racing row was leased, not held
+    async with store.unit_of_work() as uow:  # ...and the racing batch now holds it
+        await uow.alerts.mark_held(claimed.id, HELD_REASON)
+        await uow.deadlines.add(
+            Deadline("CT-26-000001", ClockKind.SCREENING, MONDAY, MONDAY + timedelta(hours=4))
+        )
+        await uow.conversations.upsert(
+            ConversationRecord(
+                "a:chat-c-1", ConversationKind.PERSONAL, "t", "https://x/", "{}", MONDAY, user_id="c-1"
+            )
+        )
+        await uow.commit()
+
+    sent: list[str] = []
+
+    class Sender:
+        async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
+            sent.append(item.key)
+            return SendReport(activity_id="activity-1", conversation_id=conversation_id)
+
+    clock = SettableClock(later + timedelta(seconds=30))
+    await Dispatcher(store.unit_of_work, Sender(), clock, rate_clock=clock).dispatch_due()
+    async with store.unit_of_work() as uow:
+        item = await uow.alerts.get(claimed.id)
+    assert item is not None and item.state is OutboxState.SENT and sent == [claimed.key]

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from frontdoor.delivery import (
     GLOBAL_WINDOWS,
+    MAIL_RETRY,
     TEAMS_CONVERSATION_WINDOWS,
     Backoff,
     ConversationRateLimiter,
@@ -115,6 +116,30 @@ def test_a_503_retries_up_to_five_attempts_then_escalates() -> None:
     assert not last.retry
     assert (last.mark_dead, last.reroute, last.alarm) == (False, True, True)
     assert last.reason == "HTTP 503 ServiceUnavailable: gave up after 5 attempts (transient)"
+
+
+def test_a_429_is_retried_for_as_long_as_teams_throttles_never_given_up() -> None:
+    """SPEC §7: the outbox retries on 429; only 403 and 404 are permanent. The attempts cap is for
+    transient failures, so the hundredth 429 still waits as long as Retry-After says."""
+    policy = RetryPolicy(backoff=fixed(0.5))
+    for attempt in (4, 5, 6, 100):
+        decision = policy.decide(SendFailure(429, "Throttled", 7 * SECOND), attempt, NOW)
+        assert decision.retry_at == NOW + 7 * SECOND, attempt
+        assert not (decision.mark_dead or decision.reroute or decision.alarm)
+        assert decision.reason == f"HTTP 429 Throttled: retry {attempt} until Teams takes it"
+    # Without Retry-After: the backoff, at its cap.
+    assert policy.decide(SendFailure(429), 40, NOW).retry_at == NOW + 10 * SECOND
+
+
+def test_the_mail_route_waits_long_enough_to_outlast_a_relay_restart() -> None:
+    waits: list[timedelta] = []
+    for attempt in range(1, MAIL_RETRY.max_attempts):
+        decision = MAIL_RETRY.decide(SendFailure(None, "SMTPConnectError"), attempt, NOW)
+        assert decision.retry_at is not None, attempt
+        waits.append(decision.retry_at - NOW)
+    assert [round(wait.total_seconds() / 60, 1) for wait in waits] == [0.5, 1, 2, 4, 8] + [15] * 6
+    assert sum(waits[:4], timedelta()) > timedelta(minutes=5)  # four attempts cover a 5-minute restart
+    assert not MAIL_RETRY.decide(SendFailure(None), MAIL_RETRY.max_attempts, NOW).retry
 
 
 def test_a_503_with_retry_after_honours_it() -> None:

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from bot.mail import SmtpAlertMailer
+from bot.settings import SmtpSettings
 from frontdoor.acting import Rules, Who
 from frontdoor.alert_taking import AlertTaken, acknowledge_alert, alert_copies, may_take
 from frontdoor.alert_tick import deadline_horizon, plan_alerts, run_tick
@@ -28,7 +30,7 @@ from frontdoor.alerts import (
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.casework import ParentLetterSent, record_parents_unreachable
 from frontdoor.delivery import Backoff, RetryPolicy, SendFailure
-from frontdoor.dispatch import AlertNotice, Dispatcher, DispatchLimits, SendReport
+from frontdoor.dispatch import AlertMail, AlertNotice, Dispatcher, DispatchLimits, SendReport
 from frontdoor.policy import default_policy
 from frontdoor.records import (
     ChannelPurpose,
@@ -46,6 +48,7 @@ from store.sql import SqlStore
 from store.tables import AlertOutboxRow
 from tests.fakes import InMemoryStore
 from tests.frontdoor.decision_builders import ROLES, ROUTE_IV, SW, screened, seat, submitted
+from tests.smtp_server import HOST, LocalSmtp
 
 POLICY = default_policy()
 CALENDAR = WorkingCalendar()
@@ -54,6 +57,7 @@ CP_DUE = T0 + timedelta(hours=2)
 DUTY_CONVERSATION = "19:duty@thread.tacv2"
 WORKER = "aad-worker-1"
 CONSULTANT = "aad-consultant-1"
+DM_MAIL = "duty.manager@example.org"
 
 
 class FakeTime:
@@ -374,6 +378,48 @@ async def test_a_throttled_conversation_is_held_and_its_other_rows_deferred_not_
     assert [item.attempts for item in await rows(store) if item.recipient == DUTY_CHANNEL] == [2, 1, 1]
 
 
+async def test_a_conversation_throttled_for_long_is_retried_until_teams_takes_it_and_e_mailed_once(
+    store: Store,
+) -> None:
+    """A 429 is never a permanent failure (SPEC §7): twelve in a row are twelve retries, each after
+    Retry-After, with no reroute and no alarm; once Teams has not taken the alert for
+    ``continuity.email_after`` the duty manager gets it by e-mail too (once), and it is still sent
+    to Teams when the throttling ends."""
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    chat = f"a:chat-{WORKER}"
+    throttled = SendFailure(429, "Throttled", retry_after=timedelta(seconds=60))
+    sender = ScriptedSender(time, {chat: [throttled] * 12})
+    server = LocalSmtp().start()
+    try:
+        settings = SmtpSettings(
+            HOST, server.port, starttls=False, sender="bot@example.org", duty_manager=DM_MAIL
+        )
+        mail = AlertMail(SmtpAlertMailer(settings), copy_after=timedelta(minutes=5))
+        send = dispatcher(store, time, sender, mail=mail)
+        await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+        for _ in range(12):
+            await send.dispatch_due()
+            time.advance(timedelta(seconds=61))
+        found = await rows(store)
+        [worker_row] = [item for item in found if item.recipient == Recipient.person(WORKER)]
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.PENDING, 12)
+        assert worker_row.last_error == "HTTP 429 Throttled: retry 12 until Teams takes it"
+        assert not [item for item in found if item.rerouted or item.state is OutboxState.FAILED]
+        [copy] = [item for item in found if item.kind is AlertKind.EMAIL]
+        assert copy.state is OutboxState.SENT
+        [received] = server.received
+        assert received.recipients == (DM_MAIL,) and "HTTP 429" in received.text
+
+        await send.dispatch_due()  # the throttling is over
+        [worker_row] = [item for item in await rows(store) if item.recipient == Recipient.person(WORKER)]
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.SENT, 13)
+        assert len(sender.to(chat)) == 13 and len(server.received) == 1
+    finally:
+        server.stop()
+
+
 async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Store) -> None:
     await places(store)
     await clocks(store, 130, assignee=None)  # no consultants: every breach goes to the duty channel
@@ -513,7 +559,8 @@ _CASEWORK = Deadline(
 @pytest.mark.parametrize(
     ("deadline", "person", "roles", "recipients", "allowed"),
     [
-        # screening and child-protection clocks: consultants, the EDT and managers, and whoever it was sent to
+        # screening and child-protection clocks: consultants and managers (the EDT for child
+        # protection), and whoever it was sent to
         (_CP, "aad-o", {Role.OFFICER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, (), False),
         (_CP, "aad-sw", {Role.SOCIAL_WORKER}, ("aad-sw",), True),
@@ -523,6 +570,10 @@ _CASEWORK = Deadline(
         (_CP, "aad-sm", {Role.SERVICE_MANAGER}, (), True),
         (_CP, "aad-edt", {Role.EDT}, (), True),
         (replace(_CP, clock=ClockKind.SCREENING), "aad-o", {Role.OFFICER}, (None,), False),
+        # a screening clock waits for day staff: the EDT may not take it, unless it was sent to them
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-c", {Role.CONSULTANT}, (), True),
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-edt", {Role.EDT}, (), False),
+        (replace(_CP, clock=ClockKind.SCREENING), "aad-edt", {Role.EDT}, ("aad-edt",), True),
         # casework clocks: the assignee and managers, and whoever it was sent to
         (_CASEWORK, "aad-sw", {Role.SOCIAL_WORKER}, (), True),
         (_CASEWORK, "aad-sw-2", {Role.SOCIAL_WORKER}, (), False),
@@ -537,6 +588,24 @@ def test_who_may_take_a_breach(
     deadline: Deadline, person: str, roles: set[Role], recipients: tuple[str | None, ...], allowed: bool
 ) -> None:
     assert may_take(deadline, person, roles, recipients) is allowed
+
+
+async def test_someone_who_may_not_view_contacts_is_refused_an_alert_and_the_refusal_is_audited(
+    store: Store,
+) -> None:
+    """A MASH partner chased about their agency's request is not front-door staff: refused, nothing
+    taken, and the refusal audited like any other (``alert.ack_refused``)."""
+    await clocks(store)
+    breach = AlertKey("CT-26-000001", ClockKind.CP_DECISION, AlertKind.BREACHED, 0, CP_DUE)
+    refused = await acknowledge_alert(
+        store.unit_of_work(), breach, who=Who("aad-partner", frozenset({Role.PARTNER})), now=CP_DUE
+    )
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.NOT_PERMITTED
+    async with store.unit_of_work() as uow:
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    assert [(e.action, e.actor_id, e.detail) for e in events] == [
+        ("alert.ack_refused", "aad-partner", "clock=cp_decision; reason=not_permitted")
+    ]
 
 
 async def test_an_officer_is_refused_a_cp_breach_and_a_due_soon_alert_cannot_be_taken(store: Store) -> None:
@@ -576,7 +645,9 @@ async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_
     stopped = await acknowledge_alert(store.unit_of_work(), key, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(stopped, Refusal) and stopped.reason is RefusalReason.WRONG_STATE
     async with store.unit_of_work() as uow:
-        assert await uow.audit.for_subject("CT-26-000001") == []
+        events = [s.event for s in await uow.audit.for_subject("CT-26-000001")]
+    # The outsiders' refusals are audited; nothing else was recorded.
+    assert [(e.action, e.actor_id) for e in events] == [("alert.ack_refused", "someone")] * 3
 
 
 async def test_the_copies_of_an_alert_are_every_sent_message_about_its_clock(store: Store) -> None:

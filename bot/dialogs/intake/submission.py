@@ -180,6 +180,7 @@ class SubmissionPosts:
     ) -> list[str]:
         reference = result.reference
         urgent_call = " It is urgent: phone the consultant on duty now." if result.urgent else ""
+        edt = _edt_lines(result)
         if decisions is None:
             await self._records.audit(
                 actor.aad_object_id, "contact.not_posted", reference, "purpose=decisions; reason=no_channel"
@@ -187,7 +188,8 @@ class SubmissionPosts:
             return [
                 "No decisions channel is set, so no decision card was posted: ask an administrator to "
                 "say **register decisions channel** in the consultants' channel. The contact is saved "
-                "and waiting for screening." + urgent_call
+                "and waiting for screening." + urgent_call,
+                *edt,
             ]
         mentions = [
             Mentioned(target.person_id, target.display_name or "Consultant on duty")
@@ -203,7 +205,8 @@ class SubmissionPosts:
             await self._post_failed(actor, reference, "decisions", delivery)
             return [
                 f"I could not post to the decisions channel ({delivery.error_code}). The contact is saved "
-                "and waiting for screening; tell the consultants." + urgent_call
+                "and waiting for screening; tell the consultants." + urgent_call,
+                *edt,
             ]
         await self._posted(actor, reference, "decisions", delivery, len(mentions))
         lines = ["Posted to the decisions channel."]
@@ -215,7 +218,7 @@ class SubmissionPosts:
                 lines.append(
                     "No consultant is in the role directory to @mention: phone the consultant on duty now."
                 )
-        return lines
+        return [*lines, *edt]
 
     async def _pass_to_worker(
         self,
@@ -324,3 +327,12 @@ class SubmissionPosts:
     async def _post_failed(self, actor: Actor, reference: str, purpose: str, delivery: Delivery) -> None:
         detail = f"purpose={purpose}; conversation={delivery.conversation_id}; code={delivery.error_code}"
         await self._records.audit(actor.aad_object_id, "contact.post_failed", reference, detail)
+
+
+def _edt_lines(result: SubmissionResult) -> list[str]:
+    """What the officer is told about the emergency duty team, for an urgent contact out of hours."""
+    if result.edt_told is None:
+        return []
+    if result.edt_told:
+        return ["It is out of office hours: the emergency duty team has been told in the EDT channel."]
+    return ["It is out of office hours and no EDT channel is registered: phone the emergency duty team now."]

@@ -427,6 +427,13 @@ class AlertOutbox(Protocol):
         a dead predecessor held need not wait out their leases. Returns how many."""
         ...
 
+    async def holds_lease(self, item_id: int, lease_until: datetime) -> bool:
+        """Whether the row is still leased as its claim left it (``lease_until`` from the claim):
+        False once a new leader has released it, another dispatcher has claimed it since, or it is
+        settled. A dispatcher asks just before each send, so one that lost the lead (its process
+        alive, its lock gone) does not send the rows its successor released and sends itself."""
+        ...
+
     async def defer(self, item_id: int, until: datetime) -> bool:
         """Back to pending until ``until`` without counting the claim as an attempt: the dispatcher
         held the row back (a conversation at its rate limit) rather than trying it. False if the

@@ -258,6 +258,8 @@ class DispatchReport:
     held: int = 0
     #: e-mail copies enqueued for alerts Teams could not deliver
     emailed: int = 0
+    #: not sent: the lease was gone by the time of the send (a new leader released the row)
+    lost: int = 0
 
     def __add__(self, other: DispatchReport) -> DispatchReport:
         return DispatchReport(
@@ -301,6 +303,7 @@ _SENT = DispatchReport(sent=1)
 _SENT_LATE = DispatchReport(sent=1, late=1)
 _RETRIED = DispatchReport(retried=1)
 _DEFERRED = DispatchReport(deferred=1)
+_LOST = DispatchReport(lost=1)
 
 
 async def _running_clocks(uow: UnitOfWork, items: Sequence[OutboxItem]) -> set[tuple[str, str, datetime]]:
@@ -453,6 +456,8 @@ class Dispatcher:
             return await self._defer(item, wait)
         if wait > timedelta(0):
             await self._sleep(wait.total_seconds())
+        if not await self._still_ours(item):
+            return _LOST
         now = self._clock.now()
         try:
             async with asyncio.timeout(self._limits.send_timeout.total_seconds()):
@@ -527,6 +532,20 @@ class Dispatcher:
         )
         return _SENT_LATE if late else _SENT
 
+    async def _still_ours(self, item: OutboxItem) -> bool:
+        """Whether ``item`` is still leased as this dispatcher claimed it. A process that lost the
+        lead without dying (its lock's connection dropped) keeps sending the batch it had claimed,
+        while its successor releases every lease and sends those rows itself: asking just before
+        each send leaves only a send already on the wire to be repeated (as after a crash, and
+        marked so), not the rest of the batch."""
+        if item.lease_until is None:
+            return False
+        async with self._unit_of_work() as uow:
+            ours = await uow.alerts.holds_lease(item.id, item.lease_until)
+        if not ours:
+            log.warning("alert not sent: its lease went to another dispatcher", extra={"key": item.key})
+        return ours
+
     async def _withdraw(self, item: OutboxItem) -> DispatchReport:
         async with self._unit_of_work() as uow:
             await uow.alerts.mark_withdrawn(item.id, "withdrawn: the clock stopped before it went out")
@@ -554,6 +573,8 @@ class Dispatcher:
         shown in ``status``) otherwise."""
         if self._mailer is None:
             return await self._give_up(item, "NoMailer: e-mail is not set up", reroute=False)
+        if not await self._still_ours(item):
+            return _LOST
         now = self._clock.now()
         try:
             async with asyncio.timeout(self._limits.send_timeout.total_seconds()):

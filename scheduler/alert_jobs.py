@@ -10,11 +10,12 @@ Only the leader dispatches. Teams' per-conversation limits (7 a second, 60 in 30
 hour) apply to the bot as a whole, and a single dispatcher is what can keep to them exactly: with
 a dispatcher in each of two processes one chat took 16 alerts in 2 seconds in the reliability
 test. One dispatcher sends several conversations at once and far faster than the front door
-raises alerts. The claim is still ``FOR UPDATE SKIP LOCKED`` with a lease, so a leader that lost
-its lock while sending never shares a row with its successor. On becoming the leader a process
-releases every lease at once (``release_leases``): the rows its dead predecessor had claimed go
-out now rather than after the lease, marked as interrupted so their cards say they may repeat an
-alert that reached Teams just before the crash.
+raises alerts. The claim is still ``FOR UPDATE SKIP LOCKED`` with a lease, so two dispatchers
+never claim the same row. On becoming the leader a process releases every lease at once
+(``release_leases``): the rows its dead predecessor had claimed go out now rather than after the
+lease, marked as interrupted so their cards say they may repeat an alert that reached Teams just
+before the crash. A predecessor that lost its lock but lives on checks each row's lease just
+before sending it (``Dispatcher`` asks ``holds_lease``), so it does not send what was released.
 
 Both run once at start-up (catch-up): an alert that fell due while the bot was down is planned and
 sent then, marked late. Manual calls (``tick``, ``dispatch``) are serialised with the scheduled

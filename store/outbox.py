@@ -270,6 +270,16 @@ class SqlAlertOutbox(SqlRepository):
         )
         return len(result.all())
 
+    async def holds_lease(self, item_id: int, lease_until: datetime) -> bool:
+        found = await self._session.execute(
+            select(AlertOutboxRow.id).where(
+                AlertOutboxRow.id == item_id,
+                AlertOutboxRow.state == OutboxState.LEASED.value,
+                AlertOutboxRow.lease_until == _utc(lease_until, "lease_until"),
+            )
+        )
+        return found.first() is not None
+
     async def mark_held(self, item_id: int, reason: str) -> bool:
         return await self._set(
             item_id, state=OutboxState.HELD.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]

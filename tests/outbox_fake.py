@@ -194,6 +194,10 @@ class InMemoryAlertOutbox:
             )
         return len(leased)
 
+    async def holds_lease(self, item_id: int, lease_until: datetime) -> bool:
+        item = self.rows.get(item_id)
+        return item is not None and item.state is OutboxState.LEASED and item.lease_until == _utc(lease_until)
+
     async def mark_held(self, item_id: int, reason: str) -> bool:
         return self._set(
             item_id, state=OutboxState.HELD, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]

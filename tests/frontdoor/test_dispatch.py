@@ -501,6 +501,46 @@ async def test_no_send_starts_that_could_outlast_the_lease(store: Store) -> None
     assert (await dispatcher(store, time, slow).dispatch_due()).sent == 1
 
 
+@dataclass
+class DeposedSender(ScriptedSender):
+    """The sender of a leader that loses its lock without dying: while its first send is on the
+    wire, another process takes the lead (it releases every lease) and dispatches."""
+
+    successor: Dispatcher | None = None
+    store: Store | None = None
+
+    async def send(self, item: OutboxItem, conversation_id: str, now: datetime) -> SendReport:
+        report = await super().send(item, conversation_id, now)
+        if len(self.sends) == 1 and self.successor is not None and self.store is not None:
+            async with self.store.unit_of_work() as uow:
+                await uow.alerts.release_leases()
+                await uow.commit()
+            await self.successor.dispatch_due()
+        return report
+
+
+async def test_a_leader_that_lost_its_lock_mid_batch_sends_none_of_what_its_successor_took(
+    store: Store,
+) -> None:
+    """Only the send already on the wire when the successor released the leases goes twice (as
+    after a crash, and its second card says it may be a repeat); the rest of the deposed leader's
+    batch is the successor's alone."""
+    await places(store, WORKER)
+    await clocks(store, 3)
+    time = FakeTime(CP_DUE)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+    successor_sender = ScriptedSender(time)
+    deposed_sender = DeposedSender(time, successor=dispatcher(store, time, successor_sender), store=store)
+    report = await dispatcher(store, time, deposed_sender).dispatch_due()
+    everything = await rows(store)
+    assert (report.claimed, report.sent, report.lost) == (len(everything), 1, len(everything) - 1)
+    assert all(item.state is OutboxState.SENT for item in everything)
+    [(_, _, repeated, _)] = deposed_sender.sends
+    sent = Counter(key for _, _, key, _ in deposed_sender.sends + successor_sender.sends)
+    assert sent == {item.key: 2 if item.key == repeated else 1 for item in everything}
+    assert [item.interrupted for item in everything if item.key == repeated] == [True]
+
+
 @pytest.mark.parametrize(
     "limits",
     [

@@ -405,8 +405,12 @@ class AlertOutbox(Protocol):
         """Record the send; False if there is no such row or it was already sent."""
         ...
 
-    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> bool:
-        """Back to pending until ``next_attempt_at``; False if sent already or missing."""
+    async def mark_retry(
+        self, item_id: int, next_attempt_at: datetime, error: str, *, attempted: bool = True
+    ) -> bool:
+        """Back to pending until ``next_attempt_at``; False if sent already or missing.
+        ``attempted=False``: the try was throttled (429), so it gives back the attempt its claim
+        counted, as ``defer`` does: throttling never uses up the attempts other failures have."""
         ...
 
     async def mark_failed(self, item_id: int, error: str) -> bool:

@@ -4,9 +4,11 @@ again, and how fast one conversation may be written to.
 **Failures** (the Teams status-code table, ``research/perf_rel_sec.md`` §B2). The SDK does not
 retry proactive sends, so the dispatcher does:
 
-- 429 (Throttled): retry after ``Retry-After`` (exponential backoff if it is absent), for as long
-  as Teams keeps throttling: throttling is never a permanent failure and uses up no attempts
-  (an alert throttled for longer than ``continuity.email_after_minutes`` also goes by e-mail).
+- 429 (Throttled): retry after ``Retry-After`` (the backoff at its cap if it is absent), for as
+  long as Teams keeps throttling: throttling is never a permanent failure and uses up no attempts
+  (the dispatcher gives the claim's attempt back), so four throttles and then a 503 still leave
+  the 503 its retries (an alert throttled for longer than ``continuity.email_after_minutes`` also
+  goes by e-mail).
 - 412, 502, 503, 504, or no response at all (network error, timeout): retry with backoff; a send
   that got no answer may not have reached Teams.
 - 403, 404 (BotNotInConversationRoster, ConversationBlockedByUser, BotDisabledByAdmin,
@@ -189,9 +191,11 @@ class Backoff:
             return self.cap
         return min(self.cap, self.base * (1 << (attempt - 1)))
 
-    def delay(self, attempt: int) -> timedelta:
+    def delay(self, attempt: int | None = None) -> timedelta:
+        """The wait before retry ``attempt``; None: a retry past the cap (a throttled send, whose
+        attempts are not counted)."""
         share = min(max(self.random(), 0.0), 1.0)
-        return self.ceiling(attempt) * share
+        return (self.cap if attempt is None else self.ceiling(attempt)) * share
 
 
 DEFAULT_BACKOFF = Backoff()
@@ -236,12 +240,16 @@ class RetryPolicy:
         described = failure.describe()
         throttled = found.kind is FailureKind.THROTTLED
         if found.retryable and (throttled or attempts < self.max_attempts):
-            wait = self.backoff.delay(attempts)
+            # A throttled try gives its attempt back (the row's count does not grow), so without a
+            # Retry-After it waits as a retry past the backoff's cap, not as the first retry.
+            wait = self.backoff.delay(None if throttled else attempts)
             if failure.retry_after is not None:
                 wait = min(failure.retry_after, self.max_retry_after)
             # Throttling is retried for as long as it lasts (SPEC §7): Teams is up and answering.
-            of = "until Teams takes it" if throttled else f"of {self.max_attempts - 1}"
-            return SendDecision(found, now + wait, False, False, False, f"{described}: retry {attempts} {of}")
+            retry = f"retry {attempts} of {self.max_attempts - 1}"
+            if throttled:
+                retry = "retried until Teams takes it"
+            return SendDecision(found, now + wait, False, False, False, f"{described}: {retry}")
         reroute, alarm = found.reroute, found.alarm
         if found.retryable:
             reroute, alarm = True, True

@@ -57,7 +57,7 @@ from frontdoor.alerts import (
     reroute_message,
 )
 from frontdoor.continuity import HELD_REASON, STRAY_HOLD_REASON, holds, urgent_only
-from frontdoor.delivery import MAIL_RETRY, ConversationRateLimiter, RetryPolicy, SendFailure
+from frontdoor.delivery import MAIL_RETRY, ConversationRateLimiter, FailureKind, RetryPolicy, SendFailure
 from frontdoor.ports import Clock
 from frontdoor.systemclock import SystemClock
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -387,8 +387,9 @@ class Dispatcher:
                 step = await self._dispatch_batch()
                 report += step
                 # A full batch may have left more behind; a reroute or an e-mail copy is due at once.
+                # A lost lease says another process now leads: leave the rest to it.
                 more = step.claimed == self._limits.batch or step.rerouted > 0 or step.emailed > 0
-                if not more or self._rate_clock.now() - started >= self._limits.budget:
+                if not more or step.lost or self._rate_clock.now() - started >= self._limits.budget:
                     break
             self.limiter.forget_idle(self._rate_clock.now())
             return report
@@ -494,7 +495,8 @@ class Dispatcher:
             mail_now = self._email_after is not None and now - item.due_at >= self._email_after
             emailed = 0
             async with self._unit_of_work() as uow:
-                await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason)
+                attempted = decision.classification.kind is not FailureKind.THROTTLED
+                await uow.alerts.mark_retry(item.id, decision.retry_at, decision.reason, attempted=attempted)
                 if mail_now:
                     emailed = await self._enqueue_email(uow, item, decision.reason, now)
                 await uow.commit()

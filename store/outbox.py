@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
+from typing import Final
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
@@ -58,6 +59,10 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
         and_(AlertOutboxRow.state == OutboxState.PENDING.value, AlertOutboxRow.next_attempt_at <= now),
         and_(AlertOutboxRow.state == OutboxState.LEASED.value, AlertOutboxRow.lease_until <= now),
     )
+
+
+#: The attempt a claim counted, given back (a deferred row, a throttled try).
+_ATTEMPT_GIVEN_BACK: Final = case((AlertOutboxRow.attempts > 0, AlertOutboxRow.attempts - 1), else_=0)
 
 
 def _utc(moment: datetime, name: str) -> datetime:
@@ -176,14 +181,18 @@ class SqlAlertOutbox(SqlRepository):
             values["conversation_id"] = conversation_id
         return await self._set(item_id, **values)
 
-    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> bool:
-        return await self._set(
-            item_id,
-            state=OutboxState.PENDING.value,
-            next_attempt_at=_utc(next_attempt_at, "next_attempt_at"),
-            lease_until=None,
-            last_error=error[:MAX_ERROR_CHARS],
-        )
+    async def mark_retry(
+        self, item_id: int, next_attempt_at: datetime, error: str, *, attempted: bool = True
+    ) -> bool:
+        values: dict[str, object] = {
+            "state": OutboxState.PENDING.value,
+            "next_attempt_at": _utc(next_attempt_at, "next_attempt_at"),
+            "lease_until": None,
+            "last_error": error[:MAX_ERROR_CHARS],
+        }
+        if not attempted:
+            values["attempts"] = _ATTEMPT_GIVEN_BACK
+        return await self._set(item_id, **values)
 
     async def mark_failed(self, item_id: int, error: str) -> bool:
         return await self._set(
@@ -200,7 +209,7 @@ class SqlAlertOutbox(SqlRepository):
                 next_attempt_at=_utc(until, "until"),
                 lease_until=None,
                 # The claim counted an attempt that was never made.
-                attempts=case((AlertOutboxRow.attempts > 0, AlertOutboxRow.attempts - 1), else_=0),
+                attempts=_ATTEMPT_GIVEN_BACK,
             )
             .returning(AlertOutboxRow.id)
             .execution_options(synchronize_session=False)

@@ -115,13 +115,18 @@ class InMemoryAlertOutbox:
             changes["conversation_id"] = conversation_id
         return self._set(item_id, **changes)
 
-    async def mark_retry(self, item_id: int, next_attempt_at: datetime, error: str) -> bool:
+    async def mark_retry(
+        self, item_id: int, next_attempt_at: datetime, error: str, *, attempted: bool = True
+    ) -> bool:
+        item = self.rows.get(item_id)
+        attempts = item.attempts if item is None or attempted else max(item.attempts - 1, 0)
         return self._set(
             item_id,
             state=OutboxState.PENDING,
             next_attempt_at=_utc(next_attempt_at),
             lease_until=None,
             last_error=error[:MAX_ERROR_CHARS],
+            attempts=attempts,
         )
 
     async def mark_failed(self, item_id: int, error: str) -> bool:

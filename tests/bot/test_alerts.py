@@ -381,24 +381,25 @@ async def test_throttled_then_unavailable_then_blocked_waits_retries_and_reroute
     teams_channel.fail_next(worker.id, 429, headers={"Retry-After": "2"})
     await tick_at(bot, clock, due)
     breach = await _row(bot, AlertKind.BREACHED, f"person:{SOCIAL_WORKER.aad_object_id}")
-    assert (breach.state, breach.attempts) == (OutboxState.PENDING, 1)
+    # (a throttled try gives its attempt back: throttling uses up none of them)
+    assert (breach.state, breach.attempts) == (OutboxState.PENDING, 0)
     assert breach.next_attempt_at == due + timedelta(seconds=2)
-    assert breach.last_error.startswith("HTTP 429 Throttled: retry 1")
+    assert breach.last_error.startswith("HTTP 429 Throttled: retried until Teams takes it")
     assert kinds(teams_channel, duty) == [("breached", 0)]  # the channel's copy is not held up
 
     # Not before its time.
     clock.set(due + timedelta(seconds=1))
     assert (await alerts(bot).dispatch()).claimed == 0
 
-    # 2. Then unavailable: exponential backoff with jitter, at most 4 s before the second retry.
+    # 2. Then unavailable: exponential backoff with jitter, at most 2 s before the first retry.
     teams_channel.fail_next(worker.id, 503)
     clock.set(due + timedelta(seconds=2))
     report = await alerts(bot).dispatch()
     assert (report.claimed, report.retried) == (1, 1)
     breach = await _row(bot, AlertKind.BREACHED, f"person:{SOCIAL_WORKER.aad_object_id}")
-    assert breach.state is OutboxState.PENDING and breach.attempts == 2
-    assert clock.now() <= breach.next_attempt_at <= clock.now() + timedelta(seconds=4)
-    assert breach.last_error.startswith("HTTP 503 ServiceUnavailable: retry 2")
+    assert breach.state is OutboxState.PENDING and breach.attempts == 1
+    assert clock.now() <= breach.next_attempt_at <= clock.now() + timedelta(seconds=2)
+    assert breach.last_error.startswith("HTTP 503 ServiceUnavailable: retry 1")
 
     # 3. Then the worker has blocked the bot: permanent. The reference is marked dead and the alert
     #    goes to the duty channel instead, saying why.
@@ -407,7 +408,7 @@ async def test_throttled_then_unavailable_then_blocked_waits_retries_and_reroute
     report = await alerts(bot).dispatch()
     assert (report.failed, report.rerouted, report.sent) == (1, 1, 1)
     breach = await _row(bot, AlertKind.BREACHED, f"person:{SOCIAL_WORKER.aad_object_id}")
-    assert breach.state is OutboxState.FAILED and breach.attempts == 3
+    assert breach.state is OutboxState.FAILED and breach.attempts == 2
     assert breach.last_error.startswith("HTTP 403 ConversationBlockedByUser")
     async with bot.store.unit_of_work() as uow:
         dead = await uow.conversations.dead()

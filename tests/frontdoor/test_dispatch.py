@@ -367,15 +367,16 @@ async def test_a_throttled_conversation_is_held_and_its_other_rows_deferred_not_
     assert max(time.sleeps, default=0) <= 2
     waiting = [item for item in await rows(store) if item.state is OutboxState.PENDING]
     assert len(waiting) == 3
-    # The deferred ones did not use an attempt; the throttled one waits for Retry-After.
-    assert sorted(item.attempts for item in waiting) == [0, 0, 1]
-    throttled_row = next(item for item in waiting if item.attempts == 1)
+    # Neither the deferred ones nor the throttled one used an attempt; the throttled one waits for
+    # Retry-After.
+    assert sorted(item.attempts for item in waiting) == [0, 0, 0]
+    throttled_row = next(item for item in waiting if item.last_error.startswith("HTTP 429"))
     assert throttled_row.next_attempt_at == CP_DUE + sender.latency + timedelta(seconds=60)
 
     time.advance(timedelta(seconds=61))
     report = await send.dispatch_due()
     assert report.sent == 3
-    assert [item.attempts for item in await rows(store) if item.recipient == DUTY_CHANNEL] == [2, 1, 1]
+    assert [item.attempts for item in await rows(store) if item.recipient == DUTY_CHANNEL] == [1, 1, 1]
 
 
 async def test_a_conversation_throttled_for_long_is_retried_until_teams_takes_it_and_e_mailed_once(
@@ -404,8 +405,9 @@ async def test_a_conversation_throttled_for_long_is_retried_until_teams_takes_it
             time.advance(timedelta(seconds=61))
         found = await rows(store)
         [worker_row] = [item for item in found if item.recipient == Recipient.person(WORKER)]
-        assert (worker_row.state, worker_row.attempts) == (OutboxState.PENDING, 12)
-        assert worker_row.last_error == "HTTP 429 Throttled: retry 12 until Teams takes it"
+        # each throttled try gave its attempt back
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.PENDING, 0)
+        assert worker_row.last_error == "HTTP 429 Throttled: retried until Teams takes it"
         assert not [item for item in found if item.rerouted or item.state is OutboxState.FAILED]
         [copy] = [item for item in found if item.kind is AlertKind.EMAIL]
         assert copy.state is OutboxState.SENT
@@ -414,10 +416,31 @@ async def test_a_conversation_throttled_for_long_is_retried_until_teams_takes_it
 
         await send.dispatch_due()  # the throttling is over
         [worker_row] = [item for item in await rows(store) if item.recipient == Recipient.person(WORKER)]
-        assert (worker_row.state, worker_row.attempts) == (OutboxState.SENT, 13)
+        assert (worker_row.state, worker_row.attempts) == (OutboxState.SENT, 1)
         assert len(sender.to(chat)) == 13 and len(server.received) == 1
     finally:
         server.stop()
+
+
+async def test_throttling_uses_up_none_of_the_attempts_a_failing_service_has(store: Store) -> None:
+    """Four 429s and then a 503: the 503 is the first real attempt, retried, not given up."""
+    await places(store, WORKER)
+    await clocks(store)
+    time = FakeTime(CP_DUE)
+    chat = f"a:chat-{WORKER}"
+    throttled = SendFailure(429, "Throttled", retry_after=timedelta(seconds=5))
+    sender = ScriptedSender(time, {chat: [throttled] * 4 + [SendFailure(503, "ServiceUnavailable")]})
+    send = dispatcher(store, time, sender, retry=RetryPolicy(max_attempts=2))
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+    for _ in range(5):
+        await send.dispatch_due()
+        time.advance(timedelta(seconds=30))
+    [worker_row] = [item for item in await rows(store) if item.recipient == Recipient.person(WORKER)]
+    assert (worker_row.state, worker_row.attempts) == (OutboxState.PENDING, 1)
+    assert worker_row.last_error.startswith("HTTP 503 ServiceUnavailable: retry 1 of 1")
+    await send.dispatch_due()
+    [worker_row] = [item for item in await rows(store) if item.recipient == Recipient.person(WORKER)]
+    assert worker_row.state is OutboxState.SENT and len(sender.to(chat)) == 6
 
 
 async def test_many_alerts_to_one_conversation_keep_every_teams_limit(store: Store) -> None:
@@ -539,6 +562,24 @@ async def test_a_leader_that_lost_its_lock_mid_batch_sends_none_of_what_its_succ
     sent = Counter(key for _, _, key, _ in deposed_sender.sends + successor_sender.sends)
     assert sent == {item.key: 2 if item.key == repeated else 1 for item in everything}
     assert [item.interrupted for item in everything if item.key == repeated] == [True]
+
+
+async def test_a_deposed_leader_claims_no_more_batches_once_it_has_lost_a_lease(store: Store) -> None:
+    """Its successor takes the lead mid-batch and sends one batch; the deposed leader stops, and
+    what is left is the successor's for its next run (two dispatchers at once would break Teams'
+    per-conversation limits)."""
+    await places(store, WORKER)
+    await clocks(store, 3)  # six rows: the worker's and the duty channel's copy of each breach
+    time = FakeTime(CP_DUE)
+    await plan_alerts(store.unit_of_work, rules=Rules(CP_DUE, CALENDAR, POLICY))
+    one_batch = DispatchLimits(batch=3, budget=timedelta(0))
+    successor = dispatcher(store, time, ScriptedSender(time), limits=one_batch)
+    deposed_sender = DeposedSender(time, successor=successor, store=store)
+    report = await dispatcher(store, time, deposed_sender, limits=DispatchLimits(batch=3)).dispatch_due()
+    assert (report.claimed, report.sent, report.lost) == (3, 1, 2)
+    states = Counter(item.state for item in await rows(store))
+    assert states == {OutboxState.SENT: 3, OutboxState.PENDING: 3}
+    assert (await successor.dispatch_due()).sent == 3
 
 
 @pytest.mark.parametrize(

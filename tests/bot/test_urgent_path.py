@@ -33,6 +33,7 @@ from tests.bot.intake_script import (
     clock,
     decisions_channel,
     duty_channel,
+    inputs,
     introduce,
     on_rota,
     only_contact,
@@ -406,9 +407,12 @@ async def test_the_consultant_records_the_history_checks_while_the_officer_has_n
     # The officer comes back to the call: the cards after the consultant's save carry on from the
     # referrer's, and the worries card leads straight to the summary.
     answers = script(risk=INJURED)
-    # the referrer card was drawn before the consultant's save: refused, and drawn again
-    reply = await press(teams_channel, chat, OFFICER, NEXT, answers[Section.REFERRER])
+    # the referrer card was drawn before the consultant's save: refused, and drawn again with what
+    # the officer had typed on it (at the contact's new version, so pressing again saves it)
+    typed = {**answers[Section.REFERRER], "referrer_agency": "Example Typed Academy"}
+    reply = await press(teams_channel, chat, OFFICER, NEXT, typed)
     assert any("CT-26-000001 changed while this card was open" in text for text in reply.texts)
+    assert inputs(teams_channel.last_card(chat))["referrer_agency"].get("value") == "Example Typed Academy"
     for section in (Section.REFERRER, Section.CHILDREN, Section.PARENTS, Section.WORRIES):
         assert section_of_card(teams_channel.last_card(chat)) is section
         await press(teams_channel, chat, OFFICER, NEXT, answers[section])

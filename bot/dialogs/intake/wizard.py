@@ -275,7 +275,7 @@ class IntakeFeature:
             if result.reason is RefusalReason.INVALID:
                 await self._show_invalid(turn_context, actor, ref, answers, result.errors, action)
             else:
-                await self._refused(turn_context, actor, ref, result, action)
+                await self._refused(turn_context, actor, ref, result, action, answers)
             return
         if result.created is not None:
             await self._created(turn_context, actor, action, result.created, now)
@@ -467,15 +467,30 @@ class IntakeFeature:
         await self._show(turn_context, await self._forms.invalid_form(ref, answers, errors, actor), action)
 
     async def _refused(
-        self, turn_context: TurnContext, actor: Actor, ref: CardRef, refused: Refusal, action: CardAction
+        self,
+        turn_context: TurnContext,
+        actor: Actor,
+        ref: CardRef,
+        refused: Refusal,
+        action: CardAction,
+        answers: Mapping[str, object] | None = None,
     ) -> None:
-        """Say why; a card of an earlier step (or pressed twice) turns into the draft's current step."""
+        """Say why; a card of an earlier step (or pressed twice) turns into the draft's current step.
+        A card that is still the draft's step, refused only because the contact changed under it
+        (on an urgent contact, a consultant recorded the history checks), comes back with what was
+        typed on it, at the contact's new version: pressing again saves it."""
         log.info("intake card refused", extra={"contact_id": ref.contact_id, "status": refused.reason.value})
         await turn_context.send_activity(refused.message)
-        if refused.reason is RefusalReason.STALE:
-            draft = await self._forms.own_draft(ref.contact_id, actor)
-            if draft is not None:
-                await self._show(turn_context, await self._forms.form(draft), action)
+        if refused.reason is not RefusalReason.STALE:
+            return
+        draft = await self._forms.own_draft(ref.contact_id, actor)
+        if draft is None:
+            return
+        if answers is not None and section_of(draft) is ref.section:
+            typed = await self._forms.invalid_form(replace(ref, version=draft.version), answers, (), actor)
+            await self._show(turn_context, typed, action)
+        else:
+            await self._show(turn_context, await self._forms.form(draft), action)
 
     async def _show(
         self, turn_context: TurnContext, form: SectionForm, action: CardAction | None = None

@@ -1,20 +1,28 @@
-"""The migrations build exactly the schema of ``store.tables`` on SQLite and PostgreSQL."""
+"""The migrations build exactly the schema of ``store.tables`` on SQLite and PostgreSQL, and move
+the data they change."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from frontdoor.outcomes import note
+from frontdoor.records import ClockKind, Deadline
 from store.engine import create_engine
-from store.migrate import head_revision, upgrade
+from store.migrate import alembic_config, head_revision, upgrade
+from store.sql import SqlStore
 from store.tables import metadata
 from tests.postgres import PostgresServer
+from tests.store.samples import full_contact
 
 
 def _differences(connection: Connection) -> list[Any]:
@@ -64,4 +72,45 @@ async def test_postgres_migrations_match_the_tables(postgres_server: PostgresSer
 
 
 def test_there_is_one_head() -> None:
-    assert head_revision() == "0009_agencies"
+    assert head_revision() == "0010_letter_review"
+
+
+async def _reviews_renamed(url: str) -> None:
+    """Rows as the store wrote them before the review had its own kind: the lapse's review was a
+    ``screening`` row started at the lapse; the contact's own screening clock started at receipt."""
+    upgrade(url)
+    lapsed_at = datetime(2026, 6, 4, 9, 0, tzinfo=UTC)
+    contact = note(full_contact(), "system:scheduler", lapsed_at, "parent_letter_lapsed")
+    assert contact.received_at is not None
+    store = SqlStore(url)
+    try:
+        async with store.unit_of_work() as uow:
+            await uow.contacts.add(contact)
+            for start in (contact.received_at, lapsed_at):
+                await uow.deadlines.add(
+                    Deadline("CT-26-000001", ClockKind.SCREENING, start, start + timedelta(days=1))
+                )
+            await uow.commit()
+        await asyncio.to_thread(command.downgrade, alembic_config(url), "0009_agencies")
+        upgrade(url)
+        async with store.unit_of_work() as uow:
+            clocks = {d.started_at: d.clock for d in await uow.deadlines.for_subject("CT-26-000001")}
+    finally:
+        await store.close()
+    assert clocks == {contact.received_at: ClockKind.SCREENING, lapsed_at: ClockKind.LETTER_REVIEW}
+
+
+async def test_a_review_stored_as_a_screening_clock_becomes_a_letter_review_on_sqlite(tmp_path: Path) -> None:
+    await _reviews_renamed(f"sqlite+aiosqlite:///{tmp_path}/frontdoor.db")
+
+
+@pytest.mark.postgres
+async def test_a_review_stored_as_a_screening_clock_becomes_a_letter_review_on_postgres(
+    postgres_server: PostgresServer,
+) -> None:
+    name = "migration_reviews"
+    url = postgres_server.create_database(name)
+    try:
+        await _reviews_renamed(url)
+    finally:
+        postgres_server.drop_database(name)

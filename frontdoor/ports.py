@@ -81,8 +81,9 @@ class ContactRepository(Protocol):
         ...
 
     async def closed_before(self, cutoff: datetime) -> list[Contact]:
-        """Closed contacts whose latest event is at or before ``cutoff``, in the order they were
-        created (what retention looks at)."""
+        """Closed contacts whose latest closing event (``to_state`` closed) is at or before
+        ``cutoff``, in the order they were created (what retention looks at): a note recorded after
+        closing does not restart the count."""
         ...
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:

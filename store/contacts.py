@@ -432,8 +432,10 @@ class SqlContactRepository(_Repository):
         )
 
     async def closed_before(self, cutoff: datetime) -> list[Contact]:
+        # the event that closed it (a note after closing, a letter sent, does not restart the count)
         latest = (
             select(ContactEventRow.contact_id)
+            .where(ContactEventRow.to_state == ContactState.CLOSED.value)
             .group_by(ContactEventRow.contact_id)
             .having(func.max(ContactEventRow.at) <= cutoff)
         )

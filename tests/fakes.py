@@ -295,7 +295,7 @@ class _Contacts(_Repository):
         return _ordered(
             c
             for c in self._uow.view().contacts.values()
-            if c.state is ContactState.CLOSED and c.events and max(e.at for e in c.events) <= cutoff
+            if c.state is ContactState.CLOSED and (closed := _closed_at(c)) is not None and closed <= cutoff
         )
 
     async def drafts_of(self, user_id: str) -> list[Contact]:
@@ -314,6 +314,11 @@ class _Contacts(_Repository):
     async def lock_worker(self, worker_id: str) -> None:
         # The fake's writer lock serialises every writer, so it covers each worker's caseload.
         await self._uow.write()
+
+
+def _closed_at(contact: Contact) -> datetime | None:
+    """When ``contact`` was last closed (its latest event moving it to closed)."""
+    return max((e.at for e in contact.events if e.to_state is ContactState.CLOSED), default=None)
 
 
 def _ordered(contacts: Iterable[Contact]) -> list[Contact]:

@@ -285,21 +285,25 @@ async def test_children_born_on_reads_the_submitted_contacts_children_by_birthda
     assert [child.name for child in both] == ["ADA  example", "Ada Example", "Bo Example"]
 
 
-async def test_closed_before_finds_closed_contacts_by_their_latest_event(store: Store) -> None:
+async def test_closed_before_finds_closed_contacts_by_their_latest_closing_event(store: Store) -> None:
     def closed(contact_id: str, *minutes: int, state: ContactState = ContactState.CLOSED) -> Contact:
         events = tuple(ContactEvent(T0 + timedelta(minutes=m), "c", "submit", None, state) for m in minutes)
         return replace(minimal_contact(contact_id, minutes=minutes[0]), state=state, events=events)
 
+    noted = closed("noted-later", 4)  # closed in time, then a note (a letter sent) after the cutoff
+    letter = ContactEvent(T0 + timedelta(minutes=40), "c", "letter_sent", None, None)
+    noted = replace(noted, events=(*noted.events, letter))
     async with store.unit_of_work() as uow:
         await uow.contacts.add(closed("old", 1, 5))
-        await uow.contacts.add(closed("touched-later", 2, 30))  # a later event keeps it out
+        await uow.contacts.add(closed("closed-again-later", 2, 30))  # its last closing is after
         await uow.contacts.add(closed("edge", 3, 10))
+        await uow.contacts.add(noted)
         await uow.contacts.add(closed("open", 1, state=ContactState.AWAITING_SIGNOFF))
         await uow.commit()
     async with store.unit_of_work() as uow:
         found = await uow.contacts.closed_before(T0 + timedelta(minutes=10))
-        assert [c.id for c in found] == ["old", "edge"]
-        assert [len(c.events) for c in found] == [2, 2]  # loaded whole
+        assert [c.id for c in found] == ["old", "edge", "noted-later"]
+        assert [len(c.events) for c in found] == [2, 2, 2]  # loaded whole
         assert await uow.contacts.closed_before(T0) == []
 
 

@@ -18,17 +18,19 @@ Who may do what:
 - sign-off is a consultant's or team manager's, never of their own decision or recommendation
   (``deciders``); only the saved sign-off tells the receiving team, with the immediate-risk highlight
   when the signer ticks it;
-- an accepted outcome may name the receiving team manager (``Outcome.receiving_manager_id``), who
-  must be a team manager in the directory: the one told at sign-off, and the only one who may
-  challenge the threshold;
+- an accepted outcome names the receiving team manager (``Outcome.receiving_manager_id``; required),
+  who must be a team manager in the directory: the one told at sign-off (checked again then: one
+  who is no longer a team manager is told nothing, and the signer is told so), and the only one who
+  may challenge the threshold;
 - the outcome letter is recorded as sent by an officer (who sends letters) or by the person who
   recorded the outcome it reports, to whom the Teams card shows it to send.
 
 The parent letter (route IV and re-referrals): recording that the parents could not be reached
 records the letter and starts the 3-working-day ``parent_letter`` clock. Parents getting in touch
 (a parent contact recorded) closes it as met. When it lapses, ``lapse_parent_letter`` (run by the
-scheduler) closes it as met (the wait it timed is over), records the lapse, and gives the worker a
-fresh 1-working-day ``screening`` clock to review and re-apply the threshold. The contact does not
+scheduler) closes it as late (the parents did not make contact in time), records the lapse, and
+gives the worker a 1-working-day ``letter_review`` clock to review and re-apply the threshold (the
+worker's own clock, not a screening decision). The contact does not
 change state: it is still open to the same worker in ``sw_assessment``, as the contact protocol
 says (3.7-3.8), and the lifecycle has no state of its own for "review after a lapse"; what the
 worker decides next (a recommendation) is the threshold re-applied. The route I-IV completion

@@ -4,9 +4,9 @@ is missed, doubled or cut short changes nothing a later run would not put right:
 
 1. ``lapse_due_letters``: each parent letter whose three working days are up is lapsed
    (``casework.lapse_parent_letter``: the contact goes back to its worker with a
-   ``letter_review`` clock), and in the same transaction the worker is sent a ``LETTER_LAPSED`` message saying the
-   contact is back with them. This comes first, so the alerts planned next see the letter's clock
-   closed instead of breached.
+   ``letter_review`` clock), and in the same transaction the worker is sent a ``LETTER_LAPSED``
+   message saying the contact is back with them. This comes first, so the alerts planned next see
+   the letter's clock closed instead of breached.
 2. ``plan_alerts``: in one unit of work, the open deadlines, the alerts already in the outbox, the
    acknowledgements (audit events) and who is on duty (rota and directory) go to
    ``alerts.alerts_due``, and every planned alert's messages are enqueued under their keys. Enqueue

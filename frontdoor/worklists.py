@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from frontdoor.acting import Rules, Who
 from frontdoor.calendar import require_aware
@@ -41,6 +41,8 @@ from frontdoor.usecase import Refusal, not_permitted
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
+    "URGENT_DRAFTS_NAMED",
+    "URGENT_DRAFTS_SHOWN_FOR",
     "WORKLIST_LIMIT",
     "UrgentDraft",
     "WorkItem",
@@ -52,6 +54,10 @@ __all__ = [
 #: The most lines a work list shows; with each line's View button the card stays well under the
 #: 28 KB Microsoft gives as the size of a Teams post (the bot's own limit is larger).
 WORKLIST_LIMIT = 20
+#: How long an urgent call left in a draft stays on the queue (``_urgent_drafts``).
+URGENT_DRAFTS_SHOWN_FOR = timedelta(hours=24)
+#: The most of them the queue card names; the rest are counted.
+URGENT_DRAFTS_NAMED = 5
 
 #: Who may see the lists: everyone who may view contacts (SPEC §1).
 _VIEWERS = (Role.OFFICER, Role.SOCIAL_WORKER, Role.CONSULTANT, Role.DUTY_MANAGER, Role.TEAM_MANAGER)
@@ -179,7 +185,7 @@ async def screening_queue(
             if c.reference is not None and c.received_at is not None
         ]
         deadlines = _by_subject(await uow.deadlines.open_for_subjects([c.reference or "" for c in waiting]))
-        urgent_drafts = await _urgent_drafts(uow)
+        urgent_drafts = await _urgent_drafts(uow, rules.now)
 
     items: list[WorkItem] = []
     for contact in waiting:
@@ -198,13 +204,18 @@ async def screening_queue(
     return replace(_cut(items, limit), urgent_drafts=urgent_drafts)
 
 
-async def _urgent_drafts(uow: UnitOfWork) -> tuple[UrgentDraft, ...]:
+async def _urgent_drafts(uow: UnitOfWork, now: datetime) -> tuple[UrgentDraft, ...]:
     """Drafts with a yes on the risk screen and no contact created yet (SPEC §3: any yes goes to a
-    consultant at once): an officer called away before the emergency details card was saved."""
+    consultant at once): an officer called away before the emergency details card was saved. Those
+    started in the last ``URGENT_DRAFTS_SHOWN_FOR``, newest first: a call dropped days ago and never
+    cancelled would otherwise stay on every queue card until a line nobody reads."""
+    since = now - URGENT_DRAFTS_SHOWN_FOR
     drafts = [c for c in await uow.contacts.list_by_state([ContactState.DRAFT]) if c.urgent]
+    drafts = [c for c in drafts if c.created_at >= since]
     if not drafts:
         return ()
     names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}
+    drafts.sort(key=lambda c: c.created_at, reverse=True)
     return tuple(
         UrgentDraft(c.created_by, names.get(c.created_by) or c.created_by, c.created_at) for c in drafts
     )

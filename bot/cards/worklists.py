@@ -34,7 +34,7 @@ from bot.cards.intake import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
-from frontdoor.worklists import UrgentDraft, WorkItem, WorkList
+from frontdoor.worklists import URGENT_DRAFTS_NAMED, UrgentDraft, WorkItem, WorkList
 
 __all__ = ["MAX_CHILDREN_SHOWN", "MAX_REPEATS_SHOWN", "my_work_card", "queue_card"]
 
@@ -192,8 +192,11 @@ def _urgent_drafts(drafts: Sequence[UrgentDraft]) -> list[CardElement]:
             wrap=True,
             spacing="None",
         )
-        for draft in drafts
+        for draft in drafts[:URGENT_DRAFTS_NAMED]
     ]
+    if len(drafts) > URGENT_DRAFTS_NAMED:
+        more = len(drafts) - URGENT_DRAFTS_NAMED
+        lines.append(TextBlock(text=f"and {more} more", wrap=True, spacing="None"))
     return [Container(style="attention", items=lines)]
 
 

@@ -6,12 +6,14 @@ consultant. A blank without its tick is refused, naming the field, and nothing i
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from bot.cards.intake import NEXT
 from frontdoor.contact import PHONE_NOT_GIVEN, WHEREABOUTS_NOT_KNOWN, ContactState
 from frontdoor.roles import Role
 from frontdoor.script import Section
+from frontdoor.systemclock import SettableClock
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import (
     ALL_NO,
@@ -41,8 +43,10 @@ RANG_OFF = {
 }
 
 
-async def _ready(start_bot: StartBot, teams_channel: TeamsChannel) -> RunningBot:
-    bot = await start_bot(clock=clock())
+async def _ready(
+    start_bot: StartBot, teams_channel: TeamsChannel, the_clock: SettableClock | None = None
+) -> RunningBot:
+    bot = await start_bot(clock=the_clock or clock())
     await staff(bot)
     await register_channels(teams_channel)
     return bot
@@ -141,7 +145,8 @@ async def test_a_blank_without_its_tick_is_refused_naming_the_field_and_nothing_
 async def test_a_yes_left_in_a_draft_shows_in_the_queue_until_the_contact_is_created(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:
-    await _ready(start_bot, teams_channel)
+    the_clock = clock()
+    await _ready(start_bot, teams_channel, the_clock)
     chat = teams_channel.personal(OFFICER)
     await _to_emergency_card(teams_channel, chat)  # a yes, then the officer is called away
     consultant_chat = teams_channel.personal(CONSULTANT)
@@ -159,6 +164,15 @@ async def test_a_yes_left_in_a_draft_shows_in_the_queue_until_the_contact_is_cre
     # in the decisions channel too
     posted = await teams_channel.say(decisions_channel(teams_channel), CONSULTANT, "queue")
     assert "Urgent calls not yet created: 1" in texts_of(posted.cards[-1])
+
+    # a day on, a call still left in a draft (dropped, never cancelled) is off the queue; the
+    # officer's own drafts (resume) still have it
+    started = the_clock.now()
+    the_clock.set(started + timedelta(days=1, minutes=1))
+    later = await teams_channel.say(consultant_chat, CONSULTANT, "queue")
+    assert later.texts or later.cards
+    assert not any("Urgent calls not yet created" in texts_of(card) for card in later.cards)
+    the_clock.set(started)
 
     # once the emergency details are saved, it is a contact in the queue like any other
     await press(teams_channel, chat, OFFICER, NEXT, RANG_OFF)

@@ -64,4 +64,4 @@ async def test_postgres_migrations_match_the_tables(postgres_server: PostgresSer
 
 
 def test_there_is_one_head() -> None:
-    assert head_revision() == "0009_agencies"
+    assert head_revision() == "0010_closed_by"

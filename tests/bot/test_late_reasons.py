@@ -92,7 +92,7 @@ async def test_a_reason_is_recorded_on_the_breach_card_changed_later_and_counted
     async with bot.store.unit_of_work() as uow:
         closing = due + timedelta(minutes=30)
         await uow.deadlines.close(
-            REFERENCE, ClockKind.CP_DECISION.value, "met", closing, closed_by=DUTY_MANAGER
+            REFERENCE, ClockKind.CP_DECISION.value, "met", closing, closed_by=DUTY_MANAGER.aad_object_id
         )
         await uow.commit()
     clock.set(due + timedelta(minutes=40))
@@ -162,7 +162,7 @@ async def test_who_may_not_forged_codes_and_stale_cards_change_nothing(
     # (cancelled after its due time it would be recorded late, SPEC §3).
     async with bot.store.unit_of_work() as uow:
         await uow.deadlines.close(
-            REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due, closed_by=DUTY_MANAGER
+            REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due, closed_by=DUTY_MANAGER.aad_object_id
         )
         await uow.commit()
     stale = await teams_channel.execute(

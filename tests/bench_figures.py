@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import statistics
 import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
@@ -210,10 +209,10 @@ async def _measure(url: str) -> None:
         await store.close()
 
 
-async def main(contacts: int = CONTACTS) -> None:
+async def main() -> None:
     print()
     print(
-        f"Figures on PostgreSQL: {contacts:,} contacts "
+        f"Figures on PostgreSQL: {CONTACTS:,} contacts "
         f"(SQL aggregates; median of {RUNS} runs after one warm-up)"
     )
     try:
@@ -227,7 +226,7 @@ async def main(contacts: int = CONTACTS) -> None:
         await asyncio.to_thread(server.drop_database, name)
         url = await asyncio.to_thread(server.create_database, name)
         await asyncio.to_thread(upgrade, url)
-        took, counts = await _generate(server, name, contacts)
+        took, counts = await _generate(server, name)
         rows = ", ".join(f"{table} {count:,}" for table, count in counts.items())
         print(f"  generated in {took:.0f} s (with VACUUM ANALYZE): {rows}")
         await _measure(url)
@@ -236,5 +235,4 @@ async def main(contacts: int = CONTACTS) -> None:
 
 
 if __name__ == "__main__":
-    # ``python -m tests.bench_figures [CONTACTS]``: fewer contacts where a million takes too long
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else CONTACTS))
+    asyncio.run(main())

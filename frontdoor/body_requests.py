@@ -125,7 +125,7 @@ async def respond(
             return Refusal(RefusalReason.NOT_FOUND, f"No information request {reference}.")
         if not await uow.body_requests.respond(reference, Response(text.strip(), who.actor_id, now)):
             return Refusal(RefusalReason.WRONG_STATE, f"{reference} has its response already.")
-        await close_clocks(uow, reference, [ClockKind.BODY_REQUEST], now)
+        await close_clocks(uow, reference, [ClockKind.BODY_REQUEST], now, by=who.actor_id)
         timing = "late" if now > request.due_at else "in_time"
         await _audit(uow, now, who.actor_id, RESPONDED, reference, timing)
         await uow.commit()

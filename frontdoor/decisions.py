@@ -263,7 +263,7 @@ async def decide_screening(
             if over is not None:
                 return over
         subject = loaded.reference or ""
-        await _move_screening_clocks(uow, saved, decision.route, assignee, rules)
+        await _move_screening_clocks(uow, saved, decision.route, assignee, who.actor_id, rules)
         await uow.audit.append(
             audit_event(rules.now, who.actor_id, screened.audit_action, subject, screened.audit_detail)
         )
@@ -369,7 +369,7 @@ def _screened(
 
 
 async def _move_screening_clocks(
-    uow: UnitOfWork, saved: Contact, route: ScreeningRoute, assignee: str | None, rules: Rules
+    uow: UnitOfWork, saved: Contact, route: ScreeningRoute, assignee: str | None, actor_id: str, rules: Rules
 ) -> None:
     """Close the screening clock, start (or keep) the route's completion clock from received-at
     and, for route I, the child-protection decision clock."""
@@ -388,12 +388,14 @@ async def _move_screening_clocks(
     # has the completion clock from received-at: it keeps it if the route's timescale is the
     # same, else the new route's replaces it, also from received-at. Sending back buys no time.
     others = [c for c in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H) if c is not completion]
-    await close_clocks(uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED)
+    await close_clocks(
+        uow, subject, [c for c in others if c in held], rules.now, DeadlineState.CANCELLED, by=actor_id
+    )
     if completion in held:
         await reassign_clocks(uow, subject, [completion], assignee)
     else:
         await start_clock(uow, subject, completion, received, rules.calendar, rules.policy, assignee)
-    await close_clocks(uow, subject, closing, rules.now)
+    await close_clocks(uow, subject, closing, rules.now, by=actor_id)
 
 
 def may_stay_with_early_help(contact: Contact) -> bool:
@@ -487,7 +489,7 @@ async def decide_rereferral(
             over = await over_cap(uow, worker, name, rules.policy)
             if over is not None:
                 return over
-        await _start_rereferral_clocks(uow, saved, worker, rules)
+        await _start_rereferral_clocks(uow, saved, worker, who.actor_id, rules)
         detail = f"decision={decision.choice.value}" + (f"; assignee={worker}" if worker is not None else "")
         if without_consent_data(loaded, decision.risk_of_harm):
             detail += "; without_consent=yes"
@@ -552,7 +554,9 @@ def _rereferred(
     return replace(moved, assignee_id=worker)
 
 
-async def _start_rereferral_clocks(uow: UnitOfWork, saved: Contact, worker: str | None, rules: Rules) -> None:
+async def _start_rereferral_clocks(
+    uow: UnitOfWork, saved: Contact, worker: str | None, actor_id: str, rules: Rules
+) -> None:
     """Threshold met (no worker): the 2-hour child-protection clock and the 24-hour completion clock
     from received-at. Reassigned: the worker's 48-hour recommendation clock and, as for route IV
     (the procedure's "as per 3.4"), the 48-hour completion clock from received-at, which goes to
@@ -572,4 +576,4 @@ async def _start_rereferral_clocks(uow: UnitOfWork, saved: Contact, worker: str 
         await start_clock(
             uow, subject, ClockKind.COMPLETION_48H, received, rules.calendar, rules.policy, worker
         )
-    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now)
+    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now, by=actor_id)

@@ -13,8 +13,9 @@ contacts and their events, never contacts loaded one by one) and put together he
   urgent contacts; re-referrals sent to the duty manager.
 
 A narrowing (route, team, worker) applies to timeliness, times and volumes: the route a contact was
-last screened to, the worker a clock counts for (the person whose decision closed a screening or
-child-protection clock, else the one it was assigned to when it closed; for volumes, the contact's
+last screened to, the worker a clock counts for (the person it was assigned to when it closed, if
+anyone, else whoever closed it: the decider of a screening or child-protection clock, the
+consultant who signed off a completion; an open clock, its assignee; for volumes, the contact's
 current assignee), and the team the role directory puts that worker in. Open contacts and
 consultations are always the whole front door's.
 

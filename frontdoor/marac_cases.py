@@ -174,7 +174,7 @@ async def answer_request(
             return Refusal(RefusalReason.INVALID, "Write your team's answer.")
         if not await uow.marac.answer(request_id, Response(text.strip(), who.actor_id, now)):
             return Refusal(RefusalReason.WRONG_STATE, "That request was answered already.")
-        await close_clocks(uow, request.subject, [ClockKind.MARAC_REQUEST], now)
+        await close_clocks(uow, request.subject, [ClockKind.MARAC_REQUEST], now, by=who.actor_id)
         case = await uow.marac.get_case(request.case_id)
         timing = "late" if now > request.due_at else "in_time"
         await _audit(

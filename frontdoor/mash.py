@@ -210,7 +210,7 @@ async def _answer(
         return Refusal(RefusalReason.WRONG_STATE, f"{episode.reference} is closed.")
     updated = episode.with_request(replace(request, answer=answer))
     await uow.mash.save(updated)
-    await close_clocks(uow, request.subject, [request_clock(episode.urgency)], answer.at)
+    await close_clocks(uow, request.subject, [request_clock(episode.urgency)], answer.at, by=answer.by)
     late = "late" if answer.at > request.due_at else "in_time"
     await _audit(
         uow,
@@ -318,7 +318,12 @@ async def close_episode(
         for request in episode.requests:
             if not request.answered:
                 await close_clocks(
-                    uow, request.subject, [request_clock(episode.urgency)], now, DeadlineState.CANCELLED
+                    uow,
+                    request.subject,
+                    [request_clock(episode.urgency)],
+                    now,
+                    DeadlineState.CANCELLED,
+                    by=who.actor_id,
                 )
         await _audit(
             uow,

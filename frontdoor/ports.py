@@ -193,8 +193,11 @@ class DeadlineRepository(Protocol):
         """The open deadlines assigned to ``assignee_id``, soonest first."""
         ...
 
-    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
-        """Close the open deadlines of ``subject`` on ``clock`` at ``closed_at``; returns how many.
+    async def close(
+        self, subject: str, clock: str, state: str, closed_at: datetime, *, closed_by: str
+    ) -> int:
+        """Close the open deadlines of ``subject`` on ``clock`` at ``closed_at`` by ``closed_by`` (the
+        actor whose action closed them, recorded on each); returns how many.
 
         Closing is honest (SPEC §3): a row closed by its due time gets ``state`` (met, or cancelled
         when it stopped mattering); a row whose due time is before ``closed_at`` is recorded as late

@@ -86,7 +86,7 @@ def _invalid(problem: str) -> Refusal:
     return Refusal(RefusalReason.INVALID, f"Please check: {problem}. Nothing was changed.")
 
 
-async def _back_to_screening(uow: UnitOfWork, contact: Contact, *, rules: Rules) -> Deadline:
+async def _back_to_screening(uow: UnitOfWork, contact: Contact, actor_id: str, *, rules: Rules) -> Deadline:
     """The clocks of a contact just sent back to screening (see the module's docstring)."""
     subject = contact.reference or ""
     await reassign_clocks(uow, subject, _COMPLETION, None)
@@ -94,7 +94,7 @@ async def _back_to_screening(uow: UnitOfWork, contact: Contact, *, rules: Rules)
     if contact.urgent and ClockKind.CP_DECISION not in held:
         await start_clock(uow, subject, ClockKind.CP_DECISION, rules.now, rules.calendar, rules.policy)
     # Nothing should still be timing a screening decision here; if something is, the new one replaces it.
-    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now, DeadlineState.CANCELLED)
+    await close_clocks(uow, subject, [ClockKind.SCREENING], rules.now, DeadlineState.CANCELLED, by=actor_id)
     return await start_clock(uow, subject, ClockKind.SCREENING, rules.now, rules.calendar, rules.policy)
 
 
@@ -133,7 +133,7 @@ async def refuse_sign_off(
         saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        screening = await _back_to_screening(uow, saved, rules=rules)
+        screening = await _back_to_screening(uow, saved, who.actor_id, rules=rules)
         same = recorded.decided_by == who.actor_id
         detail = (
             f"{recorded.outcome.audit_detail()}; recorder={recorded.decided_by}; "
@@ -195,10 +195,16 @@ async def return_for_screening(
         # Returning is the worker's answer: it meets the re-referral recommendation clock and the
         # review after a lapsed letter; a letter still waiting for the parents has nothing to time.
         await close_clocks(
-            uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW], rules.now
+            uow,
+            subject,
+            [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW],
+            rules.now,
+            by=who.actor_id,
         )
-        await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
-        screening = await _back_to_screening(uow, saved, rules=rules)
+        await close_clocks(
+            uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED, by=who.actor_id
+        )
+        screening = await _back_to_screening(uow, saved, who.actor_id, rules=rules)
         await uow.audit.append(
             audit_event(
                 rules.now,

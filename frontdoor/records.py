@@ -157,3 +157,6 @@ class Deadline:
     closed_at: datetime | None = None
     #: why it ran late, as recorded on the breach alert card; None: no reason recorded
     late_reason: LateReason | None = None
+    #: who closed it (the person whose action closed it, or a ``system:`` actor for the scheduler);
+    #: None while it is open, or closed before this was recorded with no event to tell
+    closed_by: str | None = None

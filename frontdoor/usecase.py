@@ -186,12 +186,16 @@ async def close_clocks(
     clocks: Iterable[ClockKind],
     at: datetime,
     state: DeadlineState = DeadlineState.MET,
+    *,
+    by: str,
 ) -> None:
     """Close the open ``clocks`` of ``subject`` at ``at`` (SPEC §3): as ``state`` (met, or cancelled
     when the clock stopped mattering) when closed by their due time, else as late: a breached
-    clock is never recorded as met, and never disappears as cancelled."""
+    clock is never recorded as met, and never disappears as cancelled. ``by`` is who closed them
+    (the actor of the use case; a ``system:`` actor for the scheduler), kept on each clock: the
+    figures count a clock nobody was assigned for whoever closed it (SPEC §11)."""
     for clock in dict.fromkeys(clocks):
-        await uow.deadlines.close(subject, clock.value, state.value, at)
+        await uow.deadlines.close(subject, clock.value, state.value, at, closed_by=by)
 
 
 async def reassign_clocks(

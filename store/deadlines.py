@@ -26,6 +26,7 @@ _DEADLINE_COLUMNS = (
     DeadlineRow.assignee_id,
     DeadlineRow.closed_at,
     DeadlineRow.late_reason,
+    DeadlineRow.closed_by,
 )
 
 
@@ -40,6 +41,7 @@ def _deadline(row: DeadlineRow | Row[*tuple[Any, ...]]) -> Deadline:
         id=row.id,
         closed_at=row.closed_at,
         late_reason=LateReason(row.late_reason) if row.late_reason else None,
+        closed_by=row.closed_by,
     )
 
 
@@ -99,6 +101,7 @@ _CLOSE = (
             else_=DeadlineState.LATE.value,
         ),
         closed_at=_CLOSED_AT,
+        closed_by=bindparam("_closed_by", type_=_DEADLINES.c.closed_by.type),
         next_alert_at=None,
     )
     .returning(DeadlineRow.id)
@@ -191,13 +194,16 @@ class SqlDeadlineRepository(_Repository):
         )
         return [_deadline(row) for row in rows]
 
-    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+    async def close(
+        self, subject: str, clock: str, state: str, closed_at: datetime, *, closed_by: str
+    ) -> int:
         await self._uow.begin_write()
         parameters = {
             "_subject": subject,
             "_clock": ClockKind(clock).value,
             "_state": DeadlineState(state).value,
             "_closed_at": require_aware(closed_at, "closing time").astimezone(UTC),
+            "_closed_by": closed_by,
         }
         return len((await self._session.execute(_CLOSE, parameters)).all())
 

@@ -34,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
 )
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
 from frontdoor.calendar import require_aware
@@ -66,9 +65,6 @@ _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
 _CLOSED = ContactState.CLOSED.value
 _ROUTE_ACTIONS = {route: f"route_{route}" for route in ("i", "ii", "iii", "iv")}
 _CLOSED_STATES = (DeadlineState.MET.value, DeadlineState.LATE.value)
-#: The clocks a decision closes (SPEC §4): they are started with no one assigned, so they count for
-#: whoever made the decision.
-_DECISION_CLOCKS = (ClockKind.SCREENING.value, ClockKind.CP_DECISION.value)
 
 
 def _at(moment: datetime) -> ColumnElement[datetime]:
@@ -102,21 +98,12 @@ def _narrowed_contacts(
 
 
 def _worker() -> ColumnElement[str | None]:
-    """The person a clock counts for. A closed decision clock (screening, child protection): the
-    person who made the decision, that is the actor of its contact's event recorded at the moment
-    it closed (the use case closes the clock and records the event at the same instant). Any other
-    clock, or a decision clock still open: its assignee (``None``: no one)."""
-    d, e, c = DeadlineRow, ContactEventRow, aliased(ContactRow)
-    decider = (
-        select(e.actor_id)
-        .join(c, c.id == e.contact_id)
-        .where(c.reference == d.subject, e.at == d.closed_at)
-        .order_by(e.position.desc())
-        .limit(1)
-        .correlate(d)
-        .scalar_subquery()
-    )
-    return case((d.clock.in_(_DECISION_CLOCKS), func.coalesce(decider, d.assignee_id)), else_=d.assignee_id)
+    """The person a clock counts for: its assignee (when it closed, for a closed one) if it had one,
+    else whoever closed it (``closed_by``: the decider of a screening or child-protection clock,
+    which intake starts with no one assigned; the consultant who signed off a completion clock
+    handed to the consultants). An open clock with no assignee: no one (``None``). Columns of the
+    clock's own row, so no other table is read."""
+    return func.coalesce(DeadlineRow.assignee_id, DeadlineRow.closed_by)
 
 
 def _group(by: GroupBy, bounds: Sequence[datetime], when: SQLColumnExpression[Any]) -> ColumnElement[Any]:

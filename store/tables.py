@@ -294,6 +294,8 @@ class DeadlineRow(Base):
     closed_at: Mapped[datetime | None]
     #: why it ran late (``frontdoor.records.LateReason``), from the breach alert card; null: none
     late_reason: Mapped[str | None] = mapped_column(String(CODE))
+    #: who closed it (an actor id; ``system:…`` for the scheduler); null while open
+    closed_by: Mapped[str | None] = mapped_column(String(PERSON))
 
 
 class AlertOutboxRow(Base):

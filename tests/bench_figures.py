@@ -3,7 +3,8 @@
 A bulk generator (``INSERT … SELECT`` over ``generate_series``, in the server) fills a migrated
 database with a million contacts over two years (one every 63 seconds), each with its events
 (submitted, screened to a route by one of ten consultants, signed off) and clocks (screening and
-the 2-hour clock for one in ten with no assignee, as intake starts them; completion with a worker),
+the 2-hour clock for one in ten with no assignee, as intake starts them, closed by a consultant;
+completion with a worker, closed at sign-off),
 a fifth of screening clocks late, then ``VACUUM ANALYZE``. It then times
 what people ask for: the ``figures`` card for a month (all contacts, one route, one worker), the
 weekly card's figures, and the CSV export by worker. Printed, never asserted.
@@ -91,21 +92,23 @@ SELECT id, 2, t + CASE WHEN i % 4 = 3 THEN interval '60 hours' ELSE interval '20
        'consultant-bench',
        'sign_off', 'awaiting_signoff', 'closed', '', '' FROM seed WHERE NOT open;
 
-INSERT INTO deadlines (subject, clock, started_at, due_at, state, assignee_id, closed_at)
+INSERT INTO deadlines (subject, clock, started_at, due_at, state, assignee_id, closed_at, closed_by)
 SELECT reference, 'screening', t, t + interval '1 day',
        CASE WHEN open THEN 'open' WHEN i % 5 = 4 THEN 'late' ELSE 'met' END, NULL,
        CASE WHEN open THEN NULL
-            ELSE t + CASE WHEN i % 5 = 4 THEN interval '30 hours' ELSE interval '2 hours' END END
+            ELSE t + CASE WHEN i % 5 = 4 THEN interval '30 hours' ELSE interval '2 hours' END END,
+       CASE WHEN open THEN NULL ELSE 'consultant-bench-' || (i % {deciders}) END
 FROM seed
 UNION ALL
 SELECT reference, CASE WHEN route IN ('i', 'ii') THEN 'completion_24h' ELSE 'completion_48h' END, t,
        t + CASE WHEN route IN ('i', 'ii') THEN interval '1 day' ELSE interval '2 days' END,
        CASE WHEN i % 4 = 3 THEN 'late' ELSE 'met' END, worker,
-       t + CASE WHEN i % 4 = 3 THEN interval '60 hours' ELSE interval '20 hours' END
+       t + CASE WHEN i % 4 = 3 THEN interval '60 hours' ELSE interval '20 hours' END, 'consultant-bench'
 FROM seed WHERE NOT open
 UNION ALL
 SELECT reference, 'cp_decision', t, t + interval '2 hours', CASE WHEN i % 30 = 0 THEN 'late' ELSE 'met' END,
-       NULL, t + CASE WHEN i % 30 = 0 THEN interval '3 hours' ELSE interval '1 hour' END
+       NULL, t + CASE WHEN i % 30 = 0 THEN interval '3 hours' ELSE interval '1 hour' END,
+       'consultant-bench-' || ((i + 1) % {deciders})
 FROM seed WHERE route = 'i' AND NOT open;
 """
 

@@ -25,7 +25,6 @@ from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 
 _ARRIVALS = (Action.SUBMIT.value, Action.REFER_REREFERRAL.value)
 _ROUTES = ("route_i", "route_ii", "route_iii", "route_iv")
-_DECISION_CLOCKS = (ClockKind.SCREENING, ClockKind.CP_DECISION)
 
 
 class _Held(Protocol):
@@ -50,14 +49,9 @@ def _percentile(ordered: Sequence[float], p: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * (position - lower)
 
 
-def _worker(d: Deadline, contact: Contact | None) -> str | None:
-    """A closed decision clock's decider (the actor of the contact's last event at its closing),
-    else its assignee: ``store.figures._worker``."""
-    if d.clock in _DECISION_CLOCKS and d.closed_at is not None and contact is not None:
-        deciders = [e.actor_id for e in contact.events if e.at == d.closed_at]
-        if deciders:
-            return deciders[-1]
-    return d.assignee_id
+def _worker(d: Deadline) -> str | None:
+    """Its assignee if it has one, else whoever closed it (None while open): ``store.figures._worker``."""
+    return d.assignee_id if d.assignee_id is not None else d.closed_by
 
 
 def _group(
@@ -72,9 +66,9 @@ def _group(
         case GroupBy.WEEK:
             return str(next(i for i, upper in enumerate(bounds[1:]) if when < upper))
         case GroupBy.WORKER:
-            return _worker(d, contact) or ""
+            return _worker(d) or ""
         case GroupBy.TEAM:
-            return teams.get(_worker(d, contact) or "", "")
+            return teams.get(_worker(d) or "", "")
         case GroupBy.ROUTE:
             return _route(contact)
 
@@ -116,7 +110,7 @@ class FakeFigures:
             if not bounds[0] <= when < bounds[-1]:
                 continue
             contact = contacts.get(d.subject)
-            if not self._keeps(contact, narrowing, _worker(d, contact)):
+            if not self._keeps(contact, narrowing, _worker(d)):
                 continue
             yield _group(by, bounds, when, d, contact, self._view().teams), d
 
@@ -167,7 +161,7 @@ class FakeFigures:
             if d.closed_at is None or not bounds[0] <= d.closed_at < bounds[-1]:
                 continue
             contact = contacts.get(d.subject)
-            if not self._keeps(contact, narrowing, _worker(d, contact)):
+            if not self._keeps(contact, narrowing, _worker(d)):
                 continue
             key = (_group(by, bounds, d.closed_at, d, contact, self._view().teams), d.clock)
             seconds.setdefault(key, []).append((d.closed_at - d.started_at).total_seconds())

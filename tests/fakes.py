@@ -514,7 +514,9 @@ class _Deadlines(_Repository):
         ]
         return sorted(found, key=lambda d: (d.due_at, d.id or 0))
 
-    async def close(self, subject: str, clock: str, state: str, closed_at: datetime) -> int:
+    async def close(
+        self, subject: str, clock: str, state: str, closed_at: datetime, *, closed_by: str
+    ) -> int:
         kind, closing, closed_at = ClockKind(clock), DeadlineState(state), _utc(closed_at)
         data = await self._uow.write()
         closed = 0
@@ -525,7 +527,9 @@ class _Deadlines(_Repository):
                 and deadline.state is DeadlineState.OPEN
             ):
                 new_state = DeadlineState.LATE if deadline.due_at < closed_at else closing
-                data.deadlines[key] = replace(deadline, state=new_state, closed_at=closed_at)
+                data.deadlines[key] = replace(
+                    deadline, state=new_state, closed_at=closed_at, closed_by=closed_by
+                )
                 data.next_alerts[key] = None
                 closed += 1
         return closed

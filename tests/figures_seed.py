@@ -48,6 +48,8 @@ TYPES = tuple(ContactType)
 NEEDS = tuple(PresentingNeed)
 WORKERS = ("sw-fig-1", "sw-fig-2", "sw-fig-3")
 DECIDERS = ("consultant-fig-1", "consultant-fig-2")
+#: who signs the contacts off (closing their completion clocks)
+SIGNER = "consultant-fig"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,7 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
         kind: ClockKind,
         start: datetime,
         late: bool,
+        by: str,
         open_: bool = False,
         assignee: str | None = None,
         closed: datetime | None = None,
@@ -157,12 +160,12 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
         await work.deadlines.add(Deadline(subject, kind, start, due, assignee_id=assignee))
         closed = closed or _closing(due, start, late, kind)
         if not open_:
-            await work.deadlines.close(subject, kind.value, "met", closed)
+            await work.deadlines.close(subject, kind.value, "met", closed, closed_by=by)
         return closed
 
     # An urgent contact is screened at once (on time: no urgent contact's screening runs late).
     quickly = received + timedelta(minutes=30) if item.urgent else None
-    screened = await clock(ClockKind.SCREENING, received, item.screening_late, closed=quickly)
+    screened = await clock(ClockKind.SCREENING, received, item.screening_late, item.screener, closed=quickly)
     route_state = {
         "i": ContactState.CP_DECISION,
         "ii": ContactState.AWAITING_SIGNOFF,
@@ -180,7 +183,7 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
         )
     )
     if item.urgent:
-        decided = await clock(ClockKind.CP_DECISION, received, item.cp_late)
+        decided = await clock(ClockKind.CP_DECISION, received, item.cp_late, item.cp_decider)
         events.append(
             ContactEvent(
                 decided,
@@ -192,14 +195,14 @@ async def _record(work: UnitOfWork, item: Seeded, calendar: WorkingCalendar, pol
             )
         )
     completed = await clock(
-        item.completion, received, item.completion_late, item.completion_open, item.worker
+        item.completion, received, item.completion_late, SIGNER, item.completion_open, item.worker
     )
     state = route_state
     if not item.completion_open:
         events.append(
             ContactEvent(
                 completed,
-                "consultant-fig",
+                SIGNER,
                 Action.SIGN_OFF.value,
                 ContactState.AWAITING_SIGNOFF,
                 ContactState.CLOSED,

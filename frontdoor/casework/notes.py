@@ -59,7 +59,7 @@ async def record_work(
         if isinstance(saved, AlreadyDecided):
             return saved
         if kind is WorkKind.PARENT_CONTACT:
-            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now)
+            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], now, by=who.actor_id)
         await audit_contact(uow, now, who.actor_id, kind.value, subject)
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()

@@ -53,7 +53,7 @@ async def accept_referral(
         saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, subject, [ClockKind.CP_DECISION], now)
+        await close_clocks(uow, subject, [ClockKind.CP_DECISION], now, by=who.actor_id)
         await audit_contact(uow, now, who.actor_id, Action.ACCEPT_REFERRAL.value, subject)
         deadlines = await open_deadlines(uow, subject)
         await uow.commit()
@@ -154,13 +154,19 @@ async def record_outcome(
             return saved
 
         if from_state is ContactState.CP_DECISION:
-            await close_clocks(uow, subject, [ClockKind.CP_DECISION], rules.now)
+            await close_clocks(uow, subject, [ClockKind.CP_DECISION], rules.now, by=who.actor_id)
         if from_state is ContactState.SW_ASSESSMENT:
             # The recommendation is what the re-referral clock and a lapsed letter's review clock time.
             await close_clocks(
-                uow, subject, [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW], rules.now
+                uow,
+                subject,
+                [ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.LETTER_REVIEW],
+                rules.now,
+                by=who.actor_id,
             )
-            await close_clocks(uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED)
+            await close_clocks(
+                uow, subject, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.CANCELLED, by=who.actor_id
+            )
         await reassign_clocks(uow, subject, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], None)
 
         if accepting:

@@ -108,7 +108,9 @@ async def lapse_parent_letter(
             return saved
         # The letter's window ran out without the parents making contact: not met, whenever the
         # scheduler runs. The review is the worker's clock, not a screening decision (SPEC §11).
-        await close_clocks(uow, reference, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.LATE)
+        await close_clocks(
+            uow, reference, [ClockKind.PARENT_LETTER], rules.now, DeadlineState.LATE, by=actor_id
+        )
         review = await start_clock(
             uow, reference, ClockKind.LETTER_REVIEW, rules.now, rules.calendar, rules.policy, worker
         )

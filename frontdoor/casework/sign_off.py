@@ -94,7 +94,9 @@ async def sign_off(
         saved = await save_or_race(uow, moved, expected_version, who.actor_id)
         if isinstance(saved, AlreadyDecided):
             return saved
-        await close_clocks(uow, subject, [d.clock for d in await open_deadlines(uow, subject)], now)
+        await close_clocks(
+            uow, subject, [d.clock for d in await open_deadlines(uow, subject)], now, by=who.actor_id
+        )
         detail = recorded.outcome.audit_detail()
         if accepted:
             detail += f"; highlight={'yes' if highlight else 'no'}"

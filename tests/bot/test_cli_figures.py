@@ -25,6 +25,7 @@ from frontdoor.records import ClockKind
 from frontdoor.script import CONTACT_TYPE_TITLES, NEED_TITLES, SOURCE_TITLES
 from store.sql import SqlStore
 from tests.figures_seed import NEEDS, SOURCES, TYPES, seed_month
+from tests.frontdoor.casework_builders import route_iii
 from tests.frontdoor.decision_builders import (
     CONSULTANT,
     CONSULTANT_2,
@@ -248,6 +249,46 @@ async def test_decision_clocks_count_for_who_decided_by_worker_and_team(env: dic
         ["MASH North", "Screening in 1 working day", "1", "0", "1", "0.0"],
         ["MASH North", "CP decision in 2 hours", "1", "1", "0", "100.0"],
     ]
+
+
+async def test_a_completion_signed_off_counts_for_who_signed_it_off_by_worker(env: dict[str, str]) -> None:
+    """SPEC §11: a route III contact screened by one consultant, its outcome recorded by the officer
+    it was with (which hands the 48-hour completion clock to the consultants on duty) and signed off
+    by another consultant, through the use cases: exported ``--by worker``, the completion counts
+    for the consultant who signed it off, the screening for the one who screened it, and nothing
+    for the officer or for no one."""
+    store = SqlStore(env["DATABASE_URL"])
+    try:
+        await seat(store)
+        async with store.unit_of_work() as uow:
+            await uow.roles.set_team(CONSULTANT_2, "MASH North")
+            await uow.commit()
+        closed = await route_iii(store)
+        async with store.unit_of_work() as uow:
+            clocks = await uow.deadlines.for_subject(closed.reference or "")
+    finally:
+        await store.close()
+    [completion] = [d for d in clocks if d.clock is ClockKind.COMPLETION_48H]
+    assert (completion.assignee_id, completion.closed_by) == (None, CONSULTANT_2)
+    week = ("--from", "2026-03-16", "--to", "2026-03-22")
+    clock_titles = {
+        "Screening in 1 working day",
+        "CP decision in 2 hours",
+        "Completed in 24h (routes I-II)",
+        "Completed in 48h (routes III-IV)",
+    }
+
+    by_worker = _run(env, *week, "--by", "worker")
+    assert by_worker.returncode == 0, by_worker.stderr
+    rows = [row[:6] for row in _rows(by_worker.stdout)[1:] if row[1] in clock_titles]
+    assert rows == [
+        [CONSULTANT, "Screening in 1 working day", "1", "1", "0", "100.0"],
+        [CONSULTANT_2, "Completed in 48h (routes III-IV)", "1", "1", "0", "100.0"],
+    ]
+    by_team = _run(env, *week, "--by", "team")
+    assert by_team.returncode == 0, by_team.stderr
+    rows = [row[:6] for row in _rows(by_team.stdout)[1:] if row[1] == "Completed in 48h (routes III-IV)"]
+    assert rows == [["MASH North", "Completed in 48h (routes III-IV)", "1", "1", "0", "100.0"]]
 
 
 async def test_export_by_week_carries_volumes_by_source_type_need_and_open_contacts_each_day(

@@ -90,7 +90,10 @@ async def test_a_reason_is_recorded_on_the_breach_card_changed_later_and_counted
 
     # ... and changes the reason after the clock closed late: the last one wins.
     async with bot.store.unit_of_work() as uow:
-        await uow.deadlines.close(REFERENCE, ClockKind.CP_DECISION.value, "met", due + timedelta(minutes=30))
+        closing = due + timedelta(minutes=30)
+        await uow.deadlines.close(
+            REFERENCE, ClockKind.CP_DECISION.value, "met", closing, closed_by=DUTY_MANAGER.aad_object_id
+        )
         await uow.commit()
     clock.set(due + timedelta(minutes=40))
     data = {ALERT_KEY: key.text, REASON_INPUT: LateReason.CONSENT.value}
@@ -158,7 +161,9 @@ async def test_who_may_not_forged_codes_and_stale_cards_change_nothing(
     # A stale card: the clock stopped mattering (cancelled) by its due time, so it did not run late
     # (cancelled after its due time it would be recorded late, SPEC §3).
     async with bot.store.unit_of_work() as uow:
-        await uow.deadlines.close(REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due)
+        await uow.deadlines.close(
+            REFERENCE, ClockKind.CP_DECISION.value, "cancelled", due, closed_by=DUTY_MANAGER.aad_object_id
+        )
         await uow.commit()
     stale = await teams_channel.execute(
         duty, DUTY_MANAGER, REASON_VERB, good, card_activity_id=post.activity_id

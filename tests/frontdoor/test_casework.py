@@ -75,6 +75,9 @@ from tests.frontdoor.casework_builders import (
     outcome_of,
     recommended,
     resolve,
+    route_i_accepted_in_two_steps,
+    route_iii,
+    route_iv,
     signed,
     work,
 )
@@ -488,6 +491,40 @@ async def test_a_replayed_note_changes_nothing(store: Store) -> None:
     assert await snapshot(store, contact) == after
 
 
+# -- who closed each clock ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("walk", "closers"),
+    [
+        (
+            route_i_accepted_in_two_steps,
+            {
+                ClockKind.SCREENING: CONSULTANT,
+                ClockKind.CP_DECISION: CONSULTANT,
+                ClockKind.COMPLETION_24H: CONSULTANT_2,
+            },
+        ),
+        (route_iii, {ClockKind.SCREENING: CONSULTANT, ClockKind.COMPLETION_48H: CONSULTANT_2}),
+        (route_iv, {ClockKind.SCREENING: CONSULTANT, ClockKind.COMPLETION_48H: CONSULTANT_2}),
+    ],
+    ids=["route_i", "route_iii", "route_iv"],
+)
+async def test_each_clock_records_who_closed_it(
+    store: Store, walk: Callable[[Store], Awaitable[Contact]], closers: dict[ClockKind, str]
+) -> None:
+    """SPEC §11: the screening and CP decisions close their clocks for the consultant who made them;
+    the officer's outcome or social worker's recommendation hands the completion clock to the
+    consultants, and the consultant who signs the contact off closes it."""
+    await seat(store)
+    closed = await walk(store)
+    clocks = await deadlines_of(store, closed.reference)
+    assert all(d.state is not DeadlineState.OPEN for d in clocks)
+    assert {d.clock: d.closed_by for d in clocks} == closers
+    completion = next(d for d in clocks if d.clock in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H))
+    assert completion.assignee_id is None
+
+
 # -- the parent letter and its lapse --------------------------------------------------------------
 
 
@@ -586,7 +623,12 @@ async def test_a_letter_lapsed_late_by_the_scheduler_is_recorded_the_same_way(st
     letter = next(
         d for d in await deadlines_of(store, contact.reference) if d.clock is ClockKind.PARENT_LETTER
     )
-    assert (letter.state, letter.closed_at) == (DeadlineState.LATE, clock.now())
+    # closed by the scheduler, whose actor is recorded as having closed it
+    assert (letter.state, letter.closed_at, letter.closed_by) == (
+        DeadlineState.LATE,
+        clock.now(),
+        PARENT_LETTER_ACTOR,
+    )
     review = (await open_clocks(store, contact.reference))[ClockKind.LETTER_REVIEW]
     assert review.due_at == lapsed.review_due == datetime(2026, 4, 10, 10, 1, tzinfo=UTC)
 

@@ -313,7 +313,8 @@ async def test_an_alert_waiting_for_a_retry_is_withdrawn_once_its_clock_stops(st
     assert (first.sent, first.retried) == (2, 2)  # the duty channel's copies went; the worker's wait
     sends_before = len(sender.sends)
     async with store.unit_of_work() as uow:
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION.value, "met", CP_DUE) == 1
+        cp = ClockKind.CP_DECISION.value
+        assert await uow.deadlines.close("CT-26-000001", cp, "met", CP_DUE, closed_by=CONSULTANT) == 1
         await uow.commit()
     time.advance(timedelta(minutes=5))
     second = await dispatcher(store, time, sender).dispatch_due()
@@ -721,7 +722,9 @@ async def test_taking_an_alert_is_refused_to_outsiders_and_for_clocks_that_have_
     invalid = await acknowledge_alert(store.unit_of_work(), lapsed, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(invalid, Refusal) and invalid.reason is RefusalReason.INVALID
     async with store.unit_of_work() as uow:
-        await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION.value, "met", CP_DUE)
+        await uow.deadlines.close(
+            "CT-26-000001", ClockKind.CP_DECISION.value, "met", CP_DUE, closed_by=CONSULTANT
+        )
         await uow.commit()
     stopped = await acknowledge_alert(store.unit_of_work(), key, who=Who(CONSULTANT, staff), now=CP_DUE)
     assert isinstance(stopped, Refusal) and stopped.reason is RefusalReason.WRONG_STATE

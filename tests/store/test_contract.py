@@ -599,15 +599,17 @@ async def test_deadlines_add_for_subject_due_and_close(store: Store) -> None:
         assert await uow.deadlines.open_due_before(T0) == []
 
         at = T0 + timedelta(minutes=30)  # exactly at its due time: met
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, at) == 1
-        assert await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, at) == 0
+        cp, met = ClockKind.CP_DECISION, DeadlineState.MET
+        assert await uow.deadlines.close("CT-26-000001", cp, met, at, closed_by="consultant-1") == 1
+        # closed already: a second closing changes nothing, nor who closed it
+        assert await uow.deadlines.close("CT-26-000001", cp, met, at, closed_by="consultant-2") == 0
         await uow.commit()
     async with store.unit_of_work() as uow:
         assert await uow.deadlines.open_due_before(T0 + timedelta(days=1)) == [screening, later]
         closed = await uow.deadlines.for_subject("CT-26-000001")
-        assert [(d.state, d.closed_at) for d in closed] == [
-            (DeadlineState.MET, at),
-            (DeadlineState.OPEN, None),
+        assert [(d.state, d.closed_at, d.closed_by) for d in closed] == [
+            (DeadlineState.MET, at, "consultant-1"),
+            (DeadlineState.OPEN, None, None),
         ]
 
 
@@ -621,15 +623,17 @@ async def test_a_clock_closed_after_its_due_time_is_late_never_met(store: Store)
         await uow.commit()
     late = T0 + timedelta(minutes=90)
     async with store.unit_of_work() as uow:
-        assert await uow.deadlines.close("CT-1", "screening", "met", late) == 2
-        assert await uow.deadlines.close("CT-1", "cp_decision", "cancelled", late) == 1
+        assert await uow.deadlines.close("CT-1", "screening", "met", late, closed_by="consultant-1") == 2
+        assert await uow.deadlines.close("CT-1", "cp_decision", "cancelled", late, closed_by="system:x") == 1
         await uow.commit()
     async with store.unit_of_work() as uow:
-        found = [(d.clock, d.state, d.closed_at) for d in await uow.deadlines.for_subject("CT-1")]
+        found = [
+            (d.clock, d.state, d.closed_at, d.closed_by) for d in await uow.deadlines.for_subject("CT-1")
+        ]
     assert found == [
-        (ClockKind.CP_DECISION, DeadlineState.LATE, late),
-        (ClockKind.SCREENING, DeadlineState.LATE, late),
-        (ClockKind.SCREENING, DeadlineState.MET, late),
+        (ClockKind.CP_DECISION, DeadlineState.LATE, late, "system:x"),
+        (ClockKind.SCREENING, DeadlineState.LATE, late, "consultant-1"),
+        (ClockKind.SCREENING, DeadlineState.MET, late, "consultant-1"),
     ]
 
 
@@ -654,7 +658,10 @@ async def test_the_tick_reads_only_deadlines_whose_next_alert_has_come(store: St
         assert await uow.deadlines.alerts_due_by(T0 + timedelta(days=9)) == [soon, letter]
         closing = T0 + timedelta(minutes=30)
         assert (
-            await uow.deadlines.close("CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, closing) == 1
+            await uow.deadlines.close(
+                "CT-26-000001", ClockKind.CP_DECISION, DeadlineState.MET, closing, closed_by="consultant-1"
+            )
+            == 1
         )
         await uow.deadlines.set_next_alerts({})
         await uow.commit()
@@ -673,7 +680,7 @@ async def test_closing_closes_every_open_deadline_on_that_clock(store: Store) ->
         await uow.deadlines.add(_deadline("CT-1", ClockKind.SCREENING, 20))
         await uow.commit()
     async with store.unit_of_work() as uow:
-        assert await uow.deadlines.close("CT-1", "parent_letter", "cancelled", T0) == 2
+        assert await uow.deadlines.close("CT-1", "parent_letter", "cancelled", T0, closed_by="sw-1") == 2
         await uow.commit()
     async with store.unit_of_work() as uow:
         states = {(d.clock, d.state) for d in await uow.deadlines.for_subject("CT-1")}

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from frontdoor.casework.values import PARENT_LETTER_ACTOR
 from frontdoor.records import ClockKind, Deadline, DeadlineState, LateReason
 from frontdoor.unit_of_work import Store
 from frontdoor.usecase import reassign_clocks
 from tests.store.samples import T0
 
 SUBJECT = "CT-26-000041"
+#: the consultant who signs the contact off, closing its clocks
+SIGNER = "consultant-1"
 
 
 def _clock(clock: ClockKind, due_minutes: int, assignee_id: str | None = "sw-1") -> Deadline:
@@ -54,11 +57,15 @@ async def test_a_clock_handed_on_keeps_its_row_and_its_late_reason(store: Store)
 
     # Closed later (signed off), it counts as late with the reason recorded before it moved on.
     async with store.unit_of_work() as uow:
-        await uow.deadlines.close(SUBJECT, ClockKind.COMPLETION_48H.value, DeadlineState.MET.value, later)
+        await uow.deadlines.close(
+            SUBJECT, ClockKind.COMPLETION_48H.value, DeadlineState.MET.value, later, closed_by=SIGNER
+        )
         await uow.commit()
     async with store.unit_of_work() as uow:
         closed = next(d for d in await uow.deadlines.for_subject(SUBJECT) if d.id == breached.id)
     assert (closed.state, closed.late_reason) == (DeadlineState.LATE, LateReason.AGENCY_INFORMATION)
+    # handed to nobody, it was closed by the consultant who signed it off (the figures' worker)
+    assert (closed.assignee_id, closed.closed_by) == (None, SIGNER)
 
 
 async def test_handing_on_moves_only_open_clocks_of_that_kind_not_yet_with_that_person(
@@ -67,7 +74,9 @@ async def test_handing_on_moves_only_open_clocks_of_that_kind_not_yet_with_that_
     async with store.unit_of_work() as uow:
         open_24h = await uow.deadlines.add(_clock(ClockKind.COMPLETION_24H, 60))
         met_48h = await uow.deadlines.add(_clock(ClockKind.COMPLETION_48H, 60))
-        await uow.deadlines.close(SUBJECT, ClockKind.COMPLETION_48H.value, DeadlineState.MET.value, T0)
+        await uow.deadlines.close(
+            SUBJECT, ClockKind.COMPLETION_48H.value, DeadlineState.MET.value, T0, closed_by=SIGNER
+        )
         await uow.commit()
     async with store.unit_of_work() as uow:
         await reassign_clocks(uow, SUBJECT, [ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H], "sw-2")
@@ -93,7 +102,8 @@ async def test_a_clock_cancelled_after_its_due_time_is_late_one_cancelled_in_tim
     at = T0 + timedelta(minutes=120)
     async with store.unit_of_work() as uow:
         for clock in (ClockKind.COMPLETION_24H, ClockKind.COMPLETION_48H, ClockKind.CP_DECISION):
-            assert await uow.deadlines.close(SUBJECT, clock.value, DeadlineState.CANCELLED.value, at) == 1
+            cancelled = DeadlineState.CANCELLED.value
+            assert await uow.deadlines.close(SUBJECT, clock.value, cancelled, at, closed_by=SIGNER) == 1
         await uow.commit()
     async with store.unit_of_work() as uow:
         found = {d.clock: (d.state, d.closed_at) for d in await uow.deadlines.for_subject(SUBJECT)}
@@ -111,8 +121,11 @@ async def test_a_clock_closed_as_late_is_late_even_by_its_due_time(store: Store)
         await uow.commit()
     at = T0 + timedelta(minutes=60)
     async with store.unit_of_work() as uow:
-        assert await uow.deadlines.close(SUBJECT, ClockKind.PARENT_LETTER.value, "late", at) == 1
+        letter_clock = ClockKind.PARENT_LETTER.value
+        assert (
+            await uow.deadlines.close(SUBJECT, letter_clock, "late", at, closed_by=PARENT_LETTER_ACTOR) == 1
+        )
         await uow.commit()
     async with store.unit_of_work() as uow:
         [letter] = await uow.deadlines.for_subject(SUBJECT)
-    assert (letter.state, letter.closed_at) == (DeadlineState.LATE, at)
+    assert (letter.state, letter.closed_at, letter.closed_by) == (DeadlineState.LATE, at, PARENT_LETTER_ACTOR)

@@ -67,7 +67,7 @@ async def test_open_deadlines_by_subjects_and_by_assignee_soonest_first(store: S
         await uow.deadlines.add(_deadline("CT-B", ClockKind.CP_DECISION, 5, "sw-1"))
         await uow.commit()
     async with store.unit_of_work() as uow:
-        await uow.deadlines.close("CT-B", ClockKind.CP_DECISION, DeadlineState.MET, T0)
+        await uow.deadlines.close("CT-B", ClockKind.CP_DECISION, DeadlineState.MET, T0, closed_by="sw-1")
         await uow.commit()
 
     async with store.unit_of_work() as uow:

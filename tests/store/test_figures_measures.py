@@ -43,12 +43,14 @@ async def _clock(
     took: timedelta | None,
     worker: str | None,
     due: timedelta = timedelta(days=3),
+    *,
+    by: str = "consultant-fig",
 ) -> None:
-    """A clock started at ``start`` and closed ``took`` later (left open when None)."""
+    """A clock started at ``start`` and closed ``took`` later by ``by`` (left open when None)."""
     async with store.unit_of_work() as uow:
         await uow.deadlines.add(Deadline(subject, kind, start, start + due, assignee_id=worker))
         if took is not None:
-            await uow.deadlines.close(subject, kind.value, "met", start + took)
+            await uow.deadlines.close(subject, kind.value, "met", start + took, closed_by=by)
         await uow.commit()
 
 
@@ -56,8 +58,8 @@ async def _seed_times(store: Store) -> None:
     # Screening clocks in November, closed after 1, 2, 3, 4 and 10 hours (the last one late, its
     # due time 5 hours after the start): sorted 1, 2, 3, 4, 10.
     #   median: rank 0.5 × 4 = 2 → 3 hours; 90th: rank 0.9 × 4 = 3.6 → 4 + 0.6 × (10 − 4) = 7.6 hours.
-    # As intake starts them, with no one assigned: each counts for whoever screened the contact
-    # (sw-a the first three, sw-b the others).
+    # As intake starts them, with no one assigned: each counts for whoever closed it by screening
+    # the contact (sw-a the first three, sw-b the others).
     for number, hours in enumerate((3, 1, 10, 4, 2)):
         received = _at(2 + number, 9)
         worker = "sw-a" if number < 3 else "sw-b"
@@ -66,9 +68,9 @@ async def _seed_times(store: Store) -> None:
             store, number, received, route=route, decider=worker, decided=hours * HOUR
         )
         due = timedelta(hours=5) if hours == 10 else timedelta(days=3)
-        await _clock(store, subject, K.SCREENING, received, hours * HOUR, None, due)
-    # Child-protection clocks closed after 30 and 90 minutes, assigned to sw-a and closed with no
-    # event of the contact's at that moment: they count for their assignee.
+        await _clock(store, subject, K.SCREENING, received, hours * HOUR, None, due, by=worker)
+    # Child-protection clocks closed after 30 and 90 minutes, assigned to sw-a and closed by someone
+    # else (consultant-fig): they count for their assignee.
     #   median: rank 0.5 → 30 + 0.5 × 60 = 60 minutes; 90th: rank 0.9 → 30 + 0.9 × 60 = 84 minutes.
     await _clock(store, "CT-26-700000", K.CP_DECISION, _at(2, 9), timedelta(minutes=90), "sw-a")
     await _clock(store, "CT-26-700001", K.CP_DECISION, _at(3, 9), timedelta(minutes=30), "sw-a")

@@ -23,6 +23,8 @@ NOW = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
 K = ClockKind
 R = LateReason
 HOUR = timedelta(hours=1)
+#: who closes the clocks below (each has an assignee, so it counts for them)
+CLOSER = "consultant-fig"
 
 
 def _at(day: int, hour: int, month: int = 11) -> datetime:
@@ -47,7 +49,7 @@ async def _clock(
         for reason in reasons:
             await uow.deadlines.set_late_reason(stored.id, reason)
         if took is not None:
-            await uow.deadlines.close(subject, kind.value, "met", start + took)
+            await uow.deadlines.close(subject, kind.value, "met", start + took, closed_by=CLOSER)
         await uow.commit()
 
 
@@ -79,7 +81,9 @@ async def _seed(store: Store) -> None:
         assert stored.id is not None
         await uow.deadlines.set_late_reason(stored.id, R.OTHER)
         # cancelled before its due time (the contact went another way): never counted
-        await uow.deadlines.close(e, K.COMPLETION_48H.value, DeadlineState.CANCELLED.value, _at(7, 10))
+        await uow.deadlines.close(
+            e, K.COMPLETION_48H.value, DeadlineState.CANCELLED.value, _at(7, 10), closed_by=CLOSER
+        )
         await uow.commit()
 
 
@@ -187,7 +191,9 @@ async def test_a_reason_recorded_before_the_clock_is_handed_on_is_counted(store:
         await reassign_clocks(uow, subject, [K.COMPLETION_48H], None)  # the recommendation
         await uow.commit()
     async with store.unit_of_work() as uow:
-        await uow.deadlines.close(subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(12, 9))
+        await uow.deadlines.close(
+            subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(12, 9), closed_by=CLOSER
+        )
         await uow.commit()
     assert await _breaches(store) == {"Consent being sought": 1}
 
@@ -201,8 +207,10 @@ async def test_a_breached_completion_clock_replaced_by_another_route_counts_late
         await uow.commit()
     async with store.unit_of_work() as uow:
         cancelled = DeadlineState.CANCELLED.value
-        await uow.deadlines.close(subject, K.COMPLETION_24H.value, cancelled, _at(10, 13))
+        await uow.deadlines.close(subject, K.COMPLETION_24H.value, cancelled, _at(10, 13), closed_by=CLOSER)
         await uow.deadlines.add(Deadline(subject, K.COMPLETION_48H, _at(9, 10), _at(11, 10)))
-        await uow.deadlines.close(subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(10, 15))
+        await uow.deadlines.close(
+            subject, K.COMPLETION_48H.value, DeadlineState.MET.value, _at(10, 15), closed_by=CLOSER
+        )
         await uow.commit()
     assert await _breaches(store) == {"No reason recorded": 1}

@@ -72,7 +72,7 @@ async def test_postgres_migrations_match_the_tables(postgres_server: PostgresSer
 
 
 def test_there_is_one_head() -> None:
-    assert head_revision() == "0010_letter_review"
+    assert head_revision() == "0011_closed_by"
 
 
 async def _reviews_renamed(url: str) -> None:

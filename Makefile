@@ -43,7 +43,8 @@ ANYTIME_AT ?= 2026-12-07 08:35:00|2026-12-09 18:00:00|2026-12-12 12:00:00|2026-1
 ANYTIME_TESTS ?= tests/scheduler tests/reliability tests/bot/test_alerts.py tests/bot/test_duty.py \
 	tests/bot/test_cli.py tests/bot/test_settings.py tests/bot/test_dedup.py tests/bot/test_worklists.py \
 	tests/bot/test_intake_stale.py tests/store/test_leader.py tests/store/test_processed_activities.py \
-	tests/frontdoor/test_handover.py tests/frontdoor/test_dispatch.py
+	tests/frontdoor/test_handover.py tests/frontdoor/test_dispatch.py tests/frontdoor/test_continuity.py \
+	tests/bot/test_continuity.py tests/bot/test_urgent_unknowns.py tests/mail/test_watcher.py
 test-anytime: $(VENV)/.installed node_modules/.installed postgres-binaries faketime chromium-binaries
 	@instants='$(ANYTIME_AT)'; IFS='|'; for at in $$instants; do \
 		echo "== make test-anytime at $$at UTC"; \

@@ -24,6 +24,18 @@ DEFAULT_CLOSING = time(17, 0)
 _ONE_DAY = timedelta(days=1)
 
 
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same local wall-clock time ``months`` calendar months earlier (the day clamped to the
+    month's length), in UTC."""
+    local = moment.astimezone(LONDON)
+    index = local.year * 12 + local.month - 1 - months
+    year, month = divmod(index, 12)
+    month += 1
+    days_in_month = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
+    earlier = local.replace(year=year, month=month, day=min(local.day, days_in_month))
+    return earlier.astimezone(UTC)
+
+
 def require_aware(moment: datetime, name: str = "datetime") -> datetime:
     """Return ``moment`` if it is timezone-aware; a naive datetime would be read in whatever zone
     the server happens to run in, so it is refused."""

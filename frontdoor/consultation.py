@@ -22,12 +22,12 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, require_aware
+from frontdoor.calendar import LONDON, months_before, require_aware
 from frontdoor.contact import Contact
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.guard import Finding, FindingKind, national_phone_digits, redact_preview, scan
@@ -710,11 +710,6 @@ async def export_consultations(
 # -- retention -----------------------------------------------------------------------------------
 
 
-def _days_in_month(year: int, month: int) -> int:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return (following - timedelta(days=1)).day
-
-
 def due_for_deletion(now: datetime, policy: Policy, months: int | None = None) -> datetime:
     """The cutoff (UTC): consultations created before it are past retention (or, given ``months``,
     whatever record is kept that many months).
@@ -722,12 +717,8 @@ def due_for_deletion(now: datetime, policy: Policy, months: int | None = None) -
     Calendar months on the Europe/London wall clock: on 31 August 14:00 with 6 months it is
     28 (or 29) February 14:00 local, whatever the clocks did in between.
     """
-    local = require_aware(now, "now").astimezone(LONDON)
     kept = policy.retention.consultations_months if months is None else months
-    index = local.year * 12 + (local.month - 1) - kept
-    year, month = index // 12, index % 12 + 1
-    day = min(local.day, _days_in_month(year, month))
-    return local.replace(year=year, month=month, day=day).astimezone(UTC)
+    return months_before(require_aware(now, "now"), kept)
 
 
 async def purge_expired_consultations(

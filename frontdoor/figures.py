@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from frontdoor.acting import Rules
-from frontdoor.calendar import WorkingCalendar, require_aware
+from frontdoor.calendar import WorkingCalendar, months_before, require_aware
 from frontdoor.contact import ContactType, PresentingNeed, Source
 from frontdoor.figures_records import (
     INSPECTED_CLOCKS,
@@ -53,7 +53,6 @@ from frontdoor.figures_records import (
     TimelinessRow,
     Volumes,
 )
-from frontdoor.intake import months_before
 from frontdoor.late_reasons import LATE_REASON_TITLES, NO_REASON
 from frontdoor.records import AuditEvent, ClockKind
 from frontdoor.roles import Role
@@ -230,7 +229,7 @@ def _summed(rows: Sequence[TimelinessRow]) -> tuple[ClockTally, ...]:
 
 def _months_earlier(day: date, months: int, tz: tzinfo) -> date:
     """The day a window of ``months`` opens for a contact received on ``day``: the re-referral
-    rule's own arithmetic (``frontdoor.intake.months_before``), so the measure agrees with it."""
+    rule's own arithmetic (``frontdoor.calendar.months_before``), so the measure agrees with it."""
     return months_before(_midnight(day, tz), months).astimezone(tz).date()
 
 

@@ -38,7 +38,6 @@ reference, with the contact id in the detail to join the two.
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -46,18 +45,20 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
+from frontdoor.calendar import LONDON, WorkingCalendar, months_before, require_aware
 from frontdoor.card_values import FieldError
 from frontdoor.clocks import due_at
-from frontdoor.contact import Child, Contact, ContactState
+from frontdoor.contact import Contact, ContactState
 from frontdoor.edt import tell_edt_of_urgent_contact
 from frontdoor.lifecycle import Action, transition
 from frontdoor.mail import return_mail_of_draft
-from frontdoor.outcomes import add_event_data, read_event_data
+from frontdoor.outcomes import add_event_data
 from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
+from frontdoor.repeats import REPEAT_OF_KEY, recorded_repeat_of
+from frontdoor.repeats import repeat_of as repeats_of
 from frontdoor.roles import Permission, Role, may
 from frontdoor.script import (
     DEFAULT_LOCAL_SYSTEMS,
@@ -80,8 +81,6 @@ from frontdoor.validation import (
 from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
-    "NON_DRAFT_STATES",
-    "REPEAT_OF_KEY",
     "DraftCancelled",
     "MentionTarget",
     "Refusal",
@@ -90,12 +89,9 @@ __all__ = [
     "SectionSaved",
     "SubmissionResult",
     "cancel_draft",
-    "child_key",
     "go_back",
     "is_rereferral",
-    "months_before",
     "received_from_mail",
-    "recorded_repeat_of",
     "revisit_section",
     "save_section",
     "start_contact",
@@ -198,12 +194,6 @@ class SubmissionResult:
     def cp_due(self) -> datetime | None:
         return self.due(ClockKind.CP_DECISION)
 
-
-#: Every state a contact can be in once submitted (cancelled drafts are deleted, but a cancelled
-#: state would not be a contact anyone made either).
-NON_DRAFT_STATES: tuple[ContactState, ...] = tuple(
-    state for state in ContactState if state not in (ContactState.DRAFT, ContactState.CANCELLED)
-)
 
 _STARTERS = "First Contact officers, social work consultants and team managers"
 
@@ -499,70 +489,6 @@ async def cancel_draft(
 # -- submission ----------------------------------------------------------------------------------
 
 
-def months_before(moment: datetime, months: int) -> datetime:
-    """The same local wall-clock time ``months`` calendar months earlier (the day clamped to the
-    month's length), in UTC."""
-    local = moment.astimezone(LONDON)
-    index = local.year * 12 + local.month - 1 - months
-    year, month = divmod(index, 12)
-    month += 1
-    days_in_month = (date(year + month // 12, month % 12 + 1, 1) - date(year, month, 1)).days
-    earlier = local.replace(year=year, month=month, day=min(local.day, days_in_month))
-    return earlier.astimezone(UTC)
-
-
-def _normal_name(name: str) -> str:
-    # Case, accents' composition, stray spaces and punctuation are how the same name differs
-    # between two calls; they are not what tells two children apart.
-    folded = unicodedata.normalize("NFKC", name).casefold()
-    kept = "".join(ch if ch.isalnum() else " " for ch in folded)
-    return " ".join(kept.split())
-
-
-def child_key(child: Child) -> tuple[str, date] | None:
-    """What identifies "the same child" for the repeat flag: normalised name and date of birth.
-    None for an unborn baby, whose placeholder name and expected date identify nobody."""
-    if child.date_of_birth is None:
-        return None
-    return child_key_of(child.name, child.date_of_birth)
-
-
-def child_key_of(name: str, date_of_birth: date) -> tuple[str, date]:
-    """``child_key`` of a child with this name and date of birth."""
-    return (_normal_name(name), date_of_birth)
-
-
-#: The key of the submission event's data that lists the earlier contacts about the same child.
-REPEAT_OF_KEY = "repeat_of"
-
-
-def recorded_repeat_of(contact: Contact) -> tuple[str, ...]:
-    """The earlier contacts about the same child found when ``contact`` was submitted (empty if
-    none, or if it was submitted before submissions recorded them)."""
-    submission = next(
-        (e for e in contact.events if e.from_state is ContactState.DRAFT and e.to_state is not None), None
-    )
-    if submission is None:
-        return ()
-    value = read_event_data(submission).get(REPEAT_OF_KEY)
-    return tuple(value.split()) if isinstance(value, str) else ()
-
-
-async def _repeat_of(
-    uow: UnitOfWork, contact: Contact, received_at: datetime, policy: Policy
-) -> tuple[str, ...]:
-    keys = {key for child in contact.children if (key := child_key(child)) is not None}
-    if not keys:
-        return ()
-    since = months_before(received_at, policy.windows.repeat_contact_months)
-    born = {born for _, born in keys}
-    found: dict[str, tuple[datetime, str]] = {}
-    for child in await uow.contacts.children_born_on(born, since, NON_DRAFT_STATES):
-        if child.contact_id != contact.id and child_key_of(child.name, child.date_of_birth) in keys:
-            found[child.contact_id] = (child.received_at, child.reference)
-    return tuple(reference for _, reference in sorted(found.values()))
-
-
 async def _consultants_on_duty(uow: UnitOfWork, today: date) -> tuple[MentionTarget, ...]:
     holders = await uow.roles.holders(Role.CONSULTANT)
     names = {entry.aad_object_id: entry.display_name for entry in holders}
@@ -627,7 +553,7 @@ async def _create(
     commits). ``draft.draft_section`` is kept: "" for a finished submission, the next card for an
     urgent contact its officer is still completing."""
     route = _route(draft, received, rules.policy)
-    repeat_of = await _repeat_of(uow, draft, received, rules.policy)
+    repeat_of = await repeats_of(uow, draft, received, rules.policy)
     mention_targets = await _consultants_on_duty(uow, _local_date(rules.now)) if draft.urgent else ()
 
     # The reference year is the year of receipt where the front door is (SPEC §2).

@@ -33,9 +33,8 @@ from datetime import datetime
 from typing import Final
 
 from frontdoor.acting import Rules
-from frontdoor.calendar import require_aware
+from frontdoor.calendar import months_before, require_aware
 from frontdoor.contact import Child, Contact, ContactEvent, ContactState, EmergencyDetails, Referrer
-from frontdoor.intake import months_before
 from frontdoor.mail_records import RETENTION_ACTOR as MAIL_RETENTION_ACTOR
 from frontdoor.mail_records import MailState
 from frontdoor.outcomes import current_outcome, event_data, note, read_event_data

@@ -33,8 +33,8 @@ from frontdoor.acting import Rules, Who
 from frontdoor.calendar import require_aware
 from frontdoor.contact import ContactState
 from frontdoor.handover import OPEN_STATES
-from frontdoor.intake import recorded_repeat_of
 from frontdoor.records import ClockKind, Deadline, DeadlineState
+from frontdoor.repeats import recorded_repeat_of
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import Refusal, not_permitted

@@ -93,9 +93,9 @@ from frontdoor.decisions import (
     may_stay_with_early_help,
 )
 from frontdoor.installation import SYSTEM_ACTOR
-from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import current_outcome, without_consent
 from frontdoor.records import AuditEvent, ChannelPurpose, Deadline, DirectoryEntry
+from frontdoor.repeats import recorded_repeat_of
 from frontdoor.roles import Permission, Role, may
 from frontdoor.timefmt import format_time_on
 from frontdoor.unit_of_work import UnitOfWork

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import WorkingCalendar
+from frontdoor.calendar import WorkingCalendar, months_before
 from frontdoor.contact import Child, Contact, ContactState, ImmediateRisk
 from frontdoor.history_checks import HistoryRecorded, record_history_checks
 from frontdoor.intake import (
@@ -21,16 +21,15 @@ from frontdoor.intake import (
     SectionSaved,
     SubmissionResult,
     cancel_draft,
-    child_key,
     go_back,
     is_rereferral,
-    months_before,
     save_section,
     start_contact,
     submit_contact,
 )
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, StoredAuditEvent
+from frontdoor.repeats import child_key
 from frontdoor.roles import Role
 from frontdoor.script import Section, section_of
 from frontdoor.unit_of_work import Store

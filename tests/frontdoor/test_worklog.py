@@ -26,8 +26,8 @@ from frontdoor.casework import (
     resolve_challenge,
 )
 from frontdoor.contact import ContactState
-from frontdoor.intake import recorded_repeat_of
 from frontdoor.outcomes import Outcome, current_outcome
+from frontdoor.repeats import recorded_repeat_of
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from frontdoor.usecase import Refusal, RefusalReason, state_title

@@ -455,7 +455,8 @@ class AlertOutbox(Protocol):
         ...
 
     async def mark_held(self, item_id: int, reason: str) -> bool:
-        """Held back by urgent-only mode; False if sent already or missing."""
+        """Held back by urgent-only mode (not tried: the claim's attempt is given back); False if
+        sent already or missing."""
         ...
 
     async def listed(

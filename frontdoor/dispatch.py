@@ -446,6 +446,10 @@ class Dispatcher:
                 report += await self._defer(item, timedelta(0))
             else:
                 report += await self._deliver(item, where)
+            if report.lost:
+                # Another process leads and released this batch: touch none of the rest (a
+                # deferral or hold would put back a row it may be sending).
+                break
         return report
 
     async def _deliver(self, item: OutboxItem, where: Destination) -> DispatchReport:

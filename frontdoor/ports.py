@@ -82,8 +82,9 @@ class ContactRepository(Protocol):
 
     async def closed_before(self, cutoff: datetime) -> list[Contact]:
         """Closed contacts whose latest closing event (``to_state`` closed) is at or before
-        ``cutoff``, in the order they were created (what retention looks at): a note recorded after
-        closing does not restart the count."""
+        ``cutoff`` and whose personal data has not been removed yet (no ``personal_data_removed``
+        event), in the order they were created (what retention looks at): a note recorded after
+        closing does not restart the count, and a contact done is not read again every night."""
         ...
 
     async def assigned_to(self, user_id: str, states: Sequence[ContactState]) -> list[Contact]:

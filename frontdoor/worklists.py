@@ -42,7 +42,7 @@ from frontdoor.views import ChannelSummary, channel_summary
 
 __all__ = [
     "URGENT_DRAFTS_NAMED",
-    "URGENT_DRAFTS_SHOWN_FOR",
+    "URGENT_DRAFTS_NAMED_FOR",
     "WORKLIST_LIMIT",
     "UrgentDraft",
     "WorkItem",
@@ -54,8 +54,9 @@ __all__ = [
 #: The most lines a work list shows; with each line's View button the card stays well under the
 #: 28 KB Microsoft gives as the size of a Teams post (the bot's own limit is larger).
 WORKLIST_LIMIT = 20
-#: How long an urgent call left in a draft stays on the queue (``_urgent_drafts``).
-URGENT_DRAFTS_SHOWN_FOR = timedelta(hours=24)
+#: How long an urgent call left in a draft is named on the queue card; older ones are counted, with
+#: when the oldest was started, so a dropped call never cancelled neither floods the card nor goes.
+URGENT_DRAFTS_NAMED_FOR = timedelta(hours=24)
 #: The most of them the queue card names; the rest are counted.
 URGENT_DRAFTS_NAMED = 5
 
@@ -95,8 +96,8 @@ class WorkList:
 
     items: tuple[WorkItem, ...]
     total: int
-    #: the queue only: urgent calls still in a draft, oldest first (never cut: each is a child at
-    #: immediate risk that no consultant has been told of)
+    #: the queue only: urgent calls still in a draft, newest first (never cut: each is a child at
+    #: immediate risk that no consultant has been told of; the card names the recent ones)
     urgent_drafts: tuple[UrgentDraft, ...] = ()
 
     @property
@@ -185,7 +186,7 @@ async def screening_queue(
             if c.reference is not None and c.received_at is not None
         ]
         deadlines = _by_subject(await uow.deadlines.open_for_subjects([c.reference or "" for c in waiting]))
-        urgent_drafts = await _urgent_drafts(uow, rules.now)
+        urgent_drafts = await _urgent_drafts(uow)
 
     items: list[WorkItem] = []
     for contact in waiting:
@@ -204,14 +205,12 @@ async def screening_queue(
     return replace(_cut(items, limit), urgent_drafts=urgent_drafts)
 
 
-async def _urgent_drafts(uow: UnitOfWork, now: datetime) -> tuple[UrgentDraft, ...]:
+async def _urgent_drafts(uow: UnitOfWork) -> tuple[UrgentDraft, ...]:
     """Drafts with a yes on the risk screen and no contact created yet (SPEC §3: any yes goes to a
-    consultant at once): an officer called away before the emergency details card was saved. Those
-    started in the last ``URGENT_DRAFTS_SHOWN_FOR``, newest first: a call dropped days ago and never
-    cancelled would otherwise stay on every queue card until a line nobody reads."""
-    since = now - URGENT_DRAFTS_SHOWN_FOR
+    consultant at once): an officer called away before the emergency details card was saved.
+    Newest first; every one of them, however old (the card names the recent ones and counts the
+    rest)."""
     drafts = [c for c in await uow.contacts.list_by_state([ContactState.DRAFT]) if c.urgent]
-    drafts = [c for c in drafts if c.created_at >= since]
     if not drafts:
         return ()
     names = {entry.aad_object_id: entry.display_name for entry in await uow.roles.entries()}

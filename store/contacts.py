@@ -32,6 +32,7 @@ from frontdoor.contact import (
     Source,
 )
 from frontdoor.ports import NotFoundError, StaleVersionError
+from frontdoor.retention import PERSONAL_DATA_REMOVED
 from store.figures import latest_route
 from store.repository import SqlRepository as _Repository
 from store.repository import Transaction, table_of
@@ -439,9 +440,14 @@ class SqlContactRepository(_Repository):
             .group_by(ContactEventRow.contact_id)
             .having(func.max(ContactEventRow.at) <= cutoff)
         )
+        removed = select(ContactEventRow.contact_id).where(ContactEventRow.action == PERSONAL_DATA_REMOVED)
         return await self._load(
             select(ContactRow)
-            .where(ContactRow.state == ContactState.CLOSED.value, ContactRow.id.in_(latest))
+            .where(
+                ContactRow.state == ContactState.CLOSED.value,
+                ContactRow.id.in_(latest),
+                ContactRow.id.not_in(removed),
+            )
             .order_by(ContactRow.created_at, ContactRow.id)
         )
 

@@ -291,7 +291,11 @@ class SqlAlertOutbox(SqlRepository):
 
     async def mark_held(self, item_id: int, reason: str) -> bool:
         return await self._set(
-            item_id, state=OutboxState.HELD.value, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+            item_id,
+            state=OutboxState.HELD.value,
+            lease_until=None,
+            last_error=reason[:MAX_ERROR_CHARS],
+            attempts=_ATTEMPT_GIVEN_BACK,
         )
 
     async def listed(

@@ -64,6 +64,7 @@ from frontdoor.records import (
     RotaEntry,
     StoredAuditEvent,
 )
+from frontdoor.retention import PERSONAL_DATA_REMOVED
 from frontdoor.roles import Role
 from store import chain
 from tests.fake_figures import FakeFigures
@@ -295,7 +296,10 @@ class _Contacts(_Repository):
         return _ordered(
             c
             for c in self._uow.view().contacts.values()
-            if c.state is ContactState.CLOSED and (closed := _closed_at(c)) is not None and closed <= cutoff
+            if c.state is ContactState.CLOSED
+            and (closed := _closed_at(c)) is not None
+            and closed <= cutoff
+            and not any(e.action == PERSONAL_DATA_REMOVED for e in c.events)
         )
 
     async def drafts_of(self, user_id: str) -> list[Contact]:

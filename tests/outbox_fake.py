@@ -119,7 +119,9 @@ class InMemoryAlertOutbox:
         self, item_id: int, next_attempt_at: datetime, error: str, *, attempted: bool = True
     ) -> bool:
         item = self.rows.get(item_id)
-        attempts = item.attempts if item is None or attempted else max(item.attempts - 1, 0)
+        if item is None:
+            return False
+        attempts = item.attempts if attempted else max(item.attempts - 1, 0)
         return self._set(
             item_id,
             state=OutboxState.PENDING,
@@ -204,8 +206,15 @@ class InMemoryAlertOutbox:
         return item is not None and item.state is OutboxState.LEASED and item.lease_until == _utc(lease_until)
 
     async def mark_held(self, item_id: int, reason: str) -> bool:
+        item = self.rows.get(item_id)
+        if item is None:
+            return False
         return self._set(
-            item_id, state=OutboxState.HELD, lease_until=None, last_error=reason[:MAX_ERROR_CHARS]
+            item_id,
+            state=OutboxState.HELD,
+            lease_until=None,
+            last_error=reason[:MAX_ERROR_CHARS],
+            attempts=max(item.attempts - 1, 0),
         )
 
     async def listed(

@@ -34,7 +34,7 @@ from bot.cards.intake import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary
-from frontdoor.worklists import URGENT_DRAFTS_NAMED, UrgentDraft, WorkItem, WorkList
+from frontdoor.worklists import URGENT_DRAFTS_NAMED, URGENT_DRAFTS_NAMED_FOR, UrgentDraft, WorkItem, WorkList
 
 __all__ = ["MAX_CHILDREN_SHOWN", "MAX_REPEATS_SHOWN", "my_work_card", "queue_card"]
 
@@ -171,10 +171,14 @@ def my_work_card(work: WorkList, now: datetime) -> dict[str, Any]:
     return _card("My work", intro, lines, more, f"My work: {_plural(work.total, 'contact', 'contacts')}")
 
 
-def _urgent_drafts(drafts: Sequence[UrgentDraft]) -> list[CardElement]:
-    """Urgent calls still in a draft (SPEC §3): above the queue, in the attention colour."""
+def _urgent_drafts(drafts: Sequence[UrgentDraft], now: datetime) -> list[CardElement]:
+    """Urgent calls still in a draft (SPEC §3): above the queue, in the attention colour. Those
+    started in the last day are named (at most ``URGENT_DRAFTS_NAMED``); the rest are counted with
+    when the oldest was started, so a call dropped and never cancelled stays in sight without
+    crowding out today's."""
     if not drafts:
         return []
+    named = [d for d in drafts if now - d.started_at <= URGENT_DRAFTS_NAMED_FOR][:URGENT_DRAFTS_NAMED]
     lines: list[CardElement] = [
         TextBlock(
             text=f"Urgent calls not yet created: {len(drafts)}", color="Attention", weight="Bolder", wrap=True
@@ -192,11 +196,14 @@ def _urgent_drafts(drafts: Sequence[UrgentDraft]) -> list[CardElement]:
             wrap=True,
             spacing="None",
         )
-        for draft in drafts[:URGENT_DRAFTS_NAMED]
+        for draft in named
     ]
-    if len(drafts) > URGENT_DRAFTS_NAMED:
-        more = len(drafts) - URGENT_DRAFTS_NAMED
-        lines.append(TextBlock(text=f"and {more} more", wrap=True, spacing="None"))
+    if len(drafts) > len(named):
+        count = len(drafts) - len(named)
+        oldest = format_local(min(draft.started_at for draft in drafts))
+        more = f"and {count} more" if named else f"{count} started more than a day ago"
+        text = f"{more}, the oldest started {oldest}: ask the officers to finish or cancel them."
+        lines.append(TextBlock(text=text, wrap=True, spacing="None"))
     return [Container(style="attention", items=lines)]
 
 
@@ -209,7 +216,7 @@ def queue_card(work: WorkList, now: datetime) -> dict[str, Any]:
     )
     more = _more(work)
     lines: list[CardElement] = [
-        *_urgent_drafts(work.urgent_drafts),
+        *_urgent_drafts(work.urgent_drafts, now),
         *(_queue_line(item, now) for item in work.items),
     ]
     return _card(

@@ -136,7 +136,9 @@ class DutyFeature:
                 )
             case OutboxState.WITHDRAWN:
                 return f"{handover} was not sent to the duty channel ({why})."
-            case OutboxState.PENDING | OutboxState.LEASED if post.attempts:
+            # a try that failed left its error (a throttled one gives its attempt back, so the
+            # count alone does not say)
+            case OutboxState.PENDING | OutboxState.LEASED if post.error:
                 return (
                     f"{handover} has not been delivered to the duty channel yet ({why}); "
                     "the bot is trying again."

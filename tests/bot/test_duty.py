@@ -387,6 +387,25 @@ async def test_the_handover_lists_an_urgent_contact_whose_history_checks_are_out
     assert "CT-26-000077" in text and text.count("history checks not yet recorded") == 1
 
 
+async def test_a_throttled_handover_is_said_to_be_retried_with_teams_answer(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """A 429 gives its attempt back, so the handover's state says a try failed by its error."""
+    bot, clock = await _ready(start_bot, teams_channel)
+    duty = duty_channel(teams_channel)
+    teams_channel.fail_next(duty.id, 429, headers={"Retry-After": "60"})
+    clock.set(local(MONDAY, 16, 30))
+    await _jobs(bot, clock)
+    assert _posts(teams_channel, duty, "End-of-day handover") == []
+
+    reply = await teams_channel.say(teams_channel.personal(DUTY_MANAGER), DUTY_MANAGER, "handover")
+    shown = texts_of(reply.cards[0])
+    assert (
+        "The handover of Mon 16 Mar 2026 has not been delivered to the duty channel yet "
+        "(HTTP 429 Throttled: retried until Teams takes it); the bot is trying again." in shown
+    ), shown
+
+
 async def test_a_handover_never_delivered_is_one_story_undelivered_never_unacknowledged(
     start_bot: StartBot, teams_channel: TeamsChannel
 ) -> None:

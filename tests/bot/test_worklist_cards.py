@@ -15,7 +15,7 @@ from frontdoor.contact import ContactState, ContactType, ImmediateRisk, Presenti
 from frontdoor.rag import Rag
 from frontdoor.records import ClockKind
 from frontdoor.views import ChannelSummary, ChildSummary
-from frontdoor.worklists import WORKLIST_LIMIT, WorkItem, WorkList
+from frontdoor.worklists import WORKLIST_LIMIT, UrgentDraft, WorkItem, WorkList
 from tests.bot.intake_script import actions, text_styles, texts_of
 from tests.harness.cards import CardValidator
 
@@ -159,3 +159,14 @@ def test_the_longest_lists_stay_under_the_teams_post_limit(card_validator: CardV
         card_validator.assert_valid(card)
         assert len(_view_buttons(card)) == WORKLIST_LIMIT
     assert f"and {12 - MAX_CHILDREN_SHOWN} more" in texts_of(my_work_card(WorkList(items, 500), NOW))
+
+
+def test_urgent_calls_left_in_drafts_name_the_last_days_and_count_the_rest() -> None:
+    recent = [UrgentDraft(f"aad-o-{n}", f"Officer Example {n}", NOW - timedelta(hours=n)) for n in range(7)]
+    old = [UrgentDraft("aad-o-old", "Officer Example Old", NOW - timedelta(days=3))]
+    text = texts_of(queue_card(WorkList((), 0, urgent_drafts=(*recent, *old)), NOW))
+    assert "Urgent calls not yet created: 8" in text
+    named = [n for n in range(7) if f"Started by Officer Example {n} at" in text]
+    assert named == [0, 1, 2, 3, 4]
+    assert "Old" not in text
+    assert "and 3 more, the oldest started Fri 13 Mar 2026" in text

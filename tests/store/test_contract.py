@@ -31,6 +31,7 @@ from frontdoor.records import (
     DirectoryEntry,
     RotaEntry,
 )
+from frontdoor.retention import PERSONAL_DATA_REMOVED
 from frontdoor.roles import Role
 from frontdoor.unit_of_work import Store
 from store import chain
@@ -293,11 +294,15 @@ async def test_closed_before_finds_closed_contacts_by_their_latest_closing_event
     noted = closed("noted-later", 4)  # closed in time, then a note (a letter sent) after the cutoff
     letter = ContactEvent(T0 + timedelta(minutes=40), "c", "letter_sent", None, None)
     noted = replace(noted, events=(*noted.events, letter))
+    done = closed("removed-already", 1)  # its personal data went on an earlier night
+    removal = ContactEvent(T0 + timedelta(minutes=2), "system:retention", PERSONAL_DATA_REMOVED, None, None)
+    done = replace(done, events=(*done.events, removal))
     async with store.unit_of_work() as uow:
         await uow.contacts.add(closed("old", 1, 5))
         await uow.contacts.add(closed("closed-again-later", 2, 30))  # its last closing is after
         await uow.contacts.add(closed("edge", 3, 10))
         await uow.contacts.add(noted)
+        await uow.contacts.add(done)
         await uow.contacts.add(closed("open", 1, state=ContactState.AWAITING_SIGNOFF))
         await uow.commit()
     async with store.unit_of_work() as uow:

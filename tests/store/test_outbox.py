@@ -275,6 +275,24 @@ async def test_a_retry_waits_for_its_time_and_keeps_the_error(open_outbox: Outbo
     assert again.last_error.startswith("HTTP 503 ServiceUnavailable") and len(again.last_error) == 500
 
 
+async def test_a_throttled_try_gives_its_attempt_back_and_a_missing_row_is_refused(
+    open_outbox: OutboxOpener,
+) -> None:
+    await seed(open_outbox, 1)
+    retry_at = T0 + timedelta(seconds=10)
+    async with open_outbox() as outbox:
+        [item] = await outbox.claim(T0, LEASE)
+        assert item.attempts == 1
+        assert await outbox.mark_retry(item.id, retry_at, "HTTP 429 Throttled", attempted=False)
+        assert not await outbox.mark_retry(item.id + 1000, retry_at, "HTTP 429", attempted=False)
+        assert not await outbox.mark_retry(item.id + 1000, retry_at, "HTTP 503")
+    async with open_outbox() as outbox:
+        stored = await outbox.get(item.id)
+        assert stored is not None and (stored.state, stored.attempts) == (OutboxState.PENDING, 0)
+        [again] = await outbox.claim(retry_at, LEASE)
+    assert again.attempts == 1 and again.last_error == "HTTP 429 Throttled"
+
+
 async def test_failed_rows_are_listed_newest_first_and_never_claimed(open_outbox: OutboxOpener) -> None:
     await seed(open_outbox, 3)
     async with open_outbox() as outbox:
@@ -493,6 +511,7 @@ async def test_held_rows_and_email_copies_are_listed_by_state_and_kind(open_outb
             OutboxState.HELD,
             "held: urgent-only mode",
         )
+        assert held.attempts == 0  # held back, not tried: the claim's attempt is given back
         [emailed] = await outbox.listed(kinds=[AlertKind.EMAIL])
         assert emailed.alert_key == alert.key and emailed.recipient == DUTY_MANAGER_EMAIL
         assert emailed.state is OutboxState.PENDING

@@ -29,7 +29,6 @@ from microsoft_teams.cards import (
     Choice,
     ChoiceSetInput,
     Container,
-    ContainerStyle,
     DateInput,
     Fact,
     FactSet,
@@ -42,35 +41,35 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.answers import answer_lines
-from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.collapse import collapsible
 from bot.cards.common import to_dict
+from bot.cards.details import (
+    STATE_TITLES,
+    banner,
+    contact_details,
+    fact_set,
+    open_clock_facts,
+    plain,
+    text_block,
+)
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.card_values import FieldError
-from frontdoor.contact import Contact, ContactState, ImmediateRisk, PresentingNeed
+from frontdoor.contact import Contact
 from frontdoor.intake import Route, SubmissionResult
-from frontdoor.records import Deadline, DeadlineState
 from frontdoor.script import (
     ANONYMITY_WARNING,
-    CONSENT_TITLES,
-    CONTACT_TYPE_TITLES,
     DEFAULT_LOCAL_SYSTEMS,
     FIRST_AFTER_EMERGENCY,
-    GENDER_CHOICES,
     MAX_CHILDREN,
     MAX_PARENTS,
-    NEED_TITLES,
-    RISK_QUESTIONS,
     SECTION_TITLES,
-    SOURCE_TITLES,
     FieldKind,
     FieldSpec,
     Section,
 )
 from frontdoor.script import Choice as ScriptChoice
-from frontdoor.timefmt import format_due, format_local
-from frontdoor.views import child_summary, format_phone, referrer_label
+from frontdoor.timefmt import format_local
 
 __all__ = [
     "ADD_CHILD",
@@ -84,7 +83,6 @@ __all__ = [
     "OPEN",
     "SAVE",
     "SECTION_KEY",
-    "STATE_TITLES",
     "SUBMIT",
     "DraftLine",
     "SectionForm",
@@ -121,20 +119,6 @@ def _steps(urgent: bool) -> tuple[Section, ...]:
     """The cards an officer goes through: the emergency details only on the urgent path."""
     return tuple(section for section in Section if urgent or section is not Section.EMERGENCY)
 
-
-STATE_TITLES: Mapping[ContactState, str] = {
-    ContactState.DRAFT: "Draft",
-    ContactState.AWAITING_SCREENING: "Awaiting screening",
-    ContactState.CP_DECISION: "Child-protection decision",
-    ContactState.REFERRAL_ACCEPTED: "Referral accepted",
-    ContactState.OFFICER_WORK: "With an officer",
-    ContactState.SW_ASSESSMENT: "With a social worker",
-    ContactState.DUTY_MANAGER_REVIEW: "Re-referral: with the duty manager",
-    ContactState.AWAITING_SIGNOFF: "Awaiting sign-off",
-    ContactState.PASSED_ON: "Passed to the allocated worker",
-    ContactState.CLOSED: "Closed",
-    ContactState.CANCELLED: "Cancelled",
-}
 
 _ROUTE_TEXT: Mapping[Route, str] = {
     Route.SCREENING: "Waiting for a consultant's screening decision.",
@@ -173,29 +157,10 @@ _FROM_MAIL = (
     "cannot be changed here."
 )
 
+
 # Teams renders a TextBlock's text as Markdown: what people typed is shown as typed.
-_MARKDOWN = re.compile(r"([\\`*_\[\]()#>~|])")
-
-
-def plain(text: str) -> str:
-    """``text`` with Markdown's special characters escaped, for a TextBlock or a fact."""
-    return _MARKDOWN.sub(r"\\\1", text)
-
-
-def _day(day: date) -> str:
-    return f"{day.day} {day:%b %Y}"
-
-
-def _text(text: str, **options: Any) -> TextBlock:
-    return TextBlock(text=text, wrap=True, **options)
-
-
-def _banner(text: str, style: ContainerStyle) -> Container:
-    return Container(style=style, items=[_text(text, weight="Bolder")])
-
-
 def _error(text: str) -> TextBlock:
-    return _text(plain(text), color="Attention", size="Small", spacing="None")
+    return text_block(plain(text), color="Attention", size="Small", spacing="None")
 
 
 # -- the section cards ---------------------------------------------------------------------------
@@ -343,9 +308,9 @@ def _heading(spec: FieldSpec) -> list[CardElement]:
     if match:
         n = int(match[2]) + 1
         title = f"Child {n}" if match[1] == "child" else f"Parent or carer {n}"
-        return [_text(title, weight="Bolder", size="Medium", separator=n > 1 or None)]
+        return [text_block(title, weight="Bolder", size="Medium", separator=n > 1 or None)]
     if spec.id == "consent":
-        return [_text("Consent", weight="Bolder", size="Medium", separator=True)]
+        return [text_block("Consent", weight="Bolder", size="Medium", separator=True)]
     return []
 
 
@@ -362,19 +327,19 @@ def _fields_body(form: SectionForm) -> list[CardElement]:
             Container(
                 style="attention",
                 items=[
-                    _text("Please check:", weight="Bolder"),
-                    *(_text(f"- {plain(error.message)}", spacing="None") for error in form.errors),
+                    text_block("Please check:", weight="Bolder"),
+                    *(text_block(f"- {plain(error.message)}", spacing="None") for error in form.errors),
                 ],
             )
         )
     received = form.received_from_mail if section is Section.SOURCE else None
     if received is None:
-        body.append(_text(_SECTION_INTROS[section], is_subtle=True))
+        body.append(text_block(_SECTION_INTROS[section], is_subtle=True))
     else:
-        body.append(_text("How did the information reach us?", is_subtle=True))
+        body.append(text_block("How did the information reach us?", is_subtle=True))
         seconds = received.astimezone(LONDON).second
-        body.append(_facts([("Received (the e-mail)", f"{format_local(received)}:{seconds:02d}")]))
-        body.append(_text(_FROM_MAIL, is_subtle=True, size="Small", spacing="None"))
+        body.append(fact_set([("Received (the e-mail)", f"{format_local(received)}:{seconds:02d}")]))
+        body.append(text_block(_FROM_MAIL, is_subtle=True, size="Small", spacing="None"))
     errors = {error.field_id: error.message for error in form.errors}
     for spec in form.fields:
         if received is not None and spec.id in _RECEIVED_INPUTS:
@@ -387,10 +352,10 @@ def _fields_body(form: SectionForm) -> list[CardElement]:
             body.append(ActionSet(actions=[_submit(form, "Add another parent", ADD_PARENT)]))
         body.extend(_heading(spec))
         if spec.id == "anonymity_requested":
-            body.append(_banner(ANONYMITY_WARNING, "warning"))
+            body.append(banner(ANONYMITY_WARNING, "warning"))
         body.append(_input(form, spec))
         if spec.help and spec.id != "anonymity_requested" and section is not Section.RISK:
-            body.append(_text(spec.help, is_subtle=True, size="Small", spacing="None"))
+            body.append(text_block(spec.help, is_subtle=True, size="Small", spacing="None"))
         if spec.id in errors:
             body.append(_error(errors[spec.id]))
     return body
@@ -403,14 +368,16 @@ def section_card(form: SectionForm) -> dict[str, Any]:
     step = steps.index(section) + 1 if section in steps else 1
     title = f"Urgent contact {form.reference}" if form.reference else "New contact"
     body: list[CardElement] = [
-        _text(title, is_subtle=not form.reference, size="Small", weight="Bolder" if form.reference else None),
-        _text(f"Step {step} of {len(steps)}: {SECTION_TITLES[section]}", size="Medium", weight="Bolder"),
+        text_block(
+            title, is_subtle=not form.reference, size="Small", weight="Bolder" if form.reference else None
+        ),
+        text_block(f"Step {step} of {len(steps)}: {SECTION_TITLES[section]}", size="Medium", weight="Bolder"),
     ]
     if form.created is not None:
         receipt = _receipt_body(form.created, form.created_at or form.created.received_at, form.outcomes)
         body.append(Container(style="emphasis", items=receipt))
     if form.notice:
-        body.append(_banner(form.notice, "accent"))
+        body.append(banner(form.notice, "accent"))
     if form.contact is not None and section not in (Section.SOURCE, Section.SUMMARY):
         answered = _answered(form.contact, steps[: step - 1], form.local_systems)
         done = step - 1
@@ -418,7 +385,7 @@ def section_card(form: SectionForm) -> dict[str, Any]:
     if form.reference:
         finish = " Press Finish when every step is done." if section is Section.SUMMARY else ""
         body.append(
-            _banner(
+            banner(
                 f"{form.reference} is with the consultant on duty. Carry on with the rest of the contact "
                 "on this card: each step you save updates its card on the decisions channel. History "
                 "checks you cannot do now stay outstanding." + finish,
@@ -460,11 +427,11 @@ def history_checks_card(form: SectionForm, reference: str) -> dict[str, Any]:
     """The history checks of an urgent contact created without them, to record now (SPEC §3). Its
     button names the contact's reference and version; who records is the activity's sender."""
     body: list[CardElement] = [
-        _text(f"Urgent contact {reference}", is_subtle=True, size="Small"),
-        _text(f"Record the history checks: {reference}", size="Medium", weight="Bolder"),
+        text_block(f"Urgent contact {reference}", is_subtle=True, size="Small"),
+        text_block(f"Record the history checks: {reference}", size="Medium", weight="Bolder"),
     ]
     if form.notice:
-        body.append(_banner(form.notice, "accent"))
+        body.append(banner(form.notice, "accent"))
     body.extend(_fields_body(form))
     save = SubmitAction(
         title="Save history checks",
@@ -476,7 +443,7 @@ def history_checks_card(form: SectionForm, reference: str) -> dict[str, Any]:
 
 def set_aside_card(title: str, note: str) -> dict[str, Any]:
     """What a card that has been answered turns into, so it cannot be pressed again by mistake."""
-    body: list[CardElement] = [_text(title, weight="Bolder"), _text(note, is_subtle=True)]
+    body: list[CardElement] = [text_block(title, weight="Bolder"), text_block(note, is_subtle=True)]
     return to_dict(AdaptiveCard(body=body, fallback_text=title))
 
 
@@ -494,7 +461,7 @@ class DraftLine:
 
 def drafts_card(drafts: Sequence[DraftLine]) -> dict[str, Any]:
     """The officer's drafts, each with a Continue button."""
-    body: list[CardElement] = [_text("Your drafts", size="Medium", weight="Bolder")]
+    body: list[CardElement] = [text_block("Your drafts", size="Medium", weight="Bolder")]
     for line in drafts:
         body.append(
             Container(
@@ -524,200 +491,6 @@ def drafts_card(drafts: Sequence[DraftLine]) -> dict[str, Any]:
 # -- a contact in full ---------------------------------------------------------------------------
 
 
-def _facts(pairs: Sequence[tuple[str, str]]) -> FactSet:
-    return FactSet(facts=[Fact(title=title, value=value) for title, value in pairs if value])
-
-
-def _block(title: str, text: str) -> list[CardElement]:
-    if not text.strip():
-        return []
-    return [_text(title, weight="Bolder", spacing="Small"), _text(plain(text), spacing="None")]
-
-
-def _heading_text(title: str) -> TextBlock:
-    return _text(title, size="Medium", weight="Bolder", separator=True)
-
-
-def contact_details(
-    contact: Contact,
-    people_names: Mapping[str, str],
-    today: date,
-    local_systems: Sequence[ScriptChoice] = DEFAULT_LOCAL_SYSTEMS,
-    *,
-    collapse: bool = False,
-) -> list[CardElement]:
-    """Everything recorded about ``contact``, in the script's order (the contact's own view), with
-    children's ages on ``today``. With ``collapse``, what comes after the immediate risk (referrer,
-    children, parents, worries, history) is folded behind a "Show" line per part."""
-    parts = _detail_parts(contact, people_names, today, local_systems)
-    body: list[CardElement] = []
-    for index, (title, items) in enumerate(parts):
-        if collapse and title in _FOLDED:
-            body += collapsible(f"details-{index}", title, items, separator=True)
-        else:
-            body += [_heading_text(title), *items]
-    return body
-
-
-#: The parts of a contact folded away on the summary and the full record.
-_FOLDED = frozenset(
-    {
-        SECTION_TITLES[Section.REFERRER],
-        SECTION_TITLES[Section.CHILDREN],
-        SECTION_TITLES[Section.PARENTS],
-        "Worries and needs",
-        SECTION_TITLES[Section.HISTORY],
-    }
-)
-
-
-def _detail_parts(
-    contact: Contact,
-    people_names: Mapping[str, str],
-    today: date,
-    local_systems: Sequence[ScriptChoice],
-) -> list[tuple[str, list[CardElement]]]:
-    """``contact_details``' parts: (heading, what is under it)."""
-    referrer = contact.referrer
-    received = format_local(contact.received_at) if contact.received_at else "when submitted"
-    yes = [RISK_QUESTIONS[risk] for risk in ImmediateRisk if risk in contact.immediate_risks]
-    parts: list[tuple[str, list[CardElement]]] = [
-        (
-            SECTION_TITLES[Section.SOURCE],
-            [
-                _facts(
-                    [
-                        ("Source", SOURCE_TITLES[contact.source] if contact.source else "not recorded"),
-                        (
-                            "Contact type",
-                            CONTACT_TYPE_TITLES[contact.contact_type]
-                            if contact.contact_type
-                            else "not recorded",
-                        ),
-                        ("Received", received),
-                    ]
-                )
-            ],
-        ),
-        (
-            SECTION_TITLES[Section.RISK],
-            [_text("\n".join(f"- Yes: {question}" for question in yes) if yes else "No immediate risk.")],
-        ),
-    ]
-    emergency = contact.emergency
-    if emergency.child or emergency.whereabouts or emergency.phone:
-        emergency_facts = [
-            ("Child", plain(emergency.child)),
-            ("Where the child is now", plain(emergency.whereabouts)),
-            ("Referrer's phone", format_phone(emergency.phone)),
-        ]
-        parts.append((SECTION_TITLES[Section.EMERGENCY], [_facts(emergency_facts)]))
-    referrer_facts = [
-        ("Referrer", plain(referrer_label(referrer, own_view=True))),
-        ("Phone", format_phone(referrer.phone) if referrer else ""),
-        ("E-mail", plain(referrer.email) if referrer else ""),
-    ]
-    parts.append((SECTION_TITLES[Section.REFERRER], [_facts(referrer_facts)]))
-    parts.append((SECTION_TITLES[Section.CHILDREN], _children_details(contact, today)))
-    parts.append((SECTION_TITLES[Section.PARENTS], _parents_details(contact)))
-    needs = ", ".join(NEED_TITLES[need] for need in PresentingNeed if need in contact.presenting_needs)
-    worries: list[CardElement] = [_facts([("Presenting needs", needs or "none chosen")])]
-    worries.extend(_block("What are we worried about", contact.worries))
-    worries.extend(_block("What is working well", contact.working_well))
-    worries.extend(_block("What needs to happen", contact.needs_to_happen))
-    parts.append(("Worries and needs", worries))
-    parts.append((SECTION_TITLES[Section.HISTORY], _history_details(contact, people_names, local_systems)))
-    return parts
-
-
-def _children_details(contact: Contact, today: date) -> list[CardElement]:
-    children: list[CardElement] = []
-    genders = dict(GENDER_CHOICES)
-    for index, child in enumerate(contact.children):
-        born = _day(child.date_of_birth) if child.date_of_birth else ""
-        due = f"expected {_day(child.expected_date)}" if child.expected_date else ""
-        children.append(
-            _facts(
-                [
-                    (f"Child {index + 1}", plain(child.name)),
-                    ("Born", born or due),
-                    ("Age", child_summary(child, today).age_text),
-                    ("Gender", genders.get(child.gender, "")),
-                    ("Address", plain(child.address.replace("\n", ", "))),
-                    ("School or setting", plain(child.school)),
-                ]
-            )
-        )
-    if not contact.children:
-        children.append(_text("No children recorded yet.", is_subtle=True))
-    return children
-
-
-def _parents_details(contact: Contact) -> list[CardElement]:
-    parents: list[CardElement] = []
-    for index, parent in enumerate(contact.parents):
-        parents.append(
-            _facts(
-                [
-                    (f"Parent or carer {index + 1}", plain(parent.name)),
-                    ("Relationship", plain(parent.relationship)),
-                    ("Address", plain(parent.address.replace("\n", ", "))),
-                    ("Phone", format_phone(parent.phone)),
-                ]
-            )
-        )
-    parents.append(
-        _facts([("Consent", CONSENT_TITLES[contact.consent] if contact.consent else "not recorded")])
-    )
-    parents.extend(_block("Why consent was not sought", contact.consent_reason))
-    return parents
-
-
-def _history_details(
-    contact: Contact, people_names: Mapping[str, str], local_systems: Sequence[ScriptChoice]
-) -> list[CardElement]:
-    history = contact.history
-    if contact.urgent and not history.recorded:
-        return [
-            _banner(
-                "History checks: outstanding. This urgent contact was created before they were done; "
-                "an officer or a consultant records them.",
-                "warning",
-            )
-        ]
-    systems = dict(local_systems)
-    worker = history.allocated_worker_id
-    last = history.last_worker_id
-    early = history.early_help_worker_id
-    body: list[CardElement] = [
-        _facts(
-            [
-                ("Open case", "Yes" if history.open_case else "No"),
-                ("Allocated worker", plain(people_names.get(worker) or worker) if worker else ""),
-                ("Open to early help", "Yes" if history.open_to_early_help else "No"),
-                ("Early help worker", plain(people_names.get(early) or early) if early else ""),
-                ("Last case closed", _day(history.closed_on) if history.closed_on else "No closure recorded"),
-                ("Last worker", plain(people_names.get(last) or last) if last else ""),
-                (
-                    "Checks done",
-                    ", ".join(systems.get(value, value) for value in history.systems_checked) or "none",
-                ),
-            ]
-        )
-    ]
-    body.extend(_block("Chronology", history.chronology))
-    return body
-
-
-def _clock_facts(deadlines: Sequence[Deadline], now: datetime) -> list[tuple[str, str]]:
-    open_ones = sorted(
-        (d for d in deadlines if d.state is DeadlineState.OPEN), key=lambda d: (d.due_at, d.clock.value)
-    )
-    return [
-        (CLOCK_TITLES[d.clock], f"{format_local(d.due_at)} ({format_due(d.due_at, now)})") for d in open_ones
-    ]
-
-
 # -- the receipt ---------------------------------------------------------------------------------
 
 
@@ -740,23 +513,24 @@ def _receipt_title(result: SubmissionResult) -> str:
 
 def _receipt_body(result: SubmissionResult, now: datetime, outcomes: Sequence[str]) -> list[CardElement]:
     body: list[CardElement] = [
-        _text(_receipt_title(result), is_subtle=True, size="Small"),
-        _text(result.reference, size="Large", weight="Bolder"),
+        text_block(_receipt_title(result), is_subtle=True, size="Small"),
+        text_block(result.reference, size="Large", weight="Bolder"),
     ]
     if result.urgent:
-        body.append(_banner("Urgent: immediate risk", "attention"))
+        body.append(banner("Urgent: immediate risk", "attention"))
     if result.completed:
         # the consultants may have acted on it while the officer completed it
-        body.append(_text(f"Where it is now: {STATE_TITLES[result.contact.state]}."))
+        body.append(text_block(f"Where it is now: {STATE_TITLES[result.contact.state]}."))
     else:
-        body.append(_text(_ROUTE_TEXT[result.route]))
+        body.append(text_block(_ROUTE_TEXT[result.route]))
     if result.urgent and not result.contact.history.recorded and not result.contact.completing:
-        body.append(_text("History checks: outstanding. Record them from the contact's record (find it)."))
-    facts = [("Received", format_local(result.received_at)), *_clock_facts(result.deadlines, now)]
+        outstanding = "History checks: outstanding. Record them from the contact's record (find it)."
+        body.append(text_block(outstanding))
+    facts = [("Received", format_local(result.received_at)), *open_clock_facts(result.deadlines, now)]
     if result.repeat_of:
         facts.append(("Earlier contacts (12 months)", ", ".join(result.repeat_of)))
-    body.append(_facts(facts))
-    body.extend(_text(f"- {line}", spacing="None") for line in outcomes)
+    body.append(fact_set(facts))
+    body.extend(text_block(f"- {line}", spacing="None") for line in outcomes)
     return body
 
 
@@ -765,4 +539,4 @@ def _answered(
 ) -> list[CardElement]:
     """One line per section in ``sections`` (the ones answered), for the officer's own cards."""
     facts = [(title, plain(line)) for title, line in answer_lines(contact, sections, local_systems)]
-    return [_facts(facts)] if facts else []
+    return [fact_set(facts)] if facts else []

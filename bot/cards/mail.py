@@ -34,7 +34,7 @@ from microsoft_teams.cards import (
 )
 
 from bot.cards.common import flag, to_dict
-from bot.cards.intake import plain
+from bot.cards.details import plain
 from bot.cards.rendered import Rendered
 from frontdoor.alerts import OutboxItem
 from frontdoor.mail import untaken_from_payload

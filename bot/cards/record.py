@@ -1,6 +1,6 @@
 """The full record of a submitted contact (``record_card``, SPEC §3), for someone whose role lets them
 view contacts: its state, its clocks open and closed (met or late), everything recorded about it
-(``bot.cards.intake.contact_details``), what the emergency duty team recorded overnight, and what the
+(``bot.cards.details.contact_details``), what the emergency duty team recorded overnight, and what the
 viewer may do from it. It shows names and details: a personal chat only, never a channel.
 """
 
@@ -14,18 +14,18 @@ from microsoft_teams.cards import Action, AdaptiveCard, CardElement, SubmitActio
 
 from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
-from bot.cards.intake import (
-    HISTORY_OPEN,
+from bot.cards.details import (
     STATE_TITLES,
-    _banner,
-    _block,
-    _clock_facts,
-    _facts,
-    _heading_text,
-    _text,
+    banner,
     contact_details,
+    fact_set,
+    open_clock_facts,
+    part_heading,
     plain,
+    text_block,
+    text_section,
 )
+from bot.cards.intake import HISTORY_OPEN
 from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.contact import Contact
@@ -84,18 +84,20 @@ def record_card(
     reference = contact.reference or "Draft"
     body: list[CardElement] = []
     if heading:
-        body.append(_banner(heading, "accent"))
+        body.append(banner(heading, "accent"))
     body += [
-        _text(reference, size="Large", weight="Bolder"),
-        _text("The full record: for you only. Do not forward it or paste it into a channel.", is_subtle=True),
+        text_block(reference, size="Large", weight="Bolder"),
+        text_block(
+            "The full record: for you only. Do not forward it or paste it into a channel.", is_subtle=True
+        ),
     ]
     if contact.urgent:
-        body.append(_banner("Urgent: immediate risk", "attention"))
+        body.append(banner("Urgent: immediate risk", "attention"))
     if follows:
-        body.append(_text(follows[:1].upper() + follows[1:]))
+        body.append(text_block(follows[:1].upper() + follows[1:]))
     if email is not None:
         body.append(
-            _facts(
+            fact_set(
                 [
                     ("From e-mail", plain(email.subject) or "(no subject)"),
                     ("E-mail received", format_local(email.received_at)),
@@ -103,9 +105,9 @@ def record_card(
                 ]
             )
         )
-    body.append(_facts([("State", STATE_TITLES[contact.state]), *_clock_facts(deadlines, now)]))
+    body.append(fact_set([("State", STATE_TITLES[contact.state]), *open_clock_facts(deadlines, now)]))
     if closed := _closed_clock_facts(deadlines):
-        body += [_heading_text("Clocks closed"), _facts(closed)]
+        body += [part_heading("Clocks closed"), fact_set(closed)]
     today = now.astimezone(LONDON).date()
     body.extend(contact_details(contact, people_names, today, local_systems, collapse=True))
     body.extend(_overnight(contact, people_names))
@@ -122,5 +124,5 @@ def _overnight(contact: Contact, people_names: Mapping[str, str]) -> list[CardEl
     for event in contact.events:
         if event.action == OVERNIGHT_ACTION:
             who = plain(people_names.get(event.actor_id) or "the emergency duty team")
-            found += _block(f"Emergency duty team, {format_local(event.at)} ({who})", event.rationale)
-    return [_heading_text("Overnight action"), *found] if found else []
+            found += text_section(f"Emergency duty team, {format_local(event.at)} ({who})", event.rationale)
+    return [part_heading("Overnight action"), *found] if found else []

@@ -48,7 +48,7 @@ from microsoft_teams.cards import Choice as CardChoice
 from bot.cards.challenge import ChallengeView, ReferrerView, _referrer_parts, challenge_parts
 from bot.cards.clocks import CLOCK_TITLES
 from bot.cards.common import to_dict
-from bot.cards.intake import STATE_TITLES, contact_details, plain
+from bot.cards.details import STATE_TITLES, contact_details, plain
 from bot.cards.mash import start_action as mash_start_action
 from bot.cards.outcome_form import outcome_form
 from bot.cards.quality import return_action

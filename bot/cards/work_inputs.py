@@ -24,7 +24,7 @@ from microsoft_teams.cards import (
 )
 from microsoft_teams.cards import Choice as CardChoice
 
-from bot.cards.intake import plain
+from bot.cards.details import plain
 from bot.cards.keys import REFERENCE_KEY, VERSION_KEY
 from frontdoor.outcomes import AGENCY_TITLES
 

@@ -30,7 +30,7 @@ from microsoft_teams.cards import (
 from bot.cards.clocks import due_title
 from bot.cards.common import rag_flag, to_dict
 from bot.cards.decision import view_action
-from bot.cards.intake import STATE_TITLES
+from bot.cards.details import STATE_TITLES
 from frontdoor.script import CONTACT_TYPE_TITLES
 from frontdoor.timefmt import format_due, format_local
 from frontdoor.views import ChannelSummary

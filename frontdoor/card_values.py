@@ -32,6 +32,7 @@ __all__ = [
     "group_indices",
     "parse_date",
     "parse_time",
+    "without_controls",
 ]
 
 
@@ -46,6 +47,13 @@ class FieldError:
 
 _UK_DATE = re.compile(r"(?P<day>\d{1,2})/(?P<month>\d{1,2})/(?P<year>\d{4})")
 _CLOCK = re.compile(r"(?P<hour>[01]?\d|2[0-3]):(?P<minute>[0-5]\d)(?::[0-5]\d)?")
+
+
+def without_controls(text: str) -> str:
+    """``text`` NFC-normalised, with Windows line ends made plain and control characters (NUL and
+    the like: nobody types them, and PostgreSQL refuses NUL in text) removed; tabs and line breaks
+    are kept."""
+    return _CONTROL.sub("", unicodedata.normalize("NFC", text.replace("\r\n", "\n")))
 
 
 def parse_date(text: str) -> date | None:
@@ -107,7 +115,7 @@ class CardValues:
         raw = self.raw(spec)
         if raw is None:
             return ""
-        text = _CONTROL.sub("", unicodedata.normalize("NFC", raw.replace("\r\n", "\n")))
+        text = without_controls(raw)
         if spec.kind is not FieldKind.MULTILINE:
             text = " ".join(text.split())
         limit = spec.limit(self.policy)

@@ -49,8 +49,9 @@ REASON_TITLES: Mapping[NotReferralReason, str] = {
     NotReferralReason.WRONG_SERVICE: "Wrong service",
 }
 
-#: A contact reference, e.g. CT-26-000123 (a duplicate names the contact it repeats).
-_CONTACT_REFERENCE = re.compile(r"CT-\d{2}-\d{6}")
+#: A contact reference, e.g. CT-26-000123 (a duplicate names the contact it repeats): a whole one,
+#: not the start of a longer one (CT-26-0001234 is a mistyped reference, not CT-26-000123).
+_CONTACT_REFERENCE = re.compile(r"(?<![\w-])CT-\d{2}-\d{6}(?![\w-])")
 
 
 @dataclass(frozen=True, slots=True)

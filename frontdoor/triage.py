@@ -44,7 +44,7 @@ from frontdoor.intake import Refusal as IntakeRefusal
 from frontdoor.intake import SubmissionResult, submit_whole_draft
 from frontdoor.records import AuditEvent
 from frontdoor.roles import Permission, may
-from frontdoor.script import Section
+from frontdoor.script import NAME_MAX_LENGTH, Section
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import Refusal, RefusalReason
 
@@ -143,6 +143,8 @@ class OutcomeForm:
             found.append("Who was told: name and role or service.")
         if max(len(self.other_authority), len(self.told)) > MAX_DETAIL_CHARS:
             found.append(f"At most {MAX_DETAIL_CHARS} characters.")
+        if self.child is not None and len(self.child.name) > NAME_MAX_LENGTH:
+            found.append(f"The child's name: at most {NAME_MAX_LENGTH} characters, as on the contact.")
         return found
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any, TypeGuard, TypeVar
 
 from bot.cards.keys import FORM_KEY, REFERENCE_KEY, VERSION_KEY
+from frontdoor.card_values import without_controls
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.references import ReferenceKind, parse_reference
 
@@ -56,9 +57,10 @@ def choices(data: Mapping[str, Any], key: str, kind: type[_Choice]) -> tuple[_Ch
 
 
 def text_input(data: Mapping[str, Any], key: str) -> str:
-    """``data[key]`` stripped, or "" if it is not a string."""
+    """``data[key]`` stripped and without control characters (``without_controls``), or "" if it
+    is not a string."""
     value = data.get(key)
-    return value.strip() if isinstance(value, str) else ""
+    return without_controls(value).strip() if isinstance(value, str) else ""
 
 
 def card_reference(data: Mapping[str, Any]) -> str | None:

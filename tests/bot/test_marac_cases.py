@@ -242,3 +242,15 @@ async def test_the_actions_agreed_at_a_meeting_are_recorded_on_its_case_after_it
     events = [e for e in await audit(bot) if e.action == "marac.action_recorded"]
     assert [(e.subject, e.actor_id) for e in events] == [("MARAC-0042", OFFICER.aad_object_id)]
     assert "IDVA" not in events[0].detail
+
+    # Control characters in a form (NUL, which PostgreSQL refuses in text) are dropped, not a crash.
+    nul = {
+        **action(again.cards[0], RECORD_ACTION)["data"],
+        CASE_INPUT: inputs(again.cards[0])[CASE_INPUT]["value"] + "\x00",
+        WHAT_INPUT: "Safety\x00 plan",
+        OWNER_INPUT: "Example police\x07",
+        DUE_ON_INPUT: "2026-03-25",
+    }
+    saved = await teams.submit(chat, OFFICER, nul)
+    assert saved.status in (200, 201)
+    assert "Action: Safety plan (Example police, by 25/03/2026)" in texts_of(_card(saved))

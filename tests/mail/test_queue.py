@@ -22,8 +22,10 @@ from frontdoor.intake import Refusal, cancel_draft
 from frontdoor.mail import (
     FRONT_DOOR_STAFF,
     MailboxAddress,
+    MailRefusal,
     TakenBySomeoneElse,
     alert_untaken,
+    check_reason,
     defang,
     item_from,
     parse_mail,
@@ -35,7 +37,7 @@ from frontdoor.mail import (
     take_in,
     untaken_from_payload,
 )
-from frontdoor.mail_records import MailItem, MailState
+from frontdoor.mail_records import MailItem, MailState, NotReferralReason
 from frontdoor.policy import parse_policy
 from frontdoor.records import DirectoryEntry, RotaEntry
 from frontdoor.retention import purge_expired_mail
@@ -324,3 +326,13 @@ def test_the_sender_is_the_referrer_unless_they_are_front_door_staff() -> None:
         colleague = DirectoryEntry("aad-3", frozenset({role}), f"  {messages.SENDER_NAME.upper()} ")
         assert referrer_from(item, staff_names([*directory, colleague])) is None, role
     assert staff_names([DirectoryEntry("aad-4", frozenset({Role.OFFICER}), "")]) == frozenset()
+
+
+def test_a_duplicate_names_a_whole_contact_reference() -> None:
+    duplicate = NotReferralReason.DUPLICATE.value
+    assert check_reason(duplicate, "same call as ct-26-000123, again") == (
+        NotReferralReason.DUPLICATE,
+        "CT-26-000123",
+    )
+    for mistyped in ("CT-26-0001234", "XCT-26-000123", "CT-26-000123-2"):
+        assert isinstance(check_reason(duplicate, mistyped), MailRefusal), mistyped

@@ -164,3 +164,19 @@ async def test_a_contact_that_cannot_be_submitted_leaves_the_incident_undecided_
         number = await uow.references.allocate(ReferenceKind.CONTACT.value, 26)
     assert stored is not None and stored.decision is None
     assert number == 1  # no reference was used up
+
+
+async def test_a_child_name_longer_than_a_contact_takes_is_refused_and_nothing_kept(store: Store) -> None:
+    incident = await _recorded(store)
+    long_name = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, replace(CHILD, name="Zara " * 60))
+    refused = await decide_incident(
+        store.unit_of_work,
+        incident.id,
+        long_name,
+        who=Who(OFFICER, ROLES),
+        rules=Rules(NOW, WorkingCalendar(), default_policy()),
+    )
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
+    assert "at most 200 characters" in refused.message
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.list_by_state(list(ContactState)) == []

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 
 from botbuilder.core import TurnContext
 
+from bot.cards.common import with_typed
 from bot.cards.work_inputs import (
     CHALLENGE_VERB,
     LETTER_SENT_VERB,
@@ -207,7 +208,7 @@ class CaseworkFeature:
         result = await self._work(contact, step, action.data, actor, version)
         if isinstance(result, str):
             return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=result))
-        return await self._answer(result, contact, actor, _done(step, result))
+        return await self._answer(result, contact, actor, action.data, _done(step, result))
 
     async def _work(
         self, contact: Contact, step: WorkStep, data: Mapping[str, Any], actor: Actor, version: int
@@ -259,7 +260,9 @@ class CaseworkFeature:
             who=actor.who,
             now=self._context.clock.now(),
         )
-        return await self._answer(result, contact, actor, "Recorded: the outcome letter was sent.")
+        return await self._answer(
+            result, contact, actor, action.data, "Recorded: the outcome letter was sent."
+        )
 
     # -- the child-protection decision and outcome (channel card) --------------------------------
 
@@ -292,7 +295,7 @@ class CaseworkFeature:
                 rules=self._context.rules(now),
             )
             done = "Recorded: the outcome. It now waits for sign-off."
-        return await self._answer(result, contact, actor, done)
+        return await self._answer(result, contact, actor, action.data, done)
 
     # -- the challenge ---------------------------------------------------------------------------
 
@@ -357,7 +360,7 @@ class CaseworkFeature:
                 now=now,
             )
             done = f"Recorded: the challenge is {chosen.value}."
-        return await self._answer(result, contact, actor, done)
+        return await self._answer(result, contact, actor, action.data, done)
 
     # -- the referrer's challenge (personal card) ------------------------------------------------
 
@@ -398,20 +401,35 @@ class CaseworkFeature:
             if stage is not None and stage in _STAGE_ROLES and step is ReferrerChallengeStep.STEP:
                 done += " The challenge remains: the people of the next step are told."
                 self._decisions.run_later(self._tell_holders(result.contact, _STAGE_ROLES[stage], actor))
-        return await self._answer(result, contact, actor, done)
+        return await self._answer(result, contact, actor, action.data, done)
 
     # -- answering -------------------------------------------------------------------------------
 
-    async def _reply(self, contact: Contact, actor: Actor, notice: str, *, ok: bool = False) -> InvokeReply:
+    async def _reply(
+        self,
+        contact: Contact,
+        actor: Actor,
+        notice: str,
+        *,
+        ok: bool = False,
+        typed: Mapping[str, Any] | None = None,
+    ) -> InvokeReply:
         """The card the actor sees: the channel's card in a channel, their personal card in their
-        personal chat, and only the notice anywhere else (a group chat never gets the record)."""
+        personal chat, and only the notice anywhere else (a group chat never gets the record); with
+        ``typed``, the card's inputs filled with it again."""
         if actor.scope is Scope.TEAM:
-            return InvokeReply(card=await self._decisions.card_for(contact, actor, notice=notice))
-        if actor.scope is not Scope.PERSONAL:
+            card = await self._decisions.card_for(contact, actor, notice=notice)
+        elif actor.scope is Scope.PERSONAL:
+            card = await self._personal.shown_to(contact, actor, notice=notice, notice_ok=ok)
+        else:
             return InvokeReply(message=notice)
-        return InvokeReply(card=await self._personal.shown_to(contact, actor, notice=notice, notice_ok=ok))
+        return InvokeReply(card=with_typed(card, typed) if typed is not None else card)
 
-    async def _answer(self, result: Result, contact: Contact, actor: Actor, done: str) -> InvokeReply:
+    async def _answer(
+        self, result: Result, contact: Contact, actor: Actor, typed: Mapping[str, Any], done: str
+    ) -> InvokeReply:
+        """The card after a casework action; a refusal redraws it with what ``typed`` (the card's
+        inputs) held put back, so a missing field costs nothing already written."""
         reference = contact.reference or ""
         if isinstance(result, AlreadyDecided):
             log.info(
@@ -424,7 +442,7 @@ class CaseworkFeature:
             if result.reason is RefusalReason.NOT_PERMITTED:
                 await self._records.refused(actor, contact, "casework")
             current = await self._records.contact(reference) or contact
-            return await self._reply(current, actor, result.message)
+            return await self._reply(current, actor, result.message, typed=typed)
         log.info("casework recorded", extra={"reference": reference, "status": result.contact.state.value})
         if result.contact.state is not contact.state or isinstance(result, ChallengeRecorded):
             self._decisions.redraw_channel(result.contact)

@@ -93,6 +93,9 @@ async def test_an_accepted_outcome_must_name_the_receiving_team_manager(
 
     refused = await _record(teams_channel, view, **ACCEPTED)
     assert "Receiving team manager: choose the receiving team's manager" in texts_of(refused)
+    # the card comes back with what was typed on it
+    typed = {str(node.get("id")): node.get("value") for node in _nodes(refused) if "id" in node}
+    assert (typed["outcome_rationale"], typed["receiving_team"]) == (RATIONALE, RECEIVING_TEAM)
     assert (await only_contact(bot)).state is ContactState.CP_DECISION
     assert not await _audited(bot, "contact.record_outcome")
 

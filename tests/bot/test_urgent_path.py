@@ -420,3 +420,30 @@ async def test_the_consultant_records_the_history_checks_while_the_officer_has_n
     await press(teams_channel, chat, OFFICER, SUBMIT)
     finished = await only_contact(bot)
     assert not finished.completing and finished.history.systems_checked == ("social_care", "police")
+
+
+async def test_the_consultants_history_checks_survive_the_officer_saving_a_card_meanwhile(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """The consultant's history card was drawn before the officer saved the referrer's card: the
+    save is refused (the contact changed), and the card comes back with what was typed on it."""
+    bot = await _ready(start_bot, teams_channel)
+    chat = teams_channel.personal(OFFICER)
+    await _created(teams_channel, chat, INJURED)
+    consultant_chat = teams_channel.personal(CONSULTANT)
+    record = (await teams_channel.say(consultant_chat, CONSULTANT, "find CT-26-000001")).cards[-1]
+    await press(teams_channel, consultant_chat, CONSULTANT, HISTORY_OPEN, card=record)
+    history_card = teams_channel.last_card(consultant_chat)
+
+    await press(teams_channel, chat, OFFICER, NEXT, script(risk=INJURED)[Section.REFERRER])
+
+    typed = {"systems_checked": "social_care,police", "chronology": "Known to police"}
+    reply = await press(teams_channel, consultant_chat, CONSULTANT, HISTORY_SAVE, typed, card=history_card)
+    assert "CT-26-000001 changed while this card was open" in " ".join(reply.texts)
+    redrawn = teams_channel.last_card(consultant_chat)
+    assert inputs(redrawn)["chronology"].get("value") == "Known to police"
+    assert not (await only_contact(bot)).history.recorded
+
+    reply = await press(teams_channel, consultant_chat, CONSULTANT, HISTORY_SAVE, typed, card=redrawn)
+    assert "Saved." in " ".join(reply.texts)
+    assert (await only_contact(bot)).history.systems_checked == ("social_care", "police")

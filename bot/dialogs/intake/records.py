@@ -219,12 +219,20 @@ class RecordViews:
         )
         if isinstance(result, Refusal):
             log.info("history checks refused", extra={"reference": reference, "status": result.reason.value})
+            async with self._store.unit_of_work() as uow:
+                contact = await uow.contacts.get_by_reference(reference)
+            stale = result.reason is RefusalReason.STALE
+            if stale and contact is not None and history_outstanding(contact, actor.aad_object_id):
+                # the officer saved one of their cards meanwhile: nothing typed here is lost
+                await turn_context.send_activity(
+                    f"{reference} changed while this card was open (its officer saved a card), so "
+                    "nothing was saved yet: what you entered is below again. Press Save to record it."
+                )
+                await self._show_history(turn_context, contact, answers)
+                return
             await turn_context.send_activity(result.message)
-            if result.reason is RefusalReason.INVALID:
-                async with self._store.unit_of_work() as uow:
-                    contact = await uow.contacts.get_by_reference(reference)
-                if contact is not None:
-                    await self._show_history(turn_context, contact, answers, result.errors)
+            if result.reason is RefusalReason.INVALID and contact is not None:
+                await self._show_history(turn_context, contact, answers, result.errors)
             return
         log.info("history checks recorded", extra={"reference": reference})
         await set_aside(

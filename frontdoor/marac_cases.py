@@ -39,6 +39,11 @@ MAPPA_LOGGED = "mappa.logged"
 DELETED = "marac.deleted"
 RETENTION_ACTOR = "system:retention"
 MAX_FIELD_CHARS = 200
+#: How far ahead of its meeting an action may fall due, and how far back a linked child's date of
+#: birth may go (a sanity bound on a typed or forged date: 0001-01-01 or 9999-12-31 are not dates
+#: anyone meant).
+ACTION_HORIZON = timedelta(days=366)
+OLDEST_CHILD = timedelta(days=25 * 366)
 _REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9/\-]{2,31}")
 _ONLY_STAFF = "Sorry, only First Contact officers, consultants or team managers administer MARAC and MAPPA."
 
@@ -118,6 +123,9 @@ async def link_child(
         )
     if max(len(child_name), len(team)) > MAX_FIELD_CHARS:
         return Refusal(RefusalReason.INVALID, f"At most {MAX_FIELD_CHARS} characters a field.")
+    today = now.astimezone(rules.calendar.tz).date()
+    if child_date_of_birth is not None and not today - OLDEST_CHILD <= child_date_of_birth <= today:
+        return Refusal(RefusalReason.INVALID, "The child's date of birth: a date in the past 25 years.")
     async with uow:
         case = await uow.marac.get_case(case_id)
         if case is None:
@@ -214,8 +222,8 @@ async def record_action(
         case = await uow.marac.get_case(case_id)
         if case is None:
             return Refusal(RefusalReason.NOT_FOUND, "That MARAC case is not on a meeting.")
-        if due_on is None or due_on < case.meeting_day:
-            problems.append("By when: a date, on or after the meeting.")
+        if due_on is None or not case.meeting_day <= due_on <= case.meeting_day + ACTION_HORIZON:
+            problems.append("By when: a date on or after the meeting, within a year of it.")
         if problems or due_on is None:
             return Refusal(RefusalReason.INVALID, " ".join(problems))
         meeting = marac_meeting_at(case.meeting_day, rules.calendar, rules.policy)

@@ -46,6 +46,18 @@ async def _case(store: Store) -> MaracCase:
 async def test_a_linked_childs_request_is_due_at_the_meeting_and_closes_when_answered(store: Store) -> None:
     case = await _case(store)
     assert case.meeting_day == date(2026, 3, 17) and case.case_reference == "MARAC-1"
+    for born in (date(1, 1, 1), date(9999, 12, 31), date(2026, 3, 17)):  # not a child's, or not yet
+        odd = await link_child(
+            store.unit_of_work(),
+            case.id,
+            "Vic Example",
+            born,
+            "Team A",
+            SW,
+            who=Who(OFFICER, ROLES),
+            rules=Rules(NOW, CALENDAR, POLICY),
+        )
+        assert isinstance(odd, Refusal) and "date of birth" in odd.message, born
     linked = await link_child(
         store.unit_of_work(),
         case.id,
@@ -158,6 +170,7 @@ async def test_the_actions_a_meeting_agreed_are_recorded_on_its_case(store: Stor
         ("Refer to IDVA", "", date(2026, 3, 24)),
         ("Refer to IDVA", "Police", None),
         ("Refer to IDVA", "Police", date(2026, 3, 16)),
+        ("Refer to IDVA", "Police", date(9999, 12, 31)),  # more than a year after the meeting
         ("x" * (POLICY.limits.max_free_text_chars + 1), "Police", date(2026, 3, 24)),
     ):
         invalid = await _action(store, case, what, due_on, owner)

@@ -25,6 +25,11 @@ from frontdoor.alerts import (
 MAX_ERROR_CHARS = 500
 
 
+def _given_back(item: OutboxItem) -> int:
+    """The attempts of ``item`` without the one its claim counted (a deferred, held or throttled row)."""
+    return max(item.attempts - 1, 0)
+
+
 def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("naive datetime refused: store timezone-aware datetimes only")
@@ -121,7 +126,7 @@ class InMemoryAlertOutbox:
         item = self.rows.get(item_id)
         if item is None:
             return False
-        attempts = item.attempts if attempted else max(item.attempts - 1, 0)
+        attempts = item.attempts if attempted else _given_back(item)
         return self._set(
             item_id,
             state=OutboxState.PENDING,
@@ -145,7 +150,7 @@ class InMemoryAlertOutbox:
             state=OutboxState.PENDING,
             next_attempt_at=_utc(until),
             lease_until=None,
-            attempts=max(item.attempts - 1, 0),
+            attempts=_given_back(item),
         )
         return True
 
@@ -214,7 +219,7 @@ class InMemoryAlertOutbox:
             state=OutboxState.HELD,
             lease_until=None,
             last_error=reason[:MAX_ERROR_CHARS],
-            attempts=max(item.attempts - 1, 0),
+            attempts=_given_back(item),
         )
 
     async def listed(

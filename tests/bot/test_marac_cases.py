@@ -82,37 +82,19 @@ async def test_a_marac_case_whose_linked_childs_team_answers_late_after_a_chase(
         await teams.submit(chat, OFFICER, {ACTION_KEY: ADD_CASE, CASE_REFERENCE_INPUT: "MARAC-0042"})
     )
     case_id = inputs(added)[CASE_INPUT]["value"]
-    linked = _card(
-        await teams.submit(
-            chat,
-            OFFICER,
-            {
-                **action(added, LINK_CHILD)["data"],
-                CASE_INPUT: case_id,
-                CHILD_NAME_INPUT: CHILD,
-                CHILD_DOB_INPUT: "2017-09-09",
-                TEAM_INPUT: TEAM,
-                WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
-            },
-        )
-    )
+    link = {
+        **action(added, LINK_CHILD)["data"],
+        CASE_INPUT: case_id,
+        CHILD_NAME_INPUT: CHILD,
+        CHILD_DOB_INPUT: "2017-09-09",
+        TEAM_INPUT: TEAM,
+        WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
+    }
+    linked = _card(await teams.submit(chat, OFFICER, dict(link)))
     assert "The request was sent to the worker" in texts_of(linked)
     assert "1 cases, 1 requests outstanding" in texts_of(linked)
     # The same card pressed again links and sends nothing (the worker has one request card below).
-    repeat = _card(
-        await teams.submit(
-            chat,
-            OFFICER,
-            {
-                **action(added, LINK_CHILD)["data"],
-                CASE_INPUT: case_id,
-                CHILD_NAME_INPUT: CHILD,
-                CHILD_DOB_INPUT: "2017-09-09",
-                TEAM_INPUT: TEAM,
-                WORKER_INPUT: SOCIAL_WORKER.aad_object_id,
-            },
-        )
-    )
+    repeat = _card(await teams.submit(chat, OFFICER, dict(link)))
     assert f"This card linked a child to MARAC-0042 already ({CHILD}, asked of {TEAM})" in texts_of(repeat)
     assert "1 cases, 1 requests outstanding" in texts_of(repeat)
     [request_post] = [

@@ -239,7 +239,8 @@ async def rereferral_cp(store: Store) -> Contact:
     return ok(await signed(store, recorded.contact), SignedOff).contact
 
 
-async def rereferral_reassigned(store: Store) -> Contact:
+async def reassigned_to_worker(store: Store) -> Contact:
+    """A re-referral the duty manager reassigned to its last worker (``SW``), now with them."""
     contact = await submitted(store, rereferral=True, last_worker=SW)
     decided = await decide_rereferral(
         store.unit_of_work(),
@@ -249,7 +250,11 @@ async def rereferral_reassigned(store: Store) -> Contact:
         who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
         rules=Rules(NOW, CALENDAR, POLICY),
     )
-    recorded = ok(await recommended(store, ok(decided, RereferralDecided).contact, ACCEPTED), OutcomeRecorded)
+    return ok(decided, RereferralDecided).contact
+
+
+async def rereferral_reassigned(store: Store) -> Contact:
+    recorded = ok(await recommended(store, await reassigned_to_worker(store), ACCEPTED), OutcomeRecorded)
     assert recorded.recommendation is Recommendation.PROGRESS_TO_REFERRAL
     return ok(await signed(store, recorded.contact), SignedOff).contact
 

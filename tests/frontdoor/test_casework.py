@@ -46,7 +46,7 @@ from frontdoor.casework import (
     sign_off,
 )
 from frontdoor.contact import Consent, Contact, ContactState
-from frontdoor.decisions import RereferralDecided, ScreeningDecided, decide_rereferral
+from frontdoor.decisions import ScreeningDecided
 from frontdoor.duty import current_handover
 from frontdoor.figures import Narrowing, Period, compute_figures
 from frontdoor.lifecycle import Action
@@ -73,6 +73,7 @@ from tests.frontdoor.casework_builders import (
     letter_waiting,
     ok,
     outcome_of,
+    reassigned_to_worker,
     recommended,
     resolve,
     route_i_accepted_in_two_steps,
@@ -85,11 +86,9 @@ from tests.frontdoor.decision_builders import (
     ANONYMOUS_PUBLIC,
     CONSULTANT,
     CONSULTANT_2,
-    DUTY_MANAGER,
     NOW,
     OFFICER,
     OFFICER_2,
-    REASSIGN,
     ROLES,
     ROUTE_I,
     ROUTE_II,
@@ -271,16 +270,7 @@ async def test_a_recommendation_unassigns_the_worker_and_hands_the_clock_to_the_
 
 async def test_a_re_referral_recommendation_meets_its_48_hour_clock(store: Store) -> None:
     await seat(store)
-    contact = await submitted(store, rereferral=True, last_worker=SW)
-    decided = await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        REASSIGN,
-        contact.version,
-        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
-        rules=Rules(NOW, CALENDAR, POLICY),
-    )
-    contact = ok(decided, RereferralDecided).contact
+    contact = await reassigned_to_worker(store)
     ok(await recommended(store, contact, NFA, now=NOW + timedelta(hours=5)), OutcomeRecorded)
     assert states(await deadlines_of(store, contact.reference))[ClockKind.REREFERRAL_RECOMMENDATION] == [
         DeadlineState.MET
@@ -293,16 +283,7 @@ async def test_a_re_referral_recommendation_awaits_sign_off_on_the_completion_cl
     clock, and goes to the consultants with the recommendation, so the sign-off is timed, listed
     in the handover and alerted like a route III/IV outcome's."""
     await seat(store)
-    contact = await submitted(store, rereferral=True, last_worker=SW)
-    decided = await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        REASSIGN,
-        contact.version,
-        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
-        rules=Rules(NOW, CALENDAR, POLICY),
-    )
-    contact = ok(decided, RereferralDecided).contact
+    contact = await reassigned_to_worker(store)
     clocks = await open_clocks(store, contact.reference)
     assert set(clocks) == {ClockKind.REREFERRAL_RECOMMENDATION, ClockKind.COMPLETION_48H}
     completion = clocks[ClockKind.COMPLETION_48H]

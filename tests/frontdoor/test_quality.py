@@ -19,7 +19,7 @@ from frontdoor.casework import (
     record_parents_unreachable,
 )
 from frontdoor.contact import Contact, ContactState
-from frontdoor.decisions import RereferralDecided, ScreeningDecided, decide_rereferral
+from frontdoor.decisions import ScreeningDecided
 from frontdoor.lifecycle import Action
 from frontdoor.outcomes import current_outcome
 from frontdoor.quality import SentBack, refuse_sign_off
@@ -35,6 +35,7 @@ from tests.frontdoor.casework_builders import (
     challenge,
     ok,
     outcome_of,
+    reassigned_to_worker,
     recommended,
     signed,
 )
@@ -44,7 +45,6 @@ from tests.frontdoor.decision_builders import (
     DUTY_MANAGER,
     NOW,
     OFFICER,
-    REASSIGN,
     ROLES,
     ROUTE_I,
     ROUTE_II,
@@ -263,16 +263,7 @@ async def test_a_returned_re_referral_meets_its_recommendation_clock_and_cancels
     store: Store,
 ) -> None:
     await seat(store)
-    contact = await submitted(store, rereferral=True, last_worker=SW)
-    decided = await decide_rereferral(
-        store.unit_of_work(),
-        contact.id,
-        REASSIGN,
-        contact.version,
-        who=Who(DUTY_MANAGER, ROLES[DUTY_MANAGER]),
-        rules=Rules(NOW, CALENDAR, POLICY),
-    )
-    contact = ok(decided, RereferralDecided).contact
+    contact = await reassigned_to_worker(store)
     letter = await record_parents_unreachable(
         store.unit_of_work(),
         contact.id,

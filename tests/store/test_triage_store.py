@@ -144,39 +144,30 @@ async def test_two_outcomes_pressed_at_once_leave_one_outcome_and_at_most_one_co
         assert await uow.references.allocate(ReferenceKind.CONTACT.value, 26) == len(expected) + 1
 
 
+@pytest.mark.parametrize(
+    ("child", "said"),
+    [
+        (replace(CHILD, systems_checked=()), "Checks done"),  # a contact that cannot be submitted
+        (replace(CHILD, name="Zara " * 60), "at most 200 characters"),  # longer than a contact takes
+    ],
+    ids=["unchecked", "long-name"],
+)
 async def test_a_contact_that_cannot_be_submitted_leaves_the_incident_undecided_and_nothing_kept(
-    store: Store,
+    store: Store, child: ChildKnown, said: str
 ) -> None:
     incident = await _recorded(store)
-    unchecked = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, replace(CHILD, systems_checked=()))
     refused = await decide_incident(
         store.unit_of_work,
         incident.id,
-        unchecked,
+        OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, child),
         who=Who(OFFICER, ROLES),
         rules=Rules(NOW, WorkingCalendar(), default_policy()),
     )
     assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
-    assert "Checks done" in refused.message
+    assert said in refused.message
     async with store.unit_of_work() as uow:
         assert await uow.contacts.list_by_state(list(ContactState)) == []
         stored = await uow.triage.get(incident.id)
         number = await uow.references.allocate(ReferenceKind.CONTACT.value, 26)
     assert stored is not None and stored.decision is None
     assert number == 1  # no reference was used up
-
-
-async def test_a_child_name_longer_than_a_contact_takes_is_refused_and_nothing_kept(store: Store) -> None:
-    incident = await _recorded(store)
-    long_name = OutcomeForm(TriageOutcome.FURTHER_ENQUIRIES, replace(CHILD, name="Zara " * 60))
-    refused = await decide_incident(
-        store.unit_of_work,
-        incident.id,
-        long_name,
-        who=Who(OFFICER, ROLES),
-        rules=Rules(NOW, WorkingCalendar(), default_policy()),
-    )
-    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.INVALID
-    assert "at most 200 characters" in refused.message
-    async with store.unit_of_work() as uow:
-        assert await uow.contacts.list_by_state(list(ContactState)) == []

@@ -15,8 +15,7 @@ from bot.app import create_app
 from bot.heap import freeze_after_start
 from bot.logs import configure_logging
 from bot.settings import Settings
-from frontdoor.roles import Role
-from tests.bench_turns import ADMIN, CONSULTANTS, OFFICERS
+from tests.bench_turns import grant_roles
 from tests.fakes import InMemoryStore
 
 
@@ -29,13 +28,7 @@ def main(port: int) -> None:
     app = create_app(settings, store=store)
 
     async def grant(_: web.Application) -> None:
-        async with store.unit_of_work() as uow:
-            await uow.roles.grant(ADMIN.aad_object_id, Role.ADMIN)
-            for officer in OFFICERS:
-                await uow.roles.grant(officer.aad_object_id, Role.OFFICER)
-            for consultant in CONSULTANTS:
-                await uow.roles.grant(consultant.aad_object_id, Role.CONSULTANT)
-            await uow.commit()
+        await grant_roles(store)
 
     app.on_startup.append(grant)
     freeze_after_start(app)  # as ``frontdoor-bot serve`` does

@@ -37,6 +37,7 @@ from bot.cards.decisions import DECIDE_VERB, REFRESH_VERB
 from bot.cards.intake import NEXT, SUBMIT
 from frontdoor.roles import Role
 from frontdoor.script import Section
+from frontdoor.unit_of_work import Store
 from store.migrate import upgrade
 from store.sql import SqlStore
 from tests.bot.intake_script import ROUTINE, actions, press, section_of_card
@@ -125,10 +126,8 @@ async def _spawn(name: str, argv: list[str], env: dict[str, str], port: int, log
     raise RuntimeError(f"{name} did not start; see {log}")
 
 
-async def _ours(folder: Path) -> Served:
-    url = f"sqlite+aiosqlite:///{folder / 'turns.db'}"
-    await asyncio.to_thread(upgrade, url)
-    store = SqlStore(url)
+async def grant_roles(store: Store) -> None:
+    """The bench's people their roles: the administrator, the officers and the consultants."""
     async with store.unit_of_work() as uow:
         await uow.roles.grant(ADMIN.aad_object_id, Role.ADMIN)
         for officer in OFFICERS:
@@ -136,6 +135,13 @@ async def _ours(folder: Path) -> Served:
         for consultant in CONSULTANTS:
             await uow.roles.grant(consultant.aad_object_id, Role.CONSULTANT)
         await uow.commit()
+
+
+async def _ours(folder: Path) -> Served:
+    url = f"sqlite+aiosqlite:///{folder / 'turns.db'}"
+    await asyncio.to_thread(upgrade, url)
+    store = SqlStore(url)
+    await grant_roles(store)
     await store.close()
     port = free_port()
     keep = {

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from frontdoor.acting import Who
 from frontdoor.calendar import LONDON
-from frontdoor.consultation import MANAGER_ROLES, ExportOutcome, export_consultations
+from frontdoor.consultation_export import MANAGER_ROLES, ExportOutcome, export_consultations
 from frontdoor.ports import Clock
 from frontdoor.unit_of_work import Store
 

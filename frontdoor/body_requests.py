@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time
 from frontdoor.acting import Rules, Who
 from frontdoor.agencies import BodyRequest, RequestingBody, Response
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
-from frontdoor.consultation import due_for_deletion
+from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, may

@@ -12,22 +12,23 @@ not found) are results, not exceptions, so the Teams adapter can turn each into 
 
 Finding a consultation never tells anyone whether a reference exists for someone else: a missing
 reference and one the actor may not see give the same "not found" result, word for word.
+
+The managers' CSV export is in ``frontdoor.consultation_export``, the deletion after retention in
+``frontdoor.consultation_retention``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, months_before, require_aware
+from frontdoor.calendar import LONDON, require_aware
 from frontdoor.contact import Contact
 from frontdoor.errors import InvalidReferenceError
 from frontdoor.guard import Finding, FindingKind, national_phone_digits, redact_preview, scan
@@ -35,11 +36,9 @@ from frontdoor.policy import Policy
 from frontdoor.ports import AuditLog, ReferenceSequence
 from frontdoor.records import AuditEvent
 from frontdoor.references import Reference, ReferenceKind, format_reference, parse_reference, two_digit_year
-from frontdoor.roles import Permission, Role, may
+from frontdoor.roles import Permission, may
 
 __all__ = [
-    "MANAGER_ROLES",
-    "RETENTION_ACTOR",
     "Consultation",
     "ConsultationDraft",
     "ConsultationField",
@@ -47,8 +46,6 @@ __all__ = [
     "ConsultationRepository",
     "ConsultationUnitOfWork",
     "ContactLookup",
-    "ExportOutcome",
-    "ExportResult",
     "FieldError",
     "FieldFindings",
     "FindOutcome",
@@ -57,15 +54,11 @@ __all__ = [
     "LinkResult",
     "SaveOutcome",
     "SaveResult",
-    "consultations_csv",
     "consultations_followed_by",
-    "due_for_deletion",
-    "export_consultations",
     "find_consultation",
     "follows_text",
     "link_consultation",
     "not_found_message",
-    "purge_expired_consultations",
     "save_consultation",
     "starting_draft",
     "validate_draft",
@@ -77,13 +70,6 @@ MAX_SHORT_FIELD_CHARS = 200
 MAX_OVERRIDE_REASON_CHARS = 500
 MAX_PHONE_CHARS = 40
 
-#: Who may export consultations. The role table has no export permission yet; when ``roles`` gains
-#: one, this set should give way to it.
-MANAGER_ROLES: frozenset[Role] = frozenset({Role.TEAM_MANAGER, Role.DUTY_MANAGER})
-
-#: The actor recorded in the audit log for deletions the retention job makes.
-RETENTION_ACTOR = "system:retention"
-
 #: What a card's form id looks like (``uuid.uuid4().hex``).
 _FORM_ID = re.compile(r"[0-9a-f]{32}")
 
@@ -91,10 +77,6 @@ _FORM_ID = re.compile(r"[0-9a-f]{32}")
 ACTION_CREATE = "consultation.create"
 ACTION_OVERRIDE = "consultation.override"
 ACTION_LINK = "consultation.link"
-ACTION_EXPORT = "consultation.export"
-ACTION_DELETE = "consultation.delete"
-#: A consultation's full record shown to someone (the same row ``find PC-…`` writes).
-ACTION_VIEWED = "consultation.viewed"
 
 
 class ConsultationField(StrEnum):
@@ -239,19 +221,6 @@ class LinkOutcome(StrEnum):
 class LinkResult:
     outcome: LinkOutcome
     consultation: Consultation | None = None
-    message: str = ""
-
-
-class ExportOutcome(StrEnum):
-    EXPORTED = "exported"
-    REFUSED = "refused"
-
-
-@dataclass(frozen=True, slots=True)
-class ExportResult:
-    outcome: ExportOutcome
-    csv_text: str = ""
-    count: int = 0
     message: str = ""
 
 
@@ -613,122 +582,3 @@ def follows_text(consultation_references: Iterable[str]) -> str:
         return ""
     noun = "consultation" if len(references) == 1 else "consultations"
     return f"follows {noun} {', '.join(references)}"
-
-
-# -- export --------------------------------------------------------------------------------------
-
-#: The columns every export has: no free text and no names of the professionals.
-CSV_COLUMNS: tuple[str, ...] = (
-    "reference",
-    "created (Europe/London)",
-    "agency",
-    "role",
-    "logged on behalf",
-    "logged by",
-    "advised by",
-    "linked contact",
-    "saved despite warnings",
-)
-#: Added by ``with_text``: what people typed, including the professional's name and number.
-TEXT_COLUMNS: tuple[str, ...] = (
-    "professional name",
-    "phone",
-    "worry",
-    "advice",
-    "override reason",
-)
-
-# A cell starting with one of these is run as a formula by spreadsheet programs (CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
-def consultations_csv(
-    consultations: Iterable[Consultation],
-    *,
-    with_text: bool = False,
-    names: Mapping[str, str] | None = None,
-) -> str:
-    """The consultations as CSV text for a manager's spreadsheet, one row each. ``names`` maps the
-    ids of staff to their names for "logged by" and "advised by"; an id without a name is shown as
-    it is. Free text (and the professional's name and number) only ``with_text``."""
-    known = names or {}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS + (TEXT_COLUMNS if with_text else ()))
-    for c in consultations:
-        local = c.created_at.astimezone(LONDON)
-        values = [
-            c.reference,
-            f"{local:%Y-%m-%d %H:%M}",
-            c.agency,
-            c.professional_role,
-            "yes" if c.on_behalf else "no",
-            known.get(c.author_id, c.author_id),
-            known.get(c.advised_by, c.advised_by) if c.advised_by else "",
-            c.linked_contact_reference or "",
-            "yes" if c.override_reason else "no",
-        ]
-        if with_text:
-            values += [c.professional_name, c.contact_phone, c.worry, c.advice, c.override_reason]
-        writer.writerow(_cell(value) for value in values)
-    return buffer.getvalue()
-
-
-async def export_consultations(
-    uow: ConsultationUnitOfWork,
-    start: datetime,
-    end: datetime,
-    *,
-    who: Who,
-    now: datetime,
-    with_text: bool = False,
-    names: Mapping[str, str] | None = None,
-) -> ExportResult:
-    """Consultations created in ``[start, end)`` as CSV, for managers; the export is audited
-    (how many, the period, and whether free text was included). With the free text it holds each
-    consultation's full record, so each is also audited as viewed, by reference (SPEC §8), and the
-    audit still says whose were read after retention has deleted them."""
-    if not frozenset(who.roles) & MANAGER_ROLES:
-        return ExportResult(ExportOutcome.REFUSED, message="Exporting consultations is for managers.")
-    rows = await uow.consultations.list_between(require_aware(start, "start"), require_aware(end, "end"))
-    detail = f"{len(rows)} from {start.astimezone(UTC).isoformat()} to {end.astimezone(UTC).isoformat()}"
-    at = require_aware(now, "now").astimezone(UTC)
-    detail += " with text" if with_text else ""
-    await uow.audit.append(AuditEvent(at, who.actor_id, ACTION_EXPORT, "consultations", detail))
-    if with_text:
-        for row in rows:
-            await uow.audit.append(AuditEvent(at, who.actor_id, ACTION_VIEWED, row.reference, "via=export"))
-    await uow.commit()
-    text = consultations_csv(rows, with_text=with_text, names=names)
-    return ExportResult(ExportOutcome.EXPORTED, csv_text=text, count=len(rows))
-
-
-# -- retention -----------------------------------------------------------------------------------
-
-
-def due_for_deletion(now: datetime, policy: Policy, months: int | None = None) -> datetime:
-    """The cutoff (UTC): consultations created before it are past retention (or, given ``months``,
-    whatever record is kept that many months).
-
-    Calendar months on the Europe/London wall clock: on 31 August 14:00 with 6 months it is
-    28 (or 29) February 14:00 local, whatever the clocks did in between.
-    """
-    kept = policy.retention.consultations_months if months is None else months
-    return months_before(require_aware(now, "now"), kept)
-
-
-async def purge_expired_consultations(
-    uow: ConsultationUnitOfWork, *, rules: Rules, actor_id: str = RETENTION_ACTOR
-) -> tuple[str, ...]:
-    """Delete the consultations past retention, audit each deletion, commit; the references deleted."""
-    cutoff = due_for_deletion(rules.now, rules.policy)
-    deleted = await uow.consultations.delete_older_than(cutoff)
-    at = require_aware(rules.now, "now").astimezone(UTC)
-    for reference in deleted:
-        await uow.audit.append(AuditEvent(at, actor_id, ACTION_DELETE, reference, "retention"))
-    await uow.commit()
-    return tuple(deleted)

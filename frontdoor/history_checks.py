@@ -14,11 +14,12 @@ from frontdoor.acting import Rules, Who
 from frontdoor.answers import HistoryAnswers
 from frontdoor.calendar import require_aware
 from frontdoor.contact import Contact, ContactState
-from frontdoor.intake import Refusal, RefusalReason, _audit, _local_date, is_rereferral
+from frontdoor.intake import Refusal, RefusalReason, _audit, _local_date
 from frontdoor.outcomes import note
 from frontdoor.ports import StaleVersionError
 from frontdoor.roles import Permission, may
 from frontdoor.script import DEFAULT_LOCAL_SYSTEMS, HISTORY_RECORDED_ACTION, Choice, Section, section_of
+from frontdoor.submission_routing import is_rereferral
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import check_history, parse_section
 

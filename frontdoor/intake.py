@@ -18,18 +18,8 @@ recorded later by the officer or a consultant (``frontdoor.history_checks``). Ur
 open case or a recent closure: a consultant decides at once, and those are told besides (the
 allocated worker, the duty manager) when the history checks say so.
 
-Routing on submission of any other contact, in this order:
-
-1. **Open case** (the history checks say the child's case is open): passed on to the allocated
-   worker and closed here, whatever the contact type, following the contact protocol (1.5: "any
-   significant information received about a child who is an open case ... passed to the child's
-   allocated social worker"). No clock starts: the front door's part ends here.
-2. **Re-referral** (the child's case closed less than ``windows.rereferral_months`` before
-   received-at, from the closure date the history checks record): to the duty manager. The
-   screening clock (1 working day from received-at) starts too, because the duty manager's decision
-   is this contact's disposal decision, and a clock is what makes sure somebody is alerted if it
-   waits.
-3. Otherwise **screening**, with the screening clock.
+Routing on submission (open case, re-referral, screening) and the clocks each route starts are the
+rules of ``frontdoor.submission_routing``.
 
 Audit rows carry ids, section names, references and routes only, never free text. Drafts are
 audited under the contact id (they have no reference yet); submission is audited under the new
@@ -45,15 +35,13 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from frontdoor.acting import Rules, Who
-from frontdoor.calendar import LONDON, WorkingCalendar, months_before, require_aware
+from frontdoor.calendar import LONDON, require_aware
 from frontdoor.card_values import FieldError
-from frontdoor.clocks import due_at
 from frontdoor.contact import Contact, ContactState
 from frontdoor.edt import tell_edt_of_urgent_contact
-from frontdoor.lifecycle import Action, transition
+from frontdoor.lifecycle import transition
 from frontdoor.mail import return_mail_of_draft
 from frontdoor.outcomes import add_event_data
-from frontdoor.policy import Policy
 from frontdoor.ports import StaleVersionError
 from frontdoor.records import AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
@@ -70,6 +58,7 @@ from frontdoor.script import (
     previous_section,
     section_of,
 )
+from frontdoor.submission_routing import Route, route_clocks, route_move, submission_route
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.validation import (
     apply_section,
@@ -85,12 +74,10 @@ __all__ = [
     "MentionTarget",
     "Refusal",
     "RefusalReason",
-    "Route",
     "SectionSaved",
     "SubmissionResult",
     "cancel_draft",
     "go_back",
-    "is_rereferral",
     "received_from_mail",
     "revisit_section",
     "save_section",
@@ -138,14 +125,6 @@ class SectionSaved:
 @dataclass(frozen=True, slots=True)
 class DraftCancelled:
     contact_id: str
-
-
-class Route(StrEnum):
-    """Where a submitted contact went."""
-
-    SCREENING = "screening"
-    OPEN_CASE = "open_case"
-    REREFERRAL = "rereferral"
 
 
 @dataclass(frozen=True, slots=True)
@@ -498,61 +477,13 @@ async def _consultants_on_duty(uow: UnitOfWork, today: date) -> tuple[MentionTar
     return tuple(MentionTarget(person, names.get(person, "")) for person in dict.fromkeys(people))
 
 
-def is_rereferral(contact: Contact, received_at: datetime, policy: Policy) -> bool:
-    """Whether the child's case closed less than ``windows.rereferral_months`` before ``received_at``
-    (SPEC §3), from the closure date the history checks record. A closure on the day the window
-    opens counts: "within 3 months" includes its first day."""
-    closed_on = contact.history.closed_on
-    if closed_on is None:
-        return False
-    window_opens = _local_date(months_before(received_at, policy.windows.rereferral_months))
-    return closed_on >= window_opens
-
-
-def _route(contact: Contact, received_at: datetime, policy: Policy) -> Route:
-    if contact.urgent:
-        return Route.SCREENING
-    if contact.history.open_case:
-        return Route.OPEN_CASE
-    if is_rereferral(contact, received_at, policy):
-        return Route.REREFERRAL
-    return Route.SCREENING
-
-
-_MOVES: dict[Route, tuple[ContactState, Action]] = {
-    Route.SCREENING: (ContactState.AWAITING_SCREENING, Action.SUBMIT),
-    Route.OPEN_CASE: (ContactState.PASSED_ON, Action.OPEN_CASE),
-    Route.REREFERRAL: (ContactState.DUTY_MANAGER_REVIEW, Action.REFER_REREFERRAL),
-}
-
-
-def _clocks(
-    route: Route,
-    urgent: bool,
-    subject: str,
-    received_at: datetime,
-    calendar: WorkingCalendar,
-    policy: Policy,
-) -> list[Deadline]:
-    if route is Route.OPEN_CASE:
-        return []
-    deadlines: list[Deadline] = []
-    if urgent:
-        # An urgent contact's child-protection clock starts at received-at (SPEC §3, §4).
-        cp_due = due_at(ClockKind.CP_DECISION, received_at, calendar, policy)
-        deadlines.append(Deadline(subject, ClockKind.CP_DECISION, received_at, cp_due))
-    screening_due = due_at(ClockKind.SCREENING, received_at, calendar, policy)
-    deadlines.append(Deadline(subject, ClockKind.SCREENING, received_at, screening_due))
-    return deadlines
-
-
 async def _create(
     uow: UnitOfWork, draft: Contact, actor_id: str, expected_version: int, received: datetime, *, rules: Rules
 ) -> SubmissionResult | Refusal:
     """Give ``draft`` its reference, route and clocks, inside the caller's unit of work (which
     commits). ``draft.draft_section`` is kept: "" for a finished submission, the next card for an
     urgent contact its officer is still completing."""
-    route = _route(draft, received, rules.policy)
+    route = submission_route(draft, received, rules.policy)
     repeat_of = await repeats_of(uow, draft, received, rules.policy)
     mention_targets = await _consultants_on_duty(uow, _local_date(rules.now)) if draft.urgent else ()
 
@@ -561,7 +492,7 @@ async def _create(
     number = await uow.references.allocate(ReferenceKind.CONTACT.value, year)
     reference = format_reference(ReferenceKind.CONTACT, year, number)
 
-    to_state, action = _MOVES[route]
+    to_state, action = route_move(route)
     moved = transition(draft, to_state, actor_id, rules.now, action)
     if repeat_of:
         # Kept with the submission, so every later drawing of the contact's cards says it too.
@@ -574,7 +505,7 @@ async def _create(
         return _stale(draft)
     deadlines = [
         await uow.deadlines.add(deadline)
-        for deadline in _clocks(route, draft.urgent, reference, received, rules.calendar, rules.policy)
+        for deadline in route_clocks(route, draft.urgent, reference, received, rules.calendar, rules.policy)
     ]
     # Out of hours an urgent contact cannot wait for the morning: the EDT is told at once (SPEC §10).
     edt_told = (

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from frontdoor.acting import Rules, Who
 from frontdoor.agencies import MappaInvitation, MaracAction, MaracCase, MaracRequest, Response
 from frontdoor.calendar import WorkingCalendar, require_aware
-from frontdoor.consultation import due_for_deletion
+from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.marac import marac_meeting_at
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, Deadline

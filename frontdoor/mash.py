@@ -31,7 +31,7 @@ from frontdoor.agencies import (
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.clocks import due_at
-from frontdoor.consultation import due_for_deletion
+from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.contact import ContactState
 from frontdoor.policy import Policy
 from frontdoor.records import AuditEvent, ClockKind, DeadlineState

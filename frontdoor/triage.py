@@ -26,7 +26,7 @@ from frontdoor.agencies import (
     TriageOutcome,
 )
 from frontdoor.calendar import LONDON, require_aware
-from frontdoor.consultation import due_for_deletion
+from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.contact import (
     Child,
     Consent,

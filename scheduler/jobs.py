@@ -26,7 +26,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from frontdoor.acting import Rules
 from frontdoor.body_requests import purge_expired_requests
 from frontdoor.calendar import LONDON, WorkingCalendar
-from frontdoor.consultation import purge_expired_consultations
+from frontdoor.consultation_retention import purge_expired_consultations
 from frontdoor.mail import alert_untaken
 from frontdoor.mail_records import SUBJECT_PREFIX
 from frontdoor.marac_cases import purge_expired_marac

@@ -56,7 +56,7 @@ from bot.cards.keys import ACTION_KEY, REFERENCE_KEY, VERSION_KEY
 from frontdoor.calendar import LONDON
 from frontdoor.card_values import FieldError
 from frontdoor.contact import Contact
-from frontdoor.intake import Route, SubmissionResult
+from frontdoor.intake import SubmissionResult
 from frontdoor.script import (
     ANONYMITY_WARNING,
     DEFAULT_LOCAL_SYSTEMS,
@@ -69,6 +69,7 @@ from frontdoor.script import (
     Section,
 )
 from frontdoor.script import Choice as ScriptChoice
+from frontdoor.submission_routing import Route
 from frontdoor.timefmt import format_local
 
 __all__ = [

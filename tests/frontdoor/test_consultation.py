@@ -17,30 +17,30 @@ import pytest
 from frontdoor.acting import Rules, Who
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import (
-    MANAGER_ROLES,
-    RETENTION_ACTOR,
     Consultation,
     ConsultationDraft,
     ConsultationField,
     ConsultationLinkUnitOfWork,
-    ExportOutcome,
     FieldError,
     FindOutcome,
     LinkOutcome,
     SaveOutcome,
-    consultations_csv,
     consultations_followed_by,
-    due_for_deletion,
-    export_consultations,
     find_consultation,
     follows_text,
     link_consultation,
     not_found_message,
-    purge_expired_consultations,
     save_consultation,
     starting_draft,
     validate_draft,
 )
+from frontdoor.consultation_export import (
+    MANAGER_ROLES,
+    ExportOutcome,
+    consultations_csv,
+    export_consultations,
+)
+from frontdoor.consultation_retention import RETENTION_ACTOR, due_for_deletion, purge_expired_consultations
 from frontdoor.contact import Contact
 from frontdoor.guard import FindingKind
 from frontdoor.policy import Policy, default_policy, parse_policy

@@ -17,12 +17,10 @@ from frontdoor.intake import (
     MentionTarget,
     Refusal,
     RefusalReason,
-    Route,
     SectionSaved,
     SubmissionResult,
     cancel_draft,
     go_back,
-    is_rereferral,
     save_section,
     start_contact,
     submit_contact,
@@ -32,6 +30,7 @@ from frontdoor.records import ClockKind, Deadline, DeadlineState, RotaEntry, Sto
 from frontdoor.repeats import child_key
 from frontdoor.roles import Role
 from frontdoor.script import Section, section_of
+from frontdoor.submission_routing import Route, is_rereferral
 from frontdoor.unit_of_work import Store
 from tests.fakes import InMemoryStore, InMemoryUnitOfWork
 

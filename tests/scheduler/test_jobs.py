@@ -13,7 +13,8 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.calendar import WorkingCalendar
-from frontdoor.consultation import RETENTION_ACTOR, Consultation
+from frontdoor.consultation import Consultation
+from frontdoor.consultation_retention import RETENTION_ACTOR
 from frontdoor.policy import default_policy, parse_policy
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store

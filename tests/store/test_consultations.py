@@ -17,9 +17,9 @@ from frontdoor.consultation import (
     ConsultationDraft,
     SaveOutcome,
     link_consultation,
-    purge_expired_consultations,
     save_consultation,
 )
+from frontdoor.consultation_retention import purge_expired_consultations
 from frontdoor.policy import default_policy
 from frontdoor.ports import NotFoundError
 from frontdoor.roles import Role

@@ -26,12 +26,13 @@ from bot.routing import Actor
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.channels import channel_conversation
 from frontdoor.contact import Contact
-from frontdoor.intake import Route, SubmissionResult, is_rereferral
+from frontdoor.intake import SubmissionResult
 from frontdoor.policy import Policy
 from frontdoor.ports import Clock
 from frontdoor.records import ChannelPurpose, ConversationRecord, Deadline
 from frontdoor.roles import Permission, Role, may
 from frontdoor.script import Choice
+from frontdoor.submission_routing import Route, is_rereferral
 from frontdoor.unit_of_work import Store
 from frontdoor.views import ChannelSummary, channel_summary
 

@@ -14,7 +14,7 @@ from frontdoor.acting import Rules, Who
 from frontdoor.agencies import BodyRequest, RequestingBody, Response
 from frontdoor.calendar import LONDON, WorkingCalendar, require_aware
 from frontdoor.consultation_retention import due_for_deletion
-from frontdoor.records import AuditEvent, ClockKind, Deadline
+from frontdoor.records import RETENTION_ACTOR, AuditEvent, ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
@@ -26,7 +26,6 @@ LOGGED = "body_request.logged"
 RESPONDED = "body_request.responded"
 VIEWED = "body_request.viewed"
 DELETED = "body_request.deleted"
-RETENTION_ACTOR = "system:retention"
 MAX_FIELD_CHARS = 200
 
 _ONLY_STAFF = "Sorry, only First Contact officers, consultants or team managers log information requests."

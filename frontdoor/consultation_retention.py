@@ -18,12 +18,9 @@ from frontdoor.acting import Rules
 from frontdoor.calendar import months_before, require_aware
 from frontdoor.consultation import ConsultationUnitOfWork
 from frontdoor.policy import Policy
-from frontdoor.records import AuditEvent
+from frontdoor.records import RETENTION_ACTOR, AuditEvent
 
-__all__ = ["RETENTION_ACTOR", "due_for_deletion", "purge_expired_consultations"]
-
-#: The actor recorded in the audit log for deletions the retention job makes.
-RETENTION_ACTOR = "system:retention"
+__all__ = ["due_for_deletion", "purge_expired_consultations"]
 
 #: The audit action of a deletion; the detail never carries free text.
 ACTION_DELETE = "consultation.delete"

@@ -17,9 +17,8 @@ from frontdoor.calendar import require_aware
 PREVIEW_CHARS = 400
 #: The prefix of an e-mail's subject in the audit log, deadlines and alert keys.
 SUBJECT_PREFIX = "mail:"
-#: The actor recorded for what the watcher and the retention job do.
+#: The actor recorded for what the mailbox watcher does.
 WATCHER_ACTOR = "system:mailbox"
-RETENTION_ACTOR = "system:retention"
 
 
 class MailState(StrEnum):

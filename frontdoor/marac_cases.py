@@ -24,7 +24,7 @@ from frontdoor.calendar import WorkingCalendar, require_aware
 from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.marac import marac_meeting_at
 from frontdoor.policy import Policy
-from frontdoor.records import AuditEvent, ClockKind, Deadline
+from frontdoor.records import RETENTION_ACTOR, AuditEvent, ClockKind, Deadline
 from frontdoor.roles import Permission, may
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import Refusal, RefusalReason, close_clocks
@@ -37,7 +37,6 @@ ANSWERED = "marac.answered"
 ACTION_RECORDED = "marac.action_recorded"
 MAPPA_LOGGED = "mappa.logged"
 DELETED = "marac.deleted"
-RETENTION_ACTOR = "system:retention"
 MAX_FIELD_CHARS = 200
 #: How far ahead of its meeting an action may fall due, and how far back a linked child's date of
 #: birth may go (a sanity bound on a typed or forged date: 0001-01-01 or 9999-12-31 are not dates

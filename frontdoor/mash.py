@@ -34,7 +34,7 @@ from frontdoor.clocks import due_at
 from frontdoor.consultation_retention import due_for_deletion
 from frontdoor.contact import ContactState
 from frontdoor.policy import Policy
-from frontdoor.records import AuditEvent, ClockKind, DeadlineState
+from frontdoor.records import RETENTION_ACTOR, AuditEvent, ClockKind, DeadlineState
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.roles import Permission, Role, may
 from frontdoor.unit_of_work import UnitOfWork
@@ -50,9 +50,6 @@ REQUEST_VIEWED = "mash.request_viewed"
 REFUSED = "mash.refused"
 DELETED = "mash.deleted"
 AGENCY_SET = "partner.agency"
-
-#: The actor of the retention job's audit events.
-RETENTION_ACTOR = "system:retention"
 
 _NOT_ASKED = "Sorry, your agency has not been asked about that record."
 _NOT_PERMITTED = Refusal(RefusalReason.NOT_PERMITTED, _NOT_ASKED)

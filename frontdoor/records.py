@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Final
 
 from frontdoor.roles import Role
 
@@ -65,6 +66,10 @@ class LateReason(StrEnum):
     OUT_OF_HOURS = "out_of_hours"
     SYSTEM = "system"
     OTHER = "other"
+
+
+#: The actor the retention job's deletions and removals of personal data are audited as.
+RETENTION_ACTOR: Final = "system:retention"
 
 
 @dataclass(frozen=True, slots=True)

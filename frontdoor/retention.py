@@ -35,17 +35,15 @@ from typing import Final
 from frontdoor.acting import Rules
 from frontdoor.calendar import months_before, require_aware
 from frontdoor.contact import Child, Contact, ContactEvent, ContactState, EmergencyDetails, Referrer
-from frontdoor.mail_records import RETENTION_ACTOR as MAIL_RETENTION_ACTOR
 from frontdoor.mail_records import MailState
 from frontdoor.outcomes import current_outcome, event_data, note, read_event_data
-from frontdoor.records import AuditEvent
+from frontdoor.records import RETENTION_ACTOR, AuditEvent
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from frontdoor.usecase import audit_event
 
 __all__ = [
     "FIGURES_DATA_KEYS",
     "PERSONAL_DATA_REMOVED",
-    "RETENTION_ACTOR",
     "anonymised",
     "closed_without_acceptance",
     "purge_expired_mail",
@@ -54,8 +52,6 @@ __all__ = [
 
 log = logging.getLogger("frontdoor.retention")
 
-#: Who the removal is recorded as.
-RETENTION_ACTOR: Final = "system:retention"
 #: The event (and, prefixed ``contact.``, the audit action) recording the removal.
 PERSONAL_DATA_REMOVED: Final = "personal_data_removed"
 #: The event data kept: closed vocabulary and staff ids only, never anything typed.
@@ -179,7 +175,7 @@ async def purge_expired_mail(uow: UnitOfWork, *, rules: Rules) -> list[str]:
                         continue
             await uow.mail.delete(item.id)
             await uow.audit.append(
-                AuditEvent(rules.now, MAIL_RETENTION_ACTOR, "mail.deleted", item.subject_key, "retention")
+                AuditEvent(rules.now, RETENTION_ACTOR, "mail.deleted", item.subject_key, "retention")
             )
             deleted.append(item.id)
         await uow.commit()

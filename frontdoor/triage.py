@@ -42,7 +42,7 @@ from frontdoor.contact import (
 from frontdoor.guard import scan, summarise
 from frontdoor.intake import Refusal as IntakeRefusal
 from frontdoor.intake import SubmissionResult, submit_whole_draft
-from frontdoor.records import AuditEvent
+from frontdoor.records import RETENTION_ACTOR, AuditEvent
 from frontdoor.roles import Permission, may
 from frontdoor.script import NAME_MAX_LENGTH, Section
 from frontdoor.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -53,8 +53,6 @@ log = logging.getLogger(__name__)
 RECORDED = "triage.recorded"
 DECIDED = "triage.decided"
 DELETED = "triage.deleted"
-RETENTION_ACTOR = "system:retention"
-
 #: A short description: what happened, never who.
 MAX_SUMMARY_CHARS = 280
 MAX_DETAIL_CHARS = 200

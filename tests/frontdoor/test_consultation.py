@@ -40,11 +40,11 @@ from frontdoor.consultation_export import (
     consultations_csv,
     export_consultations,
 )
-from frontdoor.consultation_retention import RETENTION_ACTOR, due_for_deletion, purge_expired_consultations
+from frontdoor.consultation_retention import due_for_deletion, purge_expired_consultations
 from frontdoor.contact import Contact
 from frontdoor.guard import FindingKind
 from frontdoor.policy import Policy, default_policy, parse_policy
-from frontdoor.records import AuditEvent, StoredAuditEvent
+from frontdoor.records import RETENTION_ACTOR, AuditEvent, StoredAuditEvent
 from frontdoor.roles import Role
 
 LONDON = ZoneInfo("Europe/London")

@@ -14,8 +14,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.consultation import Consultation
-from frontdoor.consultation_retention import RETENTION_ACTOR
 from frontdoor.policy import default_policy, parse_policy
+from frontdoor.records import RETENTION_ACTOR
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
 from scheduler.daily_jobs import EDT_JOB_ID, HANDOVER_JOB_ID, MARAC_JOB_ID, WEEKLY_FIGURES_JOB_ID

@@ -139,7 +139,7 @@ def create_app(
     CaseworkFeature(context, decisions).register(router)
     QualityFeature(context, decisions).register(router)
     intake = IntakeFeature(
-        context, decision_card=decisions.posted_card, channel_update=decisions.update_channel_card
+        context, decision_card=decisions.channel.posted_card, channel_update=decisions.channel.redraw_now
     )
     intake.register(router, finders)
     MailFeature(context, intake).register(router)

@@ -20,7 +20,7 @@ saying why. The invoke is answered straight after the database work; the channel
 receiving team manager's highlight and the letter go out afterwards. Logs carry ids only.
 
 The receiving team hears of an accepted contact only when it is signed off
-(``bot.dialogs.decisions``); recording the outcome tells nobody outside the front door. A challenge
+(``bot.dialogs.decision_notices``); recording the outcome tells nobody outside the front door. A challenge
 raised is told to the decider; one not agreed goes to every service manager's personal chat, and a
 referrer's challenge that remains goes to the team managers, then the service managers
 (``REFERRER_CHALLENGE_VERB``, on the personal card, which staff open from ``find CT-…``).
@@ -445,7 +445,7 @@ class CaseworkFeature:
             return await self._reply(current, actor, result.message, typed=typed)
         log.info("casework recorded", extra={"reference": reference, "status": result.contact.state.value})
         if result.contact.state is not contact.state or isinstance(result, ChallengeRecorded):
-            self._decisions.redraw_channel(result.contact)
+            self._decisions.channel.redraw(result.contact)
         if isinstance(result, ChallengeRecorded):
             self._decisions.run_later(self._after_challenge(result, actor))
         return await self._reply(result.contact, actor, done, ok=True)
@@ -470,7 +470,7 @@ class CaseworkFeature:
         if result.action is CaseworkAction.CHALLENGE_ESCALATED:
             await self._tell_holders(contact, Role.SERVICE_MANAGER, actor)
         if result.letter is not None and actor.scope is not Scope.PERSONAL:
-            await self._decisions.send_letter(contact, actor.aad_object_id, actor.aad_object_id)
+            await self._decisions.notices.send_letter(contact, actor.aad_object_id, actor.aad_object_id)
 
     async def _tell_holders(self, contact: Contact, role: Role, actor: Actor) -> None:
         """Every holder of ``role`` gets the contact on their personal card: a challenge has come to

@@ -81,7 +81,7 @@ class QualityFeature:
             current = await self._unchanged(result, contact)
             return InvokeReply(card=await self._decisions.card_for(current, actor, notice=result.message))
         log.info("sent back from sign-off", extra={"reference": contact.reference or ""})
-        self._decisions.redraw_channel(result.contact)
+        self._decisions.channel.redraw(result.contact)
         self._decisions.run_later(self._tell_recorder(result, actor))
         notice = (
             f"Sent back: {contact.reference} is awaiting screening again, due by "
@@ -160,7 +160,7 @@ class QualityFeature:
             card = await self._personal.shown_to(current, actor, notice=result.message)
             return InvokeReply(card=card)
         log.info("returned for screening", extra={"reference": contact.reference or ""})
-        self._decisions.place_for_screening(result.contact, actor.aad_object_id)
+        self._decisions.channel.place_for_screening(result.contact, actor.aad_object_id)
         notice = (
             f"Returned: {contact.reference} is back with the consultants for a threshold decision, and no "
             "longer counts against your caseload."

@@ -319,7 +319,7 @@ class SubmissionPosts:
         self, actor: Actor, reference: str, purpose: str, delivery: Delivery, mentioned: int
     ) -> None:
         # No message id (a channel that answered without one): none is recorded, and the first
-        # redraw posts the card afresh (``DecisionsFeature._update_message``).
+        # redraw posts the card afresh (``DecisionChannel._update_message``).
         activity = f"activity={delivery.activity_id}; " if delivery.activity_id else ""
         where = f"purpose={purpose}; conversation={delivery.conversation_id}"
         detail = f"{where}; {activity}mentioned={mentioned}"

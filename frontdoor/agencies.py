@@ -285,6 +285,10 @@ class TriageRepository(Protocol):
         """Record the outcome if the incident has none yet; False if it had one already."""
         ...
 
+    async def name_contact(self, incident_id: str, contact_reference: str) -> None:
+        """Record the contact the incident's outcome made, once this unit of work has recorded it."""
+        ...
+
     async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
         """Delete the incidents recorded before ``cutoff``; their police references."""
         ...

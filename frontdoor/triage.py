@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
 from frontdoor.acting import Rules, Who
@@ -190,28 +190,31 @@ async def decide_incident(
             return Refusal(RefusalReason.NOT_FOUND, "That incident is not on the list.")
         if incident.decision is not None:
             return _decided_already(incident)
-        submitted: SubmissionResult | None = None
-        if form.outcome in CONTACT_OUTCOMES and form.child is not None:
-            draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, who.actor_id, now)
-            result = await submit_whole_draft(uow, draft, rules=Rules(now, rules.calendar, rules.policy))
-            if isinstance(result, IntakeRefusal):
-                return Refusal(RefusalReason.INVALID, result.message)
-            submitted = result
         decision = TriageDecision(
             form.outcome,
             who.actor_id,
             now,
-            contact_reference=submitted.reference if submitted else "",
             other_authority=form.other_authority.strip(),
             told=form.told.strip(),
         )
-        # The claim: a conditional write, so a second press waits for the first to commit and then
-        # finds the outcome taken; leaving without a commit rolls its contact back.
+        # The claim comes first: a conditional write, so a second press waits here for the first
+        # to commit and then finds the outcome taken, holding nothing else. Waiting for the
+        # incident after submitting a contact would hold the audit chain's lock (PostgreSQL) while
+        # the first press, appending to the chain, waited for it: a deadlock.
         if not await uow.triage.decide(incident_id, decision):
             await uow.rollback()
             async with unit_of_work() as again:
                 taken = await again.triage.get(incident_id)
             return _decided_already(taken or incident)
+        submitted: SubmissionResult | None = None
+        if form.outcome in CONTACT_OUTCOMES and form.child is not None:
+            draft = _draft(incident, form.child, form.outcome is TriageOutcome.STATUTORY, who.actor_id, now)
+            result = await submit_whole_draft(uow, draft, rules=Rules(now, rules.calendar, rules.policy))
+            if isinstance(result, IntakeRefusal):
+                return Refusal(RefusalReason.INVALID, result.message)  # leaving rolls the claim back
+            submitted = result
+            decision = replace(decision, contact_reference=submitted.reference)
+            await uow.triage.name_contact(incident_id, submitted.reference)
         contact = f"; contact={decision.contact_reference}" if decision.contact_reference else ""
         await _audit(
             uow,

@@ -86,6 +86,15 @@ class SqlTriageRepository(SqlRepository):
         )
         return result.first() is not None
 
+    async def name_contact(self, incident_id: str, contact_reference: str) -> None:
+        await self._uow.begin_write()
+        await self._session.execute(
+            update(TriageIncidentRow)
+            .where(TriageIncidentRow.id == incident_id)
+            .values(contact_reference=contact_reference)
+            .execution_options(synchronize_session=False)
+        )
+
     async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
         await self._uow.begin_write()
         result = await self._session.execute(

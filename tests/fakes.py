@@ -775,6 +775,13 @@ class _Triage(_Repository):
         data.incidents[incident_id] = replace(incident, decision=replace(decision, at=_utc(decision.at)))
         return True
 
+    async def name_contact(self, incident_id: str, contact_reference: str) -> None:
+        data = await self._uow.write()
+        incident = data.incidents[incident_id]
+        assert incident.decision is not None, "the outcome is recorded before its contact is named"
+        named = replace(incident.decision, contact_reference=contact_reference)
+        data.incidents[incident_id] = replace(incident, decision=named)
+
     async def delete_recorded_before(self, cutoff: datetime) -> list[str]:
         data = await self._uow.write()
         old = [i for i in data.incidents.values() if i.recorded_at < cutoff]

@@ -15,6 +15,7 @@ from frontdoor.calendar import WorkingCalendar
 from frontdoor.contact import Consent, ContactState, ImmediateRisk
 from frontdoor.intake import SubmissionResult
 from frontdoor.policy import default_policy, parse_policy
+from frontdoor.records import AuditEvent
 from frontdoor.references import ReferenceKind
 from frontdoor.roles import Role
 from frontdoor.triage import (
@@ -142,6 +143,35 @@ async def test_two_outcomes_pressed_at_once_leave_one_outcome_and_at_most_one_co
     assert events.count("triage.decided") == 1
     async with store.unit_of_work() as uow:  # the losing press's reference number was given back
         assert await uow.references.allocate(ReferenceKind.CONTACT.value, 26) == len(expected) + 1
+
+
+async def test_a_press_waits_for_an_incident_held_by_another_before_it_takes_any_other_lock(
+    store: Store,
+) -> None:
+    """The claim comes first. Had the press submitted its contact first, it would hold the audit
+    chain (PostgreSQL's advisory lock, to commit) while waiting for the incident, and the holder,
+    appending to the chain before it commits, would wait for it: a deadlock."""
+    incident = await _recorded(store)
+    rules = Rules(NOW, WorkingCalendar(), default_policy())
+    async with store.unit_of_work() as holder:
+        assert await holder.triage.decide(
+            incident.id, TriageDecision(TriageOutcome.POLICE_ONLY, OFFICER, NOW)
+        )
+        pressed = asyncio.create_task(
+            decide_incident(
+                store.unit_of_work, incident.id, FURTHER_ENQUIRIES, who=Who(OFFICER, ROLES), rules=rules
+            )
+        )
+        await asyncio.sleep(1)  # the press runs until it waits for the incident
+        await holder.audit.append(AuditEvent(NOW, OFFICER, "triage.decided", "DA-1", "outcome=a"))
+        await holder.commit()
+    refused = await asyncio.wait_for(pressed, 30)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.WRONG_STATE, refused
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.list_by_state(list(ContactState)) == []
+        stored = await uow.triage.get(incident.id)
+    assert stored is not None and stored.decision is not None
+    assert stored.decision.outcome is TriageOutcome.POLICE_ONLY
 
 
 @pytest.mark.parametrize(

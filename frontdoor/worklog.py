@@ -47,7 +47,7 @@ CONSENT_WORDS: Mapping[Consent, str] = MappingProxyType(
 )
 
 #: The one telling of what each event on a contact was, in our own words: the contact's history
-#: (``history``) and the decision card's status lines (``bot.dialogs.decisions``) both read it.
+#: (``history``) and the decision card's status lines (``bot.dialogs.decision_status``) both read it.
 EVENT_WORDS: Mapping[str, str] = MappingProxyType(
     {
         Action.SUBMIT.value: "Submitted for screening",

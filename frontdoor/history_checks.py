@@ -12,15 +12,16 @@ from dataclasses import dataclass, replace
 
 from frontdoor.acting import Rules, Who
 from frontdoor.answers import HistoryAnswers
-from frontdoor.calendar import require_aware
+from frontdoor.calendar import LONDON, require_aware
 from frontdoor.contact import Contact, ContactState
-from frontdoor.intake import Refusal, RefusalReason, _audit, _local_date
+from frontdoor.intake import Refusal, RefusalReason
 from frontdoor.outcomes import note
 from frontdoor.ports import StaleVersionError
 from frontdoor.roles import Permission, may
 from frontdoor.script import DEFAULT_LOCAL_SYSTEMS, HISTORY_RECORDED_ACTION, Choice, Section, section_of
 from frontdoor.submission_routing import is_rereferral
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import audit_event
 from frontdoor.validation import check_history, parse_section
 
 __all__ = [
@@ -83,7 +84,7 @@ async def record_history_checks(
         parsed = parse_section(
             Section.HISTORY,
             values,
-            _local_date(rules.now),
+            rules.now.astimezone(LONDON).date(),
             rules.now,
             rules.policy,
             local_systems=local_systems,
@@ -113,6 +114,7 @@ async def record_history_checks(
         early_help = "yes" if parsed.history.open_to_early_help else "no"
         rereferral = "yes" if is_rereferral(saved, saved.received_at or rules.now, rules.policy) else "no"
         detail = f"open_case={open_case}; early_help={early_help}; rereferral={rereferral}"
-        await uow.audit.append(_audit(rules.now, who.actor_id, "contact.history_recorded", reference, detail))
+        recorded = audit_event(rules.now, who.actor_id, "contact.history_recorded", reference, detail)
+        await uow.audit.append(recorded)
         await uow.commit()
     return HistoryRecorded(saved, contact)

@@ -43,7 +43,7 @@ from frontdoor.lifecycle import transition
 from frontdoor.mail import return_mail_of_draft
 from frontdoor.outcomes import add_event_data
 from frontdoor.ports import StaleVersionError
-from frontdoor.records import AuditEvent, ClockKind, Deadline
+from frontdoor.records import ClockKind, Deadline
 from frontdoor.references import ReferenceKind, format_reference
 from frontdoor.repeats import REPEAT_OF_KEY, recorded_repeat_of
 from frontdoor.repeats import repeat_of as repeats_of
@@ -60,6 +60,7 @@ from frontdoor.script import (
 )
 from frontdoor.submission_routing import Route, route_clocks, route_move, submission_route
 from frontdoor.unit_of_work import UnitOfWork
+from frontdoor.usecase import audit_event
 from frontdoor.validation import (
     apply_section,
     check_complete,
@@ -181,10 +182,6 @@ def _local_date(moment: datetime) -> date:
     return moment.astimezone(LONDON).date()
 
 
-def _audit(at: datetime, actor_id: str, action: str, subject: str, detail: str = "") -> AuditEvent:
-    return AuditEvent(at=at, actor_id=actor_id, action=action, subject=subject, detail=detail)
-
-
 def _check_draft(
     contact: Contact | None,
     actor_id: str,
@@ -295,7 +292,7 @@ async def start_contact(uow: UnitOfWork, *, who: Who, now: datetime) -> Contact 
     )
     async with uow:
         await uow.contacts.add(contact)
-        await uow.audit.append(_audit(now, who.actor_id, "contact.started", contact.id))
+        await uow.audit.append(audit_event(now, who.actor_id, "contact.started", contact.id))
         await uow.commit()
     return contact
 
@@ -365,7 +362,7 @@ async def save_section(
             if isinstance(created, Refusal):
                 return created
             await uow.audit.append(
-                _audit(rules.now, actor_id, "contact.section_saved", contact_id, section.value)
+                audit_event(rules.now, actor_id, "contact.section_saved", contact_id, section.value)
             )
             await uow.commit()
             return SectionSaved(created.contact, landing, created=created)
@@ -377,7 +374,7 @@ async def save_section(
         # An urgent contact already has a reference: its changes are audited under it.
         subject = checked.reference or contact_id
         detail = section.value if checked.reference is None else f"{section.value}; contact={contact_id}"
-        await uow.audit.append(_audit(rules.now, actor_id, action, subject, detail))
+        await uow.audit.append(audit_event(rules.now, actor_id, action, subject, detail))
         await uow.commit()
     before = checked if checked.reference is not None else None
     return SectionSaved(saved, landing, before=before)
@@ -405,7 +402,7 @@ async def go_back(
             saved = await uow.contacts.save(replace(checked, draft_section=back.value), expected_version)
         except StaleVersionError:
             return _stale(checked)
-        await uow.audit.append(_audit(now, actor_id, "contact.section_back", contact_id, back.value))
+        await uow.audit.append(audit_event(now, actor_id, "contact.section_back", contact_id, back.value))
         await uow.commit()
     return SectionSaved(saved, back)
 
@@ -433,7 +430,7 @@ async def revisit_section(
             saved = await uow.contacts.save(replace(checked, draft_section=target.value), expected_version)
         except StaleVersionError:
             return _stale(checked)
-        await uow.audit.append(_audit(now, actor_id, "contact.section_back", contact_id, target.value))
+        await uow.audit.append(audit_event(now, actor_id, "contact.section_back", contact_id, target.value))
         await uow.commit()
     return SectionSaved(saved, target)
 
@@ -460,7 +457,7 @@ async def cancel_draft(
             )
         await return_mail_of_draft(uow, contact_id, actor_id, now)
         await uow.contacts.delete(contact_id)
-        await uow.audit.append(_audit(now, actor_id, "contact.draft_cancelled", contact_id))
+        await uow.audit.append(audit_event(now, actor_id, "contact.draft_cancelled", contact_id))
         await uow.commit()
     return DraftCancelled(contact_id)
 
@@ -513,7 +510,7 @@ async def _create(
     )
     urgent = "yes" if draft.urgent else "no"
     detail = f"route={route.value}; urgent={urgent}; contact={draft.id}"
-    await uow.audit.append(_audit(rules.now, actor_id, "contact.submitted", reference, detail))
+    await uow.audit.append(audit_event(rules.now, actor_id, "contact.submitted", reference, detail))
     summary = channel_summary(
         saved, deadlines, rules.now, rules.calendar, rules.policy, repeat=bool(repeat_of)
     )
@@ -604,7 +601,7 @@ async def _finish(
         return _stale(contact)
     history = "recorded" if contact.history.recorded else "outstanding"
     detail = f"contact={contact.id}; history={history}"
-    await uow.audit.append(_audit(rules.now, actor_id, "contact.completed", reference, detail))
+    await uow.audit.append(audit_event(rules.now, actor_id, "contact.completed", reference, detail))
     deadlines = await uow.deadlines.for_subject(reference)
     await uow.commit()
     repeat_of = recorded_repeat_of(saved)

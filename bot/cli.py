@@ -121,6 +121,9 @@ async def _roles_change(
     store: Store, clock: Clock, grant: bool, aad_object_id: str, role: Role, agency: Agency | None = None
 ) -> int:
     async with store.unit_of_work() as uow:
+        if role is Role.PARTNER:
+            # The agency's row before the role's audit row (see ``set_partner_agency``).
+            await uow.mash.set_agency(aad_object_id, agency)
         changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
         if changed:
             await uow.audit.append(

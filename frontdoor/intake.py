@@ -455,8 +455,11 @@ async def cancel_draft(
                 f"{checked.reference} is an urgent contact already with the consultants, so it cannot be "
                 "cancelled. Finish its cards, or tell the consultant on duty if it was made in error.",
             )
-        await return_mail_of_draft(uow, contact_id, actor_id, now)
+        # The draft first: a save of one of its cards in flight holds it, and giving its e-mail back
+        # appends to the audit chain, whose lock (PostgreSQL) waiting for the draft would hold
+        # while that save, appending to the chain, waited for it: a deadlock.
         await uow.contacts.delete(contact_id)
+        await return_mail_of_draft(uow, contact_id, actor_id, now)
         await uow.audit.append(audit_event(now, actor_id, "contact.draft_cancelled", contact_id))
         await uow.commit()
     return DraftCancelled(contact_id)

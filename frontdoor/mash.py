@@ -401,7 +401,13 @@ async def read_episode(
 async def set_partner_agency(
     uow: UnitOfWork, person_id: str, agency: Agency | None, *, actor_id: str, now: datetime
 ) -> None:
-    """Tie a partner to their agency (the caller commits, with the role grant)."""
+    """Tie a partner to their agency (the caller commits, with the role grant).
+
+    A caller that changes the partner's role in the same unit of work writes the agency
+    (``uow.mash.set_agency``) before the role change's audit row as well: another administrator's
+    change of the same partner may hold the agency's row, and waiting for it after appending to
+    the audit chain would hold the chain's lock (PostgreSQL) while they, appending, waited for it.
+    The write here then finds the row already this unit of work's."""
     await uow.mash.set_agency(person_id, agency)
     await _audit(
         uow,

@@ -156,12 +156,16 @@ async def set_rota(
             changes += [RotaChange(role, person, False) for person in sorted(have - want)]
             changes += [RotaChange(role, person, True) for person in sorted(want - have)]
         subject = f"rota:{day.isoformat()}"
+        # Every change before the first audit row: someone saving the same day's rota at the same
+        # time may hold one of its rows, and waiting for it after appending to the audit chain
+        # would hold the chain's lock (PostgreSQL) while they, appending, waited for it: a deadlock.
         for change in changes:
             entry = RotaEntry(day, change.role, change.person_id)
             if change.added:
                 await uow.rota.set(entry)
             else:
                 await uow.rota.remove(entry)
+        for change in changes:
             action = ROTA_SET if change.added else ROTA_REMOVE
             detail = f"{change.role.value}:{change.person_id}"
             await uow.audit.append(AuditEvent(now, who.actor_id, action, subject, detail))

@@ -26,7 +26,14 @@ from bot.cards.admin import directory_card
 from bot.routing import Actor, Router
 from frontdoor.agencies import Agency, parse_agency
 from frontdoor.commands import CommandName, ParsedCommand
-from frontdoor.directory import DirectoryError, grant_role, ordered_directory, revoke_role, set_team
+from frontdoor.directory import (
+    DirectoryError,
+    check_person_id,
+    grant_role,
+    ordered_directory,
+    revoke_role,
+    set_team,
+)
 from frontdoor.mash import set_partner_agency
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, parse_role
@@ -159,6 +166,9 @@ class _Admin:
             return
         try:
             async with self._store.unit_of_work() as uow:
+                if role is Role.PARTNER:
+                    # The agency's row before the role's audit row (see ``set_partner_agency``).
+                    await uow.mash.set_agency(check_person_id(person.aad_object_id), agency)
                 change = await (grant_role if grant else revoke_role)(
                     uow,
                     actor_id=actor.aad_object_id,

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
-from frontdoor.records import StoredAuditEvent
+from frontdoor.agencies import Agency
+from frontdoor.mash import AGENCY_SET
+from frontdoor.records import AuditEvent, StoredAuditEvent
 from frontdoor.roles import Role
 from tests.bot.conftest import RunningBot, StartBot
 from tests.bot.intake_script import typed_commands
@@ -286,4 +290,37 @@ async def test_an_admin_records_the_team_a_person_works_in(
     assert [(e.actor_id, e.detail) for e in events] == [
         (ADMIN.aad_object_id, "Assessment North"),
         (ADMIN.aad_object_id, "-"),
+    ]
+
+
+async def test_revoking_a_partner_waits_for_their_agency_held_by_another_change_before_it_audits(
+    start_bot: StartBot, teams_channel: TeamsChannel
+) -> None:
+    """Another administrator's change of the same partner, which changed no role, has rewritten
+    their agency and not committed yet. The revoke writes the agency before the role's audit row, so
+    it waits holding nothing; auditing first held the audit chain (PostgreSQL) while waiting for the
+    agency's row, and the other change, appending before it commits, waited for it: a deadlock."""
+    bot = await _start(start_bot)
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.roles.grant(TYPED_ID, Role.PARTNER)
+        await uow.mash.set_agency(TYPED_ID, Agency.POLICE)
+        await uow.commit()
+    chat = teams_channel.personal(ADMIN)
+    subject = f"person:{TYPED_ID}"
+    async with bot.store.unit_of_work() as holder:  # the other administrator's change, in flight
+        await holder.mash.set_agency(TYPED_ID, Agency.HEALTH)
+        revoking = asyncio.create_task(teams_channel.say(chat, ADMIN, f"revoke {TYPED_ID} partner"))
+        await asyncio.sleep(1)  # the revoke runs until it waits for the agency's row
+        at = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
+        await holder.audit.append(AuditEvent(at, "aad-admin-other", AGENCY_SET, subject, Agency.HEALTH.value))
+        await holder.commit()
+    reply = await asyncio.wait_for(revoking, 30)
+    assert reply.texts == [f"Done: {TYPED_ID} no longer has the role **partner**."]
+    assert await _roles(bot, TYPED_ID) == frozenset()
+    async with bot.store.unit_of_work() as uow:
+        assert await uow.mash.agency_of(TYPED_ID) is None
+    assert [(e.event.action, e.event.detail) for e in await _audit(bot, TYPED_ID)] == [
+        (AGENCY_SET, Agency.HEALTH.value),
+        ("role.revoke", Role.PARTNER.value),
+        (AGENCY_SET, "none"),
     ]

@@ -39,7 +39,7 @@ from frontdoor.mail import (
 )
 from frontdoor.mail_records import MailItem, MailState, NotReferralReason
 from frontdoor.policy import parse_policy
-from frontdoor.records import DirectoryEntry, RotaEntry
+from frontdoor.records import AuditEvent, DirectoryEntry, RotaEntry
 from frontdoor.retention import purge_expired_mail
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
@@ -307,6 +307,40 @@ async def test_a_cancelled_draft_gives_its_e_mail_back_to_the_taker(store: Store
         events = [e.event.action for e in await uow.audit.for_subject(item.subject_key)]
     assert [(i.id, i.state, i.contact_id) for i in back] == [(item.id, MailState.TAKEN, None)]
     assert events[-1] == "mail.returned"
+
+
+async def test_a_cancel_waits_for_its_draft_held_by_another_save_before_it_takes_any_other_lock(
+    store: Store,
+) -> None:
+    """The draft is deleted first. Had the cancel given the e-mail back first, it would hold the audit
+    chain (PostgreSQL's advisory lock, to commit) while waiting for the draft, and the save holding
+    the draft, appending to the chain before it commits, would wait for it: a deadlock."""
+    officer = Who(OFFICERS[0], frozenset({Role.OFFICER}))
+    item = await _add(store, 1, at(9))
+    assert isinstance(await take(store.unit_of_work(), item.id, who=officer, now=at(10)), MailItem)
+    started = await start_from_mail(store.unit_of_work(), item.id, "source", who=officer, now=at(10))
+    assert isinstance(started, tuple)
+    _, contact = started
+    async with store.unit_of_work() as holder:  # the officer's save of a card, in flight
+        await holder.contacts.save(replace(contact, draft_section="risk"), contact.version)
+        cancelling = asyncio.create_task(
+            cancel_draft(store.unit_of_work(), contact.id, OFFICERS[0], at(10, 5))
+        )
+        await asyncio.sleep(1)  # the cancel runs until it waits for the draft
+        await holder.audit.append(
+            AuditEvent(at(10, 5), OFFICERS[0], "contact.section_saved", contact.id, "source")
+        )
+        await holder.commit()
+    cancelled = await asyncio.wait_for(cancelling, 30)
+    assert not isinstance(cancelled, Refusal), cancelled
+    async with store.unit_of_work() as uow:
+        assert await uow.contacts.get(contact.id) is None
+        back = await uow.mail.taken_by(OFFICERS[0])
+        events = [e.event.action for e in await uow.audit.for_subject(item.subject_key)]
+        draft_events = [e.event.action for e in await uow.audit.for_subject(contact.id)]
+    assert [(i.id, i.state, i.contact_id) for i in back] == [(item.id, MailState.TAKEN, None)]
+    assert events[-1] == "mail.returned"
+    assert draft_events[-2:] == ["contact.section_saved", "contact.draft_cancelled"]
 
 
 def test_the_sender_is_the_referrer_unless_they_are_front_door_staff() -> None:

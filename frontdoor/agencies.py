@@ -206,8 +206,16 @@ class MashRepository(Protocol):
 
     async def get(self, reference: str) -> MashEpisode | None: ...
 
-    async def save(self, episode: MashEpisode) -> None:
-        """Store the episode's answers and closure as they now are."""
+    async def answer(self, reference: str, agency: Agency, answer: Answer) -> bool:
+        """Record ``agency``'s answer on episode ``reference`` if its request is unanswered and the
+        episode open; False if it was answered or the episode closed meanwhile. Only that request's
+        answer is written: two agencies answering at once both keep their answers; an answer and
+        the episode's closure at the same moment are recorded one after the other."""
+        ...
+
+    async def close(self, reference: str, closure: Closure) -> bool:
+        """Record the episode's closure if it is still open; False if it was closed meanwhile. Its
+        requests' rows are not written: an answer given at the same moment is kept."""
         ...
 
     async def of_contact(self, contact_reference: str) -> list[MashEpisode]: ...

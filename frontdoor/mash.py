@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from frontdoor.acting import Rules, Who
@@ -205,8 +205,11 @@ async def _answer(
         return Refusal(RefusalReason.WRONG_STATE, f"{request.subject} was answered already.")
     if episode.closed:
         return Refusal(RefusalReason.WRONG_STATE, f"{episode.reference} is closed.")
-    updated = episode.with_request(replace(request, answer=answer))
-    await uow.mash.save(updated)
+    # A conditional write of this request's row alone: a second press of the same answer, or an
+    # episode closed meanwhile, finds it taken; another agency's answer is never overwritten.
+    if not await uow.mash.answer(episode.reference, agency, answer):
+        await uow.rollback()
+        return await _answered_or_closed(uow, episode.reference, request.subject)
     await close_clocks(uow, request.subject, [request_clock(episode.urgency)], answer.at, by=answer.by)
     late = "late" if answer.at > request.due_at else "in_time"
     await _audit(
@@ -217,9 +220,19 @@ async def _answer(
         episode.reference,
         f"agency={agency.value}; via={answer.channel.value}; {late}",
     )
+    updated = await uow.mash.get(episode.reference)  # with any answer given meanwhile
     await uow.commit()
     log.info("mash request answered", extra={"reference": request.subject, "status": late})
+    assert updated is not None
     return updated
+
+
+async def _answered_or_closed(uow: UnitOfWork, reference: str, subject: str) -> Refusal:
+    """Why an answer was not recorded: the episode closed, or the request answered, meanwhile."""
+    episode = await uow.mash.get(reference)
+    if episode is None or episode.closed:
+        return Refusal(RefusalReason.WRONG_STATE, f"{reference} is closed.")
+    return Refusal(RefusalReason.WRONG_STATE, f"{subject} was answered already.")
 
 
 async def partner_answer(
@@ -310,8 +323,9 @@ async def close_episode(
         if not participants:
             return Refusal(RefusalReason.INVALID, "Choose the partner agencies that took part.")
         closure = Closure(decision, rationale.strip(), tuple(dict.fromkeys(participants)), who.actor_id, now)
-        closed = replace(episode, closure=closure)
-        await uow.mash.save(closed)
+        if not await uow.mash.close(reference, closure):  # closed by someone else meanwhile
+            await uow.rollback()
+            return Refusal(RefusalReason.WRONG_STATE, f"{reference} is closed already.")
         for request in episode.requests:
             if not request.answered:
                 await close_clocks(
@@ -330,8 +344,10 @@ async def close_episode(
             reference,
             f"decision={decision.value}; participants={','.join(a.value for a in closure.participants)}",
         )
+        closed = await uow.mash.get(reference)  # with any answer given meanwhile
         await uow.commit()
     log.info("mash episode closed", extra={"reference": reference, "status": decision.value})
+    assert closed is not None
     return closed
 
 

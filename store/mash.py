@@ -19,13 +19,11 @@ from frontdoor.agencies import (
     SharedChild,
     Urgency,
 )
-from frontdoor.ports import NotFoundError
 from store.repository import SqlRepository
 from store.tables import MashEpisodeRow, MashRequestRow, PartnerAgencyRow
 
 
-def _closure_values(episode: MashEpisode) -> dict[str, object]:
-    closure = episode.closure
+def _closure_values(closure: Closure | None) -> dict[str, object]:
     return {
         "decision": closure.decision.value if closure else None,
         "rationale": closure.rationale if closure else "",
@@ -35,8 +33,7 @@ def _closure_values(episode: MashEpisode) -> dict[str, object]:
     }
 
 
-def _answer_values(request: InformationRequest) -> dict[str, object]:
-    answer = request.answer
+def _answer_values(answer: Answer | None) -> dict[str, object]:
     return {
         "answer": answer.text if answer else None,
         "answered_by": answer.by if answer else None,
@@ -129,7 +126,7 @@ class SqlMashRepository(SqlRepository):
                     for c in episode.children
                 ],
                 form_id=episode.form_id,
-                **_closure_values(episode),
+                **_closure_values(episode.closure),
             )
         )
         await self._session.flush()
@@ -139,7 +136,7 @@ class SqlMashRepository(SqlRepository):
                     episode_reference=request.episode_reference,
                     agency=request.agency.value,
                     due_at=request.due_at,
-                    **_answer_values(request),
+                    **_answer_values(request.answer),
                 )
             )
         await self._session.flush()
@@ -153,27 +150,42 @@ class SqlMashRepository(SqlRepository):
         )
         return _episode(rows[0], requests)
 
-    async def save(self, episode: MashEpisode) -> None:
+    async def answer(self, reference: str, agency: Agency, answer: Answer) -> bool:
         await self._uow.begin_write()
-        result = await self._session.execute(
+        # The episode's row first, written as it is, while open: a close at the same moment waits
+        # for this answer's commit (its clock met, not cancelled), or this waits for the close.
+        still_open = await self._session.execute(
             update(MashEpisodeRow)
-            .where(MashEpisodeRow.reference == episode.reference)
-            .values(**_closure_values(episode))
+            .where(MashEpisodeRow.reference == reference, MashEpisodeRow.closed_at.is_(None))
+            .values(closed_at=None)
             .returning(MashEpisodeRow.reference)
             .execution_options(synchronize_session=False)
         )
-        if result.first() is None:
-            raise NotFoundError(f"no MASH episode {episode.reference}")
-        for request in episode.requests:
-            await self._session.execute(
-                update(MashRequestRow)
-                .where(
-                    MashRequestRow.episode_reference == episode.reference,
-                    MashRequestRow.agency == request.agency.value,
-                )
-                .values(**_answer_values(request))
-                .execution_options(synchronize_session=False)
+        if still_open.first() is None:
+            return False
+        result = await self._session.execute(
+            update(MashRequestRow)
+            .where(
+                MashRequestRow.episode_reference == reference,
+                MashRequestRow.agency == agency.value,
+                MashRequestRow.answered_at.is_(None),
             )
+            .values(**_answer_values(answer))
+            .returning(MashRequestRow.agency)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
+
+    async def close(self, reference: str, closure: Closure) -> bool:
+        await self._uow.begin_write()
+        result = await self._session.execute(
+            update(MashEpisodeRow)
+            .where(MashEpisodeRow.reference == reference, MashEpisodeRow.closed_at.is_(None))
+            .values(**_closure_values(closure))
+            .returning(MashEpisodeRow.reference)
+            .execution_options(synchronize_session=False)
+        )
+        return result.first() is not None
 
     async def of_contact(self, contact_reference: str) -> list[MashEpisode]:
         rows = await self._uow.rows(

@@ -18,8 +18,10 @@ from typing import Self
 
 from frontdoor.agencies import (
     Agency,
+    Answer,
     BodyRequest,
     BodyRequestRepository,
+    Closure,
     MappaInvitation,
     MaracAction,
     MaracCase,
@@ -735,11 +737,22 @@ class _Mash(_Repository):
     async def get(self, reference: str) -> MashEpisode | None:
         return self._uow.view().episodes.get(reference)
 
-    async def save(self, episode: MashEpisode) -> None:
+    async def answer(self, reference: str, agency: Agency, answer: Answer) -> bool:
         data = await self._uow.write()
-        if episode.reference not in data.episodes:
-            raise NotFoundError(f"no MASH episode {episode.reference}")
-        data.episodes[episode.reference] = episode
+        episode = data.episodes.get(reference)
+        request = episode.request_for(agency) if episode is not None else None
+        if episode is None or episode.closed or request is None or request.answered:
+            return False
+        data.episodes[reference] = episode.with_request(replace(request, answer=answer))
+        return True
+
+    async def close(self, reference: str, closure: Closure) -> bool:
+        data = await self._uow.write()
+        episode = data.episodes.get(reference)
+        if episode is None or episode.closed:
+            return False
+        data.episodes[reference] = replace(episode, closure=closure)
+        return True
 
     async def of_contact(self, contact_reference: str) -> list[MashEpisode]:
         found = [e for e in self._uow.view().episodes.values() if e.contact_reference == contact_reference]

@@ -5,6 +5,7 @@ clocks, closing cancels the rest, retention deletes closed episodes after
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -159,3 +160,70 @@ async def test_retention_deletes_closed_episodes_after_the_policys_months(
         assert await uow.mash.get(other.reference) is not None
         audit = [e.event for e in await uow.audit.for_subject(episode.reference)]
     assert [e.action for e in audit if e.action == "mash.deleted"] == ([] if kept else ["mash.deleted"])
+
+
+async def test_two_partners_answering_at_once_both_keep_their_answers(store: Store) -> None:
+    """Each answer writes its own request's row: neither overwrites the other with the episode as
+    it was read before the other's answer."""
+    episode = await opened(store)
+    rules = Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY)
+    results = await asyncio.gather(
+        *(
+            partner_answer(
+                store.unit_of_work(), episode.reference, text, who=Who(person, PARTNER_ROLES), rules=rules
+            )
+            for person, text in (
+                (POLICE, "Known to police: one call-out"),
+                (HEALTH, "Nothing known to health"),
+            )
+        )
+    )
+    assert not any(isinstance(result, Refusal) for result in results), results
+    async with store.unit_of_work() as uow:
+        stored = await uow.mash.get(episode.reference)
+        clocks = [d for r in episode.requests for d in await uow.deadlines.for_subject(r.subject)]
+    assert stored is not None
+    answers = {r.agency: r.answer.text if r.answer else None for r in stored.requests}
+    assert answers == {
+        Agency.POLICE: "Known to police: one call-out",
+        Agency.HEALTH: "Nothing known to health",
+    }
+    assert {d.state for d in clocks} == {DeadlineState.MET}
+
+
+async def test_an_answer_and_a_close_at_once_lose_neither(store: Store) -> None:
+    """Closing writes the episode's row alone: an answer given at the same moment is kept (or, if
+    the close came first, refused as closed), and its clock is met, not cancelled."""
+    episode = await opened(store)
+    rules = Rules(NOW + timedelta(hours=1), WorkingCalendar(), POLICY)
+    answered, closed = await asyncio.gather(
+        partner_answer(
+            store.unit_of_work(),
+            episode.reference,
+            "Nothing known",
+            who=Who(POLICE, PARTNER_ROLES),
+            rules=rules,
+        ),
+        close_episode(
+            store.unit_of_work(),
+            episode.reference,
+            MashDecision.NO_FURTHER_ACTION,
+            "Partners know nothing of concern",
+            (Agency.POLICE, Agency.HEALTH),
+            who=Who(CONSULTANT, CONSULTANT_ROLES),
+            rules=rules,
+        ),
+    )
+    assert not isinstance(closed, Refusal), closed
+    async with store.unit_of_work() as uow:
+        stored = await uow.mash.get(episode.reference)
+        police = await uow.deadlines.for_subject(f"{episode.reference}:police")
+    assert stored is not None and stored.closed
+    request = stored.request_for(Agency.POLICE)
+    assert request is not None
+    if isinstance(answered, Refusal):
+        assert answered.reason is RefusalReason.WRONG_STATE and "closed" in answered.message
+        assert request.answer is None and [d.state for d in police] == [DeadlineState.CANCELLED]
+    else:
+        assert request.answer is not None and request.answer.text == "Nothing known"
+        assert [d.state for d in police] == [DeadlineState.MET]

@@ -169,6 +169,19 @@ class SqlDeadlineRepository(_Repository):
         if not next_alerts:
             return
         await self._uow.begin_write()
+        if self._uow.dialect == "postgresql":
+            # Only the rows nobody holds: a decision closing a contact's clocks one by one may hold
+            # one of them, and the tick waiting for it while holding another would deadlock with
+            # it. A row passed over keeps its due next alert, so the next tick reads it again.
+            free = await self._session.execute(
+                select(DeadlineRow.id)
+                .where(DeadlineRow.id.in_(sorted(next_alerts)))
+                .with_for_update(skip_locked=True)
+            )
+            held = set(free.scalars())
+            next_alerts = {key: moment for key, moment in next_alerts.items() if key in held}
+            if not next_alerts:
+                return
         await self._session.execute(
             update(DeadlineRow).execution_options(synchronize_session=False),
             [{"id": key, "next_alert_at": moment} for key, moment in next_alerts.items()],

@@ -10,17 +10,20 @@ and then appends and commits as the other use case would; it runs on every store
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from bot.cli import _roles_change
 from frontdoor.acting import Who
 from frontdoor.agencies import Agency
 from frontdoor.mash import AGENCY_SET
-from frontdoor.records import AuditEvent, RotaEntry
+from frontdoor.records import AuditEvent, ClockKind, Deadline, DeadlineState, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.rota import ROTA_SET, RotaSaved, set_rota
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
+from store.sql import SqlStore
 
 NOW = datetime(2026, 3, 16, 9, 0, tzinfo=UTC)
 DAY = date(2026, 3, 17)
@@ -104,3 +107,48 @@ async def test_a_partner_s_role_change_waits_for_their_agency_held_by_another_be
         ("role.revoke", Role.PARTNER.value),
         (AGENCY_SET, "none"),
     ]
+
+
+@pytest.mark.postgres
+async def test_the_tick_never_waits_for_a_deadline_row_a_use_case_holds(fresh_postgres_url: str) -> None:
+    """A decision closes a contact's clocks one by one while the tick records when each may next
+    alert. Had the tick waited for the clock the decision holds while holding the other, the
+    decision, closing that other next, would wait for the tick: a deadlock. The tick passes over a
+    held row (it is read again by the next tick) and never waits. PostgreSQL only: on SQLite every
+    writer waits for the one before it."""
+    store = SqlStore(fresh_postgres_url)
+    try:
+        subject = "CT-26-00001"
+        async with store.unit_of_work() as uow:
+            cp = await uow.deadlines.add(
+                Deadline(subject, ClockKind.CP_DECISION, NOW, NOW + timedelta(hours=2))
+            )
+            screening = await uow.deadlines.add(
+                Deadline(subject, ClockKind.SCREENING, NOW, NOW + timedelta(days=1))
+            )
+            await uow.commit()
+        assert cp.id is not None and screening.id is not None
+        later = NOW + timedelta(hours=1)
+
+        async def tick() -> None:
+            async with store.unit_of_work() as uow:
+                await uow.deadlines.set_next_alerts({screening.id: later, cp.id: later})
+                await uow.commit()
+
+        async with store.unit_of_work() as decision:
+            await decision.deadlines.close(
+                subject, ClockKind.CP_DECISION.value, "met", NOW, closed_by="aad-c"
+            )
+            ticking = asyncio.create_task(tick())
+            await asyncio.sleep(1)  # the tick runs until it would wait for the clock held here
+            await decision.deadlines.close(subject, ClockKind.SCREENING.value, "met", NOW, closed_by="c")
+            await decision.commit()
+        await asyncio.wait_for(ticking, 30)
+        async with store.unit_of_work() as uow:
+            clocks = await uow.deadlines.for_subject(subject)
+        assert {d.clock: d.state for d in clocks} == {
+            ClockKind.CP_DECISION: DeadlineState.MET,
+            ClockKind.SCREENING: DeadlineState.MET,
+        }
+    finally:
+        await store.close()

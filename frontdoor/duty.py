@@ -343,8 +343,12 @@ class HandoverAcknowledged:
     new: bool
 
 
-async def _first_ack(uow: UnitOfWork, day: date, subject: str) -> HandoverAck | None:
+async def _first_ack(
+    uow: UnitOfWork, day: date, subject: str, before_seq: int | None = None
+) -> HandoverAck | None:
     for stored in await uow.audit.for_subject(subject):
+        if before_seq is not None and stored.seq >= before_seq:
+            break
         if stored.event.action == HANDOVER_ACKNOWLEDGED:
             return HandoverAck(day, stored.event.actor_id, _utc(stored.event.at, "at"))
     return None
@@ -418,9 +422,15 @@ async def acknowledge_handover(
                 + " or a team manager can acknowledge this handover.",
             )
         role = Role.DUTY_MANAGER if as_duty_manager else Role.TEAM_MANAGER
-        await uow.audit.append(
+        stored = await uow.audit.append(
             AuditEvent(now, who.actor_id, HANDOVER_ACKNOWLEDGED, key.subject, f"as={role.value}")
         )
+        # Appending holds the audit chain's write lock to commit, so anyone who acknowledged first
+        # has committed by now and is seen here: the first keeps it, as with "I've got this".
+        earlier = await _first_ack(uow, day, key.subject, before_seq=stored.seq)
+        if earlier is not None:
+            await uow.rollback()
+            return HandoverAcknowledged(earlier, new=False)
         await uow.commit()
     return HandoverAcknowledged(HandoverAck(day, who.actor_id, now), new=True)
 

@@ -37,7 +37,7 @@ from frontdoor.duty import (
 from frontdoor.installation import FIRST_START, INSTALLATION_SUBJECT, SYSTEM_ACTOR, installed_at
 from frontdoor.marac import MaracPosted, MaracReminder, post_due_marac_reminder
 from frontdoor.policy import calendar_from, default_policy, parse_policy
-from frontdoor.records import ClockKind, Deadline, RotaEntry
+from frontdoor.records import AuditEvent, ClockKind, Deadline, RotaEntry
 from frontdoor.roles import Role
 from frontdoor.systemclock import SettableClock
 from frontdoor.unit_of_work import Store
@@ -382,6 +382,29 @@ async def test_a_team_manager_may_acknowledge_and_with_nobody_on_the_rota_any_du
         store, date(2026, 3, 17), DUTY_OTHER, {Role.DUTY_MANAGER}, local(2026, 3, 18, 8, 0)
     )
     assert isinstance(by_dm, HandoverAcknowledged) and by_dm.new
+
+
+async def test_an_acknowledgement_made_while_another_is_in_flight_is_told_it_was_second(
+    store: Store,
+) -> None:
+    """Both read "nobody yet"; the second to append finds the first's row before its own, says
+    so and records nothing (as "I've got this" does)."""
+    await staff(store)
+    await on_rota(store, date(2026, 3, 17), Role.DUTY_MANAGER, DUTY_MON)
+    await post(store, local(2026, 3, 16, 16, 30))
+    day, at, subject = date(2026, 3, 16), local(2026, 3, 16, 17, 0), "handover:2026-03-16"
+    async with store.unit_of_work() as first:  # the team manager's acknowledgement, in flight
+        ack = AuditEvent(at, TEAM_MANAGER, HANDOVER_ACKNOWLEDGED, subject, "as=team_manager")
+        await first.audit.append(ack)
+        pressed = asyncio.create_task(acknowledge(store, day, DUTY_MON, {Role.DUTY_MANAGER}, at))
+        await asyncio.sleep(1)  # the press reads, then waits to append
+        await first.commit()
+    second = await asyncio.wait_for(pressed, 30)
+    assert isinstance(second, HandoverAcknowledged), second
+    assert not second.new and second.ack.person_id == TEAM_MANAGER
+    async with store.unit_of_work() as uow:
+        events = [e.event.action for e in await uow.audit.for_subject(subject)]
+    assert events.count(HANDOVER_ACKNOWLEDGED) == 1
 
 
 async def test_an_unacknowledged_handover_escalates_once_at_the_next_opening(store: Store) -> None:

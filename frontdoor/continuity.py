@@ -111,10 +111,13 @@ class UrgentOnly:
     reason: str
 
 
-async def urgent_only(uow: UnitOfWork) -> UrgentOnly | None:
-    """The mode in force, read from the last switch in the audit log; None when it is off."""
+async def urgent_only(uow: UnitOfWork, before_seq: int | None = None) -> UrgentOnly | None:
+    """The mode in force, read from the last switch in the audit log (before the event numbered
+    ``before_seq``, if given); None when it is off."""
     state: UrgentOnly | None = None
     for stored in await uow.audit.for_subject(CONTINUITY_SUBJECT):
+        if before_seq is not None and stored.seq >= before_seq:
+            break
         event = stored.event
         if event.action == SWITCHED_ON:
             state = UrgentOnly(event.at.astimezone(UTC), event.actor_id, event.detail.removeprefix("reason="))
@@ -233,9 +236,12 @@ async def switch_urgent_only(uow: UnitOfWork, argument: str, *, who: Who, rules:
             body = _body(key, mode, on=True)
             mails = [Recipient.email(address) for address in rules.policy.continuity.notify]
             notices = await uow.alerts.enqueue(_notice(key, [*channels, *people, *mails], now, body), now)
-            await uow.audit.append(
+            stored = await uow.audit.append(
                 AuditEvent(now, who.actor_id, SWITCHED_ON, CONTINUITY_SUBJECT, f"reason={reason}")
             )
+            switched = await _switched_meanwhile(uow, stored.seq, current)
+            if switched is not None:
+                return switched
             await uow.commit()
             return Switched(True, mode, notices=notices)
         assert current is not None
@@ -259,9 +265,26 @@ async def switch_urgent_only(uow: UnitOfWork, argument: str, *, who: Who, rules:
         notices = await uow.alerts.enqueue(_notice(key, [*channels, *people], now, body), now)
         minutes = int(duration.total_seconds() // 60)
         detail = f"duration_minutes={minutes}; held={len(held)}"
-        await uow.audit.append(AuditEvent(now, who.actor_id, SWITCHED_OFF, CONTINUITY_SUBJECT, detail))
+        stored = await uow.audit.append(
+            AuditEvent(now, who.actor_id, SWITCHED_OFF, CONTINUITY_SUBJECT, detail)
+        )
+        switched = await _switched_meanwhile(uow, stored.seq, current)
+        if switched is not None:
+            return switched
         await uow.commit()
     return Switched(False, current, duration, held, notices)
+
+
+async def _switched_meanwhile(uow: UnitOfWork, seq: int, read: UrgentOnly | None) -> Refusal | None:
+    """A refusal, with nothing kept, when someone switched the mode after ``read`` was read and
+    before this switch was appended (number ``seq``). Appending holds the audit chain's write lock
+    to commit, so a switch made first has committed by now and is seen here."""
+    if await urgent_only(uow, before_seq=seq) == read:
+        return None
+    await uow.rollback()
+    return Refusal(
+        RefusalReason.WRONG_STATE, "Someone switched urgent-only mode at the same moment; nothing changed."
+    )
 
 
 def _body(key: AlertKey, mode: UrgentOnly, *, on: bool) -> dict[str, object]:

@@ -3,6 +3,7 @@ office hours, when the EDT handover is due, urgent-only mode's switches and what
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -25,8 +26,11 @@ from frontdoor.alerts import (
 )
 from frontdoor.calendar import WorkingCalendar
 from frontdoor.continuity import (
+    CONTINUITY_SUBJECT,
     HELD_REASON,
     MAX_LISTED,
+    SWITCHED_OFF,
+    SWITCHED_ON,
     ContinuityNotice,
     holds,
     switch_urgent_only,
@@ -36,6 +40,7 @@ from frontdoor.dispatch import Dispatcher, SendReport
 from frontdoor.edt import edt_handover_day, post_due_edt_handover, post_due_overnight_summary
 from frontdoor.policy import PolicyError, default_policy, parse_policy
 from frontdoor.records import (
+    AuditEvent,
     ChannelPurpose,
     ChannelRegistration,
     ClockKind,
@@ -375,6 +380,39 @@ async def test_switching_off_withdraws_every_held_row_and_counts_those_beyond_th
     assert line in json.dumps(card, ensure_ascii=False)
     reply = reply_text(off)
     assert line in reply and reply.count("\n\n- CT-26-") == MAX_LISTED
+
+
+@pytest.mark.parametrize("on", [True, False], ids=["on", "off"])
+async def test_a_switch_made_while_another_is_in_flight_is_refused_and_keeps_nothing(
+    store: Store, on: bool
+) -> None:
+    """Both read the mode as it was; the second to append finds the first's switch before its own
+    and is refused: one switch audited, not two."""
+    rules = Rules(MONDAY, WorkingCalendar(), default_policy())
+    if not on:
+        first_on = await switch_urgent_only(
+            store.unit_of_work(), "on loss of IT", who=Who("tm-1", MANAGER_ROLES), rules=rules
+        )
+        assert not isinstance(first_on, Refusal), first_on
+    action = SWITCHED_ON if on else SWITCHED_OFF
+    detail = "reason=Staff shortage" if on else "duration_minutes=0; held=0"
+    async with store.unit_of_work() as first:  # another manager's switch, in flight
+        await first.audit.append(AuditEvent(MONDAY, "tm-2", action, CONTINUITY_SUBJECT, detail))
+        pressed = asyncio.create_task(
+            switch_urgent_only(
+                store.unit_of_work(),
+                "on staff shortage" if on else "off",
+                who=Who("tm-3", MANAGER_ROLES),
+                rules=rules,
+            )
+        )
+        await asyncio.sleep(1)  # the press reads the mode, then waits to append
+        await first.commit()
+    refused = await asyncio.wait_for(pressed, 30)
+    assert isinstance(refused, Refusal) and refused.reason is RefusalReason.WRONG_STATE, refused
+    async with store.unit_of_work() as uow:
+        events = [(e.event.action, e.event.actor_id) for e in await uow.audit.for_subject(CONTINUITY_SUBJECT)]
+    assert events.count((action, "tm-2")) == 1 and (action, "tm-3") not in events
 
 
 async def test_a_row_held_just_after_the_mode_ended_is_sent_not_held_for_ever(store: Store) -> None:

@@ -22,7 +22,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError
 from frontdoor.agencies import Agency, parse_agency
 from frontdoor.directory import DirectoryError, set_team
-from frontdoor.mash import set_partner_agency
+from frontdoor.mash import audit_partner_agency
 from frontdoor.policy import calendar_from
 from frontdoor.ports import Clock
 from frontdoor.records import AuditEvent, RotaEntry
@@ -122,7 +122,7 @@ async def _roles_change(
 ) -> int:
     async with store.unit_of_work() as uow:
         if role is Role.PARTNER:
-            # The agency's row before the role's audit row (see ``set_partner_agency``).
+            # The agency's row before the role's audit row (see ``audit_partner_agency``).
             await uow.mash.set_agency(aad_object_id, agency)
         changed = await (uow.roles.grant if grant else uow.roles.revoke)(aad_object_id, role)
         if changed:
@@ -136,7 +136,7 @@ async def _roles_change(
                 )
             )
         if role is Role.PARTNER:
-            await set_partner_agency(uow, aad_object_id, agency, actor_id=_actor(), now=clock.now())
+            await audit_partner_agency(uow, aad_object_id, agency, actor_id=_actor(), now=clock.now())
         await uow.commit()
     verb = "granted" if grant else "revoked"
     _out(

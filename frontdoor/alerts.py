@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import quote, unquote
 
 from frontdoor.calendar import require_aware
@@ -87,6 +87,21 @@ class AlertKind(StrEnum):
 def utc_text(moment: datetime) -> str:
     """``moment`` in UTC as ISO 8601 with a ``Z``: one text per instant, whatever its zone."""
     return require_aware(moment).astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def utc_moment(value: object) -> datetime:
+    """The instant in a payload's ISO 8601 text (``utc_text`` writes them), in UTC."""
+    return require_aware(datetime.fromisoformat(str(value))).astimezone(UTC)
+
+
+def payload_part(payload: str, key: str, what: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An outbox row's payload decoded, and the object it holds under ``key``; ``ValueError``
+    saying it is not ``what`` when it holds none."""
+    data = json.loads(payload)
+    part = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(part, dict):
+        raise ValueError(f"not {what} payload")
+    return data, part
 
 
 def _parse_utc(text: str) -> datetime:

@@ -26,7 +26,6 @@ audit events, so it survives restarts and is the same for every process.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ from frontdoor.alerts import (
     OutboxState,
     Recipient,
     outbox_key,
+    payload_part,
+    utc_moment,
     utc_text,
 )
 from frontdoor.calendar import require_aware
@@ -312,17 +313,16 @@ class ContinuityNotice:
     @classmethod
     def from_payload(cls, payload: str) -> ContinuityNotice:
         """``ValueError`` (or ``KeyError``) if the payload is not a continuity notice."""
-        data = json.loads(payload)
-        notice = data.get("continuity") if isinstance(data, dict) else None
-        if not isinstance(notice, dict):
-            raise ValueError("not a continuity notice")
-        mode = UrgentOnly(_moment(notice["since"]), str(notice.get("by", "")), str(notice.get("reason", "")))
+        data, notice = payload_part(payload, "continuity", "a continuity notice")
+        mode = UrgentOnly(
+            utc_moment(notice["since"]), str(notice.get("by", "")), str(notice.get("reason", ""))
+        )
         held = tuple(
             HeldAlert(
                 subject=str(entry["subject"]),
                 clock=ClockKind(entry["clock"]) if entry.get("clock") else None,
                 kind=AlertKind(entry["kind"]),
-                due_at=_moment(entry["due_at"]),
+                due_at=utc_moment(entry["due_at"]),
             )
             for entry in data.get("held", [])
             if isinstance(entry, dict)
@@ -343,10 +343,6 @@ class ContinuityNotice:
             on=notice.get("on") is True,
             held=held,
             held_count=count if isinstance(count, int) else len(held),
-            ended_at=_moment(ended) if ended is not None else None,
+            ended_at=utc_moment(ended) if ended is not None else None,
             rest=rest,
         )
-
-
-def _moment(value: object) -> datetime:
-    return require_aware(datetime.fromisoformat(str(value))).astimezone(UTC)

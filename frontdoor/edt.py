@@ -27,7 +27,6 @@ Payloads carry references, ids and times only.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -44,6 +43,8 @@ from frontdoor.alerts import (
     OutboxMessage,
     is_late,
     outbox_key,
+    payload_part,
+    utc_moment,
     utc_text,
 )
 from frontdoor.calendar import WorkingCalendar, require_aware
@@ -87,10 +88,6 @@ _MAX_DEADLINES: Final = 10_000
 _FAR: Final = datetime(9999, 1, 1, tzinfo=UTC)
 
 
-def _moment(value: object) -> datetime:
-    return require_aware(datetime.fromisoformat(str(value))).astimezone(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class EdtItem:
     """An open child-protection clock: its contact, when it started and when it is due."""
@@ -118,8 +115,8 @@ class EdtItem:
         assignee = data.get("assignee_id")
         return cls(
             str(data["subject"]),
-            _moment(data["started_at"]),
-            _moment(data["due_at"]),
+            utc_moment(data["started_at"]),
+            utc_moment(data["due_at"]),
             assignee if isinstance(assignee, str) and assignee else None,
         )
 
@@ -197,15 +194,12 @@ class EdtHandover:
     @classmethod
     def from_payload(cls, payload: str) -> EdtHandover:
         """``ValueError`` or ``KeyError`` if the payload is not an EDT handover."""
-        data = json.loads(payload)
-        handover = data.get("edt_handover") if isinstance(data, dict) else None
-        if not isinstance(handover, dict):
-            raise ValueError("not an EDT handover payload")
+        data, handover = payload_part(payload, "edt_handover", "an EDT handover")
         people = data.get("people")
         return cls(
             day=date.fromisoformat(str(handover["day"])),
-            closing=_moment(handover["closing"]),
-            opens=_moment(handover["opens"]),
+            closing=utc_moment(handover["closing"]),
+            opens=utc_moment(handover["opens"]),
             items=tuple(EdtItem.of(item) for item in handover.get("items", []) if isinstance(item, dict)),
             edt=tuple(p for p in people if isinstance(p, str)) if isinstance(people, list) else (),
         )
@@ -289,16 +283,13 @@ class UrgentOutOfHours:
     @classmethod
     def from_payload(cls, payload: str) -> UrgentOutOfHours:
         """``ValueError`` or ``KeyError`` if the payload is not one of these."""
-        data = json.loads(payload)
-        urgent = data.get("urgent_out_of_hours") if isinstance(data, dict) else None
-        if not isinstance(urgent, dict):
-            raise ValueError("not an urgent-out-of-hours payload")
+        data, urgent = payload_part(payload, "urgent_out_of_hours", "an urgent-out-of-hours")
         people = data.get("people")
         return cls(
             subject=str(data["subject"]),
-            received_at=_moment(urgent["received_at"]),
-            created_at=_moment(data["at"]),
-            due_at=_moment(urgent["due_at"]),
+            received_at=utc_moment(urgent["received_at"]),
+            created_at=utc_moment(data["at"]),
+            due_at=utc_moment(urgent["due_at"]),
             edt=tuple(p for p in people if isinstance(p, str)) if isinstance(people, list) else (),
         )
 
@@ -423,17 +414,14 @@ class OvernightSummary:
 
     @classmethod
     def from_payload(cls, payload: str) -> OvernightSummary:
-        data = json.loads(payload)
-        summary = data.get("overnight") if isinstance(data, dict) else None
-        if not isinstance(summary, dict):
-            raise ValueError("not an overnight summary payload")
+        _, summary = payload_part(payload, "overnight", "an overnight summary")
         return cls(
             day=date.fromisoformat(str(summary["day"])),
-            since=_moment(summary["since"]),
-            opening=_moment(summary["opening"]),
+            since=utc_moment(summary["since"]),
+            opening=utc_moment(summary["opening"]),
             entries=tuple(
                 OvernightEntry(
-                    str(e["subject"]), str(e["person_id"]), _moment(e["at"]), e.get("took") is True
+                    str(e["subject"]), str(e["person_id"]), utc_moment(e["at"]), e.get("took") is True
                 )
                 for e in summary.get("entries", [])
                 if isinstance(e, dict)

@@ -58,7 +58,7 @@ from frontdoor.script import (
     previous_section,
     section_of,
 )
-from frontdoor.submission_routing import Route, route_clocks, route_move, submission_route
+from frontdoor.submission_routing import ROUTE_MOVES, Route, route_clocks, submission_route
 from frontdoor.unit_of_work import UnitOfWork
 from frontdoor.usecase import audit_event
 from frontdoor.validation import (
@@ -492,7 +492,7 @@ async def _create(
     number = await uow.references.allocate(ReferenceKind.CONTACT.value, year)
     reference = format_reference(ReferenceKind.CONTACT, year, number)
 
-    to_state, action = route_move(route)
+    to_state, action = ROUTE_MOVES[route]
     moved = transition(draft, to_state, actor_id, rules.now, action)
     if repeat_of:
         # Kept with the submission, so every later drawing of the contact's cards says it too.

@@ -417,22 +417,20 @@ async def read_episode(
 async def set_partner_agency(
     uow: UnitOfWork, person_id: str, agency: Agency | None, *, actor_id: str, now: datetime
 ) -> None:
-    """Tie a partner to their agency (the caller commits, with the role grant).
-
-    A caller that changes the partner's role in the same unit of work writes the agency
-    (``uow.mash.set_agency``) before the role change's audit row as well: another administrator's
-    change of the same partner may hold the agency's row, and waiting for it after appending to
-    the audit chain would hold the chain's lock (PostgreSQL) while they, appending, waited for it.
-    The write here then finds the row already this unit of work's."""
+    """Tie a partner to their agency and audit it (the caller commits)."""
     await uow.mash.set_agency(person_id, agency)
-    await _audit(
-        uow,
-        require_aware(now, "now"),
-        actor_id,
-        AGENCY_SET,
-        f"person:{person_id}",
-        agency.value if agency is not None else "none",
-    )
+    await audit_partner_agency(uow, person_id, agency, actor_id=actor_id, now=now)
+
+
+async def audit_partner_agency(
+    uow: UnitOfWork, person_id: str, agency: Agency | None, *, actor_id: str, now: datetime
+) -> None:
+    """Audit a partner's agency written by ``uow.mash.set_agency``. A role change writes the agency
+    first, then the role and its audit row, then this: another administrator's change of the same
+    partner may hold the agency's row, and waiting for it after appending to the audit chain would
+    hold the chain's lock (PostgreSQL) while they, appending, waited for it."""
+    detail = agency.value if agency is not None else "none"
+    await _audit(uow, require_aware(now, "now"), actor_id, AGENCY_SET, f"person:{person_id}", detail)
 
 
 async def partners_of(uow: UnitOfWork, agency: Agency) -> list[str]:

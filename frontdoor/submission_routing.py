@@ -34,7 +34,7 @@ from frontdoor.lifecycle import Action
 from frontdoor.policy import Policy
 from frontdoor.records import ClockKind, Deadline
 
-__all__ = ["Route", "is_rereferral", "route_clocks", "route_move", "submission_route"]
+__all__ = ["ROUTE_MOVES", "Route", "is_rereferral", "route_clocks", "submission_route"]
 
 
 class Route(StrEnum):
@@ -67,18 +67,14 @@ def submission_route(contact: Contact, received_at: datetime, policy: Policy) ->
     return Route.SCREENING
 
 
-_MOVES: Mapping[Route, tuple[ContactState, Action]] = MappingProxyType(
+#: The state a contact on each route moves to from its draft, and the lifecycle action that does it.
+ROUTE_MOVES: Mapping[Route, tuple[ContactState, Action]] = MappingProxyType(
     {
         Route.SCREENING: (ContactState.AWAITING_SCREENING, Action.SUBMIT),
         Route.OPEN_CASE: (ContactState.PASSED_ON, Action.OPEN_CASE),
         Route.REREFERRAL: (ContactState.DUTY_MANAGER_REVIEW, Action.REFER_REREFERRAL),
     }
 )
-
-
-def route_move(route: Route) -> tuple[ContactState, Action]:
-    """The state a contact on ``route`` moves to from its draft, and the lifecycle action that does it."""
-    return _MOVES[route]
 
 
 def route_clocks(

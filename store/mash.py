@@ -152,14 +152,12 @@ class SqlMashRepository(SqlRepository):
 
     async def answer(self, reference: str, agency: Agency, answer: Answer) -> bool:
         await self._uow.begin_write()
-        # The episode's row first, written as it is, while open: a close at the same moment waits
-        # for this answer's commit (its clock met, not cancelled), or this waits for the close.
+        # The episode's row locked first, while open: a close at the same moment waits for this
+        # answer's commit (its clock met, not cancelled), or this waits for the close.
         still_open = await self._session.execute(
-            update(MashEpisodeRow)
+            select(MashEpisodeRow.reference)
             .where(MashEpisodeRow.reference == reference, MashEpisodeRow.closed_at.is_(None))
-            .values(closed_at=None)
-            .returning(MashEpisodeRow.reference)
-            .execution_options(synchronize_session=False)
+            .with_for_update()
         )
         if still_open.first() is None:
             return False

@@ -34,7 +34,7 @@ from frontdoor.directory import (
     revoke_role,
     set_team,
 )
-from frontdoor.mash import set_partner_agency
+from frontdoor.mash import audit_partner_agency
 from frontdoor.ports import Clock
 from frontdoor.roles import Permission, Role, parse_role
 from frontdoor.unit_of_work import Store
@@ -167,7 +167,7 @@ class _Admin:
         try:
             async with self._store.unit_of_work() as uow:
                 if role is Role.PARTNER:
-                    # The agency's row before the role's audit row (see ``set_partner_agency``).
+                    # The agency's row before the role's audit row (see ``audit_partner_agency``).
                     await uow.mash.set_agency(check_person_id(person.aad_object_id), agency)
                 change = await (grant_role if grant else revoke_role)(
                     uow,
@@ -177,7 +177,7 @@ class _Admin:
                     at=self._clock.now(),
                 )
                 if role is Role.PARTNER:
-                    await set_partner_agency(
+                    await audit_partner_agency(
                         uow, person.aad_object_id, agency, actor_id=actor.aad_object_id, now=self._clock.now()
                     )
                 await uow.commit()

@@ -53,10 +53,11 @@ CardFor = Callable[[Contact, Actor | None], Awaitable[dict[str, Any]]]
 _DETAIL = re.compile(r"(?P<key>[a-z_]+)=(?P<value>[^;]*)")
 
 
-async def _refresh_user_ids(
+async def refresh_user_ids_of(
     uow: UnitOfWork, entries: Sequence[DirectoryEntry], roles: Sequence[Role]
 ) -> tuple[str, ...]:
-    """``DecisionChannel.refresh_user_ids`` from directory ``entries`` already read."""
+    """The Teams ids of the holders of ``roles`` in directory ``entries`` (already read) who have a
+    chat with the bot (``DecisionChannel.refresh_user_ids``)."""
     people = {entry.aad_object_id for entry in entries if entry.roles & set(roles)}
     chats = await uow.conversations.personal_chats_of(people)
     found: list[str] = []
@@ -93,7 +94,7 @@ class DecisionChannel:
         who have a chat with the bot (Teams names people by those in ``refresh.userIds``); the
         others press "Decide or sign off"."""
         async with self._context.store.unit_of_work() as uow:  # two reads, however many people
-            return await _refresh_user_ids(uow, await uow.roles.entries(), roles)
+            return await refresh_user_ids_of(uow, await uow.roles.entries(), roles)
 
     async def posted_card(
         self, summary: ChannelSummary, contact: Contact, repeat_of: Sequence[str], now: datetime

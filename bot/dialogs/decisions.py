@@ -61,7 +61,7 @@ from bot.dialogs.carddata import card_reference, card_version
 from bot.dialogs.carddata import text_input as _text
 from bot.dialogs.contacts import ContactRecords
 from bot.dialogs.context import FeatureContext
-from bot.dialogs.decision_channel import DecisionChannel, _refresh_user_ids
+from bot.dialogs.decision_channel import DecisionChannel, refresh_user_ids_of
 from bot.dialogs.decision_data import _decision, risk_of_harm
 from bot.dialogs.decision_notices import DecisionNotices
 from bot.dialogs.decision_status import _CP_STATES, _audience, _kind, _lines, _may_decide_cp
@@ -128,7 +128,7 @@ class DecisionsFeature:
         async with self._context.store.unit_of_work() as uow:  # one unit of work for every read
             deadlines = await open_deadlines(uow, contact.reference or "")
             entries = await uow.roles.entries()
-            refresh_ids = await _refresh_user_ids(uow, entries, audience) if audience else ()
+            refresh_ids = await refresh_user_ids_of(uow, entries, audience) if audience else ()
         names = {entry.aad_object_id: entry.display_name for entry in entries}
         officers = [
             (e.aad_object_id, e.display_name or e.aad_object_id) for e in entries if Role.OFFICER in e.roles
